@@ -11,4 +11,12 @@
 //! run a pure function of its inputs and lets the live runtime and the simulator share every
 //! routing decision.
 
+mod center;
+pub mod config;
+pub mod io;
+pub mod strategy;
 pub mod units;
+
+pub use center::{Center, ConfigError, ConfigProblem, Counts, InvariantViolation};
+pub use config::{CenterConfig, Channel, Media};
+pub use io::*;
