@@ -860,6 +860,12 @@ impl Center {
                 && step_due.is_none_or(|step| step.after_ms >= queue.max_wait_ms.unwrap_or(0))
             {
                 let action = queue.on_max_wait;
+                if action == MaxWait::Callback {
+                    // Still waiting, in the same place, now as a callback request.
+                    let result = self.callback_requested(key);
+                    debug_assert!(result.is_ok());
+                    continue;
+                }
                 self.max_wait_reached(key, action);
                 return;
             }
@@ -922,9 +928,7 @@ impl Center {
                 self.enter_queue(key, target, None);
             }
             MaxWait::Callback => {
-                let result = self.callback_requested(key);
-                debug_assert!(result.is_ok());
-                self.schedule_next_step(key);
+                unreachable!("a callback keeps waiting; apply_due_steps converts it in place")
             }
         }
     }
