@@ -164,10 +164,10 @@ impl MetricsRecorder {
         let interval_count = model.interval_count();
         let mut agent_groups = Vec::new();
         for (index, group) in model.groups.iter().enumerate() {
-            agent_groups.extend(std::iter::repeat_n(
+            agent_groups.resize(
+                agent_groups.len() + group.agent_count as usize,
                 index as u32,
-                group.agent_count as usize,
-            ));
+            );
         }
         // Which scopes each group's agent time counts in: the center, the queues it can
         // serve, its site.

@@ -192,6 +192,8 @@ struct Driver<'a> {
     agent_group: Vec<u32>,
     agent_wanted: Vec<bool>,
     agent_generation: Vec<u32>,
+    /// Per agent: a shrinkage aux was asked for and its spell is not timed yet.
+    shrinkage_pending: Vec<bool>,
     metrics: MetricsRecorder,
     trace: TraceSink,
     dirty_queues: Vec<u32>,
@@ -246,10 +248,7 @@ pub fn run_replication(
         .collect();
     let mut agent_group = Vec::new();
     for (index, group) in model.groups.iter().enumerate() {
-        agent_group.extend(std::iter::repeat_n(
-            index as u32,
-            group.agent_count as usize,
-        ));
+        agent_group.resize(agent_group.len() + group.agent_count as usize, index as u32);
     }
     let agent_count = agent_group.len();
     let mut driver = Driver {
@@ -264,6 +263,7 @@ pub fn run_replication(
         agent_group,
         agent_wanted: vec![false; agent_count],
         agent_generation: vec![0; agent_count],
+        shrinkage_pending: vec![false; agent_count],
         metrics: MetricsRecorder::new(model),
         trace: TraceSink::new(replication, options.trace),
         dirty_queues: Vec::new(),
@@ -492,32 +492,14 @@ impl Driver<'_> {
             Action::ShrinkageStart { agent, generation } => {
                 let index = agent as usize;
                 if self.agent_wanted[index] && self.agent_generation[index] == generation {
-                    // Aux is taken between contacts: an agent holding a contact finishes it
-                    // first (the spell starts when it is free, which the engine decides).
-                    if self.center.agent_state(AgentId(agent)) == AgentState::Available {
-                        self.input(Input::AgentAux {
-                            agent: AgentId(agent),
-                            reason: AuxReason::Other,
-                        });
-                        let group = self.agent_group[index] as usize;
-                        let shrinkage = self.model.groups[group]
-                            .shrinkage
-                            .as_ref()
-                            .expect("scheduled only with shrinkage");
-                        let length_ms = shrinkage
-                            .aux_length
-                            .sample_ms(&mut self.groups[group].shrinkage);
-                        self.schedule.schedule(
-                            self.now_ms + length_ms,
-                            Action::ShrinkageEnd { agent, generation },
-                        );
-                    } else {
-                        // Try again shortly: one second is far below any aux spell's length.
-                        self.schedule.schedule(
-                            self.now_ms + 1_000,
-                            Action::ShrinkageStart { agent, generation },
-                        );
-                    }
+                    // An agent holding a contact finishes it first: the engine starts the aux
+                    // when the agent is free, and the spell is timed from then (see the
+                    // `AgentStateChanged` handling in `apply`).
+                    self.shrinkage_pending[index] = true;
+                    self.input(Input::AgentAux {
+                        agent: AgentId(agent),
+                        reason: AuxReason::Other,
+                    });
                 }
             }
             Action::ShrinkageEnd { agent, generation } => {
@@ -535,6 +517,26 @@ impl Driver<'_> {
                 }
             }
         }
+    }
+
+    /// Times a shrinkage aux spell that just began.
+    fn start_shrinkage_spell(&mut self, agent: u32) {
+        let index = agent as usize;
+        if !std::mem::replace(&mut self.shrinkage_pending[index], false) {
+            return;
+        }
+        let group = self.agent_group[index] as usize;
+        let Some(shrinkage) = &self.model.groups[group].shrinkage else {
+            return;
+        };
+        let length_ms = shrinkage
+            .aux_length
+            .sample_ms(&mut self.groups[group].shrinkage);
+        let generation = self.agent_generation[index];
+        self.schedule.schedule(
+            self.now_ms + length_ms,
+            Action::ShrinkageEnd { agent, generation },
+        );
     }
 
     fn is_current(&self, contact: u64, generation: u32) -> bool {
@@ -638,6 +640,7 @@ impl Driver<'_> {
     fn logout(&mut self, agent: u32) {
         self.agent_wanted[agent as usize] = false;
         self.agent_generation[agent as usize] += 1;
+        self.shrinkage_pending[agent as usize] = false;
         self.input(Input::AgentLogout {
             agent: AgentId(agent),
         });
@@ -789,6 +792,13 @@ impl Driver<'_> {
                     .map(|state| state.facts);
                 self.metrics.record(&event, facts.as_ref());
                 match event.kind {
+                    EventKind::AgentStateChanged {
+                        agent,
+                        to: AgentState::Aux(AuxReason::Other),
+                        ..
+                    } => {
+                        self.start_shrinkage_spell(agent.0);
+                    }
                     EventKind::ContactQueued { queue, .. }
                     | EventKind::ContactOffered { queue, .. }
                     | EventKind::OfferEnded { queue, .. }
