@@ -197,6 +197,8 @@ struct Driver<'a> {
     metrics: MetricsRecorder,
     trace: TraceSink,
     dirty_queues: Vec<u32>,
+    /// Contacts that arrived at this instant, with the time their patience runs out.
+    patience_to_arm: Vec<(u64, u64)>,
     rejected_inputs: u64,
     first_rejection: Option<String>,
 }
@@ -267,6 +269,7 @@ pub fn run_replication(
         metrics: MetricsRecorder::new(model),
         trace: TraceSink::new(replication, options.trace),
         dirty_queues: Vec::new(),
+        patience_to_arm: Vec::new(),
         rejected_inputs: 0,
         first_rejection: None,
     };
@@ -358,20 +361,26 @@ impl Driver<'_> {
             let engine_ms = self.center.poll_timeout();
             let engine_first = match (engine_ms, driver_ms) {
                 (Some(engine), Some(driver)) => engine <= driver,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
+                (engine, _) => engine.is_some(),
             };
-            let next_ms =
-                if engine_first { engine_ms } else { driver_ms }.expect("one of them is due");
-            if next_ms >= duration_ms {
-                break;
+            let next_ms = if engine_first { engine_ms } else { driver_ms };
+            if !self.patience_to_arm.is_empty()
+                && !matches!(next_ms, Some(next) if next <= self.now_ms)
+            {
+                // Before the clock leaves this instant, time the patience of contacts that
+                // are still waiting; the others never needed a timer.
+                self.arm_patience()?;
+                continue;
             }
+            let Some(next_ms) = next_ms.filter(|&next| next < duration_ms) else {
+                break;
+            };
             debug_assert!(
                 next_ms >= self.now_ms,
                 "the virtual clock never goes backwards"
             );
             self.now_ms = next_ms;
+            self.schedule.advance_to(next_ms);
             if engine_first {
                 self.center.handle_timeout(next_ms);
             } else {
@@ -519,6 +528,34 @@ impl Driver<'_> {
         }
     }
 
+    /// Schedules the abandonment of each contact that arrived at this instant and still
+    /// waits (in the IVR, in a queue or ringing at an agent); patience already over abandons
+    /// now.
+    fn arm_patience(&mut self) -> Result<(), ReplicationError> {
+        let mut pending = std::mem::take(&mut self.patience_to_arm);
+        for &(contact, deadline_ms) in &pending {
+            let still_waiting = matches!(
+                self.center.contact_phase(ContactId(contact)),
+                Some(ContactPhase::InIvr | ContactPhase::Waiting | ContactPhase::Offered)
+            );
+            if !still_waiting {
+                continue;
+            }
+            if deadline_ms > self.now_ms {
+                self.schedule
+                    .schedule(deadline_ms, Action::Patience { contact });
+            } else {
+                self.input(Input::ContactAbandoned {
+                    contact: ContactId(contact),
+                });
+                self.drain()?;
+            }
+        }
+        pending.clear();
+        self.patience_to_arm = pending;
+        Ok(())
+    }
+
     /// Times a shrinkage aux spell that just began.
     fn start_shrinkage_spell(&mut self, agent: u32) {
         let index = agent as usize;
@@ -587,8 +624,10 @@ impl Driver<'_> {
             attributes,
         });
         if let Some(patience_ms) = patience_ms {
-            self.schedule
-                .schedule(self.now_ms + patience_ms, Action::Patience { contact });
+            // Most contacts are answered at once when agents are free: their patience needs
+            // no timer, which `arm_patience` decides when the clock moves on.
+            self.patience_to_arm
+                .push((contact, self.now_ms + patience_ms));
         }
     }
 
