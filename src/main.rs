@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+pub mod scenario_file;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
