@@ -338,12 +338,49 @@ pub fn load_center(text: &str) -> Result<(CenterConfig, Center), ScenarioErrors>
 
 /// A TOML syntax or type error at the position the parser gives.
 fn toml_error_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
-    let offset = error.span().map_or(0, |span| span.start);
+    let span = error.span().unwrap_or(0..0);
     let mut message = error.message().trim().replace('\n', "; ");
+    let mut offset = span.start;
+    if let Some(unknown) = unknown_field_name(&message) {
+        // Tables read through a tagged enum (IVR nodes) report the whole table: point at the
+        // key itself when it is there.
+        offset = key_offset_within(text, span.clone(), unknown).unwrap_or(offset);
+    }
     if let Some(suggestion) = suggestion_for_unknown_name(&message) {
         message.push_str(&format!("; did you mean `{suggestion}`?"));
     }
+    if message.contains("untagged enum SkillList") {
+        // serde's message for a value that is neither form of a skill list says nothing useful.
+        message = "expected skills as a list of names such as [\"sales\"] or as a table of \
+                   proficiencies from 1 to 5 such as { sales = 3 }"
+            .to_string();
+    }
     Diagnostic::at(text, offset, None, message)
+}
+
+/// `skils` in "unknown field `skils`, expected ...".
+fn unknown_field_name(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("unknown field `")?
+        .split_once('`')
+        .map(|(name, _)| name)
+}
+
+/// The offset of the first line within `span` that assigns the bare key `key`.
+fn key_offset_within(text: &str, span: Range<usize>, key: &str) -> Option<usize> {
+    let region = text.get(span.clone())?;
+    let mut line_start = 0;
+    for line in region.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        let rest = &line[indent..];
+        if let Some(after) = rest.strip_prefix(key) {
+            if after.trim_start().starts_with('=') || after.trim_start().starts_with('.') {
+                return Some(span.start + line_start + indent);
+            }
+        }
+        line_start += line.len();
+    }
+    None
 }
 
 /// For serde's "unknown field `skils`, expected one of `name`, `skills`, ..." (and the same
@@ -484,6 +521,31 @@ kind = "play"
                 ("zebra", 9, 2, None),
             ]
         );
+    }
+
+    #[test]
+    fn an_unknown_key_in_an_ivr_node_is_pointed_at_the_key_not_the_table() {
+        let text = "[[queue]]\nname = \"sales\"\nchannel = \"voice\"\n\n[[ivr]]\nname = \"main\"\nstart = \"join\"\n\n[[ivr.node]]\nid = \"join\"\nkind = \"queue\"\nqueue = \"sales\"\n  prioritee = 3\n";
+        let Err(errors) = load_center(text) else {
+            panic!("the file has a mistake")
+        };
+        let diagnostic = &errors.diagnostics[0];
+        assert_eq!((diagnostic.line, diagnostic.column), (13, 3));
+        assert!(diagnostic.message.ends_with("did you mean `priority`?"));
+    }
+
+    #[test]
+    fn a_skill_list_of_the_wrong_shape_says_what_was_expected() {
+        let text =
+            "[[queue]]\nname = \"sales\"\nchannel = \"voice\"\nskills = { sales = \"high\" }\n";
+        let Err(errors) = load_center(text) else {
+            panic!("the file has a mistake")
+        };
+        let diagnostic = &errors.diagnostics[0];
+        assert_eq!((diagnostic.line, diagnostic.column), (4, 10));
+        assert!(diagnostic
+            .message
+            .starts_with("expected skills as a list of names"));
     }
 
     #[test]
