@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+#[cfg(test)]
+mod scenario_doc_tests;
+pub mod scenario_file;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
