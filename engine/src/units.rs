@@ -117,7 +117,12 @@ impl fmt::Display for DurationMs {
         if remaining_ms == 0 {
             return f.write_str("0s");
         }
-        for (unit, ms) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        for (unit, ms) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+        ] {
             if remaining_ms >= ms {
                 let whole = remaining_ms / ms;
                 // Only write "1m" if what is left is still expressible without a leftover
@@ -148,7 +153,8 @@ impl<'de> Deserialize<'de> for DurationMs {
                 f.write_str("a duration such as \"20s\", \"3m\" or \"1h30m\"")
             }
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<DurationMs, E> {
-                text.parse().map_err(|error: UnitError| E::custom(error.message))
+                text.parse()
+                    .map_err(|error: UnitError| E::custom(error.message))
             }
         }
         deserializer.deserialize_str(Visitor)
@@ -171,7 +177,10 @@ pub struct Rate {
 
 impl Rate {
     pub fn from_per_hour(per_hour: f64) -> Self {
-        assert!(per_hour.is_finite() && per_hour >= 0.0, "a rate is finite and not negative");
+        assert!(
+            per_hour.is_finite() && per_hour >= 0.0,
+            "a rate is finite and not negative"
+        );
         Rate { per_hour }
     }
     pub fn per_hour(self) -> f64 {
@@ -194,7 +203,10 @@ impl FromStr for Rate {
     type Err = UnitError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (count_text, per_text) = text.trim().split_once('/').ok_or_else(|| rate_error(text))?;
+        let (count_text, per_text) = text
+            .trim()
+            .split_once('/')
+            .ok_or_else(|| rate_error(text))?;
         let count_text = count_text.trim();
         let (number_text, scale) = match count_text.strip_suffix('k') {
             Some(number) => (number, 1e3),
@@ -207,7 +219,9 @@ impl FromStr for Rate {
         let per_text = per_text.trim();
         // "/h" means one hour; "/30m" means thirty minutes.
         let period = if per_text.starts_with(|c: char| c.is_ascii_digit()) {
-            per_text.parse::<DurationMs>().map_err(|_| rate_error(text))?
+            per_text
+                .parse::<DurationMs>()
+                .map_err(|_| rate_error(text))?
         } else {
             DurationMs(unit_ms(per_text).ok_or_else(|| rate_error(text))? as u64)
         };
@@ -240,7 +254,8 @@ impl<'de> Deserialize<'de> for Rate {
                 f.write_str("a rate such as \"252/h\" or \"200/30m\"")
             }
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Rate, E> {
-                text.parse().map_err(|error: UnitError| E::custom(error.message))
+                text.parse()
+                    .map_err(|error: UnitError| E::custom(error.message))
             }
         }
         deserializer.deserialize_str(Visitor)
@@ -272,7 +287,10 @@ mod tests {
     fn durations_reject_nonsense_with_a_helpful_message() {
         for text in ["", "20", "s", "20 parsecs", "-5s", "1..5s"] {
             let error = text.parse::<DurationMs>().unwrap_err();
-            assert!(error.message.contains("expected a duration"), "{text}: {error}");
+            assert!(
+                error.message.contains("expected a duration"),
+                "{text}: {error}"
+            );
         }
     }
 
