@@ -323,10 +323,9 @@ fn queue_sums(a: f64, x: f64) -> QueueSums {
     panic!("the Erlang A queue sums did not converge for a = {a}, x = {x}");
 }
 
-/// Erlang A for `agents ≥ 1` agents, mean patience `patience_s > 0` and a service-level
+/// Erlang A for `agents ≥ 1` agents (0 only without traffic), mean patience `patience_s > 0` and a service-level
 /// threshold of `target_s` seconds.
 pub fn erlang_a(workload: Workload, agents: u64, patience_s: f64, target_s: f64) -> ErlangA {
-    assert!(agents >= 1, "Erlang A is computed for one agent or more");
     assert!(
         patience_s > 0.0 && patience_s.is_finite(),
         "mean patience is finite and positive (infinite patience is Erlang C)"
@@ -336,6 +335,10 @@ pub fn erlang_a(workload: Workload, agents: u64, patience_s: f64, target_s: f64)
         "a target is a finite, non-negative time"
     );
     let load = workload.offered_load_erlangs();
+    assert!(
+        agents >= 1 || load == 0.0,
+        "Erlang A with traffic needs one agent or more"
+    );
     if load == 0.0 {
         return ErlangA {
             agents,

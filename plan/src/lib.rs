@@ -13,4 +13,33 @@
 //! `switchboard` program.
 
 pub mod erlang;
+pub mod forecast;
 mod special;
+pub mod staffing;
+pub mod targets;
+
+use std::fmt;
+
+/// Why a planning request could not be answered; the message says what was expected and,
+/// for files, where (`file:line:column`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanError {
+    message: String,
+}
+
+impl PlanError {
+    /// An error with a message for the person who gave the input.
+    pub fn new(message: impl Into<String>) -> Self {
+        PlanError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PlanError {}
