@@ -14,6 +14,7 @@
 
 pub mod erlang;
 pub mod forecast;
+pub mod schedule;
 mod special;
 pub mod staffing;
 pub mod targets;
