@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod plan_command;
 #[cfg(test)]
 mod scenario_doc_tests;
 pub mod scenario_file;
@@ -21,12 +22,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(check::CheckArgs),
+    Plan(plan_command::PlanArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Plan(args) => plan_command::run(args),
     };
     match result {
         Ok(code) => code,
