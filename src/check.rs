@@ -84,7 +84,7 @@ pub fn summary(file: &str, text: &str, config: &CenterConfig, center: &Center) -
     if !config.queues.is_empty() {
         let _ = writeln!(out, "\nQueues");
         for queue in &config.queues {
-            write_queue(&mut out, config, queue);
+            write_queue(&mut out, center, queue);
         }
     }
     if !config.agents.is_empty() {
@@ -288,73 +288,33 @@ fn relax_step_words(step: &RelaxStepConfig) -> String {
     format!("after {}: {}", step.after, actions.join(" and "))
 }
 
-/// What an agent must have to serve a queue at one level.
-struct Requirement {
-    skills: Vec<(String, u8)>,
-    languages: Vec<String>,
+/// When each relaxation level of a queue starts: "at first", then "after 30s" for each step
+/// that widens the pool of agents (the engine's levels, in order).
+fn level_names(queue: &QueueConfig) -> Vec<String> {
+    std::iter::once("at first".to_string())
+        .chain(
+            queue
+                .relax
+                .iter()
+                .filter(|step| step.overflow.is_none() && step.site.is_none())
+                .map(|step| format!("after {}", step.after)),
+        )
+        .collect()
 }
 
-/// The queue's levels: its own requirement, then one per relaxation step that widens it
-/// (overflow and transfer steps move the contact and leave the pool as it was). Mirrors how
-/// the engine builds its pools.
-fn levels(queue: &QueueConfig) -> Vec<(String, Requirement)> {
-    let mut skills = queue.skills.with_levels(1);
-    let mut languages = queue.languages.clone();
-    let mut levels = vec![(
-        "at first".to_string(),
-        Requirement {
-            skills: skills.clone(),
-            languages: languages.clone(),
-        },
-    )];
-    for step in &queue.relax {
-        if step.overflow.is_some() || step.site.is_some() {
-            continue;
-        }
-        if let Some(level) = step.min_proficiency {
-            for (_, minimum) in skills.iter_mut() {
-                *minimum = (*minimum).min(level);
-            }
-        }
-        if step.drop_languages {
-            languages.clear();
-        }
-        levels.push((
-            format!("after {}", step.after),
-            Requirement {
-                skills: skills.clone(),
-                languages: languages.clone(),
-            },
-        ));
-    }
-    levels
+/// Agents who can serve each level of a queue, as the engine counts them.
+fn eligible_per_level(center: &Center, queue: &QueueConfig) -> Vec<(String, u32)> {
+    let Some(queue_id) = center.queue_id(&queue.name) else {
+        return Vec::new();
+    };
+    level_names(queue)
+        .into_iter()
+        .zip(0..center.queue_levels(queue_id))
+        .map(|(when, level)| (when, center.agents_eligible(queue_id, level)))
+        .collect()
 }
 
-/// Agents of the configuration who meet a requirement for a queue's medium.
-fn agents_meeting(config: &CenterConfig, queue: &QueueConfig, requirement: &Requirement) -> u32 {
-    let media = queue.channel.media();
-    config
-        .agents
-        .iter()
-        .filter(|group| {
-            let capacity = group.capacity.unwrap_or(config.center.capacity);
-            let group_skills = group.skills.with_levels(5);
-            capacity.of(media) > 0
-                && requirement.skills.iter().all(|(skill, minimum)| {
-                    group_skills
-                        .iter()
-                        .any(|(name, level)| name == skill && level >= minimum)
-                })
-                && requirement
-                    .languages
-                    .iter()
-                    .all(|language| group.languages.contains(language))
-        })
-        .map(|group| group.agent_ids().len() as u32)
-        .sum()
-}
-
-fn write_queue(out: &mut String, config: &CenterConfig, queue: &QueueConfig) {
+fn write_queue(out: &mut String, center: &Center, queue: &QueueConfig) {
     let mut head = format!(
         "  {}: {}, priority {}, strategy {}",
         queue.name,
@@ -404,9 +364,9 @@ fn write_queue(out: &mut String, config: &CenterConfig, queue: &QueueConfig) {
     for step in &queue.relax {
         let _ = writeln!(out, "    relax {}", relax_step_words(step));
     }
-    let counts: Vec<String> = levels(queue)
+    let counts: Vec<String> = eligible_per_level(center, queue)
         .iter()
-        .map(|(when, requirement)| format!("{when} {}", agents_meeting(config, queue, requirement)))
+        .map(|(when, count)| format!("{when} {count}"))
         .collect();
     let _ = writeln!(out, "    agents who can serve it: {}", counts.join(", "));
 }
@@ -432,7 +392,9 @@ fn write_agent_group(out: &mut String, config: &CenterConfig, group: &AgentGroup
     if let Some(site) = &group.site {
         let _ = write!(line, "; site {site}");
     }
-    let capacity = group.capacity.unwrap_or(config.center.capacity);
+    let capacity = group.capacity.map_or(config.center.capacity, |overrides| {
+        overrides.over(config.center.capacity)
+    });
     let _ = write!(line, "; capacity {}", capacity_words(&capacity));
     let _ = writeln!(out, "{line}");
 }
@@ -491,6 +453,10 @@ mod tests {
               { after = "90s", drop_languages = true },
             ]
 
+            [[queue]]
+            name = "other"
+            channel = "voice"
+
             [[agents]]
             name = "expert"
             count = 3
@@ -517,10 +483,8 @@ mod tests {
             "#,
         );
         let queue = &config.queues[0];
-        let counts: Vec<(String, u32)> = levels(queue)
-            .iter()
-            .map(|(when, requirement)| (when.clone(), agents_meeting(&config, queue, requirement)))
-            .collect();
+        let center = Center::new(config.clone()).unwrap();
+        let counts = eligible_per_level(&center, queue);
         assert_eq!(
             counts,
             vec![

@@ -349,12 +349,6 @@ fn toml_error_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
     if let Some(suggestion) = suggestion_for_unknown_name(&message) {
         message.push_str(&format!("; did you mean `{suggestion}`?"));
     }
-    if message.contains("untagged enum SkillList") {
-        // serde's message for a value that is neither form of a skill list says nothing useful.
-        message = "expected skills as a list of names such as [\"sales\"] or as a table of \
-                   proficiencies from 1 to 5 such as { sales = 3 }"
-            .to_string();
-    }
     Diagnostic::at(text, offset, None, message)
 }
 
@@ -543,9 +537,13 @@ kind = "play"
         };
         let diagnostic = &errors.diagnostics[0];
         assert_eq!((diagnostic.line, diagnostic.column), (4, 10));
-        assert!(diagnostic
-            .message
-            .starts_with("expected skills as a list of names"));
+        assert!(
+            diagnostic
+                .message
+                .contains("proficiency of skill \"sales\" as a whole number from 1 to 5"),
+            "{}",
+            diagnostic.message
+        );
     }
 
     #[test]
