@@ -10,6 +10,7 @@ mod plan_command;
 #[cfg(test)]
 mod scenario_doc_tests;
 pub mod scenario_file;
+mod sim_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -23,6 +24,7 @@ struct Cli {
 enum Command {
     Check(check::CheckArgs),
     Plan(plan_command::PlanArgs),
+    Sim(sim_command::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan_command::run(args),
+        Command::Sim(args) => sim_command::run(args),
     };
     match result {
         Ok(code) => code,
