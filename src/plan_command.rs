@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use switchboard_engine::units::{DurationMs, Rate};
 use switchboard_plan::erlang::{
-    erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines, ErlangB,
+    erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines, square_root_agents, ErlangB,
     SquareRootApproximation, Workload,
 };
 use switchboard_plan::forecast::{read_forecast, read_staffing_plan, write_staffing_plan};
@@ -293,6 +293,8 @@ struct ErlangReport<'a> {
     meets_targets: Option<bool>,
     metrics: &'a Metrics,
     square_root_approximation: Option<SquareRootApproximation>,
+    /// Square-root staffing for the same P(wait) as the exact answer (approximation).
+    square_root_staffing_for_same_p_wait: Option<SquareRootApproximation>,
 }
 
 fn run_queue_model(
@@ -322,6 +324,16 @@ fn run_queue_model(
             garnett_mandelbaum_reiman(workload, metrics.agents(), patience_s)
         }
     });
+    let patience_s = match model {
+        QueueModel::ErlangC => None,
+        QueueModel::ErlangA { patience_s } => Some(patience_s),
+    };
+    let p_wait = match &metrics {
+        Metrics::ErlangC(c) => c.p_wait,
+        Metrics::ErlangA(a) => a.p_wait,
+    };
+    let same_p_wait = (workload.offered_load_erlangs() > 0.0 && p_wait > 0.0 && p_wait < 1.0)
+        .then(|| square_root_agents(workload, patience_s, p_wait));
     let report = ErlangReport {
         model,
         searched: agents.is_none(),
@@ -329,11 +341,21 @@ fn run_queue_model(
         meets_targets: (!targets.is_empty()).then(|| metrics.meets(&targets)),
         metrics: &metrics,
         square_root_approximation: approximation,
+        square_root_staffing_for_same_p_wait: same_p_wait,
     };
     if traffic.json {
         return to_json(&report);
     }
     Ok(render_metrics(&report))
+}
+
+impl ErlangReport<'_> {
+    fn metrics_p_wait(&self) -> f64 {
+        match self.metrics {
+            Metrics::ErlangC(c) => c.p_wait,
+            Metrics::ErlangA(a) => a.p_wait,
+        }
+    }
 }
 
 fn render_metrics(report: &ErlangReport<'_>) -> String {
@@ -430,6 +452,15 @@ fn render_metrics(report: &ErlangReport<'_>) -> String {
             text,
             "  approximation, not exact: {} square-root staffing gives P(wait) ≈ {:.4} at β = {:.3}",
             approximation.approximation, approximation.p_wait, approximation.beta
+        );
+    }
+    if let Some(staffing) = &report.square_root_staffing_for_same_p_wait {
+        let _ = writeln!(
+            text,
+            "  approximation, not exact: {} square-root staffing for P(wait) ≤ {:.4} gives {} agents",
+            staffing.approximation,
+            report.metrics_p_wait(),
+            staffing.agents
         );
     }
     text

@@ -491,6 +491,43 @@ pub fn garnett_mandelbaum_reiman(
     }
 }
 
+/// Square-root staffing: the fewest agents whose *approximate* probability of waiting is at
+/// most `max_p_wait` (in (0, 1)), by Halfin–Whitt without patience or
+/// Garnett–Mandelbaum–Reiman with it. A quick rule of thumb, labelled as an approximation
+/// wherever it is shown; the exact search is `staffing::minimum_agents`.
+pub fn square_root_agents(
+    workload: Workload,
+    patience_s: Option<f64>,
+    max_p_wait: f64,
+) -> SquareRootApproximation {
+    assert!(
+        max_p_wait > 0.0 && max_p_wait < 1.0,
+        "a P(wait) target is in (0, 1)"
+    );
+    let load = workload.offered_load_erlangs();
+    assert!(load > 0.0, "the approximation needs a positive load");
+    let approximate = |agents: u64| match patience_s {
+        None => halfin_whitt(workload, agents),
+        Some(patience_s) => garnett_mandelbaum_reiman(workload, agents, patience_s),
+    };
+    // The approximate P(wait) falls as agents are added: double, then bisect.
+    let mut low = 0_u64; // fails (or is below any sensible staffing)
+    let mut high = (load.ceil() as u64).max(1);
+    while approximate(high).p_wait > max_p_wait {
+        low = high;
+        high *= 2;
+    }
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if approximate(middle).p_wait > max_p_wait {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    approximate(high)
+}
+
 // Reference values are kept with every digit the high-precision tools printed.
 #[cfg(test)]
 #[allow(clippy::excessive_precision)]
@@ -900,6 +937,30 @@ mod tests {
         // Erlang B far in the tail underflows gracefully to a tiny, non-negative number.
         let tail = erlang_b(Workload::new(1.0, 100.0), 100_000);
         assert!(tail.blocking >= 0.0 && tail.blocking < 1e-300);
+    }
+
+    #[test]
+    fn square_root_staffing_lands_near_the_exact_answer() {
+        for load in [10.0, 100.0, 1_000.0] {
+            let workload = Workload::new(load / 180.0, 180.0);
+            for patience_s in [None, Some(120.0)] {
+                let agents = square_root_agents(workload, patience_s, 0.2).agents;
+                let exact_p_wait = |n: u64| match patience_s {
+                    None => erlang_c(workload, n, 20.0).p_wait,
+                    Some(patience_s) => erlang_a(workload, n, patience_s, 20.0).p_wait,
+                };
+                // The exact minimum for P(wait) ≤ 20 %.
+                let mut exact = 1;
+                while exact_p_wait(exact) > 0.2 {
+                    exact += 1;
+                }
+                let gap = agents.abs_diff(exact);
+                assert!(
+                    gap <= 2,
+                    "load {load}, {patience_s:?}: approx {agents}, exact {exact}"
+                );
+            }
+        }
     }
 
     #[test]
