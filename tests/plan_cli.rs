@@ -277,6 +277,57 @@ fn bad_input_names_what_was_expected_and_where() {
 }
 
 #[test]
+fn capped_shifts_give_a_partial_cover_that_names_the_gaps() {
+    let folder = scratch("plan_cli_capped");
+    let plan = folder.join("plan.csv");
+    std::fs::write(
+        &plan,
+        "start,agents,staff\n0s,2,2\n30m,2,2\n1h,2,2\n1h30m,2,2\n",
+    )
+    .unwrap();
+    let shifts = folder.join("shifts.toml");
+    std::fs::write(
+        &shifts,
+        "[[shift]]\nname = \"short\"\nstarts = [\"0h\", \"1h\"]\nlength = \"1h\"\nmax_count = 2\n",
+    )
+    .unwrap();
+    // Two one-hour shifts cannot give two people for two hours: 2 staff-hours stay uncovered.
+    let (plan_text, shifts_text) = (plan.to_str().unwrap(), shifts.to_str().unwrap());
+    let table = succeed(&["plan", "schedule", plan_text, "--shifts", shifts_text]);
+    assert!(
+        table.contains("under-coverage: 2.00 staff-hours in"),
+        "{table}"
+    );
+    let report = json(&[
+        "plan",
+        "schedule",
+        plan_text,
+        "--shifts",
+        shifts_text,
+        "--json",
+    ]);
+    let named: Vec<&str> = report["uncovered_intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|start| start.as_str().unwrap())
+        .collect();
+    let short: Vec<&str> = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["under"].as_f64().unwrap() > 0.0)
+        .map(|row| row["start"].as_str().unwrap())
+        .collect();
+    assert!(!named.is_empty());
+    assert_eq!(
+        named, short,
+        "exactly the under-covered intervals are named"
+    );
+    assert!(table.contains(&named.join(", ")), "{table}");
+}
+
+#[test]
 fn every_plan_command_has_examples_in_its_help() {
     for command in ["erlang-b", "erlang-c", "erlang-a", "staff", "schedule"] {
         let help = succeed(&["plan", command, "--help"]);
