@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use switchboard_engine::units::{DurationMs, Rate};
 use switchboard_plan::erlang::{
-    erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines, square_root_agents, ErlangB,
-    SquareRootApproximation, Workload,
+    check_erlang_a_size, erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines,
+    square_root_agents, ErlangB, SquareRootApproximation, Workload,
 };
 use switchboard_plan::forecast::{read_forecast, read_staffing_plan, write_staffing_plan};
 use switchboard_plan::schedule::{read_shifts, schedule_shifts, PAID_HOURS_RELATIVE_GAP};
@@ -310,6 +310,9 @@ fn run_queue_model(
         Some(agents) => {
             if agents == 0 && matches!(model, QueueModel::ErlangA { .. }) {
                 bail!("--agents must be at least 1");
+            }
+            if let QueueModel::ErlangA { patience_s } = model {
+                check_erlang_a_size(workload, patience_s)?;
             }
             let target_s = targets
                 .service_level

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use switchboard_engine::units::DurationMs;
 
-use crate::erlang::{erlang_a, erlang_c, ErlangA, ErlangC, Workload};
+use crate::erlang::{check_erlang_a_size, erlang_a, erlang_c, ErlangA, ErlangC, Workload};
 use crate::targets::{ServiceLevelDefinition, Targets};
 use crate::PlanError;
 
@@ -142,6 +142,9 @@ pub fn minimum_agents(
             "Erlang C assumes nobody abandons, so a maximum abandonment cannot be checked: give \
              a mean patience to use Erlang A",
         ));
+    }
+    if let QueueModel::ErlangA { patience_s } = model {
+        check_erlang_a_size(workload, patience_s)?;
     }
     let target_s = targets
         .service_level
@@ -400,6 +403,18 @@ mod tests {
             "20 % abandonment is reachable below the load"
         );
         assert!(answer.p_abandon() <= 0.2);
+    }
+
+    #[test]
+    fn absurdly_long_patience_is_refused_rather_than_computed_for_minutes() {
+        let workload = Workload::new(100.0, 180.0);
+        let targets = Targets {
+            service_level: sl("80/20"),
+            ..Targets::default()
+        };
+        let model = QueueModel::ErlangA { patience_s: 1e7 };
+        let error = minimum_agents(workload, model, &targets, 20.0).unwrap_err();
+        assert!(error.to_string().contains("use Erlang C"), "{error}");
     }
 
     #[test]
