@@ -6,6 +6,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use switchboard_engine::units::DurationMs;
 use switchboard_plan::erlang::{erlang_a, erlang_c, Workload};
+use switchboard_plan::schedule::{read_shifts, schedule_shifts};
 use switchboard_plan::staffing::{staff_intervals, IntervalDemand, QueueModel, StaffingOptions};
 use switchboard_plan::targets::Targets;
 
@@ -62,5 +63,68 @@ fn staffing_a_day(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, erlang_at_ten_thousand_agents, staffing_a_day);
+/// The bundled day: staff per half hour (Erlang A, 80/20, 30 % shrinkage, as printed by
+/// `plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --patience 1m --shrinkage 30%`)
+/// covered with templates like `scenarios/shifts.toml`.
+fn scheduling_a_day(c: &mut Criterion) {
+    let staff: [u64; 48] = [
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 6, 9, 15, 20, 28, 32, 32, 28, 20, 16, 16,
+        19, 25, 28, 28, 25, 19, 15, 13, 13, 13, 13, 15, 20, 28, 35, 35, 28, 20, 15, 5, 3,
+    ];
+    let shifts = read_shifts(SHIFTS, "shifts.toml").unwrap();
+    let interval = DurationMs::from_s(1_800);
+    let mut group = c.benchmark_group("schedule");
+    group.sample_size(10);
+    group.bench_function("schedule_48_intervals_38_options", |b| {
+        b.iter(|| schedule_shifts(black_box(&staff), interval, &shifts).unwrap())
+    });
+    group.finish();
+}
+
+const SHIFTS: &str = r#"
+[[shift]]
+name = "night"
+starts = ["0h"]
+length = "6h"
+breaks = [{ offset = "3h", duration = "15m", paid = true }]
+
+[[shift]]
+name = "early"
+start_window = { from = "6h", to = "10h", step = "30m" }
+length = "8h30m"
+breaks = [{ offset = "2h", duration = "15m", paid = true }, { offset = "4h", duration = "30m" }]
+
+[[shift]]
+name = "late"
+start_window = { from = "12h", to = "15h30m", step = "30m" }
+length = "8h30m"
+breaks = [{ offset = "2h", duration = "15m", paid = true }, { offset = "4h30m", duration = "30m" }]
+
+[[shift]]
+name = "evening"
+start_window = { from = "16h", to = "18h", step = "30m" }
+length = "6h"
+breaks = [{ offset = "3h", duration = "15m", paid = true }]
+
+[[shift]]
+name = "close"
+starts = ["20h", "21h", "22h"]
+length = "4h"
+
+[[shift]]
+name = "part-time"
+start_window = { from = "8h", to = "19h", step = "1h" }
+length = "4h"
+max_count = 12
+
+[limits]
+max_shifts = 200
+"#;
+
+criterion_group!(
+    benches,
+    erlang_at_ten_thousand_agents,
+    staffing_a_day,
+    scheduling_a_day
+);
 criterion_main!(benches);
