@@ -17,7 +17,7 @@ use switchboard_plan::forecast::{read_forecast, read_staffing_plan, write_staffi
 use switchboard_plan::schedule::{read_shifts, schedule_shifts, PAID_HOURS_RELATIVE_GAP};
 use switchboard_plan::staffing::{
     evaluate, minimum_agents, staff_intervals, IntervalStaffing, Metrics, QueueModel,
-    StaffingOptions,
+    StaffingOptions, AGENT_SEARCH_LIMIT,
 };
 use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTarget, Targets};
 
@@ -56,11 +56,24 @@ impl TrafficArgs {
         if self.aht.as_ms() == 0 {
             bail!("--aht must be above 0 s");
         }
-        Ok(Workload::new(
-            self.rate.per_hour() / 3_600.0,
-            self.aht.as_s_f64(),
-        ))
+        let workload = Workload::new(self.rate.per_hour() / 3_600.0, self.aht.as_s_f64());
+        if workload.offered_load_erlangs() >= AGENT_SEARCH_LIMIT as f64 {
+            bail!(
+                "--rate × --aht is {:.3e} erlangs, beyond the {AGENT_SEARCH_LIMIT} servers this \
+                 planner handles",
+                workload.offered_load_erlangs()
+            );
+        }
+        Ok(workload)
     }
+}
+
+/// Refuses server counts the planner would take minutes over.
+fn check_server_count(count: u64, flag: &str) -> anyhow::Result<()> {
+    if count > AGENT_SEARCH_LIMIT {
+        bail!("{flag} must be at most {AGENT_SEARCH_LIMIT}, found {count}");
+    }
+    Ok(())
 }
 
 /// Targets shared by the commands that search for the fewest agents.
@@ -248,7 +261,10 @@ fn seconds(value_s: f64) -> String {
 fn run_erlang_b(args: ErlangBArgs) -> anyhow::Result<String> {
     let workload = args.traffic.workload()?;
     let result: ErlangB = match (args.lines, args.max_blocking) {
-        (Some(lines), _) => erlang_b(workload, lines),
+        (Some(lines), _) => {
+            check_server_count(lines, "--lines")?;
+            erlang_b(workload, lines)
+        }
         (None, Some(max_blocking)) => {
             if max_blocking.0 <= 0.0 {
                 bail!("--max-blocking must be above 0 %");
@@ -308,6 +324,7 @@ fn run_queue_model(
     let targets = target_args.targets();
     let metrics = match agents {
         Some(agents) => {
+            check_server_count(agents, "--agents")?;
             if agents == 0 && matches!(model, QueueModel::ErlangA { .. }) {
                 bail!("--agents must be at least 1");
             }

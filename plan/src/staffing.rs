@@ -153,6 +153,12 @@ pub fn minimum_agents(
     if load == 0.0 {
         return Ok(evaluate(workload, model, 0, target_s));
     }
+    if load >= AGENT_SEARCH_LIMIT as f64 {
+        return Err(PlanError::new(format!(
+            "an offered load of {load:.3e} erlangs is beyond the {AGENT_SEARCH_LIMIT} agents \
+             this planner searches"
+        )));
+    }
     let check = |agents: u64| {
         let metrics = evaluate(workload, model, agents, target_s);
         let met = metrics.meets(targets);
