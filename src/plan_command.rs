@@ -10,14 +10,14 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use switchboard_engine::units::{DurationMs, Rate};
 use switchboard_plan::erlang::{
-    erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines, ErlangB,
-    SquareRootApproximation, Workload,
+    check_erlang_a_size, erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines,
+    square_root_agents, ErlangB, SquareRootApproximation, Workload,
 };
 use switchboard_plan::forecast::{read_forecast, read_staffing_plan, write_staffing_plan};
 use switchboard_plan::schedule::{read_shifts, schedule_shifts, PAID_HOURS_RELATIVE_GAP};
 use switchboard_plan::staffing::{
     evaluate, minimum_agents, staff_intervals, IntervalStaffing, Metrics, QueueModel,
-    StaffingOptions,
+    StaffingOptions, AGENT_SEARCH_LIMIT,
 };
 use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTarget, Targets};
 
@@ -56,11 +56,24 @@ impl TrafficArgs {
         if self.aht.as_ms() == 0 {
             bail!("--aht must be above 0 s");
         }
-        Ok(Workload::new(
-            self.rate.per_hour() / 3_600.0,
-            self.aht.as_s_f64(),
-        ))
+        let workload = Workload::new(self.rate.per_hour() / 3_600.0, self.aht.as_s_f64());
+        if workload.offered_load_erlangs() >= AGENT_SEARCH_LIMIT as f64 {
+            bail!(
+                "--rate × --aht is {:.3e} erlangs, beyond the {AGENT_SEARCH_LIMIT} servers this \
+                 planner handles",
+                workload.offered_load_erlangs()
+            );
+        }
+        Ok(workload)
     }
+}
+
+/// Refuses server counts the planner would take minutes over.
+fn check_server_count(count: u64, flag: &str) -> anyhow::Result<()> {
+    if count > AGENT_SEARCH_LIMIT {
+        bail!("{flag} must be at most {AGENT_SEARCH_LIMIT}, found {count}");
+    }
+    Ok(())
 }
 
 /// Targets shared by the commands that search for the fewest agents.
@@ -248,7 +261,10 @@ fn seconds(value_s: f64) -> String {
 fn run_erlang_b(args: ErlangBArgs) -> anyhow::Result<String> {
     let workload = args.traffic.workload()?;
     let result: ErlangB = match (args.lines, args.max_blocking) {
-        (Some(lines), _) => erlang_b(workload, lines),
+        (Some(lines), _) => {
+            check_server_count(lines, "--lines")?;
+            erlang_b(workload, lines)
+        }
         (None, Some(max_blocking)) => {
             if max_blocking.0 <= 0.0 {
                 bail!("--max-blocking must be above 0 %");
@@ -293,6 +309,8 @@ struct ErlangReport<'a> {
     meets_targets: Option<bool>,
     metrics: &'a Metrics,
     square_root_approximation: Option<SquareRootApproximation>,
+    /// Square-root staffing for the same P(wait) as the exact answer (approximation).
+    square_root_staffing_for_same_p_wait: Option<SquareRootApproximation>,
 }
 
 fn run_queue_model(
@@ -306,8 +324,12 @@ fn run_queue_model(
     let targets = target_args.targets();
     let metrics = match agents {
         Some(agents) => {
+            check_server_count(agents, "--agents")?;
             if agents == 0 && matches!(model, QueueModel::ErlangA { .. }) {
                 bail!("--agents must be at least 1");
+            }
+            if let QueueModel::ErlangA { patience_s } = model {
+                check_erlang_a_size(workload, patience_s)?;
             }
             let target_s = targets
                 .service_level
@@ -322,6 +344,16 @@ fn run_queue_model(
             garnett_mandelbaum_reiman(workload, metrics.agents(), patience_s)
         }
     });
+    let patience_s = match model {
+        QueueModel::ErlangC => None,
+        QueueModel::ErlangA { patience_s } => Some(patience_s),
+    };
+    let p_wait = match &metrics {
+        Metrics::ErlangC(c) => c.p_wait,
+        Metrics::ErlangA(a) => a.p_wait,
+    };
+    let same_p_wait = (workload.offered_load_erlangs() > 0.0 && p_wait > 0.0 && p_wait < 1.0)
+        .then(|| square_root_agents(workload, patience_s, p_wait));
     let report = ErlangReport {
         model,
         searched: agents.is_none(),
@@ -329,11 +361,21 @@ fn run_queue_model(
         meets_targets: (!targets.is_empty()).then(|| metrics.meets(&targets)),
         metrics: &metrics,
         square_root_approximation: approximation,
+        square_root_staffing_for_same_p_wait: same_p_wait,
     };
     if traffic.json {
         return to_json(&report);
     }
     Ok(render_metrics(&report))
+}
+
+impl ErlangReport<'_> {
+    fn metrics_p_wait(&self) -> f64 {
+        match self.metrics {
+            Metrics::ErlangC(c) => c.p_wait,
+            Metrics::ErlangA(a) => a.p_wait,
+        }
+    }
 }
 
 fn render_metrics(report: &ErlangReport<'_>) -> String {
@@ -430,6 +472,15 @@ fn render_metrics(report: &ErlangReport<'_>) -> String {
             text,
             "  approximation, not exact: {} square-root staffing gives P(wait) ≈ {:.4} at β = {:.3}",
             approximation.approximation, approximation.p_wait, approximation.beta
+        );
+    }
+    if let Some(staffing) = &report.square_root_staffing_for_same_p_wait {
+        let _ = writeln!(
+            text,
+            "  approximation, not exact: {} square-root staffing for P(wait) ≤ {:.4} gives {} agents",
+            staffing.approximation,
+            report.metrics_p_wait(),
+            staffing.agents
         );
     }
     text

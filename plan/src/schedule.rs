@@ -654,6 +654,24 @@ mod tests {
     }
 
     #[test]
+    fn templates_repeat_on_their_days_within_the_plan() {
+        let mut weekdays = template("day", &["8h"], "8h");
+        weekdays.days = Some(vec![0, 2, 9]);
+        let every_day = template("night", &["0h"], "8h");
+        let shifts = ShiftsFile {
+            shifts: vec![weekdays, every_day],
+            limits: ScheduleLimits::default(),
+        };
+        // Three days of plan: day 9 is outside it.
+        let options = shift_options(&shifts, "3d".parse().unwrap());
+        let starts: Vec<String> = options
+            .iter()
+            .map(|(_, option)| option.start.to_string())
+            .collect();
+        assert_eq!(starts, ["8h", "2d8h", "0s", "1d", "2d"]);
+    }
+
+    #[test]
     fn breaks_take_their_share_of_an_interval() {
         let mut with_break = template("with break", &["0h"], "2h");
         with_break.breaks = vec![Break {

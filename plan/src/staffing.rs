@@ -4,7 +4,7 @@
 use serde::Serialize;
 use switchboard_engine::units::DurationMs;
 
-use crate::erlang::{erlang_a, erlang_c, ErlangA, ErlangC, Workload};
+use crate::erlang::{check_erlang_a_size, erlang_a, erlang_c, ErlangA, ErlangC, Workload};
 use crate::targets::{ServiceLevelDefinition, Targets};
 use crate::PlanError;
 
@@ -143,12 +143,21 @@ pub fn minimum_agents(
              a mean patience to use Erlang A",
         ));
     }
+    if let QueueModel::ErlangA { patience_s } = model {
+        check_erlang_a_size(workload, patience_s)?;
+    }
     let target_s = targets
         .service_level
         .map_or(reporting_threshold_s, |target| target.within_s);
     let load = workload.offered_load_erlangs();
     if load == 0.0 {
         return Ok(evaluate(workload, model, 0, target_s));
+    }
+    if load >= AGENT_SEARCH_LIMIT as f64 {
+        return Err(PlanError::new(format!(
+            "an offered load of {load:.3e} erlangs is beyond the {AGENT_SEARCH_LIMIT} agents \
+             this planner searches"
+        )));
     }
     let check = |agents: u64| {
         let metrics = evaluate(workload, model, agents, target_s);
@@ -400,6 +409,18 @@ mod tests {
             "20 % abandonment is reachable below the load"
         );
         assert!(answer.p_abandon() <= 0.2);
+    }
+
+    #[test]
+    fn absurdly_long_patience_is_refused_rather_than_computed_for_minutes() {
+        let workload = Workload::new(100.0, 180.0);
+        let targets = Targets {
+            service_level: sl("80/20"),
+            ..Targets::default()
+        };
+        let model = QueueModel::ErlangA { patience_s: 1e7 };
+        let error = minimum_agents(workload, model, &targets, 20.0).unwrap_err();
+        assert!(error.to_string().contains("use Erlang C"), "{error}");
     }
 
     #[test]

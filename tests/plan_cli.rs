@@ -1,0 +1,336 @@
+//! End-to-end tests of `switchboard plan …`: the built program on the bundled files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn switchboard(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(arguments)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the switchboard program runs")
+}
+
+fn succeed(arguments: &[&str]) -> String {
+    let output = switchboard(arguments);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{arguments:?} failed: {stderr}");
+    String::from_utf8(output.stdout).expect("output is UTF-8")
+}
+
+fn fail(arguments: &[&str]) -> String {
+    let output = switchboard(arguments);
+    assert!(!output.status.success(), "{arguments:?} should fail");
+    String::from_utf8(output.stderr).expect("errors are UTF-8")
+}
+
+fn json(arguments: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&succeed(arguments)).expect("--json prints JSON")
+}
+
+/// A scratch folder of this test binary's own, under the build's target folder.
+fn scratch(name: &str) -> PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&folder).expect("scratch folder");
+    folder
+}
+
+#[test]
+fn erlang_c_worked_example_from_the_command_line() {
+    let table = succeed(&[
+        "plan", "erlang-c", "--rate", "100/30m", "--aht", "180s", "--agents", "14", "--target",
+        "20s",
+    ]);
+    assert!(
+        table.contains("P(wait)                   0.1741"),
+        "{table}"
+    );
+    assert!(table.contains("88.84 % answered within 20.00 s"), "{table}");
+    assert!(table.contains("7.84 s"), "{table}");
+    assert!(
+        table.contains("approximation, not exact: Halfin-Whitt"),
+        "{table}"
+    );
+
+    let solved = json(&[
+        "plan", "erlang-c", "--rate", "100/30m", "--aht", "3m", "--sl", "80/20", "--json",
+    ]);
+    assert_eq!(solved["metrics"]["agents"], 14);
+    assert_eq!(solved["meets_targets"], true);
+}
+
+#[test]
+fn erlang_c_unstable_is_reported_with_null_asa() {
+    let report = json(&[
+        "plan", "erlang-c", "--rate", "100/30m", "--aht", "3m", "--agents", "9", "--json",
+    ]);
+    assert_eq!(report["metrics"]["unstable"], true);
+    assert!(report["metrics"]["asa_s"].is_null());
+    assert_eq!(report["metrics"]["p_wait"], 1.0);
+}
+
+#[test]
+fn erlang_a_and_b_answer_both_ways() {
+    let a = json(&[
+        "plan",
+        "erlang-a",
+        "--rate",
+        "100/30m",
+        "--aht",
+        "180s",
+        "--patience",
+        "2m",
+        "--sl",
+        "80/20",
+        "--max-abandon",
+        "3%",
+        "--json",
+    ]);
+    let agents = a["metrics"]["agents"].as_u64().unwrap();
+    assert!(a["metrics"]["p_abandon"].as_f64().unwrap() <= 0.03);
+    assert!(a["metrics"]["service_level_offered"].as_f64().unwrap() >= 0.8);
+    let fewer = json(&[
+        "plan",
+        "erlang-a",
+        "--rate",
+        "100/30m",
+        "--aht",
+        "180s",
+        "--patience",
+        "2m",
+        "--agents",
+        &(agents - 1).to_string(),
+        "--sl",
+        "80/20",
+        "--max-abandon",
+        "3%",
+        "--json",
+    ]);
+    assert_eq!(
+        fewer["meets_targets"], false,
+        "one agent fewer misses a target"
+    );
+
+    let b = json(&[
+        "plan",
+        "erlang-b",
+        "--rate",
+        "400/h",
+        "--aht",
+        "3m",
+        "--max-blocking",
+        "1%",
+        "--json",
+    ]);
+    assert_eq!(b["lines"], 30);
+    assert!(b["blocking"].as_f64().unwrap() <= 0.01);
+}
+
+#[test]
+fn staffing_then_scheduling_the_bundled_day() {
+    let folder = scratch("plan_cli_day");
+    let plan_path = folder.join("plan.csv");
+    let plan_text = plan_path.to_str().unwrap();
+    let table = succeed(&[
+        "plan",
+        "staff",
+        "scenarios/forecast-day.csv",
+        "--aht",
+        "3m",
+        "--sl",
+        "80/20",
+        "--patience",
+        "1m",
+        "--shrinkage",
+        "30%",
+        "--out",
+        plan_text,
+    ]);
+    assert!(
+        table.contains("Erlang A (mean patience 60.00 s)"),
+        "{table}"
+    );
+    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    let mut lines = plan.lines();
+    assert_eq!(lines.next(), Some("start,agents,staff"));
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+    assert_eq!(rows.len(), 48, "one row per half hour");
+    assert_eq!(rows[1][0], "30m");
+    for row in &rows {
+        let agents: u64 = row[1].parse().unwrap();
+        let staff: u64 = row[2].parse().unwrap();
+        assert_eq!(staff, (agents as f64 / 0.7 - 1e-9).ceil() as u64, "{row:?}");
+    }
+
+    let schedule = json(&[
+        "plan",
+        "schedule",
+        plan_text,
+        "--shifts",
+        "scenarios/shifts.toml",
+        "--json",
+    ]);
+    assert_eq!(schedule["uncovered_intervals"].as_array().unwrap().len(), 0);
+    let coverage = schedule["coverage"].as_array().unwrap();
+    assert_eq!(coverage.len(), 48);
+    for interval in coverage {
+        let required = interval["required"].as_f64().unwrap();
+        let scheduled = interval["scheduled"].as_f64().unwrap();
+        assert!(scheduled >= required - 1e-9, "{interval}");
+    }
+    assert!(schedule["paid_hours"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn chat_forecast_with_its_own_handle_times_and_concurrency() {
+    let report = json(&[
+        "plan",
+        "staff",
+        "scenarios/forecast-chat.csv",
+        "--sl",
+        "80/60",
+        "--concurrency",
+        "3",
+        "--json",
+    ]);
+    let intervals = report["intervals"].as_array().unwrap();
+    assert_eq!(intervals.len(), 8);
+    for interval in intervals {
+        let slots = interval["slots"].as_u64().unwrap();
+        assert_eq!(interval["agents"].as_u64().unwrap(), slots.div_ceil(3));
+    }
+    assert_eq!(
+        intervals[2]["handle_time_s"], 420.0,
+        "the aht column is used"
+    );
+}
+
+#[test]
+fn bad_input_names_what_was_expected_and_where() {
+    let error = fail(&[
+        "plan",
+        "erlang-c",
+        "--rate",
+        "100 per hour",
+        "--aht",
+        "3m",
+        "--agents",
+        "3",
+    ]);
+    assert!(error.contains("expected a rate such as"), "{error}");
+    let error = fail(&[
+        "plan", "erlang-c", "--rate", "100/h", "--aht", "3m", "--sl", "80",
+    ]);
+    assert!(
+        error.contains("expected a service level such as \"80/20\""),
+        "{error}"
+    );
+    let error = fail(&[
+        "plan",
+        "erlang-c",
+        "--rate",
+        "100/h",
+        "--aht",
+        "3m",
+        "--max-abandon",
+        "5%",
+    ]);
+    assert!(
+        error.contains("Erlang C assumes nobody abandons"),
+        "{error}"
+    );
+
+    let folder = scratch("plan_cli_bad");
+    let forecast = folder.join("bad.csv");
+    std::fs::write(&forecast, "start,volume\n0m,10\n30m,lots\n").unwrap();
+    let forecast_text = forecast.to_str().unwrap();
+    let error = fail(&[
+        "plan",
+        "staff",
+        forecast_text,
+        "--aht",
+        "3m",
+        "--sl",
+        "80/20",
+    ]);
+    assert!(error.contains("bad.csv:3:5: expected a volume"), "{error}");
+
+    let shifts = folder.join("shifts.toml");
+    std::fs::write(
+        &shifts,
+        "[[shift]]\nname = \"x\"\nlength = \"8 hours\"\nstarts = [\"0h\"]\n",
+    )
+    .unwrap();
+    let plan = folder.join("plan.csv");
+    std::fs::write(&plan, "start,agents,staff\n0s,1,2\n30m,1,2\n").unwrap();
+    let error = fail(&[
+        "plan",
+        "schedule",
+        plan.to_str().unwrap(),
+        "--shifts",
+        shifts.to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("shifts.toml") && error.contains("line 3"),
+        "{error}"
+    );
+}
+
+#[test]
+fn capped_shifts_give_a_partial_cover_that_names_the_gaps() {
+    let folder = scratch("plan_cli_capped");
+    let plan = folder.join("plan.csv");
+    std::fs::write(
+        &plan,
+        "start,agents,staff\n0s,2,2\n30m,2,2\n1h,2,2\n1h30m,2,2\n",
+    )
+    .unwrap();
+    let shifts = folder.join("shifts.toml");
+    std::fs::write(
+        &shifts,
+        "[[shift]]\nname = \"short\"\nstarts = [\"0h\", \"1h\"]\nlength = \"1h\"\nmax_count = 2\n",
+    )
+    .unwrap();
+    // Two one-hour shifts cannot give two people for two hours: 2 staff-hours stay uncovered.
+    let (plan_text, shifts_text) = (plan.to_str().unwrap(), shifts.to_str().unwrap());
+    let table = succeed(&["plan", "schedule", plan_text, "--shifts", shifts_text]);
+    assert!(
+        table.contains("under-coverage: 2.00 staff-hours in"),
+        "{table}"
+    );
+    let report = json(&[
+        "plan",
+        "schedule",
+        plan_text,
+        "--shifts",
+        shifts_text,
+        "--json",
+    ]);
+    let named: Vec<&str> = report["uncovered_intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|start| start.as_str().unwrap())
+        .collect();
+    let short: Vec<&str> = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["under"].as_f64().unwrap() > 0.0)
+        .map(|row| row["start"].as_str().unwrap())
+        .collect();
+    assert!(!named.is_empty());
+    assert_eq!(
+        named, short,
+        "exactly the under-covered intervals are named"
+    );
+    assert!(table.contains(&named.join(", ")), "{table}");
+}
+
+#[test]
+fn every_plan_command_has_examples_in_its_help() {
+    for command in ["erlang-b", "erlang-c", "erlang-a", "staff", "schedule"] {
+        let help = succeed(&["plan", command, "--help"]);
+        assert!(help.contains("Examples:"), "{command}: {help}");
+    }
+}
