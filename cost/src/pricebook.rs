@@ -429,7 +429,15 @@ impl PriceBook {
 
     /// Parses and checks a price book; `path` only names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<PriceBook, SourceError> {
-        let book: PriceBook = crate::source_error::load_document(path, text)?;
+        let book: PriceBook =
+            crate::source_error::load_document(path, text).map_err(|mut error| {
+                if error.message.contains("missing field `currency`") {
+                    error.message.push_str(
+                        ": expected currency = \"CNY\" or \"USD\" at the top of the book",
+                    );
+                }
+                error
+            })?;
         for item in &book.items {
             item.get_ref().check().map_err(|message| {
                 SourceError::at_offset(path, text, item.span().start, message)
