@@ -27,4 +27,4 @@ pub use pricebook::{bundled_price_books, Currency, ItemKind, PriceBook};
 pub use pricing::{price_option, Horizon, Line, PricedOption};
 pub use report::{compare, CostReport, CostRequest, ExchangeRate, NamedBook};
 pub use source_error::SourceError;
-pub use usage::{DayUsage, Usage};
+pub use usage::{DayUsage, IntervalUsage, Usage};

@@ -52,21 +52,27 @@ pub fn text_table(report: &CostReport) -> String {
         );
     }
     if !report.break_even.is_empty() {
+        // Pairs that never cross are the common case; listing them all drowns the ones that do.
         let _ = writeln!(out, "\nBreak-even (cumulative cash):");
+        let mut never = 0;
         for pair in &report.break_even {
-            let _ = match pair.other_cheaper_from_year {
-                Some(year) => writeln!(
-                    out,
-                    "  {} is cheaper in year 1; {} is cheaper from year {year}",
-                    pair.cheaper_in_year_one, pair.other
-                ),
-                None => writeln!(
-                    out,
-                    "  {} stays cheaper than {} for all {} years",
-                    pair.cheaper_in_year_one, pair.other, report.years
-                ),
-            };
+            match pair.other_cheaper_from_year {
+                Some(year) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} is cheaper in year 1; {} is cheaper from year {year}",
+                        pair.cheaper_in_year_one, pair.other
+                    );
+                }
+                None => never += 1,
+            }
         }
+        let _ = writeln!(
+            out,
+            "  {never} of {} pairs do not cross within {} years (see break_even in cost.json)",
+            report.break_even.len(),
+            report.years
+        );
     }
     let _ = writeln!(out, "\nHidden fees:");
     let mut any_hidden = false;

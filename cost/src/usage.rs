@@ -98,6 +98,81 @@ pub struct DayUsage {
     pub recording_gb: f64,
 }
 
+/// One reporting interval as a driver reports it: the shape the simulator adapter fills in,
+/// one record per interval, before [`DayUsage::from_intervals`] turns the records into arrays.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IntervalUsage {
+    pub agents_staffed: f64,
+    pub peak_concurrent_agents: f64,
+    pub offered_contacts: f64,
+    pub answered_contacts: f64,
+    pub voice_inbound_minutes: f64,
+    pub voice_outbound_minutes: f64,
+    pub chat_messages: f64,
+    pub emails: f64,
+    pub automated_resolutions: f64,
+    pub peak_trunk_lines: f64,
+    pub peak_concurrent_calls_by_site: BTreeMap<String, f64>,
+}
+
+impl DayUsage {
+    /// A day type from per-interval records, starting at 00:00.
+    ///
+    /// ```
+    /// use switchboard_cost::usage::{DayUsage, IntervalUsage};
+    /// let intervals = vec![
+    ///     IntervalUsage { agents_staffed: 4.0, peak_concurrent_agents: 5.0, ..Default::default() },
+    ///     IntervalUsage { agents_staffed: 6.0, peak_concurrent_agents: 6.0, ..Default::default() },
+    /// ];
+    /// let day = DayUsage::from_intervals("11.11", 1.0, vec![11], &intervals, 12.5);
+    /// assert_eq!(day.agents_staffed, vec![4.0, 6.0]);
+    /// assert_eq!(day.peak_concurrent_agents, vec![5.0, 6.0]);
+    /// ```
+    pub fn from_intervals(
+        name: &str,
+        days_per_year: f64,
+        months: Vec<u8>,
+        intervals: &[IntervalUsage],
+        recording_gb: f64,
+    ) -> DayUsage {
+        let column = |field: fn(&IntervalUsage) -> f64| intervals.iter().map(field).collect();
+        let mut sites: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for interval in intervals {
+            for site in interval.peak_concurrent_calls_by_site.keys() {
+                sites.entry(site.clone()).or_default();
+            }
+        }
+        for (site, values) in &mut sites {
+            *values = intervals
+                .iter()
+                .map(|i| {
+                    i.peak_concurrent_calls_by_site
+                        .get(site)
+                        .copied()
+                        .unwrap_or(0.0)
+                })
+                .collect();
+        }
+        DayUsage {
+            name: name.to_string(),
+            days_per_year,
+            months,
+            agents_staffed: column(|i| i.agents_staffed),
+            peak_concurrent_agents: column(|i| i.peak_concurrent_agents),
+            offered_contacts: column(|i| i.offered_contacts),
+            answered_contacts: column(|i| i.answered_contacts),
+            voice_inbound_minutes: column(|i| i.voice_inbound_minutes),
+            voice_outbound_minutes: column(|i| i.voice_outbound_minutes),
+            chat_messages: column(|i| i.chat_messages),
+            emails: column(|i| i.emails),
+            automated_resolutions: column(|i| i.automated_resolutions),
+            peak_trunk_lines: column(|i| i.peak_trunk_lines),
+            peak_concurrent_calls_by_site: sites,
+            recording_gb,
+        }
+    }
+}
+
 /// Why a usage file cannot be used.
 pub type UsageError = SourceError;
 
@@ -428,6 +503,38 @@ mod tests {
             d.billable_concurrent_agents(quarter, DurationMs::from_s(2_700)),
             10.0
         );
+    }
+
+    #[test]
+    fn a_usage_file_with_arrays_of_different_lengths_is_refused_by_name() {
+        let usage: Usage = toml::from_str(
+            r#"
+            name = "u"
+            named_agents = 1
+            [[day_type]]
+            name = "weekday"
+            days_per_year = 5
+            agents_staffed = [1, 2, 3]
+            emails = [1, 2]
+        "#,
+        )
+        .unwrap();
+        let message = usage.validate().unwrap_err();
+        assert_eq!(
+            message,
+            "day_type \"weekday\": emails has 2 values; expected one per interval like agents_staffed (3)"
+        );
+    }
+
+    #[test]
+    fn an_unknown_usage_key_is_refused_with_its_position() {
+        let error = crate::source_error::load_document::<Usage>(
+            Path::new("usage.toml"),
+            "name = \"u\"\nnamed_agents = 1\nagents = 3\n",
+        )
+        .unwrap_err();
+        assert_eq!((error.line, error.column), (Some(3), Some(1)));
+        assert!(error.message.contains("unknown field `agents`"), "{error}");
     }
 
     #[test]
