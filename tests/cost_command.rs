@@ -72,6 +72,12 @@ fn every_bundled_book_prices_the_double_11_year_as_json() {
             option["name"]
         );
         assert!(option["illustrative"].as_bool().unwrap());
+        for line in option["breakdown"].as_array().unwrap() {
+            assert!(
+                !line["source"].as_str().unwrap().trim().is_empty(),
+                "every line names its source: {line}"
+            );
+        }
     }
     // Every pair of options has a break-even entry; a tornado per option.
     let pairs = books.len() * (books.len() - 1) / 2;

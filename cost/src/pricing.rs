@@ -32,6 +32,8 @@ pub struct Line {
     pub kind: String,
     /// Why this is a fee buyers tend to miss; `None` for the charge as listed.
     pub hidden_fee: Option<String>,
+    /// The `source` the book gives for the figure behind this line.
+    pub source: String,
     pub cash_by_year: Vec<Money>,
 }
 
@@ -215,6 +217,7 @@ impl Ledger {
         label: &str,
         kind: &str,
         hidden_fee: Option<&str>,
+        source: &str,
         year: usize,
         amount: Money,
     ) {
@@ -226,6 +229,7 @@ impl Ledger {
                 label: label.to_string(),
                 kind: kind.to_string(),
                 hidden_fee: hidden_fee.map(str::to_string),
+                source: source.to_string(),
                 cash_by_year: vec![Money::ZERO; self.years],
             });
             self.lines.len() - 1
@@ -293,7 +297,7 @@ pub fn price_option(usage: &Usage, book: &PriceBook, horizon: Horizon) -> Priced
                 if is_subscription(item.kind) {
                     subscription_total += amount;
                 }
-                ledger.add(&label, &kind, hidden, year, amount);
+                ledger.add(&label, &kind, hidden, &item.source, year, amount);
             };
             match item.kind {
                 ItemKind::NamedSeat => {
@@ -423,7 +427,7 @@ pub fn price_option(usage: &Usage, book: &PriceBook, horizon: Horizon) -> Priced
                         (seats - state.highest_seats_so_far).max(0.0)
                     };
                     state.highest_seats_so_far = state.highest_seats_so_far.max(seats);
-                    charge(Some(HIDDEN_EXPANSION), price.times(added * escalation));
+                    charge(Some(HIDDEN_EXPANSION), price.times(added));
                 }
                 ItemKind::Server | ItemKind::Sbc => {
                     let needed = servers_needed(item, &year_usage);
@@ -495,7 +499,7 @@ pub fn price_option(usage: &Usage, book: &PriceBook, horizon: Horizon) -> Priced
                 }
                 _ => continue,
             };
-            ledger.add(&label, &kind, None, year, amount);
+            ledger.add(&label, &kind, None, &item.source, year, amount);
         }
 
         if book.terms.discount_percent > 0.0 {
@@ -503,6 +507,7 @@ pub fn price_option(usage: &Usage, book: &PriceBook, horizon: Horizon) -> Priced
                 "discount on subscriptions",
                 "discount",
                 None,
+                "[terms] discount_percent",
                 year,
                 -subscription_total.times(book.terms.discount_percent / 100.0),
             );
@@ -513,6 +518,7 @@ pub fn price_option(usage: &Usage, book: &PriceBook, horizon: Horizon) -> Priced
                 &format!("workforce, {}", rate.site),
                 "workforce",
                 None,
+                &rate.source,
                 year,
                 rate.price_per_agent_hour
                     .0

@@ -179,7 +179,10 @@ pub fn html_section(report: &CostReport) -> String {
         for year in &option.years {
             let _ = write!(out, "<th>year {}</th>", year.year);
         }
-        let _ = writeln!(out, "<th>total</th><th>hidden fee</th></tr></thead><tbody>");
+        let _ = writeln!(
+            out,
+            "<th>total</th><th>hidden fee</th><th>source</th></tr></thead><tbody>"
+        );
         for line in &option.breakdown {
             let _ = write!(out, "<tr><td>{}</td>", escape(&line.label));
             for amount in &line.cash_by_year {
@@ -187,9 +190,10 @@ pub fn html_section(report: &CostReport) -> String {
             }
             let _ = writeln!(
                 out,
-                "<td>{}</td><td>{}</td></tr>",
+                "<td>{}</td><td>{}</td><td>{}</td></tr>",
                 line.total,
-                escape(line.hidden_fee.as_deref().unwrap_or(""))
+                escape(line.hidden_fee.as_deref().unwrap_or("")),
+                escape(&line.source)
             );
         }
         let _ = writeln!(out, "</tbody></table>");

@@ -119,6 +119,8 @@ pub struct LineReport {
     pub label: String,
     pub kind: String,
     pub hidden_fee: Option<String>,
+    /// Where the book says the figure comes from.
+    pub source: String,
     pub cash_by_year: Vec<Money>,
     pub total: Money,
 }
@@ -304,6 +306,7 @@ fn option_report(request: &CostRequest, named: &NamedBook, priced: &PricedOption
             label: line.label.clone(),
             kind: line.kind.clone(),
             hidden_fee: line.hidden_fee.clone(),
+            source: line.source.clone(),
             cash_by_year: line.cash_by_year.clone(),
             total: line.total(),
         })
