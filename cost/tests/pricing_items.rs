@@ -472,3 +472,102 @@ fn net_present_value_discounts_each_year_from_the_start_of_year_one() {
         Money::from_micros(30_333_333_333)
     );
 }
+
+#[test]
+fn usage_items_rentals_unlocks_subscriptions_and_trunk_lines() {
+    let usage = usage(
+        r#"
+        name = "u"
+        interval = "1h"
+        named_agents = 10
+        monthly_active_users = 8
+        [[day_type]]
+        name = "day"
+        days_per_year = 100
+        agents_staffed = [5, 5]
+        chat_messages = [30, 10]
+        emails = [4, 0]
+        automated_resolutions = [1, 1]
+        peak_trunk_lines = [7, 12]
+    "#,
+    );
+    let priced = price(
+        &usage,
+        &book(
+            r#"
+            name = "b"
+            kind = "hybrid"
+            currency = "CNY"
+            [[item]]
+            kind = "monthly_active_user"
+            label = "mau"
+            price = 35
+            source = "test"
+            [[item]]
+            kind = "chat_message"
+            label = "chat"
+            price = 0.01
+            source = "test"
+            [[item]]
+            kind = "email"
+            label = "email"
+            price = 0.08
+            source = "test"
+            [[item]]
+            kind = "automated_resolution"
+            label = "bot"
+            price = 1.5
+            source = "test"
+            [[item]]
+            kind = "number_rental"
+            label = "numbers"
+            price = 0.1
+            numbers = 10
+            period = "day"
+            source = "test"
+            [[item]]
+            kind = "feature_unlock"
+            label = "unlock"
+            per = "seat"
+            period = "one_off"
+            price = 50
+            source = "test"
+            [[item]]
+            kind = "license"
+            label = "port subscription"
+            per = "port"
+            licensing = "subscription"
+            price = 20
+            source = "test"
+            [[item]]
+            kind = "trunk_line"
+            label = "lines"
+            price = 30
+            headroom_percent = 20
+            source = "test"
+        "#,
+        ),
+        2,
+        0.5,
+    );
+    // Year 1 / year 2 (usage × 1.5 in year 2).
+    // MAU: 8 × 12 × 35 = 3,360; year 2 ceil(12) = 12 × 12 × 35 = 5,040.
+    assert_eq!(line(&priced, "mau", false), units(&[3_360.0, 5_040.0]));
+    // Chat: 40 × 100 = 4,000 × 0.01 = 40; year 2: 60.
+    assert_eq!(line(&priced, "chat", false), units(&[40.0, 60.0]));
+    // Email: 4 × 100 × 0.08 = 32; year 2: 48.
+    assert_eq!(line(&priced, "email", false), units(&[32.0, 48.0]));
+    // Automated: 2 × 100 × 1.5 = 300; year 2: 450.
+    assert_eq!(line(&priced, "bot", false), units(&[300.0, 450.0]));
+    // Numbers do not grow with traffic: 10 × 365 × 0.1 = 365 each year.
+    assert_eq!(line(&priced, "numbers", false), units(&[365.0, 365.0]));
+    // One-off unlock per seat: 10 × 50 = 500, then the 5 added seats × 50 = 250.
+    assert_eq!(line(&priced, "unlock", true), units(&[500.0, 250.0]));
+    // Ports = peak lines: 12 × 12 × 20 = 2,880; year 2: 18 × 12 × 20 = 4,320.
+    assert_eq!(
+        line(&priced, "port subscription", false),
+        units(&[2_880.0, 4_320.0])
+    );
+    // Lines: ceil(12 × 1.2) = 15 × 12 × 30 = 5,400; year 2: ceil(18 × 1.2 = 21.6) = 22 → 7,920.
+    assert_eq!(line(&priced, "lines", false), units(&[5_400.0, 7_920.0]));
+}
