@@ -11,6 +11,7 @@ mod plan_command;
 mod scenario_doc_tests;
 pub mod scenario_file;
 mod sim_command;
+mod cost_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -25,6 +26,7 @@ enum Command {
     Check(check::CheckArgs),
     Plan(plan_command::PlanArgs),
     Sim(sim_command::SimArgs),
+    Cost(cost_command::CostArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan_command::run(args),
         Command::Sim(args) => sim_command::run(args),
+        Command::Cost(args) => cost_command::run(args),
     };
     match result {
         Ok(code) => code,

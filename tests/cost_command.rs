@@ -1,0 +1,154 @@
+//! End to end: `switchboard cost` on the bundled usage files and every bundled price book.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bundled_books() -> Vec<PathBuf> {
+    let mut books: Vec<PathBuf> = std::fs::read_dir(repository().join("scenarios/pricebooks"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    books.sort();
+    books
+}
+
+fn switchboard(arguments: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .current_dir(repository())
+        .args(arguments)
+        .output()
+        .expect("switchboard runs")
+}
+
+#[test]
+fn every_bundled_book_prices_the_double_11_year_as_json() {
+    let books = bundled_books();
+    assert!(books.len() >= 6, "bundled books: {books:?}");
+    let mut arguments: Vec<String> = vec![
+        "cost".into(),
+        "scenarios/usage/double-11-year.toml".into(),
+        "--years".into(),
+        "5".into(),
+        "--growth".into(),
+        "0.1".into(),
+        "--exchange-rate".into(),
+        "USD_CNY=7.1".into(),
+        "--currency".into(),
+        "CNY".into(),
+        "--json".into(),
+    ];
+    for book in &books {
+        arguments.push("--pricebook".into());
+        arguments.push(book.display().to_string());
+    }
+    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+    let output = switchboard(&arguments);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["schema"], "switchboard-cost/1");
+    assert_eq!(report["currency"], "CNY");
+    let options = report["options"].as_array().unwrap();
+    assert_eq!(options.len(), books.len());
+    for option in options {
+        let years = option["years"].as_array().unwrap();
+        assert_eq!(years.len(), 5, "{}", option["name"]);
+        assert!(
+            option["total_cash"].as_f64().unwrap() > 0.0,
+            "{}",
+            option["name"]
+        );
+        assert!(
+            option["total_npv"].as_f64().unwrap() < option["total_cash"].as_f64().unwrap(),
+            "NPV at 8 % is below cash for {}",
+            option["name"]
+        );
+        assert!(option["illustrative"].as_bool().unwrap());
+        for line in option["breakdown"].as_array().unwrap() {
+            assert!(
+                !line["source"].as_str().unwrap().trim().is_empty(),
+                "every line names its source: {line}"
+            );
+        }
+    }
+    // Every pair of options has a break-even entry; a tornado per option.
+    let pairs = books.len() * (books.len() - 1) / 2;
+    assert_eq!(report["break_even"].as_array().unwrap().len(), pairs);
+    assert_eq!(report["tornado"].as_array().unwrap().len(), books.len());
+}
+
+#[test]
+fn the_table_and_the_html_section_are_written() {
+    let folder = std::env::temp_dir().join(format!("switchboard-cost-test-{}", std::process::id()));
+    let folder_text = folder.display().to_string();
+    let output = switchboard(&[
+        "cost",
+        "scenarios/usage/flat-small-shop.toml",
+        "--exchange-rate",
+        "USD_CNY=7.1",
+        "--out",
+        &folder_text,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.contains("Flat small shop"), "{table}");
+    assert!(table.contains("ILLUSTRATIVE"), "{table}");
+    assert!(table.contains("Private FreeSWITCH build"), "{table}");
+    let html = std::fs::read_to_string(folder.join("cost.html")).unwrap();
+    assert!(html.starts_with("<section"));
+    assert!(html.contains("<svg") && html.contains("<polyline"));
+    // Nothing is fetched: the only URL is the SVG namespace.
+    assert_eq!(html.matches("http").count(), 1, "{html}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("cost.json")).unwrap()).unwrap();
+    assert_eq!(json["usage"], "Flat small shop");
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn a_bad_price_book_fails_with_its_position() {
+    let folder = std::env::temp_dir().join(format!("switchboard-cost-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let book = folder.join("bad.toml");
+    std::fs::write(
+        &book,
+        "name = \"x\"\nkind = \"saas\"\ncurrency = \"USD\"\n[[item]]\nkind = \"named_seat\"\nprice = -1\nsource = \"s\"\n",
+    )
+    .unwrap();
+    let book_text = book.display().to_string();
+    let output = switchboard(&[
+        "cost",
+        "scenarios/usage/flat-small-shop.toml",
+        "--pricebook",
+        &book_text,
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{book_text}:6:9: expected a price of zero or more"
+        )),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn help_shows_examples() {
+    let output = switchboard(&["cost", "--help"]);
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(help.contains("--exchange-rate"), "{help}");
+}
