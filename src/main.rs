@@ -11,6 +11,7 @@ mod plan_command;
 mod scenario_doc_tests;
 pub mod scenario_file;
 mod sim_command;
+mod sweep_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -25,6 +26,8 @@ enum Command {
     Check(check::CheckArgs),
     Plan(plan_command::PlanArgs),
     Sim(sim_command::SimArgs),
+    Sweep(sweep_command::SweepArgs),
+    Merge(sweep_command::MergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Plan(args) => plan_command::run(args),
         Command::Sim(args) => sim_command::run(args),
+        Command::Sweep(args) => sweep_command::run_sweep(args),
+        Command::Merge(args) => sweep_command::run_merge(args),
     };
     match result {
         Ok(code) => code,
