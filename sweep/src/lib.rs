@@ -25,6 +25,9 @@ pub mod merge;
 pub mod report;
 pub mod spec;
 
+#[cfg(test)]
+mod doc_tests;
+
 pub use execute::{run_sweep, Shard, SweepOptions, Targets};
 pub use merge::merge_shards;
 pub use spec::{load_sweep, Sweep, SweepFileError};
