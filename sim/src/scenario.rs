@@ -15,9 +15,12 @@ use toml::Spanned;
 
 use crate::distribution::DistributionConfig;
 
-/// The top-level tables a scenario file may hold: the simulator's and the engine's.
-pub const KNOWN_TABLES: [&str; 10] = [
-    "scenario", "traffic", "people", "center", "site", "queue", "agents", "rule", "ivr", "calendar",
+/// The top-level tables a scenario file may hold: the engine's, the simulator's, and those of
+/// the other drivers (planner, reports, live runtime), which the simulator leaves alone. The
+/// program's `scenario_file` module keeps the same list for every command.
+pub const KNOWN_TABLES: [&str; 16] = [
+    "center", "site", "queue", "agents", "rule", "ivr", "calendar", "scenario", "traffic",
+    "people", "fault", "topology", "staffing", "cost", "report", "live",
 ];
 
 /// `[scenario]`: what to run and how to measure it.
