@@ -542,8 +542,11 @@ fn heat_map(manifest: &Manifest, rows: &[PointRow], metric: &str) -> String {
     let _ = writeln!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"{title} heat map\">\n\
-         <text x=\"{:.1}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">{title}: {} across, {} down</text>",
+         <text x=\"{:.1}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">{title}</text>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\">across: {}, down: {}</text>",
         width / 2.0,
+        width / 2.0,
+        height - 12.0,
         escape(across),
         escape(down)
     );
