@@ -272,7 +272,7 @@ pub fn parse_sweep(file: &str, text: &str, base: &Path) -> Result<Sweep, SweepFi
                 reader.error(grid.span(), "[grid] is a table of paths and their values")
             })?;
             let mut axes = Vec::new();
-            for (keys, value) in table.get_values() {
+            for (keys, value) in leaves(&reader, table)? {
                 axes.push(read_axis(&reader, &keys, value)?);
             }
             if axes.is_empty() {
@@ -318,7 +318,7 @@ pub fn parse_sweep(file: &str, text: &str, base: &Path) -> Result<Sweep, SweepFi
                     return Err(reader.error(name_span, format!("two variants are named {name:?}")));
                 }
                 let mut settings = Vec::new();
-                for (keys, value) in table.get_values() {
+                for (keys, value) in leaves(&reader, table)? {
                     let path = keys
                         .iter()
                         .map(|key| key.get())
@@ -379,6 +379,34 @@ fn clean(value: &Value) -> Value {
     let mut value = value.clone();
     value.decor_mut().clear();
     value
+}
+
+/// Every value of a table with the keys leading to it, through dotted keys and sub-table
+/// headers alike (`[grid.agents.sales-team]` then `count = [10, 12]`), in the file's order.
+fn leaves<'a>(
+    reader: &Reader,
+    table: &'a toml_edit::Table,
+) -> Result<Vec<(Vec<&'a toml_edit::Key>, &'a Value)>, SweepFileError> {
+    let mut found = Vec::new();
+    for (name, item) in table.iter() {
+        let (key, _) = table.get_key_value(name).expect("a key of the table");
+        match item {
+            Item::Value(value) => found.push((vec![key], value)),
+            Item::Table(inner) => {
+                for (mut keys, value) in leaves(reader, inner)? {
+                    keys.insert(0, key);
+                    found.push((keys, value));
+                }
+            }
+            _ => return Err(reader.error(
+                key.span().or_else(|| item.span()),
+                format!(
+                    "`{name}`: a sweep sets values by path; an array of tables has no place here"
+                ),
+            )),
+        }
+    }
+    Ok(found)
 }
 
 fn read_axis(
@@ -567,6 +595,17 @@ mod tests {
             message.contains("no `agents` entry named `sales`"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn sub_table_headers_address_paths_like_dotted_keys() {
+        let text = "[sweep]\nscenario = \"mmc.toml\"\n[grid.agents.sales-team]\ncount = [10, 11]\n[grid.traffic]\nsales.scale = [1.0, 1.1]\n";
+        let sweep = parse_sweep("headers.toml", text, &scenarios()).unwrap();
+        assert_eq!(
+            sweep.parameters,
+            ["agents.sales-team.count", "traffic.sales.scale"]
+        );
+        assert_eq!(sweep.points.len(), 4);
     }
 
     #[test]
