@@ -398,12 +398,11 @@ fn leaves<'a>(
                     found.push((keys, value));
                 }
             }
-            _ => return Err(reader.error(
-                key.span().or_else(|| item.span()),
-                format!(
-                    "`{name}`: a sweep sets values by path; an array of tables has no place here"
-                ),
-            )),
+            _ => {
+                let message =
+                    format!("`{name}`: a sweep sets values by path, not arrays of tables");
+                return Err(reader.error(key.span().or_else(|| item.span()), message));
+            }
         }
     }
     Ok(found)
