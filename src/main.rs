@@ -12,6 +12,7 @@ mod scenario_doc_tests;
 pub mod scenario_file;
 mod sim_command;
 mod cost_command;
+mod sweep_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -27,6 +28,8 @@ enum Command {
     Plan(plan_command::PlanArgs),
     Sim(sim_command::SimArgs),
     Cost(cost_command::CostArgs),
+    Sweep(sweep_command::SweepArgs),
+    Merge(sweep_command::MergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_command::run(args),
         Command::Sim(args) => sim_command::run(args),
         Command::Cost(args) => cost_command::run(args),
+        Command::Sweep(args) => sweep_command::run_sweep(args),
+        Command::Merge(args) => sweep_command::run_merge(args),
     };
     match result {
         Ok(code) => code,

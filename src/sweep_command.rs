@@ -1,0 +1,162 @@
+//! `switchboard sweep SWEEP --out DIR` and `switchboard merge DIR... --out DIR`: what-if sweeps
+//! over a scenario, whole or in shards, and the merge of shards. The work happens in the
+//! `switchboard-sweep` crate; this is arguments, progress and messages.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use switchboard_sweep::execute::{parse_abandon_limit, parse_service_level_target, prepare_sweep};
+use switchboard_sweep::report::{cheapest, read_rows};
+use switchboard_sweep::{Shard, SweepOptions, Targets};
+
+/// Run every point of a sweep file (a base scenario with values varied) and compare them.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    switchboard sweep scenarios/sweep-agents.toml --out results/agents\n  \
+    switchboard sweep scenarios/sweep-agents.toml --out results/agents --replications 50 --target-sl 80/20 --max-abandon 5%\n  \
+    switchboard sweep scenarios/sweep-agents.toml --out shard-1 --shard 1/3   # the second of three shards\n\n\
+    The folder gets points/<id>/ (summary.json, intervals.csv, histograms/) for every point,\n\
+    sweep.csv, sweep.json, sweep.html and manifest.json. See docs/sweep.md and docs/cluster.md.")]
+pub struct SweepArgs {
+    /// The sweep file (TOML; see docs/sweep.md).
+    pub sweep: PathBuf,
+    /// Folder for the results.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Threads running a point's replications (default: the machine's cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Replaces the number of replications of every point.
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Run only the points whose index modulo N is I (I from 0 to N-1).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Service level target, percent/seconds: 80/20 is 80 % answered within 20 s.
+    #[arg(long, value_name = "PERCENT/SECONDS", default_value = "80/20")]
+    pub target_sl: String,
+    /// The largest acceptable abandonment rate.
+    #[arg(long, value_name = "PERCENT", default_value = "5%")]
+    pub max_abandon: String,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    text.parse()
+}
+
+/// Combine the folders of a sweep's shards into the folder of the whole sweep.
+#[derive(clap::Args)]
+#[command(after_help = "Example:\n  \
+    switchboard merge shard-0 shard-1 shard-2 --out results/agents\n\n\
+    Refuses shards of another sweep file, base scenario or program version, and names the\n\
+    points of any shard that is missing or given twice.")]
+pub struct MergeArgs {
+    /// The shard folders, each written by `switchboard sweep --shard I/N`.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Folder for the merged results.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let sweep = match switchboard_sweep::load_sweep(&args.sweep) {
+        Ok(sweep) => sweep,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (service_level, within_s) =
+        parse_service_level_target(&args.target_sl).map_err(anyhow::Error::msg)?;
+    let max_abandon_rate = parse_abandon_limit(&args.max_abandon).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        args.replications != Some(0),
+        "--replications must be at least 1"
+    );
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    let options = SweepOptions {
+        threads,
+        replications: args.replications,
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+        targets: Targets {
+            service_level,
+            within_s,
+            max_abandon_rate,
+        },
+        program_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let prepared = match prepare_sweep(&sweep, &options) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(prepared.total_replications());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} replications of the sweep's points, {eta} left",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    prepared
+        .run(&args.out, &|finished| bar.set_position(finished))
+        .with_context(|| format!("the sweep into {} stopped", args.out.display()))?;
+    bar.finish_and_clear();
+    print_outcome(&args.out, prepared.manifest())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let manifest = switchboard_sweep::merge_shards(&args.shards, &args.out)?;
+    print_outcome(&args.out, &manifest)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_outcome(
+    out: &std::path::Path,
+    manifest: &switchboard_sweep::execute::Manifest,
+) -> anyhow::Result<()> {
+    let rows = read_rows(out, manifest)?;
+    println!(
+        "{} points of {} in {} (shard {}); report: {}",
+        rows.len(),
+        manifest.sweep_file,
+        out.display(),
+        manifest.shard,
+        out.join("sweep.html").display()
+    );
+    match cheapest(&rows) {
+        Some(row) => {
+            let settings: Vec<String> = row
+                .record
+                .parameters
+                .iter()
+                .map(|(path, value)| format!("{path} = {value}"))
+                .collect();
+            println!(
+                "cheapest point meeting the targets: {} ({} agents; {})",
+                row.record.id,
+                row.record.agents,
+                settings.join(", ")
+            );
+        }
+        None => println!("no point of these meets the targets"),
+    }
+    Ok(())
+}

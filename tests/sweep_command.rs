@@ -1,0 +1,345 @@
+//! End-to-end tests of `switchboard sweep` and `switchboard merge`: shards run as separate
+//! processes merge into exactly the unsharded output, a missing, duplicated or foreign shard
+//! is reported, and service level grows with agents.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn switchboard(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(arguments)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the program runs")
+}
+
+/// A fresh folder for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("switchboard-sweep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(dir: &Path) -> &str {
+    dir.to_str().unwrap()
+}
+
+/// A short sweep: 7 points, 3 replications each, 2 hours per replication.
+fn short_sweep(dir: &Path) -> PathBuf {
+    let scenario =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml"))
+            .unwrap()
+            .replace("duration = \"8h\"", "duration = \"2h\"");
+    std::fs::write(dir.join("mmc.toml"), scenario).unwrap();
+    let sweep = dir.join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        "[sweep]\nscenario = \"mmc.toml\"\nreplications = 3\n\n[grid]\nagents.sales-team.count = { from = 10, to = 16, step = 1 }\n",
+    )
+    .unwrap();
+    sweep
+}
+
+fn run_ok(arguments: &[&str]) -> Output {
+    let output = switchboard(arguments);
+    assert!(
+        output.status.success(),
+        "{arguments:?}: {}",
+        text(&output.stderr)
+    );
+    output
+}
+
+/// Every file under `dir`, by relative path; `wall_s` (documented as wall-clock, the one field
+/// that differs between identical runs) is removed from each summary.json.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                walk(root, &entry.path(), into);
+            } else {
+                let relative = entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                let mut bytes = std::fs::read(entry.path()).unwrap();
+                if relative.ends_with("summary.json") {
+                    let mut summary: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    assert!(summary["wall_s"].is_number(), "{relative} has wall_s");
+                    summary.as_object_mut().unwrap().remove("wall_s");
+                    bytes = serde_json::to_vec_pretty(&summary).unwrap();
+                }
+                into.insert(relative, bytes);
+            }
+        }
+    }
+    let mut into = BTreeMap::new();
+    walk(dir, dir, &mut into);
+    into
+}
+
+#[test]
+fn three_shards_in_separate_processes_merge_into_the_unsharded_output() {
+    let dir = scratch("shards");
+    let sweep = short_sweep(&dir);
+    let whole = dir.join("whole");
+    run_ok(&[
+        "sweep",
+        path(&sweep),
+        "--out",
+        path(&whole),
+        "--threads",
+        "2",
+        "--quiet",
+    ]);
+    let shards: Vec<PathBuf> = (0..3)
+        .map(|index| dir.join(format!("shard-{index}")))
+        .collect();
+    let processes: Vec<_> = shards
+        .iter()
+        .enumerate()
+        .map(|(index, shard)| {
+            Command::new(env!("CARGO_BIN_EXE_switchboard"))
+                .args([
+                    "sweep",
+                    path(&sweep),
+                    "--out",
+                    path(shard),
+                    "--threads",
+                    "1",
+                    "--quiet",
+                ])
+                .args(["--shard", &format!("{index}/3")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the program starts")
+        })
+        .collect();
+    for process in processes {
+        let output = process.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    // Shard 1 of 3 holds points 1 and 4 only.
+    let held: Vec<String> = std::fs::read_dir(shards[1].join("points"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(held, ["0001", "0004"]);
+    let merged = dir.join("merged");
+    run_ok(&[
+        "merge",
+        path(&shards[2]),
+        path(&shards[0]),
+        path(&shards[1]),
+        "--out",
+        path(&merged),
+    ]);
+    let expected = files(&whole);
+    let found = files(&merged);
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        found.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        expected.contains_key("sweep.html")
+            && expected.contains_key("points/0006/histograms/wait-total.hdr")
+    );
+    for (name, bytes) in &expected {
+        assert!(
+            found[name] == *bytes,
+            "{name} differs between the unsharded run and the merge"
+        );
+    }
+}
+
+#[test]
+fn merge_names_the_points_of_a_missing_or_duplicated_shard_and_refuses_foreign_shards() {
+    let dir = scratch("merge-checks");
+    let sweep = short_sweep(&dir);
+    // One replication of a shorter day is enough to test the checks.
+    std::fs::write(
+        &sweep,
+        "[sweep]\nscenario = \"mmc.toml\"\nreplications = 1\n\n[grid]\nagents.sales-team.count = { from = 10, to = 14, step = 1 }\n",
+    )
+    .unwrap();
+    for index in 0..2 {
+        let out = dir.join(format!("shard-{index}"));
+        run_ok(&[
+            "sweep",
+            path(&sweep),
+            "--out",
+            path(&out),
+            "--shard",
+            &format!("{index}/2"),
+            "--quiet",
+        ]);
+    }
+    let shard = |index: usize| dir.join(format!("shard-{index}"));
+    let out = dir.join("merged");
+
+    let missing = switchboard(&["merge", path(&shard(0)), "--out", path(&out)]);
+    assert!(!missing.status.success());
+    let message = text(&missing.stderr);
+    assert!(
+        message.contains("shard 1/2 is missing (points 0001, 0003)"),
+        "{message}"
+    );
+
+    let twice = switchboard(&[
+        "merge",
+        path(&shard(0)),
+        path(&shard(1)),
+        path(&shard(0)),
+        "--out",
+        path(&out),
+    ]);
+    assert!(!twice.status.success());
+    let message = text(&twice.stderr);
+    assert!(
+        message.contains("shard 0/2 is given more than once"),
+        "{message}"
+    );
+    assert!(message.contains("(points 0000, 0002, 0004)"), "{message}");
+
+    for (field, replacement, complaint) in [
+        ("sweep_hash", "0000", "different sweep"),
+        (
+            "program_version",
+            "0.0.0-other",
+            "program version 0.0.0-other",
+        ),
+    ] {
+        let copy = dir.join(format!("tampered-{field}"));
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(&copy).unwrap();
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(shard(1).join("manifest.json")).unwrap())
+                .unwrap();
+        manifest[field] = serde_json::Value::from(replacement);
+        std::fs::write(
+            copy.join("manifest.json"),
+            serde_json::to_string_pretty(&manifest).unwrap(),
+        )
+        .unwrap();
+        let refused = switchboard(&["merge", path(&shard(0)), path(&copy), "--out", path(&out)]);
+        assert!(!refused.status.success());
+        let message = text(&refused.stderr);
+        assert!(
+            message.contains(complaint) && message.contains("refusing to merge"),
+            "{message}"
+        );
+    }
+
+    run_ok(&[
+        "merge",
+        path(&shard(0)),
+        path(&shard(1)),
+        "--out",
+        path(&out),
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(summary["points"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn service_level_does_not_fall_as_agents_are_added() {
+    let dir = scratch("monotone");
+    let sweep = short_sweep(&dir);
+    let out = dir.join("out");
+    let output = run_ok(&[
+        "sweep",
+        path(&sweep),
+        "--out",
+        path(&out),
+        "--threads",
+        "2",
+        "--quiet",
+    ]);
+    assert!(
+        text(&output.stdout).contains("cheapest point meeting the targets"),
+        "{}",
+        text(&output.stdout)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    let points = summary["points"].as_array().unwrap();
+    assert_eq!(points.len(), 7);
+    let bounds: Vec<(u64, f64, f64)> = points
+        .iter()
+        .map(|point| {
+            let interval = &point["metrics"]["service_level"]["ci95"];
+            (
+                point["agents"].as_u64().unwrap(),
+                interval[0].as_f64().unwrap(),
+                interval[1].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    for pair in bounds.windows(2) {
+        let ((agents, low, _), (next_agents, _, next_high)) = (pair[0], pair[1]);
+        assert_eq!(next_agents, agents + 1);
+        assert!(
+            next_high >= low,
+            "service level with {next_agents} agents (upper bound {next_high}) is below {agents} agents' (lower bound {low})"
+        );
+    }
+    // The cheapest point meets both targets and no point with fewer agents does.
+    let cheapest = summary["cheapest_meeting_targets"]
+        .as_str()
+        .expect("some point meets the targets");
+    let chosen = points.iter().find(|point| point["id"] == cheapest).unwrap();
+    assert_eq!(chosen["meets_targets"], true);
+    let fewer = points
+        .iter()
+        .filter(|point| point["agents"].as_u64() < chosen["agents"].as_u64());
+    for point in fewer {
+        assert_eq!(point["meets_targets"], false, "{point}");
+    }
+    let page = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    assert!(page.contains("<svg"), "the page draws inline SVG");
+    assert!(
+        !page.contains("<script") && !page.contains("src=\""),
+        "the page fetches nothing"
+    );
+}
+
+#[test]
+fn a_bad_path_names_the_sweep_file_line_column_and_path() {
+    let dir = scratch("bad-path");
+    let sweep = short_sweep(&dir);
+    std::fs::write(
+        &sweep,
+        "[sweep]\nscenario = \"mmc.toml\"\n\n[grid]\ntraffic.sales.handle_time.median = [\"2m\"]\n",
+    )
+    .unwrap();
+    let output = switchboard(&[
+        "sweep",
+        path(&sweep),
+        "--out",
+        path(&dir.join("out")),
+        "--quiet",
+    ]);
+    assert!(!output.status.success());
+    let message = text(&output.stderr);
+    assert!(
+        message.contains("sweep.toml:5:1: `traffic.sales.handle_time.median`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("no `traffic.sales.handle_time.median`"),
+        "{message}"
+    );
+}
