@@ -6,7 +6,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod plan_command;
 mod report_command;
+#[cfg(test)]
+mod scenario_doc_tests;
+pub mod scenario_file;
+mod sim_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -19,6 +24,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(check::CheckArgs),
+    Plan(plan_command::PlanArgs),
+    Sim(sim_command::SimArgs),
     Report(report_command::ReportArgs),
 }
 
@@ -26,6 +33,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Plan(args) => plan_command::run(args),
+        Command::Sim(args) => sim_command::run(args),
         Command::Report(args) => report_command::run(args),
     };
     match result {

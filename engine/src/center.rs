@@ -229,6 +229,17 @@ pub struct Center {
     live_contacts: usize,
 }
 
+impl std::fmt::Debug for Center {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Center")
+            .field("now_ms", &self.now_ms)
+            .field("queues", &self.queues.len())
+            .field("agents", &self.agents.len())
+            .field("contacts_inside", &self.live_contacts)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Center {
     /// Builds a center from its configuration, or says everything that is wrong with it.
     pub fn new(config: CenterConfig) -> Result<Center, ConfigError> {
@@ -347,6 +358,20 @@ impl Center {
     pub fn agent_state(&self, agent: AgentId) -> AgentState {
         self.agents[agent.0 as usize].derived_state()
     }
+    /// Relaxation levels of the queue: 1 plus one per step that widens the pool of agents.
+    pub fn queue_levels(&self, queue: QueueId) -> u32 {
+        self.queues[queue.0 as usize].levels.len() as u32
+    }
+
+    /// Agents who could serve the queue at a relaxation level, logged in or not: the size of
+    /// that level's pool, by skills, proficiency, languages and capacity for the channel.
+    pub fn agents_eligible(&self, queue: QueueId, level: u32) -> u32 {
+        let queue = &self.queues[queue.0 as usize];
+        self.pools[queue.levels[level as usize].pool as usize]
+            .members
+            .len() as u32
+    }
+
     /// Logged-in agents who could serve the queue at its most relaxed level.
     pub fn agents_logged_in(&self, queue: QueueId) -> u32 {
         let queue = &self.queues[queue.0 as usize];
@@ -1101,8 +1126,10 @@ impl Center {
             channel,
             wait_ms,
         });
-        self.refresh_agent(agent_id);
+        // Work first, then the available index: an agent that goes straight to its next
+        // contact never enters the index, saving two ordered-index updates per contact.
         self.dispatch_agent(agent_id);
+        self.refresh_agent(agent_id);
         Ok(())
     }
 
@@ -1248,8 +1275,10 @@ impl Center {
                 return;
             }
         }
-        self.refresh_agent(agent_id);
+        // Work first, then the available index: an agent that goes straight to its next
+        // contact never enters the index, saving two ordered-index updates per contact.
         self.dispatch_agent(agent_id);
+        self.refresh_agent(agent_id);
     }
 
     fn abandoned(&mut self, key: ContactKey) -> Result<(), InputError> {
@@ -1633,8 +1662,10 @@ impl Center {
         for &(pool, _, _) in &agent.memberships {
             self.pools[pool as usize].logged_in += 1;
         }
-        self.refresh_agent(agent_id);
+        // Work first, then the available index: an agent that goes straight to its next
+        // contact never enters the index, saving two ordered-index updates per contact.
         self.dispatch_agent(agent_id);
+        self.refresh_agent(agent_id);
         Ok(())
     }
 
@@ -1697,8 +1728,10 @@ impl Center {
         agent.aux = None;
         agent.pending_aux = None;
         agent.no_answer_streak = 0;
-        self.refresh_agent(agent_id);
+        // Work first, then the available index: an agent that goes straight to its next
+        // contact never enters the index, saving two ordered-index updates per contact.
         self.dispatch_agent(agent_id);
+        self.refresh_agent(agent_id);
         Ok(())
     }
 

@@ -101,3 +101,51 @@ fn capacity_and_blocks_are_configurable() {
     }
     assert!(harness.offered_to(call).is_some());
 }
+
+#[test]
+fn a_group_capacity_overrides_only_the_channels_it_names() {
+    let mut harness = Harness::new(
+        r#"
+        [center]
+        capacity = { voice = 1, chat = 2, email = 5 }
+
+        [[queue]]
+        name = "wechat"
+        channel = "chat"
+
+        [[agents]]
+        name = "chat-only"
+        count = 1
+        capacity = { voice = 0 }
+        "#,
+    );
+    harness.login_all();
+    let chats: Vec<ContactId> = (0..3)
+        .map(|_| harness.arrive("wechat", Channel::Chat))
+        .collect();
+    harness.answer(chats[0]);
+    harness.answer(chats[1]);
+    assert_eq!(
+        harness.offered_to(chats[2]),
+        None,
+        "chat capacity 2 comes from [center]"
+    );
+}
+
+#[test]
+fn a_skill_table_with_a_wrong_value_says_what_was_expected() {
+    let error = toml::from_str::<CenterConfig>(
+        r#"
+        [[queue]]
+        name = "q"
+        channel = "voice"
+        skills = { sales = "high" }
+        "#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("proficiency of skill \"sales\" as a whole number from 1 to 5"),
+        "{error}"
+    );
+}

@@ -197,8 +197,10 @@ fn a_custom_strategy_is_used_by_name() {
     assert_eq!(offered, vec![center.agent_id("a-3").unwrap()]);
 
     // An unregistered custom strategy is a configuration error naming the key.
-    let error = Center::new(config)
-        .err()
-        .expect("unknown strategy is refused");
+    let error = Center::new(config).expect_err("unknown strategy is refused");
     assert_eq!(error.problems[0].path, "queue[0].strategy");
+    assert!(
+        error.problems[0].message.contains("\"latest-login\""),
+        "{error}"
+    );
 }

@@ -164,10 +164,10 @@ impl MetricsRecorder {
         let interval_count = model.interval_count();
         let mut agent_groups = Vec::new();
         for (index, group) in model.groups.iter().enumerate() {
-            agent_groups.extend(std::iter::repeat_n(
+            agent_groups.resize(
+                agent_groups.len() + group.agent_count as usize,
                 index as u32,
-                group.agent_count as usize,
-            ));
+            );
         }
         // Which scopes each group's agent time counts in: the center, the queues it can
         // serve, its site.
@@ -378,10 +378,10 @@ impl MetricsRecorder {
                 let queue = queue.0 as usize;
                 let channel_scope = self.channel_scope(facts.arrival_channel);
                 let site = self.site_scope(queue);
-                let mut scopes = vec![0, channel_scope, 1 + queue];
-                scopes.extend(site);
+                let scopes = [0, channel_scope, 1 + queue, site.unwrap_or(0)];
+                let scope_count = if site.is_some() { 4 } else { 3 };
                 let talk_ms = *talk_ms;
-                self.count(&scopes, interval, |c| c.talk_ms += talk_ms);
+                self.count(&scopes[..scope_count], interval, |c| c.talk_ms += talk_ms);
             }
             EventKind::AgentStateChanged { agent, to, .. } => {
                 let index = agent.0 as usize;
@@ -432,11 +432,12 @@ impl MetricsRecorder {
         self.queue_length[queue] = (length, now_ms);
         if now_ms >= self.warmup_ms {
             let interval = self.interval_of(now_ms);
-            let mut scopes = vec![0, 1 + queue];
-            scopes.extend(self.site_scope(queue));
             // The center's queue length is the sum over its queues.
             let total: u64 = self.queue_length.iter().map(|&(length, _)| length).sum();
-            for scope in scopes {
+            for scope in [Some(0), Some(1 + queue), self.site_scope(queue)]
+                .into_iter()
+                .flatten()
+            {
                 let value = if scope == 0 { total } else { length };
                 let whole = &mut self.metrics.whole[scope];
                 whole.max_queue_length = whole.max_queue_length.max(value);

@@ -192,9 +192,13 @@ struct Driver<'a> {
     agent_group: Vec<u32>,
     agent_wanted: Vec<bool>,
     agent_generation: Vec<u32>,
+    /// Per agent: a shrinkage aux was asked for and its spell is not timed yet.
+    shrinkage_pending: Vec<bool>,
     metrics: MetricsRecorder,
     trace: TraceSink,
     dirty_queues: Vec<u32>,
+    /// Contacts that arrived at this instant, with the time their patience runs out.
+    patience_to_arm: Vec<(u64, u64)>,
     rejected_inputs: u64,
     first_rejection: Option<String>,
 }
@@ -246,10 +250,7 @@ pub fn run_replication(
         .collect();
     let mut agent_group = Vec::new();
     for (index, group) in model.groups.iter().enumerate() {
-        agent_group.extend(std::iter::repeat_n(
-            index as u32,
-            group.agent_count as usize,
-        ));
+        agent_group.resize(agent_group.len() + group.agent_count as usize, index as u32);
     }
     let agent_count = agent_group.len();
     let mut driver = Driver {
@@ -264,9 +265,11 @@ pub fn run_replication(
         agent_group,
         agent_wanted: vec![false; agent_count],
         agent_generation: vec![0; agent_count],
+        shrinkage_pending: vec![false; agent_count],
         metrics: MetricsRecorder::new(model),
         trace: TraceSink::new(replication, options.trace),
         dirty_queues: Vec::new(),
+        patience_to_arm: Vec::new(),
         rejected_inputs: 0,
         first_rejection: None,
     };
@@ -358,20 +361,26 @@ impl Driver<'_> {
             let engine_ms = self.center.poll_timeout();
             let engine_first = match (engine_ms, driver_ms) {
                 (Some(engine), Some(driver)) => engine <= driver,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
+                (engine, _) => engine.is_some(),
             };
-            let next_ms =
-                if engine_first { engine_ms } else { driver_ms }.expect("one of them is due");
-            if next_ms >= duration_ms {
-                break;
+            let next_ms = if engine_first { engine_ms } else { driver_ms };
+            if !self.patience_to_arm.is_empty()
+                && !matches!(next_ms, Some(next) if next <= self.now_ms)
+            {
+                // Before the clock leaves this instant, time the patience of contacts that
+                // are still waiting; the others never needed a timer.
+                self.arm_patience()?;
+                continue;
             }
+            let Some(next_ms) = next_ms.filter(|&next| next < duration_ms) else {
+                break;
+            };
             debug_assert!(
                 next_ms >= self.now_ms,
                 "the virtual clock never goes backwards"
             );
             self.now_ms = next_ms;
+            self.schedule.advance_to(next_ms);
             if engine_first {
                 self.center.handle_timeout(next_ms);
             } else {
@@ -492,32 +501,14 @@ impl Driver<'_> {
             Action::ShrinkageStart { agent, generation } => {
                 let index = agent as usize;
                 if self.agent_wanted[index] && self.agent_generation[index] == generation {
-                    // Aux is taken between contacts: an agent holding a contact finishes it
-                    // first (the spell starts when it is free, which the engine decides).
-                    if self.center.agent_state(AgentId(agent)) == AgentState::Available {
-                        self.input(Input::AgentAux {
-                            agent: AgentId(agent),
-                            reason: AuxReason::Other,
-                        });
-                        let group = self.agent_group[index] as usize;
-                        let shrinkage = self.model.groups[group]
-                            .shrinkage
-                            .as_ref()
-                            .expect("scheduled only with shrinkage");
-                        let length_ms = shrinkage
-                            .aux_length
-                            .sample_ms(&mut self.groups[group].shrinkage);
-                        self.schedule.schedule(
-                            self.now_ms + length_ms,
-                            Action::ShrinkageEnd { agent, generation },
-                        );
-                    } else {
-                        // Try again shortly: one second is far below any aux spell's length.
-                        self.schedule.schedule(
-                            self.now_ms + 1_000,
-                            Action::ShrinkageStart { agent, generation },
-                        );
-                    }
+                    // An agent holding a contact finishes it first: the engine starts the aux
+                    // when the agent is free, and the spell is timed from then (see the
+                    // `AgentStateChanged` handling in `apply`).
+                    self.shrinkage_pending[index] = true;
+                    self.input(Input::AgentAux {
+                        agent: AgentId(agent),
+                        reason: AuxReason::Other,
+                    });
                 }
             }
             Action::ShrinkageEnd { agent, generation } => {
@@ -535,6 +526,54 @@ impl Driver<'_> {
                 }
             }
         }
+    }
+
+    /// Schedules the abandonment of each contact that arrived at this instant and still
+    /// waits (in the IVR, in a queue or ringing at an agent); patience already over abandons
+    /// now.
+    fn arm_patience(&mut self) -> Result<(), ReplicationError> {
+        let mut pending = std::mem::take(&mut self.patience_to_arm);
+        for &(contact, deadline_ms) in &pending {
+            let still_waiting = matches!(
+                self.center.contact_phase(ContactId(contact)),
+                Some(ContactPhase::InIvr | ContactPhase::Waiting | ContactPhase::Offered)
+            );
+            if !still_waiting {
+                continue;
+            }
+            if deadline_ms > self.now_ms {
+                self.schedule
+                    .schedule(deadline_ms, Action::Patience { contact });
+            } else {
+                self.input(Input::ContactAbandoned {
+                    contact: ContactId(contact),
+                });
+                self.drain()?;
+            }
+        }
+        pending.clear();
+        self.patience_to_arm = pending;
+        Ok(())
+    }
+
+    /// Times a shrinkage aux spell that just began.
+    fn start_shrinkage_spell(&mut self, agent: u32) {
+        let index = agent as usize;
+        if !std::mem::replace(&mut self.shrinkage_pending[index], false) {
+            return;
+        }
+        let group = self.agent_group[index] as usize;
+        let Some(shrinkage) = &self.model.groups[group].shrinkage else {
+            return;
+        };
+        let length_ms = shrinkage
+            .aux_length
+            .sample_ms(&mut self.groups[group].shrinkage);
+        let generation = self.agent_generation[index];
+        self.schedule.schedule(
+            self.now_ms + length_ms,
+            Action::ShrinkageEnd { agent, generation },
+        );
     }
 
     fn is_current(&self, contact: u64, generation: u32) -> bool {
@@ -585,8 +624,10 @@ impl Driver<'_> {
             attributes,
         });
         if let Some(patience_ms) = patience_ms {
-            self.schedule
-                .schedule(self.now_ms + patience_ms, Action::Patience { contact });
+            // Most contacts are answered at once when agents are free: their patience needs
+            // no timer, which `arm_patience` decides when the clock moves on.
+            self.patience_to_arm
+                .push((contact, self.now_ms + patience_ms));
         }
     }
 
@@ -638,6 +679,7 @@ impl Driver<'_> {
     fn logout(&mut self, agent: u32) {
         self.agent_wanted[agent as usize] = false;
         self.agent_generation[agent as usize] += 1;
+        self.shrinkage_pending[agent as usize] = false;
         self.input(Input::AgentLogout {
             agent: AgentId(agent),
         });
@@ -789,6 +831,13 @@ impl Driver<'_> {
                     .map(|state| state.facts);
                 self.metrics.record(&event, facts.as_ref());
                 match event.kind {
+                    EventKind::AgentStateChanged {
+                        agent,
+                        to: AgentState::Aux(AuxReason::Other),
+                        ..
+                    } => {
+                        self.start_shrinkage_spell(agent.0);
+                    }
                     EventKind::ContactQueued { queue, .. }
                     | EventKind::ContactOffered { queue, .. }
                     | EventKind::OfferEnded { queue, .. }

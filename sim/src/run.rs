@@ -210,6 +210,27 @@ pub fn run(
     })
 }
 
+impl RunResult {
+    /// The per-replication values of one metric (see [`crate::summary::METRICS`]) for the
+    /// scope at `scope_index`, in replication order; NaN where a replication left it undefined.
+    pub fn values(&self, scope_index: usize, metric: &str) -> Vec<f64> {
+        let metric_index = crate::summary::METRICS
+            .iter()
+            .position(|name| *name == metric)
+            .unwrap_or_else(|| panic!("no metric is named {metric}"));
+        self.figures
+            .iter()
+            .map(|figures| figures.values[scope_index][metric_index])
+            .collect()
+    }
+}
+
+/// Reads, compiles and checks a scenario given as text (for tests and embedding).
+pub fn model_from_text(text: &str) -> Result<Model, ScenarioError> {
+    let scenario = crate::scenario::parse_scenario("<scenario>", text, Path::new("."))?;
+    prepare(&scenario)
+}
+
 fn open_trace(dir: &Path, replication: u32) -> std::io::Result<Box<dyn std::io::Write + Send>> {
     std::fs::create_dir_all(dir)?;
     let file = std::fs::File::create(dir.join(format!("replication-{replication:04}.jsonl")))?;

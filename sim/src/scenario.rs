@@ -84,6 +84,17 @@ fn default_short_abandon() -> DurationMs {
     DurationMs::from_s(5)
 }
 
+impl ServiceLevelDefinition {
+    /// The name used in scenario files and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceLevelDefinition::Offered => "offered",
+            ServiceLevelDefinition::Answered => "answered",
+            ServiceLevelDefinition::ExcludingShortAbandons => "excluding_short_abandons",
+        }
+    }
+}
+
 /// The three common definitions of service level (`docs/metrics.md`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -427,8 +427,11 @@ pub fn summary_table(summary: &Summary) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{} — {} replications, seed {}, service level {:?}; mean ± 95 % half-width",
-        summary.scenario, summary.replications, summary.seed, summary.service_level_definition
+        "{} — {} replications, seed {}, service level {}; mean ± 95 % half-width",
+        summary.scenario,
+        summary.replications,
+        summary.seed,
+        summary.service_level_definition.name()
     );
     let _ = write!(text, "{:name_width$}", "metric");
     for (index, (name, _)) in columns.iter().enumerate() {
