@@ -154,7 +154,7 @@ impl Chart {
             VerticalScale::Linear { at_least } => {
                 let largest = values.fold(at_least, f64::max);
                 // Head room above the data for the legend, which sits in the upper right.
-                let top = if largest > 0.0 { largest * 1.25 } else { 1.0 };
+                let top = if largest > 0.0 { largest * 1.4 } else { 1.0 };
                 0.0..top
             }
             VerticalScale::LogProbability => {
