@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod plan_command;
+mod report_command;
 #[cfg(test)]
 mod scenario_doc_tests;
 pub mod scenario_file;
@@ -30,6 +31,7 @@ enum Command {
     Cost(cost_command::CostArgs),
     Sweep(sweep_command::SweepArgs),
     Merge(sweep_command::MergeArgs),
+    Report(report_command::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Cost(args) => cost_command::run(args),
         Command::Sweep(args) => sweep_command::run_sweep(args),
         Command::Merge(args) => sweep_command::run_merge(args),
+        Command::Report(args) => report_command::run(args),
     };
     match result {
         Ok(code) => code,

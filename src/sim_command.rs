@@ -94,6 +94,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         write_results(&model, &result, out)
             .with_context(|| format!("cannot write results into {}", out.display()))?;
+        switchboard_reports::write_report_after_run(out, &args.scenario)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result.summary)?);

@@ -1,0 +1,168 @@
+//! # switchboard-reports
+//!
+//! Renders the results of a simulation for people: one self-contained HTML page
+//! (`report.html`: inline CSS and SVG charts, no script, no network) with headline numbers and
+//! their confidence intervals, per-interval charts on the sites' local clock, the wait
+//! distribution, tables per queue, channel and site, and the scenario's key inputs; and, on
+//! request, each chart as a PNG file.
+//!
+//! It reads a results folder as `switchboard sim --out DIR` writes it (`summary.json`,
+//! `intervals.csv`, `histograms/`, plus the copy of the scenario this crate keeps there), so a
+//! folder can be rendered again at any time with `switchboard report DIR`.
+//!
+//! What it never does: compute a metric. Every number it shows was computed by the simulator
+//! and written to the results files; this crate only reads, arranges and draws them. It never
+//! writes `summary.json` or `intervals.csv` (they are the simulator's machine-readable
+//! outputs) and never reaches the network or a system font library.
+
+pub mod chart;
+pub mod local_time;
+pub mod page;
+pub mod results;
+pub mod views;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use chart::Chart;
+pub use results::{read_results, Results, ResultsError, SCENARIO_COPY};
+
+/// The service-level goal drawn on the service-level chart when nothing else is asked for:
+/// the 80/20 convention (80 % answered within the target time).
+pub const DEFAULT_SERVICE_LEVEL_GOAL: f64 = 0.80;
+
+/// How to render a report.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// Also write each chart as `charts/ID.png`.
+    pub png: bool,
+    /// Where the service-level chart draws its goal line (a fraction).
+    pub service_level_goal: f64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            png: false,
+            service_level_goal: DEFAULT_SERVICE_LEVEL_GOAL,
+        }
+    }
+}
+
+/// What a rendering wrote.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub html: PathBuf,
+    pub pngs: Vec<PathBuf>,
+    pub charts: Vec<Chart>,
+}
+
+/// Why a report could not be rendered.
+#[derive(Debug)]
+pub enum ReportError {
+    Results(ResultsError),
+    Chart {
+        chart: String,
+        message: String,
+    },
+    Write {
+        file: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportError::Results(error) => write!(f, "{error}"),
+            ReportError::Chart { chart, message } => {
+                write!(f, "cannot draw the chart `{chart}`: {message}")
+            }
+            ReportError::Write { file, error } => {
+                write!(f, "cannot write {}: {error}", file.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+impl From<ResultsError> for ReportError {
+    fn from(error: ResultsError) -> Self {
+        ReportError::Results(error)
+    }
+}
+
+/// The charts of a results folder, in page order.
+pub fn charts(results: &Results, options: &RenderOptions) -> Vec<Chart> {
+    let mut charts = views::interval_charts(results, options.service_level_goal);
+    charts.extend(views::wait_distribution_chart(results));
+    charts
+}
+
+/// The page for already-read results, with the charts it draws.
+pub fn render_html(
+    results: &Results,
+    options: &RenderOptions,
+) -> Result<(String, Vec<Chart>), ReportError> {
+    let charts = charts(results, options);
+    let mut drawn = Vec::with_capacity(charts.len());
+    for chart in &charts {
+        let svg = chart.to_svg().map_err(|error| ReportError::Chart {
+            chart: chart.id.clone(),
+            message: error.to_string(),
+        })?;
+        drawn.push((chart.clone(), svg));
+    }
+    let context = page::PageContext {
+        results,
+        charts: &drawn,
+        service_level_goal: options.service_level_goal,
+    };
+    Ok((page::render_page(&context), charts))
+}
+
+/// Reads `folder` and writes `folder/report.html` (and `folder/charts/*.png` when asked).
+pub fn render_folder(folder: &Path, options: &RenderOptions) -> Result<Rendered, ReportError> {
+    let results = read_results(folder)?;
+    let (html, charts) = render_html(&results, options)?;
+    let html_path = folder.join("report.html");
+    std::fs::write(&html_path, html).map_err(|error| ReportError::Write {
+        file: html_path.clone(),
+        error,
+    })?;
+    let mut pngs = Vec::new();
+    if options.png {
+        let charts_folder = folder.join("charts");
+        std::fs::create_dir_all(&charts_folder).map_err(|error| ReportError::Write {
+            file: charts_folder.clone(),
+            error,
+        })?;
+        for chart in &charts {
+            let path = charts_folder.join(format!("{}.png", chart.id));
+            chart.write_png(&path).map_err(|error| ReportError::Chart {
+                chart: chart.id.clone(),
+                message: error.to_string(),
+            })?;
+            pngs.push(path);
+        }
+    }
+    Ok(Rendered {
+        html: html_path,
+        pngs,
+        charts,
+    })
+}
+
+/// What `switchboard sim --out DIR` calls once its results are written: keeps a copy of the
+/// scenario in the folder (so `switchboard report DIR` can render it again alone) and writes
+/// `report.html`.
+pub fn write_report_after_run(
+    folder: &Path,
+    scenario_file: &Path,
+) -> Result<Rendered, ReportError> {
+    let copy = folder.join(SCENARIO_COPY);
+    std::fs::copy(scenario_file, &copy)
+        .map_err(|error| ReportError::Write { file: copy, error })?;
+    render_folder(folder, &RenderOptions::default())
+}

@@ -1,0 +1,584 @@
+//! The HTML page: one self-contained file (inline CSS, inline SVG, no script, no network), made
+//! of [`Section`]s in order. A section renders only when the results hold something for it.
+//!
+//! Extension point: failover timelines and costs come with later issues. Each becomes one more
+//! type implementing [`Section`], added to [`sections`], whose `render` returns `None` when the
+//! results folder holds no such results (say, no fault was injected), so pages of runs without
+//! them stay as they are.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::chart::{format_number, Chart};
+use crate::results::{Estimate, Estimates, Results};
+use crate::views::{definition_short, describe_distribution};
+
+/// What every section may draw on.
+pub struct PageContext<'a> {
+    pub results: &'a Results,
+    /// The charts and their SVG text, in page order.
+    pub charts: &'a [(Chart, String)],
+    pub service_level_goal: f64,
+}
+
+impl PageContext<'_> {
+    fn chart_figures(&self, ids: &[&str]) -> String {
+        let mut html = String::new();
+        for (chart, svg) in self.charts {
+            if ids.contains(&chart.id.as_str()) {
+                let _ = writeln!(
+                    html,
+                    "<figure id=\"chart-{}\">{}<figcaption>{}</figcaption></figure>",
+                    escape(&chart.id),
+                    strip_xml_declaration(svg),
+                    escape(&chart.title)
+                );
+            }
+        }
+        html
+    }
+}
+
+/// One part of the page.
+pub trait Section {
+    /// The heading (also the anchor in the table of contents).
+    fn title(&self) -> String;
+    /// The section's HTML without its heading, or `None` when the results hold nothing for it.
+    fn render(&self, context: &PageContext) -> Option<String>;
+}
+
+/// The sections of the page, in order.
+pub fn sections() -> Vec<Box<dyn Section>> {
+    vec![
+        Box::new(Headline),
+        Box::new(IntervalCharts),
+        Box::new(WaitDistribution),
+        Box::new(ScopeTables),
+        Box::new(KeyInputs),
+    ]
+}
+
+/// Headline numbers of the whole center with their 95 % confidence intervals.
+struct Headline;
+
+/// (metric, label, how to write it)
+const HEADLINE_METRICS: [(&str, &str, Unit); 11] = [
+    ("offered", "Offered to queues", Unit::Count),
+    ("answered", "Answered", Unit::Count),
+    ("service_level", "Service level", Unit::Percent),
+    ("abandon_rate", "Abandoned", Unit::Percent),
+    ("asa_s", "Average speed of answer", Unit::Seconds),
+    (
+        "wait_p90_s",
+        "90th percentile wait (answered)",
+        Unit::Seconds,
+    ),
+    (
+        "wait_p99_s",
+        "99th percentile wait (answered)",
+        Unit::Seconds,
+    ),
+    ("aht_s", "Average handle time", Unit::Seconds),
+    ("occupancy", "Occupancy", Unit::Percent),
+    ("staffed_agents", "Staffed agents (mean)", Unit::Decimal),
+    ("max_queue_length", "Longest queue", Unit::Count),
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Unit {
+    Count,
+    Decimal,
+    Percent,
+    Seconds,
+}
+
+fn write_value(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Count => format_number(value.round()),
+        Unit::Decimal => format!("{value:.1}"),
+        Unit::Percent => format!("{:.1} %", value * 100.0),
+        Unit::Seconds => format!("{value:.1} s"),
+    }
+}
+
+fn write_estimate(estimate: Option<&Estimate>, unit: Unit) -> (String, String) {
+    match estimate {
+        Some(Estimate {
+            mean: Some(mean),
+            ci95: Some([low, high]),
+        }) => (
+            write_value(*mean, unit),
+            format!(
+                "95 % CI {} – {}",
+                write_value(*low, unit),
+                write_value(*high, unit)
+            ),
+        ),
+        Some(Estimate {
+            mean: Some(mean),
+            ci95: None,
+        }) => (
+            write_value(*mean, unit),
+            "no interval (one replication)".to_string(),
+        ),
+        _ => ("–".to_string(), "not defined".to_string()),
+    }
+}
+
+impl Section for Headline {
+    fn title(&self) -> String {
+        "Headline".to_string()
+    }
+
+    fn render(&self, context: &PageContext) -> Option<String> {
+        let summary = &context.results.summary;
+        let mut html = String::from("<div class=\"cards\">\n");
+        let mut card = |label: &str, value: String, detail: String| {
+            let _ = writeln!(
+                html,
+                "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"detail\">{}</div></div>",
+                escape(label),
+                escape(&value),
+                escape(&detail)
+            );
+        };
+        for (metric, label, unit) in HEADLINE_METRICS {
+            let (value, detail) = write_estimate(summary.total.get(metric), unit);
+            card(label, value, detail);
+        }
+        if let Some(voice) = summary.channels.get("voice") {
+            if voice.get("arrived").and_then(|e| e.mean).unwrap_or(0.0) > 0.0 {
+                let (value, detail) = write_estimate(voice.get("max_concurrent"), Unit::Count);
+                card(
+                    "Trunk lines needed (most voice calls at once)",
+                    value,
+                    detail,
+                );
+            }
+        }
+        html.push_str("</div>\n");
+        let _ = writeln!(
+            html,
+            "<p class=\"note\">Each figure is the mean over {} replications with its 95 % confidence interval (Student t) as <code>summary.json</code> gives it. Service level here is <strong>{}</strong> (<code>{}</code>; see <code>docs/metrics.md</code>), with each queue's own target time. {} contacts and {} engine events were simulated; {} contacts were still inside when replications ended (mean).</p>",
+            summary.replications,
+            escape(definition_short(&summary.service_level_definition)),
+            escape(&summary.service_level_definition),
+            format_number(summary.contacts as f64),
+            format_number(summary.events as f64),
+            summary
+                .still_inside
+                .mean
+                .map_or("–".to_string(), |mean| format!("{mean:.1}"))
+        );
+        if summary.rejected_inputs > 0 {
+            let _ = writeln!(
+                html,
+                "<p class=\"warning\">The engine refused {} inputs of the simulator: the figures may be wrong.</p>",
+                summary.rejected_inputs
+            );
+        }
+        Some(html)
+    }
+}
+
+/// The per-interval charts.
+struct IntervalCharts;
+
+impl Section for IntervalCharts {
+    fn title(&self) -> String {
+        "Through the day".to_string()
+    }
+
+    fn render(&self, context: &PageContext) -> Option<String> {
+        let figures = context.chart_figures(&[
+            "contacts",
+            "staffed-agents",
+            "service-level",
+            "average-speed-of-answer",
+            "occupancy",
+            "queue-length",
+            "concurrent-contacts",
+        ]);
+        if figures.is_empty() {
+            return None;
+        }
+        let mut html = String::new();
+        let _ = writeln!(
+            html,
+            "<p class=\"note\">Each point is an interval's value, the mean over replications, drawn at the middle of the interval. The goal line of the service-level chart is at {:.0} % (the common 80/20 convention unless the report was asked for another goal; scenario files do not set one). Required agents are drawn when the results carry a staffing plan's requirement; these do not. Wait percentiles per interval are not in <code>intervals.csv</code>; the average speed of answer is.</p>",
+            context.service_level_goal * 100.0
+        );
+        html.push_str(&figures);
+        Some(html)
+    }
+}
+
+/// The wait distribution, from the histograms.
+struct WaitDistribution;
+
+impl Section for WaitDistribution {
+    fn title(&self) -> String {
+        "How long answered contacts waited".to_string()
+    }
+
+    fn render(&self, context: &PageContext) -> Option<String> {
+        let figures = context.chart_figures(&["wait-distribution"]);
+        if figures.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "<p class=\"note\">The complementary cumulative distribution of the waits of answered contacts over all replications (<code>histograms/wait-*.hdr</code>): read the share of callers who waited longer than any time t; the value at t = 0 is the share who waited at all. The vertical axis is logarithmic so the tail shows.</p>\n{figures}"
+        ))
+    }
+}
+
+/// Tables per queue, channel and site.
+struct ScopeTables;
+
+const TABLE_METRICS: [(&str, &str, Unit); 11] = [
+    ("arrived", "arrived", Unit::Count),
+    ("offered", "offered", Unit::Count),
+    ("answered", "answered", Unit::Count),
+    ("abandon_rate", "abandoned", Unit::Percent),
+    ("service_level", "service level", Unit::Percent),
+    ("asa_s", "ASA", Unit::Seconds),
+    ("wait_p90_s", "wait p90", Unit::Seconds),
+    ("aht_s", "AHT", Unit::Seconds),
+    ("occupancy", "occupancy", Unit::Percent),
+    ("staffed_agents", "staffed agents", Unit::Decimal),
+    ("max_concurrent", "most at once", Unit::Count),
+];
+
+fn scope_table(kind: &str, scopes: &BTreeMap<String, Estimates>) -> String {
+    let mut html = String::from("<table>\n<thead><tr>");
+    let _ = write!(html, "<th>{}</th>", escape(kind));
+    // The simulator counts arrivals for the center and the channels only (a contact arrives
+    // before it reaches a queue), so queue and site tables leave the column out.
+    let metrics: Vec<(&str, &str, Unit)> = TABLE_METRICS
+        .into_iter()
+        .filter(|(metric, _, _)| *metric != "arrived" || kind == "channel")
+        .collect();
+    for (_, label, _) in &metrics {
+        let _ = write!(html, "<th>{}</th>", escape(label));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for (name, estimates) in scopes {
+        let _ = write!(html, "<tr><th>{}</th>", escape(name));
+        for &(metric, _, unit) in &metrics {
+            let estimate = estimates.get(metric);
+            let (value, _) = write_estimate(estimate, unit);
+            let half = estimate.and_then(|e| match (e.mean, e.ci95) {
+                (Some(mean), Some([_, high])) => Some(high - mean),
+                _ => None,
+            });
+            match half {
+                Some(half) if half > 0.0 => {
+                    let _ = write!(
+                        html,
+                        "<td>{}<span class=\"ci\"> ± {}</span></td>",
+                        escape(&value),
+                        escape(&write_value(half, unit))
+                    );
+                }
+                _ => {
+                    let _ = write!(html, "<td>{}</td>", escape(&value));
+                }
+            }
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody>\n</table>\n");
+    html
+}
+
+impl Section for ScopeTables {
+    fn title(&self) -> String {
+        "Per queue, channel and site".to_string()
+    }
+
+    fn render(&self, context: &PageContext) -> Option<String> {
+        let summary = &context.results.summary;
+        let mut html = String::from(
+            "<p class=\"note\">Means over replications ± the half-width of their 95 % confidence interval. Contacts count in the queue where they ended; a channel counts every contact that arrived on it; agent time counts in every queue the agent can serve.</p>\n",
+        );
+        for (kind, heading, scopes) in [
+            ("queue", "Queues", &summary.queues),
+            ("channel", "Channels", &summary.channels),
+            ("site", "Sites", &summary.sites),
+        ] {
+            if scopes.is_empty() {
+                continue;
+            }
+            let _ = writeln!(html, "<h3>{heading}</h3>");
+            html.push_str(&scope_table(kind, scopes));
+        }
+        Some(html)
+    }
+}
+
+/// The scenario's key inputs, from the copy kept in the folder.
+struct KeyInputs;
+
+impl Section for KeyInputs {
+    fn title(&self) -> String {
+        "Key inputs".to_string()
+    }
+
+    fn render(&self, context: &PageContext) -> Option<String> {
+        let summary = &context.results.summary;
+        let Some(scenario) = &context.results.scenario else {
+            return Some(format!(
+                "<p class=\"note\">The results folder keeps no copy of the scenario ({}), so only what <code>summary.json</code> says is known: seed {}, {} replications.</p>",
+                crate::results::SCENARIO_COPY,
+                summary.seed,
+                summary.replications
+            ));
+        };
+        let settings = &scenario.settings;
+        let center = &scenario.center;
+        let mut html = String::from("<table class=\"inputs\">\n<tbody>\n");
+        let mut row = |key: &str, value: String| {
+            let _ = writeln!(
+                html,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape(key),
+                escape(&value)
+            );
+        };
+        row("start", center.center.start.clone());
+        row(
+            "duration",
+            format!("{}, warmup {}", settings.duration, settings.warmup),
+        );
+        row("reporting interval", settings.interval.to_string());
+        row(
+            "replications, seed",
+            format!(
+                "{} (file: {}), seed {}",
+                summary.replications, settings.replications, summary.seed
+            ),
+        );
+        row(
+            "service level",
+            format!(
+                "definition {}, default target {}, short abandon under {}",
+                serde_json::to_value(settings.service_level.definition)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                settings
+                    .service_level
+                    .target
+                    .map_or("per queue".to_string(), |target| target.to_string()),
+                settings.service_level.short_abandon
+            ),
+        );
+        let total_agents: u32 = center
+            .agents
+            .iter()
+            .map(|group| group.agent_ids().len() as u32)
+            .sum();
+        row(
+            "agents",
+            format!(
+                "{} in {} groups",
+                format_number(f64::from(total_agents)),
+                center.agents.len()
+            ),
+        );
+        html.push_str("</tbody>\n</table>\n");
+
+        if !center.sites.is_empty() {
+            html.push_str("<h3>Sites</h3>\n<table><thead><tr><th>site</th><th>time zone</th></tr></thead><tbody>\n");
+            for site in &center.sites {
+                let _ = writeln!(
+                    html,
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    escape(&site.name),
+                    escape(&site.timezone)
+                );
+            }
+            html.push_str("</tbody></table>\n");
+        }
+
+        html.push_str("<h3>Queues</h3>\n<table><thead><tr><th>queue</th><th>channel</th><th>priority</th><th>target</th><th>languages</th><th>site</th></tr></thead><tbody>\n");
+        for queue in &center.queues {
+            let _ = writeln!(
+                html,
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&queue.name),
+                queue.channel.name(),
+                queue.priority,
+                queue.service_level_target,
+                escape(&queue.languages.join(", ")),
+                escape(queue.site.as_deref().unwrap_or("–"))
+            );
+        }
+        html.push_str("</tbody></table>\n");
+
+        html.push_str("<h3>Agent groups</h3>\n<table><thead><tr><th>group</th><th>agents</th><th>skills</th><th>languages</th><th>site</th></tr></thead><tbody>\n");
+        for group in &center.agents {
+            let skills = group
+                .skills
+                .with_levels(5)
+                .into_iter()
+                .map(|(skill, level)| format!("{skill} {level}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                html,
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&group.name),
+                group.agent_ids().len(),
+                escape(&skills),
+                escape(&group.languages.join(", ")),
+                escape(group.site.as_deref().unwrap_or("–"))
+            );
+        }
+        html.push_str("</tbody></table>\n");
+
+        html.push_str("<h3>Traffic</h3>\n<table><thead><tr><th>into</th><th>channel</th><th>volume</th><th>handle time</th><th>patience</th><th>retrials</th></tr></thead><tbody>\n");
+        for traffic in &scenario.traffic {
+            let into = match (&traffic.queue, &traffic.flow) {
+                (Some(queue), _) => format!("queue {}", queue.get_ref()),
+                (None, Some(flow)) => format!("IVR flow {}", flow.get_ref()),
+                (None, None) => "–".to_string(),
+            };
+            let channel = traffic
+                .channel
+                .map_or("(queue's)".to_string(), |c| c.name().to_string());
+            let mut volume = match (&traffic.rate, &traffic.profile, &traffic.profile_file) {
+                (Some(rate), _, _) => format!("{} per hour", format_number(rate.per_hour())),
+                (None, Some(profile), _) => format!(
+                    "profile of {} intervals, {} contacts in all",
+                    profile.len(),
+                    format_number(profile.iter().map(|entry| entry.volume).sum())
+                ),
+                (None, None, Some(file)) => format!("profile from {file}"),
+                _ => "–".to_string(),
+            };
+            if !traffic.bursts.is_empty() {
+                let _ = write!(volume, "; {} surges", traffic.bursts.len());
+            }
+            let patience = traffic
+                .patience
+                .as_ref()
+                .map_or("waits forever".to_string(), describe_distribution);
+            let retrial = traffic
+                .retrial
+                .as_ref()
+                .map_or("none".to_string(), |retrial| {
+                    format!(
+                        "{:.0} % retry after {}",
+                        retrial.probability * 100.0,
+                        describe_distribution(&retrial.delay)
+                    )
+                });
+            let _ = writeln!(
+                html,
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&into),
+                escape(&channel),
+                escape(&volume),
+                escape(&describe_distribution(&traffic.handle_time)),
+                escape(&patience),
+                escape(&retrial)
+            );
+        }
+        html.push_str("</tbody></table>\n");
+        Some(html)
+    }
+}
+
+const STYLE: &str = r#"
+body { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; color: #1e1e1e; background: #fafafa; margin: 0; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px; background: #fff; }
+h1 { font-size: 28px; margin: 0 0 4px 0; }
+h2 { font-size: 22px; border-bottom: 2px solid #0072b2; padding-bottom: 4px; margin-top: 36px; }
+h3 { font-size: 17px; margin-top: 22px; }
+.subtitle { color: #555; margin: 0 0 12px 0; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 12px; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 12px; background: #f6f9fc; }
+.card .label { font-size: 13px; color: #444; }
+.card .value { font-size: 24px; font-weight: bold; margin: 4px 0; }
+.card .detail { font-size: 12px; color: #666; }
+.note { color: #444; font-size: 14px; line-height: 1.45; }
+.warning { color: #a40000; font-weight: bold; }
+figure { margin: 18px 0; }
+figure svg { max-width: 100%; height: auto; border: 1px solid #e4e4e4; }
+figcaption { font-size: 13px; color: #555; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
+thead th { background: #eef3f8; text-align: center; }
+tbody th { text-align: left; background: #fafafa; }
+.ci { color: #777; font-size: 11px; }
+nav ol { columns: 2; font-size: 14px; }
+code { background: #f1f1f1; padding: 0 3px; }
+"#;
+
+/// The whole page.
+pub fn render_page(context: &PageContext) -> String {
+    let summary = &context.results.summary;
+    let rendered: Vec<(String, String)> = sections()
+        .iter()
+        .filter_map(|section| section.render(context).map(|html| (section.title(), html)))
+        .collect();
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — Switchboard report</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
+        escape(&summary.scenario),
+        STYLE
+    );
+    let _ = writeln!(html, "<h1>{}</h1>", escape(&summary.scenario));
+    let _ = writeln!(
+        html,
+        "<p class=\"subtitle\">Switchboard simulation report · {} replications · seed {} · service level: {} · trace {}</p>",
+        summary.replications,
+        summary.seed,
+        escape(definition_short(&summary.service_level_definition)),
+        escape(summary.trace_hash.get(..16).unwrap_or(&summary.trace_hash))
+    );
+    html.push_str("<nav><ol>\n");
+    for (index, (title, _)) in rendered.iter().enumerate() {
+        let _ = writeln!(
+            html,
+            "<li><a href=\"#section-{index}\">{}</a></li>",
+            escape(title)
+        );
+    }
+    html.push_str("</ol></nav>\n");
+    for (index, (title, body)) in rendered.iter().enumerate() {
+        let _ = writeln!(
+            html,
+            "<section id=\"section-{index}\">\n<h2>{}</h2>\n{}</section>",
+            escape(title),
+            body
+        );
+    }
+    html.push_str("</main>\n</body>\n</html>\n");
+    html
+}
+
+fn strip_xml_declaration(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(start) => &svg[start..],
+        None => svg,
+    }
+}
+
+/// Text made safe for HTML.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}

@@ -1,0 +1,205 @@
+//! The report rendered from a real results folder: a small two-site scenario is simulated
+//! with the simulator's library, its results written as `switchboard sim --out` writes them,
+//! and the page and charts are checked for what a reader needs to see.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use switchboard_reports::chart::{Chart, PALETTE};
+use switchboard_reports::{render_folder, RenderOptions, Rendered};
+use switchboard_sim::run::{prepare, write_results, RunOptions};
+
+const SCENARIO: &str = "tests/two_sites.toml";
+const INTERVALS: usize = 8;
+
+/// One simulated results folder shared by every test (simulating is the slow part).
+fn results_folder() -> &'static Path {
+    static FOLDER: OnceLock<PathBuf> = OnceLock::new();
+    FOLDER.get_or_init(|| {
+        let folder =
+            std::env::temp_dir().join(format!("switchboard-reports-render-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        let scenario_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCENARIO);
+        let scenario = switchboard_sim::load_scenario(&scenario_path).expect("the scenario reads");
+        let model = prepare(&scenario).expect("the scenario compiles");
+        let result = switchboard_sim::run(
+            &model,
+            &RunOptions {
+                threads: 2,
+                ..RunOptions::default()
+            },
+            &|_| {},
+        )
+        .expect("the simulation runs");
+        write_results(&model, &result, &folder).expect("results are written");
+        switchboard_reports::write_report_after_run(&folder, &scenario_path)
+            .expect("the report renders");
+        folder
+    })
+}
+
+fn render(png: bool) -> Rendered {
+    render_folder(
+        results_folder(),
+        &RenderOptions {
+            png,
+            ..RenderOptions::default()
+        },
+    )
+    .expect("the folder renders")
+}
+
+fn chart<'a>(rendered: &'a Rendered, id: &str) -> &'a Chart {
+    rendered
+        .charts
+        .iter()
+        .find(|chart| chart.id == id)
+        .unwrap_or_else(|| panic!("no chart `{id}`"))
+}
+
+/// The `points` attribute of every polyline drawn in `colour`, as point counts.
+fn polyline_point_counts(svg: &str, colour: plotters::style::RGBColor) -> Vec<usize> {
+    let stroke = format!(
+        "stroke=\"#{:02X}{:02X}{:02X}\"",
+        colour.0, colour.1, colour.2
+    );
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|element| {
+            let end = element.find("/>").unwrap_or(element.len());
+            element[..end].contains(&stroke)
+        })
+        .map(|element| {
+            let start = element.find("points=\"").expect("a polyline has points") + 8;
+            let end = start + element[start..].find('"').expect("closed attribute");
+            element[start..end].split_whitespace().count()
+        })
+        .collect()
+}
+
+#[test]
+fn the_page_is_self_contained_and_has_every_section() {
+    let rendered = render(false);
+    let html = std::fs::read_to_string(&rendered.html).unwrap();
+    for heading in [
+        "Headline",
+        "Through the day",
+        "How long answered contacts waited",
+        "Per queue, channel and site",
+        "Key inputs",
+    ] {
+        assert!(html.contains(&format!("<h2>{heading}</h2>")), "{heading}");
+    }
+    assert!(!html.contains("<script"), "the page needs no script");
+    let without_namespaces = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(!without_namespaces.contains("http://") && !without_namespaces.contains("https://"));
+    assert!(!html.contains("<link"), "nothing is loaded from elsewhere");
+    assert_eq!(html.matches("<svg").count(), rendered.charts.len());
+    assert!(rendered.charts.len() >= 8, "{}", rendered.charts.len());
+    // The page says which service-level definition it shows.
+    assert!(html.contains("excluding_short_abandons"));
+    assert!(html.contains("answered in target / (offered − abandoned in target)"));
+    // Confidence intervals with three replications.
+    assert!(html.contains("95 % CI"));
+    // Tables per queue, channel and site, and the inputs.
+    for name in ["orders", "chat", "voice", "hangzhou", "chengdu"] {
+        assert!(html.contains(&format!("<th>{name}</th>")), "{name}");
+    }
+    assert!(html.contains("<td>Asia/Shanghai</td>"));
+}
+
+#[test]
+fn every_series_is_one_line_through_every_interval() {
+    let rendered = render(false);
+    let contacts = chart(&rendered, "contacts");
+    let svg = contacts.to_svg().unwrap();
+    let names: Vec<&str> = contacts.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["offered to queues", "answered", "abandoned"]);
+    for (index, series) in contacts.series.iter().enumerate() {
+        assert_eq!(series.points.len(), INTERVALS, "{}", series.name);
+        let counts = polyline_point_counts(&svg, PALETTE[index]);
+        // The line itself, and its two-point sample in the legend.
+        assert!(counts.contains(&INTERVALS), "{}: {counts:?}", series.name);
+        assert!(counts.contains(&2), "{}: legend {counts:?}", series.name);
+    }
+    // The service-level chart: the whole center and both queues, and the goal line.
+    let service_level = chart(&rendered, "service-level");
+    assert_eq!(service_level.series.len(), 3);
+    assert_eq!(service_level.reference_lines[0].value, 0.8);
+    let svg = service_level.to_svg().unwrap();
+    assert!(svg.contains("goal 80 %"));
+}
+
+#[test]
+fn axes_cover_the_data_and_say_their_units() {
+    let rendered = render(false);
+    for chart in &rendered.charts {
+        let range = chart.vertical_range();
+        for series in &chart.series {
+            for &(_, y) in &series.points {
+                if chart.id == "wait-distribution" {
+                    assert!(y > 0.0 && y <= 1.0);
+                }
+                assert!(
+                    range.start <= y && y <= range.end,
+                    "{}: {y} outside {range:?}",
+                    chart.id
+                );
+            }
+        }
+        let svg = chart.to_svg().unwrap();
+        assert!(svg.contains(&chart.title), "{} has its title", chart.id);
+        assert!(
+            svg.contains(&chart.y_label),
+            "{} has its vertical label",
+            chart.id
+        );
+    }
+    let contacts = chart(&rendered, "contacts");
+    assert_eq!(contacts.y_label, "contacts per 30 min");
+    let svg = contacts.to_svg().unwrap();
+    assert!(svg.contains("local time, Asia/Shanghai"));
+    // The run starts at 20:00 in Shanghai and crosses midnight.
+    assert!(
+        svg.contains("\n20:00\n"),
+        "the time axis starts at 20:00 local"
+    );
+    assert!(svg.contains("\n00:00\n"), "midnight is labelled");
+    let waits = chart(&rendered, "wait-distribution");
+    assert!(waits.x_label.contains("seconds"));
+    assert!(waits.series[0].points.first().unwrap().1 < 1.0);
+}
+
+#[test]
+fn charts_export_as_png_pictures() {
+    let rendered = render(true);
+    assert_eq!(rendered.pngs.len(), rendered.charts.len());
+    for path in &rendered.pngs {
+        let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(
+            (frame.width, frame.height),
+            (960, 420),
+            "{}",
+            path.display()
+        );
+        let bytes_per_pixel = frame.line_size / frame.width as usize;
+        let pixels = &pixels[..frame.buffer_size()];
+        let non_white = pixels
+            .chunks(bytes_per_pixel)
+            .filter(|pixel| pixel.iter().take(3).any(|&channel| channel < 200))
+            .count();
+        // Text, axes and lines: a few per cent of the picture, never nothing.
+        let share = non_white as f64 / (frame.width * frame.height) as f64;
+        assert!(share > 0.01, "{}: {share}", path.display());
+    }
+}
+
+#[test]
+fn rendering_a_folder_again_gives_the_same_page() {
+    let first = std::fs::read(render(false).html).unwrap();
+    let second = std::fs::read(render(false).html).unwrap();
+    assert_eq!(first, second);
+}
