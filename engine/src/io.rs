@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::config::Channel;
+pub use crate::config::Channel;
 
 /// Milliseconds since the scenario's start (time 0). Never goes backwards.
 pub type TimeMs = u64;

@@ -20,3 +20,6 @@ pub mod units;
 pub use center::{Center, ConfigError, ConfigProblem, Counts, InvariantViolation};
 pub use config::{CenterConfig, Channel, Media};
 pub use io::*;
+mod build;
+mod calendar;
+mod model;
