@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod serve_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -18,12 +19,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(check::CheckArgs),
+    /// Answer real calls: SIP B2BUA, registrar, HTTP API and CDR store around the engine.
+    Serve(serve_command::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Serve(args) => serve_command::run(args),
     };
     match result {
         Ok(code) => code,

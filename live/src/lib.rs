@@ -12,3 +12,10 @@
 //! [`Center`]: switchboard_engine::Center
 
 pub mod sip;
+
+pub mod cdr;
+pub mod config;
+pub mod http;
+pub mod registrar;
+pub mod runtime;
+pub mod switch;
