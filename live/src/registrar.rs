@@ -15,8 +15,8 @@ use switchboard_engine::AgentId;
 pub struct Binding {
     /// The Contact URI the phone registered.
     pub contact_uri: String,
-    /// The address the REGISTER came from: requests to the phone go there (the phone may sit
-    /// behind a NAT that rewrote its port, as with `rport`).
+    /// Where requests to the phone go: the Contact's address when it is an IP literal,
+    /// otherwise the address the REGISTER came from.
     pub destination: SocketAddr,
     pub expires_at_ms: u64,
 }

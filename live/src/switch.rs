@@ -764,7 +764,7 @@ impl Switch {
             agent,
             Binding {
                 contact_uri: contact.uri.clone(),
-                destination: source,
+                destination: contact_address(&contact.uri).unwrap_or(source),
                 expires_at_ms: self.now_ms + granted_s * 1_000,
             },
         );
@@ -1497,6 +1497,14 @@ impl Switch {
         }
         text
     }
+}
+
+/// The address in a Contact URI when it is an IP literal (the port defaults to 5060); a host
+/// name is not resolved, so the REGISTER's source address is used instead.
+fn contact_address(uri: &str) -> Option<SocketAddr> {
+    let uri = SipUri::parse(uri)?;
+    let ip: std::net::IpAddr = uri.host.trim_matches(['[', ']']).parse().ok()?;
+    Some(SocketAddr::new(ip, uri.port.unwrap_or(5060)))
 }
 
 fn outcome_name(outcome: Outcome) -> &'static str {
