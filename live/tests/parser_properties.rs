@@ -75,3 +75,65 @@ proptest! {
         check(&bytes);
     }
 }
+
+/// The whole switch (registrar, B2BUA, engine) takes any datagram sequence without panicking.
+mod switch_input {
+    use proptest::prelude::*;
+    use switchboard_engine::{Center, CenterConfig};
+    use switchboard_live::config::LiveConfig;
+    use switchboard_live::switch::Switch;
+
+    const CENTER: &str = "[[queue]]\nname = \"sales\"\nchannel = \"voice\"\nskills = [\"sales\"]\n\
+        [[agents]]\nname = \"sales-team\"\ncount = 2\nskills = [\"sales\"]\n";
+
+    fn valid(method: &str, user: &str, call: u8, extra: &str) -> Vec<u8> {
+        format!(
+            "{method} sip:{user}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK{call}{method}\r\n\
+             From: <sip:{user}@127.0.0.1>;tag=f{call}\r\nTo: <sip:{user}@127.0.0.1>\r\nCall-ID: c{call}\r\n\
+             CSeq: 1 {method}\r\n{extra}Content-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    fn datagram() -> impl Strategy<Value = Vec<u8>> {
+        let call = 0u8..4;
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..300),
+            call.clone().prop_map(|call| valid("INVITE", "sales", call, "Contact: <sip:c@127.0.0.1:5070>\r\n")),
+            call.clone().prop_map(|call| valid("REGISTER", "sales-team-1", call, "Contact: <sip:a@127.0.0.1:5071>\r\n")),
+            call.clone().prop_map(|call| valid("CANCEL", "sales", call, "")),
+            call.clone().prop_map(|call| valid("BYE", "sales", call, "")),
+            call.clone().prop_map(|call| valid("INFO", "sales", call, "Content-Type: application/dtmf\r\n")),
+            call.prop_map(|call| format!(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK{call}\r\nFrom: <sip:a@h>;tag=1\r\n\
+                 To: <sip:b@h>;tag=2\r\nCall-ID: x{call}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").into_bytes()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn arbitrary_datagram_sequences_never_panic(
+            datagrams in prop::collection::vec((datagram(), 0u64..3_000), 1..25)
+        ) {
+            let config: CenterConfig = toml::from_str(CENTER).unwrap();
+            let mut switch = Switch::new(
+                Center::new(config).unwrap(),
+                LiveConfig::default(),
+                "127.0.0.1:5060".parse().unwrap(),
+                0,
+            );
+            let mut now_ms = 0;
+            for (bytes, step_ms) in datagrams {
+                switch.handle_datagram(now_ms, "127.0.0.1:5070".parse().unwrap(), &bytes);
+                now_ms += step_ms;
+                switch.handle_timeout(now_ms);
+                while switch.poll_transmit().is_some() {}
+                while switch.poll_cdr().is_some() {}
+            }
+            switch.handle_timeout(now_ms + 7_200_000);
+            prop_assert!(switch.center().check_invariants().is_ok());
+        }
+    }
+}
