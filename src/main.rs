@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod plan_command;
+#[cfg(test)]
+mod scenario_doc_tests;
+pub mod scenario_file;
 mod serve_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
@@ -21,6 +25,7 @@ enum Command {
     Check(check::CheckArgs),
     /// Answer real calls: SIP B2BUA, registrar, HTTP API and CDR store around the engine.
     Serve(serve_command::ServeArgs),
+    Plan(plan_command::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve_command::run(args),
+        Command::Plan(args) => plan_command::run(args),
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
-use switchboard_engine::{Center, CenterConfig};
+use switchboard_engine::Center;
 use switchboard_live::cdr::CdrWriter;
 use switchboard_live::config::ScenarioLive;
 use switchboard_live::runtime::{run_switch, SwitchHandle};
@@ -45,12 +45,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read {}", args.scenario.display()))?;
-    let mut config: CenterConfig = toml::from_str(&text).with_context(|| {
-        format!(
-            "{}: not a valid center configuration",
-            args.scenario.display()
-        )
-    })?;
+    // The shared loader reports every problem with its line and column.
+    let (mut config, _) = crate::scenario_file::load_center(&text)
+        .map_err(|errors| anyhow!(errors.render(&args.scenario)))?;
     let live = toml::from_str::<ScenarioLive>(&text)
         .with_context(|| format!("{}: invalid [live] table", args.scenario.display()))?
         .live;

@@ -221,10 +221,12 @@ pub(crate) fn build(
         let strategy = strategy_for(&queue.strategy, custom).unwrap_or_else(|| {
             problems.add(
                 format!("{path}.strategy"),
-                format!(
-                    "no custom strategy named {:?} is registered",
-                    strategy_key_name(&queue.strategy)
-                ),
+                match &queue.strategy {
+                    StrategyName::Custom(name) => format!(
+                        "no custom strategy named {name:?} is registered by the program running this center"
+                    ),
+                    _ => unreachable!("built-in strategies always exist"),
+                },
             );
             Arc::new(strategy::LongestIdle)
         });
@@ -392,7 +394,9 @@ pub(crate) fn build(
             .site
             .as_ref()
             .and_then(|site| find_site(&mut problems, format!("{path}.site"), site));
-        let capacity = group.capacity.unwrap_or(settings.capacity);
+        let capacity = group.capacity.map_or(settings.capacity, |overrides| {
+            overrides.over(settings.capacity)
+        });
         for id in group.agent_ids() {
             let agent_id = AgentId(agents.len() as u32);
             if agent_index.insert(id.clone(), agent_id).is_some() {

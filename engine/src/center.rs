@@ -85,6 +85,49 @@ impl Hasher for ContactIdHasher {
 
 type ContactMap = HashMap<u64, ContactKey, BuildHasherDefault<ContactIdHasher>>;
 
+/// Pending timers. Offer timeouts all have the same length and are set at non-decreasing
+/// times, so they come due in the order they were set: a FIFO holds them at O(1) instead of
+/// a heap at O(log n). Everything else goes to the heap. Stale timers (whose contact moved on)
+/// are skipped when they reach the front.
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<Timer>>,
+    in_order: VecDeque<Timer>,
+}
+
+impl Timers {
+    fn push(&mut self, timer: Timer) {
+        self.heap.push(Reverse(timer));
+    }
+
+    /// For timers that are never earlier than the last one pushed here.
+    fn push_in_order(&mut self, timer: Timer) {
+        debug_assert!(self.in_order.back().is_none_or(|last| last <= &timer));
+        self.in_order.push_back(timer);
+    }
+
+    fn peek(&self) -> Option<&Timer> {
+        match (self.heap.peek(), self.in_order.front()) {
+            (Some(Reverse(heap)), Some(fifo)) => Some(if fifo < heap { fifo } else { heap }),
+            (Some(Reverse(heap)), None) => Some(heap),
+            (None, fifo) => fifo,
+        }
+    }
+
+    fn pop(&mut self) -> Option<Timer> {
+        let from_fifo = match (self.heap.peek(), self.in_order.front()) {
+            (Some(Reverse(heap)), Some(fifo)) => fifo < heap,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if from_fifo {
+            self.in_order.pop_front()
+        } else {
+            self.heap.pop().map(|Reverse(timer)| timer)
+        }
+    }
+}
+
 /// What a timer does when it fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
@@ -177,13 +220,24 @@ pub struct Center {
     contacts: Vec<Option<Contact>>,
     free_contact_keys: Vec<ContactKey>,
     contact_keys: ContactMap,
-    timers: BinaryHeap<Reverse<Timer>>,
+    timers: Timers,
     outputs: VecDeque<Output>,
     now_ms: TimeMs,
     sequence: u64,
     offer_sequence: u64,
     counts: Counts,
     live_contacts: usize,
+}
+
+impl std::fmt::Debug for Center {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Center")
+            .field("now_ms", &self.now_ms)
+            .field("queues", &self.queues.len())
+            .field("agents", &self.agents.len())
+            .field("contacts_inside", &self.live_contacts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Center {
@@ -230,7 +284,7 @@ impl Center {
             contacts: Vec::new(),
             free_contact_keys: Vec::new(),
             contact_keys: ContactMap::default(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             outputs: VecDeque::new(),
             now_ms: 0,
             sequence: 0,
@@ -304,6 +358,20 @@ impl Center {
     pub fn agent_state(&self, agent: AgentId) -> AgentState {
         self.agents[agent.0 as usize].derived_state()
     }
+    /// Relaxation levels of the queue: 1 plus one per step that widens the pool of agents.
+    pub fn queue_levels(&self, queue: QueueId) -> u32 {
+        self.queues[queue.0 as usize].levels.len() as u32
+    }
+
+    /// Agents who could serve the queue at a relaxation level, logged in or not: the size of
+    /// that level's pool, by skills, proficiency, languages and capacity for the channel.
+    pub fn agents_eligible(&self, queue: QueueId, level: u32) -> u32 {
+        let queue = &self.queues[queue.0 as usize];
+        self.pools[queue.levels[level as usize].pool as usize]
+            .members
+            .len() as u32
+    }
+
     /// Logged-in agents who could serve the queue at its most relaxed level.
     pub fn agents_logged_in(&self, queue: QueueId) -> u32 {
         let queue = &self.queues[queue.0 as usize];
@@ -432,7 +500,7 @@ impl Center {
             debug_assert!(false, "handle_timeout with a time before the last input");
             return;
         }
-        while let Some(Reverse(timer)) = self.timers.peek().copied() {
+        while let Some(timer) = self.timers.peek().copied() {
             if timer.at_ms > now {
                 break;
             }
@@ -454,7 +522,7 @@ impl Center {
 
     /// When `handle_timeout` should next be called, if anything is pending.
     pub fn poll_timeout(&mut self) -> Option<TimeMs> {
-        while let Some(Reverse(timer)) = self.timers.peek() {
+        while let Some(timer) = self.timers.peek() {
             if self.timer_is_live(timer) {
                 return Some(timer.at_ms);
             }
@@ -490,13 +558,18 @@ impl Center {
 
     fn schedule(&mut self, at_ms: TimeMs, kind: TimerKind, contact: ContactKey, token: u64) {
         let sequence = self.next_sequence();
-        self.timers.push(Reverse(Timer {
+        let timer = Timer {
             at_ms,
             sequence,
             kind,
             contact,
             token,
-        }));
+        };
+        if kind == TimerKind::OfferTimeout {
+            self.timers.push_in_order(timer);
+        } else {
+            self.timers.push(timer);
+        }
     }
 
     fn timer_is_live(&self, timer: &Timer) -> bool {
@@ -783,9 +856,15 @@ impl Center {
             priority,
             waited_ms,
         });
-        self.insert_waiting(key);
-        self.schedule_next_step(key);
-        self.offer_contact(key);
+        // An agent free at level 0 takes the contact at once; it never enters the index. If
+        // the offer fails, `apply_due_steps` schedules its steps from when it joined.
+        let base_pool = &self.pools[self.queues[queue_id.0 as usize].levels[0].pool as usize];
+        if let Some(&(_, agent)) = base_pool.available.first() {
+            self.offer(key, agent, false);
+        } else {
+            self.insert_waiting(key);
+            self.schedule_next_step(key);
+        }
     }
 
     fn insert_waiting(&mut self, key: ContactKey) {
@@ -860,6 +939,12 @@ impl Center {
                 && step_due.is_none_or(|step| step.after_ms >= queue.max_wait_ms.unwrap_or(0))
             {
                 let action = queue.on_max_wait;
+                if action == MaxWait::Callback {
+                    // Still waiting, in the same place, now as a callback request.
+                    let result = self.callback_requested(key);
+                    debug_assert!(result.is_ok());
+                    continue;
+                }
                 self.max_wait_reached(key, action);
                 return;
             }
@@ -922,9 +1007,7 @@ impl Center {
                 self.enter_queue(key, target, None);
             }
             MaxWait::Callback => {
-                let result = self.callback_requested(key);
-                debug_assert!(result.is_ok());
-                self.schedule_next_step(key);
+                unreachable!("a callback keeps waiting; apply_due_steps converts it in place")
             }
         }
     }
@@ -952,12 +1035,16 @@ impl Center {
             other => other,
         };
         if let Some(agent) = chosen {
-            self.offer(key, agent);
+            self.offer(key, agent, true);
         }
     }
 
-    fn offer(&mut self, key: ContactKey, agent_id: AgentId) {
-        self.remove_waiting(key);
+    /// Rings `agent_id` with the contact; `indexed` says whether the contact waits in its
+    /// level's index (it does not when an agent was free the moment it joined).
+    fn offer(&mut self, key: ContactKey, agent_id: AgentId, indexed: bool) {
+        if indexed {
+            self.remove_waiting(key);
+        }
         self.offer_sequence += 1;
         let offer_sequence = self.offer_sequence;
         let token = self.renew_phase_token(key);
@@ -1711,7 +1798,7 @@ impl Center {
             }
         }
         if let Some((_, key)) = best {
-            self.offer(key, agent_id);
+            self.offer(key, agent_id, true);
         }
     }
 

@@ -233,6 +233,29 @@ impl ChannelCapacity {
     }
 }
 
+/// A group's capacity per medium; a medium left out keeps `[center] capacity`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityOverride {
+    #[serde(default)]
+    pub voice: Option<u32>,
+    #[serde(default)]
+    pub chat: Option<u32>,
+    #[serde(default)]
+    pub email: Option<u32>,
+}
+
+impl CapacityOverride {
+    /// The capacity with these overrides applied over `base`.
+    pub fn over(self, base: ChannelCapacity) -> ChannelCapacity {
+        ChannelCapacity {
+            voice: self.voice.unwrap_or(base.voice),
+            chat: self.chat.unwrap_or(base.chat),
+            email: self.email.unwrap_or(base.email),
+        }
+    }
+}
+
 /// `[[site]]`: a datacenter or contact-center site.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -250,13 +273,53 @@ fn default_timezone() -> String {
 /// Skills with a proficiency: written as a list (`["sales", "billing"]`) or a table
 /// (`{ sales = 5, billing = 2 }`). In a queue a list means "proficiency 1 or better"; for an
 /// agent a list means "proficiency 5".
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum SkillList {
     #[default]
     None,
     Names(Vec<String>),
     Levels(BTreeMap<String, u8>),
+}
+
+impl<'de> Deserialize<'de> for SkillList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SkillList;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "skills as a list of names (`[\"sales\"]`) or a table of proficiencies from 1 to 5 (`{ sales = 4 }`)",
+                )
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<SkillList, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(SkillList::Names(names))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SkillList, A::Error> {
+                let mut levels = BTreeMap::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    let level: u8 = map.next_value().map_err(|_| {
+                        serde::de::Error::custom(format!(
+                            "expected the proficiency of skill {name:?} as a whole number from 1 to 5"
+                        ))
+                    })?;
+                    levels.insert(name, level);
+                }
+                Ok(SkillList::Levels(levels))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl SkillList {
@@ -412,9 +475,9 @@ pub struct AgentGroupConfig {
     /// The agents' home site.
     #[serde(default)]
     pub site: Option<String>,
-    /// Overrides `[center] capacity` for this group.
+    /// Overrides `[center] capacity` for this group; channels not named keep the center's.
     #[serde(default)]
-    pub capacity: Option<ChannelCapacity>,
+    pub capacity: Option<CapacityOverride>,
 }
 
 impl AgentGroupConfig {

@@ -1,0 +1,567 @@
+//! Reading a scenario file: the rules every command shares about which top-level tables a file
+//! may hold, and how a problem is pointed at a line and column of the file.
+//!
+//! A scenario file holds the center's configuration (read by the engine) beside tables that
+//! belong to the drivers: the simulator, the planner, the live runtime. The engine's
+//! `CenterConfig` ignores top-level tables it does not know, so that each driver can read the
+//! same file; this module is where a misspelt top-level table (`[[queues]]`, `[senario]`) is
+//! caught instead, because only here is the full list of tables known.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use switchboard_engine::{Center, CenterConfig, ConfigError};
+
+/// Top-level tables read by the engine (`CenterConfig`).
+pub const CENTER_TABLES: &[&str] = &[
+    "center", "site", "queue", "agents", "rule", "ivr", "calendar",
+];
+
+/// Top-level tables that belong to a driver and that the engine ignores. A driver that reads a
+/// new table adds its name here, so that `check` and every other command accept it.
+///
+/// - `scenario`: the run itself (duration, seed, replications, reporting interval) — simulator;
+/// - `traffic`: arrival rates or profiles, handle times, patience, retrials — simulator;
+/// - `people`: staffing plans, shifts, shrinkage, agent behaviour — simulator;
+/// - `fault`: failures injected at a time (a site down, a trunk lost) — simulator;
+/// - `topology`: datacenters, trunks and the network between them — simulator and live runtime;
+/// - `staffing`: staffing targets and solver settings — planner;
+/// - `cost`: price books and TCO settings — planner;
+/// - `report`: what the HTML report shows — reports;
+/// - `live`: SIP, RTP and HTTP settings — live runtime.
+pub const DRIVER_TABLES: &[&str] = &[
+    "scenario", "traffic", "people", "fault", "topology", "staffing", "cost", "report", "live",
+];
+
+/// A top-level key that no part of Switchboard reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownKey {
+    pub key: String,
+    /// 1-based line and column (in characters) of the key.
+    pub line: usize,
+    pub column: usize,
+    /// The known table the key most likely stands for, if one is close.
+    pub suggestion: Option<&'static str>,
+}
+
+/// The known table closest to `key`, if it is close enough to be a likely misspelling.
+pub fn suggest_table(key: &str) -> Option<&'static str> {
+    closest(key, CENTER_TABLES.iter().chain(DRIVER_TABLES).copied())
+}
+
+/// The candidate closest to `word` by edit distance, when the distance is small for its
+/// length (a plural, a swapped or missing letter), never a wild guess.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lowered = word.to_lowercase();
+    candidates
+        .map(|candidate| (strsim::damerau_levenshtein(&lowered, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Top-level keys of a scenario file that neither the engine nor a driver reads, in file order.
+/// Fails only if the text is not TOML at all (the caller reports that with its position).
+pub fn unknown_top_level_keys(text: &str) -> Result<Vec<UnknownKey>, toml::de::Error> {
+    let top_level: BTreeMap<toml::Spanned<String>, serde::de::IgnoredAny> = toml::from_str(text)?;
+    let mut unknown: Vec<UnknownKey> = top_level
+        .keys()
+        .filter(|key| {
+            let name = key.get_ref().as_str();
+            !CENTER_TABLES.contains(&name) && !DRIVER_TABLES.contains(&name)
+        })
+        .map(|key| {
+            let (line, column) = line_column(text, key.span().start);
+            UnknownKey {
+                key: key.get_ref().clone(),
+                line,
+                column,
+                suggestion: suggest_table(key.get_ref()),
+            }
+        })
+        .collect();
+    unknown.sort_by_key(|key| (key.line, key.column));
+    Ok(unknown)
+}
+
+/// The 1-based line and column (counted in characters) of a byte offset in `text`.
+pub fn line_column(text: &str, byte_offset: usize) -> (usize, usize) {
+    let mut offset = byte_offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// One segment of a problem path: `queue[2]` is the key `queue` then the index 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PathSegment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Splits `queue[2].relax[0].overflow` into keys and indexes. A segment that is not a clean
+/// `name` or `name[index]` ends the path there: whatever resolved so far is still useful.
+fn path_segments(path: &str) -> Vec<PathSegment<'_>> {
+    let mut segments = Vec::new();
+    for part in path.split('.') {
+        let (name, mut rest) = match part.find('[') {
+            Some(bracket) => (&part[..bracket], &part[bracket..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            segments.push(PathSegment::Key(name));
+        }
+        while let Some(inside) = rest.strip_prefix('[') {
+            let Some(close) = inside.find(']') else {
+                return segments;
+            };
+            let Ok(index) = inside[..close].parse() else {
+                return segments;
+            };
+            segments.push(PathSegment::Index(index));
+            rest = &inside[close + 1..];
+        }
+    }
+    segments
+}
+
+/// Where the walk down a path stands: a table (the document, a `[table]`, an element of an
+/// array of tables), an item, or a value inside an inline table or array.
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Table(&'a toml_edit::Table),
+    Item(&'a toml_edit::Item),
+    Value(&'a toml_edit::Value),
+}
+
+/// A step of the walk: the child reached and the span that points at it, if known.
+type Step<'a> = Option<(Node<'a>, Option<Range<usize>>)>;
+
+/// The byte range in the text of the deepest part of `path` (such as
+/// `queue[2].relax[0].overflow`) that exists in the document: the key for a key, the element
+/// for an array element, the `[[header]]` for an element of an array of tables. `None` if not
+/// even the first part exists.
+pub fn locate_path(document: &toml_edit::ImDocument<&str>, path: &str) -> Option<Range<usize>> {
+    let mut node = Node::Table(document.as_table());
+    let mut found: Option<Range<usize>> = None;
+    for segment in path_segments(path) {
+        let Some((child, span)) = step(node, segment) else {
+            break;
+        };
+        if span.is_some() {
+            found = span;
+        }
+        node = child;
+    }
+    found
+}
+
+fn step<'a>(node: Node<'a>, segment: PathSegment<'_>) -> Step<'a> {
+    match (node, segment) {
+        (Node::Table(table), PathSegment::Key(name)) => key_in_table(table, name),
+        (Node::Table(_), PathSegment::Index(_)) => None,
+        (Node::Item(item), segment) => match item {
+            toml_edit::Item::Table(table) => step(Node::Table(table), segment),
+            toml_edit::Item::Value(value) => step(Node::Value(value), segment),
+            toml_edit::Item::ArrayOfTables(tables) => match segment {
+                PathSegment::Index(index) => tables
+                    .get(index)
+                    .map(|table| (Node::Table(table), table.span())),
+                PathSegment::Key(_) => None,
+            },
+            toml_edit::Item::None => None,
+        },
+        (Node::Value(value), PathSegment::Key(name)) => match value {
+            toml_edit::Value::InlineTable(table) => table
+                .get_key_value(name)
+                .map(|(key, item)| (Node::Item(item), key.span().or_else(|| item.span()))),
+            // `skills.sales` when the skills are written as a list: point at "sales".
+            toml_edit::Value::Array(array) => array
+                .iter()
+                .find(|element| element.as_str() == Some(name))
+                .map(|element| (Node::Value(element), element.span())),
+            _ => None,
+        },
+        (Node::Value(value), PathSegment::Index(index)) => match value {
+            toml_edit::Value::Array(array) => array
+                .get(index)
+                .map(|element| (Node::Value(element), element.span())),
+            _ => None,
+        },
+    }
+}
+
+fn key_in_table<'a>(table: &'a toml_edit::Table, name: &str) -> Step<'a> {
+    table
+        .get_key_value(name)
+        .map(|(key, item)| (Node::Item(item), key.span().or_else(|| item.span())))
+}
+
+/// A problem found in a scenario file, pointed at a line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// 1-based line and column (in characters).
+    pub line: usize,
+    pub column: usize,
+    /// The engine's path of the offending key (`queue[2].relax[0].overflow`), when known.
+    pub path: Option<String>,
+    pub message: String,
+    /// The line of the file the problem is on, shown under the message.
+    pub source_line: String,
+}
+
+impl Diagnostic {
+    fn at(text: &str, byte_offset: usize, path: Option<String>, message: String) -> Diagnostic {
+        let (line, column) = line_column(text, byte_offset);
+        Diagnostic {
+            line,
+            column,
+            path,
+            message,
+            source_line: text.lines().nth(line - 1).unwrap_or("").to_string(),
+        }
+    }
+
+    /// `FILE:LINE:COLUMN: PATH: MESSAGE`, then the line of the file with a caret under the
+    /// column.
+    pub fn render(&self, file: &Path) -> String {
+        let mut rendered = format!("{}:{}:{}: ", file.display(), self.line, self.column);
+        if let Some(path) = &self.path {
+            rendered.push_str(path);
+            rendered.push_str(": ");
+        }
+        rendered.push_str(&self.message);
+        if !self.source_line.is_empty() {
+            let number = self.line.to_string();
+            let padding = " ".repeat(number.len());
+            let caret_indent: String = self
+                .source_line
+                .chars()
+                .take(self.column - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            rendered.push_str(&format!(
+                "\n{padding} |\n{number} | {}\n{padding} | {caret_indent}^",
+                self.source_line
+            ));
+        }
+        rendered
+    }
+}
+
+/// Everything wrong with a scenario file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioErrors {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ScenarioErrors {
+    pub fn render(&self, file: &Path) -> String {
+        self.diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.render(file))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl fmt::Display for ScenarioErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(Path::new("<scenario>")))
+    }
+}
+
+impl std::error::Error for ScenarioErrors {}
+
+/// Reads the center part of a scenario file and builds the [`Center`], or says everything
+/// that is wrong with the file: TOML syntax, unknown top-level tables, wrong types and unknown
+/// keys in the center's tables, then what the engine finds wrong with the meaning.
+pub fn load_center(text: &str) -> Result<(CenterConfig, Center), ScenarioErrors> {
+    let fail = |diagnostics: Vec<Diagnostic>| Err(ScenarioErrors { diagnostics });
+    let unknown = match unknown_top_level_keys(text) {
+        Ok(unknown) => unknown,
+        Err(error) => return fail(vec![toml_error_diagnostic(text, &error)]),
+    };
+    let mut diagnostics: Vec<Diagnostic> = unknown
+        .into_iter()
+        .map(|key| {
+            let hint = match key.suggestion {
+                Some(table) => format!("; did you mean `{table}`?"),
+                None => String::new(),
+            };
+            let (line, column) = (key.line, key.column);
+            let mut diagnostic = Diagnostic::at(
+                text,
+                0,
+                None,
+                format!(
+                    "unknown top-level table `{}`: expected one of {}{hint}",
+                    key.key,
+                    CENTER_TABLES
+                        .iter()
+                        .chain(DRIVER_TABLES)
+                        .map(|name| format!("`{name}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            diagnostic.line = line;
+            diagnostic.column = column;
+            diagnostic.source_line = text.lines().nth(line - 1).unwrap_or("").to_string();
+            diagnostic
+        })
+        .collect();
+    // Type errors inside the center's tables are reported even when a top-level table is
+    // unknown, so that one round of fixes covers as much as possible.
+    let config = match toml::from_str::<CenterConfig>(text) {
+        Ok(config) => config,
+        Err(error) => {
+            diagnostics.push(toml_error_diagnostic(text, &error));
+            return fail(diagnostics);
+        }
+    };
+    if !diagnostics.is_empty() {
+        return fail(diagnostics);
+    }
+    match Center::new(config.clone()) {
+        Ok(center) => Ok((config, center)),
+        Err(error) => fail(config_error_diagnostics(text, &error)),
+    }
+}
+
+/// A TOML syntax or type error at the position the parser gives.
+fn toml_error_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let mut message = error.message().trim().replace('\n', "; ");
+    let mut offset = span.start;
+    if let Some(unknown) = unknown_field_name(&message) {
+        // Tables read through a tagged enum (IVR nodes) report the whole table: point at the
+        // key itself when it is there.
+        offset = key_offset_within(text, span.clone(), unknown).unwrap_or(offset);
+    }
+    if let Some(suggestion) = suggestion_for_unknown_name(&message) {
+        message.push_str(&format!("; did you mean `{suggestion}`?"));
+    }
+    Diagnostic::at(text, offset, None, message)
+}
+
+/// `skils` in "unknown field `skils`, expected ...".
+fn unknown_field_name(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("unknown field `")?
+        .split_once('`')
+        .map(|(name, _)| name)
+}
+
+/// The offset of the first line within `span` that assigns the bare key `key`.
+fn key_offset_within(text: &str, span: Range<usize>, key: &str) -> Option<usize> {
+    let region = text.get(span.clone())?;
+    let mut line_start = 0;
+    for line in region.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        let rest = &line[indent..];
+        if let Some(after) = rest.strip_prefix(key) {
+            if after.trim_start().starts_with('=') || after.trim_start().starts_with('.') {
+                return Some(span.start + line_start + indent);
+            }
+        }
+        line_start += line.len();
+    }
+    None
+}
+
+/// For serde's "unknown field `skils`, expected one of `name`, `skills`, ..." (and the same
+/// for variants), the expected name closest to the unknown one.
+fn suggestion_for_unknown_name(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    closest(unknown, candidates.into_iter()).map(str::to_string)
+}
+
+/// The engine's problems, each pointed at the key its path names (or the deepest part of the
+/// path found in the file).
+pub fn config_error_diagnostics(text: &str, error: &ConfigError) -> Vec<Diagnostic> {
+    let document = toml_edit::ImDocument::parse(text).ok();
+    error
+        .problems
+        .iter()
+        .map(|problem| {
+            let offset = document
+                .as_ref()
+                .and_then(|document| locate_path(document, &problem.path))
+                .map_or(0, |span| span.start);
+            Diagnostic::at(
+                text,
+                offset,
+                Some(problem.path.clone()),
+                problem.message.clone(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_from_one_in_characters() {
+        let text = "a = 1\nname = \"é\" x\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 6), (2, 1));
+        let x = text.find('x').unwrap();
+        assert_eq!(line_column(text, x), (2, 12));
+        assert_eq!(line_column(text, text.len()), (3, 1));
+    }
+
+    #[test]
+    fn paths_split_into_keys_and_indexes() {
+        assert_eq!(
+            path_segments("queue[2].relax[0].overflow"),
+            vec![
+                PathSegment::Key("queue"),
+                PathSegment::Index(2),
+                PathSegment::Key("relax"),
+                PathSegment::Index(0),
+                PathSegment::Key("overflow"),
+            ]
+        );
+        assert_eq!(path_segments("center.start").len(), 2);
+        assert_eq!(
+            path_segments("queue[x].name"),
+            vec![PathSegment::Key("queue")]
+        );
+    }
+
+    const FILE: &str = r#"[center]
+start = "2026-11-11T00:00:00+08:00"
+
+[[queue]]
+name = "sales"
+channel = "voice"
+skills = ["sales"]
+
+[[queue]]
+name = "support"
+channel = "voice"
+skills = { support = 2 }
+relax = [ { after = "30s", min_proficiency = 1 }, { after = "60s", overflow = "sales" } ]
+on_max_wait = { overflow = { queue = "sales" } }
+
+[[ivr]]
+name = "main"
+start = "welcome"
+
+[[ivr.node]]
+id = "welcome"
+kind = "play"
+"#;
+
+    fn locate(path: &str) -> Option<(usize, usize)> {
+        let document = toml_edit::ImDocument::parse(FILE).unwrap();
+        locate_path(&document, path).map(|span| line_column(FILE, span.start))
+    }
+
+    #[test]
+    fn paths_resolve_to_the_line_and_column_of_their_key() {
+        assert_eq!(locate("center.start"), Some((2, 1)));
+        assert_eq!(locate("queue[1]"), Some((9, 1)));
+        assert_eq!(locate("queue[1].name"), Some((10, 1)));
+        assert_eq!(locate("queue[1].relax[1]"), Some((13, 51)));
+        assert_eq!(locate("queue[1].relax[1].overflow"), Some((13, 68)));
+        assert_eq!(locate("queue[1].skills.support"), Some((12, 12)));
+        assert_eq!(locate("queue[0].skills.sales"), Some((7, 11)));
+        assert_eq!(
+            locate("queue[1].on_max_wait.overflow.queue"),
+            Some((14, 30))
+        );
+        assert_eq!(locate("ivr[0].node[0]"), Some((20, 1)));
+        assert_eq!(locate("ivr[0].node[0].kind"), Some((22, 1)));
+    }
+
+    #[test]
+    fn unresolved_paths_fall_back_to_the_deepest_part_found() {
+        assert_eq!(locate("queue[1].relax[7].overflow"), Some((13, 1)));
+        // Only the key `queue` of the first `[[queue]]` header exists.
+        assert_eq!(locate("queue[5].name"), Some((4, 3)));
+        // The flow has one node: the deepest part found is `node` in `[[ivr.node]]`.
+        assert_eq!(locate("ivr[0].node[3]"), Some((20, 7)));
+        assert_eq!(locate("nothing[0]"), None);
+    }
+
+    #[test]
+    fn unknown_top_level_tables_are_found_with_a_suggestion() {
+        let text = "[senario]\nseed = 1\n\n[[queues]]\nname = \"x\"\n\n[[traffic]]\n\n[zebra]\n";
+        let unknown = unknown_top_level_keys(text).unwrap();
+        let found: Vec<_> = unknown
+            .iter()
+            .map(|key| (key.key.as_str(), key.line, key.column, key.suggestion))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("senario", 1, 2, Some("scenario")),
+                ("queues", 4, 3, Some("queue")),
+                ("zebra", 9, 2, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_in_an_ivr_node_is_pointed_at_the_key_not_the_table() {
+        let text = "[[queue]]\nname = \"sales\"\nchannel = \"voice\"\n\n[[ivr]]\nname = \"main\"\nstart = \"join\"\n\n[[ivr.node]]\nid = \"join\"\nkind = \"queue\"\nqueue = \"sales\"\n  prioritee = 3\n";
+        let Err(errors) = load_center(text) else {
+            panic!("the file has a mistake")
+        };
+        let diagnostic = &errors.diagnostics[0];
+        assert_eq!((diagnostic.line, diagnostic.column), (13, 3));
+        assert!(diagnostic.message.ends_with("did you mean `priority`?"));
+    }
+
+    #[test]
+    fn a_skill_list_of_the_wrong_shape_says_what_was_expected() {
+        let text =
+            "[[queue]]\nname = \"sales\"\nchannel = \"voice\"\nskills = { sales = \"high\" }\n";
+        let Err(errors) = load_center(text) else {
+            panic!("the file has a mistake")
+        };
+        let diagnostic = &errors.diagnostics[0];
+        assert_eq!((diagnostic.line, diagnostic.column), (4, 10));
+        assert!(
+            diagnostic
+                .message
+                .contains("proficiency of skill \"sales\" as a whole number from 1 to 5"),
+            "{}",
+            diagnostic.message
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_gets_the_closest_expected_name() {
+        let message = "unknown field `skils`, expected one of `name`, `channel`, `skills`";
+        assert_eq!(
+            suggestion_for_unknown_name(message).as_deref(),
+            Some("skills")
+        );
+        let message =
+            "unknown variant `longest_idle`, expected one of `longest-idle`, `round-robin`";
+        assert_eq!(
+            suggestion_for_unknown_name(message).as_deref(),
+            Some("longest-idle")
+        );
+        assert_eq!(
+            suggestion_for_unknown_name("unknown field `zzzzzz`, expected `name`"),
+            None
+        );
+    }
+}
