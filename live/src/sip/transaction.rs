@@ -476,9 +476,14 @@ impl TransactionLayer {
             .and_then(|via| via.branch().map(str::to_string))
             .unwrap_or_default();
         let destination = entry.peer;
+        let give_up_ms = now_ms + 64 * self.timers.t1_ms;
         if let Some(entry) = self.transactions.get_mut(&invite) {
             entry.cancel_pending = false;
+            // Without a final response 64·T1 after the CANCEL, the INVITE transaction is
+            // destroyed (RFC 3261 §9.1): a phone that went silent costs no memory.
+            entry.end_at_ms = Some(give_up_ms);
         }
+        self.schedule(invite);
         self.start_client_transaction(now_ms, destination, cancel, branch);
     }
 
@@ -698,10 +703,10 @@ impl TransactionLayer {
         };
         if entry.end_at_ms.is_some_and(|end_ms| end_ms <= now_ms) {
             let event = match (entry.kind, entry.state) {
-                (Kind::ClientInvite | Kind::ClientNonInvite, State::Initial)
-                | (Kind::ClientNonInvite, State::Proceeding) => {
-                    Some(TransactionEvent::Timeout { transaction: id })
-                }
+                (
+                    Kind::ClientInvite | Kind::ClientNonInvite,
+                    State::Initial | State::Proceeding,
+                ) => Some(TransactionEvent::Timeout { transaction: id }),
                 (Kind::ServerInvite, State::Completed) => {
                     Some(TransactionEvent::AckTimeout { transaction: id })
                 }
@@ -959,6 +964,28 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    #[test]
+    fn a_cancelled_invite_without_a_final_response_is_destroyed_after_64_t1() {
+        let mut client = layer(5060);
+        let mut server = layer(5070);
+        let invite_id = client.send_request(0, address(5070), request(Method::Invite, "d"));
+        exchange(&mut client, &mut server, 0, 5060);
+        drain_events(&mut server);
+        exchange(&mut server, &mut client, 1, 5070); // 100 Trying: Proceeding, no timer B
+        drain_events(&mut client);
+        client.cancel(10, invite_id);
+        drain_transmits(&mut client); // the CANCEL is lost, and so is everything after
+        while let Some(deadline_ms) = client.poll_timeout() {
+            client.handle_timeout(deadline_ms);
+            drain_transmits(&mut client);
+        }
+        assert!(drain_events(&mut client).iter().any(|event| *event
+            == TransactionEvent::Timeout {
+                transaction: invite_id
+            }));
+        assert_eq!(client.transaction_count(), 0);
     }
 
     #[test]
