@@ -981,10 +981,11 @@ mod tests {
             client.handle_timeout(deadline_ms);
             drain_transmits(&mut client);
         }
-        assert!(drain_events(&mut client).iter().any(|event| *event
-            == TransactionEvent::Timeout {
+        assert!(
+            drain_events(&mut client).contains(&TransactionEvent::Timeout {
                 transaction: invite_id
-            }));
+            })
+        );
         assert_eq!(client.transaction_count(), 0);
     }
 
