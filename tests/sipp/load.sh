@@ -53,9 +53,9 @@ for RATE in $RATES; do
     SCREEN=$(ls "$RUN"/*_screen.log 2>/dev/null | head -1)
     OK=$(grep -m1 "Successful call" "$SCREEN" | awk -F'|' '{gsub(/ /,"",$3); print $3}')
     FAILED=$(grep -m1 "Failed call" "$SCREEN" | awk -F'|' '{gsub(/ /,"",$3); print $3}')
-    # The rtt file: one line per call, the setup time in ms in the third column.
+    # The rtt file: one line per call, the setup time in ms in the second column.
     RTT=$(ls "$RUN"/*_rtt.csv 2>/dev/null | head -1)
-    read -r P50 P99 < <(tail -n +2 "$RTT" | awk -F';' '{print $3}' | sort -g | \
+    read -r P50 P99 < <(tail -n +2 "$RTT" | awk -F';' '{print $2}' | sort -g | \
         awk '{v[NR]=$1} END {if (NR==0) {print "- -"} else {print v[int(NR*0.50)+(NR*0.50>int(NR*0.50))], v[int(NR*0.99)+(NR*0.99>int(NR*0.99))]}}')
     printf '%8s %8s %8s %8s %10s %10s\n' "$RATE" "$CALLS" "${OK:-?}" "${FAILED:-?}" "$P50" "$P99"
 done
