@@ -11,6 +11,7 @@ mod plan_command;
 mod scenario_doc_tests;
 pub mod scenario_file;
 mod serve_command;
+mod sim_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -26,6 +27,7 @@ enum Command {
     /// Answer real calls: SIP B2BUA, registrar, HTTP API and CDR store around the engine.
     Serve(serve_command::ServeArgs),
     Plan(plan_command::PlanArgs),
+    Sim(sim_command::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve_command::run(args),
         Command::Plan(args) => plan_command::run(args),
+        Command::Sim(args) => sim_command::run(args),
     };
     match result {
         Ok(code) => code,

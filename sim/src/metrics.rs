@@ -1,0 +1,505 @@
+//! Statistics of one replication, computed from the engine's event stream alone (plus queue
+//! lengths read from the engine after each step, and the arrival time the driver knows of
+//! each contact). `docs/metrics.md` defines every figure.
+//!
+//! Figures are kept per *scope* — the whole center, each queue, each channel, each site — for
+//! the whole replication and per reporting interval. A contact counts in the interval it
+//! arrived in, and only if it arrived after the warmup; time-weighted figures (agent time,
+//! queue length) count the part of their time after the warmup.
+
+use hdrhistogram::Histogram;
+use switchboard_engine::{AgentState, Channel, Event, EventKind, Outcome};
+
+use crate::model::Model;
+
+/// Counts and sums for one scope over one span of time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// Contacts that arrived (every entry; counted for the center and the channels).
+    pub arrived: u64,
+    /// Contacts that ended after reaching a queue, or blocked.
+    pub offered: u64,
+    /// Answered by an agent (and completed).
+    pub answered: u64,
+    pub abandoned: u64,
+    /// Abandoned after waiting less than the short-abandon threshold.
+    pub short_abandoned: u64,
+    pub blocked: u64,
+    pub dropped: u64,
+    pub timed_out: u64,
+    pub self_served: u64,
+    pub transferred: u64,
+    pub answered_within_target: u64,
+    pub abandoned_within_target: u64,
+    /// Ended contacts that were retrials of an earlier contact.
+    pub retrials: u64,
+    /// Ended contacts that waited at all in a queue.
+    pub waited: u64,
+    pub answered_wait_ms: u64,
+    /// The waiting time of every offered contact, whatever its outcome.
+    pub total_wait_ms: u64,
+    pub talk_ms: u64,
+    pub wrap_up_ms: u64,
+    pub max_queue_length: u64,
+    /// Queue length integrated over time (contact·ms).
+    pub queue_length_ms: u64,
+    pub max_concurrent: u64,
+    /// Agent time: available or ringing, busy or in wrap-up, in aux (ms).
+    pub ready_ms: u64,
+    pub busy_ms: u64,
+    pub aux_ms: u64,
+}
+
+impl Counters {
+    /// Adds another span's counters (maxima take the larger).
+    pub fn add(&mut self, other: &Counters) {
+        self.arrived += other.arrived;
+        self.offered += other.offered;
+        self.answered += other.answered;
+        self.abandoned += other.abandoned;
+        self.short_abandoned += other.short_abandoned;
+        self.blocked += other.blocked;
+        self.dropped += other.dropped;
+        self.timed_out += other.timed_out;
+        self.self_served += other.self_served;
+        self.transferred += other.transferred;
+        self.answered_within_target += other.answered_within_target;
+        self.abandoned_within_target += other.abandoned_within_target;
+        self.retrials += other.retrials;
+        self.waited += other.waited;
+        self.answered_wait_ms += other.answered_wait_ms;
+        self.total_wait_ms += other.total_wait_ms;
+        self.talk_ms += other.talk_ms;
+        self.wrap_up_ms += other.wrap_up_ms;
+        self.max_queue_length = self.max_queue_length.max(other.max_queue_length);
+        self.queue_length_ms += other.queue_length_ms;
+        self.max_concurrent = self.max_concurrent.max(other.max_concurrent);
+        self.ready_ms += other.ready_ms;
+        self.busy_ms += other.busy_ms;
+        self.aux_ms += other.aux_ms;
+    }
+}
+
+/// Which scope an index stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Total,
+    Queue(usize),
+    Channel(Channel),
+    Site(usize),
+}
+
+/// What the driver knows of a contact that the events do not say.
+#[derive(Clone, Copy, Debug)]
+pub struct ContactFacts {
+    pub arrival_ms: u64,
+    pub arrival_channel: Channel,
+    pub is_retrial: bool,
+    /// When its conversation ended, for the wrap-up time.
+    pub conversation_ended_ms: Option<u64>,
+}
+
+/// Agent state classes for occupancy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AgentClass {
+    Out,
+    Ready,
+    Busy,
+    Aux,
+}
+
+fn class_of(state: AgentState) -> AgentClass {
+    match state {
+        AgentState::LoggedOut => AgentClass::Out,
+        AgentState::Available | AgentState::Reserved => AgentClass::Ready,
+        AgentState::Busy | AgentState::WrapUp => AgentClass::Busy,
+        AgentState::Aux(_) => AgentClass::Aux,
+    }
+}
+
+/// Everything measured in one replication.
+#[derive(Clone, Debug)]
+pub struct ReplicationMetrics {
+    pub scopes: Vec<Scope>,
+    /// Per scope, the whole replication (after the warmup).
+    pub whole: Vec<Counters>,
+    /// Per scope, per interval: `intervals[scope * interval_count + interval]`.
+    pub intervals: Vec<Counters>,
+    pub interval_count: usize,
+    /// Per scope, the waits of answered contacts in milliseconds.
+    pub answered_waits_ms: Vec<Histogram<u64>>,
+    /// Contacts still inside the center when the replication stopped.
+    pub still_inside: u64,
+}
+
+/// Turns the event stream of one replication into [`ReplicationMetrics`].
+pub struct MetricsRecorder {
+    queue_count: usize,
+    site_count: usize,
+    interval_ms: u64,
+    warmup_ms: u64,
+    duration_ms: u64,
+    short_abandon_ms: u64,
+    targets_ms: Vec<u64>,
+    queue_sites: Vec<Option<usize>>,
+    /// Group of each agent; groups' agent time is spread on scopes at the end.
+    agent_groups: Vec<u32>,
+    agent_class: Vec<(AgentClass, u64)>,
+    /// Per group, per interval: ready, busy, aux ms.
+    group_time: Vec<[u64; 3]>,
+    group_scopes: Vec<Vec<usize>>,
+    concurrent: Vec<u64>,
+    queue_length: Vec<(u64, u64)>,
+    metrics: ReplicationMetrics,
+}
+
+impl MetricsRecorder {
+    pub fn new(model: &Model) -> Self {
+        let queue_count = model.queue_names.len();
+        let site_count = model.site_names.len();
+        let mut scopes = vec![Scope::Total];
+        scopes.extend((0..queue_count).map(Scope::Queue));
+        scopes.extend(Channel::ALL.iter().map(|&channel| Scope::Channel(channel)));
+        scopes.extend((0..site_count).map(Scope::Site));
+        let interval_count = model.interval_count();
+        let mut agent_groups = Vec::new();
+        for (index, group) in model.groups.iter().enumerate() {
+            agent_groups.resize(
+                agent_groups.len() + group.agent_count as usize,
+                index as u32,
+            );
+        }
+        // Which scopes each group's agent time counts in: the center, the queues it can
+        // serve, its site.
+        let group_scopes = (0..model.groups.len())
+            .map(|group| {
+                let mut list = vec![0];
+                for (queue, groups) in model.queue_groups.iter().enumerate() {
+                    if groups.contains(&group) {
+                        list.push(1 + queue);
+                    }
+                }
+                if let Some(site) = model.groups[group].site {
+                    list.push(1 + queue_count + Channel::ALL.len() + site);
+                }
+                list
+            })
+            .collect();
+        let histogram = Histogram::<u64>::new(3).expect("3 significant digits are allowed");
+        MetricsRecorder {
+            queue_count,
+            site_count,
+            interval_ms: model.interval_ms,
+            warmup_ms: model.warmup_ms,
+            duration_ms: model.duration_ms,
+            short_abandon_ms: model.short_abandon_ms,
+            targets_ms: model.queue_targets_ms.clone(),
+            queue_sites: model.queue_sites.clone(),
+            agent_class: vec![(AgentClass::Out, 0); agent_groups.len()],
+            agent_groups,
+            group_time: vec![[0; 3]; model.groups.len() * interval_count],
+            group_scopes,
+            concurrent: vec![0; scopes.len()],
+            queue_length: vec![(0, 0); queue_count],
+            metrics: ReplicationMetrics {
+                whole: vec![Counters::default(); scopes.len()],
+                intervals: vec![Counters::default(); scopes.len() * interval_count],
+                answered_waits_ms: vec![histogram; scopes.len()],
+                scopes,
+                interval_count,
+                still_inside: 0,
+            },
+        }
+    }
+
+    /// The scopes this recorder keeps, in index order.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.metrics.scopes
+    }
+
+    fn interval_of(&self, time_ms: u64) -> usize {
+        ((time_ms / self.interval_ms) as usize).min(self.metrics.interval_count - 1)
+    }
+
+    fn channel_scope(&self, channel: Channel) -> usize {
+        1 + self.queue_count
+            + Channel::ALL
+                .iter()
+                .position(|&c| c == channel)
+                .expect("every channel is listed")
+    }
+
+    fn site_scope(&self, queue: usize) -> Option<usize> {
+        self.queue_sites[queue].map(|site| 1 + self.queue_count + Channel::ALL.len() + site)
+    }
+
+    /// Applies `update` to the whole-run and interval counters of each scope.
+    fn count(&mut self, scopes: &[usize], interval: usize, update: impl Fn(&mut Counters)) {
+        let interval_count = self.metrics.interval_count;
+        for &scope in scopes {
+            update(&mut self.metrics.whole[scope]);
+            update(&mut self.metrics.intervals[scope * interval_count + interval]);
+        }
+    }
+
+    /// Changes the number of contacts inside a scope and keeps its maxima.
+    fn change_concurrent(&mut self, scope: usize, now_ms: u64, increase: bool) {
+        let current = &mut self.concurrent[scope];
+        *current = if increase {
+            *current + 1
+        } else {
+            current.saturating_sub(1)
+        };
+        let current = *current;
+        if now_ms >= self.warmup_ms {
+            let interval = self.interval_of(now_ms);
+            let whole = &mut self.metrics.whole[scope];
+            whole.max_concurrent = whole.max_concurrent.max(current);
+            let slot = &mut self.metrics.intervals[scope * self.metrics.interval_count + interval];
+            slot.max_concurrent = slot.max_concurrent.max(current);
+        }
+    }
+
+    /// Records one event. `facts` is what the driver knows of the event's contact.
+    pub fn record(&mut self, event: &Event, facts: Option<&ContactFacts>) {
+        let now_ms = event.time_ms;
+        match &event.kind {
+            EventKind::ContactArrived { channel, .. } => {
+                let channel_scope = self.channel_scope(*channel);
+                self.change_concurrent(0, now_ms, true);
+                self.change_concurrent(channel_scope, now_ms, true);
+                if now_ms >= self.warmup_ms {
+                    let interval = self.interval_of(now_ms);
+                    self.count(&[0, channel_scope], interval, |c| c.arrived += 1);
+                }
+            }
+            EventKind::ContactQueued { queue, .. } => {
+                let queue = queue.0 as usize;
+                self.change_concurrent(1 + queue, now_ms, true);
+                if let Some(site) = self.site_scope(queue) {
+                    self.change_concurrent(site, now_ms, true);
+                }
+            }
+            EventKind::ContactOverflowed { from, .. } => {
+                let from = from.0 as usize;
+                self.change_concurrent(1 + from, now_ms, false);
+                if let Some(site) = self.site_scope(from) {
+                    self.change_concurrent(site, now_ms, false);
+                }
+            }
+            EventKind::ContactEnded {
+                outcome,
+                queue,
+                wait_ms,
+                ..
+            } => {
+                let facts = facts.copied();
+                let arrival_channel = facts.map_or(Channel::Voice, |f| f.arrival_channel);
+                let channel_scope = self.channel_scope(arrival_channel);
+                self.change_concurrent(0, now_ms, false);
+                self.change_concurrent(channel_scope, now_ms, false);
+                let queue = queue.map(|q| q.0 as usize);
+                if let Some(queue) = queue {
+                    self.change_concurrent(1 + queue, now_ms, false);
+                    if let Some(site) = self.site_scope(queue) {
+                        self.change_concurrent(site, now_ms, false);
+                    }
+                }
+                let arrival_ms = facts.map_or(now_ms, |f| f.arrival_ms);
+                if arrival_ms < self.warmup_ms {
+                    return;
+                }
+                let interval = self.interval_of(arrival_ms);
+                let target_ms = queue
+                    .map_or(self.targets_ms.first().copied().unwrap_or(20_000), |q| {
+                        self.targets_ms[q]
+                    });
+                let outcome = *outcome;
+                let wait_ms = *wait_ms;
+                let offered = queue.is_some() || outcome == Outcome::Blocked;
+                let is_retrial = facts.is_some_and(|f| f.is_retrial);
+                let wrap_up_ms = match (outcome, facts.and_then(|f| f.conversation_ended_ms)) {
+                    (Outcome::Completed, Some(ended_ms)) => now_ms.saturating_sub(ended_ms),
+                    _ => 0,
+                };
+                let short_abandon_ms = self.short_abandon_ms;
+                let mut scopes = [0usize; 4];
+                let mut scope_count = 0;
+                for scope in [
+                    Some(0),
+                    Some(channel_scope),
+                    queue.map(|q| 1 + q),
+                    queue.and_then(|q| self.site_scope(q)),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    scopes[scope_count] = scope;
+                    scope_count += 1;
+                }
+                self.count(&scopes[..scope_count], interval, |c| {
+                    c.offered += u64::from(offered);
+                    c.retrials += u64::from(is_retrial);
+                    c.waited += u64::from(wait_ms > 0);
+                    c.total_wait_ms += wait_ms;
+                    c.wrap_up_ms += wrap_up_ms;
+                    match outcome {
+                        Outcome::Completed => {
+                            c.answered += 1;
+                            c.answered_wait_ms += wait_ms;
+                            c.answered_within_target += u64::from(wait_ms <= target_ms);
+                        }
+                        Outcome::Abandoned => {
+                            c.abandoned += 1;
+                            c.short_abandoned += u64::from(wait_ms < short_abandon_ms);
+                            c.abandoned_within_target += u64::from(wait_ms <= target_ms);
+                        }
+                        Outcome::Blocked => c.blocked += 1,
+                        Outcome::TimedOut => c.timed_out += 1,
+                        Outcome::SelfServed => c.self_served += 1,
+                        Outcome::Transferred => c.transferred += 1,
+                        Outcome::Dropped => c.dropped += 1,
+                    }
+                });
+                if outcome == Outcome::Completed {
+                    for &scope in &scopes[..scope_count] {
+                        self.metrics.answered_waits_ms[scope]
+                            .record(wait_ms)
+                            .expect("an auto-resizing histogram takes any value");
+                    }
+                }
+            }
+            EventKind::ConversationEnded { queue, talk_ms, .. } => {
+                let Some(facts) = facts else { return };
+                if facts.arrival_ms < self.warmup_ms {
+                    return;
+                }
+                let interval = self.interval_of(facts.arrival_ms);
+                let queue = queue.0 as usize;
+                let channel_scope = self.channel_scope(facts.arrival_channel);
+                let site = self.site_scope(queue);
+                let mut scopes = vec![0, channel_scope, 1 + queue];
+                scopes.extend(site);
+                let talk_ms = *talk_ms;
+                self.count(&scopes, interval, |c| c.talk_ms += talk_ms);
+            }
+            EventKind::AgentStateChanged { agent, to, .. } => {
+                let index = agent.0 as usize;
+                let (class, since_ms) = self.agent_class[index];
+                self.add_agent_time(self.agent_groups[index] as usize, class, since_ms, now_ms);
+                self.agent_class[index] = (class_of(*to), now_ms);
+            }
+            EventKind::IvrNodeEntered { .. }
+            | EventKind::ContactRelaxed { .. }
+            | EventKind::CallbackRequested { .. }
+            | EventKind::ContactOffered { .. }
+            | EventKind::OfferEnded { .. }
+            | EventKind::ContactAnswered { .. } => {}
+        }
+    }
+
+    /// Adds agent time in `[from_ms, to_ms)`, cut to the measured span and split by interval.
+    fn add_agent_time(&mut self, group: usize, class: AgentClass, from_ms: u64, to_ms: u64) {
+        let slot = match class {
+            AgentClass::Out => return,
+            AgentClass::Ready => 0,
+            AgentClass::Busy => 1,
+            AgentClass::Aux => 2,
+        };
+        let mut start_ms = from_ms.max(self.warmup_ms);
+        let end_ms = to_ms.min(self.duration_ms);
+        while start_ms < end_ms {
+            let interval = self.interval_of(start_ms);
+            let interval_end_ms = ((interval as u64 + 1) * self.interval_ms).min(end_ms);
+            let piece_end_ms = if interval + 1 == self.metrics.interval_count {
+                end_ms
+            } else {
+                interval_end_ms
+            };
+            self.group_time[group * self.metrics.interval_count + interval][slot] +=
+                piece_end_ms - start_ms;
+            start_ms = piece_end_ms;
+        }
+    }
+
+    /// The engine's queue length after a step, for the maximum and the time average.
+    pub fn observe_queue_length(&mut self, queue: usize, length: u64, now_ms: u64) {
+        let (previous, since_ms) = self.queue_length[queue];
+        if previous == length {
+            return;
+        }
+        self.integrate_queue_length(queue, previous, since_ms, now_ms);
+        self.queue_length[queue] = (length, now_ms);
+        if now_ms >= self.warmup_ms {
+            let interval = self.interval_of(now_ms);
+            let mut scopes = vec![0, 1 + queue];
+            scopes.extend(self.site_scope(queue));
+            // The center's queue length is the sum over its queues.
+            let total: u64 = self.queue_length.iter().map(|&(length, _)| length).sum();
+            for scope in scopes {
+                let value = if scope == 0 { total } else { length };
+                let whole = &mut self.metrics.whole[scope];
+                whole.max_queue_length = whole.max_queue_length.max(value);
+                let slot =
+                    &mut self.metrics.intervals[scope * self.metrics.interval_count + interval];
+                slot.max_queue_length = slot.max_queue_length.max(value);
+            }
+        }
+    }
+
+    fn integrate_queue_length(&mut self, queue: usize, length: u64, from_ms: u64, to_ms: u64) {
+        if length == 0 {
+            return;
+        }
+        let mut start_ms = from_ms.max(self.warmup_ms);
+        let end_ms = to_ms.min(self.duration_ms);
+        let site = self.site_scope(queue);
+        while start_ms < end_ms {
+            let interval = self.interval_of(start_ms);
+            let piece_end_ms = if interval + 1 == self.metrics.interval_count {
+                end_ms
+            } else {
+                ((interval as u64 + 1) * self.interval_ms).min(end_ms)
+            };
+            let area = length * (piece_end_ms - start_ms);
+            for scope in [Some(0), Some(1 + queue), site].into_iter().flatten() {
+                self.metrics.whole[scope].queue_length_ms += area;
+                self.metrics.intervals[scope * self.metrics.interval_count + interval]
+                    .queue_length_ms += area;
+            }
+            start_ms = piece_end_ms;
+        }
+    }
+
+    /// Closes the books at the end of the replication.
+    pub fn finish(mut self, end_ms: u64, still_inside: u64) -> ReplicationMetrics {
+        for index in 0..self.agent_class.len() {
+            let (class, since_ms) = self.agent_class[index];
+            self.add_agent_time(self.agent_groups[index] as usize, class, since_ms, end_ms);
+        }
+        for queue in 0..self.queue_count {
+            let (length, since_ms) = self.queue_length[queue];
+            self.integrate_queue_length(queue, length, since_ms, end_ms);
+        }
+        let interval_count = self.metrics.interval_count;
+        for (group, scopes) in self.group_scopes.iter().enumerate() {
+            for interval in 0..interval_count {
+                let [ready_ms, busy_ms, aux_ms] =
+                    self.group_time[group * interval_count + interval];
+                for &scope in scopes {
+                    for counters in [
+                        &mut self.metrics.whole[scope],
+                        &mut self.metrics.intervals[scope * interval_count + interval],
+                    ] {
+                        counters.ready_ms += ready_ms;
+                        counters.busy_ms += busy_ms;
+                        counters.aux_ms += aux_ms;
+                    }
+                }
+            }
+        }
+        let _ = self.site_count;
+        self.metrics.still_inside = still_inside;
+        self.metrics
+    }
+}

@@ -1,0 +1,856 @@
+//! One replication: the loop that advances the virtual clock, feeds the engine and reacts to
+//! what it asks for.
+//!
+//! The clock moves to the earlier of the next scheduled driver event and the engine's own
+//! next timeout (the engine first on a tie, so timers due at a millisecond fire before new
+//! inputs of that millisecond). After every input the engine's outputs are drained before
+//! anything else happens. The driver keeps state only for the contacts inside the center and
+//! recognises stale timers by a generation number instead of searching the event queue.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Write;
+
+use rand::Rng;
+use rand_distr::{Distribution, Gamma};
+use switchboard_engine::{
+    AgentId, AgentState, AuxReason, Center, ContactId, ContactPhase, EventKind, Input, InputError,
+    Outcome, Output, Party,
+};
+
+use crate::event_queue::EventQueue;
+use crate::metrics::{ContactFacts, MetricsRecorder, ReplicationMetrics};
+use crate::model::{ArrivalCursor, Model, Staffing};
+use crate::random::{stream, Stream};
+use crate::trace::TraceSink;
+
+/// What the driver has scheduled. Small and `Copy`: the event queue holds many of them.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Arrival {
+        traffic: u32,
+    },
+    Retrial {
+        traffic: u32,
+        retrials: u32,
+    },
+    Patience {
+        contact: u64,
+    },
+    Answer {
+        contact: u64,
+        agent: u32,
+        generation: u32,
+    },
+    EndConversation {
+        contact: u64,
+        generation: u32,
+    },
+    Digits {
+        contact: u64,
+        generation: u32,
+        choice: u32,
+    },
+    StaffingStep {
+        group: u32,
+        step: u32,
+    },
+    Login {
+        agent: u32,
+    },
+    Logout {
+        agent: u32,
+    },
+    Break {
+        agent: u32,
+        reason: AuxReason,
+    },
+    BreakOver {
+        agent: u32,
+    },
+    ShrinkageStart {
+        agent: u32,
+        generation: u32,
+    },
+    ShrinkageEnd {
+        agent: u32,
+        generation: u32,
+    },
+}
+
+/// What the driver remembers of a contact inside the center.
+#[derive(Clone, Copy, Debug)]
+struct ContactState {
+    traffic: u32,
+    retrials: u32,
+    /// Bumped whenever the engine changes what the contact is doing, so timers scheduled for
+    /// an earlier situation are recognised as stale.
+    generation: u32,
+    /// The IVR node the last prompt came from (flow, node), for the digit choice.
+    prompt: (u32, u32),
+    facts: ContactFacts,
+}
+
+/// A hasher for contact ids, which are already well spread (a counter): the map is only ever
+/// looked up, never iterated, so its order cannot leak into results.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Fibonacci hashing spreads consecutive ids over the table's buckets.
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(byte);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// Random streams of one traffic source.
+struct TrafficStreams {
+    arrivals: Stream,
+    attributes: Stream,
+    handle_time: Stream,
+    patience: Stream,
+    retrial: Stream,
+    ivr: Stream,
+    cursor: ArrivalCursor,
+    multiplier: f64,
+}
+
+/// Random streams of one agent group.
+struct GroupStreams {
+    answer: Stream,
+    shrinkage: Stream,
+}
+
+/// How a replication is run.
+#[derive(Default)]
+pub struct ReplicationOptions {
+    /// Call the engine's `check_invariants` after every step.
+    pub check_invariants: bool,
+    /// Where to write every event as a JSON line.
+    pub trace: Option<Box<dyn Write + Send>>,
+}
+
+/// What one replication produced.
+#[derive(Clone, Debug)]
+pub struct ReplicationOutput {
+    pub metrics: ReplicationMetrics,
+    pub trace_hash: [u8; 32],
+    pub events: u64,
+    /// Contacts created (arrivals and retrials).
+    pub contacts: u64,
+    /// Inputs the engine refused (each a disagreement between driver and engine).
+    pub rejected_inputs: u64,
+    /// The first refused input, for diagnosis.
+    pub first_rejection: Option<String>,
+}
+
+/// Why a replication could not finish.
+#[derive(Debug)]
+pub enum ReplicationError {
+    Invariant { time_ms: u64, message: String },
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReplicationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplicationError::Invariant { time_ms, message } => {
+                write!(f, "engine invariant broken at {time_ms} ms: {message}")
+            }
+            ReplicationError::Io(error) => write!(f, "cannot write the trace: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplicationError {}
+
+impl From<std::io::Error> for ReplicationError {
+    fn from(error: std::io::Error) -> Self {
+        ReplicationError::Io(error)
+    }
+}
+
+struct Driver<'a> {
+    model: &'a Model,
+    center: Center,
+    now_ms: u64,
+    schedule: EventQueue<Action>,
+    contacts: HashMap<u64, ContactState, BuildHasherDefault<IdHasher>>,
+    next_contact: u64,
+    traffic: Vec<TrafficStreams>,
+    groups: Vec<GroupStreams>,
+    /// Per agent: its group, whether the driver wants it logged in, and a generation that
+    /// ends its shrinkage chain when it logs out.
+    agent_group: Vec<u32>,
+    agent_wanted: Vec<bool>,
+    agent_generation: Vec<u32>,
+    /// Per agent: a shrinkage aux was asked for and its spell is not timed yet.
+    shrinkage_pending: Vec<bool>,
+    metrics: MetricsRecorder,
+    trace: TraceSink,
+    dirty_queues: Vec<u32>,
+    rejected_inputs: u64,
+    first_rejection: Option<String>,
+}
+
+/// Runs replication `replication` of `model` with `seed`.
+pub fn run_replication(
+    model: &Model,
+    seed: u64,
+    replication: u32,
+    options: ReplicationOptions,
+) -> Result<ReplicationOutput, ReplicationError> {
+    let center = Center::new(model.center.clone())
+        .expect("the configuration was checked when the scenario was compiled");
+    let traffic = model
+        .traffic
+        .iter()
+        .map(|traffic| {
+            let named =
+                |source: &str| stream(seed, replication, &format!("{source}/{}", traffic.label));
+            let mut overdispersion = named("overdispersion");
+            let multiplier = if traffic.overdispersion_cv > 0.0 {
+                // Gamma with mean 1 and the given coefficient of variation.
+                let cv_squared = traffic.overdispersion_cv * traffic.overdispersion_cv;
+                Gamma::new(1.0 / cv_squared, cv_squared)
+                    .expect("positive parameters")
+                    .sample(&mut overdispersion)
+            } else {
+                1.0
+            };
+            TrafficStreams {
+                arrivals: named("arrivals"),
+                attributes: named("attributes"),
+                handle_time: named("handle-time"),
+                patience: named("patience"),
+                retrial: named("retrial"),
+                ivr: named("ivr"),
+                cursor: ArrivalCursor::default(),
+                multiplier,
+            }
+        })
+        .collect();
+    let groups = model
+        .groups
+        .iter()
+        .map(|group| GroupStreams {
+            answer: stream(seed, replication, &format!("answer/{}", group.name)),
+            shrinkage: stream(seed, replication, &format!("shrinkage/{}", group.name)),
+        })
+        .collect();
+    let mut agent_group = Vec::new();
+    for (index, group) in model.groups.iter().enumerate() {
+        agent_group.resize(agent_group.len() + group.agent_count as usize, index as u32);
+    }
+    let agent_count = agent_group.len();
+    let mut driver = Driver {
+        model,
+        center,
+        now_ms: 0,
+        schedule: EventQueue::new(),
+        contacts: HashMap::with_capacity_and_hasher(1024, Default::default()),
+        next_contact: 1,
+        traffic,
+        groups,
+        agent_group,
+        agent_wanted: vec![false; agent_count],
+        agent_generation: vec![0; agent_count],
+        shrinkage_pending: vec![false; agent_count],
+        metrics: MetricsRecorder::new(model),
+        trace: TraceSink::new(replication, options.trace),
+        dirty_queues: Vec::new(),
+        rejected_inputs: 0,
+        first_rejection: None,
+    };
+    driver.schedule_start();
+    driver.run(options.check_invariants)?;
+    let still_inside = driver.contacts.len() as u64;
+    let events = driver.trace.events();
+    let contacts = driver.next_contact - 1;
+    Ok(ReplicationOutput {
+        metrics: driver.metrics.finish(model.duration_ms, still_inside),
+        trace_hash: driver.trace.finish()?,
+        events,
+        contacts,
+        rejected_inputs: driver.rejected_inputs,
+        first_rejection: driver.first_rejection,
+    })
+}
+
+impl Driver<'_> {
+    fn schedule_start(&mut self) {
+        for index in 0..self.model.traffic.len() {
+            self.schedule_next_arrival(index);
+        }
+        for (group_index, group) in self.model.groups.iter().enumerate() {
+            match &group.staffing {
+                Staffing::AllFromStart => {
+                    for offset in 0..group.agent_count {
+                        self.schedule.schedule(
+                            0,
+                            Action::Login {
+                                agent: group.first_agent + offset,
+                            },
+                        );
+                    }
+                }
+                Staffing::Plan(steps) => {
+                    for (step, &(start_ms, _)) in steps.iter().enumerate() {
+                        self.schedule.schedule(
+                            start_ms,
+                            Action::StaffingStep {
+                                group: group_index as u32,
+                                step: step as u32,
+                            },
+                        );
+                    }
+                }
+                Staffing::Shifts(shifts) => {
+                    for shift in shifts {
+                        let agent = group.first_agent + shift.agent_offset;
+                        self.schedule
+                            .schedule(shift.start_ms, Action::Login { agent });
+                        for &(start_ms, end_ms, reason) in &shift.breaks {
+                            self.schedule
+                                .schedule(start_ms, Action::Break { agent, reason });
+                            self.schedule.schedule(end_ms, Action::BreakOver { agent });
+                        }
+                        self.schedule
+                            .schedule(shift.end_ms, Action::Logout { agent });
+                    }
+                }
+            }
+        }
+    }
+
+    fn schedule_next_arrival(&mut self, traffic: usize) {
+        let streams = &mut self.traffic[traffic];
+        let next = self.model.traffic[traffic].arrivals.next_arrival_ms(
+            &mut streams.cursor,
+            streams.multiplier,
+            &mut streams.arrivals,
+        );
+        if let Some(time_ms) = next {
+            let time_ms = time_ms as u64;
+            if time_ms < self.model.duration_ms {
+                self.schedule.schedule(
+                    time_ms,
+                    Action::Arrival {
+                        traffic: traffic as u32,
+                    },
+                );
+            }
+        }
+    }
+
+    fn run(&mut self, check_invariants: bool) -> Result<(), ReplicationError> {
+        let duration_ms = self.model.duration_ms;
+        loop {
+            let driver_ms = self.schedule.peek_time_ms();
+            let engine_ms = self.center.poll_timeout();
+            let engine_first = match (engine_ms, driver_ms) {
+                (Some(engine), Some(driver)) => engine <= driver,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let next_ms =
+                if engine_first { engine_ms } else { driver_ms }.expect("one of them is due");
+            if next_ms >= duration_ms {
+                break;
+            }
+            debug_assert!(
+                next_ms >= self.now_ms,
+                "the virtual clock never goes backwards"
+            );
+            self.now_ms = next_ms;
+            if engine_first {
+                self.center.handle_timeout(next_ms);
+            } else {
+                let (_, action) = self.schedule.pop().expect("peeked");
+                self.act(action);
+            }
+            self.drain()?;
+            if check_invariants {
+                if let Err(violation) = self.center.check_invariants() {
+                    return Err(ReplicationError::Invariant {
+                        time_ms: self.now_ms,
+                        message: violation.0,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives an input to the engine; a refusal is counted (it means driver and engine
+    /// disagree about a contact or an agent).
+    fn input(&mut self, input: Input) {
+        if let Err(error) = self.center.handle(self.now_ms, input.clone()) {
+            self.note_rejection(&input, &error);
+        }
+        // Outputs are drained by the caller before the next input.
+    }
+
+    fn note_rejection(&mut self, input: &Input, error: &InputError) {
+        self.rejected_inputs += 1;
+        if self.first_rejection.is_none() {
+            self.first_rejection = Some(format!("at {} ms, {input:?}: {error}", self.now_ms));
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Arrival { traffic } => {
+                self.create_contact(traffic as usize, 0);
+                self.schedule_next_arrival(traffic as usize);
+            }
+            Action::Retrial { traffic, retrials } => {
+                self.create_contact(traffic as usize, retrials)
+            }
+            Action::Patience { contact } => {
+                let still_waiting = matches!(
+                    self.center.contact_phase(ContactId(contact)),
+                    Some(ContactPhase::InIvr | ContactPhase::Waiting | ContactPhase::Offered)
+                );
+                if still_waiting {
+                    self.input(Input::ContactAbandoned {
+                        contact: ContactId(contact),
+                    });
+                }
+            }
+            Action::Answer {
+                contact,
+                agent,
+                generation,
+            } => {
+                if self.is_current(contact, generation) {
+                    self.input(Input::OfferAccepted {
+                        contact: ContactId(contact),
+                        agent: AgentId(agent),
+                    });
+                }
+            }
+            Action::EndConversation {
+                contact,
+                generation,
+            } => {
+                if self.is_current(contact, generation) {
+                    self.input(Input::ContactEnded {
+                        contact: ContactId(contact),
+                        by: Party::Agent,
+                    });
+                }
+            }
+            Action::Digits {
+                contact,
+                generation,
+                choice,
+            } => {
+                if let Some(state) = self
+                    .contacts
+                    .get(&contact)
+                    .filter(|s| s.generation == generation)
+                {
+                    let (flow, node) = state.prompt;
+                    let digits = self.model.traffic[state.traffic as usize].choices[flow as usize]
+                        [node as usize][choice as usize]
+                        .1
+                        .clone();
+                    self.input(Input::Digits {
+                        contact: ContactId(contact),
+                        digits,
+                    });
+                }
+            }
+            Action::StaffingStep { group, step } => self.staff(group as usize, step as usize),
+            Action::Login { agent } => self.login(agent),
+            Action::Logout { agent } => self.logout(agent),
+            Action::Break { agent, reason } => {
+                if self.agent_wanted[agent as usize] {
+                    self.input(Input::AgentAux {
+                        agent: AgentId(agent),
+                        reason,
+                    });
+                }
+            }
+            Action::BreakOver { agent } => {
+                if self.agent_wanted[agent as usize] {
+                    self.input(Input::AgentReady {
+                        agent: AgentId(agent),
+                    });
+                }
+            }
+            Action::ShrinkageStart { agent, generation } => {
+                let index = agent as usize;
+                if self.agent_wanted[index] && self.agent_generation[index] == generation {
+                    // An agent holding a contact finishes it first: the engine starts the aux
+                    // when the agent is free, and the spell is timed from then (see the
+                    // `AgentStateChanged` handling in `apply`).
+                    self.shrinkage_pending[index] = true;
+                    self.input(Input::AgentAux {
+                        agent: AgentId(agent),
+                        reason: AuxReason::Other,
+                    });
+                }
+            }
+            Action::ShrinkageEnd { agent, generation } => {
+                let index = agent as usize;
+                if self.agent_wanted[index] && self.agent_generation[index] == generation {
+                    if matches!(
+                        self.center.agent_state(AgentId(agent)),
+                        AgentState::Aux(AuxReason::Other)
+                    ) {
+                        self.input(Input::AgentReady {
+                            agent: AgentId(agent),
+                        });
+                    }
+                    self.schedule_shrinkage(agent);
+                }
+            }
+        }
+    }
+
+    /// Times a shrinkage aux spell that just began.
+    fn start_shrinkage_spell(&mut self, agent: u32) {
+        let index = agent as usize;
+        if !std::mem::replace(&mut self.shrinkage_pending[index], false) {
+            return;
+        }
+        let group = self.agent_group[index] as usize;
+        let Some(shrinkage) = &self.model.groups[group].shrinkage else {
+            return;
+        };
+        let length_ms = shrinkage
+            .aux_length
+            .sample_ms(&mut self.groups[group].shrinkage);
+        let generation = self.agent_generation[index];
+        self.schedule.schedule(
+            self.now_ms + length_ms,
+            Action::ShrinkageEnd { agent, generation },
+        );
+    }
+
+    fn is_current(&self, contact: u64, generation: u32) -> bool {
+        self.contacts
+            .get(&contact)
+            .is_some_and(|state| state.generation == generation)
+    }
+
+    fn create_contact(&mut self, traffic_index: usize, retrials: u32) {
+        let traffic = &self.model.traffic[traffic_index];
+        let streams = &mut self.traffic[traffic_index];
+        let contact = self.next_contact;
+        self.next_contact += 1;
+        let attributes = if traffic.attribute_mix.is_empty() {
+            Vec::new()
+        } else {
+            let draw: f64 = streams.attributes.random();
+            traffic
+                .attribute_mix
+                .iter()
+                .find(|(cumulative, _)| draw < *cumulative)
+                .map(|(_, attributes)| attributes.clone())
+                .unwrap_or_default()
+        };
+        let patience_ms = traffic
+            .patience
+            .as_ref()
+            .map(|patience| patience.sample_ms(&mut streams.patience));
+        self.contacts.insert(
+            contact,
+            ContactState {
+                traffic: traffic_index as u32,
+                retrials,
+                generation: 0,
+                prompt: (0, 0),
+                facts: ContactFacts {
+                    arrival_ms: self.now_ms,
+                    arrival_channel: traffic.channel,
+                    is_retrial: retrials > 0,
+                    conversation_ended_ms: None,
+                },
+            },
+        );
+        self.input(Input::ContactArrived {
+            contact: ContactId(contact),
+            channel: traffic.channel,
+            entry: traffic.entry,
+            attributes,
+        });
+        if let Some(patience_ms) = patience_ms {
+            self.schedule
+                .schedule(self.now_ms + patience_ms, Action::Patience { contact });
+        }
+    }
+
+    fn staff(&mut self, group_index: usize, step: usize) {
+        let group = &self.model.groups[group_index];
+        let Staffing::Plan(steps) = &group.staffing else {
+            return;
+        };
+        let target = steps[step].1;
+        let agents = group.first_agent..group.first_agent + group.agent_count;
+        let mut logged_in = agents
+            .clone()
+            .filter(|&agent| self.agent_wanted[agent as usize])
+            .count() as u32;
+        if logged_in < target {
+            for agent in agents.clone() {
+                if logged_in == target {
+                    break;
+                }
+                // An agent whose logout still waits for a contact to end is not taken back.
+                if !self.agent_wanted[agent as usize]
+                    && self.center.agent_state(AgentId(agent)) == AgentState::LoggedOut
+                {
+                    self.login(agent);
+                    logged_in += 1;
+                }
+            }
+        } else {
+            for agent in agents.rev() {
+                if logged_in == target {
+                    break;
+                }
+                if self.agent_wanted[agent as usize] {
+                    self.logout(agent);
+                    logged_in -= 1;
+                }
+            }
+        }
+    }
+
+    fn login(&mut self, agent: u32) {
+        self.agent_wanted[agent as usize] = true;
+        self.input(Input::AgentLogin {
+            agent: AgentId(agent),
+        });
+        self.schedule_shrinkage(agent);
+    }
+
+    fn logout(&mut self, agent: u32) {
+        self.agent_wanted[agent as usize] = false;
+        self.agent_generation[agent as usize] += 1;
+        self.shrinkage_pending[agent as usize] = false;
+        self.input(Input::AgentLogout {
+            agent: AgentId(agent),
+        });
+    }
+
+    fn schedule_shrinkage(&mut self, agent: u32) {
+        let index = agent as usize;
+        let group = self.agent_group[index] as usize;
+        if let Some(shrinkage) = &self.model.groups[group].shrinkage {
+            let spell_ms = shrinkage
+                .available_spell
+                .sample_ms(&mut self.groups[group].shrinkage);
+            let generation = self.agent_generation[index];
+            self.schedule.schedule(
+                self.now_ms + spell_ms,
+                Action::ShrinkageStart { agent, generation },
+            );
+        }
+    }
+
+    /// Takes every output the engine has, reacting to each.
+    fn drain(&mut self) -> Result<(), ReplicationError> {
+        while let Some(output) = self.center.poll_output() {
+            self.apply(output)?;
+        }
+        if !self.dirty_queues.is_empty() {
+            let mut dirty = std::mem::take(&mut self.dirty_queues);
+            for &queue in &dirty {
+                let length = self.center.queue_length(switchboard_engine::QueueId(queue)) as u64;
+                self.metrics
+                    .observe_queue_length(queue as usize, length, self.now_ms);
+            }
+            dirty.clear();
+            self.dirty_queues = dirty;
+        }
+        Ok(())
+    }
+
+    fn touch_queue(&mut self, queue: u32) {
+        if !self.dirty_queues.contains(&queue) {
+            self.dirty_queues.push(queue);
+        }
+    }
+
+    fn apply(&mut self, output: Output) -> Result<(), ReplicationError> {
+        let now_ms = self.now_ms;
+        match output {
+            Output::Offer { contact, agent, .. } => {
+                let Some(state) = self.contacts.get_mut(&contact.0) else {
+                    return Ok(());
+                };
+                state.generation += 1;
+                let generation = state.generation;
+                let group_index = self.agent_group[agent.0 as usize] as usize;
+                let group = &self.model.groups[group_index];
+                let streams = &mut self.groups[group_index];
+                if group.no_answer_probability > 0.0
+                    && streams.answer.random::<f64>() < group.no_answer_probability
+                {
+                    // Nobody picks up: the engine's offer timeout ends the offer.
+                    return Ok(());
+                }
+                let delay_ms = group
+                    .answer_delay
+                    .as_ref()
+                    .map_or(0, |delay| delay.sample_ms(&mut streams.answer));
+                self.schedule.schedule(
+                    now_ms + delay_ms,
+                    Action::Answer {
+                        contact: contact.0,
+                        agent: agent.0,
+                        generation,
+                    },
+                );
+            }
+            Output::CancelOffer { contact, .. }
+            | Output::Disconnect { contact }
+            | Output::Transfer { contact, .. } => {
+                if let Some(state) = self.contacts.get_mut(&contact.0) {
+                    state.generation += 1;
+                }
+            }
+            Output::Connect { contact, .. } => {
+                let Some(state) = self.contacts.get_mut(&contact.0) else {
+                    return Ok(());
+                };
+                state.generation += 1;
+                let generation = state.generation;
+                let traffic = state.traffic as usize;
+                let handle_ms = self.model.traffic[traffic]
+                    .handle_time
+                    .sample_ms(&mut self.traffic[traffic].handle_time);
+                self.schedule.schedule(
+                    now_ms + handle_ms,
+                    Action::EndConversation {
+                        contact: contact.0,
+                        generation,
+                    },
+                );
+            }
+            Output::Prompt {
+                contact,
+                flow,
+                node,
+                duration_ms,
+                waits_for_digits,
+            } => {
+                let Some(state) = self.contacts.get_mut(&contact.0) else {
+                    return Ok(());
+                };
+                state.generation += 1;
+                state.prompt = (flow.0, node.0);
+                if waits_for_digits {
+                    let generation = state.generation;
+                    let table = &self.model.traffic[state.traffic as usize].choices
+                        [flow.0 as usize][node.0 as usize];
+                    if !table.is_empty() {
+                        let draw: f64 = self.traffic[state.traffic as usize].ivr.random();
+                        if let Some(choice) =
+                            table.iter().position(|(cumulative, _)| draw < *cumulative)
+                        {
+                            self.schedule.schedule(
+                                now_ms + duration_ms,
+                                Action::Digits {
+                                    contact: contact.0,
+                                    generation,
+                                    choice: choice as u32,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            Output::Event(event) => {
+                self.trace.record(&event)?;
+                let contact = match &event.kind {
+                    EventKind::ContactArrived { contact, .. }
+                    | EventKind::ContactEnded { contact, .. }
+                    | EventKind::ConversationEnded { contact, .. } => Some(contact.0),
+                    _ => None,
+                };
+                if let EventKind::ConversationEnded { contact, .. } = &event.kind {
+                    if let Some(state) = self.contacts.get_mut(&contact.0) {
+                        state.facts.conversation_ended_ms = Some(event.time_ms);
+                    }
+                }
+                let facts = contact
+                    .and_then(|c| self.contacts.get(&c))
+                    .map(|state| state.facts);
+                self.metrics.record(&event, facts.as_ref());
+                match event.kind {
+                    EventKind::AgentStateChanged {
+                        agent,
+                        to: AgentState::Aux(AuxReason::Other),
+                        ..
+                    } => {
+                        self.start_shrinkage_spell(agent.0);
+                    }
+                    EventKind::ContactQueued { queue, .. }
+                    | EventKind::ContactOffered { queue, .. }
+                    | EventKind::OfferEnded { queue, .. }
+                    | EventKind::ContactAnswered { queue, .. }
+                    | EventKind::CallbackRequested { queue, .. } => self.touch_queue(queue.0),
+                    EventKind::ContactOverflowed { from, to, .. } => {
+                        self.touch_queue(from.0);
+                        self.touch_queue(to.0);
+                    }
+                    EventKind::ContactEnded {
+                        contact,
+                        outcome,
+                        queue,
+                        ..
+                    } => {
+                        if let Some(queue) = queue {
+                            self.touch_queue(queue.0);
+                        }
+                        if let Some(state) = self.contacts.remove(&contact.0) {
+                            self.consider_retrial(&state, outcome);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn consider_retrial(&mut self, state: &ContactState, outcome: Outcome) {
+        let traffic = state.traffic as usize;
+        let Some(retrial) = &self.model.traffic[traffic].retrial else {
+            return;
+        };
+        let applies = match outcome {
+            Outcome::Abandoned => retrial.after_abandoned,
+            Outcome::Blocked => retrial.after_blocked,
+            _ => false,
+        };
+        if !applies || state.retrials >= retrial.max_retrials {
+            return;
+        }
+        let rng = &mut self.traffic[traffic].retrial;
+        if rng.random::<f64>() < retrial.probability {
+            let delay_ms = retrial.delay.sample_ms(rng);
+            self.schedule.schedule(
+                self.now_ms + delay_ms,
+                Action::Retrial {
+                    traffic: state.traffic,
+                    retrials: state.retrials + 1,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Replications in parallel, merged in replication order.
+//!
+//! Each thread takes the next replication number from a shared counter and runs it alone;
+//! what a replication produces depends only on (model, seed, replication number), never on
+//! which thread ran it or when. Results are put back in replication order before anything is
+//! summed, and histograms are merged by adding integer counts (which no order can change), so
+//! one thread and eight give byte-identical results.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use hdrhistogram::Histogram;
+use switchboard_engine::Center;
+
+use crate::metrics::Scope;
+use crate::model::{compile, Model};
+use crate::replication::{run_replication, ReplicationError, ReplicationOptions};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::summary::{metric_values, summarize, ReplicationFigures, Summary};
+
+/// Compiles a scenario and lets the engine check its center, placing every problem in the file.
+pub fn prepare(scenario: &Scenario) -> Result<Model, ScenarioError> {
+    let model = compile(scenario)?;
+    if let Err(error) = Center::new(model.center.clone()) {
+        return Err(scenario.engine_error(&error));
+    }
+    Ok(model)
+}
+
+/// How to run a model.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Replaces the scenario's seed.
+    pub seed: Option<u64>,
+    /// Replaces the scenario's number of replications.
+    pub replications: Option<u32>,
+    /// Threads running replications (at least 1).
+    pub threads: usize,
+    /// Where to write one JSONL trace file per replication.
+    pub trace_dir: Option<PathBuf>,
+    /// Check the engine's invariants after every step (also set by the scenario).
+    pub check_invariants: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            seed: None,
+            replications: None,
+            threads: 1,
+            trace_dir: None,
+            check_invariants: false,
+        }
+    }
+}
+
+/// Everything a run produced.
+pub struct RunResult {
+    pub summary: Summary,
+    pub scopes: Vec<Scope>,
+    /// Per replication, in replication order.
+    pub figures: Vec<ReplicationFigures>,
+    /// Per scope, the answered waits of every replication merged (ms).
+    pub answered_waits_ms: Vec<Histogram<u64>>,
+    /// The run's hash (hex), the same as `summary.trace_hash`.
+    pub trace_hash: String,
+}
+
+/// Runs every replication of `model`; `progress` is told each time one finishes (with how
+/// many have finished).
+pub fn run(
+    model: &Model,
+    options: &RunOptions,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Result<RunResult, ReplicationError> {
+    let started = std::time::Instant::now();
+    let seed = options.seed.unwrap_or(model.settings.seed);
+    let replications = options.replications.unwrap_or(model.settings.replications);
+    let check_invariants = options.check_invariants || model.settings.check_invariants;
+    let next = AtomicU32::new(0);
+    let finished = AtomicU32::new(0);
+    let slots: Mutex<Vec<Option<ReplicationFigures>>> =
+        Mutex::new(vec![None; replications as usize]);
+    let failure: Mutex<Option<(u32, ReplicationError)>> = Mutex::new(None);
+    let scopes = crate::metrics::MetricsRecorder::new(model)
+        .scopes()
+        .to_vec();
+    let span_ms = model.duration_ms - model.warmup_ms;
+    let threads = options.threads.clamp(1, replications.max(1) as usize);
+    let histograms: Vec<Vec<Histogram<u64>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut merged: Vec<Histogram<u64>> = Vec::new();
+                    loop {
+                        let replication = next.fetch_add(1, Ordering::Relaxed);
+                        if replication >= replications
+                            || failure.lock().expect("not poisoned").is_some()
+                        {
+                            break;
+                        }
+                        let trace = match &options.trace_dir {
+                            Some(dir) => match open_trace(dir, replication) {
+                                Ok(writer) => Some(writer),
+                                Err(error) => {
+                                    failure
+                                        .lock()
+                                        .expect("not poisoned")
+                                        .get_or_insert((replication, error.into()));
+                                    break;
+                                }
+                            },
+                            None => None,
+                        };
+                        let outcome = run_replication(
+                            model,
+                            seed,
+                            replication,
+                            ReplicationOptions {
+                                check_invariants,
+                                trace,
+                            },
+                        );
+                        let output = match outcome {
+                            Ok(output) => output,
+                            Err(error) => {
+                                failure
+                                    .lock()
+                                    .expect("not poisoned")
+                                    .get_or_insert((replication, error));
+                                break;
+                            }
+                        };
+                        let metrics = &output.metrics;
+                        let values = (0..metrics.scopes.len())
+                            .map(|index| {
+                                metric_values(
+                                    &metrics.whole[index],
+                                    Some(&metrics.answered_waits_ms[index]),
+                                    model.definition,
+                                    span_ms,
+                                )
+                            })
+                            .collect();
+                        if merged.is_empty() {
+                            merged = metrics.answered_waits_ms.clone();
+                        } else {
+                            for (into, from) in merged.iter_mut().zip(&metrics.answered_waits_ms) {
+                                into.add(from)
+                                    .expect("auto-resizing histograms accept any values");
+                            }
+                        }
+                        let figures = ReplicationFigures {
+                            values,
+                            intervals: output.metrics.intervals,
+                            still_inside: output.metrics.still_inside,
+                            events: output.events,
+                            contacts: output.contacts,
+                            trace_hash: output.trace_hash,
+                            rejected_inputs: output.rejected_inputs,
+                            first_rejection: output.first_rejection,
+                        };
+                        slots.lock().expect("not poisoned")[replication as usize] = Some(figures);
+                        progress(finished.fetch_add(1, Ordering::Relaxed) + 1);
+                    }
+                    merged
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("a replication thread panicked"))
+            .collect()
+    });
+    if let Some((replication, error)) = failure.into_inner().expect("not poisoned") {
+        return Err(match error {
+            ReplicationError::Invariant { time_ms, message } => ReplicationError::Invariant {
+                time_ms,
+                message: format!("replication {replication}: {message}"),
+            },
+            other => other,
+        });
+    }
+    let figures: Vec<ReplicationFigures> = slots
+        .into_inner()
+        .expect("not poisoned")
+        .into_iter()
+        .map(|slot| slot.expect("every replication finished"))
+        .collect();
+    let mut answered_waits_ms: Vec<Histogram<u64>> = Vec::new();
+    for worker in histograms.into_iter().filter(|merged| !merged.is_empty()) {
+        if answered_waits_ms.is_empty() {
+            answered_waits_ms = worker;
+        } else {
+            for (into, from) in answered_waits_ms.iter_mut().zip(&worker) {
+                into.add(from)
+                    .expect("auto-resizing histograms accept any values");
+            }
+        }
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    let summary = summarize(model, &scopes, seed, &figures, wall_s);
+    Ok(RunResult {
+        trace_hash: summary.trace_hash.clone(),
+        summary,
+        scopes,
+        figures,
+        answered_waits_ms,
+    })
+}
+
+impl RunResult {
+    /// The per-replication values of one metric (see [`crate::summary::METRICS`]) for the
+    /// scope at `scope_index`, in replication order; NaN where a replication left it undefined.
+    pub fn values(&self, scope_index: usize, metric: &str) -> Vec<f64> {
+        let metric_index = crate::summary::METRICS
+            .iter()
+            .position(|name| *name == metric)
+            .unwrap_or_else(|| panic!("no metric is named {metric}"));
+        self.figures
+            .iter()
+            .map(|figures| figures.values[scope_index][metric_index])
+            .collect()
+    }
+}
+
+/// Reads, compiles and checks a scenario given as text (for tests and embedding).
+pub fn model_from_text(text: &str) -> Result<Model, ScenarioError> {
+    let scenario = crate::scenario::parse_scenario("<scenario>", text, Path::new("."))?;
+    prepare(&scenario)
+}
+
+fn open_trace(dir: &Path, replication: u32) -> std::io::Result<Box<dyn std::io::Write + Send>> {
+    std::fs::create_dir_all(dir)?;
+    let file = std::fs::File::create(dir.join(format!("replication-{replication:04}.jsonl")))?;
+    Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, file)))
+}
+
+/// Writes `summary.json`, `intervals.csv` and `histograms/wait-*.hdr` into `dir`.
+pub fn write_results(model: &Model, result: &RunResult, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("histograms"))?;
+    let json = serde_json::to_string_pretty(&result.summary).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("summary.json"), json + "\n")?;
+    std::fs::write(
+        dir.join("intervals.csv"),
+        crate::summary::intervals_csv(model, &result.scopes, &result.figures),
+    )?;
+    let mut serializer = hdrhistogram::serialization::V2Serializer::new();
+    for (scope, histogram) in result.scopes.iter().zip(&result.answered_waits_ms) {
+        let name = crate::summary::scope_name(model, scope)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>();
+        let mut bytes = Vec::new();
+        hdrhistogram::serialization::Serializer::serialize(&mut serializer, histogram, &mut bytes)
+            .map_err(|error| std::io::Error::other(format!("{error:?}")))?;
+        std::fs::write(
+            dir.join("histograms").join(format!("wait-{name}.hdr")),
+            bytes,
+        )?;
+    }
+    Ok(())
+}

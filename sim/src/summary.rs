@@ -1,0 +1,510 @@
+//! From replications to figures: the headline metrics of each replication, their mean and 95 %
+//! confidence interval across replications (Student t), and the files a run writes
+//! (`summary.json`, `intervals.csv`, histograms).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+use switchboard_engine::Channel;
+
+use crate::metrics::{Counters, Scope};
+use crate::model::Model;
+use crate::scenario::ServiceLevelDefinition;
+
+/// The metrics reported for the center and each queue, in the order tables show them.
+pub const METRICS: [&str; 28] = [
+    "arrived",
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "blocked",
+    "dropped",
+    "timed_out",
+    "self_served",
+    "transferred",
+    "retrials",
+    "answered_within_target",
+    "abandoned_within_target",
+    "service_level",
+    "asa_s",
+    "abandon_rate",
+    "probability_of_wait",
+    "average_wait_s",
+    "wait_p50_s",
+    "wait_p90_s",
+    "wait_p99_s",
+    "aht_s",
+    "occupancy",
+    "utilization",
+    "staffed_agents",
+    "average_queue_length",
+    "max_queue_length",
+    "max_concurrent",
+];
+
+fn ratio(numerator: u64, denominator: u64) -> f64 {
+    if denominator == 0 {
+        f64::NAN
+    } else {
+        numerator as f64 / denominator as f64
+    }
+}
+
+/// The service level of counters under a definition (NaN when its denominator is 0).
+pub fn service_level(counters: &Counters, definition: ServiceLevelDefinition) -> f64 {
+    match definition {
+        ServiceLevelDefinition::Offered => ratio(counters.answered_within_target, counters.offered),
+        ServiceLevelDefinition::Answered => {
+            ratio(counters.answered_within_target, counters.answered)
+        }
+        ServiceLevelDefinition::ExcludingShortAbandons => ratio(
+            counters.answered_within_target,
+            counters
+                .offered
+                .saturating_sub(counters.abandoned_within_target),
+        ),
+    }
+}
+
+/// The values of [`METRICS`] for one scope over a span of `span_ms`.
+pub fn metric_values(
+    counters: &Counters,
+    waits_ms: Option<&Histogram<u64>>,
+    definition: ServiceLevelDefinition,
+    span_ms: u64,
+) -> [f64; METRICS.len()] {
+    let quantile_s = |quantile: f64| match waits_ms {
+        Some(histogram) if !histogram.is_empty() => {
+            histogram.value_at_quantile(quantile) as f64 / 1_000.0
+        }
+        _ => f64::NAN,
+    };
+    let agent_ms = counters.ready_ms + counters.busy_ms + counters.aux_ms;
+    [
+        counters.arrived as f64,
+        counters.offered as f64,
+        counters.answered as f64,
+        counters.abandoned as f64,
+        counters.short_abandoned as f64,
+        counters.blocked as f64,
+        counters.dropped as f64,
+        counters.timed_out as f64,
+        counters.self_served as f64,
+        counters.transferred as f64,
+        counters.retrials as f64,
+        counters.answered_within_target as f64,
+        counters.abandoned_within_target as f64,
+        service_level(counters, definition),
+        ratio(counters.answered_wait_ms, counters.answered) / 1_000.0,
+        ratio(counters.abandoned, counters.offered),
+        ratio(counters.waited, counters.offered),
+        ratio(counters.total_wait_ms, counters.offered) / 1_000.0,
+        quantile_s(0.5),
+        quantile_s(0.9),
+        quantile_s(0.99),
+        ratio(counters.talk_ms + counters.wrap_up_ms, counters.answered) / 1_000.0,
+        ratio(counters.busy_ms, counters.ready_ms + counters.busy_ms),
+        ratio(counters.busy_ms, agent_ms),
+        ratio(agent_ms, span_ms),
+        ratio(counters.queue_length_ms, span_ms),
+        counters.max_queue_length as f64,
+        counters.max_concurrent as f64,
+    ]
+}
+
+/// A metric across replications: the mean and its 95 % confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    /// `null` when no replication defined the metric (say, a service level without contacts).
+    pub mean: Option<f64>,
+    /// `null` with fewer than two replications defining the metric.
+    pub ci95: Option<[f64; 2]>,
+    /// How many replications defined the metric.
+    #[serde(skip)]
+    pub count: usize,
+}
+
+/// The Student-t quantile for a two-sided interval of `confidence` with `count` values.
+pub fn t_quantile(confidence: f64, count: usize) -> f64 {
+    assert!(
+        count >= 2,
+        "a confidence interval needs two values at least"
+    );
+    StudentsT::new(0.0, 1.0, (count - 1) as f64)
+        .expect("degrees of freedom are positive")
+        .inverse_cdf(0.5 + confidence / 2.0)
+}
+
+impl Estimate {
+    /// Mean and 95 % interval of the values that are defined (finite).
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Estimate {
+        Self::with_confidence(values, 0.95)
+    }
+
+    pub fn with_confidence(values: impl IntoIterator<Item = f64>, confidence: f64) -> Estimate {
+        let values: Vec<f64> = values
+            .into_iter()
+            .filter(|value| value.is_finite())
+            .collect();
+        let count = values.len();
+        if count == 0 {
+            return Estimate {
+                mean: None,
+                ci95: None,
+                count,
+            };
+        }
+        let mean = values.iter().sum::<f64>() / count as f64;
+        if count < 2 {
+            return Estimate {
+                mean: Some(mean),
+                ci95: None,
+                count,
+            };
+        }
+        let variance = values
+            .iter()
+            .map(|value| (value - mean).powi(2))
+            .sum::<f64>()
+            / (count - 1) as f64;
+        let half_width = t_quantile(confidence, count) * (variance / count as f64).sqrt();
+        Estimate {
+            mean: Some(mean),
+            ci95: Some([mean - half_width, mean + half_width]),
+            count,
+        }
+    }
+
+    pub fn half_width(&self) -> Option<f64> {
+        match (self.mean, self.ci95) {
+            (Some(mean), Some([_, high])) => Some(high - mean),
+            _ => None,
+        }
+    }
+}
+
+/// What one replication contributes to the summary: headline values per scope and its
+/// interval counters. (Histograms are merged as replications finish.)
+#[derive(Clone, Debug)]
+pub struct ReplicationFigures {
+    pub values: Vec<[f64; METRICS.len()]>,
+    pub intervals: Vec<Counters>,
+    pub still_inside: u64,
+    pub events: u64,
+    pub contacts: u64,
+    pub trace_hash: [u8; 32],
+    pub rejected_inputs: u64,
+    pub first_rejection: Option<String>,
+}
+
+/// The name of a scope in files: `total`, `queue:sales`, `channel:voice`, `site:east`.
+pub fn scope_name(model: &Model, scope: &Scope) -> String {
+    match scope {
+        Scope::Total => "total".to_string(),
+        Scope::Queue(queue) => format!("queue:{}", model.queue_names[*queue]),
+        Scope::Channel(channel) => format!("channel:{}", channel.name()),
+        Scope::Site(site) => format!("site:{}", model.site_names[*site]),
+    }
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub replications: u32,
+    /// Events the engine emitted, over all replications.
+    pub events: u64,
+    /// Contacts created (arrivals and retrials), over all replications.
+    pub contacts: u64,
+    /// BLAKE3 of the replications' event-stream hashes in replication order.
+    pub trace_hash: String,
+    pub service_level_definition: ServiceLevelDefinition,
+    /// Inputs the engine refused, over all replications (0 when driver and engine agree).
+    pub rejected_inputs: u64,
+    pub still_inside: Estimate,
+    pub total: BTreeMap<String, Estimate>,
+    pub queues: BTreeMap<String, BTreeMap<String, Estimate>>,
+    pub channels: BTreeMap<String, BTreeMap<String, Estimate>>,
+    pub sites: BTreeMap<String, BTreeMap<String, Estimate>>,
+    /// Wall-clock seconds the run took: the one field that differs between identical runs.
+    pub wall_s: f64,
+}
+
+fn estimates(figures: &[ReplicationFigures], scope: usize) -> BTreeMap<String, Estimate> {
+    METRICS
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            (
+                name.to_string(),
+                Estimate::of(figures.iter().map(|f| f.values[scope][index])),
+            )
+        })
+        .collect()
+}
+
+/// Builds the summary from the replications' figures, in replication order.
+pub fn summarize(
+    model: &Model,
+    scopes: &[Scope],
+    seed: u64,
+    figures: &[ReplicationFigures],
+    wall_s: f64,
+) -> Summary {
+    let mut hasher = blake3::Hasher::new();
+    for figure in figures {
+        hasher.update(&figure.trace_hash);
+    }
+    let mut queues = BTreeMap::new();
+    let mut channels = BTreeMap::new();
+    let mut sites = BTreeMap::new();
+    for (index, scope) in scopes.iter().enumerate() {
+        match scope {
+            Scope::Total => {}
+            Scope::Queue(queue) => {
+                queues.insert(model.queue_names[*queue].clone(), estimates(figures, index));
+            }
+            Scope::Channel(channel) => {
+                // Channels nobody used would only add empty tables.
+                let arrived = figures.iter().any(|f| f.values[index][0] > 0.0);
+                if arrived || *channel == Channel::Voice {
+                    channels.insert(channel.name().to_string(), estimates(figures, index));
+                }
+            }
+            Scope::Site(site) => {
+                sites.insert(model.site_names[*site].clone(), estimates(figures, index));
+            }
+        }
+    }
+    Summary {
+        scenario: model.name.clone(),
+        seed,
+        replications: figures.len() as u32,
+        events: figures.iter().map(|f| f.events).sum(),
+        contacts: figures.iter().map(|f| f.contacts).sum(),
+        trace_hash: hasher.finalize().to_hex().to_string(),
+        service_level_definition: model.definition,
+        rejected_inputs: figures.iter().map(|f| f.rejected_inputs).sum(),
+        still_inside: Estimate::of(figures.iter().map(|f| f.still_inside as f64)),
+        total: estimates(figures, 0),
+        queues,
+        channels,
+        sites,
+        wall_s,
+    }
+}
+
+/// `intervals.csv`: per interval and scope, means across replications.
+pub fn intervals_csv(model: &Model, scopes: &[Scope], figures: &[ReplicationFigures]) -> String {
+    const COLUMNS: [&str; 13] = [
+        "arrived",
+        "offered",
+        "answered",
+        "abandoned",
+        "blocked",
+        "answered_within_target",
+        "service_level",
+        "asa_s",
+        "aht_s",
+        "occupancy",
+        "staffed_agents",
+        "max_queue_length",
+        "max_concurrent",
+    ];
+    let interval_count = model.interval_count();
+    let mut text = String::from("interval_start,scope");
+    for column in COLUMNS {
+        text.push(',');
+        text.push_str(column);
+    }
+    text.push('\n');
+    let column_indexes: Vec<usize> = COLUMNS
+        .iter()
+        .map(|column| {
+            METRICS
+                .iter()
+                .position(|metric| metric == column)
+                .expect("a known metric")
+        })
+        .collect();
+    for interval in 0..interval_count {
+        let start_ms = interval as u64 * model.interval_ms;
+        let span_ms = (model.duration_ms.min(start_ms + model.interval_ms))
+            .saturating_sub(start_ms.max(model.warmup_ms));
+        for (scope_index, scope) in scopes.iter().enumerate() {
+            if matches!(scope, Scope::Channel(_)) {
+                let used = figures.iter().any(|f| {
+                    f.intervals
+                        .iter()
+                        .skip(scope_index * interval_count)
+                        .take(interval_count)
+                        .any(|c| c.arrived > 0)
+                });
+                if !used {
+                    continue;
+                }
+            }
+            let values: Vec<[f64; METRICS.len()]> = figures
+                .iter()
+                .map(|f| {
+                    metric_values(
+                        &f.intervals[scope_index * interval_count + interval],
+                        None,
+                        model.definition,
+                        span_ms,
+                    )
+                })
+                .collect();
+            let _ = write!(
+                text,
+                "{},{}",
+                switchboard_engine::units::DurationMs(start_ms),
+                scope_name(model, scope)
+            );
+            for &index in &column_indexes {
+                match Estimate::of(values.iter().map(|v| v[index])).mean {
+                    Some(mean) => {
+                        let _ = write!(text, ",{}", round6(mean));
+                    }
+                    None => text.push(','),
+                }
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Six decimals are far finer than any confidence interval and keep files readable.
+fn round6(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
+/// The summary as a table for a terminal: one row per metric, one column per scope.
+pub fn summary_table(summary: &Summary) -> String {
+    let mut columns: Vec<(String, &BTreeMap<String, Estimate>)> =
+        vec![("total".to_string(), &summary.total)];
+    if summary.queues.len() > 1 {
+        columns.extend(
+            summary
+                .queues
+                .iter()
+                .map(|(name, estimates)| (name.clone(), estimates)),
+        );
+    }
+    let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
+        (Some(mean), Some(half)) => format!("{} ± {}", significant(mean), significant(half)),
+        (Some(mean), None) => significant(mean),
+        _ => "-".to_string(),
+    };
+    let rows: Vec<(&str, Vec<String>)> = METRICS
+        .iter()
+        .map(|metric| {
+            (
+                *metric,
+                columns
+                    .iter()
+                    .map(|(_, estimates)| cell(&estimates[*metric]))
+                    .collect(),
+            )
+        })
+        .collect();
+    let name_width = METRICS.iter().map(|m| m.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|index| {
+            rows.iter()
+                .map(|(_, cells)| cells[index].chars().count())
+                .chain([columns[index].0.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{} — {} replications, seed {}, service level {}; mean ± 95 % half-width",
+        summary.scenario,
+        summary.replications,
+        summary.seed,
+        summary.service_level_definition.name()
+    );
+    let _ = write!(text, "{:name_width$}", "metric");
+    for (index, (name, _)) in columns.iter().enumerate() {
+        let _ = write!(text, "  {:>width$}", name, width = widths[index]);
+    }
+    text.push('\n');
+    for (metric, cells) in rows {
+        let _ = write!(text, "{metric:name_width$}");
+        for (index, cell) in cells.iter().enumerate() {
+            let _ = write!(text, "  {:>width$}", cell, width = widths[index]);
+        }
+        text.push('\n');
+    }
+    let _ = writeln!(
+        text,
+        "events {}, contacts {}, still inside at the end {}, trace {}",
+        summary.events,
+        summary.contacts,
+        summary
+            .still_inside
+            .mean
+            .map_or("-".to_string(), significant),
+        &summary.trace_hash[..16]
+    );
+    text
+}
+
+/// Four significant digits, without exponent for everyday magnitudes.
+fn significant(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let digits = (3 - value.abs().log10().floor() as i32).max(0) as usize;
+    format!("{value:.digits$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_uses_the_student_t_quantile() {
+        // Two values 0 and 2: mean 1, s = sqrt(2), t(0.975, 1) = 12.706.
+        let estimate = Estimate::of([0.0, 2.0]);
+        assert_eq!(estimate.mean, Some(1.0));
+        let half = estimate.half_width().unwrap();
+        assert!((half - 12.7062 * 1.0).abs() < 1e-3, "{half}");
+        assert_eq!(Estimate::of([f64::NAN, 3.0]).ci95, None);
+        assert_eq!(Estimate::of([]).mean, None);
+    }
+
+    #[test]
+    fn service_level_definitions_differ_only_in_the_denominator() {
+        let counters = Counters {
+            offered: 100,
+            answered: 80,
+            answered_within_target: 60,
+            abandoned_within_target: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            service_level(&counters, ServiceLevelDefinition::Offered),
+            0.6
+        );
+        assert_eq!(
+            service_level(&counters, ServiceLevelDefinition::Answered),
+            0.75
+        );
+        assert!(
+            (service_level(&counters, ServiceLevelDefinition::ExcludingShortAbandons)
+                - 60.0 / 90.0)
+                .abs()
+                < 1e-12
+        );
+    }
+}

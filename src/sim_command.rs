@@ -1,0 +1,115 @@
+//! `switchboard sim SCENARIO`: run a scenario's replications and report the figures.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use switchboard_sim::run::{prepare, write_results, RunOptions};
+use switchboard_sim::summary::summary_table;
+
+/// Simulate a scenario: replications in parallel, figures with 95 % confidence intervals.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  switchboard sim scenarios/mmc.toml\n  switchboard sim scenarios/mmc.toml --replications 200 --threads 2 --out results"
+)]
+pub struct SimArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Replaces the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replaces the scenario's number of replications.
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Threads running replications (default: the machine's cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Folder for summary.json, intervals.csv and histograms/.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write every event, one JSON line each, to OUT/trace/ (needs --out).
+    #[arg(long, requires = "out")]
+    pub trace: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print summary.json instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Check the engine's invariants after every step (slow).
+    #[arg(long)]
+    pub check_invariants: bool,
+}
+
+pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match switchboard_sim::load_scenario(&args.scenario) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let model = match prepare(&scenario) {
+        Ok(model) => model,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let replications = args.replications.unwrap_or(model.settings.replications);
+    anyhow::ensure!(replications > 0, "--replications must be at least 1");
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    let options = RunOptions {
+        seed: args.seed,
+        replications: Some(replications),
+        threads,
+        trace_dir: match (&args.out, args.trace) {
+            (Some(out), true) => Some(out.join("trace")),
+            _ => None,
+        },
+        check_invariants: args.check_invariants,
+    };
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(u64::from(replications));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} replications, {eta} left",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    let result = switchboard_sim::run(&model, &options, &|finished| {
+        bar.set_position(u64::from(finished))
+    })
+    .context("the simulation stopped")?;
+    bar.finish_and_clear();
+    if let Some(out) = &args.out {
+        write_results(&model, &result, out)
+            .with_context(|| format!("cannot write results into {}", out.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result.summary)?);
+    } else {
+        print!("{}", summary_table(&result.summary));
+    }
+    if result.summary.rejected_inputs > 0 {
+        let first = result
+            .figures
+            .iter()
+            .find_map(|f| f.first_rejection.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "warning: the engine refused {} inputs of the simulator; the first: {first}",
+            result.summary.rejected_inputs
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
