@@ -30,7 +30,7 @@ SERVER=$!
 PIDS+=("$SERVER")
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$HTTP_PORT/health >/dev/null && break; sleep 0.1; done
 
-(cd "$WORK" && sipp -sf "$OLDPWD/tests/sipp/agent_answer.xml" -i 127.0.0.1 -p $AGENT_PORT \
+(cd "$WORK" && exec sipp -sf "$OLDPWD/tests/sipp/agent_answer.xml" -i 127.0.0.1 -p $AGENT_PORT \
     -nostdin -max_socket 4096 >/dev/null 2>&1) &
 PIDS+=("$!")
 { echo SEQUENTIAL; for n in $(seq 200); do echo "load-$n;"; done; } > "$WORK/agents.csv"
