@@ -11,6 +11,7 @@ mod report_command;
 #[cfg(test)]
 mod scenario_doc_tests;
 pub mod scenario_file;
+mod serve_command;
 mod sim_command;
 mod cost_command;
 mod sweep_command;
@@ -26,6 +27,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(check::CheckArgs),
+    /// Answer real calls: SIP B2BUA, registrar, HTTP API and CDR store around the engine.
+    Serve(serve_command::ServeArgs),
     Plan(plan_command::PlanArgs),
     Sim(sim_command::SimArgs),
     Cost(cost_command::CostArgs),
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Serve(args) => serve_command::run(args),
         Command::Plan(args) => plan_command::run(args),
         Command::Sim(args) => sim_command::run(args),
         Command::Cost(args) => cost_command::run(args),

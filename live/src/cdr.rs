@@ -1,0 +1,222 @@
+//! Call detail records: one row per accepted INVITE, written to SQLite by a thread of its own.
+//!
+//! The B2BUA builds a [`CdrRecord`] from the engine's events and the SIP facts it alone knows
+//! (Call-ID, entry point, final status) and hands it to [`CdrWriter::record`], which never
+//! blocks: rows go through a bounded channel to a writer thread that inserts them in batches,
+//! one transaction per batch. When the channel is full the rows wait in a local backlog that
+//! is retried on every call, so no row is lost and call handling never waits for the disk.
+//! Closing the writer flushes every row before it returns. The schema is in `docs/cdr.md`.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+
+/// Rows the channel holds; beyond, rows wait in the caller's backlog.
+const CHANNEL_ROWS: usize = 8_192;
+/// Rows written in one SQLite transaction at most.
+const BATCH_ROWS: usize = 1_000;
+
+/// One call, as the CDR table stores it. Times are Unix epoch milliseconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CdrRecord {
+    pub call_id: String,
+    pub contact_id: u64,
+    pub entry_point: String,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+    pub arrived_unix_ms: i64,
+    pub queued_unix_ms: Option<i64>,
+    pub offered_unix_ms: Option<i64>,
+    pub answered_unix_ms: Option<i64>,
+    pub ended_unix_ms: i64,
+    /// The engine's outcome: completed, abandoned, blocked, timed-out, self-served, ...
+    pub outcome: String,
+    pub wait_ms: i64,
+    pub talk_ms: i64,
+    /// `customer`, `agent` or `center`.
+    pub hangup_side: String,
+    /// The final status sent to the caller's INVITE.
+    pub sip_status: u16,
+    /// Offers that rang an agent without a conversation (declined, not answered).
+    pub offers_unanswered: u32,
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    contact_id INTEGER NOT NULL,
+    entry_point TEXT NOT NULL,
+    queue TEXT,
+    agent TEXT,
+    arrived_unix_ms INTEGER NOT NULL,
+    queued_unix_ms INTEGER,
+    offered_unix_ms INTEGER,
+    answered_unix_ms INTEGER,
+    ended_unix_ms INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    wait_ms INTEGER NOT NULL,
+    talk_ms INTEGER NOT NULL,
+    hangup_side TEXT NOT NULL,
+    sip_status INTEGER NOT NULL,
+    offers_unanswered INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
+CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
+
+/// The sending side of the CDR store; see the module documentation.
+pub struct CdrWriter {
+    sender: Option<SyncSender<CdrRecord>>,
+    backlog: VecDeque<CdrRecord>,
+    thread: Option<JoinHandle<rusqlite::Result<u64>>>,
+}
+
+impl CdrWriter {
+    /// Open (or create) the database and start the writer thread.
+    pub fn open(path: &Path) -> Result<CdrWriter, String> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+        }
+        let connection = rusqlite::Connection::open(path)
+            .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .and_then(|()| connection.execute_batch(SCHEMA))
+            .map_err(|error| format!("cannot create the CDR table: {error}"))?;
+        let (sender, receiver) = sync_channel(CHANNEL_ROWS);
+        let thread = std::thread::Builder::new()
+            .name("cdr-writer".into())
+            .spawn(move || write_rows(connection, receiver))
+            .map_err(|error| format!("cannot start the CDR writer: {error}"))?;
+        Ok(CdrWriter {
+            sender: Some(sender),
+            backlog: VecDeque::new(),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queue a row; never blocks.
+    pub fn record(&mut self, record: CdrRecord) {
+        self.backlog.push_back(record);
+        self.flush_backlog();
+    }
+
+    /// Rows waiting because the channel was full.
+    pub fn backlog_rows(&self) -> usize {
+        self.backlog.len()
+    }
+
+    fn flush_backlog(&mut self) {
+        let Some(sender) = &self.sender else {
+            return;
+        };
+        while let Some(record) = self.backlog.pop_front() {
+            match sender.try_send(record) {
+                Ok(()) => {}
+                Err(TrySendError::Full(record)) => {
+                    self.backlog.push_front(record);
+                    return;
+                }
+                Err(TrySendError::Disconnected(record)) => {
+                    tracing::error!(call_id = %record.call_id, "CDR writer is gone; row kept in memory");
+                    self.backlog.push_front(record);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Write every row still queued, stop the thread and say how many rows it wrote.
+    pub fn close(mut self) -> Result<u64, String> {
+        if let Some(sender) = self.sender.take() {
+            for record in self.backlog.drain(..) {
+                // Blocking is fine now: calls are no longer being handled.
+                if sender.send(record).is_err() {
+                    break;
+                }
+            }
+        }
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Ok(rows))) => Ok(rows),
+            Some(Ok(Err(error))) => Err(format!("CDR writer failed: {error}")),
+            Some(Err(_)) => Err("CDR writer panicked".into()),
+            None => Ok(0),
+        }
+    }
+}
+
+fn write_rows(
+    mut connection: rusqlite::Connection,
+    receiver: Receiver<CdrRecord>,
+) -> rusqlite::Result<u64> {
+    let mut written = 0u64;
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    while let Ok(first) = receiver.recv() {
+        batch.push(first);
+        while batch.len() < BATCH_ROWS {
+            match receiver.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(_) => break,
+            }
+        }
+        let transaction = connection.transaction()?;
+        {
+            let mut insert = transaction.prepare_cached(
+                "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
+                 queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
+                 talk_ms, hangup_side, sip_status, offers_unanswered)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?;
+            for record in batch.drain(..) {
+                insert.execute(rusqlite::params![
+                    record.call_id,
+                    record.contact_id as i64,
+                    record.entry_point,
+                    record.queue,
+                    record.agent,
+                    record.arrived_unix_ms,
+                    record.queued_unix_ms,
+                    record.offered_unix_ms,
+                    record.answered_unix_ms,
+                    record.ended_unix_ms,
+                    record.outcome,
+                    record.wait_ms,
+                    record.talk_ms,
+                    record.hangup_side,
+                    record.sip_status,
+                    record.offers_unanswered,
+                ])?;
+                written += 1;
+            }
+        }
+        transaction.commit()?;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_recorded_row_is_written_before_close_returns() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("cdr.sqlite");
+        let mut writer = CdrWriter::open(&path).unwrap();
+        for contact_id in 0..2_500 {
+            writer.record(CdrRecord {
+                call_id: format!("call-{contact_id}"),
+                contact_id,
+                outcome: "completed".into(),
+                ..CdrRecord::default()
+            });
+        }
+        assert_eq!(writer.close().unwrap(), 2_500);
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        let rows: i64 = connection
+            .query_row("SELECT COUNT(*) FROM cdr", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 2_500);
+    }
+}

@@ -1,0 +1,21 @@
+//! # switchboard-live
+//!
+//! The live runtime of Switchboard: it answers real calls by driving the engine's [`Center`]
+//! from a SIP B2BUA, a registrar for agent phones, an HTTP API and a CDR store.
+//!
+//! The protocol work is sans-IO like the engine: SIP parsing, transactions, the registrar and
+//! the B2BUA are plain state machines fed with datagrams and the time, and a thin tokio loop
+//! moves bytes between them and the socket. What it never does: anchor or relay media (calls
+//! use direct media between caller and agent), decide routing (the engine does), let network
+//! input panic the process, or block call handling on a disk write.
+//!
+//! [`Center`]: switchboard_engine::Center
+
+pub mod sip;
+
+pub mod cdr;
+pub mod config;
+pub mod http;
+pub mod registrar;
+pub mod runtime;
+pub mod switch;

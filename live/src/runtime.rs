@@ -1,0 +1,121 @@
+//! The thin tokio layer: one task owns the [`Switch`] (and so the engine) and moves bytes
+//! between it and a UDP socket; other tasks talk to it through a bounded channel of
+//! [`Request`]s, each with a oneshot for the reply. No state is shared between tasks.
+
+use std::io;
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::cdr::CdrWriter;
+use crate::sip::message::MAX_MESSAGE_BYTES;
+use crate::switch::{Command, CommandError, Switch};
+
+/// Commands waiting for the switch task at most; the HTTP API answers 503 beyond.
+pub const COMMAND_QUEUE: usize = 256;
+
+/// A command for the switch task and where to send its answer.
+pub struct Request {
+    pub command: Command,
+    pub reply: oneshot::Sender<Result<Value, CommandError>>,
+}
+
+/// A cloneable way for other tasks to ask the switch task something.
+#[derive(Clone)]
+pub struct SwitchHandle {
+    sender: mpsc::Sender<Request>,
+}
+
+impl SwitchHandle {
+    pub fn channel() -> (SwitchHandle, mpsc::Receiver<Request>) {
+        let (sender, receiver) = mpsc::channel(COMMAND_QUEUE);
+        (SwitchHandle { sender }, receiver)
+    }
+
+    pub async fn ask(&self, command: Command) -> Result<Value, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        let unavailable = || CommandError {
+            status: 503,
+            message: "the switch is busy or stopping".into(),
+        };
+        self.sender
+            .try_send(Request { command, reply })
+            .map_err(|_| unavailable())?;
+        answer.await.map_err(|_| unavailable())?
+    }
+}
+
+/// What the loop needs from a datagram socket: tokio's, or a simulated one in tests.
+#[allow(async_fn_in_trait)] // used with concrete types only, never as `dyn`
+pub trait DatagramSocket {
+    async fn receive_from(&self, buffer: &mut [u8]) -> io::Result<(usize, SocketAddr)>;
+    async fn send_to_address(&self, bytes: &[u8], destination: SocketAddr) -> io::Result<usize>;
+}
+
+impl DatagramSocket for tokio::net::UdpSocket {
+    async fn receive_from(&self, buffer: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.recv_from(buffer).await
+    }
+    async fn send_to_address(&self, bytes: &[u8], destination: SocketAddr) -> io::Result<usize> {
+        self.send_to(bytes, destination).await
+    }
+}
+
+/// Drive the switch until `shutdown` turns true. Every CDR row goes to `cdr_writer` (when
+/// given) or is dropped (tests that look only at SIP). Returns the switch for inspection.
+pub async fn run_switch<S: DatagramSocket>(
+    socket: &S,
+    mut switch: Switch,
+    mut requests: mpsc::Receiver<Request>,
+    mut shutdown: watch::Receiver<bool>,
+    mut cdr_writer: Option<&mut CdrWriter>,
+    start: Instant,
+) -> Switch {
+    let now_ms = || start.elapsed().as_millis() as u64;
+    let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
+    loop {
+        while let Some(transmit) = switch.poll_transmit() {
+            if let Err(error) = socket
+                .send_to_address(&transmit.bytes, transmit.destination)
+                .await
+            {
+                tracing::debug!(%error, destination = %transmit.destination, "send failed");
+            }
+        }
+        while let Some(record) = switch.poll_cdr() {
+            if let Some(writer) = cdr_writer.as_deref_mut() {
+                writer.record(record);
+            }
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        let deadline = switch
+            .poll_timeout()
+            .map(|at_ms| start + std::time::Duration::from_millis(at_ms));
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => {}
+            received = socket.receive_from(&mut buffer) => match received {
+                Ok((length, source)) => switch.handle_datagram(now_ms(), source, &buffer[..length]),
+                // ICMP port unreachable and the like: the peer is gone, nothing to read.
+                Err(error) => tracing::debug!(%error, "receive failed"),
+            },
+            Some(request) = requests.recv() => {
+                let answer = switch.handle_command(now_ms(), request.command);
+                let _ = request.reply.send(answer);
+            }
+            _ = sleep_until(deadline) => switch.handle_timeout(now_ms()),
+        }
+    }
+    switch
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,314 @@
+//! Helpers for the live-runtime tests: start `switchboard serve` on free loopback ports, run
+//! SIPp peers with time limits, speak plain HTTP, read the CDR database. Every child process
+//! is killed when its guard is dropped, so a failing test leaves nothing running.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "test-token";
+
+pub fn repository_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+pub fn sipp_file(name: &str) -> String {
+    repository_file(&format!("tests/sipp/{name}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Fails (never skips) when SIPp is missing.
+pub fn require_sipp() {
+    let found = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "sipp is not installed: install the Debian package sip-tester \
+         (apt-get update && apt-get install -y sip-tester); CI installs it in .ci/run"
+    );
+}
+
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed on drop.
+pub struct Guard(pub Option<Child>);
+
+impl Guard {
+    /// Wait up to `limit` for the process to end; kill it past that.
+    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let child = self.0.as_mut()?;
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `switchboard serve` on free ports, with its data in a temporary folder.
+pub struct Server {
+    pub process: Guard,
+    pub sip_port: u16,
+    pub http_port: u16,
+    pub directory: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(scenario: &str) -> Server {
+        // A free port can be taken between probing and binding: try a few times.
+        for _attempt in 0..5 {
+            let directory = tempfile::tempdir().unwrap();
+            let sip_port = free_udp_port();
+            let http_port = free_tcp_port();
+            let log = std::fs::File::create(directory.path().join("server.log")).unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+                .arg("serve")
+                .arg(repository_file(scenario))
+                .args(["--sip", &format!("127.0.0.1:{sip_port}")])
+                .args(["--http", &format!("127.0.0.1:{http_port}")])
+                .arg("--data")
+                .arg(directory.path().join("data"))
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            let mut server = Server {
+                process: Guard(Some(child)),
+                sip_port,
+                http_port,
+                directory,
+            };
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if server.get("/health").0 == 200 {
+                    return server;
+                }
+                if let Some(Ok(Some(_))) = server.process.0.as_mut().map(Child::try_wait) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            eprintln!("serve did not start; retrying:\n{}", server.log());
+        }
+        panic!("switchboard serve did not start in five attempts");
+    }
+
+    pub fn sip_address(&self) -> String {
+        format!("127.0.0.1:{}", self.sip_port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.directory.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Stop with SIGTERM (as an operator would) and wait for the CDRs to be written.
+    pub fn stop(&mut self) {
+        if let Some(child) = self.process.0.as_ref() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        let status = self.process.wait(Duration::from_secs(15));
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "serve did not stop cleanly: {status:?}\n{}",
+            self.log()
+        );
+    }
+
+    pub fn cdr_path(&self) -> PathBuf {
+        self.directory.path().join("data/cdr.sqlite")
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http(self.http_port, "GET", path, None, "")
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        http(self.http_port, "POST", path, token, body)
+    }
+
+    /// Start an agent phone: a SIPp answering with `scenario`, registered as `agent`.
+    pub fn agent(&self, agent: &str, scenario: &str) -> Guard {
+        require_sipp();
+        let port = free_udp_port();
+        let log =
+            std::fs::File::create(self.directory.path().join(format!("{agent}.log"))).unwrap();
+        let phone = Command::new("sipp")
+            .args(["-sf", &sipp_file(scenario)])
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-nostdin", "-aa"])
+            .current_dir(self.directory.path())
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let phone = Guard(Some(phone));
+        let mut register = Guard(Some(
+            Command::new("sipp")
+                .arg(self.sip_address())
+                .args(["-sf", &sipp_file("register.xml")])
+                .args(["-s", agent])
+                .args(["-key", "contact_port", &port.to_string()])
+                .args(["-key", "expires", "3600"])
+                .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+                .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
+                .current_dir(self.directory.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        let status = register.wait(Duration::from_secs(15));
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "agent {agent} could not register: {status:?}\n{}",
+            self.log()
+        );
+        phone
+    }
+
+    /// Run a trunk SIPp to completion (bounded in time); returns its exit status and screen.
+    pub fn trunk(
+        &self,
+        scenario: &str,
+        service: &str,
+        arguments: &[&str],
+    ) -> (Option<ExitStatus>, String) {
+        require_sipp();
+        let screen = self
+            .directory
+            .path()
+            .join(format!("trunk-{}.log", free_udp_port()));
+        let mut trunk = Guard(Some(
+            Command::new("sipp")
+                .arg(self.sip_address())
+                .args(["-sf", &sipp_file(scenario)])
+                .args(["-s", service])
+                .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+                .args(["-nostdin", "-timeout", "60", "-timeout_error", "-trace_err"])
+                .args(arguments)
+                .current_dir(self.directory.path())
+                .stdout(std::fs::File::create(&screen).unwrap())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        let status = trunk.wait(Duration::from_secs(90));
+        (status, std::fs::read_to_string(&screen).unwrap_or_default())
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection: status and body.
+pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{authorization}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// One CDR row, the columns the tests look at.
+#[derive(Debug, Clone)]
+pub struct Cdr {
+    pub call_id: String,
+    pub entry_point: String,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+    pub answered_unix_ms: Option<i64>,
+    pub ended_unix_ms: i64,
+    pub outcome: String,
+    pub hangup_side: String,
+    pub sip_status: u16,
+    pub offers_unanswered: u32,
+}
+
+pub fn cdrs(path: &Path) -> Vec<Cdr> {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare(
+            "SELECT call_id, entry_point, queue, agent, answered_unix_ms, ended_unix_ms, outcome,
+             hangup_side, sip_status, offers_unanswered FROM cdr ORDER BY id",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            Ok(Cdr {
+                call_id: row.get(0)?,
+                entry_point: row.get(1)?,
+                queue: row.get(2)?,
+                agent: row.get(3)?,
+                answered_unix_ms: row.get(4)?,
+                ended_unix_ms: row.get(5)?,
+                outcome: row.get(6)?,
+                hangup_side: row.get(7)?,
+                sip_status: row.get(8)?,
+                offers_unanswered: row.get(9)?,
+            })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
