@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod cost_command;
 mod plan_command;
 mod report_command;
 #[cfg(test)]
@@ -13,7 +14,6 @@ mod scenario_doc_tests;
 pub mod scenario_file;
 mod serve_command;
 mod sim_command;
-mod cost_command;
 mod sweep_command;
 
 /// A reference contact-center engine with a deterministic simulator around it.
