@@ -397,6 +397,8 @@ pub(crate) fn build(
         let capacity = group.capacity.map_or(settings.capacity, |overrides| {
             overrides.over(settings.capacity)
         });
+        // The group's agents are the ones pushed from here on.
+        let group_first_agent = agents.len();
         for id in group.agent_ids() {
             let agent_id = AgentId(agents.len() as u32);
             if agent_index.insert(id.clone(), agent_id).is_some() {
@@ -451,8 +453,7 @@ pub(crate) fn build(
                         .iter()
                         .all(|language| group_languages.contains(language.as_str()));
             if eligible {
-                let first = agents.len() - group.agent_ids().len();
-                for agent in &mut agents[first..] {
+                for agent in &mut agents[group_first_agent..] {
                     agent
                         .memberships
                         .push((pool_index as PoolIndex, proficiency, None));
