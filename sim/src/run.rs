@@ -237,6 +237,21 @@ fn open_trace(dir: &Path, replication: u32) -> std::io::Result<Box<dyn std::io::
     Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, file)))
 }
 
+/// The same counts in a histogram whose layout depends on the counts alone. Auto-resizing
+/// histograms record in their header the range they grew to, which depends on the order in
+/// which replications were merged (and so on thread timing); written files must not.
+pub fn canonical_histogram(histogram: &Histogram<u64>) -> Histogram<u64> {
+    let lowest = histogram.low();
+    let mut fresh =
+        Histogram::<u64>::new_with_bounds(lowest, (2 * lowest).max(2), histogram.sigfig())
+            .expect("the bounds of an existing histogram are valid");
+    fresh.auto(true);
+    fresh
+        .add(histogram)
+        .expect("an auto-resizing histogram accepts any values");
+    fresh
+}
+
 /// Writes `summary.json`, `intervals.csv` and `histograms/wait-*.hdr` into `dir`.
 pub fn write_results(model: &Model, result: &RunResult, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("histograms"))?;
@@ -259,7 +274,8 @@ pub fn write_results(model: &Model, result: &RunResult, dir: &Path) -> std::io::
             })
             .collect::<String>();
         let mut bytes = Vec::new();
-        hdrhistogram::serialization::Serializer::serialize(&mut serializer, histogram, &mut bytes)
+        let histogram = canonical_histogram(histogram);
+        hdrhistogram::serialization::Serializer::serialize(&mut serializer, &histogram, &mut bytes)
             .map_err(|error| std::io::Error::other(format!("{error:?}")))?;
         std::fs::write(
             dir.join("histograms").join(format!("wait-{name}.hdr")),

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::{bail, Context};
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use switchboard_sim::model::Model;
 use switchboard_sim::run::{prepare, write_results, RunOptions};
@@ -337,24 +336,7 @@ impl PreparedSweep {
     }
 }
 
-/// The same counts in a histogram whose size depends on its values alone.
-///
-/// The simulator merges replications' histograms per thread as they finish, and an
-/// auto-resizing histogram's recorded range (written in its `.hdr` header) depends on the
-/// order of those merges, so the same counts could be written as different bytes by runs with
-/// different thread timing. Copying the counts into a fresh histogram, which grows once to the
-/// largest value, makes the file a function of the counts — as a shard's files must be.
-pub fn canonical_histogram(histogram: &Histogram<u64>) -> Histogram<u64> {
-    let lowest = histogram.low();
-    let mut fresh =
-        Histogram::<u64>::new_with_bounds(lowest, (2 * lowest).max(2), histogram.sigfig())
-            .expect("the bounds of an existing histogram are valid");
-    fresh.auto(true);
-    fresh
-        .add(histogram)
-        .expect("an auto-resizing histogram accepts any values");
-    fresh
-}
+pub use switchboard_sim::run::canonical_histogram;
 
 /// Loads, prepares and runs a sweep's shard into `out`.
 pub fn run_sweep(sweep: &Sweep, out: &Path, options: &SweepOptions) -> anyhow::Result<Manifest> {
@@ -366,6 +348,7 @@ pub fn run_sweep(sweep: &Sweep, out: &Path, options: &SweepOptions) -> anyhow::R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hdrhistogram::Histogram;
 
     #[test]
     fn a_canonical_histogram_does_not_depend_on_the_order_of_merges() {
