@@ -1,9 +1,15 @@
-//! `switchboard cost USAGE`: price a year of usage under price books and compare the options.
+//! `switchboard cost INPUT`: price a year of usage under price books and compare the options.
+//! The usage comes from a usage file, from simulating a scenario, or from the results folder of
+//! a finished `switchboard sim --out DIR`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use switchboard_cost::simulated::{
+    day_from_results_folder, day_from_run, simulate_scenario, Derivation, SimulatedDay,
+    SimulationRequest, DEFAULT_MESSAGES_PER_CHAT_MINUTE, DEFAULT_RECORDING_KBIT_PER_S,
+};
 use switchboard_cost::{
     bundled_price_books, compare, render, CostRequest, Currency, ExchangeRate, NamedBook,
     PriceBook, Usage,
@@ -11,19 +17,31 @@ use switchboard_cost::{
 
 /// Price a year of usage under SaaS, private and hybrid price books: N-year cash and NPV,
 /// cost per contact and per agent-hour, break-even years, hidden fees, a ±20 % tornado and
-/// growth what-ifs.
+/// growth what-ifs. The usage comes from a usage file, from simulating a scenario, or from a
+/// results folder of `switchboard sim --out DIR`.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
+  switchboard cost scenarios/smb-saas.toml --exchange-rate USD_CNY=7.1
+  switchboard cost scenarios/smb-saas.toml --days-per-year 360 --exchange-rate USD_CNY=7.1 --out out/smb
+  switchboard sim scenarios/smb-saas.toml --out out/smb && switchboard cost out/smb --exchange-rate USD_CNY=7.1 --out out/smb
+  switchboard cost scenarios/usage/simulated-peaky-year.toml --pricebook scenarios/pricebooks/named-seat-tiers.toml --pricebook scenarios/pricebooks/concurrent-seat-30-minute-rule.toml
   switchboard cost scenarios/usage/double-11-year.toml --exchange-rate USD_CNY=7.1
-  switchboard cost scenarios/usage/flat-small-shop.toml --pricebook scenarios/pricebooks/per-minute-cloud.toml --pricebook scenarios/pricebooks/named-seat-tiers.toml
   switchboard cost scenarios/usage/double-11-year.toml --years 5 --discount-rate 0.08 --growth 0.3 --exchange-rate USD_CNY=7.1 --out out/cost
   switchboard cost scenarios/usage/flat-small-shop.toml --currency USD --exchange-rate USD_CNY=7.1 --json
+
+INPUT is recognised by its content: a TOML file with a [scenario] table is simulated (one day
+type, --days-per-year such days); a TOML file with [[day_type]] (or a .json file) is a usage
+file, whose day types may name scenarios to simulate; a folder with summary.json and
+intervals.csv is a results folder. With --out on a results folder (or a scenario), the folder's
+report.html gets a Costs section.
 
 Without --pricebook every bundled price book is compared. Bundled prices are illustrative
 list prices and placeholders: replace them with real quotes. The exchange rate has no default.")]
 pub struct CostArgs {
-    /// A usage file (TOML, or JSON ending in .json): day types and their usage per interval.
-    pub usage: PathBuf,
+    /// A simulation scenario (TOML with [scenario]), a usage file (TOML with [[day_type]], or
+    /// JSON ending in .json), or a results folder written by `switchboard sim --out DIR`.
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
     /// Years of total cost of ownership.
     #[arg(long, default_value_t = 5)]
     pub years: u32,
@@ -42,16 +60,173 @@ pub struct CostArgs {
     /// Currency of the report (CNY or USD). Default: the first price book's currency.
     #[arg(long)]
     pub currency: Option<String>,
-    /// Write cost.json and cost.html (an embeddable section) into this folder.
+    /// Write cost.json and cost.html (an embeddable section) into this folder; with a scenario,
+    /// also the simulation's results and report.html.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Print cost.json instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Scenario or results folder: how many days of the year look like the simulated one.
+    #[arg(long, default_value_t = 365.0)]
+    pub days_per_year: f64,
+    /// Scenario: replaces its number of replications.
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Scenario: replaces its seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Threads running replications (default: the machine's cores); results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Simulated usage: chat messages per minute of chat conversation (an assumption; default 2).
+    #[arg(long)]
+    pub messages_per_chat_minute: Option<f64>,
+    /// Simulated usage: bit rate of call recordings in kbit/s (default 64, one channel of G.711).
+    #[arg(long)]
+    pub recording_kbit_per_s: Option<f64>,
+}
+
+/// What the positional argument turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Input {
+    Scenario,
+    UsageFile,
+    ResultsFolder,
+}
+
+/// Recognises the input by its content, not its name: a scenario has a `[scenario]` table, a
+/// usage file `[[day_type]]`, a results folder `summary.json` and `intervals.csv`.
+fn recognise(path: &Path) -> anyhow::Result<Input> {
+    if path.is_dir() {
+        let missing: Vec<&str> = ["summary.json", "intervals.csv"]
+            .into_iter()
+            .filter(|file| !path.join(file).is_file())
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "{}: a folder, but not a results folder of `switchboard sim --out DIR` ({} missing)",
+                path.display(),
+                missing.join(" and ")
+            );
+        }
+        return Ok(Input::ResultsFolder);
+    }
+    if !path.exists() {
+        bail!("{}: no such file or folder", path.display());
+    }
+    if path
+        .extension()
+        .is_some_and(|extension| extension == "json")
+    {
+        return Ok(Input::UsageFile);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // A file that is not valid TOML gets its placed error from the usage reader.
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(Input::UsageFile);
+    };
+    if table.contains_key("scenario") {
+        Ok(Input::Scenario)
+    } else if table.contains_key("day_type") {
+        Ok(Input::UsageFile)
+    } else {
+        bail!(
+            "{}: neither a simulation scenario (no [scenario] table) nor a usage file (no [[day_type]]); see docs/cost.md",
+            path.display()
+        )
+    }
+}
+
+/// A one-day-type year from a simulated day.
+fn usage_of_day(simulated: SimulatedDay, name: String) -> anyhow::Result<Usage> {
+    let usage = Usage {
+        name,
+        interval: simulated.interval,
+        named_agents: Some(simulated.named_agents),
+        monthly_active_users: None,
+        messages_per_chat_minute: None,
+        recording_kbit_per_s: None,
+        day_types: vec![simulated.day],
+    };
+    if let Err(message) = usage.validate() {
+        bail!(message);
+    }
+    Ok(usage)
 }
 
 pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
-    let usage = Usage::load(&args.usage)?;
+    let input = recognise(&args.input)?;
+    if input != Input::Scenario && (args.replications.is_some() || args.seed.is_some()) {
+        bail!("--replications and --seed apply when INPUT is a scenario");
+    }
+    if input == Input::UsageFile && args.days_per_year != 365.0 {
+        bail!("--days-per-year applies to a scenario or a results folder; a usage file says it per day type");
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    let derivation = Derivation {
+        messages_per_chat_minute: args
+            .messages_per_chat_minute
+            .unwrap_or(DEFAULT_MESSAGES_PER_CHAT_MINUTE),
+        recording_kbit_per_s: args
+            .recording_kbit_per_s
+            .unwrap_or(DEFAULT_RECORDING_KBIT_PER_S),
+    };
+    let mut simulation = None;
+    let usage = match input {
+        Input::UsageFile => {
+            let mut usage = Usage::load(&args.input)?;
+            if args.messages_per_chat_minute.is_some() {
+                usage.messages_per_chat_minute = args.messages_per_chat_minute;
+            }
+            if args.recording_kbit_per_s.is_some() {
+                usage.recording_kbit_per_s = args.recording_kbit_per_s;
+            }
+            if usage.has_unsimulated_day_types() {
+                let base = args.input.parent().unwrap_or(Path::new(""));
+                switchboard_cost::simulated::resolve(usage, base, threads)
+                    .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?
+            } else {
+                usage
+            }
+        }
+        Input::Scenario => {
+            let request = SimulationRequest {
+                traffic_scale: 1.0,
+                replications: args.replications,
+                seed: args.seed,
+                threads,
+            };
+            let run = simulate_scenario(&args.input, &request).map_err(anyhow::Error::msg)?;
+            let day = day_from_run(
+                &run,
+                "simulated day",
+                args.days_per_year,
+                vec![],
+                &derivation,
+            )
+            .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?;
+            let name = format!("{} (simulated)", day.scenario_name);
+            simulation = Some(run);
+            usage_of_day(day, name)?
+        }
+        Input::ResultsFolder => {
+            let day = day_from_results_folder(
+                &args.input,
+                "simulated day",
+                args.days_per_year,
+                vec![],
+                &derivation,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let name = format!("{} (simulated)", day.scenario_name);
+            usage_of_day(day, name)?
+        }
+    };
     let books = if args.price_books.is_empty() {
         bundled_price_books()
             .into_iter()
@@ -99,6 +274,18 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", folder.join("cost.json").display()))?;
         std::fs::write(folder.join("cost.html"), render::html_section(&report))
             .with_context(|| format!("cannot write {}", folder.join("cost.html").display()))?;
+        if let Some(run) = &simulation {
+            // The simulated day's own results and report, whose Costs section shows cost.html.
+            switchboard_sim::run::write_results(&run.model, &run.result, folder)
+                .with_context(|| format!("cannot write results into {}", folder.display()))?;
+            switchboard_reports::write_report_after_run(folder, &args.input)?;
+        } else if folder.join("summary.json").is_file() && folder.join("intervals.csv").is_file() {
+            // A results folder: render its report again so that it shows the costs.
+            switchboard_reports::render_folder(
+                folder,
+                &switchboard_reports::RenderOptions::default(),
+            )?;
+        }
     }
     if args.json {
         print!("{json}");

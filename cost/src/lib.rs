@@ -19,6 +19,7 @@ pub mod pricebook;
 pub mod pricing;
 pub mod render;
 pub mod report;
+pub mod simulated;
 pub mod source_error;
 pub mod usage;
 

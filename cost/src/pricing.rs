@@ -139,7 +139,7 @@ impl YearUsage {
     }
 
     fn named_agents(&self) -> f64 {
-        whole(self.usage.named_agents)
+        whole(self.usage.named_agents())
     }
 
     fn billable_concurrent_agents_by_month(&self, minimum_peak_duration: DurationMs) -> Vec<f64> {

@@ -225,6 +225,10 @@ pub fn compare(request: &CostRequest) -> Result<CostReport, String> {
     if request.books.is_empty() {
         return Err("expected at least one price book".into());
     }
+    if request.usage.has_unsimulated_day_types() {
+        // Pricing the empty arrays of a day type not yet simulated would show a free day.
+        return Err("the usage has day types still to simulate (Usage::load_and_simulate)".into());
+    }
     let mut options = Vec::new();
     let mut tornado = Vec::new();
     for named in &request.books {

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use switchboard_engine::units::DurationMs;
 
+use crate::simulated::SimulateDay;
 use crate::source_error::{load_document, SourceError};
 
 const DAY_MS: u64 = 86_400_000;
@@ -41,11 +42,21 @@ pub struct Usage {
     /// Length of one reporting interval; every per-interval array uses it.
     #[serde(default = "thirty_minutes")]
     pub interval: DurationMs,
-    /// People with a login (the roster), billed by named-seat items.
-    pub named_agents: f64,
+    /// People with a login (the roster), billed by named-seat items. May be left out when a
+    /// day type is simulated: then the largest roster of the simulated scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named_agents: Option<f64>,
     /// People who log in at least once a month; defaults to `named_agents`.
     #[serde(default)]
     pub monthly_active_users: Option<f64>,
+    /// Simulated day types only: chat messages per minute of chat conversation (default
+    /// [`crate::simulated::DEFAULT_MESSAGES_PER_CHAT_MINUTE`], an assumption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_per_chat_minute: Option<f64>,
+    /// Simulated day types only: bit rate of call recordings in kbit/s (default
+    /// [`crate::simulated::DEFAULT_RECORDING_KBIT_PER_S`], one channel of G.711).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording_kbit_per_s: Option<f64>,
     /// The day types that make up the year.
     #[serde(rename = "day_type")]
     pub day_types: Vec<DayUsage>,
@@ -67,7 +78,12 @@ pub struct DayUsage {
     /// seats are billed on each month's peak, so a promotion day belongs in its month.
     #[serde(default)]
     pub months: Vec<u8>,
+    /// Take this day's usage from simulating a scenario (or from a results folder) instead of
+    /// the arrays below, which are then left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulate: Option<SimulateDay>,
     /// Agents logged in throughout each interval: the level a staffing plan holds.
+    #[serde(default)]
     pub agents_staffed: Vec<f64>,
     /// Most agents logged in at any moment of each interval; defaults to `agents_staffed`.
     #[serde(default)]
@@ -157,6 +173,7 @@ impl DayUsage {
             name: name.to_string(),
             days_per_year,
             months,
+            simulate: None,
             agents_staffed: column(|i| i.agents_staffed),
             peak_concurrent_agents: column(|i| i.peak_concurrent_agents),
             offered_contacts: column(|i| i.offered_contacts),
@@ -177,7 +194,20 @@ impl DayUsage {
 pub type UsageError = SourceError;
 
 impl Usage {
-    /// Reads a usage file: TOML, or JSON when the name ends in `.json`.
+    /// Reads a usage file and simulates its simulated day types (`threads` for replications;
+    /// results do not depend on it).
+    pub fn load_and_simulate(path: &Path, threads: usize) -> Result<Usage, UsageError> {
+        let usage = Usage::load(path)?;
+        if !usage.has_unsimulated_day_types() {
+            return Ok(usage);
+        }
+        let base = path.parent().unwrap_or(Path::new(""));
+        crate::simulated::resolve(usage, base, threads)
+            .map_err(|message| SourceError::whole_file(path, message))
+    }
+
+    /// Reads a usage file: TOML, or JSON when the name ends in `.json`. Simulated day types are
+    /// left as they are (see [`Usage::load_and_simulate`]).
     pub fn load(path: &Path) -> Result<Usage, UsageError> {
         let text =
             std::fs::read_to_string(path).map_err(|error| SourceError::unreadable(path, &error))?;
@@ -197,8 +227,28 @@ impl Usage {
             ));
         }
         let intervals_per_day = (DAY_MS / self.interval.as_ms()) as usize;
-        if !(self.named_agents >= 0.0 && self.named_agents.is_finite()) {
-            return Err("named_agents: expected a number of zero or more".into());
+        match self.named_agents {
+            Some(named) if !(named >= 0.0 && named.is_finite()) => {
+                return Err("named_agents: expected a number of zero or more".into());
+            }
+            None if !self.day_types.iter().any(|day| day.simulate.is_some()) => {
+                return Err(
+                    "named_agents: expected the roster (people with a login); it may be left out only when a day type is simulated".into(),
+                );
+            }
+            _ => {}
+        }
+        for (key, value) in [
+            ("messages_per_chat_minute", self.messages_per_chat_minute),
+            ("recording_kbit_per_s", self.recording_kbit_per_s),
+        ] {
+            if let Some(value) = value {
+                if !(value >= 0.0 && value.is_finite()) {
+                    return Err(format!(
+                        "{key}: expected a number of zero or more, found {value}"
+                    ));
+                }
+            }
         }
         if self.day_types.is_empty() {
             return Err("expected at least one [[day_type]]".into());
@@ -214,6 +264,51 @@ impl Usage {
             if let Some(month) = day.months.iter().find(|m| !(1..=12).contains(*m)) {
                 return Err(format!(
                     "{context}: months: expected months 1 to 12, found {month}"
+                ));
+            }
+            if let Some(simulate) = &day.simulate {
+                let mut inline: Vec<&str> = day
+                    .named_arrays()
+                    .into_iter()
+                    .filter(|(_, values)| !values.is_empty())
+                    .map(|(name, _)| name)
+                    .collect();
+                if !day.agents_staffed.is_empty() {
+                    inline.insert(0, "agents_staffed");
+                }
+                if !day.peak_concurrent_calls_by_site.is_empty() {
+                    inline.push("peak_concurrent_calls_by_site");
+                }
+                if day.recording_gb != 0.0 {
+                    inline.push("recording_gb");
+                }
+                if let Some(first) = inline.first() {
+                    return Err(format!(
+                        "{context}: {first}: a simulated day type takes its usage from {}; leave out the arrays",
+                        simulate.scenario.display()
+                    ));
+                }
+                if !(simulate.traffic_scale >= 0.0 && simulate.traffic_scale.is_finite()) {
+                    return Err(format!(
+                        "{context}: simulate.traffic_scale: expected a number of zero or more, found {}",
+                        simulate.traffic_scale
+                    ));
+                }
+                if simulate.replications == Some(0) {
+                    return Err(format!(
+                        "{context}: simulate.replications: expected at least 1"
+                    ));
+                }
+                continue;
+            }
+            if day.agents_staffed.is_empty()
+                && day
+                    .named_arrays()
+                    .iter()
+                    .all(|(_, values)| values.is_empty())
+            {
+                return Err(format!(
+                    "{context}: expected agents_staffed (one value per interval) or simulate = {{ scenario = \"...\" }}"
                 ));
             }
             let length = day.agents_staffed.len();
@@ -269,14 +364,24 @@ impl Usage {
         days
     }
 
+    /// The roster; 0 until simulated day types are resolved when the file leaves it out.
+    pub fn named_agents(&self) -> f64 {
+        self.named_agents.unwrap_or(0.0)
+    }
+
     pub fn monthly_active_users(&self) -> f64 {
-        self.monthly_active_users.unwrap_or(self.named_agents)
+        self.monthly_active_users.unwrap_or(self.named_agents())
+    }
+
+    /// Whether some day type still waits to be simulated ([`crate::simulated::resolve`]).
+    pub fn has_unsimulated_day_types(&self) -> bool {
+        self.day_types.iter().any(|day| day.simulate.is_some())
     }
 
     /// This usage with every quantity multiplied by `factor` (traffic growth, sensitivity).
     pub fn scaled(&self, factor: f64) -> Usage {
         let mut usage = self.clone();
-        usage.named_agents *= factor;
+        usage.named_agents = self.named_agents.map(|n| n * factor);
         usage.monthly_active_users = self.monthly_active_users.map(|m| m * factor);
         for day in &mut usage.day_types {
             day.scale(Quantity::ALL, factor);
@@ -329,7 +434,7 @@ impl Usage {
     pub fn with_quantity_scaled(&self, quantity: Quantity, factor: f64) -> Usage {
         let mut usage = self.clone();
         if quantity == Quantity::Agents {
-            usage.named_agents *= factor;
+            usage.named_agents = self.named_agents.map(|n| n * factor);
             usage.monthly_active_users = self.monthly_active_users.map(|m| m * factor);
         }
         for day in &mut usage.day_types {
@@ -542,8 +647,10 @@ mod tests {
         let usage = Usage {
             name: "u".into(),
             interval: thirty_minutes(),
-            named_agents: 1.0,
+            named_agents: Some(1.0),
             monthly_active_users: None,
+            messages_per_chat_minute: None,
+            recording_kbit_per_s: None,
             day_types: vec![],
         };
         let mut promotion = day(&[1.0], &[]);

@@ -55,7 +55,25 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(WaitDistribution),
         Box::new(ScopeTables),
         Box::new(KeyInputs),
+        Box::new(Costs),
     ]
+}
+
+/// The costs `switchboard cost --out DIR` priced for this run: its `cost.html` section, shown
+/// as written (this crate computes no cost).
+struct Costs;
+
+impl Section for Costs {
+    fn title(&self) -> String {
+        "Costs".to_string()
+    }
+
+    fn render(&self, context: &PageContext) -> Option<String> {
+        let section = std::fs::read_to_string(context.results.folder.join("cost.html")).ok()?;
+        Some(format!(
+            "<p class=\"note\">Priced by <code>switchboard cost</code> from this run's usage: <a href=\"cost.json\">cost.json</a>, <a href=\"cost.html\">cost.html</a>.</p>\n{section}"
+        ))
+    }
 }
 
 /// Headline numbers of the whole center with their 95 % confidence intervals.
