@@ -152,3 +152,159 @@ fn help_shows_examples() {
     assert!(help.contains("Examples:"), "{help}");
     assert!(help.contains("--exchange-rate"), "{help}");
 }
+
+fn temporary_folder(name: &str) -> PathBuf {
+    let folder =
+        std::env::temp_dir().join(format!("switchboard-cost-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    folder
+}
+
+fn succeed(arguments: &[&str]) -> String {
+    let output = switchboard(arguments);
+    assert!(
+        output.status.success(),
+        "{arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn fail(arguments: &[&str]) -> String {
+    let output = switchboard(arguments);
+    assert!(!output.status.success(), "{arguments:?} should fail");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+const PROMOTION: &str = "scenarios/usage/simulated/promotion-day.toml";
+const CONCURRENT: &str = "scenarios/pricebooks/concurrent-seat-30-minute-rule.toml";
+
+#[test]
+fn a_scenario_is_simulated_and_priced_the_same_on_any_number_of_threads() {
+    let price = |threads: &str| {
+        succeed(&[
+            "cost",
+            PROMOTION,
+            "--days-per-year",
+            "2",
+            "--pricebook",
+            CONCURRENT,
+            "--threads",
+            threads,
+            "--json",
+        ])
+    };
+    let one = price("1");
+    assert_eq!(one, price("2"), "the same usage on 1 and 2 threads");
+    let report: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(report["usage"], "Promotion morning (simulated)");
+    assert!(report["options"][0]["total_cash"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_scenario_with_out_writes_its_results_and_a_report_with_the_costs() {
+    let folder = temporary_folder("scenario-out");
+    let folder_text = folder.display().to_string();
+    succeed(&[
+        "cost",
+        PROMOTION,
+        "--pricebook",
+        CONCURRENT,
+        "--out",
+        &folder_text,
+    ]);
+    for file in [
+        "summary.json",
+        "intervals.csv",
+        "cost.json",
+        "cost.html",
+        "report.html",
+    ] {
+        assert!(folder.join(file).is_file(), "{file} is written");
+    }
+    let report = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(report.contains("<h2>Costs</h2>"), "{report}");
+    assert!(report.contains("class=\"switchboard-cost\""));
+    assert!(report.contains("href=\"cost.json\""));
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn a_results_folder_is_priced_and_its_report_gains_a_costs_section() {
+    let folder = temporary_folder("results-folder");
+    let folder_text = folder.display().to_string();
+    succeed(&["sim", PROMOTION, "--quiet", "--out", &folder_text]);
+    let before = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(
+        !before.contains("<h2>Costs</h2>"),
+        "no costs before pricing"
+    );
+    let table = succeed(&[
+        "cost",
+        &folder_text,
+        "--days-per-year",
+        "2",
+        "--pricebook",
+        CONCURRENT,
+        "--out",
+        &folder_text,
+    ]);
+    assert!(table.contains("Promotion morning (simulated)"), "{table}");
+    let after = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(after.contains("<h2>Costs</h2>"));
+    assert!(after.contains("class=\"switchboard-cost\""));
+    // The simulator's own figures are untouched.
+    assert!(after.contains(&before[..before.find("<nav>").unwrap()]));
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn an_input_that_is_neither_scenario_usage_nor_results_is_refused_clearly() {
+    let folder = temporary_folder("unknown-input");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("other.toml");
+    std::fs::write(&file, "name = \"x\"\n[center]\n").unwrap();
+    let file_text = file.display().to_string();
+    let stderr = fail(&["cost", &file_text]);
+    assert!(
+        stderr.contains(&format!(
+            "{file_text}: neither a simulation scenario (no [scenario] table) nor a usage file (no [[day_type]])"
+        )),
+        "{stderr}"
+    );
+    let folder_text = folder.display().to_string();
+    let stderr = fail(&["cost", &folder_text]);
+    assert!(
+        stderr.contains("not a results folder of `switchboard sim --out DIR` (summary.json and intervals.csv missing)"),
+        "{stderr}"
+    );
+    let stderr = fail(&["cost", "no/such/usage.toml"]);
+    assert!(
+        stderr.contains("no/such/usage.toml: no such file or folder"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn a_usage_file_naming_a_broken_scenario_points_at_the_scenario_line() {
+    let folder = temporary_folder("broken-scenario");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("day.toml"),
+        "[scenario]\nduration = \"4h\"\nreplications = 1\n\n[[queue]]\nname = \"q\"\nchannel = \"voice\"\nskills = [\"s\"]\n\n[[traffic]]\nqueue = \"q\"\nrate = \"ten an hour\"\nhandle_time = { dist = \"exponential\", mean = \"4m\" }\n",
+    )
+    .unwrap();
+    let usage = folder.join("year.toml");
+    std::fs::write(
+        &usage,
+        "name = \"y\"\n[[day_type]]\nname = \"d\"\ndays_per_year = 1\nsimulate = { scenario = \"day.toml\" }\n",
+    )
+    .unwrap();
+    let stderr = fail(&["cost", &usage.display().to_string()]);
+    assert!(
+        stderr.contains("day_type \"d\": simulate.scenario: ") && stderr.contains("day.toml:12:"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+}

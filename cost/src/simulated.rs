@@ -138,6 +138,8 @@ pub fn simulate_scenario(
             request.traffic_scale
         ));
     }
+    // Refuse a run that cannot be one day type before spending time on it.
+    first_slot_of_day(&model)?;
     scale_traffic(&mut model, request.traffic_scale);
     if request.replications == Some(0) {
         return Err("replications: expected at least 1".into());
@@ -505,6 +507,29 @@ fn into_day(
     records: Vec<IntervalUsage>,
     recording_gb: f64,
 ) -> Result<SimulatedDay, String> {
+    let first_slot = first_slot_of_day(model)?;
+    let slots = (DAY_MS / model.interval_ms) as usize;
+    let mut placed = vec![IntervalUsage::default(); slots];
+    let mut used = 0;
+    for (index, record) in records.into_iter().enumerate() {
+        // A run that crosses midnight folds its morning into the start of the same day type.
+        let slot = (first_slot + index) % slots;
+        used = used.max(slot + 1);
+        placed[slot] = record;
+    }
+    placed.truncate(used);
+    Ok(SimulatedDay {
+        scenario_name: model.name.clone(),
+        interval: DurationMs(model.interval_ms),
+        named_agents: f64::from(model.agent_count()),
+        day: DayUsage::from_intervals(name, days_per_year, months, &placed, recording_gb),
+    })
+}
+
+/// The interval of the day (from 00:00) that the run's interval 0 falls in, or why the run
+/// cannot be one day type: an interval that does not divide a day, a run longer than a day, a
+/// start between interval boundaries.
+fn first_slot_of_day(model: &Model) -> Result<usize, String> {
     let interval_ms = model.interval_ms;
     if DAY_MS % interval_ms != 0 {
         return Err(format!(
@@ -513,7 +538,7 @@ fn into_day(
         ));
     }
     let slots = (DAY_MS / interval_ms) as usize;
-    if records.len() > slots {
+    if model.interval_count() > slots {
         return Err(format!(
             "the scenario runs {} but a day type is one day: simulate one day per day type",
             DurationMs(model.duration_ms)
@@ -527,22 +552,7 @@ fn into_day(
             DurationMs(interval_ms)
         ));
     }
-    let first_slot = (offset_ms / interval_ms) as usize;
-    let mut placed = vec![IntervalUsage::default(); slots];
-    let mut used = 0;
-    for (index, record) in records.into_iter().enumerate() {
-        // A run that crosses midnight folds its morning into the start of the same day type.
-        let slot = (first_slot + index) % slots;
-        used = used.max(slot + 1);
-        placed[slot] = record;
-    }
-    placed.truncate(used);
-    Ok(SimulatedDay {
-        scenario_name: model.name.clone(),
-        interval: DurationMs(interval_ms),
-        named_agents: f64::from(model.agent_count()),
-        day: DayUsage::from_intervals(name, days_per_year, months, &placed, recording_gb),
-    })
+    Ok((offset_ms / interval_ms) as usize)
 }
 
 /// The clock time of an RFC 3339 instant in its own offset (`2026-11-10T20:00:00+08:00` →
@@ -630,6 +640,81 @@ mod tests {
         );
         assert_eq!(time_of_day_ms("2026-06-18T00:30:00Z").unwrap(), 30 * 60_000);
         assert!(time_of_day_ms("tomorrow").unwrap_err().contains("RFC 3339"));
+    }
+
+    fn model(start: &str, duration: &str, people: &str) -> Model {
+        switchboard_sim::run::model_from_text(&format!(
+            r#"
+            [scenario]
+            duration = "{duration}"
+            interval = "1h"
+            [center]
+            start = "{start}"
+            [[queue]]
+            name = "q"
+            channel = "voice"
+            skills = ["s"]
+            [[agents]]
+            name = "team"
+            count = 6
+            skills = ["s"]
+            {people}
+            [[traffic]]
+            queue = "q"
+            rate = "10/h"
+            handle_time = {{ dist = "exponential", mean = "4m" }}
+        "#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_run_across_midnight_folds_its_morning_into_the_same_day() {
+        let evening = model("2026-11-10T22:00:00+08:00", "4h", "");
+        let records: Vec<IntervalUsage> = (1..=4)
+            .map(|agents| IntervalUsage {
+                agents_staffed: f64::from(agents),
+                ..IntervalUsage::default()
+            })
+            .collect();
+        let day = into_day(&evening, "d", 1.0, vec![], records, 0.0)
+            .unwrap()
+            .day;
+        let mut expected = vec![0.0; 24];
+        expected[22] = 1.0;
+        expected[23] = 2.0;
+        expected[0] = 3.0;
+        expected[1] = 4.0;
+        assert_eq!(day.agents_staffed, expected);
+        let late = model("2026-11-10T22:30:00+08:00", "4h", "");
+        assert!(first_slot_of_day(&late)
+            .unwrap_err()
+            .contains("not on an interval boundary of 1h"));
+        let long = model("2026-11-10T00:00:00+08:00", "25h", "");
+        assert!(first_slot_of_day(&long)
+            .unwrap_err()
+            .contains("simulate one day per day type"));
+    }
+
+    #[test]
+    fn peak_logins_follow_plans_and_overlapping_shifts() {
+        let planned = model(
+            "2026-11-10T00:00:00+08:00",
+            "3h",
+            r#"[[people]]
+            agents = "team"
+            plan = [{ start = "0m", agents = 2 }, { start = "1h30m", agents = 9 }, { start = "2h", agents = 1 }]"#,
+        );
+        // The plan asks for 9 but the group has 6; 6 are logged in during 01:30–02:00.
+        assert_eq!(peak_logins_per_interval(&planned), vec![2.0, 6.0, 1.0]);
+        let shifts = model(
+            "2026-11-10T00:00:00+08:00",
+            "3h",
+            r#"[[people]]
+            agents = "team"
+            shifts = [{ start = "0m", length = "2h", agents = 3 }, { start = "1h", length = "2h", agents = 2 }]"#,
+        );
+        assert_eq!(peak_logins_per_interval(&shifts), vec![3.0, 5.0, 2.0]);
     }
 
     #[test]
