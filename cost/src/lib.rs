@@ -9,9 +9,10 @@
 //! sensitivity tornado and growth what-ifs ([`CostReport`], written as `cost.json`), plus a
 //! plain-text table and an HTML section a report can embed.
 //!
-//! What it never does: simulate. It prices usage it is given — from a usage file today, from
-//! the simulator's per-interval results through a thin adapter later — and never guesses
-//! traffic, staffing or prices. Money is whole millionths of a currency unit in an `i64`
+//! What pricing never does: simulate, guess traffic, staffing or prices. It prices the usage
+//! it is given: a usage file, or a simulated day that the [`simulated`] module (the one part
+//! that calls the simulator) turns into the same [`Usage`] — from a fresh run of a scenario or
+//! from a results folder. Money is whole millionths of a currency unit in an `i64`
 //! ([`Money`]), never a running `f64` sum.
 
 mod money;

@@ -17,7 +17,8 @@ use crate::source_error::{load_document, SourceError};
 const DAY_MS: u64 = 86_400_000;
 const MONTHS_PER_YEAR: usize = 12;
 
-/// A year of usage, from a usage file or (later) from simulating each day type.
+/// A year of usage, from a usage file, with day types given inline or simulated
+/// ([`crate::simulated::resolve`]).
 ///
 /// ```
 /// use switchboard_cost::Usage;
