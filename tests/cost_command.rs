@@ -151,6 +151,14 @@ fn help_shows_examples() {
     let help = String::from_utf8(output.stdout).unwrap();
     assert!(help.contains("Examples:"), "{help}");
     assert!(help.contains("--exchange-rate"), "{help}");
+    // The three inputs each have an example.
+    assert!(
+        help.contains("switchboard cost scenarios/smb-saas.toml"),
+        "{help}"
+    );
+    assert!(help.contains("switchboard cost out/smb"), "{help}");
+    assert!(help.contains("simulated-peaky-year.toml"), "{help}");
+    assert!(help.contains("--days-per-year"), "{help}");
 }
 
 fn temporary_folder(name: &str) -> PathBuf {

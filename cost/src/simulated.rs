@@ -281,9 +281,25 @@ pub fn day_from_results_folder(
             .min(start_ms + model.interval_ms)
             .saturating_sub(start_ms.max(model.warmup_ms));
         let value = |scope: &str, column: &str| table.value(interval, scope, column);
-        let handle_minutes = |scope: &str| value(scope, "answered") * value(scope, "aht_s") / 60.0;
-        let voice_handle = handle_minutes("channel:voice");
-        talk_minutes_voice += voice_handle + handle_minutes("channel:callback");
+        // intervals.csv has handle time (talk and wrap-up); wrap-up is a fixed time per queue,
+        // so the answers of each queue of a channel tell how much of it was wrap-up.
+        let talk_minutes = |channel: Channel| {
+            let scope = format!("channel:{}", channel.name());
+            let handle = value(&scope, "answered") * value(&scope, "aht_s");
+            let wrap_up: f64 = model
+                .center
+                .queues
+                .iter()
+                .filter(|queue| queue.channel == channel)
+                .map(|queue| {
+                    value(&format!("queue:{}", queue.name), "answered") * queue.wrap_up.as_s_f64()
+                })
+                .sum();
+            (handle - wrap_up).max(0.0) / 60.0
+        };
+        let voice_talk = talk_minutes(Channel::Voice);
+        let callback_talk = talk_minutes(Channel::Callback);
+        talk_minutes_voice += voice_talk + callback_talk;
         let mut sites = BTreeMap::new();
         for site in &model.site_names {
             sites.insert(
@@ -297,10 +313,10 @@ pub fn day_from_results_folder(
             peak_concurrent_agents: peak_logins,
             offered_contacts: value("total", "offered"),
             answered_contacts: value("total", "answered"),
-            voice_inbound_minutes: voice_handle
+            voice_inbound_minutes: voice_talk
                 + value("channel:voice", "answered") * value("channel:voice", "asa_s") / 60.0,
-            voice_outbound_minutes: handle_minutes("channel:callback"),
-            chat_messages: handle_minutes("channel:chat") * derivation.messages_per_chat_minute,
+            voice_outbound_minutes: callback_talk,
+            chat_messages: talk_minutes(Channel::Chat) * derivation.messages_per_chat_minute,
             emails: value("channel:email", "arrived"),
             automated_resolutions: (value("total", "arrived") - value("total", "offered")).max(0.0),
             peak_trunk_lines: value("channel:voice", "max_concurrent")
