@@ -177,6 +177,11 @@ pub fn day_from_run(
     assert!(!figures.is_empty(), "a run has at least one replication");
     let interval_count = model.interval_count();
     let scope_index = |wanted: &Scope| run.result.scopes.iter().position(|s| s == wanted);
+    let total = scope_index(&Scope::Total);
+    assert!(
+        total.is_some(),
+        "the simulator always measures the whole center"
+    );
     let voice = scope_index(&Scope::Channel(Channel::Voice));
     let callback = scope_index(&Scope::Channel(Channel::Callback));
     let chat = scope_index(&Scope::Channel(Channel::Chat));
@@ -207,11 +212,11 @@ pub fn day_from_run(
         let voice_talk = mean(voice, |c| c.talk_ms as f64 / MS_PER_MINUTE);
         talk_minutes_voice += voice_talk + mean(callback, |c| c.talk_ms as f64 / MS_PER_MINUTE);
         records.push(IntervalUsage {
-            agents_staffed: mean(Some(0), |c| (c.ready_ms + c.busy_ms + c.aux_ms) as f64)
+            agents_staffed: mean(total, |c| (c.ready_ms + c.busy_ms + c.aux_ms) as f64)
                 / model.interval_ms as f64,
             peak_concurrent_agents: peak_logins,
-            offered_contacts: mean(Some(0), |c| c.offered as f64),
-            answered_contacts: mean(Some(0), |c| c.answered as f64),
+            offered_contacts: mean(total, |c| c.offered as f64),
+            answered_contacts: mean(total, |c| c.answered as f64),
             // The caller holds a line from the queue to the hang-up: wait and talk.
             voice_inbound_minutes: voice_talk
                 + mean(voice, |c| c.total_wait_ms as f64 / MS_PER_MINUTE),
@@ -220,7 +225,7 @@ pub fn day_from_run(
             chat_messages: mean(chat, |c| c.talk_ms as f64 / MS_PER_MINUTE)
                 * derivation.messages_per_chat_minute,
             emails: mean(email, |c| c.arrived as f64),
-            automated_resolutions: mean(Some(0), |c| c.self_served as f64),
+            automated_resolutions: mean(total, |c| c.self_served as f64),
             peak_trunk_lines: mean(voice, |c| c.max_concurrent as f64)
                 + mean(callback, |c| c.max_concurrent as f64),
             peak_concurrent_calls_by_site: sites

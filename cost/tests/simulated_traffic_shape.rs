@@ -248,3 +248,35 @@ fn a_simulated_day_type_refuses_inline_arrays_and_a_missing_scenario_by_name() {
         .unwrap_err()
         .starts_with("named_agents: expected the roster"));
 }
+
+#[test]
+fn a_traffic_scale_multiplies_the_simulated_arrivals_and_not_the_staff() {
+    let year = |scale: f64| -> Usage {
+        let usage: Usage = toml::from_str(&format!(
+            r#"
+            name = "scaled"
+            interval = "1h"
+            [[day_type]]
+            name = "normal morning"
+            days_per_year = 300
+            simulate = {{ scenario = "simulated/normal-day.toml", traffic_scale = {scale} }}
+        "#
+        ))
+        .unwrap();
+        switchboard_cost::simulated::resolve(usage, &repository().join("scenarios/usage"), 1)
+            .unwrap()
+    };
+    let doubled = year(2.0);
+    let day = &doubled.day_types[0];
+    // Hourly intervals merged from the scenario's 30-minute ones: 09:00–13:00 is slots 9–12.
+    assert_eq!(day.agents_staffed.len(), 13);
+    assert_eq!(day.agents_staffed[9..], [10.0; 4]);
+    // 120 calls an hour for 4 hours: 480 expected; the mean of 3 replications has a standard
+    // deviation of sqrt(480 / 3) ≈ 12.6, four of them bound it.
+    let offered: f64 = day.offered_contacts.iter().sum();
+    assert!(
+        (offered - 480.0).abs() < 4.0 * (480.0f64 / 3.0).sqrt(),
+        "{offered}"
+    );
+    assert_eq!(doubled.named_agents, Some(10.0));
+}
