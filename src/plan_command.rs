@@ -2,6 +2,7 @@
 //! command line. Parsing and printing only; the models live in `switchboard-plan`.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,6 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use switchboard_engine::units::{DurationMs, Rate};
+use switchboard_engine::{Entry, QueueId};
 use switchboard_plan::erlang::{
     check_erlang_a_size, erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines,
     square_root_agents, ErlangB, SquareRootApproximation, Workload,
@@ -16,10 +18,21 @@ use switchboard_plan::erlang::{
 use switchboard_plan::forecast::{read_forecast, read_staffing_plan, write_staffing_plan};
 use switchboard_plan::schedule::{read_shifts, schedule_shifts, PAID_HOURS_RELATIVE_GAP};
 use switchboard_plan::staffing::{
-    evaluate, minimum_agents, staff_intervals, IntervalStaffing, Metrics, QueueModel,
-    StaffingOptions, AGENT_SEARCH_LIMIT,
+    evaluate, minimum_agents, scheduled_staff, staff_intervals, IntervalDemand, IntervalStaffing,
+    Metrics, QueueModel, StaffingOptions, AGENT_SEARCH_LIMIT,
 };
 use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTarget, Targets};
+use switchboard_plan::verify::{
+    verify_staffing, SimulatedServiceLevel, VerifyIteration, VerifySettings,
+};
+use switchboard_sim::distribution::{DistributionConfig, Sampler};
+use switchboard_sim::metrics::Scope;
+use switchboard_sim::run::{prepare, RunOptions};
+use switchboard_sim::scenario::{
+    parse_scenario, PeopleConfig, PlanEntry, Scenario,
+    ServiceLevelDefinition as SimServiceLevelDefinition,
+};
+use switchboard_sim::summary::{service_level, Estimate};
 
 /// Capacity planning: Erlang B, C and A, staffing per interval, shift scheduling.
 #[derive(Args)]
@@ -92,16 +105,17 @@ struct TargetArgs {
     #[arg(long, value_name = "FRACTION")]
     max_occupancy: Option<Fraction>,
     /// Which contacts the service level counts when some abandon: "offered" (abandons are
-    /// misses) or "answered" (abandons left out).
-    #[arg(long, value_name = "DEFINITION", default_value = "offered")]
-    sl_definition: ServiceLevelDefinition,
+    /// misses) or "answered" (abandons left out). Default: "offered", or the scenario's
+    /// definition for `plan staff SCENARIO.toml`.
+    #[arg(long, value_name = "DEFINITION")]
+    sl_definition: Option<ServiceLevelDefinition>,
 }
 
 impl TargetArgs {
     fn targets(&self) -> Targets {
         Targets {
             service_level: self.sl,
-            service_level_definition: self.sl_definition,
+            service_level_definition: self.sl_definition.unwrap_or_default(),
             max_asa_s: self.asa.map(DurationMs::as_s_f64),
             max_abandon: self.max_abandon.map(|fraction| fraction.0),
             max_occupancy: self.max_occupancy.map(|fraction| fraction.0),
@@ -172,27 +186,51 @@ struct ErlangAArgs {
     targets: TargetArgs,
 }
 
-/// Staffing per interval for a forecast CSV (header start,volume[,aht]).
+/// Staffing per interval for a forecast CSV (header start,volume[,aht]) or for one queue of a
+/// scenario TOML, optionally verified and corrected in the simulator (--verify).
 #[derive(Args)]
 #[command(after_help = "Examples:
   switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20
   switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --patience 1m --shrinkage 30% --out plan.csv
   switchboard plan staff chats.csv --aht 6m --sl 80/60 --concurrency 3 --json
+  switchboard plan staff scenarios/plan-verify.toml --sl 80/20 --verify --replications 40
+
+A file ending in .toml (or whose first line is not a CSV header) is read as a scenario. From a
+scenario, `plan staff` staffs one queue: --queue, or the only queue that traffic enters
+directly. Its volume per reporting interval ([scenario] interval) is the expected number of
+arrivals of every [[traffic]] table entering it; its handle time and patience are the means of
+their distributions (volume-weighted); without patience the model is Erlang C, with it Erlang
+A. The queue must be served by exactly one [[agents]] group, and that group by no other queue
+with traffic. The threshold of --sl replaces the queue's service_level_target; the scenario's
+service-level definition is used unless --sl-definition is given (excluding_short_abandons is
+planned as offered, the stricter of the two, and checked as defined in simulation).
+
+--verify simulates the plan as the [[people]] plan of that group (its shrinkage table removed:
+the plan's agents are productive agents), adds an agent to each interval whose mean simulated
+service level is below the target, removes one where the whole 95 % confidence interval is
+above it and the model says one agent fewer still meets it, and repeats (same seed every time)
+until nothing changes or --max-iterations. With a forecast CSV, --verify simulates a one-queue
+scenario built from it (exponential handle time and patience, one handle time for all
+intervals). See docs/plan.md.
 
 The plan CSV written by --out has the header start,agents,staff (see docs/plan.md).")]
 struct StaffArgs {
-    /// Forecast CSV: start (duration from the forecast's start), volume (contacts in the
-    /// interval), optional aht (duration).
-    forecast: PathBuf,
-    /// Mean handle time for intervals without an aht column: "180s", "3m".
+    /// Forecast CSV (start, volume, optional aht) or scenario TOML.
+    #[arg(value_name = "SCENARIO_OR_FORECAST")]
+    input: PathBuf,
+    /// The queue to staff in a scenario (default: the only queue traffic enters directly).
+    #[arg(long, value_name = "NAME")]
+    queue: Option<String>,
+    /// Mean handle time for intervals without an aht column: "180s", "3m" (forecasts only).
     #[arg(long, value_name = "DURATION")]
     aht: Option<DurationMs>,
-    /// Mean patience; with it the model is Erlang A, without it Erlang C.
+    /// Mean patience; with it the model is Erlang A, without it Erlang C (forecasts only).
     #[arg(long, value_name = "DURATION")]
     patience: Option<DurationMs>,
-    /// Share of paid time not available for contacts: "30%" or "0.3".
-    #[arg(long, value_name = "FRACTION", default_value = "0")]
-    shrinkage: Fraction,
+    /// Share of paid time not available for contacts: "30%" or "0.3" (default 0, or the
+    /// shrinkage fraction of the staffed group's [[people]] table in a scenario).
+    #[arg(long, value_name = "FRACTION")]
+    shrinkage: Option<Fraction>,
     /// Contacts one agent handles at once (chat); slots are staffed, then divided.
     #[arg(long, default_value_t = 1)]
     concurrency: u32,
@@ -201,7 +239,26 @@ struct StaffArgs {
     target: DurationMs,
     #[command(flatten)]
     targets: TargetArgs,
-    /// Write the staffing plan CSV (start,agents,staff) here.
+    /// Check the plan in the simulator and correct it interval by interval until every
+    /// interval meets the --sl target.
+    #[arg(long)]
+    verify: bool,
+    /// Replications per simulation of --verify (default: the scenario's, 30 for a forecast).
+    #[arg(long, requires = "verify")]
+    replications: Option<u32>,
+    /// Seed of every simulation of --verify (default: the scenario's, 1 for a forecast).
+    #[arg(long, requires = "verify")]
+    seed: Option<u64>,
+    /// Simulations at most in --verify.
+    #[arg(long, default_value_t = 20, requires = "verify")]
+    max_iterations: u32,
+    /// Threads running replications (default: the machine's cores).
+    #[arg(long, requires = "verify")]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Write the staffing plan CSV (start,agents,staff) here (the verified plan with --verify).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -516,19 +573,417 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Where the demand of `plan staff` comes from, once read.
+struct StaffInput {
+    /// Length of every interval.
+    interval: DurationMs,
+    demands: Vec<IntervalDemand>,
+    model: QueueModel,
+    /// The scenario the plan is simulated in (absent for a forecast without --verify).
+    simulation: Option<SimulationSource>,
+    /// Shrinkage when --shrinkage is not given.
+    default_shrinkage: f64,
+    /// The queue and group staffed, when the input is a scenario file.
+    staffed: Option<ScenarioTarget>,
+}
+
+/// A scenario, the queue staffed in it and the agent group the plan logs in.
+struct SimulationSource {
+    scenario: Scenario,
+    queue: usize,
+    group: usize,
+    /// The queue's threshold in the file, when --sl replaced a different one.
+    replaced_target: Option<DurationMs>,
+}
+
 /// What `plan staff --json` prints.
 #[derive(Serialize)]
 struct StaffReport<'a> {
     interval: DurationMs,
     options: &'a StaffingOptions,
+    /// The queue and agent group staffed (scenarios only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scenario: Option<ScenarioTarget>,
     intervals: &'a [IntervalStaffing],
-    /// Σ staff × interval length, in hours.
+    /// Σ staff × interval length, in hours (of the analytic plan).
+    staff_hours: f64,
+    /// The plan checked and corrected in the simulator (--verify).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<VerificationReport>,
+}
+
+#[derive(Clone, Serialize)]
+struct ScenarioTarget {
+    queue: String,
+    agent_group: String,
+    /// The service-level definition counted in simulation.
+    simulated_service_level_definition: &'static str,
+}
+
+#[derive(Serialize)]
+struct VerificationReport {
+    seed: u64,
+    replications: u32,
+    max_iterations: u32,
+    converged: bool,
+    /// Whether the plan chosen met the target in every interval of its simulation.
+    meets_target: bool,
+    chosen_iteration: u32,
+    intervals: Vec<VerifiedInterval>,
+    iterations: Vec<VerifyIteration>,
+    /// Σ agents × interval length, in hours, for each plan.
+    agent_hours: AgentHours,
+    /// Σ staff × interval length of the verified plan, in hours.
     staff_hours: f64,
 }
 
-fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
-    let file = args.forecast.display().to_string();
-    let forecast = read_forecast(&read_text(&args.forecast)?, &file)?;
+#[derive(Serialize)]
+struct VerifiedInterval {
+    start: DurationMs,
+    volume: f64,
+    /// Plain per-interval Erlang C (nobody abandons).
+    erlang_c_agents: u64,
+    /// The per-interval answer of the planning model (Erlang A with patience), the start.
+    model_agents: u64,
+    /// After verification in simulation.
+    agents: u64,
+    staff: u64,
+    simulated_service_level: SimulatedServiceLevel,
+}
+
+#[derive(Serialize)]
+struct AgentHours {
+    erlang_c: f64,
+    model: f64,
+    verified: f64,
+}
+
+fn looks_like_scenario(path: &Path, text: &str) -> bool {
+    match path.extension().and_then(|extension| extension.to_str()) {
+        Some("toml") => true,
+        Some("csv") => false,
+        _ => text
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with('#'))
+            .is_some_and(|line| line.starts_with('[') || line.contains('=')),
+    }
+}
+
+/// The mean of a distribution of the scenario, in seconds: its `mean` or `value` when it has
+/// one, else a fixed-seed estimate from 20,000 draws.
+fn distribution_mean_s(config: &DistributionConfig, base: &Path) -> anyhow::Result<f64> {
+    let exact_ms = match config {
+        DistributionConfig::Exponential { mean }
+        | DistributionConfig::Lognormal { mean, .. }
+        | DistributionConfig::Gamma { mean, .. }
+        | DistributionConfig::Weibull {
+            mean: Some(mean), ..
+        } => Some(mean.as_ms()),
+        DistributionConfig::Constant { value } => Some(value.as_ms()),
+        DistributionConfig::Weibull { mean: None, .. } | DistributionConfig::Empirical { .. } => {
+            None
+        }
+    };
+    if let Some(mean_ms) = exact_ms {
+        return Ok(mean_ms as f64 / 1_000.0);
+    }
+    let sampler = Sampler::new(config, base).map_err(anyhow::Error::msg)?;
+    let mut stream = switchboard_sim::random::stream(0, 0, "plan-distribution-mean");
+    const DRAWS: u32 = 20_000;
+    let total_ms: f64 = (0..DRAWS)
+        .map(|_| sampler.sample_ms(&mut stream) as f64)
+        .sum();
+    Ok(total_ms / f64::from(DRAWS) / 1_000.0)
+}
+
+/// Reads the demand of one queue of a scenario (see the help of `plan staff`).
+fn scenario_input(
+    mut scenario: Scenario,
+    queue_name: Option<&str>,
+    targets: &TargetArgs,
+) -> anyhow::Result<StaffInput> {
+    let file = scenario.file.clone();
+    let model = prepare(&scenario).map_err(|error| anyhow::anyhow!("{error}"))?;
+    if let Some(position) = model
+        .traffic
+        .iter()
+        .position(|traffic| matches!(traffic.entry, Entry::Flow(_)))
+    {
+        bail!(
+            "{file}: traffic[{position}] enters an IVR flow; `plan staff` reads the volume of \
+             traffic that enters a queue directly (what share of a flow reaches a queue is known \
+             only by simulating it)"
+        );
+    }
+    let queues_with_traffic: Vec<usize> = (0..model.queue_names.len())
+        .filter(|&queue| {
+            model
+                .traffic
+                .iter()
+                .any(|traffic| traffic.entry == Entry::Queue(QueueId(queue as u32)))
+        })
+        .collect();
+    let names = |queues: &[usize]| {
+        queues
+            .iter()
+            .map(|&queue| model.queue_names[queue].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let queue = match queue_name {
+        Some(name) => model
+            .queue_names
+            .iter()
+            .position(|queue| queue == name)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{file}: no [[queue]] is named {name:?}; queues: {}",
+                    model.queue_names.join(", ")
+                )
+            })?,
+        None => match queues_with_traffic.as_slice() {
+            [only] => *only,
+            [] => bail!("{file}: no [[traffic]] enters a queue, so there is nothing to staff"),
+            several => bail!(
+                "{file}: traffic enters several queues ({}); say which to staff with --queue",
+                names(several)
+            ),
+        },
+    };
+    let queue_label = &model.queue_names[queue];
+    let group = match model.queue_groups[queue].as_slice() {
+        [only] => *only,
+        [] => bail!("{file}: no [[agents]] group can serve queue {queue_label:?}"),
+        several => bail!(
+            "{file}: queue {queue_label:?} is served by {} agent groups ({}); `plan staff` \
+             staffs a queue served by one group",
+            several.len(),
+            several
+                .iter()
+                .map(|&group| model.groups[group].name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let group_label = &model.groups[group].name;
+    let shared: Vec<usize> = queues_with_traffic
+        .iter()
+        .copied()
+        .filter(|&other| other != queue && model.queue_groups[other].contains(&group))
+        .collect();
+    if !shared.is_empty() {
+        bail!(
+            "{file}: the group {group_label:?} also serves {}, so a plan for queue \
+             {queue_label:?} alone would not say how many of its agents that queue gets",
+            names(&shared)
+        );
+    }
+    let interval_ms = model.interval_ms;
+    if model.duration_ms % interval_ms != 0 {
+        bail!(
+            "{file}: the duration {} is not a whole number of {} intervals; the plan has one \
+             row per interval",
+            DurationMs(model.duration_ms),
+            DurationMs(interval_ms)
+        );
+    }
+    // Volume, Σ volume × handle time and Σ volume × patience per interval, over the traffic
+    // tables entering the queue.
+    let interval_count = model.interval_count();
+    let mut volumes = vec![0.0; interval_count];
+    let mut work_s = vec![0.0; interval_count];
+    let mut patience_weighted_s = 0.0;
+    let mut with_patience = 0.0;
+    let mut without_patience = 0.0;
+    for (index, traffic) in model.traffic.iter().enumerate() {
+        if traffic.entry != Entry::Queue(QueueId(queue as u32)) {
+            continue;
+        }
+        let config = &scenario.traffic[index];
+        let handle_time_s = distribution_mean_s(&config.handle_time, &scenario.base)?;
+        let patience_s = match &config.patience {
+            Some(patience) => Some(distribution_mean_s(patience, &scenario.base)?),
+            None => None,
+        };
+        for interval in 0..interval_count {
+            let start_ms = (interval as u64 * interval_ms) as f64;
+            let arrivals = traffic
+                .arrivals
+                .expected_arrivals(start_ms + interval_ms as f64)
+                - traffic.arrivals.expected_arrivals(start_ms);
+            // Numeric integration leaves dust far below one contact.
+            let arrivals = (arrivals * 1e6).round() / 1e6;
+            volumes[interval] += arrivals;
+            work_s[interval] += arrivals * handle_time_s;
+            match patience_s {
+                Some(patience_s) => {
+                    patience_weighted_s += arrivals * patience_s;
+                    with_patience += arrivals;
+                }
+                None => without_patience += arrivals,
+            }
+        }
+    }
+    let model_kind = if with_patience == 0.0 {
+        QueueModel::ErlangC
+    } else if without_patience == 0.0 {
+        QueueModel::ErlangA {
+            patience_s: patience_weighted_s / with_patience,
+        }
+    } else {
+        bail!(
+            "{file}: some [[traffic]] of queue {queue_label:?} has a patience and some has \
+             none; give all of them one (Erlang A) or none (Erlang C)"
+        )
+    };
+    let overall_handle_time_s = work_s.iter().sum::<f64>() / volumes.iter().sum::<f64>().max(1e-9);
+    let demands = volumes
+        .iter()
+        .zip(&work_s)
+        .enumerate()
+        .map(|(interval, (&volume, &work_s))| IntervalDemand {
+            start: DurationMs(interval as u64 * interval_ms),
+            volume,
+            handle_time_s: if volume > 0.0 {
+                work_s / volume
+            } else {
+                overall_handle_time_s
+            },
+        })
+        .collect();
+    let default_shrinkage = scenario
+        .people
+        .iter()
+        .find(|people| people.agents.get_ref() == group_label)
+        .and_then(|people| people.shrinkage.as_ref())
+        .map_or(0.0, |shrinkage| shrinkage.fraction);
+    // The --sl threshold is what the simulator must count as "answered within T".
+    let file_target = DurationMs(model.queue_targets_ms[queue]);
+    let replaced_target = match targets.sl {
+        Some(sl) => {
+            let threshold = DurationMs((sl.within_s * 1_000.0).round() as u64);
+            scenario.center.queues[queue].service_level_target = threshold;
+            if scenario.queue_sets_target.len() <= queue {
+                scenario.queue_sets_target.resize(queue + 1, false);
+            }
+            scenario.queue_sets_target[queue] = true;
+            (threshold != file_target).then_some(file_target)
+        }
+        None => None,
+    };
+    let definition = match targets.sl_definition {
+        Some(ServiceLevelDefinition::Offered) => SimServiceLevelDefinition::Offered,
+        Some(ServiceLevelDefinition::Answered) => SimServiceLevelDefinition::Answered,
+        None => model.definition,
+    };
+    scenario.settings.service_level.definition = definition;
+    let staffed = ScenarioTarget {
+        queue: queue_label.clone(),
+        agent_group: group_label.clone(),
+        simulated_service_level_definition: definition.name(),
+    };
+    Ok(StaffInput {
+        staffed: Some(staffed),
+        interval: DurationMs(interval_ms),
+        demands,
+        model: model_kind,
+        simulation: Some(SimulationSource {
+            scenario,
+            queue,
+            group,
+            replaced_target,
+        }),
+        default_shrinkage,
+    })
+}
+
+/// A one-queue scenario that simulates a forecast: its volumes as a traffic profile,
+/// exponential handle time (and patience), one agent group.
+fn forecast_scenario(
+    file: &str,
+    interval: DurationMs,
+    demands: &[IntervalDemand],
+    patience: Option<DurationMs>,
+    targets: &Targets,
+) -> anyhow::Result<Scenario> {
+    let handle_time_s = demands[0].handle_time_s;
+    if let Some(other) = demands
+        .iter()
+        .find(|demand| demand.handle_time_s != handle_time_s)
+    {
+        bail!(
+            "{file}: --verify simulates a forecast with one handle time for every interval, but \
+             the interval at {} has {} s and the first {} s; write a scenario with a [[traffic]] \
+             table per handle time instead",
+            other.start,
+            other.handle_time_s,
+            handle_time_s
+        );
+    }
+    let sl = targets.service_level.ok_or_else(|| {
+        anyhow::anyhow!("--verify needs a service-level target such as --sl 80/20")
+    })?;
+    let duration_ms = interval.as_ms() * demands.len() as u64;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "[scenario]\nname = {}\nduration = \"{}\"\ninterval = \"{interval}\"\nreplications = 30\n\
+         service_level = {{ target = \"{}\", definition = \"{}\" }}\n",
+        toml::Value::String(format!("forecast {file}")),
+        DurationMs(duration_ms),
+        DurationMs((sl.within_s * 1_000.0).round() as u64),
+        match targets.service_level_definition {
+            ServiceLevelDefinition::Offered => "offered",
+            ServiceLevelDefinition::Answered => "answered",
+        }
+    );
+    text.push_str(
+        "[[queue]]\nname = \"forecast\"\nchannel = \"voice\"\nskills = [\"forecast\"]\n\n",
+    );
+    text.push_str("[[traffic]]\nqueue = \"forecast\"\nprofile = [\n");
+    for demand in demands {
+        let _ = writeln!(
+            text,
+            "  {{ start = \"{}\", volume = {:?} }},",
+            demand.start, demand.volume
+        );
+    }
+    let _ = writeln!(text, "]\nprofile_interval = \"{interval}\"");
+    let _ = writeln!(
+        text,
+        "handle_time = {{ dist = \"exponential\", mean = \"{}\" }}",
+        DurationMs((handle_time_s * 1_000.0).round() as u64)
+    );
+    if let Some(patience) = patience {
+        let _ = writeln!(
+            text,
+            "patience = {{ dist = \"exponential\", mean = \"{patience}\" }}"
+        );
+    }
+    text.push_str("\n[[agents]]\nname = \"agents\"\ncount = 1\nskills = [\"forecast\"]\n");
+    parse_scenario(file, &text, Path::new(".")).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
+    let file = args.input.display().to_string();
+    let text = read_text(&args.input)?;
+    if looks_like_scenario(&args.input, &text) {
+        if args.aht.is_some() || args.patience.is_some() {
+            bail!(
+                "{file} is a scenario: its [[traffic]] tables give the handle time and patience, \
+                 so --aht and --patience are for forecasts only"
+            );
+        }
+        let base = args.input.parent().unwrap_or(Path::new(""));
+        let scenario =
+            parse_scenario(&file, &text, base).map_err(|error| anyhow::anyhow!("{error}"))?;
+        return scenario_input(scenario, args.queue.as_deref(), &args.targets);
+    }
+    if args.queue.is_some() {
+        bail!("--queue chooses a queue of a scenario; {file} is a forecast");
+    }
+    let forecast = read_forecast(&text, &file)?;
     if args.aht.is_some_and(|aht| aht.as_ms() == 0) {
         bail!("--aht must be above 0 s");
     }
@@ -540,36 +995,202 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
         },
         None => QueueModel::ErlangC,
     };
-    let options = StaffingOptions {
+    let simulation = if args.verify {
+        if args.concurrency != 1 {
+            bail!(
+                "--verify with a forecast simulates voice (one contact per agent); for chat, \
+                 write a scenario whose agents have the capacity you plan for"
+            );
+        }
+        if forecast
+            .rows
+            .first()
+            .is_some_and(|row| row.start.as_ms() != 0)
+        {
+            bail!("{file}: --verify needs the first interval to start at 0s");
+        }
+        let scenario = forecast_scenario(
+            &file,
+            forecast.interval,
+            &demands,
+            args.patience,
+            &args.targets.targets(),
+        )?;
+        Some(SimulationSource {
+            scenario,
+            queue: 0,
+            group: 0,
+            replaced_target: None,
+        })
+    } else {
+        None
+    };
+    Ok(StaffInput {
+        interval: forecast.interval,
+        demands,
         model,
+        simulation,
+        default_shrinkage: 0.0,
+        staffed: None,
+    })
+}
+
+/// Simulates `agents` per interval as the [[people]] plan of the source's group and returns
+/// each interval's service level of the staffed queue.
+fn simulate_plan(
+    source: &SimulationSource,
+    interval: DurationMs,
+    agents: &[u64],
+    options: &RunOptions,
+    progress: &(dyn Fn(u32) + Sync),
+) -> anyhow::Result<Vec<SimulatedServiceLevel>> {
+    let mut scenario = source.scenario.clone();
+    let most = agents.iter().copied().max().unwrap_or(0).max(1);
+    let most = u32::try_from(most).context("more agents than the simulator counts")?;
+    let group = &mut scenario.center.agents[source.group];
+    match &group.ids {
+        Some(ids) if ids.len() < most as usize => bail!(
+            "{}: the group {:?} lists {} agent ids, and the plan needs {most}; give it a count \
+             instead of ids",
+            scenario.file,
+            group.name,
+            ids.len()
+        ),
+        Some(_) => {}
+        // Agents beyond the plan's stay logged out; a group smaller than the plan grows.
+        None => group.count = Some(group.count.unwrap_or(1).max(most)),
+    }
+    let group_name = group.name.clone();
+    let plan: Vec<PlanEntry> = agents
+        .iter()
+        .enumerate()
+        .map(|(index, &count)| PlanEntry {
+            start: DurationMs(index as u64 * interval.as_ms()),
+            agents: count as u32,
+            staff: None,
+        })
+        .collect();
+    let position = match scenario
+        .people
+        .iter()
+        .position(|people| people.agents.get_ref() == &group_name)
+    {
+        Some(position) => position,
+        None => {
+            let table = format!("agents = {}", toml::Value::String(group_name.clone()));
+            scenario
+                .people
+                .push(toml::from_str::<PeopleConfig>(&table)?);
+            scenario.people.len() - 1
+        }
+    };
+    let people = &mut scenario.people[position];
+    people.plan = Some(plan);
+    people.plan_file = None;
+    people.shifts.clear();
+    people.shrinkage = None;
+    let model = prepare(&scenario).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let result =
+        switchboard_sim::run(&model, options, progress).context("the simulation stopped")?;
+    let scope = result
+        .scopes
+        .iter()
+        .position(|scope| *scope == Scope::Queue(source.queue))
+        .expect("every queue has a scope");
+    let interval_count = model.interval_count();
+    assert_eq!(interval_count, agents.len(), "one plan row per interval");
+    Ok((0..interval_count)
+        .map(|interval| {
+            let estimate = Estimate::of(result.figures.iter().map(|figures| {
+                service_level(
+                    &figures.intervals[scope * interval_count + interval],
+                    model.definition,
+                )
+            }));
+            SimulatedServiceLevel {
+                mean: estimate.mean,
+                ci95: estimate.ci95,
+            }
+        })
+        .collect())
+}
+
+fn staff_hours(rows: impl Iterator<Item = u64>, interval: DurationMs) -> f64 {
+    rows.map(|count| count as f64).sum::<f64>() * interval.as_s_f64() / 3_600.0
+}
+
+fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
+    let input = staff_input(&args)?;
+    let shrinkage = args
+        .shrinkage
+        .map_or(input.default_shrinkage, |fraction| fraction.0);
+    let options = StaffingOptions {
+        model: input.model,
         targets: args.targets.targets(),
         reporting_threshold_s: args.target.as_s_f64(),
-        shrinkage: args.shrinkage.0,
+        shrinkage,
         concurrency: args.concurrency,
     };
-    let plan = staff_intervals(&demands, forecast.interval, &options)?;
+    let plan = staff_intervals(&input.demands, input.interval, &options)?;
+    let scenario_target = input.staffed.clone();
+    let verification = if args.verify {
+        let source = input
+            .simulation
+            .as_ref()
+            .expect("--verify always has a scenario to simulate");
+        Some(verify(&args, source, &input, &options, &plan)?)
+    } else {
+        None
+    };
+    let written: Vec<IntervalStaffing> = match &verification {
+        Some(verification) => plan
+            .iter()
+            .zip(&verification.intervals)
+            .map(|(row, verified)| IntervalStaffing {
+                slots: verified.agents * u64::from(options.concurrency),
+                agents: verified.agents,
+                staff: verified.staff,
+                metrics: None,
+                ..row.clone()
+            })
+            .collect(),
+        None => plan.clone(),
+    };
     if let Some(out) = &args.out {
-        std::fs::write(out, write_staffing_plan(&plan))
+        std::fs::write(out, write_staffing_plan(&written))
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    let interval_h = forecast.interval.as_s_f64() / 3_600.0;
-    let staff_hours = plan
-        .iter()
-        .map(|row| row.staff as f64 * interval_h)
-        .sum::<f64>();
+    let staff_hours_total = staff_hours(plan.iter().map(|row| row.staff), input.interval);
     if args.json {
         return to_json(&StaffReport {
-            interval: forecast.interval,
+            interval: input.interval,
             options: &options,
+            scenario: scenario_target,
             intervals: &plan,
-            staff_hours,
+            staff_hours: staff_hours_total,
+            verification,
         });
     }
     let definition = options.targets.service_level_definition;
-    let mut text = format!(
-        "Staffing per {} interval, {}\n",
-        forecast.interval,
-        match model {
+    let mut text = String::new();
+    if let (Some(target), Some(source)) = (&scenario_target, &input.simulation) {
+        let _ = writeln!(
+            text,
+            "Queue {:?} of {}, staffed by the group {:?}",
+            target.queue, source.scenario.file, target.agent_group
+        );
+        if let Some(replaced) = source.replaced_target {
+            let _ = writeln!(
+                text,
+                "note: the --sl threshold replaces the queue's service-level target of {replaced}"
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "Staffing per {} interval, {}",
+        input.interval,
+        match input.model {
             QueueModel::ErlangC => "Erlang C (nobody abandons)".to_string(),
             QueueModel::ErlangA { patience_s } =>
                 format!("Erlang A (mean patience {})", seconds(patience_s)),
@@ -604,7 +1225,7 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
             "{:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>9} {:>9} {:>8} {:>9}",
             row.start.to_string(),
             row.volume,
-            row.handle_time_s,
+            round_for_table(row.handle_time_s),
             row.slots,
             row.agents,
             row.staff,
@@ -614,11 +1235,243 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
             occupancy
         );
     }
-    let _ = writeln!(text, "staff hours: {staff_hours:.1}");
+    let _ = writeln!(text, "staff hours: {staff_hours_total:.1}");
+    if let Some(verification) = &verification {
+        render_verification(&mut text, verification, input.interval, &options);
+    }
     if let Some(out) = &args.out {
         let _ = writeln!(text, "plan written to {}", out.display());
     }
     Ok(text)
+}
+
+/// Whole numbers as they are, others to two decimals (handle times from scenarios are means).
+fn round_for_table(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn verify(
+    args: &StaffArgs,
+    source: &SimulationSource,
+    input: &StaffInput,
+    options: &StaffingOptions,
+    plan: &[IntervalStaffing],
+) -> anyhow::Result<VerificationReport> {
+    let replications = args
+        .replications
+        .unwrap_or(source.scenario.settings.replications);
+    anyhow::ensure!(
+        replications >= 2,
+        "--replications must be at least 2 for a confidence interval"
+    );
+    let seed = args.seed.unwrap_or(source.scenario.settings.seed);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    let run_options = RunOptions {
+        seed: Some(seed),
+        replications: Some(replications),
+        threads,
+        trace_dir: None,
+        check_invariants: false,
+    };
+    let max_iterations = args.max_iterations;
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(u64::from(max_iterations) * u64::from(replications));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {msg}, at most {len} replications",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    let initial: Vec<u64> = plan.iter().map(|row| row.agents).collect();
+    let verified = verify_staffing(
+        &input.demands,
+        input.interval,
+        options,
+        &initial,
+        VerifySettings { max_iterations },
+        |iteration, agents: &[u64]| -> anyhow::Result<Vec<SimulatedServiceLevel>> {
+            let done_before = u64::from(iteration - 1) * u64::from(replications);
+            bar.set_message(format!("iteration {iteration}"));
+            simulate_plan(source, input.interval, agents, &run_options, &|finished| {
+                bar.set_position(done_before + u64::from(finished))
+            })
+        },
+    )?;
+    bar.finish_and_clear();
+    // Plain per-interval Erlang C: the usual answer, for comparison.
+    let erlang_c_options = StaffingOptions {
+        model: QueueModel::ErlangC,
+        targets: Targets {
+            max_abandon: None,
+            ..options.targets.clone()
+        },
+        ..options.clone()
+    };
+    let erlang_c = staff_intervals(&input.demands, input.interval, &erlang_c_options)?;
+    let intervals: Vec<VerifiedInterval> = plan
+        .iter()
+        .zip(&erlang_c)
+        .zip(verified.agents.iter().zip(&verified.service_levels))
+        .map(
+            |((row, erlang_c_row), (&agents, &level))| VerifiedInterval {
+                start: row.start,
+                volume: row.volume,
+                erlang_c_agents: erlang_c_row.agents,
+                model_agents: row.agents,
+                agents,
+                staff: scheduled_staff(agents, options.shrinkage),
+                simulated_service_level: level,
+            },
+        )
+        .collect();
+    let agent_hours = AgentHours {
+        erlang_c: staff_hours(
+            intervals.iter().map(|row| row.erlang_c_agents),
+            input.interval,
+        ),
+        model: staff_hours(intervals.iter().map(|row| row.model_agents), input.interval),
+        verified: staff_hours(intervals.iter().map(|row| row.agents), input.interval),
+    };
+    Ok(VerificationReport {
+        seed,
+        replications,
+        max_iterations,
+        converged: verified.converged,
+        meets_target: verified.meets_target,
+        chosen_iteration: verified.chosen_iteration,
+        staff_hours: staff_hours(intervals.iter().map(|row| row.staff), input.interval),
+        intervals,
+        iterations: verified.iterations,
+        agent_hours,
+    })
+}
+
+fn render_verification(
+    text: &mut String,
+    verification: &VerificationReport,
+    interval: DurationMs,
+    options: &StaffingOptions,
+) {
+    let target = options
+        .targets
+        .service_level
+        .expect("verification needs a service-level target");
+    let start_of = |index: usize| DurationMs(index as u64 * interval.as_ms()).to_string();
+    let list = |indexes: &[usize]| {
+        indexes
+            .iter()
+            .map(|&index| start_of(index))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        text,
+        "\nVerified in simulation ({} replications per iteration, seed {})",
+        verification.replications, verification.seed
+    );
+    let _ = writeln!(
+        text,
+        "{:>8} {:>8} {:>9} {:>6} {:>8} {:>9} {:>6} {:>9}  95 % CI",
+        "start", "volume", "erlang_c", "model", "verified", "vs_erl_c", "staff", "sim_sl"
+    );
+    for row in &verification.intervals {
+        let level = &row.simulated_service_level;
+        let mean = level.mean.map_or("-".to_string(), percent);
+        let ci = level.ci95.map_or("-".to_string(), |[low, high]| {
+            format!("{:.2} – {:.2} %", low * 100.0, high * 100.0)
+        });
+        let _ = writeln!(
+            text,
+            "{:>8} {:>8} {:>9} {:>6} {:>8} {:>+9} {:>6} {:>9}  {}",
+            row.start.to_string(),
+            row.volume,
+            row.erlang_c_agents,
+            row.model_agents,
+            row.agents,
+            row.agents as i64 - row.erlang_c_agents as i64,
+            row.staff,
+            mean,
+            ci
+        );
+    }
+    let _ = writeln!(text, "Iterations");
+    for iteration in &verification.iterations {
+        let lowest = iteration.min_service_level.map_or(
+            "no interval counted a contact".to_string(),
+            |(index, level)| format!("lowest {} at {}", percent(level), start_of(index)),
+        );
+        let missed = if iteration.missed.is_empty() {
+            "every interval meets the target".to_string()
+        } else {
+            format!(
+                "{} below the target ({})",
+                iteration.missed.len(),
+                list(&iteration.missed)
+            )
+        };
+        let mut changes = Vec::new();
+        if !iteration.added.is_empty() {
+            changes.push(format!("+1 agent at {}", list(&iteration.added)));
+        }
+        if !iteration.removed.is_empty() {
+            changes.push(format!("-1 agent at {}", list(&iteration.removed)));
+        }
+        let changes = if changes.is_empty() {
+            "no change".to_string()
+        } else {
+            changes.join("; ")
+        };
+        let _ = writeln!(
+            text,
+            "  {:>2}: {:.1} agent-hours, {lowest}, {missed}; then {changes}",
+            iteration.iteration,
+            staff_hours(iteration.agents.iter().copied(), interval)
+        );
+    }
+    let outcome = match (verification.converged, verification.meets_target) {
+        (true, true) => format!(
+            "converged: every interval meets {:.0} % within {} in simulation",
+            target.fraction * 100.0,
+            seconds(target.within_s)
+        ),
+        (false, true) => format!(
+            "not converged after {} iterations; the plan of iteration {} met the target in \
+             every interval",
+            verification.max_iterations, verification.chosen_iteration
+        ),
+        (_, false) => format!(
+            "NOT MET: after {} iterations some intervals are still below the target in \
+             simulation (the plan shown is the last one simulated)",
+            verification.max_iterations
+        ),
+    };
+    let _ = writeln!(text, "{outcome}");
+    let hours = &verification.agent_hours;
+    let _ = writeln!(
+        text,
+        "agent hours: Erlang C {:.1}, model {:.1}, verified {:.1} ({:+.1} vs Erlang C)",
+        hours.erlang_c,
+        hours.model,
+        hours.verified,
+        hours.verified - hours.erlang_c
+    );
+    let _ = writeln!(
+        text,
+        "staff hours of the verified plan: {:.1}",
+        verification.staff_hours
+    );
 }
 
 fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
