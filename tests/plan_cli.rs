@@ -570,3 +570,114 @@ fn verify_simulates_a_forecast_as_a_one_queue_scenario() {
         );
     }
 }
+
+#[test]
+fn a_scenario_queue_is_staffed_from_its_traffic_and_target() {
+    // scenarios/mmc.toml: 252 calls per hour, exponential handle time of 2 min and patience
+    // of 1 min, 8 hours in 30-minute intervals, the first inside the warmup.
+    let report = json(&[
+        "plan",
+        "staff",
+        "scenarios/mmc.toml",
+        "--sl",
+        "80/20",
+        "--json",
+    ]);
+    assert_eq!(report["scenario"]["queue"], "sales");
+    assert_eq!(report["scenario"]["agent_group"], "sales-team");
+    assert_eq!(
+        report["scenario"]["simulated_service_level_definition"],
+        "excluding_short_abandons"
+    );
+    assert_eq!(report["options"]["model"]["model"], "erlang-a");
+    assert_eq!(report["options"]["model"]["patience_s"], 60.0);
+    assert_eq!(report["interval"], "30m");
+    let intervals = report["intervals"].as_array().unwrap();
+    assert_eq!(intervals.len(), 16);
+    let single = json(&[
+        "plan",
+        "erlang-a",
+        "--rate",
+        "252/h",
+        "--aht",
+        "2m",
+        "--patience",
+        "1m",
+        "--sl",
+        "80/20",
+        "--json",
+    ]);
+    for interval in intervals {
+        assert_eq!(interval["volume"], 126.0, "{interval}");
+        assert_eq!(interval["handle_time_s"], 120.0, "{interval}");
+        assert_eq!(
+            interval["agents"], single["metrics"]["agents"],
+            "{interval}"
+        );
+    }
+    assert!(report.get("verification").is_none());
+}
+
+#[test]
+fn verified_plans_do_not_depend_on_the_thread_count() {
+    let run = |threads: &str| {
+        let mut report = json(&[
+            "plan",
+            "staff",
+            "scenarios/plan-verify.toml",
+            "--sl",
+            "80/20",
+            "--verify",
+            "--replications",
+            "8",
+            "--threads",
+            threads,
+            "--quiet",
+            "--json",
+        ]);
+        report["verification"].take()
+    };
+    let one = run("1");
+    assert_eq!(one["replications"], 8);
+    assert_eq!(one, run("3"));
+}
+
+#[test]
+fn verify_replaces_the_groups_plan_and_takes_its_shrinkage_for_staff() {
+    // The group's own plan (3 agents) would miss everywhere; verification logs in the plan it
+    // checks instead, keeps the answer delay, and turns agents into staff with the group's
+    // 30 % shrinkage when --shrinkage is not given.
+    let scenario = std::fs::read_to_string("scenarios/plan-verify.toml").unwrap()
+        + "\n[[people]]\nagents = \"orders-team\"\nplan = [{ start = \"0m\", agents = 3 }]\n\
+           shrinkage = { fraction = 0.3, length = { dist = \"exponential\", mean = \"5m\" } }\n\
+           answer_delay = { dist = \"constant\", value = \"2s\" }\n";
+    let file = scratch("plan-verify-people").join("with-people.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let report = json(&[
+        "plan",
+        "staff",
+        file.to_str().unwrap(),
+        "--sl",
+        "80/20",
+        "--verify",
+        "--quiet",
+        "--json",
+    ]);
+    assert_eq!(report["options"]["shrinkage"], 0.3);
+    let verification = &report["verification"];
+    assert_eq!(verification["meets_target"], true, "{verification}");
+    for interval in verification["intervals"].as_array().unwrap() {
+        let agents = interval["agents"].as_u64().unwrap();
+        assert!(agents > 3, "{interval}");
+        assert_eq!(
+            interval["staff"].as_u64().unwrap(),
+            (agents as f64 / 0.7 - 1e-9).ceil() as u64
+        );
+        assert!(
+            interval["simulated_service_level"]["mean"]
+                .as_f64()
+                .unwrap()
+                >= 0.8
+        );
+    }
+}
