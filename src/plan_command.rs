@@ -796,12 +796,15 @@ fn scenario_input(
     let mut patience_weighted_s = 0.0;
     let mut with_patience = 0.0;
     let mut without_patience = 0.0;
+    // For intervals without contacts (which need nobody, whatever the handle time).
+    let mut first_handle_time_s = None;
     for (index, traffic) in model.traffic.iter().enumerate() {
         if traffic.entry != Entry::Queue(QueueId(queue as u32)) {
             continue;
         }
         let config = &scenario.traffic[index];
         let handle_time_s = distribution_mean_s(&config.handle_time, &scenario.base)?;
+        first_handle_time_s.get_or_insert(handle_time_s);
         let patience_s = match &config.patience {
             Some(patience) => Some(distribution_mean_s(patience, &scenario.base)?),
             None => None,
@@ -837,7 +840,11 @@ fn scenario_input(
              none; give all of them one (Erlang A) or none (Erlang C)"
         )
     };
-    let overall_handle_time_s = work_s.iter().sum::<f64>() / volumes.iter().sum::<f64>().max(1e-9);
+    let quiet_handle_time_s = match (volumes.iter().sum::<f64>(), first_handle_time_s) {
+        (total, _) if total > 0.0 => work_s.iter().sum::<f64>() / total,
+        (_, Some(handle_time_s)) => handle_time_s,
+        (_, None) => bail!("{file}: no [[traffic]] enters queue {queue_label:?}"),
+    };
     let demands = volumes
         .iter()
         .zip(&work_s)
@@ -848,7 +855,7 @@ fn scenario_input(
             handle_time_s: if volume > 0.0 {
                 work_s / volume
             } else {
-                overall_handle_time_s
+                quiet_handle_time_s
             },
         })
         .collect();
@@ -1115,7 +1122,8 @@ fn simulate_plan(
         .collect())
 }
 
-fn staff_hours(rows: impl Iterator<Item = u64>, interval: DurationMs) -> f64 {
+/// Σ count × interval length, in hours: staff-hours of staff, agent-hours of agents.
+fn person_hours(rows: impl Iterator<Item = u64>, interval: DurationMs) -> f64 {
     rows.map(|count| count as f64).sum::<f64>() * interval.as_s_f64() / 3_600.0
 }
 
@@ -1160,7 +1168,7 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
         std::fs::write(out, write_staffing_plan(&written))
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    let staff_hours_total = staff_hours(plan.iter().map(|row| row.staff), input.interval);
+    let staff_hours_total = person_hours(plan.iter().map(|row| row.staff), input.interval);
     if args.json {
         return to_json(&StaffReport {
             interval: input.interval,
@@ -1337,12 +1345,12 @@ fn verify(
         )
         .collect();
     let agent_hours = AgentHours {
-        erlang_c: staff_hours(
+        erlang_c: person_hours(
             intervals.iter().map(|row| row.erlang_c_agents),
             input.interval,
         ),
-        model: staff_hours(intervals.iter().map(|row| row.model_agents), input.interval),
-        verified: staff_hours(intervals.iter().map(|row| row.agents), input.interval),
+        model: person_hours(intervals.iter().map(|row| row.model_agents), input.interval),
+        verified: person_hours(intervals.iter().map(|row| row.agents), input.interval),
     };
     Ok(VerificationReport {
         seed,
@@ -1351,7 +1359,7 @@ fn verify(
         converged: verified.converged,
         meets_target: verified.meets_target,
         chosen_iteration: verified.chosen_iteration,
-        staff_hours: staff_hours(intervals.iter().map(|row| row.staff), input.interval),
+        staff_hours: person_hours(intervals.iter().map(|row| row.staff), input.interval),
         intervals,
         iterations: verified.iterations,
         agent_hours,
@@ -1437,7 +1445,7 @@ fn render_verification(
             text,
             "  {:>2}: {:.1} agent-hours, {lowest}, {missed}; then {changes}",
             iteration.iteration,
-            staff_hours(iteration.agents.iter().copied(), interval)
+            person_hours(iteration.agents.iter().copied(), interval)
         );
     }
     let outcome = match (verification.converged, verification.meets_target) {
