@@ -206,10 +206,10 @@ service-level definition is used unless --sl-definition is given (excluding_shor
 planned as offered, the stricter of the two, and checked as defined in simulation).
 
 --verify simulates the plan as the [[people]] plan of that group (its shrinkage table removed:
-the plan's agents are productive agents), adds an agent to each interval whose mean simulated
-service level is below the target, removes one where the whole 95 % confidence interval is
-above it and the model says one agent fewer still meets it, and repeats (same seed every time)
-until nothing changes or --max-iterations. With a forecast CSV, --verify simulates a one-queue
+the plan's agents are productive agents), adds agents to each interval whose mean simulated
+service level is below the target, removes agents where the whole 95 % confidence interval is
+above it (how many: the simulated figure moved along the model's curve), and repeats (same
+seed every time) until nothing changes or --max-iterations. With a forecast CSV, --verify simulates a one-queue
 scenario built from it (exponential handle time and patience, one handle time for all
 intervals). See docs/plan.md.
 
@@ -1429,17 +1429,15 @@ fn render_verification(
                 list(&iteration.missed)
             )
         };
-        let mut changes = Vec::new();
-        if !iteration.added.is_empty() {
-            changes.push(format!("+1 agent at {}", list(&iteration.added)));
-        }
-        if !iteration.removed.is_empty() {
-            changes.push(format!("-1 agent at {}", list(&iteration.removed)));
-        }
-        let changes = if changes.is_empty() {
+        let changes = if iteration.changes.is_empty() {
             "no change".to_string()
         } else {
-            changes.join("; ")
+            iteration
+                .changes
+                .iter()
+                .map(|change| format!("{:+} at {}", change.agents, start_of(change.interval)))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let _ = writeln!(
             text,
