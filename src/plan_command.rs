@@ -1,7 +1,10 @@
 //! `switchboard plan …`: Erlang B/C/A, staffing per interval and shift scheduling from the
-//! command line. Parsing and printing only; the models live in `switchboard-plan`.
+//! command line. Parsing and printing only; the models live in `switchboard-plan`, and
+//! [`staff_input`] reads what `plan staff` staffs (a forecast, or one queue of a scenario) and
+//! simulates plans for `--verify`.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,13 +16,21 @@ use switchboard_plan::erlang::{
     check_erlang_a_size, erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines,
     square_root_agents, ErlangB, SquareRootApproximation, Workload,
 };
-use switchboard_plan::forecast::{read_forecast, read_staffing_plan, write_staffing_plan};
+use switchboard_plan::forecast::{read_staffing_plan, write_staffing_plan};
 use switchboard_plan::schedule::{read_shifts, schedule_shifts, PAID_HOURS_RELATIVE_GAP};
 use switchboard_plan::staffing::{
-    evaluate, minimum_agents, staff_intervals, IntervalStaffing, Metrics, QueueModel,
-    StaffingOptions, AGENT_SEARCH_LIMIT,
+    evaluate, minimum_agents, scheduled_staff, staff_intervals, IntervalStaffing, Metrics,
+    QueueModel, StaffingOptions, AGENT_SEARCH_LIMIT,
 };
 use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTarget, Targets};
+use switchboard_plan::verify::{
+    verify_staffing, SimulatedServiceLevel, VerifyIteration, VerifySettings,
+};
+use switchboard_sim::run::RunOptions;
+
+mod staff_input;
+
+use staff_input::{simulate_plan, staff_input, ScenarioTarget, SimulationSource, StaffInput};
 
 /// Capacity planning: Erlang B, C and A, staffing per interval, shift scheduling.
 #[derive(Args)]
@@ -92,16 +103,17 @@ struct TargetArgs {
     #[arg(long, value_name = "FRACTION")]
     max_occupancy: Option<Fraction>,
     /// Which contacts the service level counts when some abandon: "offered" (abandons are
-    /// misses) or "answered" (abandons left out).
-    #[arg(long, value_name = "DEFINITION", default_value = "offered")]
-    sl_definition: ServiceLevelDefinition,
+    /// misses) or "answered" (abandons left out). Default: "offered", or the scenario's
+    /// definition for `plan staff SCENARIO.toml`.
+    #[arg(long, value_name = "DEFINITION")]
+    sl_definition: Option<ServiceLevelDefinition>,
 }
 
 impl TargetArgs {
     fn targets(&self) -> Targets {
         Targets {
             service_level: self.sl,
-            service_level_definition: self.sl_definition,
+            service_level_definition: self.sl_definition.unwrap_or_default(),
             max_asa_s: self.asa.map(DurationMs::as_s_f64),
             max_abandon: self.max_abandon.map(|fraction| fraction.0),
             max_occupancy: self.max_occupancy.map(|fraction| fraction.0),
@@ -172,27 +184,51 @@ struct ErlangAArgs {
     targets: TargetArgs,
 }
 
-/// Staffing per interval for a forecast CSV (header start,volume[,aht]).
+/// Staffing per interval for a forecast CSV (header start,volume[,aht]) or for one queue of a
+/// scenario TOML, optionally verified and corrected in the simulator (--verify).
 #[derive(Args)]
 #[command(after_help = "Examples:
   switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20
   switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --patience 1m --shrinkage 30% --out plan.csv
   switchboard plan staff chats.csv --aht 6m --sl 80/60 --concurrency 3 --json
+  switchboard plan staff scenarios/plan-verify.toml --sl 80/20 --verify --replications 40
+
+A file ending in .toml (or whose first line is not a CSV header) is read as a scenario. From a
+scenario, `plan staff` staffs one queue: --queue, or the only queue that traffic enters
+directly. Its volume per reporting interval ([scenario] interval) is the expected number of
+arrivals of every [[traffic]] table entering it; its handle time and patience are the means of
+their distributions (volume-weighted); without patience the model is Erlang C, with it Erlang
+A. The queue must be served by exactly one [[agents]] group, and that group by no other queue
+with traffic. The threshold of --sl replaces the queue's service_level_target; the scenario's
+service-level definition is used unless --sl-definition is given (excluding_short_abandons is
+planned as offered, the stricter of the two, and checked as defined in simulation).
+
+--verify simulates the plan as the [[people]] plan of that group (its shrinkage table removed:
+the plan's agents are productive agents), adds agents to each interval whose mean simulated
+service level is below the target, removes agents where the whole 95 % confidence interval is
+above it (how many: the simulated figure moved along the model's curve), and repeats (same
+seed every time) until nothing changes or --max-iterations. With a forecast CSV, --verify simulates a one-queue
+scenario built from it (exponential handle time and patience, one handle time for all
+intervals). See docs/plan.md.
 
 The plan CSV written by --out has the header start,agents,staff (see docs/plan.md).")]
 struct StaffArgs {
-    /// Forecast CSV: start (duration from the forecast's start), volume (contacts in the
-    /// interval), optional aht (duration).
-    forecast: PathBuf,
-    /// Mean handle time for intervals without an aht column: "180s", "3m".
+    /// Forecast CSV (start, volume, optional aht) or scenario TOML.
+    #[arg(value_name = "SCENARIO_OR_FORECAST")]
+    input: PathBuf,
+    /// The queue to staff in a scenario (default: the only queue traffic enters directly).
+    #[arg(long, value_name = "NAME")]
+    queue: Option<String>,
+    /// Mean handle time for intervals without an aht column: "180s", "3m" (forecasts only).
     #[arg(long, value_name = "DURATION")]
     aht: Option<DurationMs>,
-    /// Mean patience; with it the model is Erlang A, without it Erlang C.
+    /// Mean patience; with it the model is Erlang A, without it Erlang C (forecasts only).
     #[arg(long, value_name = "DURATION")]
     patience: Option<DurationMs>,
-    /// Share of paid time not available for contacts: "30%" or "0.3".
-    #[arg(long, value_name = "FRACTION", default_value = "0")]
-    shrinkage: Fraction,
+    /// Share of paid time not available for contacts: "30%" or "0.3" (default 0, or the
+    /// shrinkage fraction of the staffed group's [[people]] table in a scenario).
+    #[arg(long, value_name = "FRACTION")]
+    shrinkage: Option<Fraction>,
     /// Contacts one agent handles at once (chat); slots are staffed, then divided.
     #[arg(long, default_value_t = 1)]
     concurrency: u32,
@@ -201,7 +237,26 @@ struct StaffArgs {
     target: DurationMs,
     #[command(flatten)]
     targets: TargetArgs,
-    /// Write the staffing plan CSV (start,agents,staff) here.
+    /// Check the plan in the simulator and correct it interval by interval until every
+    /// interval meets the --sl target.
+    #[arg(long)]
+    verify: bool,
+    /// Replications per simulation of --verify (default: the scenario's, 30 for a forecast).
+    #[arg(long, requires = "verify")]
+    replications: Option<u32>,
+    /// Seed of every simulation of --verify (default: the scenario's, 1 for a forecast).
+    #[arg(long, requires = "verify")]
+    seed: Option<u64>,
+    /// Simulations at most in --verify.
+    #[arg(long, default_value_t = 20, requires = "verify")]
+    max_iterations: u32,
+    /// Threads running replications (default: the machine's cores).
+    #[arg(long, requires = "verify")]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Write the staffing plan CSV (start,agents,staff) here (the verified plan with --verify).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -521,55 +576,132 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 struct StaffReport<'a> {
     interval: DurationMs,
     options: &'a StaffingOptions,
+    /// The queue and agent group staffed (scenarios only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scenario: Option<ScenarioTarget>,
     intervals: &'a [IntervalStaffing],
-    /// Σ staff × interval length, in hours.
+    /// Σ staff × interval length, in hours (of the analytic plan).
+    staff_hours: f64,
+    /// The plan checked and corrected in the simulator (--verify).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<VerificationReport>,
+}
+
+#[derive(Serialize)]
+struct VerificationReport {
+    seed: u64,
+    replications: u32,
+    max_iterations: u32,
+    converged: bool,
+    /// Whether the plan chosen met the target in every interval of its simulation.
+    meets_target: bool,
+    chosen_iteration: u32,
+    intervals: Vec<VerifiedInterval>,
+    iterations: Vec<VerifyIteration>,
+    /// Σ agents × interval length, in hours, for each plan.
+    agent_hours: AgentHours,
+    /// Σ staff × interval length of the verified plan, in hours.
     staff_hours: f64,
 }
 
+#[derive(Serialize)]
+struct VerifiedInterval {
+    start: DurationMs,
+    volume: f64,
+    /// Plain per-interval Erlang C (nobody abandons).
+    erlang_c_agents: u64,
+    /// The per-interval answer of the planning model (Erlang A with patience), the start.
+    model_agents: u64,
+    /// After verification in simulation.
+    agents: u64,
+    staff: u64,
+    simulated_service_level: SimulatedServiceLevel,
+}
+
+#[derive(Serialize)]
+struct AgentHours {
+    erlang_c: f64,
+    model: f64,
+    verified: f64,
+}
+
+/// Σ count × interval length, in hours: staff-hours of staff, agent-hours of agents.
+fn person_hours(rows: impl Iterator<Item = u64>, interval: DurationMs) -> f64 {
+    rows.map(|count| count as f64).sum::<f64>() * interval.as_s_f64() / 3_600.0
+}
+
 fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
-    let file = args.forecast.display().to_string();
-    let forecast = read_forecast(&read_text(&args.forecast)?, &file)?;
-    if args.aht.is_some_and(|aht| aht.as_ms() == 0) {
-        bail!("--aht must be above 0 s");
-    }
-    let demands = forecast.demands(args.aht.map(DurationMs::as_s_f64))?;
-    let model = match args.patience {
-        Some(patience) if patience.as_ms() == 0 => bail!("--patience must be above 0 s"),
-        Some(patience) => QueueModel::ErlangA {
-            patience_s: patience.as_s_f64(),
-        },
-        None => QueueModel::ErlangC,
-    };
+    let input = staff_input(&args)?;
+    let shrinkage = args
+        .shrinkage
+        .map_or(input.default_shrinkage, |fraction| fraction.0);
     let options = StaffingOptions {
-        model,
+        model: input.model,
         targets: args.targets.targets(),
         reporting_threshold_s: args.target.as_s_f64(),
-        shrinkage: args.shrinkage.0,
+        shrinkage,
         concurrency: args.concurrency,
     };
-    let plan = staff_intervals(&demands, forecast.interval, &options)?;
+    let plan = staff_intervals(&input.demands, input.interval, &options)?;
+    let scenario_target = input.staffed.clone();
+    let verification = if args.verify {
+        let source = input
+            .simulation
+            .as_ref()
+            .expect("--verify always has a scenario to simulate");
+        Some(verify(&args, source, &input, &options, &plan)?)
+    } else {
+        None
+    };
+    let written: Vec<IntervalStaffing> = match &verification {
+        Some(verification) => plan
+            .iter()
+            .zip(&verification.intervals)
+            .map(|(row, verified)| IntervalStaffing {
+                slots: verified.agents * u64::from(options.concurrency),
+                agents: verified.agents,
+                staff: verified.staff,
+                metrics: None,
+                ..row.clone()
+            })
+            .collect(),
+        None => plan.clone(),
+    };
     if let Some(out) = &args.out {
-        std::fs::write(out, write_staffing_plan(&plan))
+        std::fs::write(out, write_staffing_plan(&written))
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    let interval_h = forecast.interval.as_s_f64() / 3_600.0;
-    let staff_hours = plan
-        .iter()
-        .map(|row| row.staff as f64 * interval_h)
-        .sum::<f64>();
+    let staff_hours_total = person_hours(plan.iter().map(|row| row.staff), input.interval);
     if args.json {
         return to_json(&StaffReport {
-            interval: forecast.interval,
+            interval: input.interval,
             options: &options,
+            scenario: scenario_target,
             intervals: &plan,
-            staff_hours,
+            staff_hours: staff_hours_total,
+            verification,
         });
     }
     let definition = options.targets.service_level_definition;
-    let mut text = format!(
-        "Staffing per {} interval, {}\n",
-        forecast.interval,
-        match model {
+    let mut text = String::new();
+    if let (Some(target), Some(source)) = (&scenario_target, &input.simulation) {
+        let _ = writeln!(
+            text,
+            "Queue {:?} of {}, staffed by the group {:?}",
+            target.queue, source.scenario.file, target.agent_group
+        );
+        if let Some(replaced) = source.replaced_target {
+            let _ = writeln!(
+                text,
+                "note: the --sl threshold replaces the queue's service-level target of {replaced}"
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "Staffing per {} interval, {}",
+        input.interval,
+        match input.model {
             QueueModel::ErlangC => "Erlang C (nobody abandons)".to_string(),
             QueueModel::ErlangA { patience_s } =>
                 format!("Erlang A (mean patience {})", seconds(patience_s)),
@@ -604,7 +736,7 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
             "{:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>9} {:>9} {:>8} {:>9}",
             row.start.to_string(),
             row.volume,
-            row.handle_time_s,
+            round_for_table(row.handle_time_s),
             row.slots,
             row.agents,
             row.staff,
@@ -614,11 +746,241 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
             occupancy
         );
     }
-    let _ = writeln!(text, "staff hours: {staff_hours:.1}");
+    let _ = writeln!(text, "staff hours: {staff_hours_total:.1}");
+    if let Some(verification) = &verification {
+        render_verification(&mut text, verification, input.interval, &options);
+    }
     if let Some(out) = &args.out {
         let _ = writeln!(text, "plan written to {}", out.display());
     }
     Ok(text)
+}
+
+/// Whole numbers as they are, others to two decimals (handle times from scenarios are means).
+fn round_for_table(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn verify(
+    args: &StaffArgs,
+    source: &SimulationSource,
+    input: &StaffInput,
+    options: &StaffingOptions,
+    plan: &[IntervalStaffing],
+) -> anyhow::Result<VerificationReport> {
+    let replications = args
+        .replications
+        .unwrap_or(source.scenario.settings.replications);
+    anyhow::ensure!(
+        replications >= 2,
+        "--replications must be at least 2 for a confidence interval"
+    );
+    let seed = args.seed.unwrap_or(source.scenario.settings.seed);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    let run_options = RunOptions {
+        seed: Some(seed),
+        replications: Some(replications),
+        threads,
+        trace_dir: None,
+        check_invariants: false,
+    };
+    let max_iterations = args.max_iterations;
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(u64::from(max_iterations) * u64::from(replications));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {msg}, at most {len} replications",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    let initial: Vec<u64> = plan.iter().map(|row| row.agents).collect();
+    let verified = verify_staffing(
+        &input.demands,
+        input.interval,
+        options,
+        &initial,
+        VerifySettings { max_iterations },
+        |iteration, agents: &[u64]| -> anyhow::Result<Vec<SimulatedServiceLevel>> {
+            let done_before = u64::from(iteration - 1) * u64::from(replications);
+            bar.set_message(format!("iteration {iteration}"));
+            simulate_plan(source, input.interval, agents, &run_options, &|finished| {
+                bar.set_position(done_before + u64::from(finished))
+            })
+        },
+    )?;
+    bar.finish_and_clear();
+    // Plain per-interval Erlang C: the usual answer, for comparison.
+    let erlang_c_options = StaffingOptions {
+        model: QueueModel::ErlangC,
+        targets: Targets {
+            max_abandon: None,
+            ..options.targets.clone()
+        },
+        ..options.clone()
+    };
+    let erlang_c = staff_intervals(&input.demands, input.interval, &erlang_c_options)?;
+    let intervals: Vec<VerifiedInterval> = plan
+        .iter()
+        .zip(&erlang_c)
+        .zip(verified.agents.iter().zip(&verified.service_levels))
+        .map(
+            |((row, erlang_c_row), (&agents, &level))| VerifiedInterval {
+                start: row.start,
+                volume: row.volume,
+                erlang_c_agents: erlang_c_row.agents,
+                model_agents: row.agents,
+                agents,
+                staff: scheduled_staff(agents, options.shrinkage),
+                simulated_service_level: level,
+            },
+        )
+        .collect();
+    let agent_hours = AgentHours {
+        erlang_c: person_hours(
+            intervals.iter().map(|row| row.erlang_c_agents),
+            input.interval,
+        ),
+        model: person_hours(intervals.iter().map(|row| row.model_agents), input.interval),
+        verified: person_hours(intervals.iter().map(|row| row.agents), input.interval),
+    };
+    Ok(VerificationReport {
+        seed,
+        replications,
+        max_iterations,
+        converged: verified.converged,
+        meets_target: verified.meets_target,
+        chosen_iteration: verified.chosen_iteration,
+        staff_hours: person_hours(intervals.iter().map(|row| row.staff), input.interval),
+        intervals,
+        iterations: verified.iterations,
+        agent_hours,
+    })
+}
+
+fn render_verification(
+    text: &mut String,
+    verification: &VerificationReport,
+    interval: DurationMs,
+    options: &StaffingOptions,
+) {
+    let target = options
+        .targets
+        .service_level
+        .expect("verification needs a service-level target");
+    let start_of = |index: usize| DurationMs(index as u64 * interval.as_ms()).to_string();
+    let list = |indexes: &[usize]| {
+        indexes
+            .iter()
+            .map(|&index| start_of(index))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        text,
+        "\nVerified in simulation ({} replications per iteration, seed {})",
+        verification.replications, verification.seed
+    );
+    let _ = writeln!(
+        text,
+        "{:>8} {:>8} {:>9} {:>6} {:>8} {:>9} {:>6} {:>9}  95 % CI",
+        "start", "volume", "erlang_c", "model", "verified", "vs_erl_c", "staff", "sim_sl"
+    );
+    for row in &verification.intervals {
+        let level = &row.simulated_service_level;
+        let mean = level.mean.map_or("-".to_string(), percent);
+        let ci = level.ci95.map_or("-".to_string(), |[low, high]| {
+            format!("{:.2} – {:.2} %", low * 100.0, high * 100.0)
+        });
+        let _ = writeln!(
+            text,
+            "{:>8} {:>8} {:>9} {:>6} {:>8} {:>+9} {:>6} {:>9}  {}",
+            row.start.to_string(),
+            row.volume,
+            row.erlang_c_agents,
+            row.model_agents,
+            row.agents,
+            row.agents as i64 - row.erlang_c_agents as i64,
+            row.staff,
+            mean,
+            ci
+        );
+    }
+    let _ = writeln!(text, "Iterations");
+    for iteration in &verification.iterations {
+        let lowest = iteration.min_service_level.map_or(
+            "no interval counted a contact".to_string(),
+            |(index, level)| format!("lowest {} at {}", percent(level), start_of(index)),
+        );
+        let missed = if iteration.missed.is_empty() {
+            "every interval meets the target".to_string()
+        } else {
+            format!(
+                "{} below the target ({})",
+                iteration.missed.len(),
+                list(&iteration.missed)
+            )
+        };
+        let changes = if iteration.changes.is_empty() {
+            "no change".to_string()
+        } else {
+            iteration
+                .changes
+                .iter()
+                .map(|change| format!("{:+} at {}", change.agents, start_of(change.interval)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            text,
+            "  {:>2}: {:.1} agent-hours, {lowest}, {missed}; then {changes}",
+            iteration.iteration,
+            person_hours(iteration.agents.iter().copied(), interval)
+        );
+    }
+    let outcome = match (verification.converged, verification.meets_target) {
+        (true, true) => format!(
+            "converged: every interval meets {:.0} % within {} in simulation",
+            target.fraction * 100.0,
+            seconds(target.within_s)
+        ),
+        (false, true) => format!(
+            "not converged after {} iterations; the plan of iteration {} met the target in \
+             every interval",
+            verification.max_iterations, verification.chosen_iteration
+        ),
+        (_, false) => format!(
+            "NOT MET: after {} iterations some intervals are still below the target in \
+             simulation (the plan shown is the last one simulated)",
+            verification.max_iterations
+        ),
+    };
+    let _ = writeln!(text, "{outcome}");
+    let hours = &verification.agent_hours;
+    let _ = writeln!(
+        text,
+        "agent hours: Erlang C {:.1}, model {:.1}, verified {:.1} ({:+.1} vs Erlang C)",
+        hours.erlang_c,
+        hours.model,
+        hours.verified,
+        hours.verified - hours.erlang_c
+    );
+    let _ = writeln!(
+        text,
+        "staff hours of the verified plan: {:.1}",
+        verification.staff_hours
+    );
 }
 
 fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {

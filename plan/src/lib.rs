@@ -4,13 +4,14 @@
 //! needs. It computes Erlang B, C and A exactly (and the square-root-staffing
 //! approximations, labelled as such), finds the fewest agents that meet service-level,
 //! speed-of-answer, abandonment and occupancy targets, turns a per-interval forecast into a
-//! staffing plan, and covers that plan with shifts at the fewest paid hours.
+//! staffing plan, corrects that plan with a simulator's verdict per interval ([`verify`]), and
+//! covers it with shifts at the fewest paid hours.
 //!
 //! What it never does: read a clock, draw a random number, or claim more than its models
 //! say. Everything here is an analytic queueing model (Poisson arrivals, exponential handle
-//! times and patience, steady state in every interval); checking a plan against the
-//! simulator belongs to a later loop, and file and terminal handling belongs to the
-//! `switchboard` program.
+//! times and patience, steady state in every interval); the verification loop takes the
+//! simulator as a closure and never runs one itself, and file and terminal handling belongs
+//! to the `switchboard` program.
 
 pub mod erlang;
 pub mod forecast;
@@ -18,6 +19,7 @@ pub mod schedule;
 mod special;
 pub mod staffing;
 pub mod targets;
+pub mod verify;
 
 use std::fmt;
 
