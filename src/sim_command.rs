@@ -97,7 +97,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         switchboard_reports::write_report_after_run(out, &args.scenario)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result.summary)?);
+        println!("{}", serde_json::to_string_pretty(&result.summary_json())?);
     } else {
         print!("{}", summary_table(&result.summary));
     }
