@@ -134,6 +134,11 @@ impl Ledger {
 /// What one fault cost in one replication.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FaultOutcome {
+    /// Contacts waiting (IVR, queue, ringing, callback request) at the site when its engine
+    /// state was lost.
+    pub waiting_at_site: u64,
+    /// Of those, the ones whose replicated state the peer site took over.
+    pub taken_over: u64,
     pub dropped: u64,
     pub lost_queued: u64,
     pub lost_callbacks: u64,
@@ -712,8 +717,10 @@ impl<'a> Failover<'a> {
                     if held.site != site {
                         continue;
                     }
+                    self.outcomes[fault as usize].waiting_at_site += 1;
                     match peer.filter(|&peer| self.replicated(&held, peer, now_ms)) {
                         Some(peer) => {
+                            self.outcomes[fault as usize].taken_over += 1;
                             let held = self.held.get_mut(&contact).expect("held");
                             if held.voice_line {
                                 self.lines_in_use[site] -= 1;
@@ -877,6 +884,10 @@ pub struct FaultSummary {
     pub duration_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<f64>,
+    /// Contacts waiting at the site when its engine state was lost, and how many of them
+    /// the peer took over from replicated state.
+    pub waiting_at_site: Estimate,
+    pub taken_over: Estimate,
     pub dropped: Estimate,
     pub lost_queued: Estimate,
     pub lost_callbacks: Estimate,
@@ -949,6 +960,8 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                 start_s: fault.start_ms as f64 / 1000.0,
                 duration_s: fault.duration_ms as f64 / 1000.0,
                 capacity: (fault.kind == FaultKind::TrunkOutage).then_some(fault.capacity),
+                waiting_at_site: per(&|o| o.waiting_at_site as f64),
+                taken_over: per(&|o| o.taken_over as f64),
                 dropped: per(&|o| o.dropped as f64),
                 lost_queued: per(&|o| o.lost_queued as f64),
                 lost_callbacks: per(&|o| o.lost_callbacks as f64),
