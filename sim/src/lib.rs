@@ -25,8 +25,12 @@
 //! - [`topology`] and [`failover`]: sites as datacenters, the faults played on them and
 //!   what they cost (dropped, lost, failed, RTO);
 //! - [`metrics`]: statistics computed from the engine's event stream alone;
-//! - [`run`]: replications in parallel, merged in replication order, summarized.
+//! - [`run`]: replications in parallel, merged in replication order, summarized;
+//! - [`compare`]: variants on common random numbers, with paired differences;
+//! - [`chaos`]: runs under random fault schedules, invariants checked at every step.
 
+pub mod chaos;
+pub mod compare;
 pub mod distribution;
 pub mod event_queue;
 pub mod failover;
