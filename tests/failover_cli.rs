@@ -44,6 +44,13 @@ fn sim_writes_the_failover_section_with_an_exact_ledger() {
         .map(|name| mean(name))
         .sum();
     assert!((mean("offered") - parts).abs() < 1e-6, "{totals:?}");
+    let windows = failover["timeline"]["service_level"].as_array().unwrap();
+    assert_eq!(windows.len(), 4 * 60, "one window a minute over four hours");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Failover</h2>"));
+    assert!(html.contains("id=\"chart-failover-service-level\""));
+    assert!(html.contains("id=\"chart-failover-harmed\""));
+    assert!(html.contains("1. site-outage dc-north"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

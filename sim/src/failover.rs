@@ -159,13 +159,19 @@ pub struct FailoverOutput {
     pub ledger: Ledger,
     pub faults: Vec<Fault>,
     pub outcomes: Vec<FaultOutcome>,
+    /// The run in measure windows, for timelines.
+    pub windows: Vec<MeasureWindow>,
 }
 
-/// Per measure window (by arrival time): contacts offered, answered within target.
-#[derive(Clone, Copy, Debug, Default)]
-struct Window {
-    offered: u64,
-    good: u64,
+/// One measure window of a replication.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MeasureWindow {
+    /// Contacts that arrived in the window (refused ones included).
+    pub offered: u64,
+    /// Of those, answered within their queue's target.
+    pub good: u64,
+    /// Contacts the failover dropped, lost, failed or trunk-blocked in the window.
+    pub harmed: u64,
 }
 
 /// The per-site state of one replication.
@@ -193,7 +199,7 @@ pub struct Failover<'a> {
     held: BTreeMap<u64, Held>,
     ledger: Ledger,
     outcomes: Vec<FaultOutcome>,
-    windows: Vec<Window>,
+    windows: Vec<MeasureWindow>,
     queue_targets_ms: Vec<u64>,
 }
 
@@ -236,7 +242,7 @@ impl<'a> Failover<'a> {
             held: BTreeMap::new(),
             ledger: Ledger::default(),
             windows: vec![
-                Window::default();
+                MeasureWindow::default();
                 duration_ms.div_ceil(topology.measure_window_ms) as usize
             ],
             queue_targets_ms,
@@ -285,7 +291,7 @@ impl<'a> Failover<'a> {
             .is_none_or(|capacity| self.lines_in_use[site] < capacity)
     }
 
-    fn window_of(&mut self, time_ms: u64) -> Option<&mut Window> {
+    fn window_of(&mut self, time_ms: u64) -> Option<&mut MeasureWindow> {
         let index = (time_ms / self.topology.measure_window_ms) as usize;
         self.windows.get_mut(index)
     }
@@ -323,10 +329,12 @@ impl<'a> Failover<'a> {
         let Some(chosen) = chosen else {
             // The carrier knows every site is down: the call is refused at once.
             self.ledger.failed_during_detection += 1;
+            self.note_harm(now_ms);
             return false;
         };
         if !self.site_reachable(chosen) {
             self.ledger.failed_during_detection += 1;
+            self.note_harm(now_ms);
             if let Some(fault) = self.site_fault[chosen] {
                 self.outcomes[fault as usize].failed_during_detection += 1;
             }
@@ -346,6 +354,7 @@ impl<'a> Failover<'a> {
                 Some(other) => site = other,
                 None => {
                     self.ledger.trunk_blocked += 1;
+                    self.note_harm(now_ms);
                     if let Some(fault) = self.site_fault[chosen]
                         .or_else(|| self.trunk_faults[chosen].last().map(|&(fault, _)| fault))
                     {
@@ -372,6 +381,12 @@ impl<'a> Failover<'a> {
             },
         );
         true
+    }
+
+    fn note_harm(&mut self, time_ms: u64) {
+        if let Some(window) = self.window_of(time_ms) {
+            window.harmed += 1;
+        }
     }
 
     /// Extra time before an offer is answered: synchronous replication commits the change at
@@ -445,6 +460,9 @@ impl<'a> Failover<'a> {
                     .expect("every contact in the engine was admitted by the failover");
                 if held.voice_line {
                     self.lines_in_use[held.site] -= 1;
+                }
+                if held.class.is_some() {
+                    self.note_harm(event.time_ms);
                 }
                 self.count_ending(&held, *outcome);
             }
@@ -828,7 +846,7 @@ impl<'a> Failover<'a> {
     pub fn finish(mut self) -> FailoverOutput {
         self.ledger.still_inside = self.held.len() as u64;
         let window_ms = self.topology.measure_window_ms;
-        let level = |windows: &[Window]| {
+        let level = |windows: &[MeasureWindow]| {
             let offered: u64 = windows.iter().map(|w| w.offered).sum();
             let good: u64 = windows.iter().map(|w| w.good).sum();
             (offered > 0).then(|| good as f64 / offered as f64)
@@ -853,6 +871,7 @@ impl<'a> Failover<'a> {
             ledger: self.ledger,
             faults: self.faults,
             outcomes: self.outcomes,
+            windows: self.windows,
         }
     }
 }
@@ -871,6 +890,18 @@ pub struct FailoverSummary {
     /// State lost with failed sites: queued contacts and callbacks.
     pub rpo: BTreeMap<&'static str, Estimate>,
     pub faults: Vec<FaultSummary>,
+    pub timeline: FailoverTimeline,
+}
+
+/// The run in measure windows, means across replications.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailoverTimeline {
+    pub window_s: f64,
+    /// Per window: answered within target ÷ arrived, the mean over the replications where
+    /// something arrived (`null` where nothing did).
+    pub service_level: Vec<Option<f64>>,
+    /// Per window: contacts dropped, lost, failed or trunk-blocked.
+    pub harmed: Vec<f64>,
 }
 
 /// One fault's costs across replications.
@@ -993,5 +1024,37 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
         totals,
         rpo,
         faults,
+        timeline: timeline(topology, outputs),
+    }
+}
+
+fn timeline(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverTimeline {
+    let windows = outputs.first().map_or(0, |output| output.windows.len());
+    let service_level = (0..windows)
+        .map(|index| {
+            Estimate::of(outputs.iter().map(|output| {
+                let window = output.windows[index];
+                if window.offered == 0 {
+                    f64::NAN
+                } else {
+                    window.good as f64 / window.offered as f64
+                }
+            }))
+            .mean
+        })
+        .collect();
+    let harmed = (0..windows)
+        .map(|index| {
+            outputs
+                .iter()
+                .map(|output| output.windows[index].harmed as f64)
+                .sum::<f64>()
+                / outputs.len() as f64
+        })
+        .collect();
+    FailoverTimeline {
+        window_s: topology.measure_window_ms as f64 / 1000.0,
+        service_level,
+        harmed,
     }
 }

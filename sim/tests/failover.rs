@@ -167,6 +167,18 @@ fn assert_exact(result: &RunResult) {
             "the engine ended as dropped exactly what the faults dropped or lost"
         );
         assert!(ledger.answered as f64 <= answered_or_wrapping[index]);
+        let harmed: u64 = output.windows.iter().map(|window| window.harmed).sum();
+        assert_eq!(
+            harmed,
+            ledger.dropped
+                + ledger.lost_queued
+                + ledger.lost_callbacks
+                + ledger.failed_during_detection
+                + ledger.trunk_blocked,
+            "the timeline places every harmed contact in a window"
+        );
+        let offered: u64 = output.windows.iter().map(|window| window.offered).sum();
+        assert_eq!(offered, ledger.offered);
     }
 }
 
