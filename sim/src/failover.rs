@@ -343,11 +343,10 @@ impl<'a> Failover<'a> {
         let voice_line = matches!(channel, Channel::Voice);
         let mut site = chosen;
         if voice_line && !self.has_free_line(chosen) {
-            // The site answers 503 and the carrier tries the others, largest weight first.
-            let mut others: Vec<usize> = candidates
-                .iter()
-                .copied()
-                .filter(|&other| other != chosen && self.site_reachable(other))
+            // The site answers 503, which makes the carrier try the other sites it believes up,
+            // standby ones included, largest weight first (503 is a failover response).
+            let mut others: Vec<usize> = (0..sites.len())
+                .filter(|&other| other != chosen && believed(other) && self.site_reachable(other))
                 .collect();
             others.sort_by(|a, b| sites[*b].weight.total_cmp(&sites[*a].weight).then(a.cmp(b)));
             match others.into_iter().find(|&other| self.has_free_line(other)) {
