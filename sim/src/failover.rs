@@ -189,6 +189,8 @@ pub struct Failover<'a> {
     partitions: Vec<(usize, usize, u64, u64)>,
     lines_in_use: Vec<u32>,
     agent_home: Vec<Option<usize>>,
+    /// Where each agent's client re-registers when its home site fails.
+    agent_backup: Vec<Option<usize>>,
     agent_site: Vec<Option<usize>>,
     agent_down: Vec<bool>,
     agent_generation: Vec<u32>,
@@ -221,6 +223,13 @@ impl<'a> Failover<'a> {
             })
             .collect();
         let agents = agent_home.len();
+        let agent_backup = (0..agents)
+            .map(|agent| {
+                let group = center.agent_group(AgentId(agent as u32));
+                topology.group_backups[group]
+                    .or_else(|| agent_home[agent].and_then(|home| topology.sites[home].backup))
+            })
+            .collect();
         let faults = topology.faults.clone();
         Failover {
             topology,
@@ -234,6 +243,7 @@ impl<'a> Failover<'a> {
             partitions: Vec::new(),
             lines_in_use: vec![0; site_count],
             agent_site: agent_home.clone(),
+            agent_backup,
             agent_home,
             agent_down: vec![false; agents],
             agent_generation: vec![0; agents],
@@ -561,7 +571,7 @@ impl<'a> Failover<'a> {
                 let index = agent as usize;
                 if self.agent_down[index] && self.agent_generation[index] == generation {
                     let home = self.agent_home[index];
-                    let backup = home.and_then(|home| self.topology.sites[home].backup);
+                    let backup = self.agent_backup[index];
                     let site = [self.agent_site[index], home, backup]
                         .into_iter()
                         .flatten()
@@ -612,8 +622,14 @@ impl<'a> Failover<'a> {
                     if self.agent_site[agent] == Some(site) && !self.agent_down[agent] {
                         self.take_agent_down(agent, steps);
                         taken.push(agent as u32);
-                        if let Some(backup) = self.topology.sites[site].backup {
-                            self.agent_site[agent] = Some(backup);
+                        // From home to the backup; from the backup back home.
+                        let next = if self.agent_home[agent] == Some(site) {
+                            self.agent_backup[agent]
+                        } else {
+                            self.agent_home[agent]
+                        };
+                        if let Some(next) = next {
+                            self.agent_site[agent] = Some(next);
                             steps.push(Step::Schedule {
                                 at_ms: now_ms + reregistration_ms,
                                 action: FailoverAction::AgentReturns {
@@ -777,7 +793,7 @@ impl<'a> Failover<'a> {
                 if self.site_down[site] == 0 {
                     for agent in 0..self.agent_down.len() {
                         let home = self.agent_home[agent];
-                        let backup = home.and_then(|home| self.topology.sites[home].backup);
+                        let backup = self.agent_backup[agent];
                         if self.agent_down[agent] && (home == Some(site) || backup == Some(site)) {
                             steps.push(Step::Schedule {
                                 at_ms: now_ms + self.topology.reregistration_delay_ms,

@@ -107,6 +107,18 @@ pub struct TopologyConfig {
     pub baseline: DurationMs,
     #[serde(default)]
     pub site: Vec<TopologySiteConfig>,
+    /// Per `[[agents]]` group, a backup site other than its home site's backup.
+    #[serde(default)]
+    pub agents: Vec<TopologyAgentsConfig>,
+}
+
+/// `[[topology.agents]]`: where one `[[agents]]` group re-registers when its site fails.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyAgentsConfig {
+    /// The `[[agents]]` group.
+    pub name: Spanned<String>,
+    pub backup_site: Spanned<String>,
 }
 
 fn default_measure_window() -> DurationMs {
@@ -227,6 +239,8 @@ pub struct Topology {
     pub measure_window_ms: u64,
     pub baseline_ms: u64,
     pub faults: Vec<Fault>,
+    /// Per `[[agents]]` group (in file order), its own backup site if it names one.
+    pub group_backups: Vec<Option<usize>>,
     /// Test hook: makes site outages count one dropped contact twice, so that tests can
     /// check that chaos runs catch a broken accounting invariant. Never set by a file.
     #[doc(hidden)]
@@ -404,6 +418,21 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
             ))
         }
     };
+    let mut group_backups = vec![None; scenario.center.agents.len()];
+    for group in &config.agents {
+        let Some(index) = scenario
+            .center
+            .agents
+            .iter()
+            .position(|agents| agents.name == *group.name.get_ref())
+        else {
+            return Err(scenario.error_at(
+                Some(group.name.span()),
+                format!("no `[[agents]]` group is named `{}`", group.name.get_ref()),
+            ));
+        };
+        group_backups[index] = Some(find_site(&group.backup_site)?);
+    }
     let duration_ms = scenario.settings.duration.as_ms();
     let mut faults = Vec::new();
     for fault in &tables.fault {
@@ -482,6 +511,7 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
         measure_window_ms: config.measure_window.as_ms(),
         baseline_ms: config.baseline.as_ms(),
         faults,
+        group_backups,
         injected_bug: false,
     }))
 }

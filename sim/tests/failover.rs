@@ -420,3 +420,30 @@ fn topology_mistakes_are_placed_in_the_file() {
         "{shown}"
     );
 }
+
+#[test]
+fn an_agent_group_may_name_its_own_backup_site() {
+    // North has no backup site: its agents wait for it to come back, unless their group
+    // names one.
+    let without = scenario(r#"{ mode = "none" }"#, OUTAGE).replacen("backup = \"south\"\n", "", 1);
+    let with = format!(
+        "{without}\n[[topology.agents]]\nname = \"north-voice\"\nbackup_site = \"south\"\n"
+    );
+    let answered = |text: &str| -> u64 {
+        let result = run(&model_from_text(text).unwrap(), 2);
+        assert_exact(&result);
+        result
+            .failover_outputs
+            .iter()
+            .map(|output| output.ledger.answered)
+            .sum()
+    };
+    assert!(answered(&with) > answered(&without));
+    let wrong =
+        format!("{without}\n[[topology.agents]]\nname = \"north-vice\"\nbackup_site = \"south\"\n");
+    let shown = model_from_text(&wrong).unwrap_err().to_string();
+    assert!(
+        shown.contains("no `[[agents]]` group is named `north-vice`"),
+        "{shown}"
+    );
+}

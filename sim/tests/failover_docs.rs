@@ -65,8 +65,10 @@ fn the_fragments_use_only_documented_keys() {
         .map(|(_, text)| text)
         .collect();
     let text = format!(
-        "[scenario]\nduration = \"4h\"\n\n[[site]]\nname = \"dc-north\"\n\n[[site]]\nname = \"dc-south\"\n\n[[queue]]\nname = \"q\"\nchannel = \"voice\"\nskills = [\"s\"]\n\n[[agents]]\nname = \"a\"\ncount = 2\nskills = [\"s\"]\nsite = \"dc-north\"\n\n{fragments}\n[[topology.site]]\nname = \"dc-south\"\n"
+        "[scenario]\nduration = \"4h\"\n\n[[site]]\nname = \"dc-north\"\n\n[[site]]\nname = \"dc-south\"\n\n[[queue]]\nname = \"q\"\nchannel = \"voice\"\nskills = [\"s\"]\n\n[[agents]]\nname = \"a\"\ncount = 2\nskills = [\"s\"]\nsite = \"dc-north\"\n\n{fragments}\n[[topology.site]]\nname = \"dc-south\"\n\n[[agents]]\nname = \"north-retail\"\ncount = 1\nskills = [\"s\"]\nsite = \"dc-north\"\n"
     );
     let model = model_from_text(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
-    assert_eq!(model.topology.unwrap().faults.len(), 3);
+    let topology = model.topology.unwrap();
+    assert_eq!(topology.faults.len(), 3);
+    assert_eq!(topology.group_backups, vec![None, Some(1)]);
 }
