@@ -31,6 +31,12 @@ fn sim_writes_the_failover_section_with_an_exact_ledger() {
         dir.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("failover: active-active, replication sync, latency 2 ms"),
+        "{shown}"
+    );
+    assert!(shown.contains("fault 1: site-outage dc-north at 7200 s for 1800 s: dropped "));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let failover = &summary["failover"];

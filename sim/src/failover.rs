@@ -1073,3 +1073,67 @@ fn timeline(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverTimeline
         harmed,
     }
 }
+
+/// The failover section as text, after the summary table of `switchboard sim`.
+pub fn failover_table(summary: &FailoverSummary) -> String {
+    use std::fmt::Write as _;
+    let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
+        (Some(mean), Some(half)) => format!("{mean:.1} ± {half:.1}"),
+        (Some(mean), None) => format!("{mean:.1}"),
+        _ => "—".to_string(),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nfailover: {}, replication {}, carrier blind for {:.0} s after a site fails",
+        match summary.mode {
+            SiteMode::ActiveActive => "active-active",
+            SiteMode::ActiveStandby => "active-standby",
+        },
+        summary.replication,
+        summary.blind_s
+    );
+    for (index, fault) in summary.faults.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "fault {}: {} {} at {:.0} s for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {} s, RTO {} s{}",
+            index + 1,
+            fault.kind.name(),
+            fault.site,
+            fault.start_s,
+            fault.duration_s,
+            cell(&fault.dropped),
+            cell(&fault.lost_queued),
+            cell(&fault.lost_callbacks),
+            cell(&fault.waiting_at_site),
+            cell(&fault.failed_during_detection),
+            cell(&fault.trunk_blocked),
+            cell(&fault.time_to_answer_s),
+            cell(&fault.rto_s),
+            if fault.unrecovered > 0 {
+                format!(" ({} replications never recovered)", fault.unrecovered)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let total = |name: &str| summary.totals.get(name).map_or("—".to_string(), cell);
+    let _ = writeln!(
+        out,
+        "every contact: offered {} = answered {} + abandoned {} + blocked {} + timed out {} + self-served {} + transferred {} + dropped {} + lost {} + {} callbacks + failed {} + trunk-blocked {} + still inside {}",
+        total("offered"),
+        total("answered"),
+        total("abandoned"),
+        total("blocked"),
+        total("timed_out"),
+        total("self_served"),
+        total("transferred"),
+        total("dropped"),
+        total("lost_queued"),
+        total("lost_callbacks"),
+        total("failed_during_detection"),
+        total("trunk_blocked"),
+        total("still_inside"),
+    );
+    out
+}
