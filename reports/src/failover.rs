@@ -177,7 +177,7 @@ impl Section for FailoverSection {
         let mut html = String::new();
         let _ = writeln!(
             html,
-            "<p class=\"note\">Sites {}; replication of engine state: {}; the carrier stops sending calls to a dead site {:.0} s after it fails (health check misses, DNS TTL, re-routing). Figures are means with their 95 % interval across replications (docs/failover.md).</p>",
+            "<p class=\"note\">Sites {}; replication of engine state: {}; the carrier stops sending calls to a dead site at most {:.0} s after it fails (health check misses, DNS TTL, re-routing). Figures are means with their 95 % interval across replications (docs/failover.md).</p>",
             escape(&failover.mode),
             escape(&failover.replication),
             failover.blind_s

@@ -179,6 +179,8 @@ pub struct Failover<'a> {
     topology: &'a Topology,
     faults: Vec<Fault>,
     carrier: Stream,
+    /// Where in the health check's ping cycle each failure falls.
+    detection: Stream,
     /// Outages and engine restarts in progress, per site.
     site_down: Vec<u32>,
     /// Trunk outages in progress per site: (fault, capacity left).
@@ -236,6 +238,7 @@ impl<'a> Failover<'a> {
             outcomes: vec![FaultOutcome::default(); faults.len()],
             faults,
             carrier: stream(seed, replication, "carrier"),
+            detection: stream(seed, replication, "detection"),
             site_down: vec![0; site_count],
             trunk_faults: vec![Vec::new(); site_count],
             carrier_believes_up: vec![true; site_count],
@@ -304,6 +307,16 @@ impl<'a> Failover<'a> {
     fn window_of(&mut self, time_ms: u64) -> Option<&mut MeasureWindow> {
         let index = (time_ms / self.topology.measure_window_ms) as usize;
         self.windows.get_mut(index)
+    }
+
+    /// How long the carrier keeps sending calls to a site that just failed: the failure
+    /// falls at a uniform point of the ping cycle, so the health check notices it between
+    /// `(misses − 1) × interval` and `misses × interval` later; then DNS caches expire and
+    /// the new route takes effect.
+    fn blind_ms(&mut self) -> u64 {
+        let interval_ms = self.topology.options_interval_ms;
+        let until_next_ping_ms = self.detection.random_range(0..interval_ms);
+        self.topology.blind_ms() - interval_ms + until_next_ping_ms
     }
 
     /// The carrier delivers a new contact: to the site it picks, or nowhere (the contact is
@@ -614,7 +627,7 @@ impl<'a> Failover<'a> {
                 self.site_down[site] += 1;
                 self.site_fault[site] = Some(index);
                 steps.push(Step::Schedule {
-                    at_ms: now_ms + self.topology.blind_ms(),
+                    at_ms: now_ms + self.blind_ms(),
                     action: FailoverAction::CarrierCheck { site: site as u32 },
                 });
                 let mut taken = Vec::new();
@@ -647,7 +660,7 @@ impl<'a> Failover<'a> {
                 if fault.capacity == 0.0 {
                     self.site_fault[site] = Some(index);
                     steps.push(Step::Schedule {
-                        at_ms: now_ms + self.topology.blind_ms(),
+                        at_ms: now_ms + self.blind_ms(),
                         action: FailoverAction::CarrierCheck { site: site as u32 },
                     });
                 }
@@ -896,7 +909,7 @@ impl<'a> Failover<'a> {
 pub struct FailoverSummary {
     pub mode: SiteMode,
     pub replication: String,
-    /// From a site's failure until the carrier stops sending it calls.
+    /// At most, from a site's failure until the carrier stops sending it calls.
     pub blind_s: f64,
     /// Per run: `offered` = `answered` + `abandoned` + `blocked` + `timed_out` +
     /// `self_served` + `transferred` + `dropped_other` + `dropped` + `lost_queued` +
@@ -1085,7 +1098,7 @@ pub fn failover_table(summary: &FailoverSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nfailover: {}, replication {}, carrier blind for {:.0} s after a site fails",
+        "\nfailover: {}, replication {}, carrier blind for at most {:.0} s after a site fails",
         match summary.mode {
             SiteMode::ActiveActive => "active-active",
             SiteMode::ActiveStandby => "active-standby",

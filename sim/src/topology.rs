@@ -248,8 +248,8 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// From a site's failure until the carrier stops sending it calls: the health check's
-    /// misses, then DNS caches expiring (worst case), then the new route taking effect.
+    /// At most, from a site's failure until the carrier stops sending it calls: the health
+    /// check's misses, then DNS caches expiring (worst case), then the new route taking effect.
     pub fn blind_ms(&self) -> u64 {
         self.options_interval_ms * u64::from(self.detection_misses)
             + self.dns_ttl_ms

@@ -123,3 +123,29 @@ fn the_two_bank_architectures_differ_where_they_should() {
         .unwrap();
     assert_eq!(lost.values[1].mean, Some(0.0));
 }
+
+#[test]
+fn the_carrier_stays_blind_between_the_missed_pings_and_one_more_interval() {
+    // 25 s × 3 health check, 60 s DNS TTL, 1 s re-routing: blind for 111 s to 136 s.
+    let model = bank("bank-failover-active-standby.toml");
+    let options = RunOptions {
+        replications: Some(8),
+        threads: 2,
+        ..RunOptions::default()
+    };
+    let result = switchboard_sim::run(&model, &options, &|_| {}).unwrap();
+    let times_ms: Vec<u64> = result
+        .failover_outputs
+        .iter()
+        .map(|output| output.outcomes[0].time_to_answer_ms.unwrap())
+        .collect();
+    for &time_ms in &times_ms {
+        // Nothing waits at the standby site and every call in the blind span fails, so the
+        // first answer comes from a call that arrived after the carrier switched.
+        assert!(time_ms >= 111_000, "{times_ms:?}");
+    }
+    assert!(
+        times_ms.iter().any(|&time_ms| time_ms < 136_000),
+        "the ping phase varies the blind span: {times_ms:?}"
+    );
+}
