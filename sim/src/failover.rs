@@ -79,7 +79,11 @@ enum Class {
 /// What the failover knows of a contact inside the center.
 #[derive(Clone, Copy, Debug)]
 struct Held {
+    /// The site whose engine holds the contact's state.
     site: usize,
+    /// The site whose trunk carries the call (the site it arrived at, or the one that took
+    /// it over).
+    line_site: usize,
     /// When its state last changed at `site` (arrival, takeover): replication is judged
     /// from here.
     since_ms: u64,
@@ -205,6 +209,8 @@ pub struct Failover<'a> {
     outcomes: Vec<FaultOutcome>,
     windows: Vec<MeasureWindow>,
     queue_targets_ms: Vec<u64>,
+    /// The site that owns each queue, if any: its engine holds the queue's waiting contacts.
+    queue_sites: Vec<Option<usize>>,
 }
 
 impl<'a> Failover<'a> {
@@ -212,6 +218,7 @@ impl<'a> Failover<'a> {
         topology: &'a Topology,
         center: &Center,
         queue_targets_ms: Vec<u64>,
+        queue_sites: Vec<Option<usize>>,
         duration_ms: u64,
         seed: u64,
         replication: u32,
@@ -259,6 +266,7 @@ impl<'a> Failover<'a> {
                 duration_ms.div_ceil(topology.measure_window_ms) as usize
             ],
             queue_targets_ms,
+            queue_sites,
         }
     }
 
@@ -393,6 +401,7 @@ impl<'a> Failover<'a> {
             contact,
             Held {
                 site,
+                line_site: site,
                 since_ms: now_ms,
                 arrival_ms: now_ms,
                 voice_line,
@@ -437,6 +446,17 @@ impl<'a> Failover<'a> {
                     held.agent = Some(agent.0);
                 }
             }
+            // A contact that joins a queue owned by another site (overflow across sites) has
+            // its state moved to that site's engine, if it is up.
+            EventKind::ContactQueued { contact, queue, .. } => {
+                let owner = self.queue_sites[queue.0 as usize];
+                if let (Some(held), Some(owner)) = (self.held.get_mut(&contact.0), owner) {
+                    if held.site != owner && self.site_down[owner] == 0 {
+                        held.site = owner;
+                        held.since_ms = event.time_ms;
+                    }
+                }
+            }
             EventKind::OfferEnded { contact, .. } => {
                 if let Some(held) = self.held.get_mut(&contact.0) {
                     held.agent = None;
@@ -469,7 +489,7 @@ impl<'a> Failover<'a> {
             | EventKind::CallbackRequested { contact, .. } => {
                 if let Some(held) = self.held.get_mut(&contact.0) {
                     if std::mem::replace(&mut held.voice_line, false) {
-                        self.lines_in_use[held.site] -= 1;
+                        self.lines_in_use[held.line_site] -= 1;
                     }
                 }
             }
@@ -481,7 +501,7 @@ impl<'a> Failover<'a> {
                     .remove(&contact.0)
                     .expect("every contact in the engine was admitted by the failover");
                 if held.voice_line {
-                    self.lines_in_use[held.site] -= 1;
+                    self.lines_in_use[held.line_site] -= 1;
                 }
                 if held.class.is_some() {
                     self.note_harm(event.time_ms);
@@ -670,7 +690,7 @@ impl<'a> Failover<'a> {
                     .held
                     .iter()
                     .filter(|(_, held)| {
-                        held.site == site && held.voice_line && held.class.is_none()
+                        held.line_site == site && held.voice_line && held.class.is_none()
                     })
                     .map(|(&contact, _)| contact)
                     .collect();
@@ -750,7 +770,7 @@ impl<'a> Failover<'a> {
                 .is_some_and(|agent| taken.binary_search(&agent).is_ok());
             match phase {
                 ContactPhase::Connected => {
-                    if drop_conversations && (held.site == site || agent_here) {
+                    if drop_conversations && (held.line_site == site || agent_here) {
                         self.classify(contact, Class::Dropped, fault, steps);
                     }
                 }
@@ -768,9 +788,12 @@ impl<'a> Failover<'a> {
                         Some(peer) => {
                             self.outcomes[fault as usize].taken_over += 1;
                             let held = self.held.get_mut(&contact).expect("held");
-                            if held.voice_line {
+                            // After an outage the carrier re-routes the call to the peer's
+                            // trunk; an engine restart leaves the trunks alone.
+                            if drop_conversations && held.voice_line && held.line_site == site {
                                 self.lines_in_use[site] -= 1;
                                 self.lines_in_use[peer] += 1;
+                                held.line_site = peer;
                             }
                             held.site = peer;
                             held.since_ms = now_ms;

@@ -284,6 +284,7 @@ pub fn run_replication(
             topology,
             &driver.center,
             model.queue_targets_ms.clone(),
+            model.queue_sites.clone(),
             model.duration_ms,
             seed,
             replication,

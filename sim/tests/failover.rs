@@ -447,3 +447,38 @@ fn an_agent_group_may_name_its_own_backup_site() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_queue_owned_by_a_site_keeps_its_waiting_contacts_state_there() {
+    // Every queue belongs to south: calls that arrive by north's trunk wait in south's engine,
+    // so north's outage drops the calls on its lines but loses no waiting state.
+    let text = scenario(r#"{ mode = "none" }"#, OUTAGE)
+        .replace(
+            "name = \"sales\"\nchannel = \"voice\"",
+            "name = \"sales\"\nsite = \"south\"\nchannel = \"voice\"",
+        )
+        .replace(
+            "name = \"chat\"\nchannel = \"chat\"",
+            "name = \"chat\"\nsite = \"south\"\nchannel = \"chat\"",
+        );
+    let result = run(&model_from_text(&text).unwrap(), 2);
+    assert_exact(&result);
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        // Only contacts still in the IVR (no queue yet) wait at north.
+        assert!(outcome.waiting_at_site <= 3, "{outcome:?}");
+        assert!(outcome.dropped > 0);
+    }
+    let unowned = run(
+        &model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap(),
+        2,
+    );
+    let waiting = |result: &switchboard_sim::run::RunResult| -> u64 {
+        result
+            .failover_outputs
+            .iter()
+            .map(|output| output.outcomes[0].waiting_at_site)
+            .sum()
+    };
+    assert!(waiting(&result) * 5 < waiting(&unowned));
+}
