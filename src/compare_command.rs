@@ -26,7 +26,7 @@ pub struct CompareArgs {
     /// Threads running replications (default: the machine's cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Folder for compare.json.
+    /// Folder for compare.json and compare.html.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print compare.json instead of the table.
@@ -76,6 +76,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         std::fs::write(out.join("compare.json"), json.clone() + "\n")
             .with_context(|| format!("cannot write into {}", out.display()))?;
+        std::fs::write(
+            out.join("compare.html"),
+            switchboard_reports::compare::render_comparison(&comparison),
+        )
+        .with_context(|| format!("cannot write into {}", out.display()))?;
     }
     if args.json {
         println!("{json}");

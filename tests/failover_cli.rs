@@ -62,6 +62,8 @@ fn sim_writes_the_failover_section_with_an_exact_ledger() {
 
 #[test]
 fn compare_of_a_scenario_with_itself_shows_zero_differences() {
+    let out = std::env::temp_dir().join(format!("switchboard-compare-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
     let output = switchboard(&[
         "compare",
         "scenarios/bank-failover.toml",
@@ -69,6 +71,8 @@ fn compare_of_a_scenario_with_itself_shows_zero_differences() {
         "--replications",
         "3",
         "--json",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let comparison: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -79,6 +83,10 @@ fn compare_of_a_scenario_with_itself_shows_zero_differences() {
         }
         assert_eq!(difference["mean"].as_f64(), Some(0.0), "{metric}");
     }
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains("<th>failover.fault0.rto_s</th>"));
+    assert!(!html.contains("<strong>"), "no difference is significant");
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]

@@ -16,6 +16,7 @@
 //! outputs) and never reaches the network or a system font library.
 
 pub mod chart;
+pub mod compare;
 pub mod failover;
 pub mod local_time;
 pub mod page;

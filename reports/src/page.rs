@@ -491,7 +491,7 @@ impl Section for KeyInputs {
     }
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; color: #1e1e1e; background: #fafafa; margin: 0; }
 main { max-width: 1000px; margin: 0 auto; padding: 24px; background: #fff; }
 h1 { font-size: 28px; margin: 0 0 4px 0; }
