@@ -338,17 +338,37 @@ proptest! {
     fn accounting_is_exact_under_random_fault_schedules(
         schedule_seed in any::<u64>(),
         replication in 0usize..3,
+        standby in any::<bool>(),
+        trunk_lines in 8u32..40,
     ) {
         let replication = [
             r#"{ mode = "none" }"#,
             r#"{ mode = "async", lag = "3s" }"#,
             r#"{ mode = "sync", latency = "2ms" }"#,
         ][replication];
-        let base = model_from_text(&scenario(replication, "")).unwrap();
+        // Either architecture, and trunks from scarce to ample.
+        let variant = |faults: &str| {
+            let text = scenario(replication, faults)
+                .replace("trunk_lines = 40", &format!("trunk_lines = {trunk_lines}"));
+            if standby {
+                text.replace("mode = \"active-active\"", "mode = \"active-standby\"")
+                    .replace(
+                        "trunk_lines = 30\nweight = 1\n",
+                        "trunk_lines = 30\nweight = 1\nstandby = true\n",
+                    )
+            } else {
+                text
+            }
+        };
+        let base = model_from_text(&variant("")).unwrap();
         let topology = base.topology.as_ref().unwrap();
         let faults = topology.random_faults(base.duration_ms, schedule_seed);
         // Through the file, so that every fault drawn is one a user could write.
-        let model = model_from_text(&scenario(replication, &fault_tables(&faults))).unwrap();
+        let model = model_from_text(&variant(&fault_tables(&faults))).unwrap();
+        prop_assert_eq!(
+            model.topology.as_ref().unwrap().mode == switchboard_sim::topology::SiteMode::ActiveStandby,
+            standby
+        );
         prop_assert_eq!(&model.topology.as_ref().unwrap().faults, &faults);
         let mut short = model.clone();
         short.settings.replications = 2;
