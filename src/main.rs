@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod chaos_command;
 mod check;
+mod compare_command;
 mod cost_command;
 mod plan_command;
 mod report_command;
@@ -35,6 +37,8 @@ enum Command {
     Sweep(sweep_command::SweepArgs),
     Merge(sweep_command::MergeArgs),
     Report(report_command::ReportArgs),
+    Compare(compare_command::CompareArgs),
+    Chaos(chaos_command::ChaosArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep_command::run_sweep(args),
         Command::Merge(args) => sweep_command::run_merge(args),
         Command::Report(args) => report_command::run(args),
+        Command::Compare(args) => compare_command::run(args),
+        Command::Chaos(args) => chaos_command::run(args),
     };
     match result {
         Ok(code) => code,

@@ -97,9 +97,12 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         switchboard_reports::write_report_after_run(out, &args.scenario)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result.summary)?);
+        println!("{}", serde_json::to_string_pretty(&result.summary_json())?);
     } else {
         print!("{}", summary_table(&result.summary));
+        if let Some(failover) = &result.failover {
+            print!("{}", switchboard_sim::failover::failover_table(failover));
+        }
     }
     if result.summary.rejected_inputs > 0 {
         let first = result

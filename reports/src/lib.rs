@@ -16,6 +16,8 @@
 //! outputs) and never reaches the network or a system font library.
 
 pub mod chart;
+pub mod compare;
+pub mod failover;
 pub mod local_time;
 pub mod page;
 pub mod results;
@@ -97,6 +99,7 @@ impl From<ResultsError> for ReportError {
 pub fn charts(results: &Results, options: &RenderOptions) -> Vec<Chart> {
     let mut charts = views::interval_charts(results, options.service_level_goal);
     charts.extend(views::wait_distribution_chart(results));
+    charts.extend(failover::failover_charts(results));
     charts
 }
 

@@ -1,10 +1,10 @@
 //! The HTML page: one self-contained file (inline CSS, inline SVG, no script, no network), made
 //! of [`Section`]s in order. A section renders only when the results hold something for it.
 //!
-//! Extension point: failover timelines and costs come with later issues. Each becomes one more
-//! type implementing [`Section`], added to [`sections`], whose `render` returns `None` when the
+//! Extension point: each further part of the page (failover timelines, costs) is one more type
+//! implementing [`Section`], added to [`sections`], whose `render` returns `None` when the
 //! results folder holds no such results (say, no fault was injected), so pages of runs without
-//! them stay as they are.
+//! them stay as they are. The failover section lives in [`crate::failover`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,7 +22,7 @@ pub struct PageContext<'a> {
 }
 
 impl PageContext<'_> {
-    fn chart_figures(&self, ids: &[&str]) -> String {
+    pub(crate) fn chart_figures(&self, ids: &[&str]) -> String {
         let mut html = String::new();
         for (chart, svg) in self.charts {
             if ids.contains(&chart.id.as_str()) {
@@ -53,6 +53,7 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(Headline),
         Box::new(IntervalCharts),
         Box::new(WaitDistribution),
+        Box::new(crate::failover::FailoverSection),
         Box::new(ScopeTables),
         Box::new(KeyInputs),
         Box::new(Costs),
@@ -508,7 +509,7 @@ impl Section for KeyInputs {
     }
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; color: #1e1e1e; background: #fafafa; margin: 0; }
 main { max-width: 1000px; margin: 0 auto; padding: 24px; background: #fff; }
 h1 { font-size: 28px; margin: 0 0 4px 0; }

@@ -45,6 +45,9 @@ pub struct Summary {
     pub channels: BTreeMap<String, Estimates>,
     pub sites: BTreeMap<String, Estimates>,
     pub wall_s: f64,
+    /// Present when the scenario describes its sites as datacenters (`docs/failover.md`).
+    #[serde(default)]
+    pub failover: Option<crate::failover::FailoverResults>,
 }
 
 /// One row of `intervals.csv`: one scope in one reporting interval. Values are means across

@@ -22,11 +22,18 @@
 //! - [`random`]: one seeded random stream per source, derived from (seed, replication, name);
 //! - [`event_queue`]: the future-event list, ordered by (time, sequence);
 //! - [`replication`]: one replication, the loop that feeds the engine and reacts to it;
+//! - [`topology`] and [`failover`]: sites as datacenters, the faults played on them and
+//!   what they cost (dropped, lost, failed, RTO);
 //! - [`metrics`]: statistics computed from the engine's event stream alone;
-//! - [`run`]: replications in parallel, merged in replication order, summarized.
+//! - [`run`]: replications in parallel, merged in replication order, summarized;
+//! - [`compare`]: variants on common random numbers, with paired differences;
+//! - [`chaos`]: runs under random fault schedules, invariants checked at every step.
 
+pub mod chaos;
+pub mod compare;
 pub mod distribution;
 pub mod event_queue;
+pub mod failover;
 pub mod metrics;
 pub mod model;
 pub mod random;
@@ -34,6 +41,7 @@ pub mod replication;
 pub mod run;
 pub mod scenario;
 pub mod summary;
+pub mod topology;
 pub mod trace;
 
 pub use run::{run, RunOptions, RunResult};

@@ -35,6 +35,8 @@ pub struct Model {
     pub duration_ms: u64,
     pub warmup_ms: u64,
     pub interval_ms: u64,
+    /// Sites as datacenters and the faults to play (`[topology]`, `[[fault]]`).
+    pub topology: Option<crate::topology::Topology>,
 }
 
 impl Model {
@@ -634,6 +636,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
         group.no_answer_probability = people.no_answer;
     }
 
+    let topology = crate::topology::compile_topology(scenario)?;
     Ok(Model {
         name: if settings.name.is_empty() {
             scenario.file.clone()
@@ -654,6 +657,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
         duration_ms,
         warmup_ms: settings.warmup.as_ms(),
         interval_ms: settings.interval.as_ms(),
+        topology,
     })
 }
 

@@ -19,6 +19,7 @@ use switchboard_engine::{
 };
 
 use crate::event_queue::EventQueue;
+use crate::failover::{Failover, FailoverAction, FailoverOutput, Step};
 use crate::metrics::{ContactFacts, MetricsRecorder, ReplicationMetrics};
 use crate::model::{ArrivalCursor, Model, Staffing};
 use crate::random::{stream, Stream};
@@ -76,6 +77,7 @@ enum Action {
         agent: u32,
         generation: u32,
     },
+    Failover(FailoverAction),
 }
 
 /// What the driver remembers of a contact inside the center.
@@ -150,6 +152,8 @@ pub struct ReplicationOutput {
     pub rejected_inputs: u64,
     /// The first refused input, for diagnosis.
     pub first_rejection: Option<String>,
+    /// What the faults cost, when the scenario has a `[topology]`.
+    pub failover: Option<FailoverOutput>,
 }
 
 /// Why a replication could not finish.
@@ -201,6 +205,7 @@ struct Driver<'a> {
     patience_to_arm: Vec<(u64, u64)>,
     rejected_inputs: u64,
     first_rejection: Option<String>,
+    failover: Option<Failover<'a>>,
 }
 
 /// Runs replication `replication` of `model` with `seed`.
@@ -272,7 +277,19 @@ pub fn run_replication(
         patience_to_arm: Vec::new(),
         rejected_inputs: 0,
         first_rejection: None,
+        failover: None,
     };
+    if let Some(topology) = &model.topology {
+        driver.failover = Some(Failover::new(
+            topology,
+            &driver.center,
+            model.queue_targets_ms.clone(),
+            model.queue_sites.clone(),
+            model.duration_ms,
+            seed,
+            replication,
+        ));
+    }
     driver.schedule_start();
     driver.run(options.check_invariants)?;
     let still_inside = driver.contacts.len() as u64;
@@ -285,11 +302,17 @@ pub fn run_replication(
         contacts,
         rejected_inputs: driver.rejected_inputs,
         first_rejection: driver.first_rejection,
+        failover: driver.failover.map(Failover::finish),
     })
 }
 
 impl Driver<'_> {
     fn schedule_start(&mut self) {
+        if let Some(failover) = &self.failover {
+            for (time_ms, action) in failover.initial_actions() {
+                self.schedule.schedule(time_ms, Action::Failover(action));
+            }
+        }
         for index in 0..self.model.traffic.len() {
             self.schedule_next_arrival(index);
         }
@@ -385,7 +408,7 @@ impl Driver<'_> {
                 self.center.handle_timeout(next_ms);
             } else {
                 let (_, action) = self.schedule.pop().expect("peeked");
-                self.act(action);
+                self.act(action)?;
             }
             self.drain()?;
             if check_invariants {
@@ -394,6 +417,14 @@ impl Driver<'_> {
                         time_ms: self.now_ms,
                         message: violation.0,
                     });
+                }
+                if let Some(failover) = &self.failover {
+                    failover
+                        .check_ledger(self.next_contact - 1, self.contacts.len())
+                        .map_err(|message| ReplicationError::Invariant {
+                            time_ms: self.now_ms,
+                            message,
+                        })?;
                 }
             }
         }
@@ -416,8 +447,9 @@ impl Driver<'_> {
         }
     }
 
-    fn act(&mut self, action: Action) {
+    fn act(&mut self, action: Action) -> Result<(), ReplicationError> {
         match action {
+            Action::Failover(action) => return self.failover_act(action),
             Action::Arrival { traffic } => {
                 self.create_contact(traffic as usize, 0);
                 self.schedule_next_arrival(traffic as usize);
@@ -484,7 +516,7 @@ impl Driver<'_> {
             Action::Login { agent } => self.login(agent),
             Action::Logout { agent } => self.logout(agent),
             Action::Break { agent, reason } => {
-                if self.agent_wanted[agent as usize] {
+                if self.agent_present(agent) {
                     self.input(Input::AgentAux {
                         agent: AgentId(agent),
                         reason,
@@ -492,7 +524,7 @@ impl Driver<'_> {
                 }
             }
             Action::BreakOver { agent } => {
-                if self.agent_wanted[agent as usize] {
+                if self.agent_present(agent) {
                     self.input(Input::AgentReady {
                         agent: AgentId(agent),
                     });
@@ -500,7 +532,7 @@ impl Driver<'_> {
             }
             Action::ShrinkageStart { agent, generation } => {
                 let index = agent as usize;
-                if self.agent_wanted[index] && self.agent_generation[index] == generation {
+                if self.agent_present(agent) && self.agent_generation[index] == generation {
                     // An agent holding a contact finishes it first: the engine starts the aux
                     // when the agent is free, and the spell is timed from then (see the
                     // `AgentStateChanged` handling in `apply`).
@@ -513,7 +545,7 @@ impl Driver<'_> {
             }
             Action::ShrinkageEnd { agent, generation } => {
                 let index = agent as usize;
-                if self.agent_wanted[index] && self.agent_generation[index] == generation {
+                if self.agent_present(agent) && self.agent_generation[index] == generation {
                     if matches!(
                         self.center.agent_state(AgentId(agent)),
                         AgentState::Aux(AuxReason::Other)
@@ -526,6 +558,7 @@ impl Driver<'_> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Schedules the abandonment of each contact that arrived at this instant and still
@@ -602,21 +635,26 @@ impl Driver<'_> {
             .patience
             .as_ref()
             .map(|patience| patience.sample_ms(&mut streams.patience));
-        self.contacts.insert(
-            contact,
-            ContactState {
-                traffic: traffic_index as u32,
-                retrials,
-                generation: 0,
-                prompt: (0, 0),
-                facts: ContactFacts {
-                    arrival_ms: self.now_ms,
-                    arrival_channel: traffic.channel,
-                    is_retrial: retrials > 0,
-                    conversation_ended_ms: None,
-                },
+        let state = ContactState {
+            traffic: traffic_index as u32,
+            retrials,
+            generation: 0,
+            prompt: (0, 0),
+            facts: ContactFacts {
+                arrival_ms: self.now_ms,
+                arrival_channel: traffic.channel,
+                is_retrial: retrials > 0,
+                conversation_ended_ms: None,
             },
-        );
+        };
+        if let Some(failover) = &mut self.failover {
+            if !failover.admit(contact, self.now_ms, traffic.channel) {
+                // No site took the call; the caller may dial again as after a busy signal.
+                self.consider_retrial(&state, Outcome::Blocked);
+                return;
+            }
+        }
+        self.contacts.insert(contact, state);
         self.input(Input::ContactArrived {
             contact: ContactId(contact),
             channel: traffic.channel,
@@ -670,6 +708,10 @@ impl Driver<'_> {
 
     fn login(&mut self, agent: u32) {
         self.agent_wanted[agent as usize] = true;
+        if !self.agent_present(agent) {
+            // Its client is down; it logs in when the failover brings it back.
+            return;
+        }
         self.input(Input::AgentLogin {
             agent: AgentId(agent),
         });
@@ -680,9 +722,65 @@ impl Driver<'_> {
         self.agent_wanted[agent as usize] = false;
         self.agent_generation[agent as usize] += 1;
         self.shrinkage_pending[agent as usize] = false;
+        if self
+            .failover
+            .as_ref()
+            .is_some_and(|f| f.agent_is_down(agent))
+        {
+            return;
+        }
         self.input(Input::AgentLogout {
             agent: AgentId(agent),
         });
+    }
+
+    /// Wanted by the staffing and not cut off by a fault.
+    fn agent_present(&self, agent: u32) -> bool {
+        self.agent_wanted[agent as usize]
+            && !self
+                .failover
+                .as_ref()
+                .is_some_and(|f| f.agent_is_down(agent))
+    }
+
+    /// Plays a failover action and carries out its steps, draining the engine after each.
+    fn failover_act(&mut self, action: FailoverAction) -> Result<(), ReplicationError> {
+        let Some(failover) = &mut self.failover else {
+            return Ok(());
+        };
+        let steps = failover.act(action, self.now_ms, &self.center);
+        for step in steps {
+            match step {
+                Step::AgentDown { agent } => {
+                    let index = agent as usize;
+                    self.agent_generation[index] += 1;
+                    self.shrinkage_pending[index] = false;
+                    if self.center.agent_state(AgentId(agent)) != AgentState::LoggedOut {
+                        self.input(Input::AgentLogout {
+                            agent: AgentId(agent),
+                        });
+                    }
+                }
+                Step::AgentUp { agent } => {
+                    if !self.agent_wanted[agent as usize] {
+                        continue;
+                    }
+                    if self.center.agent_state(AgentId(agent)) == AgentState::LoggedOut {
+                        self.login(agent);
+                    } else if let Some(failover) = &mut self.failover {
+                        failover.relogin_when_logged_out(agent);
+                    }
+                }
+                Step::EndContact { contact } => self.input(Input::ContactDropped {
+                    contact: ContactId(contact),
+                }),
+                Step::Schedule { at_ms, action } => {
+                    self.schedule.schedule(at_ms, Action::Failover(action))
+                }
+            }
+            self.drain()?;
+        }
+        Ok(())
     }
 
     fn schedule_shrinkage(&mut self, agent: u32) {
@@ -745,7 +843,11 @@ impl Driver<'_> {
                 let delay_ms = group
                     .answer_delay
                     .as_ref()
-                    .map_or(0, |delay| delay.sample_ms(&mut streams.answer));
+                    .map_or(0, |delay| delay.sample_ms(&mut streams.answer))
+                    + self
+                        .failover
+                        .as_ref()
+                        .map_or(0, |f| f.answer_latency_ms(contact.0, agent.0));
                 self.schedule.schedule(
                     now_ms + delay_ms,
                     Action::Answer {
@@ -830,6 +932,12 @@ impl Driver<'_> {
                     .and_then(|c| self.contacts.get(&c))
                     .map(|state| state.facts);
                 self.metrics.record(&event, facts.as_ref());
+                let relogin = self.failover.as_mut().and_then(|f| f.observe(&event));
+                if let Some(agent) = relogin.filter(|&agent| self.agent_wanted[agent as usize]) {
+                    // Back from a fault while the engine finished its last contact: log in
+                    // once the engine has logged it out, at this same instant.
+                    self.schedule.schedule(now_ms, Action::Login { agent });
+                }
                 match event.kind {
                     EventKind::AgentStateChanged {
                         agent,

@@ -65,6 +65,10 @@ pub struct RunResult {
     pub answered_waits_ms: Vec<Histogram<u64>>,
     /// The run's hash (hex), the same as `summary.trace_hash`.
     pub trace_hash: String,
+    /// Per replication, what the faults cost (empty without a `[topology]`).
+    pub failover_outputs: Vec<crate::failover::FailoverOutput>,
+    /// The `failover` section of `summary.json`, when the scenario has a `[topology]`.
+    pub failover: Option<crate::failover::FailoverSummary>,
 }
 
 /// Runs every replication of `model`; `progress` is told each time one finishes (with how
@@ -81,6 +85,8 @@ pub fn run(
     let next = AtomicU32::new(0);
     let finished = AtomicU32::new(0);
     let slots: Mutex<Vec<Option<ReplicationFigures>>> =
+        Mutex::new(vec![None; replications as usize]);
+    let failover_slots: Mutex<Vec<Option<crate::failover::FailoverOutput>>> =
         Mutex::new(vec![None; replications as usize]);
     let failure: Mutex<Option<(u32, ReplicationError)>> = Mutex::new(None);
     let scopes = crate::metrics::MetricsRecorder::new(model)
@@ -132,6 +138,8 @@ pub fn run(
                                 break;
                             }
                         };
+                        failover_slots.lock().expect("not poisoned")[replication as usize] =
+                            output.failover.clone();
                         let metrics = &output.metrics;
                         let values = (0..metrics.scopes.len())
                             .map(|index| {
@@ -201,16 +209,41 @@ pub fn run(
     }
     let wall_s = started.elapsed().as_secs_f64();
     let summary = summarize(model, &scopes, seed, &figures, wall_s);
+    let failover_outputs: Vec<crate::failover::FailoverOutput> = failover_slots
+        .into_inner()
+        .expect("not poisoned")
+        .into_iter()
+        .flatten()
+        .collect();
+    let failover = model
+        .topology
+        .as_ref()
+        .map(|topology| crate::failover::summarize_failover(topology, &failover_outputs));
     Ok(RunResult {
         trace_hash: summary.trace_hash.clone(),
         summary,
         scopes,
         figures,
         answered_waits_ms,
+        failover_outputs,
+        failover,
     })
 }
 
 impl RunResult {
+    /// `summary.json`: the summary, with a `failover` section when the scenario has sites as
+    /// datacenters.
+    pub fn summary_json(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(&self.summary).expect("summaries serialize");
+        if let (Some(failover), Some(object)) = (&self.failover, json.as_object_mut()) {
+            object.insert(
+                "failover".to_string(),
+                serde_json::to_value(failover).expect("failover summaries serialize"),
+            );
+        }
+        json
+    }
+
     /// The per-replication values of one metric (see [`crate::summary::METRICS`]) for the
     /// scope at `scope_index`, in replication order; NaN where a replication left it undefined.
     pub fn values(&self, scope_index: usize, metric: &str) -> Vec<f64> {
@@ -255,7 +288,8 @@ pub fn canonical_histogram(histogram: &Histogram<u64>) -> Histogram<u64> {
 /// Writes `summary.json`, `intervals.csv` and `histograms/wait-*.hdr` into `dir`.
 pub fn write_results(model: &Model, result: &RunResult, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("histograms"))?;
-    let json = serde_json::to_string_pretty(&result.summary).map_err(std::io::Error::other)?;
+    let json =
+        serde_json::to_string_pretty(&result.summary_json()).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("summary.json"), json + "\n")?;
     std::fs::write(
         dir.join("intervals.csv"),

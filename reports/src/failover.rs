@@ -1,0 +1,245 @@
+//! The failover part of a report: the `failover` section of `summary.json` (present when the
+//! scenario describes its sites as datacenters) drawn as a timeline — service level and
+//! contacts harmed per measure window, with each fault's span and the level its RTO waits
+//! for — and tables of each fault's costs and of the run's exact ledger. Like the rest of the
+//! crate it computes nothing: every number is the simulator's.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+
+use crate::chart::{Chart, ReferenceLine, Series, ValueFormat, VerticalScale};
+use crate::page::{escape, PageContext, Section};
+use crate::results::{Estimate, Results};
+use crate::views::timeline;
+
+/// `summary.json` → `failover`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FailoverResults {
+    pub mode: String,
+    pub replication: String,
+    pub blind_s: f64,
+    pub totals: BTreeMap<String, Estimate>,
+    pub faults: Vec<FaultResults>,
+    pub timeline: TimelineResults,
+}
+
+/// One fault of `failover.faults`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FaultResults {
+    pub kind: String,
+    pub site: String,
+    #[serde(default)]
+    pub peer: Option<String>,
+    pub start_s: f64,
+    pub duration_s: f64,
+    #[serde(default)]
+    pub capacity: Option<f64>,
+    pub waiting_at_site: Estimate,
+    pub taken_over: Estimate,
+    pub dropped: Estimate,
+    pub lost_queued: Estimate,
+    pub lost_callbacks: Estimate,
+    pub failed_during_detection: Estimate,
+    pub trunk_blocked: Estimate,
+    pub time_to_answer_s: Estimate,
+    pub rto_s: Estimate,
+    pub unrecovered: usize,
+    pub baseline_service_level: Estimate,
+}
+
+/// `failover.timeline`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TimelineResults {
+    pub window_s: f64,
+    pub service_level: Vec<Option<f64>>,
+    pub harmed: Vec<f64>,
+}
+
+impl FaultResults {
+    fn label(&self) -> String {
+        let mut label = format!("{} {}", self.kind, self.site);
+        if let Some(peer) = &self.peer {
+            label += &format!("–{peer}");
+        }
+        if let Some(capacity) = self.capacity {
+            label += &format!(" ({:.0} % of lines left)", capacity * 100.0);
+        }
+        label
+    }
+}
+
+/// The failover timeline charts, when the results have a failover section.
+pub fn failover_charts(results: &Results) -> Vec<Chart> {
+    let Some(failover) = &results.summary.failover else {
+        return Vec::new();
+    };
+    let axis = timeline(results);
+    let hours = |seconds: f64| seconds / 3_600.0;
+    let window_x = |index: usize| hours((index as f64 + 0.5) * failover.timeline.window_s);
+    let service_level = Series {
+        name: format!(
+            "service level per {:.0} s window",
+            failover.timeline.window_s
+        ),
+        points: failover
+            .timeline
+            .service_level
+            .iter()
+            .enumerate()
+            .filter_map(|(index, value)| value.map(|value| (window_x(index), value)))
+            .collect(),
+    };
+    // Each fault is a bar above the 100 % line over its span, stacked when they overlap.
+    let fault_bars = failover.faults.iter().enumerate().map(|(index, fault)| {
+        let level = 1.03 + 0.03 * index as f64;
+        Series {
+            name: format!("fault {}: {}", index + 1, fault.label()),
+            points: vec![
+                (hours(fault.start_s), level),
+                (hours(fault.start_s + fault.duration_s), level),
+            ],
+        }
+    });
+    let mut series = vec![service_level];
+    series.extend(fault_bars);
+    let reference_lines = failover
+        .faults
+        .iter()
+        .enumerate()
+        .filter_map(|(index, fault)| {
+            fault
+                .baseline_service_level
+                .mean
+                .map(|baseline| ReferenceLine {
+                    name: format!("fault {}: recovered at baseline − 5 points", index + 1),
+                    value: baseline - 0.05,
+                })
+        })
+        .collect();
+    let harmed = Series {
+        name: "dropped, lost, failed or trunk-blocked".to_string(),
+        points: failover
+            .timeline
+            .harmed
+            .iter()
+            .enumerate()
+            .map(|(index, &value)| (window_x(index), value))
+            .collect(),
+    };
+    vec![
+        Chart {
+            id: "failover-service-level".to_string(),
+            title: "Failover timeline: service level per window, faults above".to_string(),
+            x_label: axis.x_label.clone(),
+            y_label: "answered within target ÷ arrived".to_string(),
+            horizontal: axis.axis.clone(),
+            vertical: VerticalScale::Linear { at_least: 1.0 },
+            value_format: ValueFormat::Percent,
+            series,
+            reference_lines,
+        },
+        Chart {
+            id: "failover-harmed".to_string(),
+            title: "Failover timeline: contacts harmed per window".to_string(),
+            x_label: axis.x_label,
+            y_label: format!("contacts per {:.0} s", failover.timeline.window_s),
+            horizontal: axis.axis,
+            vertical: VerticalScale::Linear { at_least: 1.0 },
+            value_format: ValueFormat::Number,
+            series: vec![harmed],
+            reference_lines: Vec::new(),
+        },
+    ]
+}
+
+fn cell(estimate: &Estimate, decimals: usize) -> String {
+    match (estimate.mean, estimate.ci95) {
+        (Some(mean), Some([low, high])) => format!(
+            "{mean:.decimals$}<br><span class=\"ci\">{low:.decimals$} – {high:.decimals$}</span>"
+        ),
+        (Some(mean), None) => format!("{mean:.decimals$}"),
+        _ => "–".to_string(),
+    }
+}
+
+/// The page section.
+pub struct FailoverSection;
+
+impl Section for FailoverSection {
+    fn title(&self) -> String {
+        "Failover".to_string()
+    }
+
+    fn render(&self, context: &PageContext) -> Option<String> {
+        let failover = context.results.summary.failover.as_ref()?;
+        let mut html = String::new();
+        let _ = writeln!(
+            html,
+            "<p class=\"note\">Sites {}; replication of engine state: {}; the carrier stops sending calls to a dead site at most {:.0} s after it fails (health check misses, DNS TTL, re-routing). Figures are means with their 95 % interval across replications (docs/failover.md).</p>",
+            escape(&failover.mode),
+            escape(&failover.replication),
+            failover.blind_s
+        );
+        html.push_str(&context.chart_figures(&["failover-service-level", "failover-harmed"]));
+        html.push_str("<h3>Each fault</h3>\n<table><thead><tr><th>fault</th><th>start (s)</th><th>length (s)</th><th>waiting at site</th><th>taken over</th><th>dropped</th><th>lost queued</th><th>lost callbacks</th><th>failed during detection</th><th>trunk-blocked</th><th>answering again after (s)</th><th>RTO (s)</th></tr></thead><tbody>\n");
+        for (index, fault) in failover.faults.iter().enumerate() {
+            let rto = if fault.unrecovered > 0 {
+                format!(
+                    "{}<br><span class=\"ci\">{} runs never recovered</span>",
+                    cell(&fault.rto_s, 0),
+                    fault.unrecovered
+                )
+            } else {
+                cell(&fault.rto_s, 0)
+            };
+            let _ = writeln!(
+                html,
+                "<tr><th>{}. {}</th><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                index + 1,
+                escape(&fault.label()),
+                fault.start_s,
+                fault.duration_s,
+                cell(&fault.waiting_at_site, 1),
+                cell(&fault.taken_over, 1),
+                cell(&fault.dropped, 1),
+                cell(&fault.lost_queued, 1),
+                cell(&fault.lost_callbacks, 1),
+                cell(&fault.failed_during_detection, 1),
+                cell(&fault.trunk_blocked, 1),
+                cell(&fault.time_to_answer_s, 1),
+                rto
+            );
+        }
+        html.push_str("</tbody></table>\n");
+        html.push_str("<h3>Where every contact went</h3>\n<p class=\"note\">Per run, offered = the sum of the other rows, exactly.</p>\n<table><tbody>\n");
+        for name in [
+            "offered",
+            "answered",
+            "abandoned",
+            "blocked",
+            "timed_out",
+            "self_served",
+            "transferred",
+            "dropped",
+            "lost_queued",
+            "lost_callbacks",
+            "failed_during_detection",
+            "trunk_blocked",
+            "dropped_other",
+            "still_inside",
+        ] {
+            if let Some(estimate) = failover.totals.get(name) {
+                let _ = writeln!(
+                    html,
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    escape(&name.replace('_', " ")),
+                    cell(estimate, 1)
+                );
+            }
+        }
+        html.push_str("</tbody></table>\n");
+        Some(html)
+    }
+}

@@ -1,0 +1,230 @@
+//! Variants side by side on the same traffic: each scenario runs with the same seed and the
+//! same number of replications, so replication `r` of every variant draws the same arrivals,
+//! handle times and patience (common random numbers: the streams are named by source, not
+//! by position). Differences are paired per replication, which removes the traffic's own
+//! variance from their confidence intervals; identical variants differ by exactly zero.
+
+use serde::Serialize;
+
+use crate::failover::FailoverOutput;
+use crate::run::RunResult;
+use crate::summary::Estimate;
+
+/// The headline metrics of the whole center compared across variants.
+pub const CENTER_METRICS: [&str; 8] = [
+    "offered",
+    "answered",
+    "abandoned",
+    "dropped",
+    "service_level",
+    "abandon_rate",
+    "asa_s",
+    "average_wait_s",
+];
+
+/// The failover figures compared when every variant has a `[topology]`.
+pub const FAILOVER_METRICS: [&str; 6] = [
+    "failover.dropped",
+    "failover.lost_queued",
+    "failover.lost_callbacks",
+    "failover.failed_during_detection",
+    "failover.trunk_blocked",
+    "failover.still_inside",
+];
+
+/// One metric in every variant, and each variant's paired difference from the first.
+#[derive(Clone, Debug, Serialize)]
+pub struct ComparedMetric {
+    pub metric: String,
+    /// Per variant, in the order given.
+    pub values: Vec<Estimate>,
+    /// Per variant after the first: variant − first, paired by replication.
+    pub differences: Vec<Estimate>,
+}
+
+/// `compare.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub variants: Vec<String>,
+    pub seed: u64,
+    pub replications: u32,
+    pub metrics: Vec<ComparedMetric>,
+}
+
+/// Per replication values of a metric of one run, NaN where undefined.
+fn per_replication(result: &RunResult, metric: &str) -> Option<Vec<f64>> {
+    if let Some(name) = metric.strip_prefix("failover.") {
+        if result.failover_outputs.is_empty() {
+            return None;
+        }
+        return Some(
+            result
+                .failover_outputs
+                .iter()
+                .map(|output| failover_value(output, name))
+                .collect(),
+        );
+    }
+    Some(result.values(0, metric))
+}
+
+fn failover_value(output: &FailoverOutput, name: &str) -> f64 {
+    if let Some((index, what)) = name
+        .strip_prefix("fault")
+        .and_then(|rest| rest.split_once('.'))
+    {
+        let index: usize = index.parse().expect("fault metrics are named faultN.what");
+        let outcome = &output.outcomes[index];
+        let seconds = |ms: Option<u64>| ms.map_or(f64::NAN, |ms| ms as f64 / 1000.0);
+        return match what {
+            "time_to_answer_s" => seconds(outcome.time_to_answer_ms),
+            "rto_s" => seconds(outcome.rto_ms),
+            "dropped" => outcome.dropped as f64,
+            "lost" => (outcome.lost_queued + outcome.lost_callbacks) as f64,
+            "failed_during_detection" => outcome.failed_during_detection as f64,
+            other => panic!("no fault metric is named {other}"),
+        };
+    }
+    crate::failover::ledger_fields(&output.ledger)
+        .iter()
+        .find(|(field, _)| *field == name)
+        .map(|&(_, value)| value as f64)
+        .unwrap_or_else(|| panic!("no failover metric is named {name}"))
+}
+
+/// Compares finished runs of the variants (all with the same seed and replications).
+pub fn compare(names: &[String], results: &[RunResult], seed: u64) -> Comparison {
+    assert!(!results.is_empty() && names.len() == results.len());
+    let replications = results[0].figures.len();
+    assert!(
+        results
+            .iter()
+            .all(|result| result.figures.len() == replications),
+        "every variant runs the same replications"
+    );
+    let mut metrics: Vec<String> = CENTER_METRICS.iter().map(|m| m.to_string()).collect();
+    if results
+        .iter()
+        .all(|result| !result.failover_outputs.is_empty())
+    {
+        metrics.extend(FAILOVER_METRICS.iter().map(|m| m.to_string()));
+        // Faults are compared one by one when every variant has the same number of them.
+        let fault_counts: Vec<usize> = results
+            .iter()
+            .map(|result| result.failover_outputs[0].faults.len())
+            .collect();
+        if fault_counts.iter().all(|&count| count == fault_counts[0]) {
+            for index in 0..fault_counts[0] {
+                for what in [
+                    "dropped",
+                    "lost",
+                    "failed_during_detection",
+                    "time_to_answer_s",
+                    "rto_s",
+                ] {
+                    metrics.push(format!("failover.fault{index}.{what}"));
+                }
+            }
+        }
+    }
+    let metrics = metrics
+        .into_iter()
+        .filter_map(|metric| {
+            let series: Vec<Vec<f64>> = results
+                .iter()
+                .map(|result| per_replication(result, &metric))
+                .collect::<Option<_>>()?;
+            let values = series
+                .iter()
+                .map(|values| Estimate::of(values.clone()))
+                .collect();
+            let differences = series[1..]
+                .iter()
+                .map(|variant| {
+                    Estimate::of(
+                        variant
+                            .iter()
+                            .zip(&series[0])
+                            .map(|(variant, first)| variant - first),
+                    )
+                })
+                .collect();
+            Some(ComparedMetric {
+                metric,
+                values,
+                differences,
+            })
+        })
+        .collect();
+    Comparison {
+        variants: names.to_vec(),
+        seed,
+        replications: replications as u32,
+        metrics,
+    }
+}
+
+/// The comparison as a text table: each variant's mean ± half-width, then each difference
+/// from the first with its 95 % interval.
+pub fn comparison_table(comparison: &Comparison) -> String {
+    use std::fmt::Write as _;
+    let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
+        (Some(mean), Some(half)) => format!("{mean:.4} ± {half:.4}"),
+        (Some(mean), None) => format!("{mean:.4}"),
+        _ => "—".to_string(),
+    };
+    let difference = |estimate: &Estimate| match (estimate.mean, estimate.ci95) {
+        (Some(mean), Some([low, high])) => format!("{mean:+.4} [{low:+.4}, {high:+.4}]"),
+        (Some(mean), None) => format!("{mean:+.4}"),
+        _ => "—".to_string(),
+    };
+    let mut header = vec!["metric".to_string()];
+    header.extend(comparison.variants.iter().cloned());
+    header.extend(
+        comparison.variants[1..]
+            .iter()
+            .enumerate()
+            .map(|(index, _)| format!("V{} − V1", index + 2)),
+    );
+    let mut rows = vec![header];
+    for metric in &comparison.metrics {
+        let mut row = vec![metric.metric.clone()];
+        row.extend(metric.values.iter().map(cell));
+        row.extend(metric.differences.iter().map(difference));
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (index, variant) in comparison.variants.iter().enumerate() {
+        let _ = writeln!(out, "V{}: {variant}", index + 1);
+    }
+    let _ = writeln!(
+        out,
+        "seed {}, {} replications each (common random numbers); differences paired by replication, 95 % intervals",
+        comparison.seed, comparison.replications
+    );
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(column, (text, width))| {
+                let pad = width - text.chars().count();
+                if column == 0 {
+                    format!("{text}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{text}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  "));
+    }
+    out
+}

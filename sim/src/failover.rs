@@ -1,0 +1,1175 @@
+//! Faults played in a replication, and what they cost.
+//!
+//! The simulator keeps one engine for the whole center and gives it per-site state from the
+//! outside: which site holds each contact (the site whose trunk and engine it entered by), at
+//! which site each agent's client is registered, which sites are up, what the carrier believes.
+//! A fault acts on that state through the engine's ordinary inputs (`ContactDropped`,
+//! `AgentLogout`, `AgentLogin`), so every contact still ends in exactly one engine outcome,
+//! while this module classifies each ending the fault caused (dropped in conversation, lost
+//! from a queue, lost callback) and the calls that never reached an engine (failed while the
+//! carrier had not yet noticed a dead site, blocked because no trunk line was free).
+//! `docs/failover.md` says why one engine rather than one per site, and what that leaves out.
+//!
+//! The ledger is exact: every contact the driver creates is counted once, either as an
+//! engine outcome, as a failover class, or as still inside; [`Failover::check_ledger`] asserts
+//! it after every step in checked runs.
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+use switchboard_engine::{
+    AgentId, Center, Channel, ContactId, ContactPhase, Event, EventKind, Outcome,
+};
+
+use crate::random::{stream, Stream};
+use crate::topology::{Fault, FaultKind, ReplicationMode, SiteMode, Topology};
+
+/// What the failover schedules on the driver's event queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailoverAction {
+    FaultStarts {
+        fault: u32,
+    },
+    FaultEnds {
+        fault: u32,
+    },
+    /// The carrier's health check settles what it believes of a site.
+    CarrierCheck {
+        site: u32,
+    },
+    /// An agent's client tries to register again.
+    AgentReturns {
+        agent: u32,
+        generation: u32,
+    },
+}
+
+/// What the driver must do for the failover, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Log the agent out in the engine (its client is gone).
+    AgentDown {
+        agent: u32,
+    },
+    /// Log the agent in again if the staffing wants it.
+    AgentUp {
+        agent: u32,
+    },
+    /// End the contact with `ContactDropped`; it was classified already.
+    EndContact {
+        contact: u64,
+    },
+    Schedule {
+        at_ms: u64,
+        action: FailoverAction,
+    },
+}
+
+/// Why an ending was the failover's doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// A call in conversation (or ringing at an agent) lost with its site, trunk or client.
+    Dropped,
+    /// A contact waiting in the IVR or a queue whose state was not replicated.
+    LostQueued,
+    /// A callback request whose state was not replicated.
+    LostCallback,
+}
+
+/// What the failover knows of a contact inside the center.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    /// The site whose engine holds the contact's state.
+    site: usize,
+    /// The site whose trunk carries the call (the site it arrived at, or the one that took
+    /// it over).
+    line_site: usize,
+    /// When its state last changed at `site` (arrival, takeover): replication is judged
+    /// from here.
+    since_ms: u64,
+    arrival_ms: u64,
+    voice_line: bool,
+    agent: Option<u32>,
+    answered: bool,
+    class: Option<Class>,
+    /// The fault its ending is attributed to.
+    fault: Option<u32>,
+}
+
+/// Exact counts of one replication; `offered` equals the sum of the others.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Ledger {
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub blocked: u64,
+    pub timed_out: u64,
+    pub self_served: u64,
+    pub transferred: u64,
+    /// Ended by the engine as dropped and not by a fault (none today; kept for exactness).
+    pub dropped_other: u64,
+    pub dropped: u64,
+    pub lost_queued: u64,
+    pub lost_callbacks: u64,
+    pub failed_during_detection: u64,
+    pub trunk_blocked: u64,
+    pub still_inside: u64,
+}
+
+impl Ledger {
+    /// Everything but `offered`.
+    pub fn ended_or_inside(&self) -> u64 {
+        self.answered
+            + self.abandoned
+            + self.blocked
+            + self.timed_out
+            + self.self_served
+            + self.transferred
+            + self.dropped_other
+            + self.dropped
+            + self.lost_queued
+            + self.lost_callbacks
+            + self.failed_during_detection
+            + self.trunk_blocked
+            + self.still_inside
+    }
+}
+
+/// What one fault cost in one replication.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FaultOutcome {
+    /// Contacts waiting (IVR, queue, ringing, callback request) at the site when its engine
+    /// state was lost.
+    pub waiting_at_site: u64,
+    /// Of those, the ones whose replicated state the peer site took over.
+    pub taken_over: u64,
+    pub dropped: u64,
+    pub lost_queued: u64,
+    pub lost_callbacks: u64,
+    pub failed_during_detection: u64,
+    pub trunk_blocked: u64,
+    /// From the fault's start to the first answer of a contact that arrived after it.
+    pub time_to_answer_ms: Option<u64>,
+    /// From the fault's start to the first measure window whose service level is within
+    /// 5 points of the baseline; `None` if that never happened before the run ended.
+    pub rto_ms: Option<u64>,
+    /// Service level over the baseline before the fault.
+    pub baseline_service_level: Option<f64>,
+}
+
+/// What the failover of one replication produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FailoverOutput {
+    pub ledger: Ledger,
+    pub faults: Vec<Fault>,
+    pub outcomes: Vec<FaultOutcome>,
+    /// The run in measure windows, for timelines.
+    pub windows: Vec<MeasureWindow>,
+}
+
+/// One measure window of a replication.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MeasureWindow {
+    /// Contacts that arrived in the window (refused ones included).
+    pub offered: u64,
+    /// Of those, answered within their queue's target.
+    pub good: u64,
+    /// Contacts the failover dropped, lost, failed or trunk-blocked in the window.
+    pub harmed: u64,
+}
+
+/// The per-site state of one replication.
+pub struct Failover<'a> {
+    topology: &'a Topology,
+    faults: Vec<Fault>,
+    carrier: Stream,
+    /// Where in the health check's ping cycle each failure falls.
+    detection: Stream,
+    /// Outages and engine restarts in progress, per site.
+    site_down: Vec<u32>,
+    /// Trunk outages in progress per site: (fault, capacity left).
+    trunk_faults: Vec<Vec<(u32, f64)>>,
+    carrier_believes_up: Vec<bool>,
+    /// The fault that last made each site unreachable, while it lasts.
+    site_fault: Vec<Option<u32>>,
+    partitions: Vec<(usize, usize, u64, u64)>,
+    lines_in_use: Vec<u32>,
+    agent_home: Vec<Option<usize>>,
+    /// Where each agent's client re-registers when its home site fails.
+    agent_backup: Vec<Option<usize>>,
+    agent_site: Vec<Option<usize>>,
+    agent_down: Vec<bool>,
+    agent_generation: Vec<u32>,
+    /// Agents that came back while the engine still finished their last contact.
+    relogin_when_out: Vec<bool>,
+    /// Agents each mass logout took down.
+    logged_out_by: BTreeMap<u32, Vec<u32>>,
+    held: BTreeMap<u64, Held>,
+    ledger: Ledger,
+    outcomes: Vec<FaultOutcome>,
+    windows: Vec<MeasureWindow>,
+    queue_targets_ms: Vec<u64>,
+    /// The site that owns each queue, if any: its engine holds the queue's waiting contacts.
+    queue_sites: Vec<Option<usize>>,
+}
+
+impl<'a> Failover<'a> {
+    pub fn new(
+        topology: &'a Topology,
+        center: &Center,
+        queue_targets_ms: Vec<u64>,
+        queue_sites: Vec<Option<usize>>,
+        duration_ms: u64,
+        seed: u64,
+        replication: u32,
+    ) -> Self {
+        let site_count = topology.sites.len();
+        let agent_home: Vec<Option<usize>> = (0..center.agent_count() as u32)
+            .map(|agent| {
+                center
+                    .agent_site(AgentId(agent))
+                    .map(|site| site.0 as usize)
+            })
+            .collect();
+        let agents = agent_home.len();
+        let agent_backup = (0..agents)
+            .map(|agent| {
+                let group = center.agent_group(AgentId(agent as u32));
+                topology.group_backups[group]
+                    .or_else(|| agent_home[agent].and_then(|home| topology.sites[home].backup))
+            })
+            .collect();
+        let faults = topology.faults.clone();
+        Failover {
+            topology,
+            outcomes: vec![FaultOutcome::default(); faults.len()],
+            faults,
+            carrier: stream(seed, replication, "carrier"),
+            detection: stream(seed, replication, "detection"),
+            site_down: vec![0; site_count],
+            trunk_faults: vec![Vec::new(); site_count],
+            carrier_believes_up: vec![true; site_count],
+            site_fault: vec![None; site_count],
+            partitions: Vec::new(),
+            lines_in_use: vec![0; site_count],
+            agent_site: agent_home.clone(),
+            agent_backup,
+            agent_home,
+            agent_down: vec![false; agents],
+            agent_generation: vec![0; agents],
+            relogin_when_out: vec![false; agents],
+            logged_out_by: BTreeMap::new(),
+            held: BTreeMap::new(),
+            ledger: Ledger::default(),
+            windows: vec![
+                MeasureWindow::default();
+                duration_ms.div_ceil(topology.measure_window_ms) as usize
+            ],
+            queue_targets_ms,
+            queue_sites,
+        }
+    }
+
+    /// The faults to schedule at the start: (time, action).
+    pub fn initial_actions(&self) -> Vec<(u64, FailoverAction)> {
+        self.faults
+            .iter()
+            .enumerate()
+            .map(|(index, fault)| {
+                (
+                    fault.start_ms,
+                    FailoverAction::FaultStarts {
+                        fault: index as u32,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    pub fn agent_is_down(&self, agent: u32) -> bool {
+        self.agent_down[agent as usize]
+    }
+
+    fn site_reachable(&self, site: usize) -> bool {
+        self.site_down[site] == 0 && self.trunk_capacity(site) != Some(0)
+    }
+
+    fn trunk_capacity(&self, site: usize) -> Option<u32> {
+        let lines = self.topology.sites[site].trunk_lines;
+        let fraction = self.trunk_faults[site]
+            .iter()
+            .map(|&(_, capacity)| capacity)
+            .fold(1.0f64, f64::min);
+        match lines {
+            Some(lines) => Some((f64::from(lines) * fraction).floor() as u32),
+            None if fraction == 0.0 => Some(0),
+            None => None,
+        }
+    }
+
+    fn has_free_line(&self, site: usize) -> bool {
+        self.trunk_capacity(site)
+            .is_none_or(|capacity| self.lines_in_use[site] < capacity)
+    }
+
+    fn window_of(&mut self, time_ms: u64) -> Option<&mut MeasureWindow> {
+        let index = (time_ms / self.topology.measure_window_ms) as usize;
+        self.windows.get_mut(index)
+    }
+
+    /// How long the carrier keeps sending calls to a site that just failed: the failure
+    /// falls at a uniform point of the ping cycle, so the health check notices it between
+    /// `(misses − 1) × interval` and `misses × interval` later; then DNS caches expire and
+    /// the new route takes effect.
+    fn blind_ms(&mut self) -> u64 {
+        let interval_ms = self.topology.options_interval_ms;
+        let until_next_ping_ms = self.detection.random_range(0..interval_ms);
+        self.topology.blind_ms() - interval_ms + until_next_ping_ms
+    }
+
+    /// The carrier delivers a new contact: to the site it picks, or nowhere (the contact is
+    /// counted here and never reaches the engine). Draws one number from the `carrier`
+    /// stream per contact whatever happens, so the other streams stay in step across variants.
+    pub fn admit(&mut self, contact: u64, now_ms: u64, channel: Channel) -> bool {
+        self.ledger.offered += 1;
+        if let Some(window) = self.window_of(now_ms) {
+            window.offered += 1;
+        }
+        let draw: f64 = self.carrier.random();
+        let sites = &self.topology.sites;
+        let believed = |site: usize| self.carrier_believes_up[site] && sites[site].weight > 0.0;
+        let active_up = (0..sites.len()).any(|site| believed(site) && !sites[site].standby);
+        let candidates: Vec<usize> = (0..sites.len())
+            .filter(|&site| {
+                believed(site)
+                    && (self.topology.mode == SiteMode::ActiveActive
+                        || sites[site].standby != active_up)
+            })
+            .collect();
+        let total: f64 = candidates.iter().map(|&site| sites[site].weight).sum();
+        let mut chosen = None;
+        let mut cumulative = 0.0;
+        for &site in &candidates {
+            cumulative += sites[site].weight;
+            if draw * total < cumulative {
+                chosen = Some(site);
+                break;
+            }
+        }
+        let chosen = chosen.or(candidates.last().copied());
+        let Some(chosen) = chosen else {
+            // The carrier knows every site is down: the call is refused at once.
+            self.ledger.failed_during_detection += 1;
+            self.note_harm(now_ms);
+            return false;
+        };
+        if !self.site_reachable(chosen) {
+            self.ledger.failed_during_detection += 1;
+            self.note_harm(now_ms);
+            if let Some(fault) = self.site_fault[chosen] {
+                self.outcomes[fault as usize].failed_during_detection += 1;
+            }
+            return false;
+        }
+        let voice_line = matches!(channel, Channel::Voice);
+        let mut site = chosen;
+        if voice_line && !self.has_free_line(chosen) {
+            // The site answers 503, which makes the carrier try the other sites it believes up,
+            // standby ones included, largest weight first (503 is a failover response).
+            let mut others: Vec<usize> = (0..sites.len())
+                .filter(|&other| other != chosen && believed(other) && self.site_reachable(other))
+                .collect();
+            others.sort_by(|a, b| sites[*b].weight.total_cmp(&sites[*a].weight).then(a.cmp(b)));
+            match others.into_iter().find(|&other| self.has_free_line(other)) {
+                Some(other) => site = other,
+                None => {
+                    self.ledger.trunk_blocked += 1;
+                    self.note_harm(now_ms);
+                    if let Some(fault) = self.site_fault[chosen]
+                        .or_else(|| self.trunk_faults[chosen].last().map(|&(fault, _)| fault))
+                    {
+                        self.outcomes[fault as usize].trunk_blocked += 1;
+                    }
+                    return false;
+                }
+            }
+        }
+        if voice_line {
+            self.lines_in_use[site] += 1;
+        }
+        self.held.insert(
+            contact,
+            Held {
+                site,
+                line_site: site,
+                since_ms: now_ms,
+                arrival_ms: now_ms,
+                voice_line,
+                agent: None,
+                answered: false,
+                class: None,
+                fault: None,
+            },
+        );
+        true
+    }
+
+    fn note_harm(&mut self, time_ms: u64) {
+        if let Some(window) = self.window_of(time_ms) {
+            window.harmed += 1;
+        }
+    }
+
+    /// Extra time before an offer is answered: synchronous replication commits the change at
+    /// the peer first; an agent at another site than the contact's adds the network latency.
+    pub fn answer_latency_ms(&self, contact: u64, agent: u32) -> u64 {
+        let mut latency_ms = match self.topology.replication {
+            ReplicationMode::Synchronous { latency_ms } => latency_ms,
+            _ => 0,
+        };
+        if let (Some(held), Some(agent_site)) =
+            (self.held.get(&contact), self.agent_site[agent as usize])
+        {
+            if held.site != agent_site {
+                latency_ms += self.topology.cross_site_latency_ms;
+            }
+        }
+        latency_ms
+    }
+
+    /// Follows the engine's record. Returns an agent to log in again now that the engine
+    /// has logged it out.
+    pub fn observe(&mut self, event: &Event) -> Option<u32> {
+        match &event.kind {
+            EventKind::ContactOffered { contact, agent, .. } => {
+                if let Some(held) = self.held.get_mut(&contact.0) {
+                    held.agent = Some(agent.0);
+                }
+            }
+            // A contact that joins a queue owned by another site (overflow across sites) has
+            // its state moved to that site's engine, if it is up.
+            EventKind::ContactQueued { contact, queue, .. } => {
+                let owner = self.queue_sites[queue.0 as usize];
+                if let (Some(held), Some(owner)) = (self.held.get_mut(&contact.0), owner) {
+                    if held.site != owner && self.site_down[owner] == 0 {
+                        held.site = owner;
+                        held.since_ms = event.time_ms;
+                    }
+                }
+            }
+            EventKind::OfferEnded { contact, .. } => {
+                if let Some(held) = self.held.get_mut(&contact.0) {
+                    held.agent = None;
+                }
+            }
+            EventKind::ContactAnswered {
+                contact,
+                agent,
+                queue,
+                wait_ms,
+                ..
+            } => {
+                let target_ms = self.queue_targets_ms[queue.0 as usize];
+                let held = self.held.get_mut(&contact.0)?;
+                held.agent = Some(agent.0);
+                let arrival_ms = held.arrival_ms;
+                if !std::mem::replace(&mut held.answered, true) && *wait_ms <= target_ms {
+                    if let Some(window) = self.window_of(arrival_ms) {
+                        window.good += 1;
+                    }
+                }
+                for (fault, outcome) in self.faults.iter().zip(&mut self.outcomes) {
+                    if arrival_ms >= fault.start_ms && outcome.time_to_answer_ms.is_none() {
+                        outcome.time_to_answer_ms = Some(event.time_ms - fault.start_ms);
+                    }
+                }
+            }
+            // A callback request hangs up the caller's line until the call-back is made.
+            EventKind::ConversationEnded { contact, .. }
+            | EventKind::CallbackRequested { contact, .. } => {
+                if let Some(held) = self.held.get_mut(&contact.0) {
+                    if std::mem::replace(&mut held.voice_line, false) {
+                        self.lines_in_use[held.line_site] -= 1;
+                    }
+                }
+            }
+            EventKind::ContactEnded {
+                contact, outcome, ..
+            } => {
+                let held = self
+                    .held
+                    .remove(&contact.0)
+                    .expect("every contact in the engine was admitted by the failover");
+                if held.voice_line {
+                    self.lines_in_use[held.line_site] -= 1;
+                }
+                if held.class.is_some() {
+                    self.note_harm(event.time_ms);
+                }
+                self.count_ending(&held, *outcome);
+            }
+            EventKind::AgentStateChanged {
+                agent,
+                to: switchboard_engine::AgentState::LoggedOut,
+                ..
+            } => {
+                let index = agent.0 as usize;
+                if std::mem::replace(&mut self.relogin_when_out[index], false)
+                    && !self.agent_down[index]
+                {
+                    return Some(agent.0);
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn count_ending(&mut self, held: &Held, outcome: Outcome) {
+        let ledger = &mut self.ledger;
+        match (outcome, held.class) {
+            (Outcome::Dropped, Some(class)) => {
+                let outcome = held.fault.map(|fault| &mut self.outcomes[fault as usize]);
+                match class {
+                    Class::Dropped => {
+                        ledger.dropped += 1;
+                        if let Some(outcome) = outcome {
+                            outcome.dropped += 1;
+                        }
+                        if self.topology.injected_bug {
+                            // The deliberate accounting bug chaos tests must catch.
+                            ledger.dropped += 1;
+                        }
+                    }
+                    Class::LostQueued => {
+                        ledger.lost_queued += 1;
+                        if let Some(outcome) = outcome {
+                            outcome.lost_queued += 1;
+                        }
+                    }
+                    Class::LostCallback => {
+                        ledger.lost_callbacks += 1;
+                        if let Some(outcome) = outcome {
+                            outcome.lost_callbacks += 1;
+                        }
+                    }
+                }
+            }
+            (Outcome::Completed, _) => ledger.answered += 1,
+            (Outcome::Abandoned, _) => ledger.abandoned += 1,
+            (Outcome::Blocked, _) => ledger.blocked += 1,
+            (Outcome::TimedOut, _) => ledger.timed_out += 1,
+            (Outcome::SelfServed, _) => ledger.self_served += 1,
+            (Outcome::Transferred, _) => ledger.transferred += 1,
+            (Outcome::Dropped, None) => ledger.dropped_other += 1,
+        }
+    }
+
+    /// Whether the state of a contact held at `site` is known at `peer` at `now_ms`.
+    fn replicated(&self, held: &Held, peer: usize, now_ms: u64) -> bool {
+        let cut = self.partitions.iter().any(|&(a, b, start_ms, end_ms)| {
+            ((a, b) == (held.site, peer) || (b, a) == (held.site, peer))
+                && start_ms <= held.since_ms
+                && end_ms > now_ms
+        });
+        match self.topology.replication {
+            ReplicationMode::None => false,
+            ReplicationMode::Asynchronous { lag_ms } => !cut && held.since_ms + lag_ms <= now_ms,
+            ReplicationMode::Synchronous { .. } => !cut,
+        }
+    }
+
+    /// The site that takes over from `site`: its backup if up, else the first site up.
+    fn peer_of(&self, site: usize) -> Option<usize> {
+        let up = |other: usize| other != site && self.site_down[other] == 0;
+        self.topology.sites[site]
+            .backup
+            .filter(|&backup| up(backup))
+            .or_else(|| (0..self.topology.sites.len()).find(|&other| up(other)))
+    }
+
+    /// Plays a scheduled action; the steps are for the driver, in order.
+    pub fn act(&mut self, action: FailoverAction, now_ms: u64, center: &Center) -> Vec<Step> {
+        let mut steps = Vec::new();
+        match action {
+            FailoverAction::FaultStarts { fault } => {
+                self.fault_starts(fault, now_ms, center, &mut steps)
+            }
+            FailoverAction::FaultEnds { fault } => self.fault_ends(fault, now_ms, &mut steps),
+            FailoverAction::CarrierCheck { site } => {
+                let site = site as usize;
+                self.carrier_believes_up[site] = self.site_reachable(site);
+            }
+            FailoverAction::AgentReturns { agent, generation } => {
+                let index = agent as usize;
+                if self.agent_down[index] && self.agent_generation[index] == generation {
+                    let home = self.agent_home[index];
+                    let backup = self.agent_backup[index];
+                    let site = [self.agent_site[index], home, backup]
+                        .into_iter()
+                        .flatten()
+                        .find(|&site| self.site_down[site] == 0);
+                    if let Some(site) = site {
+                        self.agent_site[index] = Some(site);
+                        self.agent_down[index] = false;
+                        steps.push(Step::AgentUp { agent });
+                    }
+                }
+            }
+        }
+        steps
+    }
+
+    /// The driver found the agent still finishing a contact when it came back.
+    pub fn relogin_when_logged_out(&mut self, agent: u32) {
+        self.relogin_when_out[agent as usize] = true;
+    }
+
+    fn take_agent_down(&mut self, agent: usize, steps: &mut Vec<Step>) {
+        self.agent_down[agent] = true;
+        self.relogin_when_out[agent] = false;
+        self.agent_generation[agent] += 1;
+        steps.push(Step::AgentDown {
+            agent: agent as u32,
+        });
+    }
+
+    fn fault_starts(&mut self, index: u32, now_ms: u64, center: &Center, steps: &mut Vec<Step>) {
+        let fault = self.faults[index as usize];
+        let site = fault.site;
+        steps.push(Step::Schedule {
+            at_ms: now_ms + fault.duration_ms,
+            action: FailoverAction::FaultEnds { fault: index },
+        });
+        let reregistration_ms = self.topology.reregistration_delay_ms;
+        match fault.kind {
+            FaultKind::SiteOutage | FaultKind::EngineRestart => {
+                self.site_down[site] += 1;
+                self.site_fault[site] = Some(index);
+                steps.push(Step::Schedule {
+                    at_ms: now_ms + self.blind_ms(),
+                    action: FailoverAction::CarrierCheck { site: site as u32 },
+                });
+                let mut taken = Vec::new();
+                for agent in 0..self.agent_site.len() {
+                    if self.agent_site[agent] == Some(site) && !self.agent_down[agent] {
+                        self.take_agent_down(agent, steps);
+                        taken.push(agent as u32);
+                        // From home to the backup; from the backup back home.
+                        let next = if self.agent_home[agent] == Some(site) {
+                            self.agent_backup[agent]
+                        } else {
+                            self.agent_home[agent]
+                        };
+                        if let Some(next) = next {
+                            self.agent_site[agent] = Some(next);
+                            steps.push(Step::Schedule {
+                                at_ms: now_ms + reregistration_ms,
+                                action: FailoverAction::AgentReturns {
+                                    agent: agent as u32,
+                                    generation: self.agent_generation[agent],
+                                },
+                            });
+                        }
+                    }
+                }
+                self.end_contacts_at(index, &taken, now_ms, center, steps);
+            }
+            FaultKind::TrunkOutage => {
+                self.trunk_faults[site].push((index, fault.capacity));
+                if fault.capacity == 0.0 {
+                    self.site_fault[site] = Some(index);
+                    steps.push(Step::Schedule {
+                        at_ms: now_ms + self.blind_ms(),
+                        action: FailoverAction::CarrierCheck { site: site as u32 },
+                    });
+                }
+                // Calls beyond the lines left are cut, the newest first.
+                let capacity = self.trunk_capacity(site).unwrap_or(u32::MAX) as usize;
+                let on_lines: Vec<u64> = self
+                    .held
+                    .iter()
+                    .filter(|(_, held)| {
+                        held.line_site == site && held.voice_line && held.class.is_none()
+                    })
+                    .map(|(&contact, _)| contact)
+                    .collect();
+                for &contact in on_lines.iter().skip(capacity) {
+                    self.classify(contact, Class::Dropped, index, steps);
+                }
+            }
+            FaultKind::Partition => {
+                let peer = fault.peer.expect("partitions name their peer");
+                self.partitions
+                    .push((site, peer, now_ms, now_ms + fault.duration_ms));
+            }
+            FaultKind::AgentLogout => {
+                let mut taken = Vec::new();
+                for agent in 0..self.agent_site.len() {
+                    if self.agent_site[agent] == Some(site) && !self.agent_down[agent] {
+                        self.take_agent_down(agent, steps);
+                        taken.push(agent as u32);
+                    }
+                }
+                // A crashed client drops the call it carried.
+                let talking: Vec<u64> = self
+                    .held
+                    .iter()
+                    .filter(|(&contact, held)| {
+                        held.class.is_none()
+                            && held
+                                .agent
+                                .is_some_and(|agent| taken.binary_search(&agent).is_ok())
+                            && matches!(
+                                center.contact_phase(ContactId(contact)),
+                                Some(ContactPhase::Connected)
+                            )
+                    })
+                    .map(|(&contact, _)| contact)
+                    .collect();
+                for contact in talking {
+                    self.classify(contact, Class::Dropped, index, steps);
+                }
+                self.logged_out_by.insert(index, taken);
+            }
+        }
+    }
+
+    fn classify(&mut self, contact: u64, class: Class, fault: u32, steps: &mut Vec<Step>) {
+        let held = self.held.get_mut(&contact).expect("held");
+        debug_assert!(held.class.is_none(), "a contact is ended by one fault");
+        held.class = Some(class);
+        held.fault = Some(fault);
+        steps.push(Step::EndContact { contact });
+    }
+
+    /// A site's engine state is gone: conversations through it drop (outage only); waiting
+    /// contacts and callbacks move to the peer if replicated, else are lost.
+    fn end_contacts_at(
+        &mut self,
+        fault: u32,
+        taken: &[u32],
+        now_ms: u64,
+        center: &Center,
+        steps: &mut Vec<Step>,
+    ) {
+        let site = self.faults[fault as usize].site;
+        let drop_conversations = self.faults[fault as usize].kind == FaultKind::SiteOutage;
+        let peer = self.peer_of(site);
+        let contacts: Vec<u64> = self.held.keys().copied().collect();
+        for contact in contacts {
+            let held = self.held[&contact];
+            if held.class.is_some() {
+                continue;
+            }
+            let phase = center
+                .contact_phase(ContactId(contact))
+                .expect("every held contact is inside the engine");
+            let agent_here = held
+                .agent
+                .is_some_and(|agent| taken.binary_search(&agent).is_ok());
+            match phase {
+                ContactPhase::Connected => {
+                    if drop_conversations && (held.line_site == site || agent_here) {
+                        self.classify(contact, Class::Dropped, fault, steps);
+                    }
+                }
+                // The conversation is over; the agent's notes are the only thing lost.
+                ContactPhase::WrapUp => {}
+                ContactPhase::InIvr
+                | ContactPhase::Waiting
+                | ContactPhase::Offered
+                | ContactPhase::WaitingCallback => {
+                    if held.site != site {
+                        continue;
+                    }
+                    self.outcomes[fault as usize].waiting_at_site += 1;
+                    match peer.filter(|&peer| self.replicated(&held, peer, now_ms)) {
+                        Some(peer) => {
+                            self.outcomes[fault as usize].taken_over += 1;
+                            let held = self.held.get_mut(&contact).expect("held");
+                            // After an outage the carrier re-routes the call to the peer's
+                            // trunk; an engine restart leaves the trunks alone.
+                            if drop_conversations && held.voice_line && held.line_site == site {
+                                self.lines_in_use[site] -= 1;
+                                self.lines_in_use[peer] += 1;
+                                held.line_site = peer;
+                            }
+                            held.site = peer;
+                            held.since_ms = now_ms;
+                        }
+                        None => {
+                            let class = if phase == ContactPhase::WaitingCallback {
+                                Class::LostCallback
+                            } else {
+                                Class::LostQueued
+                            };
+                            self.classify(contact, class, fault, steps);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn fault_ends(&mut self, index: u32, now_ms: u64, steps: &mut Vec<Step>) {
+        let fault = self.faults[index as usize];
+        let site = fault.site;
+        let check_at = now_ms + self.topology.options_interval_ms;
+        match fault.kind {
+            FaultKind::SiteOutage | FaultKind::EngineRestart => {
+                self.site_down[site] -= 1;
+                if self.site_fault[site] == Some(index) {
+                    self.site_fault[site] = None;
+                }
+                steps.push(Step::Schedule {
+                    at_ms: check_at,
+                    action: FailoverAction::CarrierCheck { site: site as u32 },
+                });
+                if self.site_down[site] == 0 {
+                    for agent in 0..self.agent_down.len() {
+                        let home = self.agent_home[agent];
+                        let backup = self.agent_backup[agent];
+                        if self.agent_down[agent] && (home == Some(site) || backup == Some(site)) {
+                            steps.push(Step::Schedule {
+                                at_ms: now_ms + self.topology.reregistration_delay_ms,
+                                action: FailoverAction::AgentReturns {
+                                    agent: agent as u32,
+                                    generation: self.agent_generation[agent],
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+            FaultKind::TrunkOutage => {
+                self.trunk_faults[site].retain(|&(other, _)| other != index);
+                if self.site_fault[site] == Some(index) {
+                    self.site_fault[site] = None;
+                }
+                steps.push(Step::Schedule {
+                    at_ms: check_at,
+                    action: FailoverAction::CarrierCheck { site: site as u32 },
+                });
+            }
+            FaultKind::Partition => {}
+            FaultKind::AgentLogout => {
+                for agent in self.logged_out_by.remove(&index).unwrap_or_default() {
+                    steps.push(Step::Schedule {
+                        at_ms: now_ms,
+                        action: FailoverAction::AgentReturns {
+                            agent,
+                            generation: self.agent_generation[agent as usize],
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    /// Checks the ledger: every contact created is counted exactly once.
+    pub fn check_ledger(&self, contacts_created: u64, driver_inside: usize) -> Result<(), String> {
+        let mut ledger = self.ledger;
+        ledger.still_inside = self.held.len() as u64;
+        if ledger.offered != contacts_created {
+            return Err(format!(
+                "failover ledger: {} offered but {contacts_created} contacts created",
+                ledger.offered
+            ));
+        }
+        if ledger.ended_or_inside() != ledger.offered {
+            return Err(format!(
+                "failover ledger: offered {} ≠ answered + abandoned + blocked + dropped + lost + self-served + still inside = {} ({ledger:?})",
+                ledger.offered,
+                ledger.ended_or_inside()
+            ));
+        }
+        if self.held.len() != driver_inside {
+            return Err(format!(
+                "failover ledger: {} contacts held at sites but {driver_inside} inside the center",
+                self.held.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The replication's outcome: the ledger, and per fault its costs, time to answer and RTO.
+    pub fn finish(mut self) -> FailoverOutput {
+        self.ledger.still_inside = self.held.len() as u64;
+        let window_ms = self.topology.measure_window_ms;
+        let level = |windows: &[MeasureWindow]| {
+            let offered: u64 = windows.iter().map(|w| w.offered).sum();
+            let good: u64 = windows.iter().map(|w| w.good).sum();
+            (offered > 0).then(|| good as f64 / offered as f64)
+        };
+        for (fault, outcome) in self.faults.iter().zip(&mut self.outcomes) {
+            let first = (fault.start_ms / window_ms) as usize;
+            let baseline_first =
+                (fault.start_ms.saturating_sub(self.topology.baseline_ms) / window_ms) as usize;
+            let baseline = level(&self.windows[baseline_first..first.min(self.windows.len())]);
+            outcome.baseline_service_level = baseline;
+            let Some(baseline) = baseline else {
+                continue;
+            };
+            outcome.rto_ms = (first..self.windows.len())
+                .find(|&index| {
+                    level(&self.windows[index..=index])
+                        .is_some_and(|service_level| service_level >= baseline - 0.05)
+                })
+                .map(|index| (index as u64 * window_ms).saturating_sub(fault.start_ms));
+        }
+        FailoverOutput {
+            ledger: self.ledger,
+            faults: self.faults,
+            outcomes: self.outcomes,
+            windows: self.windows,
+        }
+    }
+}
+
+/// The failover section of `summary.json`: means and 95 % intervals across replications.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailoverSummary {
+    pub mode: SiteMode,
+    pub replication: String,
+    /// At most, from a site's failure until the carrier stops sending it calls.
+    pub blind_s: f64,
+    /// Per run: `offered` = `answered` + `abandoned` + `blocked` + `timed_out` +
+    /// `self_served` + `transferred` + `dropped_other` + `dropped` + `lost_queued` +
+    /// `lost_callbacks` + `failed_during_detection` + `trunk_blocked` + `still_inside`.
+    pub totals: BTreeMap<&'static str, Estimate>,
+    /// State lost with failed sites: queued contacts and callbacks.
+    pub rpo: BTreeMap<&'static str, Estimate>,
+    pub faults: Vec<FaultSummary>,
+    pub timeline: FailoverTimeline,
+}
+
+/// The run in measure windows, means across replications.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailoverTimeline {
+    pub window_s: f64,
+    /// Per window: answered within target ÷ arrived, the mean over the replications where
+    /// something arrived (`null` where nothing did).
+    pub service_level: Vec<Option<f64>>,
+    /// Per window: contacts dropped, lost, failed or trunk-blocked.
+    pub harmed: Vec<f64>,
+}
+
+/// One fault's costs across replications.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FaultSummary {
+    pub kind: FaultKind,
+    pub site: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    pub start_s: f64,
+    pub duration_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<f64>,
+    /// Contacts waiting at the site when its engine state was lost, and how many of them
+    /// the peer took over from replicated state.
+    pub waiting_at_site: Estimate,
+    pub taken_over: Estimate,
+    pub dropped: Estimate,
+    pub lost_queued: Estimate,
+    pub lost_callbacks: Estimate,
+    pub failed_during_detection: Estimate,
+    pub trunk_blocked: Estimate,
+    /// Until the first answer of a contact that arrived after the fault started.
+    pub time_to_answer_s: Estimate,
+    /// Until the interval service level is back within 5 points of the baseline, over the
+    /// replications where it came back; `unrecovered` counts the others.
+    pub rto_s: Estimate,
+    pub unrecovered: usize,
+    pub baseline_service_level: Estimate,
+}
+
+use crate::summary::Estimate;
+
+/// The ledger's counts by name, in the order of the accounting identity.
+pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
+    [
+        ("offered", ledger.offered),
+        ("answered", ledger.answered),
+        ("abandoned", ledger.abandoned),
+        ("blocked", ledger.blocked),
+        ("timed_out", ledger.timed_out),
+        ("self_served", ledger.self_served),
+        ("transferred", ledger.transferred),
+        ("dropped_other", ledger.dropped_other),
+        ("dropped", ledger.dropped),
+        ("lost_queued", ledger.lost_queued),
+        ("lost_callbacks", ledger.lost_callbacks),
+        ("failed_during_detection", ledger.failed_during_detection),
+        ("trunk_blocked", ledger.trunk_blocked),
+        ("still_inside", ledger.still_inside),
+    ]
+}
+
+/// Summarizes the failover outputs of every replication (in replication order).
+pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverSummary {
+    let estimate = |value: &dyn Fn(&FailoverOutput) -> f64| Estimate::of(outputs.iter().map(value));
+    let mut totals = BTreeMap::new();
+    for (index, (name, _)) in ledger_fields(&Ledger::default()).iter().enumerate() {
+        totals.insert(
+            *name,
+            estimate(&|output| ledger_fields(&output.ledger)[index].1 as f64),
+        );
+    }
+    let mut rpo = BTreeMap::new();
+    rpo.insert(
+        "contacts",
+        estimate(&|output| output.ledger.lost_queued as f64),
+    );
+    rpo.insert(
+        "callbacks",
+        estimate(&|output| output.ledger.lost_callbacks as f64),
+    );
+    let faults = outputs.first().map_or(&[][..], |output| &output.faults[..]);
+    let site_name = |site: usize| topology.sites[site].name.clone();
+    let faults = faults
+        .iter()
+        .enumerate()
+        .map(|(index, fault)| {
+            let per = |value: &dyn Fn(&FaultOutcome) -> f64| {
+                Estimate::of(outputs.iter().map(|output| value(&output.outcomes[index])))
+            };
+            let seconds = |ms: Option<u64>| ms.map_or(f64::NAN, |ms| ms as f64 / 1000.0);
+            FaultSummary {
+                kind: fault.kind,
+                site: site_name(fault.site),
+                peer: fault.peer.map(site_name),
+                start_s: fault.start_ms as f64 / 1000.0,
+                duration_s: fault.duration_ms as f64 / 1000.0,
+                capacity: (fault.kind == FaultKind::TrunkOutage).then_some(fault.capacity),
+                waiting_at_site: per(&|o| o.waiting_at_site as f64),
+                taken_over: per(&|o| o.taken_over as f64),
+                dropped: per(&|o| o.dropped as f64),
+                lost_queued: per(&|o| o.lost_queued as f64),
+                lost_callbacks: per(&|o| o.lost_callbacks as f64),
+                failed_during_detection: per(&|o| o.failed_during_detection as f64),
+                trunk_blocked: per(&|o| o.trunk_blocked as f64),
+                time_to_answer_s: per(&|o| seconds(o.time_to_answer_ms)),
+                rto_s: per(&|o| seconds(o.rto_ms)),
+                unrecovered: outputs
+                    .iter()
+                    .filter(|output| {
+                        let outcome = &output.outcomes[index];
+                        outcome.baseline_service_level.is_some() && outcome.rto_ms.is_none()
+                    })
+                    .count(),
+                baseline_service_level: per(&|o| o.baseline_service_level.unwrap_or(f64::NAN)),
+            }
+        })
+        .collect();
+    FailoverSummary {
+        mode: topology.mode,
+        replication: match topology.replication {
+            ReplicationMode::None => "none".to_string(),
+            ReplicationMode::Asynchronous { lag_ms } => format!("async, lag {lag_ms} ms"),
+            ReplicationMode::Synchronous { latency_ms } => {
+                format!("sync, latency {latency_ms} ms")
+            }
+        },
+        blind_s: topology.blind_ms() as f64 / 1000.0,
+        totals,
+        rpo,
+        faults,
+        timeline: timeline(topology, outputs),
+    }
+}
+
+fn timeline(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverTimeline {
+    let windows = outputs.first().map_or(0, |output| output.windows.len());
+    let service_level = (0..windows)
+        .map(|index| {
+            Estimate::of(outputs.iter().map(|output| {
+                let window = output.windows[index];
+                if window.offered == 0 {
+                    f64::NAN
+                } else {
+                    window.good as f64 / window.offered as f64
+                }
+            }))
+            .mean
+        })
+        .collect();
+    let harmed = (0..windows)
+        .map(|index| {
+            outputs
+                .iter()
+                .map(|output| output.windows[index].harmed as f64)
+                .sum::<f64>()
+                / outputs.len() as f64
+        })
+        .collect();
+    FailoverTimeline {
+        window_s: topology.measure_window_ms as f64 / 1000.0,
+        service_level,
+        harmed,
+    }
+}
+
+/// The failover section as text, after the summary table of `switchboard sim`.
+pub fn failover_table(summary: &FailoverSummary) -> String {
+    use std::fmt::Write as _;
+    let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
+        (Some(mean), Some(half)) => format!("{mean:.1} ± {half:.1}"),
+        (Some(mean), None) => format!("{mean:.1}"),
+        _ => "—".to_string(),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nfailover: {}, replication {}, carrier blind for at most {:.0} s after a site fails",
+        match summary.mode {
+            SiteMode::ActiveActive => "active-active",
+            SiteMode::ActiveStandby => "active-standby",
+        },
+        summary.replication,
+        summary.blind_s
+    );
+    for (index, fault) in summary.faults.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "fault {}: {} {} at {:.0} s for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {} s, RTO {} s{}",
+            index + 1,
+            fault.kind.name(),
+            fault.site,
+            fault.start_s,
+            fault.duration_s,
+            cell(&fault.dropped),
+            cell(&fault.lost_queued),
+            cell(&fault.lost_callbacks),
+            cell(&fault.waiting_at_site),
+            cell(&fault.failed_during_detection),
+            cell(&fault.trunk_blocked),
+            cell(&fault.time_to_answer_s),
+            cell(&fault.rto_s),
+            if fault.unrecovered > 0 {
+                format!(" ({} replications never recovered)", fault.unrecovered)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let total = |name: &str| summary.totals.get(name).map_or("—".to_string(), cell);
+    let _ = writeln!(
+        out,
+        "every contact: offered {} = answered {} + abandoned {} + blocked {} + timed out {} + self-served {} + transferred {} + dropped {} + lost {} + {} callbacks + failed {} + trunk-blocked {} + still inside {}",
+        total("offered"),
+        total("answered"),
+        total("abandoned"),
+        total("blocked"),
+        total("timed_out"),
+        total("self_served"),
+        total("transferred"),
+        total("dropped"),
+        total("lost_queued"),
+        total("lost_callbacks"),
+        total("failed_during_detection"),
+        total("trunk_blocked"),
+        total("still_inside"),
+    );
+    out
+}

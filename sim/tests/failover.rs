@@ -1,0 +1,504 @@
+//! Sites as datacenters and the faults played on them: the accounting stays exact under every
+//! fault type, replication decides exactly what a failed site loses, and runs with faults stay
+//! deterministic.
+
+use proptest::prelude::*;
+use switchboard_sim::failover::{FailoverOutput, Ledger};
+use switchboard_sim::model::Model;
+use switchboard_sim::run::{model_from_text, RunOptions, RunResult};
+use switchboard_sim::topology::{Fault, FaultKind, ReplicationMode};
+
+/// Two datacenters, an IVR, a voice queue that turns long waits into callback requests, a chat
+/// queue, staffing plans with shrinkage, breaks, retrials: everything a fault can meet. The
+/// center is overloaded so that queues are long when a fault strikes.
+fn scenario(replication: &str, faults: &str) -> String {
+    format!(
+        r#"
+[scenario]
+seed = 5
+duration = "90m"
+warmup = "0s"
+interval = "15m"
+replications = 3
+
+[center]
+offer_timeout = "15s"
+
+[[site]]
+name = "north"
+
+[[site]]
+name = "south"
+
+[[queue]]
+name = "sales"
+channel = "voice"
+skills = ["sales"]
+wrap_up = "10s"
+max_wait = "4m"
+on_max_wait = "callback"
+
+[[queue]]
+name = "chat"
+channel = "chat"
+skills = ["chat"]
+
+[[ivr]]
+name = "main"
+start = "menu"
+node = [
+  {{ kind = "menu", id = "menu", prompt = "welcome", duration = "8s", options = {{ "1" = "to-sales", "2" = "status" }}, on_fail = "to-sales" }},
+  {{ kind = "queue", id = "to-sales", queue = "sales" }},
+  {{ kind = "self-service", id = "status", prompt = "your order", duration = "30s" }},
+]
+
+[[traffic]]
+flow = "main"
+rate = "260/h"
+handle_time = {{ dist = "exponential", mean = "4m" }}
+patience = {{ dist = "exponential", mean = "6m" }}
+retrial = {{ probability = 0.5, delay = {{ dist = "exponential", mean = "2m" }} }}
+choices = {{ menu = {{ "1" = 0.8, "2" = 0.15 }} }}
+
+[[traffic]]
+queue = "chat"
+rate = "60/h"
+handle_time = {{ dist = "exponential", mean = "6m" }}
+patience = {{ dist = "exponential", mean = "5m" }}
+
+[[agents]]
+name = "north-voice"
+count = 8
+skills = ["sales"]
+site = "north"
+
+[[agents]]
+name = "south-voice"
+count = 8
+skills = ["sales"]
+site = "south"
+
+[[agents]]
+name = "chat-team"
+count = 3
+skills = ["chat"]
+site = "south"
+
+[[people]]
+agents = "north-voice"
+plan = [{{ start = "0m", agents = 6 }}, {{ start = "30m", agents = 8 }}, {{ start = "60m", agents = 5 }}]
+shrinkage = {{ fraction = 0.1, length = {{ dist = "exponential", mean = "3m" }} }}
+answer_delay = {{ dist = "constant", value = "2s" }}
+no_answer = 0.05
+
+[[people]]
+agents = "chat-team"
+shifts = [{{ start = "0m", length = "90m", agents = 3, breaks = [{{ after = "40m", length = "10m" }}] }}]
+
+[topology]
+mode = "active-active"
+detection = {{ options_interval = "5s", misses = 3 }}
+reroute_delay = "1s"
+reregistration_delay = "20s"
+cross_site_latency = "5ms"
+replication = {replication}
+
+[[topology.site]]
+name = "north"
+trunk_lines = 40
+weight = 2
+backup = "south"
+
+[[topology.site]]
+name = "south"
+trunk_lines = 30
+weight = 1
+backup = "north"
+{faults}
+"#
+    )
+}
+
+const OUTAGE: &str = r#"
+[[fault]]
+kind = "site-outage"
+site = "north"
+start = "45m"
+duration = "20m"
+"#;
+
+fn run(model: &Model, threads: usize) -> RunResult {
+    let options = RunOptions {
+        threads,
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    let result = switchboard_sim::run(model, &options, &|_| {}).expect("invariants hold");
+    assert_eq!(
+        result.summary.rejected_inputs,
+        0,
+        "the engine accepted every input: {:?}",
+        result
+            .figures
+            .iter()
+            .find_map(|figures| figures.first_rejection.clone())
+    );
+    result
+}
+
+/// The accounting identity, and the engine's own counts agree with the ledger.
+fn assert_exact(result: &RunResult) {
+    assert_eq!(result.failover_outputs.len(), result.figures.len());
+    let dropped = result.values(0, "dropped");
+    let answered_or_wrapping = result.values(0, "answered");
+    for (index, output) in result.failover_outputs.iter().enumerate() {
+        let ledger: &Ledger = &output.ledger;
+        assert_eq!(
+            ledger.offered,
+            ledger.ended_or_inside(),
+            "offered = answered + abandoned + blocked + dropped + lost + self-served + still inside: {ledger:?}"
+        );
+        assert_eq!(ledger.offered, result.figures[index].contacts);
+        assert_eq!(ledger.still_inside, result.figures[index].still_inside);
+        assert_eq!(ledger.dropped_other, 0, "only faults drop contacts");
+        assert_eq!(
+            dropped[index],
+            (ledger.dropped + ledger.lost_queued + ledger.lost_callbacks) as f64,
+            "the engine ended as dropped exactly what the faults dropped or lost"
+        );
+        assert!(ledger.answered as f64 <= answered_or_wrapping[index]);
+        let harmed: u64 = output.windows.iter().map(|window| window.harmed).sum();
+        assert_eq!(
+            harmed,
+            ledger.dropped
+                + ledger.lost_queued
+                + ledger.lost_callbacks
+                + ledger.failed_during_detection
+                + ledger.trunk_blocked,
+            "the timeline places every harmed contact in a window"
+        );
+        let offered: u64 = output.windows.iter().map(|window| window.offered).sum();
+        assert_eq!(offered, ledger.offered);
+    }
+}
+
+#[test]
+fn a_site_outage_drops_calls_and_fails_calls_until_the_carrier_notices() {
+    let model = model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap();
+    let result = run(&model, 2);
+    assert_exact(&result);
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert!(outcome.dropped > 0, "calls in conversation at north drop");
+        assert!(
+            outcome.waiting_at_site > 0,
+            "the overloaded queue had callers at north"
+        );
+        assert!(outcome.time_to_answer_ms.is_some());
+    }
+    let failed: u64 = result
+        .failover_outputs
+        .iter()
+        .map(|output| output.outcomes[0].failed_during_detection)
+        .sum();
+    // North takes 2/3 of about 320 contacts an hour; the carrier is blind for 16 s, so some
+    // replications see no failed call: over three the sum is positive.
+    assert!(
+        failed > 0,
+        "calls reach the dead site while the carrier is blind"
+    );
+    let json = result.summary_json();
+    let fault = &json["failover"]["faults"][0];
+    assert_eq!(fault["kind"], "site-outage");
+    assert_eq!(fault["site"], "north");
+    assert!(json["failover"]["totals"]["offered"]["ci95"].is_array());
+}
+
+#[test]
+fn without_replication_a_failed_site_loses_exactly_what_was_waiting_there() {
+    let model = model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap();
+    let result = run(&model, 1);
+    assert_exact(&result);
+    let mut waiting = 0;
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert_eq!(outcome.taken_over, 0);
+        assert_eq!(
+            outcome.lost_queued + outcome.lost_callbacks,
+            outcome.waiting_at_site
+        );
+        assert_eq!(
+            output.ledger.lost_queued + output.ledger.lost_callbacks,
+            outcome.waiting_at_site,
+            "nothing else is lost in the run"
+        );
+        waiting += outcome.waiting_at_site;
+    }
+    assert!(waiting > 0);
+}
+
+#[test]
+fn with_synchronous_replication_nothing_waiting_is_lost() {
+    let model =
+        model_from_text(&scenario(r#"{ mode = "sync", latency = "2ms" }"#, OUTAGE)).unwrap();
+    let result = run(&model, 2);
+    assert_exact(&result);
+    let mut taken_over = 0;
+    let mut callbacks_taken_over = false;
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert_eq!(outcome.lost_queued, 0);
+        assert_eq!(outcome.lost_callbacks, 0);
+        assert_eq!(output.ledger.lost_queued + output.ledger.lost_callbacks, 0);
+        assert_eq!(outcome.taken_over, outcome.waiting_at_site);
+        assert!(
+            outcome.dropped > 0,
+            "replication does not save calls in conversation"
+        );
+        taken_over += outcome.taken_over;
+        callbacks_taken_over |= outcome.waiting_at_site > 0;
+    }
+    assert!(
+        taken_over > 0,
+        "the check is not vacuous: contacts were waiting at north"
+    );
+    assert!(callbacks_taken_over);
+}
+
+#[test]
+fn with_asynchronous_replication_only_the_changes_younger_than_the_lag_are_lost() {
+    let none = run(
+        &model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap(),
+        1,
+    );
+    let lagging = run(
+        &model_from_text(&scenario(r#"{ mode = "async", lag = "30s" }"#, OUTAGE)).unwrap(),
+        1,
+    );
+    assert_exact(&lagging);
+    for (without, with) in none.failover_outputs.iter().zip(&lagging.failover_outputs) {
+        let (without, with) = (&without.outcomes[0], &with.outcomes[0]);
+        // Common random numbers: the same contacts wait at north when it fails.
+        assert_eq!(with.waiting_at_site, without.waiting_at_site);
+        assert_eq!(
+            with.lost_queued + with.lost_callbacks + with.taken_over,
+            with.waiting_at_site
+        );
+        assert!(
+            with.lost_queued + with.lost_callbacks < without.lost_queued + without.lost_callbacks
+        );
+    }
+}
+
+#[test]
+fn runs_with_faults_are_deterministic_on_any_number_of_threads() {
+    let faults = format!(
+        "{OUTAGE}\n[[fault]]\nkind = \"trunk-outage\"\nsite = \"south\"\nstart = \"20m\"\nduration = \"10m\"\ncapacity = 0.3\n"
+    );
+    let model = model_from_text(&scenario(r#"{ mode = "async", lag = "1s" }"#, &faults)).unwrap();
+    let one = run(&model, 1);
+    let two = run(&model, 2);
+    assert_eq!(one.trace_hash, two.trace_hash);
+    assert_eq!(one.failover_outputs, two.failover_outputs);
+}
+
+fn kind_name(kind: FaultKind) -> &'static str {
+    kind.name()
+}
+
+fn fault_tables(faults: &[Fault]) -> String {
+    let site = |index: usize| ["north", "south"][index];
+    faults
+        .iter()
+        .map(|fault| {
+            let mut table = format!(
+                "\n[[fault]]\nkind = \"{}\"\nsite = \"{}\"\nstart = \"{}ms\"\nduration = \"{}ms\"\n",
+                kind_name(fault.kind),
+                site(fault.site),
+                fault.start_ms,
+                fault.duration_ms
+            );
+            if let Some(peer) = fault.peer {
+                table += &format!("peer = \"{}\"\n", site(peer));
+            }
+            if fault.kind == FaultKind::TrunkOutage {
+                table += &format!("capacity = {}\n", fault.capacity);
+            }
+            table
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Conservation holds under every fault type: random schedules of one to three faults of
+    /// any kind, under every replication mode, checked after every step of every replication.
+    #[test]
+    fn accounting_is_exact_under_random_fault_schedules(
+        schedule_seed in any::<u64>(),
+        replication in 0usize..3,
+        standby in any::<bool>(),
+        trunk_lines in 8u32..40,
+    ) {
+        let replication = [
+            r#"{ mode = "none" }"#,
+            r#"{ mode = "async", lag = "3s" }"#,
+            r#"{ mode = "sync", latency = "2ms" }"#,
+        ][replication];
+        // Either architecture, and trunks from scarce to ample.
+        let variant = |faults: &str| {
+            let text = scenario(replication, faults)
+                .replace("trunk_lines = 40", &format!("trunk_lines = {trunk_lines}"));
+            if standby {
+                text.replace("mode = \"active-active\"", "mode = \"active-standby\"")
+                    .replace(
+                        "trunk_lines = 30\nweight = 1\n",
+                        "trunk_lines = 30\nweight = 1\nstandby = true\n",
+                    )
+            } else {
+                text
+            }
+        };
+        let base = model_from_text(&variant("")).unwrap();
+        let topology = base.topology.as_ref().unwrap();
+        let faults = topology.random_faults(base.duration_ms, schedule_seed);
+        // Through the file, so that every fault drawn is one a user could write.
+        let model = model_from_text(&variant(&fault_tables(&faults))).unwrap();
+        prop_assert_eq!(
+            model.topology.as_ref().unwrap().mode == switchboard_sim::topology::SiteMode::ActiveStandby,
+            standby
+        );
+        prop_assert_eq!(&model.topology.as_ref().unwrap().faults, &faults);
+        let mut short = model.clone();
+        short.settings.replications = 2;
+        let result = run(&short, 1);
+        assert_exact(&result);
+        let synchronous = matches!(
+            short.topology.as_ref().unwrap().replication,
+            ReplicationMode::Synchronous { .. }
+        );
+        let site_down = |fault: &Fault| {
+            matches!(fault.kind, FaultKind::SiteOutage | FaultKind::EngineRestart)
+        };
+        for output in &result.failover_outputs {
+            for (fault, outcome) in faults.iter().zip(&output.outcomes) {
+                prop_assert_eq!(
+                    outcome.lost_queued + outcome.lost_callbacks + outcome.taken_over,
+                    outcome.waiting_at_site
+                );
+                // Synchronous replication loses state only across a partition, or when the
+                // other datacenter is down too.
+                let no_peer = faults.iter().any(|other| {
+                    other.site != fault.site
+                        && site_down(other)
+                        && other.start_ms <= fault.start_ms
+                        && fault.start_ms < other.start_ms + other.duration_ms
+                });
+                let partitioned = faults.iter().any(|other| other.kind == FaultKind::Partition);
+                if synchronous && !no_peer && !partitioned {
+                    prop_assert_eq!(outcome.lost_queued + outcome.lost_callbacks, 0);
+                }
+            }
+            let FailoverOutput { ledger, outcomes, .. } = output;
+            let lost_by_faults: u64 = outcomes
+                .iter()
+                .map(|outcome| outcome.lost_queued + outcome.lost_callbacks)
+                .sum();
+            prop_assert_eq!(ledger.lost_queued + ledger.lost_callbacks, lost_by_faults);
+        }
+    }
+}
+
+#[test]
+fn topology_mistakes_are_placed_in_the_file() {
+    let text = scenario(
+        r#"{ mode = "none" }"#,
+        "\n[[fault]]\nkind = \"site-outage\"\nsite = \"west\"\nstart = \"1m\"\nduration = \"1m\"\n",
+    );
+    let shown = model_from_text(&text).unwrap_err().to_string();
+    let line = text
+        .lines()
+        .position(|line| line == "site = \"west\"")
+        .unwrap()
+        + 1;
+    assert!(
+        shown.starts_with(&format!("<scenario>:{line}:8: unknown site `west`")),
+        "{shown}"
+    );
+    let text = scenario(r#"{ mode = "async" }"#, "");
+    let shown = model_from_text(&text).unwrap_err().to_string();
+    assert!(shown.contains("`mode = \"async\"` with `lag`"), "{shown}");
+    let text = scenario(r#"{ mode = "none" }"#, "").replace("misses = 3", "misses = 0");
+    let shown = model_from_text(&text).unwrap_err().to_string();
+    assert!(shown.contains("`misses` ≥ 1"), "{shown}");
+    let text =
+        scenario(r#"{ mode = "none" }"#, "").replace("trunk_lines = 40", "trunk_lines = \"many\"");
+    let shown = model_from_text(&text).unwrap_err().to_string();
+    assert!(
+        shown.contains("trunk_lines") || shown.contains("invalid type"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn an_agent_group_may_name_its_own_backup_site() {
+    // North has no backup site: its agents wait for it to come back, unless their group
+    // names one.
+    let without = scenario(r#"{ mode = "none" }"#, OUTAGE).replacen("backup = \"south\"\n", "", 1);
+    let with = format!(
+        "{without}\n[[topology.agents]]\nname = \"north-voice\"\nbackup_site = \"south\"\n"
+    );
+    let answered = |text: &str| -> u64 {
+        let result = run(&model_from_text(text).unwrap(), 2);
+        assert_exact(&result);
+        result
+            .failover_outputs
+            .iter()
+            .map(|output| output.ledger.answered)
+            .sum()
+    };
+    assert!(answered(&with) > answered(&without));
+    let wrong =
+        format!("{without}\n[[topology.agents]]\nname = \"north-vice\"\nbackup_site = \"south\"\n");
+    let shown = model_from_text(&wrong).unwrap_err().to_string();
+    assert!(
+        shown.contains("no `[[agents]]` group is named `north-vice`"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_queue_owned_by_a_site_keeps_its_waiting_contacts_state_there() {
+    // Every queue belongs to south: calls that arrive by north's trunk wait in south's engine,
+    // so north's outage drops the calls on its lines but loses no waiting state.
+    let text = scenario(r#"{ mode = "none" }"#, OUTAGE)
+        .replace(
+            "name = \"sales\"\nchannel = \"voice\"",
+            "name = \"sales\"\nsite = \"south\"\nchannel = \"voice\"",
+        )
+        .replace(
+            "name = \"chat\"\nchannel = \"chat\"",
+            "name = \"chat\"\nsite = \"south\"\nchannel = \"chat\"",
+        );
+    let result = run(&model_from_text(&text).unwrap(), 2);
+    assert_exact(&result);
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        // Only contacts still in the IVR (no queue yet) wait at north.
+        assert!(outcome.waiting_at_site <= 3, "{outcome:?}");
+        assert!(outcome.dropped > 0);
+    }
+    let unowned = run(
+        &model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap(),
+        2,
+    );
+    let waiting = |result: &switchboard_sim::run::RunResult| -> u64 {
+        result
+            .failover_outputs
+            .iter()
+            .map(|output| output.outcomes[0].waiting_at_site)
+            .sum()
+    };
+    assert!(waiting(&result) * 5 < waiting(&unowned));
+}

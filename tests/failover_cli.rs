@@ -1,0 +1,132 @@
+//! End-to-end tests of failover in the program: `sim` writes the failover section,
+//! `compare` shows paired differences, `chaos` prints seeds that replay their runs.
+
+use std::process::{Command, Output};
+
+fn switchboard(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(arguments)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the program runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn sim_writes_the_failover_section_with_an_exact_ledger() {
+    let dir = std::env::temp_dir().join(format!("switchboard-failover-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = switchboard(&[
+        "sim",
+        "scenarios/bank-failover.toml",
+        "--replications",
+        "3",
+        "--threads",
+        "2",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("failover: active-active, replication sync, latency 2 ms"),
+        "{shown}"
+    );
+    assert!(shown.contains("fault 1: site-outage dc-north at 7200 s for 1800 s: dropped "));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let failover = &summary["failover"];
+    assert_eq!(failover["mode"], "active-active");
+    assert_eq!(failover["faults"][0]["kind"], "site-outage");
+    let totals = failover["totals"].as_object().unwrap();
+    let mean = |name: &str| totals[name]["mean"].as_f64().unwrap();
+    let parts: f64 = totals
+        .keys()
+        .filter(|name| name.as_str() != "offered")
+        .map(|name| mean(name))
+        .sum();
+    assert!((mean("offered") - parts).abs() < 1e-6, "{totals:?}");
+    let windows = failover["timeline"]["service_level"].as_array().unwrap();
+    assert_eq!(windows.len(), 4 * 60, "one window a minute over four hours");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Failover</h2>"));
+    assert!(html.contains("id=\"chart-failover-service-level\""));
+    assert!(html.contains("id=\"chart-failover-harmed\""));
+    assert!(html.contains("1. site-outage dc-north"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compare_of_a_scenario_with_itself_shows_zero_differences() {
+    let out = std::env::temp_dir().join(format!("switchboard-compare-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = switchboard(&[
+        "compare",
+        "scenarios/bank-failover.toml",
+        "scenarios/bank-failover.toml",
+        "--replications",
+        "3",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let comparison: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for metric in comparison["metrics"].as_array().unwrap() {
+        let difference = &metric["differences"][0];
+        if difference["mean"].is_null() {
+            continue;
+        }
+        assert_eq!(difference["mean"].as_f64(), Some(0.0), "{metric}");
+    }
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains("<th>failover.fault0.rto_s</th>"));
+    assert!(!html.contains("<strong>"), "no difference is significant");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn chaos_prints_seeds_that_replay_their_runs() {
+    let output = switchboard(&[
+        "chaos",
+        "scenarios/bank-failover.toml",
+        "--runs",
+        "3",
+        "--seed",
+        "40",
+        "--worst",
+        "1",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.starts_with("3 runs from seed 40: 0 invariant violations"),
+        "{shown}"
+    );
+    let worst = shown.lines().nth(1).unwrap();
+    let seed = worst
+        .strip_prefix("seed ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap();
+    let replay = switchboard(&[
+        "chaos",
+        "scenarios/bank-failover.toml",
+        "--runs",
+        "1",
+        "--seed",
+        seed,
+    ]);
+    assert!(replay.status.success());
+    assert_eq!(text(&replay.stdout).lines().nth(1), Some(worst));
+}
+
+#[test]
+fn chaos_needs_a_topology() {
+    let output = switchboard(&["chaos", "scenarios/mmc.toml", "--runs", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("need a `[topology]`"));
+}
