@@ -38,10 +38,14 @@ pub fn timeline(results: &Results) -> Timeline {
         _ => 1_800_000,
     };
     let (interval_ms, span_ms) = match &results.scenario {
-        Some(scenario) => (
-            scenario.settings.interval.as_ms(),
-            scenario.settings.duration.as_ms(),
-        ),
+        // A run may have been cut short (`switchboard sim --duration`): the rows say how far
+        // it went, the scenario copy only how far it was planned to go.
+        Some(scenario) => {
+            let interval_ms = scenario.settings.interval.as_ms();
+            let planned_ms = scenario.settings.duration.as_ms();
+            let rows_end_ms = starts.last().map_or(planned_ms, |last| last + interval_ms);
+            (interval_ms, planned_ms.min(rows_end_ms))
+        }
         None => (
             interval_from_rows,
             starts

@@ -551,6 +551,13 @@ pub fn summary_table(summary: &Summary) -> String {
                 .map(|(name, estimates)| (name.clone(), estimates)),
         );
     }
+    // Sites after the queues, named apart from them (a site and a queue may share a name).
+    columns.extend(
+        summary
+            .sites
+            .iter()
+            .map(|(name, estimates)| (format!("site:{name}"), estimates)),
+    );
     let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
         (Some(mean), Some(half)) => format!("{} ± {}", significant(mean), significant(half)),
         (Some(mean), None) => significant(mean),
@@ -775,5 +782,34 @@ handle_time = { dist = "exponential", mean = "5m" }
             };
             assert_eq!(of("total"), of("queue:sales") + of("queue:chat"));
         }
+    }
+
+    #[test]
+    fn the_terminal_table_has_a_column_per_queue_and_per_site() {
+        let text = TWO_QUEUES_WITH_WARMUP.replace(
+            "[[queue]]\nname = \"sales\"",
+            "[[site]]\nname = \"east\"\ntimezone = \"Asia/Shanghai\"\n\n[[site]]\nname = \"west\"\ntimezone = \"Asia/Shanghai\"\n\n[[queue]]\nname = \"sales\"\nsite = \"east\"",
+        )
+        .replace("name = \"chat\"\n", "name = \"chat\"\nsite = \"west\"\n");
+        let model = crate::run::model_from_text(&text).unwrap();
+        let result = crate::run::run(&model, &crate::run::RunOptions::default(), &|_| {}).unwrap();
+        let table = summary_table(&result.summary);
+        let header: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(
+            header,
+            ["metric", "total", "chat", "sales", "site:east", "site:west"]
+        );
+        // Each site holds one queue here, so its offered contacts are that queue's.
+        let offered: Vec<&str> = table
+            .lines()
+            .find(|line| line.starts_with("offered "))
+            .unwrap()
+            .split("  ")
+            .map(str::trim)
+            .filter(|cell| !cell.is_empty())
+            .collect();
+        assert_eq!(offered.len(), 6, "{offered:?}");
+        assert_eq!(offered[3], offered[4], "sales and east");
+        assert_eq!(offered[2], offered[5], "chat and west");
     }
 }
