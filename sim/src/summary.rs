@@ -336,7 +336,7 @@ const POOLED_COLUMNS: [&str; 4] = ["wait_p50_s", "wait_p90_s", "wait_p99_s", "re
 /// [`REQUIRED_AGENTS_SERVICE_LEVEL_GOAL`] of its contacts within the queue's threshold T, from
 /// the interval's load pooled over replications: rate = offered / measured span, handle time
 /// = (talk + wrap-up) / answered in the interval (the queue's whole-run AHT when nobody was
-/// answered in it), agents = servers / the `[center] capacity` of the queue's channel.
+/// answered in it, the center's when the queue answered nobody all run), agents = servers / the `[center] capacity` of the queue's channel.
 /// `None` where the load or handle time is unknown or beyond the planner's search.
 pub fn required_agents_per_queue(
     model: &Model,
@@ -366,10 +366,14 @@ pub fn required_agents_per_queue(
             if pooled.offered == 0 {
                 return Some(0.0);
             }
+            // Nobody answered in this interval (say, a site still closed): the queue's AHT over
+            // the run stands in, or the center's if the queue never answered anyone.
             let handle_time_s = if pooled.answered > 0 {
                 (pooled.talk_ms + pooled.wrap_up_ms) as f64 / pooled.answered as f64 / 1_000.0
             } else {
-                Estimate::of(figures.iter().map(|f| f.values[scope][aht_index])).mean?
+                Estimate::of(figures.iter().map(|f| f.values[scope][aht_index]))
+                    .mean
+                    .or(Estimate::of(figures.iter().map(|f| f.values[0][aht_index])).mean)?
             };
             if !handle_time_s.is_finite() || handle_time_s <= 0.0 {
                 return None;
