@@ -275,7 +275,13 @@ pub fn summarize(
                 // Channels nobody used would only add empty tables.
                 let arrived = figures.iter().any(|f| f.values[index][0] > 0.0);
                 if arrived || *channel == Channel::Voice {
-                    channels.insert(channel.name().to_string(), estimates(figures, index));
+                    let mut channel_estimates = estimates(figures, index);
+                    // Agents belong to queues and sites, not to channels: no agent time is
+                    // counted for a channel, and a 0 would read as "no agents".
+                    for metric in ["occupancy", "utilization", "staffed_agents"] {
+                        channel_estimates.insert(metric.to_string(), Estimate::of([]));
+                    }
+                    channels.insert(channel.name().to_string(), channel_estimates);
                 }
             }
             Scope::Site(site) => {
