@@ -130,6 +130,9 @@ fn singles_day_first_hour_runs_and_its_report_shows_the_surge() {
     assert!(first > 200_000.0, "{first}");
     assert!(total_cell(&intervals, "0s", "required_agents") > 6_800.0);
     assert_eq!(total_cell(&intervals, "0s", "staffed_agents"), 6_800.0);
+    // Callers who wait 3 minutes in the surge become callback requests.
+    assert!(total_cell(&intervals, "0s", "callbacks") > 0.0);
+    assert!(html.contains("turned into callbacks"));
 }
 
 #[test]

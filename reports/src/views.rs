@@ -199,6 +199,11 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         ("answered", "answered", true),
         ("abandoned", "abandoned", true),
         ("blocked", "blocked", any_positive("blocked")),
+        (
+            "callbacks",
+            "turned into callbacks",
+            any_positive("callbacks"),
+        ),
     ] {
         if shown && intervals.has_column(column) {
             contacts.push(series_of(

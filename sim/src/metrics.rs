@@ -35,6 +35,10 @@ pub struct Counters {
     pub timed_out: u64,
     pub self_served: u64,
     pub transferred: u64,
+    /// Waiting callers turned into callback requests (by the queue's `max_wait` or an IVR
+    /// callback offer), counted when and where the request was made; they stay in line and
+    /// end in one of the outcomes above.
+    pub callbacks: u64,
     pub answered_within_target: u64,
     pub abandoned_within_target: u64,
     /// Ended contacts that were retrials of an earlier contact.
@@ -70,6 +74,7 @@ impl Counters {
         self.timed_out += other.timed_out;
         self.self_served += other.self_served;
         self.transferred += other.transferred;
+        self.callbacks += other.callbacks;
         self.answered_within_target += other.answered_within_target;
         self.abandoned_within_target += other.abandoned_within_target;
         self.retrials += other.retrials;
@@ -530,9 +535,25 @@ impl MetricsRecorder {
                 self.add_agent_time(self.agent_groups[index] as usize, class, since_ms, now_ms);
                 self.agent_class[index] = (class_of(*to), now_ms);
             }
+            EventKind::CallbackRequested { queue, .. } => {
+                if now_ms < self.warmup_ms {
+                    return;
+                }
+                let queue = queue.0 as usize;
+                let interval = self.interval_of(now_ms);
+                // A callback is a voice call back to the customer, who arrived on voice.
+                let channel_scope = self.channel_scope(Channel::Voice);
+                match self.site_scope(queue) {
+                    Some(site) => self.count(&[0, channel_scope, 1 + queue, site], interval, |c| {
+                        c.callbacks += 1
+                    }),
+                    None => self.count(&[0, channel_scope, 1 + queue], interval, |c| {
+                        c.callbacks += 1
+                    }),
+                }
+            }
             EventKind::IvrNodeEntered { .. }
             | EventKind::ContactRelaxed { .. }
-            | EventKind::CallbackRequested { .. }
             | EventKind::ContactOffered { .. }
             | EventKind::OfferEnded { .. }
             | EventKind::ContactAnswered { .. } => {}

@@ -15,7 +15,7 @@ use crate::model::Model;
 use crate::scenario::ServiceLevelDefinition;
 
 /// The metrics reported for the center and each queue, in the order tables show them.
-pub const METRICS: [&str; 29] = [
+pub const METRICS: [&str; 30] = [
     "arrived",
     "offered",
     "answered",
@@ -27,6 +27,7 @@ pub const METRICS: [&str; 29] = [
     "timed_out",
     "self_served",
     "transferred",
+    "callbacks",
     "retrials",
     "answered_within_target",
     "abandoned_within_target",
@@ -97,6 +98,7 @@ pub fn metric_values(
         counters.timed_out as f64,
         counters.self_served as f64,
         counters.transferred as f64,
+        counters.callbacks as f64,
         counters.retrials as f64,
         counters.answered_within_target as f64,
         counters.abandoned_within_target as f64,
@@ -312,13 +314,14 @@ pub fn summarize(
 pub const REQUIRED_AGENTS_SERVICE_LEVEL_GOAL: f64 = 0.80;
 
 /// The columns of `intervals.csv` after `interval_start,scope`, in order (`docs/metrics.md`).
-pub const INTERVAL_COLUMNS: [&str; 19] = [
+pub const INTERVAL_COLUMNS: [&str; 20] = [
     "arrived",
     "offered",
     "answered",
     "abandoned",
     "abandoned_in_ivr",
     "blocked",
+    "callbacks",
     "answered_within_target",
     "service_level",
     "asa_s",
