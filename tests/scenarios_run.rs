@@ -119,6 +119,7 @@ fn singles_day_first_hour_runs_and_its_report_shows_the_surge() {
         assert!(html.contains(&format!("<th>{site}</th>")), "{site}");
     }
     assert!(html.contains("local time, Asia/Shanghai"));
+    assert!(html.contains("1d in the file; this run stopped after 1h (--duration)"));
     // The terminal table has a column per site.
     let header = table.lines().nth(1).unwrap();
     assert!(header.contains("site:hangzhou") && header.contains("site:chengdu"));

@@ -345,9 +345,19 @@ impl Section for KeyInputs {
             );
         };
         row("start", center.center.start.clone());
+        let ran_ms = crate::views::timeline(context.results).span_ms;
         row(
             "duration",
-            format!("{}, warmup {}", settings.duration, settings.warmup),
+            if ran_ms < settings.duration.as_ms() {
+                format!(
+                    "{} in the file; this run stopped after {} (--duration), warmup {}",
+                    settings.duration,
+                    switchboard_engine::units::DurationMs(ran_ms),
+                    settings.warmup
+                )
+            } else {
+                format!("{}, warmup {}", settings.duration, settings.warmup)
+            },
         );
         row("reporting interval", settings.interval.to_string());
         row(
