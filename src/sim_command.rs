@@ -5,13 +5,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use switchboard_engine::units::DurationMs;
 use switchboard_sim::run::{prepare, write_results, RunOptions};
 use switchboard_sim::summary::summary_table;
+
+fn parse_duration(text: &str) -> Result<DurationMs, String> {
+    let duration: DurationMs = text.parse().map_err(|error| format!("{error}"))?;
+    if duration.as_ms() == 0 {
+        return Err("a duration above 0 is needed".to_string());
+    }
+    Ok(duration)
+}
 
 /// Simulate a scenario: replications in parallel, figures with 95 % confidence intervals.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  switchboard sim scenarios/mmc.toml\n  switchboard sim scenarios/mmc.toml --replications 200 --threads 2 --out results"
+    after_help = "Examples:\n  switchboard sim scenarios/mmc.toml\n  switchboard sim scenarios/mmc.toml --replications 200 --threads 2 --out results\n  switchboard sim scenarios/singles-day.toml --duration 1h --replications 1 --out quick"
 )]
 pub struct SimArgs {
     /// The scenario file (TOML).
@@ -22,6 +31,10 @@ pub struct SimArgs {
     /// Replaces the scenario's number of replications.
     #[arg(long)]
     pub replications: Option<u32>,
+    /// Replaces the scenario's duration: runs only its first part (`1h`, `90m`), say for a
+    /// quick check of a long scenario. Traffic and staffing after it are not simulated.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<DurationMs>,
     /// Threads running replications (default: the machine's cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -43,13 +56,17 @@ pub struct SimArgs {
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let scenario = match switchboard_sim::load_scenario(&args.scenario) {
+    let mut scenario = match switchboard_sim::load_scenario(&args.scenario) {
         Ok(scenario) => scenario,
         Err(error) => {
             eprintln!("error: {error}");
             return Ok(ExitCode::FAILURE);
         }
     };
+    if let Some(duration) = args.duration {
+        // The model checks it against the warmup and places any problem in the file.
+        scenario.settings.duration = duration;
+    }
     let model = match prepare(&scenario) {
         Ok(model) => model,
         Err(error) => {

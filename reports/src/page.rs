@@ -211,9 +211,11 @@ impl Section for IntervalCharts {
     fn render(&self, context: &PageContext) -> Option<String> {
         let figures = context.chart_figures(&[
             "contacts",
+            "offered-per-queue",
             "staffed-agents",
             "service-level",
             "average-speed-of-answer",
+            "wait-percentiles",
             "occupancy",
             "queue-length",
             "concurrent-contacts",
@@ -224,7 +226,7 @@ impl Section for IntervalCharts {
         let mut html = String::new();
         let _ = writeln!(
             html,
-            "<p class=\"note\">Each point is an interval's value, the mean over replications, drawn at the middle of the interval. The goal line of the service-level chart is at {:.0} % (the common 80/20 convention unless the report was asked for another goal; scenario files do not set one). Required agents are drawn when the results carry a staffing plan's requirement; these do not. Wait percentiles per interval are not in <code>intervals.csv</code>; the average speed of answer is.</p>",
+            "<p class=\"note\">Each point is an interval's value, the mean over replications, drawn at the middle of the interval. The goal line of the service-level chart is at {:.0} % (the common 80/20 convention unless the report was asked for another goal; scenario files do not set one). Required agents are what an Erlang C model needs to answer 80 % of each interval's offered contacts within the queue's threshold, from the interval's simulated load and handle time, each queue sized apart (<code>docs/metrics.md</code>); staffed agents are those logged in, breaks included. Wait percentiles pool the answered contacts of every replication. Intervals inside the warmup were not measured and have no point.</p>",
             context.service_level_goal * 100.0
         );
         html.push_str(&figures);
@@ -271,12 +273,9 @@ const TABLE_METRICS: [(&str, &str, Unit); 11] = [
 fn scope_table(kind: &str, scopes: &BTreeMap<String, Estimates>) -> String {
     let mut html = String::from("<table>\n<thead><tr>");
     let _ = write!(html, "<th>{}</th>", escape(kind));
-    // The simulator counts arrivals for the center and the channels only (a contact arrives
-    // before it reaches a queue), so queue and site tables leave the column out.
-    let metrics: Vec<(&str, &str, Unit)> = TABLE_METRICS
-        .into_iter()
-        .filter(|(metric, _, _)| *metric != "arrived" || kind == "channel")
-        .collect();
+    // A queue's (and a site's) arrivals are the contacts that reached it, a channel's every
+    // contact that came in on it; both are worth a column.
+    let metrics: Vec<(&str, &str, Unit)> = TABLE_METRICS.into_iter().collect();
     for (_, label, _) in &metrics {
         let _ = write!(html, "<th>{}</th>", escape(label));
     }
@@ -365,9 +364,19 @@ impl Section for KeyInputs {
             );
         };
         row("start", center.center.start.clone());
+        let ran_ms = crate::views::timeline(context.results).span_ms;
         row(
             "duration",
-            format!("{}, warmup {}", settings.duration, settings.warmup),
+            if ran_ms < settings.duration.as_ms() {
+                format!(
+                    "{} in the file; this run stopped after {} (--duration), warmup {}",
+                    settings.duration,
+                    switchboard_engine::units::DurationMs(ran_ms),
+                    settings.warmup
+                )
+            } else {
+                format!("{}, warmup {}", settings.duration, settings.warmup)
+            },
         );
         row("reporting interval", settings.interval.to_string());
         row(

@@ -38,10 +38,14 @@ pub fn timeline(results: &Results) -> Timeline {
         _ => 1_800_000,
     };
     let (interval_ms, span_ms) = match &results.scenario {
-        Some(scenario) => (
-            scenario.settings.interval.as_ms(),
-            scenario.settings.duration.as_ms(),
-        ),
+        // A run may have been cut short (`switchboard sim --duration`): the rows say how far
+        // it went, the scenario copy only how far it was planned to go.
+        Some(scenario) => {
+            let interval_ms = scenario.settings.interval.as_ms();
+            let planned_ms = scenario.settings.duration.as_ms();
+            let rows_end_ms = starts.last().map_or(planned_ms, |last| last + interval_ms);
+            (interval_ms, planned_ms.min(rows_end_ms))
+        }
         None => (
             interval_from_rows,
             starts
@@ -195,6 +199,11 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         ("answered", "answered", true),
         ("abandoned", "abandoned", true),
         ("blocked", "blocked", any_positive("blocked")),
+        (
+            "callbacks",
+            "turned into callbacks",
+            any_positive("callbacks"),
+        ),
     ] {
         if shown && intervals.has_column(column) {
             contacts.push(series_of(
@@ -215,6 +224,37 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         ));
     }
 
+    let queues = scopes_of_kind(results, "queue");
+    if intervals.has_column("offered") && queues.len() > 1 {
+        let mut series: Vec<Series> = queues
+            .iter()
+            .take(MOST_SERIES_PER_CHART)
+            .map(|scope| series_of(results, &timeline, scope, "offered", scope_label(scope)))
+            .collect();
+        if intervals.has_column("abandoned_in_ivr") && any_positive("abandoned_in_ivr") {
+            series.push(series_of(
+                results,
+                &timeline,
+                "total",
+                "abandoned_in_ivr",
+                "hung up in the IVR".to_string(),
+            ));
+        }
+        charts.push(chart(
+            "offered-per-queue",
+            if queues.len() > MOST_SERIES_PER_CHART {
+                format!(
+                    "Contacts offered per queue (the first {MOST_SERIES_PER_CHART} of {})",
+                    queues.len()
+                )
+            } else {
+                "Contacts offered per queue".to_string()
+            },
+            format!("contacts per {per_interval}"),
+            series,
+        ));
+    }
+
     if intervals.has_column("staffed_agents") {
         let mut series = total_and_each(results, &timeline, "site", "staffed_agents");
         if let Some(required) = intervals.has_column("required_agents").then(|| {
@@ -223,7 +263,7 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
                 &timeline,
                 "total",
                 "required_agents",
-                "required (plan)".into(),
+                "required (Erlang C, 80 % within T)".into(),
             )
         }) {
             series.push(required);
@@ -264,6 +304,44 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         ));
     }
 
+    let percentiles: Vec<(&str, &str)> = [
+        ("wait_p50_s", "median (p50)"),
+        ("wait_p90_s", "p90"),
+        ("wait_p99_s", "p99"),
+    ]
+    .into_iter()
+    .filter(|(column, _)| intervals.has_column(column))
+    .collect();
+    if !percentiles.is_empty() {
+        let mut series = Vec::new();
+        if intervals.has_column("asa_s") {
+            series.push(series_of(
+                results,
+                &timeline,
+                "total",
+                "asa_s",
+                "average (ASA)".to_string(),
+            ));
+        }
+        series.extend(percentiles.iter().map(|(column, name)| {
+            series_of(results, &timeline, "total", column, name.to_string())
+        }));
+        let mut waits = chart(
+            "wait-percentiles",
+            "Waits of answered contacts per interval, whole center: average and percentiles"
+                .to_string(),
+            "wait (seconds)".to_string(),
+            series,
+        );
+        if let Some(target_s) = common_target_s(results) {
+            waits.reference_lines.push(ReferenceLine {
+                name: format!("target T = {}", format_seconds(target_s)),
+                value: target_s,
+            });
+        }
+        charts.push(waits);
+    }
+
     if intervals.has_column("occupancy") {
         let mut occupancy = chart(
             "occupancy",
@@ -276,7 +354,28 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         charts.push(occupancy);
     }
 
-    if intervals.has_column("max_queue_length") {
+    if intervals.has_column("average_queue_length") {
+        let mut series = total_and_each(results, &timeline, "queue", "average_queue_length");
+        series[0].name = "whole center, average".to_string();
+        if intervals.has_column("max_queue_length") {
+            series.insert(
+                1,
+                series_of(
+                    results,
+                    &timeline,
+                    "total",
+                    "max_queue_length",
+                    "whole center, peak".to_string(),
+                ),
+            );
+        }
+        charts.push(chart(
+            "queue-length",
+            "Queue length: contacts waiting, time-average per interval (and the peak)".to_string(),
+            "contacts waiting".to_string(),
+            series,
+        ));
+    } else if intervals.has_column("max_queue_length") {
         charts.push(chart(
             "queue-length",
             "Queue length: the most contacts waiting at once in each interval".to_string(),
@@ -308,6 +407,44 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         }
     }
     charts
+}
+
+/// The service-level threshold T in seconds when every queue of the scenario has the same
+/// one (a single line then means something for the whole center).
+fn common_target_s(results: &Results) -> Option<f64> {
+    let scenario = results.scenario.as_ref()?;
+    let default_ms = scenario
+        .settings
+        .service_level
+        .target
+        .map_or(20_000, |target| target.as_ms());
+    let mut targets_ms = scenario
+        .center
+        .queues
+        .iter()
+        .enumerate()
+        .map(|(index, queue)| {
+            if scenario.queue_sets_target.get(index) == Some(&true) {
+                queue.service_level_target.as_ms()
+            } else {
+                default_ms
+            }
+        });
+    let first_ms = targets_ms.next()?;
+    targets_ms
+        .all(|target_ms| target_ms == first_ms)
+        .then_some(first_ms as f64 / 1_000.0)
+}
+
+/// `20 s`, `4 min`, `4 h`.
+fn format_seconds(seconds: f64) -> String {
+    if seconds >= 3_600.0 && seconds % 3_600.0 == 0.0 {
+        format!("{:.0} h", seconds / 3_600.0)
+    } else if seconds >= 60.0 && seconds % 60.0 == 0.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{seconds} s")
+    }
 }
 
 /// The share of answered contacts that waited longer than each value, from the histograms.

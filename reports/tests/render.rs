@@ -203,3 +203,129 @@ fn rendering_a_folder_again_gives_the_same_page() {
     let second = std::fs::read(render(false).html).unwrap();
     assert_eq!(first, second);
 }
+
+#[test]
+fn the_new_interval_charts_carry_their_series_and_axes() {
+    let rendered = render(false);
+    // Waits: the average and three percentiles of the whole center, ordered at every point,
+    // and the two queues' different thresholds leave no single target line.
+    let waits = chart(&rendered, "wait-percentiles");
+    let names: Vec<&str> = waits.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["average (ASA)", "median (p50)", "p90", "p99"]);
+    assert!(
+        waits.reference_lines.is_empty(),
+        "orders 20 s and chat 60 s"
+    );
+    for series in &waits.series {
+        assert_eq!(series.points.len(), INTERVALS, "{}", series.name);
+    }
+    for index in 0..INTERVALS {
+        let at = |series: usize| waits.series[series].points[index].1;
+        assert!(at(1) <= at(2) && at(2) <= at(3), "interval {index}");
+    }
+    assert!(
+        waits.series[3].points.iter().any(|&(_, y)| y > 0.0),
+        "someone waited"
+    );
+    let range = waits.vertical_range();
+    let highest = waits.series[3]
+        .points
+        .iter()
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    assert!(range.start == 0.0 && range.end >= highest);
+    assert!(waits.y_label.contains("seconds"));
+
+    // Staffing: both sites, the whole center, and what Erlang C requires for the load.
+    let staffed = chart(&rendered, "staffed-agents");
+    let required = staffed
+        .series
+        .iter()
+        .find(|s| s.name.starts_with("required"))
+        .expect("a required-agents line");
+    assert_eq!(required.points.len(), INTERVALS);
+    // 300 calls/h of 2 min is 10 erlangs on voice, 240 chats/h of 4 min 16 erlangs over 3
+    // chats an agent: the requirement is well above 10 and below the load's double.
+    assert!(
+        required
+            .points
+            .iter()
+            .all(|&(_, y)| (12.0..=40.0).contains(&y)),
+        "{:?}",
+        required.points
+    );
+
+    // Queue length: the time-average beside the peak, never above it.
+    let queue_length = chart(&rendered, "queue-length");
+    assert_eq!(queue_length.series[0].name, "whole center, average");
+    assert_eq!(queue_length.series[1].name, "whole center, peak");
+    for (average, peak) in queue_length.series[0]
+        .points
+        .iter()
+        .zip(&queue_length.series[1].points)
+    {
+        assert!(average.1 <= peak.1, "{average:?} vs {peak:?}");
+    }
+
+    // Offered per queue: both queues, adding up to the center's offered contacts.
+    let per_queue = chart(&rendered, "offered-per-queue");
+    let contacts = chart(&rendered, "contacts");
+    let offered = &contacts.series[0];
+    assert_eq!(offered.name, "offered to queues");
+    for index in 0..INTERVALS {
+        let sum: f64 = per_queue.series.iter().map(|s| s.points[index].1).sum();
+        assert!(
+            (sum - offered.points[index].1).abs() < 1e-6,
+            "interval {index}"
+        );
+    }
+}
+
+/// A run whose warmup covers its first interval: that interval was not measured, and no
+/// chart may draw it as a 0.
+#[test]
+fn the_warmup_interval_is_not_drawn_as_zero() {
+    let folder =
+        std::env::temp_dir().join(format!("switchboard-reports-warmup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    let original = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCENARIO);
+    let text = std::fs::read_to_string(&original)
+        .unwrap()
+        .replace("interval = \"30m\"", "interval = \"30m\"\nwarmup = \"30m\"");
+    let scenario_path = folder.join("warmup.toml");
+    std::fs::write(&scenario_path, text).unwrap();
+    let scenario = switchboard_sim::load_scenario(&scenario_path).unwrap();
+    let model = prepare(&scenario).unwrap();
+    let result = switchboard_sim::run(&model, &RunOptions::default(), &|_| {}).unwrap();
+    let out = folder.join("out");
+    write_results(&model, &result, &out).unwrap();
+    let rendered = switchboard_reports::write_report_after_run(&out, &scenario_path).unwrap();
+    let mut checked = 0;
+    for chart in rendered
+        .charts
+        .iter()
+        .filter(|chart| chart.id != "wait-distribution")
+    {
+        for series in &chart.series {
+            // Points sit at the middle of their interval: the first measured one at 0.75 h.
+            assert_eq!(
+                series.points.len(),
+                INTERVALS - 1,
+                "{}: {}",
+                chart.id,
+                series.name
+            );
+            assert!(
+                series.points.iter().all(|&(x, _)| x > 0.5),
+                "{}: {} starts at {:?}",
+                chart.id,
+                series.name,
+                series.points.first()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} series checked");
+    let _ = std::fs::remove_dir_all(&folder);
+}

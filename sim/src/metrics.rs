@@ -15,20 +15,30 @@ use crate::model::Model;
 /// Counts and sums for one scope over one span of time.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Counters {
-    /// Contacts that arrived (every entry; counted for the center and the channels).
+    /// Contacts that arrived: for the center and the channels every entry (queue or IVR); for
+    /// a queue (or a site) every time a contact reached it (joined it or was blocked at its
+    /// door), so overflows count in each queue they reach.
     pub arrived: u64,
     /// Contacts that ended after reaching a queue, or blocked.
     pub offered: u64,
     /// Answered by an agent (and completed).
     pub answered: u64,
+    /// Hung up after reaching a queue, before being answered (waiting or ringing).
     pub abandoned: u64,
-    /// Abandoned after waiting less than the short-abandon threshold.
+    /// Hung up in an IVR flow before reaching any queue: never offered, so outside every
+    /// ratio over offered contacts.
+    pub abandoned_in_ivr: u64,
+    /// Abandoned (after reaching a queue) after waiting less than the short-abandon threshold.
     pub short_abandoned: u64,
     pub blocked: u64,
     pub dropped: u64,
     pub timed_out: u64,
     pub self_served: u64,
     pub transferred: u64,
+    /// Waiting callers turned into callback requests (by the queue's `max_wait` or an IVR
+    /// callback offer), counted when and where the request was made; they stay in line and
+    /// end in one of the outcomes above.
+    pub callbacks: u64,
     pub answered_within_target: u64,
     pub abandoned_within_target: u64,
     /// Ended contacts that were retrials of an earlier contact.
@@ -57,12 +67,14 @@ impl Counters {
         self.offered += other.offered;
         self.answered += other.answered;
         self.abandoned += other.abandoned;
+        self.abandoned_in_ivr += other.abandoned_in_ivr;
         self.short_abandoned += other.short_abandoned;
         self.blocked += other.blocked;
         self.dropped += other.dropped;
         self.timed_out += other.timed_out;
         self.self_served += other.self_served;
         self.transferred += other.transferred;
+        self.callbacks += other.callbacks;
         self.answered_within_target += other.answered_within_target;
         self.abandoned_within_target += other.abandoned_within_target;
         self.retrials += other.retrials;
@@ -117,6 +129,123 @@ fn class_of(state: AgentState) -> AgentClass {
     }
 }
 
+/// Waits per scope and reporting interval, as bucket counts that add up across replications
+/// (so percentiles can be taken over all replications' contacts at once) at a fixed, small
+/// cost per contact: one index computed with a few bit operations and one counter raised.
+///
+/// Buckets are 0.1 s wide below 6.4 s; above, each doubling of the wait is cut into 32
+/// buckets, so a bucket is at most 1/32 (3.1 %) of its lower bound wide. Waits of 2^20 × 0.1 s
+/// (29 h) or more share the last bucket. A percentile is reported as the lower bound of the
+/// bucket it falls in.
+///
+/// ```
+/// use switchboard_sim::metrics::IntervalWaits;
+/// let mut waits = IntervalWaits::new(1, 2);
+/// for wait_ms in [0, 0, 4_000, 30_000] {
+///     waits.record(0, 1, wait_ms);
+/// }
+/// assert_eq!(waits.count(0, 1), 4);
+/// assert_eq!(waits.quantile_ms(0, 1, 0.5), Some(0));
+/// assert_eq!(waits.quantile_ms(0, 1, 0.75), Some(4_000));
+/// let p99_ms = waits.quantile_ms(0, 1, 0.99).unwrap();
+/// assert!(p99_ms <= 30_000 && p99_ms as f64 >= 30_000.0 * (1.0 - 1.0 / 32.0));
+/// assert_eq!(waits.quantile_ms(0, 0, 0.5), None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntervalWaits {
+    interval_count: usize,
+    /// `counts[(scope * interval_count + interval) * WAIT_BUCKETS + bucket]`.
+    counts: Vec<u32>,
+}
+
+/// Buckets per (scope, interval) in [`IntervalWaits`].
+pub const WAIT_BUCKETS: usize = EXACT_WAIT_BUCKETS + (WAIT_OCTAVES * BUCKETS_PER_OCTAVE);
+const EXACT_WAIT_BUCKETS: usize = 64;
+const BUCKETS_PER_OCTAVE: usize = 32;
+/// Octaves of deciseconds above the exact range: 2^6 to 2^20.
+const WAIT_OCTAVES: usize = 14;
+const WAIT_BUCKET_MS: u64 = 100;
+
+fn wait_bucket(wait_ms: u64) -> usize {
+    let deciseconds = wait_ms / WAIT_BUCKET_MS;
+    if deciseconds < EXACT_WAIT_BUCKETS as u64 {
+        return deciseconds as usize;
+    }
+    // The highest set bit is the octave; the next five bits pick the bucket inside it.
+    let octave = 63 - deciseconds.leading_zeros() as usize;
+    let within = ((deciseconds >> (octave - 5)) & (BUCKETS_PER_OCTAVE as u64 - 1)) as usize;
+    (EXACT_WAIT_BUCKETS + (octave - 6) * BUCKETS_PER_OCTAVE + within).min(WAIT_BUCKETS - 1)
+}
+
+fn wait_bucket_lower_ms(bucket: usize) -> u64 {
+    if bucket < EXACT_WAIT_BUCKETS {
+        return bucket as u64 * WAIT_BUCKET_MS;
+    }
+    let octave = 6 + (bucket - EXACT_WAIT_BUCKETS) / BUCKETS_PER_OCTAVE;
+    let within = ((bucket - EXACT_WAIT_BUCKETS) % BUCKETS_PER_OCTAVE) as u64;
+    ((BUCKETS_PER_OCTAVE as u64 + within) << (octave - 5)) * WAIT_BUCKET_MS
+}
+
+impl IntervalWaits {
+    pub fn new(scope_count: usize, interval_count: usize) -> Self {
+        IntervalWaits {
+            interval_count,
+            counts: vec![0; scope_count * interval_count * WAIT_BUCKETS],
+        }
+    }
+
+    fn slot(&self, scope: usize, interval: usize) -> &[u32] {
+        let start = (scope * self.interval_count + interval) * WAIT_BUCKETS;
+        &self.counts[start..start + WAIT_BUCKETS]
+    }
+
+    pub fn record(&mut self, scope: usize, interval: usize, wait_ms: u64) {
+        let index = (scope * self.interval_count + interval) * WAIT_BUCKETS + wait_bucket(wait_ms);
+        self.counts[index] += 1;
+    }
+
+    /// Adds another replication's counts (same scopes and intervals).
+    pub fn add(&mut self, other: &IntervalWaits) {
+        assert_eq!(
+            self.counts.len(),
+            other.counts.len(),
+            "wait counts of the same model have the same shape"
+        );
+        for (into, from) in self.counts.iter_mut().zip(&other.counts) {
+            *into = into
+                .checked_add(*from)
+                .expect("fewer than 2^32 waits in one bucket of one interval");
+        }
+    }
+
+    /// Waits recorded for a scope in an interval.
+    pub fn count(&self, scope: usize, interval: usize) -> u64 {
+        self.slot(scope, interval)
+            .iter()
+            .map(|&count| u64::from(count))
+            .sum()
+    }
+
+    /// The wait at `quantile` (0–1): the lower bound of the bucket holding the
+    /// ceil(quantile × count)-th smallest wait. `None` without waits.
+    pub fn quantile_ms(&self, scope: usize, interval: usize, quantile: f64) -> Option<u64> {
+        assert!((0.0..=1.0).contains(&quantile), "a quantile is in [0, 1]");
+        let count = self.count(scope, interval);
+        if count == 0 {
+            return None;
+        }
+        let rank = ((quantile * count as f64).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (bucket, &bucket_count) in self.slot(scope, interval).iter().enumerate() {
+            seen += u64::from(bucket_count);
+            if seen >= rank {
+                return Some(wait_bucket_lower_ms(bucket));
+            }
+        }
+        unreachable!("the rank is at most the count")
+    }
+}
+
 /// Everything measured in one replication.
 #[derive(Clone, Debug)]
 pub struct ReplicationMetrics {
@@ -128,6 +257,8 @@ pub struct ReplicationMetrics {
     pub interval_count: usize,
     /// Per scope, the waits of answered contacts in milliseconds.
     pub answered_waits_ms: Vec<Histogram<u64>>,
+    /// Per scope and interval, the waits of answered contacts (by arrival interval).
+    pub interval_answered_waits: IntervalWaits,
     /// Contacts still inside the center when the replication stopped.
     pub still_inside: u64,
 }
@@ -205,6 +336,7 @@ impl MetricsRecorder {
                 whole: vec![Counters::default(); scopes.len()],
                 intervals: vec![Counters::default(); scopes.len() * interval_count],
                 answered_waits_ms: vec![histogram; scopes.len()],
+                interval_answered_waits: IntervalWaits::new(scopes.len(), interval_count),
                 scopes,
                 interval_count,
                 still_inside: 0,
@@ -279,6 +411,7 @@ impl MetricsRecorder {
                 if let Some(site) = self.site_scope(queue) {
                     self.change_concurrent(site, now_ms, true);
                 }
+                self.count_queue_arrival(queue, now_ms);
             }
             EventKind::ContactOverflowed { from, .. } => {
                 let from = from.0 as usize;
@@ -303,6 +436,12 @@ impl MetricsRecorder {
                     self.change_concurrent(1 + queue, now_ms, false);
                     if let Some(site) = self.site_scope(queue) {
                         self.change_concurrent(site, now_ms, false);
+                    }
+                }
+                if outcome == &Outcome::Blocked {
+                    // Blocked at a queue's door: it reached the queue without joining it.
+                    if let Some(queue) = queue {
+                        self.count_queue_arrival(queue, now_ms);
                     }
                 }
                 let arrival_ms = facts.map_or(now_ms, |f| f.arrival_ms);
@@ -349,6 +488,10 @@ impl MetricsRecorder {
                             c.answered_wait_ms += wait_ms;
                             c.answered_within_target += u64::from(wait_ms <= target_ms);
                         }
+                        // A hang-up in an IVR was never offered: counting it with the queues'
+                        // abandons would put it in the service level's numerator terms
+                        // without its denominator (and lift a center above 100 %).
+                        Outcome::Abandoned if !offered => c.abandoned_in_ivr += 1,
                         Outcome::Abandoned => {
                             c.abandoned += 1;
                             c.short_abandoned += u64::from(wait_ms < short_abandon_ms);
@@ -366,6 +509,9 @@ impl MetricsRecorder {
                         self.metrics.answered_waits_ms[scope]
                             .record(wait_ms)
                             .expect("an auto-resizing histogram takes any value");
+                        self.metrics
+                            .interval_answered_waits
+                            .record(scope, interval, wait_ms);
                     }
                 }
             }
@@ -389,12 +535,40 @@ impl MetricsRecorder {
                 self.add_agent_time(self.agent_groups[index] as usize, class, since_ms, now_ms);
                 self.agent_class[index] = (class_of(*to), now_ms);
             }
+            EventKind::CallbackRequested { queue, .. } => {
+                if now_ms < self.warmup_ms {
+                    return;
+                }
+                let queue = queue.0 as usize;
+                let interval = self.interval_of(now_ms);
+                // A callback is a voice call back to the customer, who arrived on voice.
+                let channel_scope = self.channel_scope(Channel::Voice);
+                match self.site_scope(queue) {
+                    Some(site) => self.count(&[0, channel_scope, 1 + queue, site], interval, |c| {
+                        c.callbacks += 1
+                    }),
+                    None => self.count(&[0, channel_scope, 1 + queue], interval, |c| {
+                        c.callbacks += 1
+                    }),
+                }
+            }
             EventKind::IvrNodeEntered { .. }
             | EventKind::ContactRelaxed { .. }
-            | EventKind::CallbackRequested { .. }
             | EventKind::ContactOffered { .. }
             | EventKind::OfferEnded { .. }
             | EventKind::ContactAnswered { .. } => {}
+        }
+    }
+
+    /// A contact reached `queue` (joined it or was blocked at its door) at `now_ms`.
+    fn count_queue_arrival(&mut self, queue: usize, now_ms: u64) {
+        if now_ms < self.warmup_ms {
+            return;
+        }
+        let interval = self.interval_of(now_ms);
+        match self.site_scope(queue) {
+            Some(site) => self.count(&[1 + queue, site], interval, |c| c.arrived += 1),
+            None => self.count(&[1 + queue], interval, |c| c.arrived += 1),
         }
     }
 
@@ -502,5 +676,183 @@ impl MetricsRecorder {
         let _ = self.site_count;
         self.metrics.still_inside = still_inside;
         self.metrics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::run::{model_from_text, run, RunOptions};
+    use crate::scenario::ServiceLevelDefinition;
+    use crate::summary::service_level;
+
+    use super::*;
+
+    /// A hotline whose IVR loses callers before any queue, in front of two overloaded queues
+    /// on two sites: every kind of abandon happens.
+    const IVR_CENTER: &str = r#"
+[scenario]
+seed = 7
+duration = "4h"
+interval = "30m"
+replications = 3
+service_level = { target = "20s", definition = "excluding_short_abandons", short_abandon = "5s" }
+
+[center]
+start = "2026-11-03T08:00:00+08:00"
+
+[[site]]
+name = "east"
+timezone = "Asia/Shanghai"
+
+[[site]]
+name = "west"
+timezone = "Asia/Shanghai"
+
+[[queue]]
+name = "orders"
+channel = "voice"
+skills = ["orders"]
+site = "east"
+
+[[queue]]
+name = "returns"
+channel = "voice"
+skills = ["returns"]
+site = "west"
+service_level_target = "40s"
+
+[[agents]]
+name = "east-team"
+count = 6
+skills = ["orders"]
+site = "east"
+
+[[agents]]
+name = "west-team"
+count = 4
+skills = ["returns"]
+site = "west"
+
+[[ivr]]
+name = "hotline"
+start = "menu"
+
+[[ivr.node]]
+id = "menu"
+kind = "menu"
+prompt = "orders 1, returns 2"
+duration = "30s"
+options = { "1" = "to-orders", "2" = "to-returns" }
+on_fail = "to-orders"
+
+[[ivr.node]]
+id = "to-orders"
+kind = "queue"
+queue = "orders"
+
+[[ivr.node]]
+id = "to-returns"
+kind = "queue"
+queue = "returns"
+
+[[traffic]]
+flow = "hotline"
+rate = "150/h"
+handle_time = { dist = "exponential", mean = "4m" }
+patience = { dist = "exponential", mean = "1m" }
+choices = { menu = { "1" = 0.6, "2" = 0.4 } }
+"#;
+
+    #[test]
+    fn center_counters_are_the_sum_of_the_queues_and_service_levels_stay_in_0_1() {
+        let model = model_from_text(IVR_CENTER).expect("a valid scenario");
+        let result = run(&model, &RunOptions::default(), &|_| {}).expect("the run finishes");
+        let interval_count = model.interval_count();
+        let queue_scopes: Vec<usize> = result
+            .scopes
+            .iter()
+            .enumerate()
+            .filter(|(_, scope)| matches!(scope, Scope::Queue(_)))
+            .map(|(index, _)| index)
+            .collect();
+        let mut ivr_hang_ups = 0;
+        for figures in &result.figures {
+            for interval in 0..=interval_count {
+                // `interval_count` stands for the whole run, summed from the intervals.
+                let counters_of = |scope: usize| -> Counters {
+                    if interval < interval_count {
+                        figures.intervals[scope * interval_count + interval].clone()
+                    } else {
+                        let mut whole = Counters::default();
+                        for slot in 0..interval_count {
+                            whole.add(&figures.intervals[scope * interval_count + slot]);
+                        }
+                        whole
+                    }
+                };
+                let center = counters_of(0);
+                let mut queues = Counters::default();
+                for &scope in &queue_scopes {
+                    queues.add(&counters_of(scope));
+                }
+                assert_eq!(center.offered, queues.offered, "interval {interval}");
+                assert_eq!(center.answered, queues.answered);
+                assert_eq!(center.abandoned, queues.abandoned);
+                assert_eq!(center.short_abandoned, queues.short_abandoned);
+                assert_eq!(center.answered_within_target, queues.answered_within_target);
+                assert_eq!(
+                    center.abandoned_within_target,
+                    queues.abandoned_within_target
+                );
+                assert_eq!(
+                    queues.abandoned_in_ivr, 0,
+                    "a queue never sees an IVR hang-up"
+                );
+                ivr_hang_ups += center.abandoned_in_ivr;
+                for scope in 0..result.scopes.len() {
+                    let counters = counters_of(scope);
+                    for definition in [
+                        ServiceLevelDefinition::Offered,
+                        ServiceLevelDefinition::Answered,
+                        ServiceLevelDefinition::ExcludingShortAbandons,
+                    ] {
+                        let level = service_level(&counters, definition);
+                        assert!(
+                            level.is_nan() || (0.0..=1.0).contains(&level),
+                            "scope {scope}, interval {interval}: {definition:?} = {level}"
+                        );
+                    }
+                }
+            }
+        }
+        // The scenario is built so that each kind of contact the fix concerns exists.
+        assert!(ivr_hang_ups > 0, "callers hang up in the IVR");
+        let total_abandoned = result.values(0, "abandoned");
+        assert!(total_abandoned.iter().all(|&abandoned| abandoned > 0.0));
+    }
+
+    #[test]
+    fn interval_wait_buckets_bound_the_relative_error() {
+        for wait_ms in (0..200_000)
+            .step_by(37)
+            .chain([3_600_000, 86_400_000, u64::MAX / 2])
+        {
+            let bucket = wait_bucket(wait_ms);
+            let lower_ms = wait_bucket_lower_ms(bucket);
+            assert!(
+                lower_ms <= wait_ms,
+                "{wait_ms} ms in a bucket from {lower_ms}"
+            );
+            if bucket + 1 < WAIT_BUCKETS {
+                assert!(wait_ms < wait_bucket_lower_ms(bucket + 1), "{wait_ms}");
+                let allowed_ms = (lower_ms / 32).max(WAIT_BUCKET_MS);
+                assert!(wait_ms - lower_ms < allowed_ms, "{wait_ms} vs {lower_ms}");
+            }
+        }
+        // Bucket bounds increase without gaps.
+        for bucket in 1..WAIT_BUCKETS {
+            assert!(wait_bucket_lower_ms(bucket) > wait_bucket_lower_ms(bucket - 1));
+            assert_eq!(wait_bucket(wait_bucket_lower_ms(bucket)), bucket);
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use hdrhistogram::Histogram;
 use switchboard_engine::Center;
 
-use crate::metrics::Scope;
+use crate::metrics::{IntervalWaits, Scope};
 use crate::model::{compile, Model};
 use crate::replication::{run_replication, ReplicationError, ReplicationOptions};
 use crate::scenario::{Scenario, ScenarioError};
@@ -63,6 +63,8 @@ pub struct RunResult {
     pub figures: Vec<ReplicationFigures>,
     /// Per scope, the answered waits of every replication merged (ms).
     pub answered_waits_ms: Vec<Histogram<u64>>,
+    /// Per scope and interval, the answered waits of every replication merged.
+    pub interval_answered_waits: IntervalWaits,
     /// The run's hash (hex), the same as `summary.trace_hash`.
     pub trace_hash: String,
     /// Per replication, what the faults cost (empty without a `[topology]`).
@@ -94,11 +96,13 @@ pub fn run(
         .to_vec();
     let span_ms = model.duration_ms - model.warmup_ms;
     let threads = options.threads.clamp(1, replications.max(1) as usize);
-    let histograms: Vec<Vec<Histogram<u64>>> = std::thread::scope(|scope| {
+    type WorkerWaits = (Vec<Histogram<u64>>, Option<IntervalWaits>);
+    let histograms: Vec<WorkerWaits> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut merged: Vec<Histogram<u64>> = Vec::new();
+                    let mut merged_interval_waits: Option<IntervalWaits> = None;
                     loop {
                         let replication = next.fetch_add(1, Ordering::Relaxed);
                         if replication >= replications
@@ -159,6 +163,13 @@ pub fn run(
                                     .expect("auto-resizing histograms accept any values");
                             }
                         }
+                        match &mut merged_interval_waits {
+                            Some(into) => into.add(&metrics.interval_answered_waits),
+                            None => {
+                                merged_interval_waits =
+                                    Some(metrics.interval_answered_waits.clone())
+                            }
+                        }
                         let figures = ReplicationFigures {
                             values,
                             intervals: output.metrics.intervals,
@@ -172,7 +183,7 @@ pub fn run(
                         slots.lock().expect("not poisoned")[replication as usize] = Some(figures);
                         progress(finished.fetch_add(1, Ordering::Relaxed) + 1);
                     }
-                    merged
+                    (merged, merged_interval_waits)
                 })
             })
             .collect();
@@ -197,7 +208,15 @@ pub fn run(
         .map(|slot| slot.expect("every replication finished"))
         .collect();
     let mut answered_waits_ms: Vec<Histogram<u64>> = Vec::new();
-    for worker in histograms.into_iter().filter(|merged| !merged.is_empty()) {
+    // Adding integer counts gives the same sums whichever worker ran which replication.
+    let mut interval_answered_waits = IntervalWaits::new(scopes.len(), model.interval_count());
+    for (worker, worker_interval_waits) in histograms
+        .into_iter()
+        .filter(|(merged, _)| !merged.is_empty())
+    {
+        if let Some(waits) = &worker_interval_waits {
+            interval_answered_waits.add(waits);
+        }
         if answered_waits_ms.is_empty() {
             answered_waits_ms = worker;
         } else {
@@ -227,6 +246,7 @@ pub fn run(
         answered_waits_ms,
         failover_outputs,
         failover,
+        interval_answered_waits,
     })
 }
 
@@ -293,7 +313,12 @@ pub fn write_results(model: &Model, result: &RunResult, dir: &Path) -> std::io::
     std::fs::write(dir.join("summary.json"), json + "\n")?;
     std::fs::write(
         dir.join("intervals.csv"),
-        crate::summary::intervals_csv(model, &result.scopes, &result.figures),
+        crate::summary::intervals_csv(
+            model,
+            &result.scopes,
+            &result.figures,
+            &result.interval_answered_waits,
+        ),
     )?;
     let mut serializer = hdrhistogram::serialization::V2Serializer::new();
     for (scope, histogram) in result.scopes.iter().zip(&result.answered_waits_ms) {
