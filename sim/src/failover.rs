@@ -1064,13 +1064,7 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
         .collect();
     FailoverSummary {
         mode: topology.mode,
-        replication: match topology.replication {
-            ReplicationMode::None => "none".to_string(),
-            ReplicationMode::Asynchronous { lag_ms } => format!("async, lag {lag_ms} ms"),
-            ReplicationMode::Synchronous { latency_ms } => {
-                format!("sync, latency {latency_ms} ms")
-            }
-        },
+        replication: topology.replication.describe(),
         blind_s: topology.blind_ms() as f64 / 1000.0,
         totals,
         rpo,

@@ -38,6 +38,27 @@ pub enum ReplicationMode {
     Synchronous { latency_ms: u64 },
 }
 
+impl SiteMode {
+    /// The name used in scenario files and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            SiteMode::ActiveActive => "active-active",
+            SiteMode::ActiveStandby => "active-standby",
+        }
+    }
+}
+
+impl ReplicationMode {
+    /// In words, as results show it: `none`, `async, lag 2000 ms`, `sync, latency 2 ms`.
+    pub fn describe(self) -> String {
+        match self {
+            ReplicationMode::None => "none".to_string(),
+            ReplicationMode::Asynchronous { lag_ms } => format!("async, lag {lag_ms} ms"),
+            ReplicationMode::Synchronous { latency_ms } => format!("sync, latency {latency_ms} ms"),
+        }
+    }
+}
+
 /// What goes wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
