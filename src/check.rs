@@ -16,6 +16,7 @@ use switchboard_engine::config::{
 };
 use switchboard_engine::units::DurationMs;
 use switchboard_engine::Center;
+use switchboard_sim::distribution::DistributionConfig;
 use switchboard_sim::topology::{FaultKind, Topology};
 
 use crate::scenario_file::{self, CENTER_TABLES};
@@ -243,6 +244,26 @@ pub fn topology_summary(topology: &Topology) -> String {
         seconds(topology.measure_window_ms),
         seconds(topology.baseline_ms),
     );
+    if !topology.chaos.is_empty() {
+        let _ = writeln!(
+            out,
+            "  chaos runs: faults start at random (Poisson) at these rates"
+        );
+        for rate in &topology.chaos {
+            let capacity = if rate.kind == FaultKind::TrunkOutage {
+                format!(", {:.0} % of lines left", rate.capacity * 100.0)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "    {}: {}/h, lasting {}{capacity}",
+                rate.kind.name(),
+                rate.rate_per_hour,
+                distribution_words(&rate.duration)
+            );
+        }
+    }
     if topology.faults.is_empty() {
         let _ = writeln!(out, "\nFaults: none scheduled");
     } else {
@@ -267,6 +288,25 @@ pub fn topology_summary(topology: &Topology) -> String {
         }
     }
     out
+}
+
+fn distribution_words(distribution: &DistributionConfig) -> String {
+    match distribution {
+        DistributionConfig::Exponential { mean } => format!("exponential, mean {mean}"),
+        DistributionConfig::Lognormal { mean, cv } => format!("lognormal, mean {mean}, cv {cv}"),
+        DistributionConfig::Gamma { mean, cv, shape } => match (cv, shape) {
+            (Some(cv), _) => format!("gamma, mean {mean}, cv {cv}"),
+            (None, Some(shape)) => format!("gamma, mean {mean}, shape {shape}"),
+            (None, None) => format!("gamma, mean {mean}"),
+        },
+        DistributionConfig::Weibull { shape, mean, scale } => match (mean, scale) {
+            (Some(mean), _) => format!("Weibull, shape {shape}, mean {mean}"),
+            (None, Some(scale)) => format!("Weibull, shape {shape}, scale {scale}"),
+            (None, None) => format!("Weibull, shape {shape}"),
+        },
+        DistributionConfig::Constant { value } => value.to_string(),
+        DistributionConfig::Empirical { file } => format!("as observed in {file}"),
+    }
 }
 
 fn plural(count: usize) -> &'static str {

@@ -104,7 +104,9 @@ fn chaos_prints_seeds_that_replay_their_runs() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let shown = text(&output.stdout);
     assert!(
-        shown.starts_with("3 runs from seed 40: 0 invariant violations"),
+        shown.starts_with(
+            "3 runs from seed 40, one to three random faults a run (no [chaos] rates): 0 invariant violations"
+        ),
         "{shown}"
     );
     let worst = shown.lines().nth(1).unwrap();
@@ -219,4 +221,56 @@ fn a_misspelt_fault_table_gets_the_same_suggestion_from_check_and_sim() {
             "{command}: {stderr}"
         );
     }
+}
+
+#[test]
+fn chaos_with_rates_prints_seeds_that_replay_the_same_schedule() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    // Illustrative rates, high enough that a four-hour run sees several faults.
+    let path = scratch_file(
+        "chaos-rates.toml",
+        &format!(
+            "{scenario}\n[chaos]\nsite-outage = {{ rate = \"1/h\", duration = {{ dist = \"exponential\", mean = \"10m\" }} }}\npartition = {{ rate = \"0.5/h\", duration = {{ dist = \"constant\", value = \"2m\" }} }}\n"
+        ),
+    );
+    let output = switchboard(&[
+        "chaos",
+        &path,
+        "--runs",
+        "3",
+        "--seed",
+        "40",
+        "--worst",
+        "3",
+        "--threads",
+        "2",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.starts_with(
+            "3 runs from seed 40, faults at the [chaos] rates: site-outage 1/h, partition 0.5/h: 0 invariant violations\n"
+        ),
+        "{shown}"
+    );
+    let lines: Vec<&str> = shown.lines().collect();
+    let mut replayed_runs = 0;
+    for (index, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix("seed ") else {
+            continue;
+        };
+        let seed = rest.split(':').next().unwrap();
+        let faults = lines[index + 1];
+        assert!(faults.starts_with("  faults: "), "{shown}");
+        let replay = switchboard(&["chaos", &path, "--runs", "1", "--seed", seed]);
+        let replayed = text(&replay.stdout);
+        let replayed_lines: Vec<&str> = replayed.lines().collect();
+        assert_eq!(replayed_lines[1], *line, "seed {seed}");
+        assert_eq!(replayed_lines[2], faults, "seed {seed}");
+        replayed_runs += 1;
+    }
+    assert_eq!(replayed_runs, 3, "{shown}");
 }

@@ -29,12 +29,14 @@ pub const CENTER_TABLES: &[&str] = &[
 /// - `people`: staffing plans, shifts, shrinkage, agent behaviour — simulator;
 /// - `fault`: failures injected at a time (a site down, a trunk lost) — simulator;
 /// - `topology`: datacenters, trunks and the network between them — simulator and live runtime;
+/// - `chaos`: rates and durations of random faults for chaos runs — simulator;
 /// - `staffing`: staffing targets and solver settings — planner;
 /// - `cost`: price books and TCO settings — planner;
 /// - `report`: what the HTML report shows — reports;
 /// - `live`: SIP, RTP and HTTP settings — live runtime.
 pub const DRIVER_TABLES: &[&str] = &[
-    "scenario", "traffic", "people", "fault", "topology", "staffing", "cost", "report", "live",
+    "scenario", "traffic", "people", "fault", "topology", "chaos", "staffing", "cost", "report",
+    "live",
 ];
 
 /// Every top-level table a scenario file may hold: the engine's, then the drivers'.
