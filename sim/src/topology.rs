@@ -34,8 +34,9 @@ pub enum ReplicationMode {
     None,
     /// Changes reach the peer `lag_ms` after they happen; younger changes are lost.
     Asynchronous { lag_ms: u64 },
-    /// Every change is committed at the peer before it takes effect, which costs
-    /// `latency_ms` on each answer; nothing committed is lost.
+    /// Every change is committed at the peer before it takes effect; nothing committed is
+    /// lost. The model charges `latency_ms` on each answer only: other changes (queueing,
+    /// callback requests, agent states) take effect at once.
     Synchronous { latency_ms: u64 },
 }
 
@@ -70,6 +71,8 @@ pub enum FaultKind {
     /// The site's trunks lose capacity (`capacity` = the fraction of lines left, 0 = all gone).
     TrunkOutage,
     /// The network between `site` and `peer` is cut: replication between them stops.
+    /// Routing is not split (one engine routes the whole center); the failover counts the
+    /// answers that crossed the partition instead.
     Partition,
     /// Every agent client at the site crashes; agents log in again after `duration`.
     AgentLogout,
