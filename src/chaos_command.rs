@@ -92,7 +92,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
             topology
                 .chaos
                 .iter()
-                .map(|rate| format!("{} {}/h", rate.kind.name(), rate.rate_per_hour))
+                .map(|rate| format!("{} {}", rate.kind.name(), rate.rate_words()))
                 .collect::<Vec<_>>()
                 .join(", ")
         )

@@ -257,9 +257,9 @@ pub fn topology_summary(topology: &Topology) -> String {
             };
             let _ = writeln!(
                 out,
-                "    {}: {}/h, lasting {}{capacity}",
+                "    {}: {}, lasting {}{capacity}",
                 rate.kind.name(),
-                rate.rate_per_hour,
+                rate.rate_words(),
                 distribution_words(&rate.duration)
             );
         }

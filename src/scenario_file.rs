@@ -302,9 +302,10 @@ pub fn load_center(text: &str) -> Result<(CenterConfig, Center), ScenarioErrors>
     }
 }
 
-/// Reads `[topology]` and `[[fault]]` with the simulator's own rules (the same checks `sim`
-/// makes), or `None` when the file has neither. Both need the run's `[scenario]` (a fault
-/// must start before the run ends), so a file with them is read as a whole scenario.
+/// Reads `[topology]`, `[[fault]]` and `[chaos]` with the simulator's own rules (the same
+/// checks `sim` and `chaos` make), or `None` when the file has none of them. They need the
+/// run's `[scenario]` (a fault must start before the run ends), so a file with them is read as
+/// a whole scenario.
 pub fn load_topology(
     file: &str,
     text: &str,
@@ -313,7 +314,9 @@ pub fn load_topology(
     let has_failover_tables = toml_edit::ImDocument::parse(text)
         .map(|document| {
             let top = document.as_table();
-            top.contains_key("topology") || top.contains_key("fault")
+            ["topology", "fault", "chaos"]
+                .iter()
+                .any(|table| top.contains_key(table))
         })
         .unwrap_or(false);
     if !has_failover_tables {

@@ -252,7 +252,7 @@ fn chaos_with_rates_prints_seeds_that_replay_the_same_schedule() {
     let shown = text(&output.stdout);
     assert!(
         shown.starts_with(
-            "3 runs from seed 40, faults at the [chaos] rates: site-outage 1/h, partition 0.5/h: 0 invariant violations\n"
+            "3 runs from seed 40, faults at the [chaos] rates: site-outage 1/h, partition 12/d: 0 invariant violations\n"
         ),
         "{shown}"
     );
@@ -273,4 +273,35 @@ fn chaos_with_rates_prints_seeds_that_replay_the_same_schedule() {
         replayed_runs += 1;
     }
     assert_eq!(replayed_runs, 3, "{shown}");
+}
+
+#[test]
+fn check_reads_chaos_rates_with_the_simulators_rules() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    let chaos = "[chaos]\nsite-outage = { rate = \"2/d\", duration = { dist = \"exponential\", mean = \"20m\" } }\n";
+    let path = scratch_file("chaos-rates-check.toml", &format!("{scenario}\n{chaos}"));
+    let output = switchboard(&["check", &path]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("  chaos runs: faults start at random (Poisson) at these rates\n    site-outage: 2/d, lasting exponential, mean 20m\n"),
+        "{shown}"
+    );
+    // A trunk capacity on a site outage is refused where it is written.
+    let broken = format!(
+        "{scenario}\n[chaos]\nsite-outage = {{ rate = \"2/d\", duration = {{ dist = \"constant\", value = \"5m\" }}, capacity = 0.5 }}\n"
+    );
+    let line = broken.lines().count();
+    let path = scratch_file("chaos-capacity.toml", &broken);
+    let output = switchboard(&["check", &path]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with(&format!("{path}:{line}:")), "{stderr}");
+    assert!(
+        stderr.contains("`capacity` belongs to `trunk-outage` only"),
+        "{stderr}"
+    );
 }

@@ -1149,10 +1149,14 @@ pub fn failover_table(summary: &FailoverSummary) -> String {
     for (index, fault) in summary.faults.iter().enumerate() {
         let _ = writeln!(
             out,
-            "fault {}: {} {} at {:.0} s for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {} s, RTO {} s{}",
+            "fault {}: {} {}{} at {:.0} s for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {} s, RTO {} s{}",
             index + 1,
             fault.kind.name(),
             fault.site,
+            fault
+                .peer
+                .as_ref()
+                .map_or(String::new(), |peer| format!(" from {peer}")),
             fault.start_s,
             fault.duration_s,
             cell(&fault.dropped),

@@ -287,6 +287,21 @@ pub struct ChaosRate {
     pub capacity: f64,
 }
 
+impl ChaosRate {
+    /// The rate as people write it: per hour when at least one an hour, else per day
+    /// (`"2/h"`, `"0.5/d"`), to three decimals.
+    pub fn rate_words(&self) -> String {
+        let (count, period) = if self.rate_per_hour >= 1.0 {
+            (self.rate_per_hour, "h")
+        } else {
+            (self.rate_per_hour * 24.0, "d")
+        };
+        let count = format!("{count:.3}");
+        let count = count.trim_end_matches('0').trim_end_matches('.');
+        format!("{count}/{period}")
+    }
+}
+
 impl PartialEq for ChaosRate {
     fn eq(&self, other: &Self) -> bool {
         // The sampler is a function of the configuration.
