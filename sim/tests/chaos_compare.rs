@@ -293,3 +293,44 @@ fn chaos_rates_that_would_start_too_many_faults_are_refused_at_their_table() {
         "{error}"
     );
 }
+
+#[test]
+fn compare_pairs_the_answers_across_a_partition() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bank-failover.toml");
+    let bank = std::fs::read_to_string(&path).unwrap();
+    let with_partition = |duration: &str| {
+        let text = format!(
+            "{bank}\n[[fault]]\nkind = \"partition\"\nsite = \"dc-north\"\npeer = \"dc-south\"\nstart = \"1h\"\nduration = \"{duration}\"\n"
+        );
+        switchboard_sim::run::model_from_text(&text).unwrap_or_else(|error| panic!("{error}"))
+    };
+    let options = RunOptions {
+        replications: Some(4),
+        threads: 2,
+        ..RunOptions::default()
+    };
+    let short = with_partition("10m");
+    let long = with_partition("40m");
+    let results = [
+        switchboard_sim::run(&short, &options, &|_| {}).unwrap(),
+        switchboard_sim::run(&long, &options, &|_| {}).unwrap(),
+    ];
+    let names = vec!["10 min".to_string(), "40 min".to_string()];
+    let comparison = compare(&names, &results, short.settings.seed);
+    let across = comparison
+        .metrics
+        .iter()
+        .find(|metric| metric.metric == "failover.fault1.answered_across_partition")
+        .expect("partitions compare their answers across");
+    assert!(
+        comparison
+            .metrics
+            .iter()
+            .all(|metric| !metric.metric.starts_with("failover.fault0.answered_across")),
+        "the site outage has no such figure"
+    );
+    // Same traffic, a partition four times as long: more answers cross it, in every pairing.
+    let [low, _] = across.differences[0].ci95.unwrap();
+    assert!(low > 0.0, "{:?}", across.differences[0]);
+}
