@@ -14,7 +14,8 @@ use switchboard_sim::run::prepare;
     after_help = "Run i uses seed S + i; `--runs 1 --seed SEED` replays one run exactly.\nExits with status 1 if any run breaks an invariant.\n\nExamples:\n  switchboard chaos scenarios/bank-failover.toml --runs 200\n  switchboard chaos scenarios/bank-failover.toml --runs 1 --seed 1234"
 )]
 pub struct ChaosArgs {
-    /// The scenario file (TOML), with a `[topology]`; its own `[[fault]]`s are replaced.
+    /// The scenario file (TOML), with a `[topology]`; its own `[[fault]]`s are replaced by
+    /// faults drawn at its `[chaos]` rates (without one: one to three faults a run).
     pub scenario: PathBuf,
     /// How many runs (each one replication under its own fault schedule).
     #[arg(long, default_value_t = 100)]
@@ -83,8 +84,21 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
     let violations: Vec<&ChaosRun> = runs.iter().filter(|run| run.violation.is_some()).collect();
     let mut worst: Vec<&ChaosRun> = runs.iter().filter(|run| run.violation.is_none()).collect();
     worst.sort_by(|a, b| b.harm().cmp(&a.harm()).then(a.seed.cmp(&b.seed)));
+    let schedule = if topology.chaos.is_empty() {
+        "one to three random faults a run (no [chaos] rates)".to_string()
+    } else {
+        format!(
+            "faults at the [chaos] rates: {}",
+            topology
+                .chaos
+                .iter()
+                .map(|rate| format!("{} {}", rate.kind.name(), rate.rate_words()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     println!(
-        "{} runs from seed {first_seed}: {} invariant violations",
+        "{} runs from seed {first_seed}, {schedule}: {} invariant violations",
         runs.len(),
         violations.len()
     );

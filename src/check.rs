@@ -14,7 +14,10 @@ use switchboard_engine::config::{
     AgentGroupConfig, CenterConfig, ChannelCapacity, IvrNodeConfig, MaxWaitAction,
     NoAgentsTreatment, PriorityAging, QueueConfig, RelaxStepConfig, StrategyName,
 };
+use switchboard_engine::units::DurationMs;
 use switchboard_engine::Center;
+use switchboard_sim::distribution::DistributionConfig;
+use switchboard_sim::topology::{FaultKind, Topology};
 
 use crate::scenario_file::{self, CENTER_TABLES};
 
@@ -32,12 +35,17 @@ pub struct CheckArgs {
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    match scenario_file::load_center(&text) {
-        Ok((config, center)) => {
-            print!(
-                "{}",
-                summary(&args.file.display().to_string(), &text, &config, &center)
-            );
+    let file = args.file.display().to_string();
+    let checked = scenario_file::load_center(&text).and_then(|(config, center)| {
+        let topology = scenario_file::load_topology(&file, &text, &args.file)?;
+        Ok((config, center, topology))
+    });
+    match checked {
+        Ok((config, center, topology)) => {
+            print!("{}", summary(&file, &text, &config, &center));
+            if let Some(topology) = &topology {
+                print!("{}", topology_summary(topology));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
@@ -184,6 +192,121 @@ pub fn summary(file: &str, text: &str, config: &CenterConfig, center: &Center) -
         );
     }
     out
+}
+
+/// What was understood of `[topology]` and `[[fault]]`, in words.
+pub fn topology_summary(topology: &Topology) -> String {
+    let mut out = String::new();
+    let seconds = |ms: u64| DurationMs::from_ms(ms).to_string();
+    let _ = writeln!(
+        out,
+        "\nTopology: {}, {} site{}",
+        topology.mode.name(),
+        topology.sites.len(),
+        plural(topology.sites.len())
+    );
+    for site in &topology.sites {
+        let lines = match site.trunk_lines {
+            Some(lines) => format!("{lines} trunk line{}", plural(lines as usize)),
+            None => "unlimited trunk lines".to_string(),
+        };
+        let backup = match site.backup {
+            Some(backup) => format!("backup {}", topology.sites[backup].name),
+            None => "no backup".to_string(),
+        };
+        let standby = if site.standby { ", standby" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {}: {lines}, weight {}{standby}, {backup}",
+            site.name, site.weight
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  detection: OPTIONS every {} × {} misses = {}; DNS TTL {}, re-route {}: at most {} blind",
+        seconds(topology.options_interval_ms),
+        topology.detection_misses,
+        seconds(topology.options_interval_ms * u64::from(topology.detection_misses)),
+        seconds(topology.dns_ttl_ms),
+        seconds(topology.reroute_delay_ms),
+        seconds(topology.blind_ms()),
+    );
+    let _ = writeln!(
+        out,
+        "  replication: {}; agents re-register after {}; cross-site latency {}",
+        topology.replication.describe(),
+        seconds(topology.reregistration_delay_ms),
+        seconds(topology.cross_site_latency_ms),
+    );
+    let _ = writeln!(
+        out,
+        "  RTO measured in {} windows against the {} before each fault",
+        seconds(topology.measure_window_ms),
+        seconds(topology.baseline_ms),
+    );
+    if !topology.chaos.is_empty() {
+        let _ = writeln!(
+            out,
+            "  chaos runs: faults start at random (Poisson) at these rates"
+        );
+        for rate in &topology.chaos {
+            let capacity = if rate.kind == FaultKind::TrunkOutage {
+                format!(", {:.0} % of lines left", rate.capacity * 100.0)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "    {}: {}, lasting {}{capacity}",
+                rate.kind.name(),
+                rate.rate_words(),
+                distribution_words(&rate.duration)
+            );
+        }
+    }
+    if topology.faults.is_empty() {
+        let _ = writeln!(out, "\nFaults: none scheduled");
+    } else {
+        let _ = writeln!(out, "\nFaults ({} scheduled)", topology.faults.len());
+        for fault in &topology.faults {
+            let mut place = topology.sites[fault.site].name.clone();
+            if let Some(peer) = fault.peer {
+                place = format!("{place} from {}", topology.sites[peer].name);
+            }
+            let extra = if fault.kind == FaultKind::TrunkOutage {
+                format!(" ({:.0} % of lines left)", fault.capacity * 100.0)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  {} {place} at {} for {}{extra}",
+                fault.kind.name(),
+                seconds(fault.start_ms),
+                seconds(fault.duration_ms),
+            );
+        }
+    }
+    out
+}
+
+fn distribution_words(distribution: &DistributionConfig) -> String {
+    match distribution {
+        DistributionConfig::Exponential { mean } => format!("exponential, mean {mean}"),
+        DistributionConfig::Lognormal { mean, cv } => format!("lognormal, mean {mean}, cv {cv}"),
+        DistributionConfig::Gamma { mean, cv, shape } => match (cv, shape) {
+            (Some(cv), _) => format!("gamma, mean {mean}, cv {cv}"),
+            (None, Some(shape)) => format!("gamma, mean {mean}, shape {shape}"),
+            (None, None) => format!("gamma, mean {mean}"),
+        },
+        DistributionConfig::Weibull { shape, mean, scale } => match (mean, scale) {
+            (Some(mean), _) => format!("Weibull, shape {shape}, mean {mean}"),
+            (None, Some(scale)) => format!("Weibull, shape {shape}, scale {scale}"),
+            (None, None) => format!("Weibull, shape {shape}"),
+        },
+        DistributionConfig::Constant { value } => value.to_string(),
+        DistributionConfig::Empirical { file } => format!("as observed in {file}"),
+    }
 }
 
 fn plural(count: usize) -> &'static str {

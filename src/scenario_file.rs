@@ -5,7 +5,8 @@
 //! belong to the drivers: the simulator, the planner, the live runtime. The engine's
 //! `CenterConfig` ignores top-level tables it does not know, so that each driver can read the
 //! same file; this module is where a misspelt top-level table (`[[queues]]`, `[senario]`) is
-//! caught instead, because only here is the full list of tables known.
+//! caught instead, against the one list of known tables, which the simulator's `scenario`
+//! module keeps (the simulator checks the same file with it).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,27 +14,13 @@ use std::ops::Range;
 use std::path::Path;
 
 use switchboard_engine::{Center, CenterConfig, ConfigError};
+use switchboard_sim::scenario::{parse_scenario, ScenarioError};
+use switchboard_sim::topology::{compile_topology, Topology};
 
-/// Top-level tables read by the engine (`CenterConfig`).
-pub const CENTER_TABLES: &[&str] = &[
-    "center", "site", "queue", "agents", "rule", "ivr", "calendar",
-];
-
-/// Top-level tables that belong to a driver and that the engine ignores. A driver that reads a
-/// new table adds its name here, so that `check` and every other command accept it.
-///
-/// - `scenario`: the run itself (duration, seed, replications, reporting interval) — simulator;
-/// - `traffic`: arrival rates or profiles, handle times, patience, retrials — simulator;
-/// - `people`: staffing plans, shifts, shrinkage, agent behaviour — simulator;
-/// - `fault`: failures injected at a time (a site down, a trunk lost) — simulator;
-/// - `topology`: datacenters, trunks and the network between them — simulator and live runtime;
-/// - `staffing`: staffing targets and solver settings — planner;
-/// - `cost`: price books and TCO settings — planner;
-/// - `report`: what the HTML report shows — reports;
-/// - `live`: SIP, RTP and HTTP settings — live runtime.
-pub const DRIVER_TABLES: &[&str] = &[
-    "scenario", "traffic", "people", "fault", "topology", "staffing", "cost", "report", "live",
-];
+// The one list of top-level tables, shared with the simulator (which checks the same file).
+pub use switchboard_sim::scenario::{
+    closest_name, is_known_table, known_tables, suggest_table, CENTER_TABLES, DRIVER_TABLES,
+};
 
 /// A top-level key that no part of Switchboard reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,32 +33,13 @@ pub struct UnknownKey {
     pub suggestion: Option<&'static str>,
 }
 
-/// The known table closest to `key`, if it is close enough to be a likely misspelling.
-pub fn suggest_table(key: &str) -> Option<&'static str> {
-    closest(key, CENTER_TABLES.iter().chain(DRIVER_TABLES).copied())
-}
-
-/// The candidate closest to `word` by edit distance, when the distance is small for its
-/// length (a plural, a swapped or missing letter), never a wild guess.
-fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let lowered = word.to_lowercase();
-    candidates
-        .map(|candidate| (strsim::damerau_levenshtein(&lowered, candidate), candidate))
-        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
 /// Top-level keys of a scenario file that neither the engine nor a driver reads, in file order.
 /// Fails only if the text is not TOML at all (the caller reports that with its position).
 pub fn unknown_top_level_keys(text: &str) -> Result<Vec<UnknownKey>, toml::de::Error> {
     let top_level: BTreeMap<toml::Spanned<String>, serde::de::IgnoredAny> = toml::from_str(text)?;
     let mut unknown: Vec<UnknownKey> = top_level
         .keys()
-        .filter(|key| {
-            let name = key.get_ref().as_str();
-            !CENTER_TABLES.contains(&name) && !DRIVER_TABLES.contains(&name)
-        })
+        .filter(|key| !is_known_table(key.get_ref()))
         .map(|key| {
             let (line, column) = line_column(text, key.span().start);
             UnknownKey {
@@ -304,9 +272,7 @@ pub fn load_center(text: &str) -> Result<(CenterConfig, Center), ScenarioErrors>
                 format!(
                     "unknown top-level table `{}`: expected one of {}{hint}",
                     key.key,
-                    CENTER_TABLES
-                        .iter()
-                        .chain(DRIVER_TABLES)
+                    known_tables()
                         .map(|name| format!("`{name}`"))
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -334,6 +300,54 @@ pub fn load_center(text: &str) -> Result<(CenterConfig, Center), ScenarioErrors>
         Ok(center) => Ok((config, center)),
         Err(error) => fail(config_error_diagnostics(text, &error)),
     }
+}
+
+/// Reads `[topology]`, `[[fault]]` and `[chaos]` with the simulator's own rules (the same
+/// checks `sim` and `chaos` make), or `None` when the file has none of them. They need the
+/// run's `[scenario]` (a fault must start before the run ends), so a file with them is read as
+/// a whole scenario.
+pub fn load_topology(
+    file: &str,
+    text: &str,
+    path: &Path,
+) -> Result<Option<Topology>, ScenarioErrors> {
+    let has_failover_tables = toml_edit::ImDocument::parse(text)
+        .map(|document| {
+            let top = document.as_table();
+            ["topology", "fault", "chaos"]
+                .iter()
+                .any(|table| top.contains_key(table))
+        })
+        .unwrap_or(false);
+    if !has_failover_tables {
+        return Ok(None);
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse_scenario(file, text, base)
+        .and_then(|scenario| compile_topology(&scenario))
+        .map_err(|error| simulator_diagnostics(text, &error))
+}
+
+/// The simulator's problems as diagnostics, each with its line of the file.
+fn simulator_diagnostics(text: &str, error: &ScenarioError) -> ScenarioErrors {
+    let diagnostics = error
+        .problems
+        .iter()
+        .map(|problem| {
+            let line = problem.line.unwrap_or(1);
+            Diagnostic {
+                line,
+                column: problem.column.unwrap_or(1),
+                path: problem.path.clone(),
+                message: problem.message.clone(),
+                source_line: match problem.line {
+                    Some(line) => text.lines().nth(line - 1).unwrap_or("").to_string(),
+                    None => String::new(),
+                },
+            }
+        })
+        .collect();
+    ScenarioErrors { diagnostics }
 }
 
 /// A TOML syntax or type error at the position the parser gives.
@@ -385,7 +399,7 @@ fn suggestion_for_unknown_name(message: &str) -> Option<String> {
         .or_else(|| message.strip_prefix("unknown variant `"))?;
     let (unknown, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    closest(unknown, candidates.into_iter()).map(str::to_string)
+    closest_name(unknown, candidates.into_iter()).map(str::to_string)
 }
 
 /// The engine's problems, each pointed at the key its path names (or the deepest part of the

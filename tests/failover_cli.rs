@@ -104,7 +104,9 @@ fn chaos_prints_seeds_that_replay_their_runs() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let shown = text(&output.stdout);
     assert!(
-        shown.starts_with("3 runs from seed 40: 0 invariant violations"),
+        shown.starts_with(
+            "3 runs from seed 40, one to three random faults a run (no [chaos] rates): 0 invariant violations"
+        ),
         "{shown}"
     );
     let worst = shown.lines().nth(1).unwrap();
@@ -129,4 +131,177 @@ fn chaos_needs_a_topology() {
     let output = switchboard(&["chaos", "scenarios/mmc.toml", "--runs", "1"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("need a `[topology]`"));
+}
+
+/// Writes `text` beside the test binaries, for a test that needs a file of its own.
+fn scratch_file(name: &str, text: &str) -> String {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, text).expect("the scratch folder is writable");
+    path.display().to_string()
+}
+
+#[test]
+fn check_prints_the_sites_detection_replication_and_faults_it_understood() {
+    let output = switchboard(&["check", "scenarios/bank-failover.toml"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("\nTopology: active-active, 2 sites\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  dc-north: 120 trunk lines, weight 1, backup dc-south\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  detection: OPTIONS every 1s × 3 misses = 3s; DNS TTL 0s, re-route 1s: at most 4s blind\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  replication: sync, latency 2 ms;"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\nFaults (1 scheduled)\n  site-outage dc-north at 2h for 30m\n"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn check_rejects_a_fault_the_simulator_would_reject_at_its_line_and_column() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    let broken = scenario.replacen("site = \"dc-north\"\nstart", "site = \"dc-west\"\nstart", 1);
+    assert_ne!(
+        broken, scenario,
+        "the fault's site line is where the test expects it"
+    );
+    let path = scratch_file("fault-at-unknown-site.toml", &broken);
+    let line = broken
+        .lines()
+        .position(|line| line == "site = \"dc-west\"")
+        .unwrap()
+        + 1;
+    let output = switchboard(&["check", &path]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "{path}:{line}:8: unknown site `dc-west`, expected one of the `[[site]]` names: dc-north, dc-south"
+        )),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_misspelt_fault_table_gets_the_same_suggestion_from_check_and_sim() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    let path = scratch_file(
+        "misspelt-faults.toml",
+        &scenario.replace("[[fault]]", "[[faults]]"),
+    );
+    let check = ["check", path.as_str()];
+    let sim = ["sim", path.as_str(), "--replications", "1", "--quiet"];
+    for arguments in [&check[..], &sim[..]] {
+        let command = arguments[0];
+        let output = switchboard(arguments);
+        assert_eq!(output.status.code(), Some(1), "{command}");
+        let stderr = text(&output.stderr);
+        let first_line = stderr.lines().next().unwrap_or_default();
+        assert!(first_line.contains("unknown"), "{command}: {stderr}");
+        assert!(first_line.contains("table `faults`"), "{command}: {stderr}");
+        assert!(
+            first_line.ends_with("did you mean `fault`?"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn chaos_with_rates_prints_seeds_that_replay_the_same_schedule() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    // Illustrative rates, high enough that a four-hour run sees several faults.
+    let path = scratch_file(
+        "chaos-rates.toml",
+        &format!(
+            "{scenario}\n[chaos]\nsite-outage = {{ rate = \"1/h\", duration = {{ dist = \"exponential\", mean = \"10m\" }} }}\npartition = {{ rate = \"0.5/h\", duration = {{ dist = \"constant\", value = \"2m\" }} }}\n"
+        ),
+    );
+    let output = switchboard(&[
+        "chaos",
+        &path,
+        "--runs",
+        "3",
+        "--seed",
+        "40",
+        "--worst",
+        "3",
+        "--threads",
+        "2",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.starts_with(
+            "3 runs from seed 40, faults at the [chaos] rates: site-outage 1/h, partition 12/d: 0 invariant violations\n"
+        ),
+        "{shown}"
+    );
+    let lines: Vec<&str> = shown.lines().collect();
+    let mut replayed_runs = 0;
+    for (index, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix("seed ") else {
+            continue;
+        };
+        let seed = rest.split(':').next().unwrap();
+        let faults = lines[index + 1];
+        assert!(faults.starts_with("  faults: "), "{shown}");
+        let replay = switchboard(&["chaos", &path, "--runs", "1", "--seed", seed]);
+        let replayed = text(&replay.stdout);
+        let replayed_lines: Vec<&str> = replayed.lines().collect();
+        assert_eq!(replayed_lines[1], *line, "seed {seed}");
+        assert_eq!(replayed_lines[2], faults, "seed {seed}");
+        replayed_runs += 1;
+    }
+    assert_eq!(replayed_runs, 3, "{shown}");
+}
+
+#[test]
+fn check_reads_chaos_rates_with_the_simulators_rules() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    let chaos = "[chaos]\nsite-outage = { rate = \"2/d\", duration = { dist = \"exponential\", mean = \"20m\" } }\n";
+    let path = scratch_file("chaos-rates-check.toml", &format!("{scenario}\n{chaos}"));
+    let output = switchboard(&["check", &path]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("  chaos runs: faults start at random (Poisson) at these rates\n    site-outage: 2/d, lasting exponential, mean 20m\n"),
+        "{shown}"
+    );
+    // A trunk capacity on a site outage is refused where it is written.
+    let broken = format!(
+        "{scenario}\n[chaos]\nsite-outage = {{ rate = \"2/d\", duration = {{ dist = \"constant\", value = \"5m\" }}, capacity = 0.5 }}\n"
+    );
+    let line = broken.lines().count();
+    let path = scratch_file("chaos-capacity.toml", &broken);
+    let output = switchboard(&["check", &path]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with(&format!("{path}:{line}:")), "{stderr}");
+    assert!(
+        stderr.contains("`capacity` belongs to `trunk-outage` only"),
+        "{stderr}"
+    );
 }

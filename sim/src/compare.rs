@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::failover::FailoverOutput;
 use crate::run::RunResult;
 use crate::summary::Estimate;
+use crate::topology::FaultKind;
 
 /// The headline metrics of the whole center compared across variants.
 pub const CENTER_METRICS: [&str; 8] = [
@@ -82,6 +83,7 @@ fn failover_value(output: &FailoverOutput, name: &str) -> f64 {
             "dropped" => outcome.dropped as f64,
             "lost" => (outcome.lost_queued + outcome.lost_callbacks) as f64,
             "failed_during_detection" => outcome.failed_during_detection as f64,
+            "answered_across_partition" => outcome.answered_across_partition as f64,
             other => panic!("no fault metric is named {other}"),
         };
     }
@@ -123,6 +125,12 @@ pub fn compare(names: &[String], results: &[RunResult], seed: u64) -> Comparison
                     "rto_s",
                 ] {
                     metrics.push(format!("failover.fault{index}.{what}"));
+                }
+                let all_partitions = results.iter().all(|result| {
+                    result.failover_outputs[0].faults[index].kind == FaultKind::Partition
+                });
+                if all_partitions {
+                    metrics.push(format!("failover.fault{index}.answered_across_partition"));
                 }
             }
         }

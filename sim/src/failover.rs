@@ -155,6 +155,10 @@ pub struct FaultOutcome {
     pub rto_ms: Option<u64>,
     /// Service level over the baseline before the fault.
     pub baseline_service_level: Option<f64>,
+    /// Partitions only: contacts held on one side answered by an agent registered on the
+    /// other while the partition lasted. Routing ignores partitions (one engine routes the
+    /// whole center), so these are answers a real partition would have prevented.
+    pub answered_across_partition: u64,
 }
 
 /// What the failover of one replication produced.
@@ -473,14 +477,27 @@ impl<'a> Failover<'a> {
                 let held = self.held.get_mut(&contact.0)?;
                 held.agent = Some(agent.0);
                 let arrival_ms = held.arrival_ms;
+                let held_at = held.site;
                 if !std::mem::replace(&mut held.answered, true) && *wait_ms <= target_ms {
                     if let Some(window) = self.window_of(arrival_ms) {
                         window.good += 1;
                     }
                 }
+                let sides = (held_at, self.agent_site[agent.0 as usize]);
                 for (fault, outcome) in self.faults.iter().zip(&mut self.outcomes) {
                     if arrival_ms >= fault.start_ms && outcome.time_to_answer_ms.is_none() {
                         outcome.time_to_answer_ms = Some(event.time_ms - fault.start_ms);
+                    }
+                    if let (FaultKind::Partition, Some(peer), (held_at, Some(agent_at))) =
+                        (fault.kind, fault.peer, sides)
+                    {
+                        let lasts = fault.start_ms <= event.time_ms
+                            && event.time_ms < fault.start_ms + fault.duration_ms;
+                        let across = (held_at, agent_at) == (fault.site, peer)
+                            || (held_at, agent_at) == (peer, fault.site);
+                        if lasts && across {
+                            outcome.answered_across_partition += 1;
+                        }
                     }
                 }
             }
@@ -982,6 +999,10 @@ pub struct FaultSummary {
     pub rto_s: Estimate,
     pub unrecovered: usize,
     pub baseline_service_level: Estimate,
+    /// Partitions only: answers across the partition while it lasted, which routing allows
+    /// because it ignores partitions (see `docs/failover.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_across_partition: Option<Estimate>,
 }
 
 use crate::summary::Estimate;
@@ -1059,18 +1080,14 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                     })
                     .count(),
                 baseline_service_level: per(&|o| o.baseline_service_level.unwrap_or(f64::NAN)),
+                answered_across_partition: (fault.kind == FaultKind::Partition)
+                    .then(|| per(&|o| o.answered_across_partition as f64)),
             }
         })
         .collect();
     FailoverSummary {
         mode: topology.mode,
-        replication: match topology.replication {
-            ReplicationMode::None => "none".to_string(),
-            ReplicationMode::Asynchronous { lag_ms } => format!("async, lag {lag_ms} ms"),
-            ReplicationMode::Synchronous { latency_ms } => {
-                format!("sync, latency {latency_ms} ms")
-            }
-        },
+        replication: topology.replication.describe(),
         blind_s: topology.blind_ms() as f64 / 1000.0,
         totals,
         rpo,
@@ -1132,10 +1149,14 @@ pub fn failover_table(summary: &FailoverSummary) -> String {
     for (index, fault) in summary.faults.iter().enumerate() {
         let _ = writeln!(
             out,
-            "fault {}: {} {} at {:.0} s for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {} s, RTO {} s{}",
+            "fault {}: {} {}{} at {:.0} s for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {} s, RTO {} s{}",
             index + 1,
             fault.kind.name(),
             fault.site,
+            fault
+                .peer
+                .as_ref()
+                .map_or(String::new(), |peer| format!(" from {peer}")),
             fault.start_s,
             fault.duration_s,
             cell(&fault.dropped),
@@ -1152,6 +1173,13 @@ pub fn failover_table(summary: &FailoverSummary) -> String {
                 String::new()
             }
         );
+        if let Some(across) = &fault.answered_across_partition {
+            let _ = writeln!(
+                out,
+                "  answered across the partition (routing does not split): {}",
+                cell(across)
+            );
+        }
     }
     let total = |name: &str| summary.totals.get(name).map_or("—".to_string(), cell);
     let _ = writeln!(

@@ -15,13 +15,55 @@ use toml::Spanned;
 
 use crate::distribution::DistributionConfig;
 
-/// The top-level tables a scenario file may hold: the engine's, the simulator's, and those of
-/// the other drivers (planner, reports, live runtime), which the simulator leaves alone. The
-/// program's `scenario_file` module keeps the same list for every command.
-pub const KNOWN_TABLES: [&str; 16] = [
-    "center", "site", "queue", "agents", "rule", "ivr", "calendar", "scenario", "traffic",
-    "people", "fault", "topology", "staffing", "cost", "report", "live",
+/// Top-level tables read by the engine (`CenterConfig`).
+pub const CENTER_TABLES: &[&str] = &[
+    "center", "site", "queue", "agents", "rule", "ivr", "calendar",
 ];
+
+/// Top-level tables that belong to a driver and that the engine ignores. This is the one list
+/// of driver tables: `check`, `sim` and every other command read it, so a driver that reads a
+/// new table adds its name here and every command accepts it.
+///
+/// - `scenario`: the run itself (duration, seed, replications, reporting interval) — simulator;
+/// - `traffic`: arrival rates or profiles, handle times, patience, retrials — simulator;
+/// - `people`: staffing plans, shifts, shrinkage, agent behaviour — simulator;
+/// - `fault`: failures injected at a time (a site down, a trunk lost) — simulator;
+/// - `topology`: datacenters, trunks and the network between them — simulator and live runtime;
+/// - `chaos`: rates and durations of random faults for chaos runs — simulator;
+/// - `staffing`: staffing targets and solver settings — planner;
+/// - `cost`: price books and TCO settings — planner;
+/// - `report`: what the HTML report shows — reports;
+/// - `live`: SIP, RTP and HTTP settings — live runtime.
+pub const DRIVER_TABLES: &[&str] = &[
+    "scenario", "traffic", "people", "fault", "topology", "chaos", "staffing", "cost", "report",
+    "live",
+];
+
+/// Every top-level table a scenario file may hold: the engine's, then the drivers'.
+pub fn known_tables() -> impl Iterator<Item = &'static str> {
+    CENTER_TABLES.iter().chain(DRIVER_TABLES).copied()
+}
+
+/// Whether `name` is a top-level table some part of Switchboard reads.
+pub fn is_known_table(name: &str) -> bool {
+    known_tables().any(|known| known == name)
+}
+
+/// The known table closest to `key`, if it is close enough to be a likely misspelling.
+pub fn suggest_table(key: &str) -> Option<&'static str> {
+    closest_name(key, known_tables())
+}
+
+/// The candidate closest to `word` by edit distance, when the distance is small for its
+/// length (a plural, a swapped or missing letter), never a wild guess.
+pub fn closest_name<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lowered = word.to_lowercase();
+    candidates
+        .map(|candidate| (strsim::damerau_levenshtein(&lowered, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
 
 /// `[scenario]`: what to run and how to measure it.
 #[derive(Clone, Debug, Deserialize)]
@@ -398,15 +440,19 @@ pub fn parse_scenario(file: &str, text: &str, base: &Path) -> Result<Scenario, S
     };
     let top: BTreeMap<Spanned<String>, IgnoredAny> = toml::from_str(text).map_err(toml_error)?;
     for key in top.keys() {
-        if !KNOWN_TABLES.contains(&key.get_ref().as_str()) {
+        if !is_known_table(key.get_ref()) {
+            let hint = match suggest_table(key.get_ref()) {
+                Some(table) => format!("; did you mean `{table}`?"),
+                None => String::new(),
+            };
             return Err(ScenarioError::at(
                 file,
                 text,
                 Some(key.span()),
                 format!(
-                    "unknown table `{}`, expected one of: {}",
+                    "unknown table `{}`, expected one of: {}{hint}",
                     key.get_ref(),
-                    KNOWN_TABLES.join(", ")
+                    known_tables().collect::<Vec<_>>().join(", ")
                 ),
             ));
         }

@@ -8,9 +8,10 @@
 //! schedules for chaos runs from the seeded `faults` stream.
 
 use serde::Deserialize;
-use switchboard_engine::units::DurationMs;
+use switchboard_engine::units::{DurationMs, Rate};
 use toml::Spanned;
 
+use crate::distribution::{DistributionConfig, Sampler};
 use crate::random::stream;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -33,9 +34,31 @@ pub enum ReplicationMode {
     None,
     /// Changes reach the peer `lag_ms` after they happen; younger changes are lost.
     Asynchronous { lag_ms: u64 },
-    /// Every change is committed at the peer before it takes effect, which costs
-    /// `latency_ms` on each answer; nothing committed is lost.
+    /// Every change is committed at the peer before it takes effect; nothing committed is
+    /// lost. The model charges `latency_ms` on each answer only: other changes (queueing,
+    /// callback requests, agent states) take effect at once.
     Synchronous { latency_ms: u64 },
+}
+
+impl SiteMode {
+    /// The name used in scenario files and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            SiteMode::ActiveActive => "active-active",
+            SiteMode::ActiveStandby => "active-standby",
+        }
+    }
+}
+
+impl ReplicationMode {
+    /// In words, as results show it: `none`, `async, lag 2000 ms`, `sync, latency 2 ms`.
+    pub fn describe(self) -> String {
+        match self {
+            ReplicationMode::None => "none".to_string(),
+            ReplicationMode::Asynchronous { lag_ms } => format!("async, lag {lag_ms} ms"),
+            ReplicationMode::Synchronous { latency_ms } => format!("sync, latency {latency_ms} ms"),
+        }
+    }
 }
 
 /// What goes wrong.
@@ -48,6 +71,8 @@ pub enum FaultKind {
     /// The site's trunks lose capacity (`capacity` = the fraction of lines left, 0 = all gone).
     TrunkOutage,
     /// The network between `site` and `peer` is cut: replication between them stops.
+    /// Routing is not split (one engine routes the whole center); the failover counts the
+    /// answers that crossed the partition instead.
     Partition,
     /// Every agent client at the site crashes; agents log in again after `duration`.
     AgentLogout,
@@ -194,13 +219,105 @@ pub struct FaultConfig {
     pub capacity: Option<Spanned<f64>>,
 }
 
+/// `[chaos]` as written: for each kind of fault chaos runs should play, its rate and how long
+/// it lasts. Kinds left out do not happen.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ChaosConfig {
+    #[serde(default)]
+    pub site_outage: Option<ChaosKindConfig>,
+    #[serde(default)]
+    pub trunk_outage: Option<ChaosKindConfig>,
+    #[serde(default)]
+    pub partition: Option<ChaosKindConfig>,
+    #[serde(default)]
+    pub agent_logout: Option<ChaosKindConfig>,
+    #[serde(default)]
+    pub engine_restart: Option<ChaosKindConfig>,
+}
+
+impl ChaosConfig {
+    /// The kinds written, in [`FaultKind::ALL`] order.
+    fn kinds(&self) -> Vec<(FaultKind, &ChaosKindConfig)> {
+        [
+            (FaultKind::SiteOutage, &self.site_outage),
+            (FaultKind::TrunkOutage, &self.trunk_outage),
+            (FaultKind::Partition, &self.partition),
+            (FaultKind::AgentLogout, &self.agent_logout),
+            (FaultKind::EngineRestart, &self.engine_restart),
+        ]
+        .into_iter()
+        .filter_map(|(kind, config)| config.as_ref().map(|config| (kind, config)))
+        .collect()
+    }
+}
+
+/// `site-outage = { rate = "1/d", duration = { dist = "exponential", mean = "20m" } }`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChaosKindConfig {
+    /// How often the fault starts, over the whole center (each one at a site drawn uniformly).
+    pub rate: Spanned<Rate>,
+    pub duration: Spanned<DistributionConfig>,
+    /// For trunk outages: the fraction of lines left (default 0).
+    #[serde(default)]
+    pub capacity: Option<Spanned<f64>>,
+}
+
 #[derive(Deserialize)]
 struct Tables {
     #[serde(default)]
     topology: Option<Spanned<TopologyConfig>>,
     #[serde(default)]
     fault: Vec<Spanned<FaultConfig>>,
+    #[serde(default)]
+    chaos: Option<Spanned<ChaosConfig>>,
 }
+
+/// One kind of random fault for chaos runs, compiled: a Poisson process of starts, a
+/// distribution of durations.
+#[derive(Clone, Debug)]
+pub struct ChaosRate {
+    pub kind: FaultKind,
+    pub rate_per_hour: f64,
+    /// As written, for messages and comparisons.
+    pub duration: DistributionConfig,
+    pub duration_sampler: Sampler,
+    /// For trunk outages: the fraction of lines left.
+    pub capacity: f64,
+}
+
+impl ChaosRate {
+    /// The rate as people write it: per hour when at least one an hour, else per day
+    /// (`"2/h"`, `"0.5/d"`), to three decimals.
+    pub fn rate_words(&self) -> String {
+        let (count, period) = if self.rate_per_hour >= 1.0 {
+            (self.rate_per_hour, "h")
+        } else {
+            (self.rate_per_hour * 24.0, "d")
+        };
+        let count = format!("{count:.3}");
+        let count = count.trim_end_matches('0').trim_end_matches('.');
+        format!("{count}/{period}")
+    }
+}
+
+impl PartialEq for ChaosRate {
+    fn eq(&self, other: &Self) -> bool {
+        // The sampler is a function of the configuration.
+        (self.kind, self.rate_per_hour, &self.duration, self.capacity)
+            == (
+                other.kind,
+                other.rate_per_hour,
+                &other.duration,
+                other.capacity,
+            )
+    }
+}
+
+/// Chaos runs start at most this many random faults on average: a rate written per second
+/// instead of per day is a mistake, not a schedule.
+pub const MAX_EXPECTED_CHAOS_FAULTS: f64 = 1_000.0;
 
 /// One site, compiled.
 #[derive(Clone, Debug, PartialEq)]
@@ -241,6 +358,9 @@ pub struct Topology {
     pub faults: Vec<Fault>,
     /// Per `[[agents]]` group (in file order), its own backup site if it names one.
     pub group_backups: Vec<Option<usize>>,
+    /// `[chaos]`: per kind, the rate and durations of random faults for chaos runs (none:
+    /// chaos runs draw one to three faults, see [`Topology::random_faults`]).
+    pub chaos: Vec<ChaosRate>,
     /// Test hook: makes site outages count one dropped contact twice, so that tests can
     /// check that chaos runs catch a broken accounting invariant. Never set by a file.
     #[doc(hidden)]
@@ -256,10 +376,14 @@ impl Topology {
             + self.reroute_delay_ms
     }
 
-    /// Random faults for a chaos run, a pure function of `seed` (stream `faults`): one to
-    /// three faults of any kind at any site, starting in the first 80 % of the run, lasting
-    /// 10 s to a quarter of the run (at most 30 min).
+    /// Random faults for a chaos run, a pure function of `seed`. With `[chaos]` rates, each
+    /// kind is a Poisson process over the whole run ([`Topology::poisson_faults`]); without,
+    /// one to three faults of any kind at any site, starting in the first 80 % of the run,
+    /// lasting 10 s to a quarter of the run (at most 30 min), from the `faults` stream.
     pub fn random_faults(&self, duration_ms: u64, seed: u64) -> Vec<Fault> {
+        if !self.chaos.is_empty() {
+            return self.poisson_faults(duration_ms, seed);
+        }
         use rand::Rng;
         let mut random = stream(seed, 0, "faults");
         let count = random.random_range(1..=3);
@@ -292,6 +416,48 @@ impl Topology {
     }
 }
 
+impl Topology {
+    /// Faults drawn from the `[chaos]` rates, ordered by start: for each kind, starts a
+    /// Poisson process at its rate over `[0, duration_ms)` (exponential gaps), each at a site
+    /// drawn uniformly (a partition: and a peer among the others), lasting a draw of its
+    /// duration distribution (at least 1 ms). Each kind draws from its own stream,
+    /// `faults/<kind>`, so that changing one kind's rate leaves the others' schedules alone.
+    pub fn poisson_faults(&self, duration_ms: u64, seed: u64) -> Vec<Fault> {
+        use rand::Rng;
+        let site_count = self.sites.len();
+        let mut faults = Vec::new();
+        for chaos in &self.chaos {
+            if chaos.rate_per_hour <= 0.0 {
+                continue;
+            }
+            let mut random = stream(seed, 0, &format!("faults/{}", chaos.kind.name()));
+            let rate_per_ms = chaos.rate_per_hour / 3_600_000.0;
+            let mut start_ms = 0.0_f64;
+            loop {
+                // Inverse transform of an exponential gap; 1 − u lies in (0, 1].
+                let uniform: f64 = random.random();
+                start_ms += -(1.0 - uniform).ln() / rate_per_ms;
+                if start_ms >= duration_ms as f64 {
+                    break;
+                }
+                let site = random.random_range(0..site_count);
+                let peer = (chaos.kind == FaultKind::Partition)
+                    .then(|| (site + random.random_range(1..site_count)) % site_count);
+                faults.push(Fault {
+                    kind: chaos.kind,
+                    site,
+                    peer,
+                    start_ms: start_ms as u64,
+                    duration_ms: chaos.duration_sampler.sample_ms(&mut random).max(1),
+                    capacity: chaos.capacity,
+                });
+            }
+        }
+        faults.sort_by_key(|fault| fault.start_ms);
+        faults
+    }
+}
+
 /// Reads `[topology]` and `[[fault]]` from a scenario; `None` when it has no topology.
 pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, ScenarioError> {
     let text = &scenario.text;
@@ -302,6 +468,12 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
             return Err(scenario.error_at(
                 Some(fault.span()),
                 "a `[[fault]]` needs a `[topology]` table describing the sites",
+            ));
+        }
+        if let Some(chaos) = &tables.chaos {
+            return Err(scenario.error_at(
+                Some(chaos.span()),
+                "`[chaos]` needs a `[topology]` table describing the sites",
             ));
         }
         return Ok(None);
@@ -498,6 +670,10 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
             capacity,
         });
     }
+    let chaos = match &tables.chaos {
+        Some(chaos) => compile_chaos(scenario, chaos, sites.len())?,
+        None => Vec::new(),
+    };
     Ok(Some(Topology {
         mode: config.mode,
         sites,
@@ -512,6 +688,76 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
         baseline_ms: config.baseline.as_ms(),
         faults,
         group_backups,
+        chaos,
         injected_bug: false,
     }))
+}
+
+/// Checks `[chaos]`: rates, duration distributions, trunk capacities, and that a run would
+/// not start an unbounded number of faults.
+fn compile_chaos(
+    scenario: &Scenario,
+    chaos: &Spanned<ChaosConfig>,
+    site_count: usize,
+) -> Result<Vec<ChaosRate>, ScenarioError> {
+    let kinds = chaos.get_ref().kinds();
+    if kinds.is_empty() {
+        return Err(scenario.error_at(
+            Some(chaos.span()),
+            format!(
+                "`[chaos]` needs at least one kind of fault with its rate, one of: {}",
+                FaultKind::ALL.map(FaultKind::name).join(", ")
+            ),
+        ));
+    }
+    let duration_h = scenario.settings.duration.as_ms() as f64 / 3_600_000.0;
+    let mut expected_faults = 0.0;
+    let mut rates = Vec::new();
+    for (kind, config) in kinds {
+        if kind == FaultKind::Partition && site_count < 2 {
+            return Err(scenario.error_at(
+                Some(config.rate.span()),
+                "a `partition` separates two sites; this topology has one",
+            ));
+        }
+        let rate_per_hour = config.rate.get_ref().per_hour();
+        expected_faults += rate_per_hour * duration_h;
+        let duration_sampler = Sampler::new(config.duration.get_ref(), &scenario.base)
+            .map_err(|message| scenario.error_at(Some(config.duration.span()), message))?;
+        let capacity = match (&config.capacity, kind) {
+            (Some(capacity), FaultKind::TrunkOutage) => {
+                let value = *capacity.get_ref();
+                if !(0.0..1.0).contains(&value) {
+                    return Err(scenario.error_at(
+                        Some(capacity.span()),
+                        "`capacity` is the fraction of lines left: at least 0, below 1",
+                    ));
+                }
+                value
+            }
+            (Some(capacity), _) => {
+                return Err(scenario.error_at(
+                    Some(capacity.span()),
+                    "`capacity` belongs to `trunk-outage` only",
+                ))
+            }
+            (None, _) => 0.0,
+        };
+        rates.push(ChaosRate {
+            kind,
+            rate_per_hour,
+            duration: config.duration.get_ref().clone(),
+            duration_sampler,
+            capacity,
+        });
+    }
+    if expected_faults > MAX_EXPECTED_CHAOS_FAULTS {
+        return Err(scenario.error_at(
+            Some(chaos.span()),
+            format!(
+                "`[chaos]` rates start {expected_faults:.0} faults per run on average; at most {MAX_EXPECTED_CHAOS_FAULTS:.0} (is a rate per second meant per day?)"
+            ),
+        ));
+    }
+    Ok(rates)
 }

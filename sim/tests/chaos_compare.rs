@@ -149,3 +149,188 @@ fn the_carrier_stays_blind_between_the_missed_pings_and_one_more_interval() {
         "the ping phase varies the blind span: {times_ms:?}"
     );
 }
+
+/// The bank scenario with `[chaos]` rates appended (illustrative rates, high enough that a
+/// four-hour run sees several faults of every kind; not measured failure rates).
+fn bank_with_chaos_rates(chaos: &str) -> Model {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bank-failover.toml");
+    let text = format!("{}\n{chaos}", std::fs::read_to_string(&path).unwrap());
+    switchboard_sim::run::model_from_text(&text).unwrap_or_else(|error| panic!("{error}"))
+}
+
+const CHAOS_RATES: &str = r#"
+[chaos]
+site-outage = { rate = "1/h", duration = { dist = "exponential", mean = "10m" } }
+trunk-outage = { rate = "0.5/h", duration = { dist = "constant", value = "5m" }, capacity = 0.5 }
+partition = { rate = "0.5/h", duration = { dist = "exponential", mean = "2m" } }
+agent-logout = { rate = "0.5/h", duration = { dist = "constant", value = "1m" } }
+engine-restart = { rate = "0.25/h", duration = { dist = "constant", value = "30s" } }
+"#;
+
+#[test]
+fn chaos_rates_start_faults_as_a_poisson_process_replayed_by_the_seed() {
+    let model = bank_with_chaos_rates(CHAOS_RATES);
+    let topology = model.topology.as_ref().unwrap();
+    assert_eq!(topology.chaos.len(), 5);
+    let duration_ms = model.duration_ms;
+    let seeds = 400_u64;
+    let mut site_outages = Vec::new();
+    for seed in 0..seeds {
+        let faults = topology.random_faults(duration_ms, seed);
+        assert_eq!(
+            faults,
+            topology.random_faults(duration_ms, seed),
+            "seed {seed}"
+        );
+        assert!(faults
+            .windows(2)
+            .all(|pair| pair[0].start_ms <= pair[1].start_ms));
+        for fault in &faults {
+            assert!(fault.start_ms < duration_ms && fault.duration_ms > 0);
+            match fault.kind {
+                switchboard_sim::topology::FaultKind::Partition => {
+                    assert!(fault.peer.is_some_and(|peer| peer != fault.site))
+                }
+                switchboard_sim::topology::FaultKind::TrunkOutage => {
+                    assert_eq!((fault.capacity, fault.duration_ms), (0.5, 300_000))
+                }
+                _ => assert_eq!(fault.peer, None),
+            }
+        }
+        let count = faults
+            .iter()
+            .filter(|fault| fault.kind == switchboard_sim::topology::FaultKind::SiteOutage)
+            .count();
+        site_outages.push(count as f64);
+    }
+    // Poisson: mean = variance = rate × duration = 1/h × 4 h. The mean of 400 counts has a
+    // standard error of sqrt(4 / 400) = 0.1; allow 4 of them.
+    let expected = 4.0;
+    let mean = site_outages.iter().sum::<f64>() / seeds as f64;
+    let variance = site_outages
+        .iter()
+        .map(|count| (count - mean).powi(2))
+        .sum::<f64>()
+        / (seeds - 1) as f64;
+    assert!(
+        (mean - expected).abs() < 4.0 * (expected / seeds as f64).sqrt(),
+        "mean {mean}"
+    );
+    // The sample variance of n Poisson(λ) counts has a variance of about (λ + 2λ²)/(n − 1).
+    let variance_error = ((expected + 2.0 * expected * expected) / (seeds - 1) as f64).sqrt();
+    assert!(
+        (variance - expected).abs() < 4.0 * variance_error,
+        "variance {variance}"
+    );
+    assert_ne!(
+        topology.random_faults(duration_ms, 1),
+        topology.random_faults(duration_ms, 2)
+    );
+}
+
+#[test]
+fn changing_one_kinds_rate_leaves_the_other_kinds_schedules_alone() {
+    let base = bank_with_chaos_rates(CHAOS_RATES);
+    let changed = bank_with_chaos_rates(&CHAOS_RATES.replace(
+        "partition = { rate = \"0.5/h\"",
+        "partition = { rate = \"3/h\"",
+    ));
+    let kind_faults = |model: &Model, seed: u64| {
+        let topology = model.topology.as_ref().unwrap();
+        topology
+            .random_faults(model.duration_ms, seed)
+            .into_iter()
+            .filter(|fault| fault.kind != switchboard_sim::topology::FaultKind::Partition)
+            .collect::<Vec<_>>()
+    };
+    for seed in 0..20 {
+        assert_eq!(kind_faults(&base, seed), kind_faults(&changed, seed));
+    }
+}
+
+#[test]
+fn chaos_runs_under_rates_keep_every_invariant_and_replay_exactly() {
+    let model = bank_with_chaos_rates(CHAOS_RATES);
+    let runs = chaos(&model, 7, 6, 2);
+    for run in &runs {
+        assert_eq!(run.violation, None, "seed {}", run.seed);
+        assert_eq!(
+            run.faults,
+            model
+                .topology
+                .as_ref()
+                .unwrap()
+                .random_faults(model.duration_ms, run.seed)
+        );
+    }
+    let worst = runs.iter().max_by_key(|run| run.harm()).unwrap();
+    assert!(
+        worst.faults.len() > 3,
+        "the rates play more than the default one to three"
+    );
+    assert_eq!(&chaos_run(&model, worst.seed), worst);
+}
+
+#[test]
+fn chaos_rates_that_would_start_too_many_faults_are_refused_at_their_table() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bank-failover.toml");
+    let text = format!(
+        "{}\n[chaos]\nsite-outage = {{ rate = \"1/s\", duration = {{ dist = \"constant\", value = \"1s\" }} }}\n",
+        std::fs::read_to_string(&path).unwrap()
+    );
+    let error = switchboard_sim::run::model_from_text(&text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("faults per run on average; at most 1000"),
+        "{error}"
+    );
+    let line = text.lines().position(|line| line == "[chaos]").unwrap() + 1;
+    assert!(
+        error.starts_with(&format!("<scenario>:{line}:1:")),
+        "{error}"
+    );
+}
+
+#[test]
+fn compare_pairs_the_answers_across_a_partition() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bank-failover.toml");
+    let bank = std::fs::read_to_string(&path).unwrap();
+    let with_partition = |duration: &str| {
+        let text = format!(
+            "{bank}\n[[fault]]\nkind = \"partition\"\nsite = \"dc-north\"\npeer = \"dc-south\"\nstart = \"1h\"\nduration = \"{duration}\"\n"
+        );
+        switchboard_sim::run::model_from_text(&text).unwrap_or_else(|error| panic!("{error}"))
+    };
+    let options = RunOptions {
+        replications: Some(4),
+        threads: 2,
+        ..RunOptions::default()
+    };
+    let short = with_partition("10m");
+    let long = with_partition("40m");
+    let results = [
+        switchboard_sim::run(&short, &options, &|_| {}).unwrap(),
+        switchboard_sim::run(&long, &options, &|_| {}).unwrap(),
+    ];
+    let names = vec!["10 min".to_string(), "40 min".to_string()];
+    let comparison = compare(&names, &results, short.settings.seed);
+    let across = comparison
+        .metrics
+        .iter()
+        .find(|metric| metric.metric == "failover.fault1.answered_across_partition")
+        .expect("partitions compare their answers across");
+    assert!(
+        comparison
+            .metrics
+            .iter()
+            .all(|metric| !metric.metric.starts_with("failover.fault0.answered_across")),
+        "the site outage has no such figure"
+    );
+    // Same traffic, a partition four times as long: more answers cross it, in every pairing.
+    let [low, _] = across.differences[0].ci95.unwrap();
+    assert!(low > 0.0, "{:?}", across.differences[0]);
+}

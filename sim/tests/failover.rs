@@ -502,3 +502,69 @@ fn a_queue_owned_by_a_site_keeps_its_waiting_contacts_state_there() {
     };
     assert!(waiting(&result) * 5 < waiting(&unowned));
 }
+
+const PARTITION: &str = r#"
+[[fault]]
+kind = "partition"
+site = "north"
+peer = "south"
+start = "30m"
+duration = "30m"
+"#;
+
+#[test]
+fn answers_across_a_partition_are_counted_because_routing_does_not_split() {
+    // Agents at both sites, calls held at both: the one engine routes across the partition,
+    // and the failover counts each such answer.
+    let model = model_from_text(&scenario(
+        r#"{ mode = "sync", latency = "2ms" }"#,
+        PARTITION,
+    ))
+    .unwrap();
+    let result = run(&model, 2);
+    assert_exact(&result);
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert!(outcome.answered_across_partition > 0, "{outcome:?}");
+        assert!(
+            outcome.answered_across_partition
+                <= output.ledger.answered + output.ledger.still_inside
+        );
+        assert_eq!(
+            (
+                outcome.dropped,
+                outcome.lost_queued,
+                outcome.waiting_at_site
+            ),
+            (0, 0, 0)
+        );
+    }
+    let json = result.summary_json();
+    assert!(
+        json["failover"]["faults"][0]["answered_across_partition"]["mean"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    // Every agent at north and every call sent there: nothing crosses, exactly.
+    let one_sided = scenario(r#"{ mode = "sync", latency = "2ms" }"#, PARTITION)
+        .replace("site = \"south\"", "site = \"north\"")
+        .replace(
+            "weight = 1\nbackup = \"north\"",
+            "weight = 0\nbackup = \"north\"",
+        );
+    let result = run(&model_from_text(&one_sided).unwrap(), 2);
+    assert_exact(&result);
+    for output in &result.failover_outputs {
+        assert_eq!(output.outcomes[0].answered_across_partition, 0);
+    }
+    // Other kinds of fault have no such figure.
+    let json = run(
+        &model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap(),
+        2,
+    )
+    .summary_json();
+    assert!(json["failover"]["faults"][0]
+        .get("answered_across_partition")
+        .is_none());
+}

@@ -71,4 +71,9 @@ fn the_fragments_use_only_documented_keys() {
     let topology = model.topology.unwrap();
     assert_eq!(topology.faults.len(), 3);
     assert_eq!(topology.group_backups, vec![None, Some(1)]);
+    assert_eq!(
+        topology.chaos.len(),
+        5,
+        "every kind of fault has a documented chaos rate"
+    );
 }
