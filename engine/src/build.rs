@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::available::AvailableIndex;
 use crate::calendar::Calendar;
 use crate::center::{ConfigError, ConfigProblem};
 use crate::config::{
@@ -469,7 +470,7 @@ pub(crate) fn build(
             strategy,
             members: Vec::new(),
             logged_in: 0,
-            available: BTreeSet::new(),
+            available: AvailableIndex::default(),
         })
         .collect();
     for (index, agent) in agents.iter_mut().enumerate() {

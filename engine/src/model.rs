@@ -5,12 +5,13 @@
 //! level (same medium, same required skills and minimum proficiencies, same languages, same
 //! strategy). Pools are fixed when the center is built; at run time each pool keeps the agents
 //! that are available *now* in an ordered index by strategy key, so choosing an agent is a
-//! `first()` on a B-tree. Queues keep their waiting contacts per level in ordered indexes by
+//! `first()` on that index (see `available.rs`). Queues keep their waiting contacts per level in ordered indexes by
 //! rank, so choosing a contact for an agent is a `first()` per (queue, level) the agent serves.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::available::{AvailableIndex, Indexed};
 use crate::calendar::Calendar;
 use crate::config::{IvrNodeConfig, Media, NoAgentsTreatment};
 use crate::io::{
@@ -38,7 +39,7 @@ pub(crate) struct Pool {
     /// Members logged in right now.
     pub logged_in: u32,
     /// Members that could take a contact of `media` right now, by strategy key.
-    pub available: BTreeSet<(u64, AgentId)>,
+    pub available: AvailableIndex,
 }
 
 /// One level of a queue: who may serve it and who waits at it.
@@ -98,9 +99,9 @@ pub(crate) struct Agent {
     pub capacity: [u32; Media::COUNT],
     /// `blocks[held][offered]`: holding a contact of medium `held` keeps offers of `offered` away.
     pub blocks: [[bool; Media::COUNT]; Media::COUNT],
-    /// Pools the agent belongs to: (pool, proficiency used by the strategy, current key if the
-    /// agent is in the pool's available index).
-    pub memberships: Vec<(PoolIndex, u8, Option<u64>)>,
+    /// Pools the agent belongs to: (pool, proficiency used by the strategy, current key and
+    /// place if the agent is in the pool's available index).
+    pub memberships: Vec<(PoolIndex, u8, Option<Indexed>)>,
     /// (queue, level) pairs whose waiting contacts this agent may take, with their medium.
     pub serves: Vec<(QueueId, u32, Media)>,
 
