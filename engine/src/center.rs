@@ -318,14 +318,14 @@ impl Center {
         self.agent_index.get(name).copied()
     }
     pub fn agent_name(&self, agent: AgentId) -> &str {
-        &self.agents[agent.0 as usize].name
+        &self.agents[agent.0 as usize].profile.name
     }
     /// The index of the `[[agents]]` group the agent belongs to.
     pub fn agent_group(&self, agent: AgentId) -> usize {
-        self.agents[agent.0 as usize].group
+        self.agents[agent.0 as usize].profile.group
     }
     pub fn agent_site(&self, agent: AgentId) -> Option<SiteId> {
-        self.agents[agent.0 as usize].site
+        self.agents[agent.0 as usize].profile.site
     }
     pub fn site_count(&self) -> usize {
         self.site_names.len()
@@ -1823,20 +1823,25 @@ impl Center {
     fn dispatch_agent(&mut self, agent_id: AgentId) {
         let agent = &self.agents[agent_id.0 as usize];
         let mut best: Option<(Rank, ContactKey)> = None;
-        for &(queue, level, media) in &agent.serves {
-            if !agent.can_take(media) {
+        // Each (queue, level) is served by one pool, so every level comes up once; the best
+        // (rank, key) does not depend on the order they come in.
+        for &(pool, _, _) in &agent.memberships {
+            let pool = &self.pools[pool as usize];
+            if !agent.can_take(pool.media) {
                 continue;
             }
-            let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
-            // Skip at most one contact: the one this agent just declined or missed.
-            let candidate = waiting
-                .iter()
-                .take(2)
-                .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
-                .copied();
-            if let Some(candidate) = candidate {
-                if best.is_none_or(|current| candidate < current) {
-                    best = Some(candidate);
+            for &(queue, level) in &pool.levels {
+                let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
+                // Skip at most one contact: the one this agent just declined or missed.
+                let candidate = waiting
+                    .iter()
+                    .take(2)
+                    .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
+                    .copied();
+                if let Some(candidate) = candidate {
+                    if best.is_none_or(|current| candidate < current) {
+                        best = Some(candidate);
+                    }
                 }
             }
         }
@@ -1915,21 +1920,21 @@ impl Center {
             if agent.held != held_by_agent[index] || agent.talking != talking_by_agent[index] {
                 return fail(format!(
                     "agent {} holds {:?}, contacts say {:?}",
-                    agent.name, agent.held, held_by_agent[index]
+                    agent.profile.name, agent.held, held_by_agent[index]
                 ));
             }
             for media in Media::ALL {
                 if agent.held[media.index()] > agent.capacity[media.index()] {
                     return fail(format!(
                         "agent {} holds more {:?} contacts than its capacity",
-                        agent.name, media
+                        agent.profile.name, media
                     ));
                 }
             }
             if agent.state != agent.derived_state() {
                 return fail(format!(
                     "agent {} reported {:?}, is {:?}",
-                    agent.name,
+                    agent.profile.name,
                     agent.state,
                     agent.derived_state()
                 ));
@@ -1940,18 +1945,22 @@ impl Center {
                 if indexed != agent.can_take(pool.media) || place.is_some() != indexed {
                     return fail(format!(
                         "agent {} is misplaced in an available index",
-                        agent.name
+                        agent.profile.name
                     ));
                 }
             }
             // Work conservation: an agent free for a medium has no eligible waiting contact.
-            for &(queue, level, media) in &agent.serves {
-                if agent.can_take(media) {
+            for &(pool, _, _) in &agent.memberships {
+                let pool = &self.pools[pool as usize];
+                if !agent.can_take(pool.media) {
+                    continue;
+                }
+                for &(queue, level) in &pool.levels {
                     let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
                     if !waiting.is_empty() {
                         return fail(format!(
                             "agent {} is free while a contact it may serve waits in {}",
-                            agent.name, self.queues[queue.0 as usize].name
+                            agent.profile.name, self.queues[queue.0 as usize].name
                         ));
                     }
                 }

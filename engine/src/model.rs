@@ -6,7 +6,8 @@
 //! strategy). Pools are fixed when the center is built; at run time each pool keeps the agents
 //! that are available *now* in an ordered index by strategy key, so choosing an agent is a
 //! `first()` on that index (see `available.rs`). Queues keep their waiting contacts per level in ordered indexes by
-//! rank, so choosing a contact for an agent is a `first()` per (queue, level) the agent serves.
+//! rank, so choosing a contact for an agent is a `first()` per (queue, level) the agent serves:
+//! the levels served by each of the agent's pools.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -36,6 +37,10 @@ pub(crate) struct Pool {
     pub strategy: Arc<dyn RoutingStrategy>,
     /// Agents eligible by skills and languages (fixed).
     pub members: Vec<AgentId>,
+    /// The (queue, level) pairs whose level this pool serves (fixed): the waiting contacts a
+    /// member may take. Kept here, shared by all members, rather than per agent, so that
+    /// looking for work reads the agent's memberships and these few hot lists only.
+    pub levels: Vec<(QueueId, u32)>,
     /// Members logged in right now.
     pub logged_in: u32,
     /// Members that could take a contact of `media` right now, by strategy key.
@@ -91,19 +96,29 @@ pub(crate) struct Queue {
     pub handle_ms_smoothed: f64,
 }
 
+/// What routing never reads about an agent, kept out of [`Agent`] so that the state read on
+/// every contact stays within two cache lines.
 #[derive(Debug)]
-pub(crate) struct Agent {
+pub(crate) struct AgentProfile {
     pub name: String,
     pub group: usize,
     pub site: Option<SiteId>,
+}
+
+/// An agent's routing state. Aligned to a cache line and at most two lines long: a center of
+/// thousands of agents cannot keep them all in the nearest caches, and each agent a contact
+/// touches then costs one pair of adjacent lines (plus its memberships) rather than three or
+/// four lines that happen to straddle.
+#[derive(Debug)]
+#[repr(align(64))]
+pub(crate) struct Agent {
+    pub profile: Box<AgentProfile>,
     pub capacity: [u32; Media::COUNT],
     /// `blocks[held][offered]`: holding a contact of medium `held` keeps offers of `offered` away.
     pub blocks: [[bool; Media::COUNT]; Media::COUNT],
     /// Pools the agent belongs to: (pool, proficiency used by the strategy, current key and
     /// place if the agent is in the pool's available index).
     pub memberships: Vec<(PoolIndex, u8, Option<Indexed>)>,
-    /// (queue, level) pairs whose waiting contacts this agent may take, with their medium.
-    pub serves: Vec<(QueueId, u32, Media)>,
 
     pub logged_in: bool,
     pub aux: Option<AuxReason>,
@@ -120,6 +135,11 @@ pub(crate) struct Agent {
     /// The last state reported in an event.
     pub state: AgentState,
 }
+
+const _: () = assert!(
+    std::mem::size_of::<Agent>() <= 128,
+    "an agent fits in two cache lines"
+);
 
 impl Agent {
     pub fn held_total(&self) -> u32 {
