@@ -13,8 +13,8 @@ use crate::config::{
 };
 use crate::io::{AgentId, AgentState, FlowId, NodeId, QueueId, SiteId};
 use crate::model::{
-    Agent, AgentProfile, CalendarEntry, Flow, Level, MaxWait, Pool, PoolIndex, Queue, Rule, Step,
-    StepAction,
+    Agent, AgentProfile, CalendarEntry, Flow, Level, MaxWait, Memberships, Pool, PoolIndex, Queue,
+    Rule, Step, StepAction,
 };
 use crate::strategy::{self, AgentStats, RoutingStrategy};
 
@@ -417,7 +417,7 @@ pub(crate) fn build(
                 }),
                 capacity: [capacity.voice, capacity.chat, capacity.email],
                 blocks: media_blocks,
-                memberships: Vec::new(),
+                memberships: Memberships::default(),
                 logged_in: false,
                 aux: None,
                 pending_aux: None,
