@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::available::AvailableIndex;
 use crate::calendar::Calendar;
 use crate::center::{ConfigError, ConfigProblem};
 use crate::config::{
@@ -12,7 +13,8 @@ use crate::config::{
 };
 use crate::io::{AgentId, AgentState, FlowId, NodeId, QueueId, SiteId};
 use crate::model::{
-    Agent, CalendarEntry, Flow, Level, MaxWait, Pool, PoolIndex, Queue, Rule, Step, StepAction,
+    Agent, AgentProfile, CalendarEntry, Flow, Level, MaxWait, Memberships, Pool, PoolIndex, Queue,
+    Rule, Step, StepAction,
 };
 use crate::strategy::{self, AgentStats, RoutingStrategy};
 
@@ -408,13 +410,14 @@ pub(crate) fn build(
                 );
             }
             agents.push(Agent {
-                name: id,
-                group: position,
-                site,
+                profile: Box::new(AgentProfile {
+                    name: id,
+                    group: position,
+                    site,
+                }),
                 capacity: [capacity.voice, capacity.chat, capacity.email],
                 blocks: media_blocks,
-                memberships: Vec::new(),
-                serves: Vec::new(),
+                memberships: Memberships::default(),
                 logged_in: false,
                 aux: None,
                 pending_aux: None,
@@ -468,29 +471,22 @@ pub(crate) fn build(
             media: key.media,
             strategy,
             members: Vec::new(),
+            levels: Vec::new(),
             logged_in: 0,
-            available: BTreeSet::new(),
+            available: AvailableIndex::default(),
         })
         .collect();
-    for (index, agent) in agents.iter_mut().enumerate() {
+    for (index, agent) in agents.iter().enumerate() {
         for &(pool, _, _) in &agent.memberships {
             pools[pool as usize].members.push(AgentId(index as u32));
         }
-        // The (queue, level) pairs the agent serves, in queue and level order.
-        for (queue_index_value, queue) in queues.iter().enumerate() {
-            for (level_index, level) in queue.levels.iter().enumerate() {
-                if agent
-                    .memberships
-                    .iter()
-                    .any(|&(pool, _, _)| pool == level.pool)
-                {
-                    agent.serves.push((
-                        QueueId(queue_index_value as u32),
-                        level_index as u32,
-                        queue.channel.media(),
-                    ));
-                }
-            }
+    }
+    // The (queue, level) pairs each pool serves, in queue and level order.
+    for (queue_index_value, queue) in queues.iter().enumerate() {
+        for (level_index, level) in queue.levels.iter().enumerate() {
+            pools[level.pool as usize]
+                .levels
+                .push((QueueId(queue_index_value as u32), level_index as u32));
         }
     }
 

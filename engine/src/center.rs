@@ -318,14 +318,14 @@ impl Center {
         self.agent_index.get(name).copied()
     }
     pub fn agent_name(&self, agent: AgentId) -> &str {
-        &self.agents[agent.0 as usize].name
+        &self.agents[agent.0 as usize].profile.name
     }
     /// The index of the `[[agents]]` group the agent belongs to.
     pub fn agent_group(&self, agent: AgentId) -> usize {
-        self.agents[agent.0 as usize].group
+        self.agents[agent.0 as usize].profile.group
     }
     pub fn agent_site(&self, agent: AgentId) -> Option<SiteId> {
-        self.agents[agent.0 as usize].site
+        self.agents[agent.0 as usize].profile.site
     }
     pub fn site_count(&self) -> usize {
         self.site_names.len()
@@ -517,7 +517,14 @@ impl Center {
     // ---------------------------------------------------------------- outputs
 
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front();
+        if self.outputs.is_empty() {
+            // `clear` rewinds the ring buffer to its start, so the next outputs reuse the same
+            // few cache lines instead of walking through all the capacity a burst (thousands
+            // of logins at once) made it grow to: a cold cache line per output otherwise.
+            self.outputs.clear();
+        }
+        output
     }
 
     /// When `handle_timeout` should next be called, if anything is pending.
@@ -802,7 +809,7 @@ impl Center {
         let queue = &self.queues[queue_id.0 as usize];
         // Blocked at the door?
         let base_pool = &self.pools[queue.levels[0].pool as usize];
-        let agent_free_now = base_pool.available.first().is_some();
+        let agent_free_now = !base_pool.available.is_empty();
         let block_reason = if !is_overflow
             && queue.when_no_agents == NoAgentsTreatment::Block
             && queue
@@ -859,7 +866,7 @@ impl Center {
         // An agent free at level 0 takes the contact at once; it never enters the index. If
         // the offer fails, `apply_due_steps` schedules its steps from when it joined.
         let base_pool = &self.pools[self.queues[queue_id.0 as usize].levels[0].pool as usize];
-        if let Some(&(_, agent)) = base_pool.available.first() {
+        if let Some(agent) = base_pool.available.first() {
             self.offer(key, agent, false);
         } else {
             self.insert_waiting(key);
@@ -1029,10 +1036,12 @@ impl Center {
         // Every level up to the contact's own may serve it; pools widen with the level.
         let pool = &self.pools[queue.levels[contact.level as usize].pool as usize];
         let avoid = contact.avoid_agent;
-        let mut candidates = pool.available.iter().map(|&(_, agent)| agent);
-        let chosen = match candidates.next() {
-            Some(agent) if Some(agent) == avoid => candidates.next(),
-            other => other,
+        let chosen = {
+            let mut candidates = pool.available.agents();
+            match candidates.next() {
+                Some(agent) if Some(agent) == avoid => candidates.next(),
+                other => other,
+            }
         };
         if let Some(agent) = chosen {
             self.offer(key, agent, true);
@@ -1757,22 +1766,26 @@ impl Center {
     /// fresh strategy key, and reports a change of its state.
     fn refresh_agent(&mut self, agent_id: AgentId) {
         let agent = &mut self.agents[agent_id.0 as usize];
+        let mut compaction_due = false;
         for index in 0..agent.memberships.len() {
             let (pool_index, proficiency, current) = agent.memberships[index];
             let pool = &mut self.pools[pool_index as usize];
             let wanted = agent
                 .can_take(pool.media)
                 .then(|| pool.strategy.agent_key(&agent.stats, proficiency));
-            if wanted != current {
-                if let Some(key) = current {
-                    pool.available.remove(&(key, agent_id));
+            // An agent whose key did not change keeps its place: no index update at all.
+            if wanted != current.map(|indexed| indexed.key) {
+                if let Some(indexed) = current {
+                    pool.available.remove(agent_id, indexed);
+                    compaction_due |= pool.available.needs_compaction();
                 }
-                if let Some(key) = wanted {
-                    pool.available.insert((key, agent_id));
-                }
-                agent.memberships[index].2 = wanted;
+                agent.memberships[index].2 = wanted.map(|key| pool.available.insert(key, agent_id));
             }
         }
+        if compaction_due {
+            self.compact_available(agent_id);
+        }
+        let agent = &mut self.agents[agent_id.0 as usize];
         let state = agent.derived_state();
         if state != agent.state {
             let from = std::mem::replace(&mut agent.state, state);
@@ -1784,24 +1797,51 @@ impl Center {
         }
     }
 
+    /// Compacts the available indexes of the agent's pools that have piled up removed entries,
+    /// and tells every agent that moved its new place.
+    #[cold]
+    fn compact_available(&mut self, agent_id: AgentId) {
+        let agents = &mut self.agents;
+        for index in 0..agents[agent_id.0 as usize].memberships.len() {
+            let pool_index = agents[agent_id.0 as usize].memberships[index].0;
+            let available = &mut self.pools[pool_index as usize].available;
+            if available.needs_compaction() {
+                available.compact(|moved, indexed| {
+                    let membership = agents[moved.0 as usize]
+                        .memberships
+                        .iter_mut()
+                        .find(|membership| membership.0 == pool_index)
+                        .expect("an agent in a pool's index is a member of the pool");
+                    debug_assert_eq!(membership.2.map(|old| old.key), Some(indexed.key));
+                    membership.2 = Some(indexed);
+                });
+            }
+        }
+    }
+
     /// Offers the agent the best waiting contact among the queues and levels it serves.
     fn dispatch_agent(&mut self, agent_id: AgentId) {
         let agent = &self.agents[agent_id.0 as usize];
         let mut best: Option<(Rank, ContactKey)> = None;
-        for &(queue, level, media) in &agent.serves {
-            if !agent.can_take(media) {
+        // Each (queue, level) is served by one pool, so every level comes up once; the best
+        // (rank, key) does not depend on the order they come in.
+        for &(pool, _, _) in &agent.memberships {
+            let pool = &self.pools[pool as usize];
+            if !agent.can_take(pool.media) {
                 continue;
             }
-            let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
-            // Skip at most one contact: the one this agent just declined or missed.
-            let candidate = waiting
-                .iter()
-                .take(2)
-                .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
-                .copied();
-            if let Some(candidate) = candidate {
-                if best.is_none_or(|current| candidate < current) {
-                    best = Some(candidate);
+            for &(queue, level) in &pool.levels {
+                let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
+                // Skip at most one contact: the one this agent just declined or missed.
+                let candidate = waiting
+                    .iter()
+                    .take(2)
+                    .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
+                    .copied();
+                if let Some(candidate) = candidate {
+                    if best.is_none_or(|current| candidate < current) {
+                        best = Some(candidate);
+                    }
                 }
             }
         }
@@ -1880,49 +1920,69 @@ impl Center {
             if agent.held != held_by_agent[index] || agent.talking != talking_by_agent[index] {
                 return fail(format!(
                     "agent {} holds {:?}, contacts say {:?}",
-                    agent.name, agent.held, held_by_agent[index]
+                    agent.profile.name, agent.held, held_by_agent[index]
                 ));
             }
             for media in Media::ALL {
                 if agent.held[media.index()] > agent.capacity[media.index()] {
                     return fail(format!(
                         "agent {} holds more {:?} contacts than its capacity",
-                        agent.name, media
+                        agent.profile.name, media
                     ));
                 }
             }
             if agent.state != agent.derived_state() {
                 return fail(format!(
                     "agent {} reported {:?}, is {:?}",
-                    agent.name,
+                    agent.profile.name,
                     agent.state,
                     agent.derived_state()
                 ));
             }
-            for &(pool, _, key) in &agent.memberships {
+            for &(pool, _, place) in &agent.memberships {
                 let pool = &self.pools[pool as usize];
-                let indexed = key.is_some_and(|key| pool.available.contains(&(key, agent_id)));
-                if indexed != agent.can_take(pool.media) || key.is_some() != indexed {
+                let indexed = place.is_some_and(|place| pool.available.holds(agent_id, place));
+                if indexed != agent.can_take(pool.media) || place.is_some() != indexed {
                     return fail(format!(
                         "agent {} is misplaced in an available index",
-                        agent.name
+                        agent.profile.name
                     ));
                 }
             }
             // Work conservation: an agent free for a medium has no eligible waiting contact.
-            for &(queue, level, media) in &agent.serves {
-                if agent.can_take(media) {
+            for &(pool, _, _) in &agent.memberships {
+                let pool = &self.pools[pool as usize];
+                if !agent.can_take(pool.media) {
+                    continue;
+                }
+                for &(queue, level) in &pool.levels {
                     let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
                     if !waiting.is_empty() {
                         return fail(format!(
                             "agent {} is free while a contact it may serve waits in {}",
-                            agent.name, self.queues[queue.0 as usize].name
+                            agent.profile.name, self.queues[queue.0 as usize].name
                         ));
                     }
                 }
             }
         }
-        for pool in &self.pools {
+        let mut indexed_by_pool = vec![0usize; self.pools.len()];
+        for agent in &self.agents {
+            for &(pool, _, place) in &agent.memberships {
+                indexed_by_pool[pool as usize] += usize::from(place.is_some());
+            }
+        }
+        for (index, pool) in self.pools.iter().enumerate() {
+            pool.available
+                .check()
+                .or_else(|problem| fail(format!("pool {index}'s available index: {problem}")))?;
+            let indexed = indexed_by_pool[index];
+            if indexed != pool.available.len() {
+                return fail(format!(
+                    "pool {index} indexes {} available agents, memberships say {indexed}",
+                    pool.available.len()
+                ));
+            }
             let logged_in = pool
                 .members
                 .iter()

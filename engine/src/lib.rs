@@ -20,6 +20,7 @@ pub mod units;
 pub use center::{Center, ConfigError, ConfigProblem, Counts, InvariantViolation};
 pub use config::{CenterConfig, Channel, Media};
 pub use io::*;
+mod available;
 mod build;
 mod calendar;
 mod model;

@@ -5,12 +5,14 @@
 //! level (same medium, same required skills and minimum proficiencies, same languages, same
 //! strategy). Pools are fixed when the center is built; at run time each pool keeps the agents
 //! that are available *now* in an ordered index by strategy key, so choosing an agent is a
-//! `first()` on a B-tree. Queues keep their waiting contacts per level in ordered indexes by
-//! rank, so choosing a contact for an agent is a `first()` per (queue, level) the agent serves.
+//! `first()` on that index (see `available.rs`). Queues keep their waiting contacts per level in ordered indexes by
+//! rank, so choosing a contact for an agent is a `first()` per (queue, level) the agent serves:
+//! the levels served by each of the agent's pools.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::available::{AvailableIndex, Indexed};
 use crate::calendar::Calendar;
 use crate::config::{IvrNodeConfig, Media, NoAgentsTreatment};
 use crate::io::{
@@ -35,10 +37,14 @@ pub(crate) struct Pool {
     pub strategy: Arc<dyn RoutingStrategy>,
     /// Agents eligible by skills and languages (fixed).
     pub members: Vec<AgentId>,
+    /// The (queue, level) pairs whose level this pool serves (fixed): the waiting contacts a
+    /// member may take. Kept here, shared by all members, rather than per agent, so that
+    /// looking for work reads the agent's memberships and these few hot lists only.
+    pub levels: Vec<(QueueId, u32)>,
     /// Members logged in right now.
     pub logged_in: u32,
     /// Members that could take a contact of `media` right now, by strategy key.
-    pub available: BTreeSet<(u64, AgentId)>,
+    pub available: AvailableIndex,
 }
 
 /// One level of a queue: who may serve it and who waits at it.
@@ -90,19 +96,101 @@ pub(crate) struct Queue {
     pub handle_ms_smoothed: f64,
 }
 
+/// An agent's membership of a pool: (pool, proficiency used by the strategy, current key and
+/// place if the agent is in the pool's available index).
+pub(crate) type Membership = (PoolIndex, u8, Option<Indexed>);
+
+/// Memberships an agent keeps inline; more go to the heap.
+const INLINE_MEMBERSHIPS: usize = 3;
+
+/// An agent's pool memberships, read and updated on every contact the agent takes or ends:
+/// up to [`INLINE_MEMBERSHIPS`] of them live inside the agent (no heap allocation, no cache
+/// line elsewhere), more in a `Vec`. Reads and writes go through the slice.
 #[derive(Debug)]
-pub(crate) struct Agent {
+pub(crate) enum Memberships {
+    Inline {
+        len: u8,
+        items: [Membership; INLINE_MEMBERSHIPS],
+    },
+    Spilled(Vec<Membership>),
+}
+
+impl Default for Memberships {
+    fn default() -> Memberships {
+        Memberships::Inline {
+            len: 0,
+            items: [(0, 0, None); INLINE_MEMBERSHIPS],
+        }
+    }
+}
+
+impl Memberships {
+    pub fn push(&mut self, membership: Membership) {
+        match self {
+            Memberships::Inline { len, items } if usize::from(*len) < INLINE_MEMBERSHIPS => {
+                items[usize::from(*len)] = membership;
+                *len += 1;
+            }
+            Memberships::Inline { items, .. } => {
+                let mut spilled = items.to_vec();
+                spilled.push(membership);
+                *self = Memberships::Spilled(spilled);
+            }
+            Memberships::Spilled(spilled) => spilled.push(membership),
+        }
+    }
+}
+
+impl std::ops::Deref for Memberships {
+    type Target = [Membership];
+
+    fn deref(&self) -> &[Membership] {
+        match self {
+            Memberships::Inline { len, items } => &items[..usize::from(*len)],
+            Memberships::Spilled(spilled) => spilled,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Memberships {
+    fn deref_mut(&mut self) -> &mut [Membership] {
+        match self {
+            Memberships::Inline { len, items } => &mut items[..usize::from(*len)],
+            Memberships::Spilled(spilled) => spilled,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Memberships {
+    type Item = &'a Membership;
+    type IntoIter = std::slice::Iter<'a, Membership>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// What routing never reads about an agent, kept out of [`Agent`] so that the state read on
+/// every contact stays within two cache lines.
+#[derive(Debug)]
+pub(crate) struct AgentProfile {
     pub name: String,
     pub group: usize,
     pub site: Option<SiteId>,
+}
+
+/// An agent's routing state. Aligned to a cache line and at most three lines long, its first
+/// pool memberships included: a center of thousands of agents cannot keep them all in the
+/// nearest caches, and each agent a contact touches then costs a few adjacent lines rather
+/// than lines that straddle plus a separate allocation for its memberships.
+#[derive(Debug)]
+#[repr(align(64))]
+pub(crate) struct Agent {
+    pub profile: Box<AgentProfile>,
     pub capacity: [u32; Media::COUNT],
     /// `blocks[held][offered]`: holding a contact of medium `held` keeps offers of `offered` away.
     pub blocks: [[bool; Media::COUNT]; Media::COUNT],
-    /// Pools the agent belongs to: (pool, proficiency used by the strategy, current key if the
-    /// agent is in the pool's available index).
-    pub memberships: Vec<(PoolIndex, u8, Option<u64>)>,
-    /// (queue, level) pairs whose waiting contacts this agent may take, with their medium.
-    pub serves: Vec<(QueueId, u32, Media)>,
+    pub memberships: Memberships,
 
     pub logged_in: bool,
     pub aux: Option<AuxReason>,
@@ -119,6 +207,11 @@ pub(crate) struct Agent {
     /// The last state reported in an event.
     pub state: AgentState,
 }
+
+const _: () = assert!(
+    std::mem::size_of::<Agent>() <= 192,
+    "an agent fits in three cache lines"
+);
 
 impl Agent {
     pub fn held_total(&self) -> u32 {
@@ -258,4 +351,25 @@ pub(crate) fn attribute_matches(attributes: &Attributes, key: &str, equals: Opti
 pub(crate) struct CalendarEntry {
     pub name: String,
     pub calendar: Calendar,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memberships_move_to_the_heap_past_the_inline_ones_and_keep_their_order() {
+        let mut memberships = Memberships::default();
+        for pool in 0..(INLINE_MEMBERSHIPS as u32 + 2) {
+            memberships.push((pool, pool as u8, None));
+            let pools: Vec<PoolIndex> = memberships.iter().map(|membership| membership.0).collect();
+            assert_eq!(pools, (0..=pool).collect::<Vec<_>>());
+            assert_eq!(
+                matches!(memberships, Memberships::Inline { .. }),
+                pool < INLINE_MEMBERSHIPS as u32
+            );
+        }
+        memberships[1].1 = 9;
+        assert_eq!((&memberships).into_iter().nth(1), Some(&(1, 9, None)));
+    }
 }

@@ -204,3 +204,59 @@ fn a_custom_strategy_is_used_by_name() {
         "{error}"
     );
 }
+
+#[test]
+fn longest_idle_keeps_its_order_when_agents_keep_leaving_a_pool_through_another_one() {
+    // The anchor is idle longest in queue "a" and is never offered anything while contacts
+    // come to queue "b" only: each of the other agents leaves the available index of "a" from
+    // behind the anchor and comes back at its end, over and over. The index must still give
+    // the longest-idle order, and after every step the harness checks that each agent is
+    // exactly where its membership says (which holds across the index's compactions).
+    let mut harness = Harness::new(
+        r#"
+        [[queue]]
+        name = "a"
+        channel = "voice"
+        skills = ["a"]
+
+        [[queue]]
+        name = "b"
+        channel = "voice"
+        skills = ["b"]
+
+        [[agents]]
+        name = "anchor"
+        count = 1
+        skills = ["a"]
+
+        [[agents]]
+        name = "both"
+        count = 40
+        skills = ["a", "b"]
+        "#,
+    );
+    harness.advance_to(1_000);
+    harness.login(&["anchor-1"]);
+    harness.advance_to(2_000);
+    let others: Vec<String> = (1..=40).map(|index| format!("both-{index}")).collect();
+    let others: Vec<&str> = others.iter().map(String::as_str).collect();
+    harness.login(&others);
+    for round in 0..5 {
+        for index in 1..=40 {
+            let contact = harness.arrive("b", Channel::Voice);
+            let agent = harness.answer(contact);
+            assert_eq!(
+                agent,
+                harness.agent(&format!("both-{index}")),
+                "round {round}: the agent of queue b idle the longest"
+            );
+            let end = harness.now_ms + 1_000;
+            harness.advance_to(end);
+            harness.hang_up(contact);
+        }
+    }
+    let first = harness.arrive("a", Channel::Voice);
+    assert_eq!(harness.answer(first), harness.agent("anchor-1"));
+    let second = harness.arrive("a", Channel::Voice);
+    assert_eq!(harness.answer(second), harness.agent("both-1"));
+}
