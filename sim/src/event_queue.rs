@@ -8,10 +8,12 @@
 //!   due no earlier than the run's last event and no later than the heap's earliest, which
 //!   covers every event scheduled for the current instant (an agent answering at once) and,
 //!   in a busy center, about half of the arrivals: O(1) instead of O(log n);
-//! - a 4-ary min-heap for the others (half the depth of a binary heap, and the four children
-//!   of a node share a cache line or two).
+//! - a binary heap for the others.
 //!
 //! The order is exactly what a single heap ordered by (time, sequence) would give.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// One scheduled event: when, the tie-breaking sequence number, and what.
 #[derive(Clone, Copy, Debug)]
@@ -29,8 +31,23 @@ impl<T> Scheduled<T> {
     }
 }
 
-/// Children per node of the heap.
-const ARITY: usize = 4;
+impl<T> PartialEq for Scheduled<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time_ms, self.sequence) == (other.time_ms, other.sequence)
+    }
+}
+impl<T> Eq for Scheduled<T> {}
+impl<T> PartialOrd for Scheduled<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Scheduled<T> {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time_ms, other.sequence).cmp(&(self.time_ms, self.sequence))
+    }
+}
 
 /// Events of type `T` waiting for their time.
 ///
@@ -47,26 +64,25 @@ const ARITY: usize = 4;
 /// ```
 #[derive(Debug)]
 pub struct EventQueue<T> {
-    /// A 4-ary min-heap by (time, sequence): the children of `i` are `4 i + 1 ..= 4 i + 4`.
-    heap: Vec<Scheduled<T>>,
+    heap: BinaryHeap<Scheduled<T>>,
     /// Events sorted by (time, sequence), each no later than the heap's earliest when it was
     /// scheduled.
-    run: std::collections::VecDeque<Scheduled<T>>,
+    run: VecDeque<Scheduled<T>>,
     now_ms: u64,
     next_sequence: u64,
 }
 
-impl<T: Copy> Default for EventQueue<T> {
+impl<T> Default for EventQueue<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Copy> EventQueue<T> {
+impl<T> EventQueue<T> {
     pub fn new() -> Self {
         EventQueue {
-            heap: Vec::with_capacity(1024),
-            run: std::collections::VecDeque::with_capacity(64),
+            heap: BinaryHeap::with_capacity(1024),
+            run: VecDeque::with_capacity(64),
             now_ms: 0,
             next_sequence: 0,
         }
@@ -92,12 +108,12 @@ impl<T: Copy> EventQueue<T> {
         let extends_run = self.run.back().is_none_or(|last| time_ms >= last.time_ms);
         let precedes_heap = self
             .heap
-            .first()
-            .is_none_or(|first| time_ms <= first.time_ms);
+            .peek()
+            .is_none_or(|earliest| time_ms <= earliest.time_ms);
         if extends_run && precedes_heap {
             self.run.push_back(scheduled);
         } else {
-            self.push_heap(scheduled);
+            self.heap.push(scheduled);
         }
     }
 
@@ -115,7 +131,7 @@ impl<T: Copy> EventQueue<T> {
     /// The time of the earliest event, if any.
     #[inline]
     pub fn peek_time_ms(&self) -> Option<u64> {
-        match (self.run.front(), self.heap.first()) {
+        match (self.run.front(), self.heap.peek()) {
             (Some(run), Some(heap)) => Some(run.time_ms.min(heap.time_ms)),
             (Some(run), None) => Some(run.time_ms),
             (None, heap) => heap.map(|scheduled| scheduled.time_ms),
@@ -125,14 +141,14 @@ impl<T: Copy> EventQueue<T> {
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, T)> {
-        let from_heap = match (self.run.front(), self.heap.first()) {
+        let from_heap = match (self.run.front(), self.heap.peek()) {
             (None, None) => return None,
             (Some(_), None) => false,
             (None, Some(_)) => true,
             (Some(run), Some(heap)) => heap.is_before(run),
         };
         let scheduled = if from_heap {
-            self.pop_heap()
+            self.heap.pop().expect("peeked")
         } else {
             self.run.pop_front().expect("peeked")
         };
@@ -146,58 +162,6 @@ impl<T: Copy> EventQueue<T> {
 
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty() && self.run.is_empty()
-    }
-
-    fn push_heap(&mut self, scheduled: Scheduled<T>) {
-        let mut hole = self.heap.len();
-        self.heap.push(scheduled);
-        while hole > 0 {
-            let parent = (hole - 1) / ARITY;
-            if !scheduled.is_before(&self.heap[parent]) {
-                break;
-            }
-            self.heap[hole] = self.heap[parent];
-            hole = parent;
-        }
-        self.heap[hole] = scheduled;
-    }
-
-    /// Takes the heap's earliest event (the heap is not empty).
-    fn pop_heap(&mut self) -> Scheduled<T> {
-        let last = self.heap.pop().expect("the heap is not empty");
-        let Some(&earliest) = self.heap.first() else {
-            return last;
-        };
-        // Walk the hole left at the root down to a leaf through the earliest child, then let
-        // the former last event rise from there: it is usually among the latest, so this
-        // saves comparing it at every level on the way down.
-        let len = self.heap.len();
-        let mut hole = 0;
-        loop {
-            let first_child = hole * ARITY + 1;
-            if first_child >= len {
-                break;
-            }
-            let children = &self.heap[first_child..(first_child + ARITY).min(len)];
-            let mut earliest_child = 0;
-            for (offset, child) in children.iter().enumerate().skip(1) {
-                if child.is_before(&children[earliest_child]) {
-                    earliest_child = offset;
-                }
-            }
-            self.heap[hole] = children[earliest_child];
-            hole = first_child + earliest_child;
-        }
-        while hole > 0 {
-            let parent = (hole - 1) / ARITY;
-            if !last.is_before(&self.heap[parent]) {
-                break;
-            }
-            self.heap[hole] = self.heap[parent];
-            hole = parent;
-        }
-        self.heap[hole] = last;
-        earliest
     }
 }
 
