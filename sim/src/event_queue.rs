@@ -3,11 +3,12 @@
 //! removed: their owner recognises them as stale when they come out (lazy deletion), which
 //! keeps scheduling O(log n) with no search.
 //!
-//! Two structures share the events, and `pop` takes the earlier of their fronts:
-//! - a *run*, a first-in first-out list that is always sorted. An event goes there when it is
-//!   due no earlier than the run's last event and no later than the heap's earliest, which
-//!   covers every event scheduled for the current instant (an agent answering at once) and,
-//!   in a busy center, about half of the arrivals: O(1) instead of O(log n);
+//! Three structures share the events, and `pop` takes the earliest of their fronts:
+//! - *due now*, a first-in first-out list of the events scheduled for the current instant (an
+//!   agent answering at once): O(1);
+//! - a *run*, a first-in first-out list that is always sorted. A later event goes there when
+//!   it is due no earlier than the run's last event and no later than the heap's earliest,
+//!   which in a busy center is about half of the arrivals: O(1) instead of O(log n);
 //! - a binary heap for the others.
 //!
 //! The order is exactly what a single heap ordered by (time, sequence) would give.
@@ -49,6 +50,14 @@ impl<T> Ord for Scheduled<T> {
     }
 }
 
+/// Where the earliest event waits.
+#[derive(Clone, Copy)]
+enum Source {
+    DueNow,
+    Run,
+    Heap,
+}
+
 /// Events of type `T` waiting for their time.
 ///
 /// ```
@@ -65,8 +74,11 @@ impl<T> Ord for Scheduled<T> {
 #[derive(Debug)]
 pub struct EventQueue<T> {
     heap: BinaryHeap<Scheduled<T>>,
-    /// Events sorted by (time, sequence), each no later than the heap's earliest when it was
-    /// scheduled.
+    /// Events scheduled at `now_ms`, in sequence order.
+    due_now: VecDeque<Scheduled<T>>,
+    /// Later events sorted by (time, sequence), each no later than the heap's earliest when
+    /// it was scheduled. Kept apart from `due_now` so that an arrival waiting here never
+    /// pushes the events of the current instant into the heap.
     run: VecDeque<Scheduled<T>>,
     now_ms: u64,
     next_sequence: u64,
@@ -82,6 +94,7 @@ impl<T> EventQueue<T> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(1024),
+            due_now: VecDeque::with_capacity(64),
             run: VecDeque::with_capacity(64),
             now_ms: 0,
             next_sequence: 0,
@@ -103,6 +116,10 @@ impl<T> EventQueue<T> {
             sequence,
             what,
         };
+        if time_ms == self.now_ms {
+            self.due_now.push_back(scheduled);
+            return;
+        }
         // Sequence numbers only grow, so appending an event no earlier than the run's last
         // keeps the run sorted by (time, sequence).
         let extends_run = self.run.back().is_none_or(|last| time_ms >= last.time_ms);
@@ -122,8 +139,12 @@ impl<T> EventQueue<T> {
     pub fn advance_to(&mut self, now_ms: u64) {
         assert!(now_ms >= self.now_ms, "the clock never goes backwards");
         assert!(
-            now_ms == self.now_ms || self.peek_time_ms().is_none_or(|next| next >= now_ms),
-            "events due are taken before the clock moves on"
+            now_ms == self.now_ms || self.due_now.is_empty(),
+            "events due now are taken before the clock moves on"
+        );
+        debug_assert!(
+            self.peek_time_ms().is_none_or(|next| next >= now_ms),
+            "no event is left behind the clock"
         );
         self.now_ms = now_ms;
     }
@@ -131,37 +152,48 @@ impl<T> EventQueue<T> {
     /// The time of the earliest event, if any.
     #[inline]
     pub fn peek_time_ms(&self) -> Option<u64> {
-        match (self.run.front(), self.heap.peek()) {
+        let later = match (self.run.front(), self.heap.peek()) {
             (Some(run), Some(heap)) => Some(run.time_ms.min(heap.time_ms)),
-            (Some(run), None) => Some(run.time_ms),
-            (None, heap) => heap.map(|scheduled| scheduled.time_ms),
+            (run, heap) => run.or(heap).map(|scheduled| scheduled.time_ms),
+        };
+        match self.due_now.front() {
+            // Nothing waits at an earlier time than now.
+            Some(now) => Some(now.time_ms),
+            None => later,
         }
     }
 
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, T)> {
-        let from_heap = match (self.run.front(), self.heap.peek()) {
+        let (later, later_source) = match (self.run.front(), self.heap.peek()) {
+            (Some(run), Some(heap)) if heap.is_before(run) => (Some(heap), Source::Heap),
+            (Some(run), _) => (Some(run), Source::Run),
+            (None, heap) => (heap, Source::Heap),
+        };
+        let source = match (self.due_now.front(), later) {
             (None, None) => return None,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some(run), Some(heap)) => heap.is_before(run),
+            // An event of this instant scheduled before the clock reached it comes first.
+            (Some(now), Some(later)) if later.is_before(now) => later_source,
+            (Some(_), _) => Source::DueNow,
+            (None, Some(_)) => later_source,
         };
-        let scheduled = if from_heap {
-            self.heap.pop().expect("peeked")
-        } else {
-            self.run.pop_front().expect("peeked")
-        };
+        let scheduled = match source {
+            Source::DueNow => self.due_now.pop_front(),
+            Source::Run => self.run.pop_front(),
+            Source::Heap => self.heap.pop(),
+        }
+        .expect("peeked");
         self.now_ms = scheduled.time_ms;
         Some((scheduled.time_ms, scheduled.what))
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len() + self.run.len()
+        self.due_now.len() + self.run.len() + self.heap.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty() && self.run.is_empty()
+        self.due_now.is_empty() && self.run.is_empty() && self.heap.is_empty()
     }
 }
 
