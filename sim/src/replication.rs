@@ -344,7 +344,8 @@ impl Driver<'_> {
         if let Some(time_ms) = next {
             let time_ms = time_ms as u64;
             if time_ms < self.model.duration_ms {
-                self.schedule.schedule(
+                // A source's arrivals come in time order: they can skip the heap.
+                self.schedule.schedule_in_order(
                     time_ms,
                     Action::Arrival {
                         traffic: traffic as u32,
