@@ -167,7 +167,10 @@ fn loop_parts(criterion: &mut Criterion) {
                 match kind {
                     ARRIVAL => {
                         queue.schedule(now_ms, [ANSWER, contact, spare]);
-                        queue.schedule(now_ms + arrival_gap_ms, [ARRIVAL, contact + 1, spare]);
+                        queue.schedule_in_order(
+                            now_ms + arrival_gap_ms,
+                            [ARRIVAL, contact + 1, spare],
+                        );
                     }
                     ANSWER => queue.schedule(now_ms + talk_ms, [2, contact, spare]),
                     _ => {}

@@ -3,15 +3,12 @@
 //! removed: their owner recognises them as stale when they come out (lazy deletion), which
 //! keeps scheduling O(log n) with no search.
 //!
-//! Four structures share the events, and `pop` takes the earliest of their fronts:
+//! Three structures share the events, and `pop` takes the earliest of their fronts:
 //! - *due now*, a first-in first-out list of the events scheduled for the current instant (an
 //!   agent answering at once): O(1);
-//! - a *run*, a first-in first-out list that is always sorted. A later event goes there when
-//!   it is due no earlier than the run's last event and no later than the heap's earliest:
-//!   O(1) instead of O(log n);
-//! - an *ordered lane*, another sorted first-in first-out list, for the events a caller
+//! - an *ordered lane*, a first-in first-out list kept sorted, for the events a caller
 //!   schedules with [`EventQueue::schedule_in_order`] because they usually come in time order
-//!   (the arrivals of one traffic source): appended when they extend the lane, O(1);
+//!   (the arrivals of one traffic source): appended in O(1) when they extend the lane;
 //! - a binary heap for the others.
 //!
 //! The order is exactly what a single heap ordered by (time, sequence) would give.
@@ -57,7 +54,6 @@ impl<T> Ord for Scheduled<T> {
 #[derive(Clone, Copy)]
 enum Source {
     DueNow,
-    Run,
     Ordered,
     Heap,
 }
@@ -80,11 +76,8 @@ pub struct EventQueue<T> {
     heap: BinaryHeap<Scheduled<T>>,
     /// Events scheduled at `now_ms`, in sequence order.
     due_now: VecDeque<Scheduled<T>>,
-    /// Later events sorted by (time, sequence), each no later than the heap's earliest when
-    /// it was scheduled. Kept apart from `due_now` so that an arrival waiting here never
-    /// pushes the events of the current instant into the heap.
-    run: VecDeque<Scheduled<T>>,
-    /// Events from `schedule_in_order`, sorted by (time, sequence).
+    /// Events from `schedule_in_order`, sorted by (time, sequence): sequence numbers only
+    /// grow, so appending an event no earlier than the last keeps the order.
     ordered: VecDeque<Scheduled<T>>,
     now_ms: u64,
     next_sequence: u64,
@@ -101,7 +94,6 @@ impl<T> EventQueue<T> {
         EventQueue {
             heap: BinaryHeap::with_capacity(1024),
             due_now: VecDeque::with_capacity(64),
-            run: VecDeque::with_capacity(64),
             ordered: VecDeque::with_capacity(16),
             now_ms: 0,
             next_sequence: 0,
@@ -115,17 +107,6 @@ impl<T> EventQueue<T> {
         let scheduled = self.stamp(time_ms, what);
         if time_ms == self.now_ms {
             self.due_now.push_back(scheduled);
-            return;
-        }
-        // Sequence numbers only grow, so appending an event no earlier than the run's last
-        // keeps the run sorted by (time, sequence).
-        let extends_run = self.run.back().is_none_or(|last| time_ms >= last.time_ms);
-        let precedes_heap = self
-            .heap
-            .peek()
-            .is_none_or(|earliest| time_ms <= earliest.time_ms);
-        if extends_run && precedes_heap {
-            self.run.push_back(scheduled);
         } else {
             self.heap.push(scheduled);
         }
@@ -205,18 +186,11 @@ impl<T> EventQueue<T> {
     /// The earliest event outside `due_now`, and where it waits.
     #[inline(always)]
     fn earliest_later(&self) -> (Option<&Scheduled<T>>, Source) {
-        let (mut earliest, mut source) = match (self.run.front(), self.heap.peek()) {
-            (Some(run), Some(heap)) if heap.is_before(run) => (Some(heap), Source::Heap),
-            (Some(run), _) => (Some(run), Source::Run),
+        match (self.ordered.front(), self.heap.peek()) {
+            (Some(ordered), Some(heap)) if heap.is_before(ordered) => (Some(heap), Source::Heap),
+            (Some(ordered), _) => (Some(ordered), Source::Ordered),
             (None, heap) => (heap, Source::Heap),
-        };
-        if let Some(ordered) = self.ordered.front() {
-            if earliest.is_none_or(|earliest| ordered.is_before(earliest)) {
-                earliest = Some(ordered);
-                source = Source::Ordered;
-            }
         }
-        (earliest, source)
     }
 
     /// Removes and returns the earliest event.
@@ -232,7 +206,6 @@ impl<T> EventQueue<T> {
         };
         let scheduled = match source {
             Source::DueNow => self.due_now.pop_front(),
-            Source::Run => self.run.pop_front(),
             Source::Ordered => self.ordered.pop_front(),
             Source::Heap => self.heap.pop(),
         }
@@ -242,14 +215,11 @@ impl<T> EventQueue<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.due_now.len() + self.run.len() + self.ordered.len() + self.heap.len()
+        self.due_now.len() + self.ordered.len() + self.heap.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.due_now.is_empty()
-            && self.run.is_empty()
-            && self.ordered.is_empty()
-            && self.heap.is_empty()
+        self.due_now.is_empty() && self.ordered.is_empty() && self.heap.is_empty()
     }
 }
 
