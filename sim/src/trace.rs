@@ -185,13 +185,13 @@ fn pair(low: u32, high: u32) -> u64 {
 }
 
 /// A tag and up to seven one-byte codes in one word, the tag in the lowest byte.
-fn codes(tag: u8, codes: &[u8]) -> u64 {
-    debug_assert!(codes.len() <= 7, "a word holds a tag and seven codes");
-    let mut word = u64::from(tag);
-    for (index, &code) in codes.iter().enumerate() {
-        word |= u64::from(code) << (8 * (index + 1));
-    }
-    word
+#[inline(always)]
+fn codes<const COUNT: usize>(tag: u8, codes: [u8; COUNT]) -> u64 {
+    const { assert!(COUNT <= 7, "a word holds a tag and seven codes") };
+    let mut bytes = [0; 8];
+    bytes[0] = tag;
+    bytes[1..=COUNT].copy_from_slice(&codes);
+    u64::from_le_bytes(bytes)
 }
 
 /// The canonical record of one event: five words, `[time_ms, subject, ids, amount, codes]`.
@@ -222,14 +222,14 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
                 contact.0,
                 pair(entry_id, 0),
                 0,
-                codes(0, &[channel_code(*channel), entry_kind]),
+                codes(0, [channel_code(*channel), entry_kind]),
             ]
         }
         EventKind::IvrNodeEntered {
             contact,
             flow,
             node,
-        } => [time_ms, contact.0, pair(flow.0, node.0), 0, codes(1, &[])],
+        } => [time_ms, contact.0, pair(flow.0, node.0), 0, codes(1, [])],
         EventKind::ContactQueued {
             contact,
             queue,
@@ -240,24 +240,24 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
             contact.0,
             pair(queue.0, *priority as u32),
             *waited_ms,
-            codes(2, &[]),
+            codes(2, []),
         ],
         EventKind::ContactRelaxed {
             contact,
             queue,
             step,
-        } => [time_ms, contact.0, pair(queue.0, *step), 0, codes(3, &[])],
+        } => [time_ms, contact.0, pair(queue.0, *step), 0, codes(3, [])],
         EventKind::ContactOverflowed { contact, from, to } => {
-            [time_ms, contact.0, pair(from.0, to.0), 0, codes(4, &[])]
+            [time_ms, contact.0, pair(from.0, to.0), 0, codes(4, [])]
         }
         EventKind::CallbackRequested { contact, queue } => {
-            [time_ms, contact.0, pair(queue.0, 0), 0, codes(5, &[])]
+            [time_ms, contact.0, pair(queue.0, 0), 0, codes(5, [])]
         }
         EventKind::ContactOffered {
             contact,
             agent,
             queue,
-        } => [time_ms, contact.0, pair(agent.0, queue.0), 0, codes(6, &[])],
+        } => [time_ms, contact.0, pair(agent.0, queue.0), 0, codes(6, [])],
         EventKind::OfferEnded {
             contact,
             agent,
@@ -268,7 +268,7 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
             contact.0,
             pair(agent.0, queue.0),
             0,
-            codes(7, &[offer_end_code(*reason)]),
+            codes(7, [offer_end_code(*reason)]),
         ],
         EventKind::ContactAnswered {
             contact,
@@ -281,7 +281,7 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
             contact.0,
             pair(agent.0, queue.0),
             *wait_ms,
-            codes(8, &[channel_code(*channel)]),
+            codes(8, [channel_code(*channel)]),
         ],
         EventKind::ConversationEnded {
             contact,
@@ -294,7 +294,7 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
             contact.0,
             pair(agent.0, queue.0),
             *talk_ms,
-            codes(9, &[party_code(*by)]),
+            codes(9, [party_code(*by)]),
         ],
         EventKind::ContactEnded {
             contact,
@@ -315,7 +315,7 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
             *wait_ms,
             codes(
                 10,
-                &[
+                [
                     outcome_code(*outcome),
                     channel_code(*channel),
                     block_code(*block_reason),
@@ -330,7 +330,7 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
                 u64::from(agent.0),
                 0,
                 0,
-                codes(11, &[from_state, from_reason, to_state, to_reason]),
+                codes(11, [from_state, from_reason, to_state, to_reason]),
             ]
         }
     }
