@@ -1,12 +1,18 @@
 //! Simulator speed on the large M/M/c+M center of `scenarios/large-mmc.toml` (1,000 agents,
 //! 28,500 calls per hour, 95 % load): simulated contacts per second of one replication on one
-//! thread, and the same work split over two threads. `docs/performance.md` records figures.
+//! thread, and the same work split over two threads. Two parts of the loop are also measured
+//! alone: the trace hash per engine event, and the future-event list in the pattern of the
+//! large scenario. `docs/performance.md` records figures.
 
 use std::path::Path;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use rand::{Rng, SeedableRng};
+use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Event, EventKind, QueueId};
+use switchboard_sim::event_queue::EventQueue;
 use switchboard_sim::load_scenario;
 use switchboard_sim::run::{prepare, RunOptions};
+use switchboard_sim::trace::TraceSink;
 
 /// The large scenario, cut to `hours` of simulated time so one iteration stays short.
 fn large_model(hours: u64) -> switchboard_sim::model::Model {
@@ -56,5 +62,125 @@ fn contacts_per_second(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, contacts_per_second);
+/// The events of one answered contact, as the engine emits them in the large scenario.
+fn events_of_one_contact(contact: u64, time_ms: u64) -> Vec<Event> {
+    let (contact, agent, queue) = (ContactId(contact), AgentId(7), QueueId(0));
+    [
+        EventKind::ContactArrived {
+            contact,
+            channel: Channel::Voice,
+            entry: switchboard_engine::Entry::Queue(queue),
+        },
+        EventKind::ContactQueued {
+            contact,
+            queue,
+            priority: 0,
+            waited_ms: 0,
+        },
+        EventKind::ContactOffered {
+            contact,
+            agent,
+            queue,
+        },
+        EventKind::AgentStateChanged {
+            agent,
+            from: AgentState::Available,
+            to: AgentState::Reserved,
+        },
+        EventKind::ContactAnswered {
+            contact,
+            agent,
+            queue,
+            channel: Channel::Voice,
+            wait_ms: 1_250,
+        },
+        EventKind::AgentStateChanged {
+            agent,
+            from: AgentState::Reserved,
+            to: AgentState::Busy,
+        },
+        EventKind::ConversationEnded {
+            contact,
+            agent,
+            queue,
+            by: switchboard_engine::Party::Agent,
+            talk_ms: 118_000,
+        },
+        EventKind::ContactEnded {
+            contact,
+            outcome: switchboard_engine::Outcome::Completed,
+            channel: Channel::Voice,
+            queue: Some(queue),
+            agent: Some(agent),
+            wait_ms: 1_250,
+            block_reason: None,
+        },
+    ]
+    .into_iter()
+    .map(|kind| Event { time_ms, kind })
+    .collect()
+}
+
+fn loop_parts(criterion: &mut Criterion) {
+    let events: Vec<Event> = (0..125)
+        .flat_map(|contact| events_of_one_contact(contact, contact * 126))
+        .collect();
+    let mut group = criterion.benchmark_group("loop-parts");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("trace hash, 1,000 events", |bencher| {
+        bencher.iter(|| {
+            let mut sink = TraceSink::new(0, None);
+            for event in &events {
+                sink.record(black_box(event)).expect("no trace file");
+            }
+            sink.finish().expect("no trace file")
+        })
+    });
+
+    // The pattern of the large scenario: an arrival every 126 ms on average schedules its
+    // answer at the same instant and the next arrival; an answer schedules the end of the
+    // conversation 2 minutes later on average (about 950 pending). Payloads of 24 bytes, as
+    // the simulator's actions.
+    const STEPS: usize = 30_000;
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(5);
+    let exponential = |rng: &mut rand_pcg::Pcg64, mean_ms: f64| {
+        (-mean_ms * (1.0 - rng.random::<f64>()).ln()) as u64
+    };
+    let gaps_ms: Vec<(u64, u64)> = (0..STEPS)
+        .map(|_| {
+            (
+                exponential(&mut rng, 126.0),
+                exponential(&mut rng, 120_000.0),
+            )
+        })
+        .collect();
+    group.throughput(Throughput::Elements(STEPS as u64));
+    // Kinds of event in the payload [kind, contact, spare].
+    const ARRIVAL: u64 = 0;
+    const ANSWER: u64 = 1;
+    group.bench_function("event list, busy center, 30,000 events", |bencher| {
+        bencher.iter(|| {
+            let mut queue = EventQueue::new();
+            queue.schedule(0, [ARRIVAL, 0u64, 0u64]);
+            for &(arrival_gap_ms, talk_ms) in &gaps_ms {
+                let (now_ms, [kind, contact, spare]) = queue.pop().expect("arrivals never stop");
+                match kind {
+                    ARRIVAL => {
+                        queue.schedule(now_ms, [ANSWER, contact, spare]);
+                        queue.schedule_in_order(
+                            now_ms + arrival_gap_ms,
+                            [ARRIVAL, contact + 1, spare],
+                        );
+                    }
+                    ANSWER => queue.schedule(now_ms + talk_ms, [2, contact, spare]),
+                    _ => {}
+                }
+            }
+            queue.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, contacts_per_second, loop_parts);
 criterion_main!(benches);

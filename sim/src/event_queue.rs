@@ -1,11 +1,17 @@
-//! The future-event list: a binary heap ordered by (time, sequence number), so events due at
-//! the same millisecond come out in the order they were scheduled (FIFO), whatever the heap
-//! does inside. Cancelled events are not removed: their owner recognises them as stale when
-//! they come out (lazy deletion), which keeps scheduling O(log n) with no search.
+//! The future-event list, ordered by (time, sequence number), so events due at the same
+//! millisecond come out in the order they were scheduled (FIFO). Cancelled events are not
+//! removed: their owner recognises them as stale when they come out (lazy deletion), which
+//! keeps scheduling O(log n) with no search.
 //!
-//! Events scheduled for the current instant (an agent answering at once, say) skip the heap:
-//! they go to a first-in first-out list that is merged with the heap by (time, sequence), so
-//! the order is exactly what the heap alone would give, for O(1) instead of O(log n).
+//! Three structures share the events, and `pop` takes the earliest of their fronts:
+//! - *due now*, a first-in first-out list of the events scheduled for the current instant (an
+//!   agent answering at once): O(1);
+//! - an *ordered lane*, a first-in first-out list kept sorted, for the events a caller
+//!   schedules with [`EventQueue::schedule_in_order`] because they usually come in time order
+//!   (the arrivals of one traffic source): appended in O(1) when they extend the lane;
+//! - a binary heap for the others.
+//!
+//! The order is exactly what a single heap ordered by (time, sequence) would give.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -16,6 +22,14 @@ struct Scheduled<T> {
     time_ms: u64,
     sequence: u64,
     what: T,
+}
+
+impl<T> Scheduled<T> {
+    /// Whether `self` comes out before `other`.
+    #[inline(always)]
+    fn is_before(&self, other: &Self) -> bool {
+        (self.time_ms, self.sequence) < (other.time_ms, other.sequence)
+    }
 }
 
 impl<T> PartialEq for Scheduled<T> {
@@ -36,6 +50,14 @@ impl<T> Ord for Scheduled<T> {
     }
 }
 
+/// Where the earliest event waits.
+#[derive(Clone, Copy)]
+enum Source {
+    DueNow,
+    Ordered,
+    Heap,
+}
+
 /// Events of type `T` waiting for their time.
 ///
 /// ```
@@ -54,6 +76,9 @@ pub struct EventQueue<T> {
     heap: BinaryHeap<Scheduled<T>>,
     /// Events scheduled at `now_ms`, in sequence order.
     due_now: VecDeque<Scheduled<T>>,
+    /// Events from `schedule_in_order`, sorted by (time, sequence): sequence numbers only
+    /// grow, so appending an event no earlier than the last keeps the order.
+    ordered: VecDeque<Scheduled<T>>,
     now_ms: u64,
     next_sequence: u64,
 }
@@ -69,6 +94,7 @@ impl<T> EventQueue<T> {
         EventQueue {
             heap: BinaryHeap::with_capacity(1024),
             due_now: VecDeque::with_capacity(64),
+            ordered: VecDeque::with_capacity(16),
             now_ms: 0,
             next_sequence: 0,
         }
@@ -76,22 +102,59 @@ impl<T> EventQueue<T> {
 
     /// Schedules `what` at `time_ms`; after everything already scheduled at that time.
     /// Scheduling in the past is a bug.
+    #[inline]
     pub fn schedule(&mut self, time_ms: u64, what: T) {
+        let scheduled = self.stamp(time_ms, what);
+        if time_ms == self.now_ms {
+            self.due_now.push_back(scheduled);
+        } else {
+            self.heap.push(scheduled);
+        }
+    }
+
+    /// Schedules like [`EventQueue::schedule`] (the order that comes out is the same) an event
+    /// of a stream the caller usually schedules in time order, such as the arrivals of one
+    /// source: while they come in order they skip the heap.
+    ///
+    /// ```
+    /// use switchboard_sim::event_queue::EventQueue;
+    /// let mut queue = EventQueue::new();
+    /// queue.schedule(15, "end of a call");
+    /// queue.schedule_in_order(10, "arrival");
+    /// queue.schedule_in_order(20, "next arrival");
+    /// queue.schedule_in_order(12, "out of order");
+    /// assert_eq!(queue.pop(), Some((10, "arrival")));
+    /// assert_eq!(queue.pop(), Some((12, "out of order")));
+    /// assert_eq!(queue.pop(), Some((15, "end of a call")));
+    /// assert_eq!(queue.pop(), Some((20, "next arrival")));
+    /// ```
+    #[inline]
+    pub fn schedule_in_order(&mut self, time_ms: u64, what: T) {
+        let extends_lane = self
+            .ordered
+            .back()
+            .is_none_or(|last| time_ms >= last.time_ms);
+        if time_ms == self.now_ms || !extends_lane {
+            self.schedule(time_ms, what);
+            return;
+        }
+        let scheduled = self.stamp(time_ms, what);
+        self.ordered.push_back(scheduled);
+    }
+
+    /// Gives an event its sequence number.
+    #[inline(always)]
+    fn stamp(&mut self, time_ms: u64, what: T) -> Scheduled<T> {
         debug_assert!(
             time_ms >= self.now_ms,
             "an event is never scheduled in the past"
         );
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        let scheduled = Scheduled {
+        Scheduled {
             time_ms,
             sequence,
             what,
-        };
-        if time_ms == self.now_ms {
-            self.due_now.push_back(scheduled);
-        } else {
-            self.heap.push(scheduled);
         }
     }
 
@@ -103,31 +166,48 @@ impl<T> EventQueue<T> {
             now_ms == self.now_ms || self.due_now.is_empty(),
             "events due now are taken before the clock moves on"
         );
+        debug_assert!(
+            self.peek_time_ms().is_none_or(|next| next >= now_ms),
+            "no event is left behind the clock"
+        );
         self.now_ms = now_ms;
     }
 
     /// The time of the earliest event, if any.
+    #[inline]
     pub fn peek_time_ms(&self) -> Option<u64> {
-        match (self.due_now.front(), self.heap.peek()) {
-            (Some(now), Some(later)) => Some(now.time_ms.min(later.time_ms)),
-            (Some(now), None) => Some(now.time_ms),
-            (None, later) => later.map(|scheduled| scheduled.time_ms),
+        match self.due_now.front() {
+            // Nothing waits at an earlier time than now.
+            Some(now) => Some(now.time_ms),
+            None => self.earliest_later().0.map(|scheduled| scheduled.time_ms),
+        }
+    }
+
+    /// The earliest event outside `due_now`, and where it waits.
+    #[inline(always)]
+    fn earliest_later(&self) -> (Option<&Scheduled<T>>, Source) {
+        match (self.ordered.front(), self.heap.peek()) {
+            (Some(ordered), Some(heap)) if heap.is_before(ordered) => (Some(heap), Source::Heap),
+            (Some(ordered), _) => (Some(ordered), Source::Ordered),
+            (None, heap) => (heap, Source::Heap),
         }
     }
 
     /// Removes and returns the earliest event.
+    #[inline]
     pub fn pop(&mut self) -> Option<(u64, T)> {
-        let from_heap = match (self.due_now.front(), self.heap.peek()) {
+        let (later, later_source) = self.earliest_later();
+        let source = match (self.due_now.front(), later) {
             (None, None) => return None,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            // `Ord` is reversed: the greater is the earlier.
-            (Some(now), Some(later)) => later > now,
+            // An event of this instant scheduled before the clock reached it comes first.
+            (Some(now), Some(later)) if later.is_before(now) => later_source,
+            (Some(_), _) => Source::DueNow,
+            (None, Some(_)) => later_source,
         };
-        let scheduled = if from_heap {
-            self.heap.pop()
-        } else {
-            self.due_now.pop_front()
+        let scheduled = match source {
+            Source::DueNow => self.due_now.pop_front(),
+            Source::Ordered => self.ordered.pop_front(),
+            Source::Heap => self.heap.pop(),
         }
         .expect("peeked");
         self.now_ms = scheduled.time_ms;
@@ -135,11 +215,11 @@ impl<T> EventQueue<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len() + self.due_now.len()
+        self.due_now.len() + self.ordered.len() + self.heap.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty() && self.due_now.is_empty()
+        self.due_now.is_empty() && self.ordered.is_empty() && self.heap.is_empty()
     }
 }
 
@@ -162,6 +242,50 @@ mod tests {
             last = Some((time_ms, index));
         }
         assert_eq!(last, Some((2, 998)));
+    }
+
+    /// Random interleavings of scheduling and popping give exactly the order of a plain
+    /// sort by (time, sequence), whichever structure each event went to.
+    #[test]
+    fn the_order_is_that_of_a_sort_by_time_then_sequence() {
+        use rand::{Rng, SeedableRng};
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
+        for round in 0..50 {
+            let mut queue = EventQueue::new();
+            let mut reference = BinaryHeap::new();
+            let mut now_ms = 0;
+            let mut sequence = 0u64;
+            // Some rounds use few distinct times (many ties), others spread them out.
+            let spread_ms = if round % 2 == 0 { 4 } else { 10_000 };
+            for _ in 0..2_000 {
+                let draw = rng.random::<f64>();
+                if draw < 0.55 {
+                    let time_ms = now_ms + rng.random_range(0..spread_ms);
+                    // Some through the ordered lane, in order or not.
+                    if draw < 0.2 {
+                        queue.schedule_in_order(time_ms, sequence);
+                    } else {
+                        queue.schedule(time_ms, sequence);
+                    }
+                    reference.push(Reverse((time_ms, sequence)));
+                    sequence += 1;
+                } else {
+                    let expected = reference.pop().map(|Reverse(pair)| pair);
+                    assert_eq!(queue.peek_time_ms(), expected.map(|(time_ms, _)| time_ms));
+                    assert_eq!(queue.pop(), expected);
+                    if let Some((time_ms, _)) = expected {
+                        now_ms = time_ms;
+                    }
+                }
+                assert_eq!(queue.len(), reference.len());
+            }
+            while let Some(Reverse(expected)) = reference.pop() {
+                assert_eq!(queue.pop(), Some(expected));
+            }
+            assert!(queue.is_empty());
+        }
     }
 
     #[test]

@@ -367,7 +367,8 @@ impl Driver<'_> {
         if let Some(time_ms) = next {
             let time_ms = time_ms as u64;
             if time_ms < self.model.duration_ms {
-                self.schedule.schedule(
+                // A source's arrivals come in time order: they can skip the heap.
+                self.schedule.schedule_in_order(
                     time_ms,
                     Action::Arrival {
                         traffic: traffic as u32,
@@ -431,11 +432,13 @@ impl Driver<'_> {
         Ok(())
     }
 
-    /// Gives an input to the engine; a refusal is counted (it means driver and engine
-    /// disagree about a contact or an agent).
-    fn input(&mut self, input: Input) {
-        if let Err(error) = self.center.handle(self.now_ms, input.clone()) {
-            self.note_rejection(&input, &error);
+    /// Gives the input `make` builds to the engine; a refusal is counted (it means driver and
+    /// engine disagree about a contact or an agent). `make` is called again only to describe
+    /// a refusal, so the usual path copies no input.
+    #[inline]
+    fn input(&mut self, make: impl Fn() -> Input) {
+        if let Err(error) = self.center.handle(self.now_ms, make()) {
+            self.note_rejection(&make(), &error);
         }
         // Outputs are drained by the caller before the next input.
     }
@@ -463,7 +466,7 @@ impl Driver<'_> {
                     Some(ContactPhase::InIvr | ContactPhase::Waiting | ContactPhase::Offered)
                 );
                 if still_waiting {
-                    self.input(Input::ContactAbandoned {
+                    self.input(|| Input::ContactAbandoned {
                         contact: ContactId(contact),
                     });
                 }
@@ -474,7 +477,7 @@ impl Driver<'_> {
                 generation,
             } => {
                 if self.is_current(contact, generation) {
-                    self.input(Input::OfferAccepted {
+                    self.input(|| Input::OfferAccepted {
                         contact: ContactId(contact),
                         agent: AgentId(agent),
                     });
@@ -485,7 +488,7 @@ impl Driver<'_> {
                 generation,
             } => {
                 if self.is_current(contact, generation) {
-                    self.input(Input::ContactEnded {
+                    self.input(|| Input::ContactEnded {
                         contact: ContactId(contact),
                         by: Party::Agent,
                     });
@@ -502,13 +505,12 @@ impl Driver<'_> {
                     .filter(|s| s.generation == generation)
                 {
                     let (flow, node) = state.prompt;
-                    let digits = self.model.traffic[state.traffic as usize].choices[flow as usize]
+                    let digits = &self.model.traffic[state.traffic as usize].choices[flow as usize]
                         [node as usize][choice as usize]
-                        .1
-                        .clone();
-                    self.input(Input::Digits {
+                        .1;
+                    self.input(|| Input::Digits {
                         contact: ContactId(contact),
-                        digits,
+                        digits: digits.clone(),
                     });
                 }
             }
@@ -517,7 +519,7 @@ impl Driver<'_> {
             Action::Logout { agent } => self.logout(agent),
             Action::Break { agent, reason } => {
                 if self.agent_present(agent) {
-                    self.input(Input::AgentAux {
+                    self.input(|| Input::AgentAux {
                         agent: AgentId(agent),
                         reason,
                     });
@@ -525,7 +527,7 @@ impl Driver<'_> {
             }
             Action::BreakOver { agent } => {
                 if self.agent_present(agent) {
-                    self.input(Input::AgentReady {
+                    self.input(|| Input::AgentReady {
                         agent: AgentId(agent),
                     });
                 }
@@ -537,7 +539,7 @@ impl Driver<'_> {
                     // when the agent is free, and the spell is timed from then (see the
                     // `AgentStateChanged` handling in `apply`).
                     self.shrinkage_pending[index] = true;
-                    self.input(Input::AgentAux {
+                    self.input(|| Input::AgentAux {
                         agent: AgentId(agent),
                         reason: AuxReason::Other,
                     });
@@ -550,7 +552,7 @@ impl Driver<'_> {
                         self.center.agent_state(AgentId(agent)),
                         AgentState::Aux(AuxReason::Other)
                     ) {
-                        self.input(Input::AgentReady {
+                        self.input(|| Input::AgentReady {
                             agent: AgentId(agent),
                         });
                     }
@@ -578,7 +580,7 @@ impl Driver<'_> {
                 self.schedule
                     .schedule(deadline_ms, Action::Patience { contact });
             } else {
-                self.input(Input::ContactAbandoned {
+                self.input(|| Input::ContactAbandoned {
                     contact: ContactId(contact),
                 });
                 self.drain()?;
@@ -621,15 +623,14 @@ impl Driver<'_> {
         let contact = self.next_contact;
         self.next_contact += 1;
         let attributes = if traffic.attribute_mix.is_empty() {
-            Vec::new()
+            None
         } else {
             let draw: f64 = streams.attributes.random();
             traffic
                 .attribute_mix
                 .iter()
                 .find(|(cumulative, _)| draw < *cumulative)
-                .map(|(_, attributes)| attributes.clone())
-                .unwrap_or_default()
+                .map(|(_, attributes)| attributes)
         };
         let patience_ms = traffic
             .patience
@@ -655,11 +656,11 @@ impl Driver<'_> {
             }
         }
         self.contacts.insert(contact, state);
-        self.input(Input::ContactArrived {
+        self.input(|| Input::ContactArrived {
             contact: ContactId(contact),
             channel: traffic.channel,
             entry: traffic.entry,
-            attributes,
+            attributes: attributes.cloned().unwrap_or_default(),
         });
         if let Some(patience_ms) = patience_ms {
             // Most contacts are answered at once when agents are free: their patience needs
@@ -712,7 +713,7 @@ impl Driver<'_> {
             // Its client is down; it logs in when the failover brings it back.
             return;
         }
-        self.input(Input::AgentLogin {
+        self.input(|| Input::AgentLogin {
             agent: AgentId(agent),
         });
         self.schedule_shrinkage(agent);
@@ -729,7 +730,7 @@ impl Driver<'_> {
         {
             return;
         }
-        self.input(Input::AgentLogout {
+        self.input(|| Input::AgentLogout {
             agent: AgentId(agent),
         });
     }
@@ -756,7 +757,7 @@ impl Driver<'_> {
                     self.agent_generation[index] += 1;
                     self.shrinkage_pending[index] = false;
                     if self.center.agent_state(AgentId(agent)) != AgentState::LoggedOut {
-                        self.input(Input::AgentLogout {
+                        self.input(|| Input::AgentLogout {
                             agent: AgentId(agent),
                         });
                     }
@@ -771,7 +772,7 @@ impl Driver<'_> {
                         failover.relogin_when_logged_out(agent);
                     }
                 }
-                Step::EndContact { contact } => self.input(Input::ContactDropped {
+                Step::EndContact { contact } => self.input(|| Input::ContactDropped {
                     contact: ContactId(contact),
                 }),
                 Step::Schedule { at_ms, action } => {
