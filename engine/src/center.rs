@@ -1,14 +1,14 @@
 //! The `Center` state machine.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use crate::build::{build, Built};
 use crate::config::{
     CenterConfig, FlowCondition, IvrNodeConfig, Media, NoAgentsTreatment, PriorityAging,
 };
+use crate::contact_ids::ContactIds;
 use crate::io::*;
 use crate::model::{
     attribute_matches, Agent, CalendarEntry, Contact, ContactKey, Flow, MaxWait, Phase, Pool,
@@ -62,28 +62,6 @@ pub struct Counts {
     pub arrived: u64,
     pub ended: BTreeMap<Outcome, u64>,
 }
-
-/// A multiplicative hash for the contact-id map: ids are driver-chosen integers, usually
-/// sequential, so a cheap mix is enough. It is fixed (no random seed) and the map is only
-/// ever used for lookups, never iterated, so it cannot make a run depend on hashing.
-#[derive(Default)]
-struct ContactIdHasher(u64);
-
-impl Hasher for ContactIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (value ^ (value >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type ContactMap = HashMap<u64, ContactKey, BuildHasherDefault<ContactIdHasher>>;
 
 /// Pending timers. Offer timeouts all have the same length and are set at non-decreasing
 /// times, so they come due in the order they were set: a FIFO holds them at O(1) instead of
@@ -219,7 +197,7 @@ pub struct Center {
 
     contacts: Vec<Option<Contact>>,
     free_contact_keys: Vec<ContactKey>,
-    contact_keys: ContactMap,
+    contact_keys: ContactIds,
     timers: Timers,
     outputs: VecDeque<Output>,
     now_ms: TimeMs,
@@ -283,7 +261,7 @@ impl Center {
             calendars,
             contacts: Vec::new(),
             free_contact_keys: Vec::new(),
-            contact_keys: ContactMap::default(),
+            contact_keys: ContactIds::default(),
             timers: Timers::default(),
             outputs: VecDeque::new(),
             now_ms: 0,
@@ -404,7 +382,7 @@ impl Center {
     }
 
     pub fn contact_phase(&self, contact: ContactId) -> Option<ContactPhase> {
-        let key = *self.contact_keys.get(&contact.0)?;
+        let key = self.contact_keys.get(contact.0)?;
         let contact = self.contact(key);
         Some(match contact.phase {
             Phase::Ivr { .. } => ContactPhase::InIvr,
@@ -603,8 +581,7 @@ impl Center {
 
     fn key_of(&self, contact: ContactId) -> Result<ContactKey, InputError> {
         self.contact_keys
-            .get(&contact.0)
-            .copied()
+            .get(contact.0)
             .ok_or(InputError::UnknownContact(contact))
     }
 
@@ -662,7 +639,7 @@ impl Center {
         entry: Entry,
         attributes: Attributes,
     ) -> Result<(), InputError> {
-        if self.contact_keys.contains_key(&id.0) {
+        if self.contact_keys.contains(id.0) {
             return Err(InputError::DuplicateContact(id));
         }
         match entry {
@@ -747,23 +724,28 @@ impl Center {
         agent: Option<AgentId>,
         block_reason: Option<BlockReason>,
     ) {
-        let contact = self.contacts[key as usize]
-            .take()
+        // Read the few fields the event needs and drop the contact in place: moving the
+        // whole struct out (`take()`) would read every cache line of it.
+        let slot = &mut self.contacts[key as usize];
+        let contact = slot
+            .as_ref()
             .expect("a contact key always names a live contact");
-        self.contact_keys.remove(&contact.id.0);
-        self.free_contact_keys.push(key);
-        self.live_contacts -= 1;
-        *self.counts.ended.entry(outcome).or_insert(0) += 1;
+        let (id, channel, queue) = (contact.id, contact.channel, contact.queue);
         let wait_ms = if outcome == Outcome::Completed || contact.answered_at_ms > 0 {
             contact.answer_wait_ms
         } else {
             contact.wait_ms(self.now_ms)
         };
+        *slot = None;
+        self.contact_keys.remove(id.0);
+        self.free_contact_keys.push(key);
+        self.live_contacts -= 1;
+        *self.counts.ended.entry(outcome).or_insert(0) += 1;
         self.emit(EventKind::ContactEnded {
-            contact: contact.id,
+            contact: id,
             outcome,
-            channel: contact.channel,
-            queue: contact.queue,
+            channel,
+            queue,
             agent,
             wait_ms,
             block_reason,
@@ -1869,6 +1851,14 @@ impl Center {
                 "{live} contacts in the slab, {} counted",
                 self.live_contacts
             ));
+        }
+        self.contact_keys.check().or_else(fail)?;
+        for (key, contact) in self.contacts.iter().enumerate() {
+            if let Some(contact) = contact {
+                if self.contact_keys.get(contact.id.0) != Some(key as ContactKey) {
+                    return fail(format!("contact {} is not found by its id", contact.id.0));
+                }
+            }
         }
         // Agents: capacity, offers, index membership.
         let mut held_by_agent = vec![[0u32; Media::COUNT]; self.agents.len()];

@@ -23,4 +23,5 @@ pub use io::*;
 mod available;
 mod build;
 mod calendar;
+mod contact_ids;
 mod model;
