@@ -427,10 +427,7 @@ impl<'a> Failover<'a> {
     /// Extra time before an offer is answered: synchronous replication commits the change at
     /// the peer first; an agent at another site than the contact's adds the network latency.
     pub fn answer_latency_ms(&self, contact: u64, agent: u32) -> u64 {
-        let mut latency_ms = match self.topology.replication {
-            ReplicationMode::Synchronous { latency_ms } => latency_ms,
-            _ => 0,
-        };
+        let mut latency_ms = self.topology.commit_latency_ms();
         if let (Some(held), Some(agent_site)) =
             (self.held.get(&contact), self.agent_site[agent as usize])
         {

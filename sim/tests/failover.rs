@@ -568,3 +568,138 @@ fn answers_across_a_partition_are_counted_because_routing_does_not_split() {
         .get("answered_across_partition")
         .is_none());
 }
+
+/// The trace of replication 0 as JSON values, one per event.
+fn traced_events(model: &Model) -> Vec<serde_json::Value> {
+    #[derive(Clone, Default)]
+    struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for SharedBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = SharedBuffer::default();
+    let output = switchboard_sim::replication::run_replication(
+        model,
+        7,
+        0,
+        switchboard_sim::replication::ReplicationOptions {
+            check_invariants: true,
+            trace: Some(Box::new(buffer.clone())),
+        },
+    )
+    .expect("invariants hold");
+    assert_eq!(output.rejected_inputs, 0, "the engine accepted every input");
+    let bytes = buffer.0.lock().unwrap().clone();
+    String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn synchronous_replication_delays_each_change_the_simulator_drives_by_its_commit() {
+    // No retrials and no faults, so that contact k is the same caller in both runs: arrival
+    // streams do not depend on the replication mode.
+    let center = |replication: &str| {
+        format!(
+            r#"
+[scenario]
+seed = 7
+duration = "1h"
+warmup = "0s"
+replications = 1
+
+[[site]]
+name = "north"
+
+[[site]]
+name = "south"
+
+[[queue]]
+name = "sales"
+channel = "voice"
+skills = ["sales"]
+
+[[traffic]]
+queue = "sales"
+rate = "120/h"
+handle_time = {{ dist = "exponential", mean = "4m" }}
+patience = {{ dist = "exponential", mean = "2m" }}
+
+[[agents]]
+name = "north-voice"
+count = 5
+skills = ["sales"]
+site = "north"
+
+[[agents]]
+name = "south-voice"
+count = 5
+skills = ["sales"]
+site = "south"
+
+[topology]
+detection = {{ options_interval = "5s", misses = 3 }}
+reregistration_delay = "20s"
+replication = {replication}
+
+[[topology.site]]
+name = "north"
+backup = "south"
+
+[[topology.site]]
+name = "south"
+backup = "north"
+"#
+        )
+    };
+    // A commit far slower than a real one makes the shift plain in the trace.
+    let commit_ms = 3_000;
+    let synchronous = model_from_text(&center(r#"{ mode = "sync", latency = "3s" }"#)).unwrap();
+    let asynchronous = model_from_text(&center(r#"{ mode = "async", lag = "2s" }"#)).unwrap();
+    let times = |events: &[serde_json::Value], kind: &str, key: &str| {
+        let mut first = std::collections::BTreeMap::new();
+        for event in events.iter().filter(|event| event["event"] == kind) {
+            first
+                .entry(event[key].to_string())
+                .or_insert(event["time_ms"].as_u64().unwrap());
+        }
+        first
+    };
+    let sync_events = traced_events(&synchronous);
+    let async_events = traced_events(&asynchronous);
+    // Each arrival reaches the engine once committed.
+    let sync_arrivals = times(&sync_events, "contact-arrived", "contact");
+    let async_arrivals = times(&async_events, "contact-arrived", "contact");
+    assert!(sync_arrivals.len() > 60, "{}", sync_arrivals.len());
+    for (contact, &time_ms) in &sync_arrivals {
+        assert_eq!(
+            time_ms,
+            async_arrivals[contact] + commit_ms,
+            "contact {contact}"
+        );
+    }
+    // Only callers arriving in the last `commit_ms` of the run never reach the engine.
+    for (contact, &time_ms) in &async_arrivals {
+        assert!(
+            sync_arrivals.contains_key(contact) || time_ms + commit_ms >= 3_600_000,
+            "contact {contact} arrived at {time_ms} ms"
+        );
+    }
+    // Each agent's login is committed before the engine makes it ready.
+    let sync_logins = times(&sync_events, "agent-state-changed", "agent");
+    let async_logins = times(&async_events, "agent-state-changed", "agent");
+    assert_eq!(sync_logins.len(), 10);
+    assert!(async_logins.values().all(|&time_ms| time_ms == 0));
+    assert!(sync_logins.values().all(|&time_ms| time_ms == commit_ms));
+    // The accounting stays exact, and the run is the same on any number of threads.
+    let result = run(&synchronous, 1);
+    assert_exact(&result);
+    assert_eq!(result.trace_hash, run(&synchronous, 2).trace_hash);
+}
