@@ -879,7 +879,7 @@ impl Driver<'_> {
                     + self
                         .failover
                         .as_ref()
-                        .map_or(0, |f| f.answer_latency_ms(contact.0, agent.0));
+                        .map_or(0, |f| f.answer_latency_ms(contact.0, agent.0, now_ms));
                 self.schedule.schedule(
                     now_ms + delay_ms,
                     Action::Answer {
