@@ -514,10 +514,16 @@ impl Driver<'_> {
                 generation,
                 choice,
             } => {
+                // A digit that comes after the menu timed out into a queue (no new prompt, so
+                // the generation is unchanged) is not heard: the caller is no longer in the IVR.
+                let still_in_ivr = matches!(
+                    self.center.contact_phase(ContactId(contact)),
+                    Some(ContactPhase::InIvr)
+                );
                 if let Some(state) = self
                     .contacts
                     .get(&contact)
-                    .filter(|s| s.generation == generation)
+                    .filter(|s| s.generation == generation && still_in_ivr)
                 {
                     let (flow, node) = state.prompt;
                     let digits = &self.model.traffic[state.traffic as usize].choices[flow as usize]

@@ -702,6 +702,10 @@ backup = "north"
     let result = run(&synchronous, 1);
     assert_exact(&result);
     assert_eq!(result.trace_hash, run(&synchronous, 2).trace_hash);
+    // A commit slower than the IVR menu's 5 s timeout: callers' digits come too late and are
+    // not heard, and the engine refuses no input (`run` checks it) under an outage.
+    let slow = model_from_text(&scenario(r#"{ mode = "sync", latency = "6s" }"#, OUTAGE)).unwrap();
+    assert_exact(&run(&slow, 2));
 }
 
 #[test]
