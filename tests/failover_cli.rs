@@ -57,6 +57,71 @@ fn sim_writes_the_failover_section_with_an_exact_ledger() {
     assert!(html.contains("id=\"chart-failover-service-level\""));
     assert!(html.contains("id=\"chart-failover-harmed\""));
     assert!(html.contains("1. site-outage dc-north"));
+    assert!(
+        !html.contains("answered across partition"),
+        "the column is for partitions only"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_report_shows_answers_across_each_partition() {
+    let bank = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    let scenario = scratch_file(
+        "bank-failover-partition.toml",
+        &format!(
+            "{bank}\n[[fault]]\nkind = \"partition\"\nsite = \"dc-north\"\npeer = \"dc-south\"\nstart = \"1h\"\nduration = \"20m\"\n"
+        ),
+    );
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("failover-partition-report");
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = switchboard(&[
+        "sim",
+        &scenario,
+        "--replications",
+        "2",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let faults = summary["failover"]["faults"].as_array().unwrap();
+    let partition = faults
+        .iter()
+        .position(|fault| fault["kind"] == "partition")
+        .expect("the partition is reported");
+    let across = faults[partition]["answered_across_partition"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(across > 0.0, "agents at both sites answer across it");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<th>answered across partition</th>"));
+    let row_start = html
+        .find(&format!(
+            "<th>{}. partition dc-north–dc-south</th>",
+            partition + 1
+        ))
+        .expect("the partition has its row");
+    let row = &html[row_start..row_start + html[row_start..].find("</tr>").unwrap()];
+    let last_cell = &row[row.rfind("<td>").unwrap()..];
+    assert!(
+        last_cell.starts_with(&format!("<td>{across:.1}")),
+        "the row ends with the simulator's mean {across:.1}: {row}"
+    );
+    // The other faults of the run have no such figure: their cell says so.
+    let table_start = html.find("<h3>Each fault</h3>").unwrap();
+    let table = &html[table_start..table_start + html[table_start..].find("</table>").unwrap()];
+    assert_eq!(
+        table.matches("<td>–</td></tr>").count(),
+        faults.len() - 1,
+        "{table}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -47,6 +47,10 @@ pub struct FaultResults {
     pub rto_s: Estimate,
     pub unrecovered: usize,
     pub baseline_service_level: Estimate,
+    /// Partitions only: contacts held on one side answered by an agent registered on the
+    /// other while the partition lasted (routing does not split; docs/failover.md).
+    #[serde(default)]
+    pub answered_across_partition: Option<Estimate>,
 }
 
 /// `failover.timeline`.
@@ -164,6 +168,59 @@ fn cell(estimate: &Estimate, decimals: usize) -> String {
     }
 }
 
+/// The table of each fault's costs. The "answered across partition" column is there only when
+/// some fault is a partition: it counts answers a real partition would have prevented, which
+/// says how optimistic the service level during the partition is.
+fn fault_table(faults: &[FaultResults]) -> String {
+    let any_partition = faults
+        .iter()
+        .any(|fault| fault.answered_across_partition.is_some());
+    let mut html = String::new();
+    html.push_str("<h3>Each fault</h3>\n<table><thead><tr><th>fault</th><th>start (s)</th><th>length (s)</th><th>waiting at site</th><th>taken over</th><th>dropped</th><th>lost queued</th><th>lost callbacks</th><th>failed during detection</th><th>trunk-blocked</th><th>answering again after (s)</th><th>RTO (s)</th>");
+    if any_partition {
+        html.push_str("<th>answered across partition</th>");
+    }
+    html.push_str("</tr></thead><tbody>\n");
+    for (index, fault) in faults.iter().enumerate() {
+        let rto = if fault.unrecovered > 0 {
+            format!(
+                "{}<br><span class=\"ci\">{} runs never recovered</span>",
+                cell(&fault.rto_s, 0),
+                fault.unrecovered
+            )
+        } else {
+            cell(&fault.rto_s, 0)
+        };
+        let _ = write!(
+            html,
+            "<tr><th>{}. {}</th><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            index + 1,
+            escape(&fault.label()),
+            fault.start_s,
+            fault.duration_s,
+            cell(&fault.waiting_at_site, 1),
+            cell(&fault.taken_over, 1),
+            cell(&fault.dropped, 1),
+            cell(&fault.lost_queued, 1),
+            cell(&fault.lost_callbacks, 1),
+            cell(&fault.failed_during_detection, 1),
+            cell(&fault.trunk_blocked, 1),
+            cell(&fault.time_to_answer_s, 1),
+            rto
+        );
+        if any_partition {
+            let across = fault
+                .answered_across_partition
+                .as_ref()
+                .map_or_else(|| "–".to_string(), |estimate| cell(estimate, 1));
+            let _ = write!(html, "<td>{across}</td>");
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody></table>\n");
+    html
+}
+
 /// The page section.
 pub struct FailoverSection;
 
@@ -183,36 +240,7 @@ impl Section for FailoverSection {
             failover.blind_s
         );
         html.push_str(&context.chart_figures(&["failover-service-level", "failover-harmed"]));
-        html.push_str("<h3>Each fault</h3>\n<table><thead><tr><th>fault</th><th>start (s)</th><th>length (s)</th><th>waiting at site</th><th>taken over</th><th>dropped</th><th>lost queued</th><th>lost callbacks</th><th>failed during detection</th><th>trunk-blocked</th><th>answering again after (s)</th><th>RTO (s)</th></tr></thead><tbody>\n");
-        for (index, fault) in failover.faults.iter().enumerate() {
-            let rto = if fault.unrecovered > 0 {
-                format!(
-                    "{}<br><span class=\"ci\">{} runs never recovered</span>",
-                    cell(&fault.rto_s, 0),
-                    fault.unrecovered
-                )
-            } else {
-                cell(&fault.rto_s, 0)
-            };
-            let _ = writeln!(
-                html,
-                "<tr><th>{}. {}</th><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                index + 1,
-                escape(&fault.label()),
-                fault.start_s,
-                fault.duration_s,
-                cell(&fault.waiting_at_site, 1),
-                cell(&fault.taken_over, 1),
-                cell(&fault.dropped, 1),
-                cell(&fault.lost_queued, 1),
-                cell(&fault.lost_callbacks, 1),
-                cell(&fault.failed_during_detection, 1),
-                cell(&fault.trunk_blocked, 1),
-                cell(&fault.time_to_answer_s, 1),
-                rto
-            );
-        }
-        html.push_str("</tbody></table>\n");
+        html.push_str(&fault_table(&failover.faults));
         html.push_str("<h3>Where every contact went</h3>\n<p class=\"note\">Per run, offered = the sum of the other rows, exactly.</p>\n<table><tbody>\n");
         for name in [
             "offered",

@@ -94,6 +94,10 @@ struct Held {
     class: Option<Class>,
     /// The fault its ending is attributed to.
     fault: Option<u32>,
+    /// Moved to another site's queue (an overflow across sites): its state reaches that
+    /// site's engine only at this time, one `cross_site_latency` after the move, and no
+    /// answer there completes before it.
+    moved_in_at_ms: u64,
 }
 
 /// Exact counts of one replication; `offered` equals the sum of the others.
@@ -413,6 +417,7 @@ impl<'a> Failover<'a> {
                 answered: false,
                 class: None,
                 fault: None,
+                moved_in_at_ms: now_ms,
             },
         );
         true
@@ -424,18 +429,18 @@ impl<'a> Failover<'a> {
         }
     }
 
-    /// Extra time before an offer is answered: synchronous replication commits the change at
-    /// the peer first; an agent at another site than the contact's adds the network latency.
-    pub fn answer_latency_ms(&self, contact: u64, agent: u32) -> u64 {
-        let mut latency_ms = match self.topology.replication {
-            ReplicationMode::Synchronous { latency_ms } => latency_ms,
-            _ => 0,
-        };
-        if let (Some(held), Some(agent_site)) =
-            (self.held.get(&contact), self.agent_site[agent as usize])
-        {
-            if held.site != agent_site {
-                latency_ms += self.topology.cross_site_latency_ms;
+    /// Extra time before an offer made at `now_ms` is answered: a contact just moved to
+    /// another site's queue waits for its state to get there (the engine, which ignores
+    /// sites, offers it at once); synchronous replication commits the answer at the peer;
+    /// an agent at another site than the contact's adds the network latency.
+    pub fn answer_latency_ms(&self, contact: u64, agent: u32, now_ms: u64) -> u64 {
+        let mut latency_ms = self.topology.commit_latency_ms();
+        if let Some(held) = self.held.get(&contact) {
+            latency_ms += held.moved_in_at_ms.saturating_sub(now_ms);
+            if let Some(agent_site) = self.agent_site[agent as usize] {
+                if held.site != agent_site {
+                    latency_ms += self.topology.cross_site_latency_ms;
+                }
             }
         }
         latency_ms
@@ -458,6 +463,7 @@ impl<'a> Failover<'a> {
                     if held.site != owner && self.site_down[owner] == 0 {
                         held.site = owner;
                         held.since_ms = event.time_ms;
+                        held.moved_in_at_ms = event.time_ms + self.topology.cross_site_latency_ms;
                     }
                 }
             }

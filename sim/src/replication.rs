@@ -35,6 +35,12 @@ enum Action {
         traffic: u32,
         retrials: u32,
     },
+    /// Synchronous replication: a contact that arrived `commit_ms` ago reaches the engine once
+    /// its arrival is committed at the peer site.
+    ArrivalCommitted {
+        traffic: u32,
+        retrials: u32,
+    },
     Patience {
         contact: u64,
     },
@@ -206,6 +212,10 @@ struct Driver<'a> {
     rejected_inputs: u64,
     first_rejection: Option<String>,
     failover: Option<Failover<'a>>,
+    /// Synchronous replication's commit latency, by which every change the driver makes at a
+    /// site (an arrival, an IVR choice, an agent's login, aux, ready or logout) takes effect
+    /// later; 0 otherwise (docs/failover.md).
+    commit_ms: u64,
 }
 
 /// Runs replication `replication` of `model` with `seed`.
@@ -278,6 +288,7 @@ pub fn run_replication(
         rejected_inputs: 0,
         first_rejection: None,
         failover: None,
+        commit_ms: 0,
     };
     if let Some(topology) = &model.topology {
         driver.failover = Some(Failover::new(
@@ -289,6 +300,7 @@ pub fn run_replication(
             seed,
             replication,
         ));
+        driver.commit_ms = topology.commit_latency_ms();
     }
     driver.schedule_start();
     driver.run(options.check_invariants)?;
@@ -321,7 +333,7 @@ impl Driver<'_> {
                 Staffing::AllFromStart => {
                     for offset in 0..group.agent_count {
                         self.schedule.schedule(
-                            0,
+                            self.commit_ms,
                             Action::Login {
                                 agent: group.first_agent + offset,
                             },
@@ -331,7 +343,7 @@ impl Driver<'_> {
                 Staffing::Plan(steps) => {
                     for (step, &(start_ms, _)) in steps.iter().enumerate() {
                         self.schedule.schedule(
-                            start_ms,
+                            start_ms + self.commit_ms,
                             Action::StaffingStep {
                                 group: group_index as u32,
                                 step: step as u32,
@@ -342,15 +354,17 @@ impl Driver<'_> {
                 Staffing::Shifts(shifts) => {
                     for shift in shifts {
                         let agent = group.first_agent + shift.agent_offset;
+                        let commit_ms = self.commit_ms;
                         self.schedule
-                            .schedule(shift.start_ms, Action::Login { agent });
+                            .schedule(shift.start_ms + commit_ms, Action::Login { agent });
                         for &(start_ms, end_ms, reason) in &shift.breaks {
                             self.schedule
-                                .schedule(start_ms, Action::Break { agent, reason });
-                            self.schedule.schedule(end_ms, Action::BreakOver { agent });
+                                .schedule(start_ms + commit_ms, Action::Break { agent, reason });
+                            self.schedule
+                                .schedule(end_ms + commit_ms, Action::BreakOver { agent });
                         }
                         self.schedule
-                            .schedule(shift.end_ms, Action::Logout { agent });
+                            .schedule(shift.end_ms + commit_ms, Action::Logout { agent });
                     }
                 }
             }
@@ -454,11 +468,12 @@ impl Driver<'_> {
         match action {
             Action::Failover(action) => return self.failover_act(action),
             Action::Arrival { traffic } => {
-                self.create_contact(traffic as usize, 0);
+                self.arrive(traffic, 0);
                 self.schedule_next_arrival(traffic as usize);
             }
-            Action::Retrial { traffic, retrials } => {
-                self.create_contact(traffic as usize, retrials)
+            Action::Retrial { traffic, retrials } => self.arrive(traffic, retrials),
+            Action::ArrivalCommitted { traffic, retrials } => {
+                self.create_contact(traffic as usize, retrials, self.now_ms - self.commit_ms)
             }
             Action::Patience { contact } => {
                 let still_waiting = matches!(
@@ -499,10 +514,16 @@ impl Driver<'_> {
                 generation,
                 choice,
             } => {
+                // A digit that comes after the menu timed out into a queue (no new prompt, so
+                // the generation is unchanged) is not heard: the caller is no longer in the IVR.
+                let still_in_ivr = matches!(
+                    self.center.contact_phase(ContactId(contact)),
+                    Some(ContactPhase::InIvr)
+                );
                 if let Some(state) = self
                     .contacts
                     .get(&contact)
-                    .filter(|s| s.generation == generation)
+                    .filter(|s| s.generation == generation && still_in_ivr)
                 {
                     let (flow, node) = state.prompt;
                     let digits = &self.model.traffic[state.traffic as usize].choices[flow as usize]
@@ -606,7 +627,7 @@ impl Driver<'_> {
             .sample_ms(&mut self.groups[group].shrinkage);
         let generation = self.agent_generation[index];
         self.schedule.schedule(
-            self.now_ms + length_ms,
+            self.now_ms + length_ms + self.commit_ms,
             Action::ShrinkageEnd { agent, generation },
         );
     }
@@ -617,7 +638,23 @@ impl Driver<'_> {
             .is_some_and(|state| state.generation == generation)
     }
 
-    fn create_contact(&mut self, traffic_index: usize, retrials: u32) {
+    /// A contact arrives: at once, or under synchronous replication once its arrival is
+    /// committed at the peer. Every arrival waits the same `commit_ms`, so contacts reach the
+    /// engine in the order they arrived and draw the same random numbers.
+    fn arrive(&mut self, traffic: u32, retrials: u32) {
+        if self.commit_ms == 0 {
+            self.create_contact(traffic as usize, retrials, self.now_ms);
+        } else {
+            self.schedule.schedule(
+                self.now_ms + self.commit_ms,
+                Action::ArrivalCommitted { traffic, retrials },
+            );
+        }
+    }
+
+    /// `arrival_ms`: when the caller arrived (earlier than now by the commit latency under
+    /// synchronous replication); the engine sees the contact now.
+    fn create_contact(&mut self, traffic_index: usize, retrials: u32, arrival_ms: u64) {
         let traffic = &self.model.traffic[traffic_index];
         let streams = &mut self.traffic[traffic_index];
         let contact = self.next_contact;
@@ -642,7 +679,7 @@ impl Driver<'_> {
             generation: 0,
             prompt: (0, 0),
             facts: ContactFacts {
-                arrival_ms: self.now_ms,
+                arrival_ms,
                 arrival_channel: traffic.channel,
                 is_retrial: retrials > 0,
                 conversation_ended_ms: None,
@@ -666,7 +703,7 @@ impl Driver<'_> {
             // Most contacts are answered at once when agents are free: their patience needs
             // no timer, which `arm_patience` decides when the clock moves on.
             self.patience_to_arm
-                .push((contact, self.now_ms + patience_ms));
+                .push((contact, arrival_ms + patience_ms));
         }
     }
 
@@ -793,7 +830,7 @@ impl Driver<'_> {
                 .sample_ms(&mut self.groups[group].shrinkage);
             let generation = self.agent_generation[index];
             self.schedule.schedule(
-                self.now_ms + spell_ms,
+                self.now_ms + spell_ms + self.commit_ms,
                 Action::ShrinkageStart { agent, generation },
             );
         }
@@ -848,7 +885,7 @@ impl Driver<'_> {
                     + self
                         .failover
                         .as_ref()
-                        .map_or(0, |f| f.answer_latency_ms(contact.0, agent.0));
+                        .map_or(0, |f| f.answer_latency_ms(contact.0, agent.0, now_ms));
                 self.schedule.schedule(
                     now_ms + delay_ms,
                     Action::Answer {
@@ -905,7 +942,7 @@ impl Driver<'_> {
                             table.iter().position(|(cumulative, _)| draw < *cumulative)
                         {
                             self.schedule.schedule(
-                                now_ms + duration_ms,
+                                now_ms + duration_ms + self.commit_ms,
                                 Action::Digits {
                                     contact: contact.0,
                                     generation,

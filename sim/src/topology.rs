@@ -35,8 +35,9 @@ pub enum ReplicationMode {
     /// Changes reach the peer `lag_ms` after they happen; younger changes are lost.
     Asynchronous { lag_ms: u64 },
     /// Every change is committed at the peer before it takes effect; nothing committed is
-    /// lost. The model charges `latency_ms` on each answer only: other changes (queueing,
-    /// callback requests, agent states) take effect at once.
+    /// lost. The model charges `latency_ms` on each change the simulator drives (an arrival,
+    /// an IVR choice, an agent's login, aux, ready or logout) and on each answer; changes the
+    /// engine makes by itself (routing, overflow, the end of wrap-up) are not delayed.
     Synchronous { latency_ms: u64 },
 }
 
@@ -368,6 +369,15 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// How long each change waits for its commit at the peer site: synchronous replication's
+    /// latency, 0 under the other modes (they commit nothing before acting).
+    pub fn commit_latency_ms(&self) -> u64 {
+        match self.replication {
+            ReplicationMode::Synchronous { latency_ms } => latency_ms,
+            ReplicationMode::None | ReplicationMode::Asynchronous { .. } => 0,
+        }
+    }
+
     /// At most, from a site's failure until the carrier stops sending it calls: the health
     /// check's misses, then DNS caches expiring (worst case), then the new route taking effect.
     pub fn blind_ms(&self) -> u64 {

@@ -568,3 +568,225 @@ fn answers_across_a_partition_are_counted_because_routing_does_not_split() {
         .get("answered_across_partition")
         .is_none());
 }
+
+/// The trace of replication 0 as JSON values, one per event.
+fn traced_events(model: &Model) -> Vec<serde_json::Value> {
+    #[derive(Clone, Default)]
+    struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for SharedBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = SharedBuffer::default();
+    let output = switchboard_sim::replication::run_replication(
+        model,
+        7,
+        0,
+        switchboard_sim::replication::ReplicationOptions {
+            check_invariants: true,
+            trace: Some(Box::new(buffer.clone())),
+        },
+    )
+    .expect("invariants hold");
+    assert_eq!(output.rejected_inputs, 0, "the engine accepted every input");
+    let bytes = buffer.0.lock().unwrap().clone();
+    String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn synchronous_replication_delays_each_change_the_simulator_drives_by_its_commit() {
+    // No retrials and no faults, so that contact k is the same caller in both runs: arrival
+    // streams do not depend on the replication mode.
+    let center = |replication: &str| {
+        format!(
+            r#"
+[scenario]
+seed = 7
+duration = "1h"
+warmup = "0s"
+replications = 1
+
+[[site]]
+name = "north"
+
+[[site]]
+name = "south"
+
+[[queue]]
+name = "sales"
+channel = "voice"
+skills = ["sales"]
+
+[[traffic]]
+queue = "sales"
+rate = "120/h"
+handle_time = {{ dist = "exponential", mean = "4m" }}
+patience = {{ dist = "exponential", mean = "2m" }}
+
+[[agents]]
+name = "north-voice"
+count = 5
+skills = ["sales"]
+site = "north"
+
+[[agents]]
+name = "south-voice"
+count = 5
+skills = ["sales"]
+site = "south"
+
+[topology]
+detection = {{ options_interval = "5s", misses = 3 }}
+reregistration_delay = "20s"
+replication = {replication}
+
+[[topology.site]]
+name = "north"
+backup = "south"
+
+[[topology.site]]
+name = "south"
+backup = "north"
+"#
+        )
+    };
+    // A commit far slower than a real one makes the shift plain in the trace.
+    let commit_ms = 3_000;
+    let synchronous = model_from_text(&center(r#"{ mode = "sync", latency = "3s" }"#)).unwrap();
+    let asynchronous = model_from_text(&center(r#"{ mode = "async", lag = "2s" }"#)).unwrap();
+    let times = |events: &[serde_json::Value], kind: &str, key: &str| {
+        let mut first = std::collections::BTreeMap::new();
+        for event in events.iter().filter(|event| event["event"] == kind) {
+            first
+                .entry(event[key].to_string())
+                .or_insert(event["time_ms"].as_u64().unwrap());
+        }
+        first
+    };
+    let sync_events = traced_events(&synchronous);
+    let async_events = traced_events(&asynchronous);
+    // Each arrival reaches the engine once committed.
+    let sync_arrivals = times(&sync_events, "contact-arrived", "contact");
+    let async_arrivals = times(&async_events, "contact-arrived", "contact");
+    assert!(sync_arrivals.len() > 60, "{}", sync_arrivals.len());
+    for (contact, &time_ms) in &sync_arrivals {
+        assert_eq!(
+            time_ms,
+            async_arrivals[contact] + commit_ms,
+            "contact {contact}"
+        );
+    }
+    // Only callers arriving in the last `commit_ms` of the run never reach the engine.
+    for (contact, &time_ms) in &async_arrivals {
+        assert!(
+            sync_arrivals.contains_key(contact) || time_ms + commit_ms >= 3_600_000,
+            "contact {contact} arrived at {time_ms} ms"
+        );
+    }
+    // Each agent's login is committed before the engine makes it ready.
+    let sync_logins = times(&sync_events, "agent-state-changed", "agent");
+    let async_logins = times(&async_events, "agent-state-changed", "agent");
+    assert_eq!(sync_logins.len(), 10);
+    assert!(async_logins.values().all(|&time_ms| time_ms == 0));
+    assert!(sync_logins.values().all(|&time_ms| time_ms == commit_ms));
+    // The accounting stays exact, and the run is the same on any number of threads.
+    let result = run(&synchronous, 1);
+    assert_exact(&result);
+    assert_eq!(result.trace_hash, run(&synchronous, 2).trace_hash);
+    // A commit slower than the IVR menu's 5 s timeout: callers' digits come too late and are
+    // not heard, and the engine refuses no input (`run` checks it) under an outage.
+    let slow = model_from_text(&scenario(r#"{ mode = "sync", latency = "6s" }"#, OUTAGE)).unwrap();
+    assert_exact(&run(&slow, 2));
+}
+
+#[test]
+fn a_contact_moved_to_another_sites_queue_is_answered_only_once_its_state_got_there() {
+    // Every call comes in by north's trunk and joins a queue owned by south, whose agents take
+    // it: its state crosses the network first. Asynchronous replication commits nothing before
+    // acting, so the cross-site latency is the only delay between offer and answer.
+    let center = |latency: &str| {
+        format!(
+            r#"
+[scenario]
+seed = 7
+duration = "1h"
+warmup = "0s"
+replications = 1
+
+[[site]]
+name = "north"
+
+[[site]]
+name = "south"
+
+[[queue]]
+name = "sales"
+site = "south"
+channel = "voice"
+skills = ["sales"]
+
+[[traffic]]
+queue = "sales"
+rate = "120/h"
+handle_time = {{ dist = "exponential", mean = "4m" }}
+patience = {{ dist = "exponential", mean = "2m" }}
+
+[[agents]]
+name = "south-voice"
+count = 10
+skills = ["sales"]
+site = "south"
+
+[topology]
+detection = {{ options_interval = "5s", misses = 3 }}
+reregistration_delay = "20s"
+cross_site_latency = "{latency}"
+replication = {{ mode = "async", lag = "2s" }}
+
+[[topology.site]]
+name = "north"
+backup = "south"
+
+[[topology.site]]
+name = "south"
+weight = 0
+backup = "north"
+"#
+        )
+    };
+    let delays = |latency: &str| {
+        let events = traced_events(&model_from_text(&center(latency)).unwrap());
+        let mut queued = std::collections::BTreeMap::new();
+        let mut delays = Vec::new();
+        for event in &events {
+            let contact = event["contact"].to_string();
+            let time_ms = event["time_ms"].as_u64().unwrap();
+            if event["event"] == "contact-queued" {
+                queued.insert(contact, time_ms);
+            } else if event["event"] == "contact-answered" {
+                delays.push(time_ms - queued[&contact]);
+            }
+        }
+        delays
+    };
+    // A latency far above a real one makes the hold plain in the trace.
+    let held = delays("3s");
+    let immediate = delays("0s");
+    assert!(held.len() > 60, "{}", held.len());
+    assert!(held.iter().all(|&delay_ms| delay_ms >= 3_000), "{held:?}");
+    // Ten agents for two calls a minute: most are offered as they join, and then answered
+    // exactly when their state arrives.
+    assert!(held.iter().filter(|&&delay_ms| delay_ms == 3_000).count() * 2 > held.len());
+    assert!(immediate.iter().filter(|&&delay_ms| delay_ms == 0).count() * 2 > immediate.len());
+    let result = run(&model_from_text(&center("3s")).unwrap(), 1);
+    assert_exact(&result);
+}
