@@ -306,10 +306,11 @@ pub struct MetricsRecorder {
     /// and per span, and [`MetricsRecorder::finish`] spreads the cells on the scopes. Maxima,
     /// queue areas and agent time are not sums of cells and stay in the scopes.
     cells: Vec<Counters>,
-    /// Per cell and interval, the waits of answered contacts (spread on the scopes at the end,
-    /// like the counters). The whole-run histograms stay per scope: an auto-resizing histogram
-    /// keeps the size its values grew it to in recording order, which `hdr` files show, and
-    /// one built by adding cells would be sized differently.
+    /// Per cell, the waits of answered contacts (spread on the scopes at the end, like the
+    /// counters; [`scope_histogram`] keeps the scopes' histograms as recording each wait in
+    /// them would have left them).
+    cell_answered_waits_ms: Vec<Histogram<u64>>,
+    /// Per cell and interval, the waits of answered contacts.
     cell_interval_answered_waits: IntervalWaits,
     /// Per queue and interval, contacts that reached the queue (`arrived` of the queue's and
     /// its site's scopes): `queue_arrivals[queue * interval_count + interval]`.
@@ -373,6 +374,7 @@ impl MetricsRecorder {
             concurrent: vec![0; scopes.len()],
             queue_length: vec![(0, 0); queue_count],
             cells: vec![Counters::default(); cell_count * interval_count],
+            cell_answered_waits_ms: vec![histogram.clone(); cell_count],
             cell_interval_answered_waits: IntervalWaits::new(cell_count, interval_count),
             queue_arrivals: vec![0; queue_count * interval_count],
             clock_interval: 0,
@@ -567,20 +569,11 @@ impl MetricsRecorder {
                     }
                 });
                 if outcome == Outcome::Completed {
+                    self.cell_answered_waits_ms[cell]
+                        .record(wait_ms)
+                        .expect("an auto-resizing histogram takes any value");
                     self.cell_interval_answered_waits
                         .record(cell, interval, wait_ms);
-                    let channel_scope = self.channel_scope(arrival_channel);
-                    let queue_scopes = queue.map(|queue| (1 + queue, self.site_scope(queue)));
-                    for scope in [Some(0), Some(channel_scope)]
-                        .into_iter()
-                        .chain(queue_scopes.map(|(queue_scope, _)| Some(queue_scope)))
-                        .chain(queue_scopes.map(|(_, site_scope)| site_scope))
-                        .flatten()
-                    {
-                        self.metrics.answered_waits_ms[scope]
-                            .record(wait_ms)
-                            .expect("an auto-resizing histogram takes any value");
-                    }
                 }
             }
             EventKind::ConversationEnded { queue, talk_ms, .. } => {
@@ -705,6 +698,7 @@ impl MetricsRecorder {
     /// count in.
     fn spread_cells(&mut self) {
         let interval_count = self.metrics.interval_count;
+        let mut scope_cells: Vec<Vec<usize>> = vec![Vec::new(); self.metrics.scopes.len()];
         for channel in Channel::ALL {
             let channel_scope = self.channel_scope(channel);
             for queue in std::iter::once(None).chain((0..self.queue_count).map(Some)) {
@@ -721,13 +715,23 @@ impl MetricsRecorder {
                         self.metrics.intervals[scope * interval_count + interval].add(counters);
                     }
                 }
+                if self.cell_answered_waits_ms[cell].is_empty() {
+                    continue;
+                }
                 for &scope in &scopes {
+                    scope_cells[scope].push(cell);
                     self.metrics.interval_answered_waits.add_scope(
                         scope,
                         &self.cell_interval_answered_waits,
                         cell,
                     );
                 }
+            }
+        }
+        for (scope, cells) in scope_cells.iter().enumerate() {
+            if !cells.is_empty() {
+                let cells = cells.iter().map(|&cell| &self.cell_answered_waits_ms[cell]);
+                self.metrics.answered_waits_ms[scope] = scope_histogram(cells);
             }
         }
         for queue in 0..self.queue_count {
@@ -776,6 +780,30 @@ impl MetricsRecorder {
         self.metrics.still_inside = still_inside;
         self.metrics
     }
+}
+
+/// The sum of `parts` (auto-resizing histograms of 3 significant digits, at least one
+/// non-empty) with the size that recording their values one by one into a new histogram would
+/// have given it. That size shows in the serialized histogram (its highest trackable value),
+/// and `add` alone would size the sum by the largest part's maximum instead. Recording grows a
+/// histogram to the buckets that cover the largest value seen, whatever the order of the
+/// values, so one value as large as the parts' maximum, recorded and cleared, gives the size.
+fn scope_histogram<'a>(parts: impl Iterator<Item = &'a Histogram<u64>> + Clone) -> Histogram<u64> {
+    let largest_ms = parts
+        .clone()
+        .filter(|part| !part.is_empty())
+        .map(|part| part.max())
+        .max()
+        .expect("a scope histogram has a non-empty part");
+    let mut sum = Histogram::<u64>::new(3).expect("3 significant digits are allowed");
+    sum.record(largest_ms)
+        .expect("an auto-resizing histogram takes any value");
+    sum.reset();
+    for part in parts {
+        sum.add(part)
+            .expect("the sum already covers every part's values");
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -928,6 +956,84 @@ choices = { menu = { "1" = 0.6, "2" = 0.4 } }
         assert!(ivr_hang_ups > 0, "callers hang up in the IVR");
         let total_abandoned = result.values(0, "abandoned");
         assert!(total_abandoned.iter().all(|&abandoned| abandoned > 0.0));
+    }
+
+    fn serialized(histogram: &Histogram<u64>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut serializer = hdrhistogram::serialization::V2Serializer::new();
+        hdrhistogram::serialization::Serializer::serialize(&mut serializer, histogram, &mut bytes)
+            .expect("a histogram serializes");
+        bytes
+    }
+
+    #[test]
+    fn a_scope_histogram_summed_from_parts_is_the_one_recording_would_give() {
+        // Waits spread over several octaves, the largest not last, in three parts (cells).
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut waits_ms = Vec::new();
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            waits_ms.push((state % 1_000) << (state % 24));
+        }
+        for part_count in [1, 3] {
+            let mut direct = Histogram::<u64>::new(3).unwrap();
+            let mut parts = vec![Histogram::<u64>::new(3).unwrap(); part_count];
+            for (index, &wait_ms) in waits_ms.iter().enumerate() {
+                direct.record(wait_ms).unwrap();
+                parts[index % part_count].record(wait_ms).unwrap();
+            }
+            let summed = scope_histogram(parts.iter());
+            assert_eq!(summed.len(), direct.len());
+            assert_eq!(summed.max(), direct.max());
+            assert_eq!(summed.high(), direct.high(), "{part_count} parts");
+            assert_eq!(
+                serialized(&summed),
+                serialized(&direct),
+                "{part_count} parts"
+            );
+            // What the sizing is for: adding the parts to a new histogram sizes it otherwise.
+            let mut added = Histogram::<u64>::new(3).unwrap();
+            for part in &parts {
+                added.add(part).unwrap();
+            }
+            assert_ne!(added.high(), direct.high(), "{part_count} parts");
+        }
+        // Small values only: the histogram keeps the size it was created with.
+        let mut direct = Histogram::<u64>::new(3).unwrap();
+        direct.record(1).unwrap();
+        let mut part = Histogram::<u64>::new(3).unwrap();
+        part.record(1).unwrap();
+        assert_eq!(
+            serialized(&scope_histogram([&part].into_iter())),
+            serialized(&direct)
+        );
+    }
+
+    #[test]
+    fn the_clock_interval_gives_the_interval_a_division_gives() {
+        let model = model_from_text(IVR_CENTER).expect("a valid scenario");
+        let mut recorder = MetricsRecorder::new(&model);
+        let interval_ms = model.interval_ms;
+        let interval_count = model.interval_count() as u64;
+        for now_ms in (0..interval_count * interval_ms + 3 * interval_ms).step_by(7_919) {
+            recorder.advance_clock(now_ms);
+            for time_ms in [
+                0,
+                now_ms.saturating_sub(interval_ms),
+                now_ms,
+                now_ms + 1,
+                u64::MAX,
+            ] {
+                let expected = ((time_ms / interval_ms) as usize).min(interval_count as usize - 1);
+                assert_eq!(
+                    recorder.interval_of(time_ms),
+                    expected,
+                    "{time_ms} at {now_ms}"
+                );
+            }
+        }
     }
 
     #[test]
