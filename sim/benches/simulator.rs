@@ -1,16 +1,17 @@
 //! Simulator speed on the large M/M/c+M center of `scenarios/large-mmc.toml` (1,000 agents,
 //! 28,500 calls per hour, 95 % load): simulated contacts per second of one replication on one
-//! thread, and the same work split over two threads. Two parts of the loop are also measured
-//! alone: the trace hash per engine event, and the future-event list in the pattern of the
-//! large scenario. `docs/performance.md` records figures.
+//! thread, and the same work split over two threads. Three parts of the loop are also measured
+//! alone: the trace hash per engine event, the metrics recorder per engine event, and the
+//! future-event list in the pattern of the large scenario. `docs/performance.md` records figures.
 
 use std::path::Path;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Event, EventKind, QueueId};
 use switchboard_sim::event_queue::EventQueue;
 use switchboard_sim::load_scenario;
+use switchboard_sim::metrics::{ContactFacts, MetricsRecorder};
 use switchboard_sim::run::{prepare, RunOptions};
 use switchboard_sim::trace::TraceSink;
 
@@ -135,6 +136,33 @@ fn loop_parts(criterion: &mut Criterion) {
             }
             sink.finish().expect("no trace file")
         })
+    });
+
+    // The recorder of the large scenario (7 hours, 30-minute intervals) taking the events of
+    // 125 answered contacts after the warmup (before it, contacts are not counted); building
+    // the recorder (and closing its books) is left out.
+    let model = large_model(7);
+    let events: Vec<Event> = (0..125)
+        .flat_map(|contact| events_of_one_contact(contact, model.warmup_ms + contact * 126))
+        .collect();
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("metrics recorder, 1,000 events", |bencher| {
+        bencher.iter_batched(
+            || MetricsRecorder::new(&model),
+            |mut recorder| {
+                for event in &events {
+                    let facts = ContactFacts {
+                        arrival_ms: event.time_ms,
+                        arrival_channel: Channel::Voice,
+                        is_retrial: false,
+                        conversation_ended_ms: Some(event.time_ms),
+                    };
+                    recorder.record(black_box(event), Some(&facts));
+                }
+                recorder
+            },
+            BatchSize::SmallInput,
+        )
     });
 
     // The pattern of the large scenario: an arrival every 126 ms on average schedules its

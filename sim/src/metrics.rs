@@ -218,6 +218,23 @@ impl IntervalWaits {
         }
     }
 
+    /// Adds every interval of `other`'s scope `from_scope` into this recorder's scope
+    /// `into_scope` (same interval count).
+    fn add_scope(&mut self, into_scope: usize, other: &IntervalWaits, from_scope: usize) {
+        assert_eq!(
+            self.interval_count, other.interval_count,
+            "wait counts of the same model have the same intervals"
+        );
+        let span = self.interval_count * WAIT_BUCKETS;
+        let into = &mut self.counts[into_scope * span..(into_scope + 1) * span];
+        let from = &other.counts[from_scope * span..(from_scope + 1) * span];
+        for (into, from) in into.iter_mut().zip(from) {
+            *into = into
+                .checked_add(*from)
+                .expect("fewer than 2^32 waits in one bucket of one interval");
+        }
+    }
+
     /// Waits recorded for a scope in an interval.
     pub fn count(&self, scope: usize, interval: usize) -> u64 {
         self.slot(scope, interval)
@@ -281,6 +298,29 @@ pub struct MetricsRecorder {
     group_scopes: Vec<Vec<usize>>,
     concurrent: Vec<u64>,
     queue_length: Vec<(u64, u64)>,
+    /// The additive figures of ended contacts, conversations and callbacks, per *cell* — one
+    /// (arrival channel, queue or none) pair — and interval: `cells[cell * interval_count +
+    /// interval]`, cell = channel index × (queues + 1) + (0 without a queue, else 1 + queue).
+    /// Every scope such an event counts in (the center, the channel, the queue, its site) is
+    /// a sum of cells, so an event raises one set of counters here instead of one per scope
+    /// and per span, and [`MetricsRecorder::finish`] spreads the cells on the scopes. Maxima,
+    /// queue areas and agent time are not sums of cells and stay in the scopes.
+    cells: Vec<Counters>,
+    /// Per cell, the waits of answered contacts (spread on the scopes at the end, like the
+    /// counters; [`scope_histogram`] keeps the scopes' histograms as recording each wait in
+    /// them would have left them).
+    cell_answered_waits_ms: Vec<Histogram<u64>>,
+    /// Per cell and interval, the waits of answered contacts.
+    cell_interval_answered_waits: IntervalWaits,
+    /// Per queue and interval, contacts that reached the queue (`arrived` of the queue's and
+    /// its site's scopes): `queue_arrivals[queue * interval_count + interval]`.
+    queue_arrivals: Vec<u64>,
+    /// The interval holding the clock, with its span `[start, end)` (the last interval ends
+    /// at `u64::MAX`): most times looked up are the clock's or close to it, and the span test
+    /// saves a 64-bit division per lookup.
+    clock_interval: usize,
+    clock_interval_start_ms: u64,
+    clock_interval_end_ms: u64,
     metrics: ReplicationMetrics,
 }
 
@@ -317,7 +357,8 @@ impl MetricsRecorder {
             })
             .collect();
         let histogram = Histogram::<u64>::new(3).expect("3 significant digits are allowed");
-        MetricsRecorder {
+        let cell_count = Channel::ALL.len() * (queue_count + 1);
+        let mut recorder = MetricsRecorder {
             queue_count,
             site_count,
             interval_ms: model.interval_ms,
@@ -332,6 +373,13 @@ impl MetricsRecorder {
             group_scopes,
             concurrent: vec![0; scopes.len()],
             queue_length: vec![(0, 0); queue_count],
+            cells: vec![Counters::default(); cell_count * interval_count],
+            cell_answered_waits_ms: vec![histogram.clone(); cell_count],
+            cell_interval_answered_waits: IntervalWaits::new(cell_count, interval_count),
+            queue_arrivals: vec![0; queue_count * interval_count],
+            clock_interval: 0,
+            clock_interval_start_ms: 0,
+            clock_interval_end_ms: 0,
             metrics: ReplicationMetrics {
                 whole: vec![Counters::default(); scopes.len()],
                 intervals: vec![Counters::default(); scopes.len() * interval_count],
@@ -341,7 +389,9 @@ impl MetricsRecorder {
                 interval_count,
                 still_inside: 0,
             },
-        }
+        };
+        recorder.advance_clock(0);
+        recorder
     }
 
     /// The scopes this recorder keeps, in index order.
@@ -350,28 +400,52 @@ impl MetricsRecorder {
     }
 
     fn interval_of(&self, time_ms: u64) -> usize {
+        if (self.clock_interval_start_ms..self.clock_interval_end_ms).contains(&time_ms) {
+            return self.clock_interval;
+        }
         ((time_ms / self.interval_ms) as usize).min(self.metrics.interval_count - 1)
     }
 
+    /// Moves the cached interval to the one holding `now_ms` when the clock has left it.
+    fn advance_clock(&mut self, now_ms: u64) {
+        // A model without intervals (no duration) never counts anything.
+        if now_ms < self.clock_interval_end_ms || self.metrics.interval_count == 0 {
+            return;
+        }
+        let interval = ((now_ms / self.interval_ms) as usize).min(self.metrics.interval_count - 1);
+        self.clock_interval = interval;
+        self.clock_interval_start_ms = interval as u64 * self.interval_ms;
+        self.clock_interval_end_ms = if interval + 1 >= self.metrics.interval_count {
+            u64::MAX
+        } else {
+            (interval as u64 + 1) * self.interval_ms
+        };
+    }
+
+    fn channel_index(channel: Channel) -> usize {
+        Channel::ALL
+            .iter()
+            .position(|&c| c == channel)
+            .expect("every channel is listed")
+    }
+
     fn channel_scope(&self, channel: Channel) -> usize {
-        1 + self.queue_count
-            + Channel::ALL
-                .iter()
-                .position(|&c| c == channel)
-                .expect("every channel is listed")
+        1 + self.queue_count + Self::channel_index(channel)
+    }
+
+    /// The cell of contacts that arrived on `channel` and ended in (or were last counted at)
+    /// `queue`.
+    fn cell(&self, channel: Channel, queue: Option<usize>) -> usize {
+        Self::channel_index(channel) * (self.queue_count + 1) + queue.map_or(0, |queue| 1 + queue)
+    }
+
+    /// Applies `update` to the counters of `cell` in `interval`.
+    fn count_cell(&mut self, cell: usize, interval: usize, update: impl FnOnce(&mut Counters)) {
+        update(&mut self.cells[cell * self.metrics.interval_count + interval]);
     }
 
     fn site_scope(&self, queue: usize) -> Option<usize> {
         self.queue_sites[queue].map(|site| 1 + self.queue_count + Channel::ALL.len() + site)
-    }
-
-    /// Applies `update` to the whole-run and interval counters of each scope.
-    fn count(&mut self, scopes: &[usize], interval: usize, update: impl Fn(&mut Counters)) {
-        let interval_count = self.metrics.interval_count;
-        for &scope in scopes {
-            update(&mut self.metrics.whole[scope]);
-            update(&mut self.metrics.intervals[scope * interval_count + interval]);
-        }
     }
 
     /// Changes the number of contacts inside a scope and keeps its maxima.
@@ -395,6 +469,7 @@ impl MetricsRecorder {
     /// Records one event. `facts` is what the driver knows of the event's contact.
     pub fn record(&mut self, event: &Event, facts: Option<&ContactFacts>) {
         let now_ms = event.time_ms;
+        self.advance_clock(now_ms);
         match &event.kind {
             EventKind::ContactArrived { channel, .. } => {
                 let channel_scope = self.channel_scope(*channel);
@@ -402,7 +477,9 @@ impl MetricsRecorder {
                 self.change_concurrent(channel_scope, now_ms, true);
                 if now_ms >= self.warmup_ms {
                     let interval = self.interval_of(now_ms);
-                    self.count(&[0, channel_scope], interval, |c| c.arrived += 1);
+                    // A cell without a queue counts in the center and the channel only.
+                    let cell = self.cell(*channel, None);
+                    self.count_cell(cell, interval, |c| c.arrived += 1);
                 }
             }
             EventKind::ContactQueued { queue, .. } => {
@@ -462,21 +539,8 @@ impl MetricsRecorder {
                     _ => 0,
                 };
                 let short_abandon_ms = self.short_abandon_ms;
-                let mut scopes = [0usize; 4];
-                let mut scope_count = 0;
-                for scope in [
-                    Some(0),
-                    Some(channel_scope),
-                    queue.map(|q| 1 + q),
-                    queue.and_then(|q| self.site_scope(q)),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    scopes[scope_count] = scope;
-                    scope_count += 1;
-                }
-                self.count(&scopes[..scope_count], interval, |c| {
+                let cell = self.cell(arrival_channel, queue);
+                self.count_cell(cell, interval, |c| {
                     c.offered += u64::from(offered);
                     c.retrials += u64::from(is_retrial);
                     c.waited += u64::from(wait_ms > 0);
@@ -505,14 +569,11 @@ impl MetricsRecorder {
                     }
                 });
                 if outcome == Outcome::Completed {
-                    for &scope in &scopes[..scope_count] {
-                        self.metrics.answered_waits_ms[scope]
-                            .record(wait_ms)
-                            .expect("an auto-resizing histogram takes any value");
-                        self.metrics
-                            .interval_answered_waits
-                            .record(scope, interval, wait_ms);
-                    }
+                    self.cell_answered_waits_ms[cell]
+                        .record(wait_ms)
+                        .expect("an auto-resizing histogram takes any value");
+                    self.cell_interval_answered_waits
+                        .record(cell, interval, wait_ms);
                 }
             }
             EventKind::ConversationEnded { queue, talk_ms, .. } => {
@@ -521,13 +582,9 @@ impl MetricsRecorder {
                     return;
                 }
                 let interval = self.interval_of(facts.arrival_ms);
-                let queue = queue.0 as usize;
-                let channel_scope = self.channel_scope(facts.arrival_channel);
-                let site = self.site_scope(queue);
-                let scopes = [0, channel_scope, 1 + queue, site.unwrap_or(0)];
-                let scope_count = if site.is_some() { 4 } else { 3 };
+                let cell = self.cell(facts.arrival_channel, Some(queue.0 as usize));
                 let talk_ms = *talk_ms;
-                self.count(&scopes[..scope_count], interval, |c| c.talk_ms += talk_ms);
+                self.count_cell(cell, interval, |c| c.talk_ms += talk_ms);
             }
             EventKind::AgentStateChanged { agent, to, .. } => {
                 let index = agent.0 as usize;
@@ -542,15 +599,8 @@ impl MetricsRecorder {
                 let queue = queue.0 as usize;
                 let interval = self.interval_of(now_ms);
                 // A callback is a voice call back to the customer, who arrived on voice.
-                let channel_scope = self.channel_scope(Channel::Voice);
-                match self.site_scope(queue) {
-                    Some(site) => self.count(&[0, channel_scope, 1 + queue, site], interval, |c| {
-                        c.callbacks += 1
-                    }),
-                    None => self.count(&[0, channel_scope, 1 + queue], interval, |c| {
-                        c.callbacks += 1
-                    }),
-                }
+                let cell = self.cell(Channel::Voice, Some(queue));
+                self.count_cell(cell, interval, |c| c.callbacks += 1);
             }
             EventKind::IvrNodeEntered { .. }
             | EventKind::ContactRelaxed { .. }
@@ -566,10 +616,7 @@ impl MetricsRecorder {
             return;
         }
         let interval = self.interval_of(now_ms);
-        match self.site_scope(queue) {
-            Some(site) => self.count(&[1 + queue, site], interval, |c| c.arrived += 1),
-            None => self.count(&[1 + queue], interval, |c| c.arrived += 1),
-        }
+        self.queue_arrivals[queue * self.metrics.interval_count + interval] += 1;
     }
 
     /// Adds agent time in `[from_ms, to_ms)`, cut to the measured span and split by interval.
@@ -602,6 +649,7 @@ impl MetricsRecorder {
         if previous == length {
             return;
         }
+        self.advance_clock(now_ms);
         self.integrate_queue_length(queue, previous, since_ms, now_ms);
         self.queue_length[queue] = (length, now_ms);
         if now_ms >= self.warmup_ms {
@@ -646,6 +694,60 @@ impl MetricsRecorder {
         }
     }
 
+    /// Adds each cell's counters and waits, and each queue's arrivals, to the scopes they
+    /// count in.
+    fn spread_cells(&mut self) {
+        let interval_count = self.metrics.interval_count;
+        let mut scope_cells: Vec<Vec<usize>> = vec![Vec::new(); self.metrics.scopes.len()];
+        for channel in Channel::ALL {
+            let channel_scope = self.channel_scope(channel);
+            for queue in std::iter::once(None).chain((0..self.queue_count).map(Some)) {
+                let cell = self.cell(channel, queue);
+                let mut scopes = vec![0, channel_scope];
+                if let Some(queue) = queue {
+                    scopes.push(1 + queue);
+                    scopes.extend(self.site_scope(queue));
+                }
+                for interval in 0..interval_count {
+                    let counters = &self.cells[cell * interval_count + interval];
+                    for &scope in &scopes {
+                        self.metrics.whole[scope].add(counters);
+                        self.metrics.intervals[scope * interval_count + interval].add(counters);
+                    }
+                }
+                if self.cell_answered_waits_ms[cell].is_empty() {
+                    continue;
+                }
+                for &scope in &scopes {
+                    scope_cells[scope].push(cell);
+                    self.metrics.interval_answered_waits.add_scope(
+                        scope,
+                        &self.cell_interval_answered_waits,
+                        cell,
+                    );
+                }
+            }
+        }
+        for (scope, cells) in scope_cells.iter().enumerate() {
+            if !cells.is_empty() {
+                let cells = cells.iter().map(|&cell| &self.cell_answered_waits_ms[cell]);
+                self.metrics.answered_waits_ms[scope] = scope_histogram(cells);
+            }
+        }
+        for queue in 0..self.queue_count {
+            let scopes: Vec<usize> = std::iter::once(1 + queue)
+                .chain(self.site_scope(queue))
+                .collect();
+            for interval in 0..interval_count {
+                let arrived = self.queue_arrivals[queue * interval_count + interval];
+                for &scope in &scopes {
+                    self.metrics.whole[scope].arrived += arrived;
+                    self.metrics.intervals[scope * interval_count + interval].arrived += arrived;
+                }
+            }
+        }
+    }
+
     /// Closes the books at the end of the replication.
     pub fn finish(mut self, end_ms: u64, still_inside: u64) -> ReplicationMetrics {
         for index in 0..self.agent_class.len() {
@@ -657,6 +759,7 @@ impl MetricsRecorder {
             self.integrate_queue_length(queue, length, since_ms, end_ms);
         }
         let interval_count = self.metrics.interval_count;
+        self.spread_cells();
         for (group, scopes) in self.group_scopes.iter().enumerate() {
             for interval in 0..interval_count {
                 let [ready_ms, busy_ms, aux_ms] =
@@ -677,6 +780,30 @@ impl MetricsRecorder {
         self.metrics.still_inside = still_inside;
         self.metrics
     }
+}
+
+/// The sum of `parts` (auto-resizing histograms of 3 significant digits, at least one
+/// non-empty) with the size that recording their values one by one into a new histogram would
+/// have given it. That size shows in the serialized histogram (its highest trackable value),
+/// and `add` alone would size the sum by the largest part's maximum instead. Recording grows a
+/// histogram to the buckets that cover the largest value seen, whatever the order of the
+/// values, so one value as large as the parts' maximum, recorded and cleared, gives the size.
+fn scope_histogram<'a>(parts: impl Iterator<Item = &'a Histogram<u64>> + Clone) -> Histogram<u64> {
+    let largest_ms = parts
+        .clone()
+        .filter(|part| !part.is_empty())
+        .map(|part| part.max())
+        .max()
+        .expect("a scope histogram has a non-empty part");
+    let mut sum = Histogram::<u64>::new(3).expect("3 significant digits are allowed");
+    sum.record(largest_ms)
+        .expect("an auto-resizing histogram takes any value");
+    sum.reset();
+    for part in parts {
+        sum.add(part)
+            .expect("the sum already covers every part's values");
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -829,6 +956,84 @@ choices = { menu = { "1" = 0.6, "2" = 0.4 } }
         assert!(ivr_hang_ups > 0, "callers hang up in the IVR");
         let total_abandoned = result.values(0, "abandoned");
         assert!(total_abandoned.iter().all(|&abandoned| abandoned > 0.0));
+    }
+
+    fn serialized(histogram: &Histogram<u64>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut serializer = hdrhistogram::serialization::V2Serializer::new();
+        hdrhistogram::serialization::Serializer::serialize(&mut serializer, histogram, &mut bytes)
+            .expect("a histogram serializes");
+        bytes
+    }
+
+    #[test]
+    fn a_scope_histogram_summed_from_parts_is_the_one_recording_would_give() {
+        // Waits spread over several octaves, the largest not last, in three parts (cells).
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut waits_ms = Vec::new();
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            waits_ms.push((state % 1_000) << (state % 24));
+        }
+        for part_count in [1, 3] {
+            let mut direct = Histogram::<u64>::new(3).unwrap();
+            let mut parts = vec![Histogram::<u64>::new(3).unwrap(); part_count];
+            for (index, &wait_ms) in waits_ms.iter().enumerate() {
+                direct.record(wait_ms).unwrap();
+                parts[index % part_count].record(wait_ms).unwrap();
+            }
+            let summed = scope_histogram(parts.iter());
+            assert_eq!(summed.len(), direct.len());
+            assert_eq!(summed.max(), direct.max());
+            assert_eq!(summed.high(), direct.high(), "{part_count} parts");
+            assert_eq!(
+                serialized(&summed),
+                serialized(&direct),
+                "{part_count} parts"
+            );
+            // What the sizing is for: adding the parts to a new histogram sizes it otherwise.
+            let mut added = Histogram::<u64>::new(3).unwrap();
+            for part in &parts {
+                added.add(part).unwrap();
+            }
+            assert_ne!(added.high(), direct.high(), "{part_count} parts");
+        }
+        // Small values only: the histogram keeps the size it was created with.
+        let mut direct = Histogram::<u64>::new(3).unwrap();
+        direct.record(1).unwrap();
+        let mut part = Histogram::<u64>::new(3).unwrap();
+        part.record(1).unwrap();
+        assert_eq!(
+            serialized(&scope_histogram([&part].into_iter())),
+            serialized(&direct)
+        );
+    }
+
+    #[test]
+    fn the_clock_interval_gives_the_interval_a_division_gives() {
+        let model = model_from_text(IVR_CENTER).expect("a valid scenario");
+        let mut recorder = MetricsRecorder::new(&model);
+        let interval_ms = model.interval_ms;
+        let interval_count = model.interval_count() as u64;
+        for now_ms in (0..interval_count * interval_ms + 3 * interval_ms).step_by(7_919) {
+            recorder.advance_clock(now_ms);
+            for time_ms in [
+                0,
+                now_ms.saturating_sub(interval_ms),
+                now_ms,
+                now_ms + 1,
+                u64::MAX,
+            ] {
+                let expected = ((time_ms / interval_ms) as usize).min(interval_count as usize - 1);
+                assert_eq!(
+                    recorder.interval_of(time_ms),
+                    expected,
+                    "{time_ms} at {now_ms}"
+                );
+            }
+        }
     }
 
     #[test]
