@@ -252,6 +252,8 @@ pub fn topology_summary(topology: &Topology) -> String {
         for rate in &topology.chaos {
             let capacity = if rate.kind == FaultKind::TrunkOutage {
                 format!(", {:.0} % of lines left", rate.capacity * 100.0)
+            } else if let Some(policy) = rate.policy {
+                format!(", policy {}", policy.name())
             } else {
                 String::new()
             };
@@ -275,6 +277,13 @@ pub fn topology_summary(topology: &Topology) -> String {
             }
             let extra = if fault.kind == FaultKind::TrunkOutage {
                 format!(" ({:.0} % of lines left)", fault.capacity * 100.0)
+            } else if fault.fences() {
+                format!(
+                    " (policy fence: {} fences itself)",
+                    topology.sites[fault.site].name
+                )
+            } else if let Some(policy) = fault.policy {
+                format!(" (policy {})", policy.name())
             } else {
                 String::new()
             };

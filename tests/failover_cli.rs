@@ -370,3 +370,32 @@ fn check_reads_chaos_rates_with_the_simulators_rules() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_prints_each_partitions_policy() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    let partitions = "\n[[fault]]\nkind = \"partition\"\nsite = \"dc-north\"\npeer = \"dc-south\"\nstart = \"1h\"\nduration = \"20m\"\npolicy = \"fence\"\n\n[[fault]]\nkind = \"partition\"\nsite = \"dc-south\"\npeer = \"dc-north\"\nstart = \"3h\"\nduration = \"5m\"\n";
+    let chaos = "\n[chaos]\npartition = { rate = \"1/d\", duration = { dist = \"constant\", value = \"2m\" }, policy = \"fence\" }\n";
+    let path = scratch_file(
+        "partition-policies-check.toml",
+        &format!("{scenario}{partitions}{chaos}"),
+    );
+    let output = switchboard(&["check", &path]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("  partition dc-north from dc-south at 1h for 20m (policy fence: dc-north fences itself)\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  partition dc-south from dc-north at 3h for 5m (policy split-brain)\n"),
+        "the default is printed too: {shown}"
+    );
+    assert!(
+        shown.contains("    partition: 1/d, lasting 2m, policy fence\n"),
+        "{shown}"
+    );
+}

@@ -22,7 +22,7 @@ use switchboard_engine::{
 };
 
 use crate::random::{stream, Stream};
-use crate::topology::{Fault, FaultKind, ReplicationMode, SiteMode, Topology};
+use crate::topology::{Fault, FaultKind, PartitionPolicy, ReplicationMode, SiteMode, Topology};
 
 /// What the failover schedules on the driver's event queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,8 +160,10 @@ pub struct FaultOutcome {
     /// Service level over the baseline before the fault.
     pub baseline_service_level: Option<f64>,
     /// Partitions only: contacts held on one side answered by an agent registered on the
-    /// other while the partition lasted. Routing ignores partitions (one engine routes the
-    /// whole center), so these are answers a real partition would have prevented.
+    /// other while the partition lasted. Under `split-brain` routing ignores partitions (one
+    /// engine routes the whole center), so these are answers a real partition would have
+    /// prevented; under `fence` none can happen (the fenced side holds no waiting contact
+    /// and has no agent registered).
     pub answered_across_partition: u64,
 }
 
@@ -664,39 +666,9 @@ impl<'a> Failover<'a> {
             at_ms: now_ms + fault.duration_ms,
             action: FailoverAction::FaultEnds { fault: index },
         });
-        let reregistration_ms = self.topology.reregistration_delay_ms;
         match fault.kind {
             FaultKind::SiteOutage | FaultKind::EngineRestart => {
-                self.site_down[site] += 1;
-                self.site_fault[site] = Some(index);
-                steps.push(Step::Schedule {
-                    at_ms: now_ms + self.blind_ms(),
-                    action: FailoverAction::CarrierCheck { site: site as u32 },
-                });
-                let mut taken = Vec::new();
-                for agent in 0..self.agent_site.len() {
-                    if self.agent_site[agent] == Some(site) && !self.agent_down[agent] {
-                        self.take_agent_down(agent, steps);
-                        taken.push(agent as u32);
-                        // From home to the backup; from the backup back home.
-                        let next = if self.agent_home[agent] == Some(site) {
-                            self.agent_backup[agent]
-                        } else {
-                            self.agent_home[agent]
-                        };
-                        if let Some(next) = next {
-                            self.agent_site[agent] = Some(next);
-                            steps.push(Step::Schedule {
-                                at_ms: now_ms + reregistration_ms,
-                                action: FailoverAction::AgentReturns {
-                                    agent: agent as u32,
-                                    generation: self.agent_generation[agent],
-                                },
-                            });
-                        }
-                    }
-                }
-                self.end_contacts_at(index, &taken, now_ms, center, steps);
+                self.stop_site(index, now_ms, center, steps);
             }
             FaultKind::TrunkOutage => {
                 self.trunk_faults[site].push((index, fault.capacity));
@@ -723,6 +695,12 @@ impl<'a> Failover<'a> {
             }
             FaultKind::Partition => {
                 let peer = fault.peer.expect("partitions name their peer");
+                if fault.fences() {
+                    // The site fences itself before the cut is recorded: what was committed
+                    // at the peer up to now (all of it under synchronous replication) is
+                    // there to take over.
+                    self.stop_site(index, now_ms, center, steps);
+                }
                 self.partitions
                     .push((site, peer, now_ms, now_ms + fault.duration_ms));
             }
@@ -758,6 +736,51 @@ impl<'a> Failover<'a> {
         }
     }
 
+    /// The site's engine stops serving (an outage, an engine restart, a fenced side of a
+    /// partition): the carrier will notice, its agents' clients re-register elsewhere, and
+    /// its waiting contacts are taken over or lost.
+    fn stop_site(&mut self, index: u32, now_ms: u64, center: &Center, steps: &mut Vec<Step>) {
+        let fault = self.faults[index as usize];
+        let site = fault.site;
+        let reregistration_ms = self.topology.reregistration_delay_ms;
+        self.site_down[site] += 1;
+        self.site_fault[site] = Some(index);
+        // A fenced SBC answers OPTIONS with an error, which the carrier counts as a miss:
+        // detection takes as long as for a dead site.
+        steps.push(Step::Schedule {
+            at_ms: now_ms + self.blind_ms(),
+            action: FailoverAction::CarrierCheck { site: site as u32 },
+        });
+        let mut taken = Vec::new();
+        for agent in 0..self.agent_site.len() {
+            if self.agent_site[agent] == Some(site) && !self.agent_down[agent] {
+                self.take_agent_down(agent, steps);
+                taken.push(agent as u32);
+                // From home to the backup; from the backup back home. Agents of a fenced
+                // site work in offices, not in the datacenter: their clients reach the side
+                // that kept the arbiter.
+                let next = if fault.fences() {
+                    fault.peer
+                } else if self.agent_home[agent] == Some(site) {
+                    self.agent_backup[agent]
+                } else {
+                    self.agent_home[agent]
+                };
+                if let Some(next) = next {
+                    self.agent_site[agent] = Some(next);
+                    steps.push(Step::Schedule {
+                        at_ms: now_ms + reregistration_ms,
+                        action: FailoverAction::AgentReturns {
+                            agent: agent as u32,
+                            generation: self.agent_generation[agent],
+                        },
+                    });
+                }
+            }
+        }
+        self.end_contacts_at(index, &taken, now_ms, center, steps);
+    }
+
     fn classify(&mut self, contact: u64, class: Class, fault: u32, steps: &mut Vec<Step>) {
         let held = self.held.get_mut(&contact).expect("held");
         debug_assert!(held.class.is_none(), "a contact is ended by one fault");
@@ -776,9 +799,20 @@ impl<'a> Failover<'a> {
         center: &Center,
         steps: &mut Vec<Step>,
     ) {
-        let site = self.faults[fault as usize].site;
-        let drop_conversations = self.faults[fault as usize].kind == FaultKind::SiteOutage;
-        let peer = self.peer_of(site);
+        let stopped = self.faults[fault as usize];
+        let site = stopped.site;
+        // Media does not pass through the engine: only an outage cuts conversations.
+        let drop_conversations = stopped.kind == FaultKind::SiteOutage;
+        // After an outage the carrier re-routes a waiting call to the peer's trunk; a fenced
+        // site's SBC is cut from the peer's engine, so a taken-over call moves there too. An
+        // engine restart leaves the trunks alone.
+        let move_lines = drop_conversations || stopped.fences();
+        // A fenced site is taken over by the side that kept the arbiter, if it is up.
+        let peer = if stopped.fences() {
+            stopped.peer.filter(|&peer| self.site_down[peer] == 0)
+        } else {
+            self.peer_of(site)
+        };
         let contacts: Vec<u64> = self.held.keys().copied().collect();
         for contact in contacts {
             let held = self.held[&contact];
@@ -811,9 +845,7 @@ impl<'a> Failover<'a> {
                         Some(peer) => {
                             self.outcomes[fault as usize].taken_over += 1;
                             let held = self.held.get_mut(&contact).expect("held");
-                            // After an outage the carrier re-routes the call to the peer's
-                            // trunk; an engine restart leaves the trunks alone.
-                            if drop_conversations && held.voice_line && held.line_site == site {
+                            if move_lines && held.voice_line && held.line_site == site {
                                 self.lines_in_use[site] -= 1;
                                 self.lines_in_use[peer] += 1;
                                 held.line_site = peer;
@@ -835,35 +867,43 @@ impl<'a> Failover<'a> {
         }
     }
 
+    /// The site serves again (after an outage, an engine restart, a fence): the carrier
+    /// believes it up one health check later, and agents still without a site return.
+    fn restart_site(&mut self, index: u32, now_ms: u64, steps: &mut Vec<Step>) {
+        let site = self.faults[index as usize].site;
+        let check_at = now_ms + self.topology.options_interval_ms;
+        self.site_down[site] -= 1;
+        if self.site_fault[site] == Some(index) {
+            self.site_fault[site] = None;
+        }
+        steps.push(Step::Schedule {
+            at_ms: check_at,
+            action: FailoverAction::CarrierCheck { site: site as u32 },
+        });
+        if self.site_down[site] == 0 {
+            for agent in 0..self.agent_down.len() {
+                let home = self.agent_home[agent];
+                let backup = self.agent_backup[agent];
+                if self.agent_down[agent] && (home == Some(site) || backup == Some(site)) {
+                    steps.push(Step::Schedule {
+                        at_ms: now_ms + self.topology.reregistration_delay_ms,
+                        action: FailoverAction::AgentReturns {
+                            agent: agent as u32,
+                            generation: self.agent_generation[agent],
+                        },
+                    });
+                }
+            }
+        }
+    }
+
     fn fault_ends(&mut self, index: u32, now_ms: u64, steps: &mut Vec<Step>) {
         let fault = self.faults[index as usize];
         let site = fault.site;
         let check_at = now_ms + self.topology.options_interval_ms;
         match fault.kind {
             FaultKind::SiteOutage | FaultKind::EngineRestart => {
-                self.site_down[site] -= 1;
-                if self.site_fault[site] == Some(index) {
-                    self.site_fault[site] = None;
-                }
-                steps.push(Step::Schedule {
-                    at_ms: check_at,
-                    action: FailoverAction::CarrierCheck { site: site as u32 },
-                });
-                if self.site_down[site] == 0 {
-                    for agent in 0..self.agent_down.len() {
-                        let home = self.agent_home[agent];
-                        let backup = self.agent_backup[agent];
-                        if self.agent_down[agent] && (home == Some(site) || backup == Some(site)) {
-                            steps.push(Step::Schedule {
-                                at_ms: now_ms + self.topology.reregistration_delay_ms,
-                                action: FailoverAction::AgentReturns {
-                                    agent: agent as u32,
-                                    generation: self.agent_generation[agent],
-                                },
-                            });
-                        }
-                    }
-                }
+                self.restart_site(index, now_ms, steps)
             }
             FaultKind::TrunkOutage => {
                 self.trunk_faults[site].retain(|&(other, _)| other != index);
@@ -875,6 +915,7 @@ impl<'a> Failover<'a> {
                     action: FailoverAction::CarrierCheck { site: site as u32 },
                 });
             }
+            FaultKind::Partition if fault.fences() => self.restart_site(index, now_ms, steps),
             FaultKind::Partition => {}
             FaultKind::AgentLogout => {
                 for agent in self.logged_out_by.remove(&index).unwrap_or_default() {
@@ -985,6 +1026,9 @@ pub struct FaultSummary {
     pub site: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
+    /// Partitions only: `split-brain` or `fence`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PartitionPolicy>,
     pub start_s: f64,
     pub duration_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1066,6 +1110,7 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                 kind: fault.kind,
                 site: site_name(fault.site),
                 peer: fault.peer.map(site_name),
+                policy: fault.policy,
                 start_s: fault.start_ms as f64 / 1000.0,
                 duration_s: fault.duration_ms as f64 / 1000.0,
                 capacity: (fault.kind == FaultKind::TrunkOutage).then_some(fault.capacity),
@@ -1159,10 +1204,10 @@ pub fn failover_table(summary: &FailoverSummary) -> String {
             index + 1,
             fault.kind.name(),
             fault.site,
-            fault
-                .peer
-                .as_ref()
-                .map_or(String::new(), |peer| format!(" from {peer}")),
+            fault.peer.as_ref().map_or(String::new(), |peer| format!(
+                " from {peer} ({})",
+                fault.policy.unwrap_or_default().name()
+            )),
             fault.start_s,
             fault.duration_s,
             cell(&fault.dropped),
@@ -1182,7 +1227,12 @@ pub fn failover_table(summary: &FailoverSummary) -> String {
         if let Some(across) = &fault.answered_across_partition {
             let _ = writeln!(
                 out,
-                "  answered across the partition (routing does not split): {}",
+                "  answered across the partition{}: {}",
+                if fault.policy == Some(PartitionPolicy::Fence) {
+                    " (the fenced side serves nobody)"
+                } else {
+                    " (routing does not split)"
+                },
                 cell(across)
             );
         }

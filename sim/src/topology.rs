@@ -71,9 +71,8 @@ pub enum FaultKind {
     SiteOutage,
     /// The site's trunks lose capacity (`capacity` = the fraction of lines left, 0 = all gone).
     TrunkOutage,
-    /// The network between `site` and `peer` is cut: replication between them stops.
-    /// Routing is not split (one engine routes the whole center); the failover counts the
-    /// answers that crossed the partition instead.
+    /// The network between `site` and `peer` is cut: replication between them stops. What
+    /// else happens is the partition's [`PartitionPolicy`].
     Partition,
     /// Every agent client at the site crashes; agents log in again after `duration`.
     AgentLogout,
@@ -99,6 +98,31 @@ impl FaultKind {
             FaultKind::Partition => "partition",
             FaultKind::AgentLogout => "agent-logout",
             FaultKind::EngineRestart => "engine-restart",
+        }
+    }
+}
+
+/// What a partition does beyond stopping replication.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartitionPolicy {
+    /// No arbiter: both sides keep serving. Routing is not split (one engine routes the
+    /// whole center), so the failover counts the answers that crossed the partition, the
+    /// optimistic measure. The default: a scenario that does not say how its sites settle a
+    /// partition keeps the figures it had before policies existed.
+    #[default]
+    SplitBrain,
+    /// An arbiter (witness) keeps the peer: the fault's `site` loses it and fences itself for
+    /// the partition's duration, as an engine that stops serving (see `docs/failover.md`).
+    Fence,
+}
+
+impl PartitionPolicy {
+    /// The name used in scenario files and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            PartitionPolicy::SplitBrain => "split-brain",
+            PartitionPolicy::Fence => "fence",
         }
     }
 }
@@ -218,6 +242,9 @@ pub struct FaultConfig {
     /// For a trunk outage: the fraction of lines left (default 0).
     #[serde(default)]
     pub capacity: Option<Spanned<f64>>,
+    /// For a partition: `"split-brain"` (default) or `"fence"`.
+    #[serde(default)]
+    pub policy: Option<Spanned<PartitionPolicy>>,
 }
 
 /// `[chaos]` as written: for each kind of fault chaos runs should play, its rate and how long
@@ -263,6 +290,9 @@ pub struct ChaosKindConfig {
     /// For trunk outages: the fraction of lines left (default 0).
     #[serde(default)]
     pub capacity: Option<Spanned<f64>>,
+    /// For partitions: `"split-brain"` (default) or `"fence"`.
+    #[serde(default)]
+    pub policy: Option<Spanned<PartitionPolicy>>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +316,8 @@ pub struct ChaosRate {
     pub duration_sampler: Sampler,
     /// For trunk outages: the fraction of lines left.
     pub capacity: f64,
+    /// For partitions: how the sites settle it.
+    pub policy: Option<PartitionPolicy>,
 }
 
 impl ChaosRate {
@@ -306,13 +338,19 @@ impl ChaosRate {
 impl PartialEq for ChaosRate {
     fn eq(&self, other: &Self) -> bool {
         // The sampler is a function of the configuration.
-        (self.kind, self.rate_per_hour, &self.duration, self.capacity)
-            == (
-                other.kind,
-                other.rate_per_hour,
-                &other.duration,
-                other.capacity,
-            )
+        (
+            self.kind,
+            self.rate_per_hour,
+            &self.duration,
+            self.capacity,
+            self.policy,
+        ) == (
+            other.kind,
+            other.rate_per_hour,
+            &other.duration,
+            other.capacity,
+            other.policy,
+        )
     }
 }
 
@@ -340,6 +378,16 @@ pub struct Fault {
     pub duration_ms: u64,
     /// Fraction of trunk lines left during a trunk outage.
     pub capacity: f64,
+    /// Partitions only: how the sites settle it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PartitionPolicy>,
+}
+
+impl Fault {
+    /// Whether this fault fences its site: a partition under [`PartitionPolicy::Fence`].
+    pub fn fences(&self) -> bool {
+        self.kind == FaultKind::Partition && self.policy == Some(PartitionPolicy::Fence)
+    }
 }
 
 /// The sites as datacenters, and the faults to play.
@@ -420,6 +468,8 @@ impl Topology {
                     start_ms: random.random_range(0..duration_ms * 4 / 5),
                     duration_ms: random.random_range(10_000..longest_ms),
                     capacity,
+                    // Drawn from no stream, so that schedules stay those of earlier versions.
+                    policy: (kind == FaultKind::Partition).then_some(PartitionPolicy::default()),
                 }
             })
             .collect()
@@ -460,6 +510,7 @@ impl Topology {
                     start_ms: start_ms as u64,
                     duration_ms: chaos.duration_sampler.sample_ms(&mut random).max(1),
                     capacity: chaos.capacity,
+                    policy: chaos.policy,
                 });
             }
         }
@@ -665,6 +716,7 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
             }
             (None, _) => 0.0,
         };
+        let policy = partition_policy(scenario, fault.kind, &fault.policy)?;
         if fault.start.as_ms() >= duration_ms || fault.duration.as_ms() == 0 {
             return Err(scenario.error_at(
                 Some(span),
@@ -678,6 +730,7 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
             start_ms: fault.start.as_ms(),
             duration_ms: fault.duration.as_ms(),
             capacity,
+            policy,
         });
     }
     let chaos = match &tables.chaos {
@@ -753,12 +806,14 @@ fn compile_chaos(
             }
             (None, _) => 0.0,
         };
+        let policy = partition_policy(scenario, kind, &config.policy)?;
         rates.push(ChaosRate {
             kind,
             rate_per_hour,
             duration: config.duration.get_ref().clone(),
             duration_sampler,
             capacity,
+            policy,
         });
     }
     if expected_faults > MAX_EXPECTED_CHAOS_FAULTS {
@@ -770,4 +825,22 @@ fn compile_chaos(
         ));
     }
     Ok(rates)
+}
+
+/// A partition's policy, its default if not written; `None` for other kinds, which may not
+/// name one.
+fn partition_policy(
+    scenario: &Scenario,
+    kind: FaultKind,
+    policy: &Option<Spanned<PartitionPolicy>>,
+) -> Result<Option<PartitionPolicy>, ScenarioError> {
+    match (policy, kind) {
+        (Some(policy), FaultKind::Partition) => Ok(Some(*policy.get_ref())),
+        (None, FaultKind::Partition) => Ok(Some(PartitionPolicy::default())),
+        (Some(policy), _) => Err(scenario.error_at(
+            Some(policy.span()),
+            "`policy` belongs to `partition` faults only",
+        )),
+        (None, _) => Ok(None),
+    }
 }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use switchboard_sim::failover::{FailoverOutput, Ledger};
 use switchboard_sim::model::Model;
 use switchboard_sim::run::{model_from_text, RunOptions, RunResult};
-use switchboard_sim::topology::{Fault, FaultKind, ReplicationMode};
+use switchboard_sim::topology::{Fault, FaultKind, PartitionPolicy, ReplicationMode};
 
 /// Two datacenters, an IVR, a voice queue that turns long waits into callback requests, a chat
 /// queue, staffing plans with shrinkage, breaks, retrials: everything a fault can meet. The
@@ -324,6 +324,9 @@ fn fault_tables(faults: &[Fault]) -> String {
             if fault.kind == FaultKind::TrunkOutage {
                 table += &format!("capacity = {}\n", fault.capacity);
             }
+            if let Some(policy) = fault.policy {
+                table += &format!("policy = \"{}\"\n", policy.name());
+            }
             table
         })
         .collect()
@@ -340,6 +343,7 @@ proptest! {
         replication in 0usize..3,
         standby in any::<bool>(),
         trunk_lines in 8u32..40,
+        fence in any::<bool>(),
     ) {
         let replication = [
             r#"{ mode = "none" }"#,
@@ -362,7 +366,14 @@ proptest! {
         };
         let base = model_from_text(&variant("")).unwrap();
         let topology = base.topology.as_ref().unwrap();
-        let faults = topology.random_faults(base.duration_ms, schedule_seed);
+        let mut faults = topology.random_faults(base.duration_ms, schedule_seed);
+        // Either way of settling a partition.
+        let policy = if fence { PartitionPolicy::Fence } else { PartitionPolicy::SplitBrain };
+        for fault in &mut faults {
+            if fault.kind == FaultKind::Partition {
+                fault.policy = Some(policy);
+            }
+        }
         // Through the file, so that every fault drawn is one a user could write.
         let model = model_from_text(&variant(&fault_tables(&faults))).unwrap();
         prop_assert_eq!(
@@ -380,6 +391,7 @@ proptest! {
         );
         let site_down = |fault: &Fault| {
             matches!(fault.kind, FaultKind::SiteOutage | FaultKind::EngineRestart)
+                || fault.fences()
         };
         for output in &result.failover_outputs {
             for (fault, outcome) in faults.iter().zip(&output.outcomes) {
@@ -398,6 +410,9 @@ proptest! {
                 let partitioned = faults.iter().any(|other| other.kind == FaultKind::Partition);
                 if synchronous && !no_peer && !partitioned {
                     prop_assert_eq!(outcome.lost_queued + outcome.lost_callbacks, 0);
+                }
+                if fault.fences() {
+                    prop_assert_eq!(outcome.answered_across_partition, 0);
                 }
             }
             let FailoverOutput { ledger, outcomes, .. } = output;
@@ -789,4 +804,142 @@ backup = "north"
     assert!(immediate.iter().filter(|&&delay_ms| delay_ms == 0).count() * 2 > immediate.len());
     let result = run(&model_from_text(&center("3s")).unwrap(), 1);
     assert_exact(&result);
+}
+
+fn fenced(replication: &str) -> RunResult {
+    let faults = format!("{PARTITION}policy = \"fence\"\n");
+    let model = model_from_text(&scenario(replication, &faults)).unwrap();
+    assert_eq!(
+        model.topology.as_ref().unwrap().faults[0].policy,
+        Some(PartitionPolicy::Fence)
+    );
+    run(&model, 2)
+}
+
+#[test]
+fn a_fenced_side_serves_nobody_and_its_waiting_contacts_go_to_the_peer_under_sync() {
+    let result = fenced(r#"{ mode = "sync", latency = "2ms" }"#);
+    assert_exact(&result);
+    let mut taken_over = 0;
+    let mut failed = 0;
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert_eq!(outcome.answered_across_partition, 0, "{outcome:?}");
+        assert_eq!((outcome.lost_queued, outcome.lost_callbacks), (0, 0));
+        assert_eq!(output.ledger.lost_queued + output.ledger.lost_callbacks, 0);
+        assert_eq!(outcome.taken_over, outcome.waiting_at_site);
+        // Its media path is up: calls in conversation at the fenced side continue.
+        assert_eq!(outcome.dropped, 0);
+        assert_eq!(output.ledger.dropped, 0);
+        taken_over += outcome.taken_over;
+        failed += outcome.failed_during_detection;
+    }
+    assert!(
+        taken_over > 0,
+        "contacts were waiting at north when it fenced"
+    );
+    // North takes 2/3 of the calls; the carrier keeps sending them there until its health
+    // check fails (16 s at most), so over three replications some fail.
+    assert!(
+        failed > 0,
+        "calls reach the fenced side until the carrier notices"
+    );
+    let json = result.summary_json();
+    assert_eq!(json["failover"]["faults"][0]["policy"], "fence");
+    assert_eq!(
+        json["failover"]["faults"][0]["answered_across_partition"]["mean"],
+        0.0
+    );
+}
+
+#[test]
+fn a_fenced_side_without_replication_loses_exactly_what_was_waiting_there() {
+    let result = fenced(r#"{ mode = "none" }"#);
+    assert_exact(&result);
+    let mut waiting = 0;
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert_eq!(outcome.answered_across_partition, 0);
+        assert_eq!(outcome.taken_over, 0);
+        assert_eq!(
+            outcome.lost_queued + outcome.lost_callbacks,
+            outcome.waiting_at_site
+        );
+        assert_eq!(
+            output.ledger.lost_queued + output.ledger.lost_callbacks,
+            outcome.waiting_at_site,
+            "nothing else is lost in the run"
+        );
+        waiting += outcome.waiting_at_site;
+    }
+    assert!(waiting > 0);
+    // The same contacts wait at north when it fences as when it fails, whatever the policy
+    // does afterwards: the schedule up to the fault is the same traffic.
+    let outage = run(
+        &model_from_text(&scenario(
+            r#"{ mode = "none" }"#,
+            &PARTITION
+                .replace("partition", "site-outage")
+                .replace("peer = \"south\"\n", ""),
+        ))
+        .unwrap(),
+        1,
+    );
+    for (fence, outage) in result.failover_outputs.iter().zip(&outage.failover_outputs) {
+        assert_eq!(
+            fence.outcomes[0].waiting_at_site,
+            outage.outcomes[0].waiting_at_site
+        );
+    }
+}
+
+#[test]
+fn fenced_runs_are_deterministic_on_any_number_of_threads() {
+    let faults = format!("{PARTITION}policy = \"fence\"\n");
+    let model = model_from_text(&scenario(r#"{ mode = "async", lag = "5s" }"#, &faults)).unwrap();
+    let one = run(&model, 1);
+    let two = run(&model, 2);
+    assert_exact(&one);
+    assert_eq!(one.trace_hash, two.trace_hash);
+    assert_eq!(one.failover_outputs, two.failover_outputs);
+    // The policy changes what happens: split-brain leaves the same traffic a different trace.
+    let split = run(
+        &model_from_text(&scenario(r#"{ mode = "async", lag = "5s" }"#, PARTITION)).unwrap(),
+        1,
+    );
+    assert_ne!(split.trace_hash, one.trace_hash);
+    assert_eq!(
+        split.failover_outputs[0].faults[0].policy,
+        Some(PartitionPolicy::SplitBrain),
+        "split-brain is the default"
+    );
+}
+
+#[test]
+fn a_policy_on_another_kind_of_fault_is_placed_in_the_file() {
+    let text = scenario(
+        r#"{ mode = "none" }"#,
+        &format!("{OUTAGE}policy = \"fence\"\n"),
+    );
+    let shown = model_from_text(&text).unwrap_err().to_string();
+    let line = text
+        .lines()
+        .position(|line| line == "policy = \"fence\"")
+        .unwrap()
+        + 1;
+    assert!(
+        shown.starts_with(&format!(
+            "<scenario>:{line}:10: `policy` belongs to `partition` faults only"
+        )),
+        "{shown}"
+    );
+    let text = scenario(
+        r#"{ mode = "none" }"#,
+        &format!("{PARTITION}policy = \"witness\"\n"),
+    );
+    let shown = model_from_text(&text).unwrap_err().to_string();
+    assert!(
+        shown.contains("split-brain") && shown.contains("fence"),
+        "{shown}"
+    );
 }
