@@ -399,3 +399,40 @@ fn check_prints_each_partitions_policy() {
         "{shown}"
     );
 }
+
+#[test]
+fn compare_of_fence_against_split_brain_shows_no_answer_across_the_fence() {
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bank-failover.toml"),
+    )
+    .unwrap();
+    let outage = scenario.find("[[fault]]").expect("the bank has its outage");
+    let variant = |policy: &str| {
+        format!(
+            "{}[[fault]]\nkind = \"partition\"\nsite = \"dc-north\"\npeer = \"dc-south\"\nstart = \"1h\"\nduration = \"20m\"\npolicy = \"{policy}\"\n",
+            &scenario[..outage]
+        )
+    };
+    let split = scratch_file("compare-split-brain.toml", &variant("split-brain"));
+    let fence = scratch_file("compare-fence.toml", &variant("fence"));
+    let output = switchboard(&["compare", &split, &fence, "--replications", "4", "--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let metric = |name: &str| {
+        json["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|metric| metric["metric"] == name)
+            .unwrap_or_else(|| panic!("compare shows {name}"))
+            .clone()
+    };
+    let across = metric("failover.fault0.answered_across_partition");
+    assert!(across["values"][0]["mean"].as_f64().unwrap() > 0.0);
+    assert_eq!(across["values"][1]["mean"], 0.0);
+    // Synchronous replication: fencing loses nothing that waited at dc-north.
+    let lost = metric("failover.fault0.lost");
+    assert_eq!(lost["values"][1]["mean"], 0.0);
+    let offered = metric("offered");
+    assert!(offered["values"][0]["mean"].as_f64().unwrap() > 0.0);
+}

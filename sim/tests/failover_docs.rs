@@ -46,13 +46,30 @@ fn every_example_of_the_failover_guide_reads_and_the_complete_ones_run() {
             ..RunOptions::default()
         };
         let result = switchboard_sim::run(&model, &options, &|_| {}).unwrap();
+        for output in &result.failover_outputs {
+            let outcome = &output.outcomes[0];
+            assert_eq!(
+                outcome.lost_queued + outcome.lost_callbacks,
+                0,
+                "sync loses nothing"
+            );
+            assert_eq!(outcome.taken_over, outcome.waiting_at_site);
+        }
         let outcome = &result.failover_outputs[0].outcomes[0];
-        assert!(outcome.dropped > 0, "the example's outage drops calls");
-        assert_eq!(
-            outcome.lost_queued + outcome.lost_callbacks,
-            0,
-            "sync loses nothing"
-        );
+        if model.topology.as_ref().unwrap().faults[0].fences() {
+            // Conversations continue at the fenced side; nothing it held is answered from
+            // the other side while it is fenced.
+            assert_eq!(outcome.dropped, 0);
+            assert_eq!(outcome.answered_across_partition, 0);
+            let waiting: u64 = result
+                .failover_outputs
+                .iter()
+                .map(|output| output.outcomes[0].waiting_at_site)
+                .sum();
+            assert!(waiting > 0, "the fenced side held waiting contacts");
+        } else {
+            assert!(outcome.dropped > 0, "the example's outage drops calls");
+        }
     }
 }
 
@@ -70,6 +87,14 @@ fn the_fragments_use_only_documented_keys() {
     let model = model_from_text(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
     let topology = model.topology.unwrap();
     assert_eq!(topology.faults.len(), 3);
+    assert!(topology.faults[2].fences(), "the partition fragment fences");
+    assert!(
+        topology
+            .chaos
+            .iter()
+            .any(|rate| rate.policy == Some(switchboard_sim::topology::PartitionPolicy::Fence)),
+        "the chaos fragment's partitions fence"
+    );
     assert_eq!(topology.group_backups, vec![None, Some(1)]);
     assert_eq!(
         topology.chaos.len(),
