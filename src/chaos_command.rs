@@ -71,7 +71,11 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
                     fault.duration_ms as f64 / 1000.0
                 );
                 if let Some(peer) = fault.peer {
-                    text += &format!(" (from {})", topology.sites[peer].name);
+                    text += &format!(" (from {}", topology.sites[peer].name);
+                    if let Some(policy) = fault.policy {
+                        text += &format!(", {}", policy.name());
+                    }
+                    text += ")";
                 }
                 if fault.kind == switchboard_sim::topology::FaultKind::TrunkOutage {
                     text += &format!(" ({:.0} % of lines left)", fault.capacity * 100.0);

@@ -104,7 +104,7 @@ fn the_report_shows_answers_across_each_partition() {
     assert!(html.contains("<th>answered across partition</th>"));
     let row_start = html
         .find(&format!(
-            "<th>{}. partition dc-north–dc-south</th>",
+            "<th>{}. partition dc-north–dc-south (split-brain)</th>",
             partition + 1
         ))
         .expect("the partition has its row");
@@ -319,6 +319,11 @@ fn chaos_with_rates_prints_seeds_that_replay_the_same_schedule() {
         shown.starts_with(
             "3 runs from seed 40, faults at the [chaos] rates: site-outage 1/h, partition 12/d: 0 invariant violations\n"
         ),
+        "{shown}"
+    );
+    // Partitions drawn at the rates print their peer and policy (split-brain, the default).
+    assert!(
+        shown.contains("partition dc-") && shown.contains(", split-brain)"),
         "{shown}"
     );
     let lines: Vec<&str> = shown.lines().collect();

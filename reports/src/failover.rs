@@ -32,6 +32,9 @@ pub struct FaultResults {
     pub site: String,
     #[serde(default)]
     pub peer: Option<String>,
+    /// Partitions only: `fence` or `split-brain` (docs/failover.md).
+    #[serde(default)]
+    pub policy: Option<String>,
     pub start_s: f64,
     pub duration_s: f64,
     #[serde(default)]
@@ -66,6 +69,9 @@ impl FaultResults {
         let mut label = format!("{} {}", self.kind, self.site);
         if let Some(peer) = &self.peer {
             label += &format!("–{peer}");
+        }
+        if let Some(policy) = &self.policy {
+            label += &format!(" ({policy})");
         }
         if let Some(capacity) = self.capacity {
             label += &format!(" ({:.0} % of lines left)", capacity * 100.0);
