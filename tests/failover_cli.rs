@@ -371,7 +371,7 @@ fn check_reads_chaos_rates_with_the_simulators_rules() {
     let stderr = text(&output.stderr);
     assert!(stderr.starts_with(&format!("{path}:{line}:")), "{stderr}");
     assert!(
-        stderr.contains("`capacity` belongs to `trunk-outage` only"),
+        stderr.contains("`capacity` belongs to `trunk-outage` faults only"),
         "{stderr}"
     );
 }

@@ -7,11 +7,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{book, line, price};
+use common::{book, line, price, seat_book, total, SERVERS};
 use switchboard_cost::simulated::{
     day_from_results_folder, day_from_run, simulate_scenario, Derivation, SimulationRequest,
 };
-use switchboard_cost::{Money, Usage};
+use switchboard_cost::Usage;
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -20,45 +20,6 @@ fn repository() -> PathBuf {
 fn simulated_year(file: &str) -> Usage {
     let path = repository().join("scenarios/usage").join(file);
     Usage::load_and_simulate(&path, 1).unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn seat_book(kind: &str) -> String {
-    format!(
-        r#"
-        name = "{kind}"
-        kind = "saas"
-        currency = "USD"
-        [[item]]
-        kind = "{kind}"
-        label = "seat"
-        price = 100
-        source = "test"
-        {rule}
-    "#,
-        rule = if kind == "concurrent_seat" {
-            "minimum_peak_duration = \"30m\""
-        } else {
-            ""
-        }
-    )
-}
-
-const SERVERS: &str = r#"
-    name = "private"
-    kind = "private"
-    currency = "USD"
-    [terms]
-    depreciation_years = 3
-    [[item]]
-    kind = "server"
-    label = "server"
-    price = 1000
-    concurrent_calls_per_server = 10
-    source = "test"
-"#;
-
-fn total(cash: &[Money]) -> f64 {
-    cash.iter().copied().sum::<Money>().as_units()
 }
 
 fn highest(values: &[f64]) -> f64 {

@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{book, line, price, usage};
-use switchboard_cost::Money;
+use common::{book, line, price, seat_book, total, usage, SERVERS};
 
 /// 20 agents on 300 normal days; `promotion_agents` on two promotion days (June, November).
 fn year(named_agents: u32, promotion_agents: u32, promotion_lines: u32) -> String {
@@ -26,45 +25,6 @@ fn year(named_agents: u32, promotion_agents: u32, promotion_lines: u32) -> Strin
         peak_trunk_lines = [20, {promotion_lines}, {promotion_lines}, 20]
     "#
     )
-}
-
-fn seat_book(kind: &str) -> String {
-    format!(
-        r#"
-        name = "{kind}"
-        kind = "saas"
-        currency = "USD"
-        [[item]]
-        kind = "{kind}"
-        label = "seat"
-        price = 100
-        source = "test"
-        {rule}
-    "#,
-        rule = if kind == "concurrent_seat" {
-            "minimum_peak_duration = \"30m\""
-        } else {
-            ""
-        }
-    )
-}
-
-const SERVERS: &str = r#"
-    name = "private"
-    kind = "private"
-    currency = "USD"
-    [terms]
-    depreciation_years = 3
-    [[item]]
-    kind = "server"
-    label = "server"
-    price = 1000
-    concurrent_calls_per_server = 10
-    source = "test"
-"#;
-
-fn total(cash: &[Money]) -> f64 {
-    cash.iter().copied().sum::<Money>().as_units()
 }
 
 #[test]

@@ -697,25 +697,7 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
             }
             (None, _) => None,
         };
-        let capacity = match (&fault.capacity, fault.kind) {
-            (Some(capacity), FaultKind::TrunkOutage) => {
-                let value = *capacity.get_ref();
-                if !(0.0..1.0).contains(&value) {
-                    return Err(scenario.error_at(
-                        Some(capacity.span()),
-                        "`capacity` is the fraction of lines left: at least 0, below 1",
-                    ));
-                }
-                value
-            }
-            (Some(capacity), _) => {
-                return Err(scenario.error_at(
-                    Some(capacity.span()),
-                    "`capacity` belongs to `trunk-outage` faults only",
-                ))
-            }
-            (None, _) => 0.0,
-        };
+        let capacity = trunk_capacity_left(scenario, fault.kind, &fault.capacity)?;
         let policy = partition_policy(scenario, fault.kind, &fault.policy)?;
         if fault.start.as_ms() >= duration_ms || fault.duration.as_ms() == 0 {
             return Err(scenario.error_at(
@@ -787,25 +769,7 @@ fn compile_chaos(
         expected_faults += rate_per_hour * duration_h;
         let duration_sampler = Sampler::new(config.duration.get_ref(), &scenario.base)
             .map_err(|message| scenario.error_at(Some(config.duration.span()), message))?;
-        let capacity = match (&config.capacity, kind) {
-            (Some(capacity), FaultKind::TrunkOutage) => {
-                let value = *capacity.get_ref();
-                if !(0.0..1.0).contains(&value) {
-                    return Err(scenario.error_at(
-                        Some(capacity.span()),
-                        "`capacity` is the fraction of lines left: at least 0, below 1",
-                    ));
-                }
-                value
-            }
-            (Some(capacity), _) => {
-                return Err(scenario.error_at(
-                    Some(capacity.span()),
-                    "`capacity` belongs to `trunk-outage` only",
-                ))
-            }
-            (None, _) => 0.0,
-        };
+        let capacity = trunk_capacity_left(scenario, kind, &config.capacity)?;
         let policy = partition_policy(scenario, kind, &config.policy)?;
         rates.push(ChaosRate {
             kind,
@@ -829,6 +793,33 @@ fn compile_chaos(
 
 /// A partition's policy, its default if not written; `None` for other kinds, which may not
 /// name one.
+/// The fraction of trunk lines a `trunk-outage` leaves (0 when not given); `capacity` on any
+/// other kind of fault is refused at its span.
+fn trunk_capacity_left(
+    scenario: &Scenario,
+    kind: FaultKind,
+    capacity: &Option<Spanned<f64>>,
+) -> Result<f64, ScenarioError> {
+    match (capacity, kind) {
+        (Some(capacity), FaultKind::TrunkOutage) => {
+            let value = *capacity.get_ref();
+            if (0.0..1.0).contains(&value) {
+                Ok(value)
+            } else {
+                Err(scenario.error_at(
+                    Some(capacity.span()),
+                    "`capacity` is the fraction of lines left: at least 0, below 1",
+                ))
+            }
+        }
+        (Some(capacity), _) => Err(scenario.error_at(
+            Some(capacity.span()),
+            "`capacity` belongs to `trunk-outage` faults only",
+        )),
+        (None, _) => Ok(0.0),
+    }
+}
+
 fn partition_policy(
     scenario: &Scenario,
     kind: FaultKind,

@@ -46,3 +46,47 @@ pub fn line(priced: &PricedOption, label: &str, hidden: bool) -> Vec<Money> {
 pub fn units(values: &[f64]) -> Vec<Money> {
     values.iter().map(|v| Money::from_units(*v)).collect()
 }
+
+/// A SaaS book with one seat item of `kind` (`named_seat` or `concurrent_seat`, the latter
+/// with the 30-minute minimum peak) at 100 a seat-month.
+pub fn seat_book(kind: &str) -> String {
+    format!(
+        r#"
+        name = "{kind}"
+        kind = "saas"
+        currency = "USD"
+        [[item]]
+        kind = "{kind}"
+        label = "seat"
+        price = 100
+        source = "test"
+        {rule}
+    "#,
+        rule = if kind == "concurrent_seat" {
+            "minimum_peak_duration = \"30m\""
+        } else {
+            ""
+        }
+    )
+}
+
+/// A private book of servers at 1,000 each, 10 concurrent calls per server, depreciated over
+/// three years.
+pub const SERVERS: &str = r#"
+    name = "private"
+    kind = "private"
+    currency = "USD"
+    [terms]
+    depreciation_years = 3
+    [[item]]
+    kind = "server"
+    label = "server"
+    price = 1000
+    concurrent_calls_per_server = 10
+    source = "test"
+"#;
+
+/// The sum of yearly cash, in units.
+pub fn total(cash: &[Money]) -> f64 {
+    cash.iter().copied().sum::<Money>().as_units()
+}
