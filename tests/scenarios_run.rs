@@ -149,6 +149,19 @@ fn bank_failover_runs_and_its_report_shows_the_compliance_queue() {
     for name in ["compliance", "retail", "dc-north", "dc-south"] {
         assert!(html.contains(&format!("<th>{name}</th>")), "{name}");
     }
+    // The datacenters own no queue: their rows carry agent figures and no contact figures
+    // (empty, not 0).
+    let header: Vec<&str> = intervals.lines().next().unwrap().split(',').collect();
+    let offered = header.iter().position(|name| *name == "offered").unwrap();
+    let north_first = intervals
+        .lines()
+        .find(|line| line.starts_with("0s,site:dc-north,"))
+        .unwrap();
+    assert_eq!(
+        north_first.split(',').nth(offered),
+        Some(""),
+        "{north_first}"
+    );
     // dc-north is lost from 2 h to 2 h 30 m: its agents staff nothing in that half hour.
     assert!(
         scope_cell(&intervals, "2h", "site:dc-north", "staffed_agents")

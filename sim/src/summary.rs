@@ -287,7 +287,18 @@ pub fn summarize(
                 }
             }
             Scope::Site(site) => {
-                sites.insert(model.site_names[*site].clone(), estimates(figures, index));
+                let mut site_estimates = estimates(figures, index);
+                if !site_owns_queues(model, *site) {
+                    // Contacts count at the site of their queue: a site that owns no queue
+                    // (a datacenter of a failover topology, say) has agent figures only, and a
+                    // 0 would read as "no contacts".
+                    for metric in METRICS {
+                        if !SITE_AGENT_METRICS.contains(&metric) {
+                            site_estimates.insert(metric.to_string(), Estimate::of([]));
+                        }
+                    }
+                }
+                sites.insert(model.site_names[*site].clone(), site_estimates);
             }
         }
     }
@@ -500,6 +511,13 @@ pub fn intervals_csv(
                 }
                 .map(|wait_ms| wait_ms as f64 / 1_000.0)
                 .or_else(|| match (*column, index) {
+                    // A site without queues counts no contacts (see `summarize`).
+                    (column, _)
+                        if matches!(scope, Scope::Site(site) if !site_owns_queues(model, *site))
+                            && !SITE_AGENT_METRICS.contains(&column) =>
+                    {
+                        None
+                    }
                     ("required_agents", _) => required_agents_of_scope(model, scope, &required),
                     // Channels have no agents of their own.
                     ("staffed_agents" | "occupancy", _) if matches!(scope, Scope::Channel(_)) => {
@@ -521,6 +539,15 @@ pub fn intervals_csv(
         }
     }
     text
+}
+
+/// The figures a site has from its agent groups alone, whether or not it owns queues.
+const SITE_AGENT_METRICS: [&str; 3] = ["occupancy", "utilization", "staffed_agents"];
+
+/// Whether some queue belongs to `site` (`site` on `[[queue]]`): only then does the site count
+/// contacts.
+fn site_owns_queues(model: &Model, site: usize) -> bool {
+    model.queue_sites.contains(&Some(site))
 }
 
 /// A scope's required agents: its queue's, the sum over a site's queues or over every queue
