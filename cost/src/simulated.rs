@@ -186,12 +186,15 @@ pub fn day_from_run(
     let callback = scope_index(&Scope::Channel(Channel::Callback));
     let chat = scope_index(&Scope::Channel(Channel::Chat));
     let email = scope_index(&Scope::Channel(Channel::Email));
-    let sites: Vec<(String, usize)> = model
+    // Sites that own queues, with their scope; the others are sized for the center's peak
+    // (`site_owns_queues`).
+    let sites: Vec<(String, Option<usize>)> = model
         .site_names
         .iter()
         .enumerate()
-        .filter_map(|(site, name)| {
-            scope_index(&Scope::Site(site)).map(|index| (name.clone(), index))
+        .map(|(site, name)| {
+            let scope = scope_index(&Scope::Site(site)).filter(|_| site_owns_queues(model, site));
+            (name.clone(), scope)
         })
         .collect();
     let logins = peak_logins_per_interval(model);
@@ -211,6 +214,8 @@ pub fn day_from_run(
         };
         let voice_talk = mean(voice, |c| c.talk_ms as f64 / MS_PER_MINUTE);
         talk_minutes_voice += voice_talk + mean(callback, |c| c.talk_ms as f64 / MS_PER_MINUTE);
+        let center_peak =
+            mean(voice, |c| c.max_concurrent as f64) + mean(callback, |c| c.max_concurrent as f64);
         records.push(IntervalUsage {
             agents_staffed: mean(total, |c| (c.ready_ms + c.busy_ms + c.aux_ms) as f64)
                 / model.interval_ms as f64,
@@ -226,15 +231,15 @@ pub fn day_from_run(
                 * derivation.messages_per_chat_minute,
             emails: mean(email, |c| c.arrived as f64),
             automated_resolutions: mean(total, |c| c.self_served as f64),
-            peak_trunk_lines: mean(voice, |c| c.max_concurrent as f64)
-                + mean(callback, |c| c.max_concurrent as f64),
+            peak_trunk_lines: center_peak,
             peak_concurrent_calls_by_site: sites
                 .iter()
-                .map(|(site, index)| {
-                    (
-                        site.clone(),
-                        mean(Some(*index), |c| c.max_concurrent as f64),
-                    )
+                .map(|(site, scope)| {
+                    let peak = match scope {
+                        Some(index) => mean(Some(*index), |c| c.max_concurrent as f64),
+                        None => center_peak,
+                    };
+                    (site.clone(), peak)
                 })
                 .collect(),
         });
@@ -305,12 +310,16 @@ pub fn day_from_results_folder(
         let voice_talk = talk_minutes(Channel::Voice);
         let callback_talk = talk_minutes(Channel::Callback);
         talk_minutes_voice += voice_talk + callback_talk;
+        let center_peak =
+            value("channel:voice", "max_concurrent") + value("channel:callback", "max_concurrent");
         let mut sites = BTreeMap::new();
-        for site in &model.site_names {
-            sites.insert(
-                site.clone(),
-                value(&format!("site:{site}"), "max_concurrent"),
-            );
+        for (index, site) in model.site_names.iter().enumerate() {
+            let peak = if site_owns_queues(&model, index) {
+                value(&format!("site:{site}"), "max_concurrent")
+            } else {
+                center_peak
+            };
+            sites.insert(site.clone(), peak);
         }
         records.push(IntervalUsage {
             agents_staffed: value("total", "staffed_agents") * span_ms as f64
@@ -324,8 +333,7 @@ pub fn day_from_results_folder(
             chat_messages: talk_minutes(Channel::Chat) * derivation.messages_per_chat_minute,
             emails: value("channel:email", "arrived"),
             automated_resolutions: (value("total", "arrived") - value("total", "offered")).max(0.0),
-            peak_trunk_lines: value("channel:voice", "max_concurrent")
-                + value("channel:callback", "max_concurrent"),
+            peak_trunk_lines: center_peak,
             peak_concurrent_calls_by_site: sites,
         });
     }
@@ -646,6 +654,13 @@ pub fn coarsen(day: &DayUsage, factor: usize) -> DayUsage {
             .collect(),
         recording_gb: day.recording_gb,
     }
+}
+
+/// Whether some queue belongs to `site`: only such a site counts contacts of its own. A site
+/// that owns none (a datacenter of a failover topology, where calls go to whichever site is up)
+/// must be able to carry the center's whole voice peak, and is sized for it.
+fn site_owns_queues(model: &Model, site: usize) -> bool {
+    model.queue_sites.contains(&Some(site))
 }
 
 #[cfg(test)]

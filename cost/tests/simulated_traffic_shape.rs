@@ -241,3 +241,25 @@ fn a_traffic_scale_multiplies_the_simulated_arrivals_and_not_the_staff() {
     );
     assert_eq!(doubled.named_agents, Some(10.0));
 }
+
+#[test]
+fn a_datacenter_that_owns_no_queue_is_sized_for_the_centers_whole_voice_peak() {
+    // bank-failover's queues name no site: calls go to whichever datacenter is up, so each
+    // must carry the center's peak; its own queue-scoped peak would be zero.
+    let scenario = repository().join("scenarios/bank-failover.toml");
+    let request = SimulationRequest {
+        replications: Some(2),
+        ..SimulationRequest::default()
+    };
+    let run = simulate_scenario(&scenario, &request).unwrap();
+    let day = day_from_run(&run, "weekday", 250.0, vec![], &Derivation::default())
+        .unwrap()
+        .day;
+    assert!(day.peak_trunk_lines.iter().any(|&peak| peak > 10.0));
+    for site in ["dc-north", "dc-south"] {
+        assert_eq!(
+            day.peak_concurrent_calls_by_site[site], day.peak_trunk_lines,
+            "{site}"
+        );
+    }
+}

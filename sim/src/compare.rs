@@ -117,6 +117,17 @@ pub fn compare(names: &[String], results: &[RunResult], seed: u64) -> Comparison
             .collect();
         if fault_counts.iter().all(|&count| count == fault_counts[0]) {
             for index in 0..fault_counts[0] {
+                // A fault is compared only with the same fault: same kind, sites and start
+                // in every variant (its length or a partition's policy may differ).
+                let first = &results[0].failover_outputs[0].faults[index];
+                let same_fault = results.iter().all(|result| {
+                    let fault = &result.failover_outputs[0].faults[index];
+                    (fault.kind, fault.site, fault.peer, fault.start_ms)
+                        == (first.kind, first.site, first.peer, first.start_ms)
+                });
+                if !same_fault {
+                    continue;
+                }
                 for what in [
                     "dropped",
                     "lost",

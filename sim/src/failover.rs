@@ -975,7 +975,11 @@ impl<'a> Failover<'a> {
             let Some(baseline) = baseline else {
                 continue;
             };
-            outcome.rto_ms = (first..self.windows.len())
+            // Search from the first window that starts at or after the fault: the window
+            // holding the fault's start is mostly calls from before it, and would report a
+            // late fault as recovered at once.
+            let first_after = fault.start_ms.div_ceil(window_ms) as usize;
+            outcome.rto_ms = (first_after..self.windows.len())
                 .find(|&index| {
                     level(&self.windows[index..=index])
                         .is_some_and(|service_level| service_level >= baseline - 0.05)

@@ -334,3 +334,49 @@ fn compare_pairs_the_answers_across_a_partition() {
     let [low, _] = across.differences[0].ci95.unwrap();
     assert!(low > 0.0, "{:?}", across.differences[0]);
 }
+
+#[test]
+fn compare_pairs_a_fault_only_with_the_same_fault() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bank-failover.toml");
+    let bank = std::fs::read_to_string(&path).unwrap();
+    // The file's own fault is the site outage of dc-north at 2 h; the variants add a second
+    // fault that differs in kind and start, so only the first pairs up.
+    let with_second = |fault: &str| {
+        let text = format!("{bank}\n[[fault]]\n{fault}\n");
+        switchboard_sim::run::model_from_text(&text).unwrap_or_else(|error| panic!("{error}"))
+    };
+    let outage = with_second(
+        "kind = \"site-outage\"\nsite = \"dc-south\"\nstart = \"3h\"\nduration = \"10m\"",
+    );
+    let logout = with_second(
+        "kind = \"agent-logout\"\nsite = \"dc-south\"\nstart = \"30m\"\nduration = \"10m\"",
+    );
+    let options = RunOptions {
+        replications: Some(3),
+        threads: 2,
+        ..RunOptions::default()
+    };
+    let results = [
+        switchboard_sim::run(&outage, &options, &|_| {}).unwrap(),
+        switchboard_sim::run(&logout, &options, &|_| {}).unwrap(),
+    ];
+    let names = vec!["outage".to_string(), "logout".to_string()];
+    let comparison = compare(&names, &results, outage.settings.seed);
+    let faults_compared: Vec<&str> = comparison
+        .metrics
+        .iter()
+        .map(|metric| metric.metric.as_str())
+        .filter(|metric| metric.starts_with("failover.fault"))
+        .collect();
+    assert!(
+        faults_compared.contains(&"failover.fault0.rto_s"),
+        "{faults_compared:?}"
+    );
+    assert!(
+        faults_compared
+            .iter()
+            .all(|metric| !metric.starts_with("failover.fault1.")),
+        "{faults_compared:?}"
+    );
+}

@@ -943,3 +943,21 @@ fn a_policy_on_another_kind_of_fault_is_placed_in_the_file() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_rto_of_a_fault_late_in_its_window_is_measured_from_the_windows_after_it() {
+    // The active-standby bank loses dc-north 59 s into a one-minute window: that window is
+    // mostly calls from before the fault and must not count as the recovery.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/bank-failover-active-standby.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let fault = "kind = \"site-outage\"\nsite = \"dc-north\"\nstart = \"2h\"";
+    assert!(text.contains(fault));
+    let late = text.replace(fault, &fault.replace("\"2h\"", "\"2h59s\""));
+    let result = run(&model_from_text(&late).unwrap(), 2);
+    for output in &result.failover_outputs {
+        let rto_ms = output.outcomes[0].rto_ms;
+        // Calls fail for the 25 s × 3 the carrier needs to notice: never back at once.
+        assert!(rto_ms.is_none_or(|rto_ms| rto_ms >= 60_000), "{rto_ms:?}");
+    }
+}
