@@ -574,6 +574,15 @@ pub fn compile_topology(scenario: &Scenario) -> Result<Option<Topology>, Scenari
         if !(site.weight.is_finite() && site.weight >= 0.0) {
             return Err(scenario.error_at(Some(site.name.span()), "`weight` must be a number ≥ 0"));
         }
+        if site.standby && site.weight == 0.0 {
+            // The carrier splits calls by weight among the sites it may use; a standby site
+            // of weight 0 would never take over, and its refusals would be charged to no fault.
+            return Err(scenario.error_at(
+                Some(site.name.span()),
+                "a standby site needs a positive `weight` (its share of the calls among the \
+                 standby sites once the active ones are down)",
+            ));
+        }
         if site.standby && config.mode != SiteMode::ActiveStandby {
             return Err(scenario.error_at(
                 Some(site.name.span()),

@@ -961,3 +961,29 @@ fn the_rto_of_a_fault_late_in_its_window_is_measured_from_the_windows_after_it()
         assert!(rto_ms.is_none_or(|rto_ms| rto_ms >= 60_000), "{rto_ms:?}");
     }
 }
+
+#[test]
+fn a_standby_site_of_weight_zero_is_refused_at_its_name() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/bank-failover-active-standby.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let standby = "name = \"dc-south\"\ntrunk_lines = 120\nweight = 1\nstandby = true";
+    assert!(text.contains(standby));
+    let broken = text.replace(standby, &standby.replace("weight = 1", "weight = 0"));
+    let shown = model_from_text(&broken).unwrap_err().to_string();
+    // The topology's `[[topology.site]]` comes after the center's `[[site]]` of the same name.
+    let line = broken
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| *line == "name = \"dc-south\"")
+        .last()
+        .unwrap()
+        .0
+        + 1;
+    assert!(
+        shown.starts_with(&format!(
+            "<scenario>:{line}:8: a standby site needs a positive `weight`"
+        )),
+        "{shown}"
+    );
+}
