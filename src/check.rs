@@ -299,22 +299,11 @@ pub fn topology_summary(topology: &Topology) -> String {
     out
 }
 
+/// How long a chaos fault lasts, in words: a constant reads as the bare duration.
 fn distribution_words(distribution: &DistributionConfig) -> String {
     match distribution {
-        DistributionConfig::Exponential { mean } => format!("exponential, mean {mean}"),
-        DistributionConfig::Lognormal { mean, cv } => format!("lognormal, mean {mean}, cv {cv}"),
-        DistributionConfig::Gamma { mean, cv, shape } => match (cv, shape) {
-            (Some(cv), _) => format!("gamma, mean {mean}, cv {cv}"),
-            (None, Some(shape)) => format!("gamma, mean {mean}, shape {shape}"),
-            (None, None) => format!("gamma, mean {mean}"),
-        },
-        DistributionConfig::Weibull { shape, mean, scale } => match (mean, scale) {
-            (Some(mean), _) => format!("Weibull, shape {shape}, mean {mean}"),
-            (None, Some(scale)) => format!("Weibull, shape {shape}, scale {scale}"),
-            (None, None) => format!("Weibull, shape {shape}"),
-        },
         DistributionConfig::Constant { value } => value.to_string(),
-        DistributionConfig::Empirical { file } => format!("as observed in {file}"),
+        other => other.describe(),
     }
 }
 

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use crate::chart::{format_number, Chart};
 use crate::results::{Estimate, Estimates, Results};
-use crate::views::{definition_short, describe_distribution};
+use crate::views::definition_short;
 
 /// What every section may draw on.
 pub struct PageContext<'a> {
@@ -491,7 +491,7 @@ impl Section for KeyInputs {
             let patience = traffic
                 .patience
                 .as_ref()
-                .map_or("waits forever".to_string(), describe_distribution);
+                .map_or("waits forever".to_string(), |patience| patience.describe());
             let retrial = traffic
                 .retrial
                 .as_ref()
@@ -499,7 +499,7 @@ impl Section for KeyInputs {
                     format!(
                         "{:.0} % retry after {}",
                         retrial.probability * 100.0,
-                        describe_distribution(&retrial.delay)
+                        retrial.delay.describe()
                     )
                 });
             let _ = writeln!(
@@ -508,7 +508,7 @@ impl Section for KeyInputs {
                 escape(&into),
                 escape(&channel),
                 escape(&volume),
-                escape(&describe_distribution(&traffic.handle_time)),
+                escape(&traffic.handle_time.describe()),
                 escape(&patience),
                 escape(&retrial)
             );

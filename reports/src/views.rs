@@ -3,8 +3,6 @@
 //! and turning a histogram's counts into the share of contacts that waited longer than each
 //! value (a change of presentation, not a new statistic).
 
-use switchboard_sim::distribution::DistributionConfig;
-
 use crate::chart::{Chart, HorizontalAxis, ReferenceLine, Series, ValueFormat, VerticalScale};
 use crate::local_time::LocalClock;
 use crate::results::{Results, WaitHistogram};
@@ -523,25 +521,5 @@ pub fn definition_short(definition: &str) -> &'static str {
         "answered" => "answered in target / answered",
         "excluding_short_abandons" => "answered in target / (offered − abandoned in target)",
         _ => "definition not recognised",
-    }
-}
-
-/// A distribution as a person reads it: `exponential, mean 2m`.
-pub fn describe_distribution(distribution: &DistributionConfig) -> String {
-    match distribution {
-        DistributionConfig::Exponential { mean } => format!("exponential, mean {mean}"),
-        DistributionConfig::Lognormal { mean, cv } => format!("lognormal, mean {mean}, cv {cv}"),
-        DistributionConfig::Gamma { mean, cv, shape } => match (cv, shape) {
-            (Some(cv), _) => format!("gamma, mean {mean}, cv {cv}"),
-            (None, Some(shape)) => format!("gamma, mean {mean}, shape {shape}"),
-            (None, None) => format!("gamma, mean {mean}"),
-        },
-        DistributionConfig::Weibull { shape, mean, scale } => match (mean, scale) {
-            (Some(mean), _) => format!("Weibull, mean {mean}, shape {shape}"),
-            (None, Some(scale)) => format!("Weibull, scale {scale}, shape {shape}"),
-            (None, None) => format!("Weibull, shape {shape}"),
-        },
-        DistributionConfig::Constant { value } => format!("constant {value}"),
-        DistributionConfig::Empirical { file } => format!("observed values from {file}"),
     }
 }

@@ -54,6 +54,30 @@ pub enum DistributionConfig {
     },
 }
 
+impl DistributionConfig {
+    /// The distribution as a person reads it: `exponential, mean 2m`.
+    pub fn describe(&self) -> String {
+        match self {
+            DistributionConfig::Exponential { mean } => format!("exponential, mean {mean}"),
+            DistributionConfig::Lognormal { mean, cv } => {
+                format!("lognormal, mean {mean}, cv {cv}")
+            }
+            DistributionConfig::Gamma { mean, cv, shape } => match (cv, shape) {
+                (Some(cv), _) => format!("gamma, mean {mean}, cv {cv}"),
+                (None, Some(shape)) => format!("gamma, mean {mean}, shape {shape}"),
+                (None, None) => format!("gamma, mean {mean}"),
+            },
+            DistributionConfig::Weibull { shape, mean, scale } => match (mean, scale) {
+                (Some(mean), _) => format!("Weibull, mean {mean}, shape {shape}"),
+                (None, Some(scale)) => format!("Weibull, scale {scale}, shape {shape}"),
+                (None, None) => format!("Weibull, shape {shape}"),
+            },
+            DistributionConfig::Constant { value } => format!("constant {value}"),
+            DistributionConfig::Empirical { file } => format!("observed values from {file}"),
+        }
+    }
+}
+
 /// A distribution ready to sample, with its parameters in milliseconds.
 #[derive(Clone, Debug)]
 pub enum Sampler {
