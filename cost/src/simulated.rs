@@ -186,14 +186,14 @@ pub fn day_from_run(
     let callback = scope_index(&Scope::Channel(Channel::Callback));
     let chat = scope_index(&Scope::Channel(Channel::Chat));
     let email = scope_index(&Scope::Channel(Channel::Email));
-    // Sites that own queues, with their scope; the others are sized for the center's peak
-    // (`site_owns_queues`).
+    // Sites that own queues, with their scope; the others must carry every call when their
+    // peer fails, so they are sized for the center's voice peak.
     let sites: Vec<(String, Option<usize>)> = model
         .site_names
         .iter()
         .enumerate()
         .map(|(site, name)| {
-            let scope = scope_index(&Scope::Site(site)).filter(|_| site_owns_queues(model, site));
+            let scope = scope_index(&Scope::Site(site)).filter(|_| model.site_owns_queues(site));
             (name.clone(), scope)
         })
         .collect();
@@ -314,7 +314,7 @@ pub fn day_from_results_folder(
             value("channel:voice", "max_concurrent") + value("channel:callback", "max_concurrent");
         let mut sites = BTreeMap::new();
         for (index, site) in model.site_names.iter().enumerate() {
-            let peak = if site_owns_queues(&model, index) {
+            let peak = if model.site_owns_queues(index) {
                 value(&format!("site:{site}"), "max_concurrent")
             } else {
                 center_peak
@@ -654,13 +654,6 @@ pub fn coarsen(day: &DayUsage, factor: usize) -> DayUsage {
             .collect(),
         recording_gb: day.recording_gb,
     }
-}
-
-/// Whether some queue belongs to `site`: only such a site counts contacts of its own. A site
-/// that owns none (a datacenter of a failover topology, where calls go to whichever site is up)
-/// must be able to carry the center's whole voice peak, and is sized for it.
-fn site_owns_queues(model: &Model, site: usize) -> bool {
-    model.queue_sites.contains(&Some(site))
 }
 
 #[cfg(test)]

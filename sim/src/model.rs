@@ -40,6 +40,13 @@ pub struct Model {
 }
 
 impl Model {
+    /// Whether some queue belongs to `site` (`site` on `[[queue]]`): only such a site counts
+    /// contacts of its own; one that owns none (a datacenter of a failover topology, where calls
+    /// go to whichever site is up) has its agents' figures only.
+    pub fn site_owns_queues(&self, site: usize) -> bool {
+        self.queue_sites.contains(&Some(site))
+    }
+
     /// How many reporting intervals a replication has.
     pub fn interval_count(&self) -> usize {
         self.duration_ms.div_ceil(self.interval_ms) as usize

@@ -288,7 +288,7 @@ pub fn summarize(
             }
             Scope::Site(site) => {
                 let mut site_estimates = estimates(figures, index);
-                if !site_owns_queues(model, *site) {
+                if !model.site_owns_queues(*site) {
                     // Contacts count at the site of their queue: a site that owns no queue
                     // (a datacenter of a failover topology, say) has agent figures only, and a
                     // 0 would read as "no contacts".
@@ -513,7 +513,7 @@ pub fn intervals_csv(
                 .or_else(|| match (*column, index) {
                     // A site without queues counts no contacts (see `summarize`).
                     (column, _)
-                        if matches!(scope, Scope::Site(site) if !site_owns_queues(model, *site))
+                        if matches!(scope, Scope::Site(site) if !model.site_owns_queues(*site))
                             && !SITE_AGENT_METRICS.contains(&column) =>
                     {
                         None
@@ -543,12 +543,6 @@ pub fn intervals_csv(
 
 /// The figures a site has from its agent groups alone, whether or not it owns queues.
 const SITE_AGENT_METRICS: [&str; 3] = ["occupancy", "utilization", "staffed_agents"];
-
-/// Whether some queue belongs to `site` (`site` on `[[queue]]`): only then does the site count
-/// contacts.
-fn site_owns_queues(model: &Model, site: usize) -> bool {
-    model.queue_sites.contains(&Some(site))
-}
 
 /// A scope's required agents: its queue's, the sum over a site's queues or over every queue
 /// for the center; channels have no agents of their own (empty).
