@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit_command;
 mod chaos_command;
 mod check;
 mod compare_command;
@@ -39,6 +40,7 @@ enum Command {
     Report(report_command::ReportArgs),
     Compare(compare_command::CompareArgs),
     Chaos(chaos_command::ChaosArgs),
+    Audit(audit_command::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report_command::run(args),
         Command::Compare(args) => compare_command::run(args),
         Command::Chaos(args) => chaos_command::run(args),
+        Command::Audit(args) => audit_command::run(args),
     };
     match result {
         Ok(code) => code,
