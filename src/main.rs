@@ -9,6 +9,7 @@ mod audit_command;
 mod chaos_command;
 mod check;
 mod compare_command;
+mod compliance_commands;
 mod cost_command;
 mod plan_command;
 mod report_command;
@@ -41,6 +42,10 @@ enum Command {
     Compare(compare_command::CompareArgs),
     Chaos(chaos_command::ChaosArgs),
     Audit(audit_command::AuditArgs),
+    Token(compliance_commands::TokenArgs),
+    Recording(compliance_commands::RecordingArgs),
+    /// Delete encrypted recordings and transcripts past their retention time (`retention sweep`).
+    Retention(compliance_commands::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +62,9 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare_command::run(args),
         Command::Chaos(args) => chaos_command::run(args),
         Command::Audit(args) => audit_command::run(args),
+        Command::Token(args) => compliance_commands::run_token(args),
+        Command::Recording(args) => compliance_commands::run_recording(args),
+        Command::Retention(args) => compliance_commands::run_retention(args),
     };
     match result {
         Ok(code) => code,

@@ -82,11 +82,27 @@ fn is_separator(character: char) -> bool {
 /// ```
 pub fn fold_char(character: char) -> Option<char> {
     if is_separator(character) {
-        return None;
+        None
+    } else {
+        Some(normalize_char(character))
     }
+}
+
+/// Rules 1–3 of folding (width, script, case) without dropping separators: for text where
+/// word boundaries matter (sentiment).
+///
+/// ```
+/// use switchboard_compliance::fold::normalize_char;
+/// assert_eq!(normalize_char('Ｔ'), 't');
+/// assert_eq!(normalize_char('　'), ' ');
+/// assert_eq!(normalize_char('氣'), '气');
+/// ```
+pub fn normalize_char(character: char) -> char {
     let mut folded = character;
     if let 0xFF01..=0xFF5E = folded as u32 {
         folded = char::from_u32(folded as u32 - 0xFEE0).unwrap_or(folded);
+    } else if folded == '\u{3000}' {
+        folded = ' ';
     }
     if (folded as u32) < 0x1_0000 {
         let simplified = simplified_table().table[folded as usize];
@@ -95,14 +111,14 @@ pub fn fold_char(character: char) -> Option<char> {
         }
     }
     if folded.is_ascii() {
-        return Some(folded.to_ascii_lowercase());
+        return folded.to_ascii_lowercase();
     }
     let mut lower = folded.to_lowercase();
     match (lower.next(), lower.next()) {
-        (Some(single), None) => Some(single),
+        (Some(single), None) => single,
         // A character whose lower case is several characters (İ) keeps its own form, so the
         // mapping stays one character to one.
-        _ => Some(folded),
+        _ => folded,
     }
 }
 

@@ -9,8 +9,12 @@
 //! decision can be tested with fixed inputs. Files it is handed (audit log folders, key files,
 //! encrypted recordings) are the only I/O it does.
 
+pub mod at_rest;
 pub mod audit;
 pub mod fold;
 pub mod mask;
 pub mod note;
+pub mod retention;
+pub mod roles;
+pub mod sentiment;
 pub mod words;
