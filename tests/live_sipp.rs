@@ -229,7 +229,7 @@ fn malformed_messages_get_400_or_silence_and_the_server_goes_on() {
     let _agent = server.agent("sales-team-1", "agent_answer.xml");
     let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "50"]);
     assert_trunk_succeeded(&server, &result);
-    let (_, metrics) = server.get("/metrics");
+    let (_, metrics) = server.read("/metrics");
     assert!(
         metrics.contains("switchboard_sip_malformed_messages_total 4"),
         "{metrics}"

@@ -13,9 +13,13 @@
 
 pub mod sip;
 
+pub mod api;
+pub mod call_record;
 pub mod cdr;
 pub mod config;
+pub mod dialog;
 pub mod http;
+pub mod metrics;
 pub mod registrar;
 pub mod runtime;
 pub mod switch;

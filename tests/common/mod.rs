@@ -160,8 +160,14 @@ impl Server {
         self.directory.path().join("data/cdr.sqlite")
     }
 
+    /// A GET without a token (only /health and /openapi.json answer it).
     pub fn get(&self, path: &str) -> (u16, String) {
         http(self.http_port, "GET", path, None, "")
+    }
+
+    /// A GET with the test scenario's API token.
+    pub fn read(&self, path: &str) -> (u16, String) {
+        http(self.http_port, "GET", path, Some(TOKEN), "")
     }
 
     pub fn post(&self, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
