@@ -53,6 +53,10 @@ pub struct LiveConfig {
     pub max_transactions: usize,
     /// RFC 3261 T1 (round-trip estimate); T2 and T4 keep their defaults.
     pub sip_t1: DurationMs,
+    /// How often each leg of a call (the caller's early or confirmed dialog, the agent's
+    /// confirmed dialog) is asked an in-dialog OPTIONS; a 481, a 408 or no answer within 64·T1
+    /// means that side is gone, and the call ends. `"0s"` turns the probe off.
+    pub dialog_probe_interval: DurationMs,
 }
 
 impl Default for LiveConfig {
@@ -68,6 +72,7 @@ impl Default for LiveConfig {
             max_calls: 20_000,
             max_transactions: 200_000,
             sip_t1: DurationMs(500),
+            dialog_probe_interval: DurationMs::from_s(60),
         }
     }
 }

@@ -19,8 +19,7 @@ impl Switch {
         source: SocketAddr,
     ) {
         if request.to().is_some_and(|to| to.tag().is_some()) {
-            // A re-INVITE: media changes are between the phones, which talk directly.
-            self.respond(transaction, &request, 488);
+            self.on_session_refresh(transaction, request);
             return;
         }
         if self.calls.len() >= self.live.max_calls {
@@ -77,6 +76,7 @@ impl Switch {
             agent_call_id: None,
             answered: false,
             record,
+            next_probe_ms: None,
         };
         self.calls.insert(contact, call);
         self.by_caller_call_id.insert(call_id, contact);
@@ -132,7 +132,7 @@ impl Switch {
     }
 
     /// Send a final error (or a provisional) response to the caller's INVITE.
-    fn answer_caller(&mut self, contact: ContactId, status: u16) {
+    pub(super) fn answer_caller(&mut self, contact: ContactId, status: u16) {
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
@@ -270,6 +270,7 @@ impl Switch {
         }
         call.caller.ringing_sent = true;
         self.answer_caller(contact, status);
+        self.start_probing(contact);
     }
 
     /// The engine connected the caller to the agent whose phone answered: 200 with its answer.
@@ -299,6 +300,7 @@ impl Switch {
         ok.body = answer.bytes;
         let transaction = call.caller.invite_transaction;
         self.transactions.respond(self.now_ms, transaction, ok);
+        self.start_probing(contact);
     }
 
     pub(super) fn disconnect(&mut self, contact: ContactId) {
@@ -324,15 +326,71 @@ impl Switch {
         self.answer_caller(contact, status);
     }
 
+    /// The caller never acknowledged our 200 (timer L): it never took the call, which is
+    /// dropped, not completed (RFC 3261 §13.3.1.4: the session is ended with a BYE).
     pub(super) fn on_ack_timeout(&mut self, transaction: TransactionId) {
-        // The caller never acknowledged our 200: it is gone.
         let Some(&contact) = self.by_invite_transaction.get(&transaction) else {
             return;
         };
-        let answered = self.calls.get(&contact).is_some_and(|call| call.answered);
-        if answered {
-            self.end_conversation(contact, Party::Customer);
+        let talking = self
+            .calls
+            .get(&contact)
+            .is_some_and(|call| call.answered && call.record.hangup_side.is_none());
+        if talking {
+            self.metrics.calls_never_acknowledged.inc();
+            tracing::info!(
+                contact = contact.0,
+                "200 OK never acknowledged: call dropped"
+            );
+            self.drop_call(contact, HangupSide::Customer);
         }
+    }
+
+    /// A re-INVITE or an UPDATE in a call's dialog. Media flows between the phones, so only a
+    /// session refresh (RFC 4028) is accepted: no body, or the same description the side sent
+    /// before, answered with the other side's description. A change of media gets 488.
+    pub(super) fn on_session_refresh(&mut self, transaction: TransactionId, request: Request) {
+        let call_id = request.call_id();
+        let bodies = if let Some(call) = self
+            .by_caller_call_id
+            .get(call_id)
+            .and_then(|contact| self.calls.get(contact))
+            .filter(|call| call.answered)
+        {
+            let answer = call
+                .agent_call_id
+                .as_deref()
+                .map(|agent_call_id| self.answer_for_caller(agent_call_id));
+            Some((call.caller.offer.bytes.clone(), answer.unwrap_or_default()))
+        } else {
+            self.agent_legs
+                .get(call_id)
+                .filter(|leg| leg.state == super::AgentLegState::Answered)
+                .map(|leg| (leg.answer.bytes.clone(), self.offer_for_agent(leg.contact)))
+        };
+        let Some((sent_before, other_side)) = bodies else {
+            self.respond(transaction, &request, 481);
+            return;
+        };
+        if !request.body.is_empty() && request.body != sent_before {
+            self.respond(transaction, &request, 488);
+            return;
+        }
+        let mut ok = request.response(200, "OK", None);
+        ok.headers
+            .push("Contact", format!("<sip:switchboard@{}>", self.local));
+        if let Some(session_expires) = request.headers.get("Session-Expires") {
+            // The refresher keeps refreshing; we do not ask for more (RFC 4028 §9).
+            ok.headers
+                .push("Session-Expires", session_expires.to_string());
+        }
+        if request.method == Method::Invite {
+            if let Some(content_type) = other_side.content_type {
+                ok.headers.push("Content-Type", content_type);
+            }
+            ok.body = other_side.bytes;
+        }
+        self.transactions.respond(self.now_ms, transaction, ok);
     }
 
     /// End a call from the switch's side whatever its state, and tell the engine it was lost.

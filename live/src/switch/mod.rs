@@ -22,9 +22,11 @@
 mod agent;
 mod caller;
 mod commands;
+mod probe;
 mod registration;
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use switchboard_engine::{AgentId, AgentState, Center, ContactId, Input, Output};
@@ -40,6 +42,9 @@ use crate::sip::message::{reason_phrase, Request};
 use crate::sip::transaction::{
     TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit,
 };
+
+/// The methods this B2BUA accepts, for Allow header fields.
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
 
 /// A message body and its Content-Type (an SDP offer or answer, as it came).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,6 +106,8 @@ struct Call {
     agent_call_id: Option<String>,
     answered: bool,
     record: CallRecord,
+    /// When the legs are probed next (see `probe`).
+    next_probe_ms: Option<u64>,
 }
 
 /// Requests the switch sent as a client, and why.
@@ -108,6 +115,11 @@ struct Call {
 enum Purpose {
     AgentInvite {
         call_id: String,
+    },
+    /// An in-dialog OPTIONS asking whether a side of the call is still there.
+    Probe {
+        contact: ContactId,
+        side: probe::Side,
     },
     /// BYE and the like: nothing to do with the answer.
     Fire,
@@ -126,6 +138,8 @@ pub struct Switch {
     by_invite_transaction: HashMap<TransactionId, ContactId>,
     agent_legs: HashMap<String, AgentLeg>,
     client_transactions: HashMap<TransactionId, Purpose>,
+    /// Due probes by call, possibly stale (see `probe`).
+    probes: BinaryHeap<Reverse<(u64, ContactId)>>,
     cdrs: VecDeque<CdrRecord>,
     metrics: Metrics,
     next_contact: u64,
@@ -154,6 +168,7 @@ impl Switch {
             by_invite_transaction: HashMap::new(),
             agent_legs: HashMap::new(),
             client_transactions: HashMap::new(),
+            probes: BinaryHeap::new(),
             cdrs: VecDeque::new(),
             metrics: Metrics::default(),
             next_contact: 1,
@@ -196,6 +211,7 @@ impl Switch {
         self.transactions.handle_timeout(now_ms);
         self.process_transaction_events();
         self.run_engine_timers(now_ms);
+        self.run_probes(now_ms);
         for agent in self.registrar.expire(now_ms) {
             tracing::info!(
                 agent = self.center.agent_name(agent),
@@ -240,6 +256,7 @@ impl Switch {
             self.transactions.poll_timeout(),
             self.center.poll_timeout(),
             self.registrar.poll_timeout(),
+            self.next_probe_ms(),
         ]
         .into_iter()
         .flatten()
@@ -293,12 +310,29 @@ impl Switch {
                     self.metrics.malformed_messages.inc();
                     tracing::debug!(%source, %reason, "malformed SIP message");
                 }
-                TransactionEvent::Overloaded { source } => {
-                    self.metrics.overloaded_requests.inc();
-                    tracing::warn!(%source, "transaction table full: 503");
+                TransactionEvent::OverLimit { request, source } => {
+                    self.on_over_limit(request, source)
                 }
             }
         }
+    }
+
+    /// The transaction table is full. Requests of calls in progress (BYE, INFO, CANCEL, a
+    /// re-INVITE) are admitted anyway: shedding them would leave their calls up forever. Only
+    /// requests that would start something new are turned away.
+    fn on_over_limit(&mut self, request: Request, source: SocketAddr) {
+        let call_id = request.call_id();
+        let of_a_call =
+            self.by_caller_call_id.contains_key(call_id) || self.agent_legs.contains_key(call_id);
+        if of_a_call {
+            self.transactions.admit(self.now_ms, source, request);
+            return;
+        }
+        self.metrics.overloaded_requests.inc();
+        tracing::debug!(%source, method = %request.method, "transaction table full: 503");
+        let retry_after_s = self.live.retry_after.0 / 1_000;
+        self.transactions
+            .refuse_overloaded(source, &request, retry_after_s);
     }
 
     fn new_identifier(&mut self) -> String {
@@ -342,11 +376,10 @@ impl Switch {
             Method::Register => self.on_register(transaction, request, source),
             Method::Bye => self.on_bye(transaction, request),
             Method::Info => self.on_info(transaction, request),
+            Method::Update => self.on_session_refresh(transaction, request),
             Method::Options => {
                 let mut response = request.response(200, "OK", None);
-                response
-                    .headers
-                    .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER");
+                response.headers.push("Allow", ALLOW);
                 self.transactions
                     .respond(self.now_ms, transaction, response);
             }
@@ -363,6 +396,13 @@ impl Switch {
                     self.client_transactions.remove(&transaction);
                 }
                 call_id
+            }
+            Some(Purpose::Probe { contact, side }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                    self.on_probe_response(contact, side, response.status);
+                }
+                return;
             }
             Some(Purpose::Fire) => {
                 if response.status >= 200 {
@@ -383,11 +423,11 @@ impl Switch {
     }
 
     fn on_client_timeout(&mut self, transaction: TransactionId) {
-        let Some(Purpose::AgentInvite { call_id }) = self.client_transactions.remove(&transaction)
-        else {
-            return;
-        };
-        self.on_agent_invite_timeout(&call_id);
+        match self.client_transactions.remove(&transaction) {
+            Some(Purpose::AgentInvite { call_id }) => self.on_agent_invite_timeout(&call_id),
+            Some(Purpose::Probe { contact, side }) => self.side_gone(contact, side),
+            Some(Purpose::Fire) | None => {}
+        }
     }
 
     // ---------------------------------------------------------------- engine
