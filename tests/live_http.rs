@@ -90,3 +90,51 @@ fn reads_need_the_token_too_but_health_does_not() {
     assert_eq!(server.get("/openapi.json").0, 200);
     server.stop();
 }
+
+#[test]
+fn the_bundled_live_center_serves_and_its_log_file_has_no_colour_codes() {
+    let mut server = Server::start("scenarios/live-center.toml");
+    let (status, body) = http(server.http_port, "GET", "/queues", Some("change-me"), "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"support\""), "{body}");
+    server.stop();
+    let log = server.log();
+    assert!(log.contains("switchboard serving"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a log file: {log:?}"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_without_agent_credentials() {
+    let directory = tempfile::tempdir().unwrap();
+    let scenario = directory.path().join("open.toml");
+    std::fs::write(
+        &scenario,
+        "[[queue]]\nname = \"sales\"\nchannel = \"voice\"\nskills = [\"sales\"]\n\
+         [[agents]]\nname = \"a\"\ncount = 1\nskills = [\"sales\"]\n[live]\napi_token = \"t\"\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .arg(&scenario)
+        .args(["--sip", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("[live] secrets is not set"), "{stderr}");
+    assert!(stderr.contains("allow_unauthenticated_agents"), "{stderr}");
+}
+
+#[test]
+fn serve_help_names_the_bundled_live_scenario() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("scenarios/live-center.toml"), "{help}");
+    assert!(common::repository_file("scenarios/live-center.toml").exists());
+}

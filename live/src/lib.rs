@@ -14,6 +14,7 @@
 pub mod sip;
 
 pub mod api;
+pub mod auth;
 pub mod call_record;
 pub mod cdr;
 pub mod config;

@@ -32,6 +32,7 @@ pub struct Metrics {
     pub offers_sent: Counter,
     pub offers_unanswered: Counter,
     pub registrations: Counter,
+    pub authentication_failures: Counter,
     pub calls_in_progress: Gauge,
     pub transactions: Gauge,
     pub registered_agents: Gauge,
@@ -72,6 +73,11 @@ impl Default for Metrics {
             "Agent INVITEs declined, cancelled or timed out.",
         );
         let registrations = counter("registrations", "Successful REGISTER requests.");
+        let authentication_failures = counter(
+            "sip_authentication_failures",
+            "Requests whose digest credentials were wrong, replayed or forged (not the first, \
+             unauthenticated try that a challenge answers).",
+        );
         let mut gauge = |name: &str, help: &str| {
             let gauge = Gauge::default();
             registry.register(name, help, gauge.clone());
@@ -99,6 +105,7 @@ impl Default for Metrics {
             offers_sent,
             offers_unanswered,
             registrations,
+            authentication_failures,
             calls_in_progress,
             transactions,
             registered_agents,

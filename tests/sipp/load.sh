@@ -33,7 +33,7 @@ for _ in $(seq 100); do curl -sf http://127.0.0.1:$HTTP_PORT/health >/dev/null &
 (cd "$WORK" && exec sipp -sf "$OLDPWD/tests/sipp/agent_answer.xml" -i 127.0.0.1 -p $AGENT_PORT \
     -nostdin -max_socket 4096 >/dev/null 2>&1) &
 PIDS+=("$!")
-{ echo SEQUENTIAL; for n in $(seq 200); do echo "load-$n;"; done; } > "$WORK/agents.csv"
+{ echo SEQUENTIAL; for n in $(seq 200); do echo "load-$n;load-password;"; done; } > "$WORK/agents.csv"
 (cd "$WORK" && sipp 127.0.0.1:$SIP_PORT -sf "$OLDPWD/tests/sipp/register_many.xml" \
     -inf agents.csv -key contact_port $AGENT_PORT -i 127.0.0.1 -p $((AGENT_PORT + 1)) \
     -m 200 -r 200 -nostdin -timeout 20 -timeout_error >/dev/null 2>&1)

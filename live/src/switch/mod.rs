@@ -32,6 +32,7 @@ use std::net::SocketAddr;
 use switchboard_engine::{AgentId, AgentState, Center, ContactId, Input, Output};
 
 use crate::api::{Command, CommandError, Reply};
+use crate::auth::Authenticator;
 use crate::call_record::{CallRecord, HangupSide};
 use crate::cdr::CdrRecord;
 use crate::config::LiveConfig;
@@ -142,6 +143,8 @@ pub struct Switch {
     probes: BinaryHeap<Reverse<(u64, ContactId)>>,
     cdrs: VecDeque<CdrRecord>,
     metrics: Metrics,
+    /// Digest authentication of agents' REGISTER; none in a lab without a secrets file.
+    authenticator: Option<Authenticator>,
     next_contact: u64,
     next_identifier: u64,
     identifier_prefix: String,
@@ -171,11 +174,18 @@ impl Switch {
             probes: BinaryHeap::new(),
             cdrs: VecDeque::new(),
             metrics: Metrics::default(),
+            authenticator: None,
             next_contact: 1,
             next_identifier: 1,
             identifier_prefix: format!("{:x}", start_unix_ms),
             now_ms: 0,
         }
+    }
+
+    /// Require digest authentication of agents' REGISTER requests.
+    pub fn with_authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.authenticator = Some(authenticator);
+        self
     }
 
     // ---------------------------------------------------------------- getters

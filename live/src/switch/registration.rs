@@ -5,12 +5,55 @@ use std::net::SocketAddr;
 use switchboard_engine::{AgentState, Input};
 
 use super::Switch;
+use crate::auth::AuthFailure;
 use crate::dialog::literal_address;
 use crate::registrar::Binding;
-use crate::sip::message::{parse_decimal, split_list, NameAddr, Request, SipUri};
+use crate::sip::message::{parse_decimal, reason_phrase, split_list, NameAddr, Request, SipUri};
 use crate::sip::transaction::TransactionId;
 
 impl Switch {
+    /// Digest authentication of a request acting for `user` (RFC 8760). False when it was
+    /// answered 401 with a challenge (a first try, a stale nonce, or a refusal), and nothing
+    /// else may happen. An unknown user is challenged like a known one, so that a 404 tells nobody
+    /// which agents exist.
+    fn authenticated(
+        &mut self,
+        transaction: TransactionId,
+        request: &Request,
+        user: Option<&str>,
+        source: SocketAddr,
+    ) -> bool {
+        let Some(authenticator) = self.authenticator.as_mut() else {
+            return true;
+        };
+        let failure = match authenticator.verify(
+            self.now_ms,
+            request.method.as_str(),
+            user.unwrap_or_default(),
+            request.headers.get_all("Authorization"),
+        ) {
+            Ok(()) => return true,
+            Err(failure) => failure,
+        };
+        let stale = failure == AuthFailure::Stale;
+        if let AuthFailure::Refused(reason) = failure {
+            self.metrics.authentication_failures.inc();
+            tracing::warn!(%source, user, reason, "digest authentication refused");
+        }
+        let mut response = request.response(401, reason_phrase(401), Some(&self.new_identifier()));
+        let challenges = self
+            .authenticator
+            .as_ref()
+            .map(|authenticator| authenticator.challenges(self.now_ms, stale))
+            .unwrap_or_default();
+        for challenge in challenges {
+            response.headers.push("WWW-Authenticate", challenge);
+        }
+        self.transactions
+            .respond(self.now_ms, transaction, response);
+        false
+    }
+
     pub(super) fn on_register(
         &mut self,
         transaction: TransactionId,
@@ -21,6 +64,9 @@ impl Switch {
             .to()
             .and_then(|to| SipUri::parse(&to.uri))
             .and_then(|uri| uri.user);
+        if !self.authenticated(transaction, &request, agent_name.as_deref(), source) {
+            return;
+        }
         let Some(agent) = agent_name
             .as_deref()
             .and_then(|name| self.center.agent_id(name))
