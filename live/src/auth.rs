@@ -10,8 +10,8 @@
 //! md5 = "9f3a…"      # printf 'sales-team-1:switchboard:PASSWORD' | md5sum
 //! ```
 //!
-//! Nonces need no table to be checked: a nonce is its issue time and a MAC of it under a key
-//! drawn when the runtime starts, so a forged or altered nonce is refused and an old one is
+//! Nonces need no table to be checked: a nonce is its issue time, a serial number and a MAC of
+//! both under a key drawn when the runtime starts, so a forged or altered nonce is refused and an old one is
 //! `stale` after `[live] nonce_lifetime`. Replays are refused by the nonce count: `qop=auth` is
 //! required, and each nonce remembers the highest `nc` that passed, so a request seen once
 //! cannot pass twice. Only nonces that passed a check are remembered, and each only until it
@@ -200,6 +200,8 @@ pub struct Authenticator {
     counts: HashMap<String, u32>,
     /// Nonces in `counts`, by expiry, for forgetting them.
     expiries: VecDeque<(u64, String)>,
+    /// Makes nonces issued in the same millisecond differ (two phones must never share one).
+    next_nonce: u64,
 }
 
 impl Authenticator {
@@ -212,6 +214,7 @@ impl Authenticator {
             nonce_lifetime_ms,
             counts: HashMap::new(),
             expiries: VecDeque::new(),
+            next_nonce: 0,
         }
     }
 
@@ -229,20 +232,23 @@ impl Authenticator {
         self.secrets.agents.contains_key(user)
     }
 
-    fn mac(&self, issued_ms: u64) -> String {
+    fn mac(&self, issued_ms: u64, serial: u64) -> String {
         // Any key length is accepted by HMAC.
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
         mac.update(&issued_ms.to_be_bytes());
+        mac.update(&serial.to_be_bytes());
         hex(&mac.finalize().into_bytes()[..16])
     }
 
-    /// A fresh nonce: its issue time and the MAC of it.
-    pub fn nonce(&self, now_ms: u64) -> String {
-        format!("{now_ms:x}.{}", self.mac(now_ms))
+    /// A fresh nonce: its issue time, a serial number, and the MAC of both.
+    pub fn nonce(&mut self, now_ms: u64) -> String {
+        let serial = self.next_nonce;
+        self.next_nonce += 1;
+        format!("{now_ms:x}.{serial:x}.{}", self.mac(now_ms, serial))
     }
 
     /// The WWW-Authenticate values of a 401: SHA-256 first, then MD5 for older phones.
-    pub fn challenges(&self, now_ms: u64, stale: bool) -> Vec<String> {
+    pub fn challenges(&mut self, now_ms: u64, stale: bool) -> Vec<String> {
         let nonce = self.nonce(now_ms);
         self.algorithms
             .iter()
@@ -299,14 +305,22 @@ impl Authenticator {
             .ok()
             .filter(|_| nc.len() == 8)
             .ok_or(AuthFailure::Refused("nc is not 8 hex digits"))?;
-        let (issued_hex, mac) = digest
-            .nonce
-            .split_once('.')
-            .ok_or(AuthFailure::Refused("not one of our nonces"))?;
-        let issued_ms = u64::from_str_radix(issued_hex, 16)
-            .map_err(|_| AuthFailure::Refused("not one of our nonces"))?;
-        if issued_ms > now_ms || !same_bytes(mac.as_bytes(), self.mac(issued_ms).as_bytes()) {
-            return Err(AuthFailure::Refused("not one of our nonces"));
+        let not_ours = AuthFailure::Refused("not one of our nonces");
+        let mut parts = digest.nonce.split('.');
+        let (Some(issued_hex), Some(serial_hex), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(not_ours);
+        };
+        let (Ok(issued_ms), Ok(serial)) = (
+            u64::from_str_radix(issued_hex, 16),
+            u64::from_str_radix(serial_hex, 16),
+        ) else {
+            return Err(not_ours);
+        };
+        if issued_ms > now_ms || !same_bytes(mac.as_bytes(), self.mac(issued_ms, serial).as_bytes())
+        {
+            return Err(not_ours);
         }
         let ha1 = self
             .secrets
@@ -497,6 +511,21 @@ mod tests {
     }
 
     #[test]
+    fn phones_challenged_in_the_same_millisecond_get_nonces_of_their_own() {
+        let mut authenticator = Authenticator::new(secrets(), [7; 32], 300_000);
+        let (first, second) = (authenticator.nonce(5), authenticator.nonce(5));
+        assert_ne!(first, second);
+        let ha1 = secrets().ha1(Algorithm::Md5, "alice", "secret");
+        for nonce in [first, second] {
+            let value = answer(Algorithm::Md5, &ha1, &nonce, 1);
+            assert_eq!(
+                authenticator.verify(6, "REGISTER", "alice", [value.as_str()].into_iter()),
+                Ok(())
+            );
+        }
+    }
+
+    #[test]
     fn wrong_passwords_forged_and_expired_nonces_are_told_apart() {
         let mut authenticator = Authenticator::new(secrets(), [7; 32], 300_000);
         let nonce = authenticator.nonce(1_000);
@@ -507,7 +536,7 @@ mod tests {
             Err(AuthFailure::Refused("wrong response"))
         );
         let right = secrets().ha1(Algorithm::Sha256, "alice", "secret");
-        let forged = answer(Algorithm::Sha256, &right, "ff.00", 1);
+        let forged = answer(Algorithm::Sha256, &right, "ff.0.00", 1);
         assert_eq!(
             authenticator.verify(2_000, "REGISTER", "alice", [forged.as_str()].into_iter()),
             Err(AuthFailure::Refused("not one of our nonces"))

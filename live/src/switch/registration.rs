@@ -43,7 +43,7 @@ impl Switch {
         let mut response = request.response(401, reason_phrase(401), Some(&self.new_identifier()));
         let challenges = self
             .authenticator
-            .as_ref()
+            .as_mut()
             .map(|authenticator| authenticator.challenges(self.now_ms, stale))
             .unwrap_or_default();
         for challenge in challenges {
