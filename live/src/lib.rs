@@ -20,6 +20,7 @@ pub mod cdr;
 pub mod config;
 pub mod dialog;
 pub mod http;
+pub mod media;
 pub mod metrics;
 pub mod registrar;
 pub mod runtime;
