@@ -53,6 +53,19 @@ pub struct LiveConfig {
     pub max_transactions: usize,
     /// RFC 3261 T1 (round-trip estimate); T2 and T4 keep their defaults.
     pub sip_t1: DurationMs,
+    /// How often each leg of a call (the caller's early or confirmed dialog, the agent's
+    /// confirmed dialog) is asked an in-dialog OPTIONS; a 481, a 408 or no answer within 64·T1
+    /// means that side is gone, and the call ends. `"0s"` turns the probe off.
+    pub dialog_probe_interval: DurationMs,
+    /// The secrets file with each agent's HA1 (`docs/live.md`), relative to the scenario
+    /// file's folder. Agents' REGISTER requests need digest authentication against it.
+    pub secrets: Option<String>,
+    /// Run without a secrets file: anyone may REGISTER as any agent. For a lab only.
+    pub allow_unauthenticated_agents: bool,
+    /// Digest algorithms offered, in order of preference (RFC 8760): `SHA-256`, `MD5`.
+    pub digest_algorithms: Vec<String>,
+    /// How long a nonce is good for; an older one gets a new challenge with `stale=true`.
+    pub nonce_lifetime: DurationMs,
 }
 
 impl Default for LiveConfig {
@@ -66,13 +79,37 @@ impl Default for LiveConfig {
             max_registration: DurationMs::from_s(3_600),
             default_registration: DurationMs::from_s(3_600),
             max_calls: 20_000,
-            max_transactions: 200_000,
+            max_transactions: 400_000,
             sip_t1: DurationMs(500),
+            dialog_probe_interval: DurationMs::from_s(60),
+            secrets: None,
+            allow_unauthenticated_agents: false,
+            digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
+            nonce_lifetime: DurationMs::from_s(300),
         }
     }
 }
 
 impl LiveConfig {
+    /// `digest_algorithms` as algorithms; an unknown name or an empty list is an error.
+    pub fn algorithms(&self) -> Result<Vec<crate::auth::Algorithm>, String> {
+        let algorithms = self
+            .digest_algorithms
+            .iter()
+            .map(|name| {
+                crate::auth::Algorithm::from_token(name).ok_or_else(|| {
+                    format!(
+                        "[live] digest_algorithms: expected \"SHA-256\" or \"MD5\", found {name:?}"
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if algorithms.is_empty() {
+            return Err("[live] digest_algorithms: expected at least one algorithm".into());
+        }
+        Ok(algorithms)
+    }
+
     /// Problems a parsed table can still have.
     pub fn check(&self) -> Result<(), String> {
         if !matches!(self.blocked_status, 486 | 480 | 503 | 600 | 603) {
@@ -86,6 +123,10 @@ impl LiveConfig {
         }
         if self.sip_t1.0 == 0 {
             return Err("[live] sip_t1 must be longer than 0 ms".into());
+        }
+        self.algorithms()?;
+        if self.nonce_lifetime.0 < 1_000 {
+            return Err("[live] nonce_lifetime must be at least 1s".into());
         }
         Ok(())
     }
@@ -113,6 +154,27 @@ mod tests {
         assert!(!scenario.live.auto_ready);
         assert_eq!(scenario.live.entry_points["4000"], "sales");
         assert!(scenario.live.check().is_ok());
+    }
+
+    #[test]
+    fn the_live_table_of_docs_live_md_is_read_and_checked() {
+        let guide = include_str!("../../docs/live.md");
+        let start = guide.find("```toml\n[live]").expect("the [live] example") + "```toml\n".len();
+        let end = start + guide[start..].find("```").unwrap();
+        let scenario: ScenarioLive = toml::from_str(&guide[start..end]).unwrap();
+        assert!(scenario.live.check().is_ok());
+        assert_eq!(
+            scenario.live.secrets.as_deref(),
+            Some("live-center-secrets.toml")
+        );
+        let defaults = LiveConfig::default();
+        assert_eq!(scenario.live.max_transactions, defaults.max_transactions);
+        assert_eq!(scenario.live.nonce_lifetime, defaults.nonce_lifetime);
+        assert_eq!(
+            scenario.live.dialog_probe_interval,
+            defaults.dialog_probe_interval
+        );
+        assert_eq!(scenario.live.digest_algorithms, defaults.digest_algorithms);
     }
 
     #[test]

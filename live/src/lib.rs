@@ -13,10 +13,15 @@
 
 pub mod sip;
 
+pub mod api;
+pub mod auth;
+pub mod call_record;
 pub mod cdr;
 pub mod config;
+pub mod dialog;
 pub mod http;
 pub mod media;
+pub mod metrics;
 pub mod registrar;
 pub mod runtime;
 pub mod switch;

@@ -5,13 +5,13 @@
 use std::io;
 use std::net::SocketAddr;
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use crate::api::{Command, CommandError, Reply};
 use crate::cdr::CdrWriter;
 use crate::sip::message::MAX_MESSAGE_BYTES;
-use crate::switch::{Command, CommandError, Switch};
+use crate::switch::Switch;
 
 /// Commands waiting for the switch task at most; the HTTP API answers 503 beyond.
 pub const COMMAND_QUEUE: usize = 256;
@@ -19,7 +19,7 @@ pub const COMMAND_QUEUE: usize = 256;
 /// A command for the switch task and where to send its answer.
 pub struct Request {
     pub command: Command,
-    pub reply: oneshot::Sender<Result<Value, CommandError>>,
+    pub reply: oneshot::Sender<Result<Reply, CommandError>>,
 }
 
 /// A cloneable way for other tasks to ask the switch task something.
@@ -34,16 +34,12 @@ impl SwitchHandle {
         (SwitchHandle { sender }, receiver)
     }
 
-    pub async fn ask(&self, command: Command) -> Result<Value, CommandError> {
+    pub async fn ask(&self, command: Command) -> Result<Reply, CommandError> {
         let (reply, answer) = oneshot::channel();
-        let unavailable = || CommandError {
-            status: 503,
-            message: "the switch is busy or stopping".into(),
-        };
         self.sender
             .try_send(Request { command, reply })
-            .map_err(|_| unavailable())?;
-        answer.await.map_err(|_| unavailable())?
+            .map_err(|_| CommandError::Unavailable)?;
+        answer.await.map_err(|_| CommandError::Unavailable)?
     }
 }
 
