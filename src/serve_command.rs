@@ -9,7 +9,9 @@ use switchboard_engine::Center;
 use switchboard_live::auth::{Authenticator, Secrets};
 use switchboard_live::cdr::CdrWriter;
 use switchboard_live::config::ScenarioLive;
-use switchboard_live::runtime::{run_switch, SwitchHandle};
+use switchboard_live::media::{MediaDriver, MediaSettings};
+use switchboard_live::media_plane::{AudioLibrary, MediaPlane};
+use switchboard_live::runtime::{run_switch_with_media, SwitchHandle};
 use switchboard_live::switch::Switch;
 
 /// Answer real calls: a SIP B2BUA and registrar over UDP, an HTTP API and a CDR store around
@@ -66,6 +68,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Live time 0 is now, so business hours are evaluated against the real clock.
     let started_at = jiff::Timestamp::now();
     config.center.start = started_at.to_string();
+    let audio = if live.media.anchor {
+        // Prompts that name WAV files, relative to the scenario's folder.
+        let base = args
+            .scenario
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let prompts = config.ivr.iter().enumerate().flat_map(|(flow, ivr)| {
+            ivr.nodes
+                .iter()
+                .enumerate()
+                .filter_map(move |(node, config)| {
+                    node_prompt(config).map(|prompt| {
+                        (
+                            (
+                                switchboard_engine::FlowId(flow as u32),
+                                switchboard_engine::NodeId(node as u32),
+                            ),
+                            prompt,
+                        )
+                    })
+                })
+        });
+        Some(
+            AudioLibrary::load(&base, prompts, &live.media)
+                .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?,
+        )
+    } else {
+        None
+    };
     let center =
         Center::new(config).map_err(|error| anyhow!("{}: {error}", args.scenario.display()))?;
 
@@ -77,6 +109,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args,
         center,
         live,
+        audio,
         authenticator,
         started_at.as_millisecond(),
     ))?;
@@ -121,6 +154,7 @@ async fn serve(
     args: ServeArgs,
     center: Center,
     live: switchboard_live::config::LiveConfig,
+    audio: Option<AudioLibrary>,
     authenticator: Option<Authenticator>,
     start_unix_ms: i64,
 ) -> anyhow::Result<()> {
@@ -140,7 +174,30 @@ async fn serve(
     if token.is_none() {
         tracing::warn!("[live] api_token is not set: state-changing API calls will all get 401");
     }
+    let media_settings = live.media.clone();
     let mut switch = Switch::new(center, live, sip_address, start_unix_ms);
+    let mut media = None;
+    if let Some(audio) = audio {
+        let address = media_settings.address.unwrap_or(sip_address.ip());
+        if address.is_unspecified() {
+            return Err(anyhow!(
+                "{}: SIP listens on {address}, which SDP cannot name: set [live.media] address",
+                args.scenario.display()
+            ));
+        }
+        let (driver, events) = MediaDriver::new(
+            MediaSettings {
+                address,
+                media_timeout_ms: media_settings.media_timeout.0,
+            },
+            start,
+        );
+        let plane = MediaPlane::new(address, &media_settings, audio, driver.port_reserver())
+            .map_err(|problem| anyhow!("{}: [live.media] {problem}", args.scenario.display()))?;
+        switch = switch.with_media(plane);
+        media = Some((driver, events));
+        tracing::info!(%address, ports = ?media_settings.rtp_ports, "media anchored");
+    }
     if let Some(authenticator) = authenticator {
         switch = switch.with_authenticator(authenticator);
     }
@@ -163,13 +220,14 @@ async fn serve(
     });
     tracing::info!(sip = %sip_address, http = %http_address, cdr = %cdr_path.display(), "switchboard serving");
 
-    let mut switch = run_switch(
+    let mut switch = run_switch_with_media(
         &socket,
         switch,
         requests,
         shutdown,
         Some(&mut cdr_writer),
         start,
+        media.as_mut().map(|(driver, events)| (driver, events)),
     )
     .await;
     // Calls still up are dropped (each gets a CDR with outcome "dropped").
@@ -179,6 +237,25 @@ async fn serve(
     }
     while let Some(record) = switch.poll_cdr() {
         cdr_writer.record(record);
+    }
+    if let Some((mut driver, _events)) = media {
+        while let Some(command) = switch.poll_media() {
+            driver.apply(command);
+        }
+        let stats = driver.stats();
+        let (measured, p50_us, p99_us, p999_us, max_us) = stats.latency_us();
+        tracing::info!(
+            relayed = stats.relayed.load(std::sync::atomic::Ordering::Relaxed),
+            generated = stats.generated.load(std::sync::atomic::Ordering::Relaxed),
+            dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed),
+            measured,
+            p50_us,
+            p99_us,
+            p999_us,
+            max_us,
+            "media relay: packets and added latency"
+        );
+        driver.shut_down();
     }
     let rows = cdr_writer.close().map_err(|problem| anyhow!(problem))?;
     let _ = http.await;
@@ -205,5 +282,19 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The prompt of an IVR node, if it has one.
+fn node_prompt(node: &switchboard_engine::config::IvrNodeConfig) -> Option<&str> {
+    use switchboard_engine::config::IvrNodeConfig;
+    match node {
+        IvrNodeConfig::Play { prompt, .. }
+        | IvrNodeConfig::Menu { prompt, .. }
+        | IvrNodeConfig::Collect { prompt, .. }
+        | IvrNodeConfig::SelfService { prompt, .. }
+        | IvrNodeConfig::Callback { prompt, .. } => Some(prompt),
+        IvrNodeConfig::Hangup { prompt, .. } => prompt.as_deref(),
+        _ => None,
     }
 }

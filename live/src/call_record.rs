@@ -32,6 +32,8 @@ pub struct CallRecord {
     block_reason: Option<BlockReason>,
     ended_ms: Option<u64>,
     pub hangup_side: Option<HangupSide>,
+    /// The side whose RTP stopped for the media timeout, when that ended the call.
+    pub media_timeout: Option<HangupSide>,
 }
 
 impl CallRecord {
@@ -48,6 +50,7 @@ impl CallRecord {
             block_reason: None,
             ended_ms: None,
             hangup_side: None,
+            media_timeout: None,
         }
     }
 
@@ -118,6 +121,7 @@ impl CallRecord {
             .as_str()
             .to_string();
         row.sip_status = sip_status;
+        row.media_timeout = self.media_timeout.map(|side| side.as_str().to_string());
         row
     }
 }

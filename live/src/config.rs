@@ -66,6 +66,57 @@ pub struct LiveConfig {
     pub digest_algorithms: Vec<String>,
     /// How long a nonce is good for; an older one gets a new challenge with `stale=true`.
     pub nonce_lifetime: DurationMs,
+    /// `[live.media]`: anchored RTP (docs/media.md).
+    pub media: MediaConfig,
+}
+
+/// `[live.media]`: how the switch terminates and relays RTP.
+///
+/// ```toml
+/// [live.media]
+/// anchor = true                  # false: the phones' SDP passes through (direct media)
+/// rtp_ports = "20000-29999"      # even ports of this range, one per leg
+/// media_timeout = "60s"          # a leg that sends no RTP this long ends the call
+/// [live.media.hold_audio]
+/// sales = "prompts/music.wav"    # what callers waiting in a queue hear
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    pub anchor: bool,
+    /// The address RTP binds to and SDP advertises; by default the SIP address's.
+    pub address: Option<std::net::IpAddr>,
+    #[serde(deserialize_with = "port_range")]
+    pub rtp_ports: (u16, u16),
+    /// `"0s"` never ends a silent leg.
+    pub media_timeout: DurationMs,
+    /// A queue's name → a WAV file (8 kHz mono 16-bit; relative to the scenario file).
+    pub hold_audio: BTreeMap<String, String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            anchor: true,
+            address: None,
+            rtp_ports: (20_000, 29_999),
+            media_timeout: DurationMs::from_s(60),
+            hold_audio: BTreeMap::new(),
+        }
+    }
+}
+
+fn port_range<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(u16, u16), D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let parsed = text
+        .split_once('-')
+        .and_then(|(first, last)| Some((first.trim().parse().ok()?, last.trim().parse().ok()?)));
+    match parsed {
+        Some((first, last)) if first < last => Ok((first, last)),
+        _ => Err(serde::de::Error::custom(format!(
+            "rtp_ports: expected \"FIRST-LAST\" (like \"20000-29999\"), found {text:?}"
+        ))),
+    }
 }
 
 impl Default for LiveConfig {
@@ -82,6 +133,7 @@ impl Default for LiveConfig {
             max_transactions: 400_000,
             sip_t1: DurationMs(500),
             dialog_probe_interval: DurationMs::from_s(60),
+            media: MediaConfig::default(),
             secrets: None,
             allow_unauthenticated_agents: false,
             digest_algorithms: vec!["SHA-256".into(), "MD5".into()],

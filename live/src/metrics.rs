@@ -32,6 +32,8 @@ pub struct Metrics {
     pub offers_sent: Counter,
     pub offers_unanswered: Counter,
     pub registrations: Counter,
+    pub media_keys: Counter,
+    pub media_timeouts: Counter,
     pub authentication_failures: Counter,
     pub calls_in_progress: Gauge,
     pub transactions: Gauge,
@@ -73,6 +75,14 @@ impl Default for Metrics {
             "Agent INVITEs declined, cancelled or timed out.",
         );
         let registrations = counter("registrations", "Successful REGISTER requests.");
+        let media_keys = counter(
+            "media_keys",
+            "Keys callers pressed as RFC 4733 telephone events (anchored media).",
+        );
+        let media_timeouts = counter(
+            "media_timeouts",
+            "Calls ended because a leg sent no RTP for [live.media] media_timeout.",
+        );
         let authentication_failures = counter(
             "sip_authentication_failures",
             "Requests whose digest credentials were wrong, replayed or forged (not the first, \
@@ -105,6 +115,8 @@ impl Default for Metrics {
             offers_sent,
             offers_unanswered,
             registrations,
+            media_keys,
+            media_timeouts,
             authentication_failures,
             calls_in_progress,
             transactions,

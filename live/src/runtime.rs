@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::api::{Command, CommandError, Reply};
 use crate::cdr::CdrWriter;
+use crate::media::{CallEvent, MediaDriver};
 use crate::sip::message::MAX_MESSAGE_BYTES;
 use crate::switch::Switch;
 
@@ -63,15 +64,34 @@ impl DatagramSocket for tokio::net::UdpSocket {
 /// given) or is dropped (tests that look only at SIP). Returns the switch for inspection.
 pub async fn run_switch<S: DatagramSocket>(
     socket: &S,
+    switch: Switch,
+    requests: mpsc::Receiver<Request>,
+    shutdown: watch::Receiver<bool>,
+    cdr_writer: Option<&mut CdrWriter>,
+    start: Instant,
+) -> Switch {
+    run_switch_with_media(socket, switch, requests, shutdown, cdr_writer, start, None).await
+}
+
+/// [`run_switch`] with anchored media: the switch's media commands go to `media`'s driver and
+/// its events come back to the switch.
+pub async fn run_switch_with_media<S: DatagramSocket>(
+    socket: &S,
     mut switch: Switch,
     mut requests: mpsc::Receiver<Request>,
     mut shutdown: watch::Receiver<bool>,
     mut cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
+    mut media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
 ) -> Switch {
     let now_ms = || start.elapsed().as_millis() as u64;
     let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
     loop {
+        if let Some((driver, _)) = media.as_mut() {
+            while let Some(command) = switch.poll_media() {
+                driver.apply(command);
+            }
+        }
         while let Some(transmit) = switch.poll_transmit() {
             if let Err(error) = socket
                 .send_to_address(&transmit.bytes, transmit.destination)
@@ -103,10 +123,20 @@ pub async fn run_switch<S: DatagramSocket>(
                 let answer = switch.handle_command(now_ms(), request.command);
                 let _ = request.reply.send(answer);
             }
+            Some(event) = media_event(&mut media) => switch.handle_media_event(now_ms(), event),
             _ = sleep_until(deadline) => switch.handle_timeout(now_ms()),
         }
     }
     switch
+}
+
+async fn media_event(
+    media: &mut Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+) -> Option<CallEvent> {
+    match media {
+        Some((_, events)) => events.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

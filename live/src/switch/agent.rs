@@ -102,6 +102,9 @@ impl Switch {
         };
         leg.state = AgentLegState::Cancelled;
         let transaction = leg.invite_transaction;
+        if let Some(media) = &mut self.media {
+            media.agent_gone(contact);
+        }
         self.transactions.cancel(self.now_ms, transaction);
         true
     }
@@ -118,6 +121,11 @@ impl Switch {
                     leg.answer = super::Body::of(&response.headers, &response.body);
                     leg.state = AgentLegState::Answered;
                     let (contact, agent) = (leg.contact, leg.agent);
+                    if let Some(media) = &mut self.media {
+                        if let Err(refusal) = media.agent_answered(contact, &response.body) {
+                            tracing::warn!(contact = contact.0, reason = %refusal.reason, "the agent's answer is unusable: no audio to the agent");
+                        }
+                    }
                     self.send_ack_to_agent(call_id);
                     let accepted = self
                         .center
@@ -141,6 +149,9 @@ impl Switch {
                 let (contact, agent) = (leg.contact, leg.agent);
                 self.agent_legs.remove(call_id);
                 if state == AgentLegState::Ringing {
+                    if let Some(media) = &mut self.media {
+                        media.agent_gone(contact);
+                    }
                     self.metrics.offers_unanswered.inc();
                     if let Some(call) = self.calls.get_mut(&contact) {
                         if call.agent_call_id.as_deref() == Some(call_id) {
@@ -194,6 +205,9 @@ impl Switch {
         if leg.state == AgentLegState::Ringing {
             self.metrics.offers_unanswered.inc();
             let (contact, agent) = (leg.contact, leg.agent);
+            if let Some(media) = &mut self.media {
+                media.agent_gone(contact);
+            }
             self.tell_engine(Input::OfferDeclined { contact, agent });
         }
     }

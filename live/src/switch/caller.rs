@@ -81,6 +81,23 @@ impl Switch {
         self.calls.insert(contact, call);
         self.by_caller_call_id.insert(call_id, contact);
         self.by_invite_transaction.insert(transaction, contact);
+        if let Some(media) = &mut self.media {
+            let offer = self.calls[&contact].caller.offer.bytes.clone();
+            // No offer in the INVITE (delayed offer): the switch offers in its 200 and the
+            // caller answers in the ACK.
+            let opened = if offer.is_empty() {
+                media.caller_without_offer(contact).map(|_| ())
+            } else {
+                media.caller_offered(contact, &offer).map(|_| ())
+            };
+            if let Err(refusal) = opened {
+                tracing::info!(contact = contact.0, reason = %refusal.reason, "call refused: no media");
+                self.metrics.calls_refused.inc();
+                self.answer_caller(contact, refusal.status);
+                self.forget_call(contact);
+                return;
+            }
+        }
         let mut attributes = vec![("entry_point".to_string(), entry_point)];
         if !caller_user.is_empty() {
             attributes.push(("caller".to_string(), caller_user));
@@ -145,7 +162,18 @@ impl Switch {
         let Some(call) = self.calls.get(&contact) else {
             return;
         };
-        let response = self.caller_response(call, status);
+        let mut response = self.caller_response(call, status);
+        if (180..200).contains(&status) {
+            // Early media: the caller hears prompts and music before the answer.
+            if let Some(answer) = self
+                .media
+                .as_ref()
+                .and_then(|media| media.early_answer(contact))
+            {
+                response.headers.push("Content-Type", "application/sdp");
+                response.body = answer.into_bytes();
+            }
+        }
         let transaction = call.caller.invite_transaction;
         self.transactions
             .respond(self.now_ms, transaction, response);
@@ -253,7 +281,14 @@ impl Switch {
 
     /// 180 Ringing once the call waits in a queue.
     pub(super) fn send_ringing(&mut self, contact: ContactId) {
-        self.send_provisional(contact, 180);
+        // With anchored media the queue's music is early media: 183 Session Progress with the
+        // switch's answer (a delayed offer has no answer yet, so it gets a plain 180).
+        let early_media = self
+            .media
+            .as_ref()
+            .is_some_and(|media| media.early_answer(contact).is_some());
+        let status = if early_media { 183 } else { 180 };
+        self.send_provisional(contact, status);
     }
 
     /// A 183 with our To tag, so that the caller can send INFO in the early dialog.
@@ -284,6 +319,9 @@ impl Switch {
             return;
         };
         let answer = self.answer_for_caller(&agent_call_id);
+        if let Some(media) = &mut self.media {
+            media.connect(contact);
+        }
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
@@ -350,6 +388,10 @@ impl Switch {
     /// session refresh (RFC 4028) is accepted: no body, or the same description the side sent
     /// before, answered with the other side's description. A change of media gets 488.
     pub(super) fn on_session_refresh(&mut self, transaction: TransactionId, request: Request) {
+        if self.media.is_some() {
+            self.on_media_reinvite(transaction, request);
+            return;
+        }
         let call_id = request.call_id();
         let bodies = if let Some(call) = self
             .by_caller_call_id
@@ -366,7 +408,8 @@ impl Switch {
             self.agent_legs
                 .get(call_id)
                 .filter(|leg| leg.state == super::AgentLegState::Answered)
-                .map(|leg| (leg.answer.bytes.clone(), self.offer_for_agent(leg.contact)))
+                .map(|leg| (leg.answer.bytes.clone(), leg.contact))
+                .map(|(answer, contact)| (answer, self.offer_for_agent(contact)))
         };
         let Some((sent_before, other_side)) = bodies else {
             self.respond(transaction, &request, 481);
@@ -376,19 +419,72 @@ impl Switch {
             self.respond(transaction, &request, 488);
             return;
         }
-        let mut ok = request.response(200, "OK", None);
-        ok.headers
-            .push("Contact", format!("<sip:switchboard@{}>", self.local));
-        if let Some(session_expires) = request.headers.get("Session-Expires") {
-            // The refresher keeps refreshing; we do not ask for more (RFC 4028 §9).
-            ok.headers
-                .push("Session-Expires", session_expires.to_string());
-        }
+        let mut ok = self.in_dialog_ok(&request);
         if request.method == Method::Invite {
             if let Some(content_type) = other_side.content_type {
                 ok.headers.push("Content-Type", content_type);
             }
             ok.body = other_side.bytes;
+        }
+        self.transactions.respond(self.now_ms, transaction, ok);
+    }
+
+    /// The 200 to a re-INVITE or UPDATE: our Contact, and the refresher's Session-Expires
+    /// echoed (the refresher keeps refreshing; we do not ask for more, RFC 4028 §9).
+    fn in_dialog_ok(&self, request: &Request) -> Response {
+        let mut ok = request.response(200, "OK", None);
+        ok.headers
+            .push("Contact", format!("<sip:switchboard@{}>", self.local));
+        if let Some(session_expires) = request.headers.get("Session-Expires") {
+            ok.headers
+                .push("Session-Expires", session_expires.to_string());
+        }
+        ok
+    }
+
+    /// A re-INVITE or UPDATE with anchored media: a new offer is answered with the switch's
+    /// description on that leg (hold: the other party hears music; unhold: they talk again);
+    /// no offer (a session refresh) gets the switch's current description again.
+    fn on_media_reinvite(&mut self, transaction: TransactionId, request: Request) {
+        use switchboard_media::Side;
+        let call_id = request.call_id();
+        let leg = if let Some(&contact) = self.by_caller_call_id.get(call_id) {
+            Some((contact, Side::Caller))
+        } else {
+            self.agent_legs
+                .get(call_id)
+                .filter(|leg| leg.state == super::AgentLegState::Answered)
+                .map(|leg| (leg.contact, Side::Agent))
+        };
+        let Some((contact, side)) = leg else {
+            self.respond(transaction, &request, 481);
+            return;
+        };
+        let Some(media) = &mut self.media else {
+            return;
+        };
+        let described = if request.body.is_empty() {
+            media
+                .described(contact, side)
+                .ok_or(super::super::media_plane::MediaRefusal {
+                    status: 481,
+                    reason: "no media on this leg".into(),
+                })
+        } else {
+            media.reoffered(contact, side, &request.body)
+        };
+        let description = match described {
+            Ok(description) => description,
+            Err(refusal) => {
+                tracing::info!(contact = contact.0, reason = %refusal.reason, "re-INVITE refused");
+                self.respond(transaction, &request, refusal.status);
+                return;
+            }
+        };
+        let mut ok = self.in_dialog_ok(&request);
+        if request.method == Method::Invite || !request.body.is_empty() {
+            ok.headers.push("Content-Type", "application/sdp");
+            ok.body = description.into_bytes();
         }
         self.transactions.respond(self.now_ms, transaction, ok);
     }

@@ -17,7 +17,10 @@
 //!
 //! Session descriptions pass through two places only, so that a media layer can stand between
 //! the legs: [`Switch::offer_for_agent`] (the caller's offer, sent to the agent) and
-//! [`Switch::answer_for_caller`] (the agent's answer, sent to the caller).
+//! [`Switch::answer_for_caller`] (the agent's answer, sent to the caller). With anchored media
+//! ([`Switch::with_media`]) both are the switch's own descriptions, made by the
+//! [`MediaPlane`], whose [`MediaCommand`]s the driver takes from `poll_media` and whose
+//! events (keys, silent legs) come back through `handle_media_event`.
 
 mod agent;
 mod caller;
@@ -37,6 +40,8 @@ use crate::call_record::{CallRecord, HangupSide};
 use crate::cdr::CdrRecord;
 use crate::config::LiveConfig;
 use crate::dialog::Dialog;
+use crate::media::{CallEvent, DriverEvent, MediaCommand};
+use crate::media_plane::MediaPlane;
 use crate::metrics::Metrics;
 use crate::registrar::Registrar;
 use crate::sip::message::{reason_phrase, Request};
@@ -143,6 +148,8 @@ pub struct Switch {
     probes: BinaryHeap<Reverse<(u64, ContactId)>>,
     cdrs: VecDeque<CdrRecord>,
     metrics: Metrics,
+    /// Anchored media; `None` passes the phones' descriptions through (direct media).
+    media: Option<MediaPlane>,
     /// Digest authentication of agents' REGISTER; none in a lab without a secrets file.
     authenticator: Option<Authenticator>,
     next_contact: u64,
@@ -174,12 +181,19 @@ impl Switch {
             probes: BinaryHeap::new(),
             cdrs: VecDeque::new(),
             metrics: Metrics::default(),
+            media: None,
             authenticator: None,
             next_contact: 1,
             next_identifier: 1,
             identifier_prefix: format!("{:x}", start_unix_ms),
             now_ms: 0,
         }
+    }
+
+    /// Anchor every call's media on `media`'s ports (see `docs/media.md`).
+    pub fn with_media(mut self, media: MediaPlane) -> Self {
+        self.media = Some(media);
+        self
     }
 
     /// Require digest authentication of agents' REGISTER requests.
@@ -257,6 +271,11 @@ impl Switch {
         self.transactions.poll_transmit()
     }
 
+    /// What the media driver should do next (nothing without anchored media).
+    pub fn poll_media(&mut self) -> Option<MediaCommand> {
+        self.media.as_mut()?.poll_command()
+    }
+
     pub fn poll_cdr(&mut self) -> Option<CdrRecord> {
         self.cdrs.pop_front()
     }
@@ -275,20 +294,110 @@ impl Switch {
 
     // ---------------------------------------------------------------- media hand-over points
 
-    /// The body the agent's INVITE carries: the caller's offer, unchanged (direct media).
-    fn offer_for_agent(&self, contact: ContactId) -> Body {
+    /// The body the agent's INVITE carries: the caller's offer, unchanged (direct media), or
+    /// the switch's offer on the agent leg (anchored media).
+    fn offer_for_agent(&mut self, contact: ContactId) -> Body {
+        if let Some(media) = &mut self.media {
+            let offer = match media.agent_offer(contact) {
+                Some(offer) => Ok(offer),
+                None => media.offer_for_agent(contact),
+            };
+            return match offer {
+                Ok(offer) => sdp_body(offer),
+                Err(refusal) => {
+                    tracing::warn!(contact = contact.0, reason = %refusal.reason, "no media for the agent leg");
+                    Body::default()
+                }
+            };
+        }
         self.calls
             .get(&contact)
             .map(|call| call.caller.offer.clone())
             .unwrap_or_default()
     }
 
-    /// The body of the 200 to the caller: the agent's answer, unchanged (direct media).
+    /// The body of the 200 to the caller: the agent's answer, unchanged (direct media), or the
+    /// switch's answer on the caller leg (anchored media).
     fn answer_for_caller(&self, agent_call_id: &str) -> Body {
-        self.agent_legs
-            .get(agent_call_id)
-            .map(|leg| leg.answer.clone())
-            .unwrap_or_default()
+        let leg = self.agent_legs.get(agent_call_id);
+        if let Some(media) = &self.media {
+            return leg
+                .and_then(|leg| media.caller_answer(leg.contact))
+                .map(sdp_body)
+                .unwrap_or_default();
+        }
+        leg.map(|leg| leg.answer.clone()).unwrap_or_default()
+    }
+
+    /// An ACK of a caller's 200: with a delayed offer it carries the caller's answer.
+    fn on_caller_ack(&mut self, request: Request) {
+        let Some(&contact) = self.by_caller_call_id.get(request.call_id()) else {
+            return;
+        };
+        if let (Some(media), false) = (&mut self.media, request.body.is_empty()) {
+            if let Err(refusal) = media.caller_answered(contact, &request.body) {
+                tracing::info!(contact = contact.0, reason = %refusal.reason, "the ACK's answer is unusable: call dropped");
+                self.drop_call(contact, HangupSide::Center);
+            }
+        }
+    }
+
+    /// Something a call's media reported.
+    pub fn handle_media_event(&mut self, now_ms: u64, event: CallEvent) {
+        self.now_ms = now_ms;
+        let contact = ContactId(event.call);
+        if !self.calls.contains_key(&contact) {
+            return; // the call ended while the event was on its way
+        }
+        match event.event {
+            DriverEvent::Media(switchboard_media::MediaEvent::Key { side, key }) => {
+                if side == switchboard_media::Side::Caller {
+                    self.metrics.media_keys.inc();
+                    let digits = key.to_string();
+                    if let Err(error) = self
+                        .center
+                        .handle(now_ms, Input::Digits { contact, digits })
+                    {
+                        tracing::debug!(%error, contact = contact.0, "key ignored");
+                    }
+                    self.drain_engine();
+                }
+            }
+            DriverEvent::Media(switchboard_media::MediaEvent::MediaTimeout { side }) => {
+                self.metrics.media_timeouts.inc();
+                tracing::info!(
+                    contact = contact.0,
+                    ?side,
+                    "no RTP for the media timeout: call ended"
+                );
+                let hangup = match side {
+                    switchboard_media::Side::Caller => HangupSide::Customer,
+                    switchboard_media::Side::Agent => HangupSide::Agent,
+                };
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.record.media_timeout = Some(hangup);
+                }
+                let answered = self.calls.get(&contact).is_some_and(|call| call.answered);
+                if answered {
+                    self.drop_call(contact, hangup);
+                } else if side == switchboard_media::Side::Caller {
+                    if let Some(call) = self.calls.get_mut(&contact) {
+                        call.record.hangup_side = Some(HangupSide::Customer);
+                    }
+                    self.answer_caller(contact, 408);
+                    self.tell_engine(Input::ContactAbandoned { contact });
+                }
+            }
+            DriverEvent::Media(switchboard_media::MediaEvent::Latched { side, address }) => {
+                tracing::debug!(contact = contact.0, ?side, %address, "RTP source latched");
+            }
+            DriverEvent::Media(switchboard_media::MediaEvent::PlaybackFinished { .. }) => {}
+            DriverEvent::OpenFailed { side, error } => {
+                tracing::error!(contact = contact.0, ?side, %error, "RTP port not bound: call dropped");
+                self.drop_call(contact, HangupSide::Center);
+            }
+            DriverEvent::RecordingStopped { .. } => {}
+        }
     }
 
     // ---------------------------------------------------------------- SIP dispatch
@@ -306,7 +415,7 @@ impl Switch {
                         self.on_caller_cancel(invite);
                     }
                 }
-                TransactionEvent::Ack { .. } => {}
+                TransactionEvent::Ack { request, .. } => self.on_caller_ack(request),
                 TransactionEvent::Response {
                     transaction,
                     response,
@@ -501,10 +610,10 @@ impl Switch {
         let ended = call
             .record
             .apply(&self.center, event.time_ms, unix_ms, &event.kind);
-        if matches!(
-            event.kind,
-            switchboard_engine::EventKind::ContactQueued { .. }
-        ) {
+        if let switchboard_engine::EventKind::ContactQueued { queue, .. } = event.kind {
+            if let Some(media) = &mut self.media {
+                media.queued(contact, self.center.queue_name(queue));
+            }
             self.send_ringing(contact);
         }
         ended.then_some(contact)
@@ -517,11 +626,16 @@ impl Switch {
             Output::Connect { contact, .. } => self.connect(contact),
             Output::Prompt {
                 contact,
+                flow,
                 node,
                 waits_for_digits,
                 ..
             } => {
-                // No media is anchored, so prompts are not played; digits come by INFO.
+                // With anchored media the prompt plays (when its node names a WAV file) and
+                // keys come by RFC 4733; INFO stays a fallback either way.
+                if let Some(media) = &mut self.media {
+                    media.play_prompt(contact, flow, node);
+                }
                 tracing::debug!(
                     contact = contact.0,
                     node = node.0,
@@ -567,6 +681,9 @@ impl Switch {
     }
 
     fn forget_call(&mut self, contact: ContactId) {
+        if let Some(media) = &mut self.media {
+            media.close(contact);
+        }
         if let Some(call) = self.calls.remove(&contact) {
             self.by_caller_call_id.remove(call.caller.invite.call_id());
             self.by_invite_transaction
@@ -587,5 +704,12 @@ impl Switch {
         if self.center.agent_state(agent) != AgentState::LoggedOut {
             self.tell_engine(Input::AgentLogout { agent });
         }
+    }
+}
+
+fn sdp_body(sdp: String) -> Body {
+    Body {
+        content_type: Some("application/sdp".into()),
+        bytes: sdp.into_bytes(),
     }
 }
