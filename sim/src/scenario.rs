@@ -165,6 +165,11 @@ pub struct TrafficConfig {
     /// `[{ tier = "vip", share = 0.05 }]`; the remaining share gets no attributes.
     #[serde(default)]
     pub attributes: Vec<BTreeMap<String, toml::Value>>,
+    /// Probability that a contact's customer turns negative: the contact gets the attribute
+    /// `sentiment = "negative"` (besides its attribute mix), which `[[rule]]` tables act on.
+    /// The simulator's model of the live sentiment escalation (docs/compliance.md).
+    #[serde(default)]
+    pub negative_sentiment: Option<f64>,
     pub handle_time: DistributionConfig,
     /// Absent: infinite patience.
     #[serde(default)]
