@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use switchboard_compliance::at_rest::{read_header, Keyring};
-use switchboard_compliance::audit::{AuditLog, AuditOptions, Entry, Outcome};
+use switchboard_compliance::audit::{AuditLog, AuditOptions};
+use switchboard_compliance::guard::Guard;
 use switchboard_compliance::mask::Masker;
 use switchboard_compliance::note::NoteSigner;
 use switchboard_compliance::retention::{sweep, RetentionPolicy};
@@ -325,55 +326,24 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let tokens = Tokens::load(&args.tokens).map_err(|problem| anyhow!("{problem}"))?;
     let keys = load_keys(&args.keys)?;
     let token = read_token(args.token_file.as_deref())?;
-    let mut audit = open_audit(&args.audit, &args.audit_key)?;
-    let target = format!("recording/{}", args.file.display());
+    let guard = Guard::new(tokens, open_audit(&args.audit, &args.audit_key)?);
     let queues: Vec<&str> = args.queue.as_deref().into_iter().collect();
-    let place = Place {
-        site: args.site.as_deref(),
-        queues: &queues,
-    };
     let action = Action::ExportRecording {
-        place,
+        place: Place {
+            site: args.site.as_deref(),
+            queues: &queues,
+        },
         reason: args.reason.as_deref(),
     };
-    let principal = tokens.authenticate(&token);
-    let decision = principal
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|principal| principal.authorize(action));
-    // A refusal names the user when the token was good (the role lacked the right), and
-    // "unknown" when the token itself was refused.
-    let (actor, role) = match &principal {
-        Ok(principal) => (
-            principal.user.clone(),
-            Some(principal.role.name().to_string()),
-        ),
-        Err(_) => ("unknown".to_string(), None),
-    };
-    let (outcome, detail) = match &decision {
-        Ok(()) => (
-            Outcome::Allowed,
-            serde_json::json!({ "reason": args.reason }),
-        ),
-        Err(denial) => (
-            Outcome::Denied,
-            serde_json::json!({ "reason": args.reason, "denied": denial.0 }),
-        ),
-    };
-    audit
-        .append(Entry {
-            time_unix_ms: now_unix_ms(),
-            actor,
-            role,
-            action: action.name().into(),
-            target,
-            outcome,
-            detail,
-        })
-        .map_err(|problem| anyhow!("{problem}"))?;
-    audit.close().map_err(|problem| anyhow!("{problem}"))?;
-    if let Err(denial) = decision {
-        eprintln!("error: refused (403): {denial}; the refusal is in the audit log");
+    let target = format!("recording/{}", args.file.display());
+    let checked = guard.check(Some(&token), action, &target, now_unix_ms());
+    guard.close().map_err(|problem| anyhow!("{problem}"))?;
+    if let Err(refusal) = checked {
+        eprintln!(
+            "error: refused ({}): {}; the refusal is in the audit log",
+            refusal.status(),
+            refusal.message()
+        );
         return Ok(ExitCode::from(3));
     }
 

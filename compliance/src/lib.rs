@@ -12,6 +12,7 @@
 pub mod at_rest;
 pub mod audit;
 pub mod fold;
+pub mod guard;
 pub mod mask;
 pub mod note;
 pub mod retention;
