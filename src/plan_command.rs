@@ -1,7 +1,7 @@
 //! `switchboard plan …`: Erlang B/C/A, staffing per interval and shift scheduling from the
-//! command line. Parsing and printing only; the models live in `switchboard-plan`, and
-//! [`staff_input`] reads what `plan staff` staffs (a forecast, or one queue of a scenario) and
-//! simulates plans for `--verify`.
+//! command line. Parsing and printing only: the models and the verification report live in
+//! `switchboard-plan`, a scenario's demand and the simulation of a plan in
+//! `switchboard-sim`'s `demand`; [`staff_input`] chooses between a forecast and a scenario.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -19,18 +19,19 @@ use switchboard_plan::erlang::{
 use switchboard_plan::forecast::{read_staffing_plan, write_staffing_plan};
 use switchboard_plan::schedule::{read_shifts, schedule_shifts, PAID_HOURS_RELATIVE_GAP};
 use switchboard_plan::staffing::{
-    evaluate, minimum_agents, scheduled_staff, staff_intervals, IntervalStaffing, Metrics,
-    QueueModel, StaffingOptions, AGENT_SEARCH_LIMIT,
+    evaluate, minimum_agents, person_hours, staff_intervals, IntervalStaffing, Metrics, QueueModel,
+    StaffingOptions, AGENT_SEARCH_LIMIT,
 };
 use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTarget, Targets};
-use switchboard_plan::verify::{
-    verify_staffing, SimulatedServiceLevel, VerifyIteration, VerifySettings,
-};
+use switchboard_plan::text::{percent, seconds};
+use switchboard_plan::verification::{verify_plan, SimulationSettings, VerificationReport};
+use switchboard_plan::verify::SimulatedServiceLevel;
+use switchboard_sim::demand::simulate_staffing_plan;
 use switchboard_sim::run::RunOptions;
 
 mod staff_input;
 
-use staff_input::{simulate_plan, staff_input, ScenarioTarget, SimulationSource, StaffInput};
+use staff_input::{staff_input, ScenarioTarget, SimulationSource, StaffInput};
 
 /// Capacity planning: Erlang B, C and A, staffing per interval, shift scheduling.
 #[derive(Args)]
@@ -299,18 +300,6 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
 
 fn to_json(value: &impl Serialize) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
-}
-
-fn percent(fraction: f64) -> String {
-    format!("{:.2} %", fraction * 100.0)
-}
-
-fn seconds(value_s: f64) -> String {
-    if value_s.is_finite() {
-        format!("{value_s:.2} s")
-    } else {
-        "infinite".to_string()
-    }
 }
 
 fn run_erlang_b(args: ErlangBArgs) -> anyhow::Result<String> {
@@ -587,49 +576,6 @@ struct StaffReport<'a> {
     verification: Option<VerificationReport>,
 }
 
-#[derive(Serialize)]
-struct VerificationReport {
-    seed: u64,
-    replications: u32,
-    max_iterations: u32,
-    converged: bool,
-    /// Whether the plan chosen met the target in every interval of its simulation.
-    meets_target: bool,
-    chosen_iteration: u32,
-    intervals: Vec<VerifiedInterval>,
-    iterations: Vec<VerifyIteration>,
-    /// Σ agents × interval length, in hours, for each plan.
-    agent_hours: AgentHours,
-    /// Σ staff × interval length of the verified plan, in hours.
-    staff_hours: f64,
-}
-
-#[derive(Serialize)]
-struct VerifiedInterval {
-    start: DurationMs,
-    volume: f64,
-    /// Plain per-interval Erlang C (nobody abandons).
-    erlang_c_agents: u64,
-    /// The per-interval answer of the planning model (Erlang A with patience), the start.
-    model_agents: u64,
-    /// After verification in simulation.
-    agents: u64,
-    staff: u64,
-    simulated_service_level: SimulatedServiceLevel,
-}
-
-#[derive(Serialize)]
-struct AgentHours {
-    erlang_c: f64,
-    model: f64,
-    verified: f64,
-}
-
-/// Σ count × interval length, in hours: staff-hours of staff, agent-hours of agents.
-fn person_hours(rows: impl Iterator<Item = u64>, interval: DurationMs) -> f64 {
-    rows.map(|count| count as f64).sum::<f64>() * interval.as_s_f64() / 3_600.0
-}
-
 fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
     let input = staff_input(&args)?;
     let shrinkage = args
@@ -654,17 +600,7 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
         None
     };
     let written: Vec<IntervalStaffing> = match &verification {
-        Some(verification) => plan
-            .iter()
-            .zip(&verification.intervals)
-            .map(|(row, verified)| IntervalStaffing {
-                slots: verified.agents * u64::from(options.concurrency),
-                agents: verified.agents,
-                staff: verified.staff,
-                metrics: None,
-                ..row.clone()
-            })
-            .collect(),
+        Some(verification) => verification.verified_plan(&plan, &options),
         None => plan.clone(),
     };
     if let Some(out) = &args.out {
@@ -748,7 +684,7 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
     }
     let _ = writeln!(text, "staff hours: {staff_hours_total:.1}");
     if let Some(verification) = &verification {
-        render_verification(&mut text, verification, input.interval, &options);
+        verification.write_table(&mut text, input.interval, &options);
     }
     if let Some(out) = &args.out {
         let _ = writeln!(text, "plan written to {}", out.display());
@@ -765,6 +701,7 @@ fn round_for_table(value: f64) -> String {
     }
 }
 
+/// Verifies the plan in the simulator, with a progress bar over every replication it may run.
 fn verify(
     args: &StaffArgs,
     source: &SimulationSource,
@@ -805,182 +742,39 @@ fn verify(
         );
         bar
     };
-    let initial: Vec<u64> = plan.iter().map(|row| row.agents).collect();
-    let verified = verify_staffing(
+    let report = verify_plan(
         &input.demands,
         input.interval,
         options,
-        &initial,
-        VerifySettings { max_iterations },
+        plan,
+        SimulationSettings {
+            seed,
+            replications,
+            max_iterations,
+        },
         |iteration, agents: &[u64]| -> anyhow::Result<Vec<SimulatedServiceLevel>> {
             let done_before = u64::from(iteration - 1) * u64::from(replications);
             bar.set_message(format!("iteration {iteration}"));
-            simulate_plan(source, input.interval, agents, &run_options, &|finished| {
-                bar.set_position(done_before + u64::from(finished))
-            })
+            let levels = simulate_staffing_plan(
+                &source.scenario,
+                source.queue,
+                source.group,
+                input.interval,
+                agents,
+                &run_options,
+                &|finished| bar.set_position(done_before + u64::from(finished)),
+            )?;
+            Ok(levels
+                .iter()
+                .map(|level| SimulatedServiceLevel {
+                    mean: level.mean,
+                    ci95: level.ci95,
+                })
+                .collect())
         },
     )?;
     bar.finish_and_clear();
-    // Plain per-interval Erlang C: the usual answer, for comparison.
-    let erlang_c_options = StaffingOptions {
-        model: QueueModel::ErlangC,
-        targets: Targets {
-            max_abandon: None,
-            ..options.targets.clone()
-        },
-        ..options.clone()
-    };
-    let erlang_c = staff_intervals(&input.demands, input.interval, &erlang_c_options)?;
-    let intervals: Vec<VerifiedInterval> = plan
-        .iter()
-        .zip(&erlang_c)
-        .zip(verified.agents.iter().zip(&verified.service_levels))
-        .map(
-            |((row, erlang_c_row), (&agents, &level))| VerifiedInterval {
-                start: row.start,
-                volume: row.volume,
-                erlang_c_agents: erlang_c_row.agents,
-                model_agents: row.agents,
-                agents,
-                staff: scheduled_staff(agents, options.shrinkage),
-                simulated_service_level: level,
-            },
-        )
-        .collect();
-    let agent_hours = AgentHours {
-        erlang_c: person_hours(
-            intervals.iter().map(|row| row.erlang_c_agents),
-            input.interval,
-        ),
-        model: person_hours(intervals.iter().map(|row| row.model_agents), input.interval),
-        verified: person_hours(intervals.iter().map(|row| row.agents), input.interval),
-    };
-    Ok(VerificationReport {
-        seed,
-        replications,
-        max_iterations,
-        converged: verified.converged,
-        meets_target: verified.meets_target,
-        chosen_iteration: verified.chosen_iteration,
-        staff_hours: person_hours(intervals.iter().map(|row| row.staff), input.interval),
-        intervals,
-        iterations: verified.iterations,
-        agent_hours,
-    })
-}
-
-fn render_verification(
-    text: &mut String,
-    verification: &VerificationReport,
-    interval: DurationMs,
-    options: &StaffingOptions,
-) {
-    let target = options
-        .targets
-        .service_level
-        .expect("verification needs a service-level target");
-    let start_of = |index: usize| DurationMs(index as u64 * interval.as_ms()).to_string();
-    let list = |indexes: &[usize]| {
-        indexes
-            .iter()
-            .map(|&index| start_of(index))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let _ = writeln!(
-        text,
-        "\nVerified in simulation ({} replications per iteration, seed {})",
-        verification.replications, verification.seed
-    );
-    let _ = writeln!(
-        text,
-        "{:>8} {:>8} {:>9} {:>6} {:>8} {:>9} {:>6} {:>9}  95 % CI",
-        "start", "volume", "erlang_c", "model", "verified", "vs_erl_c", "staff", "sim_sl"
-    );
-    for row in &verification.intervals {
-        let level = &row.simulated_service_level;
-        let mean = level.mean.map_or("-".to_string(), percent);
-        let ci = level.ci95.map_or("-".to_string(), |[low, high]| {
-            format!("{:.2} – {:.2} %", low * 100.0, high * 100.0)
-        });
-        let _ = writeln!(
-            text,
-            "{:>8} {:>8} {:>9} {:>6} {:>8} {:>+9} {:>6} {:>9}  {}",
-            row.start.to_string(),
-            row.volume,
-            row.erlang_c_agents,
-            row.model_agents,
-            row.agents,
-            row.agents as i64 - row.erlang_c_agents as i64,
-            row.staff,
-            mean,
-            ci
-        );
-    }
-    let _ = writeln!(text, "Iterations");
-    for iteration in &verification.iterations {
-        let lowest = iteration.min_service_level.map_or(
-            "no interval counted a contact".to_string(),
-            |(index, level)| format!("lowest {} at {}", percent(level), start_of(index)),
-        );
-        let missed = if iteration.missed.is_empty() {
-            "every interval meets the target".to_string()
-        } else {
-            format!(
-                "{} below the target ({})",
-                iteration.missed.len(),
-                list(&iteration.missed)
-            )
-        };
-        let changes = if iteration.changes.is_empty() {
-            "no change".to_string()
-        } else {
-            iteration
-                .changes
-                .iter()
-                .map(|change| format!("{:+} at {}", change.agents, start_of(change.interval)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = writeln!(
-            text,
-            "  {:>2}: {:.1} agent-hours, {lowest}, {missed}; then {changes}",
-            iteration.iteration,
-            person_hours(iteration.agents.iter().copied(), interval)
-        );
-    }
-    let outcome = match (verification.converged, verification.meets_target) {
-        (true, true) => format!(
-            "converged: every interval meets {:.0} % within {} in simulation",
-            target.fraction * 100.0,
-            seconds(target.within_s)
-        ),
-        (false, true) => format!(
-            "not converged after {} iterations; the plan of iteration {} met the target in \
-             every interval",
-            verification.max_iterations, verification.chosen_iteration
-        ),
-        (_, false) => format!(
-            "NOT MET: after {} iterations some intervals are still below the target in \
-             simulation (the plan shown is the last one simulated)",
-            verification.max_iterations
-        ),
-    };
-    let _ = writeln!(text, "{outcome}");
-    let hours = &verification.agent_hours;
-    let _ = writeln!(
-        text,
-        "agent hours: Erlang C {:.1}, model {:.1}, verified {:.1} ({:+.1} vs Erlang C)",
-        hours.erlang_c,
-        hours.model,
-        hours.verified,
-        hours.verified - hours.erlang_c
-    );
-    let _ = writeln!(
-        text,
-        "staff hours of the verified plan: {:.1}",
-        verification.staff_hours
-    );
+    Ok(report)
 }
 
 fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {

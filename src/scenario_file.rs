@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use switchboard_engine::{Center, CenterConfig, ConfigError};
-use switchboard_sim::scenario::{parse_scenario, ScenarioError};
+use switchboard_sim::scenario::{line_and_column, parse_scenario, ScenarioError};
 use switchboard_sim::topology::{compile_topology, Topology};
 
 // The one list of top-level tables, shared with the simulator (which checks the same file).
@@ -41,7 +41,7 @@ pub fn unknown_top_level_keys(text: &str) -> Result<Vec<UnknownKey>, toml::de::E
         .keys()
         .filter(|key| !is_known_table(key.get_ref()))
         .map(|key| {
-            let (line, column) = line_column(text, key.span().start);
+            let (line, column) = line_and_column(text, key.span().start);
             UnknownKey {
                 key: key.get_ref().clone(),
                 line,
@@ -52,19 +52,6 @@ pub fn unknown_top_level_keys(text: &str) -> Result<Vec<UnknownKey>, toml::de::E
         .collect();
     unknown.sort_by_key(|key| (key.line, key.column));
     Ok(unknown)
-}
-
-/// The 1-based line and column (counted in characters) of a byte offset in `text`.
-pub fn line_column(text: &str, byte_offset: usize) -> (usize, usize) {
-    let mut offset = byte_offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
 }
 
 /// One segment of a problem path: `queue[2]` is the key `queue` then the index 2.
@@ -187,7 +174,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     fn at(text: &str, byte_offset: usize, path: Option<String>, message: String) -> Diagnostic {
-        let (line, column) = line_column(text, byte_offset);
+        let (line, column) = line_and_column(text, byte_offset);
         Diagnostic {
             line,
             column,
@@ -429,16 +416,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_and_column_count_from_one_in_characters() {
-        let text = "a = 1\nname = \"é\" x\n";
-        assert_eq!(line_column(text, 0), (1, 1));
-        assert_eq!(line_column(text, 6), (2, 1));
-        let x = text.find('x').unwrap();
-        assert_eq!(line_column(text, x), (2, 12));
-        assert_eq!(line_column(text, text.len()), (3, 1));
-    }
-
-    #[test]
     fn paths_split_into_keys_and_indexes() {
         assert_eq!(
             path_segments("queue[2].relax[0].overflow"),
@@ -483,7 +460,7 @@ kind = "play"
 
     fn locate(path: &str) -> Option<(usize, usize)> {
         let document = toml_edit::ImDocument::parse(FILE).unwrap();
-        locate_path(&document, path).map(|span| line_column(FILE, span.start))
+        locate_path(&document, path).map(|span| line_and_column(FILE, span.start))
     }
 
     #[test]

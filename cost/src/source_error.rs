@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use switchboard_sim::scenario::line_and_column;
 
 /// A problem in an input file. Displays as `file:line:column: message`, the form editors and
 /// terminals turn into a link.
@@ -60,16 +61,6 @@ impl fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
-}
-
 /// Parses TOML, or JSON when the file name ends in `.json`, into `T`, keeping the position of
 /// the first problem.
 pub fn load_document<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, SourceError> {
@@ -98,19 +89,5 @@ fn strip_json_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(index) => message[..index].to_string(),
         None => message.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_become_one_based_lines_and_columns() {
-        let text = "a = 1\nbé = x\n";
-        assert_eq!(line_and_column(text, 0), (1, 1));
-        assert_eq!(line_and_column(text, 6), (2, 1));
-        // "bé = " is 6 bytes but 5 characters: the column counts characters.
-        assert_eq!(line_and_column(text, 12), (2, 6));
     }
 }

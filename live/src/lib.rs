@@ -16,6 +16,7 @@ pub mod sip;
 pub mod cdr;
 pub mod config;
 pub mod http;
+pub mod media;
 pub mod registrar;
 pub mod runtime;
 pub mod switch;

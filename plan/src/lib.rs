@@ -4,7 +4,8 @@
 //! needs. It computes Erlang B, C and A exactly (and the square-root-staffing
 //! approximations, labelled as such), finds the fewest agents that meet service-level,
 //! speed-of-answer, abandonment and occupancy targets, turns a per-interval forecast into a
-//! staffing plan, corrects that plan with a simulator's verdict per interval ([`verify`]), and
+//! staffing plan, corrects that plan with a simulator's verdict per interval ([`verify`], reported
+//! beside plain Erlang C by [`verification`]), and
 //! covers it with shifts at the fewest paid hours.
 //!
 //! What it never does: read a clock, draw a random number, or claim more than its models
@@ -19,6 +20,8 @@ pub mod schedule;
 mod special;
 pub mod staffing;
 pub mod targets;
+pub mod text;
+pub mod verification;
 pub mod verify;
 
 use std::fmt;

@@ -219,6 +219,11 @@ pub fn scheduled_staff(agents: u64, shrinkage: f64) -> u64 {
     (agents as f64 / (1.0 - shrinkage) - 1e-9).ceil().max(0.0) as u64
 }
 
+/// Σ count × interval length, in hours: staff-hours of staff, agent-hours of agents.
+pub fn person_hours(counts: impl Iterator<Item = u64>, interval: DurationMs) -> f64 {
+    counts.map(|count| count as f64).sum::<f64>() * interval.as_s_f64() / 3_600.0
+}
+
 /// Everything that turns a per-interval demand into a staffing plan.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StaffingOptions {

@@ -26,11 +26,13 @@
 //!   what they cost (dropped, lost, failed, RTO);
 //! - [`metrics`]: statistics computed from the engine's event stream alone;
 //! - [`run`]: replications in parallel, merged in replication order, summarized;
+//! - [`demand`]: a queue's demand read from a scenario, and staffing plans simulated for it;
 //! - [`compare`]: variants on common random numbers, with paired differences;
 //! - [`chaos`]: runs under random fault schedules, invariants checked at every step.
 
 pub mod chaos;
 pub mod compare;
+pub mod demand;
 pub mod distribution;
 pub mod event_queue;
 pub mod failover;

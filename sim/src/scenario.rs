@@ -403,9 +403,14 @@ impl ScenarioError {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
+/// 1-based line and column (in characters) of a byte offset. An offset past the end counts as
+/// the end, one inside a character as that character's start. Every reader of a file of
+/// Switchboard (scenarios, sweeps, price books, usage files) places its problems with it.
 pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |index| index + 1);
@@ -594,6 +599,19 @@ skills = ["sales"]
         assert_eq!(scenario.traffic[0].rate.unwrap().per_hour(), 252.0);
         assert_eq!(scenario.center.queues[0].name, "sales");
         assert_eq!(scenario.queue_sets_target, vec![false]);
+    }
+
+    #[test]
+    fn line_and_column_count_from_one_in_characters() {
+        let text = "a = 1\nname = \"é\" x\n";
+        assert_eq!(line_and_column(text, 0), (1, 1));
+        assert_eq!(line_and_column(text, 6), (2, 1));
+        let x = text.find('x').unwrap();
+        assert_eq!(line_and_column(text, x), (2, 12));
+        // Inside "é" (two bytes): its own column.
+        let e = text.find('é').unwrap();
+        assert_eq!(line_and_column(text, e + 1), (2, 9));
+        assert_eq!(line_and_column(text, text.len() + 5), (3, 1));
     }
 
     #[test]

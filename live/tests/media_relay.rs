@@ -1,0 +1,183 @@
+//! The media driver on real sockets: two simulated phones on loopback send each other tones
+//! through a call's anchored legs; each hears the other's tone (Goertzel), keys come back as
+//! events, and every relayed packet's added latency is measured.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use switchboard_live::media::{CallEvent, DriverEvent, MediaCommand, MediaDriver, MediaSettings};
+use switchboard_media::audio::tone_power_ratio;
+use switchboard_media::dtmf::key_press_payloads;
+use switchboard_media::rtp::{self, Rewrite};
+use switchboard_media::sdp::{Direction, Negotiated};
+use switchboard_media::{Audio, Codec, MediaEvent, Side};
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn negotiated(codec: Codec, remote: SocketAddr) -> Negotiated {
+    Negotiated {
+        codec,
+        payload_type: codec.static_payload_type(),
+        telephone_event: Some(101),
+        remote,
+        remote_direction: Direction::SendReceive,
+    }
+}
+
+/// A phone: sends `tone` in 20 ms packets to `switch_port` and keeps what it receives.
+async fn phone(
+    socket: tokio::net::UdpSocket,
+    to: SocketAddr,
+    codec: Codec,
+    tone: Audio,
+    key: Option<char>,
+) -> Vec<i16> {
+    let mut heard = Vec::new();
+    let mut buffer = [0u8; 1_500];
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    for (index, frame) in tone.samples().chunks(160).enumerate() {
+        ticker.tick().await;
+        let mut payload = [0u8; 160];
+        codec.encode_into(frame, &mut payload);
+        let fields = Rewrite {
+            marker: index == 0,
+            payload_type: codec.static_payload_type(),
+            sequence: index as u16,
+            timestamp: index as u32 * 160,
+            ssrc: 99,
+        };
+        let length = rtp::build(&mut buffer, fields, &payload);
+        socket.send_to(&buffer[..length], to).await.unwrap();
+        if index == 10 {
+            if let Some(key) = key {
+                for (offset, (marker, event)) in key_press_payloads(key, 60, 20)
+                    .unwrap()
+                    .into_iter()
+                    .enumerate()
+                {
+                    let fields = Rewrite {
+                        marker,
+                        payload_type: 101,
+                        sequence: 1_000 + offset as u16,
+                        timestamp: 1_600,
+                        ssrc: 99,
+                    };
+                    let length = rtp::build(&mut buffer, fields, &event);
+                    socket.send_to(&buffer[..length], to).await.unwrap();
+                }
+            }
+        }
+        while let Ok((length, _)) = socket.try_recv_from(&mut buffer) {
+            let header = rtp::parse(&buffer[..length]).unwrap();
+            if header.payload_type == codec.static_payload_type() {
+                let mut samples = [0i16; 160];
+                let count = codec.decode_into(
+                    &buffer[header.payload_offset..header.payload_end],
+                    &mut samples,
+                );
+                heard.extend_from_slice(&samples[..count]);
+            }
+        }
+    }
+    heard
+}
+
+#[test]
+fn two_phones_hear_each_other_through_the_anchored_call() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let start = tokio::time::Instant::now();
+        let settings = MediaSettings {
+            address: "127.0.0.1".parse().unwrap(),
+            media_timeout_ms: 0,
+        };
+        let (mut driver, mut events) = MediaDriver::new(settings, start);
+        let caller = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let agent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (caller_port, agent_port) = (free_port(), free_port());
+        let call = 7;
+        driver.apply(MediaCommand::Open {
+            call,
+            side: Side::Caller,
+            port: caller_port,
+        });
+        driver.apply(MediaCommand::Open {
+            call,
+            side: Side::Agent,
+            port: agent_port,
+        });
+        driver.apply(MediaCommand::SetRemote {
+            call,
+            side: Side::Caller,
+            negotiated: negotiated(Codec::Pcmu, caller.local_addr().unwrap()),
+        });
+        driver.apply(MediaCommand::SetRemote {
+            call,
+            side: Side::Agent,
+            negotiated: negotiated(Codec::Pcma, agent.local_addr().unwrap()),
+        });
+        driver.apply(MediaCommand::Connect { call });
+        let caller_leg: SocketAddr = format!("127.0.0.1:{caller_port}").parse().unwrap();
+        let agent_leg: SocketAddr = format!("127.0.0.1:{agent_port}").parse().unwrap();
+        let (caller_heard, agent_heard) = tokio::join!(
+            phone(
+                caller,
+                caller_leg,
+                Codec::Pcmu,
+                Audio::tone(600.0, 1_000, 8_000),
+                Some('5')
+            ),
+            phone(
+                agent,
+                agent_leg,
+                Codec::Pcma,
+                Audio::tone(1_400.0, 1_000, 8_000),
+                None
+            ),
+        );
+        assert!(
+            caller_heard.len() >= 6_000,
+            "the caller heard {} samples",
+            caller_heard.len()
+        );
+        assert!(
+            tone_power_ratio(&caller_heard[800..], 1_400.0) > 0.8,
+            "the caller hears the agent's tone"
+        );
+        assert!(tone_power_ratio(&caller_heard[800..], 600.0) < 0.05);
+        assert!(
+            tone_power_ratio(&agent_heard[800..], 600.0) > 0.8,
+            "the agent hears the caller's tone"
+        );
+        let event = tokio::time::timeout(Duration::from_secs(2), events.recv())
+            .await
+            .unwrap();
+        assert_eq!(
+            event,
+            Some(CallEvent {
+                call,
+                event: DriverEvent::Media(MediaEvent::Key {
+                    side: Side::Caller,
+                    key: '5'
+                })
+            })
+        );
+        let stats = driver.stats();
+        driver.apply(MediaCommand::Close { call });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (count, p50, p99, _, _) = stats.latency_us();
+        assert!(count >= 90, "relayed packets measured: {count}");
+        assert!(p50 > 0 && p99 < 1_000_000, "p50 {p50} µs, p99 {p99} µs");
+        driver.shut_down();
+    });
+}

@@ -1,0 +1,597 @@
+//! What a queue of a scenario asks of its agents, read from the scenario rather than
+//! simulated: the expected arrivals of each reporting interval, the mean handle time and the
+//! mean patience of the traffic that enters it; and the other way round, a staffing plan (agents
+//! per interval) simulated as the `[[people]]` plan of the group that serves the queue, giving
+//! each interval's simulated service level.
+//!
+//! These are the two halves a planner needs from the simulator: the demand to size by an
+//! analytic model, and the verdict of simulating the answer. The planner itself
+//! (`switchboard-plan`) never reads a scenario and never runs a simulation; it takes the first
+//! as numbers and the second as a closure. The rules are in the help of `plan staff` and in
+//! docs/plan.md.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use switchboard_engine::units::DurationMs;
+use switchboard_engine::{Entry, QueueId};
+
+use crate::distribution::{DistributionConfig, Sampler};
+use crate::metrics::Scope;
+use crate::run::{prepare, RunOptions};
+use crate::scenario::{
+    parse_scenario, PeopleConfig, PlanEntry, Problem, Scenario, ScenarioError,
+    ServiceLevelDefinition,
+};
+use crate::summary::{service_level, Estimate};
+
+/// One reporting interval of a queue's demand.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IntervalLoad {
+    pub start: DurationMs,
+    /// Expected arrivals in the interval.
+    pub volume: f64,
+    /// Mean handle time of those arrivals (volume-weighted over the traffic tables); in an
+    /// interval without arrivals, the mean over the whole day.
+    pub handle_time_s: f64,
+}
+
+/// The demand of one queue of a scenario, and what is needed to simulate a plan for it.
+#[derive(Clone, Debug)]
+pub struct QueueDemand {
+    /// The scenario, with the queue's service-level threshold and the service-level definition
+    /// replaced as asked (see [`queue_demand`]); a plan is simulated in it.
+    pub scenario: Scenario,
+    /// Length of every interval.
+    pub interval: DurationMs,
+    /// One entry per reporting interval, from time 0.
+    pub intervals: Vec<IntervalLoad>,
+    /// The mean patience (volume-weighted), or `None` when no traffic of the queue abandons.
+    pub patience_s: Option<f64>,
+    /// The staffed queue's index.
+    pub queue: usize,
+    pub queue_name: String,
+    /// The one agent group serving the queue.
+    pub group: usize,
+    pub group_name: String,
+    /// The shrinkage fraction of the group's `[[people]]` table (0 without one).
+    pub shrinkage: f64,
+    /// The queue's threshold in the file, when the one asked for replaced a different one.
+    pub replaced_target: Option<DurationMs>,
+    /// The service-level definition the simulation counts.
+    pub definition: ServiceLevelDefinition,
+}
+
+/// A problem that concerns the whole file (no line of it in particular).
+fn whole_file(file: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        file: file.to_string(),
+        problems: vec![Problem {
+            line: None,
+            column: None,
+            path: None,
+            message: message.into(),
+        }],
+    }
+}
+
+/// The mean of a distribution of the scenario, in seconds: its `mean` or `value` when it has
+/// one, else a fixed-seed estimate from 20,000 draws.
+pub fn distribution_mean_s(
+    config: &DistributionConfig,
+    base: &Path,
+    file: &str,
+) -> Result<f64, ScenarioError> {
+    let exact_ms = match config {
+        DistributionConfig::Exponential { mean }
+        | DistributionConfig::Lognormal { mean, .. }
+        | DistributionConfig::Gamma { mean, .. }
+        | DistributionConfig::Weibull {
+            mean: Some(mean), ..
+        } => Some(mean.as_ms()),
+        DistributionConfig::Constant { value } => Some(value.as_ms()),
+        DistributionConfig::Weibull { mean: None, .. } | DistributionConfig::Empirical { .. } => {
+            None
+        }
+    };
+    if let Some(mean_ms) = exact_ms {
+        return Ok(mean_ms as f64 / 1_000.0);
+    }
+    let sampler = Sampler::new(config, base).map_err(|message| whole_file(file, message))?;
+    let mut stream = crate::random::stream(0, 0, "plan-distribution-mean");
+    const DRAWS: u32 = 20_000;
+    let total_ms: f64 = (0..DRAWS)
+        .map(|_| sampler.sample_ms(&mut stream) as f64)
+        .sum();
+    Ok(total_ms / f64::from(DRAWS) / 1_000.0)
+}
+
+/// The demand of one queue of `scenario`: `queue_name`, or the only queue that traffic enters
+/// directly. The queue must be served by exactly one agent group, which serves no other queue
+/// with traffic, and no traffic may enter an IVR flow (what share of a flow reaches a queue is
+/// known only by simulating it).
+///
+/// `threshold` replaces the queue's service-level threshold in the returned scenario (the
+/// simulator must count "answered within T" at the T planned for); `definition` replaces the
+/// scenario's service-level definition when given.
+pub fn queue_demand(
+    mut scenario: Scenario,
+    queue_name: Option<&str>,
+    threshold: Option<DurationMs>,
+    definition: Option<ServiceLevelDefinition>,
+) -> Result<QueueDemand, ScenarioError> {
+    let file = scenario.file.clone();
+    let fail = |message: String| Err(whole_file(&file, message));
+    let model = prepare(&scenario)?;
+    if let Some(position) = model
+        .traffic
+        .iter()
+        .position(|traffic| matches!(traffic.entry, Entry::Flow(_)))
+    {
+        return fail(format!(
+            "traffic[{position}] enters an IVR flow; `plan staff` reads the volume of traffic \
+             that enters a queue directly (what share of a flow reaches a queue is known only by \
+             simulating it)"
+        ));
+    }
+    let queues_with_traffic: Vec<usize> = (0..model.queue_names.len())
+        .filter(|&queue| {
+            model
+                .traffic
+                .iter()
+                .any(|traffic| traffic.entry == Entry::Queue(QueueId(queue as u32)))
+        })
+        .collect();
+    let names = |queues: &[usize]| {
+        queues
+            .iter()
+            .map(|&queue| model.queue_names[queue].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let queue = match queue_name {
+        Some(name) => match model.queue_names.iter().position(|queue| queue == name) {
+            Some(queue) => queue,
+            None => {
+                return fail(format!(
+                    "no [[queue]] is named {name:?}; queues: {}",
+                    model.queue_names.join(", ")
+                ))
+            }
+        },
+        None => match queues_with_traffic.as_slice() {
+            [only] => *only,
+            [] => {
+                return fail("no [[traffic]] enters a queue, so there is nothing to staff".into())
+            }
+            several => {
+                return fail(format!(
+                    "traffic enters several queues ({}); say which to staff with --queue",
+                    names(several)
+                ))
+            }
+        },
+    };
+    let queue_label = model.queue_names[queue].clone();
+    let group = match model.queue_groups[queue].as_slice() {
+        [only] => *only,
+        [] => {
+            return fail(format!(
+                "no [[agents]] group can serve queue {queue_label:?}"
+            ))
+        }
+        several => {
+            return fail(format!(
+                "queue {queue_label:?} is served by {} agent groups ({}); `plan staff` staffs a \
+                 queue served by one group",
+                several.len(),
+                several
+                    .iter()
+                    .map(|&group| model.groups[group].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    };
+    let group_label = model.groups[group].name.clone();
+    let shared: Vec<usize> = queues_with_traffic
+        .iter()
+        .copied()
+        .filter(|&other| other != queue && model.queue_groups[other].contains(&group))
+        .collect();
+    if !shared.is_empty() {
+        return fail(format!(
+            "the group {group_label:?} also serves {}, so a plan for queue {queue_label:?} alone \
+             would not say how many of its agents that queue gets",
+            names(&shared)
+        ));
+    }
+    let interval_ms = model.interval_ms;
+    if model.duration_ms % interval_ms != 0 {
+        return fail(format!(
+            "the duration {} is not a whole number of {} intervals; the plan has one row per \
+             interval",
+            DurationMs(model.duration_ms),
+            DurationMs(interval_ms)
+        ));
+    }
+    // Volume, Σ volume × handle time and Σ volume × patience per interval, over the traffic
+    // tables entering the queue.
+    let interval_count = model.interval_count();
+    let mut volumes = vec![0.0; interval_count];
+    let mut work_s = vec![0.0; interval_count];
+    let mut patience_weighted_s = 0.0;
+    let mut with_patience = 0.0;
+    let mut without_patience = 0.0;
+    // For intervals without contacts (which need nobody, whatever the handle time).
+    let mut first_handle_time_s = None;
+    for (index, traffic) in model.traffic.iter().enumerate() {
+        if traffic.entry != Entry::Queue(QueueId(queue as u32)) {
+            continue;
+        }
+        let config = &scenario.traffic[index];
+        let handle_time_s = distribution_mean_s(&config.handle_time, &scenario.base, &file)?;
+        first_handle_time_s.get_or_insert(handle_time_s);
+        let patience_s = match &config.patience {
+            Some(patience) => Some(distribution_mean_s(patience, &scenario.base, &file)?),
+            None => None,
+        };
+        for interval in 0..interval_count {
+            let start_ms = (interval as u64 * interval_ms) as f64;
+            let arrivals = traffic
+                .arrivals
+                .expected_arrivals(start_ms + interval_ms as f64)
+                - traffic.arrivals.expected_arrivals(start_ms);
+            // Numeric integration leaves dust far below one contact.
+            let arrivals = (arrivals * 1e6).round() / 1e6;
+            volumes[interval] += arrivals;
+            work_s[interval] += arrivals * handle_time_s;
+            match patience_s {
+                Some(patience_s) => {
+                    patience_weighted_s += arrivals * patience_s;
+                    with_patience += arrivals;
+                }
+                None => without_patience += arrivals,
+            }
+        }
+    }
+    let patience_s = if with_patience == 0.0 {
+        None
+    } else if without_patience == 0.0 {
+        Some(patience_weighted_s / with_patience)
+    } else {
+        return fail(format!(
+            "some [[traffic]] of queue {queue_label:?} has a patience and some has none; give \
+             all of them one (Erlang A) or none (Erlang C)"
+        ));
+    };
+    let quiet_handle_time_s = match (volumes.iter().sum::<f64>(), first_handle_time_s) {
+        (total, _) if total > 0.0 => work_s.iter().sum::<f64>() / total,
+        (_, Some(handle_time_s)) => handle_time_s,
+        (_, None) => return fail(format!("no [[traffic]] enters queue {queue_label:?}")),
+    };
+    let intervals = volumes
+        .iter()
+        .zip(&work_s)
+        .enumerate()
+        .map(|(interval, (&volume, &work_s))| IntervalLoad {
+            start: DurationMs(interval as u64 * interval_ms),
+            volume,
+            handle_time_s: if volume > 0.0 {
+                work_s / volume
+            } else {
+                quiet_handle_time_s
+            },
+        })
+        .collect();
+    let shrinkage = scenario
+        .people
+        .iter()
+        .find(|people| people.agents.get_ref() == &group_label)
+        .and_then(|people| people.shrinkage.as_ref())
+        .map_or(0.0, |shrinkage| shrinkage.fraction);
+    let file_target = DurationMs(model.queue_targets_ms[queue]);
+    let replaced_target = match threshold {
+        Some(threshold) => {
+            scenario.center.queues[queue].service_level_target = threshold;
+            if scenario.queue_sets_target.len() <= queue {
+                scenario.queue_sets_target.resize(queue + 1, false);
+            }
+            scenario.queue_sets_target[queue] = true;
+            (threshold != file_target).then_some(file_target)
+        }
+        None => None,
+    };
+    let definition = definition.unwrap_or(model.definition);
+    scenario.settings.service_level.definition = definition;
+    Ok(QueueDemand {
+        scenario,
+        interval: DurationMs(interval_ms),
+        intervals,
+        patience_s,
+        queue,
+        queue_name: queue_label,
+        group,
+        group_name: group_label,
+        shrinkage,
+        replaced_target,
+        definition,
+    })
+}
+
+/// A one-queue scenario that simulates a forecast: its volumes as a traffic profile,
+/// exponential handle time (and patience), one agent group, the service level counted at
+/// `threshold` under `definition`. `file` names the forecast in the scenario's name and in
+/// messages. Every interval must have the same handle time (one `[[traffic]]` table).
+pub fn forecast_scenario(
+    file: &str,
+    interval: DurationMs,
+    loads: &[IntervalLoad],
+    patience: Option<DurationMs>,
+    threshold: DurationMs,
+    definition: ServiceLevelDefinition,
+) -> Result<Scenario, ScenarioError> {
+    let Some(first) = loads.first() else {
+        return Err(whole_file(file, "the forecast has no interval"));
+    };
+    let handle_time_s = first.handle_time_s;
+    if let Some(other) = loads
+        .iter()
+        .find(|load| load.handle_time_s != handle_time_s)
+    {
+        return Err(whole_file(
+            file,
+            format!(
+                "--verify simulates a forecast with one handle time for every interval, but the \
+                 interval at {} has {} s and the first {} s; write a scenario with a [[traffic]] \
+                 table per handle time instead",
+                other.start, other.handle_time_s, handle_time_s
+            ),
+        ));
+    }
+    let duration_ms = interval.as_ms() * loads.len() as u64;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "[scenario]\nname = {}\nduration = \"{}\"\ninterval = \"{interval}\"\nreplications = 30\n\
+         service_level = {{ target = \"{threshold}\", definition = \"{}\" }}\n",
+        toml::Value::String(format!("forecast {file}")),
+        DurationMs(duration_ms),
+        definition.name()
+    );
+    text.push_str(
+        "[[queue]]\nname = \"forecast\"\nchannel = \"voice\"\nskills = [\"forecast\"]\n\n",
+    );
+    text.push_str("[[traffic]]\nqueue = \"forecast\"\nprofile = [\n");
+    for load in loads {
+        let _ = writeln!(
+            text,
+            "  {{ start = \"{}\", volume = {:?} }},",
+            load.start, load.volume
+        );
+    }
+    let _ = writeln!(text, "]\nprofile_interval = \"{interval}\"");
+    let _ = writeln!(
+        text,
+        "handle_time = {{ dist = \"exponential\", mean = \"{}\" }}",
+        DurationMs((handle_time_s * 1_000.0).round() as u64)
+    );
+    if let Some(patience) = patience {
+        let _ = writeln!(
+            text,
+            "patience = {{ dist = \"exponential\", mean = \"{patience}\" }}"
+        );
+    }
+    text.push_str("\n[[agents]]\nname = \"agents\"\ncount = 1\nskills = [\"forecast\"]\n");
+    parse_scenario(file, &text, Path::new("."))
+}
+
+/// Why a plan could not be simulated.
+#[derive(Debug)]
+pub enum SimulatePlanError {
+    /// The plan does not fit the scenario, or the scenario with the plan does not compile.
+    Scenario(ScenarioError),
+    /// A replication failed.
+    Run(crate::replication::ReplicationError),
+}
+
+impl std::fmt::Display for SimulatePlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimulatePlanError::Scenario(error) => write!(f, "{error}"),
+            SimulatePlanError::Run(error) => write!(f, "the simulation stopped: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SimulatePlanError {}
+
+impl From<ScenarioError> for SimulatePlanError {
+    fn from(error: ScenarioError) -> Self {
+        SimulatePlanError::Scenario(error)
+    }
+}
+
+/// Simulates `agents` per interval (of length `interval`, from time 0) as the `[[people]]` plan
+/// of `group` in `scenario` (its shifts and shrinkage removed: the plan's agents are productive
+/// agents) and returns each interval's service level of `queue`, across replications.
+pub fn simulate_staffing_plan(
+    scenario: &Scenario,
+    queue: usize,
+    group: usize,
+    interval: DurationMs,
+    agents: &[u64],
+    options: &RunOptions,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Result<Vec<Estimate>, SimulatePlanError> {
+    let mut scenario = scenario.clone();
+    let most = agents.iter().copied().max().unwrap_or(0).max(1);
+    let Ok(most) = u32::try_from(most) else {
+        return Err(whole_file(&scenario.file, "more agents than the simulator counts").into());
+    };
+    let group_config = &mut scenario.center.agents[group];
+    match &group_config.ids {
+        Some(ids) if ids.len() < most as usize => {
+            let message = format!(
+                "the group {:?} lists {} agent ids, and the plan needs {most}; give it a count \
+                 instead of ids",
+                group_config.name,
+                ids.len()
+            );
+            return Err(whole_file(&scenario.file, message).into());
+        }
+        Some(_) => {}
+        // Agents beyond the plan's stay logged out; a group smaller than the plan grows.
+        None => group_config.count = Some(group_config.count.unwrap_or(1).max(most)),
+    }
+    let group_name = group_config.name.clone();
+    let plan: Vec<PlanEntry> = agents
+        .iter()
+        .enumerate()
+        .map(|(index, &count)| PlanEntry {
+            start: DurationMs(index as u64 * interval.as_ms()),
+            agents: count as u32,
+            staff: None,
+        })
+        .collect();
+    let position = match scenario
+        .people
+        .iter()
+        .position(|people| people.agents.get_ref() == &group_name)
+    {
+        Some(position) => position,
+        None => {
+            let table = format!("agents = {}", toml::Value::String(group_name.clone()));
+            let people = toml::from_str::<PeopleConfig>(&table)
+                .expect("a [[people]] table naming only its group reads");
+            scenario.people.push(people);
+            scenario.people.len() - 1
+        }
+    };
+    let people = &mut scenario.people[position];
+    people.plan = Some(plan);
+    people.plan_file = None;
+    people.shifts.clear();
+    people.shrinkage = None;
+    let model = prepare(&scenario)?;
+    let result = crate::run(&model, options, progress).map_err(SimulatePlanError::Run)?;
+    let scope = result
+        .scopes
+        .iter()
+        .position(|scope| *scope == Scope::Queue(queue))
+        .expect("every queue has a scope");
+    let interval_count = model.interval_count();
+    assert_eq!(interval_count, agents.len(), "one plan row per interval");
+    Ok((0..interval_count)
+        .map(|interval| {
+            Estimate::of(result.figures.iter().map(|figures| {
+                service_level(
+                    &figures.intervals[scope * interval_count + interval],
+                    model.definition,
+                )
+            }))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAMP: &str = r#"
+[scenario]
+duration = "2h"
+interval = "30m"
+
+[[queue]]
+name = "sales"
+channel = "voice"
+skills = ["sales"]
+
+[[agents]]
+name = "team"
+count = 3
+skills = ["sales"]
+
+[[people]]
+agents = "team"
+shrinkage = { fraction = 0.25, length = { dist = "constant", value = "10m" } }
+
+[[traffic]]
+queue = "sales"
+profile = [{ start = "0s", volume = 60 }, { start = "30m", volume = 120 }, { start = "1h", volume = 0 }, { start = "1h30m", volume = 30 }]
+handle_time = { dist = "constant", value = "4m" }
+patience = { dist = "exponential", mean = "90s" }
+"#;
+
+    fn ramp() -> Scenario {
+        parse_scenario("ramp.toml", RAMP, Path::new(".")).unwrap()
+    }
+
+    #[test]
+    fn a_queue_demand_is_its_profile_with_the_mean_handle_time_and_patience() {
+        let demand = queue_demand(ramp(), None, Some(DurationMs::from_s(15)), None).unwrap();
+        let volumes: Vec<f64> = demand.intervals.iter().map(|load| load.volume).collect();
+        assert_eq!(volumes, [60.0, 120.0, 0.0, 30.0]);
+        assert!(demand
+            .intervals
+            .iter()
+            .all(|load| load.handle_time_s == 240.0));
+        assert_eq!(demand.patience_s, Some(90.0));
+        assert_eq!(demand.shrinkage, 0.25);
+        assert_eq!(
+            (demand.queue_name.as_str(), demand.group_name.as_str()),
+            ("sales", "team")
+        );
+        // 20 s in the file (the default), 15 s asked for.
+        assert_eq!(demand.replaced_target, Some(DurationMs::from_s(20)));
+        assert_eq!(
+            demand.scenario.center.queues[0].service_level_target,
+            DurationMs::from_s(15)
+        );
+    }
+
+    #[test]
+    fn a_queue_nobody_serves_alone_is_refused_with_the_file_named() {
+        let text = RAMP.replace(
+            "[[people]]",
+            "[[queue]]\nname = \"chat\"\nchannel = \"chat\"\nskills = [\"sales\"]\n\n[[traffic]]\nqueue = \"chat\"\nrate = \"10/h\"\nhandle_time = { dist = \"constant\", value = \"4m\" }\npatience = { dist = \"constant\", value = \"4m\" }\n\n[[people]]",
+        );
+        let scenario = parse_scenario("two.toml", &text, Path::new(".")).unwrap();
+        let error = queue_demand(scenario.clone(), None, None, None).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("two.toml: traffic enters several queues (sales, chat)"),
+            "{error}"
+        );
+        let error = queue_demand(scenario, Some("sales"), None, None).unwrap_err();
+        assert!(error.to_string().contains("also serves chat"), "{error}");
+    }
+
+    #[test]
+    fn a_simulated_plan_gives_one_service_level_per_interval() {
+        let demand = queue_demand(ramp(), None, None, None).unwrap();
+        let options = RunOptions {
+            replications: Some(3),
+            ..RunOptions::default()
+        };
+        let levels = simulate_staffing_plan(
+            &demand.scenario,
+            demand.queue,
+            demand.group,
+            demand.interval,
+            &[12, 20, 1, 6],
+            &options,
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(levels.len(), 4);
+        // No contact arrives in the third interval: no service level, not 0 or 1.
+        assert_eq!(levels[2].mean, None);
+        for level in [levels[0], levels[1], levels[3]] {
+            let mean = level.mean.unwrap();
+            assert!((0.0..=1.0).contains(&mean), "{level:?}");
+        }
+    }
+}
