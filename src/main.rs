@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit_command;
 mod chaos_command;
 mod check;
 mod compare_command;
+mod compliance_commands;
 mod cost_command;
 mod plan_command;
 mod report_command;
@@ -39,6 +41,11 @@ enum Command {
     Report(report_command::ReportArgs),
     Compare(compare_command::CompareArgs),
     Chaos(chaos_command::ChaosArgs),
+    Audit(audit_command::AuditArgs),
+    Token(compliance_commands::TokenArgs),
+    Recording(compliance_commands::RecordingArgs),
+    /// Delete encrypted recordings and transcripts past their retention time (`retention sweep`).
+    Retention(compliance_commands::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +61,10 @@ fn main() -> ExitCode {
         Command::Report(args) => report_command::run(args),
         Command::Compare(args) => compare_command::run(args),
         Command::Chaos(args) => chaos_command::run(args),
+        Command::Audit(args) => audit_command::run(args),
+        Command::Token(args) => compliance_commands::run_token(args),
+        Command::Recording(args) => compliance_commands::run_recording(args),
+        Command::Retention(args) => compliance_commands::run_retention(args),
     };
     match result {
         Ok(code) => code,

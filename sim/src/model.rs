@@ -68,6 +68,8 @@ pub struct TrafficModel {
     pub overdispersion_cv: f64,
     /// Cumulative shares and the attributes they give.
     pub attribute_mix: Vec<(f64, Attributes)>,
+    /// Probability that a contact gets `sentiment = "negative"` (0: never, no draw).
+    pub negative_sentiment: f64,
     pub handle_time: Sampler,
     pub patience: Option<Sampler>,
     pub retrial: Option<RetrialModel>,
@@ -406,6 +408,13 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
         }
         let attribute_mix =
             attribute_mix(&config.attributes).map_err(|message| problem("attributes", message))?;
+        let negative_sentiment = config.negative_sentiment.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&negative_sentiment) {
+            return Err(problem(
+                "negative_sentiment",
+                format!("expected a probability between 0 and 1, found {negative_sentiment}"),
+            ));
+        }
         let handle_time = Sampler::new(&config.handle_time, &scenario.base)
             .map_err(|message| problem("handle_time", message))?;
         let patience = match &config.patience {
@@ -482,6 +491,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
             arrivals,
             overdispersion_cv,
             attribute_mix,
+            negative_sentiment,
             handle_time,
             patience,
             retrial,

@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap;
 use rand::Rng;
 use rand_distr::{Distribution, Gamma};
 use switchboard_engine::{
-    AgentId, AgentState, AuxReason, Center, ContactId, ContactPhase, EventKind, Input, InputError,
-    Outcome, Output, Party,
+    AgentId, AgentState, Attributes, AuxReason, Center, ContactId, ContactPhase, EventKind, Input,
+    InputError, Outcome, Output, Party,
 };
 
 use crate::event_queue::EventQueue;
@@ -99,10 +99,24 @@ struct ContactState {
     facts: ContactFacts,
 }
 
+/// The attributes of a contact whose customer turned negative: its mix's, with
+/// `sentiment = "negative"` (the attribute the live runtime's sentiment escalation sets).
+fn with_negative_sentiment(mix: Option<&Attributes>) -> Attributes {
+    let mut attributes: Attributes = mix
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| key != "sentiment")
+        .cloned()
+        .collect();
+    attributes.push(("sentiment".into(), "negative".into()));
+    attributes
+}
+
 /// Random streams of one traffic source.
 struct TrafficStreams {
     arrivals: Stream,
     attributes: Stream,
+    sentiment: Stream,
     handle_time: Stream,
     patience: Stream,
     retrial: Stream,
@@ -228,6 +242,7 @@ pub fn run_replication(
             TrafficStreams {
                 arrivals: named("arrivals"),
                 attributes: named("attributes"),
+                sentiment: named("sentiment"),
                 handle_time: named("handle-time"),
                 patience: named("patience"),
                 retrial: named("retrial"),
@@ -651,6 +666,12 @@ impl Driver<'_> {
                 .find(|(cumulative, _)| draw < *cumulative)
                 .map(|(_, attributes)| attributes)
         };
+        // Its own stream, drawn only when the key is set: scenarios without it draw exactly
+        // what they drew before.
+        let negative_sentiment = traffic.negative_sentiment > 0.0 && {
+            let draw: f64 = streams.sentiment.random();
+            draw < traffic.negative_sentiment
+        };
         let patience_ms = traffic
             .patience
             .as_ref()
@@ -679,7 +700,11 @@ impl Driver<'_> {
             contact: ContactId(contact),
             channel: traffic.channel,
             entry: traffic.entry,
-            attributes: attributes.cloned().unwrap_or_default(),
+            attributes: if negative_sentiment {
+                with_negative_sentiment(attributes)
+            } else {
+                attributes.cloned().unwrap_or_default()
+            },
         });
         if let Some(patience_ms) = patience_ms {
             // Most contacts are answered at once when agents are free: their patience needs

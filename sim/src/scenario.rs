@@ -129,29 +129,8 @@ fn default_short_abandon() -> DurationMs {
     DurationMs::from_s(5)
 }
 
-impl ServiceLevelDefinition {
-    /// The name used in scenario files and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            ServiceLevelDefinition::Offered => "offered",
-            ServiceLevelDefinition::Answered => "answered",
-            ServiceLevelDefinition::ExcludingShortAbandons => "excluding_short_abandons",
-        }
-    }
-}
-
-/// The three common definitions of service level (`docs/metrics.md`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceLevelDefinition {
-    /// Answered within T / offered.
-    Offered,
-    /// Answered within T / answered.
-    Answered,
-    /// Answered within T / (offered − abandoned within T).
-    #[default]
-    ExcludingShortAbandons,
-}
+/// The three common definitions of service level, as results also name them.
+pub use switchboard_results::ServiceLevelDefinition;
 
 /// `[[traffic]]`: one stream of contacts entering a queue or an IVR flow.
 #[derive(Clone, Debug, Deserialize)]
@@ -186,6 +165,11 @@ pub struct TrafficConfig {
     /// `[{ tier = "vip", share = 0.05 }]`; the remaining share gets no attributes.
     #[serde(default)]
     pub attributes: Vec<BTreeMap<String, toml::Value>>,
+    /// Probability that a contact's customer turns negative: the contact gets the attribute
+    /// `sentiment = "negative"` (besides its attribute mix), which `[[rule]]` tables act on.
+    /// The simulator's model of the live sentiment escalation (docs/compliance.md).
+    #[serde(default)]
+    pub negative_sentiment: Option<f64>,
     pub handle_time: DistributionConfig,
     /// Absent: infinite patience.
     #[serde(default)]

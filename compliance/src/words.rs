@@ -1,0 +1,960 @@
+//! Sensitive-word interception for chat messages, in both directions.
+//!
+//! A word list (a text file, below) says for each word what to do when a message contains it:
+//! **block** the message, **mask** the word (`*` for each character), or **flag** the message
+//! to supervisors; an **allow** phrase (`公安局` around `安局`, `class` around `ass`) is never a
+//! hit. Words and messages are compared in their folded form ([`crate::fold`]): full-width
+//! and half-width, upper and lower case, traditional and simplified are the same, and
+//! separators inside a word (`赌 博`, `赌*博`) do not hide it.
+//!
+//! The chat runtime calls [`SensitiveWords::check_message`] for every message, customer to
+//! agent and agent to customer, and acts on the [`Verdict`]; [`InterceptionCounts`] counts
+//! what happened for metrics, and [`Verdict::audit_detail`] is what goes to the audit log.
+//!
+//! # The word list file
+//!
+//! ```text
+//! # One word per line; a line [block], [mask], [flag] or [allow] starts a section.
+//! [block]
+//! 赌博
+//! 代开发票
+//! [mask]
+//! 傻逼
+//! [flag]
+//! 投诉
+//! 退款
+//! [allow]
+//! 投诉处理流程
+//! ```
+//!
+//! Blank lines and lines starting with `#` are ignored; a word may appear in several sections,
+//! and then the strictest action wins (block, then mask, then flag).
+//!
+//! # How it is fast
+//!
+//! One pass over the message decodes, folds and codes each character with one table look-up
+//! (a character that occurs in no word gets code 0, a separator is dropped; a character that
+//! is a word by itself carries a flag in its code). A word of two or more characters can only
+//! start where the first two characters begin one: a 64-bit filter per first character (in
+//! the first-level cache) rules out most positions, and hashed bit sets of the two-character
+//! words and of the first three characters of longer ones rule out most of the rest. At the
+//! few positions that remain, anchored Aho–Corasick automata (one for the words, one for the
+//! allow phrases) find the longest word and the longest allow phrase that start there.
+//! `docs/performance.md` has the figures.
+//!
+//! A word that begins with another listed word takes the stricter of the two actions for its
+//! whole length (`傻` blocked and `傻瓜蛋` flagged: `傻瓜蛋` blocks).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::fold::fold_char;
+
+/// What a word does to a message that contains it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WordAction {
+    /// Flag the message to supervisors; it is delivered as written.
+    Flag,
+    /// Replace the word with `*`, one per character; the message is delivered.
+    Mask,
+    /// Do not deliver the message.
+    Block,
+}
+
+/// Which way a chat message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    FromCustomer,
+    ToCustomer,
+}
+
+/// A word list problem, with the file, line and column it was found at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WordListError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for WordListError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(formatter, "{}: {}", self.file, self.message)
+        } else {
+            write!(
+                formatter,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for WordListError {}
+
+/// One word of the list, as written and as folded.
+#[derive(Clone, Debug)]
+struct Pattern {
+    written: String,
+    /// `None` for an allow phrase.
+    action: Option<WordAction>,
+}
+
+/// A word of the list found in a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// The word as the list writes it.
+    pub word: String,
+    pub action: WordAction,
+    /// Where it is in the message, in bytes (the message's own characters, not folded ones).
+    pub range: Range<usize>,
+}
+
+/// What to do with a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "delivery", content = "text", rename_all = "kebab-case")]
+pub enum Delivery {
+    /// Deliver the message as written.
+    AsWritten,
+    /// Deliver this text instead: the message with its masked words replaced by `*`.
+    Masked(String),
+    /// Do not deliver the message.
+    Blocked,
+}
+
+/// The decision about one message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub direction: Direction,
+    pub delivery: Delivery,
+    /// Supervisors are told (a flag word, or any block or mask: they want to know those too).
+    pub flagged: bool,
+    /// Every word found, in the order of the message, allow-listed ones left out.
+    pub hits: Vec<Hit>,
+}
+
+impl Verdict {
+    fn clean(direction: Direction) -> Verdict {
+        Verdict {
+            direction,
+            delivery: Delivery::AsWritten,
+            flagged: false,
+            hits: Vec::new(),
+        }
+    }
+
+    /// True when the message contains no listed word.
+    pub fn is_clean(&self) -> bool {
+        self.hits.is_empty()
+    }
+
+    /// The strictest action among the hits.
+    pub fn strictest(&self) -> Option<WordAction> {
+        self.hits.iter().map(|hit| hit.action).max()
+    }
+
+    /// What the audit log records about an interception: the direction, the decision and the
+    /// words, never the message itself (it may hold personal data).
+    pub fn audit_detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "direction": self.direction,
+            "delivery": match self.delivery {
+                Delivery::AsWritten => "as-written",
+                Delivery::Masked(_) => "masked",
+                Delivery::Blocked => "blocked",
+            },
+            "flagged": self.flagged,
+            "words": self.hits.iter().map(|hit| serde_json::json!({
+                "word": hit.word, "action": hit.action,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Code of a character that occurs in no word or allow phrase.
+const OTHER: u16 = 0;
+/// Table value for a separator: dropped before matching.
+const DROPPED: u16 = u16::MAX;
+/// Flag of the code of a character that is a whole word or allow phrase by itself, so the
+/// matcher needs no second look-up to know that a word may start there.
+const SINGLE: u16 = 0x8000;
+/// Bits of the hashed sets of two-character words and three-character word beginnings:
+/// 2^20 bits is 128 KiB each, which stays in a core's cache.
+const SET_BITS: u32 = 20;
+
+/// A set of short code sequences, hashed into a bit set; false positives only cost a look at
+/// the automaton.
+#[derive(Clone)]
+struct HashedSet {
+    bits: Box<[u64; 1 << (SET_BITS - 6)]>,
+}
+
+impl HashedSet {
+    fn new() -> HashedSet {
+        HashedSet {
+            bits: vec![0; 1 << (SET_BITS - 6)]
+                .into_boxed_slice()
+                .try_into()
+                .expect("the set has its fixed size"),
+        }
+    }
+
+    fn slot(key: u64) -> usize {
+        // Fibonacci hashing: the top bits of a multiplication by 2^64 / golden ratio.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SET_BITS)) as usize
+    }
+
+    fn insert(&mut self, key: u64) {
+        let slot = Self::slot(key);
+        self.bits[slot >> 6] |= 1 << (slot & 63);
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        let slot = Self::slot(key);
+        self.bits[slot >> 6] & (1 << (slot & 63)) != 0
+    }
+}
+
+fn pair_key(first: u16, second: u16) -> u64 {
+    (u64::from(first) << 16) | u64::from(second)
+}
+
+fn triple_key(first: u16, second: u16, third: u16) -> u64 {
+    (u64::from(first) << 32) | (u64::from(second) << 16) | u64::from(third) | (1 << 48)
+}
+
+/// Where words may start: the sets of the module documentation.
+#[derive(Clone)]
+struct Starts {
+    /// Per code of a first character, a 64-bit Bloom filter of the second characters of the
+    /// words of two or more that begin with it (bit `second % 64`). One load from a table
+    /// that fits the processor's first-level cache rules out most positions.
+    second_masks: Vec<u64>,
+    /// Two-character words and allow phrases.
+    pairs: HashedSet,
+    /// First three characters of longer ones.
+    triples: HashedSet,
+}
+
+impl Starts {
+    fn insert(&mut self, codes: &[u16]) {
+        match codes {
+            [only] => debug_assert!(only & SINGLE != 0, "one-character words carry the flag"),
+            [first, second] => {
+                self.second_masks[usize::from(first & !SINGLE)] |= 1 << (second & 63);
+                self.pairs.insert(pair_key(*first, *second));
+            }
+            [first, second, third, ..] => {
+                self.second_masks[usize::from(first & !SINGLE)] |= 1 << (second & 63);
+                self.triples.insert(triple_key(*first, *second, *third));
+            }
+            [] => {}
+        }
+    }
+
+    /// Whether a word of two or more characters may start with `first`, `second` (whose pair
+    /// begins some word) and then `third` (`None` at the end of the message).
+    #[inline]
+    fn starts_at(&self, first: u16, second: u16, third: Option<u16>) -> bool {
+        let pair = pair_key(first, second);
+        self.pairs.contains(pair)
+            || third.is_some_and(|third| self.triples.contains(triple_key(first, second, third)))
+    }
+}
+
+/// A compiled word list: what [`SensitiveWords::check_message`] matches against.
+pub struct SensitiveWords {
+    /// Folded code of every BMP character (see the module documentation).
+    table: Box<[u16; 0x1_0000]>,
+    /// The same for characters beyond the BMP that occur in words (rare: extension B ...).
+    wide: BTreeMap<char, u16>,
+    starts: Starts,
+    /// Words (block, mask, flag), with the action in force for each.
+    words: Vec<Pattern>,
+    word_automaton: AhoCorasick,
+    allowed: Vec<Pattern>,
+    /// `None` when the list allows nothing.
+    allow_automaton: Option<AhoCorasick>,
+    content_sha256: [u8; 32],
+}
+
+impl fmt::Debug for SensitiveWords {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("SensitiveWords")
+            .field("words", &self.words.len())
+            .field("allowed", &self.allowed.len())
+            .finish()
+    }
+}
+
+/// The bytes an automaton reads for a code sequence: each code in the machine's byte order
+/// (the automata are built on this machine from the same codes). Searches are anchored at
+/// even offsets, so a match always lines up with the codes.
+fn code_bytes(codes: &[u16]) -> &[u8] {
+    bytemuck::cast_slice(codes)
+}
+
+fn anchored_longest(patterns: &[Vec<u8>]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .start_kind(StartKind::Anchored)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(patterns)
+}
+
+fn longest_at(automaton: &AhoCorasick, bytes: &[u8], position: usize) -> Option<(usize, usize)> {
+    let input = Input::new(bytes)
+        .range(position * 2..)
+        .anchored(Anchored::Yes);
+    automaton
+        .find(input)
+        .map(|matched| (matched.pattern().as_usize(), matched.end() / 2))
+}
+
+impl SensitiveWords {
+    /// Parse and compile a word list; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<SensitiveWords, WordListError> {
+        let error = |line: usize, column: usize, message: String| WordListError {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+        };
+        // Folded word → (as written, strictest action).
+        let mut words: BTreeMap<String, (String, WordAction)> = BTreeMap::new();
+        let mut allowed: BTreeMap<String, String> = BTreeMap::new();
+        let mut section: Option<Option<WordAction>> = None;
+        for (index, raw) in text.lines().enumerate() {
+            let line_number = index + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let column = raw.len() - raw.trim_start().len() + 1;
+            if trimmed.starts_with('[') {
+                section = Some(match trimmed {
+                    "[block]" => Some(WordAction::Block),
+                    "[mask]" => Some(WordAction::Mask),
+                    "[flag]" => Some(WordAction::Flag),
+                    "[allow]" => None,
+                    other => {
+                        return Err(error(
+                            line_number,
+                            column,
+                            format!("expected [block], [mask], [flag] or [allow], found {other}"),
+                        ))
+                    }
+                });
+                continue;
+            }
+            let Some(action) = section else {
+                return Err(error(
+                    line_number,
+                    column,
+                    format!(
+                        "expected a section ([block], [mask], [flag] or [allow]) before the first word, found {trimmed:?}"
+                    ),
+                ));
+            };
+            let folded: String = trimmed.chars().filter_map(fold_char).collect();
+            if folded.is_empty() {
+                return Err(error(
+                    line_number,
+                    column,
+                    format!("{trimmed:?} is only separators (spaces, punctuation): it would match everywhere"),
+                ));
+            }
+            match action {
+                Some(action) => {
+                    let entry = words
+                        .entry(folded)
+                        .or_insert_with(|| (trimmed.to_string(), action));
+                    if action > entry.1 {
+                        *entry = (trimmed.to_string(), action);
+                    }
+                }
+                None => {
+                    allowed.entry(folded).or_insert_with(|| trimmed.to_string());
+                }
+            }
+        }
+        if words.is_empty() {
+            return Err(error(
+                0,
+                0,
+                "the list holds no word to block, mask or flag".into(),
+            ));
+        }
+        // A word that begins with a listed word takes the stricter action (the automaton
+        // reports only the longest word at a position). Folded words are sorted, so every
+        // listed prefix of a word comes before it.
+        let folded_words: Vec<String> = words.keys().cloned().collect();
+        for word in &folded_words {
+            let strictest = word
+                .char_indices()
+                .skip(1)
+                .filter_map(|(end, _)| words.get(&word[..end]).map(|(_, action)| *action))
+                .max();
+            if let Some(strictest) = strictest {
+                let entry = words.get_mut(word).expect("the word is listed");
+                entry.1 = entry.1.max(strictest);
+            }
+        }
+
+        // Dense codes for every character of every word and allow phrase, in character order
+        // so the same list always compiles to the same matcher.
+        let characters: BTreeSet<char> = words
+            .keys()
+            .chain(allowed.keys())
+            .flat_map(|word| word.chars())
+            .collect();
+        if characters.len() >= usize::from(SINGLE) - 1 {
+            return Err(error(
+                0,
+                0,
+                format!(
+                    "the list uses {} distinct characters; the matcher codes at most 32,766",
+                    characters.len()
+                ),
+            ));
+        }
+        let singles: BTreeSet<char> = words
+            .keys()
+            .chain(allowed.keys())
+            .filter_map(|word| {
+                let mut chars = word.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            })
+            .collect();
+        let codes: BTreeMap<char, u16> = characters
+            .iter()
+            .enumerate()
+            .map(|(index, character)| {
+                let flag = if singles.contains(character) {
+                    SINGLE
+                } else {
+                    0
+                };
+                (*character, (index as u16 + 1) | flag)
+            })
+            .collect();
+        let mut table: Box<[u16; 0x1_0000]> = vec![OTHER; 0x1_0000]
+            .into_boxed_slice()
+            .try_into()
+            .expect("the table has one slot per BMP code point");
+        for (code, slot) in table.iter_mut().enumerate() {
+            let Some(character) = char::from_u32(code as u32) else {
+                continue; // surrogates never occur in a str
+            };
+            *slot = match fold_char(character) {
+                None => DROPPED,
+                Some(folded) => codes.get(&folded).copied().unwrap_or(OTHER),
+            };
+        }
+        let wide: BTreeMap<char, u16> = codes
+            .iter()
+            .filter(|(character, _)| (**character as u32) >= 0x1_0000)
+            .map(|(character, code)| (*character, *code))
+            .collect();
+
+        let mut starts = Starts {
+            second_masks: vec![0; characters.len() + 1],
+            pairs: HashedSet::new(),
+            triples: HashedSet::new(),
+        };
+        let mut compile = |folded: &str| {
+            let coded: Vec<u16> = folded.chars().map(|character| codes[&character]).collect();
+            starts.insert(&coded);
+            code_bytes(&coded).to_vec()
+        };
+        let mut word_patterns = Vec::with_capacity(words.len());
+        let mut word_bytes = Vec::with_capacity(words.len());
+        for (folded, (written, action)) in words {
+            word_bytes.push(compile(&folded));
+            word_patterns.push(Pattern {
+                written,
+                action: Some(action),
+            });
+        }
+        let mut allow_patterns = Vec::with_capacity(allowed.len());
+        let mut allow_bytes = Vec::with_capacity(allowed.len());
+        for (folded, written) in allowed {
+            allow_bytes.push(compile(&folded));
+            allow_patterns.push(Pattern {
+                written,
+                action: None,
+            });
+        }
+        let cannot_compile = |problem: aho_corasick::BuildError| {
+            error(0, 0, format!("cannot compile the list: {problem}"))
+        };
+        let word_automaton = anchored_longest(&word_bytes).map_err(cannot_compile)?;
+        let allow_automaton = if allow_bytes.is_empty() {
+            None
+        } else {
+            Some(anchored_longest(&allow_bytes).map_err(cannot_compile)?)
+        };
+        Ok(SensitiveWords {
+            table,
+            wide,
+            starts,
+            words: word_patterns,
+            word_automaton,
+            allowed: allow_patterns,
+            allow_automaton,
+            content_sha256: Sha256::digest(text.as_bytes()).into(),
+        })
+    }
+
+    /// Read and compile a word list file.
+    pub fn load(path: &Path) -> Result<SensitiveWords, WordListError> {
+        let text = std::fs::read_to_string(path).map_err(|problem| WordListError {
+            file: path.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {problem}"),
+        })?;
+        SensitiveWords::parse(&text, &path.display().to_string())
+    }
+
+    /// Words that block, mask or flag.
+    pub fn word_count(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Allow phrases.
+    pub fn allowed_count(&self) -> usize {
+        self.allowed.len()
+    }
+
+    #[inline]
+    fn code_of(&self, character: char) -> u16 {
+        if (character as u32) < 0x1_0000 {
+            self.table[(character as u32 & 0xFFFF) as usize]
+        } else {
+            match fold_char(character) {
+                None => DROPPED,
+                Some(folded) => self.wide.get(&folded).copied().unwrap_or(OTHER),
+            }
+        }
+    }
+
+    /// Decide what happens to one chat message.
+    ///
+    /// ```
+    /// use switchboard_compliance::words::{Delivery, Direction, SensitiveWords};
+    /// let list = SensitiveWords::parse("[block]\n赌博\n[mask]\n傻瓜\n", "words.txt").unwrap();
+    /// let verdict = list.check_message(Direction::FromCustomer, "來賭 博吗");
+    /// assert_eq!(verdict.delivery, Delivery::Blocked);
+    /// let verdict = list.check_message(Direction::ToCustomer, "你这个傻瓜");
+    /// assert_eq!(verdict.delivery, Delivery::Masked("你这个**".into()));
+    /// ```
+    pub fn check_message(&self, direction: Direction, text: &str) -> Verdict {
+        // One pass: decode, fold and code each character (one table look-up), and note where
+        // a word may start: a one-character word, or the first two characters of a longer
+        // one. `text` is valid UTF-8, so decoding needs no checks of its own.
+        let bytes = text.as_bytes();
+        let mut codes: Vec<u16> = vec![OTHER; bytes.len()];
+        let mut count = 0;
+        let mut candidates: Vec<u32> = Vec::with_capacity(bytes.len() / 8 + 4);
+        // The last two codes, and whether they begin a word of two or more characters.
+        let (mut before, mut previous, mut pending) = (OTHER, OTHER, false);
+        let mut index = 0;
+        while index < bytes.len() {
+            let code = match bytes[index..] {
+                [lead @ 0..=0x7F, ..] => {
+                    index += 1;
+                    self.table[usize::from(lead)]
+                }
+                [lead @ 0xC0..=0xDF, second, ..] => {
+                    index += 2;
+                    let scalar = (u32::from(lead & 0x1F) << 6) | u32::from(second & 0x3F);
+                    self.table[(scalar & 0xFFFF) as usize]
+                }
+                [lead @ 0xE0..=0xEF, second, third, ..] => {
+                    index += 3;
+                    let scalar = (u32::from(lead & 0x0F) << 12)
+                        | (u32::from(second & 0x3F) << 6)
+                        | u32::from(third & 0x3F);
+                    self.table[(scalar & 0xFFFF) as usize]
+                }
+                _ => {
+                    let character = text[index..].chars().next().unwrap_or('\0');
+                    index += character.len_utf8();
+                    self.code_of(character)
+                }
+            };
+            if code == DROPPED {
+                continue;
+            }
+            codes[count] = code;
+            // The two characters before this one begin some word: does one start there?
+            if pending && self.starts.starts_at(before, previous, Some(code)) {
+                candidates.push(count as u32 - 2);
+            }
+            pending = false;
+            if code != OTHER {
+                if code & SINGLE != 0 {
+                    candidates.push(count as u32);
+                }
+                pending = self
+                    .starts
+                    .second_masks
+                    .get(usize::from(previous & !SINGLE))
+                    .is_some_and(|mask| mask & (1 << (code & 63)) != 0);
+            }
+            before = previous;
+            previous = code;
+            count += 1;
+        }
+        if pending && self.starts.starts_at(before, previous, None) {
+            candidates.push(count as u32 - 2);
+        }
+        if candidates.is_empty() {
+            return Verdict::clean(direction);
+        }
+        codes.truncate(count);
+        candidates.sort_unstable();
+        candidates.dedup();
+        let bytes = code_bytes(&codes);
+        // (start, end) in codes, and the word.
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        let mut allowed: Vec<(usize, usize)> = Vec::new();
+        for position in candidates {
+            let position = position as usize;
+            if let Some((word, end)) = longest_at(&self.word_automaton, bytes, position) {
+                found.push((position, end, word));
+            }
+            if let Some(automaton) = &self.allow_automaton {
+                if let Some((_, end)) = longest_at(automaton, bytes, position) {
+                    allowed.push((position, end));
+                }
+            }
+        }
+        found.retain(|&(start, end, _)| {
+            !allowed
+                .iter()
+                .any(|&(allow_start, allow_end)| allow_start <= start && end <= allow_end)
+        });
+        if found.is_empty() {
+            return Verdict::clean(direction);
+        }
+
+        // Code positions → byte offsets of the message: one walk up to the last hit.
+        let mut boundaries: Vec<usize> = found
+            .iter()
+            .flat_map(|&(start, end, _)| [start, end - 1])
+            .collect();
+        boundaries.sort_unstable();
+        boundaries.dedup();
+        let mut byte_ranges: BTreeMap<usize, Range<usize>> = BTreeMap::new();
+        let mut wanted = boundaries.iter().peekable();
+        let mut position = 0;
+        for (byte, character) in text.char_indices() {
+            let Some(&&next) = wanted.peek() else {
+                break;
+            };
+            if self.code_of(character) == DROPPED {
+                continue;
+            }
+            if position == next {
+                byte_ranges.insert(position, byte..byte + character.len_utf8());
+                wanted.next();
+            }
+            position += 1;
+        }
+        let hits: Vec<Hit> = found
+            .into_iter()
+            .map(|(start, end, word)| Hit {
+                word: self.words[word].written.clone(),
+                action: self.words[word].action.expect("words have an action"),
+                range: byte_ranges[&start].start..byte_ranges[&(end - 1)].end,
+            })
+            .collect();
+
+        let strictest = hits.iter().map(|hit| hit.action).max();
+        let delivery = match strictest {
+            Some(WordAction::Block) => Delivery::Blocked,
+            Some(WordAction::Mask) => {
+                let mut masked = vec![false; text.len()];
+                for hit in hits.iter().filter(|hit| hit.action == WordAction::Mask) {
+                    masked[hit.range.clone()].iter_mut().for_each(|m| *m = true);
+                }
+                let mut out = String::with_capacity(text.len());
+                for (byte, character) in text.char_indices() {
+                    // Separators inside a masked word are masked too: `傻 瓜` → `***`.
+                    out.push(if masked[byte] { '*' } else { character });
+                }
+                Delivery::Masked(out)
+            }
+            Some(WordAction::Flag) | None => Delivery::AsWritten,
+        };
+        Verdict {
+            direction,
+            delivery,
+            flagged: true,
+            hits,
+        }
+    }
+}
+
+/// Counts of interceptions, per direction, for metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct InterceptionCounts {
+    pub checked: BTreeMap<Direction, u64>,
+    pub blocked: BTreeMap<Direction, u64>,
+    pub masked: BTreeMap<Direction, u64>,
+    pub flagged: BTreeMap<Direction, u64>,
+    /// Hits per word as written in the list.
+    pub hits_by_word: BTreeMap<String, u64>,
+}
+
+impl InterceptionCounts {
+    pub fn record(&mut self, verdict: &Verdict) {
+        let direction = verdict.direction;
+        *self.checked.entry(direction).or_default() += 1;
+        match verdict.delivery {
+            Delivery::Blocked => *self.blocked.entry(direction).or_default() += 1,
+            Delivery::Masked(_) => *self.masked.entry(direction).or_default() += 1,
+            Delivery::AsWritten => {}
+        }
+        if verdict.flagged {
+            *self.flagged.entry(direction).or_default() += 1;
+        }
+        for hit in &verdict.hits {
+            *self.hits_by_word.entry(hit.word.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// A word list file that is read again when it changes (hot reload).
+///
+/// [`WordListFile::reload_if_changed`] re-reads the file and compiles it again when its
+/// content changed (compared by SHA-256, so a rewrite inside one second of the file system's
+/// clock is not missed). A file with a mistake is refused and the list in force stays: a bad
+/// edit never leaves chat unfiltered.
+#[derive(Debug)]
+pub struct WordListFile {
+    path: PathBuf,
+    current: Arc<SensitiveWords>,
+}
+
+impl WordListFile {
+    pub fn open(path: &Path) -> Result<WordListFile, WordListError> {
+        Ok(WordListFile {
+            path: path.to_path_buf(),
+            current: Arc::new(SensitiveWords::load(path)?),
+        })
+    }
+
+    /// The list in force. Cheap: share it with the tasks that check messages.
+    pub fn current(&self) -> Arc<SensitiveWords> {
+        Arc::clone(&self.current)
+    }
+
+    /// `Ok(true)` when the file changed and the new list is now in force, `Ok(false)` when it
+    /// did not change, `Err` when it changed into something that does not compile (the list
+    /// in force stays).
+    pub fn reload_if_changed(&mut self) -> Result<bool, WordListError> {
+        let text = std::fs::read_to_string(&self.path).map_err(|problem| WordListError {
+            file: self.path.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {problem}"),
+        })?;
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if digest == self.current.content_sha256 {
+            return Ok(false);
+        }
+        let list = SensitiveWords::parse(&text, &self.path.display().to_string())?;
+        self.current = Arc::new(list);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str = "\
+# test list
+[block]
+赌博
+代开发票
+falun
+[mask]
+傻瓜
+ass
+[flag]
+投诉
+退款
+[allow]
+投诉处理流程
+class
+";
+
+    fn list() -> SensitiveWords {
+        SensitiveWords::parse(LIST, "words.txt").unwrap()
+    }
+
+    #[test]
+    fn blocked_across_width_case_and_script_variants() {
+        let list = list();
+        for message in [
+            "要不要一起赌博",
+            "要不要一起賭博",
+            "赌 博来吗",
+            "賭＊博",
+            "代開發票，加微信",
+            "ＦａＬｕＮ",
+            "F-A-L-U-N gong",
+        ] {
+            for direction in [Direction::FromCustomer, Direction::ToCustomer] {
+                let verdict = list.check_message(direction, message);
+                assert_eq!(verdict.delivery, Delivery::Blocked, "{message}");
+                assert!(verdict.flagged);
+                assert_eq!(verdict.direction, direction);
+            }
+        }
+    }
+
+    #[test]
+    fn masked_words_are_replaced_in_place_with_one_star_per_character() {
+        let list = list();
+        let verdict = list.check_message(Direction::ToCustomer, "你才是傻 瓜呢");
+        assert_eq!(verdict.delivery, Delivery::Masked("你才是***呢".into()));
+        assert_eq!(verdict.hits.len(), 1);
+        assert_eq!(verdict.hits[0].word, "傻瓜");
+        assert_eq!(&"你才是傻 瓜呢"[verdict.hits[0].range.clone()], "傻 瓜");
+        let verdict = list.check_message(Direction::FromCustomer, "KISS MY ASS");
+        assert_eq!(verdict.delivery, Delivery::Masked("KISS MY ***".into()));
+    }
+
+    #[test]
+    fn flag_words_deliver_as_written_and_flag() {
+        let list = list();
+        let verdict = list.check_message(Direction::FromCustomer, "我要投訴，还要退款");
+        assert_eq!(verdict.delivery, Delivery::AsWritten);
+        assert!(verdict.flagged);
+        let words: Vec<&str> = verdict.hits.iter().map(|hit| hit.word.as_str()).collect();
+        assert_eq!(words, ["投诉", "退款"]);
+    }
+
+    #[test]
+    fn allow_phrases_suppress_the_words_inside_them() {
+        let list = list();
+        let verdict = list.check_message(Direction::ToCustomer, "请看投诉处理流程，first class");
+        assert!(verdict.is_clean(), "{verdict:?}");
+        assert_eq!(verdict.delivery, Delivery::AsWritten);
+        assert!(!verdict.flagged);
+        // The allow phrase covers only its own occurrence.
+        let verdict = list.check_message(Direction::ToCustomer, "投诉处理流程之外的投诉");
+        assert_eq!(verdict.hits.len(), 1);
+        assert_eq!(verdict.hits[0].range.start, "投诉处理流程之外的".len());
+    }
+
+    #[test]
+    fn the_strictest_action_wins_and_clean_text_passes() {
+        let list = list();
+        let verdict = list.check_message(Direction::FromCustomer, "傻瓜才去赌博");
+        assert_eq!(verdict.delivery, Delivery::Blocked);
+        assert_eq!(verdict.strictest(), Some(WordAction::Block));
+        let verdict = list.check_message(Direction::FromCustomer, "你好，我的订单什么时候到？");
+        assert!(verdict.is_clean());
+        let duplicated = SensitiveWords::parse("[flag]\n退款\n[block]\n退 款\n", "w").unwrap();
+        assert_eq!(
+            duplicated
+                .check_message(Direction::FromCustomer, "退款")
+                .delivery,
+            Delivery::Blocked
+        );
+    }
+
+    #[test]
+    fn mistakes_in_the_list_name_line_and_column() {
+        let problem = SensitiveWords::parse("[block]\n赌博\n  [deny]\n", "w.txt").unwrap_err();
+        assert_eq!((problem.line, problem.column), (3, 3));
+        assert!(problem
+            .to_string()
+            .starts_with("w.txt:3:3: expected [block]"));
+        let problem = SensitiveWords::parse("赌博\n", "w.txt").unwrap_err();
+        assert_eq!(problem.line, 1);
+        let problem = SensitiveWords::parse("[mask]\n * \n", "w.txt").unwrap_err();
+        assert!(problem.message.contains("only separators"), "{problem}");
+        assert!(SensitiveWords::parse("# nothing\n[allow]\nok\n", "w.txt").is_err());
+    }
+
+    #[test]
+    fn counts_per_direction() {
+        let list = list();
+        let mut counts = InterceptionCounts::default();
+        for (direction, text) in [
+            (Direction::FromCustomer, "赌博"),
+            (Direction::FromCustomer, "傻瓜"),
+            (Direction::ToCustomer, "投诉"),
+            (Direction::ToCustomer, "你好"),
+        ] {
+            counts.record(&list.check_message(direction, text));
+        }
+        assert_eq!(counts.checked[&Direction::FromCustomer], 2);
+        assert_eq!(counts.checked[&Direction::ToCustomer], 2);
+        assert_eq!(counts.blocked[&Direction::FromCustomer], 1);
+        assert_eq!(counts.masked[&Direction::FromCustomer], 1);
+        assert_eq!(counts.flagged[&Direction::ToCustomer], 1);
+        assert_eq!(counts.hits_by_word["赌博"], 1);
+        let detail = list
+            .check_message(Direction::FromCustomer, "赌博")
+            .audit_detail();
+        assert_eq!(detail["delivery"], "blocked");
+        assert_eq!(detail["words"][0]["word"], "赌博");
+    }
+
+    #[test]
+    fn hot_reload_takes_a_new_list_and_keeps_the_old_one_on_a_mistake() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("words.txt");
+        std::fs::write(&path, "[block]\n赌博\n").unwrap();
+        let mut file = WordListFile::open(&path).unwrap();
+        assert!(!file.reload_if_changed().unwrap());
+        std::fs::write(&path, "[block]\n赌博\n诈骗\n").unwrap();
+        assert!(file.reload_if_changed().unwrap());
+        let current = file.current();
+        assert_eq!(current.word_count(), 2);
+        assert_eq!(
+            current
+                .check_message(Direction::FromCustomer, "詐騙")
+                .delivery,
+            Delivery::Blocked
+        );
+        std::fs::write(&path, "[block]\n赌博\n[oops]\n").unwrap();
+        assert!(file.reload_if_changed().is_err());
+        assert_eq!(file.current().word_count(), 2);
+    }
+
+    #[test]
+    fn characters_beyond_the_basic_plane_are_matched() {
+        let list = SensitiveWords::parse("[block]\n𠮷野家\n", "w").unwrap();
+        assert_eq!(
+            list.check_message(Direction::FromCustomer, "去𠮷野家吧")
+                .delivery,
+            Delivery::Blocked
+        );
+        assert!(list
+            .check_message(Direction::FromCustomer, "去吉野家吧")
+            .is_clean());
+    }
+}

@@ -1,0 +1,315 @@
+//! End-to-end tests of `switchboard token`, `recording` and `retention`: an auditor's token
+//! exports a recording with a reason, every other role and a missing reason get 403 and
+//! nothing, transcripts leave masked, and every export, refusal and deletion is in an audit
+//! log that verifies.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn switchboard(arguments: &[&str], token: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command.args(arguments).env_remove("SWITCHBOARD_TOKEN");
+    if let Some(token) = token {
+        command.env("SWITCHBOARD_TOKEN", token);
+    }
+    command.output().expect("the program runs")
+}
+
+fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path).unwrap();
+    path
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn token(tokens: &Path, user: &str, role: &str, extra: &[&str]) -> String {
+    let mut arguments = vec!["token", "add", path(tokens), "--user", user, "--role", role];
+    arguments.extend_from_slice(extra);
+    succeeded(&switchboard(&arguments, None)).trim().to_string()
+}
+
+/// `switchboard recording encrypt INPUT --keys KEYS --out OUT EXTRA...`.
+fn encrypt(keys: &Path, input: &Path, out: &Path, extra: &[&str]) {
+    let mut arguments = vec![
+        "recording",
+        "encrypt",
+        path(input),
+        "--keys",
+        path(keys),
+        "--out",
+        path(out),
+    ];
+    arguments.extend_from_slice(extra);
+    succeeded(&switchboard(&arguments, None));
+}
+
+/// A master key file and an audit signing key in `root`: (keys.toml, signing.key, signing.pub).
+fn keys_and_audit_key(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let keys = root.join("keys.toml");
+    let prefix = root.join("signing");
+    succeeded(&switchboard(
+        &[
+            "audit",
+            "keygen",
+            "--name",
+            "audit.test/cli",
+            "--out",
+            path(&prefix),
+        ],
+        None,
+    ));
+    succeeded(&switchboard(
+        &["recording", "keys", "new", path(&keys), "--id", "2026-11"],
+        None,
+    ));
+    (keys, root.join("signing.key"), root.join("signing.pub"))
+}
+
+#[test]
+fn exports_need_an_auditor_and_a_reason_and_are_audited() {
+    let root = scratch("compliance-cli-export");
+    let (keys, key_file, verifier) = keys_and_audit_key(&root);
+    let tokens = root.join("tokens.toml");
+    let audit = root.join("audit");
+    let auditor = token(&tokens, "carol", "auditor", &[]);
+    let supervisor = token(&tokens, "alice", "supervisor", &[]);
+    assert!(auditor.starts_with("sb1.carol."));
+    let stored = std::fs::read_to_string(&tokens).unwrap();
+    assert!(
+        !stored.contains(auditor.split('.').nth(2).unwrap()),
+        "only hashes are stored"
+    );
+
+    // A recording encrypted at rest: its bytes are not in the file.
+    let wav = root.join("call-42.wav");
+    let audio: Vec<u8> = b"RIFF\x24\0\0\0WAVEfmt secret audio of account 6222020200112233446"
+        .iter()
+        .copied()
+        .cycle()
+        .take(200_000)
+        .collect();
+    std::fs::write(&wav, &audio).unwrap();
+    let encrypted = root.join("call-42.wav.sbenc");
+    encrypt(&keys, &wav, &encrypted, &[]);
+    let sealed = std::fs::read(&encrypted).unwrap();
+    assert!(!sealed.windows(12).any(|window| window == b"secret audio"));
+
+    let out = root.join("exported.wav");
+    let export = |token: &str, reason: Option<&str>| {
+        let mut arguments = vec![
+            "recording",
+            "export",
+            path(&encrypted),
+            "--keys",
+            path(&keys),
+            "--tokens",
+            path(&tokens),
+            "--audit",
+            path(&audit),
+            "--audit-key",
+            path(&key_file),
+            "--out",
+            path(&out),
+        ];
+        if let Some(reason) = reason {
+            arguments.extend(["--reason", reason]);
+        }
+        switchboard(&arguments, Some(token))
+    };
+
+    // Refused: a supervisor, an auditor without a reason, a wrong token. Nothing is written.
+    for (token, reason) in [
+        (supervisor.as_str(), Some("curious")),
+        (auditor.as_str(), None),
+        ("sb1.carol.wrong", Some("complaint")),
+    ] {
+        let refused = export(token, reason);
+        assert_eq!(
+            refused.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        // 403 for a role without the right or a missing reason, 401 for a wrong token.
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("refused (40"));
+        assert!(!out.exists());
+    }
+    // Allowed: the auditor with a reason gets the recording back, byte for byte.
+    succeeded(&export(&auditor, Some("complaint 2026-118")));
+    assert_eq!(std::fs::read(&out).unwrap(), audio);
+
+    let verified = succeeded(&switchboard(
+        &["audit", "verify", path(&audit), "--key", path(&verifier)],
+        None,
+    ));
+    assert!(verified.contains("intact: 4 records"), "{verified}");
+    let log = std::fs::read_to_string(audit.join("log.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let summary: Vec<(String, String)> = records
+        .iter()
+        .map(|record| {
+            (
+                record["actor"].as_str().unwrap().to_string(),
+                record["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("alice".to_string(), "denied".to_string()),
+            ("carol".into(), "denied".into()),
+            ("unknown".into(), "denied".into()),
+            ("carol".into(), "allowed".into()),
+        ]
+    );
+    assert!(records
+        .iter()
+        .all(|record| record["action"] == "recording.export"));
+    assert_eq!(records[3]["detail"]["reason"], "complaint 2026-118");
+}
+
+#[test]
+fn transcripts_leave_masked_and_rotation_keeps_them_readable() {
+    let root = scratch("compliance-cli-transcript");
+    let (keys, key_file, _) = keys_and_audit_key(&root);
+    let tokens = root.join("tokens.toml");
+    let auditor = token(&tokens, "carol", "auditor", &["--site", "shanghai"]);
+    let transcript = root.join("chat-7.txt");
+    std::fs::write(
+        &transcript,
+        "客户：我的手机是13800138000，卡号4111 1111 1111 1111\n",
+    )
+    .unwrap();
+    let folder = root.join("store");
+    std::fs::create_dir_all(&folder).unwrap();
+    let encrypted = folder.join("chat-7.txt.sbenc");
+    encrypt(&keys, &transcript, &encrypted, &[]);
+    succeeded(&switchboard(
+        &[
+            "recording",
+            "keys",
+            "rotate",
+            path(&keys),
+            "--id",
+            "2027-05",
+        ],
+        None,
+    ));
+    let rewrapped = succeeded(&switchboard(
+        &["recording", "rewrap", path(&folder), "--keys", path(&keys)],
+        None,
+    ));
+    assert!(
+        rewrapped.contains("1 files re-wrapped under 2027-05"),
+        "{rewrapped}"
+    );
+
+    let out = root.join("chat-7.export.txt");
+    let log = root.join("log");
+    let arguments = [
+        "recording",
+        "export",
+        path(&encrypted),
+        "--keys",
+        path(&keys),
+        "--tokens",
+        path(&tokens),
+        "--audit",
+        path(&log),
+        "--audit-key",
+        path(&key_file),
+        "--reason",
+        "regulator request",
+        "--site",
+        "shanghai",
+        "--out",
+        path(&out),
+    ];
+    succeeded(&switchboard(&arguments, Some(&auditor)));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "客户：我的手机是138****8000，卡号4111 **** **** 1111\n"
+    );
+    // Outside the auditor's site scope: refused.
+    let mut outside = arguments.to_vec();
+    outside[14] = "beijing";
+    std::fs::remove_file(&out).unwrap();
+    assert_eq!(switchboard(&outside, Some(&auditor)).status.code(), Some(3));
+    assert!(!out.exists());
+}
+
+#[test]
+fn retention_sweep_deletes_old_files_and_audits_each() {
+    let root = scratch("compliance-cli-retention");
+    let (keys, key_file, verifier) = keys_and_audit_key(&root);
+    let folder = root.join("recordings");
+    std::fs::create_dir_all(&folder).unwrap();
+    let wav = root.join("a.wav");
+    std::fs::write(&wav, b"RIFF").unwrap();
+    let day_ms: i64 = 86_400_000;
+    let now_ms = jiff_now_ms();
+    for (name, age_days) in [("old.wav.sbenc", 200), ("recent.wav.sbenc", 3)] {
+        let created = (now_ms - age_days * day_ms).to_string();
+        encrypt(
+            &keys,
+            &wav,
+            &folder.join(name),
+            &["--created-unix-ms", &created],
+        );
+    }
+    let swept = succeeded(&switchboard(
+        &[
+            "retention",
+            "sweep",
+            path(&folder),
+            "--recordings",
+            "180d",
+            "--transcripts",
+            "90d",
+            "--audit",
+            path(&root.join("log")),
+            "--audit-key",
+            path(&key_file),
+        ],
+        None,
+    ));
+    assert!(swept.contains("1 deleted, 1 kept, 0 skipped"), "{swept}");
+    assert!(!folder.join("old.wav.sbenc").exists());
+    assert!(folder.join("recent.wav.sbenc").exists());
+    let verified = succeeded(&switchboard(
+        &[
+            "audit",
+            "verify",
+            path(&root.join("log")),
+            "--key",
+            path(&verifier),
+        ],
+        None,
+    ));
+    assert!(verified.contains("intact: 1 records"), "{verified}");
+}
+
+fn jiff_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
