@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use switchboard_plan::required::required_agents;
 
 use anyhow::{bail, Context};
 use switchboard_cost::simulated::{
@@ -276,11 +277,12 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", folder.join("cost.html").display()))?;
         if let Some(run) = &simulation {
             // The simulated day's own results and report, whose Costs section shows cost.html.
-            switchboard_sim::run::write_results(&run.model, &run.result, folder)
-                .with_context(|| format!("cannot write results into {}", folder.display()))?;
-            switchboard_reports::write_report_after_run(folder, &args.input)?;
-        } else if folder.join("summary.json").is_file() && folder.join("intervals.csv").is_file() {
-            // A results folder: render its report again so that it shows the costs.
+            let mut results = run.result.to_results(&run.model, required_agents);
+            results.scenario_copy = Some(run.scenario_text.clone());
+            results.write_folder(folder)?;
+        }
+        if folder.join("summary.json").is_file() && folder.join("intervals.csv").is_file() {
+            // A results folder: render its report (again) so that it shows the costs.
             switchboard_reports::render_folder(
                 folder,
                 &switchboard_reports::RenderOptions::default(),

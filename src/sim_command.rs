@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use switchboard_engine::units::DurationMs;
-use switchboard_sim::run::{prepare, write_results, RunOptions};
+use switchboard_plan::required::required_agents;
+use switchboard_sim::run::{prepare, RunOptions};
 use switchboard_sim::summary::summary_table;
 
 fn parse_duration(text: &str) -> Result<DurationMs, String> {
@@ -109,15 +110,17 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     .context("the simulation stopped")?;
     bar.finish_and_clear();
     if let Some(out) = &args.out {
-        write_results(&model, &result, out)
-            .with_context(|| format!("cannot write results into {}", out.display()))?;
-        switchboard_reports::write_report_after_run(out, &args.scenario)?;
+        let mut results = result.to_results(&model, required_agents);
+        // A copy of the file as it is, so that the folder can be rendered again alone.
+        results.scenario_copy = Some(scenario.text.clone());
+        results.write_folder(out)?;
+        switchboard_reports::render_folder(out, &switchboard_reports::RenderOptions::default())?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result.summary_json())?);
+        print!("{}", result.summary.to_json());
     } else {
         print!("{}", summary_table(&result.summary));
-        if let Some(failover) = &result.failover {
+        if let Some(failover) = &result.summary.failover {
             print!("{}", switchboard_sim::failover::failover_table(failover));
         }
     }

@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use switchboard_engine::units::DurationMs;
 use switchboard_engine::Channel;
+use switchboard_results::{Metric, Scope as ResultScope};
 use switchboard_sim::metrics::{Counters, Scope};
 use switchboard_sim::model::{Model, Staffing};
 use switchboard_sim::run::{prepare, RunOptions, RunResult};
+use switchboard_sim::scenario::parse_scenario;
 
 use crate::usage::{DayUsage, IntervalUsage, Usage};
 
@@ -123,6 +125,8 @@ impl Default for SimulationRequest {
 pub struct SimulationRun {
     pub model: Model,
     pub result: RunResult,
+    /// The scenario file's text, for the copy a results folder keeps.
+    pub scenario_text: String,
 }
 
 /// Loads, checks and runs a scenario. Errors name the scenario file, line and column.
@@ -152,7 +156,11 @@ pub fn simulate_scenario(
     };
     let result = switchboard_sim::run(&model, &options, &|_| {})
         .map_err(|error| format!("{}: the simulation stopped: {error}", scenario.display()))?;
-    Ok(SimulationRun { model, result })
+    Ok(SimulationRun {
+        model,
+        result,
+        scenario_text: loaded.text,
+    })
 }
 
 /// Multiplies every arrival rate; bursts are relative to the rate, so they scale with it.
@@ -267,17 +275,23 @@ pub fn day_from_results_folder(
             ));
         }
     }
-    let scenario = switchboard_sim::load_scenario(&folder.join("scenario.toml"))
-        .map_err(|error| error.to_string())?;
+    let results = switchboard_results::read_folder(folder).map_err(|error| error.to_string())?;
+    let scenario_path = folder.join(switchboard_results::SCENARIO_COPY);
+    let scenario = parse_scenario(
+        &scenario_path.display().to_string(),
+        results.scenario_copy.as_deref().unwrap_or_default(),
+        folder,
+    )
+    .map_err(|error| error.to_string())?;
     let model = prepare(&scenario).map_err(|error| error.to_string())?;
-    let csv_path = folder.join("intervals.csv");
-    let table = IntervalTable::read(&csv_path)?;
+    let intervals = &results.intervals;
     let interval_count = model.interval_count();
-    if table.interval_count() != interval_count {
+    let starts = intervals.interval_starts_ms();
+    if starts.len() != interval_count {
         return Err(format!(
             "{}: {} intervals, but its scenario copy makes {interval_count}: the folder mixes two runs",
-            csv_path.display(),
-            table.interval_count()
+            folder.join("intervals.csv").display(),
+            starts.len()
         ));
     }
     let logins = peak_logins_per_interval(&model);
@@ -290,19 +304,27 @@ pub fn day_from_results_folder(
             .duration_ms
             .min(start_ms + model.interval_ms)
             .saturating_sub(start_ms.max(model.warmup_ms));
-        let value = |scope: &str, column: &str| table.value(interval, scope, column);
+        // An empty cell (a figure no replication defined, such as the handle time of an
+        // interval without answers) counts as 0.
+        let value = |scope: &ResultScope, metric: Metric| {
+            intervals
+                .value(starts[interval], scope, metric)
+                .filter(|value| value.is_finite())
+                .unwrap_or(0.0)
+        };
         // intervals.csv has handle time (talk and wrap-up); wrap-up is a fixed time per queue,
         // so the answers of each queue of a channel tell how much of it was wrap-up.
         let talk_minutes = |channel: Channel| {
-            let scope = format!("channel:{}", channel.name());
-            let handle = value(&scope, "answered") * value(&scope, "aht_s");
+            let scope = ResultScope::Channel(channel);
+            let handle = value(&scope, Metric::Answered) * value(&scope, Metric::AverageHandleTime);
             let wrap_up: f64 = model
                 .center
                 .queues
                 .iter()
                 .filter(|queue| queue.channel == channel)
                 .map(|queue| {
-                    value(&format!("queue:{}", queue.name), "answered") * queue.wrap_up.as_s_f64()
+                    value(&ResultScope::Queue(queue.name.clone()), Metric::Answered)
+                        * queue.wrap_up.as_s_f64()
                 })
                 .sum();
             (handle - wrap_up).max(0.0) / 60.0
@@ -310,29 +332,36 @@ pub fn day_from_results_folder(
         let voice_talk = talk_minutes(Channel::Voice);
         let callback_talk = talk_minutes(Channel::Callback);
         talk_minutes_voice += voice_talk + callback_talk;
-        let center_peak =
-            value("channel:voice", "max_concurrent") + value("channel:callback", "max_concurrent");
+        let voice = ResultScope::Channel(Channel::Voice);
+        let center_peak = value(&voice, Metric::MaxConcurrent)
+            + value(
+                &ResultScope::Channel(Channel::Callback),
+                Metric::MaxConcurrent,
+            );
         let mut sites = BTreeMap::new();
         for (index, site) in model.site_names.iter().enumerate() {
             let peak = if model.site_owns_queues(index) {
-                value(&format!("site:{site}"), "max_concurrent")
+                value(&ResultScope::Site(site.clone()), Metric::MaxConcurrent)
             } else {
                 center_peak
             };
             sites.insert(site.clone(), peak);
         }
         records.push(IntervalUsage {
-            agents_staffed: value("total", "staffed_agents") * span_ms as f64
+            agents_staffed: value(&ResultScope::Total, Metric::StaffedAgents) * span_ms as f64
                 / model.interval_ms as f64,
             peak_concurrent_agents: peak_logins,
-            offered_contacts: value("total", "offered"),
-            answered_contacts: value("total", "answered"),
+            offered_contacts: value(&ResultScope::Total, Metric::Offered),
+            answered_contacts: value(&ResultScope::Total, Metric::Answered),
             voice_inbound_minutes: voice_talk
-                + value("channel:voice", "answered") * value("channel:voice", "asa_s") / 60.0,
+                + value(&voice, Metric::Answered) * value(&voice, Metric::AverageSpeedOfAnswer)
+                    / 60.0,
             voice_outbound_minutes: callback_talk,
             chat_messages: talk_minutes(Channel::Chat) * derivation.messages_per_chat_minute,
-            emails: value("channel:email", "arrived"),
-            automated_resolutions: (value("total", "arrived") - value("total", "offered")).max(0.0),
+            emails: value(&ResultScope::Channel(Channel::Email), Metric::Arrived),
+            automated_resolutions: (value(&ResultScope::Total, Metric::Arrived)
+                - value(&ResultScope::Total, Metric::Offered))
+            .max(0.0),
             peak_trunk_lines: center_peak,
             peak_concurrent_calls_by_site: sites,
         });
@@ -402,69 +431,6 @@ pub fn resolve(mut usage: Usage, base: &Path, threads: usize) -> Result<Usage, S
     }
     usage.validate()?;
     Ok(usage)
-}
-
-/// `intervals.csv` by (interval, scope, column). An empty cell (a figure no replication
-/// defined, such as the handle time of an interval without answers) reads as 0.
-struct IntervalTable {
-    starts_ms: Vec<u64>,
-    cells: BTreeMap<(usize, String, String), f64>,
-}
-
-impl IntervalTable {
-    fn read(path: &Path) -> Result<IntervalTable, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| format!("{}: cannot read: {error}", path.display()))?;
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|error| format!("{}: {error}", path.display()))?
-            .clone();
-        if headers.get(0) != Some("interval_start") || headers.get(1) != Some("scope") {
-            return Err(format!(
-                "{}:1: expected the header of `switchboard sim` intervals (interval_start,scope,...)",
-                path.display()
-            ));
-        }
-        let mut starts_ms: Vec<u64> = Vec::new();
-        let mut cells = BTreeMap::new();
-        for (row, record) in reader.records().enumerate() {
-            let line = row + 2;
-            let record = record.map_err(|error| format!("{}:{line}: {error}", path.display()))?;
-            let start: DurationMs = record[0]
-                .parse()
-                .map_err(|error| format!("{}:{line}:1: interval_start: {error}", path.display()))?;
-            if starts_ms.last() != Some(&start.as_ms()) {
-                starts_ms.push(start.as_ms());
-            }
-            let interval = starts_ms.len() - 1;
-            for (column, cell) in headers.iter().zip(record.iter()).skip(2) {
-                if cell.is_empty() {
-                    continue;
-                }
-                let value: f64 = cell.parse().map_err(|_| {
-                    format!(
-                        "{}:{line}: {column}: expected a number, found {cell:?}",
-                        path.display()
-                    )
-                })?;
-                cells.insert((interval, record[1].to_string(), column.to_string()), value);
-            }
-        }
-        Ok(IntervalTable { starts_ms, cells })
-    }
-
-    fn interval_count(&self) -> usize {
-        self.starts_ms.len()
-    }
-
-    fn value(&self, interval: usize, scope: &str, column: &str) -> f64 {
-        self.cells
-            .get(&(interval, scope.to_string(), column.to_string()))
-            .copied()
-            .filter(|value| value.is_finite())
-            .unwrap_or(0.0)
-    }
 }
 
 /// The most agents the scenario's people plan logs in at any moment of each interval: every

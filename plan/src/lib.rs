@@ -6,7 +6,8 @@
 //! speed-of-answer, abandonment and occupancy targets, turns a per-interval forecast into a
 //! staffing plan, corrects that plan with a simulator's verdict per interval ([`verify`], reported
 //! beside plain Erlang C by [`verification`]), and
-//! covers it with shifts at the fewest paid hours.
+//! covers it with shifts at the fewest paid hours. It also sizes the `required_agents` column of
+//! a run's `intervals.csv` from the load the simulator measured ([`required`]).
 //!
 //! What it never does: read a clock, draw a random number, or claim more than its models
 //! say. Everything here is an analytic queueing model (Poisson arrivals, exponential handle
@@ -16,6 +17,7 @@
 
 pub mod erlang;
 pub mod forecast;
+pub mod required;
 pub mod schedule;
 mod special;
 pub mod staffing;

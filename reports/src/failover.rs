@@ -4,88 +4,22 @@
 //! for — and tables of each fault's costs and of the run's exact ledger. Like the rest of the
 //! crate it computes nothing: every number is the simulator's.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Deserialize;
+use switchboard_results::failover::FaultSummary;
+use switchboard_results::Estimate;
 
 use crate::chart::{Chart, ReferenceLine, Series, ValueFormat, VerticalScale};
+use crate::input::ReportInput;
 use crate::page::{escape, PageContext, Section};
-use crate::results::{Estimate, Results};
 use crate::views::timeline;
 
-/// `summary.json` → `failover`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct FailoverResults {
-    pub mode: String,
-    pub replication: String,
-    pub blind_s: f64,
-    pub totals: BTreeMap<String, Estimate>,
-    pub faults: Vec<FaultResults>,
-    pub timeline: TimelineResults,
-}
-
-/// One fault of `failover.faults`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct FaultResults {
-    pub kind: String,
-    pub site: String,
-    #[serde(default)]
-    pub peer: Option<String>,
-    /// Partitions only: `fence` or `split-brain` (docs/failover.md).
-    #[serde(default)]
-    pub policy: Option<String>,
-    pub start_s: f64,
-    pub duration_s: f64,
-    #[serde(default)]
-    pub capacity: Option<f64>,
-    pub waiting_at_site: Estimate,
-    pub taken_over: Estimate,
-    pub dropped: Estimate,
-    pub lost_queued: Estimate,
-    pub lost_callbacks: Estimate,
-    pub failed_during_detection: Estimate,
-    pub trunk_blocked: Estimate,
-    pub time_to_answer_s: Estimate,
-    pub rto_s: Estimate,
-    pub unrecovered: usize,
-    pub baseline_service_level: Estimate,
-    /// Partitions only: contacts held on one side answered by an agent registered on the
-    /// other while the partition lasted (routing does not split; docs/failover.md).
-    #[serde(default)]
-    pub answered_across_partition: Option<Estimate>,
-}
-
-/// `failover.timeline`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct TimelineResults {
-    pub window_s: f64,
-    pub service_level: Vec<Option<f64>>,
-    pub harmed: Vec<f64>,
-}
-
-impl FaultResults {
-    fn label(&self) -> String {
-        let mut label = format!("{} {}", self.kind, self.site);
-        if let Some(peer) = &self.peer {
-            label += &format!("–{peer}");
-        }
-        if let Some(policy) = &self.policy {
-            label += &format!(" ({policy})");
-        }
-        if let Some(capacity) = self.capacity {
-            label += &format!(" ({:.0} % of lines left)", capacity * 100.0);
-        }
-        label
-    }
-}
-
 /// The failover timeline charts, when the results have a failover section.
-pub fn failover_charts(results: &Results) -> Vec<Chart> {
-    let Some(failover) = &results.summary.failover else {
+pub fn failover_charts(input: &ReportInput) -> Vec<Chart> {
+    let Some(failover) = &input.results.summary.failover else {
         return Vec::new();
     };
-    let axis = timeline(results);
+    let axis = timeline(input);
     let hours = |seconds: f64| seconds / 3_600.0;
     let window_x = |index: usize| hours((index as f64 + 0.5) * failover.timeline.window_s);
     let service_level = Series {
@@ -177,7 +111,7 @@ fn cell(estimate: &Estimate, decimals: usize) -> String {
 /// The table of each fault's costs. The "answered across partition" column is there only when
 /// some fault is a partition: it counts answers a real partition would have prevented, which
 /// says how optimistic the service level during the partition is.
-fn fault_table(faults: &[FaultResults]) -> String {
+fn fault_table(faults: &[FaultSummary]) -> String {
     let any_partition = faults
         .iter()
         .any(|fault| fault.answered_across_partition.is_some());
@@ -236,42 +170,41 @@ impl Section for FailoverSection {
     }
 
     fn render(&self, context: &PageContext) -> Option<String> {
-        let failover = context.results.summary.failover.as_ref()?;
+        let failover = context.input.results.summary.failover.as_ref()?;
         let mut html = String::new();
         let _ = writeln!(
             html,
             "<p class=\"note\">Sites {}; replication of engine state: {}; the carrier stops sending calls to a dead site at most {:.0} s after it fails (health check misses, DNS TTL, re-routing). Figures are means with their 95 % interval across replications (docs/failover.md).</p>",
-            escape(&failover.mode),
+            escape(failover.mode.name()),
             escape(&failover.replication),
             failover.blind_s
         );
         html.push_str(&context.chart_figures(&["failover-service-level", "failover-harmed"]));
         html.push_str(&fault_table(&failover.faults));
         html.push_str("<h3>Where every contact went</h3>\n<p class=\"note\">Per run, offered = the sum of the other rows, exactly.</p>\n<table><tbody>\n");
-        for name in [
-            "offered",
-            "answered",
-            "abandoned",
-            "blocked",
-            "timed_out",
-            "self_served",
-            "transferred",
-            "dropped",
-            "lost_queued",
-            "lost_callbacks",
-            "failed_during_detection",
-            "trunk_blocked",
-            "dropped_other",
-            "still_inside",
+        let totals = &failover.totals;
+        for (name, estimate) in [
+            ("offered", &totals.offered),
+            ("answered", &totals.answered),
+            ("abandoned", &totals.abandoned),
+            ("blocked", &totals.blocked),
+            ("timed out", &totals.timed_out),
+            ("self served", &totals.self_served),
+            ("transferred", &totals.transferred),
+            ("dropped", &totals.dropped),
+            ("lost queued", &totals.lost_queued),
+            ("lost callbacks", &totals.lost_callbacks),
+            ("failed during detection", &totals.failed_during_detection),
+            ("trunk blocked", &totals.trunk_blocked),
+            ("dropped other", &totals.dropped_other),
+            ("still inside", &totals.still_inside),
         ] {
-            if let Some(estimate) = failover.totals.get(name) {
-                let _ = writeln!(
-                    html,
-                    "<tr><th>{}</th><td>{}</td></tr>",
-                    escape(&name.replace('_', " ")),
-                    cell(estimate, 1)
-                );
-            }
+            let _ = writeln!(
+                html,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape(name),
+                cell(estimate, 1)
+            );
         }
         html.push_str("</tbody></table>\n");
         Some(html)

@@ -6,28 +6,29 @@
 //! distribution, tables per queue, channel and site, and the scenario's key inputs; and, on
 //! request, each chart as a PNG file.
 //!
-//! It reads a results folder as `switchboard sim --out DIR` writes it (`summary.json`,
-//! `intervals.csv`, `histograms/`, plus the copy of the scenario this crate keeps there), so a
-//! folder can be rendered again at any time with `switchboard report DIR`.
+//! It reads a results folder through `switchboard-results` (`summary.json`, `intervals.csv`,
+//! `histograms/` and the scenario copy kept beside them), so a folder can be rendered again at
+//! any time with `switchboard report DIR`.
 //!
 //! What it never does: compute a metric. Every number it shows was computed by the simulator
-//! and written to the results files; this crate only reads, arranges and draws them. It never
-//! writes `summary.json` or `intervals.csv` (they are the simulator's machine-readable
-//! outputs) and never reaches the network or a system font library.
+//! or the planner and written to the results files; this crate only reads, arranges and draws
+//! them. It never writes a results file and never reaches the network or a system font
+//! library.
 
 pub mod chart;
 pub mod compare;
 pub mod failover;
+pub mod input;
 pub mod local_time;
 pub mod page;
-pub mod results;
 pub mod views;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use chart::Chart;
-pub use results::{read_results, Results, ResultsError, SCENARIO_COPY};
+pub use input::{read_input, ReportInput};
+pub use switchboard_results::{ResultsError, SCENARIO_COPY};
 
 /// The service-level goal drawn on the service-level chart when nothing else is asked for:
 /// the 80/20 convention (80 % answered within the target time).
@@ -96,19 +97,19 @@ impl From<ResultsError> for ReportError {
 }
 
 /// The charts of a results folder, in page order.
-pub fn charts(results: &Results, options: &RenderOptions) -> Vec<Chart> {
-    let mut charts = views::interval_charts(results, options.service_level_goal);
-    charts.extend(views::wait_distribution_chart(results));
-    charts.extend(failover::failover_charts(results));
+pub fn charts(input: &ReportInput, options: &RenderOptions) -> Vec<Chart> {
+    let mut charts = views::interval_charts(input, options.service_level_goal);
+    charts.extend(views::wait_distribution_chart(input));
+    charts.extend(failover::failover_charts(input));
     charts
 }
 
 /// The page for already-read results, with the charts it draws.
 pub fn render_html(
-    results: &Results,
+    input: &ReportInput,
     options: &RenderOptions,
 ) -> Result<(String, Vec<Chart>), ReportError> {
-    let charts = charts(results, options);
+    let charts = charts(input, options);
     let mut drawn = Vec::with_capacity(charts.len());
     for chart in &charts {
         let svg = chart.to_svg().map_err(|error| ReportError::Chart {
@@ -118,7 +119,7 @@ pub fn render_html(
         drawn.push((chart.clone(), svg));
     }
     let context = page::PageContext {
-        results,
+        input,
         charts: &drawn,
         service_level_goal: options.service_level_goal,
     };
@@ -127,8 +128,8 @@ pub fn render_html(
 
 /// Reads `folder` and writes `folder/report.html` (and `folder/charts/*.png` when asked).
 pub fn render_folder(folder: &Path, options: &RenderOptions) -> Result<Rendered, ReportError> {
-    let results = read_results(folder)?;
-    let (html, charts) = render_html(&results, options)?;
+    let input = read_input(folder)?;
+    let (html, charts) = render_html(&input, options)?;
     let html_path = folder.join("report.html");
     std::fs::write(&html_path, html).map_err(|error| ReportError::Write {
         file: html_path.clone(),
@@ -155,17 +156,4 @@ pub fn render_folder(folder: &Path, options: &RenderOptions) -> Result<Rendered,
         pngs,
         charts,
     })
-}
-
-/// What `switchboard sim --out DIR` calls once its results are written: keeps a copy of the
-/// scenario in the folder (so `switchboard report DIR` can render it again alone) and writes
-/// `report.html`.
-pub fn write_report_after_run(
-    folder: &Path,
-    scenario_file: &Path,
-) -> Result<Rendered, ReportError> {
-    let copy = folder.join(SCENARIO_COPY);
-    std::fs::copy(scenario_file, &copy)
-        .map_err(|error| ReportError::Write { file: copy, error })?;
-    render_folder(folder, &RenderOptions::default())
 }

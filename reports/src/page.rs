@@ -10,12 +10,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::chart::{format_number, Chart};
-use crate::results::{Estimate, Estimates, Results};
+use switchboard_results::{Estimate, Estimates, Metric, Unit as MetricUnit};
+
+use crate::input::ReportInput;
 use crate::views::definition_short;
 
 /// What every section may draw on.
 pub struct PageContext<'a> {
-    pub results: &'a Results,
+    pub input: &'a ReportInput,
     /// The charts and their SVG text, in page order.
     pub charts: &'a [(Chart, String)],
     pub service_level_goal: f64,
@@ -70,7 +72,7 @@ impl Section for Costs {
     }
 
     fn render(&self, context: &PageContext) -> Option<String> {
-        let section = std::fs::read_to_string(context.results.folder.join("cost.html")).ok()?;
+        let section = std::fs::read_to_string(context.input.folder.join("cost.html")).ok()?;
         Some(format!(
             "<p class=\"note\">Priced by <code>switchboard cost</code> from this run's usage: <a href=\"cost.json\">cost.json</a>, <a href=\"cost.html\">cost.html</a>.</p>\n{section}"
         ))
@@ -80,35 +82,40 @@ impl Section for Costs {
 /// Headline numbers of the whole center with their 95 % confidence intervals.
 struct Headline;
 
-/// (metric, label, how to write it)
-const HEADLINE_METRICS: [(&str, &str, Unit); 11] = [
-    ("offered", "Offered to queues", Unit::Count),
-    ("answered", "Answered", Unit::Count),
-    ("service_level", "Service level", Unit::Percent),
-    ("abandon_rate", "Abandoned", Unit::Percent),
-    ("asa_s", "Average speed of answer", Unit::Seconds),
-    (
-        "wait_p90_s",
-        "90th percentile wait (answered)",
-        Unit::Seconds,
-    ),
-    (
-        "wait_p99_s",
-        "99th percentile wait (answered)",
-        Unit::Seconds,
-    ),
-    ("aht_s", "Average handle time", Unit::Seconds),
-    ("occupancy", "Occupancy", Unit::Percent),
-    ("staffed_agents", "Staffed agents (mean)", Unit::Decimal),
-    ("max_queue_length", "Longest queue", Unit::Count),
+/// (metric, label)
+const HEADLINE_METRICS: [(Metric, &str); 11] = [
+    (Metric::Offered, "Offered to queues"),
+    (Metric::Answered, "Answered"),
+    (Metric::ServiceLevel, "Service level"),
+    (Metric::AbandonRate, "Abandoned"),
+    (Metric::AverageSpeedOfAnswer, "Average speed of answer"),
+    (Metric::WaitP90, "90th percentile wait (answered)"),
+    (Metric::WaitP99, "99th percentile wait (answered)"),
+    (Metric::AverageHandleTime, "Average handle time"),
+    (Metric::Occupancy, "Occupancy"),
+    (Metric::StaffedAgents, "Staffed agents (mean)"),
+    (Metric::MaxQueueLength, "Longest queue"),
 ];
 
+/// How a value is written.
 #[derive(Clone, Copy, Debug)]
 enum Unit {
     Count,
     Decimal,
     Percent,
     Seconds,
+}
+
+impl Unit {
+    /// Contacts as whole numbers, agents with a decimal, shares as percentages.
+    fn of(metric: Metric) -> Unit {
+        match metric.unit() {
+            MetricUnit::Contacts => Unit::Count,
+            MetricUnit::Agents => Unit::Decimal,
+            MetricUnit::Fraction => Unit::Percent,
+            MetricUnit::Seconds => Unit::Seconds,
+        }
+    }
 }
 
 fn write_value(value: f64, unit: Unit) -> String {
@@ -125,6 +132,7 @@ fn write_estimate(estimate: Option<&Estimate>, unit: Unit) -> (String, String) {
         Some(Estimate {
             mean: Some(mean),
             ci95: Some([low, high]),
+            ..
         }) => (
             write_value(*mean, unit),
             format!(
@@ -136,6 +144,7 @@ fn write_estimate(estimate: Option<&Estimate>, unit: Unit) -> (String, String) {
         Some(Estimate {
             mean: Some(mean),
             ci95: None,
+            ..
         }) => (
             write_value(*mean, unit),
             "no interval (one replication)".to_string(),
@@ -150,7 +159,7 @@ impl Section for Headline {
     }
 
     fn render(&self, context: &PageContext) -> Option<String> {
-        let summary = &context.results.summary;
+        let summary = &context.input.results.summary;
         let mut html = String::from("<div class=\"cards\">\n");
         let mut card = |label: &str, value: String, detail: String| {
             let _ = writeln!(
@@ -161,13 +170,19 @@ impl Section for Headline {
                 escape(&detail)
             );
         };
-        for (metric, label, unit) in HEADLINE_METRICS {
-            let (value, detail) = write_estimate(summary.total.get(metric), unit);
+        for (metric, label) in HEADLINE_METRICS {
+            let (value, detail) = write_estimate(summary.total.get(&metric), Unit::of(metric));
             card(label, value, detail);
         }
         if let Some(voice) = summary.channels.get("voice") {
-            if voice.get("arrived").and_then(|e| e.mean).unwrap_or(0.0) > 0.0 {
-                let (value, detail) = write_estimate(voice.get("max_concurrent"), Unit::Count);
+            if voice
+                .get(&Metric::Arrived)
+                .and_then(|e| e.mean)
+                .unwrap_or(0.0)
+                > 0.0
+            {
+                let metric = Metric::MaxConcurrent;
+                let (value, detail) = write_estimate(voice.get(&metric), Unit::of(metric));
                 card(
                     "Trunk lines needed (most voice calls at once)",
                     value,
@@ -180,8 +195,8 @@ impl Section for Headline {
             html,
             "<p class=\"note\">Each figure is the mean over {} replications with its 95 % confidence interval (Student t) as <code>summary.json</code> gives it. Service level here is <strong>{}</strong> (<code>{}</code>; see <code>docs/metrics.md</code>), with each queue's own target time. {} contacts and {} engine events were simulated; {} contacts were still inside when replications ended (mean).</p>",
             summary.replications,
-            escape(definition_short(&summary.service_level_definition)),
-            escape(&summary.service_level_definition),
+            escape(definition_short(summary.service_level_definition)),
+            escape(summary.service_level_definition.name()),
             format_number(summary.contacts as f64),
             format_number(summary.events as f64),
             summary
@@ -256,18 +271,19 @@ impl Section for WaitDistribution {
 /// Tables per queue, channel and site.
 struct ScopeTables;
 
-const TABLE_METRICS: [(&str, &str, Unit); 11] = [
-    ("arrived", "arrived", Unit::Count),
-    ("offered", "offered", Unit::Count),
-    ("answered", "answered", Unit::Count),
-    ("abandon_rate", "abandoned", Unit::Percent),
-    ("service_level", "service level", Unit::Percent),
-    ("asa_s", "ASA", Unit::Seconds),
-    ("wait_p90_s", "wait p90", Unit::Seconds),
-    ("aht_s", "AHT", Unit::Seconds),
-    ("occupancy", "occupancy", Unit::Percent),
-    ("staffed_agents", "staffed agents", Unit::Decimal),
-    ("max_concurrent", "most at once", Unit::Count),
+/// (metric, column heading)
+const TABLE_METRICS: [(Metric, &str); 11] = [
+    (Metric::Arrived, "arrived"),
+    (Metric::Offered, "offered"),
+    (Metric::Answered, "answered"),
+    (Metric::AbandonRate, "abandoned"),
+    (Metric::ServiceLevel, "service level"),
+    (Metric::AverageSpeedOfAnswer, "ASA"),
+    (Metric::WaitP90, "wait p90"),
+    (Metric::AverageHandleTime, "AHT"),
+    (Metric::Occupancy, "occupancy"),
+    (Metric::StaffedAgents, "staffed agents"),
+    (Metric::MaxConcurrent, "most at once"),
 ];
 
 fn scope_table(kind: &str, scopes: &BTreeMap<String, Estimates>) -> String {
@@ -275,15 +291,15 @@ fn scope_table(kind: &str, scopes: &BTreeMap<String, Estimates>) -> String {
     let _ = write!(html, "<th>{}</th>", escape(kind));
     // A queue's (and a site's) arrivals are the contacts that reached it, a channel's every
     // contact that came in on it; both are worth a column.
-    let metrics: Vec<(&str, &str, Unit)> = TABLE_METRICS.into_iter().collect();
-    for (_, label, _) in &metrics {
+    for (_, label) in TABLE_METRICS {
         let _ = write!(html, "<th>{}</th>", escape(label));
     }
     html.push_str("</tr></thead>\n<tbody>\n");
     for (name, estimates) in scopes {
         let _ = write!(html, "<tr><th>{}</th>", escape(name));
-        for &(metric, _, unit) in &metrics {
-            let estimate = estimates.get(metric);
+        for (metric, _) in TABLE_METRICS {
+            let unit = Unit::of(metric);
+            let estimate = estimates.get(&metric);
             let (value, _) = write_estimate(estimate, unit);
             let half = estimate.and_then(|e| match (e.mean, e.ci95) {
                 (Some(mean), Some([_, high])) => Some(high - mean),
@@ -315,7 +331,7 @@ impl Section for ScopeTables {
     }
 
     fn render(&self, context: &PageContext) -> Option<String> {
-        let summary = &context.results.summary;
+        let summary = &context.input.results.summary;
         let mut html = String::from(
             "<p class=\"note\">Means over replications ± the half-width of their 95 % confidence interval. Contacts count in the queue where they ended; a channel counts every contact that arrived on it; agent time counts in every queue the agent can serve.</p>\n",
         );
@@ -343,11 +359,11 @@ impl Section for KeyInputs {
     }
 
     fn render(&self, context: &PageContext) -> Option<String> {
-        let summary = &context.results.summary;
-        let Some(scenario) = &context.results.scenario else {
+        let summary = &context.input.results.summary;
+        let Some(scenario) = &context.input.scenario else {
             return Some(format!(
                 "<p class=\"note\">The results folder keeps no copy of the scenario ({}), so only what <code>summary.json</code> says is known: seed {}, {} replications.</p>",
-                crate::results::SCENARIO_COPY,
+                switchboard_results::SCENARIO_COPY,
                 summary.seed,
                 summary.replications
             ));
@@ -364,7 +380,7 @@ impl Section for KeyInputs {
             );
         };
         row("start", center.center.start.clone());
-        let ran_ms = crate::views::timeline(context.results).span_ms;
+        let ran_ms = crate::views::timeline(context.input).span_ms;
         row(
             "duration",
             if ran_ms < settings.duration.as_ms() {
@@ -390,10 +406,7 @@ impl Section for KeyInputs {
             "service level",
             format!(
                 "definition {}, default target {}, short abandon under {}",
-                serde_json::to_value(settings.service_level.definition)
-                    .ok()
-                    .and_then(|value| value.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                settings.service_level.definition.name(),
                 settings
                     .service_level
                     .target
@@ -546,7 +559,7 @@ code { background: #f1f1f1; padding: 0 3px; }
 
 /// The whole page.
 pub fn render_page(context: &PageContext) -> String {
-    let summary = &context.results.summary;
+    let summary = &context.input.results.summary;
     let rendered: Vec<(String, String)> = sections()
         .iter()
         .filter_map(|section| section.render(context).map(|html| (section.title(), html)))
@@ -564,7 +577,7 @@ pub fn render_page(context: &PageContext) -> String {
         "<p class=\"subtitle\">Switchboard simulation report · {} replications · seed {} · service level: {} · trace {}</p>",
         summary.replications,
         summary.seed,
-        escape(definition_short(&summary.service_level_definition)),
+        escape(definition_short(summary.service_level_definition)),
         escape(summary.trace_hash.get(..16).unwrap_or(&summary.trace_hash))
     );
     html.push_str("<nav><ol>\n");

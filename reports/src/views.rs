@@ -5,7 +5,9 @@
 
 use crate::chart::{Chart, HorizontalAxis, ReferenceLine, Series, ValueFormat, VerticalScale};
 use crate::local_time::LocalClock;
-use crate::results::{Results, WaitHistogram};
+use switchboard_results::{Metric, Scope, ServiceLevelDefinition, WaitHistogram};
+
+use crate::input::ReportInput;
 
 /// More lines than this on one chart stop being readable; beyond it only the total is drawn
 /// and the tables give the rest.
@@ -29,13 +31,13 @@ impl Timeline {
 }
 
 /// The site whose clock the time axis shows: the first site of the scenario (UTC without one).
-pub fn timeline(results: &Results) -> Timeline {
-    let starts = results.intervals.interval_starts_ms();
+pub fn timeline(input: &ReportInput) -> Timeline {
+    let starts = input.results.intervals.interval_starts_ms();
     let interval_from_rows = match starts.as_slice() {
         [first, second, ..] => second - first,
         _ => 1_800_000,
     };
-    let (interval_ms, span_ms) = match &results.scenario {
+    let (interval_ms, span_ms) = match &input.scenario {
         // A run may have been cut short (`switchboard sim --duration`): the rows say how far
         // it went, the scenario copy only how far it was planned to go.
         Some(scenario) => {
@@ -52,7 +54,7 @@ pub fn timeline(results: &Results) -> Timeline {
         ),
     };
     let span_hours = span_ms as f64 / 3_600_000.0;
-    let clock = results.scenario.as_ref().and_then(|scenario| {
+    let clock = input.scenario.as_ref().and_then(|scenario| {
         let zone = scenario
             .center
             .sites
@@ -81,36 +83,49 @@ pub fn timeline(results: &Results) -> Timeline {
     }
 }
 
-/// A scope's name for a legend: `queue:sales` → `sales`, `total` → `all queues`.
-pub fn scope_label(scope: &str) -> String {
-    match scope.split_once(':') {
-        Some((_, name)) => name.to_string(),
-        None if scope == "total" => "whole center".to_string(),
-        None => scope.to_string(),
-    }
+/// A scope's name for a legend: `queue:sales` → `sales`, `total` → `whole center`.
+pub fn scope_label(scope: &Scope) -> String {
+    scope.own_name().unwrap_or("whole center").to_string()
 }
 
-fn scopes_of_kind(results: &Results, kind: &str) -> Vec<String> {
-    results
+/// Which scopes a chart may draw one line each for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Queue,
+    Channel,
+    Site,
+}
+
+fn scopes_of_kind(input: &ReportInput, kind: Kind) -> Vec<Scope> {
+    input
+        .results
         .intervals
         .scopes()
         .into_iter()
-        .filter(|scope| scope.starts_with(&format!("{kind}:")))
+        .filter(|scope| {
+            matches!(
+                (scope, kind),
+                (Scope::Queue(_), Kind::Queue)
+                    | (Scope::Channel(_), Kind::Channel)
+                    | (Scope::Site(_), Kind::Site)
+            )
+        })
         .collect()
 }
 
 fn series_of(
-    results: &Results,
+    input: &ReportInput,
     timeline: &Timeline,
-    scope: &str,
-    column: &str,
+    scope: &Scope,
+    metric: Metric,
     name: String,
 ) -> Series {
     Series {
         name,
-        points: results
+        points: input
+            .results
             .intervals
-            .series(scope, column)
+            .series(scope, metric)
             .into_iter()
             .map(|(start_ms, value)| (timeline.x_of(start_ms), value))
             .collect(),
@@ -118,20 +133,25 @@ fn series_of(
 }
 
 /// The total, then each scope of `kind` when there are several and they fit on one chart.
-fn total_and_each(results: &Results, timeline: &Timeline, kind: &str, column: &str) -> Vec<Series> {
+fn total_and_each(
+    input: &ReportInput,
+    timeline: &Timeline,
+    kind: Kind,
+    metric: Metric,
+) -> Vec<Series> {
     let mut series = vec![series_of(
-        results,
+        input,
         timeline,
-        "total",
-        column,
+        &Scope::Total,
+        metric,
         "whole center".to_string(),
     )];
-    let scopes = scopes_of_kind(results, kind);
+    let scopes = scopes_of_kind(input, kind);
     if scopes.len() > 1 && scopes.len() < MOST_SERIES_PER_CHART {
         series.extend(
             scopes
                 .iter()
-                .map(|scope| series_of(results, timeline, scope, column, scope_label(scope))),
+                .map(|scope| series_of(input, timeline, scope, metric, scope_label(scope))),
         );
     }
     series
@@ -146,11 +166,10 @@ fn interval_minutes(timeline: &Timeline) -> String {
     }
 }
 
-/// The per-interval charts, in the order the page shows them. A chart whose columns the
-/// results lack is left out.
-pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart> {
-    let timeline = timeline(results);
-    let intervals = &results.intervals;
+/// The per-interval charts, in the order the page shows them.
+pub fn interval_charts(input: &ReportInput, service_level_goal: f64) -> Vec<Chart> {
+    let timeline = timeline(input);
+    let intervals = &input.results.intervals;
     let per_interval = interval_minutes(&timeline);
     let mut charts = Vec::new();
     let linear = VerticalScale::Linear { at_least: 0.0 };
@@ -165,78 +184,66 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         series,
         reference_lines: Vec::new(),
     };
+    let total = |metric: Metric, name: &str| {
+        series_of(input, &timeline, &Scope::Total, metric, name.to_string())
+    };
 
-    let mut contacts = Vec::new();
-    let any_positive = |column: &str| {
+    let any_positive = |metric: Metric| {
         intervals
-            .series("total", column)
+            .series(&Scope::Total, metric)
             .iter()
             .any(|&(_, value)| value > 0.0)
     };
     // Arrivals differ from contacts offered to queues where an IVR serves some callers
     // itself; elsewhere the two lines would lie on top of each other.
-    let arrived_differs = match &results.scenario {
+    let arrived_differs = match &input.scenario {
         Some(scenario) => scenario
             .traffic
             .iter()
             .any(|traffic| traffic.flow.is_some()),
         None => {
-            let sum = |column: &str| -> f64 {
+            let sum = |metric: Metric| -> f64 {
                 intervals
-                    .series("total", column)
+                    .series(&Scope::Total, metric)
                     .iter()
                     .map(|&(_, value)| value)
                     .sum()
             };
-            sum("arrived") > sum("offered") * 1.01
+            sum(Metric::Arrived) > sum(Metric::Offered) * 1.01
         }
     };
-    for (column, name, shown) in [
-        ("arrived", "arrived (before IVR)", arrived_differs),
-        ("offered", "offered to queues", true),
-        ("answered", "answered", true),
-        ("abandoned", "abandoned", true),
-        ("blocked", "blocked", any_positive("blocked")),
+    let contacts: Vec<Series> = [
+        (Metric::Arrived, "arrived (before IVR)", arrived_differs),
+        (Metric::Offered, "offered to queues", true),
+        (Metric::Answered, "answered", true),
+        (Metric::Abandoned, "abandoned", true),
+        (Metric::Blocked, "blocked", any_positive(Metric::Blocked)),
         (
-            "callbacks",
+            Metric::Callbacks,
             "turned into callbacks",
-            any_positive("callbacks"),
+            any_positive(Metric::Callbacks),
         ),
-    ] {
-        if shown && intervals.has_column(column) {
-            contacts.push(series_of(
-                results,
-                &timeline,
-                "total",
-                column,
-                name.to_string(),
-            ));
-        }
-    }
-    if !contacts.is_empty() {
-        charts.push(chart(
-            "contacts",
-            "Contacts per interval: offered, answered, abandoned".to_string(),
-            format!("contacts per {per_interval}"),
-            contacts,
-        ));
-    }
+    ]
+    .into_iter()
+    .filter(|(_, _, shown)| *shown)
+    .map(|(metric, name, _)| total(metric, name))
+    .collect();
+    charts.push(chart(
+        "contacts",
+        "Contacts per interval: offered, answered, abandoned".to_string(),
+        format!("contacts per {per_interval}"),
+        contacts,
+    ));
 
-    let queues = scopes_of_kind(results, "queue");
-    if intervals.has_column("offered") && queues.len() > 1 {
+    let queues = scopes_of_kind(input, Kind::Queue);
+    if queues.len() > 1 {
         let mut series: Vec<Series> = queues
             .iter()
             .take(MOST_SERIES_PER_CHART)
-            .map(|scope| series_of(results, &timeline, scope, "offered", scope_label(scope)))
+            .map(|scope| series_of(input, &timeline, scope, Metric::Offered, scope_label(scope)))
             .collect();
-        if intervals.has_column("abandoned_in_ivr") && any_positive("abandoned_in_ivr") {
-            series.push(series_of(
-                results,
-                &timeline,
-                "total",
-                "abandoned_in_ivr",
-                "hung up in the IVR".to_string(),
-            ));
+        if any_positive(Metric::AbandonedInIvr) {
+            series.push(total(Metric::AbandonedInIvr, "hung up in the IVR"));
         }
         charts.push(chart(
             "offered-per-queue",
@@ -253,164 +260,110 @@ pub fn interval_charts(results: &Results, service_level_goal: f64) -> Vec<Chart>
         ));
     }
 
-    if intervals.has_column("staffed_agents") {
-        let mut series = total_and_each(results, &timeline, "site", "staffed_agents");
-        if let Some(required) = intervals.has_column("required_agents").then(|| {
-            series_of(
-                results,
-                &timeline,
-                "total",
-                "required_agents",
-                "required (Erlang C, 80 % within T)".into(),
-            )
-        }) {
-            series.push(required);
-        }
-        charts.push(chart(
-            "staffed-agents",
-            "Staffed agents (logged in, mean over each interval)".to_string(),
-            "agents".to_string(),
-            series,
-        ));
-    }
+    let mut staffed = total_and_each(input, &timeline, Kind::Site, Metric::StaffedAgents);
+    staffed.push(total(
+        Metric::RequiredAgents,
+        "required (Erlang C, 80 % within T)",
+    ));
+    charts.push(chart(
+        "staffed-agents",
+        "Staffed agents (logged in, mean over each interval)".to_string(),
+        "agents".to_string(),
+        staffed,
+    ));
 
-    if intervals.has_column("service_level") {
-        let mut service_level = chart(
-            "service-level",
-            format!(
-                "Service level per interval ({}) against the goal",
-                definition_short(&results.summary.service_level_definition)
-            ),
-            "answered within target".to_string(),
-            total_and_each(results, &timeline, "queue", "service_level"),
-        );
-        service_level.vertical = VerticalScale::Linear { at_least: 1.0 };
-        service_level.value_format = ValueFormat::Percent;
-        service_level.reference_lines.push(ReferenceLine {
-            name: format!("goal {:.0} %", service_level_goal * 100.0),
-            value: service_level_goal,
+    let mut service_level = chart(
+        "service-level",
+        format!(
+            "Service level per interval ({}) against the goal",
+            definition_short(input.results.summary.service_level_definition)
+        ),
+        "answered within target".to_string(),
+        total_and_each(input, &timeline, Kind::Queue, Metric::ServiceLevel),
+    );
+    service_level.vertical = VerticalScale::Linear { at_least: 1.0 };
+    service_level.value_format = ValueFormat::Percent;
+    service_level.reference_lines.push(ReferenceLine {
+        name: format!("goal {:.0} %", service_level_goal * 100.0),
+        value: service_level_goal,
+    });
+    charts.push(service_level);
+
+    charts.push(chart(
+        "average-speed-of-answer",
+        "Average speed of answer (ASA) per interval".to_string(),
+        "seconds".to_string(),
+        total_and_each(input, &timeline, Kind::Queue, Metric::AverageSpeedOfAnswer),
+    ));
+
+    let mut waits = chart(
+        "wait-percentiles",
+        "Waits of answered contacts per interval, whole center: average and percentiles"
+            .to_string(),
+        "wait (seconds)".to_string(),
+        vec![
+            total(Metric::AverageSpeedOfAnswer, "average (ASA)"),
+            total(Metric::WaitP50, "median (p50)"),
+            total(Metric::WaitP90, "p90"),
+            total(Metric::WaitP99, "p99"),
+        ],
+    );
+    if let Some(target_s) = common_target_s(input) {
+        waits.reference_lines.push(ReferenceLine {
+            name: format!("target T = {}", format_seconds(target_s)),
+            value: target_s,
         });
-        charts.push(service_level);
     }
+    charts.push(waits);
 
-    if intervals.has_column("asa_s") {
+    let mut occupancy = chart(
+        "occupancy",
+        "Occupancy per interval (busy / (busy + available))".to_string(),
+        "occupancy".to_string(),
+        total_and_each(input, &timeline, Kind::Site, Metric::Occupancy),
+    );
+    occupancy.vertical = VerticalScale::Linear { at_least: 1.0 };
+    occupancy.value_format = ValueFormat::Percent;
+    charts.push(occupancy);
+
+    let mut queue_length =
+        total_and_each(input, &timeline, Kind::Queue, Metric::AverageQueueLength);
+    queue_length[0].name = "whole center, average".to_string();
+    queue_length.insert(1, total(Metric::MaxQueueLength, "whole center, peak"));
+    charts.push(chart(
+        "queue-length",
+        "Queue length: contacts waiting, time-average per interval (and the peak)".to_string(),
+        "contacts waiting".to_string(),
+        queue_length,
+    ));
+
+    let channels = scopes_of_kind(input, Kind::Channel);
+    if !channels.is_empty() {
         charts.push(chart(
-            "average-speed-of-answer",
-            "Average speed of answer (ASA) per interval".to_string(),
-            "seconds".to_string(),
-            total_and_each(results, &timeline, "queue", "asa_s"),
+            "concurrent-contacts",
+            "Contacts in the center at once, per channel (peak in each interval)".to_string(),
+            "contacts at once (voice: trunk lines)".to_string(),
+            channels
+                .iter()
+                .map(|scope| {
+                    series_of(
+                        input,
+                        &timeline,
+                        scope,
+                        Metric::MaxConcurrent,
+                        scope_label(scope),
+                    )
+                })
+                .collect(),
         ));
-    }
-
-    let percentiles: Vec<(&str, &str)> = [
-        ("wait_p50_s", "median (p50)"),
-        ("wait_p90_s", "p90"),
-        ("wait_p99_s", "p99"),
-    ]
-    .into_iter()
-    .filter(|(column, _)| intervals.has_column(column))
-    .collect();
-    if !percentiles.is_empty() {
-        let mut series = Vec::new();
-        if intervals.has_column("asa_s") {
-            series.push(series_of(
-                results,
-                &timeline,
-                "total",
-                "asa_s",
-                "average (ASA)".to_string(),
-            ));
-        }
-        series.extend(percentiles.iter().map(|(column, name)| {
-            series_of(results, &timeline, "total", column, name.to_string())
-        }));
-        let mut waits = chart(
-            "wait-percentiles",
-            "Waits of answered contacts per interval, whole center: average and percentiles"
-                .to_string(),
-            "wait (seconds)".to_string(),
-            series,
-        );
-        if let Some(target_s) = common_target_s(results) {
-            waits.reference_lines.push(ReferenceLine {
-                name: format!("target T = {}", format_seconds(target_s)),
-                value: target_s,
-            });
-        }
-        charts.push(waits);
-    }
-
-    if intervals.has_column("occupancy") {
-        let mut occupancy = chart(
-            "occupancy",
-            "Occupancy per interval (busy / (busy + available))".to_string(),
-            "occupancy".to_string(),
-            total_and_each(results, &timeline, "site", "occupancy"),
-        );
-        occupancy.vertical = VerticalScale::Linear { at_least: 1.0 };
-        occupancy.value_format = ValueFormat::Percent;
-        charts.push(occupancy);
-    }
-
-    if intervals.has_column("average_queue_length") {
-        let mut series = total_and_each(results, &timeline, "queue", "average_queue_length");
-        series[0].name = "whole center, average".to_string();
-        if intervals.has_column("max_queue_length") {
-            series.insert(
-                1,
-                series_of(
-                    results,
-                    &timeline,
-                    "total",
-                    "max_queue_length",
-                    "whole center, peak".to_string(),
-                ),
-            );
-        }
-        charts.push(chart(
-            "queue-length",
-            "Queue length: contacts waiting, time-average per interval (and the peak)".to_string(),
-            "contacts waiting".to_string(),
-            series,
-        ));
-    } else if intervals.has_column("max_queue_length") {
-        charts.push(chart(
-            "queue-length",
-            "Queue length: the most contacts waiting at once in each interval".to_string(),
-            "contacts waiting (peak)".to_string(),
-            total_and_each(results, &timeline, "queue", "max_queue_length"),
-        ));
-    }
-
-    if intervals.has_column("max_concurrent") {
-        let channels = scopes_of_kind(results, "channel");
-        if !channels.is_empty() {
-            charts.push(chart(
-                "concurrent-contacts",
-                "Contacts in the center at once, per channel (peak in each interval)".to_string(),
-                "contacts at once (voice: trunk lines)".to_string(),
-                channels
-                    .iter()
-                    .map(|scope| {
-                        series_of(
-                            results,
-                            &timeline,
-                            scope,
-                            "max_concurrent",
-                            scope_label(scope),
-                        )
-                    })
-                    .collect(),
-            ));
-        }
     }
     charts
 }
 
 /// The service-level threshold T in seconds when every queue of the scenario has the same
 /// one (a single line then means something for the whole center).
-fn common_target_s(results: &Results) -> Option<f64> {
-    let scenario = results.scenario.as_ref()?;
+fn common_target_s(input: &ReportInput) -> Option<f64> {
+    let scenario = input.scenario.as_ref()?;
     let default_ms = scenario
         .settings
         .service_level
@@ -446,16 +399,20 @@ fn format_seconds(seconds: f64) -> String {
 }
 
 /// The share of answered contacts that waited longer than each value, from the histograms.
-pub fn wait_distribution_chart(results: &Results) -> Option<Chart> {
-    let mut chosen: Vec<&WaitHistogram> = results
+pub fn wait_distribution_chart(input: &ReportInput) -> Option<Chart> {
+    let mut chosen: Vec<&WaitHistogram> = input
+        .results
         .wait_histograms
         .iter()
-        .filter(|histogram| histogram.scope == "total" && !histogram.waits_ms.is_empty())
+        .filter(|histogram| histogram.scope == Scope::Total && !histogram.waits_ms.is_empty())
         .collect();
-    let queues: Vec<&WaitHistogram> = results
+    let queues: Vec<&WaitHistogram> = input
+        .results
         .wait_histograms
         .iter()
-        .filter(|histogram| histogram.scope.starts_with("queue_") && !histogram.waits_ms.is_empty())
+        .filter(|histogram| {
+            matches!(histogram.scope, Scope::Queue(_)) && !histogram.waits_ms.is_empty()
+        })
         .collect();
     if queues.len() > 1 && queues.len() < MOST_SERIES_PER_CHART {
         chosen.extend(queues);
@@ -472,11 +429,7 @@ pub fn wait_distribution_chart(results: &Results) -> Option<Chart> {
     let series = chosen
         .iter()
         .map(|histogram| Series {
-            name: if histogram.scope == "total" {
-                "whole center".to_string()
-            } else {
-                histogram.scope.trim_start_matches("queue_").to_string()
-            },
+            name: scope_label(&histogram.scope),
             points: longer_than_points(histogram, max_s),
         })
         .collect();
@@ -515,11 +468,12 @@ fn longer_than_points(histogram: &WaitHistogram, max_s: f64) -> Vec<(f64, f64)> 
 }
 
 /// A short name for a service-level definition, for titles.
-pub fn definition_short(definition: &str) -> &'static str {
+pub fn definition_short(definition: ServiceLevelDefinition) -> &'static str {
     match definition {
-        "offered" => "answered in target / offered",
-        "answered" => "answered in target / answered",
-        "excluding_short_abandons" => "answered in target / (offered − abandoned in target)",
-        _ => "definition not recognised",
+        ServiceLevelDefinition::Offered => "answered in target / offered",
+        ServiceLevelDefinition::Answered => "answered in target / answered",
+        ServiceLevelDefinition::ExcludingShortAbandons => {
+            "answered in target / (offered − abandoned in target)"
+        }
     }
 }

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use switchboard_plan::required::required_agents;
 use switchboard_reports::chart::{Chart, PALETTE};
 use switchboard_reports::{render_folder, RenderOptions, Rendered};
-use switchboard_sim::run::{prepare, write_results, RunOptions};
+use switchboard_sim::run::{prepare, RunOptions};
 
 const SCENARIO: &str = "tests/two_sites.toml";
 const INTERVALS: usize = 8;
@@ -31,9 +32,10 @@ fn results_folder() -> &'static Path {
             &|_| {},
         )
         .expect("the simulation runs");
-        write_results(&model, &result, &folder).expect("results are written");
-        switchboard_reports::write_report_after_run(&folder, &scenario_path)
-            .expect("the report renders");
+        let mut results = result.to_results(&model, required_agents);
+        results.scenario_copy = Some(scenario.text.clone());
+        results.write_folder(&folder).expect("results are written");
+        render_folder(&folder, &RenderOptions::default()).expect("the report renders");
         folder
     })
 }
@@ -299,8 +301,10 @@ fn the_warmup_interval_is_not_drawn_as_zero() {
     let model = prepare(&scenario).unwrap();
     let result = switchboard_sim::run(&model, &RunOptions::default(), &|_| {}).unwrap();
     let out = folder.join("out");
-    write_results(&model, &result, &out).unwrap();
-    let rendered = switchboard_reports::write_report_after_run(&out, &scenario_path).unwrap();
+    let mut results = result.to_results(&model, required_agents);
+    results.scenario_copy = Some(scenario.text.clone());
+    results.write_folder(&out).unwrap();
+    let rendered = render_folder(&out, &RenderOptions::default()).unwrap();
     let mut checked = 0;
     for chart in rendered
         .charts

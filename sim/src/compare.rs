@@ -8,19 +8,19 @@ use serde::Serialize;
 
 use crate::failover::FailoverOutput;
 use crate::run::RunResult;
-use crate::summary::Estimate;
 use crate::topology::FaultKind;
+use switchboard_results::{Estimate, Metric};
 
 /// The headline metrics of the whole center compared across variants.
-pub const CENTER_METRICS: [&str; 8] = [
-    "offered",
-    "answered",
-    "abandoned",
-    "dropped",
-    "service_level",
-    "abandon_rate",
-    "asa_s",
-    "average_wait_s",
+pub const CENTER_METRICS: [Metric; 8] = [
+    Metric::Offered,
+    Metric::Answered,
+    Metric::Abandoned,
+    Metric::Dropped,
+    Metric::ServiceLevel,
+    Metric::AbandonRate,
+    Metric::AverageSpeedOfAnswer,
+    Metric::AverageWait,
 ];
 
 /// The failover figures compared when every variant has a `[topology]`.
@@ -66,6 +66,9 @@ fn per_replication(result: &RunResult, metric: &str) -> Option<Vec<f64>> {
                 .collect(),
         );
     }
+    let metric: Metric = metric
+        .parse()
+        .unwrap_or_else(|error| panic!("compared metrics are named by the comparison: {error}"));
     Some(result.values(0, metric))
 }
 
@@ -104,7 +107,10 @@ pub fn compare(names: &[String], results: &[RunResult], seed: u64) -> Comparison
             .all(|result| result.figures.len() == replications),
         "every variant runs the same replications"
     );
-    let mut metrics: Vec<String> = CENTER_METRICS.iter().map(|m| m.to_string()).collect();
+    let mut metrics: Vec<String> = CENTER_METRICS
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
     if results
         .iter()
         .all(|result| !result.failover_outputs.is_empty())

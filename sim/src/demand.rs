@@ -23,7 +23,8 @@ use crate::scenario::{
     parse_scenario, PeopleConfig, PlanEntry, Problem, Scenario, ScenarioError,
     ServiceLevelDefinition,
 };
-use crate::summary::{service_level, Estimate};
+use crate::summary::service_level;
+use switchboard_results::Estimate;
 
 /// One reporting interval of a queue's demand.
 #[derive(Clone, Copy, Debug, PartialEq)]

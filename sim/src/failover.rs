@@ -995,71 +995,10 @@ impl<'a> Failover<'a> {
     }
 }
 
-/// The failover section of `summary.json`: means and 95 % intervals across replications.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct FailoverSummary {
-    pub mode: SiteMode,
-    pub replication: String,
-    /// At most, from a site's failure until the carrier stops sending it calls.
-    pub blind_s: f64,
-    /// Per run: `offered` = `answered` + `abandoned` + `blocked` + `timed_out` +
-    /// `self_served` + `transferred` + `dropped_other` + `dropped` + `lost_queued` +
-    /// `lost_callbacks` + `failed_during_detection` + `trunk_blocked` + `still_inside`.
-    pub totals: BTreeMap<&'static str, Estimate>,
-    /// State lost with failed sites: queued contacts and callbacks.
-    pub rpo: BTreeMap<&'static str, Estimate>,
-    pub faults: Vec<FaultSummary>,
-    pub timeline: FailoverTimeline,
-}
-
-/// The run in measure windows, means across replications.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct FailoverTimeline {
-    pub window_s: f64,
-    /// Per window: answered within target ÷ arrived, the mean over the replications where
-    /// something arrived (`null` where nothing did).
-    pub service_level: Vec<Option<f64>>,
-    /// Per window: contacts dropped, lost, failed or trunk-blocked.
-    pub harmed: Vec<f64>,
-}
-
-/// One fault's costs across replications.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct FaultSummary {
-    pub kind: FaultKind,
-    pub site: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peer: Option<String>,
-    /// Partitions only: `split-brain` or `fence`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy: Option<PartitionPolicy>,
-    pub start_s: f64,
-    pub duration_s: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<f64>,
-    /// Contacts waiting at the site when its engine state was lost, and how many of them
-    /// the peer took over from replicated state.
-    pub waiting_at_site: Estimate,
-    pub taken_over: Estimate,
-    pub dropped: Estimate,
-    pub lost_queued: Estimate,
-    pub lost_callbacks: Estimate,
-    pub failed_during_detection: Estimate,
-    pub trunk_blocked: Estimate,
-    /// Until the first answer of a contact that arrived after the fault started.
-    pub time_to_answer_s: Estimate,
-    /// Until the interval service level is back within 5 points of the baseline, over the
-    /// replications where it came back; `unrecovered` counts the others.
-    pub rto_s: Estimate,
-    pub unrecovered: usize,
-    pub baseline_service_level: Estimate,
-    /// Partitions only: answers across the partition while it lasted, which routing allows
-    /// because it ignores partitions (see `docs/failover.md`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answered_across_partition: Option<Estimate>,
-}
-
-use crate::summary::Estimate;
+use switchboard_results::failover::{
+    FailoverSummary, FailoverTimeline, FaultSummary, LedgerEstimates, RecoveryPoint,
+};
+use switchboard_results::Estimate;
 
 /// The ledger's counts by name, in the order of the accounting identity.
 pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
@@ -1083,23 +1022,29 @@ pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
 
 /// Summarizes the failover outputs of every replication (in replication order).
 pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverSummary {
-    let estimate = |value: &dyn Fn(&FailoverOutput) -> f64| Estimate::of(outputs.iter().map(value));
-    let mut totals = BTreeMap::new();
-    for (index, (name, _)) in ledger_fields(&Ledger::default()).iter().enumerate() {
-        totals.insert(
-            *name,
-            estimate(&|output| ledger_fields(&output.ledger)[index].1 as f64),
-        );
-    }
-    let mut rpo = BTreeMap::new();
-    rpo.insert(
-        "contacts",
-        estimate(&|output| output.ledger.lost_queued as f64),
-    );
-    rpo.insert(
-        "callbacks",
-        estimate(&|output| output.ledger.lost_callbacks as f64),
-    );
+    let estimate = |value: &dyn Fn(&Ledger) -> u64| {
+        Estimate::of(outputs.iter().map(|output| value(&output.ledger) as f64))
+    };
+    let totals = LedgerEstimates {
+        offered: estimate(&|ledger| ledger.offered),
+        answered: estimate(&|ledger| ledger.answered),
+        abandoned: estimate(&|ledger| ledger.abandoned),
+        blocked: estimate(&|ledger| ledger.blocked),
+        timed_out: estimate(&|ledger| ledger.timed_out),
+        self_served: estimate(&|ledger| ledger.self_served),
+        transferred: estimate(&|ledger| ledger.transferred),
+        dropped_other: estimate(&|ledger| ledger.dropped_other),
+        dropped: estimate(&|ledger| ledger.dropped),
+        lost_queued: estimate(&|ledger| ledger.lost_queued),
+        lost_callbacks: estimate(&|ledger| ledger.lost_callbacks),
+        failed_during_detection: estimate(&|ledger| ledger.failed_during_detection),
+        trunk_blocked: estimate(&|ledger| ledger.trunk_blocked),
+        still_inside: estimate(&|ledger| ledger.still_inside),
+    };
+    let rpo = RecoveryPoint {
+        contacts: estimate(&|ledger| ledger.lost_queued),
+        callbacks: estimate(&|ledger| ledger.lost_callbacks),
+    };
     let faults = outputs.first().map_or(&[][..], |output| &output.faults[..]);
     let site_name = |site: usize| topology.sites[site].name.clone();
     let faults = faults
@@ -1241,23 +1186,23 @@ pub fn failover_table(summary: &FailoverSummary) -> String {
             );
         }
     }
-    let total = |name: &str| summary.totals.get(name).map_or("—".to_string(), cell);
+    let totals = &summary.totals;
     let _ = writeln!(
         out,
         "every contact: offered {} = answered {} + abandoned {} + blocked {} + timed out {} + self-served {} + transferred {} + dropped {} + lost {} + {} callbacks + failed {} + trunk-blocked {} + still inside {}",
-        total("offered"),
-        total("answered"),
-        total("abandoned"),
-        total("blocked"),
-        total("timed_out"),
-        total("self_served"),
-        total("transferred"),
-        total("dropped"),
-        total("lost_queued"),
-        total("lost_callbacks"),
-        total("failed_during_detection"),
-        total("trunk_blocked"),
-        total("still_inside"),
+        cell(&totals.offered),
+        cell(&totals.answered),
+        cell(&totals.abandoned),
+        cell(&totals.blocked),
+        cell(&totals.timed_out),
+        cell(&totals.self_served),
+        cell(&totals.transferred),
+        cell(&totals.dropped),
+        cell(&totals.lost_queued),
+        cell(&totals.lost_callbacks),
+        cell(&totals.failed_during_detection),
+        cell(&totals.trunk_blocked),
+        cell(&totals.still_inside),
     );
     out
 }

@@ -954,7 +954,7 @@ choices = { menu = { "1" = 0.6, "2" = 0.4 } }
         }
         // The scenario is built so that each kind of contact the fix concerns exists.
         assert!(ivr_hang_ups > 0, "callers hang up in the IVR");
-        let total_abandoned = result.values(0, "abandoned");
+        let total_abandoned = result.values(0, switchboard_results::Metric::Abandoned);
         assert!(total_abandoned.iter().all(|&abandoned| abandoned > 0.0));
     }
 

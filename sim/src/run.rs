@@ -12,12 +12,14 @@ use std::sync::Mutex;
 
 use hdrhistogram::Histogram;
 use switchboard_engine::Center;
+use switchboard_results::sizing::{QueueLoad, QueueSizing, StaffingLoads};
+use switchboard_results::{Metric, Results, Summary, WaitHistogram};
 
 use crate::metrics::{IntervalWaits, Scope};
 use crate::model::{compile, Model};
 use crate::replication::{run_replication, ReplicationError, ReplicationOptions};
 use crate::scenario::{Scenario, ScenarioError};
-use crate::summary::{metric_values, summarize, ReplicationFigures, Summary};
+use crate::summary::{metric_values, result_scope, summarize, ReplicationFigures};
 
 /// Compiles a scenario and lets the engine check its center, placing every problem in the file.
 pub fn prepare(scenario: &Scenario) -> Result<Model, ScenarioError> {
@@ -57,6 +59,7 @@ impl Default for RunOptions {
 
 /// Everything a run produced.
 pub struct RunResult {
+    /// With its `failover` section when the scenario has a `[topology]`.
     pub summary: Summary,
     pub scopes: Vec<Scope>,
     /// Per replication, in replication order.
@@ -69,8 +72,6 @@ pub struct RunResult {
     pub trace_hash: String,
     /// Per replication, what the faults cost (empty without a `[topology]`).
     pub failover_outputs: Vec<crate::failover::FailoverOutput>,
-    /// The `failover` section of `summary.json`, when the scenario has a `[topology]`.
-    pub failover: Option<crate::failover::FailoverSummary>,
 }
 
 /// Runs every replication of `model`; `progress` is told each time one finishes (with how
@@ -227,14 +228,14 @@ pub fn run(
         }
     }
     let wall_s = started.elapsed().as_secs_f64();
-    let summary = summarize(model, &scopes, seed, &figures, wall_s);
+    let mut summary = summarize(model, &scopes, seed, &figures, wall_s);
     let failover_outputs: Vec<crate::failover::FailoverOutput> = failover_slots
         .into_inner()
         .expect("not poisoned")
         .into_iter()
         .flatten()
         .collect();
-    let failover = model
+    summary.failover = model
         .topology
         .as_ref()
         .map(|topology| crate::failover::summarize_failover(topology, &failover_outputs));
@@ -245,36 +246,64 @@ pub fn run(
         figures,
         answered_waits_ms,
         failover_outputs,
-        failover,
         interval_answered_waits,
     })
 }
 
 impl RunResult {
-    /// `summary.json`: the summary, with a `failover` section when the scenario has sites as
-    /// datacenters.
-    pub fn summary_json(&self) -> serde_json::Value {
-        let mut json = serde_json::to_value(&self.summary).expect("summaries serialize");
-        if let (Some(failover), Some(object)) = (&self.failover, json.as_object_mut()) {
-            object.insert(
-                "failover".to_string(),
-                serde_json::to_value(failover).expect("failover summaries serialize"),
-            );
-        }
-        json
-    }
-
-    /// The per-replication values of one metric (see [`crate::summary::METRICS`]) for the
-    /// scope at `scope_index`, in replication order; NaN where a replication left it undefined.
-    pub fn values(&self, scope_index: usize, metric: &str) -> Vec<f64> {
-        let metric_index = crate::summary::METRICS
-            .iter()
-            .position(|name| *name == metric)
-            .unwrap_or_else(|| panic!("no metric is named {metric}"));
+    /// The per-replication values of one metric of [`Metric::SUMMARY`] for the scope at
+    /// `scope_index`, in replication order; NaN where a replication left it undefined.
+    pub fn values(&self, scope_index: usize, metric: Metric) -> Vec<f64> {
+        assert!(
+            Metric::SUMMARY.contains(&metric),
+            "{metric} is not measured per replication"
+        );
         self.figures
             .iter()
-            .map(|figures| figures.values[scope_index][metric_index])
+            .map(|figures| figures.values[scope_index][metric.index()])
             .collect()
+    }
+
+    /// The run's results folder as data: `summary.json`, `intervals.csv` and the wait
+    /// histograms (no scenario copy). `required_agents` is what `size` makes of each queue's
+    /// load in each interval: sizing is the planner's (`switchboard_plan::required`), which the
+    /// simulator does not depend on.
+    pub fn to_results(
+        &self,
+        model: &Model,
+        size: impl Fn(&QueueSizing, &QueueLoad) -> Option<f64>,
+    ) -> Results {
+        let mut wait_histograms: Vec<WaitHistogram> = self
+            .scopes
+            .iter()
+            .zip(&self.answered_waits_ms)
+            .map(|(scope, waits_ms)| WaitHistogram {
+                scope: result_scope(model, scope),
+                waits_ms: waits_ms.clone(),
+            })
+            .collect();
+        wait_histograms
+            .sort_by_key(|histogram| switchboard_results::histograms::file_name(&histogram.scope));
+        let mut intervals = crate::summary::intervals(
+            model,
+            &self.scopes,
+            &self.figures,
+            &self.interval_answered_waits,
+        );
+        self.staffing_loads(model)
+            .fill_required_agents(&mut intervals, size);
+        Results {
+            summary: self.summary.clone(),
+            intervals,
+            wait_histograms,
+            scenario_copy: None,
+        }
+    }
+
+    /// What each queue faced in each measured interval, pooled over replications: what
+    /// `required_agents` is sized from.
+    pub fn staffing_loads(&self, model: &Model) -> StaffingLoads {
+        crate::summary::staffing_loads(model, &self.figures)
     }
 }
 
@@ -288,58 +317,4 @@ fn open_trace(dir: &Path, replication: u32) -> std::io::Result<Box<dyn std::io::
     std::fs::create_dir_all(dir)?;
     let file = std::fs::File::create(dir.join(format!("replication-{replication:04}.jsonl")))?;
     Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, file)))
-}
-
-/// The same counts in a histogram whose layout depends on the counts alone. Auto-resizing
-/// histograms record in their header the range they grew to, which depends on the order in
-/// which replications were merged (and so on thread timing); written files must not.
-pub fn canonical_histogram(histogram: &Histogram<u64>) -> Histogram<u64> {
-    let lowest = histogram.low();
-    let mut fresh =
-        Histogram::<u64>::new_with_bounds(lowest, (2 * lowest).max(2), histogram.sigfig())
-            .expect("the bounds of an existing histogram are valid");
-    fresh.auto(true);
-    fresh
-        .add(histogram)
-        .expect("an auto-resizing histogram accepts any values");
-    fresh
-}
-
-/// Writes `summary.json`, `intervals.csv` and `histograms/wait-*.hdr` into `dir`.
-pub fn write_results(model: &Model, result: &RunResult, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir.join("histograms"))?;
-    let json =
-        serde_json::to_string_pretty(&result.summary_json()).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("summary.json"), json + "\n")?;
-    std::fs::write(
-        dir.join("intervals.csv"),
-        crate::summary::intervals_csv(
-            model,
-            &result.scopes,
-            &result.figures,
-            &result.interval_answered_waits,
-        ),
-    )?;
-    let mut serializer = hdrhistogram::serialization::V2Serializer::new();
-    for (scope, histogram) in result.scopes.iter().zip(&result.answered_waits_ms) {
-        let name = crate::summary::scope_name(model, scope)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>();
-        let mut bytes = Vec::new();
-        let histogram = canonical_histogram(histogram);
-        hdrhistogram::serialization::Serializer::serialize(&mut serializer, &histogram, &mut bytes)
-            .map_err(|error| std::io::Error::other(format!("{error:?}")))?;
-        std::fs::write(
-            dir.join("histograms").join(format!("wait-{name}.hdr")),
-            bytes,
-        )?;
-    }
-    Ok(())
 }

@@ -129,29 +129,8 @@ fn default_short_abandon() -> DurationMs {
     DurationMs::from_s(5)
 }
 
-impl ServiceLevelDefinition {
-    /// The name used in scenario files and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            ServiceLevelDefinition::Offered => "offered",
-            ServiceLevelDefinition::Answered => "answered",
-            ServiceLevelDefinition::ExcludingShortAbandons => "excluding_short_abandons",
-        }
-    }
-}
-
-/// The three common definitions of service level (`docs/metrics.md`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceLevelDefinition {
-    /// Answered within T / offered.
-    Offered,
-    /// Answered within T / answered.
-    Answered,
-    /// Answered within T / (offered − abandoned within T).
-    #[default]
-    ExcludingShortAbandons,
-}
+/// The three common definitions of service level, as results also name them.
+pub use switchboard_results::ServiceLevelDefinition;
 
 /// `[[traffic]]`: one stream of contacts entering a queue or an IVR flow.
 #[derive(Clone, Debug, Deserialize)]

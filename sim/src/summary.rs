@@ -1,52 +1,24 @@
 //! From replications to figures: the headline metrics of each replication, their mean and 95 %
-//! confidence interval across replications (Student t), and the files a run writes
-//! (`summary.json`, `intervals.csv`, histograms).
+//! confidence interval across replications (Student t), and the results a run gives
+//! (`summary.json`, `intervals.csv`, the load `required_agents` is sized from), as the typed
+//! data of `switchboard-results`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 use switchboard_engine::Channel;
+use switchboard_results::sizing::{QueueLoad, QueueSizing, StaffingLoads};
+use switchboard_results::{
+    Estimate, Estimates, IntervalRow, Intervals, Metric, Scope as ResultScope,
+    ServiceLevelDefinition, Summary,
+};
 
 use crate::metrics::{Counters, IntervalWaits, Scope};
 use crate::model::Model;
-use crate::scenario::ServiceLevelDefinition;
 
-/// The metrics reported for the center and each queue, in the order tables show them.
-pub const METRICS: [&str; 30] = [
-    "arrived",
-    "offered",
-    "answered",
-    "abandoned",
-    "abandoned_in_ivr",
-    "short_abandoned",
-    "blocked",
-    "dropped",
-    "timed_out",
-    "self_served",
-    "transferred",
-    "callbacks",
-    "retrials",
-    "answered_within_target",
-    "abandoned_within_target",
-    "service_level",
-    "asa_s",
-    "abandon_rate",
-    "probability_of_wait",
-    "average_wait_s",
-    "wait_p50_s",
-    "wait_p90_s",
-    "wait_p99_s",
-    "aht_s",
-    "occupancy",
-    "utilization",
-    "staffed_agents",
-    "average_queue_length",
-    "max_queue_length",
-    "max_concurrent",
-];
+/// How many metrics a replication gives per scope ([`Metric::SUMMARY`]).
+pub const SUMMARY_METRICS: usize = Metric::SUMMARY.len();
 
 fn ratio(numerator: u64, denominator: u64) -> f64 {
     if denominator == 0 {
@@ -72,13 +44,14 @@ pub fn service_level(counters: &Counters, definition: ServiceLevelDefinition) ->
     }
 }
 
-/// The values of [`METRICS`] for one scope over a span of `span_ms`.
+/// The values of [`Metric::SUMMARY`] for one scope over a span of `span_ms`, indexed by
+/// [`Metric::index`].
 pub fn metric_values(
     counters: &Counters,
     waits_ms: Option<&Histogram<u64>>,
     definition: ServiceLevelDefinition,
     span_ms: u64,
-) -> [f64; METRICS.len()] {
+) -> [f64; SUMMARY_METRICS] {
     let quantile_s = |quantile: f64| match waits_ms {
         Some(histogram) if !histogram.is_empty() => {
             histogram.value_at_quantile(quantile) as f64 / 1_000.0
@@ -86,116 +59,50 @@ pub fn metric_values(
         _ => f64::NAN,
     };
     let agent_ms = counters.ready_ms + counters.busy_ms + counters.aux_ms;
-    [
-        counters.arrived as f64,
-        counters.offered as f64,
-        counters.answered as f64,
-        counters.abandoned as f64,
-        counters.abandoned_in_ivr as f64,
-        counters.short_abandoned as f64,
-        counters.blocked as f64,
-        counters.dropped as f64,
-        counters.timed_out as f64,
-        counters.self_served as f64,
-        counters.transferred as f64,
-        counters.callbacks as f64,
-        counters.retrials as f64,
-        counters.answered_within_target as f64,
-        counters.abandoned_within_target as f64,
-        service_level(counters, definition),
-        ratio(counters.answered_wait_ms, counters.answered) / 1_000.0,
-        ratio(counters.abandoned, counters.offered),
-        ratio(counters.waited, counters.offered),
-        ratio(counters.total_wait_ms, counters.offered) / 1_000.0,
-        quantile_s(0.5),
-        quantile_s(0.9),
-        quantile_s(0.99),
-        ratio(counters.talk_ms + counters.wrap_up_ms, counters.answered) / 1_000.0,
-        ratio(counters.busy_ms, counters.ready_ms + counters.busy_ms),
-        ratio(counters.busy_ms, agent_ms),
-        ratio(agent_ms, span_ms),
-        ratio(counters.queue_length_ms, span_ms),
-        counters.max_queue_length as f64,
-        counters.max_concurrent as f64,
-    ]
-}
-
-/// A metric across replications: the mean and its 95 % confidence interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Estimate {
-    /// `null` when no replication defined the metric (say, a service level without contacts).
-    pub mean: Option<f64>,
-    /// `null` with fewer than two replications defining the metric.
-    pub ci95: Option<[f64; 2]>,
-    /// How many replications defined the metric.
-    #[serde(skip)]
-    pub count: usize,
-}
-
-/// The Student-t quantile for a two-sided interval of `confidence` with `count` values.
-pub fn t_quantile(confidence: f64, count: usize) -> f64 {
-    assert!(
-        count >= 2,
-        "a confidence interval needs two values at least"
-    );
-    StudentsT::new(0.0, 1.0, (count - 1) as f64)
-        .expect("degrees of freedom are positive")
-        .inverse_cdf(0.5 + confidence / 2.0)
-}
-
-impl Estimate {
-    /// Mean and 95 % interval of the values that are defined (finite).
-    pub fn of(values: impl IntoIterator<Item = f64>) -> Estimate {
-        Self::with_confidence(values, 0.95)
-    }
-
-    pub fn with_confidence(values: impl IntoIterator<Item = f64>, confidence: f64) -> Estimate {
-        let values: Vec<f64> = values
-            .into_iter()
-            .filter(|value| value.is_finite())
-            .collect();
-        let count = values.len();
-        if count == 0 {
-            return Estimate {
-                mean: None,
-                ci95: None,
-                count,
-            };
+    Metric::SUMMARY.map(|metric| match metric {
+        Metric::Arrived => counters.arrived as f64,
+        Metric::Offered => counters.offered as f64,
+        Metric::Answered => counters.answered as f64,
+        Metric::Abandoned => counters.abandoned as f64,
+        Metric::AbandonedInIvr => counters.abandoned_in_ivr as f64,
+        Metric::ShortAbandoned => counters.short_abandoned as f64,
+        Metric::Blocked => counters.blocked as f64,
+        Metric::Dropped => counters.dropped as f64,
+        Metric::TimedOut => counters.timed_out as f64,
+        Metric::SelfServed => counters.self_served as f64,
+        Metric::Transferred => counters.transferred as f64,
+        Metric::Callbacks => counters.callbacks as f64,
+        Metric::Retrials => counters.retrials as f64,
+        Metric::AnsweredWithinTarget => counters.answered_within_target as f64,
+        Metric::AbandonedWithinTarget => counters.abandoned_within_target as f64,
+        Metric::ServiceLevel => service_level(counters, definition),
+        Metric::AverageSpeedOfAnswer => {
+            ratio(counters.answered_wait_ms, counters.answered) / 1_000.0
         }
-        let mean = values.iter().sum::<f64>() / count as f64;
-        if count < 2 {
-            return Estimate {
-                mean: Some(mean),
-                ci95: None,
-                count,
-            };
+        Metric::AbandonRate => ratio(counters.abandoned, counters.offered),
+        Metric::ProbabilityOfWait => ratio(counters.waited, counters.offered),
+        Metric::AverageWait => ratio(counters.total_wait_ms, counters.offered) / 1_000.0,
+        Metric::WaitP50 => quantile_s(0.5),
+        Metric::WaitP90 => quantile_s(0.9),
+        Metric::WaitP99 => quantile_s(0.99),
+        Metric::AverageHandleTime => {
+            ratio(counters.talk_ms + counters.wrap_up_ms, counters.answered) / 1_000.0
         }
-        let variance = values
-            .iter()
-            .map(|value| (value - mean).powi(2))
-            .sum::<f64>()
-            / (count - 1) as f64;
-        let half_width = t_quantile(confidence, count) * (variance / count as f64).sqrt();
-        Estimate {
-            mean: Some(mean),
-            ci95: Some([mean - half_width, mean + half_width]),
-            count,
-        }
-    }
-
-    pub fn half_width(&self) -> Option<f64> {
-        match (self.mean, self.ci95) {
-            (Some(mean), Some([_, high])) => Some(high - mean),
-            _ => None,
-        }
-    }
+        Metric::Occupancy => ratio(counters.busy_ms, counters.ready_ms + counters.busy_ms),
+        Metric::Utilization => ratio(counters.busy_ms, agent_ms),
+        Metric::StaffedAgents => ratio(agent_ms, span_ms),
+        Metric::AverageQueueLength => ratio(counters.queue_length_ms, span_ms),
+        Metric::MaxQueueLength => counters.max_queue_length as f64,
+        Metric::MaxConcurrent => counters.max_concurrent as f64,
+        Metric::RequiredAgents => unreachable!("required_agents is sized by the planner"),
+    })
 }
 
 /// What one replication contributes to the summary: headline values per scope and its
 /// interval counters. (Histograms are merged as replications finish.)
 #[derive(Clone, Debug)]
 pub struct ReplicationFigures {
-    pub values: Vec<[f64; METRICS.len()]>,
+    pub values: Vec<[f64; SUMMARY_METRICS]>,
     pub intervals: Vec<Counters>,
     pub still_inside: u64,
     pub events: u64,
@@ -205,54 +112,30 @@ pub struct ReplicationFigures {
     pub first_rejection: Option<String>,
 }
 
-/// The name of a scope in files: `total`, `queue:sales`, `channel:voice`, `site:east`.
-pub fn scope_name(model: &Model, scope: &Scope) -> String {
+/// A scope as results name it: `total`, `queue:sales`, `channel:voice`, `site:east`.
+pub fn result_scope(model: &Model, scope: &Scope) -> ResultScope {
     match scope {
-        Scope::Total => "total".to_string(),
-        Scope::Queue(queue) => format!("queue:{}", model.queue_names[*queue]),
-        Scope::Channel(channel) => format!("channel:{}", channel.name()),
-        Scope::Site(site) => format!("site:{}", model.site_names[*site]),
+        Scope::Total => ResultScope::Total,
+        Scope::Queue(queue) => ResultScope::Queue(model.queue_names[*queue].clone()),
+        Scope::Channel(channel) => ResultScope::Channel(*channel),
+        Scope::Site(site) => ResultScope::Site(model.site_names[*site].clone()),
     }
 }
 
-/// `summary.json`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Summary {
-    pub scenario: String,
-    pub seed: u64,
-    pub replications: u32,
-    /// Events the engine emitted, over all replications.
-    pub events: u64,
-    /// Contacts created (arrivals and retrials), over all replications.
-    pub contacts: u64,
-    /// BLAKE3 of the replications' event-stream hashes in replication order.
-    pub trace_hash: String,
-    pub service_level_definition: ServiceLevelDefinition,
-    /// Inputs the engine refused, over all replications (0 when driver and engine agree).
-    pub rejected_inputs: u64,
-    pub still_inside: Estimate,
-    pub total: BTreeMap<String, Estimate>,
-    pub queues: BTreeMap<String, BTreeMap<String, Estimate>>,
-    pub channels: BTreeMap<String, BTreeMap<String, Estimate>>,
-    pub sites: BTreeMap<String, BTreeMap<String, Estimate>>,
-    /// Wall-clock seconds the run took: the one field that differs between identical runs.
-    pub wall_s: f64,
-}
-
-fn estimates(figures: &[ReplicationFigures], scope: usize) -> BTreeMap<String, Estimate> {
-    METRICS
+fn estimates(figures: &[ReplicationFigures], scope: usize) -> Estimates {
+    Metric::SUMMARY
         .iter()
-        .enumerate()
-        .map(|(index, name)| {
+        .map(|metric| {
             (
-                name.to_string(),
-                Estimate::of(figures.iter().map(|f| f.values[scope][index])),
+                *metric,
+                Estimate::of(figures.iter().map(|f| f.values[scope][metric.index()])),
             )
         })
         .collect()
 }
 
-/// Builds the summary from the replications' figures, in replication order.
+/// Builds the summary from the replications' figures, in replication order (without its
+/// failover section, which the run adds when the scenario has a `[topology]`).
 pub fn summarize(
     model: &Model,
     scopes: &[Scope],
@@ -275,13 +158,15 @@ pub fn summarize(
             }
             Scope::Channel(channel) => {
                 // Channels nobody used would only add empty tables.
-                let arrived = figures.iter().any(|f| f.values[index][0] > 0.0);
+                let arrived = figures
+                    .iter()
+                    .any(|f| f.values[index][Metric::Arrived.index()] > 0.0);
                 if arrived || *channel == Channel::Voice {
                     let mut channel_estimates = estimates(figures, index);
                     // Agents belong to queues and sites, not to channels: no agent time is
                     // counted for a channel, and a 0 would read as "no agents".
-                    for metric in ["occupancy", "utilization", "staffed_agents"] {
-                        channel_estimates.insert(metric.to_string(), Estimate::of([]));
+                    for metric in Metric::AGENT_METRICS {
+                        channel_estimates.insert(metric, Estimate::of([]));
                     }
                     channels.insert(channel.name().to_string(), channel_estimates);
                 }
@@ -292,9 +177,9 @@ pub fn summarize(
                     // Contacts count at the site of their queue: a site that owns no queue
                     // (a datacenter of a failover topology, say) has agent figures only, and a
                     // 0 would read as "no contacts".
-                    for metric in METRICS {
-                        if !SITE_AGENT_METRICS.contains(&metric) {
-                            site_estimates.insert(metric.to_string(), Estimate::of([]));
+                    for metric in Metric::SUMMARY {
+                        if !Metric::AGENT_METRICS.contains(&metric) {
+                            site_estimates.insert(metric, Estimate::of([]));
                         }
                     }
                 }
@@ -317,144 +202,98 @@ pub fn summarize(
         channels,
         sites,
         wall_s,
+        failover: None,
     }
 }
 
-/// The service-level goal `required_agents` in `intervals.csv` is sized for: the 80/20
-/// convention's 80 %, at each queue's own threshold T.
-pub const REQUIRED_AGENTS_SERVICE_LEVEL_GOAL: f64 = 0.80;
-
-/// The columns of `intervals.csv` after `interval_start,scope`, in order (`docs/metrics.md`).
-pub const INTERVAL_COLUMNS: [&str; 20] = [
-    "arrived",
-    "offered",
-    "answered",
-    "abandoned",
-    "abandoned_in_ivr",
-    "blocked",
-    "callbacks",
-    "answered_within_target",
-    "service_level",
-    "asa_s",
-    "wait_p50_s",
-    "wait_p90_s",
-    "wait_p99_s",
-    "aht_s",
-    "occupancy",
-    "staffed_agents",
-    "required_agents",
-    "average_queue_length",
-    "max_queue_length",
-    "max_concurrent",
-];
-
-/// Columns that are not a mean of per-replication values: the percentiles come from the
-/// waits of every replication pooled, `required_agents` from the pooled load.
-const POOLED_COLUMNS: [&str; 4] = ["wait_p50_s", "wait_p90_s", "wait_p99_s", "required_agents"];
-
-/// Agents an Erlang C model says each queue needs in one interval to answer
-/// [`REQUIRED_AGENTS_SERVICE_LEVEL_GOAL`] of its contacts within the queue's threshold T, from
-/// the interval's load pooled over replications: rate = offered / measured span, handle time
-/// = (talk + wrap-up) / answered in the interval (the queue's whole-run AHT when nobody was
-/// answered in it, the center's when the queue answered nobody all run), agents = servers / the `[center] capacity` of the queue's channel.
-/// `None` where the load or handle time is unknown or beyond the planner's search.
-pub fn required_agents_per_queue(
-    model: &Model,
-    figures: &[ReplicationFigures],
-    interval: usize,
-    span_ms: u64,
-) -> Vec<Option<f64>> {
-    use switchboard_plan::staffing::{
-        staff_intervals, IntervalDemand, QueueModel, StaffingOptions,
-    };
-    use switchboard_plan::targets::{ServiceLevelTarget, Targets};
-    let interval_count = model.interval_count();
-    let aht_index = METRICS
-        .iter()
-        .position(|metric| *metric == "aht_s")
-        .expect("aht_s is a metric");
-    (0..model.queue_names.len())
-        .map(|queue| {
-            if span_ms == 0 || figures.is_empty() {
-                return None;
-            }
-            let scope = 1 + queue;
-            let mut pooled = Counters::default();
-            for figure in figures {
-                pooled.add(&figure.intervals[scope * interval_count + interval]);
-            }
-            if pooled.offered == 0 {
-                return Some(0.0);
-            }
-            // Nobody answered in this interval (say, a site still closed): the queue's AHT over
-            // the run stands in, or the center's if the queue never answered anyone.
-            let handle_time_s = if pooled.answered > 0 {
-                (pooled.talk_ms + pooled.wrap_up_ms) as f64 / pooled.answered as f64 / 1_000.0
-            } else {
-                Estimate::of(figures.iter().map(|f| f.values[scope][aht_index]))
-                    .mean
-                    .or(Estimate::of(figures.iter().map(|f| f.values[0][aht_index])).mean)?
-            };
-            if !handle_time_s.is_finite() || handle_time_s <= 0.0 {
-                return None;
-            }
-            let channel = model.center.queues[queue].channel;
-            let options = StaffingOptions {
-                model: QueueModel::ErlangC,
-                targets: Targets {
-                    service_level: Some(ServiceLevelTarget {
-                        fraction: REQUIRED_AGENTS_SERVICE_LEVEL_GOAL,
-                        within_s: model.queue_targets_ms[queue] as f64 / 1_000.0,
-                    }),
-                    ..Targets::default()
-                },
-                reporting_threshold_s: model.queue_targets_ms[queue] as f64 / 1_000.0,
-                shrinkage: 0.0,
-                concurrency: model.center.center.capacity.of(channel.media()).max(1),
-            };
-            let demand = IntervalDemand {
-                start: switchboard_engine::units::DurationMs(0),
-                volume: pooled.offered as f64 / figures.len() as f64,
-                handle_time_s,
-            };
-            let staffing = staff_intervals(
-                &[demand],
-                switchboard_engine::units::DurationMs(span_ms),
-                &options,
-            )
-            .ok()?;
-            staffing.first().map(|interval| interval.agents as f64)
-        })
-        .collect()
+/// The measured part of interval `interval`: from its start (or the warmup's end) to its end
+/// (or the run's); 0 inside the warmup.
+fn measured_span_ms(model: &Model, interval: usize) -> u64 {
+    let start_ms = interval as u64 * model.interval_ms;
+    (model.duration_ms.min(start_ms + model.interval_ms))
+        .saturating_sub(start_ms.max(model.warmup_ms))
 }
 
-/// `intervals.csv`: per interval and scope, means across replications (percentiles and
-/// required agents pooled over replications, see [`POOLED_COLUMNS`]). Intervals that end
-/// before the warmup does were not measured: their cells are empty.
-pub fn intervals_csv(
+/// What each queue faced in each measured interval, pooled over replications: the input the
+/// planner sizes `required_agents` from (`docs/metrics.md`). Offered contacts are the mean over
+/// replications; the handle time is (talk + wrap-up) / answered in the interval, pooled (the
+/// queue's whole-run AHT when nobody was answered in it, the center's when the queue answered
+/// nobody all run).
+pub fn staffing_loads(model: &Model, figures: &[ReplicationFigures]) -> StaffingLoads {
+    let interval_count = model.interval_count();
+    let aht = Metric::AverageHandleTime.index();
+    let queues = (0..model.queue_names.len())
+        .map(|queue| {
+            let channel = model.center.queues[queue].channel;
+            QueueSizing {
+                name: model.queue_names[queue].clone(),
+                site: model.queue_sites[queue].map(|site| model.site_names[site].clone()),
+                threshold_s: model.queue_targets_ms[queue] as f64 / 1_000.0,
+                contacts_per_agent: model.center.center.capacity.of(channel.media()).max(1),
+            }
+        })
+        .collect();
+    let mut intervals = Vec::new();
+    if figures.is_empty() {
+        return StaffingLoads { queues, intervals };
+    }
+    for interval in 0..interval_count {
+        let span_ms = measured_span_ms(model, interval);
+        if span_ms == 0 {
+            continue;
+        }
+        let loads = (0..model.queue_names.len())
+            .map(|queue| {
+                let scope = 1 + queue;
+                let mut pooled = Counters::default();
+                for figure in figures {
+                    pooled.add(&figure.intervals[scope * interval_count + interval]);
+                }
+                let handle_time_s = if pooled.answered > 0 {
+                    Some(
+                        (pooled.talk_ms + pooled.wrap_up_ms) as f64
+                            / pooled.answered as f64
+                            / 1_000.0,
+                    )
+                } else {
+                    // Nobody answered in this interval (say, a site still closed).
+                    Estimate::of(figures.iter().map(|f| f.values[scope][aht]))
+                        .mean
+                        .or(Estimate::of(figures.iter().map(|f| f.values[0][aht])).mean)
+                };
+                QueueLoad {
+                    offered: pooled.offered as f64 / figures.len() as f64,
+                    handle_time_s,
+                    span_ms,
+                }
+            })
+            .collect();
+        intervals.push((interval as u64 * model.interval_ms, loads));
+    }
+    StaffingLoads { queues, intervals }
+}
+
+/// Columns that are not a mean of per-replication values: the percentiles come from the
+/// waits of every replication pooled, `required_agents` from the pooled load (sized by the
+/// planner, left empty here).
+const POOLED_COLUMNS: [Metric; 4] = [
+    Metric::WaitP50,
+    Metric::WaitP90,
+    Metric::WaitP99,
+    Metric::RequiredAgents,
+];
+
+/// `intervals.csv`: per interval and scope, means across replications (percentiles pooled
+/// over replications). Intervals that end before the warmup does were not measured: their
+/// cells are empty. `required_agents` is left empty: the planner sizes it from
+/// [`staffing_loads`].
+pub fn intervals(
     model: &Model,
     scopes: &[Scope],
     figures: &[ReplicationFigures],
     waits: &IntervalWaits,
-) -> String {
+) -> Intervals {
     let interval_count = model.interval_count();
-    let mut text = String::from("interval_start,scope");
-    for column in INTERVAL_COLUMNS {
-        text.push(',');
-        text.push_str(column);
-    }
-    text.push('\n');
-    let column_indexes: Vec<Option<usize>> = INTERVAL_COLUMNS
-        .iter()
-        .map(|column| {
-            let index = METRICS.iter().position(|metric| metric == column);
-            assert!(
-                index.is_some() || POOLED_COLUMNS.contains(column),
-                "{column} is a metric or a pooled column"
-            );
-            index
-        })
-        .collect();
     let used_scopes: Vec<bool> = scopes
         .iter()
         .enumerate()
@@ -470,28 +309,21 @@ pub fn intervals_csv(
                 })
         })
         .collect();
+    let mut rows = Vec::new();
     for interval in 0..interval_count {
         let start_ms = interval as u64 * model.interval_ms;
-        let span_ms = (model.duration_ms.min(start_ms + model.interval_ms))
-            .saturating_sub(start_ms.max(model.warmup_ms));
-        let required = required_agents_per_queue(model, figures, interval, span_ms);
+        let span_ms = measured_span_ms(model, interval);
         for (scope_index, scope) in scopes.iter().enumerate() {
             if !used_scopes[scope_index] {
                 continue;
             }
-            let _ = write!(
-                text,
-                "{},{}",
-                switchboard_engine::units::DurationMs(start_ms),
-                scope_name(model, scope)
-            );
+            let mut row = IntervalRow::empty(start_ms, result_scope(model, scope));
             if span_ms == 0 {
                 // Inside the warmup: nothing was measured, which is not the same as zero.
-                text.push_str(&",".repeat(INTERVAL_COLUMNS.len()));
-                text.push('\n');
+                rows.push(row);
                 continue;
             }
-            let values: Vec<[f64; METRICS.len()]> = figures
+            let values: Vec<[f64; SUMMARY_METRICS]> = figures
                 .iter()
                 .map(|f| {
                     metric_values(
@@ -502,81 +334,44 @@ pub fn intervals_csv(
                     )
                 })
                 .collect();
-            for (column, index) in INTERVAL_COLUMNS.iter().zip(&column_indexes) {
-                let value = match (*column, index) {
-                    ("wait_p50_s", _) => waits.quantile_ms(scope_index, interval, 0.5),
-                    ("wait_p90_s", _) => waits.quantile_ms(scope_index, interval, 0.9),
-                    ("wait_p99_s", _) => waits.quantile_ms(scope_index, interval, 0.99),
+            for column in Metric::INTERVAL_COLUMNS {
+                let value = match column {
+                    Metric::WaitP50 => waits.quantile_ms(scope_index, interval, 0.5),
+                    Metric::WaitP90 => waits.quantile_ms(scope_index, interval, 0.9),
+                    Metric::WaitP99 => waits.quantile_ms(scope_index, interval, 0.99),
                     _ => None,
                 }
                 .map(|wait_ms| wait_ms as f64 / 1_000.0)
-                .or_else(|| match (*column, index) {
+                .or_else(|| match column {
                     // A site without queues counts no contacts (see `summarize`).
-                    (column, _)
+                    column
                         if matches!(scope, Scope::Site(site) if !model.site_owns_queues(*site))
-                            && !SITE_AGENT_METRICS.contains(&column) =>
+                            && !Metric::AGENT_METRICS.contains(&column) =>
                     {
                         None
                     }
-                    ("required_agents", _) => required_agents_of_scope(model, scope, &required),
                     // Channels have no agents of their own.
-                    ("staffed_agents" | "occupancy", _) if matches!(scope, Scope::Channel(_)) => {
+                    Metric::StaffedAgents | Metric::Occupancy
+                        if matches!(scope, Scope::Channel(_)) =>
+                    {
                         None
                     }
-                    (_, Some(index)) if !POOLED_COLUMNS.contains(column) => {
-                        Estimate::of(values.iter().map(|v| v[*index])).mean
+                    column if !POOLED_COLUMNS.contains(&column) => {
+                        Estimate::of(values.iter().map(|v| v[column.index()])).mean
                     }
                     _ => None,
                 });
-                match value {
-                    Some(value) => {
-                        let _ = write!(text, ",{}", round6(value));
-                    }
-                    None => text.push(','),
-                }
+                row.set(column, value);
             }
-            text.push('\n');
+            rows.push(row);
         }
     }
-    text
-}
-
-/// The figures a site has from its agent groups alone, whether or not it owns queues.
-const SITE_AGENT_METRICS: [&str; 3] = ["occupancy", "utilization", "staffed_agents"];
-
-/// A scope's required agents: its queue's, the sum over a site's queues or over every queue
-/// for the center; channels have no agents of their own (empty).
-fn required_agents_of_scope(
-    model: &Model,
-    scope: &Scope,
-    per_queue: &[Option<f64>],
-) -> Option<f64> {
-    let sum_of = |include: &dyn Fn(usize) -> bool| -> Option<f64> {
-        let mut sum = 0.0;
-        for (queue, required) in per_queue.iter().enumerate() {
-            if include(queue) {
-                sum += (*required)?;
-            }
-        }
-        Some(sum)
-    };
-    match scope {
-        Scope::Total => sum_of(&|_| true),
-        Scope::Queue(queue) => per_queue[*queue],
-        Scope::Site(site) => sum_of(&|queue| model.queue_sites[queue] == Some(*site)),
-        Scope::Channel(_) => None,
-    }
-}
-
-/// Six decimals are far finer than any confidence interval and keep files readable.
-fn round6(value: f64) -> f64 {
-    (value * 1e6).round() / 1e6
+    Intervals { rows }
 }
 
 /// The summary as a table for a terminal: one row per metric, one column per scope.
 pub fn summary_table(summary: &Summary) -> String {
-    let mut columns: Vec<(String, &BTreeMap<String, Estimate>)> =
-        vec![("total".to_string(), &summary.total)];
+    let mut columns: Vec<(String, &Estimates)> = vec![("total".to_string(), &summary.total)];
     if summary.queues.len() > 1 {
         columns.extend(
             summary
@@ -592,24 +387,30 @@ pub fn summary_table(summary: &Summary) -> String {
             .iter()
             .map(|(name, estimates)| (format!("site:{name}"), estimates)),
     );
-    let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
-        (Some(mean), Some(half)) => format!("{} ± {}", significant(mean), significant(half)),
-        (Some(mean), None) => significant(mean),
+    let cell = |estimate: Option<&Estimate>| match estimate.map(|e| (e.mean, e.half_width())) {
+        Some((Some(mean), Some(half))) => {
+            format!("{} ± {}", significant(mean), significant(half))
+        }
+        Some((Some(mean), None)) => significant(mean),
         _ => "-".to_string(),
     };
-    let rows: Vec<(&str, Vec<String>)> = METRICS
+    let rows: Vec<(&str, Vec<String>)> = Metric::SUMMARY
         .iter()
         .map(|metric| {
             (
-                *metric,
+                metric.name(),
                 columns
                     .iter()
-                    .map(|(_, estimates)| cell(&estimates[*metric]))
+                    .map(|(_, estimates)| cell(estimates.get(metric)))
                     .collect(),
             )
         })
         .collect();
-    let name_width = METRICS.iter().map(|m| m.len()).max().unwrap_or(0);
+    let name_width = Metric::SUMMARY
+        .iter()
+        .map(|m| m.name().len())
+        .max()
+        .unwrap_or(0);
     let widths: Vec<usize> = (0..columns.len())
         .map(|index| {
             rows.iter()
@@ -666,17 +467,6 @@ fn significant(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_interval_uses_the_student_t_quantile() {
-        // Two values 0 and 2: mean 1, s = sqrt(2), t(0.975, 1) = 12.706.
-        let estimate = Estimate::of([0.0, 2.0]);
-        assert_eq!(estimate.mean, Some(1.0));
-        let half = estimate.half_width().unwrap();
-        assert!((half - 12.7062 * 1.0).abs() < 1e-3, "{half}");
-        assert_eq!(Estimate::of([f64::NAN, 3.0]).ci95, None);
-        assert_eq!(Estimate::of([]).mean, None);
-    }
 
     #[test]
     fn service_level_definitions_differ_only_in_the_denominator() {
@@ -743,62 +533,35 @@ handle_time = { dist = "exponential", mean = "5m" }
 "#;
 
     #[test]
-    fn interval_rows_leave_the_warmup_empty_and_add_pooled_columns() {
-        use switchboard_plan::erlang::Workload;
-        use switchboard_plan::staffing::{minimum_agents, QueueModel};
-        use switchboard_plan::targets::{ServiceLevelTarget, Targets};
-
+    fn interval_rows_leave_the_warmup_empty_and_pool_the_percentiles() {
         let model = crate::run::model_from_text(TWO_QUEUES_WITH_WARMUP).unwrap();
         let result = crate::run::run(&model, &crate::run::RunOptions::default(), &|_| {}).unwrap();
-        let csv = intervals_csv(
+        let intervals = intervals(
             &model,
             &result.scopes,
             &result.figures,
             &result.interval_answered_waits,
         );
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        assert_eq!(header[2..], INTERVAL_COLUMNS);
-        let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
-        let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
-        let number = |row: &Vec<&str>, name: &str| row[column(name)].parse::<f64>().ok();
         let mut measured_rows = 0;
-        for row in &rows {
-            if row[0] == "0s" {
+        for row in &intervals.rows {
+            if row.interval_start_ms == 0 {
                 assert!(
-                    row[2..].iter().all(|cell| cell.is_empty()),
+                    row.values.iter().all(Option::is_none),
                     "the warmup is not measured, not zero: {row:?}"
                 );
                 continue;
             }
             measured_rows += 1;
-            let p50 = number(row, "wait_p50_s").unwrap();
-            let p90 = number(row, "wait_p90_s").unwrap();
-            let p99 = number(row, "wait_p99_s").unwrap();
+            let p50 = row.value(Metric::WaitP50).unwrap();
+            let p90 = row.value(Metric::WaitP90).unwrap();
+            let p99 = row.value(Metric::WaitP99).unwrap();
             assert!(p50 <= p90 && p90 <= p99, "{row:?}");
-            assert!(number(row, "average_queue_length").unwrap() >= 0.0);
-            if row[1] == "queue:sales" {
-                // The same Erlang C sizing, done directly from the row's own figures.
-                let offered = number(row, "offered").unwrap();
-                let aht_s = number(row, "aht_s").unwrap();
-                let targets = Targets {
-                    service_level: Some(ServiceLevelTarget {
-                        fraction: REQUIRED_AGENTS_SERVICE_LEVEL_GOAL,
-                        within_s: 20.0,
-                    }),
-                    ..Targets::default()
-                };
-                let expected = minimum_agents(
-                    Workload::new(offered / 1_800.0, aht_s),
-                    QueueModel::ErlangC,
-                    &targets,
-                    20.0,
-                )
-                .unwrap()
-                .agents() as f64;
-                assert_eq!(number(row, "required_agents"), Some(expected), "{row:?}");
-                assert!(number(row, "arrived").unwrap() >= offered - 1e-9);
-            }
+            assert!(row.value(Metric::AverageQueueLength).unwrap() >= 0.0);
+            assert_eq!(
+                row.value(Metric::RequiredAgents),
+                None,
+                "the planner sizes it"
+            );
         }
         // The center, two queues, two channels.
         assert_eq!(
@@ -806,16 +569,20 @@ handle_time = { dist = "exponential", mean = "5m" }
             5 * 5,
             "five measured intervals of five scopes"
         );
-        // The center needs what its queues need together.
-        for start in ["30m", "1h", "2h30m"] {
-            let of = |scope: &str| {
-                rows.iter()
-                    .find(|row| row[0] == start && row[1] == scope)
-                    .and_then(|row| number(row, "required_agents"))
-                    .unwrap()
-            };
-            assert_eq!(of("total"), of("queue:sales") + of("queue:chat"));
-        }
+        // The loads sized by the planner: the measured intervals only, both queues each.
+        let loads = staffing_loads(&model, &result.figures);
+        assert_eq!(loads.intervals.len(), 5);
+        assert_eq!(loads.queues[1].threshold_s, 60.0);
+        let (start_ms, first) = &loads.intervals[0];
+        assert_eq!(*start_ms, 1_800_000);
+        let sales = intervals
+            .value(
+                1_800_000,
+                &ResultScope::Queue("sales".into()),
+                Metric::Offered,
+            )
+            .unwrap();
+        assert!((first[0].offered - sales).abs() < 1e-6, "{first:?} {sales}");
     }
 
     #[test]

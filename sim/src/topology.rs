@@ -15,17 +15,9 @@ use crate::distribution::{DistributionConfig, Sampler};
 use crate::random::stream;
 use crate::scenario::{Scenario, ScenarioError};
 
-/// How the carrier spreads calls over the sites.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SiteMode {
-    /// Every site takes its weighted share of the calls.
-    #[default]
-    ActiveActive,
-    /// Sites marked `standby = true` take calls only when the carrier believes every
-    /// active site is down.
-    ActiveStandby,
-}
+// The words a scenario's `[topology]` and `[[fault]]` share with the failover section of
+// `summary.json`.
+pub use switchboard_results::failover::{FaultKind, PartitionPolicy, SiteMode};
 
 /// How engine state (queued contacts, callbacks, agent states) reaches the peer site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,16 +33,6 @@ pub enum ReplicationMode {
     Synchronous { latency_ms: u64 },
 }
 
-impl SiteMode {
-    /// The name used in scenario files and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            SiteMode::ActiveActive => "active-active",
-            SiteMode::ActiveStandby => "active-standby",
-        }
-    }
-}
-
 impl ReplicationMode {
     /// In words, as results show it: `none`, `async, lag 2000 ms`, `sync, latency 2 ms`.
     pub fn describe(self) -> String {
@@ -58,71 +40,6 @@ impl ReplicationMode {
             ReplicationMode::None => "none".to_string(),
             ReplicationMode::Asynchronous { lag_ms } => format!("async, lag {lag_ms} ms"),
             ReplicationMode::Synchronous { latency_ms } => format!("sync, latency {latency_ms} ms"),
-        }
-    }
-}
-
-/// What goes wrong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// The whole datacenter is gone: its calls in progress drop, its agents' clients lose
-    /// their registration, its engine state survives only where it was replicated.
-    SiteOutage,
-    /// The site's trunks lose capacity (`capacity` = the fraction of lines left, 0 = all gone).
-    TrunkOutage,
-    /// The network between `site` and `peer` is cut: replication between them stops. What
-    /// else happens is the partition's [`PartitionPolicy`].
-    Partition,
-    /// Every agent client at the site crashes; agents log in again after `duration`.
-    AgentLogout,
-    /// The site's engine restarts: its engine state survives only where replicated, its
-    /// agents re-register, calls already talking continue.
-    EngineRestart,
-}
-
-impl FaultKind {
-    pub const ALL: [FaultKind; 5] = [
-        FaultKind::SiteOutage,
-        FaultKind::TrunkOutage,
-        FaultKind::Partition,
-        FaultKind::AgentLogout,
-        FaultKind::EngineRestart,
-    ];
-
-    /// The name used in scenario files and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::SiteOutage => "site-outage",
-            FaultKind::TrunkOutage => "trunk-outage",
-            FaultKind::Partition => "partition",
-            FaultKind::AgentLogout => "agent-logout",
-            FaultKind::EngineRestart => "engine-restart",
-        }
-    }
-}
-
-/// What a partition does beyond stopping replication.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PartitionPolicy {
-    /// No arbiter: both sides keep serving. Routing is not split (one engine routes the
-    /// whole center), so the failover counts the answers that crossed the partition, the
-    /// optimistic measure. The default: a scenario that does not say how its sites settle a
-    /// partition keeps the figures it had before policies existed.
-    #[default]
-    SplitBrain,
-    /// An arbiter (witness) keeps the peer: the fault's `site` loses it and fences itself for
-    /// the partition's duration, as an engine that stops serving (see `docs/failover.md`).
-    Fence,
-}
-
-impl PartitionPolicy {
-    /// The name used in scenario files and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            PartitionPolicy::SplitBrain => "split-brain",
-            PartitionPolicy::Fence => "fence",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A run is a pure function of (scenario, seed, program): the same seed gives the same trace
 //! hash and the same summary byte for byte (except `wall_s`), whatever the number of threads.
 
+use switchboard_results::Metric;
 use switchboard_sim::run::{model_from_text, RunOptions};
 
 /// A scenario that uses every random source: profile with a burst and overdispersion,
@@ -111,17 +112,17 @@ fn every_random_source_is_exercised_and_the_engine_invariants_hold_throughout() 
         ..RunOptions::default()
     };
     let result = switchboard_sim::run(&model, &options, &|_| {}).unwrap();
-    let total = |metric: &str| result.summary.total[metric].mean.unwrap_or(0.0);
+    let total = |metric: Metric| result.summary.total[&metric].mean.unwrap_or(0.0);
     assert!(
-        total("self_served") > 0.0,
+        total(Metric::SelfServed) > 0.0,
         "IVR choices lead some callers to self-service"
     );
-    assert!(total("abandoned") > 0.0);
-    assert!(total("retrials") > 0.0, "abandoned callers retry");
-    assert!(total("answered") > 0.0);
+    assert!(total(Metric::Abandoned) > 0.0);
+    assert!(total(Metric::Retrials) > 0.0, "abandoned callers retry");
+    assert!(total(Metric::Answered) > 0.0);
     assert!(result.summary.channels.contains_key("chat"));
     // Shrinkage and the break put agents in aux, so utilization is below occupancy.
-    assert!(total("utilization") < total("occupancy"));
+    assert!(total(Metric::Utilization) < total(Metric::Occupancy));
     assert_eq!(
         result.summary.rejected_inputs,
         0,

@@ -5,8 +5,8 @@
 //! interval of the replications (Student t), never a hand-picked margin. Each replication
 //! starts empty, so a warmup cuts the start-up transient before statistics begin.
 
+use switchboard_results::{Estimate, Metric};
 use switchboard_sim::run::{model_from_text, RunOptions, RunResult};
-use switchboard_sim::summary::Estimate;
 
 /// Runs a single-queue scenario and returns the result.
 fn simulate(queue_extra: &str, traffic_extra: &str, agents: u32, replications: u32) -> RunResult {
@@ -57,7 +57,7 @@ skills = ["s"]
 }
 
 /// Asserts that `exact` lies in the 99.9 % confidence interval of the replications' values.
-fn assert_covers(result: &RunResult, metric: &str, exact: f64) {
+fn assert_covers(result: &RunResult, metric: Metric, exact: f64) {
     let estimate = Estimate::with_confidence(result.values(1, metric), 0.999);
     let [low, high] = estimate.ci95.expect("enough replications");
     assert!(
@@ -115,14 +115,18 @@ fn m_m_c_matches_erlang_c() {
     let wait_probability = erlang_c(10, load);
     // Rates per second: c·μ − λ = 10/120 − 252/3600.
     let drain_per_s: f64 = 10.0 / 120.0 - 252.0 / 3600.0;
-    assert_covers(&result, "probability_of_wait", wait_probability);
+    assert_covers(&result, Metric::ProbabilityOfWait, wait_probability);
     assert_covers(
         &result,
-        "service_level",
+        Metric::ServiceLevel,
         1.0 - wait_probability * (-drain_per_s * 20.0).exp(),
     );
-    assert_covers(&result, "asa_s", wait_probability / drain_per_s);
-    assert_covers(&result, "occupancy", load / 10.0);
+    assert_covers(
+        &result,
+        Metric::AverageSpeedOfAnswer,
+        wait_probability / drain_per_s,
+    );
+    assert_covers(&result, Metric::Occupancy, load / 10.0);
 }
 
 #[test]
@@ -134,8 +138,8 @@ fn m_m_c_with_abandonment_matches_erlang_a() {
         120,
     );
     let (wait, abandon) = erlang_a(9, 252.0 / 3600.0, 1.0 / 120.0, 1.0 / 60.0);
-    assert_covers(&result, "probability_of_wait", wait);
-    assert_covers(&result, "abandon_rate", abandon);
+    assert_covers(&result, Metric::ProbabilityOfWait, wait);
+    assert_covers(&result, Metric::AbandonRate, abandon);
 }
 
 #[test]
@@ -143,11 +147,11 @@ fn m_m_c_c_matches_erlang_b() {
     let result = simulate("max_size = 0", "", 10, 120);
     // Without a waiting room nobody waits.
     assert!(result
-        .values(1, "probability_of_wait")
+        .values(1, Metric::ProbabilityOfWait)
         .iter()
         .all(|&p| p == 0.0));
-    let blocked = result.values(1, "blocked");
-    let offered = result.values(1, "offered");
+    let blocked = result.values(1, Metric::Blocked);
+    let offered = result.values(1, Metric::Offered);
     let blocking: Vec<f64> = blocked.iter().zip(&offered).map(|(b, o)| b / o).collect();
     let estimate = Estimate::with_confidence(blocking, 0.999);
     let [low, high] = estimate.ci95.unwrap();
@@ -221,7 +225,7 @@ skills = ["s"]
             .values()
             .map(|&since_ms| clip(since_ms, end_ms))
             .sum::<u64>();
-        let area_ms = result.values(1, "average_queue_length")[replication as usize]
+        let area_ms = result.values(1, Metric::AverageQueueLength)[replication as usize]
             * (end_ms - warmup_ms) as f64;
         assert!(
             waited_in_window_ms > 1_000_000,

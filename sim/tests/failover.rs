@@ -3,6 +3,7 @@
 //! deterministic.
 
 use proptest::prelude::*;
+use switchboard_results::Metric;
 use switchboard_sim::failover::{FailoverOutput, Ledger};
 use switchboard_sim::model::Model;
 use switchboard_sim::run::{model_from_text, RunOptions, RunResult};
@@ -149,8 +150,8 @@ fn run(model: &Model, threads: usize) -> RunResult {
 /// The accounting identity, and the engine's own counts agree with the ledger.
 fn assert_exact(result: &RunResult) {
     assert_eq!(result.failover_outputs.len(), result.figures.len());
-    let dropped = result.values(0, "dropped");
-    let answered_or_wrapping = result.values(0, "answered");
+    let dropped = result.values(0, Metric::Dropped);
+    let answered_or_wrapping = result.values(0, Metric::Answered);
     for (index, output) in result.failover_outputs.iter().enumerate() {
         let ledger: &Ledger = &output.ledger;
         assert_eq!(
@@ -207,7 +208,7 @@ fn a_site_outage_drops_calls_and_fails_calls_until_the_carrier_notices() {
         failed > 0,
         "calls reach the dead site while the carrier is blind"
     );
-    let json = result.summary_json();
+    let json = serde_json::to_value(&result.summary).unwrap();
     let fault = &json["failover"]["faults"][0];
     assert_eq!(fault["kind"], "site-outage");
     assert_eq!(fault["site"], "north");
@@ -554,7 +555,7 @@ fn answers_across_a_partition_are_counted_because_routing_does_not_split() {
             (0, 0, 0)
         );
     }
-    let json = result.summary_json();
+    let json = serde_json::to_value(&result.summary).unwrap();
     assert!(
         json["failover"]["faults"][0]["answered_across_partition"]["mean"]
             .as_f64()
@@ -574,11 +575,14 @@ fn answers_across_a_partition_are_counted_because_routing_does_not_split() {
         assert_eq!(output.outcomes[0].answered_across_partition, 0);
     }
     // Other kinds of fault have no such figure.
-    let json = run(
-        &model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap(),
-        2,
+    let json = serde_json::to_value(
+        run(
+            &model_from_text(&scenario(r#"{ mode = "none" }"#, OUTAGE)).unwrap(),
+            2,
+        )
+        .summary,
     )
-    .summary_json();
+    .unwrap();
     assert!(json["failover"]["faults"][0]
         .get("answered_across_partition")
         .is_none());
@@ -844,7 +848,7 @@ fn a_fenced_side_serves_nobody_and_its_waiting_contacts_go_to_the_peer_under_syn
         failed > 0,
         "calls reach the fenced side until the carrier notices"
     );
-    let json = result.summary_json();
+    let json = serde_json::to_value(&result.summary).unwrap();
     assert_eq!(json["failover"]["faults"][0]["policy"], "fence");
     assert_eq!(
         json["failover"]["faults"][0]["answered_across_partition"]["mean"],

@@ -4,9 +4,9 @@
 //!
 //! The seed is fixed; the tolerance is the 99.9 % confidence interval of the replications.
 
+use switchboard_results::{Estimate, Metric};
 use switchboard_sim::metrics::Scope;
 use switchboard_sim::run::{model_from_text, RunOptions, RunResult};
-use switchboard_sim::summary::Estimate;
 
 fn simulate(negative_sentiment: Option<f64>) -> RunResult {
     let key = negative_sentiment
@@ -61,7 +61,7 @@ fn offered(result: &RunResult, queue: usize) -> Vec<f64> {
         .iter()
         .position(|scope| *scope == Scope::Queue(queue))
         .expect("a scope per queue");
-    result.values(scope, "offered")
+    result.values(scope, Metric::Offered)
 }
 
 #[test]

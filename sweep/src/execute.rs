@@ -10,8 +10,9 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
+use switchboard_plan::required::required_agents;
 use switchboard_sim::model::Model;
-use switchboard_sim::run::{prepare, write_results, RunOptions};
+use switchboard_sim::run::{prepare, RunOptions};
 use switchboard_sim::scenario::parse_scenario;
 
 use crate::spec::{Point, Sweep};
@@ -317,18 +318,13 @@ impl PreparedSweep {
                 threads: self.threads,
                 ..RunOptions::default()
             };
-            let mut result = switchboard_sim::run(model, &options, &|finished| {
+            let result = switchboard_sim::run(model, &options, &|finished| {
                 progress(finished_before + u64::from(finished))
             })
             .with_context(|| format!("point {} stopped", record.id))?;
-            result.answered_waits_ms = result
-                .answered_waits_ms
-                .iter()
-                .map(canonical_histogram)
-                .collect();
-            let folder = points_folder.join(&record.id);
-            write_results(model, &result, &folder)
-                .with_context(|| format!("cannot write {}", folder.display()))?;
+            result
+                .to_results(model, required_agents)
+                .write_folder(&points_folder.join(&record.id))?;
             finished_before += u64::from(record.replications);
         }
         self.manifest.write(out)?;
@@ -336,54 +332,9 @@ impl PreparedSweep {
     }
 }
 
-pub use switchboard_sim::run::canonical_histogram;
-
 /// Loads, prepares and runs a sweep's shard into `out`.
 pub fn run_sweep(sweep: &Sweep, out: &Path, options: &SweepOptions) -> anyhow::Result<Manifest> {
     let prepared = prepare_sweep(sweep, options)?;
     prepared.run(out, &|_| {})?;
     Ok(prepared.manifest)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hdrhistogram::Histogram;
-
-    #[test]
-    fn a_canonical_histogram_does_not_depend_on_the_order_of_merges() {
-        let single = |value: u64| {
-            let mut histogram = Histogram::<u64>::new(3).unwrap();
-            histogram.record(value).unwrap();
-            histogram
-        };
-        // A histogram grown by recording 3 000 and one grown by adding it record different
-        // ranges in their headers, though they hold the same counts.
-        let mut small_first = single(10);
-        small_first.add(single(3_000)).unwrap();
-        let mut large_first = single(3_000);
-        large_first.add(single(10)).unwrap();
-        let bytes = |histogram: &Histogram<u64>| {
-            let mut bytes = Vec::new();
-            hdrhistogram::serialization::Serializer::serialize(
-                &mut hdrhistogram::serialization::V2Serializer::new(),
-                histogram,
-                &mut bytes,
-            )
-            .unwrap();
-            bytes
-        };
-        assert_ne!(
-            bytes(&small_first),
-            bytes(&large_first),
-            "the same counts merged in another order are written differently"
-        );
-        let canonical_small = canonical_histogram(&small_first);
-        assert_eq!(canonical_small, canonical_histogram(&large_first));
-        assert_eq!(
-            bytes(&canonical_small),
-            bytes(&canonical_histogram(&large_first))
-        );
-        assert_eq!(canonical_small.len(), 2);
-    }
 }

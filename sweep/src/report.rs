@@ -8,45 +8,29 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{json, Value};
 
+use switchboard_results::{Estimate, Metric, Summary};
+
 use crate::execute::{Manifest, PointRecord, Targets};
 
 /// The headline metrics (of the whole center, `total` in `summary.json`), in column order.
-pub const HEADLINE_METRICS: [&str; 5] = [
-    "service_level",
-    "asa_s",
-    "abandon_rate",
-    "occupancy",
-    "wait_p90_s",
+pub const HEADLINE_METRICS: [Metric; 5] = [
+    Metric::ServiceLevel,
+    Metric::AverageSpeedOfAnswer,
+    Metric::AbandonRate,
+    Metric::Occupancy,
+    Metric::WaitP90,
 ];
-
-/// A metric's mean and 95 % interval as `summary.json` states them.
-#[derive(Clone, Debug)]
-pub struct Figure {
-    pub mean: Option<f64>,
-    pub ci95: Option<[f64; 2]>,
-}
 
 /// A point with its headline figures.
 #[derive(Clone, Debug)]
 pub struct PointRow {
     pub record: PointRecord,
-    pub figures: Vec<Figure>,
+    pub figures: Vec<Estimate>,
     pub meets_targets: bool,
 }
 
-fn figure(total: &Value, metric: &str) -> Figure {
-    let estimate = &total[metric];
-    let ci95 = estimate["ci95"]
-        .as_array()
-        .and_then(|bounds| Some([bounds.first()?.as_f64()?, bounds.get(1)?.as_f64()?]));
-    Figure {
-        mean: estimate["mean"].as_f64(),
-        ci95,
-    }
-}
-
 /// Whether a point meets the targets: by the means of its replications.
-pub fn meets(targets: &Targets, figures: &[Figure]) -> bool {
+pub fn meets(targets: &Targets, figures: &[Estimate]) -> bool {
     let service_level = figures[0].mean;
     let abandon_rate = figures[2].mean;
     matches!(service_level, Some(level) if level >= targets.service_level)
@@ -61,11 +45,12 @@ pub fn read_rows(folder: &Path, manifest: &Manifest) -> anyhow::Result<Vec<Point
             let path = folder.join("points").join(&record.id).join("summary.json");
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let summary: Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not JSON", path.display()))?;
-            let figures: Vec<Figure> = HEADLINE_METRICS
+            let summary: Summary = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a summary of `switchboard sim`", path.display())
+            })?;
+            let figures: Vec<Estimate> = HEADLINE_METRICS
                 .iter()
-                .map(|metric| figure(&summary["total"], metric))
+                .map(|metric| summary.total.get(metric).copied().unwrap_or_default())
                 .collect();
             Ok(PointRow {
                 record: record.clone(),
@@ -165,7 +150,7 @@ pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> Value {
                 .zip(&row.figures)
                 .map(|(metric, figure)| {
                     (
-                        metric.to_string(),
+                        metric.name().to_string(),
                         json!({ "mean": figure.mean, "ci95": figure.ci95 }),
                     )
                 })
@@ -208,7 +193,7 @@ fn escape(text: &str) -> String {
 }
 
 /// How a metric is shown: its title and a formatter for its values.
-fn metric_label(metric: &str) -> (&'static str, fn(f64) -> String) {
+fn metric_label(metric: Metric) -> (&'static str, fn(f64) -> String) {
     fn percent(value: f64) -> String {
         format!("{:.1} %", value * 100.0)
     }
@@ -216,10 +201,10 @@ fn metric_label(metric: &str) -> (&'static str, fn(f64) -> String) {
         format!("{value:.1} s")
     }
     match metric {
-        "service_level" => ("Service level", percent),
-        "asa_s" => ("Average speed of answer", seconds),
-        "abandon_rate" => ("Abandonment", percent),
-        "occupancy" => ("Occupancy", percent),
+        Metric::ServiceLevel => ("Service level", percent),
+        Metric::AverageSpeedOfAnswer => ("Average speed of answer", seconds),
+        Metric::AbandonRate => ("Abandonment", percent),
+        Metric::Occupancy => ("Occupancy", percent),
         _ => ("90th percentile wait", seconds),
     }
 }
@@ -299,7 +284,7 @@ pub fn sweep_html(manifest: &Manifest, rows: &[PointRow]) -> String {
     }
     page.push_str("<h2>Response curves</h2>\n<div class=\"charts\">\n");
     if manifest.grid && manifest.parameters.len() == 2 {
-        for metric in ["service_level", "abandon_rate"] {
+        for metric in [Metric::ServiceLevel, Metric::AbandonRate] {
             page.push_str(&heat_map(manifest, rows, metric));
         }
     }
@@ -309,15 +294,15 @@ pub fn sweep_html(manifest: &Manifest, rows: &[PointRow]) -> String {
         "point".to_string()
     };
     for (position, metric) in HEADLINE_METRICS.iter().enumerate().take(4) {
-        let points: Vec<(String, &Figure)> = rows
+        let points: Vec<(String, &Estimate)> = rows
             .iter()
             .map(|row| (point_label(manifest, row), &row.figures[position]))
             .collect();
         page.push_str(&line_chart(
-            metric,
+            *metric,
             &axis,
             &points,
-            target_line(targets, metric),
+            target_line(targets, *metric),
         ));
     }
     page.push_str("</div>\n<h2>Every point</h2>\n<table>\n<tr><th>point</th>");
@@ -348,7 +333,7 @@ pub fn sweep_html(manifest: &Manifest, rows: &[PointRow]) -> String {
         }
         let _ = write!(page, "<td>{}</td>", row.record.agents);
         for (metric, figure) in HEADLINE_METRICS.iter().zip(&row.figures) {
-            let format = metric_label(metric).1;
+            let format = metric_label(*metric).1;
             let cell = match (figure.mean, figure.ci95) {
                 (Some(mean), Some([low, high])) => {
                     format!("{} [{}, {}]", format(mean), format(low), format(high))
@@ -368,10 +353,10 @@ pub fn sweep_html(manifest: &Manifest, rows: &[PointRow]) -> String {
     page
 }
 
-fn target_line(targets: &Targets, metric: &str) -> Option<f64> {
+fn target_line(targets: &Targets, metric: Metric) -> Option<f64> {
     match metric {
-        "service_level" => Some(targets.service_level),
-        "abandon_rate" => Some(targets.max_abandon_rate),
+        Metric::ServiceLevel => Some(targets.service_level),
+        Metric::AbandonRate => Some(targets.max_abandon_rate),
         _ => None,
     }
 }
@@ -386,9 +371,9 @@ const BOTTOM: f64 = 55.0;
 /// A response curve: the mean at each point with its interval as a bar, points evenly spaced
 /// in sweep order, and the target as a dashed line where the metric has one.
 fn line_chart(
-    metric: &str,
+    metric: Metric,
     axis: &str,
-    points: &[(String, &Figure)],
+    points: &[(String, &Estimate)],
     target: Option<f64>,
 ) -> String {
     let (title, format) = metric_label(metric);
@@ -509,7 +494,7 @@ fn line_chart(
 
 /// For a grid of two parameters: one cell per point, coloured by the metric's mean, with the
 /// value written in the cell.
-fn heat_map(manifest: &Manifest, rows: &[PointRow], metric: &str) -> String {
+fn heat_map(manifest: &Manifest, rows: &[PointRow], metric: Metric) -> String {
     let (title, format) = metric_label(metric);
     let position = HEADLINE_METRICS
         .iter()

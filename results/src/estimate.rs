@@ -1,0 +1,102 @@
+//! A figure across replications: its mean and the 95 % confidence interval of that mean
+//! (Student t with n − 1 degrees of freedom), as every file of a results folder holds it.
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// A metric across replications: the mean and its 95 % confidence interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// `null` when no replication defined the metric (say, a service level without contacts).
+    pub mean: Option<f64>,
+    /// `null` with fewer than two replications defining the metric.
+    pub ci95: Option<[f64; 2]>,
+    /// How many replications defined the metric (not written; 0 when read from a file).
+    #[serde(skip)]
+    pub count: usize,
+}
+
+/// The Student-t quantile for a two-sided interval of `confidence` with `count` values.
+pub fn t_quantile(confidence: f64, count: usize) -> f64 {
+    assert!(
+        count >= 2,
+        "a confidence interval needs two values at least"
+    );
+    StudentsT::new(0.0, 1.0, (count - 1) as f64)
+        .expect("degrees of freedom are positive")
+        .inverse_cdf(0.5 + confidence / 2.0)
+}
+
+impl Estimate {
+    /// Mean and 95 % interval of the values that are defined (finite).
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Estimate {
+        Self::with_confidence(values, 0.95)
+    }
+
+    /// Mean and interval at `confidence` (0.95 for 95 %) of the values that are defined.
+    pub fn with_confidence(values: impl IntoIterator<Item = f64>, confidence: f64) -> Estimate {
+        let values: Vec<f64> = values
+            .into_iter()
+            .filter(|value| value.is_finite())
+            .collect();
+        let count = values.len();
+        if count == 0 {
+            return Estimate {
+                mean: None,
+                ci95: None,
+                count,
+            };
+        }
+        let mean = values.iter().sum::<f64>() / count as f64;
+        if count < 2 {
+            return Estimate {
+                mean: Some(mean),
+                ci95: None,
+                count,
+            };
+        }
+        let variance = values
+            .iter()
+            .map(|value| (value - mean).powi(2))
+            .sum::<f64>()
+            / (count - 1) as f64;
+        let half_width = t_quantile(confidence, count) * (variance / count as f64).sqrt();
+        Estimate {
+            mean: Some(mean),
+            ci95: Some([mean - half_width, mean + half_width]),
+            count,
+        }
+    }
+
+    /// The interval's half-width, when there is an interval.
+    pub fn half_width(&self) -> Option<f64> {
+        match (self.mean, self.ci95) {
+            (Some(mean), Some([_, high])) => Some(high - mean),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_uses_the_student_t_quantile() {
+        // Two values 0 and 2: mean 1, s = sqrt(2), t(0.975, 1) = 12.706.
+        let estimate = Estimate::of([0.0, 2.0]);
+        assert_eq!(estimate.mean, Some(1.0));
+        let half = estimate.half_width().unwrap();
+        assert!((half - 12.7062 * 1.0).abs() < 1e-3, "{half}");
+        assert_eq!(Estimate::of([f64::NAN, 3.0]).ci95, None);
+        assert_eq!(Estimate::of([]).mean, None);
+    }
+
+    #[test]
+    fn a_file_holds_the_mean_and_interval_only() {
+        let json = serde_json::to_string(&Estimate::of([1.0])).unwrap();
+        assert_eq!(json, r#"{"mean":1.0,"ci95":null}"#);
+        let read: Estimate = serde_json::from_str(&json).unwrap();
+        assert_eq!((read.mean, read.ci95, read.count), (Some(1.0), None, 0));
+    }
+}

@@ -1,0 +1,33 @@
+//! # switchboard-results
+//!
+//! The results folder of a run, as typed data: `summary.json` ([`Summary`], with its
+//! `failover` section), `intervals.csv` ([`Intervals`]), `histograms/wait-*.hdr`
+//! ([`WaitHistogram`]) and the scenario copy kept beside them, read by [`read_folder`] and
+//! written by [`Results::write_folder`]; the metrics they hold ([`Metric`]: name, unit and the
+//! definition `docs/metrics.md` gives); and the [`Estimate`] every figure across replications
+//! is.
+//!
+//! The simulator fills these types and writes them through this crate; the planner, cost
+//! models, sweeps and reports read them through it, so a file's format lives in one place.
+//!
+//! What it never does: simulate, plan, price or render. It knows the engine's channel names
+//! and nothing of the crates that produce or read results.
+
+pub mod estimate;
+pub mod failover;
+pub mod folder;
+pub mod histograms;
+pub mod intervals;
+pub mod metric;
+pub mod scope;
+pub mod sizing;
+pub mod summary;
+
+pub use estimate::Estimate;
+pub use folder::{read_folder, Results, ResultsError, SCENARIO_COPY};
+pub use histograms::WaitHistogram;
+pub use intervals::{IntervalRow, Intervals};
+pub use metric::{Metric, Unit};
+pub use scope::Scope;
+pub use sizing::{QueueLoad, QueueSizing, StaffingLoads};
+pub use summary::{Estimates, ServiceLevelDefinition, Summary};
