@@ -32,7 +32,8 @@ pub struct ChaosArgs {
 }
 
 pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
-    let model = match switchboard_sim::load_scenario(&args.scenario).and_then(|s| prepare(&s)) {
+    let model = match crate::scenario_file::load_scenario(&args.scenario).and_then(|s| prepare(&s))
+    {
         Ok(model) => model,
         Err(error) => {
             eprintln!("error: {error}");

@@ -19,7 +19,8 @@ use switchboard_engine::Center;
 use switchboard_sim::distribution::DistributionConfig;
 use switchboard_sim::topology::{FaultKind, Topology};
 
-use crate::scenario_file::{self, CENTER_TABLES};
+use crate::scenario_file;
+use switchboard_sim::scenario::CENTER_TABLES;
 
 /// Load a scenario's center configuration and print what Switchboard understood.
 #[derive(clap::Args)]

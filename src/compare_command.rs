@@ -37,7 +37,7 @@ pub struct CompareArgs {
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let mut models = Vec::new();
     for path in &args.scenarios {
-        let model = match switchboard_sim::load_scenario(path).and_then(|s| prepare(&s)) {
+        let model = match crate::scenario_file::load_scenario(path).and_then(|s| prepare(&s)) {
             Ok(model) => model,
             Err(error) => {
                 eprintln!("error: {error}");

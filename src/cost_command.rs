@@ -189,6 +189,24 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             }
             if usage.has_unsimulated_day_types() {
                 let base = args.input.parent().unwrap_or(Path::new(""));
+                // Scenarios the day types simulate, checked against every reader's tables (the
+                // cost crate reads them with the simulator's rules alone).
+                for day in &usage.day_types {
+                    let Some(simulate) = &day.simulate else {
+                        continue;
+                    };
+                    let path = base.join(&simulate.scenario);
+                    if let Ok(text) = std::fs::read_to_string(&path) {
+                        let file = path.display().to_string();
+                        crate::scenario_file::check_tables(&file, &text).map_err(|error| {
+                            anyhow::anyhow!(
+                                "{}: day_type \"{}\": simulate.scenario: {error}",
+                                args.input.display(),
+                                day.name
+                            )
+                        })?;
+                    }
+                }
                 switchboard_cost::simulated::resolve(usage, base, threads)
                     .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?
             } else {
@@ -196,6 +214,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             }
         }
         Input::Scenario => {
+            crate::scenario_file::load_scenario(&args.input)?;
             let request = SimulationRequest {
                 traffic_scale: 1.0,
                 replications: args.replications,

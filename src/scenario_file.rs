@@ -2,11 +2,12 @@
 //! may hold, and how a problem is pointed at a line and column of the file.
 //!
 //! A scenario file holds the center's configuration (read by the engine) beside tables that
-//! belong to the drivers: the simulator, the planner, the live runtime. The engine's
-//! `CenterConfig` ignores top-level tables it does not know, so that each driver can read the
-//! same file; this module is where a misspelt top-level table (`[[queues]]`, `[senario]`) is
-//! caught instead, against the one list of known tables, which the simulator's `scenario`
-//! module keeps (the simulator checks the same file with it).
+//! belong to the drivers: the simulator's, the live runtime's. The engine's `CenterConfig` and
+//! each driver ignore top-level tables they do not read, so that every driver can read the same
+//! file; each driver lists its own tables, and this module, which knows every driver, is where
+//! a misspelt top-level table (`[[queues]]`, `[senario]`) is caught instead, against their
+//! union. Every command reads the scenario files it is given through [`load_scenario`] (or
+//! checks them with [`check_tables`]) so that none runs on a half-understood file.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,13 +15,45 @@ use std::ops::Range;
 use std::path::Path;
 
 use switchboard_engine::{Center, CenterConfig, ConfigError};
-use switchboard_sim::scenario::{line_and_column, parse_scenario, ScenarioError};
+use switchboard_sim::scenario::{
+    check_top_level_tables, closest_name, line_and_column, load_scenario_with_tables,
+    parse_scenario, Scenario, ScenarioError, CENTER_TABLES, SIMULATOR_TABLES,
+};
 use switchboard_sim::topology::{compile_topology, Topology};
 
-// The one list of top-level tables, shared with the simulator (which checks the same file).
-pub use switchboard_sim::scenario::{
-    closest_name, is_known_table, known_tables, suggest_table, CENTER_TABLES, DRIVER_TABLES,
-};
+/// The live runtime's one table, read by `switchboard_live::config::ScenarioLive`.
+const LIVE_TABLES: &[&str] = &["live"];
+
+/// Every top-level table a scenario file may hold: the engine's, then each driver's.
+pub fn known_tables() -> impl Iterator<Item = &'static str> {
+    CENTER_TABLES
+        .iter()
+        .chain(SIMULATOR_TABLES)
+        .chain(LIVE_TABLES)
+        .copied()
+}
+
+/// Whether `name` is a top-level table some part of Switchboard reads.
+pub fn is_known_table(name: &str) -> bool {
+    known_tables().any(|known| known == name)
+}
+
+/// The known table closest to `key`, if it is close enough to be a likely misspelling.
+pub fn suggest_table(key: &str) -> Option<&'static str> {
+    closest_name(key, known_tables())
+}
+
+/// Refuses a scenario text with a top-level table no part of Switchboard reads, at its line
+/// and column.
+pub fn check_tables(file: &str, text: &str) -> Result<(), ScenarioError> {
+    check_top_level_tables(file, text, &known_tables().collect::<Vec<_>>())
+}
+
+/// Reads a scenario file, checks its top-level tables against every reader's, and parses it
+/// with the simulator's rules.
+pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_scenario_with_tables(path, Some(&known_tables().collect::<Vec<_>>()))
+}
 
 /// A top-level key that no part of Switchboard reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,7 +343,8 @@ pub fn load_topology(
         return Ok(None);
     }
     let base = path.parent().unwrap_or(Path::new("."));
-    parse_scenario(file, text, base)
+    check_tables(file, text)
+        .and_then(|()| parse_scenario(file, text, base))
         .and_then(|scenario| compile_topology(&scenario))
         .map_err(|error| simulator_diagnostics(text, &error))
 }
@@ -414,6 +448,22 @@ pub fn config_error_diagnostics(text: &str, error: &ConfigError) -> Vec<Diagnost
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_drivers_tables_are_known_and_no_others() {
+        let text =
+            "[scenario]\nduration = \"1h\"\n[live]\nauto_ready = true\n[[queue]]\nname = \"q\"\n";
+        assert!(check_tables("a.toml", text).is_ok());
+        // Tables nobody reads are refused, even where a name once was reserved for one.
+        let error = check_tables("a.toml", &format!("{text}[cost]\nyears = 5\n")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("a.toml:7:2: unknown table `cost`"),
+            "{error}"
+        );
+        assert_eq!(suggest_table("lives"), Some("live"));
+    }
 
     #[test]
     fn paths_split_into_keys_and_indexes() {

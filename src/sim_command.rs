@@ -57,7 +57,7 @@ pub struct SimArgs {
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let mut scenario = match switchboard_sim::load_scenario(&args.scenario) {
+    let mut scenario = match crate::scenario_file::load_scenario(&args.scenario) {
         Ok(scenario) => scenario,
         Err(error) => {
             eprintln!("error: {error}");

@@ -72,6 +72,13 @@ pub fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // The base scenario's top-level tables, against every reader's (the sweep reads it with
+    // the simulator's rules alone).
+    let base_file = sweep.scenario_path.display().to_string();
+    if let Err(error) = crate::scenario_file::check_tables(&base_file, &sweep.scenario_text) {
+        eprintln!("error: {error}");
+        return Ok(ExitCode::FAILURE);
+    }
     let (service_level, within_s) =
         parse_service_level_target(&args.target_sl).map_err(anyhow::Error::msg)?;
     let max_abandon_rate = parse_abandon_limit(&args.max_abandon).map_err(anyhow::Error::msg)?;

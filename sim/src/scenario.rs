@@ -15,43 +15,58 @@ use toml::Spanned;
 
 use crate::distribution::DistributionConfig;
 
-/// Top-level tables read by the engine (`CenterConfig`).
+/// Top-level tables read by the engine (`CenterConfig`), which every driver reads.
 pub const CENTER_TABLES: &[&str] = &[
     "center", "site", "queue", "agents", "rule", "ivr", "calendar",
 ];
 
-/// Top-level tables that belong to a driver and that the engine ignores. This is the one list
-/// of driver tables: `check`, `sim` and every other command read it, so a driver that reads a
-/// new table adds its name here and every command accepts it.
+/// The simulator's own top-level tables:
 ///
-/// - `scenario`: the run itself (duration, seed, replications, reporting interval) — simulator;
-/// - `traffic`: arrival rates or profiles, handle times, patience, retrials — simulator;
-/// - `people`: staffing plans, shifts, shrinkage, agent behaviour — simulator;
-/// - `fault`: failures injected at a time (a site down, a trunk lost) — simulator;
-/// - `topology`: datacenters, trunks and the network between them — simulator and live runtime;
-/// - `chaos`: rates and durations of random faults for chaos runs — simulator;
-/// - `staffing`: staffing targets and solver settings — planner;
-/// - `cost`: price books and TCO settings — planner;
-/// - `report`: what the HTML report shows — reports;
-/// - `live`: SIP, RTP and HTTP settings — live runtime.
-pub const DRIVER_TABLES: &[&str] = &[
-    "scenario", "traffic", "people", "fault", "topology", "chaos", "staffing", "cost", "report",
-    "live",
+/// - `scenario`: the run itself (duration, seed, replications, reporting interval);
+/// - `traffic`: arrival rates or profiles, handle times, patience, retrials;
+/// - `people`: staffing plans, shifts, shrinkage, agent behaviour;
+/// - `fault`: failures injected at a time (a site down, a trunk lost);
+/// - `topology`: datacenters, trunks and the network between them;
+/// - `chaos`: rates and durations of random faults for chaos runs.
+///
+/// A scenario file may hold other programs' tables beside them (the live runtime's `[live]`):
+/// [`parse_scenario`] leaves those alone, and the program that reads the file for all of its
+/// readers checks the whole list with [`check_top_level_tables`].
+pub const SIMULATOR_TABLES: &[&str] = &[
+    "scenario", "traffic", "people", "fault", "topology", "chaos",
 ];
 
-/// Every top-level table a scenario file may hold: the engine's, then the drivers'.
-pub fn known_tables() -> impl Iterator<Item = &'static str> {
-    CENTER_TABLES.iter().chain(DRIVER_TABLES).copied()
-}
-
-/// Whether `name` is a top-level table some part of Switchboard reads.
-pub fn is_known_table(name: &str) -> bool {
-    known_tables().any(|known| known == name)
-}
-
-/// The known table closest to `key`, if it is close enough to be a likely misspelling.
-pub fn suggest_table(key: &str) -> Option<&'static str> {
-    closest_name(key, known_tables())
+/// Refuses the first top-level table of `text` that is not in `known`, at its line and column,
+/// with the known table it most likely stands for. `known` is every table the program's
+/// readers take (the engine's, the simulator's, the live runtime's ...).
+pub fn check_top_level_tables(file: &str, text: &str, known: &[&str]) -> Result<(), ScenarioError> {
+    let top: BTreeMap<Spanned<String>, IgnoredAny> = toml::from_str(text).map_err(|error| {
+        ScenarioError::at(
+            file,
+            text,
+            error.span(),
+            error.message().trim_end().to_string(),
+        )
+    })?;
+    for key in top.keys() {
+        if !known.contains(&key.get_ref().as_str()) {
+            let hint = match closest_name(key.get_ref(), known.iter().copied()) {
+                Some(table) => format!("; did you mean `{table}`?"),
+                None => String::new(),
+            };
+            return Err(ScenarioError::at(
+                file,
+                text,
+                Some(key.span()),
+                format!(
+                    "unknown table `{}`, expected one of: {}{hint}",
+                    key.get_ref(),
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The candidate closest to `word` by edit distance, when the distance is small for its
@@ -401,8 +416,18 @@ pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// Reads and checks the syntax and the shape of a scenario file.
+/// Reads and checks the syntax and the shape of a scenario file (its simulator and center
+/// tables; see [`load_scenario_with_tables`] to check its top-level tables too).
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_scenario_with_tables(path, None)
+}
+
+/// [`load_scenario`], refusing first any top-level table not in `known` when it is given (see
+/// [`check_top_level_tables`]).
+pub fn load_scenario_with_tables(
+    path: &Path,
+    known: Option<&[&str]>,
+) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
         file: file.clone(),
@@ -413,11 +438,15 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
             message: format!("cannot read the file: {error}"),
         }],
     })?;
+    if let Some(known) = known {
+        check_top_level_tables(&file, &text, known)?;
+    }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse_scenario(&file, &text, &base)
 }
 
-/// Reads a scenario from its text; `file` names it in messages.
+/// Reads a scenario from its text; `file` names it in messages. Top-level tables of other
+/// programs are left alone (see [`check_top_level_tables`]).
 pub fn parse_scenario(file: &str, text: &str, base: &Path) -> Result<Scenario, ScenarioError> {
     let toml_error = |error: toml::de::Error| {
         ScenarioError::at(
@@ -428,24 +457,6 @@ pub fn parse_scenario(file: &str, text: &str, base: &Path) -> Result<Scenario, S
         )
     };
     let top: BTreeMap<Spanned<String>, IgnoredAny> = toml::from_str(text).map_err(toml_error)?;
-    for key in top.keys() {
-        if !is_known_table(key.get_ref()) {
-            let hint = match suggest_table(key.get_ref()) {
-                Some(table) => format!("; did you mean `{table}`?"),
-                None => String::new(),
-            };
-            return Err(ScenarioError::at(
-                file,
-                text,
-                Some(key.span()),
-                format!(
-                    "unknown table `{}`, expected one of: {}{hint}",
-                    key.get_ref(),
-                    known_tables().collect::<Vec<_>>().join(", ")
-                ),
-            ));
-        }
-    }
     if !top.keys().any(|key| key.get_ref() == "scenario") {
         return Err(ScenarioError::at(
             file,
@@ -601,12 +612,19 @@ skills = ["sales"]
     #[test]
     fn an_unknown_table_is_named_with_its_line_and_column() {
         let text = format!("{SKELETON}\n[[trafic]]\nqueue = \"sales\"\n");
-        let error = parse_scenario("x.toml", &text, Path::new(".")).unwrap_err();
+        let known: Vec<&str> = CENTER_TABLES
+            .iter()
+            .chain(SIMULATOR_TABLES)
+            .copied()
+            .collect();
+        let error = check_top_level_tables("x.toml", &text, &known).unwrap_err();
         let shown = error.to_string();
         assert!(
             shown.starts_with("x.toml:27:3: unknown table `trafic`"),
             "{shown}"
         );
+        assert!(shown.ends_with("; did you mean `traffic`?"), "{shown}");
+        assert!(check_top_level_tables("x.toml", SKELETON, &known).is_ok());
     }
 
     #[test]

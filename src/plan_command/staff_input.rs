@@ -98,6 +98,7 @@ pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
             );
         }
         let base = args.input.parent().unwrap_or(Path::new(""));
+        crate::scenario_file::check_tables(&file, &text)?;
         let scenario = parse_scenario(&file, &text, base)?;
         let demand = queue_demand(
             scenario,
