@@ -6,12 +6,11 @@
 //! enough to write by hand. `docs/cost.md` documents every key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use switchboard_engine::units::DurationMs;
 
-use crate::simulated::SimulateDay;
 use crate::source_error::{load_document, SourceError};
 
 const DAY_MS: u64 = 86_400_000;
@@ -569,6 +568,33 @@ impl DayUsage {
             .map(|(site, values)| (site.clone(), max(values)))
             .collect()
     }
+}
+
+/// `simulate = { scenario = "…", traffic_scale = 1.2 }` in a usage file's `[[day_type]]`: the
+/// day's usage comes from simulating a scenario instead of inline arrays.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateDay {
+    /// The scenario file, relative to the usage file; or a results folder written by
+    /// `switchboard sim --out DIR` (then nothing is simulated).
+    pub scenario: PathBuf,
+    /// Multiplies every arrival rate of the scenario (1 = as written). Staffing is not scaled.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub traffic_scale: f64,
+    /// Replaces the scenario's number of replications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replications: Option<u32>,
+    /// Replaces the scenario's seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(value: &f64) -> bool {
+    *value == 1.0
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use switchboard_results::failover::FaultSummary;
 use switchboard_results::Estimate;
 
 use crate::chart::{Chart, ReferenceLine, Series, ValueFormat, VerticalScale};
+use crate::html::{escape, PageContext, Section};
 use crate::input::ReportInput;
-use crate::page::{escape, PageContext, Section};
 use crate::views::timeline;
 
 /// The failover timeline charts, when the results have a failover section.

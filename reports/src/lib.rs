@@ -18,6 +18,7 @@
 pub mod chart;
 pub mod compare;
 pub mod failover;
+pub mod html;
 pub mod input;
 pub mod local_time;
 pub mod page;
@@ -118,7 +119,7 @@ pub fn render_html(
         })?;
         drawn.push((chart.clone(), svg));
     }
-    let context = page::PageContext {
+    let context = html::PageContext {
         input,
         charts: &drawn,
         service_level_goal: options.service_level_goal,

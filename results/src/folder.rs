@@ -1,10 +1,10 @@
 //! A results folder as a whole: read and written in one place.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use switchboard_engine::Channel;
 
+use crate::error::ResultsError;
 use crate::histograms::{file_name, WaitHistogram};
 use crate::intervals::Intervals;
 use crate::scope::Scope;
@@ -24,30 +24,6 @@ pub struct Results {
     /// The text of the scenario the results came from, when the folder keeps a copy.
     pub scenario_copy: Option<String>,
 }
-
-/// A results folder that cannot be read or written, with the file at fault.
-#[derive(Debug)]
-pub struct ResultsError {
-    pub file: PathBuf,
-    pub message: String,
-}
-
-impl ResultsError {
-    pub fn new(file: &Path, message: impl fmt::Display) -> ResultsError {
-        ResultsError {
-            file: file.to_path_buf(),
-            message: message.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for ResultsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for ResultsError {}
 
 fn read_text(path: &Path) -> Result<String, ResultsError> {
     std::fs::read_to_string(path)

@@ -13,6 +13,7 @@
 //! What it never does: simulate, plan, price or render. It knows the engine's channel names
 //! and nothing of the crates that produce or read results.
 
+pub mod error;
 pub mod estimate;
 pub mod failover;
 pub mod folder;
@@ -23,8 +24,9 @@ pub mod scope;
 pub mod sizing;
 pub mod summary;
 
+pub use error::ResultsError;
 pub use estimate::Estimate;
-pub use folder::{read_folder, Results, ResultsError, SCENARIO_COPY};
+pub use folder::{read_folder, Results, SCENARIO_COPY};
 pub use histograms::WaitHistogram;
 pub use intervals::{IntervalRow, Intervals};
 pub use metric::{Metric, Unit};

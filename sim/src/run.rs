@@ -238,7 +238,7 @@ pub fn run(
     summary.failover = model
         .topology
         .as_ref()
-        .map(|topology| crate::failover::summarize_failover(topology, &failover_outputs));
+        .map(|topology| crate::failover::summary::summarize_failover(topology, &failover_outputs));
     Ok(RunResult {
         trace_hash: summary.trace_hash.clone(),
         summary,
