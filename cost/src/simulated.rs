@@ -18,6 +18,7 @@ use switchboard_sim::model::{Model, Staffing};
 use switchboard_sim::run::{prepare, RunOptions, RunResult};
 use switchboard_sim::scenario::parse_scenario;
 
+use crate::source_error::SourceError;
 use crate::usage::{DayUsage, IntervalUsage, Usage};
 // Where a usage file's day type names its scenario; defined with the usage file's format.
 pub use crate::usage::SimulateDay;
@@ -342,6 +343,17 @@ pub fn day_from_results_folder(
     }
     let recording_gb = talk_minutes_voice * derivation.recording_gb_per_minute();
     into_day(&model, name, days_per_year, months, records, recording_gb)
+}
+
+/// Reads a usage file and simulates its simulated day types (`threads` for replications;
+/// results do not depend on it).
+pub fn load_and_simulate(path: &Path, threads: usize) -> Result<Usage, SourceError> {
+    let usage = Usage::load(path)?;
+    if !usage.has_unsimulated_day_types() {
+        return Ok(usage);
+    }
+    let base = path.parent().unwrap_or(Path::new(""));
+    resolve(usage, base, threads).map_err(|message| SourceError::whole_file(path, message))
 }
 
 /// Replaces every simulated day type of `usage` by the usage of its simulated day. Paths are

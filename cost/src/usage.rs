@@ -194,20 +194,8 @@ impl DayUsage {
 pub type UsageError = SourceError;
 
 impl Usage {
-    /// Reads a usage file and simulates its simulated day types (`threads` for replications;
-    /// results do not depend on it).
-    pub fn load_and_simulate(path: &Path, threads: usize) -> Result<Usage, UsageError> {
-        let usage = Usage::load(path)?;
-        if !usage.has_unsimulated_day_types() {
-            return Ok(usage);
-        }
-        let base = path.parent().unwrap_or(Path::new(""));
-        crate::simulated::resolve(usage, base, threads)
-            .map_err(|message| SourceError::whole_file(path, message))
-    }
-
     /// Reads a usage file: TOML, or JSON when the name ends in `.json`. Simulated day types are
-    /// left as they are (see [`Usage::load_and_simulate`]).
+    /// left as they are (see `simulated::load_and_simulate`).
     pub fn load(path: &Path) -> Result<Usage, UsageError> {
         let text =
             std::fs::read_to_string(path).map_err(|error| SourceError::unreadable(path, &error))?;

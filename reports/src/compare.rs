@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
+use switchboard_results::compare::Comparison;
 use switchboard_results::Estimate;
-use switchboard_sim::compare::Comparison;
 
 use crate::html::{escape, STYLE};
 

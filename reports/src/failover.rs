@@ -83,6 +83,7 @@ pub fn failover_charts(input: &ReportInput) -> Vec<Chart> {
             value_format: ValueFormat::Percent,
             series,
             reference_lines,
+            interval_bars: Vec::new(),
         },
         Chart {
             id: "failover-harmed".to_string(),
@@ -94,6 +95,7 @@ pub fn failover_charts(input: &ReportInput) -> Vec<Chart> {
             value_format: ValueFormat::Number,
             series: vec![harmed],
             reference_lines: Vec::new(),
+            interval_bars: Vec::new(),
         },
     ]
 }

@@ -28,8 +28,8 @@ pub fn sections() -> Vec<Box<dyn Section>> {
     ]
 }
 
-/// The costs `switchboard cost --out DIR` priced for this run: its `cost.html` section, shown
-/// as written (this crate computes no cost).
+/// The costs `switchboard cost --out DIR` priced for this run, from its `cost.json` (this crate
+/// computes no cost).
 struct Costs;
 
 impl Section for Costs {
@@ -38,7 +38,11 @@ impl Section for Costs {
     }
 
     fn render(&self, context: &PageContext) -> Option<String> {
-        let section = std::fs::read_to_string(context.input.folder.join("cost.html")).ok()?;
+        let report = context.input.results.cost.as_ref()?;
+        let section = crate::cost::cost_section_with(
+            report,
+            &context.chart_figures(&["cost-cumulative-cash"]),
+        );
         Some(format!(
             "<p class=\"note\">Priced by <code>switchboard cost</code> from this run's usage: <a href=\"cost.json\">cost.json</a>, <a href=\"cost.html\">cost.html</a>.</p>\n{section}"
         ))

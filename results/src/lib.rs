@@ -13,6 +13,8 @@
 //! What it never does: simulate, plan, price or render. It knows the engine's channel names
 //! and nothing of the crates that produce or read results.
 
+pub mod compare;
+pub mod cost;
 pub mod error;
 pub mod estimate;
 pub mod failover;
@@ -23,6 +25,7 @@ pub mod metric;
 pub mod scope;
 pub mod sizing;
 pub mod summary;
+pub mod sweep;
 
 pub use error::ResultsError;
 pub use estimate::Estimate;

@@ -297,6 +297,7 @@ impl RunResult {
             intervals,
             wait_histograms,
             scenario_copy: None,
+            cost: None,
         }
     }
 
