@@ -6,9 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use switchboard_engine::Center;
+use switchboard_live::auth::{Authenticator, Secrets};
 use switchboard_live::cdr::CdrWriter;
 use switchboard_live::config::ScenarioLive;
-use switchboard_live::runtime::{run_switch, SwitchHandle};
+use switchboard_live::media::{MediaDriver, MediaSettings};
+use switchboard_live::media_plane::{AudioLibrary, MediaPlane};
+use switchboard_live::runtime::{run_switch_with_media, SwitchHandle};
 use switchboard_live::switch::Switch;
 
 /// Answer real calls: a SIP B2BUA and registrar over UDP, an HTTP API and a CDR store around
@@ -16,11 +19,14 @@ use switchboard_live::switch::Switch;
 /// where ENTRY is a queue, an IVR flow, or a DID listed in [live.entry_points].
 #[derive(clap::Args)]
 #[command(after_help = "Example:
-  switchboard serve scenarios/live.toml --sip 127.0.0.1:5060 --http 127.0.0.1:8080 --data ./switchboard-data
+  switchboard serve scenarios/live-center.toml --sip 127.0.0.1:5060 --http 127.0.0.1:8080 --data ./switchboard-data
 
-  Agent phones REGISTER sip:sales-team-1@127.0.0.1; a trunk INVITEs sip:sales@127.0.0.1:5060.
-  curl -H 'Authorization: Bearer TOKEN' -X POST http://127.0.0.1:8080/agents/sales-team-1/ready
-  Logs go to stderr (RUST_LOG=debug for more). Ctrl-C or SIGTERM stops it after writing every CDR.")]
+  Agent phones REGISTER sip:sales-team-1@127.0.0.1 with digest credentials from the [live] secrets
+  file (SHA-256 or MD5); a trunk INVITEs sip:sales@127.0.0.1:5060 (or the DID sip:4000@...).
+  curl -H 'Authorization: Bearer change-me' http://127.0.0.1:8080/agents
+  curl -H 'Authorization: Bearer change-me' -X POST http://127.0.0.1:8080/agents/sales-team-1/ready
+  Every [live] key is in docs/live.md. Logs go to stderr (RUST_LOG=debug for more; colours only
+  on a terminal and without NO_COLOR). Ctrl-C or SIGTERM stops it after writing every CDR.")]
 pub struct ServeArgs {
     /// The scenario file (TOML): the center, and a [live] table for entry points and the token.
     pub scenario: PathBuf,
@@ -38,8 +44,13 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person at a terminal: never in a log file, never with NO_COLOR set
+    // (https://no-color.org, any value but the empty string).
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && !matches!(std::env::var_os("NO_COLOR"), Some(value) if !value.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colours)
         .with_env_filter(filter)
         .try_init();
 
@@ -53,9 +64,40 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .live;
     live.check()
         .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
+    let authenticator = load_authenticator(&args.scenario, &live)?;
     // Live time 0 is now, so business hours are evaluated against the real clock.
     let started_at = jiff::Timestamp::now();
     config.center.start = started_at.to_string();
+    let audio = if live.media.anchor {
+        // Prompts that name WAV files, relative to the scenario's folder.
+        let base = args
+            .scenario
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let prompts = config.ivr.iter().enumerate().flat_map(|(flow, ivr)| {
+            ivr.nodes
+                .iter()
+                .enumerate()
+                .filter_map(move |(node, config)| {
+                    node_prompt(config).map(|prompt| {
+                        (
+                            (
+                                switchboard_engine::FlowId(flow as u32),
+                                switchboard_engine::NodeId(node as u32),
+                            ),
+                            prompt,
+                        )
+                    })
+                })
+        });
+        Some(
+            AudioLibrary::load(&base, prompts, &live.media)
+                .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?,
+        )
+    } else {
+        None
+    };
     let center =
         Center::new(config).map_err(|error| anyhow!("{}: {error}", args.scenario.display()))?;
 
@@ -63,14 +105,57 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args, center, live, started_at.as_millisecond()))?;
+    runtime.block_on(serve(
+        args,
+        center,
+        live,
+        audio,
+        authenticator,
+        started_at.as_millisecond(),
+    ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The digest authenticator of `[live] secrets` (a path relative to the scenario's folder),
+/// with a nonce key drawn from the operating system; none only when the scenario says so.
+fn load_authenticator(
+    scenario: &std::path::Path,
+    live: &switchboard_live::config::LiveConfig,
+) -> anyhow::Result<Option<Authenticator>> {
+    let Some(secrets) = &live.secrets else {
+        if live.allow_unauthenticated_agents {
+            tracing::warn!("[live] allow_unauthenticated_agents: anyone may REGISTER as any agent");
+            return Ok(None);
+        }
+        return Err(anyhow!(
+            "{}: [live] secrets is not set: agents' phones would register without a password. \
+             Set secrets = \"FILE\" (each agent's HA1, see docs/live.md), or \
+             allow_unauthenticated_agents = true for a lab",
+            scenario.display()
+        ));
+    };
+    let path = scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(secrets);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
+    let secrets =
+        Secrets::parse(&text).map_err(|problem| anyhow!("{}: {problem}", path.display()))?;
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|error| anyhow!("cannot draw the nonce key: {error}"))?;
+    let algorithms = live.algorithms().map_err(|problem| anyhow!(problem))?;
+    Ok(Some(
+        Authenticator::new(secrets, key, live.nonce_lifetime.0).with_algorithms(algorithms),
+    ))
 }
 
 async fn serve(
     args: ServeArgs,
     center: Center,
     live: switchboard_live::config::LiveConfig,
+    audio: Option<AudioLibrary>,
+    authenticator: Option<Authenticator>,
     start_unix_ms: i64,
 ) -> anyhow::Result<()> {
     let socket = tokio::net::UdpSocket::bind(args.sip)
@@ -89,7 +174,33 @@ async fn serve(
     if token.is_none() {
         tracing::warn!("[live] api_token is not set: state-changing API calls will all get 401");
     }
-    let switch = Switch::new(center, live, sip_address, start_unix_ms);
+    let media_settings = live.media.clone();
+    let mut switch = Switch::new(center, live, sip_address, start_unix_ms);
+    let mut media = None;
+    if let Some(audio) = audio {
+        let address = media_settings.address.unwrap_or(sip_address.ip());
+        if address.is_unspecified() {
+            return Err(anyhow!(
+                "{}: SIP listens on {address}, which SDP cannot name: set [live.media] address",
+                args.scenario.display()
+            ));
+        }
+        let (driver, events) = MediaDriver::new(
+            MediaSettings {
+                address,
+                media_timeout_ms: media_settings.media_timeout.0,
+            },
+            start,
+        );
+        let plane = MediaPlane::new(address, &media_settings, audio, driver.port_reserver())
+            .map_err(|problem| anyhow!("{}: [live.media] {problem}", args.scenario.display()))?;
+        switch = switch.with_media(plane);
+        media = Some((driver, events));
+        tracing::info!(%address, ports = ?media_settings.rtp_ports, "media anchored");
+    }
+    if let Some(authenticator) = authenticator {
+        switch = switch.with_authenticator(authenticator);
+    }
     let (handle, requests) = SwitchHandle::channel();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
 
@@ -109,13 +220,14 @@ async fn serve(
     });
     tracing::info!(sip = %sip_address, http = %http_address, cdr = %cdr_path.display(), "switchboard serving");
 
-    let mut switch = run_switch(
+    let mut switch = run_switch_with_media(
         &socket,
         switch,
         requests,
         shutdown,
         Some(&mut cdr_writer),
         start,
+        media.as_mut().map(|(driver, events)| (driver, events)),
     )
     .await;
     // Calls still up are dropped (each gets a CDR with outcome "dropped").
@@ -125,6 +237,25 @@ async fn serve(
     }
     while let Some(record) = switch.poll_cdr() {
         cdr_writer.record(record);
+    }
+    if let Some((mut driver, _events)) = media {
+        while let Some(command) = switch.poll_media() {
+            driver.apply(command);
+        }
+        let stats = driver.stats();
+        let (measured, p50_us, p99_us, p999_us, max_us) = stats.latency_us();
+        tracing::info!(
+            relayed = stats.relayed.load(std::sync::atomic::Ordering::Relaxed),
+            generated = stats.generated.load(std::sync::atomic::Ordering::Relaxed),
+            dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed),
+            measured,
+            p50_us,
+            p99_us,
+            p999_us,
+            max_us,
+            "media relay: packets and added latency"
+        );
+        driver.shut_down();
     }
     let rows = cdr_writer.close().map_err(|problem| anyhow!(problem))?;
     let _ = http.await;
@@ -151,5 +282,19 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The prompt of an IVR node, if it has one.
+fn node_prompt(node: &switchboard_engine::config::IvrNodeConfig) -> Option<&str> {
+    use switchboard_engine::config::IvrNodeConfig;
+    match node {
+        IvrNodeConfig::Play { prompt, .. }
+        | IvrNodeConfig::Menu { prompt, .. }
+        | IvrNodeConfig::Collect { prompt, .. }
+        | IvrNodeConfig::SelfService { prompt, .. }
+        | IvrNodeConfig::Callback { prompt, .. } => Some(prompt),
+        IvrNodeConfig::Hangup { prompt, .. } => prompt.as_deref(),
+        _ => None,
     }
 }

@@ -12,6 +12,25 @@ use common::{cdrs, require_sipp, Server};
 
 const CENTER: &str = "tests/sipp/center.toml";
 
+/// Poll `/health` until `done` holds (or `limit` passes); the last health seen.
+fn wait_for_health(
+    server: &Server,
+    limit: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        let (_, body) = server.get("/health");
+        if let Ok(health) = serde_json::from_str::<serde_json::Value>(&body) {
+            if done(&health) {
+                return Some(health);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
 fn assert_trunk_succeeded(server: &Server, result: &(Option<std::process::ExitStatus>, String)) {
     assert!(
         result.0.is_some_and(|status| status.success()),
@@ -160,6 +179,15 @@ fn two_hundred_calls_with_three_agents_never_overlap() {
         &["-m", "200", "-r", "40", "-d", "50"],
     );
     assert_trunk_succeeded(&server, &result);
+    // Every transaction ends within 64·T1 (12.8 s with this center's T1 of 200 ms).
+    let drained = wait_for_health(&server, Duration::from_secs(20), |health| {
+        health["transactions"] == 0 && health["calls_in_progress"] == 0
+    });
+    assert!(
+        drained.is_some(),
+        "the transaction table did not empty: {:?}",
+        server.get("/health")
+    );
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 200, "one CDR per call");
@@ -229,11 +257,78 @@ fn malformed_messages_get_400_or_silence_and_the_server_goes_on() {
     let _agent = server.agent("sales-team-1", "agent_answer.xml");
     let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "50"]);
     assert_trunk_succeeded(&server, &result);
-    let (_, metrics) = server.get("/metrics");
+    let (_, metrics) = server.read("/metrics");
     assert!(
         metrics.contains("switchboard_sip_malformed_messages_total 4"),
         "{metrics}"
     );
     server.stop();
     assert_eq!(cdrs(&server.cdr_path()).len(), 1);
+}
+
+#[test]
+fn a_bye_is_answered_while_a_flood_fills_the_transaction_table() {
+    require_sipp();
+    // [live] max_transactions = 20 in this center.
+    let mut server = Server::start("tests/sipp/overload.toml");
+    let _agent = server.agent("sales-team-1", "agent_answer.xml");
+    let sip_address = server.sip_address();
+    // The call talks for 3 s; the flood comes during the talk.
+    let trunk = std::thread::spawn({
+        let server_log = server.directory.path().to_path_buf();
+        let sip_address = sip_address.clone();
+        move || {
+            let screen = server_log.join("trunk-overload.log");
+            let status = std::process::Command::new("sipp")
+                .arg(&sip_address)
+                .args(["-sf", &common::sipp_file("caller.xml")])
+                .args(["-s", "sales", "-m", "1", "-d", "3000"])
+                .args([
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    &common::free_udp_port().to_string(),
+                ])
+                .args(["-nostdin", "-timeout", "30", "-timeout_error"])
+                .current_dir(&server_log)
+                .stdout(std::fs::File::create(&screen).unwrap())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .ok();
+            (status, std::fs::read_to_string(&screen).unwrap_or_default())
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1_000));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let port = socket.local_addr().unwrap().port();
+    for index in 0..40 {
+        let options = format!(
+            "OPTIONS sip:{sip_address} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKflood{index}\r\n\
+             From: <sip:flood@127.0.0.1>;tag={index}\r\nTo: <sip:{sip_address}>\r\nCall-ID: flood-{index}\r\n\
+             CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        );
+        socket.send_to(options.as_bytes(), &sip_address).unwrap();
+    }
+    let mut buffer = [0u8; 4096];
+    let mut refused = 0;
+    while let Ok((length, _)) = socket.recv_from(&mut buffer) {
+        if buffer[..length].starts_with(b"SIP/2.0 503 ") {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the flood filled the table and was shed");
+    let (status, screen) = trunk.join().unwrap();
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the caller's BYE got no 200: {screen}\n{}",
+        server.log()
+    );
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, "completed");
+    assert_eq!(rows[0].hangup_side, "customer");
 }

@@ -45,6 +45,7 @@
 //! A word that begins with another listed word takes the stricter of the two actions for its
 //! whole length (`傻` blocked and `傻瓜蛋` flagged: `傻瓜蛋` blocks).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
@@ -180,6 +181,15 @@ impl Verdict {
         })
     }
 }
+
+thread_local! {
+    /// Buffers reused from message to message on one thread (codes, candidate positions), so
+    /// checking a message allocates nothing until it has a hit.
+    static SCRATCH: RefCell<(Vec<u16>, Vec<u32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Longest buffers kept between messages, in codes.
+const SCRATCH_KEPT: usize = 64 * 1024;
 
 /// Code of a character that occurs in no word or allow phrase.
 const OTHER: u16 = 0;
@@ -564,13 +574,36 @@ impl SensitiveWords {
     /// assert_eq!(verdict.delivery, Delivery::Masked("你这个**".into()));
     /// ```
     pub fn check_message(&self, direction: Direction, text: &str) -> Verdict {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let (codes, candidates) = &mut *scratch;
+                let verdict = self.check_with(direction, text, codes, candidates);
+                // A very long text (a whole transcript) does not keep its buffers.
+                if codes.capacity() > SCRATCH_KEPT {
+                    *codes = Vec::new();
+                    *candidates = Vec::new();
+                }
+                verdict
+            }
+            Err(_) => self.check_with(direction, text, &mut Vec::new(), &mut Vec::new()),
+        })
+    }
+
+    fn check_with(
+        &self,
+        direction: Direction,
+        text: &str,
+        codes: &mut Vec<u16>,
+        candidates: &mut Vec<u32>,
+    ) -> Verdict {
         // One pass: decode, fold and code each character (one table look-up), and note where
         // a word may start: a one-character word, or the first two characters of a longer
         // one. `text` is valid UTF-8, so decoding needs no checks of its own.
         let bytes = text.as_bytes();
-        let mut codes: Vec<u16> = vec![OTHER; bytes.len()];
+        codes.clear();
+        codes.resize(bytes.len(), OTHER);
+        candidates.clear();
         let mut count = 0;
-        let mut candidates: Vec<u32> = Vec::with_capacity(bytes.len() / 8 + 4);
         // The last two codes, and whether they begin a word of two or more characters.
         let (mut before, mut previous, mut pending) = (OTHER, OTHER, false);
         let mut index = 0;
@@ -630,11 +663,11 @@ impl SensitiveWords {
         codes.truncate(count);
         candidates.sort_unstable();
         candidates.dedup();
-        let bytes = code_bytes(&codes);
+        let bytes = code_bytes(codes);
         // (start, end) in codes, and the word.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         let mut allowed: Vec<(usize, usize)> = Vec::new();
-        for position in candidates {
+        for &position in candidates.iter() {
             let position = position as usize;
             if let Some((word, end)) = longest_at(&self.word_automaton, bytes, position) {
                 found.push((position, end, word));

@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use crate::available::AvailableIndex;
 use crate::calendar::Calendar;
-use crate::center::{ConfigError, ConfigProblem};
 use crate::config::{
     CenterConfig, FlowCondition, IvrNodeConfig, MaxWaitAction, Media, StrategyName,
 };
+use crate::config_error::{ConfigError, ConfigProblem};
 use crate::io::{AgentId, AgentState, FlowId, NodeId, QueueId, SiteId};
 use crate::model::{
     Agent, AgentProfile, CalendarEntry, Flow, Level, MaxWait, Memberships, Pool, PoolIndex, Queue,
     Rule, Step, StepAction,
 };
 use crate::strategy::{self, AgentStats, RoutingStrategy};
+use crate::waiting_line::WaitingLine;
 
 /// Everything `Center` needs, resolved.
 pub(crate) struct Built {
@@ -246,7 +247,7 @@ pub(crate) fn build(
         };
         let mut levels = vec![Level {
             pool: pool_for(&skills, &languages),
-            waiting: BTreeSet::new(),
+            waiting: WaitingLine::default(),
         }];
         let mut steps = Vec::new();
         let mut previous_after_ms = 0;
@@ -308,7 +309,7 @@ pub(crate) fn build(
                 }
                 levels.push(Level {
                     pool: pool_for(&skills, &languages),
-                    waiting: BTreeSet::new(),
+                    waiting: WaitingLine::default(),
                 });
                 StepAction::Widen
             };

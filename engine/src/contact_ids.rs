@@ -15,8 +15,9 @@
 //! at most once, so each operation is O(1), amortised. The map is never iterated, so its
 //! hashing cannot make a run depend on anything but its inputs.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
 
 use crate::model::ContactKey;
 
@@ -27,26 +28,6 @@ const NO_KEY: ContactKey = ContactKey::MAX;
 /// The window may always span this many ids, however few contacts are live.
 const MINIMUM_WINDOW: usize = 1_024;
 
-/// A multiplicative hash for ids outside the window: ids are driver-chosen integers, so a
-/// cheap mix is enough. It is fixed (no random seed) and the map is only ever used for
-/// lookups, never iterated, so it cannot make a run depend on hashing.
-#[derive(Default)]
-struct ContactIdHasher(u64);
-
-impl Hasher for ContactIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (value ^ (value >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
 #[derive(Default)]
 pub(crate) struct ContactIds {
     /// The id of `window[0]`.
@@ -56,7 +37,10 @@ pub(crate) struct ContactIds {
     /// Live contacts in `window`.
     in_window: usize,
     /// Live contacts whose id is outside the window.
-    others: HashMap<u64, ContactKey, BuildHasherDefault<ContactIdHasher>>,
+    /// Live contacts whose id is outside the window. The map is only looked up, never
+    /// iterated, so its hashing (a fixed, unseeded one) cannot make a run depend on anything
+    /// but its inputs.
+    others: FxHashMap<u64, ContactKey>,
 }
 
 impl ContactIds {

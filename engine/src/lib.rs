@@ -17,11 +17,14 @@ pub mod io;
 pub mod strategy;
 pub mod units;
 
-pub use center::{Center, ConfigError, ConfigProblem, Counts, InvariantViolation};
+pub use center::{Center, Counts, InvariantViolation};
 pub use config::{CenterConfig, Channel, Media};
+pub use config_error::{ConfigError, ConfigProblem};
 pub use io::*;
 mod available;
 mod build;
 mod calendar;
+mod config_error;
 mod contact_ids;
 mod model;
+mod waiting_line;

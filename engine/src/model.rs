@@ -9,7 +9,6 @@
 //! rank, so choosing a contact for an agent is a `first()` per (queue, level) the agent serves:
 //! the levels served by each of the agent's pools.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::available::{AvailableIndex, Indexed};
@@ -19,6 +18,7 @@ use crate::io::{
     AgentId, AgentState, Attributes, AuxReason, Channel, FlowId, NodeId, QueueId, SiteId,
 };
 use crate::strategy::{AgentStats, RoutingStrategy};
+use crate::waiting_line::WaitingLine;
 
 /// Index of a pool in `Model::pools`.
 pub(crate) type PoolIndex = u32;
@@ -51,7 +51,7 @@ pub(crate) struct Pool {
 #[derive(Debug)]
 pub(crate) struct Level {
     pub pool: PoolIndex,
-    pub waiting: BTreeSet<(Rank, ContactKey)>,
+    pub waiting: WaitingLine,
 }
 
 /// What a relaxation step does when its time comes.

@@ -40,6 +40,9 @@ pub struct CdrRecord {
     pub sip_status: u16,
     /// Offers that rang an agent without a conversation (declined, not answered).
     pub offers_unanswered: u32,
+    /// `customer` or `agent` when that side's RTP stopped for the media timeout and ended the
+    /// call (anchored media only).
+    pub media_timeout: Option<String>,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
@@ -59,7 +62,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     talk_ms INTEGER NOT NULL,
     hangup_side TEXT NOT NULL,
     sip_status INTEGER NOT NULL,
-    offers_unanswered INTEGER NOT NULL
+    offers_unanswered INTEGER NOT NULL,
+    media_timeout TEXT
 );
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
@@ -84,6 +88,9 @@ impl CdrWriter {
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .and_then(|()| connection.execute_batch(SCHEMA))
             .map_err(|error| format!("cannot create the CDR table: {error}"))?;
+        // A table made before the media_timeout column existed gets it (the error when it is
+        // there already is expected and ignored).
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN media_timeout TEXT");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -165,8 +172,8 @@ fn write_rows(
             let mut insert = transaction.prepare_cached(
                 "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
-                 talk_ms, hangup_side, sip_status, offers_unanswered)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )?;
             for record in batch.drain(..) {
                 insert.execute(rusqlite::params![
@@ -186,6 +193,7 @@ fn write_rows(
                     record.hangup_side,
                     record.sip_status,
                     record.offers_unanswered,
+                    record.media_timeout,
                 ])?;
                 written += 1;
             }

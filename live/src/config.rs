@@ -53,6 +53,70 @@ pub struct LiveConfig {
     pub max_transactions: usize,
     /// RFC 3261 T1 (round-trip estimate); T2 and T4 keep their defaults.
     pub sip_t1: DurationMs,
+    /// How often each leg of a call (the caller's early or confirmed dialog, the agent's
+    /// confirmed dialog) is asked an in-dialog OPTIONS; a 481, a 408 or no answer within 64·T1
+    /// means that side is gone, and the call ends. `"0s"` turns the probe off.
+    pub dialog_probe_interval: DurationMs,
+    /// The secrets file with each agent's HA1 (`docs/live.md`), relative to the scenario
+    /// file's folder. Agents' REGISTER requests need digest authentication against it.
+    pub secrets: Option<String>,
+    /// Run without a secrets file: anyone may REGISTER as any agent. For a lab only.
+    pub allow_unauthenticated_agents: bool,
+    /// Digest algorithms offered, in order of preference (RFC 8760): `SHA-256`, `MD5`.
+    pub digest_algorithms: Vec<String>,
+    /// How long a nonce is good for; an older one gets a new challenge with `stale=true`.
+    pub nonce_lifetime: DurationMs,
+    /// `[live.media]`: anchored RTP (docs/media.md).
+    pub media: MediaConfig,
+}
+
+/// `[live.media]`: how the switch terminates and relays RTP.
+///
+/// ```toml
+/// [live.media]
+/// anchor = true                  # false: the phones' SDP passes through (direct media)
+/// rtp_ports = "20000-29999"      # even ports of this range, one per leg
+/// media_timeout = "60s"          # a leg that sends no RTP this long ends the call
+/// [live.media.hold_audio]
+/// sales = "prompts/music.wav"    # what callers waiting in a queue hear
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    pub anchor: bool,
+    /// The address RTP binds to and SDP advertises; by default the SIP address's.
+    pub address: Option<std::net::IpAddr>,
+    #[serde(deserialize_with = "port_range")]
+    pub rtp_ports: (u16, u16),
+    /// `"0s"` never ends a silent leg.
+    pub media_timeout: DurationMs,
+    /// A queue's name → a WAV file (8 kHz mono 16-bit; relative to the scenario file).
+    pub hold_audio: BTreeMap<String, String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            anchor: true,
+            address: None,
+            rtp_ports: (20_000, 29_999),
+            media_timeout: DurationMs::from_s(60),
+            hold_audio: BTreeMap::new(),
+        }
+    }
+}
+
+fn port_range<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(u16, u16), D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let parsed = text
+        .split_once('-')
+        .and_then(|(first, last)| Some((first.trim().parse().ok()?, last.trim().parse().ok()?)));
+    match parsed {
+        Some((first, last)) if first < last => Ok((first, last)),
+        _ => Err(serde::de::Error::custom(format!(
+            "rtp_ports: expected \"FIRST-LAST\" (like \"20000-29999\"), found {text:?}"
+        ))),
+    }
 }
 
 impl Default for LiveConfig {
@@ -66,13 +130,38 @@ impl Default for LiveConfig {
             max_registration: DurationMs::from_s(3_600),
             default_registration: DurationMs::from_s(3_600),
             max_calls: 20_000,
-            max_transactions: 200_000,
+            max_transactions: 400_000,
             sip_t1: DurationMs(500),
+            dialog_probe_interval: DurationMs::from_s(60),
+            media: MediaConfig::default(),
+            secrets: None,
+            allow_unauthenticated_agents: false,
+            digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
+            nonce_lifetime: DurationMs::from_s(300),
         }
     }
 }
 
 impl LiveConfig {
+    /// `digest_algorithms` as algorithms; an unknown name or an empty list is an error.
+    pub fn algorithms(&self) -> Result<Vec<crate::auth::Algorithm>, String> {
+        let algorithms = self
+            .digest_algorithms
+            .iter()
+            .map(|name| {
+                crate::auth::Algorithm::from_token(name).ok_or_else(|| {
+                    format!(
+                        "[live] digest_algorithms: expected \"SHA-256\" or \"MD5\", found {name:?}"
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if algorithms.is_empty() {
+            return Err("[live] digest_algorithms: expected at least one algorithm".into());
+        }
+        Ok(algorithms)
+    }
+
     /// Problems a parsed table can still have.
     pub fn check(&self) -> Result<(), String> {
         if !matches!(self.blocked_status, 486 | 480 | 503 | 600 | 603) {
@@ -86,6 +175,10 @@ impl LiveConfig {
         }
         if self.sip_t1.0 == 0 {
             return Err("[live] sip_t1 must be longer than 0 ms".into());
+        }
+        self.algorithms()?;
+        if self.nonce_lifetime.0 < 1_000 {
+            return Err("[live] nonce_lifetime must be at least 1s".into());
         }
         Ok(())
     }
@@ -113,6 +206,27 @@ mod tests {
         assert!(!scenario.live.auto_ready);
         assert_eq!(scenario.live.entry_points["4000"], "sales");
         assert!(scenario.live.check().is_ok());
+    }
+
+    #[test]
+    fn the_live_table_of_docs_live_md_is_read_and_checked() {
+        let guide = include_str!("../../docs/live.md");
+        let start = guide.find("```toml\n[live]").expect("the [live] example") + "```toml\n".len();
+        let end = start + guide[start..].find("```").unwrap();
+        let scenario: ScenarioLive = toml::from_str(&guide[start..end]).unwrap();
+        assert!(scenario.live.check().is_ok());
+        assert_eq!(
+            scenario.live.secrets.as_deref(),
+            Some("live-center-secrets.toml")
+        );
+        let defaults = LiveConfig::default();
+        assert_eq!(scenario.live.max_transactions, defaults.max_transactions);
+        assert_eq!(scenario.live.nonce_lifetime, defaults.nonce_lifetime);
+        assert_eq!(
+            scenario.live.dialog_probe_interval,
+            defaults.dialog_probe_interval
+        );
+        assert_eq!(scenario.live.digest_algorithms, defaults.digest_algorithms);
     }
 
     #[test]

@@ -1,9 +1,15 @@
-//! The HTTP API (axum): agent state changes, queue and agent state, health, Prometheus
-//! metrics and the OpenAPI document. State-changing endpoints need `Authorization: Bearer`
-//! with the `[live] api_token`; a wrong or missing token gets 401 and changes nothing.
+//! The HTTP API (axum): agent state changes, queue and agent state, health, metrics and the
+//! OpenAPI document.
+//!
+//! Every route but `/health` and `/openapi.json` needs `Authorization: Bearer` with the
+//! `[live] api_token` — reads too, since agents' Contact URIs and queue figures are not public.
+//! The check lives in one place, [`authorize`], a layer in front of the protected routes, so
+//! that roles can replace it without touching a handler. A wrong or missing token gets 401 and
+//! changes nothing.
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,8 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_engine::AuxReason;
 
+use crate::api::{error_json, http_status, Command, CommandError};
 use crate::runtime::SwitchHandle;
-use crate::switch::{Command, CommandError};
 
 /// The OpenAPI document, kept beside the code it describes.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -24,10 +30,9 @@ struct ApiState {
 }
 
 pub fn router(switch: SwitchHandle, token: Option<String>) -> Router {
-    Router::new()
-        .route("/health", get(health))
+    let state = ApiState { switch, token };
+    let protected = Router::new()
         .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
         .route("/agents", get(agents))
         .route("/agents/{agent}", get(agent))
         .route("/agents/{agent}/login", post(login))
@@ -36,17 +41,28 @@ pub fn router(switch: SwitchHandle, token: Option<String>) -> Router {
         .route("/agents/{agent}/aux", post(aux))
         .route("/queues", get(queues))
         .route("/queues/{queue}", get(queue))
-        .with_state(ApiState { switch, token })
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .merge(protected)
+        .with_state(state)
 }
 
 fn error_response(error: CommandError) -> Response {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(json!({ "error": error.message }))).into_response()
+    let status =
+        StatusCode::from_u16(http_status(&error)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(error_json(&error))).into_response()
 }
 
 async fn answer(state: &ApiState, command: Command) -> Response {
     match state.switch.ask(command).await {
-        Ok(value) => Json(value).into_response(),
+        Ok(reply) => match reply.into_json() {
+            Ok(value) => Json(value).into_response(),
+            Err(text) => {
+                ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
+            }
+        },
         Err(error) => error_response(error),
     }
 }
@@ -61,22 +77,23 @@ fn same_token(given: &[u8], expected: &[u8]) -> bool {
             == 0
 }
 
-/// `None` when the token is right; otherwise the 401 to send.
-fn refusal(state: &ApiState, headers: &HeaderMap) -> Option<Response> {
-    let given = headers
+/// The one authorization check: the bearer token of `[live] api_token`, or 401.
+async fn authorize(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     match (&state.token, given) {
-        (Some(expected), Some(given)) if same_token(given.as_bytes(), expected.as_bytes()) => None,
-        _ => Some(
-            (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                Json(json!({ "error": "missing or wrong bearer token" })),
-            )
-                .into_response(),
-        ),
+        (Some(expected), Some(given)) if same_token(given.as_bytes(), expected.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({ "error": "missing or wrong bearer token" })),
+        )
+            .into_response(),
     }
 }
 
@@ -85,13 +102,7 @@ async fn health(State(state): State<ApiState>) -> Response {
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
-    match state.switch.ask(Command::Metrics).await {
-        Ok(serde_json::Value::String(text)) => {
-            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
-        }
-        Ok(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        Err(error) => error_response(error),
-    }
+    answer(&state, Command::Metrics).await
 }
 
 async fn openapi() -> Response {
@@ -114,36 +125,15 @@ async fn queue(State(state): State<ApiState>, Path(queue): Path<String>) -> Resp
     answer(&state, Command::Queue { queue }).await
 }
 
-async fn login(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(agent): Path<String>,
-) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
+async fn login(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
     answer(&state, Command::AgentLogin { agent }).await
 }
 
-async fn logout(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(agent): Path<String>,
-) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
+async fn logout(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
     answer(&state, Command::AgentLogout { agent }).await
 }
 
-async fn ready(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(agent): Path<String>,
-) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
+async fn ready(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
     answer(&state, Command::AgentReady { agent }).await
 }
 
@@ -154,13 +144,9 @@ struct AuxBody {
 
 async fn aux(
     State(state): State<ApiState>,
-    headers: HeaderMap,
     Path(agent): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
     let reason = match serde_json::from_slice::<AuxBody>(&body) {
         Ok(body) => body.reason,
         Err(error) => {

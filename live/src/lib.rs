@@ -5,18 +5,25 @@
 //!
 //! The protocol work is sans-IO like the engine: SIP parsing, transactions, the registrar and
 //! the B2BUA are plain state machines fed with datagrams and the time, and a thin tokio loop
-//! moves bytes between them and the socket. What it never does: anchor or relay media (calls
-//! use direct media between caller and agent), decide routing (the engine does), let network
-//! input panic the process, or block call handling on a disk write.
+//! moves bytes between them and the socket. Media is anchored by `switchboard-media`'s
+//! sans-IO relay: the B2BUA's `media_plane` picks ports and writes the switch's SDP, and the
+//! `media` driver runs one tokio task per call. What it never does: decide routing (the engine
+//! does), let network input panic the process, or block call handling on a disk write.
 //!
 //! [`Center`]: switchboard_engine::Center
 
 pub mod sip;
 
+pub mod api;
+pub mod auth;
+pub mod call_record;
 pub mod cdr;
 pub mod config;
+pub mod dialog;
 pub mod http;
 pub mod media;
+pub mod media_plane;
+pub mod metrics;
 pub mod registrar;
 pub mod runtime;
 pub mod switch;

@@ -207,6 +207,9 @@ enum CallCommand {
 /// See the module documentation.
 pub struct MediaDriver {
     settings: MediaSettings,
+    /// Sockets bound by [`MediaDriver::port_reserver`] before their port went into SDP,
+    /// waiting for their call's `Open`.
+    reserved: Arc<Mutex<HashMap<u16, std::net::UdpSocket>>>,
     start: Instant,
     calls: HashMap<u64, mpsc::Sender<CallCommand>>,
     events: mpsc::Sender<CallEvent>,
@@ -231,6 +234,7 @@ impl MediaDriver {
         (
             MediaDriver {
                 settings,
+                reserved: Arc::default(),
                 start,
                 calls: HashMap::new(),
                 events,
@@ -239,6 +243,28 @@ impl MediaDriver {
                 stats: Arc::new(RelayStats::default()),
             },
             receiver,
+        )
+    }
+
+    /// The switch's way to reserve a port: bind it now (so that SDP never names a port another
+    /// program holds); the socket waits for the call's `Open`.
+    pub fn port_reserver(&self) -> Box<dyn FnMut(u16) -> bool + Send> {
+        let reserved = self.reserved.clone();
+        let address = self.settings.address;
+        Box::new(
+            move |port| match std::net::UdpSocket::bind(SocketAddr::new(address, port)) {
+                Ok(socket) => {
+                    reserved
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .insert(port, socket);
+                    true
+                }
+                Err(error) => {
+                    tracing::debug!(port, %error, "RTP port held elsewhere");
+                    false
+                }
+            },
         )
     }
 
@@ -256,7 +282,16 @@ impl MediaDriver {
         match command {
             MediaCommand::Open { side, port, .. } => {
                 let sender = self.call_task(call);
-                match bind(SocketAddr::new(self.settings.address, port)) {
+                let reserved = self
+                    .reserved
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .remove(&port);
+                let socket = match reserved {
+                    Some(socket) => Ok(socket),
+                    None => std::net::UdpSocket::bind(SocketAddr::new(self.settings.address, port)),
+                };
+                match socket.and_then(prepare) {
                     Ok(socket) => {
                         if sender.try_send(CallCommand::Open { side, socket }).is_err() {
                             tracing::error!(call, "media task does not take commands");
@@ -324,8 +359,7 @@ impl MediaDriver {
     }
 }
 
-fn bind(address: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = std::net::UdpSocket::bind(address)?;
+fn prepare(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     nix::sys::socket::setsockopt(
         &socket,

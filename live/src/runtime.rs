@@ -5,13 +5,14 @@
 use std::io;
 use std::net::SocketAddr;
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use crate::api::{Command, CommandError, Reply};
 use crate::cdr::CdrWriter;
+use crate::media::{CallEvent, MediaDriver};
 use crate::sip::message::MAX_MESSAGE_BYTES;
-use crate::switch::{Command, CommandError, Switch};
+use crate::switch::Switch;
 
 /// Commands waiting for the switch task at most; the HTTP API answers 503 beyond.
 pub const COMMAND_QUEUE: usize = 256;
@@ -19,7 +20,7 @@ pub const COMMAND_QUEUE: usize = 256;
 /// A command for the switch task and where to send its answer.
 pub struct Request {
     pub command: Command,
-    pub reply: oneshot::Sender<Result<Value, CommandError>>,
+    pub reply: oneshot::Sender<Result<Reply, CommandError>>,
 }
 
 /// A cloneable way for other tasks to ask the switch task something.
@@ -34,16 +35,12 @@ impl SwitchHandle {
         (SwitchHandle { sender }, receiver)
     }
 
-    pub async fn ask(&self, command: Command) -> Result<Value, CommandError> {
+    pub async fn ask(&self, command: Command) -> Result<Reply, CommandError> {
         let (reply, answer) = oneshot::channel();
-        let unavailable = || CommandError {
-            status: 503,
-            message: "the switch is busy or stopping".into(),
-        };
         self.sender
             .try_send(Request { command, reply })
-            .map_err(|_| unavailable())?;
-        answer.await.map_err(|_| unavailable())?
+            .map_err(|_| CommandError::Unavailable)?;
+        answer.await.map_err(|_| CommandError::Unavailable)?
     }
 }
 
@@ -67,15 +64,34 @@ impl DatagramSocket for tokio::net::UdpSocket {
 /// given) or is dropped (tests that look only at SIP). Returns the switch for inspection.
 pub async fn run_switch<S: DatagramSocket>(
     socket: &S,
+    switch: Switch,
+    requests: mpsc::Receiver<Request>,
+    shutdown: watch::Receiver<bool>,
+    cdr_writer: Option<&mut CdrWriter>,
+    start: Instant,
+) -> Switch {
+    run_switch_with_media(socket, switch, requests, shutdown, cdr_writer, start, None).await
+}
+
+/// [`run_switch`] with anchored media: the switch's media commands go to `media`'s driver and
+/// its events come back to the switch.
+pub async fn run_switch_with_media<S: DatagramSocket>(
+    socket: &S,
     mut switch: Switch,
     mut requests: mpsc::Receiver<Request>,
     mut shutdown: watch::Receiver<bool>,
     mut cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
+    mut media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
 ) -> Switch {
     let now_ms = || start.elapsed().as_millis() as u64;
     let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
     loop {
+        if let Some((driver, _)) = media.as_mut() {
+            while let Some(command) = switch.poll_media() {
+                driver.apply(command);
+            }
+        }
         while let Some(transmit) = switch.poll_transmit() {
             if let Err(error) = socket
                 .send_to_address(&transmit.bytes, transmit.destination)
@@ -107,10 +123,20 @@ pub async fn run_switch<S: DatagramSocket>(
                 let answer = switch.handle_command(now_ms(), request.command);
                 let _ = request.reply.send(answer);
             }
+            Some(event) = media_event(&mut media) => switch.handle_media_event(now_ms(), event),
             _ = sleep_until(deadline) => switch.handle_timeout(now_ms()),
         }
     }
     switch
+}
+
+async fn media_event(
+    media: &mut Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+) -> Option<CallEvent> {
+    match media {
+        Some((_, events)) => events.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

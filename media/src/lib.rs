@@ -41,6 +41,7 @@ pub mod audio;
 pub mod call;
 pub mod dtmf;
 pub mod g711;
+pub mod pcap;
 pub mod ports;
 pub mod recorder;
 pub mod recording_file;

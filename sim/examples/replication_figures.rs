@@ -14,42 +14,20 @@
 //! The second argument cuts the scenario to that many simulated hours (0 or absent: the
 //! scenario's own duration).
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use hdrhistogram::serialization::{Serializer, V2Serializer};
 
+mod common;
+
 fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let Some(scenario_path) = arguments.first() else {
-        eprintln!("usage: replication_figures SCENARIO.toml [HOURS]");
-        return ExitCode::FAILURE;
-    };
-    let hours: u64 = match arguments.get(1).map(|text| text.parse()) {
-        None => 0,
-        Some(Ok(hours)) => hours,
-        Some(Err(error)) => {
-            eprintln!("the number of hours is a whole number: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let scenario = match switchboard_sim::load_scenario(Path::new(scenario_path)) {
-        Ok(scenario) => scenario,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut model = match switchboard_sim::run::prepare(&scenario) {
+    let model = match common::model_from_arguments("replication_figures") {
         Ok(model) => model,
-        Err(error) => {
-            eprintln!("{error}");
+        Err(message) => {
+            eprintln!("{message}");
             return ExitCode::FAILURE;
         }
     };
-    if hours > 0 {
-        model.duration_ms = hours * 3_600_000;
-    }
     let options = switchboard_sim::RunOptions {
         replications: Some(1),
         threads: 1,

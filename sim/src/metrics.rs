@@ -676,7 +676,7 @@ impl MetricsRecorder {
         }
         let mut start_ms = from_ms.max(self.warmup_ms);
         let end_ms = to_ms.min(self.duration_ms);
-        let site = self.site_scope(queue);
+        let scope = 1 + queue;
         while start_ms < end_ms {
             let interval = self.interval_of(start_ms);
             let piece_end_ms = if interval + 1 == self.metrics.interval_count {
@@ -685,12 +685,31 @@ impl MetricsRecorder {
                 ((interval as u64 + 1) * self.interval_ms).min(end_ms)
             };
             let area = length * (piece_end_ms - start_ms);
-            for scope in [Some(0), Some(1 + queue), site].into_iter().flatten() {
-                self.metrics.whole[scope].queue_length_ms += area;
-                self.metrics.intervals[scope * self.metrics.interval_count + interval]
-                    .queue_length_ms += area;
-            }
+            // The queue's scope only: the center's and the site's areas are sums of their
+            // queues', added once at the end (`spread_queue_areas`).
+            self.metrics.whole[scope].queue_length_ms += area;
+            self.metrics.intervals[scope * self.metrics.interval_count + interval]
+                .queue_length_ms += area;
             start_ms = piece_end_ms;
+        }
+    }
+
+    /// Adds each queue's queue-length area (whole run and per interval) to the center's
+    /// scope and to its site's: integer sums, the same as integrating into every scope.
+    fn spread_queue_areas(&mut self) {
+        let interval_count = self.metrics.interval_count;
+        for queue in 0..self.queue_count {
+            let from = 1 + queue;
+            for into in std::iter::once(0).chain(self.site_scope(queue)) {
+                let whole_ms = self.metrics.whole[from].queue_length_ms;
+                self.metrics.whole[into].queue_length_ms += whole_ms;
+                for interval in 0..interval_count {
+                    let area_ms =
+                        self.metrics.intervals[from * interval_count + interval].queue_length_ms;
+                    self.metrics.intervals[into * interval_count + interval].queue_length_ms +=
+                        area_ms;
+                }
+            }
         }
     }
 
@@ -759,6 +778,7 @@ impl MetricsRecorder {
             self.integrate_queue_length(queue, length, since_ms, end_ms);
         }
         let interval_count = self.metrics.interval_count;
+        self.spread_queue_areas();
         self.spread_cells();
         for (group, scopes) in self.group_scopes.iter().enumerate() {
             for interval in 0..interval_count {

@@ -7,9 +7,9 @@
 //! anything else happens. The driver keeps state only for the contacts inside the center and
 //! recognises stale timers by a generation number instead of searching the event queue.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
+
+use rustc_hash::FxHashMap;
 
 use rand::Rng;
 use rand_distr::{Distribution, Gamma};
@@ -97,26 +97,6 @@ struct ContactState {
     /// The IVR node the last prompt came from (flow, node), for the digit choice.
     prompt: (u32, u32),
     facts: ContactFacts,
-}
-
-/// A hasher for contact ids, which are already well spread (a counter): the map is only ever
-/// looked up, never iterated, so its order cannot leak into results.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        // Fibonacci hashing spreads consecutive ids over the table's buckets.
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 << 8) | u64::from(byte);
-        }
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
 }
 
 /// The attributes of a contact whose customer turned negative: its mix's, with
@@ -207,7 +187,9 @@ struct Driver<'a> {
     center: Center,
     now_ms: u64,
     schedule: EventQueue<Action>,
-    contacts: HashMap<u64, ContactState, BuildHasherDefault<IdHasher>>,
+    /// The contacts inside the center by id. Only looked up, never iterated, so its hashing
+    /// cannot leak into results.
+    contacts: FxHashMap<u64, ContactState>,
     next_contact: u64,
     traffic: Vec<TrafficStreams>,
     groups: Vec<GroupStreams>,
@@ -288,7 +270,7 @@ pub fn run_replication(
         center,
         now_ms: 0,
         schedule: EventQueue::new(),
-        contacts: HashMap::with_capacity_and_hasher(1024, Default::default()),
+        contacts: FxHashMap::with_capacity_and_hasher(1024, Default::default()),
         next_contact: 1,
         traffic,
         groups,

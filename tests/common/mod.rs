@@ -11,6 +11,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "test-token";
+/// Every agent's password in tests/sipp/secrets.toml.
+pub const AGENT_PASSWORD: &str = "phone-password";
 
 pub fn repository_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -160,8 +162,14 @@ impl Server {
         self.directory.path().join("data/cdr.sqlite")
     }
 
+    /// A GET without a token (only /health and /openapi.json answer it).
     pub fn get(&self, path: &str) -> (u16, String) {
         http(self.http_port, "GET", path, None, "")
+    }
+
+    /// A GET with the test scenario's API token.
+    pub fn read(&self, path: &str) -> (u16, String) {
+        http(self.http_port, "GET", path, Some(TOKEN), "")
     }
 
     pub fn post(&self, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
@@ -189,6 +197,7 @@ impl Server {
                 .arg(self.sip_address())
                 .args(["-sf", &sipp_file("register.xml")])
                 .args(["-s", agent])
+                .args(["-au", agent, "-ap", AGENT_PASSWORD])
                 .args(["-key", "contact_port", &port.to_string()])
                 .args(["-key", "expires", "3600"])
                 .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])

@@ -1,30 +1,54 @@
 #!/usr/bin/env bash
-# Live load test: `switchboard serve` (release build) with 200 auto-answering agents (one SIPp
-# answering for all of them) and a SIPp trunk placing calls at increasing rates, each rate for
-# DURATION_S seconds. For each rate it prints the calls placed, failed and the p50/p99 setup
-# time (INVITE sent → 200 OK received, measured by the trunk SIPp). Everything runs on
+# Live load test: `switchboard serve` (release build, default [live] settings) with AGENTS
+# auto-answering agents (one SIPp answering for all of them, each registered with digest
+# credentials) and a SIPp trunk placing calls at each rate of RATES for DURATION_S seconds,
+# RUNS times in a row. After each run it waits for the transaction table to empty (64·T1 =
+# 32 s with the default T1) and prints the calls placed, answered and failed, the p50/p99
+# setup time (INVITE sent → 200 OK received, measured by the trunk SIPp), the server's RSS
+# before the run and after the table emptied, and the transactions left. Everything runs on
 # 127.0.0.1 and stops by itself.
 #
-#   tests/sipp/load.sh                  # rates 100 200 400 700 1000, 60 s each
-#   RATES="50 100" DURATION_S=10 tests/sipp/load.sh
+#   tests/sipp/load.sh                                   # 2,000 calls/s, 60 s, twice
+#   RATES="100 1000" DURATION_S=10 RUNS=1 tests/sipp/load.sh
+#   BINARY=target/debug/switchboard RATES=100 DURATION_S=5 SIP_T1=200ms tests/sipp/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-RATES=${RATES:-"100 200 400 700 1000"}
+RATES=${RATES:-"2000"}
 DURATION_S=${DURATION_S:-60}
+RUNS=${RUNS:-2}
+AGENTS=${AGENTS:-1000}
 TALK_MS=${TALK_MS:-100}
 SIP_PORT=${SIP_PORT:-35060}
 HTTP_PORT=${HTTP_PORT:-38080}
 AGENT_PORT=${AGENT_PORT:-35070}
+DRAIN_S=${DRAIN_S:-45}
 WORK=$(mktemp -d)
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install -y sip-tester" >&2; exit 1; }
-cargo build --release --quiet --bin switchboard
-BINARY=target/release/switchboard
+if [ -z "${BINARY:-}" ]; then
+    cargo build --release --quiet --bin switchboard
+    BINARY=target/release/switchboard
+fi
+TOKEN=load-test
+health() { curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$HTTP_PORT/health; }
+rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+# The scenario and its agents' credentials, HA1 = MD5(agent:realm:password).
+sed "s/^count = 1000$/count = $AGENTS/" tests/sipp/load.toml > "$WORK/load.toml"
+# [live] is the file's last table: a shorter T1 (SIP_T1=200ms) makes short runs drain sooner.
+if [ -n "${SIP_T1:-}" ]; then echo "sip_t1 = \"$SIP_T1\"" >> "$WORK/load.toml"; fi
+{
+    echo 'realm = "switchboard"'
+    for n in $(seq "$AGENTS"); do
+        echo "[agents.load-$n]"
+        echo "md5 = \"$(printf '%s' "load-$n:switchboard:load-password" | md5sum | cut -d' ' -f1)\""
+    done
+} > "$WORK/load-secrets.toml"
 
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-"$BINARY" serve tests/sipp/load.toml --sip 127.0.0.1:$SIP_PORT --http 127.0.0.1:$HTTP_PORT \
+"$BINARY" serve "$WORK/load.toml" --sip 127.0.0.1:$SIP_PORT --http 127.0.0.1:$HTTP_PORT \
     --data "$WORK/data" 2>"$WORK/server.log" &
 SERVER=$!
 PIDS+=("$SERVER")
@@ -33,17 +57,29 @@ for _ in $(seq 100); do curl -sf http://127.0.0.1:$HTTP_PORT/health >/dev/null &
 (cd "$WORK" && exec sipp -sf "$OLDPWD/tests/sipp/agent_answer.xml" -i 127.0.0.1 -p $AGENT_PORT \
     -nostdin -max_socket 4096 >/dev/null 2>&1) &
 PIDS+=("$!")
-{ echo SEQUENTIAL; for n in $(seq 200); do echo "load-$n;"; done; } > "$WORK/agents.csv"
-(cd "$WORK" && sipp 127.0.0.1:$SIP_PORT -sf "$OLDPWD/tests/sipp/register_many.xml" \
-    -inf agents.csv -key contact_port $AGENT_PORT -i 127.0.0.1 -p $((AGENT_PORT + 1)) \
-    -m 200 -r 200 -nostdin -timeout 20 -timeout_error >/dev/null 2>&1)
-echo "registered agents: $(curl -s http://127.0.0.1:$HTTP_PORT/health)"
+# One SIPp per agent, eight at a time, each from its own port: SIPp answers a digest
+# challenge with the -au/-ap of its command line only, so each agent needs its own run.
+register_agent() {
+    sipp 127.0.0.1:$SIP_PORT -sf tests/sipp/register.xml -s "load-$1" -au "load-$1" \
+        -ap load-password -key contact_port $AGENT_PORT -key expires 3600 -i 127.0.0.1 \
+        -p $((AGENT_PORT + 100 + $1)) -m 1 -nostdin -timeout 10 -timeout_error \
+        -trace_err -error_file "$WORK/register-$1.log" >/dev/null 2>&1 || true
+}
+export -f register_agent
+export SIP_PORT AGENT_PORT WORK
+seq "$AGENTS" | xargs -P 8 -I{} bash -c 'register_agent {}'
+REGISTERED=$(health | sed -n 's/.*"registered_agents":\([0-9]*\).*/\1/p')
+echo "registered agents: $REGISTERED of $AGENTS"
+[ "$REGISTERED" = "$AGENTS" ] || { echo "not every agent registered; see $WORK" >&2; exit 1; }
 
-printf '%8s %8s %8s %8s %10s %10s\n' rate placed ok failed p50_ms p99_ms
+printf '%6s %4s %8s %8s %8s %7s %7s %10s %10s %12s\n' \
+    rate run placed ok failed p50_ms p99_ms rss_before rss_after transactions
 for RATE in $RATES; do
+  for RUN_NUMBER in $(seq "$RUNS"); do
     CALLS=$((RATE * DURATION_S))
-    RUN="$WORK/rate-$RATE"
+    RUN="$WORK/rate-$RATE-$RUN_NUMBER"
     mkdir -p "$RUN"
+    RSS_BEFORE=$(rss_mib "$SERVER")
     set +e
     (cd "$RUN" && timeout $((DURATION_S + 60)) sipp 127.0.0.1:$SIP_PORT \
         -sf "$OLDPWD/tests/sipp/caller.xml" -s sales -d "$TALK_MS" -i 127.0.0.1 -p $((AGENT_PORT + 2)) \
@@ -57,7 +93,16 @@ for RATE in $RATES; do
     RTT=$(ls "$RUN"/*_rtt.csv 2>/dev/null | head -1)
     read -r P50 P99 < <(tail -n +2 "$RTT" | awk -F';' '{print $2}' | sort -g | \
         awk '{v[NR]=$1} END {if (NR==0) {print "- -"} else {print v[int(NR*0.50)+(NR*0.50>int(NR*0.50))], v[int(NR*0.99)+(NR*0.99>int(NR*0.99))]}}')
-    printf '%8s %8s %8s %8s %10s %10s\n' "$RATE" "$CALLS" "${OK:-?}" "${FAILED:-?}" "$P50" "$P99"
+    # Wait for the table to empty: every transaction ends 64·T1 after its call.
+    LEFT=?
+    for _ in $(seq $((DRAIN_S * 2))); do
+        LEFT=$(health | sed -n 's/.*"transactions":\([0-9]*\).*/\1/p')
+        [ "$LEFT" = 0 ] && break
+        sleep 0.5
+    done
+    printf '%6s %4s %8s %8s %8s %7s %7s %7s MiB %7s MiB %12s\n' "$RATE" "$RUN_NUMBER" "$CALLS" \
+        "${OK:-?}" "${FAILED:-?}" "$P50" "$P99" "$RSS_BEFORE" "$(rss_mib "$SERVER")" "$LEFT"
+  done
 done
 kill -TERM "$SERVER"; wait "$SERVER" || true
 echo "server log and SIPp files: $WORK"

@@ -1,6 +1,6 @@
-//! RFC 3261 §17 transactions over UDP, as a sans-IO state machine.
+//! RFC 3261 §17 transactions, with RFC 6026's Accepted state, as a sans-IO state machine.
 //!
-//! [`TransactionLayer`] never touches a socket or a clock. The driver feeds it datagrams
+//! [`TransactionLayer`] never touches a socket or a clock. The driver feeds it messages
 //! ([`TransactionLayer::handle_datagram`]) and the passing of time
 //! ([`TransactionLayer::handle_timeout`]); the transaction user (the B2BUA) gives it requests to
 //! send and responses to answer with. What must go on the wire comes out of
@@ -8,25 +8,34 @@
 //! [`TransactionLayer::poll_event`]; when to call `handle_timeout` next comes out of
 //! [`TransactionLayer::poll_timeout`].
 //!
-//! Timers, with T1 = 500 ms, T2 = 4 s, T4 = 5 s by default:
+//! Each transaction has a fixed table of two timers — one that retransmits, one that ends a
+//! state — and every change of either goes through one function that also schedules it, so a
+//! state can never be left without the timer that ends it. Timers, with T1 = 500 ms,
+//! T2 = 4 s, T4 = 5 s by default:
 //!
-//! | timer | transaction | what it does |
-//! |---|---|---|
-//! | A | client INVITE, Calling | retransmit the INVITE, doubling from T1 |
-//! | B | client INVITE, Calling | 64·T1 without a response: time out |
-//! | D | client INVITE, Completed | 32 s absorbing final-response retransmissions (re-ACK) |
-//! | M | client INVITE, Accepted (RFC 6026) | 64·T1 passing 2xx retransmissions up for re-ACK |
-//! | E | client non-INVITE | retransmit, doubling from T1 up to T2 |
-//! | F | client non-INVITE | 64·T1 without a final response: time out |
-//! | K | client non-INVITE, Completed | T4 absorbing response retransmissions |
-//! | G | server INVITE, Completed or Accepted | retransmit the final response, doubling up to T2 |
-//! | H | server INVITE, Completed or Accepted | 64·T1 without an ACK: give up |
-//! | I | server INVITE, Confirmed | T4 absorbing ACK retransmissions |
-//! | J | server non-INVITE, Completed | 64·T1 answering request retransmissions |
+//! | kind, state | retransmit timer | state-ending timer | when it ends |
+//! |---|---|---|---|
+//! | client INVITE, Calling | A: the INVITE, doubling from T1 | B: 64·T1 | Timeout to the user |
+//! | client INVITE, Proceeding | — | none, or 64·T1 once a CANCEL was sent (§9.1) | Timeout |
+//! | client INVITE, Accepted (RFC 6026) | — | M: 64·T1, 2xx retransmissions go up for re-ACK | gone |
+//! | client INVITE, Completed | — | D: 32 s re-ACKing error retransmissions | gone |
+//! | client non-INVITE, Trying/Proceeding | E: doubling from T1 up to T2 | F: 64·T1 | Timeout |
+//! | client non-INVITE, Completed | — | K: T4 absorbing retransmissions | gone |
+//! | server INVITE, Proceeding | — | — (the user must answer) | |
+//! | server INVITE, Accepted (RFC 6026) | the 2xx, doubling up to T2, until its ACK | L: 64·T1 absorbing INVITE retransmissions | gone; AckTimeout if no ACK came |
+//! | server INVITE, Completed | G: the error, doubling up to T2 | H: 64·T1 waiting for the ACK | AckTimeout |
+//! | server INVITE, Confirmed | — | I: T4 absorbing ACKs | gone |
+//! | server non-INVITE, Completed | — | J: 64·T1 answering retransmissions | gone |
 //!
-//! Server INVITE transactions retransmit their 2xx too (the core's job in RFC 3261 §13.3.1.4,
-//! kept here so that one table holds every timer); the ACK for the 2xx, which carries a new
-//! branch, stops it by matching Call-ID and CSeq number.
+//! Over a reliable transport (TCP, TLS) the retransmit timers of requests and of error
+//! responses never start and timers D, I, J and K are zero (§17.1.1.2, §17.2.1). The 2xx is
+//! retransmitted by the core in RFC 3261 §13.3.1.4; it is kept here so that one table holds
+//! every timer; its ACK, which carries a new branch, stops it by matching Call-ID and CSeq.
+//!
+//! A new request when the table is full is not answered by the layer: it comes up as
+//! [`TransactionEvent::OverLimit`] and the user either [`admit`](TransactionLayer::admit)s it
+//! (a BYE or CANCEL of a call in progress must never be shed) or
+//! [`refuse_overloaded`](TransactionLayer::refuse_overloaded)s it with a stateless 503.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -99,12 +108,17 @@ pub enum TransactionEvent {
     },
     /// Timer B or F: the request got no final response.
     Timeout { transaction: TransactionId },
-    /// Timer H: a final response to an INVITE was never acknowledged.
+    /// Timer H, or timer L of a 2xx never acknowledged: the final response to an INVITE got
+    /// no ACK.
     AckTimeout { transaction: TransactionId },
     /// A datagram that is not a message; answered with 400 (or 505) when it was a request.
     Malformed { source: SocketAddr, reason: String },
-    /// A new request turned away with 503 because the transaction table is full.
-    Overloaded { source: SocketAddr },
+    /// A new request while the table is full; nothing was sent. The user calls
+    /// [`TransactionLayer::admit`] or [`TransactionLayer::refuse_overloaded`].
+    OverLimit {
+        request: Request,
+        source: SocketAddr,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +132,7 @@ enum Kind {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
-    /// Calling (client INVITE), Trying (non-INVITE).
+    /// Calling (client INVITE), Trying (non-INVITE), Proceeding before any response (server).
     Initial,
     Proceeding,
     Completed,
@@ -128,32 +142,46 @@ enum State {
     Accepted,
 }
 
+/// The two timers of a transaction; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Retransmit = 0,
+    EndOfState = 1,
+}
+
 struct Transaction {
     kind: Kind,
     state: State,
     key: String,
     peer: SocketAddr,
-    request: Request,
-    /// What a retransmission timer resends: the request (client) or the last response (server).
+    /// Over TCP or TLS: no retransmissions of requests or errors, no absorbing states.
+    reliable: bool,
+    /// The request, kept by client INVITE transactions until a final response (to build the
+    /// CANCEL and the ACK of an error); nothing else needs it.
+    request: Option<Request>,
+    /// What the retransmit timer resends: the request (client) or the last response (server).
     retransmit_bytes: Vec<u8>,
     /// The ACK for an error response (client INVITE).
     ack_bytes: Option<Vec<u8>>,
     retransmit_interval_ms: u64,
-    retransmit_at_ms: Option<u64>,
-    end_at_ms: Option<u64>,
+    /// Due times by [`Timer`].
+    timers: [Option<u64>; 2],
     /// A CANCEL asked for before any provisional response arrived (RFC 3261 §9.1).
     cancel_pending: bool,
+    cancel_sent: bool,
     /// The Call-ID and CSeq number, to match the ACK of a 2xx.
     dialog_key: Option<(String, u32)>,
+    /// Server INVITE in Accepted: the ACK for the 2xx arrived.
+    acknowledged: bool,
 }
 
-impl Transaction {
-    fn next_deadline_ms(&self) -> Option<u64> {
-        match (self.retransmit_at_ms, self.end_at_ms) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
+/// Counts of transactions by kind and state, for metrics and leak tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransactionCounts {
+    pub client_invite: usize,
+    pub client_non_invite: usize,
+    pub server_invite: usize,
+    pub server_non_invite: usize,
 }
 
 /// Every transaction of one SIP endpoint; see the module documentation.
@@ -166,8 +194,9 @@ pub struct TransactionLayer {
     by_key: HashMap<String, TransactionId>,
     /// Server INVITE transactions in Accepted, by (Call-ID, CSeq number), for 2xx ACKs.
     accepted_invites: HashMap<(String, u32), TransactionId>,
-    /// Deadlines, possibly stale: an entry counts only if the transaction still has it.
-    deadlines: BinaryHeap<Reverse<(u64, TransactionId)>>,
+    /// Deadlines, possibly stale: an entry counts only if its transaction's timer still has
+    /// that due time.
+    deadlines: BinaryHeap<Reverse<(u64, TransactionId, Timer)>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
     next_id: u64,
@@ -175,9 +204,24 @@ pub struct TransactionLayer {
     branch_prefix: String,
 }
 
+/// Set (or clear) one timer of a transaction, scheduling it in the heap.
+fn arm(
+    deadlines: &mut BinaryHeap<Reverse<(u64, TransactionId, Timer)>>,
+    id: TransactionId,
+    entry: &mut Transaction,
+    timer: Timer,
+    at_ms: Option<u64>,
+) {
+    entry.timers[timer as usize] = at_ms;
+    if let Some(at_ms) = at_ms {
+        deadlines.push(Reverse((at_ms, id, timer)));
+    }
+}
+
 impl TransactionLayer {
     /// `via_sent_by` is the address requests say to answer to; `max_transactions` bounds the
-    /// table (and so memory): a new request beyond it is answered 503 without a transaction.
+    /// table (and so memory): a new request beyond it comes up as
+    /// [`TransactionEvent::OverLimit`].
     pub fn new(timers: TimerSettings, via_sent_by: String, max_transactions: usize) -> Self {
         TransactionLayer {
             timers,
@@ -201,11 +245,22 @@ impl TransactionLayer {
         self.transactions.len()
     }
 
-    /// The request a transaction was created for.
-    pub fn request(&self, transaction: TransactionId) -> Option<&Request> {
-        self.transactions
-            .get(&transaction)
-            .map(|transaction| &transaction.request)
+    pub fn counts(&self) -> TransactionCounts {
+        let mut counts = TransactionCounts::default();
+        for transaction in self.transactions.values() {
+            match transaction.kind {
+                Kind::ClientInvite => counts.client_invite += 1,
+                Kind::ClientNonInvite => counts.client_non_invite += 1,
+                Kind::ServerInvite => counts.server_invite += 1,
+                Kind::ServerNonInvite => counts.server_non_invite += 1,
+            }
+        }
+        counts
+    }
+
+    /// Timer entries in the heap, stale ones included (they leave when their time comes).
+    pub fn scheduled_timer_count(&self) -> usize {
+        self.deadlines.len()
     }
 
     pub fn via_sent_by(&self) -> &str {
@@ -214,9 +269,21 @@ impl TransactionLayer {
 
     // ---- inputs ----
 
+    /// One UDP datagram.
     pub fn handle_datagram(&mut self, now_ms: u64, source: SocketAddr, bytes: &[u8]) {
+        self.handle_message(now_ms, source, bytes, false);
+    }
+
+    /// One message from `source`, framed already; `reliable` for TCP and TLS.
+    pub fn handle_message(
+        &mut self,
+        now_ms: u64,
+        source: SocketAddr,
+        bytes: &[u8],
+        reliable: bool,
+    ) {
         match parse(bytes) {
-            Ok(Message::Request(request)) => self.handle_request(now_ms, source, request),
+            Ok(Message::Request(request)) => self.handle_request(now_ms, source, request, reliable),
             Ok(Message::Response(response)) => self.handle_response(now_ms, source, response),
             Err(error) => {
                 // Keep-alives (bare CRLFs) are not worth an event.
@@ -241,18 +308,22 @@ impl TransactionLayer {
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        while let Some(Reverse((deadline_ms, id))) = self.deadlines.peek().copied() {
+        while let Some(Reverse((deadline_ms, id, timer))) = self.deadlines.peek().copied() {
             if deadline_ms > now_ms {
                 break;
             }
             self.deadlines.pop();
-            let Some(transaction) = self.transactions.get(&id) else {
+            let Some(entry) = self.transactions.get_mut(&id) else {
                 continue;
             };
-            if transaction.next_deadline_ms() != Some(deadline_ms) {
-                continue; // a stale entry: the transaction moved on
+            if entry.timers[timer as usize] != Some(deadline_ms) {
+                continue; // a stale entry: the timer was moved or cleared
             }
-            self.fire_timers(now_ms, id);
+            entry.timers[timer as usize] = None;
+            match timer {
+                Timer::Retransmit => self.retransmit(now_ms, id),
+                Timer::EndOfState => self.end_state(id),
+            }
         }
     }
 
@@ -265,23 +336,33 @@ impl TransactionLayer {
             return;
         };
         if !matches!(entry.kind, Kind::ServerInvite | Kind::ServerNonInvite)
-            || matches!(
-                entry.state,
-                State::Completed | State::Confirmed | State::Accepted
-            )
+            || !matches!(entry.state, State::Initial | State::Proceeding)
         {
             return; // already answered finally: a late answer from the user is dropped
         }
         let bytes = response.to_bytes();
         let peer = entry.peer;
         entry.retransmit_bytes = bytes.clone();
+        let deadlines = &mut self.deadlines;
         match (entry.kind, response.status) {
             (_, 100..=199) => entry.state = State::Proceeding,
             (Kind::ServerInvite, 200..=299) => {
                 entry.state = State::Accepted;
                 entry.retransmit_interval_ms = timers.t1_ms;
-                entry.retransmit_at_ms = Some(now_ms + timers.t1_ms);
-                entry.end_at_ms = Some(now_ms + 64 * timers.t1_ms);
+                arm(
+                    deadlines,
+                    transaction,
+                    entry,
+                    Timer::Retransmit,
+                    Some(now_ms + timers.t1_ms),
+                );
+                arm(
+                    deadlines,
+                    transaction,
+                    entry,
+                    Timer::EndOfState,
+                    Some(now_ms + 64 * timers.t1_ms),
+                );
                 if let Some(key) = entry.dialog_key.clone() {
                     self.accepted_invites.insert(key, transaction);
                 }
@@ -289,15 +370,32 @@ impl TransactionLayer {
             (Kind::ServerInvite, _) => {
                 entry.state = State::Completed;
                 entry.retransmit_interval_ms = timers.t1_ms;
-                entry.retransmit_at_ms = Some(now_ms + timers.t1_ms);
-                entry.end_at_ms = Some(now_ms + 64 * timers.t1_ms);
+                let timer_g = (!entry.reliable).then_some(now_ms + timers.t1_ms);
+                arm(deadlines, transaction, entry, Timer::Retransmit, timer_g);
+                arm(
+                    deadlines,
+                    transaction,
+                    entry,
+                    Timer::EndOfState,
+                    Some(now_ms + 64 * timers.t1_ms),
+                );
             }
             _ => {
                 entry.state = State::Completed;
-                entry.end_at_ms = Some(now_ms + 64 * timers.t1_ms);
+                let timer_j = if entry.reliable {
+                    now_ms
+                } else {
+                    now_ms + 64 * timers.t1_ms
+                };
+                arm(
+                    deadlines,
+                    transaction,
+                    entry,
+                    Timer::EndOfState,
+                    Some(timer_j),
+                );
             }
         }
-        self.schedule(transaction);
         self.transmit(peer, bytes);
     }
 
@@ -327,13 +425,32 @@ impl TransactionLayer {
         self.transmit(destination, response.to_bytes());
     }
 
+    /// Give a request that came up as [`TransactionEvent::OverLimit`] a transaction anyway,
+    /// beyond the bound; it comes out again as a `Request` (or a `Cancel`) event.
+    pub fn admit(&mut self, now_ms: u64, source: SocketAddr, request: Request) {
+        self.create_server_transaction(now_ms, source, request, false);
+    }
+
+    /// Turn away a request that came up as [`TransactionEvent::OverLimit`]: a stateless 503
+    /// with Retry-After.
+    pub fn refuse_overloaded(&mut self, source: SocketAddr, request: &Request, retry_after_s: u64) {
+        if request.method == Method::Ack {
+            return;
+        }
+        let mut response = request.response(503, reason_phrase(503), None);
+        response
+            .headers
+            .push("Retry-After", retry_after_s.max(1).to_string());
+        self.transmit(source, response.to_bytes());
+    }
+
     /// Cancel a client INVITE transaction (RFC 3261 §9.1). Without a provisional response yet,
     /// the CANCEL waits for one; after a final response there is nothing to cancel.
     pub fn cancel(&mut self, now_ms: u64, transaction: TransactionId) {
         let Some(entry) = self.transactions.get_mut(&transaction) else {
             return;
         };
-        if entry.kind != Kind::ClientInvite {
+        if entry.kind != Kind::ClientInvite || entry.cancel_sent {
             return;
         }
         match entry.state {
@@ -353,10 +470,19 @@ impl TransactionLayer {
         self.events.pop_front()
     }
 
-    pub fn poll_timeout(&self) -> Option<u64> {
-        self.deadlines
-            .peek()
-            .map(|Reverse((deadline_ms, _))| *deadline_ms)
+    pub fn poll_timeout(&mut self) -> Option<u64> {
+        // Drop stale entries at the top so that the driver is not woken for nothing.
+        while let Some(Reverse((deadline_ms, id, timer))) = self.deadlines.peek().copied() {
+            let live = self
+                .transactions
+                .get(&id)
+                .is_some_and(|entry| entry.timers[timer as usize] == Some(deadline_ms));
+            if live {
+                return Some(deadline_ms);
+            }
+            self.deadlines.pop();
+        }
+        None
     }
 
     // ---- internals ----
@@ -388,16 +514,6 @@ impl TransactionLayer {
         id
     }
 
-    fn schedule(&mut self, id: TransactionId) {
-        if let Some(deadline_ms) = self
-            .transactions
-            .get(&id)
-            .and_then(|t| t.next_deadline_ms())
-        {
-            self.deadlines.push(Reverse((deadline_ms, id)));
-        }
-    }
-
     fn terminate(&mut self, id: TransactionId) {
         if let Some(transaction) = self.transactions.remove(&id) {
             self.by_key.remove(&transaction.key);
@@ -406,6 +522,54 @@ impl TransactionLayer {
                     self.accepted_invites.remove(&key);
                 }
             }
+        }
+    }
+
+    /// A retransmit timer fired: send again and double the interval (A without a cap, E, G and
+    /// the 2xx up to T2; E is T2 in Proceeding).
+    fn retransmit(&mut self, now_ms: u64, id: TransactionId) {
+        let timers = self.timers;
+        let Some(entry) = self.transactions.get_mut(&id) else {
+            return;
+        };
+        let interval_ms = match (entry.kind, entry.state) {
+            (Kind::ClientInvite, _) => entry.retransmit_interval_ms * 2,
+            (Kind::ClientNonInvite, State::Proceeding) => timers.t2_ms,
+            _ => (entry.retransmit_interval_ms * 2).min(timers.t2_ms),
+        };
+        entry.retransmit_interval_ms = interval_ms;
+        let bytes = entry.retransmit_bytes.clone();
+        let peer = entry.peer;
+        arm(
+            &mut self.deadlines,
+            id,
+            entry,
+            Timer::Retransmit,
+            Some(now_ms + interval_ms),
+        );
+        self.transmit(peer, bytes);
+    }
+
+    /// A state-ending timer fired (B, D, F, H, I, J, K, L, M): the transaction is over.
+    fn end_state(&mut self, id: TransactionId) {
+        let Some(entry) = self.transactions.get(&id) else {
+            return;
+        };
+        let event = match (entry.kind, entry.state) {
+            (Kind::ClientInvite | Kind::ClientNonInvite, State::Initial | State::Proceeding) => {
+                Some(TransactionEvent::Timeout { transaction: id })
+            }
+            (Kind::ServerInvite, State::Completed) => {
+                Some(TransactionEvent::AckTimeout { transaction: id })
+            }
+            (Kind::ServerInvite, State::Accepted) if !entry.acknowledged => {
+                Some(TransactionEvent::AckTimeout { transaction: id })
+            }
+            _ => None,
+        };
+        self.terminate(id);
+        if let Some(event) = event {
+            self.events.push_back(event);
         }
     }
 
@@ -424,23 +588,39 @@ impl TransactionLayer {
         };
         let key = format!("c|{branch}|{}", request.method);
         let bytes = request.to_bytes();
-        let transaction = Transaction {
+        let mut transaction = Transaction {
             kind,
             state: State::Initial,
             key: key.clone(),
             peer: destination,
-            request,
+            reliable: false,
+            request: (kind == Kind::ClientInvite).then_some(request),
             retransmit_bytes: bytes.clone(),
             ack_bytes: None,
             retransmit_interval_ms: self.timers.t1_ms,
-            retransmit_at_ms: Some(now_ms + self.timers.t1_ms),
-            end_at_ms: Some(now_ms + 64 * self.timers.t1_ms),
+            timers: [None; 2],
             cancel_pending: false,
+            cancel_sent: false,
             dialog_key: None,
+            acknowledged: false,
         };
+        let timer_a_or_e = (!transaction.reliable).then_some(now_ms + self.timers.t1_ms);
+        arm(
+            &mut self.deadlines,
+            id,
+            &mut transaction,
+            Timer::Retransmit,
+            timer_a_or_e,
+        );
+        arm(
+            &mut self.deadlines,
+            id,
+            &mut transaction,
+            Timer::EndOfState,
+            Some(now_ms + 64 * self.timers.t1_ms),
+        );
         self.transactions.insert(id, transaction);
         self.by_key.insert(key, id);
-        self.schedule(id);
         self.transmit(destination, bytes);
         id
     }
@@ -449,7 +629,9 @@ impl TransactionLayer {
         let Some(entry) = self.transactions.get(&invite) else {
             return;
         };
-        let original = &entry.request;
+        let Some(original) = &entry.request else {
+            return;
+        };
         let mut cancel = Request {
             method: Method::Cancel,
             uri: original.uri.clone(),
@@ -479,114 +661,141 @@ impl TransactionLayer {
         let give_up_ms = now_ms + 64 * self.timers.t1_ms;
         if let Some(entry) = self.transactions.get_mut(&invite) {
             entry.cancel_pending = false;
+            entry.cancel_sent = true;
             // Without a final response 64·T1 after the CANCEL, the INVITE transaction is
             // destroyed (RFC 3261 §9.1): a phone that went silent costs no memory.
-            entry.end_at_ms = Some(give_up_ms);
+            arm(
+                &mut self.deadlines,
+                invite,
+                entry,
+                Timer::EndOfState,
+                Some(give_up_ms),
+            );
         }
-        self.schedule(invite);
         self.start_client_transaction(now_ms, destination, cancel, branch);
     }
 
-    fn handle_request(&mut self, now_ms: u64, source: SocketAddr, request: Request) {
+    fn server_key(branch: &str, method: &Method, via: &super::message::Via) -> String {
+        format!(
+            "s|{branch}|{}|{}:{}",
+            method,
+            via.host,
+            via.port.unwrap_or(5060)
+        )
+    }
+
+    fn handle_request(
+        &mut self,
+        now_ms: u64,
+        source: SocketAddr,
+        request: Request,
+        reliable: bool,
+    ) {
         let Some(via) = request.top_via() else {
             return; // validated by the parser; unreachable in practice
         };
-        let branch = via.branch().unwrap_or_default().to_string();
+        let branch = via.branch().unwrap_or_default();
         let method_for_key = match request.method {
-            Method::Ack => Method::Invite,
-            ref other => other.clone(),
+            Method::Ack => &Method::Invite,
+            ref other => other,
         };
-        let key = format!(
-            "s|{branch}|{}|{}:{}",
-            method_for_key,
-            via.host,
-            via.port.unwrap_or(5060)
-        );
+        let key = Self::server_key(branch, method_for_key, &via);
         if let Some(&id) = self.by_key.get(&key) {
             self.handle_retransmission(now_ms, id, &request);
             return;
         }
-        match request.method {
-            Method::Ack => {
-                let key = (
-                    request.call_id().to_string(),
-                    request.cseq().map_or(0, |(n, _)| n),
-                );
-                if let Some(id) = self.accepted_invites.remove(&key) {
-                    // The 2xx arrived: stop retransmitting it.
-                    if let Some(entry) = self.transactions.get_mut(&id) {
-                        entry.retransmit_at_ms = None;
-                    }
+        if request.method == Method::Ack {
+            let key = (
+                request.call_id().to_string(),
+                request.cseq().map_or(0, |(n, _)| n),
+            );
+            if let Some(id) = self.accepted_invites.remove(&key) {
+                // The 2xx arrived: stop retransmitting it; timer L still runs.
+                if let Some(entry) = self.transactions.get_mut(&id) {
+                    entry.acknowledged = true;
+                    arm(&mut self.deadlines, id, entry, Timer::Retransmit, None);
                 }
+            }
+            self.events
+                .push_back(TransactionEvent::Ack { request, source });
+            return;
+        }
+        if self.transactions.len() >= self.max_transactions {
+            self.events
+                .push_back(TransactionEvent::OverLimit { request, source });
+            return;
+        }
+        self.create_server_transaction(now_ms, source, request, reliable);
+    }
+
+    fn create_server_transaction(
+        &mut self,
+        now_ms: u64,
+        source: SocketAddr,
+        request: Request,
+        reliable: bool,
+    ) {
+        let Some(via) = request.top_via() else {
+            return;
+        };
+        let branch = via.branch().unwrap_or_default().to_string();
+        let key = Self::server_key(&branch, &request.method, &via);
+        if self.by_key.contains_key(&key) || request.method == Method::Ack {
+            return; // admitted twice, or an ACK: nothing to create
+        }
+        let id = self.allocate_id();
+        let kind = if request.method == Method::Invite {
+            Kind::ServerInvite
+        } else {
+            Kind::ServerNonInvite
+        };
+        let dialog_key = (kind == Kind::ServerInvite).then(|| {
+            (
+                request.call_id().to_string(),
+                request.cseq().map_or(0, |(n, _)| n),
+            )
+        });
+        self.transactions.insert(
+            id,
+            Transaction {
+                kind,
+                state: State::Initial,
+                key: key.clone(),
+                peer: source,
+                reliable,
+                request: None,
+                retransmit_bytes: Vec::new(),
+                ack_bytes: None,
+                retransmit_interval_ms: self.timers.t1_ms,
+                timers: [None; 2],
+                cancel_pending: false,
+                cancel_sent: false,
+                dialog_key,
+                acknowledged: false,
+            },
+        );
+        self.by_key.insert(key, id);
+        if kind == Kind::ServerInvite {
+            // Answer at once so that the caller stops retransmitting (§17.2.1).
+            let trying = request.response(100, "Trying", None);
+            self.respond(now_ms, id, trying);
+        }
+        if request.method == Method::Cancel {
+            let invite_key = Self::server_key(&branch, &Method::Invite, &via);
+            let invite = self.by_key.get(&invite_key).copied();
+            let status = if invite.is_some() { 200 } else { 481 };
+            let response = request.response(status, reason_phrase(status), None);
+            self.respond(now_ms, id, response);
+            if invite.is_some() {
                 self.events
-                    .push_back(TransactionEvent::Ack { request, source });
+                    .push_back(TransactionEvent::Cancel { invite, request });
             }
-            _ if self.transactions.len() >= self.max_transactions => {
-                let mut response = request.response(503, reason_phrase(503), None);
-                response.headers.push("Retry-After", "5");
-                self.transmit(source, response.to_bytes());
-                self.events
-                    .push_back(TransactionEvent::Overloaded { source });
-            }
-            _ => {
-                let id = self.allocate_id();
-                let kind = if request.method == Method::Invite {
-                    Kind::ServerInvite
-                } else {
-                    Kind::ServerNonInvite
-                };
-                let dialog_key = (kind == Kind::ServerInvite).then(|| {
-                    (
-                        request.call_id().to_string(),
-                        request.cseq().map_or(0, |(n, _)| n),
-                    )
-                });
-                let is_cancel = request.method == Method::Cancel;
-                self.transactions.insert(
-                    id,
-                    Transaction {
-                        kind,
-                        state: State::Initial,
-                        key: key.clone(),
-                        peer: source,
-                        request: request.clone(),
-                        retransmit_bytes: Vec::new(),
-                        ack_bytes: None,
-                        retransmit_interval_ms: self.timers.t1_ms,
-                        retransmit_at_ms: None,
-                        end_at_ms: None,
-                        cancel_pending: false,
-                        dialog_key,
-                    },
-                );
-                self.by_key.insert(key, id);
-                if kind == Kind::ServerInvite {
-                    // Answer at once so that the caller stops retransmitting (§17.2.1).
-                    let trying = request.response(100, "Trying", None);
-                    self.respond(now_ms, id, trying);
-                }
-                if is_cancel {
-                    let invite_key = format!(
-                        "s|{branch}|INVITE|{}:{}",
-                        via.host,
-                        via.port.unwrap_or(5060)
-                    );
-                    let invite = self.by_key.get(&invite_key).copied();
-                    let status = if invite.is_some() { 200 } else { 481 };
-                    let response = request.response(status, reason_phrase(status), None);
-                    self.respond(now_ms, id, response);
-                    if invite.is_some() {
-                        self.events
-                            .push_back(TransactionEvent::Cancel { invite, request });
-                    }
-                } else {
-                    self.events.push_back(TransactionEvent::Request {
-                        transaction: id,
-                        request,
-                        source,
-                    });
-                }
-            }
+        } else {
+            self.events.push_back(TransactionEvent::Request {
+                transaction: id,
+                request,
+                source,
+            });
         }
     }
 
@@ -598,9 +807,19 @@ impl TransactionLayer {
         if request.method == Method::Ack {
             if entry.kind == Kind::ServerInvite && entry.state == State::Completed {
                 entry.state = State::Confirmed;
-                entry.retransmit_at_ms = None;
-                entry.end_at_ms = Some(now_ms + t4_ms);
-                self.schedule(id);
+                let timer_i = if entry.reliable {
+                    now_ms
+                } else {
+                    now_ms + t4_ms
+                };
+                arm(&mut self.deadlines, id, entry, Timer::Retransmit, None);
+                arm(
+                    &mut self.deadlines,
+                    id,
+                    entry,
+                    Timer::EndOfState,
+                    Some(timer_i),
+                );
             }
             return;
         }
@@ -627,14 +846,18 @@ impl TransactionLayer {
         let Some(entry) = self.transactions.get_mut(&id) else {
             return;
         };
+        let deadlines = &mut self.deadlines;
         let status = response.status;
         match (entry.kind, entry.state) {
             (Kind::ClientInvite, State::Initial | State::Proceeding) => {
-                entry.retransmit_at_ms = None;
+                arm(deadlines, id, entry, Timer::Retransmit, None);
                 if status < 200 {
                     entry.state = State::Proceeding;
-                    // No timer B once the far end is known to be alive (§17.1.1.2).
-                    entry.end_at_ms = None;
+                    // No timer B once the far end is known to be alive (§17.1.1.2); a CANCEL
+                    // already sent keeps its 64·T1 bound.
+                    if !entry.cancel_sent {
+                        arm(deadlines, id, entry, Timer::EndOfState, None);
+                    }
                     let cancel = entry.cancel_pending;
                     self.events.push_back(TransactionEvent::Response {
                         transaction: id,
@@ -645,20 +868,33 @@ impl TransactionLayer {
                     }
                 } else if status < 300 {
                     entry.state = State::Accepted;
-                    entry.end_at_ms = Some(now_ms + 64 * timers.t1_ms);
-                    self.schedule(id);
+                    entry.request = None;
+                    arm(
+                        deadlines,
+                        id,
+                        entry,
+                        Timer::EndOfState,
+                        Some(now_ms + 64 * timers.t1_ms),
+                    );
                     self.events.push_back(TransactionEvent::Response {
                         transaction: id,
                         response,
                     });
                 } else {
-                    let ack = ack_for_error(&entry.request, &response);
-                    let bytes = ack.to_bytes();
+                    let ack = entry
+                        .request
+                        .take()
+                        .map(|invite| ack_for_error(&invite, &response));
+                    let bytes = ack.map(|ack| ack.to_bytes()).unwrap_or_default();
                     entry.ack_bytes = Some(bytes.clone());
                     entry.state = State::Completed;
-                    entry.end_at_ms = Some(now_ms + 32_000);
+                    let timer_d = if entry.reliable {
+                        now_ms
+                    } else {
+                        now_ms + 32_000
+                    };
+                    arm(deadlines, id, entry, Timer::EndOfState, Some(timer_d));
                     let peer = entry.peer;
-                    self.schedule(id);
                     self.transmit(peer, bytes);
                     self.events.push_back(TransactionEvent::Response {
                         transaction: id,
@@ -683,9 +919,14 @@ impl TransactionLayer {
                     entry.state = State::Proceeding;
                 } else {
                     entry.state = State::Completed;
-                    entry.retransmit_at_ms = None;
-                    entry.end_at_ms = Some(now_ms + timers.t4_ms);
-                    self.schedule(id);
+                    entry.retransmit_bytes = Vec::new();
+                    let timer_k = if entry.reliable {
+                        now_ms
+                    } else {
+                        now_ms + timers.t4_ms
+                    };
+                    arm(deadlines, id, entry, Timer::Retransmit, None);
+                    arm(deadlines, id, entry, Timer::EndOfState, Some(timer_k));
                 }
                 self.events.push_back(TransactionEvent::Response {
                     transaction: id,
@@ -693,49 +934,6 @@ impl TransactionLayer {
                 });
             }
             _ => {} // a retransmission absorbed by a completed transaction
-        }
-    }
-
-    fn fire_timers(&mut self, now_ms: u64, id: TransactionId) {
-        let timers = self.timers;
-        let Some(entry) = self.transactions.get_mut(&id) else {
-            return;
-        };
-        if entry.end_at_ms.is_some_and(|end_ms| end_ms <= now_ms) {
-            let event = match (entry.kind, entry.state) {
-                (
-                    Kind::ClientInvite | Kind::ClientNonInvite,
-                    State::Initial | State::Proceeding,
-                ) => Some(TransactionEvent::Timeout { transaction: id }),
-                (Kind::ServerInvite, State::Completed) => {
-                    Some(TransactionEvent::AckTimeout { transaction: id })
-                }
-                (Kind::ServerInvite, State::Accepted) if entry.retransmit_at_ms.is_some() => {
-                    Some(TransactionEvent::AckTimeout { transaction: id })
-                }
-                _ => None,
-            };
-            self.terminate(id);
-            if let Some(event) = event {
-                self.events.push_back(event);
-            }
-            return;
-        }
-        if entry.retransmit_at_ms.is_some_and(|at_ms| at_ms <= now_ms) {
-            let interval_ms = match entry.kind {
-                // Timer A doubles without a cap (§17.1.1.2).
-                Kind::ClientInvite => entry.retransmit_interval_ms * 2,
-                _ if entry.state == State::Proceeding => timers.t2_ms,
-                _ => (entry.retransmit_interval_ms * 2).min(timers.t2_ms),
-            };
-            entry.retransmit_interval_ms = interval_ms;
-            entry.retransmit_at_ms = Some(now_ms + interval_ms);
-            let bytes = entry.retransmit_bytes.clone();
-            let peer = entry.peer;
-            self.schedule(id);
-            self.transmit(peer, bytes);
-        } else {
-            self.schedule(id);
         }
     }
 }
@@ -894,23 +1092,8 @@ mod tests {
     #[test]
     fn server_retransmits_2xx_until_the_ack_arrives() {
         let mut server = layer(5070);
-        let mut invite = request(Method::Invite, "ok");
-        invite.headers.0.insert(
-            0,
-            super::super::message::Header {
-                name: "Via".into(),
-                value: "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa".into(),
-            },
-        );
-        server.handle_datagram(0, address(5060), &invite.to_bytes());
-        let TransactionEvent::Request {
-            transaction,
-            request,
-            ..
-        } = drain_events(&mut server).remove(0)
-        else {
-            panic!()
-        };
+        let (transaction, request) =
+            receive(&mut server, with_via(request(Method::Invite, "ok"), "a"));
         drain_transmits(&mut server);
         server.respond(0, transaction, request.response(200, "OK", Some("t")));
         assert_eq!(drain_transmits(&mut server).len(), 1);
@@ -989,24 +1172,175 @@ mod tests {
         assert_eq!(client.transaction_count(), 0);
     }
 
+    /// A request as a peer at 127.0.0.1:5060 sends it, with a top Via of that branch.
+    fn with_via(mut request: Request, branch: &str) -> Request {
+        request.headers.0.insert(
+            0,
+            super::super::message::Header {
+                name: "Via".into(),
+                value: format!("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK{branch}"),
+            },
+        );
+        request
+    }
+
+    /// Deliver a request to a server layer and take the transaction it opened.
+    fn receive(server: &mut TransactionLayer, request: Request) -> (TransactionId, Request) {
+        server.handle_datagram(0, address(5060), &request.to_bytes());
+        match drain_events(server).remove(0) {
+            TransactionEvent::Request {
+                transaction,
+                request,
+                ..
+            } => (transaction, request),
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn a_full_table_turns_new_requests_away_with_503() {
+    fn a_full_table_leaves_the_choice_to_the_user() {
         let mut server =
             TransactionLayer::new(TimerSettings::default(), "127.0.0.1:5070".into(), 1);
-        for branch in ["a", "b"] {
-            let mut options = request(Method::Options, branch);
-            options.headers.0.insert(
-                0,
-                super::super::message::Header {
-                    name: "Via".into(),
-                    value: format!("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK{branch}"),
-                },
-            );
+        for branch in ["a", "b", "c"] {
+            let options = with_via(request(Method::Options, branch), branch);
             server.handle_datagram(0, address(5060), &options.to_bytes());
         }
-        let events = drain_events(&mut server);
-        assert!(matches!(events[1], TransactionEvent::Overloaded { .. }));
+        let mut events = drain_events(&mut server);
+        assert!(matches!(events[0], TransactionEvent::Request { .. }));
+        let TransactionEvent::OverLimit { request, source } = events.remove(1) else {
+            panic!("expected OverLimit, got {events:?}");
+        };
+        // The user turns the first away and admits the second (say, a BYE of a live call).
+        server.refuse_overloaded(source, &request, 5);
         let sent = drain_transmits(&mut server);
         assert!(sent[0].bytes.starts_with(b"SIP/2.0 503"));
+        assert!(String::from_utf8_lossy(&sent[0].bytes).contains("Retry-After: 5"));
+        assert_eq!(server.transaction_count(), 1);
+        let TransactionEvent::OverLimit { request, source } = events.remove(1) else {
+            panic!("expected OverLimit, got {events:?}");
+        };
+        server.admit(0, source, request);
+        assert!(matches!(
+            drain_events(&mut server).as_slice(),
+            [TransactionEvent::Request { .. }]
+        ));
+        assert_eq!(server.transaction_count(), 2);
+    }
+
+    /// Play one server INVITE through to its end and return when the table emptied.
+    fn server_invite_lifetime(
+        final_status: u16,
+        acknowledge: bool,
+    ) -> (u64, Vec<TransactionEvent>) {
+        let mut server = layer(5070);
+        let (transaction, request) = receive(
+            &mut server,
+            with_via(request(Method::Invite, "life"), "life"),
+        );
+        server.respond(
+            100,
+            transaction,
+            request.response(final_status, "X", Some("t")),
+        );
+        if acknowledge {
+            let mut ack = request.clone();
+            ack.method = Method::Ack;
+            ack.headers.set("CSeq", "1 ACK");
+            if final_status < 300 {
+                // The ACK of a 2xx is a transaction of its own: a new branch.
+                ack.headers
+                    .set("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKack");
+            }
+            server.handle_datagram(200, address(5060), &ack.to_bytes());
+        }
+        let mut events = drain_events(&mut server);
+        let mut ended_at_ms = 0;
+        while let Some(deadline_ms) = server.poll_timeout() {
+            server.handle_timeout(deadline_ms);
+            drain_transmits(&mut server);
+            events.extend(drain_events(&mut server));
+            ended_at_ms = deadline_ms;
+        }
+        assert_eq!(
+            server.transaction_count(),
+            0,
+            "the table is empty at the end"
+        );
+        (ended_at_ms, events)
+    }
+
+    #[test]
+    fn every_server_invite_state_ends_with_its_timer() {
+        // 2xx and its ACK: Accepted until timer L, 64·T1 after the 2xx (RFC 6026).
+        let (ended_ms, events) = server_invite_lifetime(200, true);
+        assert_eq!(ended_ms, 100 + 32_000);
+        assert!(matches!(events.as_slice(), [TransactionEvent::Ack { .. }]));
+        // 2xx never acknowledged: the same end, and the user hears of it.
+        let (ended_ms, events) = server_invite_lifetime(200, false);
+        assert_eq!(ended_ms, 100 + 32_000);
+        assert!(matches!(
+            events.as_slice(),
+            [TransactionEvent::AckTimeout { .. }]
+        ));
+        // An error and its ACK: Confirmed, then timer I (T4) after the ACK.
+        let (ended_ms, events) = server_invite_lifetime(486, true);
+        assert_eq!(ended_ms, 200 + 5_000);
+        assert!(events.is_empty());
+        // An error never acknowledged: timer H.
+        let (ended_ms, events) = server_invite_lifetime(486, false);
+        assert_eq!(ended_ms, 100 + 32_000);
+        assert!(matches!(
+            events.as_slice(),
+            [TransactionEvent::AckTimeout { .. }]
+        ));
+    }
+
+    #[test]
+    fn answered_calls_leave_no_transaction_behind() {
+        // The leak of the first live runtime: ACKed 2xx transactions stayed for good.
+        let mut client = layer(5060);
+        let mut server = layer(5070);
+        for call in 0..50 {
+            let call_id = format!("call-{call}");
+            let now_ms = call * 10;
+            client.send_request(now_ms, address(5070), request(Method::Invite, &call_id));
+            exchange(&mut client, &mut server, now_ms, 5060);
+            for event in drain_events(&mut server) {
+                if let TransactionEvent::Request {
+                    transaction,
+                    request,
+                    ..
+                } = event
+                {
+                    server.respond(now_ms, transaction, request.response(200, "OK", Some("s")));
+                }
+            }
+            exchange(&mut server, &mut client, now_ms, 5070);
+            for event in drain_events(&mut client) {
+                if let TransactionEvent::Response { response, .. } = event {
+                    if response.status == 200 {
+                        let mut ack = request(Method::Ack, &call_id);
+                        ack.headers.set("To", response.headers.get("To").unwrap());
+                        client.send_stateless(address(5070), ack);
+                    }
+                }
+            }
+            exchange(&mut client, &mut server, now_ms + 1, 5060);
+            drain_events(&mut server);
+        }
+        assert!(server.transaction_count() > 0);
+        for layer in [&mut client, &mut server] {
+            while let Some(deadline_ms) = layer.poll_timeout() {
+                layer.handle_timeout(deadline_ms);
+                drain_transmits(layer);
+                drain_events(layer);
+            }
+            assert_eq!(layer.transaction_count(), 0);
+            assert_eq!(
+                layer.scheduled_timer_count(),
+                0,
+                "no timer left in the heap"
+            );
+        }
     }
 }

@@ -1,0 +1,131 @@
+//! What the HTTP API may ask of the switch, what the switch answers, and the one place where
+//! those answers become HTTP status codes and JSON.
+//!
+//! The switch is sans-IO and knows nothing of HTTP: it takes a [`Command`] and gives a typed
+//! [`Reply`] or a [`CommandError`]. [`http_status`] and [`Reply::into_json`] are the adapter.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use switchboard_engine::{AgentState, AuxReason};
+
+/// What the HTTP API may ask of the switch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    AgentLogin { agent: String },
+    AgentLogout { agent: String },
+    AgentReady { agent: String },
+    AgentAux { agent: String, reason: AuxReason },
+    Agent { agent: String },
+    Agents,
+    Queue { queue: String },
+    Queues,
+    Health,
+    Metrics,
+}
+
+/// An agent as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentView {
+    pub id: String,
+    pub state: AgentState,
+    pub registered: bool,
+    /// The Contact URI the phone registered (only for callers holding the token).
+    pub contact: Option<String>,
+}
+
+/// A queue as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueView {
+    pub name: String,
+    pub waiting: usize,
+    pub agents_logged_in: u32,
+    pub expected_wait_ms: Option<u64>,
+}
+
+/// `/health`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HealthView {
+    pub status: &'static str,
+    pub uptime_ms: u64,
+    pub calls_in_progress: usize,
+    pub transactions: usize,
+    pub registered_agents: usize,
+}
+
+/// What the switch answers to a [`Command`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    Agent(AgentView),
+    Agents(Vec<AgentView>),
+    Queue(QueueView),
+    Queues(Vec<QueueView>),
+    Health(HealthView),
+    /// OpenMetrics text.
+    Metrics(String),
+}
+
+/// A command the switch could not carry out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    UnknownAgent(String),
+    UnknownQueue(String),
+    /// The engine refused the change in the agent's present state.
+    Refused(String),
+    /// The switch task is busy (its command queue is full) or stopping.
+    Unavailable,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandError::UnknownAgent(name) => write!(f, "unknown agent {name:?}"),
+            CommandError::UnknownQueue(name) => write!(f, "unknown queue {name:?}"),
+            CommandError::Refused(reason) => f.write_str(reason),
+            CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
+        }
+    }
+}
+
+/// The HTTP status of a refused command.
+pub fn http_status(error: &CommandError) -> u16 {
+    match error {
+        CommandError::UnknownAgent(_) | CommandError::UnknownQueue(_) => 404,
+        CommandError::Refused(_) => 409,
+        CommandError::Unavailable => 503,
+    }
+}
+
+/// The JSON body of a refused command.
+pub fn error_json(error: &CommandError) -> Value {
+    json!({ "error": error.to_string() })
+}
+
+impl Reply {
+    /// The JSON body; `None` for the metrics text, which is not JSON.
+    pub fn into_json(self) -> Result<Value, String> {
+        let value = match self {
+            Reply::Agent(agent) => serde_json::to_value(agent),
+            Reply::Agents(agents) => serde_json::to_value(agents),
+            Reply::Queue(queue) => serde_json::to_value(queue),
+            Reply::Queues(queues) => serde_json::to_value(queues),
+            Reply::Health(health) => serde_json::to_value(health),
+            Reply::Metrics(text) => return Err(text),
+        };
+        // These types always serialize.
+        Ok(value.unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_statuses_and_name_what_was_wrong() {
+        let unknown = CommandError::UnknownAgent("nobody".into());
+        assert_eq!(http_status(&unknown), 404);
+        assert_eq!(error_json(&unknown)["error"], "unknown agent \"nobody\"");
+        assert_eq!(http_status(&CommandError::Refused("busy".into())), 409);
+        assert_eq!(http_status(&CommandError::Unavailable), 503);
+    }
+}

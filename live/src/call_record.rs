@@ -1,0 +1,157 @@
+//! CDR assembly: one call's row built from the engine's event stream and the SIP facts only the
+//! B2BUA knows (Call-ID, entry point, who hung up, the final status sent to the caller).
+
+use switchboard_engine::{BlockReason, Center, EventKind, Outcome};
+
+use crate::cdr::CdrRecord;
+
+/// Who ended a call, as the CDR's `hangup_side` column says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HangupSide {
+    Customer,
+    Agent,
+    /// Blocked, IVR hang-up, shutdown, or a party found gone by the switch.
+    Center,
+}
+
+impl HangupSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HangupSide::Customer => "customer",
+            HangupSide::Agent => "agent",
+            HangupSide::Center => "center",
+        }
+    }
+}
+
+/// One call's CDR in the making.
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    row: CdrRecord,
+    outcome: Option<Outcome>,
+    block_reason: Option<BlockReason>,
+    ended_ms: Option<u64>,
+    pub hangup_side: Option<HangupSide>,
+    /// The side whose RTP stopped for the media timeout, when that ended the call.
+    pub media_timeout: Option<HangupSide>,
+}
+
+impl CallRecord {
+    pub fn new(call_id: &str, contact_id: u64, entry_point: &str, arrived_unix_ms: i64) -> Self {
+        CallRecord {
+            row: CdrRecord {
+                call_id: call_id.to_string(),
+                contact_id,
+                entry_point: entry_point.to_string(),
+                arrived_unix_ms,
+                ..CdrRecord::default()
+            },
+            outcome: None,
+            block_reason: None,
+            ended_ms: None,
+            hangup_side: None,
+            media_timeout: None,
+        }
+    }
+
+    /// Why the engine blocked the contact, once it has ended blocked.
+    pub fn block_reason(&self) -> Option<BlockReason> {
+        self.block_reason
+    }
+
+    /// Record one engine event of this call at `time_ms` (engine time) = `unix_ms`. Returns true
+    /// for the contact's one terminal event.
+    pub fn apply(&mut self, center: &Center, time_ms: u64, unix_ms: i64, kind: &EventKind) -> bool {
+        match kind {
+            EventKind::ContactQueued { queue, .. } => {
+                self.row.queued_unix_ms.get_or_insert(unix_ms);
+                self.row.queue = Some(center.queue_name(*queue).to_string());
+            }
+            EventKind::ContactOffered { .. } => {
+                self.row.offered_unix_ms.get_or_insert(unix_ms);
+            }
+            EventKind::OfferEnded { .. } => self.row.offers_unanswered += 1,
+            EventKind::ContactAnswered { agent, .. } => {
+                self.row.answered_unix_ms = Some(unix_ms);
+                self.row.agent = Some(center.agent_name(*agent).to_string());
+            }
+            EventKind::ConversationEnded { talk_ms, .. } => {
+                self.row.talk_ms = *talk_ms as i64;
+                self.ended_ms = Some(time_ms);
+            }
+            EventKind::ContactEnded {
+                outcome,
+                queue,
+                agent,
+                wait_ms,
+                block_reason,
+                ..
+            } => {
+                self.outcome = Some(*outcome);
+                self.block_reason = *block_reason;
+                self.row.wait_ms = *wait_ms as i64;
+                if let Some(queue) = queue {
+                    self.row.queue = Some(center.queue_name(*queue).to_string());
+                }
+                if let Some(agent) = agent {
+                    self.row.agent = Some(center.agent_name(*agent).to_string());
+                }
+                self.ended_ms.get_or_insert(time_ms);
+                return true;
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// The finished row. `to_unix_ms` turns engine time into Unix time; `now_ms` stands in for
+    /// an end the engine did not report.
+    pub fn finish(
+        &self,
+        sip_status: u16,
+        now_ms: u64,
+        to_unix_ms: impl Fn(u64) -> i64,
+    ) -> CdrRecord {
+        let mut row = self.row.clone();
+        row.outcome = outcome_name(self.outcome.unwrap_or(Outcome::Dropped)).to_string();
+        row.ended_unix_ms = to_unix_ms(self.ended_ms.unwrap_or(now_ms));
+        row.hangup_side = self
+            .hangup_side
+            .unwrap_or(HangupSide::Center)
+            .as_str()
+            .to_string();
+        row.sip_status = sip_status;
+        row.media_timeout = self.media_timeout.map(|side| side.as_str().to_string());
+        row
+    }
+}
+
+pub fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Completed => "completed",
+        Outcome::Abandoned => "abandoned",
+        Outcome::Blocked => "blocked",
+        Outcome::TimedOut => "timed-out",
+        Outcome::SelfServed => "self-served",
+        Outcome::Transferred => "transferred",
+        Outcome::Dropped => "dropped",
+    }
+}
+
+/// The contact an event is about (none for agent state changes).
+pub fn event_contact(kind: &EventKind) -> Option<switchboard_engine::ContactId> {
+    match kind {
+        EventKind::ContactArrived { contact, .. }
+        | EventKind::IvrNodeEntered { contact, .. }
+        | EventKind::ContactQueued { contact, .. }
+        | EventKind::ContactRelaxed { contact, .. }
+        | EventKind::ContactOverflowed { contact, .. }
+        | EventKind::CallbackRequested { contact, .. }
+        | EventKind::ContactOffered { contact, .. }
+        | EventKind::OfferEnded { contact, .. }
+        | EventKind::ContactAnswered { contact, .. }
+        | EventKind::ConversationEnded { contact, .. }
+        | EventKind::ContactEnded { contact, .. } => Some(*contact),
+        EventKind::AgentStateChanged { .. } => None,
+    }
+}

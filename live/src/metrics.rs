@@ -1,0 +1,168 @@
+//! What `/metrics` shows, kept with the `prometheus-client` crate (OpenMetrics text).
+//!
+//! Counters are counted where things happen; gauges are set from the switch's state just before
+//! the text is encoded, so a gauge can never drift from what it reports.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// The content type of [`Metrics::encode`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabel {
+    pub queue: String,
+}
+
+/// Every metric of the live runtime; see the module documentation.
+pub struct Metrics {
+    registry: Registry,
+    pub datagrams_received: Counter,
+    pub malformed_messages: Counter,
+    pub overloaded_requests: Counter,
+    pub calls_accepted: Counter,
+    pub calls_refused: Counter,
+    pub calls_answered: Counter,
+    pub calls_never_acknowledged: Counter,
+    pub cdrs_produced: Counter,
+    pub offers_sent: Counter,
+    pub offers_unanswered: Counter,
+    pub registrations: Counter,
+    pub media_keys: Counter,
+    pub media_timeouts: Counter,
+    pub authentication_failures: Counter,
+    pub calls_in_progress: Gauge,
+    pub transactions: Gauge,
+    pub registered_agents: Gauge,
+    pub queue_waiting: Family<QueueLabel, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let datagrams_received = counter("sip_datagrams_received", "SIP messages received.");
+        let malformed_messages = counter(
+            "sip_malformed_messages",
+            "Messages that were not valid SIP.",
+        );
+        let overloaded_requests = counter(
+            "sip_overloaded_requests",
+            "Requests refused with 503 because the transaction table was full.",
+        );
+        let calls_accepted = counter("calls_accepted", "INVITEs that became contacts.");
+        let calls_refused = counter(
+            "calls_refused",
+            "INVITEs refused before becoming contacts (unknown entry point, overload).",
+        );
+        let calls_answered = counter("calls_answered", "Calls connected to an agent.");
+        let calls_never_acknowledged = counter(
+            "calls_never_acknowledged",
+            "Answered calls whose caller never sent the ACK for the 200 (ended as dropped).",
+        );
+        let cdrs_produced = counter("cdrs_produced", "CDR rows produced.");
+        let offers_sent = counter("offers_sent", "INVITEs sent to agents.");
+        let offers_unanswered = counter(
+            "offers_unanswered",
+            "Agent INVITEs declined, cancelled or timed out.",
+        );
+        let registrations = counter("registrations", "Successful REGISTER requests.");
+        let media_keys = counter(
+            "media_keys",
+            "Keys callers pressed as RFC 4733 telephone events (anchored media).",
+        );
+        let media_timeouts = counter(
+            "media_timeouts",
+            "Calls ended because a leg sent no RTP for [live.media] media_timeout.",
+        );
+        let authentication_failures = counter(
+            "sip_authentication_failures",
+            "Requests whose digest credentials were wrong, replayed or forged (not the first, \
+             unauthenticated try that a challenge answers).",
+        );
+        let mut gauge = |name: &str, help: &str| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        let calls_in_progress = gauge("calls_in_progress", "Calls whose contact has not ended.");
+        let transactions = gauge("sip_transactions", "SIP transactions in the table.");
+        let registered_agents = gauge("registered_agents", "Agents with a registration.");
+        let queue_waiting = Family::<QueueLabel, Gauge>::default();
+        registry.register(
+            "queue_waiting",
+            "Contacts waiting per queue.",
+            queue_waiting.clone(),
+        );
+        Metrics {
+            registry,
+            datagrams_received,
+            malformed_messages,
+            overloaded_requests,
+            calls_accepted,
+            calls_refused,
+            calls_answered,
+            calls_never_acknowledged,
+            cdrs_produced,
+            offers_sent,
+            offers_unanswered,
+            registrations,
+            media_keys,
+            media_timeouts,
+            authentication_failures,
+            calls_in_progress,
+            transactions,
+            registered_agents,
+            queue_waiting,
+        }
+    }
+}
+
+impl Metrics {
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_labelled_gauges_are_encoded() {
+        let metrics = Metrics::default();
+        metrics.calls_accepted.inc_by(3);
+        metrics
+            .queue_waiting
+            .get_or_create(&QueueLabel {
+                queue: "sales".into(),
+            })
+            .set(2);
+        let text = metrics.encode();
+        assert!(
+            text.contains("# TYPE switchboard_calls_accepted counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("switchboard_calls_accepted_total 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("switchboard_queue_waiting{queue=\"sales\"} 2"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

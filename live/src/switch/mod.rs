@@ -1,0 +1,715 @@
+//! The B2BUA: SIP calls in, engine decisions out, as one sans-IO state machine.
+//!
+//! [`Switch`] owns the engine's [`Center`], the SIP transaction layer and the registrar. Calls
+//! from a trunk become contacts; the engine's offers become INVITEs to agents' phones; its
+//! connects become the 200 OK to the caller carrying the agent's SDP (direct media, nothing
+//! anchored). Like the engine, it reads no clock and touches no socket: the driver passes
+//! datagrams, API commands and the time in, and takes datagrams and CDR rows out.
+//!
+//! Method groups, as in the engine: getters; inputs (`handle_datagram`, `handle_timeout`,
+//! `handle_command`); outputs (`poll_transmit`, `poll_cdr`, `poll_timeout`).
+//!
+//! The rooms: `caller` (the caller's leg: INVITE, CANCEL, BYE, INFO and the answers to them),
+//! `agent` (the agents' legs: offers and the phones' answers), `registration` (REGISTER),
+//! `commands` (the API's commands), this file (the dispatch of transaction events and of the
+//! engine's outputs). In-dialog requests are built by [`Dialog`], CDR rows by [`CallRecord`],
+//! metrics kept by [`Metrics`].
+//!
+//! Session descriptions pass through two places only, so that a media layer can stand between
+//! the legs: [`Switch::offer_for_agent`] (the caller's offer, sent to the agent) and
+//! [`Switch::answer_for_caller`] (the agent's answer, sent to the caller). With anchored media
+//! ([`Switch::with_media`]) both are the switch's own descriptions, made by the
+//! [`MediaPlane`], whose [`MediaCommand`]s the driver takes from `poll_media` and whose
+//! events (keys, silent legs) come back through `handle_media_event`.
+
+mod agent;
+mod caller;
+mod commands;
+mod probe;
+mod registration;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use switchboard_engine::{AgentId, AgentState, Center, ContactId, Input, Output};
+
+use crate::api::{Command, CommandError, Reply};
+use crate::auth::Authenticator;
+use crate::call_record::{CallRecord, HangupSide};
+use crate::cdr::CdrRecord;
+use crate::config::LiveConfig;
+use crate::dialog::Dialog;
+use crate::media::{CallEvent, DriverEvent, MediaCommand};
+use crate::media_plane::MediaPlane;
+use crate::metrics::Metrics;
+use crate::registrar::Registrar;
+use crate::sip::message::{reason_phrase, Request};
+use crate::sip::transaction::{
+    TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit,
+};
+
+/// The methods this B2BUA accepts, for Allow header fields.
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
+
+/// A message body and its Content-Type (an SDP offer or answer, as it came).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Body {
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl Body {
+    fn of(headers: &crate::sip::message::Headers, bytes: &[u8]) -> Body {
+        Body {
+            content_type: headers.get("Content-Type").map(str::to_string),
+            bytes: bytes.to_vec(),
+        }
+    }
+}
+
+/// The caller's side of a call: the INVITE from the trunk, and our dialog with the caller.
+struct CallerLeg {
+    invite_transaction: TransactionId,
+    /// The INVITE as received: its responses copy its Via, From, To, Call-ID and CSeq.
+    invite: Request,
+    dialog: Dialog,
+    /// The caller's session description.
+    offer: Body,
+    /// A provisional response (180/183) has been sent.
+    ringing_sent: bool,
+    /// The final status sent to the INVITE.
+    final_status: Option<u16>,
+    /// BYE or CANCEL seen, or a final error sent: nothing more goes to the caller.
+    gone: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AgentLegState {
+    Ringing,
+    Answered,
+    /// Withdrawn by the engine: a late 200 gets an ACK and a BYE.
+    Cancelled,
+    Ended,
+}
+
+/// One INVITE to an agent's phone. Kept in its own table so that a leg withdrawn by the
+/// engine can still be cleaned up when the phone answers late.
+struct AgentLeg {
+    contact: ContactId,
+    agent: AgentId,
+    dialog: Dialog,
+    invite_transaction: TransactionId,
+    /// The phone's session description (from its 200).
+    answer: Body,
+    state: AgentLegState,
+}
+
+/// One contact's SIP side and its CDR in the making.
+struct Call {
+    caller: CallerLeg,
+    /// The current agent leg's Call-ID.
+    agent_call_id: Option<String>,
+    answered: bool,
+    record: CallRecord,
+    /// When the legs are probed next (see `probe`).
+    next_probe_ms: Option<u64>,
+}
+
+/// Requests the switch sent as a client, and why.
+#[derive(Clone, Debug)]
+enum Purpose {
+    AgentInvite {
+        call_id: String,
+    },
+    /// An in-dialog OPTIONS asking whether a side of the call is still there.
+    Probe {
+        contact: ContactId,
+        side: probe::Side,
+    },
+    /// BYE and the like: nothing to do with the answer.
+    Fire,
+}
+
+/// The B2BUA; see the module documentation.
+pub struct Switch {
+    center: Center,
+    transactions: TransactionLayer,
+    registrar: Registrar,
+    live: LiveConfig,
+    local: SocketAddr,
+    start_unix_ms: i64,
+    calls: HashMap<ContactId, Call>,
+    by_caller_call_id: HashMap<String, ContactId>,
+    by_invite_transaction: HashMap<TransactionId, ContactId>,
+    agent_legs: HashMap<String, AgentLeg>,
+    client_transactions: HashMap<TransactionId, Purpose>,
+    /// Due probes by call, possibly stale (see `probe`).
+    probes: BinaryHeap<Reverse<(u64, ContactId)>>,
+    cdrs: VecDeque<CdrRecord>,
+    metrics: Metrics,
+    /// Anchored media; `None` passes the phones' descriptions through (direct media).
+    media: Option<MediaPlane>,
+    /// Digest authentication of agents' REGISTER; none in a lab without a secrets file.
+    authenticator: Option<Authenticator>,
+    next_contact: u64,
+    next_identifier: u64,
+    identifier_prefix: String,
+    now_ms: u64,
+}
+
+impl Switch {
+    /// `local` is the SIP address the switch listens on (written into Via and Contact);
+    /// `start_unix_ms` is the wall-clock time of engine time 0, for CDR timestamps.
+    pub fn new(center: Center, live: LiveConfig, local: SocketAddr, start_unix_ms: i64) -> Self {
+        let timers = TimerSettings {
+            t1_ms: live.sip_t1.0,
+            ..TimerSettings::default()
+        };
+        Switch {
+            transactions: TransactionLayer::new(timers, local.to_string(), live.max_transactions),
+            center,
+            registrar: Registrar::default(),
+            live,
+            local,
+            start_unix_ms,
+            calls: HashMap::new(),
+            by_caller_call_id: HashMap::new(),
+            by_invite_transaction: HashMap::new(),
+            agent_legs: HashMap::new(),
+            client_transactions: HashMap::new(),
+            probes: BinaryHeap::new(),
+            cdrs: VecDeque::new(),
+            metrics: Metrics::default(),
+            media: None,
+            authenticator: None,
+            next_contact: 1,
+            next_identifier: 1,
+            identifier_prefix: format!("{:x}", start_unix_ms),
+            now_ms: 0,
+        }
+    }
+
+    /// Anchor every call's media on `media`'s ports (see `docs/media.md`).
+    pub fn with_media(mut self, media: MediaPlane) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// Require digest authentication of agents' REGISTER requests.
+    pub fn with_authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
+    // ---------------------------------------------------------------- getters
+
+    pub fn center(&self) -> &Center {
+        &self.center
+    }
+
+    pub fn calls_in_progress(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn transaction_count(&self) -> usize {
+        self.transactions.transaction_count()
+    }
+
+    /// Agent legs still remembered (ringing, answered, or withdrawn and waiting for a late 200).
+    pub fn agent_leg_count(&self) -> usize {
+        self.agent_legs.len()
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    pub fn handle_datagram(&mut self, now_ms: u64, source: SocketAddr, bytes: &[u8]) {
+        self.now_ms = now_ms;
+        self.metrics.datagrams_received.inc();
+        self.transactions.handle_datagram(now_ms, source, bytes);
+        self.process_transaction_events();
+    }
+
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.transactions.handle_timeout(now_ms);
+        self.process_transaction_events();
+        self.run_engine_timers(now_ms);
+        self.run_probes(now_ms);
+        for agent in self.registrar.expire(now_ms) {
+            tracing::info!(
+                agent = self.center.agent_name(agent),
+                "registration expired"
+            );
+            self.log_out(agent);
+        }
+    }
+
+    pub fn handle_command(&mut self, now_ms: u64, command: Command) -> Result<Reply, CommandError> {
+        self.now_ms = now_ms;
+        // Engine timers due by now run first so that answers reflect the present.
+        self.run_engine_timers(now_ms);
+        let result = self.command(command);
+        self.drain_engine();
+        result
+    }
+
+    /// Stopping: every call still up is ended (BYE or 503 to its parties) and reported to the
+    /// engine as dropped, so that each one still gets its CDR.
+    pub fn drop_all_calls(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        let mut contacts: Vec<ContactId> = self.calls.keys().copied().collect();
+        contacts.sort();
+        for contact in contacts {
+            self.drop_call(contact, HangupSide::Center);
+        }
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transactions.poll_transmit()
+    }
+
+    /// What the media driver should do next (nothing without anchored media).
+    pub fn poll_media(&mut self) -> Option<MediaCommand> {
+        self.media.as_mut()?.poll_command()
+    }
+
+    pub fn poll_cdr(&mut self) -> Option<CdrRecord> {
+        self.cdrs.pop_front()
+    }
+
+    pub fn poll_timeout(&mut self) -> Option<u64> {
+        [
+            self.transactions.poll_timeout(),
+            self.center.poll_timeout(),
+            self.registrar.poll_timeout(),
+            self.next_probe_ms(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    // ---------------------------------------------------------------- media hand-over points
+
+    /// The body the agent's INVITE carries: the caller's offer, unchanged (direct media), or
+    /// the switch's offer on the agent leg (anchored media).
+    fn offer_for_agent(&mut self, contact: ContactId) -> Body {
+        if let Some(media) = &mut self.media {
+            let offer = match media.agent_offer(contact) {
+                Some(offer) => Ok(offer),
+                None => media.offer_for_agent(contact),
+            };
+            return match offer {
+                Ok(offer) => sdp_body(offer),
+                Err(refusal) => {
+                    tracing::warn!(contact = contact.0, reason = %refusal.reason, "no media for the agent leg");
+                    Body::default()
+                }
+            };
+        }
+        self.calls
+            .get(&contact)
+            .map(|call| call.caller.offer.clone())
+            .unwrap_or_default()
+    }
+
+    /// The body of the 200 to the caller: the agent's answer, unchanged (direct media), or the
+    /// switch's answer on the caller leg (anchored media).
+    fn answer_for_caller(&self, agent_call_id: &str) -> Body {
+        let leg = self.agent_legs.get(agent_call_id);
+        if let Some(media) = &self.media {
+            return leg
+                .and_then(|leg| media.caller_answer(leg.contact))
+                .map(sdp_body)
+                .unwrap_or_default();
+        }
+        leg.map(|leg| leg.answer.clone()).unwrap_or_default()
+    }
+
+    /// An ACK of a caller's 200: with a delayed offer it carries the caller's answer.
+    fn on_caller_ack(&mut self, request: Request) {
+        let Some(&contact) = self.by_caller_call_id.get(request.call_id()) else {
+            return;
+        };
+        if let (Some(media), false) = (&mut self.media, request.body.is_empty()) {
+            if let Err(refusal) = media.caller_answered(contact, &request.body) {
+                tracing::info!(contact = contact.0, reason = %refusal.reason, "the ACK's answer is unusable: call dropped");
+                self.drop_call(contact, HangupSide::Center);
+            }
+        }
+    }
+
+    /// Something a call's media reported.
+    pub fn handle_media_event(&mut self, now_ms: u64, event: CallEvent) {
+        self.now_ms = now_ms;
+        let contact = ContactId(event.call);
+        if !self.calls.contains_key(&contact) {
+            return; // the call ended while the event was on its way
+        }
+        match event.event {
+            DriverEvent::Media(switchboard_media::MediaEvent::Key { side, key }) => {
+                if side == switchboard_media::Side::Caller {
+                    self.metrics.media_keys.inc();
+                    let digits = key.to_string();
+                    if let Err(error) = self
+                        .center
+                        .handle(now_ms, Input::Digits { contact, digits })
+                    {
+                        tracing::debug!(%error, contact = contact.0, "key ignored");
+                    }
+                    self.drain_engine();
+                }
+            }
+            DriverEvent::Media(switchboard_media::MediaEvent::MediaTimeout { side }) => {
+                self.metrics.media_timeouts.inc();
+                tracing::info!(
+                    contact = contact.0,
+                    ?side,
+                    "no RTP for the media timeout: call ended"
+                );
+                let hangup = match side {
+                    switchboard_media::Side::Caller => HangupSide::Customer,
+                    switchboard_media::Side::Agent => HangupSide::Agent,
+                };
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.record.media_timeout = Some(hangup);
+                }
+                let answered = self.calls.get(&contact).is_some_and(|call| call.answered);
+                if answered {
+                    self.drop_call(contact, hangup);
+                } else if side == switchboard_media::Side::Caller {
+                    if let Some(call) = self.calls.get_mut(&contact) {
+                        call.record.hangup_side = Some(HangupSide::Customer);
+                    }
+                    self.answer_caller(contact, 408);
+                    self.tell_engine(Input::ContactAbandoned { contact });
+                }
+            }
+            DriverEvent::Media(switchboard_media::MediaEvent::Latched { side, address }) => {
+                tracing::debug!(contact = contact.0, ?side, %address, "RTP source latched");
+            }
+            DriverEvent::Media(switchboard_media::MediaEvent::PlaybackFinished { .. }) => {}
+            DriverEvent::OpenFailed { side, error } => {
+                tracing::error!(contact = contact.0, ?side, %error, "RTP port not bound: call dropped");
+                self.drop_call(contact, HangupSide::Center);
+            }
+            DriverEvent::RecordingStopped { .. } => {}
+        }
+    }
+
+    // ---------------------------------------------------------------- SIP dispatch
+
+    fn process_transaction_events(&mut self) {
+        while let Some(event) = self.transactions.poll_event() {
+            match event {
+                TransactionEvent::Request {
+                    transaction,
+                    request,
+                    source,
+                } => self.on_request(transaction, request, source),
+                TransactionEvent::Cancel { invite, .. } => {
+                    if let Some(invite) = invite {
+                        self.on_caller_cancel(invite);
+                    }
+                }
+                TransactionEvent::Ack { request, .. } => self.on_caller_ack(request),
+                TransactionEvent::Response {
+                    transaction,
+                    response,
+                } => self.on_response(transaction, response),
+                TransactionEvent::StrayResponse { response, .. } => {
+                    self.on_stray_response(response)
+                }
+                TransactionEvent::Timeout { transaction } => self.on_client_timeout(transaction),
+                TransactionEvent::AckTimeout { transaction } => self.on_ack_timeout(transaction),
+                TransactionEvent::Malformed { source, reason } => {
+                    self.metrics.malformed_messages.inc();
+                    tracing::debug!(%source, %reason, "malformed SIP message");
+                }
+                TransactionEvent::OverLimit { request, source } => {
+                    self.on_over_limit(request, source)
+                }
+            }
+        }
+    }
+
+    /// The transaction table is full. Requests of calls in progress (BYE, INFO, CANCEL, a
+    /// re-INVITE) are admitted anyway: shedding them would leave their calls up forever. Only
+    /// requests that would start something new are turned away.
+    fn on_over_limit(&mut self, request: Request, source: SocketAddr) {
+        let call_id = request.call_id();
+        let of_a_call =
+            self.by_caller_call_id.contains_key(call_id) || self.agent_legs.contains_key(call_id);
+        if of_a_call {
+            self.transactions.admit(self.now_ms, source, request);
+            return;
+        }
+        self.metrics.overloaded_requests.inc();
+        tracing::debug!(%source, method = %request.method, "transaction table full: 503");
+        let retry_after_s = self.live.retry_after.0 / 1_000;
+        self.transactions
+            .refuse_overloaded(source, &request, retry_after_s);
+    }
+
+    fn new_identifier(&mut self) -> String {
+        let identifier = format!("{}-{}", self.identifier_prefix, self.next_identifier);
+        self.next_identifier += 1;
+        identifier
+    }
+
+    fn respond(&mut self, transaction: TransactionId, request: &Request, status: u16) {
+        let response = request.response(status, reason_phrase(status), None);
+        self.transactions
+            .respond(self.now_ms, transaction, response);
+    }
+
+    fn on_request(&mut self, transaction: TransactionId, request: Request, source: SocketAddr) {
+        use crate::sip::message::{split_list, Method};
+        // Checks every UAS makes before the method matters (RFC 3261 §8.2.2).
+        let scheme_supported = request.uri.split_once(':').is_some_and(|(scheme, _)| {
+            matches!(scheme.to_ascii_lowercase().as_str(), "sip" | "sips")
+        });
+        if !scheme_supported {
+            self.respond(transaction, &request, 416);
+            return;
+        }
+        let required: Vec<String> = request
+            .headers
+            .get_all("Require")
+            .flat_map(split_list)
+            .map(str::to_string)
+            .collect();
+        if !required.is_empty() && request.method != Method::Ack && request.method != Method::Cancel
+        {
+            let mut response = request.response(420, reason_phrase(420), None);
+            response.headers.push("Unsupported", required.join(", "));
+            self.transactions
+                .respond(self.now_ms, transaction, response);
+            return;
+        }
+        match request.method {
+            Method::Invite => self.on_invite(transaction, request, source),
+            Method::Register => self.on_register(transaction, request, source),
+            Method::Bye => self.on_bye(transaction, request),
+            Method::Info => self.on_info(transaction, request),
+            Method::Update => self.on_session_refresh(transaction, request),
+            Method::Options => {
+                let mut response = request.response(200, "OK", None);
+                response.headers.push("Allow", ALLOW);
+                self.transactions
+                    .respond(self.now_ms, transaction, response);
+            }
+            _ => self.respond(transaction, &request, 501),
+        }
+    }
+
+    fn on_response(&mut self, transaction: TransactionId, response: crate::sip::message::Response) {
+        use crate::sip::message::Method;
+        let call_id = match self.client_transactions.get(&transaction).cloned() {
+            Some(Purpose::AgentInvite { call_id }) => {
+                if response.status >= 200 {
+                    // Spent; 2xx retransmissions are matched by Call-ID below.
+                    self.client_transactions.remove(&transaction);
+                }
+                call_id
+            }
+            Some(Purpose::Probe { contact, side }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                    self.on_probe_response(contact, side, response.status);
+                }
+                return;
+            }
+            Some(Purpose::Fire) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                }
+                return;
+            }
+            None if (200..300).contains(&response.status)
+                && response
+                    .cseq()
+                    .is_some_and(|(_, method)| method == Method::Invite) =>
+            {
+                response.call_id().to_string()
+            }
+            None => return,
+        };
+        self.on_agent_response(&call_id, response);
+    }
+
+    fn on_client_timeout(&mut self, transaction: TransactionId) {
+        match self.client_transactions.remove(&transaction) {
+            Some(Purpose::AgentInvite { call_id }) => self.on_agent_invite_timeout(&call_id),
+            Some(Purpose::Probe { contact, side }) => self.side_gone(contact, side),
+            Some(Purpose::Fire) | None => {}
+        }
+    }
+
+    // ---------------------------------------------------------------- engine
+
+    fn run_engine_timers(&mut self, now_ms: u64) {
+        if self
+            .center
+            .poll_timeout()
+            .is_some_and(|at_ms| at_ms <= now_ms)
+        {
+            self.center.handle_timeout(now_ms);
+            self.drain_engine();
+        }
+    }
+
+    /// Tell the engine something; a refusal is logged (the SIP side has already acted).
+    fn tell_engine(&mut self, input: Input) {
+        if let Err(error) = self.center.handle(self.now_ms, input.clone()) {
+            tracing::debug!(%error, ?input, "input refused by the engine");
+        }
+        self.drain_engine();
+    }
+
+    /// Apply everything the engine asked for. Events first, so that a `Disconnect` knows why
+    /// (the engine emits the terminal event after it); then actions; then finished CDRs.
+    fn drain_engine(&mut self) {
+        // Each round handles what the previous one caused; the engine never loops forever,
+        // and the bound turns a bug into a log line instead of a hang.
+        for _ in 0..64 {
+            let outputs: Vec<Output> = std::iter::from_fn(|| self.center.poll_output()).collect();
+            if outputs.is_empty() {
+                return;
+            }
+            let mut ended = Vec::new();
+            for output in &outputs {
+                if let Output::Event(event) = output {
+                    if let Some(contact) = self.apply_event(event) {
+                        ended.push(contact);
+                    }
+                }
+            }
+            for output in outputs {
+                self.apply_action(output);
+            }
+            for contact in ended {
+                self.finish_call(contact);
+            }
+        }
+        tracing::error!("engine outputs did not settle after 64 rounds");
+    }
+
+    fn unix_ms(&self, time_ms: u64) -> i64 {
+        self.start_unix_ms + time_ms as i64
+    }
+
+    /// Record an event in the call's CDR; returns the contact whose life ended.
+    fn apply_event(&mut self, event: &switchboard_engine::Event) -> Option<ContactId> {
+        let contact = crate::call_record::event_contact(&event.kind)?;
+        let unix_ms = self.unix_ms(event.time_ms);
+        let call = self.calls.get_mut(&contact)?;
+        let ended = call
+            .record
+            .apply(&self.center, event.time_ms, unix_ms, &event.kind);
+        if let switchboard_engine::EventKind::ContactQueued { queue, .. } = event.kind {
+            if let Some(media) = &mut self.media {
+                media.queued(contact, self.center.queue_name(queue));
+            }
+            self.send_ringing(contact);
+        }
+        ended.then_some(contact)
+    }
+
+    fn apply_action(&mut self, output: Output) {
+        match output {
+            Output::Offer { contact, agent, .. } => self.offer(contact, agent),
+            Output::CancelOffer { contact, agent } => self.cancel_offer(contact, agent),
+            Output::Connect { contact, .. } => self.connect(contact),
+            Output::Prompt {
+                contact,
+                flow,
+                node,
+                waits_for_digits,
+                ..
+            } => {
+                // With anchored media the prompt plays (when its node names a WAV file) and
+                // keys come by RFC 4733; INFO stays a fallback either way.
+                if let Some(media) = &mut self.media {
+                    media.play_prompt(contact, flow, node);
+                }
+                tracing::debug!(
+                    contact = contact.0,
+                    node = node.0,
+                    waits_for_digits,
+                    "IVR prompt"
+                );
+                self.send_early_progress(contact);
+            }
+            Output::Disconnect { contact } => self.disconnect(contact),
+            Output::Transfer { contact, .. } => {
+                // Other sites are not reachable from this runtime: end the call.
+                self.disconnect(contact)
+            }
+            Output::Event(_) => {}
+        }
+    }
+
+    /// The engine ended the contact: write its CDR and forget it.
+    fn finish_call(&mut self, contact: ContactId) {
+        if self
+            .calls
+            .get(&contact)
+            .is_some_and(|call| call.caller.final_status.is_none())
+        {
+            // The engine ended a call the switch had not answered yet (it should not happen:
+            // every ending path answers). Refuse it now so the caller is not left hanging.
+            tracing::warn!(
+                contact = contact.0,
+                "contact ended without a final response"
+            );
+            self.disconnect(contact);
+        }
+        let Some(call) = self.calls.get(&contact) else {
+            return;
+        };
+        let status = call.caller.final_status.unwrap_or(480);
+        let row = call
+            .record
+            .finish(status, self.now_ms, |time_ms| self.unix_ms(time_ms));
+        self.metrics.cdrs_produced.inc();
+        self.cdrs.push_back(row);
+        self.forget_call(contact);
+    }
+
+    fn forget_call(&mut self, contact: ContactId) {
+        if let Some(media) = &mut self.media {
+            media.close(contact);
+        }
+        if let Some(call) = self.calls.remove(&contact) {
+            self.by_caller_call_id.remove(call.caller.invite.call_id());
+            self.by_invite_transaction
+                .remove(&call.caller.invite_transaction);
+            if let Some(call_id) = call.agent_call_id {
+                if self
+                    .agent_legs
+                    .get(&call_id)
+                    .is_some_and(|leg| leg.state != AgentLegState::Answered)
+                {
+                    self.agent_legs.remove(&call_id);
+                }
+            }
+        }
+    }
+
+    fn log_out(&mut self, agent: AgentId) {
+        if self.center.agent_state(agent) != AgentState::LoggedOut {
+            self.tell_engine(Input::AgentLogout { agent });
+        }
+    }
+}
+
+fn sdp_body(sdp: String) -> Body {
+    Body {
+        content_type: Some("application/sdp".into()),
+        bytes: sdp.into_bytes(),
+    }
+}

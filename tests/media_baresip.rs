@@ -1,0 +1,232 @@
+//! Anchored media with baresip as the caller's and the agent's phones (Debian package
+//! baresip-core): each phone sends a sine tone (its `ausine` source) and records what it hears
+//! (its `sndfile` filter); the switch relays between them, so each recording must hold the other
+//! phone's tone, measured with the Goertzel algorithm. A caller who waits hears the queue's
+//! music. Every wait is bounded and every process is killed when its guard drops.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{cdrs, free_udp_port, Guard, Server};
+use switchboard_media::audio::tone_power_ratio;
+use switchboard_media::Audio;
+
+const CENTER: &str = "tests/media/center.toml";
+
+/// Fails (never skips) when baresip is missing.
+fn require_baresip() {
+    let found = Command::new("baresip")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "baresip is not installed: install the Debian package baresip-core \
+         (apt-get update && apt-get install -y baresip-core); CI installs it in .ci/run"
+    );
+}
+
+/// A baresip phone in a folder of its own: its config, account and recordings.
+struct Phone {
+    process: Guard,
+    folder: tempfile::TempDir,
+}
+
+impl Phone {
+    /// `account` is baresip's account line; `tone_hz` the sine it sends; `extra` arguments
+    /// (`-e` commands, `-t` seconds to live).
+    fn start(account: &str, tone_hz: u32, extra: &[&str]) -> Phone {
+        require_baresip();
+        let folder = tempfile::tempdir().unwrap();
+        let port = free_udp_port();
+        // The null ALSA device plays nothing; ausine only runs at 48 kHz stereo, which
+        // baresip resamples to the codec's 8 kHz.
+        let config = format!(
+            "poll_method epoll\nsip_listen 127.0.0.1:{port}\nnet_interface 127.0.0.1\n\
+             audio_player alsa,null\naudio_alert alsa,null\naudio_source ausine,{tone_hz}\n\
+             ausrc_srate 48000\nauplay_srate 48000\nausrc_channels 2\n\
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\n\
+             module alsa.so\nmodule sndfile.so\nmodule account.so\nmodule menu.so\n\
+             snd_path {}\n",
+            folder.path().display()
+        );
+        std::fs::write(folder.path().join("config"), config).unwrap();
+        std::fs::write(folder.path().join("accounts"), format!("{account}\n")).unwrap();
+        let log = std::fs::File::create(folder.path().join("baresip.log")).unwrap();
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(folder.path())
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Phone {
+            process: Guard(Some(child)),
+            folder,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.folder.path().join("baresip.log")).unwrap_or_default()
+    }
+
+    /// What the phone heard: its `sndfile` recording of decoded audio (8 kHz mono).
+    fn heard(&self) -> Vec<i16> {
+        let recording = find_file(self.folder.path(), "-dec.wav")
+            .unwrap_or_else(|| panic!("the phone recorded nothing:\n{}", self.log()));
+        Audio::load_wav(&recording).unwrap().samples().to_vec()
+    }
+}
+
+fn find_file(folder: &Path, suffix: &str) -> Option<PathBuf> {
+    std::fs::read_dir(folder)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.to_string_lossy().ends_with(suffix))
+}
+
+/// Wait until `agent` is registered, as the API reports it.
+fn wait_registered(server: &Server, agent: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let (status, body) = server.read(&format!("/agents/{agent}"));
+        if status == 200 && body.contains("\"registered\":true") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{agent} did not register:\n{}", server.log());
+}
+
+/// The share of the signal's power at `frequency_hz` over the middle of a recording (the
+/// first and last half second left out: the call is being set up or torn down there).
+fn tone_share(samples: &[i16], frequency_hz: f64) -> f64 {
+    assert!(
+        samples.len() > 16_000,
+        "recording too short: {} samples",
+        samples.len()
+    );
+    let middle = &samples[4_000..samples.len() - 4_000];
+    tone_power_ratio(middle, frequency_hz)
+}
+
+#[test]
+fn a_baresip_caller_and_agent_hear_each_other_through_the_switch() {
+    let mut server = Server::start(CENTER);
+    let agent = Phone::start(
+        &format!(
+            "<sip:sales-team-1@{}>;regint=60;answermode=auto;audio_codecs=PCMU;auth_pass={}",
+            server.sip_address(),
+            common::AGENT_PASSWORD
+        ),
+        1_400,
+        &["-t", "20"],
+    );
+    wait_registered(&server, "sales-team-1");
+    let mut caller = Phone::start(
+        &format!(
+            "<sip:customer@{}>;regint=0;audio_codecs=PCMU",
+            server.sip_address()
+        ),
+        600,
+        &[
+            "-t",
+            "5",
+            "-e",
+            &format!("/dial sip:sales@{}", server.sip_address()),
+        ],
+    );
+    assert!(
+        caller.process.wait(Duration::from_secs(15)).is_some(),
+        "the caller did not finish"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}\n{}", server.log());
+    assert_eq!(
+        rows[0].outcome,
+        "completed",
+        "{rows:?}\n{}\n{}",
+        server.log(),
+        caller.log()
+    );
+    assert_eq!(rows[0].agent.as_deref(), Some("sales-team-1"));
+
+    let caller_heard = caller.heard();
+    let agent_heard = agent.heard();
+    let (to_caller, wrong_to_caller) = (
+        tone_share(&caller_heard, 1_400.0),
+        tone_share(&caller_heard, 600.0),
+    );
+    let (to_agent, wrong_to_agent) = (
+        tone_share(&agent_heard, 600.0),
+        tone_share(&agent_heard, 1_400.0),
+    );
+    assert!(
+        to_caller > 0.9 && wrong_to_caller < 0.01,
+        "the caller should hear the agent's 1400 Hz: {to_caller:.3} (600 Hz: {wrong_to_caller:.3})\n{}",
+        caller.log()
+    );
+    assert!(
+        to_agent > 0.9 && wrong_to_agent < 0.01,
+        "the agent should hear the caller's 600 Hz: {to_agent:.3} (1400 Hz: {wrong_to_agent:.3})\n{}",
+        agent.log()
+    );
+}
+
+#[test]
+fn a_waiting_caller_hears_the_queues_music() {
+    let mut server = Server::start(CENTER);
+    // Nobody serves billing: the caller waits there, on early media (183 with SDP).
+    let mut caller = Phone::start(
+        &format!(
+            "<sip:customer@{}>;regint=0;audio_codecs=PCMU",
+            server.sip_address()
+        ),
+        600,
+        &[
+            "-t",
+            "5",
+            "-e",
+            &format!("/dial sip:billing@{}", server.sip_address()),
+        ],
+    );
+    assert!(caller.process.wait(Duration::from_secs(15)).is_some());
+    server.stop();
+    let heard = caller.heard();
+    // The bundled music is an arpeggio of C5, E5, G5 and C6, half a second a note: in most
+    // 50 ms windows one of the notes holds nearly all the power.
+    assert!(
+        heard.len() > 16_000,
+        "recording too short: {} samples",
+        heard.len()
+    );
+    let windows: Vec<f64> = heard[4_000..heard.len() - 4_000]
+        .chunks_exact(400)
+        .map(|window| {
+            [523.25, 659.25, 783.99, 1_046.5]
+                .iter()
+                .map(|note| tone_power_ratio(window, *note))
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    let musical = windows.iter().filter(|share| **share > 0.8).count();
+    assert!(
+        musical * 10 >= windows.len() * 8,
+        "the waiting caller should hear the music: {musical} of {} windows hold a note\n{}",
+        windows.len(),
+        caller.log()
+    );
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, "abandoned");
+}
