@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// The workspace's crates from the bottom of the flow up: a crate may depend only on crates
 /// before it. The same order as the table of docs/architecture.md.
-const LAYERS: [(&str, &str); 11] = [
+const LAYERS: [(&str, &str); 12] = [
+    ("switchboard-timer-queue", "timer-queue"),
     ("switchboard-engine", "engine"),
     ("switchboard-results", "results"),
     ("switchboard-plan", "plan"),
@@ -21,9 +22,10 @@ const LAYERS: [(&str, &str); 11] = [
     ("switchboard", "."),
 ];
 
-/// Cycles being taken apart by other work, named so that this test says so instead of
-/// hiding them: the engine's `build` ⇄ `center` (the split of `center.rs`).
-const KNOWN_CYCLES: [(&str, &[&str]); 1] = [("switchboard-engine", &["build", "center"])];
+/// Cycles left to other work, named so that this test says so instead of hiding them: the
+/// engine's `model` ⇄ `waiting_line` (`WaitingLine` is held by the model and orders the
+/// model's `ContactKey` and `Rank`), which belongs to the engine's own reorganisation.
+const KNOWN_CYCLES: [(&str, &[&str]); 1] = [("switchboard-engine", &["model", "waiting_line"])];
 
 fn repository() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
