@@ -12,8 +12,8 @@ use switchboard_cost::simulated::{
     SimulationRequest, DEFAULT_MESSAGES_PER_CHAT_MINUTE, DEFAULT_RECORDING_KBIT_PER_S,
 };
 use switchboard_cost::{
-    bundled_price_books, compare, render, CostRequest, Currency, ExchangeRate, NamedBook,
-    PriceBook, Usage,
+    bundled_price_books, compare, text, CostRequest, Currency, ExchangeRate, NamedBook, PriceBook,
+    Usage,
 };
 
 /// Price a year of usage under SaaS, private and hybrid price books: N-year cash and NPV,
@@ -286,13 +286,14 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
         Ok(report) => report,
         Err(message) => bail!(message),
     };
-    let json = serde_json::to_string_pretty(&report)? + "\n";
+    let json = report.to_json();
     if let Some(folder) = &args.out {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
         std::fs::write(folder.join("cost.json"), &json)
             .with_context(|| format!("cannot write {}", folder.join("cost.json").display()))?;
-        std::fs::write(folder.join("cost.html"), render::html_section(&report))
+        let section = switchboard_reports::cost::cost_section(&report)?;
+        std::fs::write(folder.join("cost.html"), section)
             .with_context(|| format!("cannot write {}", folder.join("cost.html").display()))?;
         if let Some(run) = &simulation {
             // The simulated day's own results and report, whose Costs section shows cost.html.
@@ -311,7 +312,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print!("{json}");
     } else {
-        print!("{}", render::text_table(&report));
+        print!("{}", text::text_table(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

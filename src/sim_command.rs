@@ -121,7 +121,10 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", summary_table(&result.summary));
         if let Some(failover) = &result.summary.failover {
-            print!("{}", switchboard_sim::failover::failover_table(failover));
+            print!(
+                "{}",
+                switchboard_sim::failover::table::failover_table(failover)
+            );
         }
     }
     if result.summary.rejected_inputs > 0 {

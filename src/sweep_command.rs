@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use switchboard_results::sweep::{cheapest, read_rows};
 use switchboard_sweep::execute::{parse_abandon_limit, parse_service_level_target, prepare_sweep};
-use switchboard_sweep::report::{cheapest, read_rows};
 use switchboard_sweep::{Shard, SweepOptions, Targets};
 
 /// Run every point of a sweep file (a base scenario with values varied) and compare them.
@@ -135,10 +135,12 @@ pub fn run_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Draws `sweep.html` from the folder and says what the sweep found.
 fn print_outcome(
     out: &std::path::Path,
-    manifest: &switchboard_sweep::execute::Manifest,
+    manifest: &switchboard_sweep::Manifest,
 ) -> anyhow::Result<()> {
+    switchboard_reports::sweep::write_sweep_page(out)?;
     let rows = read_rows(out, manifest)?;
     println!(
         "{} points of {} in {} (shard {}); report: {}",

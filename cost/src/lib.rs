@@ -7,7 +7,7 @@
 //! cash and net present value of each option, cost per contact and per agent-hour, break-even
 //! years, a breakdown that shows the fees nobody lists on the pricing page, a ±20 %
 //! sensitivity tornado and growth what-ifs ([`CostReport`], written as `cost.json`), plus a
-//! plain-text table and an HTML section a report can embed.
+//! plain-text table (the HTML section a report embeds is drawn by `switchboard-reports`).
 //!
 //! What pricing never does: simulate, guess traffic, staffing or prices. It prices the usage
 //! it is given: a usage file, or a simulated day that the [`simulated`] module (the one part
@@ -18,10 +18,10 @@
 mod money;
 pub mod pricebook;
 pub mod pricing;
-pub mod render;
 pub mod report;
 pub mod simulated;
 pub mod source_error;
+pub mod text;
 pub mod usage;
 
 pub use money::{Money, Price, MICROS_PER_UNIT};

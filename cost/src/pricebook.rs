@@ -5,56 +5,16 @@
 //! its price and the few keys that kind needs, plus optional `[[workforce]]` rates.
 //! `docs/cost.md` documents every key and what each kind counts.
 
-use std::fmt;
 use std::path::Path;
 
+// The words a price book shares with `cost.json`.
 use serde::{Deserialize, Serialize};
 use switchboard_engine::units::DurationMs;
+pub use switchboard_results::cost::{Currency, DeploymentKind};
 use toml::Spanned;
 
 use crate::money::Price;
 use crate::source_error::SourceError;
-
-/// The currencies books and reports are written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Currency {
-    #[serde(rename = "CNY")]
-    Cny,
-    #[serde(rename = "USD")]
-    Usd,
-}
-
-impl Currency {
-    pub fn code(self) -> &'static str {
-        match self {
-            Currency::Cny => "CNY",
-            Currency::Usd => "USD",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Currency> {
-        match code.trim().to_ascii_uppercase().as_str() {
-            "CNY" | "RMB" => Some(Currency::Cny),
-            "USD" => Some(Currency::Usd),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// How the option is deployed; informs the report, the pricing rules are per item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeploymentKind {
-    Saas,
-    Private,
-    Hybrid,
-}
 
 /// One option's prices.
 #[derive(Clone, Debug, Deserialize)]

@@ -2,49 +2,21 @@
 //! years, a sensitivity tornado and growth what-ifs, gathered in [`CostReport`], the content of
 //! `cost.json`.
 
-use serde::Serialize;
+pub use switchboard_results::cost::{
+    BreakEven, CostReport, ExchangeRate, GrowthOutcome, GrowthWhatIf, LineReport, OptionReport,
+    Tornado, TornadoInput, YearReport, SCHEMA,
+};
 
 use crate::money::Money;
-use crate::pricebook::{Currency, DeploymentKind, ItemKind, PriceBook};
+use crate::pricebook::{Currency, ItemKind, PriceBook};
 use crate::pricing::{price_option, Horizon, Line, PricedOption};
 use crate::usage::{Quantity, Usage};
-
-/// Version of the `cost.json` layout; bumped whenever a field changes meaning or goes away.
-pub const SCHEMA: &str = "switchboard-cost/1";
 
 /// How much each tornado input moves: ±20 %.
 pub const TORNADO_SWING: f64 = 0.2;
 
 /// The traffic growth always shown among the what-ifs: +30 % a year.
 pub const GROWTH_WHAT_IF: f64 = 0.3;
-
-/// `1 FROM = rate TO`, as given on the command line: `USD_CNY=7.1`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct ExchangeRate {
-    pub from: Currency,
-    pub to: Currency,
-    pub rate: f64,
-}
-
-impl std::str::FromStr for ExchangeRate {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        let expected = || {
-            format!(
-                "expected an exchange rate such as USD_CNY=7.1 (1 USD = 7.1 CNY), found {text:?}"
-            )
-        };
-        let (pair, rate) = text.split_once('=').ok_or_else(expected)?;
-        let (from, to) = pair.split_once('_').ok_or_else(expected)?;
-        let from = Currency::parse(from).ok_or_else(expected)?;
-        let to = Currency::parse(to).ok_or_else(expected)?;
-        let rate: f64 = rate.trim().parse().map_err(|_| expected())?;
-        if !(rate > 0.0 && rate.is_finite()) {
-            return Err(expected());
-        }
-        Ok(ExchangeRate { from, to, rate })
-    }
-}
 
 /// A price book and the name of the file it came from.
 #[derive(Clone, Debug)]
@@ -64,103 +36,6 @@ pub struct CostRequest {
     pub growth_per_year: f64,
     pub currency: Currency,
     pub exchange_rates: Vec<ExchangeRate>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct CostReport {
-    pub schema: &'static str,
-    pub usage: String,
-    pub currency: Currency,
-    pub years: u32,
-    pub discount_rate: f64,
-    pub growth_per_year: f64,
-    pub exchange_rates: Vec<ExchangeRate>,
-    pub options: Vec<OptionReport>,
-    pub break_even: Vec<BreakEven>,
-    pub tornado: Vec<Tornado>,
-    pub growth_what_ifs: Vec<GrowthWhatIf>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct OptionReport {
-    pub name: String,
-    pub file: String,
-    pub kind: DeploymentKind,
-    pub book_currency: Currency,
-    pub illustrative: bool,
-    pub years: Vec<YearReport>,
-    pub total_cash: Money,
-    pub total_npv: Money,
-    pub total_cash_excluding_workforce: Money,
-    pub total_npv_excluding_workforce: Money,
-    /// Hidden fees summed: minimums, commitment, expansion, unlocks, storage, refresh.
-    pub hidden_fees_total: Money,
-    pub answered_contacts: f64,
-    pub agent_hours: f64,
-    pub cost_per_answered_contact: Option<Money>,
-    pub cost_per_answered_contact_excluding_workforce: Option<Money>,
-    pub cost_per_agent_hour: Option<Money>,
-    pub cost_per_agent_hour_excluding_workforce: Option<Money>,
-    pub breakdown: Vec<LineReport>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct YearReport {
-    pub year: u32,
-    pub cash: Money,
-    pub cash_excluding_workforce: Money,
-    pub cumulative_cash: Money,
-    pub discounted_cash: Money,
-    pub depreciation: Money,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct LineReport {
-    pub label: String,
-    pub kind: String,
-    pub hidden_fee: Option<String>,
-    /// Where the book says the figure comes from.
-    pub source: String,
-    pub cash_by_year: Vec<Money>,
-    pub total: Money,
-}
-
-/// Between two options: which is cheaper in year 1, and from which year the other one's
-/// cumulative cash is lower (`None`: never within the horizon).
-#[derive(Clone, Debug, Serialize)]
-pub struct BreakEven {
-    pub cheaper_in_year_one: String,
-    pub other: String,
-    pub other_cheaper_from_year: Option<u32>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Tornado {
-    pub option: String,
-    pub base_npv: Money,
-    /// Sorted by swing, largest first.
-    pub inputs: Vec<TornadoInput>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct TornadoInput {
-    pub input: String,
-    pub npv_at_minus_20_percent: Money,
-    pub npv_at_plus_20_percent: Money,
-    pub swing: Money,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct GrowthWhatIf {
-    pub growth_per_year: f64,
-    pub options: Vec<GrowthOutcome>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct GrowthOutcome {
-    pub option: String,
-    pub total_cash: Money,
-    pub total_npv: Money,
 }
 
 /// Present value of yearly cash paid at the start of each year: year 1 is not discounted,
@@ -227,7 +102,9 @@ pub fn compare(request: &CostRequest) -> Result<CostReport, String> {
     }
     if request.usage.has_unsimulated_day_types() {
         // Pricing the empty arrays of a day type not yet simulated would show a free day.
-        return Err("the usage has day types still to simulate (Usage::load_and_simulate)".into());
+        return Err(
+            "the usage has day types still to simulate (simulated::load_and_simulate)".into(),
+        );
     }
     let mut options = Vec::new();
     let mut tornado = Vec::new();
@@ -262,7 +139,7 @@ pub fn compare(request: &CostRequest) -> Result<CostReport, String> {
         });
     }
     Ok(CostReport {
-        schema: SCHEMA,
+        schema: SCHEMA.to_string(),
         usage: request.usage.name.clone(),
         currency: request.currency,
         years: request.years,

@@ -8,9 +8,8 @@
 //! recording size).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use switchboard_engine::units::DurationMs;
 use switchboard_engine::Channel;
 use switchboard_results::{Metric, Scope as ResultScope};
@@ -19,7 +18,10 @@ use switchboard_sim::model::{Model, Staffing};
 use switchboard_sim::run::{prepare, RunOptions, RunResult};
 use switchboard_sim::scenario::parse_scenario;
 
+use crate::source_error::SourceError;
 use crate::usage::{DayUsage, IntervalUsage, Usage};
+// Where a usage file's day type names its scenario; defined with the usage file's format.
+pub use crate::usage::SimulateDay;
 
 const DAY_MS: u64 = 86_400_000;
 const MS_PER_MINUTE: f64 = 60_000.0;
@@ -58,33 +60,6 @@ impl Derivation {
     fn recording_gb_per_minute(&self) -> f64 {
         self.recording_kbit_per_s * 1_000.0 / 8.0 * 60.0 / BYTES_PER_GB
     }
-}
-
-/// `simulate = { scenario = "…", traffic_scale = 1.2 }` in a usage file's `[[day_type]]`: the
-/// day's usage comes from simulating a scenario instead of inline arrays.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SimulateDay {
-    /// The scenario file, relative to the usage file; or a results folder written by
-    /// `switchboard sim --out DIR` (then nothing is simulated).
-    pub scenario: PathBuf,
-    /// Multiplies every arrival rate of the scenario (1 = as written). Staffing is not scaled.
-    #[serde(default = "one", skip_serializing_if = "is_one")]
-    pub traffic_scale: f64,
-    /// Replaces the scenario's number of replications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replications: Option<u32>,
-    /// Replaces the scenario's seed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-fn is_one(value: &f64) -> bool {
-    *value == 1.0
 }
 
 /// One simulated day, ready to be a day type of a [`crate::Usage`].
@@ -368,6 +343,17 @@ pub fn day_from_results_folder(
     }
     let recording_gb = talk_minutes_voice * derivation.recording_gb_per_minute();
     into_day(&model, name, days_per_year, months, records, recording_gb)
+}
+
+/// Reads a usage file and simulates its simulated day types (`threads` for replications;
+/// results do not depend on it).
+pub fn load_and_simulate(path: &Path, threads: usize) -> Result<Usage, SourceError> {
+    let usage = Usage::load(path)?;
+    if !usage.has_unsimulated_day_types() {
+        return Ok(usage);
+    }
+    let base = path.parent().unwrap_or(Path::new(""));
+    resolve(usage, base, threads).map_err(|message| SourceError::whole_file(path, message))
 }
 
 /// Replaces every simulated day type of `usage` by the usage of its simulated day. Paths are

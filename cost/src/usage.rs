@@ -6,12 +6,11 @@
 //! enough to write by hand. `docs/cost.md` documents every key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use switchboard_engine::units::DurationMs;
 
-use crate::simulated::SimulateDay;
 use crate::source_error::{load_document, SourceError};
 
 const DAY_MS: u64 = 86_400_000;
@@ -195,20 +194,8 @@ impl DayUsage {
 pub type UsageError = SourceError;
 
 impl Usage {
-    /// Reads a usage file and simulates its simulated day types (`threads` for replications;
-    /// results do not depend on it).
-    pub fn load_and_simulate(path: &Path, threads: usize) -> Result<Usage, UsageError> {
-        let usage = Usage::load(path)?;
-        if !usage.has_unsimulated_day_types() {
-            return Ok(usage);
-        }
-        let base = path.parent().unwrap_or(Path::new(""));
-        crate::simulated::resolve(usage, base, threads)
-            .map_err(|message| SourceError::whole_file(path, message))
-    }
-
     /// Reads a usage file: TOML, or JSON when the name ends in `.json`. Simulated day types are
-    /// left as they are (see [`Usage::load_and_simulate`]).
+    /// left as they are (see `simulated::load_and_simulate`).
     pub fn load(path: &Path) -> Result<Usage, UsageError> {
         let text =
             std::fs::read_to_string(path).map_err(|error| SourceError::unreadable(path, &error))?;
@@ -569,6 +556,33 @@ impl DayUsage {
             .map(|(site, values)| (site.clone(), max(values)))
             .collect()
     }
+}
+
+/// `simulate = { scenario = "…", traffic_scale = 1.2 }` in a usage file's `[[day_type]]`: the
+/// day's usage comes from simulating a scenario instead of inline arrays.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateDay {
+    /// The scenario file, relative to the usage file; or a results folder written by
+    /// `switchboard sim --out DIR` (then nothing is simulated).
+    pub scenario: PathBuf,
+    /// Multiplies every arrival rate of the scenario (1 = as written). Staffing is not scaled.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub traffic_scale: f64,
+    /// Replaces the scenario's number of replications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replications: Option<u32>,
+    /// Replaces the scenario's seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(value: &f64) -> bool {
+    *value == 1.0
 }
 
 #[cfg(test)]

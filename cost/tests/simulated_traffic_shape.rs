@@ -19,7 +19,8 @@ fn repository() -> PathBuf {
 
 fn simulated_year(file: &str) -> Usage {
     let path = repository().join("scenarios/usage").join(file);
-    Usage::load_and_simulate(&path, 1).unwrap_or_else(|error| panic!("{error}"))
+    switchboard_cost::simulated::load_and_simulate(&path, 1)
+        .unwrap_or_else(|error| panic!("{error}"))
 }
 
 fn highest(values: &[f64]) -> f64 {

@@ -87,6 +87,18 @@ pub enum HorizontalAxis {
     LocalTime { clock: LocalClock, span_hours: f64 },
     /// Plain numbers from 0 to `max`.
     Number { max: f64 },
+    /// Named positions at x = 0, 1, 2 ... (the points of a sweep): each labelled, evenly
+    /// spaced, with a marker at every value.
+    Categories { labels: Vec<String> },
+}
+
+/// The 95 % intervals of one series' values, drawn as vertical bars in the series' colour.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntervalBars {
+    /// The position of the series in [`Chart::series`].
+    pub series: usize,
+    /// (x, low, high).
+    pub bars: Vec<(f64, f64, f64)>,
 }
 
 /// A line chart, ready to draw.
@@ -102,6 +114,7 @@ pub struct Chart {
     pub value_format: ValueFormat,
     pub series: Vec<Series>,
     pub reference_lines: Vec<ReferenceLine>,
+    pub interval_bars: Vec<IntervalBars>,
 }
 
 /// A chart that could not be drawn.
@@ -149,6 +162,11 @@ impl Chart {
             .iter()
             .flat_map(|series| series.points.iter().map(|&(_, y)| y))
             .chain(self.reference_lines.iter().map(|line| line.value))
+            .chain(
+                self.interval_bars
+                    .iter()
+                    .flat_map(|bars| bars.bars.iter().flat_map(|&(_, low, high)| [low, high])),
+            )
             .filter(|value| value.is_finite());
         match self.vertical {
             VerticalScale::Linear { at_least } => {
@@ -169,6 +187,7 @@ impl Chart {
         match &self.horizontal {
             HorizontalAxis::LocalTime { span_hours, .. } => 0.0..span_hours.max(1e-9),
             HorizontalAxis::Number { max } => 0.0..max.max(1e-9),
+            HorizontalAxis::Categories { labels } => -0.5..(labels.len() as f64 - 0.5).max(0.5),
         }
     }
 
@@ -204,6 +223,14 @@ impl Chart {
         let x_formatter = |x: &f64| match &self.horizontal {
             HorizontalAxis::LocalTime { clock, .. } => clock.label(*x),
             HorizontalAxis::Number { .. } => format_number(*x),
+            HorizontalAxis::Categories { labels } => {
+                let index = x.round();
+                if (x - index).abs() < 1e-6 && index >= 0.0 {
+                    labels.get(index as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }
         };
         let value_format = self.value_format;
         let log = matches!(self.vertical, VerticalScale::LogProbability);
@@ -215,6 +242,7 @@ impl Chart {
         let x_label_count = match &self.horizontal {
             HorizontalAxis::LocalTime { span_hours, .. } => ticks_for_hours(*span_hours),
             HorizontalAxis::Number { .. } => 10,
+            HorizontalAxis::Categories { labels } => labels.len().clamp(1, 12),
         };
         chart
             .configure_mesh()
@@ -250,11 +278,37 @@ impl Chart {
                 .copied()
                 .filter(|(x, y)| x.is_finite() && y.is_finite() && (!log || *y > 0.0))
                 .collect();
+            if matches!(self.horizontal, HorizontalAxis::Categories { .. }) {
+                chart
+                    .draw_series(
+                        points
+                            .iter()
+                            .map(|&point| Circle::new(point, 4, colour.filled())),
+                    )
+                    .map_err(chart_error)?;
+            }
             chart
                 .draw_series(std::iter::once(PathElement::new(points, style)))
                 .map_err(chart_error)?
                 .label(&series.name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+        }
+        for bars in &self.interval_bars {
+            let colour = PALETTE[bars.series % PALETTE.len()];
+            let style = ShapeStyle::from(&colour.mix(0.6)).stroke_width(2);
+            chart
+                .draw_series(
+                    bars.bars
+                        .iter()
+                        .filter(|(x, low, high)| {
+                            x.is_finite()
+                                && low.is_finite()
+                                && high.is_finite()
+                                && (!log || *low > 0.0)
+                        })
+                        .map(|&(x, low, high)| PathElement::new(vec![(x, low), (x, high)], style)),
+                )
+                .map_err(chart_error)?;
         }
         chart
             .configure_series_labels()
@@ -354,6 +408,7 @@ mod tests {
                 points: vec![(0.0, 1.0), (5.0, 0.003)],
             }],
             reference_lines: vec![],
+            interval_bars: vec![],
         };
         let range = chart.vertical_range();
         assert!(range.start <= 0.003 && range.end >= 1.0, "{range:?}");

@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
+use switchboard_results::compare::Comparison;
 use switchboard_results::Estimate;
-use switchboard_sim::compare::Comparison;
 
-use crate::page::{escape, STYLE};
+use crate::html::{escape, STYLE};
 
 fn value(estimate: &Estimate) -> String {
     match (estimate.mean, estimate.ci95) {

@@ -10,8 +10,8 @@ use switchboard_results::failover::FaultSummary;
 use switchboard_results::Estimate;
 
 use crate::chart::{Chart, ReferenceLine, Series, ValueFormat, VerticalScale};
+use crate::html::{escape, PageContext, Section};
 use crate::input::ReportInput;
-use crate::page::{escape, PageContext, Section};
 use crate::views::timeline;
 
 /// The failover timeline charts, when the results have a failover section.
@@ -83,6 +83,7 @@ pub fn failover_charts(input: &ReportInput) -> Vec<Chart> {
             value_format: ValueFormat::Percent,
             series,
             reference_lines,
+            interval_bars: Vec::new(),
         },
         Chart {
             id: "failover-harmed".to_string(),
@@ -94,6 +95,7 @@ pub fn failover_charts(input: &ReportInput) -> Vec<Chart> {
             value_format: ValueFormat::Number,
             series: vec![harmed],
             reference_lines: Vec::new(),
+            interval_bars: Vec::new(),
         },
     ]
 }

@@ -17,10 +17,13 @@
 
 pub mod chart;
 pub mod compare;
+pub mod cost;
 pub mod failover;
+pub mod html;
 pub mod input;
 pub mod local_time;
 pub mod page;
+pub mod sweep;
 pub mod views;
 
 use std::fmt;
@@ -101,6 +104,7 @@ pub fn charts(input: &ReportInput, options: &RenderOptions) -> Vec<Chart> {
     let mut charts = views::interval_charts(input, options.service_level_goal);
     charts.extend(views::wait_distribution_chart(input));
     charts.extend(failover::failover_charts(input));
+    charts.extend(input.results.cost.as_ref().map(cost::cumulative_chart));
     charts
 }
 
@@ -118,7 +122,7 @@ pub fn render_html(
         })?;
         drawn.push((chart.clone(), svg));
     }
-    let context = page::PageContext {
+    let context = html::PageContext {
         input,
         charts: &drawn,
         service_level_goal: options.service_level_goal,

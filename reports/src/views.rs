@@ -183,6 +183,7 @@ pub fn interval_charts(input: &ReportInput, service_level_goal: f64) -> Vec<Char
         value_format: ValueFormat::Number,
         series,
         reference_lines: Vec::new(),
+        interval_bars: Vec::new(),
     };
     let total = |metric: Metric, name: &str| {
         series_of(input, &timeline, &Scope::Total, metric, name.to_string())
@@ -443,6 +444,7 @@ pub fn wait_distribution_chart(input: &ReportInput) -> Option<Chart> {
         value_format: ValueFormat::Percent,
         series,
         reference_lines: Vec::new(),
+        interval_bars: Vec::new(),
     })
 }
 

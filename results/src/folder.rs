@@ -1,10 +1,11 @@
 //! A results folder as a whole: read and written in one place.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use switchboard_engine::Channel;
 
+use crate::cost::{CostReport, COST_FILE};
+use crate::error::ResultsError;
 use crate::histograms::{file_name, WaitHistogram};
 use crate::intervals::Intervals;
 use crate::scope::Scope;
@@ -23,31 +24,9 @@ pub struct Results {
     pub wait_histograms: Vec<WaitHistogram>,
     /// The text of the scenario the results came from, when the folder keeps a copy.
     pub scenario_copy: Option<String>,
+    /// What `switchboard cost --out DIR` priced for this run (`cost.json`), when it did.
+    pub cost: Option<CostReport>,
 }
-
-/// A results folder that cannot be read or written, with the file at fault.
-#[derive(Debug)]
-pub struct ResultsError {
-    pub file: PathBuf,
-    pub message: String,
-}
-
-impl ResultsError {
-    pub fn new(file: &Path, message: impl fmt::Display) -> ResultsError {
-        ResultsError {
-            file: file.to_path_buf(),
-            message: message.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for ResultsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for ResultsError {}
 
 fn read_text(path: &Path) -> Result<String, ResultsError> {
     std::fs::read_to_string(path)
@@ -73,11 +52,18 @@ pub fn read_folder(folder: &Path) -> Result<Results, ResultsError> {
     } else {
         None
     };
+    let cost_path = folder.join(COST_FILE);
+    let cost = if cost_path.exists() {
+        Some(CostReport::read(&cost_path)?)
+    } else {
+        None
+    };
     Ok(Results {
         summary,
         intervals,
         wait_histograms,
         scenario_copy,
+        cost,
     })
 }
 
@@ -126,8 +112,8 @@ fn read_histograms(folder: &Path, summary: &Summary) -> Result<Vec<WaitHistogram
 }
 
 impl Results {
-    /// Writes `summary.json`, `intervals.csv`, `histograms/wait-*.hdr` and, when there is one,
-    /// the scenario copy into `folder` (created if needed).
+    /// Writes `summary.json`, `intervals.csv`, `histograms/wait-*.hdr` and, when there are, the
+    /// scenario copy and `cost.json` into `folder` (created if needed).
     pub fn write_folder(&self, folder: &Path) -> Result<(), ResultsError> {
         let write = |path: PathBuf, bytes: &[u8]| {
             std::fs::write(&path, bytes)
@@ -152,6 +138,9 @@ impl Results {
         }
         if let Some(text) = &self.scenario_copy {
             write(folder.join(SCENARIO_COPY), text.as_bytes())?;
+        }
+        if let Some(cost) = &self.cost {
+            write(folder.join(COST_FILE), cost.to_json().as_bytes())?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use switchboard_engine::units::DurationMs;
 
-use crate::folder::ResultsError;
+use crate::error::ResultsError;
 use crate::metric::Metric;
 use crate::scope::Scope;
 

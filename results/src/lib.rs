@@ -13,6 +13,9 @@
 //! What it never does: simulate, plan, price or render. It knows the engine's channel names
 //! and nothing of the crates that produce or read results.
 
+pub mod compare;
+pub mod cost;
+pub mod error;
 pub mod estimate;
 pub mod failover;
 pub mod folder;
@@ -22,9 +25,11 @@ pub mod metric;
 pub mod scope;
 pub mod sizing;
 pub mod summary;
+pub mod sweep;
 
+pub use error::ResultsError;
 pub use estimate::Estimate;
-pub use folder::{read_folder, Results, ResultsError, SCENARIO_COPY};
+pub use folder::{read_folder, Results, SCENARIO_COPY};
 pub use histograms::WaitHistogram;
 pub use intervals::{IntervalRow, Intervals};
 pub use metric::{Metric, Unit};

@@ -4,11 +4,10 @@
 //! by position). Differences are paired per replication, which removes the traffic's own
 //! variance from their confidence intervals; identical variants differ by exactly zero.
 
-use serde::Serialize;
-
 use crate::failover::FailoverOutput;
 use crate::run::RunResult;
 use crate::topology::FaultKind;
+pub use switchboard_results::compare::{ComparedMetric, Comparison};
 use switchboard_results::{Estimate, Metric};
 
 /// The headline metrics of the whole center compared across variants.
@@ -32,25 +31,6 @@ pub const FAILOVER_METRICS: [&str; 6] = [
     "failover.trunk_blocked",
     "failover.still_inside",
 ];
-
-/// One metric in every variant, and each variant's paired difference from the first.
-#[derive(Clone, Debug, Serialize)]
-pub struct ComparedMetric {
-    pub metric: String,
-    /// Per variant, in the order given.
-    pub values: Vec<Estimate>,
-    /// Per variant after the first: variant − first, paired by replication.
-    pub differences: Vec<Estimate>,
-}
-
-/// `compare.json`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Comparison {
-    pub variants: Vec<String>,
-    pub seed: u64,
-    pub replications: u32,
-    pub metrics: Vec<ComparedMetric>,
-}
 
 /// Per replication values of a metric of one run, NaN where undefined.
 fn per_replication(result: &RunResult, metric: &str) -> Option<Vec<f64>> {

@@ -239,7 +239,7 @@ pub fn run(
     summary.failover = model
         .topology
         .as_ref()
-        .map(|topology| crate::failover::summarize_failover(topology, &failover_outputs));
+        .map(|topology| crate::failover::summary::summarize_failover(topology, &failover_outputs));
     Ok(RunResult {
         trace_hash: summary.trace_hash.clone(),
         summary,
@@ -298,6 +298,7 @@ impl RunResult {
             intervals,
             wait_histograms,
             scenario_copy: None,
+            cost: None,
         }
     }
 

@@ -3,83 +3,17 @@
 //! folder written with the simulator's own writer, and a manifest that lets `merge` check
 //! what the folder holds.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 use anyhow::{bail, Context};
-use serde::{Deserialize, Serialize};
 use switchboard_plan::required::required_agents;
 use switchboard_sim::model::Model;
 use switchboard_sim::run::{prepare, RunOptions};
 use switchboard_sim::scenario::parse_scenario;
 
+use switchboard_results::sweep::{Manifest, PointRecord, Shard, Targets};
+
 use crate::spec::{Point, Sweep};
-
-/// The manifest's file name in a sweep or shard folder.
-pub const MANIFEST: &str = "manifest.json";
-
-/// Which slice of the points a run takes: points whose index modulo `count` is `index`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// From 0, like `JOB_COMPLETION_INDEX`.
-    pub index: usize,
-    pub count: usize,
-}
-
-impl Shard {
-    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
-
-    pub fn holds(&self, point_index: usize) -> bool {
-        point_index % self.count == self.index
-    }
-}
-
-impl FromStr for Shard {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let problem = || {
-            format!("expected a shard such as 0/3 (index from 0, then the count), found {text:?}")
-        };
-        let (index, count) = text.split_once('/').ok_or_else(problem)?;
-        let index: usize = index.trim().parse().map_err(|_| problem())?;
-        let count: usize = count.trim().parse().map_err(|_| problem())?;
-        if count == 0 || index >= count {
-            return Err(format!(
-                "shard {index}/{count}: the index goes from 0 to the count minus 1"
-            ));
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// What a point must reach to count as meeting the targets.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Targets {
-    /// The least mean service level (0.8 for 80 %).
-    pub service_level: f64,
-    /// The wait the service level counts answers within, in seconds.
-    pub within_s: f64,
-    /// The largest mean abandonment rate (0.05 for 5 %).
-    pub max_abandon_rate: f64,
-}
-
-impl Default for Targets {
-    fn default() -> Self {
-        Targets {
-            service_level: 0.8,
-            within_s: 20.0,
-            max_abandon_rate: 0.05,
-        }
-    }
-}
 
 /// `80/20`: 80 % answered within 20 seconds.
 pub fn parse_service_level_target(text: &str) -> Result<(f64, f64), String> {
@@ -127,66 +61,6 @@ pub struct SweepOptions {
     pub targets: Targets,
     /// The program's version, recorded so that `merge` refuses shards of another build.
     pub program_version: String,
-}
-
-/// One point as the manifest records it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PointRecord {
-    pub index: usize,
-    pub id: String,
-    /// Path → value, as the sweep sets them.
-    pub parameters: BTreeMap<String, serde_json::Value>,
-    /// Agents in the point's `[[agents]]` groups (their `count`s, or their `ids`).
-    pub agents: u64,
-    pub seed: u64,
-    pub replications: u32,
-}
-
-/// `manifest.json`: what sweep a folder belongs to and which points it holds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// The sweep file's name (without its folder, so shards started from anywhere agree).
-    pub sweep_file: String,
-    /// BLAKE3 of the sweep file and its base scenario.
-    pub sweep_hash: String,
-    pub program_version: String,
-    pub scenario: String,
-    pub common_random_numbers: bool,
-    pub targets: Targets,
-    /// The varied paths, in the sweep file's order.
-    pub parameters: Vec<String>,
-    pub grid: bool,
-    /// The slice of points this folder holds; 0/1 for a whole sweep (run or merged).
-    pub shard: Shard,
-    /// Every point of the sweep, held here or not.
-    pub points: Vec<PointRecord>,
-}
-
-impl Manifest {
-    pub fn held_points(&self) -> impl Iterator<Item = &PointRecord> {
-        self.points
-            .iter()
-            .filter(|point| self.shard.holds(point.index))
-    }
-
-    pub fn read(folder: &Path) -> anyhow::Result<Manifest> {
-        let path = folder.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "{} is not a sweep folder: cannot read {}",
-                folder.display(),
-                path.display()
-            )
-        })?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a sweep manifest", path.display()))
-    }
-
-    pub fn write(&self, folder: &Path) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(self)? + "\n";
-        std::fs::write(folder.join(MANIFEST), text)
-            .with_context(|| format!("cannot write {}", folder.join(MANIFEST).display()))
-    }
 }
 
 /// A sweep whose points have all been loaded and checked, ready to run.
@@ -328,7 +202,7 @@ impl PreparedSweep {
             finished_before += u64::from(record.replications);
         }
         self.manifest.write(out)?;
-        crate::report::write_reports(out, &self.manifest)
+        crate::files::write_files(out, &self.manifest)
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! What-if sweeps: one base scenario, some of its values varied (agents, handle times, traffic
 //! volumes), every resulting point simulated with the simulator's own runner and the points
-//! compared side by side (`sweep.csv`, `sweep.json`, `sweep.html`) to find the cheapest point
+//! compared side by side (`sweep.csv`, `sweep.json`; `switchboard-reports` draws `sweep.html`) to
+//! find the cheapest point
 //! that meets a service target. A sweep can be cut into disjoint shards that run on separate
 //! machines and are merged afterwards into exactly the output of one unsharded run.
 //!
@@ -17,17 +18,18 @@
 //! - [`edit`]: addressing a value of the scenario by a dotted path and changing it;
 //! - [`execute`]: running a shard's points and writing their folders and the manifest;
 //! - [`merge`]: checking and combining shard folders;
-//! - [`report`]: `sweep.csv`, `sweep.json` and `sweep.html` from the folders alone.
+//! - [`files`]: `sweep.csv` and `sweep.json` from the folders alone.
 
 pub mod edit;
 pub mod execute;
+pub mod files;
 pub mod merge;
-pub mod report;
 pub mod spec;
 
 #[cfg(test)]
 mod doc_tests;
 
-pub use execute::{run_sweep, Shard, SweepOptions, Targets};
+pub use execute::{run_sweep, SweepOptions};
 pub use merge::merge_shards;
 pub use spec::{load_sweep, Sweep, SweepFileError};
+pub use switchboard_results::sweep::{Manifest, Shard, Targets};

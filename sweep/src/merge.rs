@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use crate::execute::{Manifest, Shard};
+use switchboard_results::sweep::{Manifest, Shard};
 
 /// Checks the shard folders and writes the merged sweep into `out`.
 pub fn merge_shards(shard_folders: &[PathBuf], out: &Path) -> anyhow::Result<Manifest> {
@@ -129,7 +129,7 @@ pub fn merge_shards(shard_folders: &[PathBuf], out: &Path) -> anyhow::Result<Man
         }
     }
     merged.write(out)?;
-    crate::report::write_reports(out, &merged)?;
+    crate::files::write_files(out, &merged)?;
     Ok(merged)
 }
 

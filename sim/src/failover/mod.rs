@@ -13,6 +13,12 @@
 //! The ledger is exact: every contact the driver creates is counted once, either as an
 //! engine outcome, as a failover class, or as still inside; [`Failover::check_ledger`] asserts
 //! it after every step in checked runs.
+//!
+//! What the faults cost across replications (the `failover` section of `summary.json`) is in
+//! [`summary`], and its text for a terminal in [`table`].
+
+pub mod summary;
+pub mod table;
 
 use std::collections::BTreeMap;
 
@@ -22,7 +28,7 @@ use switchboard_engine::{
 };
 
 use crate::random::{stream, Stream};
-use crate::topology::{Fault, FaultKind, PartitionPolicy, ReplicationMode, SiteMode, Topology};
+use crate::topology::{Fault, FaultKind, ReplicationMode, SiteMode, Topology};
 
 /// What the failover schedules on the driver's event queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -995,11 +1001,6 @@ impl<'a> Failover<'a> {
     }
 }
 
-use switchboard_results::failover::{
-    FailoverSummary, FailoverTimeline, FaultSummary, LedgerEstimates, RecoveryPoint,
-};
-use switchboard_results::Estimate;
-
 /// The ledger's counts by name, in the order of the accounting identity.
 pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
     [
@@ -1018,191 +1019,4 @@ pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
         ("trunk_blocked", ledger.trunk_blocked),
         ("still_inside", ledger.still_inside),
     ]
-}
-
-/// Summarizes the failover outputs of every replication (in replication order).
-pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverSummary {
-    let estimate = |value: &dyn Fn(&Ledger) -> u64| {
-        Estimate::of(outputs.iter().map(|output| value(&output.ledger) as f64))
-    };
-    let totals = LedgerEstimates {
-        offered: estimate(&|ledger| ledger.offered),
-        answered: estimate(&|ledger| ledger.answered),
-        abandoned: estimate(&|ledger| ledger.abandoned),
-        blocked: estimate(&|ledger| ledger.blocked),
-        timed_out: estimate(&|ledger| ledger.timed_out),
-        self_served: estimate(&|ledger| ledger.self_served),
-        transferred: estimate(&|ledger| ledger.transferred),
-        dropped_other: estimate(&|ledger| ledger.dropped_other),
-        dropped: estimate(&|ledger| ledger.dropped),
-        lost_queued: estimate(&|ledger| ledger.lost_queued),
-        lost_callbacks: estimate(&|ledger| ledger.lost_callbacks),
-        failed_during_detection: estimate(&|ledger| ledger.failed_during_detection),
-        trunk_blocked: estimate(&|ledger| ledger.trunk_blocked),
-        still_inside: estimate(&|ledger| ledger.still_inside),
-    };
-    let rpo = RecoveryPoint {
-        contacts: estimate(&|ledger| ledger.lost_queued),
-        callbacks: estimate(&|ledger| ledger.lost_callbacks),
-    };
-    let faults = outputs.first().map_or(&[][..], |output| &output.faults[..]);
-    let site_name = |site: usize| topology.sites[site].name.clone();
-    let faults = faults
-        .iter()
-        .enumerate()
-        .map(|(index, fault)| {
-            let per = |value: &dyn Fn(&FaultOutcome) -> f64| {
-                Estimate::of(outputs.iter().map(|output| value(&output.outcomes[index])))
-            };
-            let seconds = |ms: Option<u64>| ms.map_or(f64::NAN, |ms| ms as f64 / 1000.0);
-            FaultSummary {
-                kind: fault.kind,
-                site: site_name(fault.site),
-                peer: fault.peer.map(site_name),
-                policy: fault.policy,
-                start_s: fault.start_ms as f64 / 1000.0,
-                duration_s: fault.duration_ms as f64 / 1000.0,
-                capacity: (fault.kind == FaultKind::TrunkOutage).then_some(fault.capacity),
-                waiting_at_site: per(&|o| o.waiting_at_site as f64),
-                taken_over: per(&|o| o.taken_over as f64),
-                dropped: per(&|o| o.dropped as f64),
-                lost_queued: per(&|o| o.lost_queued as f64),
-                lost_callbacks: per(&|o| o.lost_callbacks as f64),
-                failed_during_detection: per(&|o| o.failed_during_detection as f64),
-                trunk_blocked: per(&|o| o.trunk_blocked as f64),
-                time_to_answer_s: per(&|o| seconds(o.time_to_answer_ms)),
-                rto_s: per(&|o| seconds(o.rto_ms)),
-                unrecovered: outputs
-                    .iter()
-                    .filter(|output| {
-                        let outcome = &output.outcomes[index];
-                        outcome.baseline_service_level.is_some() && outcome.rto_ms.is_none()
-                    })
-                    .count(),
-                baseline_service_level: per(&|o| o.baseline_service_level.unwrap_or(f64::NAN)),
-                answered_across_partition: (fault.kind == FaultKind::Partition)
-                    .then(|| per(&|o| o.answered_across_partition as f64)),
-            }
-        })
-        .collect();
-    FailoverSummary {
-        mode: topology.mode,
-        replication: topology.replication.describe(),
-        blind_s: topology.blind_ms() as f64 / 1000.0,
-        totals,
-        rpo,
-        faults,
-        timeline: timeline(topology, outputs),
-    }
-}
-
-fn timeline(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverTimeline {
-    let windows = outputs.first().map_or(0, |output| output.windows.len());
-    let service_level = (0..windows)
-        .map(|index| {
-            Estimate::of(outputs.iter().map(|output| {
-                let window = output.windows[index];
-                if window.offered == 0 {
-                    f64::NAN
-                } else {
-                    window.good as f64 / window.offered as f64
-                }
-            }))
-            .mean
-        })
-        .collect();
-    let harmed = (0..windows)
-        .map(|index| {
-            outputs
-                .iter()
-                .map(|output| output.windows[index].harmed as f64)
-                .sum::<f64>()
-                / outputs.len() as f64
-        })
-        .collect();
-    FailoverTimeline {
-        window_s: topology.measure_window_ms as f64 / 1000.0,
-        service_level,
-        harmed,
-    }
-}
-
-/// The failover section as text, after the summary table of `switchboard sim`.
-pub fn failover_table(summary: &FailoverSummary) -> String {
-    use std::fmt::Write as _;
-    let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
-        (Some(mean), Some(half)) => format!("{mean:.1} ± {half:.1}"),
-        (Some(mean), None) => format!("{mean:.1}"),
-        _ => "—".to_string(),
-    };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\nfailover: {}, replication {}, carrier blind for at most {:.0} s after a site fails",
-        match summary.mode {
-            SiteMode::ActiveActive => "active-active",
-            SiteMode::ActiveStandby => "active-standby",
-        },
-        summary.replication,
-        summary.blind_s
-    );
-    for (index, fault) in summary.faults.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "fault {}: {} {}{} at {:.0} s for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {} s, RTO {} s{}",
-            index + 1,
-            fault.kind.name(),
-            fault.site,
-            fault.peer.as_ref().map_or(String::new(), |peer| format!(
-                " from {peer} ({})",
-                fault.policy.unwrap_or_default().name()
-            )),
-            fault.start_s,
-            fault.duration_s,
-            cell(&fault.dropped),
-            cell(&fault.lost_queued),
-            cell(&fault.lost_callbacks),
-            cell(&fault.waiting_at_site),
-            cell(&fault.failed_during_detection),
-            cell(&fault.trunk_blocked),
-            cell(&fault.time_to_answer_s),
-            cell(&fault.rto_s),
-            if fault.unrecovered > 0 {
-                format!(" ({} replications never recovered)", fault.unrecovered)
-            } else {
-                String::new()
-            }
-        );
-        if let Some(across) = &fault.answered_across_partition {
-            let _ = writeln!(
-                out,
-                "  answered across the partition{}: {}",
-                if fault.policy == Some(PartitionPolicy::Fence) {
-                    " (the fenced side serves nobody)"
-                } else {
-                    " (routing does not split)"
-                },
-                cell(across)
-            );
-        }
-    }
-    let totals = &summary.totals;
-    let _ = writeln!(
-        out,
-        "every contact: offered {} = answered {} + abandoned {} + blocked {} + timed out {} + self-served {} + transferred {} + dropped {} + lost {} + {} callbacks + failed {} + trunk-blocked {} + still inside {}",
-        cell(&totals.offered),
-        cell(&totals.answered),
-        cell(&totals.abandoned),
-        cell(&totals.blocked),
-        cell(&totals.timed_out),
-        cell(&totals.self_served),
-        cell(&totals.transferred),
-        cell(&totals.dropped),
-        cell(&totals.lost_queued),
-        cell(&totals.lost_callbacks),
-        cell(&totals.failed_during_detection),
-        cell(&totals.trunk_blocked),
-        cell(&totals.still_inside),
-    );
-    out
 }

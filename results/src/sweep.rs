@@ -1,0 +1,300 @@
+//! A sweep's outputs as data: `manifest.json` (which sweep a folder belongs to, which of its
+//! points it holds), each point's headline figures read from its `summary.json`, and the
+//! comparison files `sweep.csv` and `sweep.json`, built from the manifest and the points'
+//! summaries alone, so that an unsharded run and a merge of shards write the same bytes. No
+//! wall-clock figure enters these files.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::ResultsError;
+use crate::intervals::csv_field;
+use crate::{Estimate, Metric, Summary};
+
+/// The manifest's file name in a sweep or shard folder.
+pub const MANIFEST: &str = "manifest.json";
+
+/// Which slice of the points a run takes: points whose index modulo `count` is `index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// From 0, like `JOB_COMPLETION_INDEX`.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    pub fn holds(&self, point_index: usize) -> bool {
+        point_index % self.count == self.index
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let problem = || {
+            format!("expected a shard such as 0/3 (index from 0, then the count), found {text:?}")
+        };
+        let (index, count) = text.split_once('/').ok_or_else(problem)?;
+        let index: usize = index.trim().parse().map_err(|_| problem())?;
+        let count: usize = count.trim().parse().map_err(|_| problem())?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard {index}/{count}: the index goes from 0 to the count minus 1"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What a point must reach to count as meeting the targets.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Targets {
+    /// The least mean service level (0.8 for 80 %).
+    pub service_level: f64,
+    /// The wait the service level counts answers within, in seconds.
+    pub within_s: f64,
+    /// The largest mean abandonment rate (0.05 for 5 %).
+    pub max_abandon_rate: f64,
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Targets {
+            service_level: 0.8,
+            within_s: 20.0,
+            max_abandon_rate: 0.05,
+        }
+    }
+}
+
+/// One point as the manifest records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointRecord {
+    pub index: usize,
+    pub id: String,
+    /// Path → value, as the sweep sets them.
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Agents in the point's `[[agents]]` groups (their `count`s, or their `ids`).
+    pub agents: u64,
+    pub seed: u64,
+    pub replications: u32,
+}
+
+/// `manifest.json`: what sweep a folder belongs to and which points it holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The sweep file's name (without its folder, so shards started from anywhere agree).
+    pub sweep_file: String,
+    /// BLAKE3 of the sweep file and its base scenario.
+    pub sweep_hash: String,
+    pub program_version: String,
+    pub scenario: String,
+    pub common_random_numbers: bool,
+    pub targets: Targets,
+    /// The varied paths, in the sweep file's order.
+    pub parameters: Vec<String>,
+    pub grid: bool,
+    /// The slice of points this folder holds; 0/1 for a whole sweep (run or merged).
+    pub shard: Shard,
+    /// Every point of the sweep, held here or not.
+    pub points: Vec<PointRecord>,
+}
+
+impl Manifest {
+    pub fn held_points(&self) -> impl Iterator<Item = &PointRecord> {
+        self.points
+            .iter()
+            .filter(|point| self.shard.holds(point.index))
+    }
+
+    /// Reads `folder/manifest.json`.
+    pub fn read(folder: &Path) -> Result<Manifest, ResultsError> {
+        let path = folder.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            ResultsError::new(
+                &path,
+                format!(
+                    "{} is not a sweep folder: cannot read: {error}",
+                    folder.display()
+                ),
+            )
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|error| ResultsError::new(&path, format!("not a sweep manifest: {error}")))
+    }
+
+    /// Writes `folder/manifest.json` (fields in the order declared).
+    pub fn write(&self, folder: &Path) -> Result<(), ResultsError> {
+        let path = folder.join(MANIFEST);
+        let text = serde_json::to_string_pretty(self).expect("manifests serialize") + "\n";
+        std::fs::write(&path, text)
+            .map_err(|error| ResultsError::new(&path, format!("cannot write: {error}")))
+    }
+}
+
+/// The headline metrics (of the whole center, `total` in `summary.json`), in column order.
+pub const HEADLINE_METRICS: [Metric; 5] = [
+    Metric::ServiceLevel,
+    Metric::AverageSpeedOfAnswer,
+    Metric::AbandonRate,
+    Metric::Occupancy,
+    Metric::WaitP90,
+];
+
+/// A point with its headline figures.
+#[derive(Clone, Debug)]
+pub struct PointRow {
+    pub record: PointRecord,
+    pub figures: Vec<Estimate>,
+    pub meets_targets: bool,
+}
+
+/// Whether a point meets the targets: by the means of its replications.
+pub fn meets(targets: &Targets, figures: &[Estimate]) -> bool {
+    let service_level = figures[0].mean;
+    let abandon_rate = figures[2].mean;
+    matches!(service_level, Some(level) if level >= targets.service_level)
+        && matches!(abandon_rate, Some(rate) if rate <= targets.max_abandon_rate)
+}
+
+/// The rows of the points a folder holds, in point order.
+pub fn read_rows(folder: &Path, manifest: &Manifest) -> Result<Vec<PointRow>, ResultsError> {
+    manifest
+        .held_points()
+        .map(|record| {
+            let path = folder.join("points").join(&record.id).join("summary.json");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| ResultsError::new(&path, format!("cannot read: {error}")))?;
+            let summary: Summary = serde_json::from_str(&text).map_err(|error| {
+                ResultsError::new(
+                    &path,
+                    format!("not a summary written by `switchboard sim`: {error}"),
+                )
+            })?;
+            let figures: Vec<Estimate> = HEADLINE_METRICS
+                .iter()
+                .map(|metric| summary.total.get(metric).copied().unwrap_or_default())
+                .collect();
+            Ok(PointRow {
+                record: record.clone(),
+                meets_targets: meets(&manifest.targets, &figures),
+                figures,
+            })
+        })
+        .collect()
+}
+
+/// The cheapest point meeting the targets: the fewest agents, then the earliest point.
+pub fn cheapest(rows: &[PointRow]) -> Option<&PointRow> {
+    rows.iter()
+        .filter(|row| row.meets_targets)
+        .min_by_key(|row| (row.record.agents, row.record.index))
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map_or(String::new(), |value| Value::from(value).to_string())
+}
+
+/// A parameter's value as the sweep file wrote it: a string bare, anything else as JSON.
+pub fn parameter_text(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// `sweep.csv`: one row per point; each metric as mean, ci_low, ci_high.
+pub fn sweep_csv(manifest: &Manifest, rows: &[PointRow]) -> String {
+    let mut text = String::from("point,id");
+    for parameter in &manifest.parameters {
+        text.push(',');
+        text.push_str(&csv_field(parameter));
+    }
+    text.push_str(",agents,replications");
+    for metric in HEADLINE_METRICS {
+        let _ = write!(text, ",{metric},{metric}_ci_low,{metric}_ci_high");
+    }
+    text.push_str(",meets_targets\n");
+    for row in rows {
+        let _ = write!(text, "{},{}", row.record.index, csv_field(&row.record.id));
+        for parameter in &manifest.parameters {
+            let _ = write!(
+                text,
+                ",{}",
+                csv_field(&parameter_text(row.record.parameters.get(parameter)))
+            );
+        }
+        let _ = write!(text, ",{},{}", row.record.agents, row.record.replications);
+        for figure in &row.figures {
+            let _ = write!(
+                text,
+                ",{},{},{}",
+                number(figure.mean),
+                number(figure.ci95.map(|bounds| bounds[0])),
+                number(figure.ci95.map(|bounds| bounds[1]))
+            );
+        }
+        let _ = writeln!(text, ",{}", row.meets_targets);
+    }
+    text
+}
+
+/// `sweep.json`: the manifest's facts, the targets, the cheapest point and every point.
+pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> Value {
+    let points: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let metrics: serde_json::Map<String, Value> = HEADLINE_METRICS
+                .iter()
+                .zip(&row.figures)
+                .map(|(metric, figure)| {
+                    (
+                        metric.name().to_string(),
+                        json!({ "mean": figure.mean, "ci95": figure.ci95 }),
+                    )
+                })
+                .collect();
+            json!({
+                "index": row.record.index,
+                "id": row.record.id,
+                "parameters": row.record.parameters,
+                "agents": row.record.agents,
+                "seed": row.record.seed,
+                "replications": row.record.replications,
+                "metrics": metrics,
+                "meets_targets": row.meets_targets,
+            })
+        })
+        .collect();
+    json!({
+        "sweep_file": manifest.sweep_file,
+        "sweep_hash": manifest.sweep_hash,
+        "program_version": manifest.program_version,
+        "scenario": manifest.scenario,
+        "shard": manifest.shard,
+        "common_random_numbers": manifest.common_random_numbers,
+        "parameters": manifest.parameters,
+        "targets": manifest.targets,
+        "cheapest_meeting_targets": cheapest(rows).map(|row| row.record.id.clone()),
+        "cheapest_rule": CHEAPEST_RULE,
+        "points": points,
+    })
+}
+
+/// How the cheapest point is chosen, in words, for the page and `sweep.json`.
+pub const CHEAPEST_RULE: &str = "among the points whose mean service level and mean abandonment rate meet the targets, the one with the fewest agents; on a tie, the earliest point in the sweep";
