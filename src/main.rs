@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit_command;
+mod calibrate_command;
 mod chaos_command;
 mod check;
 mod compare_command;
@@ -31,6 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(check::CheckArgs),
+    Calibrate(calibrate_command::CalibrateArgs),
     /// Answer real calls: SIP B2BUA, registrar, HTTP API and CDR store around the engine.
     Serve(serve_command::ServeArgs),
     Plan(plan_command::PlanArgs),
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Calibrate(args) => calibrate_command::run(args),
         Command::Serve(args) => serve_command::run(args),
         Command::Plan(args) => plan_command::run(args),
         Command::Sim(args) => sim_command::run(args),

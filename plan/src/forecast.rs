@@ -252,6 +252,28 @@ pub fn read_forecast(text: &str, file: &str) -> Result<Forecast, PlanError> {
     Ok(Forecast { interval, rows })
 }
 
+/// Writes a forecast CSV that [`read_forecast`] reads back (and the simulator's
+/// `profile_file` too, which reads its first two columns): header `start,volume`, with `aht`
+/// when every row has a handle time. Volumes keep three decimals, handle times a tenth of a
+/// second.
+pub fn write_forecast(forecast: &Forecast) -> String {
+    let with_handle_time =
+        !forecast.rows.is_empty() && forecast.rows.iter().all(|row| row.handle_time_s.is_some());
+    let mut text = String::from(if with_handle_time {
+        "start,volume,aht\n"
+    } else {
+        "start,volume\n"
+    });
+    for row in &forecast.rows {
+        let _ = write!(text, "{},{:.3}", row.start, row.volume);
+        if let (true, Some(handle_time_s)) = (with_handle_time, row.handle_time_s) {
+            let _ = write!(text, ",{handle_time_s:.1}s");
+        }
+        text.push('\n');
+    }
+    text
+}
+
 /// Writes a staffing plan CSV: header `start,agents,staff`, one row per interval.
 pub fn write_staffing_plan(plan: &[IntervalStaffing]) -> String {
     let mut text = String::from("start,agents,staff\n");
@@ -335,6 +357,29 @@ pub fn read_staffing_plan(text: &str, file: &str) -> Result<StaffingPlan, PlanEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_forecast_reads_back() {
+        let forecast = Forecast {
+            interval: DurationMs(1_800_000),
+            rows: (0..3)
+                .map(|i| ForecastRow {
+                    start: DurationMs(i * 1_800_000),
+                    volume: 10.5 + i as f64,
+                    handle_time_s: Some(183.24),
+                })
+                .collect(),
+        };
+        let text = write_forecast(&forecast);
+        assert!(
+            text.starts_with("start,volume,aht\n0s,10.500,183.2s\n30m,11.500"),
+            "{text}"
+        );
+        let read = read_forecast(&text, "forecast.csv").unwrap();
+        assert_eq!(read.interval, forecast.interval);
+        assert_eq!(read.rows[2].volume, 12.5);
+        assert_eq!(read.rows[0].handle_time_s, Some(183.2));
+    }
 
     #[test]
     fn forecast_reads_starts_volumes_and_handle_times() {

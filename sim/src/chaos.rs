@@ -51,6 +51,7 @@ pub fn chaos_run(model: &Model, seed: u64) -> ChaosRun {
     let options = ReplicationOptions {
         check_invariants: true,
         trace: None,
+        observer: None,
     };
     match run_replication(&model, seed, 0, options) {
         Ok(output) => {

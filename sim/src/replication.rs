@@ -133,11 +133,21 @@ struct GroupStreams {
 
 /// How a replication is run.
 #[derive(Default)]
-pub struct ReplicationOptions {
+pub struct ReplicationOptions<'o> {
     /// Call the engine's `check_invariants` after every step.
     pub check_invariants: bool,
     /// Where to write every event as a JSON line.
     pub trace: Option<Box<dyn Write + Send>>,
+    /// Told every engine event as it happens, in order (for CDRs built the way the live
+    /// runtime builds them, say).
+    pub observer: Option<&'o mut dyn ReplicationObserver>,
+}
+
+/// Watches a replication from outside the simulator: it sees what the engine reports and
+/// changes nothing.
+pub trait ReplicationObserver {
+    /// One engine event; `event.time_ms` is the virtual time.
+    fn event(&mut self, event: &switchboard_engine::Event);
 }
 
 /// What one replication produced.
@@ -182,7 +192,7 @@ impl From<std::io::Error> for ReplicationError {
     }
 }
 
-struct Driver<'a> {
+struct Driver<'a, 'o> {
     model: &'a Model,
     center: Center,
     now_ms: u64,
@@ -202,6 +212,7 @@ struct Driver<'a> {
     shrinkage_pending: Vec<bool>,
     metrics: MetricsRecorder,
     trace: TraceSink,
+    observer: Option<&'o mut dyn ReplicationObserver>,
     dirty_queues: Vec<u32>,
     /// Contacts that arrived at this instant, with the time their patience runs out.
     patience_to_arm: Vec<(u64, u64)>,
@@ -280,6 +291,7 @@ pub fn run_replication(
         shrinkage_pending: vec![false; agent_count],
         metrics: MetricsRecorder::new(model),
         trace: TraceSink::new(replication, options.trace),
+        observer: options.observer,
         dirty_queues: Vec::new(),
         patience_to_arm: Vec::new(),
         rejected_inputs: 0,
@@ -315,7 +327,7 @@ pub fn run_replication(
     })
 }
 
-impl Driver<'_> {
+impl Driver<'_, '_> {
     fn schedule_start(&mut self) {
         if let Some(failover) = &self.failover {
             for (time_ms, action) in failover.initial_actions() {
@@ -962,6 +974,9 @@ impl Driver<'_> {
             }
             Output::Event(event) => {
                 self.trace.record(&event)?;
+                if let Some(observer) = &mut self.observer {
+                    observer.event(&event);
+                }
                 let contact = match &event.kind {
                     EventKind::ContactArrived { contact, .. }
                     | EventKind::ContactEnded { contact, .. }

@@ -131,6 +131,7 @@ pub fn run(
                             ReplicationOptions {
                                 check_invariants,
                                 trace,
+                                observer: None,
                             },
                         );
                         let output = match outcome {

@@ -609,6 +609,7 @@ fn traced_events(model: &Model) -> Vec<serde_json::Value> {
         switchboard_sim::replication::ReplicationOptions {
             check_invariants: true,
             trace: Some(Box::new(buffer.clone())),
+            observer: None,
         },
     )
     .expect("invariants hold");
