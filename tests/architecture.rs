@@ -16,6 +16,7 @@ const LAYERS: [(&str, &str); 13] = [
     ("switchboard-sim", "sim"),
     ("switchboard-cost", "cost"),
     ("switchboard-sweep", "sweep"),
+    ("switchboard-calibrate", "calibrate"),
     ("switchboard-media", "media"),
     ("switchboard-live", "live"),
     ("switchboard-compliance", "compliance"),
@@ -252,4 +253,58 @@ fn the_cycle_finder_finds_a_cycle() {
         paths_after("use crate::page::x; switchboard_crate::y", "crate::"),
         ["page"]
     );
+}
+
+/// The rows of the map of crates in docs/architecture.md: (crate, the crates it depends on).
+fn documented_layers() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(repository().join("docs/architecture.md")).unwrap();
+    let section = text
+        .split("\n## ")
+        .find(|section| section.starts_with("The map of crates"))
+        .expect("docs/architecture.md has a map of crates");
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `switchboard"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let name = cells[0]
+                .trim_start_matches("| `")
+                .split('`')
+                .next()
+                .unwrap()
+                .to_string();
+            let depends = cells[cells.len() - 1].trim_end_matches(" |");
+            let named: Vec<String> = depends
+                .split(", ")
+                .map(|dependency| dependency.split(' ').next().unwrap())
+                .filter(|dependency| !matches!(*dependency, "none" | "every"))
+                .map(|dependency| format!("switchboard-{dependency}"))
+                .collect();
+            (name, named)
+        })
+        .collect()
+}
+
+#[test]
+fn the_map_of_crates_in_the_architecture_guide_is_the_code() {
+    let documented = documented_layers();
+    let names: Vec<&str> = documented.iter().map(|(name, _)| name.as_str()).collect();
+    let layered: Vec<&str> = LAYERS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        names, layered,
+        "the guide lists the crates in the order of LAYERS"
+    );
+    for ((name, named), (_, folder)) in documented.iter().zip(LAYERS) {
+        if *name == "switchboard" {
+            continue;
+        }
+        let mut actual = dependencies(folder);
+        actual.sort();
+        let mut named = named.clone();
+        named.sort();
+        assert_eq!(
+            named, actual,
+            "{name}: the guide's dependencies are the manifest's"
+        );
+    }
 }
