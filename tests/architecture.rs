@@ -12,7 +12,6 @@ const LAYERS: [(&str, &str); 13] = [
     ("switchboard-engine", "engine"),
     ("switchboard-results", "results"),
     ("switchboard-plan", "plan"),
-    ("switchboard-calibrate", "calibrate"),
     ("switchboard-sim", "sim"),
     ("switchboard-cost", "cost"),
     ("switchboard-sweep", "sweep"),
