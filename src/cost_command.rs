@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use switchboard_plan::required::required_agents;
 
 use anyhow::{bail, Context};
+use switchboard_cost::report::{CommonWorkforce, Workforce};
 use switchboard_cost::simulated::{
     day_from_results_folder, day_from_run, simulate_scenario, Derivation, SimulatedDay,
     SimulationRequest, DEFAULT_MESSAGES_PER_CHAT_MINUTE, DEFAULT_RECORDING_KBIT_PER_S,
@@ -15,6 +16,9 @@ use switchboard_cost::{
     bundled_price_books, compare, text, CostRequest, Currency, ExchangeRate, NamedBook, PriceBook,
     Usage,
 };
+
+/// Days of the year a simulated day stands for when `--days-per-year` is not given.
+const DEFAULT_DAYS_PER_YEAR: f64 = 365.0;
 
 /// Price a year of usage under SaaS, private and hybrid price books: N-year cash and NPV,
 /// cost per contact and per agent-hour, break-even years, hidden fees, a ±20 % tornado and
@@ -55,12 +59,20 @@ pub struct CostArgs {
     /// Yearly traffic growth, e.g. 0.3 for +30 % a year.
     #[arg(long, default_value_t = 0.0)]
     pub growth: f64,
-    /// Exchange rate as FROM_TO=RATE (1 FROM = RATE TO), e.g. USD_CNY=7.1; repeatable.
+    /// Exchange rate as FROM_TO=RATE (1 FROM = RATE TO), e.g. USD_CNY=7.1 or CNY_USD=0.1408:
+    /// either direction converts both ways; repeatable for more currencies.
     #[arg(long = "exchange-rate", value_name = "FROM_TO=RATE")]
     pub exchange_rates: Vec<ExchangeRate>,
-    /// Currency of the report (CNY or USD). Default: the first price book's currency.
+    /// Currency of the report, an ISO 4217 code (CNY, USD, EUR ...). Default: the first price
+    /// book's currency.
     #[arg(long)]
     pub currency: Option<String>,
+    /// Whose agent-hour rates price every option's labour: a price book FILE (its
+    /// [[workforce]]), or `each-book` for each book's own rates. Default: the first book's
+    /// rates for every option, so that options differ by what they charge, not by where agents
+    /// are paid; a book that says `workforce_differs_because` keeps its own, flagged.
+    #[arg(long, value_name = "FILE|each-book")]
+    pub workforce: Option<String>,
     /// Write cost.json and cost.html (an embeddable section) into this folder; with a scenario,
     /// also the simulation's results and report.html.
     #[arg(long, value_name = "DIR")]
@@ -68,9 +80,10 @@ pub struct CostArgs {
     /// Print cost.json instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Scenario or results folder: how many days of the year look like the simulated one.
-    #[arg(long, default_value_t = 365.0)]
-    pub days_per_year: f64,
+    /// Scenario or results folder: how many days of the year look like the simulated one
+    /// (default 365, with a warning: one busy day is rarely every day of the year).
+    #[arg(long)]
+    pub days_per_year: Option<f64>,
     /// Scenario: replaces its number of replications.
     #[arg(long)]
     pub replications: Option<u32>,
@@ -162,9 +175,16 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     if input != Input::Scenario && (args.replications.is_some() || args.seed.is_some()) {
         bail!("--replications and --seed apply when INPUT is a scenario");
     }
-    if input == Input::UsageFile && args.days_per_year != 365.0 {
+    if input == Input::UsageFile && args.days_per_year.is_some() {
         bail!("--days-per-year applies to a scenario or a results folder; a usage file says it per day type");
     }
+    let mut warnings = Vec::new();
+    if input != Input::UsageFile && args.days_per_year.is_none() {
+        warnings.push(format!(
+            "the one simulated day is priced as {DEFAULT_DAYS_PER_YEAR} such days a year (the --days-per-year default); if the other days of the year are quieter, give --days-per-year or a usage file with several day types (docs/cost.md)"
+        ));
+    }
+    let days_per_year = args.days_per_year.unwrap_or(DEFAULT_DAYS_PER_YEAR);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -222,14 +242,8 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
                 threads,
             };
             let run = simulate_scenario(&args.input, &request).map_err(anyhow::Error::msg)?;
-            let day = day_from_run(
-                &run,
-                "simulated day",
-                args.days_per_year,
-                vec![],
-                &derivation,
-            )
-            .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?;
+            let day = day_from_run(&run, "simulated day", days_per_year, vec![], &derivation)
+                .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?;
             let name = format!("{} (simulated)", day.scenario_name);
             simulation = Some(run);
             usage_of_day(day, name)?
@@ -238,7 +252,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             let day = day_from_results_folder(
                 &args.input,
                 "simulated day",
-                args.days_per_year,
+                days_per_year,
                 vec![],
                 &derivation,
             )
@@ -269,9 +283,25 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             .collect::<anyhow::Result<Vec<_>>>()?
     };
     let currency = match &args.currency {
-        Some(code) => Currency::parse(code)
-            .with_context(|| format!("--currency: expected CNY or USD, found {code:?}"))?,
+        Some(code) => {
+            Currency::parse(code).map_err(|error| anyhow::anyhow!("--currency: {error}"))?
+        }
         None => books[0].book.currency,
+    };
+    let workforce = match args.workforce.as_deref() {
+        None => Workforce::of_first_book(&books),
+        Some("each-book") => Workforce::EachBook,
+        Some(file) => {
+            let path = Path::new(file);
+            let named = NamedBook {
+                file: file.to_string(),
+                book: PriceBook::load(path)?,
+            };
+            if named.book.workforce.is_empty() {
+                bail!("--workforce {file}: the book has no [[workforce]] rates; expected a price book with [[workforce]] entries, or `each-book`");
+            }
+            Workforce::Common(CommonWorkforce::of_book(&named))
+        }
     };
     let request = CostRequest {
         usage,
@@ -281,11 +311,17 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
         growth_per_year: args.growth,
         currency,
         exchange_rates: args.exchange_rates,
+        workforce,
     };
-    let report = match compare(&request) {
+    let mut report = match compare(&request) {
         Ok(report) => report,
         Err(message) => bail!(message),
     };
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let json = report.to_json();
     if let Some(folder) = &args.out {
         std::fs::create_dir_all(folder)

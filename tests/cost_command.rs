@@ -109,8 +109,16 @@ fn the_table_and_the_html_section_are_written() {
     let html = std::fs::read_to_string(folder.join("cost.html")).unwrap();
     assert!(html.starts_with("<section"));
     assert!(html.contains("<svg") && html.contains("<polyline"));
-    // Nothing is fetched: the only URL is the SVG namespace.
-    assert_eq!(html.matches("http").count(), 1, "{html}");
+    // Nothing is fetched: addresses appear only as text (the sources of prices).
+    for fetching in ["src=\"http", "href=\"http", "<script", "<link", "url("] {
+        assert!(!html.contains(fetching), "{fetching} in {html}");
+    }
+    // Labour apart, and whose rates it is.
+    assert!(html.contains("<th>labour</th>"), "{html}");
+    assert!(
+        html.contains("Labour is the same for every option"),
+        "{html}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(folder.join("cost.json")).unwrap()).unwrap();
     assert_eq!(json["usage"], "Flat small shop");
@@ -206,6 +214,8 @@ fn a_scenario_is_simulated_and_priced_the_same_on_any_number_of_threads() {
     assert_eq!(one, price("2"), "the same usage on 1 and 2 threads");
     let report: serde_json::Value = serde_json::from_str(&one).unwrap();
     assert_eq!(report["usage"], "Promotion morning (simulated)");
+    // Days per year given: nothing to warn about.
+    assert_eq!(report["warnings"], serde_json::json!([]));
     assert!(report["options"][0]["total_cash"].as_f64().unwrap() > 0.0);
 }
 
@@ -230,8 +240,23 @@ fn a_scenario_with_out_writes_its_results_and_a_report_with_the_costs() {
     ] {
         assert!(folder.join(file).is_file(), "{file} is written");
     }
+    // One simulated day priced as 365 without being told so is warned about.
+    let cost: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("cost.json")).unwrap()).unwrap();
+    let warnings = cost["warnings"].as_array().unwrap();
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("the one simulated day is priced as 365 such days a year"),
+        "{warnings:?}"
+    );
     let report = std::fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(report.contains("<h2>Costs</h2>"), "{report}");
+    assert!(
+        report.contains("365 such days a year"),
+        "the report shows the warning"
+    );
     assert!(report.contains("class=\"switchboard-cost\""));
     assert!(report.contains("href=\"cost.json\""));
     std::fs::remove_dir_all(&folder).unwrap();
@@ -315,4 +340,126 @@ fn a_usage_file_naming_a_broken_scenario_points_at_the_scenario_line() {
         "{stderr}"
     );
     std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn the_days_per_year_default_is_warned_about_on_the_terminal() {
+    let folder = temporary_folder("days-warning");
+    let folder_text = folder.display().to_string();
+    succeed(&["sim", PROMOTION, "--quiet", "--out", &folder_text]);
+    let output = switchboard(&["cost", &folder_text, "--pricebook", CONCURRENT]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: the one simulated day is priced as 365 such days a year (the --days-per-year default)"),
+        "{stderr}"
+    );
+    let output = switchboard(&[
+        "cost",
+        &folder_text,
+        "--days-per-year",
+        "300",
+        "--pricebook",
+        CONCURRENT,
+    ]);
+    assert!(output.status.success());
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+#[test]
+fn an_exchange_rate_is_accepted_in_either_direction() {
+    let price = |rate: &str| {
+        let json = succeed(&[
+            "cost",
+            "scenarios/usage/double-11-year.toml",
+            "--currency",
+            "USD",
+            "--exchange-rate",
+            rate,
+            "--json",
+        ]);
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report["options"].clone()
+    };
+    // 1 / 8 is exact in binary, so both directions convert every amount identically.
+    assert_eq!(price("USD_CNY=8"), price("CNY_USD=0.125"));
+    let stderr = fail(&["cost", "scenarios/usage/double-11-year.toml"]);
+    assert!(
+        stderr.contains("USD_CNY=RATE") && stderr.contains("CNY_USD=RATE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn labour_is_the_same_for_every_option_unless_asked_otherwise() {
+    let labour = |extra: &[&str]| {
+        let mut arguments = vec![
+            "cost",
+            "scenarios/usage/double-11-year.toml",
+            "--exchange-rate",
+            "USD_CNY=7.1",
+            "--currency",
+            "CNY",
+            "--json",
+        ];
+        arguments.extend_from_slice(extra);
+        let report: serde_json::Value = serde_json::from_str(&succeed(&arguments)).unwrap();
+        report["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|option| {
+                let total = option["total_cash"].as_f64().unwrap();
+                let platform = option["total_cash_excluding_workforce"].as_f64().unwrap();
+                ((total - platform) * 100.0).round() / 100.0
+            })
+            .collect::<Vec<f64>>()
+    };
+    let common = labour(&[]);
+    assert!(
+        common.iter().all(|l| *l == common[0] && *l > 0.0),
+        "{common:?}"
+    );
+    let china = labour(&["--workforce", "scenarios/pricebooks/china-seat-rent.toml"]);
+    assert!(china.iter().all(|l| *l == china[0]), "{china:?}");
+    // USD 25 (CNY 177.5) against CNY 31.6 an hour.
+    let ratio = common[0] / china[0];
+    assert!((ratio - 177.5 / 31.6).abs() < 1e-6, "{ratio}");
+    let each = labour(&["--workforce", "each-book"]);
+    assert!(each.iter().any(|l| *l != each[0]), "{each:?}");
+    let stderr = fail(&[
+        "cost",
+        "scenarios/usage/flat-small-shop.toml",
+        "--workforce",
+        "scenarios/pricebooks/per-active-hour.toml.missing",
+    ]);
+    assert!(stderr.contains("per-active-hour.toml.missing"), "{stderr}");
+}
+
+#[test]
+fn the_terminal_table_fits_one_hundred_columns_and_says_who_is_cheaper() {
+    let table = succeed(&[
+        "cost",
+        "scenarios/usage/double-11-year.toml",
+        "--exchange-rate",
+        "USD_CNY=7.1",
+    ]);
+    for line in table.lines() {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    assert!(table.contains("is cheaper every year than"), "{table}");
+    assert!(
+        table.contains("Cash by year, labour included (USD)"),
+        "{table}"
+    );
+    assert!(table.contains("PROXY prices"), "{table}");
+    assert!(
+        table.contains("Labour, the same for every option: USD 25.00 per agent-hour"),
+        "{table}"
+    );
 }

@@ -28,6 +28,12 @@ pub struct PriceBook {
     pub illustrative: bool,
     #[serde(default)]
     pub note: String,
+    /// Why this option's agents cost what its own `[[workforce]]` says rather than what every
+    /// other option's agents cost (an outsourcer whose offer includes its agents, a site only
+    /// this option can use). Without it a comparison prices every option's labour at the same
+    /// rates, so that the options differ by what they charge, not by where agents are paid.
+    #[serde(default)]
+    pub workforce_differs_because: Option<String>,
     #[serde(default)]
     pub terms: Terms,
     #[serde(rename = "item", default)]
@@ -134,6 +140,10 @@ pub struct Item {
     pub label: Option<String>,
     /// Where the figure comes from and when it was seen, or that it is a placeholder.
     pub source: String,
+    /// Set when the price is another vendor's (or another product's) standing in for one this
+    /// option does not publish: why it stands in. Reports label the line as a proxy.
+    #[serde(default)]
+    pub proxy: Option<String>,
     #[serde(default)]
     pub price: Option<Price>,
     #[serde(default)]
@@ -393,7 +403,7 @@ impl PriceBook {
             crate::source_error::load_document(path, text).map_err(|mut error| {
                 if error.message.contains("missing field `currency`") {
                     error.message.push_str(
-                        ": expected currency = \"CNY\" or \"USD\" at the top of the book",
+                        ": expected currency = \"CNY\", \"USD\" or another ISO 4217 code at the top of the book",
                     );
                 }
                 error
@@ -402,6 +412,22 @@ impl PriceBook {
             item.get_ref().check().map_err(|message| {
                 SourceError::at_offset(path, text, item.span().start, message)
             })?;
+        }
+        if book
+            .workforce_differs_because
+            .as_ref()
+            .is_some_and(|reason| reason.trim().is_empty())
+        {
+            return Err(SourceError::whole_file(
+                path,
+                "workforce_differs_because: expected the reason this book's labour rates differ, found an empty text",
+            ));
+        }
+        if book.workforce_differs_because.is_some() && book.workforce.is_empty() {
+            return Err(SourceError::whole_file(
+                path,
+                "workforce_differs_because: the book has no [[workforce]] rates of its own to use",
+            ));
         }
         for rate in &book.workforce {
             if !(0.0..=1.0).contains(&rate.share_of_agent_hours) {

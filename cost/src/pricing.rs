@@ -10,7 +10,9 @@ use serde::Serialize;
 use switchboard_engine::units::DurationMs;
 
 use crate::money::Money;
-use crate::pricebook::{Direction, Item, ItemKind, Licensing, Per, Period, PriceBook};
+use crate::pricebook::{
+    Direction, Item, ItemKind, Licensing, Per, Period, PriceBook, WorkforceRate,
+};
 use crate::usage::Usage;
 
 const MONTHS_PER_YEAR: usize = 12;
@@ -32,6 +34,8 @@ pub struct Line {
     pub kind: String,
     /// Why this is a fee buyers tend to miss; `None` for the charge as listed.
     pub hidden_fee: Option<String>,
+    /// Why another vendor's price stands in for the option's own (the item's `proxy`).
+    pub proxy: Option<String>,
     /// The `source` the book gives for the figure behind this line.
     pub source: String,
     pub cash_by_year: Vec<Money>,
@@ -211,16 +215,24 @@ struct Ledger {
     lines: Vec<Line>,
 }
 
+/// What a ledger line is, besides its amounts.
+struct LineKey<'a> {
+    label: &'a str,
+    kind: &'a str,
+    hidden_fee: Option<&'a str>,
+    proxy: Option<&'a str>,
+    source: &'a str,
+}
+
 impl Ledger {
-    fn add(
-        &mut self,
-        label: &str,
-        kind: &str,
-        hidden_fee: Option<&str>,
-        source: &str,
-        year: usize,
-        amount: Money,
-    ) {
+    fn add(&mut self, key: LineKey<'_>, year: usize, amount: Money) {
+        let LineKey {
+            label,
+            kind,
+            hidden_fee,
+            proxy,
+            source,
+        } = key;
         let position = self.lines.iter().position(|line| {
             line.label == label && line.kind == kind && line.hidden_fee.as_deref() == hidden_fee
         });
@@ -229,6 +241,7 @@ impl Ledger {
                 label: label.to_string(),
                 kind: kind.to_string(),
                 hidden_fee: hidden_fee.map(str::to_string),
+                proxy: proxy.map(str::to_string),
                 source: source.to_string(),
                 cash_by_year: vec![Money::ZERO; self.years],
             });
@@ -297,7 +310,14 @@ pub fn price_option(usage: &Usage, book: &PriceBook, horizon: Horizon) -> Priced
                 if is_subscription(item.kind) {
                     subscription_total += amount;
                 }
-                ledger.add(&label, &kind, hidden, &item.source, year, amount);
+                let key = LineKey {
+                    label: &label,
+                    kind: &kind,
+                    hidden_fee: hidden,
+                    proxy: item.proxy.as_deref(),
+                    source: &item.source,
+                };
+                ledger.add(key, year, amount);
             };
             match item.kind {
                 ItemKind::NamedSeat => {
@@ -499,40 +519,67 @@ pub fn price_option(usage: &Usage, book: &PriceBook, horizon: Horizon) -> Priced
                 }
                 _ => continue,
             };
-            ledger.add(&label, &kind, None, &item.source, year, amount);
+            let key = LineKey {
+                label: &label,
+                kind: &kind,
+                hidden_fee: None,
+                proxy: item.proxy.as_deref(),
+                source: &item.source,
+            };
+            ledger.add(key, year, amount);
         }
 
         if book.terms.discount_percent > 0.0 {
+            let key = LineKey {
+                label: "discount on subscriptions",
+                kind: "discount",
+                hidden_fee: None,
+                proxy: None,
+                source: "[terms] discount_percent",
+            };
             ledger.add(
-                "discount on subscriptions",
-                "discount",
-                None,
-                "[terms] discount_percent",
+                key,
                 year,
                 -subscription_total.times(book.terms.discount_percent / 100.0),
             );
         }
-
-        for rate in &book.workforce {
-            ledger.add(
-                &format!("workforce, {}", rate.site),
-                "workforce",
-                None,
-                &rate.source,
-                year,
-                rate.price_per_agent_hour
-                    .0
-                    .times(agent_hours * rate.share_of_agent_hours),
-            );
-        }
     }
 
+    let mut lines = ledger.lines;
+    lines.extend(workforce_lines(&book.workforce, 1.0, &agent_hours_by_year));
     PricedOption {
-        lines: ledger.lines,
+        lines,
         depreciation_by_year,
         answered_contacts_by_year,
         agent_hours_by_year,
     }
+}
+
+/// Labour: each site's rate × its share of each year's agent-hours, one line per site. The
+/// rates are multiplied by `rate_factor` first (an exchange rate when they are not in the
+/// currency of the lines they join).
+pub fn workforce_lines(
+    rates: &[WorkforceRate],
+    rate_factor: f64,
+    agent_hours_by_year: &[f64],
+) -> Vec<Line> {
+    rates
+        .iter()
+        .map(|rate| {
+            let per_hour = rate.price_per_agent_hour.0.times(rate_factor);
+            Line {
+                label: format!("workforce, {}", rate.site),
+                kind: "workforce".to_string(),
+                hidden_fee: None,
+                proxy: None,
+                source: rate.source.clone(),
+                cash_by_year: agent_hours_by_year
+                    .iter()
+                    .map(|hours| per_hour.times(hours * rate.share_of_agent_hours))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Servers (or SBCs) for this year's peak: each site carries its own peak with

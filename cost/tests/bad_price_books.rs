@@ -44,15 +44,57 @@ fn a_missing_currency_says_which_currencies_are_expected() {
         error.message.contains("missing field `currency`"),
         "{error}"
     );
-    assert!(error.message.contains("\"CNY\" or \"USD\""), "{error}");
+    assert!(
+        error
+            .message
+            .contains("\"CNY\", \"USD\" or another ISO 4217 code"),
+        "{error}"
+    );
     assert_eq!(error.file, Path::new("books/bad.toml"));
 }
 
 #[test]
-fn an_unknown_currency_lists_the_known_ones() {
-    let error = refuse("name = \"x\"\nkind = \"saas\"\ncurrency = \"EUR\"\n");
+fn an_unknown_currency_points_at_it_and_says_what_is_expected() {
+    let error = refuse("name = \"x\"\nkind = \"saas\"\ncurrency = \"EUX\"\n");
     assert_eq!((error.line, error.column), (Some(3), Some(12)));
-    assert!(error.message.contains("expected `CNY` or `USD`"), "{error}");
+    assert!(
+        error
+            .message
+            .contains("expected an ISO 4217 currency code such as CNY, USD or EUR, found \"EUX\""),
+        "{error}"
+    );
+    // A fund is a code of the standard but no currency to price in.
+    let error = refuse("name = \"x\"\nkind = \"saas\"\ncurrency = \"XAU\"\n");
+    assert!(error.message.contains("XAU"), "{error}");
+    assert!(error.message.contains("fund or special code"), "{error}");
+}
+
+#[test]
+fn any_iso_4217_currency_is_a_book_currency() {
+    let book = switchboard_cost::PriceBook::parse(
+        Path::new("eur.toml"),
+        "name = \"x\"\nkind = \"saas\"\ncurrency = \"EUR\"\n",
+    )
+    .unwrap();
+    assert_eq!(book.currency.code(), "EUR");
+}
+
+#[test]
+fn a_proxy_or_an_own_workforce_needs_its_reason() {
+    let error = refuse("name = \"x\"\nkind = \"saas\"\ncurrency = \"USD\"\nworkforce_differs_because = \" \"\n[[workforce]]\nsite = \"s\"\nshare_of_agent_hours = 1\nprice_per_agent_hour = 3\nsource = \"s\"\n");
+    assert!(
+        error
+            .message
+            .contains("workforce_differs_because: expected the reason"),
+        "{error}"
+    );
+    let error = refuse("name = \"x\"\nkind = \"saas\"\ncurrency = \"USD\"\nworkforce_differs_because = \"outsourced\"\n");
+    assert!(
+        error
+            .message
+            .contains("has no [[workforce]] rates of its own"),
+        "{error}"
+    );
 }
 
 #[test]

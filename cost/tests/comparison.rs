@@ -3,7 +3,7 @@
 mod common;
 
 use common::{book, usage};
-use switchboard_cost::report::compare;
+use switchboard_cost::report::{compare, Workforce};
 use switchboard_cost::{CostRequest, Currency, ExchangeRate, Money, NamedBook};
 
 const USAGE: &str = r#"
@@ -66,8 +66,9 @@ fn request(discount_rate: f64) -> CostRequest {
         years: 3,
         discount_rate,
         growth_per_year: 0.0,
-        currency: Currency::Usd,
+        currency: Currency::USD,
         exchange_rates: vec!["USD_CNY=7".parse::<ExchangeRate>().unwrap()],
+        workforce: Workforce::EachBook,
     }
 }
 
@@ -139,5 +140,11 @@ fn a_missing_exchange_rate_is_an_error_that_says_which_rate() {
     let mut request = request(0.0);
     request.exchange_rates.clear();
     let error = compare(&request).unwrap_err();
-    assert!(error.contains("--exchange-rate CNY_USD=RATE"), "{error}");
+    // Either direction is accepted, so the message offers both.
+    assert!(
+        error.contains(
+            "--exchange-rate CNY_USD=RATE (1 CNY = RATE USD) or USD_CNY=RATE (1 USD = RATE CNY)"
+        ),
+        "{error}"
+    );
 }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use switchboard_results::cost::{CostReport, Money};
+use switchboard_results::cost::{CostReport, Money, WorkforceBasis};
 
 use crate::chart::{Chart, HorizontalAxis, Series, ValueFormat, VerticalScale};
 use crate::html::{escape, strip_xml_declaration};
@@ -14,6 +14,36 @@ use crate::ReportError;
 
 fn show(amount: Option<Money>) -> String {
     amount.map_or_else(|| "-".to_string(), |money| money.to_string())
+}
+
+/// Whose rates price labour, in one sentence.
+fn labour_basis(report: &CostReport) -> String {
+    match report.workforce_basis {
+        WorkforceBasis::Common => {
+            let shared = report
+                .options
+                .iter()
+                .find(|option| option.workforce_differs_because.is_none());
+            let rates = shared.map_or_else(String::new, |option| {
+                option
+                    .workforce_rates
+                    .iter()
+                    .map(|rate| {
+                        format!(
+                            "{} {} per agent-hour ({})",
+                            report.currency, rate.price_per_agent_hour, rate.site
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            format!(
+                "Labour is the same for every option: {rates}, the rates of {}; options marked \"own labour rates\" say why theirs differ.",
+                report.workforce_file.as_deref().unwrap_or("the first book")
+            )
+        }
+        WorkforceBasis::EachBook => "Labour is priced at each book's own rates: where they differ, so do the totals, whatever the platforms charge.".to_string(),
+    }
 }
 
 /// Cumulative cash of every option by year, from 0 at the start.
@@ -84,19 +114,28 @@ pub fn cost_section_with(report: &CostReport, figure: &str) -> String {
             "<p><strong>Illustrative list prices and placeholders; replace them with real quotes.</strong></p>"
         );
     }
+    let _ = writeln!(out, "<p>{}</p>", escape(&labour_basis(report)));
+    for warning in &report.warnings {
+        let _ = writeln!(out, "<p><strong>Warning:</strong> {}</p>", escape(warning));
+    }
     out.push_str(figure);
     let _ = writeln!(
         out,
-        "<table><thead><tr><th>option</th><th>cash</th><th>NPV</th><th>cash without labour</th><th>hidden fees</th><th>per answered contact</th><th>per agent-hour</th></tr></thead><tbody>"
+        "<table><thead><tr><th>option</th><th>platform (without labour)</th><th>labour</th><th>cash</th><th>NPV</th><th>hidden fees</th><th>per answered contact</th><th>per agent-hour</th></tr></thead><tbody>"
     );
     for option in &report.options {
+        let mut name = escape(&option.name);
+        if option.workforce_differs_because.is_some() {
+            name.push_str(" <em>(own labour rates)</em>");
+        }
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&option.name),
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            name,
+            option.total_cash_excluding_workforce,
+            option.total_cash - option.total_cash_excluding_workforce,
             option.total_cash,
             option.total_npv,
-            option.total_cash_excluding_workforce,
             option.hidden_fees_total,
             show(option.cost_per_answered_contact),
             show(option.cost_per_agent_hour)
@@ -114,7 +153,15 @@ pub fn cost_section_with(report: &CostReport, figure: &str) -> String {
             "<th>total</th><th>hidden fee</th><th>source</th></tr></thead><tbody>"
         );
         for line in &option.breakdown {
-            let _ = write!(out, "<tr><td>{}</td>", escape(&line.label));
+            let label = match &line.proxy {
+                Some(why) => format!(
+                    "{} <strong>(PROXY: {})</strong>",
+                    escape(&line.label),
+                    escape(why)
+                ),
+                None => escape(&line.label),
+            };
+            let _ = write!(out, "<tr><td>{label}</td>");
             for amount in &line.cash_by_year {
                 let _ = write!(out, "<td>{amount}</td>");
             }

@@ -155,35 +155,87 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
-/// The currencies books and reports are written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Currency {
-    #[serde(rename = "CNY")]
-    Cny,
-    #[serde(rename = "USD")]
-    Usd,
-}
+/// The currency a book or a report is written in: any ISO 4217 currency (the codes and their
+/// names come from the `iso_currency` crate, kept to the standard's list), written as its
+/// three-letter code. Funds, precious metals and superseded codes are refused: nobody prices a
+/// contact center in them.
+///
+/// ```
+/// use switchboard_results::cost::Currency;
+/// assert_eq!(Currency::parse("eur").unwrap().code(), "EUR");
+/// assert_eq!(Currency::parse("RMB"), Ok(Currency::CNY));
+/// assert!(Currency::parse("XAU").is_err());
+/// assert!(Currency::parse("ABC").is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency(iso_currency::Currency);
 
 impl Currency {
+    pub const CNY: Currency = Currency(iso_currency::Currency::CNY);
+    pub const USD: Currency = Currency(iso_currency::Currency::USD);
+
+    /// The ISO 4217 code, `"USD"`.
     pub fn code(self) -> &'static str {
-        match self {
-            Currency::Cny => "CNY",
-            Currency::Usd => "USD",
-        }
+        self.0.code()
     }
 
-    pub fn parse(code: &str) -> Option<Currency> {
-        match code.trim().to_ascii_uppercase().as_str() {
-            "CNY" | "RMB" => Some(Currency::Cny),
-            "USD" => Some(Currency::Usd),
-            _ => None,
+    /// The currency's name in the standard, `"United States dollar"`.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// An ISO 4217 code in any case; `RMB`, the name often written for the renminbi, is CNY.
+    pub fn parse(code: &str) -> Result<Currency, String> {
+        let upper = code.trim().to_ascii_uppercase();
+        let upper = if upper == "RMB" {
+            "CNY".to_string()
+        } else {
+            upper
+        };
+        let Some(currency) = iso_currency::Currency::from_code(&upper) else {
+            return Err(format!(
+                "expected an ISO 4217 currency code such as CNY, USD or EUR, found {code:?}"
+            ));
+        };
+        if let Some(successor) = currency.is_superseded() {
+            return Err(format!(
+                "{upper} is superseded by {}; expected a current ISO 4217 currency code",
+                successor.code()
+            ));
         }
+        if currency.is_fund() || currency.is_special() {
+            return Err(format!(
+                "{upper} ({}) is a fund or special code, not a currency to price in; expected a code such as CNY, USD or EUR",
+                currency.name()
+            ));
+        }
+        Ok(Currency(currency))
     }
 }
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for Currency {
+    type Err = String;
+    fn from_str(code: &str) -> Result<Self, String> {
+        Currency::parse(code)
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Currency::parse(&code).map_err(serde::de::Error::custom)
     }
 }
 
@@ -217,8 +269,11 @@ impl std::str::FromStr for ExchangeRate {
         };
         let (pair, rate) = text.split_once('=').ok_or_else(expected)?;
         let (from, to) = pair.split_once('_').ok_or_else(expected)?;
-        let from = Currency::parse(from).ok_or_else(expected)?;
-        let to = Currency::parse(to).ok_or_else(expected)?;
+        let from = Currency::parse(from).map_err(|error| format!("{}: {error}", expected()))?;
+        let to = Currency::parse(to).map_err(|error| format!("{}: {error}", expected()))?;
+        if from == to {
+            return Err(format!("{}: both sides are {from}", expected()));
+        }
         let rate: f64 = rate.trim().parse().map_err(|_| expected())?;
         if !(rate > 0.0 && rate.is_finite()) {
             return Err(expected());
@@ -239,6 +294,16 @@ pub struct CostReport {
     pub discount_rate: f64,
     pub growth_per_year: f64,
     pub exchange_rates: Vec<ExchangeRate>,
+    /// Whose agent-hour rates price labour.
+    #[serde(default)]
+    pub workforce_basis: WorkforceBasis,
+    /// The file whose `[[workforce]]` rates every option shares (basis `common`).
+    #[serde(default)]
+    pub workforce_file: Option<String>,
+    /// What a reader should know before trusting the figures (an assumed number of days, a
+    /// workforce that differs between options).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub options: Vec<OptionReport>,
     pub break_even: Vec<BreakEven>,
     pub tornado: Vec<Tornado>,
@@ -252,6 +317,13 @@ pub struct OptionReport {
     pub kind: DeploymentKind,
     pub book_currency: Currency,
     pub illustrative: bool,
+    /// The agent-hour rates this option's labour is priced at, in the report's currency.
+    #[serde(default)]
+    pub workforce_rates: Vec<WorkforceRateReport>,
+    /// Why the book prices labour at its own rates rather than the common ones; `None` when it
+    /// shares them (or when every book uses its own, basis `each_book`).
+    #[serde(default)]
+    pub workforce_differs_because: Option<String>,
     pub years: Vec<YearReport>,
     pub total_cash: Money,
     pub total_npv: Money,
@@ -283,10 +355,35 @@ pub struct LineReport {
     pub label: String,
     pub kind: String,
     pub hidden_fee: Option<String>,
+    /// Why another vendor's price stands in for this one (a proxy), or `None` for the
+    /// option's own price.
+    #[serde(default)]
+    pub proxy: Option<String>,
     /// Where the book says the figure comes from.
     pub source: String,
     pub cash_by_year: Vec<Money>,
     pub total: Money,
+}
+
+/// Whose agent-hour rates price each option's labour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkforceBasis {
+    /// The same agents at the same rates in every option (like with like), except a book that
+    /// says why its own rates differ (`workforce_differs_because`).
+    Common,
+    /// Every book's own rates: labour differs between options by whatever the books assume.
+    #[default]
+    EachBook,
+}
+
+/// One site's loaded cost of an agent-hour, converted to the report's currency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkforceRateReport {
+    pub site: String,
+    pub share_of_agent_hours: f64,
+    pub price_per_agent_hour: Money,
+    pub source: String,
 }
 
 /// Between two options: which is cheaper in year 1, and from which year the other one's
