@@ -25,6 +25,7 @@ pub mod metric;
 pub mod scope;
 pub mod script;
 pub mod sizing;
+pub mod staffing;
 pub mod summary;
 pub mod sweep;
 
