@@ -31,6 +31,7 @@
 //! - [`chaos`]: runs under random fault schedules, invariants checked at every step.
 
 pub mod chaos;
+pub mod clock;
 pub mod compare;
 pub mod demand;
 pub mod distribution;
