@@ -29,6 +29,7 @@ use switchboard_plan::verify::SimulatedServiceLevel;
 use switchboard_sim::demand::simulate_staffing_plan;
 use switchboard_sim::run::RunOptions;
 
+mod center;
 mod staff_input;
 
 use staff_input::{staff_input, ScenarioTarget, SimulationSource, StaffInput};
@@ -242,23 +243,34 @@ struct StaffArgs {
     /// interval meets the --sl target.
     #[arg(long)]
     verify: bool,
-    /// Replications per simulation of --verify (default: the scenario's, 30 for a forecast).
-    #[arg(long, requires = "verify")]
+    /// Plan the scenario as a whole center (every queue, every group, every interval,
+    /// optimised and verified in the simulator), also when it has one queue and one group.
+    #[arg(long, conflicts_with_all = ["queue", "verify"])]
+    center: bool,
+    /// Replications per simulation of --verify or a whole-center plan (default: the
+    /// scenario's, 30 for a forecast).
+    #[arg(long)]
     replications: Option<u32>,
-    /// Seed of every simulation of --verify (default: the scenario's, 1 for a forecast).
-    #[arg(long, requires = "verify")]
+    /// Seed of every simulation of --verify or of a whole-center plan's optimisation
+    /// (default: the scenario's, 1 for a forecast).
+    #[arg(long)]
     seed: Option<u64>,
-    /// Simulations at most in --verify.
-    #[arg(long, default_value_t = 20, requires = "verify")]
+    /// Seed of a whole-center plan's verification (default: --seed + 1), independent of the
+    /// optimisation's.
+    #[arg(long)]
+    verification_seed: Option<u64>,
+    /// Simulations at most in --verify; plans simulated at most in a whole-center plan.
+    #[arg(long, default_value_t = 20)]
     max_iterations: u32,
     /// Threads running replications (default: the machine's cores).
-    #[arg(long, requires = "verify")]
+    #[arg(long)]
     threads: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Write the staffing plan CSV (start,agents,staff) here (the verified plan with --verify).
-    #[arg(long, value_name = "FILE")]
+    /// Write the staffing plan CSV (start,agents,staff) here (the verified plan with --verify);
+    /// for a whole-center plan, the folder that gets plan.csv and plan.json.
+    #[arg(long, value_name = "FILE_OR_DIR")]
     out: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -577,6 +589,28 @@ struct StaffReport<'a> {
 }
 
 fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
+    if let Some((text, scenario)) = staff_input::whole_center(&args)? {
+        return center::run_center(&args, &text, scenario);
+    }
+    if !args.verify
+        && (args.replications.is_some() || args.seed.is_some() || args.threads.is_some())
+    {
+        bail!("--replications, --seed and --threads go with --verify or a whole-center plan");
+    }
+    if args.verification_seed.is_some() {
+        bail!("--verification-seed goes with a whole-center plan (a scenario without --queue)");
+    }
+    if args.verify
+        && (args.targets.max_abandon.is_some()
+            || args.targets.asa.is_some()
+            || args.targets.max_occupancy.is_some())
+    {
+        bail!(
+            "--verify corrects a one-queue plan by its service level only, so --max-abandon, \
+             --asa and --max-occupancy would go unchecked; plan the scenario as a whole center \
+             (`plan staff SCENARIO.toml --center ...`), which checks every target in simulation"
+        );
+    }
     let input = staff_input(&args)?;
     let shrinkage = args
         .shrinkage

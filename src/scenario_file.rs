@@ -24,12 +24,16 @@ use switchboard_sim::topology::{compile_topology, Topology};
 /// The live runtime's one table, read by `switchboard_live::config::ScenarioLive`.
 const LIVE_TABLES: &[&str] = &["live"];
 
+/// The planner's one table, read by `switchboard_plan::staffing_table` for `plan staff`.
+const PLANNER_TABLES: &[&str] = &[switchboard_plan::staffing_table::STAFFING_TABLE];
+
 /// Every top-level table a scenario file may hold: the engine's, then each driver's.
 pub fn known_tables() -> impl Iterator<Item = &'static str> {
     CENTER_TABLES
         .iter()
         .chain(SIMULATOR_TABLES)
         .chain(LIVE_TABLES)
+        .chain(PLANNER_TABLES)
         .copied()
 }
 

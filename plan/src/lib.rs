@@ -17,10 +17,12 @@
 
 pub mod erlang;
 pub mod forecast;
+pub mod multiskill;
 pub mod required;
 pub mod schedule;
 mod special;
 pub mod staffing;
+pub mod staffing_table;
 pub mod targets;
 pub mod text;
 pub mod verification;

@@ -25,6 +25,7 @@ pub mod intervals;
 pub mod metric;
 pub mod scope;
 pub mod sizing;
+pub mod staffing;
 pub mod summary;
 pub mod sweep;
 

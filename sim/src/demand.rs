@@ -18,12 +18,15 @@ use switchboard_engine::{Entry, QueueId};
 
 use crate::distribution::{DistributionConfig, Sampler};
 use crate::metrics::Scope;
-use crate::run::{prepare, RunOptions};
+use crate::model::Model;
+use crate::run::{prepare, RunOptions, RunResult};
 use crate::scenario::{
     parse_scenario, PeopleConfig, PlanEntry, Problem, Scenario, ScenarioError,
     ServiceLevelDefinition,
 };
 use crate::summary::service_level;
+use switchboard_engine::config::{Channel, ChannelCapacity};
+use switchboard_results::staffing::IntervalEstimates;
 use switchboard_results::Estimate;
 
 /// One reporting interval of a queue's demand.
@@ -207,15 +210,78 @@ pub fn queue_demand(
             names(&shared)
         ));
     }
+    check_whole_intervals(&file, &model)?;
+    let QueueTraffic {
+        intervals,
+        patience_s,
+    } = queue_traffic(&model, &scenario, queue)?;
     let interval_ms = model.interval_ms;
-    if model.duration_ms % interval_ms != 0 {
-        return fail(format!(
-            "the duration {} is not a whole number of {} intervals; the plan has one row per \
-             interval",
-            DurationMs(model.duration_ms),
-            DurationMs(interval_ms)
+    let shrinkage = scenario
+        .people
+        .iter()
+        .find(|people| people.agents.get_ref() == &group_label)
+        .and_then(|people| people.shrinkage.as_ref())
+        .map_or(0.0, |shrinkage| shrinkage.fraction);
+    let file_target = DurationMs(model.queue_targets_ms[queue]);
+    let replaced_target = match threshold {
+        Some(threshold) => {
+            scenario.center.queues[queue].service_level_target = threshold;
+            if scenario.queue_sets_target.len() <= queue {
+                scenario.queue_sets_target.resize(queue + 1, false);
+            }
+            scenario.queue_sets_target[queue] = true;
+            (threshold != file_target).then_some(file_target)
+        }
+        None => None,
+    };
+    let definition = definition.unwrap_or(model.definition);
+    scenario.settings.service_level.definition = definition;
+    Ok(QueueDemand {
+        scenario,
+        interval: DurationMs(interval_ms),
+        intervals,
+        patience_s,
+        queue,
+        queue_name: queue_label,
+        group,
+        group_name: group_label,
+        shrinkage,
+        replaced_target,
+        definition,
+    })
+}
+
+/// Refuses a duration that is not a whole number of reporting intervals.
+fn check_whole_intervals(file: &str, model: &Model) -> Result<(), ScenarioError> {
+    if !model.duration_ms.is_multiple_of(model.interval_ms) {
+        return Err(whole_file(
+            file,
+            format!(
+                "the duration {} is not a whole number of {} intervals; the plan has one row \
+                 per interval",
+                DurationMs(model.duration_ms),
+                DurationMs(model.interval_ms)
+            ),
         ));
     }
+    Ok(())
+}
+
+/// The traffic entering one queue directly: its load per interval and its mean patience.
+struct QueueTraffic {
+    intervals: Vec<IntervalLoad>,
+    patience_s: Option<f64>,
+}
+
+fn queue_traffic(
+    model: &Model,
+    scenario: &Scenario,
+    queue: usize,
+) -> Result<QueueTraffic, ScenarioError> {
+    let file = &scenario.file;
+    let fail = |message: String| Err(whole_file(file, message));
+    let queue_label = &model.queue_names[queue];
+    let interval_ms = model.interval_ms;
     // Volume, Σ volume × handle time and Σ volume × patience per interval, over the traffic
     // tables entering the queue.
     let interval_count = model.interval_count();
@@ -231,10 +297,10 @@ pub fn queue_demand(
             continue;
         }
         let config = &scenario.traffic[index];
-        let handle_time_s = distribution_mean_s(&config.handle_time, &scenario.base, &file)?;
+        let handle_time_s = distribution_mean_s(&config.handle_time, &scenario.base, file)?;
         first_handle_time_s.get_or_insert(handle_time_s);
         let patience_s = match &config.patience {
-            Some(patience) => Some(distribution_mean_s(patience, &scenario.base, &file)?),
+            Some(patience) => Some(distribution_mean_s(patience, &scenario.base, file)?),
             None => None,
         };
         for interval in 0..interval_count {
@@ -285,38 +351,9 @@ pub fn queue_demand(
             },
         })
         .collect();
-    let shrinkage = scenario
-        .people
-        .iter()
-        .find(|people| people.agents.get_ref() == &group_label)
-        .and_then(|people| people.shrinkage.as_ref())
-        .map_or(0.0, |shrinkage| shrinkage.fraction);
-    let file_target = DurationMs(model.queue_targets_ms[queue]);
-    let replaced_target = match threshold {
-        Some(threshold) => {
-            scenario.center.queues[queue].service_level_target = threshold;
-            if scenario.queue_sets_target.len() <= queue {
-                scenario.queue_sets_target.resize(queue + 1, false);
-            }
-            scenario.queue_sets_target[queue] = true;
-            (threshold != file_target).then_some(file_target)
-        }
-        None => None,
-    };
-    let definition = definition.unwrap_or(model.definition);
-    scenario.settings.service_level.definition = definition;
-    Ok(QueueDemand {
-        scenario,
-        interval: DurationMs(interval_ms),
+    Ok(QueueTraffic {
         intervals,
         patience_s,
-        queue,
-        queue_name: queue_label,
-        group,
-        group_name: group_label,
-        shrinkage,
-        replaced_target,
-        definition,
     })
 }
 
@@ -387,6 +424,279 @@ pub fn forecast_scenario(
     parse_scenario(file, &text, Path::new("."))
 }
 
+/// One agent group as the planner sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSupply {
+    pub name: String,
+    /// Agents of the group (its `count` or its ids).
+    pub agents: u32,
+    /// Contacts of each medium one of its agents holds at once.
+    pub capacity: ChannelCapacity,
+    /// The shrinkage fraction of its `[[people]]` table (0 without one), kept in simulation.
+    pub shrinkage: f64,
+}
+
+/// One queue of a center as the planner sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueNeed {
+    pub name: String,
+    pub channel: Channel,
+    /// The groups whose skills and languages can serve it.
+    pub groups: Vec<usize>,
+    /// The load of the traffic entering it directly (empty when none does: it is reached by
+    /// routing rules or overflow only).
+    pub intervals: Vec<IntervalLoad>,
+    /// Mean patience (volume-weighted), `None` when its traffic never abandons.
+    pub patience_s: Option<f64>,
+    /// T of "answered within T".
+    pub threshold: DurationMs,
+}
+
+/// Every queue and group of a scenario, for a plan of the whole center.
+#[derive(Clone, Debug)]
+pub struct CenterDemand {
+    /// The scenario, with thresholds and definition replaced as asked; plans are simulated
+    /// in it.
+    pub scenario: Scenario,
+    pub interval: DurationMs,
+    pub interval_count: usize,
+    pub groups: Vec<GroupSupply>,
+    pub queues: Vec<QueueNeed>,
+    pub definition: ServiceLevelDefinition,
+}
+
+/// The demand of every queue of `scenario` and the agent groups that can serve them.
+/// `thresholds[queue]`, when given, replaces that queue's service-level threshold (the
+/// simulator counts "answered within T" at the T planned for); `definition` replaces the
+/// scenario's service-level definition. Traffic may not enter an IVR flow (what share of a
+/// flow reaches a queue is known only by simulating it).
+pub fn center_demand(
+    mut scenario: Scenario,
+    thresholds: &[Option<DurationMs>],
+    definition: Option<ServiceLevelDefinition>,
+) -> Result<CenterDemand, ScenarioError> {
+    let file = scenario.file.clone();
+    let model = prepare(&scenario)?;
+    if let Some(position) = model
+        .traffic
+        .iter()
+        .position(|traffic| matches!(traffic.entry, Entry::Flow(_)))
+    {
+        return Err(whole_file(
+            &file,
+            format!(
+                "traffic[{position}] enters an IVR flow; `plan staff` reads the volume of \
+                 traffic that enters a queue directly (what share of a flow reaches a queue is \
+                 known only by simulating it)"
+            ),
+        ));
+    }
+    check_whole_intervals(&file, &model)?;
+    assert!(
+        thresholds.len() <= model.queue_names.len(),
+        "one threshold per queue at most"
+    );
+    for (queue, threshold) in thresholds.iter().enumerate() {
+        if let Some(threshold) = threshold {
+            scenario.center.queues[queue].service_level_target = *threshold;
+            if scenario.queue_sets_target.len() <= queue {
+                scenario.queue_sets_target.resize(queue + 1, false);
+            }
+            scenario.queue_sets_target[queue] = true;
+        }
+    }
+    let definition = definition.unwrap_or(model.definition);
+    scenario.settings.service_level.definition = definition;
+    let base_capacity = scenario.center.center.capacity;
+    let groups = model
+        .groups
+        .iter()
+        .zip(&scenario.center.agents)
+        .map(|(group, config)| GroupSupply {
+            name: group.name.clone(),
+            agents: group.agent_count,
+            capacity: config
+                .capacity
+                .map_or(base_capacity, |capacity| capacity.over(base_capacity)),
+            shrinkage: scenario
+                .people
+                .iter()
+                .find(|people| people.agents.get_ref() == &group.name)
+                .and_then(|people| people.shrinkage.as_ref())
+                .map_or(0.0, |shrinkage| shrinkage.fraction),
+        })
+        .collect();
+    let mut queues = Vec::with_capacity(model.queue_names.len());
+    for (queue, name) in model.queue_names.iter().enumerate() {
+        let has_traffic = model
+            .traffic
+            .iter()
+            .any(|traffic| traffic.entry == Entry::Queue(QueueId(queue as u32)));
+        let traffic = if has_traffic {
+            queue_traffic(&model, &scenario, queue)?
+        } else {
+            QueueTraffic {
+                intervals: Vec::new(),
+                patience_s: None,
+            }
+        };
+        queues.push(QueueNeed {
+            name: name.clone(),
+            channel: scenario.center.queues[queue].channel,
+            groups: model.queue_groups[queue].clone(),
+            intervals: traffic.intervals,
+            patience_s: traffic.patience_s,
+            threshold: scenario.center.queues[queue].service_level_target,
+        });
+    }
+    Ok(CenterDemand {
+        scenario,
+        interval: DurationMs(model.interval_ms),
+        interval_count: model.interval_count(),
+        groups,
+        queues,
+        definition,
+    })
+}
+
+/// What a simulated plan gave, per queue and interval, across replications.
+#[derive(Clone, Debug)]
+pub struct SimulatedPlan {
+    /// `figures[queue][interval]`.
+    pub figures: Vec<Vec<IntervalEstimates>>,
+    /// Contacts created in all replications (arrivals and retrials).
+    pub contacts: u64,
+}
+
+/// How the agents of a simulated plan spend time that is not the plan's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shrinkage {
+    /// The groups' shrinkage tables stay: the plan's agents are logged in, not productive.
+    Keep,
+    /// Removed: the plan's agents are productive agents.
+    Remove,
+}
+
+/// Simulates, for each `(group, agents)`, `agents[interval]` logged in per interval (of
+/// length `interval`, from time 0) as the `[[people]]` plan of that group in `scenario` (its
+/// shifts replaced; its shrinkage kept or removed), and returns every queue's figures per
+/// interval across replications.
+pub fn simulate_group_plans(
+    scenario: &Scenario,
+    interval: DurationMs,
+    plans: &[(usize, &[u64])],
+    shrinkage: Shrinkage,
+    options: &RunOptions,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Result<SimulatedPlan, SimulatePlanError> {
+    let mut scenario = scenario.clone();
+    for &(group, agents) in plans {
+        let most = agents.iter().copied().max().unwrap_or(0).max(1);
+        let Ok(most) = u32::try_from(most) else {
+            return Err(whole_file(&scenario.file, "more agents than the simulator counts").into());
+        };
+        let group_config = &mut scenario.center.agents[group];
+        match &group_config.ids {
+            Some(ids) if ids.len() < most as usize => {
+                let message = format!(
+                    "the group {:?} lists {} agent ids, and the plan needs {most}; give it a \
+                     count instead of ids",
+                    group_config.name,
+                    ids.len()
+                );
+                return Err(whole_file(&scenario.file, message).into());
+            }
+            Some(_) => {}
+            // Agents beyond the plan's stay logged out; a group smaller than the plan grows.
+            None => group_config.count = Some(group_config.count.unwrap_or(1).max(most)),
+        }
+        let group_name = group_config.name.clone();
+        let plan: Vec<PlanEntry> = agents
+            .iter()
+            .enumerate()
+            .map(|(index, &count)| PlanEntry {
+                start: DurationMs(index as u64 * interval.as_ms()),
+                agents: count as u32,
+                staff: None,
+            })
+            .collect();
+        let position = match scenario
+            .people
+            .iter()
+            .position(|people| people.agents.get_ref() == &group_name)
+        {
+            Some(position) => position,
+            None => {
+                let table = format!("agents = {}", toml::Value::String(group_name.clone()));
+                let people = toml::from_str::<PeopleConfig>(&table)
+                    .expect("a [[people]] table naming only its group reads");
+                scenario.people.push(people);
+                scenario.people.len() - 1
+            }
+        };
+        let people = &mut scenario.people[position];
+        people.plan = Some(plan);
+        people.plan_file = None;
+        people.shifts.clear();
+        if shrinkage == Shrinkage::Remove {
+            people.shrinkage = None;
+        }
+    }
+    let model = prepare(&scenario)?;
+    let result = crate::run(&model, options, progress).map_err(SimulatePlanError::Run)?;
+    let figures = queue_interval_estimates(&model, &result);
+    Ok(SimulatedPlan {
+        figures,
+        contacts: result.figures.iter().map(|figures| figures.contacts).sum(),
+    })
+}
+
+/// Every queue's figures per reporting interval of a run, across its replications:
+/// `figures[queue][interval]`.
+pub fn queue_interval_estimates(model: &Model, result: &RunResult) -> Vec<Vec<IntervalEstimates>> {
+    let interval_count = model.interval_count();
+    let ratio = |numerator: u64, denominator: u64| {
+        if denominator == 0 {
+            f64::NAN
+        } else {
+            numerator as f64 / denominator as f64
+        }
+    };
+    (0..model.queue_names.len())
+        .map(|queue| {
+            let scope = result
+                .scopes
+                .iter()
+                .position(|scope| *scope == Scope::Queue(queue))
+                .expect("every queue has a scope");
+            (0..interval_count)
+                .map(|interval| {
+                    let counters = || {
+                        result.figures.iter().map(move |figures| {
+                            &figures.intervals[scope * interval_count + interval]
+                        })
+                    };
+                    IntervalEstimates {
+                        offered: counters()
+                            .map(|counters| counters.offered as f64)
+                            .sum::<f64>()
+                            / result.figures.len().max(1) as f64,
+                        service_level: Estimate::of(
+                            counters().map(|counters| service_level(counters, model.definition)),
+                        ),
+                        abandon_rate: Estimate::of(
+                            counters().map(|counters| ratio(counters.abandoned, counters.offered)),
+                        ),
+                        asa_s: Estimate::of(counters().map(|counters| {
+                            ratio(counters.answered_wait_ms, counters.answered) / 1_000.0
+                        })),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Why a plan could not be simulated.
 #[derive(Debug)]
 pub enum SimulatePlanError {
@@ -425,73 +735,22 @@ pub fn simulate_staffing_plan(
     options: &RunOptions,
     progress: &(dyn Fn(u32) + Sync),
 ) -> Result<Vec<Estimate>, SimulatePlanError> {
-    let mut scenario = scenario.clone();
-    let most = agents.iter().copied().max().unwrap_or(0).max(1);
-    let Ok(most) = u32::try_from(most) else {
-        return Err(whole_file(&scenario.file, "more agents than the simulator counts").into());
-    };
-    let group_config = &mut scenario.center.agents[group];
-    match &group_config.ids {
-        Some(ids) if ids.len() < most as usize => {
-            let message = format!(
-                "the group {:?} lists {} agent ids, and the plan needs {most}; give it a count \
-                 instead of ids",
-                group_config.name,
-                ids.len()
-            );
-            return Err(whole_file(&scenario.file, message).into());
-        }
-        Some(_) => {}
-        // Agents beyond the plan's stay logged out; a group smaller than the plan grows.
-        None => group_config.count = Some(group_config.count.unwrap_or(1).max(most)),
-    }
-    let group_name = group_config.name.clone();
-    let plan: Vec<PlanEntry> = agents
+    let simulated = simulate_group_plans(
+        scenario,
+        interval,
+        &[(group, agents)],
+        Shrinkage::Remove,
+        options,
+        progress,
+    )?;
+    assert_eq!(
+        simulated.figures[queue].len(),
+        agents.len(),
+        "one plan row per interval"
+    );
+    Ok(simulated.figures[queue]
         .iter()
-        .enumerate()
-        .map(|(index, &count)| PlanEntry {
-            start: DurationMs(index as u64 * interval.as_ms()),
-            agents: count as u32,
-            staff: None,
-        })
-        .collect();
-    let position = match scenario
-        .people
-        .iter()
-        .position(|people| people.agents.get_ref() == &group_name)
-    {
-        Some(position) => position,
-        None => {
-            let table = format!("agents = {}", toml::Value::String(group_name.clone()));
-            let people = toml::from_str::<PeopleConfig>(&table)
-                .expect("a [[people]] table naming only its group reads");
-            scenario.people.push(people);
-            scenario.people.len() - 1
-        }
-    };
-    let people = &mut scenario.people[position];
-    people.plan = Some(plan);
-    people.plan_file = None;
-    people.shifts.clear();
-    people.shrinkage = None;
-    let model = prepare(&scenario)?;
-    let result = crate::run(&model, options, progress).map_err(SimulatePlanError::Run)?;
-    let scope = result
-        .scopes
-        .iter()
-        .position(|scope| *scope == Scope::Queue(queue))
-        .expect("every queue has a scope");
-    let interval_count = model.interval_count();
-    assert_eq!(interval_count, agents.len(), "one plan row per interval");
-    Ok((0..interval_count)
-        .map(|interval| {
-            Estimate::of(result.figures.iter().map(|figures| {
-                service_level(
-                    &figures.intervals[scope * interval_count + interval],
-                    model.definition,
-                )
-            }))
-        })
+        .map(|figures| figures.service_level)
         .collect())
 }
 

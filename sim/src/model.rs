@@ -587,8 +587,8 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
                 Staffing::Plan(plan_steps(plan).map_err(|m| problem("plan", m))?)
             }
             (None, Some(file), true) => {
-                let entries =
-                    read_plan(&scenario.base.join(file)).map_err(|m| problem("plan_file", m))?;
+                let entries = read_plan(&scenario.base.join(file), &group.name)
+                    .map_err(|m| problem("plan_file", m))?;
                 Staffing::Plan(plan_steps(&entries).map_err(|m| problem("plan_file", m))?)
             }
             (None, None, false) => {
@@ -839,13 +839,49 @@ fn read_profile(path: &Path) -> Result<Vec<ProfileEntry>, String> {
     })
 }
 
-fn read_plan(path: &Path) -> Result<Vec<PlanEntry>, String> {
+/// Reads a plan file: `start,agents[,staff]` for one group, or the planner's multi-group
+/// `interval_start,group,agents`, of which the rows of `group` are taken.
+fn read_plan(path: &Path, group: &str) -> Result<Vec<PlanEntry>, String> {
+    let count = |text: &str| {
+        text.parse::<f64>()
+            .map(|value| value.ceil().max(0.0) as u32)
+            .map_err(|_| format!("expected a number of agents, found {text:?}"))
+    };
+    let multi_group = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)
+        .and_then(|mut reader| {
+            reader
+                .headers()
+                .map(|headers| headers.get(0) == Some("interval_start"))
+        })
+        .unwrap_or(false);
+    if multi_group {
+        let rows = read_csv(path, &["interval_start", "group", "agents"], |row| {
+            Ok((
+                row[1].to_string(),
+                PlanEntry {
+                    start: parse_start(row[0])?,
+                    agents: count(row[2])?,
+                    staff: None,
+                },
+            ))
+        })?;
+        let entries: Vec<PlanEntry> = rows
+            .into_iter()
+            .filter(|(name, _)| name == group)
+            .map(|(_, entry)| entry)
+            .collect();
+        if entries.is_empty() {
+            return Err(format!(
+                "{}: no row is for the group {group:?} (column `group`)",
+                path.display()
+            ));
+        }
+        return Ok(entries);
+    }
     read_csv(path, &["start", "agents"], |row| {
-        let count = |text: &str| {
-            text.parse::<f64>()
-                .map(|value| value.ceil().max(0.0) as u32)
-                .map_err(|_| format!("expected a number of agents, found {text:?}"))
-        };
         Ok(PlanEntry {
             start: parse_start(row[0])?,
             agents: count(row[1])?,

@@ -86,6 +86,52 @@ fn load_of(demand: &IntervalDemand) -> IntervalLoad {
     }
 }
 
+/// The scenario to plan as a whole center, with its text: a scenario given without
+/// `--queue`, when `--center` asks for it or when the one-queue planner cannot staff it
+/// (several queues with traffic, or a queue served by several groups).
+pub(super) fn whole_center(args: &StaffArgs) -> anyhow::Result<Option<(String, Scenario)>> {
+    let text = read_text(&args.input)?;
+    if !looks_like_scenario(&args.input, &text) || args.queue.is_some() {
+        if args.center {
+            bail!(
+                "--center plans a scenario; {} is a forecast",
+                args.input.display()
+            );
+        }
+        return Ok(None);
+    }
+    if args.aht.is_some() || args.patience.is_some() {
+        bail!(
+            "{} is a scenario: its [[traffic]] tables give the handle time and patience, so \
+             --aht and --patience are for forecasts only",
+            args.input.display()
+        );
+    }
+    let file = args.input.display().to_string();
+    let base = args.input.parent().unwrap_or(Path::new(""));
+    crate::scenario_file::check_tables(&file, &text)?;
+    let scenario = parse_scenario(&file, &text, base)?;
+    let one_queue = !args.center
+        && !has_staffing_table(&text)
+        && queue_demand(scenario.clone(), None, None, None).is_ok();
+    if one_queue {
+        return Ok(None);
+    }
+    if args.verify {
+        bail!(
+            "{file}: --verify corrects a one-queue plan; a whole-center plan is always verified \
+             in the simulator, so leave --verify out (or give --queue NAME for one queue)"
+        );
+    }
+    Ok(Some((text, scenario)))
+}
+
+/// Whether the scenario has a `[staffing]` table (read by whole-center plans only).
+fn has_staffing_table(text: &str) -> bool {
+    text.parse::<toml::Table>()
+        .is_ok_and(|table| table.contains_key(switchboard_plan::staffing_table::STAFFING_TABLE))
+}
+
 pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
     let file = args.input.display().to_string();
     let text = read_text(&args.input)?;
@@ -99,6 +145,12 @@ pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
         }
         let base = args.input.parent().unwrap_or(Path::new(""));
         crate::scenario_file::check_tables(&file, &text)?;
+        if has_staffing_table(&text) {
+            bail!(
+                "{file}: its [staffing] table (costs and targets per queue) is read by whole-center \
+                 plans; leave --queue out to plan the whole center"
+            );
+        }
         let scenario = parse_scenario(&file, &text, base)?;
         let demand = queue_demand(
             scenario,

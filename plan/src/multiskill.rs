@@ -1,0 +1,1189 @@
+//! Staffing a multi-skill center: agents logged in per group and per interval, at the least
+//! cost, such that every queue meets its targets (service level at its own threshold, average
+//! speed of answer, abandonment) in every interval, as the simulator judges it.
+//!
+//! The method is the one of Cezik & L'Ecuyer (2008, "Staffing multiskill call centers via
+//! linear programming and simulation", Management Science 54(2)):
+//!
+//! 1. **Start** from an analytic point: each queue's own Erlang A staffing (Erlang C without
+//!    patience) per interval, and for every set of queues of one medium, the Erlang staffing of
+//!    their traffic pooled into one queue, as capacity the groups able to serve them must
+//!    provide together. These constraints are necessary under the model, and leave the split
+//!    between specialists and blended agents to the cost.
+//! 2. **Solve** the integer program: minimise Σ agents × interval hours × cost per group-hour
+//!    over the groups, each between 0 and its size in the scenario, subject to the constraints
+//!    so far. The constraints of an interval involve only that interval's variables, so the
+//!    program is solved interval by interval (exactly, by `good_lp`'s microlp backend).
+//! 3. **Simulate** the plan (every replication with the same seed: common random numbers).
+//!    For every queue, interval and target the mean misses, add a linear cut
+//!    `Σ_g d_g (x_g − x̄_g) ≥ limit − value` where `d_g` is the change of the figure per agent
+//!    of group `g`, estimated by finite differences: the plan is simulated again with more
+//!    agents of `g` in the intervals that miss (groups that serve no common queue perturbed in
+//!    one run). Where even every agent of the serving groups cannot reach the limit along the
+//!    cut (a figure concave in the agents lies below its tangent), the target is unreachable:
+//!    the interval gets every agent of those groups, and is reported with that best figure.
+//! 4. **Repeat** 2–3 until every target is met or unreachable, or the iteration limit.
+//! 5. **Verify** the plan in replications with an independent seed: each target's estimate
+//!    with its 95 % interval and a verdict per queue and interval.
+//!
+//! The simulator is a closure: this module never runs one, reads a scenario or a clock.
+//! Limits (docs/plan.md): a finite-difference step changes every missing interval at once, so
+//! the effect of agents of one interval on the next (a queue carried over) is attributed to
+//! the interval itself; cuts are valid where figures are concave in the agents (above the
+//! knee of the curve), and may over-staff a little below it.
+
+use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel};
+use switchboard_engine::units::DurationMs;
+use switchboard_results::staffing::{
+    GroupPlan, IntervalEstimates, Pooling, QueueInterval, QueuePlan, QueueTargets,
+    StaffingPlanFile, TargetCheck, Verdict,
+};
+use switchboard_results::Estimate;
+
+use crate::erlang::Workload;
+use crate::staffing::{minimum_agents, IntervalDemand, QueueModel};
+use crate::targets::Targets;
+use crate::PlanError;
+
+/// An agent group the plan staffs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub name: String,
+    /// Agents of the group in the scenario: the most the plan may log in.
+    pub max_agents: u64,
+    /// What an agent-hour of the group costs (any currency; only ratios matter).
+    pub cost_per_hour: f64,
+    /// Share of logged-in time its agents spend in aux (the simulator keeps it): the
+    /// analytic start counts `1 − shrinkage` of an agent.
+    pub shrinkage: f64,
+}
+
+/// A group able to serve a queue, and how many of its contacts one agent holds at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Server {
+    pub group: usize,
+    pub slots_per_agent: u32,
+}
+
+/// A queue and what it must achieve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queue {
+    pub name: String,
+    /// Queues of one pool (a medium: voice, chat, email) take the same capacity of an agent;
+    /// the pooled constraints join only them.
+    pub pool: String,
+    /// The groups whose skills and languages can serve it.
+    pub servers: Vec<Server>,
+    /// The traffic entering it directly, one entry per interval; empty for a queue reached
+    /// only by routing rules or overflow (it has no analytic start, only simulated cuts).
+    pub demand: Vec<IntervalDemand>,
+    pub model: QueueModel,
+    /// Its targets (no `max_occupancy`: occupancy is an agent's figure, not a queue's).
+    pub targets: Targets,
+}
+
+/// The center to staff.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// Names the plan (the scenario file).
+    pub name: String,
+    pub interval: DurationMs,
+    pub interval_count: usize,
+    pub groups: Vec<Group>,
+    pub queues: Vec<Queue>,
+    /// The service-level definition the simulator counts (recorded in the plan).
+    pub service_level_definition: String,
+}
+
+/// How the optimisation runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// Plans simulated at most (each with its perturbation runs).
+    pub max_iterations: u32,
+    /// Seed of every optimisation run.
+    pub seed: u64,
+    /// Seed of the verification, independent of `seed`.
+    pub verification_seed: u64,
+    /// Replications per simulation (recorded; the closure runs them).
+    pub replications: u32,
+}
+
+/// Why a plan is simulated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The plan of an iteration.
+    Plan { iteration: u32 },
+    /// A finite-difference run of an iteration.
+    Perturbation { iteration: u32, run: u32, runs: u32 },
+    /// The final plan with the independent seed.
+    Verification,
+}
+
+/// What one simulation of a plan gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Simulated {
+    /// `figures[queue][interval]`.
+    pub figures: Vec<Vec<IntervalEstimates>>,
+    /// Contacts created in all replications.
+    pub contacts: u64,
+}
+
+/// One target of a queue, as a figure where higher is better (service level, −ASA,
+/// −abandonment) and its lowest acceptable value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    ServiceLevel,
+    Asa,
+    Abandon,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::ServiceLevel => "service_level",
+            Kind::Asa => "asa_s",
+            Kind::Abandon => "abandon_rate",
+        }
+    }
+
+    fn estimate(self, figures: &IntervalEstimates) -> Estimate {
+        match self {
+            Kind::ServiceLevel => figures.service_level,
+            Kind::Asa => figures.asa_s,
+            Kind::Abandon => figures.abandon_rate,
+        }
+    }
+
+    /// The figure with higher better.
+    fn oriented(self, value: f64) -> f64 {
+        match self {
+            Kind::ServiceLevel => value,
+            Kind::Asa | Kind::Abandon => -value,
+        }
+    }
+
+    /// The target's limit as written (lowest service level, highest ASA or abandonment).
+    fn limit(self, targets: &Targets) -> Option<f64> {
+        match self {
+            Kind::ServiceLevel => targets.service_level.map(|target| target.fraction),
+            Kind::Asa => targets.max_asa_s,
+            Kind::Abandon => targets.max_abandon,
+        }
+    }
+}
+
+const KINDS: [Kind; 3] = [Kind::ServiceLevel, Kind::Asa, Kind::Abandon];
+
+/// Floating-point slack in comparisons of figures with limits.
+const TOLERANCE: f64 = 1e-9;
+
+/// A linear cut on one interval: Σ coefficient × agents ≥ rhs.
+#[derive(Clone, Debug, PartialEq)]
+struct Cut {
+    coefficients: Vec<(usize, f64)>,
+    rhs: f64,
+}
+
+/// A figure the optimisation judges: queue, interval, target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Miss {
+    queue: usize,
+    interval: usize,
+    kind: Kind,
+    /// The oriented shortfall, limit − value (> 0); `None` when the figure is undefined
+    /// although contacts were offered (an ASA with nobody answered).
+    shortfall: Option<f64>,
+    /// The oriented value.
+    value: Option<f64>,
+}
+
+/// The outcome: the plan file's contents (without the verification when none ran).
+pub type Plan = StaffingPlanFile;
+
+/// The agents per interval a queue's traffic needs alone, in servers (slots), under its
+/// targets; `targets_of` chooses the targets (a pooled set takes the least demanding).
+fn erlang_slots(
+    demand: &IntervalDemand,
+    interval_s: f64,
+    model: QueueModel,
+    targets: &Targets,
+) -> Result<u64, PlanError> {
+    if demand.volume <= 0.0 {
+        return Ok(0);
+    }
+    let workload = Workload::new(demand.volume / interval_s, demand.handle_time_s);
+    let threshold_s = targets.service_level.map_or(20.0, |target| target.within_s);
+    // Nobody abandons a queue without patience: its abandonment target holds by itself (the
+    // simulation still checks it).
+    let targets = match model {
+        QueueModel::ErlangC => &Targets {
+            max_abandon: None,
+            ..targets.clone()
+        },
+        QueueModel::ErlangA { .. } => targets,
+    };
+    if targets.is_empty() {
+        return Ok(0);
+    }
+    Ok(minimum_agents(workload, model, targets, threshold_s)?.agents())
+}
+
+/// Checks the problem and says what is wrong with it.
+fn validate(problem: &Problem) -> Result<(), PlanError> {
+    if problem.groups.is_empty() {
+        return Err(PlanError::new(
+            "the scenario has no [[agents]] group to staff",
+        ));
+    }
+    if problem.interval_count == 0 {
+        return Err(PlanError::new("the scenario has no interval to staff"));
+    }
+    for group in &problem.groups {
+        if !(0.0..1.0).contains(&group.shrinkage) {
+            return Err(PlanError::new(format!(
+                "the shrinkage of group {:?} must be at least 0 and below 1, found {}",
+                group.name, group.shrinkage
+            )));
+        }
+        if !(group.cost_per_hour > 0.0 && group.cost_per_hour.is_finite()) {
+            return Err(PlanError::new(format!(
+                "the cost per hour of group {:?} must be above 0, found {}",
+                group.name, group.cost_per_hour
+            )));
+        }
+    }
+    let mut any_target = false;
+    for queue in &problem.queues {
+        if queue.targets.max_occupancy.is_some() {
+            return Err(PlanError::new(format!(
+                "queue {:?}: a maximum occupancy is a target of agents, not of a queue; the \
+                 multi-skill planner does not enforce it, so it refuses it",
+                queue.name
+            )));
+        }
+        if queue.targets.is_empty() {
+            continue;
+        }
+        any_target = true;
+        queue
+            .targets
+            .validate()
+            .map_err(|error| PlanError::new(format!("queue {:?}: {error}", queue.name)))?;
+        if queue.servers.is_empty() {
+            return Err(PlanError::new(format!(
+                "queue {:?} has targets but no [[agents]] group can serve it",
+                queue.name
+            )));
+        }
+        if !queue.demand.is_empty() && queue.demand.len() != problem.interval_count {
+            return Err(PlanError::new(format!(
+                "queue {:?}: {} intervals of demand for {} intervals",
+                queue.name,
+                queue.demand.len(),
+                problem.interval_count
+            )));
+        }
+    }
+    if !any_target {
+        return Err(PlanError::new(
+            "no target given: set a service level (--sl 80/20), --asa or --max-abandon, or \
+             targets per queue in [staffing.queues.NAME]",
+        ));
+    }
+    Ok(())
+}
+
+/// A set of queues of one pool with its analytic requirement per interval, in slots.
+struct Pooled {
+    /// Σ over the serving groups of slots per agent, per group.
+    slots: Vec<(usize, u32)>,
+    required_slots: Vec<u64>,
+}
+
+/// The pooled demand of a set of queues with one model (volumes added, handle time and
+/// patience weighted by volume), or `None` when their models differ in kind.
+fn pooled_demand(queues: &[&Queue], interval: usize) -> Option<(IntervalDemand, QueueModel)> {
+    let volume: f64 = queues
+        .iter()
+        .map(|queue| queue.demand[interval].volume)
+        .sum();
+    let all_a = queues
+        .iter()
+        .all(|queue| matches!(queue.model, QueueModel::ErlangA { .. }));
+    let all_c = queues
+        .iter()
+        .all(|queue| queue.model == QueueModel::ErlangC);
+    if !(all_a || all_c) {
+        return None;
+    }
+    let weight = |value: &dyn Fn(&Queue) -> f64| -> f64 {
+        if volume > 0.0 {
+            queues
+                .iter()
+                .map(|queue| queue.demand[interval].volume * value(queue))
+                .sum::<f64>()
+                / volume
+        } else {
+            value(queues[0])
+        }
+    };
+    let handle_time_s = weight(&|queue| queue.demand[interval].handle_time_s);
+    let model = if all_a {
+        QueueModel::ErlangA {
+            patience_s: weight(&|queue| match queue.model {
+                QueueModel::ErlangA { patience_s } => patience_s,
+                QueueModel::ErlangC => unreachable!("all Erlang A"),
+            }),
+        }
+    } else {
+        QueueModel::ErlangC
+    };
+    Some((
+        IntervalDemand {
+            start: queues[0].demand[interval].start,
+            volume,
+            handle_time_s,
+        },
+        model,
+    ))
+}
+
+/// The least demanding requirement over the targets of the set: a pooled constraint must not
+/// ask more than any of its queues would alone.
+fn pooled_slots(
+    queues: &[&Queue],
+    interval: usize,
+    interval_s: f64,
+) -> Result<Option<u64>, PlanError> {
+    let Some((demand, model)) = pooled_demand(queues, interval) else {
+        return Ok(None);
+    };
+    let mut least: Option<u64> = None;
+    for queue in queues {
+        if queue.targets.is_empty() {
+            return Ok(None);
+        }
+        let slots = erlang_slots(&demand, interval_s, model, &queue.targets)
+            .map_err(|error| PlanError::new(format!("queue {:?}: {error}", queue.name)))?;
+        least = Some(least.map_or(slots, |least: u64| least.min(slots)));
+    }
+    Ok(least)
+}
+
+/// Sets of queues joined by a pooled constraint: every subset of a pool's queues with direct
+/// traffic when the pool has at most this many, else each queue alone and the whole pool.
+const MAX_QUEUES_FOR_EVERY_SUBSET: usize = 8;
+
+fn pooled_constraints(problem: &Problem) -> Result<Vec<Pooled>, PlanError> {
+    let interval_s = problem.interval.as_s_f64();
+    let mut pools: Vec<&str> = problem
+        .queues
+        .iter()
+        .map(|queue| queue.pool.as_str())
+        .collect();
+    pools.sort_unstable();
+    pools.dedup();
+    let mut sets: Vec<Vec<usize>> = Vec::new();
+    for pool in pools {
+        let members: Vec<usize> = (0..problem.queues.len())
+            .filter(|&queue| {
+                let queue = &problem.queues[queue];
+                queue.pool == pool && !queue.demand.is_empty() && !queue.targets.is_empty()
+            })
+            .collect();
+        if members.len() <= MAX_QUEUES_FOR_EVERY_SUBSET {
+            for mask in 1u32..(1 << members.len()) {
+                sets.push(
+                    (0..members.len())
+                        .filter(|bit| mask & (1 << bit) != 0)
+                        .map(|bit| members[bit])
+                        .collect(),
+                );
+            }
+        } else {
+            sets.extend(members.iter().map(|&queue| vec![queue]));
+            sets.push(members.clone());
+        }
+    }
+    let mut constraints = Vec::new();
+    for set in sets {
+        let queues: Vec<&Queue> = set.iter().map(|&queue| &problem.queues[queue]).collect();
+        let mut slots: Vec<(usize, u32)> = Vec::new();
+        for queue in &queues {
+            for server in &queue.servers {
+                if !slots.iter().any(|(group, _)| *group == server.group) {
+                    slots.push((server.group, server.slots_per_agent));
+                }
+            }
+        }
+        slots.sort_unstable();
+        let mut required_slots = Vec::with_capacity(problem.interval_count);
+        let mut usable = true;
+        for interval in 0..problem.interval_count {
+            match pooled_slots(&queues, interval, interval_s)? {
+                Some(required) => required_slots.push(required),
+                None => {
+                    usable = false;
+                    break;
+                }
+            }
+        }
+        if usable {
+            constraints.push(Pooled {
+                slots,
+                required_slots,
+            });
+        }
+    }
+    Ok(constraints)
+}
+
+/// Everything the integer program of one interval knows.
+#[derive(Clone, Debug, Default)]
+struct IntervalProgram {
+    /// Σ slots × agents ≥ required, per pooled set.
+    capacity: Vec<Cut>,
+    cuts: Vec<Cut>,
+    /// Groups held at their size (a target found unreachable).
+    at_most: Vec<bool>,
+}
+
+/// The cheapest agents per group for one interval, or `None` when the constraints conflict.
+fn solve_interval(
+    groups: &[Group],
+    program: &IntervalProgram,
+) -> Result<Option<Vec<u64>>, PlanError> {
+    let mut variables = ProblemVariables::new();
+    let agents: Vec<good_lp::Variable> = groups
+        .iter()
+        .enumerate()
+        .map(|(index, group)| {
+            let low = if program.at_most[index] {
+                group.max_agents as f64
+            } else {
+                0.0
+            };
+            variables.add(variable().integer().min(low).max(group.max_agents as f64))
+        })
+        .collect();
+    let cost: Expression = groups
+        .iter()
+        .zip(&agents)
+        .map(|(group, agents)| group.cost_per_hour * *agents)
+        .sum();
+    let mut model = variables.minimise(cost).using(microlp);
+    for cut in program.capacity.iter().chain(&program.cuts) {
+        let left: Expression = cut
+            .coefficients
+            .iter()
+            .map(|&(group, coefficient)| coefficient * agents[group])
+            .sum();
+        model = model.with(constraint!(left >= cut.rhs));
+    }
+    match model.solve() {
+        // The solver's integers carry float dust.
+        Ok(solution) => Ok(Some(
+            agents
+                .iter()
+                .map(|agents| solution.value(*agents).round().max(0.0) as u64)
+                .collect(),
+        )),
+        Err(good_lp::ResolutionError::Infeasible) => Ok(None),
+        Err(error) => Err(PlanError::new(format!(
+            "the staffing program failed: {error}"
+        ))),
+    }
+}
+
+/// Finds, verifies and describes the plan. `simulate(agents, seed, stage)` simulates
+/// `agents[group][interval]` logged in with every replication seeded from `seed`.
+pub fn plan_center(
+    problem: &Problem,
+    settings: Settings,
+    mut simulate: impl FnMut(&[Vec<u64>], u64, Stage) -> Result<Simulated, PlanError>,
+) -> Result<Plan, PlanError> {
+    validate(problem)?;
+    assert!(settings.max_iterations >= 1, "one plan at least");
+    assert_ne!(
+        settings.seed, settings.verification_seed,
+        "the verification's seed is independent of the optimisation's"
+    );
+    let group_count = problem.groups.len();
+    let intervals = problem.interval_count;
+    let interval_h = problem.interval.as_s_f64() / 3_600.0;
+
+    let pooled = pooled_constraints(problem)?;
+    let mut programs: Vec<IntervalProgram> = (0..intervals)
+        .map(|interval| IntervalProgram {
+            capacity: pooled
+                .iter()
+                .map(|set| {
+                    let coefficients: Vec<(usize, f64)> = set
+                        .slots
+                        .iter()
+                        .map(|&(group, slots)| {
+                            (
+                                group,
+                                f64::from(slots) * (1.0 - problem.groups[group].shrinkage),
+                            )
+                        })
+                        .collect();
+                    let most: f64 = coefficients
+                        .iter()
+                        .map(|&(group, slots)| slots * problem.groups[group].max_agents as f64)
+                        .sum();
+                    Cut {
+                        coefficients,
+                        // More than every agent can give is asked of every agent.
+                        rhs: (set.required_slots[interval] as f64).min(most),
+                    }
+                })
+                .collect(),
+            cuts: Vec::new(),
+            at_most: vec![false; group_count],
+        })
+        .collect();
+    // (queue, interval, kind) found unreachable.
+    let mut unreachable: Vec<(usize, usize, Kind)> = Vec::new();
+    let mut simulated_contacts = 0u64;
+    let mut iterations = 0u32;
+    let mut converged = false;
+    let mut agents: Vec<Vec<u64>>;
+    loop {
+        iterations += 1;
+        agents = vec![vec![0; intervals]; group_count];
+        for (interval, program) in programs.iter_mut().enumerate() {
+            let chosen = match solve_interval(&problem.groups, program)? {
+                Some(chosen) => chosen,
+                None => {
+                    // Cuts that cannot hold together within the group sizes: every group with
+                    // a cut in this interval gives all it has.
+                    for cut in &program.cuts {
+                        for &(group, _) in &cut.coefficients {
+                            program.at_most[group] = true;
+                        }
+                    }
+                    solve_interval(&problem.groups, program)?.ok_or_else(|| {
+                        PlanError::new("the staffing program has no solution even at full groups")
+                    })?
+                }
+            };
+            for (group, count) in chosen.into_iter().enumerate() {
+                agents[group][interval] = count;
+            }
+        }
+        let base = simulate(
+            &agents,
+            settings.seed,
+            Stage::Plan {
+                iteration: iterations,
+            },
+        )?;
+        simulated_contacts += base.contacts;
+        let misses = misses(problem, &base, &unreachable);
+        if misses.is_empty() {
+            converged = true;
+            break;
+        }
+        if iterations >= settings.max_iterations {
+            break;
+        }
+        // Finite differences: per group, a step in every interval where a queue it serves
+        // misses; groups that share no queue are stepped in the same run.
+        let mut step = vec![vec![0u64; intervals]; group_count];
+        for miss in &misses {
+            for server in &problem.queues[miss.queue].servers {
+                let current = agents[server.group][miss.interval];
+                let room = problem.groups[server.group].max_agents - current;
+                step[server.group][miss.interval] = ((current as f64).sqrt() / 2.0)
+                    .ceil()
+                    .max(1.0)
+                    .min(room as f64) as u64;
+            }
+        }
+        let stepped: Vec<usize> = (0..group_count)
+            .filter(|&group| step[group].iter().any(|&step| step > 0))
+            .collect();
+        let runs = colour_groups(problem, &stepped);
+        let run_count = runs.iter().copied().max().map_or(0, |most| most + 1);
+        // derivative[group][queue][interval], per target kind, per agent.
+        let mut perturbed_figures: Vec<Option<Simulated>> = vec![None; group_count];
+        for run in 0..run_count {
+            let mut perturbed = agents.clone();
+            for (&group, &colour) in stepped.iter().zip(&runs) {
+                if colour == run {
+                    for interval in 0..intervals {
+                        perturbed[group][interval] += step[group][interval];
+                    }
+                }
+            }
+            let simulated = simulate(
+                &perturbed,
+                settings.seed,
+                Stage::Perturbation {
+                    iteration: iterations,
+                    run: run as u32 + 1,
+                    runs: run_count as u32,
+                },
+            )?;
+            simulated_contacts += simulated.contacts;
+            for (&group, &colour) in stepped.iter().zip(&runs) {
+                if colour == run {
+                    perturbed_figures[group] = Some(simulated.clone());
+                }
+            }
+        }
+        for miss in misses {
+            let queue = &problem.queues[miss.queue];
+            let program = &mut programs[miss.interval];
+            let mut coefficients = Vec::new();
+            for server in &queue.servers {
+                let group = server.group;
+                let delta = step[group][miss.interval];
+                let derivative = match (&perturbed_figures[group], miss.value) {
+                    (Some(perturbed), Some(value)) if delta > 0 => miss
+                        .kind
+                        .estimate(&perturbed.figures[miss.queue][miss.interval])
+                        .mean
+                        .map_or(0.0, |after| {
+                            (miss.kind.oriented(after) - value) / delta as f64
+                        }),
+                    _ => 0.0,
+                };
+                coefficients.push((group, derivative.max(0.0)));
+            }
+            let at_full =
+                |group: usize| agents[group][miss.interval] >= problem.groups[group].max_agents;
+            let servers_full = queue.servers.iter().all(|server| at_full(server.group));
+            let reach: f64 = coefficients
+                .iter()
+                .map(|&(group, derivative)| {
+                    derivative
+                        * (problem.groups[group].max_agents - agents[group][miss.interval]) as f64
+                })
+                .sum();
+            let any_slope = coefficients.iter().any(|&(_, derivative)| derivative > 0.0);
+            match (miss.shortfall, any_slope) {
+                _ if servers_full => {
+                    unreachable.push((miss.queue, miss.interval, miss.kind));
+                }
+                (Some(shortfall), true) if reach + TOLERANCE < shortfall => {
+                    // Even every agent along the tangent falls short: give it all it has.
+                    unreachable.push((miss.queue, miss.interval, miss.kind));
+                    for server in &queue.servers {
+                        program.at_most[server.group] = true;
+                    }
+                }
+                (Some(shortfall), true) => {
+                    let rhs = shortfall
+                        + coefficients
+                            .iter()
+                            .map(|&(group, derivative)| {
+                                derivative * agents[group][miss.interval] as f64
+                            })
+                            .sum::<f64>();
+                    program.cuts.push(Cut { coefficients, rhs });
+                }
+                _ => {
+                    // No measurable slope (noise, or far below the knee) or no figure: ask
+                    // the serving groups for a tenth more capacity than now.
+                    let coefficients: Vec<(usize, f64)> = queue
+                        .servers
+                        .iter()
+                        .map(|server| (server.group, f64::from(server.slots_per_agent)))
+                        .collect();
+                    let now: f64 = coefficients
+                        .iter()
+                        .map(|&(group, slots)| slots * agents[group][miss.interval] as f64)
+                        .sum();
+                    let most: f64 = coefficients
+                        .iter()
+                        .map(|&(group, slots)| slots * problem.groups[group].max_agents as f64)
+                        .sum();
+                    let rhs = (now + (now * 0.1).ceil().max(1.0)).min(most);
+                    program.cuts.push(Cut { coefficients, rhs });
+                }
+            }
+        }
+    }
+    let verification = simulate(&agents, settings.verification_seed, Stage::Verification)?;
+    simulated_contacts += verification.contacts;
+    describe(
+        problem,
+        settings,
+        &agents,
+        &verification,
+        &unreachable,
+        PlanFacts {
+            iterations,
+            converged,
+            simulated_contacts,
+            interval_h,
+        },
+    )
+}
+
+/// Colours groups so that two groups serving a common queue get different colours (greedy,
+/// in group order): one perturbation run per colour.
+fn colour_groups(problem: &Problem, groups: &[usize]) -> Vec<usize> {
+    let share_a_queue = |a: usize, b: usize| {
+        problem.queues.iter().any(|queue| {
+            queue.servers.iter().any(|server| server.group == a)
+                && queue.servers.iter().any(|server| server.group == b)
+        })
+    };
+    let mut colours: Vec<usize> = Vec::with_capacity(groups.len());
+    for (index, &group) in groups.iter().enumerate() {
+        let taken: Vec<usize> = (0..index)
+            .filter(|&other| share_a_queue(group, groups[other]))
+            .map(|other| colours[other])
+            .collect();
+        let colour = (0..)
+            .find(|colour| !taken.contains(colour))
+            .expect("a free colour");
+        colours.push(colour);
+    }
+    colours
+}
+
+/// Every target of every queue whose mean misses in `simulated` and that was not found
+/// unreachable.
+fn misses(
+    problem: &Problem,
+    simulated: &Simulated,
+    unreachable: &[(usize, usize, Kind)],
+) -> Vec<Miss> {
+    let mut found = Vec::new();
+    for (queue_index, queue) in problem.queues.iter().enumerate() {
+        for interval in 0..problem.interval_count {
+            let figures = &simulated.figures[queue_index][interval];
+            if figures.offered <= 0.0 {
+                continue;
+            }
+            for kind in KINDS {
+                let Some(limit) = kind.limit(&queue.targets) else {
+                    continue;
+                };
+                if unreachable.contains(&(queue_index, interval, kind)) {
+                    continue;
+                }
+                let limit = kind.oriented(limit);
+                let value = kind.estimate(figures).mean.map(|mean| kind.oriented(mean));
+                match value {
+                    Some(value) if value + TOLERANCE >= limit => {}
+                    Some(value) => found.push(Miss {
+                        queue: queue_index,
+                        interval,
+                        kind,
+                        shortfall: Some(limit - value),
+                        value: Some(value),
+                    }),
+                    None => found.push(Miss {
+                        queue: queue_index,
+                        interval,
+                        kind,
+                        shortfall: None,
+                        value: None,
+                    }),
+                }
+            }
+        }
+    }
+    found
+}
+
+struct PlanFacts {
+    iterations: u32,
+    converged: bool,
+    simulated_contacts: u64,
+    interval_h: f64,
+}
+
+/// The verdict of an estimate against a limit (`kind` orients it).
+fn verdict(kind: Kind, limit: f64, estimate: &Estimate) -> Verdict {
+    let limit = kind.oriented(limit);
+    let Some(mean) = estimate.mean else {
+        return Verdict::Unmet;
+    };
+    if kind.oriented(mean) + TOLERANCE >= limit {
+        return Verdict::Met;
+    }
+    // The best end of the interval, oriented.
+    let best = estimate
+        .ci95
+        .map(|[low, high]| kind.oriented(low).max(kind.oriented(high)));
+    match best {
+        Some(best) if best + TOLERANCE >= limit => Verdict::WithinInterval,
+        _ => Verdict::Unmet,
+    }
+}
+
+fn describe(
+    problem: &Problem,
+    settings: Settings,
+    agents: &[Vec<u64>],
+    verification: &Simulated,
+    unreachable: &[(usize, usize, Kind)],
+    facts: PlanFacts,
+) -> Result<Plan, PlanError> {
+    let interval_s = problem.interval.as_s_f64();
+    let interval_starts: Vec<DurationMs> = (0..problem.interval_count)
+        .map(|interval| DurationMs(interval as u64 * problem.interval.as_ms()))
+        .collect();
+    let groups: Vec<GroupPlan> = problem
+        .groups
+        .iter()
+        .zip(agents)
+        .map(|(group, agents)| GroupPlan {
+            name: group.name.clone(),
+            max_agents: group.max_agents,
+            cost_per_hour: group.cost_per_hour,
+            agents: agents.clone(),
+            agent_hours: agents.iter().sum::<u64>() as f64 * facts.interval_h,
+        })
+        .collect();
+    let agent_hours: f64 = groups.iter().map(|group| group.agent_hours).sum();
+    let cost: f64 = groups
+        .iter()
+        .map(|group| group.agent_hours * group.cost_per_hour)
+        .sum();
+    let mut unmet = Vec::new();
+    let mut queues = Vec::new();
+    let mut per_queue_agent_hours = 0.0;
+    for (queue_index, queue) in problem.queues.iter().enumerate() {
+        let slots_per_agent = queue
+            .servers
+            .iter()
+            .map(|server| server.slots_per_agent)
+            .min()
+            .unwrap_or(1)
+            .max(1);
+        let erlang_agents: Vec<u64> = if queue.demand.is_empty() || queue.targets.is_empty() {
+            Vec::new()
+        } else {
+            queue
+                .demand
+                .iter()
+                .map(|demand| {
+                    erlang_slots(demand, interval_s, queue.model, &queue.targets)
+                        .map(|slots| slots.div_ceil(u64::from(slots_per_agent)))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        per_queue_agent_hours += erlang_agents.iter().sum::<u64>() as f64 * facts.interval_h;
+        let mut intervals = Vec::new();
+        for (interval, start) in interval_starts.iter().enumerate() {
+            let figures = &verification.figures[queue_index][interval];
+            let checks = KINDS
+                .iter()
+                .filter_map(|&kind| {
+                    let limit = kind.limit(&queue.targets)?;
+                    let estimate = kind.estimate(figures);
+                    let verdict = if figures.offered <= 0.0 {
+                        Verdict::NoContacts
+                    } else {
+                        verdict(kind, limit, &estimate)
+                    };
+                    Some(TargetCheck {
+                        target: kind.name().to_string(),
+                        limit,
+                        estimate,
+                        verdict,
+                        unreachable: unreachable.contains(&(queue_index, interval, kind)),
+                    })
+                })
+                .collect::<Vec<_>>();
+            for check in &checks {
+                if matches!(check.verdict, Verdict::Unmet | Verdict::WithinInterval) {
+                    unmet.push(format!("{} {} {}", queue.name, start, check.target));
+                }
+            }
+            intervals.push(QueueInterval {
+                interval_start: *start,
+                offered: figures.offered,
+                checks,
+            });
+        }
+        queues.push(QueuePlan {
+            name: queue.name.clone(),
+            groups: queue
+                .servers
+                .iter()
+                .map(|server| problem.groups[server.group].name.clone())
+                .collect(),
+            targets: QueueTargets {
+                service_level: queue.targets.service_level.map(|target| target.fraction),
+                service_level_threshold_s: queue
+                    .targets
+                    .service_level
+                    .map(|target| target.within_s),
+                max_asa_s: queue.targets.max_asa_s,
+                max_abandon: queue.targets.max_abandon,
+            },
+            erlang_agents,
+            intervals,
+        });
+    }
+    let pooled_agent_hours = pooled_bound(problem)? * facts.interval_h;
+    Ok(StaffingPlanFile {
+        scenario: problem.name.clone(),
+        interval: problem.interval,
+        interval_starts,
+        service_level_definition: problem.service_level_definition.clone(),
+        groups,
+        queues,
+        agent_hours,
+        cost,
+        pooling: Pooling {
+            plan_agent_hours: agent_hours,
+            per_queue_agent_hours,
+            pooled_agent_hours,
+        },
+        iterations: facts.iterations,
+        converged: facts.converged,
+        replications: settings.replications,
+        optimisation_seed: settings.seed,
+        verification_seed: settings.verification_seed,
+        simulated_contacts: facts.simulated_contacts,
+        unmet,
+    })
+}
+
+/// Σ over intervals and pools of the Erlang agents of all the pool's traffic as one queue
+/// (the least demanding of its queues' targets), in agent-intervals.
+fn pooled_bound(problem: &Problem) -> Result<f64, PlanError> {
+    let interval_s = problem.interval.as_s_f64();
+    let mut pools: Vec<&str> = problem
+        .queues
+        .iter()
+        .map(|queue| queue.pool.as_str())
+        .collect();
+    pools.sort_unstable();
+    pools.dedup();
+    let mut total = 0u64;
+    for pool in pools {
+        let queues: Vec<&Queue> = problem
+            .queues
+            .iter()
+            .filter(|queue| {
+                queue.pool == pool && !queue.demand.is_empty() && !queue.targets.is_empty()
+            })
+            .collect();
+        if queues.is_empty() {
+            continue;
+        }
+        let slots_per_agent = queues
+            .iter()
+            .flat_map(|queue| queue.servers.iter().map(|server| server.slots_per_agent))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        for interval in 0..problem.interval_count {
+            if let Some(slots) = pooled_slots(&queues, interval, interval_s)? {
+                total += slots.div_ceil(u64::from(slots_per_agent));
+            }
+        }
+    }
+    Ok(total as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::erlang::erlang_a;
+
+    /// A stand-in for the simulator: each queue gets its specialists and a share of the blended
+    /// agents proportional to its load, judged by Erlang A interpolated between whole servers
+    /// (smooth and concave above the knee, as the method assumes; no noise, so no interval).
+    fn erlang_center(
+        problem: &Problem,
+        agents: &[Vec<u64>],
+        blended: usize,
+    ) -> Result<Simulated, PlanError> {
+        let interval_s = problem.interval.as_s_f64();
+        let loads: Vec<Vec<f64>> = problem
+            .queues
+            .iter()
+            .map(|queue| {
+                queue
+                    .demand
+                    .iter()
+                    .map(|demand| demand.volume * demand.handle_time_s / interval_s)
+                    .collect()
+            })
+            .collect();
+        let figures = problem
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(index, queue)| {
+                (0..problem.interval_count)
+                    .map(|interval| {
+                        let total: f64 = loads.iter().map(|load| load[interval]).sum();
+                        let own: f64 = queue
+                            .servers
+                            .iter()
+                            .filter(|server| server.group != blended)
+                            .map(|server| agents[server.group][interval] as f64)
+                            .sum();
+                        let share =
+                            agents[blended][interval] as f64 * loads[index][interval] / total;
+                        let servers = (own + share).max(1.0);
+                        let demand = queue.demand[interval];
+                        let workload =
+                            Workload::new(demand.volume / interval_s, demand.handle_time_s);
+                        let below = erlang_a(workload, servers.floor() as u64, 120.0, 20.0);
+                        let above = erlang_a(workload, servers.ceil() as u64, 120.0, 20.0);
+                        let fraction = servers - servers.floor();
+                        let exact = |below: f64, above: f64| Estimate {
+                            mean: Some(below + fraction * (above - below)),
+                            ci95: None,
+                            count: 1,
+                        };
+                        IntervalEstimates {
+                            offered: demand.volume,
+                            service_level: exact(
+                                below.service_level_offered,
+                                above.service_level_offered,
+                            ),
+                            abandon_rate: exact(below.p_abandon, above.p_abandon),
+                            asa_s: exact(below.asa_s, above.asa_s),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Simulated {
+            figures,
+            contacts: 0,
+        })
+    }
+
+    fn two_queues(volumes: [[f64; 3]; 2], blended_agents: u64) -> Problem {
+        let demand = |volumes: [f64; 3]| {
+            volumes
+                .iter()
+                .enumerate()
+                .map(|(interval, &volume)| IntervalDemand {
+                    start: DurationMs(interval as u64 * 1_800_000),
+                    volume,
+                    handle_time_s: 180.0,
+                })
+                .collect()
+        };
+        let targets = Targets {
+            service_level: Some("80/20".parse().unwrap()),
+            max_abandon: Some(0.05),
+            ..Targets::default()
+        };
+        let queue = |name: &str, specialists: usize, volumes| Queue {
+            name: name.into(),
+            pool: "voice".into(),
+            servers: vec![
+                Server {
+                    group: specialists,
+                    slots_per_agent: 1,
+                },
+                Server {
+                    group: 2,
+                    slots_per_agent: 1,
+                },
+            ],
+            demand: demand(volumes),
+            model: QueueModel::ErlangA { patience_s: 120.0 },
+            targets: targets.clone(),
+        };
+        let group = |name: &str, max_agents, cost_per_hour| Group {
+            name: name.into(),
+            max_agents,
+            cost_per_hour,
+            shrinkage: 0.0,
+        };
+        Problem {
+            name: "two queues".into(),
+            interval: DurationMs(1_800_000),
+            interval_count: 3,
+            groups: vec![
+                group("a-team", 60, 1.0),
+                group("b-team", 60, 1.0),
+                group("blended", blended_agents, 1.1),
+            ],
+            queues: vec![queue("a", 0, volumes[0]), queue("b", 1, volumes[1])],
+            service_level_definition: "offered".into(),
+        }
+    }
+
+    const SETTINGS: Settings = Settings {
+        max_iterations: 30,
+        seed: 1,
+        verification_seed: 2,
+        replications: 1,
+    };
+
+    #[test]
+    fn a_plan_meets_every_target_between_the_pooled_bound_and_the_per_queue_sum() {
+        let problem = two_queues([[150.0, 250.0, 200.0], [80.0, 120.0, 160.0]], 20);
+        let plan = plan_center(&problem, SETTINGS, |agents, _, _| {
+            erlang_center(&problem, agents, 2)
+        })
+        .unwrap();
+        assert!(plan.converged, "{plan:?}");
+        assert!(plan.unmet.is_empty(), "{:?}", plan.unmet);
+        let pooling = &plan.pooling;
+        assert!(
+            pooling.plan_agent_hours <= pooling.per_queue_agent_hours,
+            "{pooling:?}"
+        );
+        assert!(
+            pooling.plan_agent_hours >= pooling.pooled_agent_hours,
+            "{pooling:?}"
+        );
+        for queue in &plan.queues {
+            for interval in &queue.intervals {
+                for check in &interval.checks {
+                    assert_eq!(check.verdict, Verdict::Met, "{check:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_surge_no_group_can_serve_is_reported_unreachable_with_every_agent() {
+        // 1,500 calls in the second half hour need about 160 agents; the groups have 60 + 60
+        // + 5, and only 65 can take queue a.
+        let problem = two_queues([[150.0, 1_500.0, 200.0], [80.0, 120.0, 160.0]], 5);
+        let plan = plan_center(&problem, SETTINGS, |agents, _, _| {
+            erlang_center(&problem, agents, 2)
+        })
+        .unwrap();
+        assert!(plan.converged);
+        let surge = &plan.queues[0].intervals[1];
+        assert!(
+            surge
+                .checks
+                .iter()
+                .all(|check| check.unreachable && check.verdict == Verdict::Unmet),
+            "{surge:?}"
+        );
+        assert_eq!(plan.groups[0].agents[1], 60, "every specialist of queue a");
+        assert_eq!(plan.groups[2].agents[1], 5, "every blended agent");
+        assert!(
+            plan.unmet.iter().all(|unmet| unmet.starts_with("a 30m")),
+            "{:?}",
+            plan.unmet
+        );
+    }
+
+    #[test]
+    fn occupancy_targets_are_refused_not_ignored() {
+        let mut problem = two_queues([[150.0, 250.0, 200.0], [80.0, 120.0, 160.0]], 20);
+        problem.queues[1].targets.max_occupancy = Some(0.85);
+        let error = plan_center(&problem, SETTINGS, |_, _, _| unreachable!()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("queue \"b\": a maximum occupancy"),
+            "{error}"
+        );
+    }
+}

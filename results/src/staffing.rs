@@ -1,0 +1,214 @@
+//! The files of a multi-skill staffing plan (`switchboard plan staff SCENARIO --out DIR`):
+//! `plan.csv`, the agents logged in per interval and group (one row each, header
+//! `interval_start,group,agents`, which a scenario's `[[people]] plan_file` reads back for the
+//! group it names), and `plan.json` ([`StaffingPlanFile`]): the targets, every queue's
+//! simulated figures per interval with their 95 % intervals and verdicts, agent-hours, cost,
+//! iterations and seeds.
+//!
+//! The planner fills these types and the program writes them through this module, so the
+//! format lives in one place.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use switchboard_engine::units::DurationMs;
+
+use crate::{Estimate, ResultsError};
+
+/// The plan's CSV file.
+pub const PLAN_CSV: &str = "plan.csv";
+/// The plan's JSON file.
+pub const PLAN_JSON: &str = "plan.json";
+/// The header of `plan.csv`.
+pub const PLAN_CSV_HEADER: &str = "interval_start,group,agents";
+
+/// What the simulator says of one queue in one interval, across replications.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IntervalEstimates {
+    /// Offered contacts, the mean over replications.
+    pub offered: f64,
+    /// Service level under the scenario's definition, at the queue's threshold.
+    pub service_level: Estimate,
+    /// Abandoned / offered.
+    pub abandon_rate: Estimate,
+    /// Average speed of answer of answered contacts, in seconds.
+    pub asa_s: Estimate,
+}
+
+/// One row of `plan.csv`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRow {
+    pub interval_start: DurationMs,
+    pub group: String,
+    pub agents: u64,
+}
+
+/// `plan.csv` as text: the header, then one row per interval and group, in interval order
+/// and, within an interval, in the order of `rows`.
+pub fn plan_csv(rows: &[PlanRow]) -> String {
+    let mut text = String::from(PLAN_CSV_HEADER);
+    text.push('\n');
+    for row in rows {
+        assert!(
+            !row.group.contains([',', '"', '\n']),
+            "group names are scenario identifiers"
+        );
+        let _ = writeln!(text, "{},{},{}", row.interval_start, row.group, row.agents);
+    }
+    text
+}
+
+/// Whether a target was met in one interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The estimate meets the target.
+    Met,
+    /// The estimate misses the target, but its 95 % interval reaches it: the replications
+    /// cannot tell.
+    WithinInterval,
+    /// The whole 95 % interval misses the target.
+    Unmet,
+    /// No contact was offered in the interval (nothing to judge).
+    NoContacts,
+}
+
+/// One target of one queue in one interval: the figure, its interval and the verdict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetCheck {
+    /// `service_level`, `asa_s` or `abandon_rate`.
+    pub target: String,
+    /// The limit: the lowest service level, the highest ASA or abandonment.
+    pub limit: f64,
+    pub estimate: Estimate,
+    pub verdict: Verdict,
+    /// True when the optimisation found no staffing within the group sizes that meets it:
+    /// the plan gives the interval every agent of the groups serving the queue (the best
+    /// achievable figure).
+    pub unreachable: bool,
+}
+
+/// One queue in one interval of the verified plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueInterval {
+    pub interval_start: DurationMs,
+    pub offered: f64,
+    pub checks: Vec<TargetCheck>,
+}
+
+/// The targets of one queue, as planned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueTargets {
+    /// Lowest share answered within `service_level_threshold_s`.
+    pub service_level: Option<f64>,
+    pub service_level_threshold_s: Option<f64>,
+    pub max_asa_s: Option<f64>,
+    pub max_abandon: Option<f64>,
+}
+
+/// One queue of the plan: its targets and its verified intervals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueuePlan {
+    pub name: String,
+    /// The groups that can serve it.
+    pub groups: Vec<String>,
+    pub targets: QueueTargets,
+    /// Agents its traffic needs per interval alone (Erlang A, or C without patience), the
+    /// start of the optimisation; empty for a queue no traffic enters directly.
+    pub erlang_agents: Vec<u64>,
+    pub intervals: Vec<QueueInterval>,
+}
+
+/// One agent group of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupPlan {
+    pub name: String,
+    /// Agents of the group in the scenario: the most the plan logs in.
+    pub max_agents: u64,
+    pub cost_per_hour: f64,
+    /// Agents logged in per interval.
+    pub agents: Vec<u64>,
+    pub agent_hours: f64,
+}
+
+/// How the plan compares with staffing each queue alone and with one pool for everything.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pooling {
+    /// Agent-hours of the plan.
+    pub plan_agent_hours: f64,
+    /// Σ over queues of each queue's own Erlang staffing, as if every queue had its own team.
+    pub per_queue_agent_hours: f64,
+    /// Erlang staffing of all the traffic of a channel as one queue, summed over channels:
+    /// what perfectly flexible agents would need (a lower bound under the model).
+    pub pooled_agent_hours: f64,
+}
+
+/// `plan.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaffingPlanFile {
+    pub scenario: String,
+    pub interval: DurationMs,
+    pub interval_starts: Vec<DurationMs>,
+    /// The service-level definition the simulator counts.
+    pub service_level_definition: String,
+    pub groups: Vec<GroupPlan>,
+    pub queues: Vec<QueuePlan>,
+    pub agent_hours: f64,
+    /// Σ agent-hours × the group's cost per hour.
+    pub cost: f64,
+    pub pooling: Pooling,
+    /// Plans simulated by the optimisation (each with its perturbations).
+    pub iterations: u32,
+    /// True when every target was met (or found unreachable) in the optimisation's
+    /// simulations before the iteration limit.
+    pub converged: bool,
+    /// Replications per simulation.
+    pub replications: u32,
+    /// The seed of every simulation of the optimisation (common random numbers).
+    pub optimisation_seed: u64,
+    /// The independent seed of the verification.
+    pub verification_seed: u64,
+    /// Contacts simulated in all (optimisation and verification, every replication).
+    pub simulated_contacts: u64,
+    /// Intervals (queue, start, target) the verification judged unmet.
+    pub unmet: Vec<String>,
+}
+
+impl StaffingPlanFile {
+    /// Writes `plan.csv` and `plan.json` into `folder` (created if missing).
+    pub fn write_folder(&self, folder: &Path) -> Result<(), ResultsError> {
+        std::fs::create_dir_all(folder).map_err(|error| ResultsError::new(folder, error))?;
+        let rows = self.rows();
+        let csv_path = folder.join(PLAN_CSV);
+        std::fs::write(&csv_path, plan_csv(&rows))
+            .map_err(|error| ResultsError::new(&csv_path, error))?;
+        let json_path = folder.join(PLAN_JSON);
+        let json = serde_json::to_string_pretty(self).expect("the plan serializes") + "\n";
+        std::fs::write(&json_path, json).map_err(|error| ResultsError::new(&json_path, error))?;
+        Ok(())
+    }
+
+    /// Reads `plan.json` from `folder`.
+    pub fn read_folder(folder: &Path) -> Result<StaffingPlanFile, ResultsError> {
+        let path = folder.join(PLAN_JSON);
+        let text =
+            std::fs::read_to_string(&path).map_err(|error| ResultsError::new(&path, error))?;
+        serde_json::from_str(&text).map_err(|error| ResultsError::new(&path, error))
+    }
+
+    /// The rows of `plan.csv`.
+    pub fn rows(&self) -> Vec<PlanRow> {
+        self.interval_starts
+            .iter()
+            .enumerate()
+            .flat_map(|(interval, start)| {
+                self.groups.iter().map(move |group| PlanRow {
+                    interval_start: *start,
+                    group: group.name.clone(),
+                    agents: group.agents[interval],
+                })
+            })
+            .collect()
+    }
+}

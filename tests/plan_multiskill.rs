@@ -1,0 +1,255 @@
+//! The whole-center planner on the multi-skill test center (scenarios/multiskill.toml: two
+//! queues, a specialist team for each and a blended team): the plan lies between the fully
+//! pooled bound and the per-queue sum, its plan.csv is what `[[people]] plan_file` reads back,
+//! simulating it reproduces the verification, and another seed confirms every target the plan
+//! claims met, within its 95 % interval.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use switchboard_results::staffing::{StaffingPlanFile, Verdict};
+use switchboard_results::Estimate;
+use switchboard_sim::demand::queue_interval_estimates;
+use switchboard_sim::run::{prepare, RunOptions};
+
+const SCENARIO: &str = "scenarios/multiskill.toml";
+
+fn folder() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plan_multiskill")
+}
+
+/// Plans the test center once for every test of this file: the plan and what was printed.
+fn planned() -> &'static (StaffingPlanFile, String) {
+    static PLAN: OnceLock<(StaffingPlanFile, String)> = OnceLock::new();
+    PLAN.get_or_init(|| {
+        let out = folder().join("plan");
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args([
+                "plan",
+                "staff",
+                SCENARIO,
+                "--sl",
+                "80/20",
+                "--max-abandon",
+                "5%",
+                "--quiet",
+                "--out",
+            ])
+            .arg(&out)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("the switchboard program runs");
+        assert!(
+            output.status.success(),
+            "plan staff failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let printed = String::from_utf8(output.stdout).expect("output is UTF-8");
+        (
+            StaffingPlanFile::read_folder(&out).expect("plan.json reads"),
+            printed,
+        )
+    })
+}
+
+fn plan() -> &'static StaffingPlanFile {
+    &planned().0
+}
+
+#[test]
+fn the_worked_example_of_the_planning_guide_is_what_the_program_prints() {
+    let guide = std::fs::read_to_string("docs/plan.md").unwrap();
+    let command = "$ switchboard plan staff scenarios/multiskill.toml --sl 80/20 --max-abandon 5% --out multiskill-plan";
+    let start = guide
+        .find(command)
+        .expect("the guide shows the worked example");
+    let block = &guide[start + command.len()..];
+    let documented = &block[..block.find("```").unwrap()];
+    let out = folder().join("plan");
+    let printed = planned()
+        .1
+        .replace(out.to_str().unwrap(), "multiskill-plan");
+    assert_eq!(
+        documented.trim_start_matches('\n'),
+        printed,
+        "docs/plan.md shows another output than the program prints: update the example with \
+         the program's output"
+    );
+}
+
+/// The test center with every group reading its rows of the plan's plan.csv.
+fn scenario_with_plan_file() -> switchboard_sim::Scenario {
+    let plan_folder = folder().join("plan");
+    let mut text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SCENARIO))
+        .expect("the scenario reads");
+    for group in ["sales-team", "support-team", "blended"] {
+        text.push_str(&format!(
+            "\n[[people]]\nagents = \"{group}\"\nplan_file = \"plan.csv\"\n"
+        ));
+    }
+    let file = plan_folder.join("with-plan.toml");
+    std::fs::write(&file, &text).unwrap();
+    switchboard_sim::scenario::parse_scenario(file.to_str().unwrap(), &text, &plan_folder)
+        .expect("the scenario with the plan reads")
+}
+
+fn simulate(
+    seed: u64,
+    replications: u32,
+) -> Vec<Vec<switchboard_results::staffing::IntervalEstimates>> {
+    let model = prepare(&scenario_with_plan_file()).expect("the scenario compiles");
+    let options = RunOptions {
+        seed: Some(seed),
+        replications: Some(replications),
+        threads: 2,
+        ..RunOptions::default()
+    };
+    let result = switchboard_sim::run(&model, &options, &|_| {}).expect("the run finishes");
+    queue_interval_estimates(&model, &result)
+}
+
+#[test]
+fn the_plan_costs_between_the_pooled_bound_and_the_per_queue_sum() {
+    let plan = plan();
+    let pooling = &plan.pooling;
+    assert!(
+        pooling.plan_agent_hours <= pooling.per_queue_agent_hours,
+        "multi-skilling must not cost more than a team per queue: {pooling:?}"
+    );
+    assert!(
+        pooling.plan_agent_hours >= pooling.pooled_agent_hours,
+        "no plan beats one fully pooled team: {pooling:?}"
+    );
+    assert!(plan.converged, "the optimisation converged");
+    assert_eq!(plan.interval_starts.len(), 8);
+    // Agent-hours are the plan's rows × half an hour, and no group logs in more than it has.
+    let rows = plan.rows();
+    assert_eq!(rows.len(), 8 * 3);
+    let hours: f64 = rows.iter().map(|row| row.agents as f64 * 0.5).sum();
+    assert!(
+        (hours - plan.agent_hours).abs() < 1e-9,
+        "{hours} {}",
+        plan.agent_hours
+    );
+    for group in &plan.groups {
+        assert!(
+            group
+                .agents
+                .iter()
+                .all(|&agents| agents <= group.max_agents),
+            "{group:?}"
+        );
+    }
+    let cost: f64 = plan
+        .groups
+        .iter()
+        .map(|group| group.agent_hours * group.cost_per_hour)
+        .sum();
+    assert!((cost - plan.cost).abs() < 1e-9);
+    // The blended team is used: pooling is what makes the plan cheaper than the per-queue sum.
+    let blended = plan
+        .groups
+        .iter()
+        .find(|group| group.name == "blended")
+        .unwrap();
+    assert!(blended.agent_hours > 0.0, "{blended:?}");
+    assert_ne!(plan.optimisation_seed, plan.verification_seed);
+}
+
+#[test]
+fn plan_csv_has_one_row_per_interval_and_group() {
+    plan();
+    let text = std::fs::read_to_string(folder().join("plan").join("plan.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("interval_start,group,agents"));
+    assert_eq!(
+        lines.next().map(|line| line.split(',').nth(1)),
+        Some(Some("sales-team"))
+    );
+    assert_eq!(text.lines().count(), 1 + 8 * 3);
+}
+
+#[test]
+fn simulating_plan_csv_reproduces_the_verification() {
+    let plan = plan();
+    let figures = simulate(plan.verification_seed, plan.replications);
+    for (queue_index, queue) in plan.queues.iter().enumerate() {
+        for (interval, verified) in queue.intervals.iter().enumerate() {
+            let simulated = &figures[queue_index][interval];
+            assert_eq!(
+                simulated.offered, verified.offered,
+                "{} {}",
+                queue.name, interval
+            );
+            for check in &verified.checks {
+                let estimate = match check.target.as_str() {
+                    "service_level" => simulated.service_level,
+                    "abandon_rate" => simulated.abandon_rate,
+                    "asa_s" => simulated.asa_s,
+                    other => panic!("unknown target {other}"),
+                };
+                // The same replications: equal up to the last digit plan.json's text keeps.
+                let values = |estimate: &Estimate| {
+                    let [low, high] = estimate.ci95.expect("an interval");
+                    [estimate.mean.expect("a mean"), low, high]
+                };
+                for (simulated, verified) in
+                    values(&estimate).into_iter().zip(values(&check.estimate))
+                {
+                    assert!(
+                        (simulated - verified).abs() <= 1e-12 * verified.abs().max(1.0),
+                        "{} at {}: {} {estimate:?} against {:?}",
+                        queue.name,
+                        verified,
+                        check.target,
+                        check.estimate
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Whether `estimate`'s 95 % interval reaches `limit` on the good side.
+fn reaches(target: &str, limit: f64, estimate: &Estimate) -> bool {
+    let [low, high] = estimate.ci95.expect("replications give an interval");
+    match target {
+        "service_level" => high >= limit,
+        _ => low <= limit,
+    }
+}
+
+#[test]
+fn another_seed_meets_every_target_claimed_met_within_its_interval() {
+    let plan = plan();
+    let seed = 1_000;
+    assert!(seed != plan.optimisation_seed && seed != plan.verification_seed);
+    let figures = simulate(seed, plan.replications);
+    let mut claimed = 0;
+    for (queue_index, queue) in plan.queues.iter().enumerate() {
+        for (interval, verified) in queue.intervals.iter().enumerate() {
+            for check in &verified.checks {
+                if check.verdict != Verdict::Met {
+                    continue;
+                }
+                claimed += 1;
+                let simulated = &figures[queue_index][interval];
+                let estimate = match check.target.as_str() {
+                    "service_level" => simulated.service_level,
+                    "abandon_rate" => simulated.abandon_rate,
+                    _ => simulated.asa_s,
+                };
+                assert!(
+                    reaches(&check.target, check.limit, &estimate),
+                    "{} at {}: {} claimed met ({:?}), another seed gives {estimate:?}",
+                    queue.name,
+                    verified.interval_start,
+                    check.target,
+                    check.estimate
+                );
+            }
+        }
+    }
+    assert!(claimed > 0, "the plan claims some target met");
+}
