@@ -13,6 +13,7 @@ mod compare_command;
 mod compliance_commands;
 mod cost_command;
 mod plan_command;
+mod replay_command;
 mod report_command;
 #[cfg(test)]
 mod scenario_doc_tests;
@@ -45,6 +46,7 @@ enum Command {
     Merge(sweep_command::MergeArgs),
     Report(report_command::ReportArgs),
     Compare(compare_command::CompareArgs),
+    Replay(replay_command::ReplayArgs),
     Chaos(chaos_command::ChaosArgs),
     Audit(audit_command::AuditArgs),
     Token(compliance_commands::TokenArgs),
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => sweep_command::run_merge(args),
         Command::Report(args) => report_command::run(args),
         Command::Compare(args) => compare_command::run(args),
+        Command::Replay(args) => replay_command::run(args),
         Command::Chaos(args) => chaos_command::run(args),
         Command::Audit(args) => audit_command::run(args),
         Command::Token(args) => compliance_commands::run_token(args),

@@ -56,6 +56,13 @@ pub struct SimArgs {
     /// Check the engine's invariants after every step (slow).
     #[arg(long)]
     pub check_invariants: bool,
+    /// Instead of the figures, write one replication as a script folder: script.jsonl (its
+    /// inputs), decisions.jsonl (the engine's decisions), scenario.toml (docs/agreement.md).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "json"])]
+    pub export_script: Option<PathBuf>,
+    /// The replication --export-script writes (0 is the first).
+    #[arg(long, default_value_t = 0, requires = "export_script")]
+    pub replication: u32,
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -77,6 +84,10 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    if let Some(folder) = &args.export_script {
+        let seed = args.seed.unwrap_or(model.settings.seed);
+        return export_script(&model, &scenario.text, seed, args.replication, folder);
+    }
     let replications = args.replications.unwrap_or(model.settings.replications);
     anyhow::ensure!(replications > 0, "--replications must be at least 1");
     let threads = args
@@ -130,5 +141,48 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             result.summary.rejected_inputs
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--export-script DIR`: one replication's script, its decisions and the scenario.
+fn export_script(
+    model: &switchboard_sim::model::Model,
+    scenario_text: &str,
+    seed: u64,
+    replication: u32,
+    folder: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    use switchboard_results::script::{
+        decision_hash, write_lines, ScriptLine, DECISIONS_FILE, SCENARIO_FILE, SCRIPT_FILE,
+    };
+    let (lines, decisions) = match switchboard_sim::script::export_script(model, seed, replication)
+    {
+        Ok(exported) => exported,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    write_lines(&folder.join(SCRIPT_FILE), &lines)?;
+    write_lines(&folder.join(DECISIONS_FILE), &decisions)?;
+    std::fs::write(folder.join(SCENARIO_FILE), scenario_text)
+        .with_context(|| format!("cannot write {}", folder.join(SCENARIO_FILE).display()))?;
+    let contacts = lines
+        .iter()
+        .filter(|line| matches!(line, ScriptLine::Arrival { .. }))
+        .count();
+    let agent_actions = lines
+        .iter()
+        .filter(|line| matches!(line, ScriptLine::Agent { .. }))
+        .count();
+    println!(
+        "script of replication {replication} (seed {seed}) in {}: {contacts} contacts, \
+         {agent_actions} agent actions, {} decisions",
+        folder.display(),
+        decisions.len()
+    );
+    println!("decision hash {}", decision_hash(&decisions));
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@
 //! datagrams, API commands and the time in, and takes datagrams and CDR rows out.
 //!
 //! Method groups, as in the engine: getters; inputs (`handle_datagram`, `handle_timeout`,
-//! `handle_command`); outputs (`poll_transmit`, `poll_cdr`, `poll_timeout`).
+//! `handle_command`); outputs (`poll_transmit`, `poll_cdr`, `poll_event`, `poll_timeout`).
 //!
 //! The rooms: `caller` (the caller's leg: INVITE, CANCEL, BYE, INFO and the answers to them),
 //! `agent` (the agents' legs: offers and the phones' answers), `registration` (REGISTER),
@@ -156,6 +156,17 @@ pub struct Switch {
     next_identifier: u64,
     identifier_prefix: String,
     now_ms: u64,
+    /// The engine's events with their callers, kept for `poll_event` when asked for
+    /// (`with_event_log`); drained by the driver after every input, so it stays short.
+    event_log: Option<VecDeque<CallerEvent>>,
+}
+
+/// An engine event as the switch saw it, with the caller (the user part of the caller's From)
+/// of the contact it is about, while the switch still knows the call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallerEvent {
+    pub event: switchboard_engine::Event,
+    pub caller: Option<String>,
 }
 
 impl Switch {
@@ -187,7 +198,14 @@ impl Switch {
             next_identifier: 1,
             identifier_prefix: format!("{:x}", start_unix_ms),
             now_ms: 0,
+            event_log: None,
         }
+    }
+
+    /// Keep every engine event for [`Switch::poll_event`] (a decision log, a replay).
+    pub fn with_event_log(mut self) -> Self {
+        self.event_log = Some(VecDeque::new());
+        self
     }
 
     /// Anchor every call's media on `media`'s ports (see `docs/media.md`).
@@ -225,6 +243,9 @@ impl Switch {
 
     pub fn handle_datagram(&mut self, now_ms: u64, source: SocketAddr, bytes: &[u8]) {
         self.now_ms = now_ms;
+        // Engine timers due by now run first, as the simulator runs them: a message that came
+        // in while a timer was due meets the center as it is after the timer (docs/agreement.md).
+        self.run_engine_timers(now_ms);
         self.metrics.datagrams_received.inc();
         self.transactions.handle_datagram(now_ms, source, bytes);
         self.process_transaction_events();
@@ -278,6 +299,11 @@ impl Switch {
 
     pub fn poll_cdr(&mut self) -> Option<CdrRecord> {
         self.cdrs.pop_front()
+    }
+
+    /// The next engine event, with its caller, when the switch keeps them (`with_event_log`).
+    pub fn poll_event(&mut self) -> Option<CallerEvent> {
+        self.event_log.as_mut()?.pop_front()
     }
 
     pub fn poll_timeout(&mut self) -> Option<u64> {
@@ -583,6 +609,7 @@ impl Switch {
             let mut ended = Vec::new();
             for output in &outputs {
                 if let Output::Event(event) = output {
+                    self.log_event(event);
                     if let Some(contact) = self.apply_event(event) {
                         ended.push(contact);
                     }
@@ -596,6 +623,21 @@ impl Switch {
             }
         }
         tracing::error!("engine outputs did not settle after 64 rounds");
+    }
+
+    fn log_event(&mut self, event: &switchboard_engine::Event) {
+        let Some(log) = &mut self.event_log else {
+            return;
+        };
+        let caller = crate::call_record::event_contact(&event.kind)
+            .and_then(|contact| self.calls.get(&contact))
+            .and_then(|call| call.caller.invite.from())
+            .and_then(|from| crate::sip::message::SipUri::parse(&from.uri))
+            .and_then(|uri| uri.user);
+        log.push_back(CallerEvent {
+            event: event.clone(),
+            caller,
+        });
     }
 
     fn unix_ms(&self, time_ms: u64) -> i64 {
