@@ -1,6 +1,5 @@
 //! `switchboard sim SCENARIO`: run a scenario's replications and report the figures.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +7,7 @@ use anyhow::Context;
 use switchboard_engine::units::DurationMs;
 use switchboard_plan::required::required_agents;
 use switchboard_sim::run::{prepare, RunOptions};
-use switchboard_sim::summary::summary_table;
+use switchboard_sim::summary::summary_table_within;
 
 fn parse_duration(text: &str) -> Result<DurationMs, String> {
     let duration: DurationMs = text.parse().map_err(|error| format!("{error}"))?;
@@ -51,6 +50,9 @@ pub struct SimArgs {
     /// Print summary.json instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Tables as wide as their columns need (default: at most 100 columns, scopes in blocks).
+    #[arg(long)]
+    pub wide: bool,
     /// Check the engine's invariants after every step (slow).
     #[arg(long)]
     pub check_invariants: bool,
@@ -102,19 +104,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         },
         check_invariants: args.check_invariants,
     };
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let bar = indicatif::ProgressBar::new(u64::from(replications));
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} replications, {eta} left",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    };
+    let bar = crate::terminal::progress_bar(args.quiet, u64::from(replications), "replications");
     let result = switchboard_sim::run(&model, &options, &|finished| {
         bar.set_position(u64::from(finished))
     })
@@ -130,11 +120,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print!("{}", result.summary.to_json());
     } else {
-        print!("{}", summary_table(&result.summary));
+        let width = crate::table_width(args.wide);
+        print!("{}", summary_table_within(&result.summary, width));
         if let Some(failover) = &result.summary.failover {
+            let clock = switchboard_sim::clock::RunClock::new(&model.center.center.start).ok();
             print!(
                 "{}",
-                switchboard_sim::failover::table::failover_table(failover)
+                switchboard_sim::failover::table::failover_table(failover, clock.as_ref(), width)
             );
         }
     }
