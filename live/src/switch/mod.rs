@@ -46,7 +46,7 @@ use crate::metrics::Metrics;
 use crate::registrar::Registrar;
 use crate::sip::message::{reason_phrase, Request};
 use crate::sip::transaction::{
-    TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit,
+    TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit, Transport,
 };
 
 /// The methods this B2BUA accepts, for Allow header fields.
@@ -156,6 +156,8 @@ pub struct Switch {
     next_identifier: u64,
     identifier_prefix: String,
     now_ms: u64,
+    /// The transport of the message being handled (UDP between messages).
+    arrival: Transport,
     /// The engine's events with their callers, kept for `poll_event` when asked for
     /// (`with_event_log`); drained by the driver after every input, so it stays short.
     event_log: Option<VecDeque<CallerEvent>>,
@@ -199,6 +201,7 @@ impl Switch {
             identifier_prefix: format!("{:x}", start_unix_ms),
             now_ms: 0,
             event_log: None,
+            arrival: Transport::Udp,
         }
     }
 
@@ -234,6 +237,31 @@ impl Switch {
         self.transactions.transaction_count()
     }
 
+    /// The transport that reaches `address` (UDP unless a stream was learned for it).
+    pub fn transport_for(&self, address: SocketAddr) -> Transport {
+        self.transactions.transport_for(address)
+    }
+
+    /// Our Contact for messages over `transport`: a `sips:` URI over TLS, `;transport=tcp` over TCP,
+    /// each with that listener's address.
+    fn own_contact(&self, transport: Transport) -> String {
+        let address = self.transactions.sent_by(transport);
+        match transport {
+            Transport::Udp => format!("<sip:switchboard@{address}>"),
+            Transport::Tcp => format!("<sip:switchboard@{address};transport=tcp>"),
+            Transport::Tls => format!("<sips:switchboard@{address}>"),
+        }
+    }
+
+    /// The next hop of a peer's Contact is reached over the transport the URI names, else
+    /// the one its message came on (a phone on TCP expects TCP back).
+    fn learn_transport(&mut self, destination: SocketAddr, contact_uri: &str) {
+        let transport = Transport::for_contact(contact_uri, self.arrival);
+        if transport != Transport::Udp || self.arrival == Transport::Udp {
+            self.transactions.set_transport(destination, transport);
+        }
+    }
+
     /// Agent legs still remembered (ringing, answered, or withdrawn and waiting for a late 200).
     pub fn agent_leg_count(&self) -> usize {
         self.agent_legs.len()
@@ -242,13 +270,40 @@ impl Switch {
     // ---------------------------------------------------------------- inputs
 
     pub fn handle_datagram(&mut self, now_ms: u64, source: SocketAddr, bytes: &[u8]) {
+        self.handle_message(now_ms, source, Transport::Udp, bytes);
+    }
+
+    /// One message from a datagram or cut from a TCP or TLS connection with `source`.
+    pub fn handle_message(
+        &mut self,
+        now_ms: u64,
+        source: SocketAddr,
+        transport: Transport,
+        bytes: &[u8],
+    ) {
         self.now_ms = now_ms;
         // Engine timers due by now run first, as the simulator runs them: a message that came
         // in while a timer was due meets the center as it is after the timer (docs/agreement.md).
         self.run_engine_timers(now_ms);
         self.metrics.datagrams_received.inc();
-        self.transactions.handle_datagram(now_ms, source, bytes);
+        self.arrival = transport;
+        self.transactions
+            .handle_message(now_ms, source, bytes, transport);
         self.process_transaction_events();
+        self.arrival = Transport::Udp;
+    }
+
+    /// The connection with `peer` closed: what goes to it later takes a new connection (TCP)
+    /// or is lost (TLS; phones keep their TLS connection open while registered).
+    pub fn connection_closed(&mut self, peer: SocketAddr) {
+        self.transactions.forget_peer(peer);
+    }
+
+    /// The switch also listens on `transport` at `address` (written in Via and Contact).
+    pub fn with_listener(mut self, transport: Transport, address: SocketAddr) -> Self {
+        self.transactions
+            .set_sent_by(transport, address.to_string());
+        self
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
