@@ -221,7 +221,9 @@ async fn serve(
         max_connections: live.max_connections,
         idle_timeout: std::time::Duration::from_millis(live.connection_idle_timeout.0),
     };
-    let mut switch = Switch::new(center, live, sip_address, start_unix_ms);
+    let trunks = switchboard_live::trunk::Trunks::new(live.trunk.clone())
+        .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
+    let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
     let mut streams = None;
     for (transport, address) in [
         (Transport::Tcp, args.sip_tcp),

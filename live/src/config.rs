@@ -75,6 +75,9 @@ pub struct LiveConfig {
     pub connection_idle_timeout: DurationMs,
     /// `[live.tls]`: the certificate of the TLS listener (`serve --sip-tls`).
     pub tls: Option<TlsConfig>,
+    /// `[[live.trunk]]`: carriers, their gateways (probed with OPTIONS) and the sources their
+    /// calls may come from. With at least one, an INVITE from any other source gets 403.
+    pub trunk: Vec<crate::trunk::TrunkConfig>,
 }
 
 /// `[live.tls]`: the TLS listener's certificate chain and private key, PEM files relative to
@@ -163,6 +166,7 @@ impl Default for LiveConfig {
             max_connections: 1_000,
             connection_idle_timeout: DurationMs::from_s(600),
             tls: None,
+            trunk: Vec::new(),
         }
     }
 }
@@ -208,6 +212,7 @@ impl LiveConfig {
         if self.max_connections == 0 {
             return Err("[live] max_connections must be at least 1".into());
         }
+        crate::trunk::Trunks::new(self.trunk.clone())?;
         if self.connection_idle_timeout.0 < 1_000 {
             return Err("[live] connection_idle_timeout must be at least 1s".into());
         }
@@ -299,6 +304,7 @@ mod tests {
             ("[live]", keys_of("[live]")),
             ("[live.media]", keys_of("[live.media]")),
             ("[live.tls]", keys_of("[live.tls]")),
+            ("[[live.trunk]]", keys_of("[[live.trunk]]")),
         ] {
             for key in keys {
                 let row = format!("| `{key}` |");

@@ -28,3 +28,4 @@ pub mod registrar;
 pub mod runtime;
 pub mod streams;
 pub mod switch;
+pub mod trunk;

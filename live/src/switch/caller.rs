@@ -22,6 +22,13 @@ impl Switch {
             self.on_session_refresh(transaction, request);
             return;
         }
+        if !self.trunks.is_empty() && self.trunks.trunk_of(source.ip()).is_none() {
+            // Calls come from the carriers' allow-lists only: toll fraud and spam stop here.
+            tracing::warn!(%source, "INVITE from a source in no trunk's allow-list: 403");
+            self.metrics.calls_from_unknown_sources.inc();
+            self.respond(transaction, &request, 403);
+            return;
+        }
         if self.calls.len() >= self.live.max_calls {
             self.metrics.calls_refused.inc();
             let mut response = request.response(503, reason_phrase(503), None);

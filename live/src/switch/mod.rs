@@ -42,12 +42,13 @@ use crate::config::LiveConfig;
 use crate::dialog::Dialog;
 use crate::media::{CallEvent, DriverEvent, MediaCommand};
 use crate::media_plane::MediaPlane;
-use crate::metrics::Metrics;
+use crate::metrics::{GatewayLabel, Metrics};
 use crate::registrar::Registrar;
 use crate::sip::message::{reason_phrase, Request};
 use crate::sip::transaction::{
     TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit, Transport,
 };
+use crate::trunk::Trunks;
 
 /// The methods this B2BUA accepts, for Allow header fields.
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
@@ -119,6 +120,10 @@ struct Call {
 /// Requests the switch sent as a client, and why.
 #[derive(Clone, Debug)]
 enum Purpose {
+    /// An OPTIONS keep-alive to a carrier's gateway.
+    GatewayProbe {
+        gateway: usize,
+    },
     AgentInvite {
         call_id: String,
     },
@@ -158,6 +163,8 @@ pub struct Switch {
     now_ms: u64,
     /// The transport of the message being handled (UDP between messages).
     arrival: Transport,
+    /// Carriers: allow-lists and their gateways' keep-alives.
+    trunks: Trunks,
     /// The engine's events with their callers, kept for `poll_event` when asked for
     /// (`with_event_log`); drained by the driver after every input, so it stays short.
     event_log: Option<VecDeque<CallerEvent>>,
@@ -202,6 +209,7 @@ impl Switch {
             now_ms: 0,
             event_log: None,
             arrival: Transport::Udp,
+            trunks: Trunks::default(),
         }
     }
 
@@ -209,6 +217,26 @@ impl Switch {
     pub fn with_event_log(mut self) -> Self {
         self.event_log = Some(VecDeque::new());
         self
+    }
+
+    /// Probe the gateways of `[[live.trunk]]` and accept INVITEs only from their allow-lists.
+    pub fn with_trunks(mut self, trunks: Trunks) -> Self {
+        for gateway in trunks.gateways() {
+            self.metrics
+                .gateway_up
+                .get_or_create(&GatewayLabel {
+                    trunk: trunks.trunk_name(gateway.trunk).to_string(),
+                    gateway: gateway.address.to_string(),
+                })
+                .set(1);
+        }
+        self.trunks = trunks;
+        self
+    }
+
+    /// Every gateway of every trunk with its state.
+    pub fn gateways(&self) -> &[crate::trunk::Gateway] {
+        self.trunks.gateways()
     }
 
     /// Anchor every call's media on `media`'s ports (see `docs/media.md`).
@@ -312,6 +340,7 @@ impl Switch {
         self.process_transaction_events();
         self.run_engine_timers(now_ms);
         self.run_probes(now_ms);
+        self.probe_gateways(now_ms);
         for agent in self.registrar.expire(now_ms) {
             tracing::info!(
                 agent = self.center.agent_name(agent),
@@ -367,6 +396,7 @@ impl Switch {
             self.center.poll_timeout(),
             self.registrar.poll_timeout(),
             self.next_probe_ms(),
+            self.trunks.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -535,6 +565,57 @@ impl Switch {
             .refuse_overloaded(source, &request, retry_after_s);
     }
 
+    /// Ping every gateway whose keep-alive is due (see `crate::trunk`).
+    fn probe_gateways(&mut self, now_ms: u64) {
+        let mut changes = Vec::new();
+        for gateway in self.trunks.due_probes(now_ms, &mut changes) {
+            let address = self.trunks.gateways()[gateway].address;
+            let tag = self.new_identifier();
+            let call_id = format!("{}@switchboard", self.new_identifier());
+            let mut options = Request {
+                method: crate::sip::message::Method::Options,
+                uri: format!("sip:{address}"),
+                headers: Default::default(),
+                body: Vec::new(),
+            };
+            let local = self
+                .transactions
+                .sent_by(self.transport_for(address))
+                .to_string();
+            options.headers.push("Max-Forwards", "70");
+            options
+                .headers
+                .push("From", format!("<sip:switchboard@{local}>;tag={tag}"));
+            options.headers.push("To", format!("<sip:{address}>"));
+            options.headers.push("Call-ID", call_id);
+            options.headers.push("CSeq", "1 OPTIONS");
+            let transaction = self.transactions.send_request(now_ms, address, options);
+            self.client_transactions
+                .insert(transaction, Purpose::GatewayProbe { gateway });
+        }
+        self.report_gateway_changes(changes);
+    }
+
+    fn report_gateway_changes(&mut self, changes: Vec<crate::trunk::GatewayChange>) {
+        for change in changes {
+            let gateway = &self.trunks.gateways()[change.gateway];
+            let trunk = self.trunks.trunk_name(gateway.trunk).to_string();
+            let up = change.state == crate::trunk::GatewayState::Up;
+            if up {
+                tracing::info!(%trunk, gateway = %gateway.address, "gateway up: it answers its OPTIONS again");
+            } else {
+                tracing::warn!(%trunk, gateway = %gateway.address, misses = gateway.misses_in_a_row, "gateway down: its OPTIONS went unanswered");
+            }
+            self.metrics
+                .gateway_up
+                .get_or_create(&GatewayLabel {
+                    trunk,
+                    gateway: gateway.address.to_string(),
+                })
+                .set(i64::from(up));
+        }
+    }
+
     fn new_identifier(&mut self) -> String {
         let identifier = format!("{}-{}", self.identifier_prefix, self.next_identifier);
         self.next_identifier += 1;
@@ -597,6 +678,15 @@ impl Switch {
                 }
                 call_id
             }
+            Some(Purpose::GatewayProbe { gateway }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                    let mut changes = Vec::new();
+                    self.trunks.answered(gateway, &mut changes);
+                    self.report_gateway_changes(changes);
+                }
+                return;
+            }
             Some(Purpose::Probe { contact, side }) => {
                 if response.status >= 200 {
                     self.client_transactions.remove(&transaction);
@@ -626,6 +716,8 @@ impl Switch {
         match self.client_transactions.remove(&transaction) {
             Some(Purpose::AgentInvite { call_id }) => self.on_agent_invite_timeout(&call_id),
             Some(Purpose::Probe { contact, side }) => self.side_gone(contact, side),
+            // Counted as a miss when the next ping is due.
+            Some(Purpose::GatewayProbe { .. }) => {}
             Some(Purpose::Fire) | None => {}
         }
     }
