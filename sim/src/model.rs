@@ -853,7 +853,9 @@ fn attribute_mix(
 }
 
 fn read_profile(path: &Path) -> Result<Vec<ProfileEntry>, String> {
-    read_csv(path, &["start", "volume"], &[], |row| {
+    // The planner's forecast CSV (`start,volume[,aht]`) is a profile too; the simulator reads
+    // its volumes, the handle time comes from the traffic's own `handle_time`.
+    read_csv(path, &["start", "volume"], &["aht"], |row| {
         Ok(ProfileEntry {
             start: parse_start(row[0])?,
             volume: row[1]
