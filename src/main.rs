@@ -13,6 +13,7 @@ mod compare_command;
 mod compliance_commands;
 mod cost_command;
 mod plan_command;
+mod replay_command;
 mod report_command;
 #[cfg(test)]
 mod scenario_doc_tests;
@@ -20,6 +21,9 @@ pub mod scenario_file;
 mod serve_command;
 mod sim_command;
 mod sweep_command;
+mod terminal;
+
+pub use terminal::table_width;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
@@ -42,6 +46,7 @@ enum Command {
     Merge(sweep_command::MergeArgs),
     Report(report_command::ReportArgs),
     Compare(compare_command::CompareArgs),
+    Replay(replay_command::ReplayArgs),
     Chaos(chaos_command::ChaosArgs),
     Audit(audit_command::AuditArgs),
     Token(compliance_commands::TokenArgs),
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => sweep_command::run_merge(args),
         Command::Report(args) => report_command::run(args),
         Command::Compare(args) => compare_command::run(args),
+        Command::Replay(args) => replay_command::run(args),
         Command::Chaos(args) => chaos_command::run(args),
         Command::Audit(args) => audit_command::run(args),
         Command::Token(args) => compliance_commands::run_token(args),

@@ -1,6 +1,5 @@
 //! `switchboard sim SCENARIO`: run a scenario's replications and report the figures.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +7,7 @@ use anyhow::Context;
 use switchboard_engine::units::DurationMs;
 use switchboard_plan::required::required_agents;
 use switchboard_sim::run::{prepare, RunOptions};
-use switchboard_sim::summary::summary_table;
+use switchboard_sim::summary::summary_table_within;
 
 fn parse_duration(text: &str) -> Result<DurationMs, String> {
     let duration: DurationMs = text.parse().map_err(|error| format!("{error}"))?;
@@ -51,9 +50,19 @@ pub struct SimArgs {
     /// Print summary.json instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Tables as wide as their columns need (default: at most 100 columns, scopes in blocks).
+    #[arg(long)]
+    pub wide: bool,
     /// Check the engine's invariants after every step (slow).
     #[arg(long)]
     pub check_invariants: bool,
+    /// Instead of the figures, write one replication as a script folder: script.jsonl (its
+    /// inputs), decisions.jsonl (the engine's decisions), scenario.toml (docs/agreement.md).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "json"])]
+    pub export_script: Option<PathBuf>,
+    /// The replication --export-script writes (0 is the first).
+    #[arg(long, default_value_t = 0, requires = "export_script")]
+    pub replication: u32,
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -75,6 +84,10 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    if let Some(folder) = &args.export_script {
+        let seed = args.seed.unwrap_or(model.settings.seed);
+        return export_script(&model, &scenario.text, seed, args.replication, folder);
+    }
     let replications = args.replications.unwrap_or(model.settings.replications);
     anyhow::ensure!(replications > 0, "--replications must be at least 1");
     let threads = args
@@ -91,19 +104,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         },
         check_invariants: args.check_invariants,
     };
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let bar = indicatif::ProgressBar::new(u64::from(replications));
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} replications, {eta} left",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    };
+    let bar = crate::terminal::progress_bar(args.quiet, u64::from(replications), "replications");
     let result = switchboard_sim::run(&model, &options, &|finished| {
         bar.set_position(u64::from(finished))
     })
@@ -119,11 +120,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print!("{}", result.summary.to_json());
     } else {
-        print!("{}", summary_table(&result.summary));
+        let width = crate::table_width(args.wide);
+        print!("{}", summary_table_within(&result.summary, width));
         if let Some(failover) = &result.summary.failover {
+            let clock = switchboard_sim::clock::RunClock::new(&model.center.center.start).ok();
             print!(
                 "{}",
-                switchboard_sim::failover::table::failover_table(failover)
+                switchboard_sim::failover::table::failover_table(failover, clock.as_ref(), width)
             );
         }
     }
@@ -138,5 +141,48 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             result.summary.rejected_inputs
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--export-script DIR`: one replication's script, its decisions and the scenario.
+fn export_script(
+    model: &switchboard_sim::model::Model,
+    scenario_text: &str,
+    seed: u64,
+    replication: u32,
+    folder: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    use switchboard_results::script::{
+        decision_hash, write_lines, ScriptLine, DECISIONS_FILE, SCENARIO_FILE, SCRIPT_FILE,
+    };
+    let (lines, decisions) = match switchboard_sim::script::export_script(model, seed, replication)
+    {
+        Ok(exported) => exported,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    write_lines(&folder.join(SCRIPT_FILE), &lines)?;
+    write_lines(&folder.join(DECISIONS_FILE), &decisions)?;
+    std::fs::write(folder.join(SCENARIO_FILE), scenario_text)
+        .with_context(|| format!("cannot write {}", folder.join(SCENARIO_FILE).display()))?;
+    let contacts = lines
+        .iter()
+        .filter(|line| matches!(line, ScriptLine::Arrival { .. }))
+        .count();
+    let agent_actions = lines
+        .iter()
+        .filter(|line| matches!(line, ScriptLine::Agent { .. }))
+        .count();
+    println!(
+        "script of replication {replication} (seed {seed}) in {}: {contacts} contacts, \
+         {agent_actions} agent actions, {} decisions",
+        folder.display(),
+        decisions.len()
+    );
+    println!("decision hash {}", decision_hash(&decisions));
     Ok(ExitCode::SUCCESS)
 }

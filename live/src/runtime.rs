@@ -12,6 +12,7 @@ use crate::api::{Command, CommandError, Reply};
 use crate::cdr::CdrWriter;
 use crate::media::{CallEvent, MediaDriver};
 use crate::sip::message::MAX_MESSAGE_BYTES;
+use crate::streams::{StreamEvent, Streams};
 use crate::switch::Switch;
 
 /// Commands waiting for the switch task at most; the HTTP API answers 503 beyond.
@@ -70,11 +71,16 @@ pub async fn run_switch<S: DatagramSocket>(
     cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
 ) -> Switch {
-    run_switch_with_media(socket, switch, requests, shutdown, cdr_writer, start, None).await
+    run_switch_with_media(
+        socket, switch, requests, shutdown, cdr_writer, start, None, None,
+    )
+    .await
 }
 
 /// [`run_switch`] with anchored media: the switch's media commands go to `media`'s driver and
-/// its events come back to the switch.
+/// its events come back to the switch; and with TCP and TLS connections when `streams` is
+/// given (messages for stream peers go to their connection, the rest to the UDP socket).
+#[allow(clippy::too_many_arguments)] // each is one thing the loop drives
 pub async fn run_switch_with_media<S: DatagramSocket>(
     socket: &S,
     mut switch: Switch,
@@ -83,6 +89,7 @@ pub async fn run_switch_with_media<S: DatagramSocket>(
     mut cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
     mut media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+    mut streams: Option<&mut Streams>,
 ) -> Switch {
     let now_ms = || start.elapsed().as_millis() as u64;
     let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
@@ -93,6 +100,15 @@ pub async fn run_switch_with_media<S: DatagramSocket>(
             }
         }
         while let Some(transmit) = switch.poll_transmit() {
+            if transmit.transport.is_reliable() {
+                match streams.as_deref_mut() {
+                    Some(streams) => streams.send(transmit),
+                    None => {
+                        tracing::debug!(destination = %transmit.destination, "no stream transport")
+                    }
+                }
+                continue;
+            }
             if let Err(error) = socket
                 .send_to_address(&transmit.bytes, transmit.destination)
                 .await
@@ -124,6 +140,18 @@ pub async fn run_switch_with_media<S: DatagramSocket>(
                 let _ = request.reply.send(answer);
             }
             Some(event) = media_event(&mut media) => switch.handle_media_event(now_ms(), event),
+            Some(event) = stream_event(&mut streams) => {
+                if let Some(streams) = streams.as_deref_mut() {
+                    streams.note(&event);
+                }
+                match event {
+                    StreamEvent::Message { peer, transport, bytes } => {
+                        switch.handle_message(now_ms(), peer, transport, &bytes)
+                    }
+                    StreamEvent::Closed { peer } => switch.connection_closed(peer),
+                    StreamEvent::Opened { .. } => {}
+                }
+            }
             _ = sleep_until(deadline) => switch.handle_timeout(now_ms()),
         }
     }
@@ -135,6 +163,13 @@ async fn media_event(
 ) -> Option<CallEvent> {
     match media {
         Some((_, events)) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn stream_event(streams: &mut Option<&mut Streams>) -> Option<StreamEvent> {
+    match streams {
+        Some(streams) => streams.next_event().await,
         None => std::future::pending().await,
     }
 }

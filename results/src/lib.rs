@@ -4,8 +4,8 @@
 //! `failover` section), `intervals.csv` ([`Intervals`]), `histograms/wait-*.hdr`
 //! ([`WaitHistogram`]) and the scenario copy kept beside them, read by [`read_folder`] and
 //! written by [`Results::write_folder`]; the metrics they hold ([`Metric`]: name, unit and the
-//! definition `docs/metrics.md` gives); and the [`Estimate`] every figure across replications
-//! is.
+//! definition `docs/metrics.md` gives); the [`Estimate`] every figure across replications
+//! is; and a replication's script of inputs with the engine's decisions in it ([`script`]).
 //!
 //! The simulator fills these types and writes them through this crate; the planner, cost
 //! models, sweeps and reports read them through it, so a file's format lives in one place.
@@ -15,6 +15,7 @@
 
 pub mod compare;
 pub mod cost;
+pub mod display;
 pub mod error;
 pub mod estimate;
 pub mod failover;
@@ -23,6 +24,7 @@ pub mod histograms;
 pub mod intervals;
 pub mod metric;
 pub mod scope;
+pub mod script;
 pub mod sizing;
 pub mod staffing;
 pub mod summary;

@@ -28,9 +28,12 @@
 //! - [`run`]: replications in parallel, merged in replication order, summarized;
 //! - [`demand`]: a queue's demand read from a scenario, and staffing plans simulated for it;
 //! - [`compare`]: variants on common random numbers, with paired differences;
-//! - [`chaos`]: runs under random fault schedules, invariants checked at every step.
+//! - [`chaos`]: runs under random fault schedules, invariants checked at every step;
+//! - [`script`]: one replication written as a script of its inputs, with the engine's
+//!   decisions in it, for another driver to replay.
 
 pub mod chaos;
+pub mod clock;
 pub mod compare;
 pub mod demand;
 pub mod distribution;
@@ -42,6 +45,7 @@ pub mod random;
 pub mod replication;
 pub mod run;
 pub mod scenario;
+pub mod script;
 pub mod summary;
 pub mod topology;
 pub mod trace;

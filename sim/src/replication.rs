@@ -148,6 +148,28 @@ pub struct ReplicationOptions<'o> {
 pub trait ReplicationObserver {
     /// One engine event; `event.time_ms` is the virtual time.
     fn event(&mut self, event: &switchboard_engine::Event);
+
+    /// One input the driver gives the engine, in the order it gives them (accepted or not).
+    fn input(&mut self, _time_ms: u64, _input: &Input) {}
+
+    /// A draw of the customers' or the agents' behaviour, when it is drawn (for a script of
+    /// the replication's exogenous inputs, `sim::script`).
+    fn drew(&mut self, _draw: Draw) {}
+}
+
+/// What the driver drew about a contact, told to [`ReplicationObserver::drew`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Draw {
+    /// How long the customer waits before hanging up (drawn on arrival).
+    Patience { contact: u64, patience_ms: u64 },
+    /// How the agent's phone answers an offer: after `delay_ms`, or never (`None`).
+    Answer {
+        contact: u64,
+        agent: u32,
+        delay_ms: Option<u64>,
+    },
+    /// How long the conversation lasts (drawn when it starts).
+    HandleTime { contact: u64, handle_ms: u64 },
 }
 
 /// What one replication produced.
@@ -460,6 +482,9 @@ impl Driver<'_, '_> {
     /// a refusal, so the usual path copies no input.
     #[inline]
     fn input(&mut self, make: impl Fn() -> Input) {
+        if let Some(observer) = &mut self.observer {
+            observer.input(self.now_ms, &make());
+        }
         if let Err(error) = self.center.handle(self.now_ms, make()) {
             self.note_rejection(&make(), &error);
         }
@@ -688,6 +713,12 @@ impl Driver<'_, '_> {
             .patience
             .as_ref()
             .map(|patience| patience.sample_ms(&mut streams.patience));
+        if let (Some(observer), Some(patience_ms)) = (&mut self.observer, patience_ms) {
+            observer.drew(Draw::Patience {
+                contact,
+                patience_ms,
+            });
+        }
         let state = ContactState {
             traffic: traffic_index as u32,
             retrials,
@@ -895,6 +926,13 @@ impl Driver<'_, '_> {
                     && streams.answer.random::<f64>() < group.no_answer_probability
                 {
                     // Nobody picks up: the engine's offer timeout ends the offer.
+                    if let Some(observer) = &mut self.observer {
+                        observer.drew(Draw::Answer {
+                            contact: contact.0,
+                            agent: agent.0,
+                            delay_ms: None,
+                        });
+                    }
                     return Ok(());
                 }
                 let delay_ms = group
@@ -905,6 +943,13 @@ impl Driver<'_, '_> {
                         .failover
                         .as_ref()
                         .map_or(0, |f| f.answer_latency_ms(contact.0, agent.0, now_ms));
+                if let Some(observer) = &mut self.observer {
+                    observer.drew(Draw::Answer {
+                        contact: contact.0,
+                        agent: agent.0,
+                        delay_ms: Some(delay_ms),
+                    });
+                }
                 self.schedule.schedule(
                     now_ms + delay_ms,
                     Action::Answer {
@@ -931,6 +976,12 @@ impl Driver<'_, '_> {
                 let handle_ms = self.model.traffic[traffic]
                     .handle_time
                     .sample_ms(&mut self.traffic[traffic].handle_time);
+                if let Some(observer) = &mut self.observer {
+                    observer.drew(Draw::HandleTime {
+                        contact: contact.0,
+                        handle_ms,
+                    });
+                }
                 self.schedule.schedule(
                     now_ms + handle_ms,
                     Action::EndConversation {

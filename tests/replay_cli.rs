@@ -1,0 +1,174 @@
+//! One engine, two drivers, the same decisions (`docs/agreement.md`): the bundled agreement
+//! scenario's replication written as a script by `switchboard sim --export-script`, played
+//! through the live runtime's SIP switch by `switchboard replay`, gives the simulator's
+//! decisions exactly; a center changed under the script shows where they part.
+
+use std::path::Path;
+use std::process::Command;
+
+fn switchboard(arguments: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(arguments)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the program runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn export(folder: &Path, seed: &str) -> String {
+    let output = switchboard(&[
+        "sim",
+        "scenarios/agreement.toml",
+        "--seed",
+        seed,
+        "--export-script",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout)
+}
+
+/// The hash a line `LABEL ... hash HEX` shows.
+fn hash_after<'a>(stdout: &'a str, label: &str) -> &'a str {
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label:?} in:\n{stdout}"));
+    let (_, rest) = line.split_once("hash ").expect("a hash");
+    rest.split_whitespace().next().unwrap()
+}
+
+#[test]
+fn the_live_runtime_replays_the_simulators_decisions_under_a_virtual_clock() {
+    let folder = tempfile::tempdir().unwrap();
+    for seed in ["11", "12"] {
+        let script = folder.path().join(format!("seed-{seed}"));
+        let exported = export(&script, seed);
+        let contacts: usize = exported
+            .split(": ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|count| count.parse().ok())
+            .unwrap_or_else(|| panic!("a contact count in {exported}"));
+        assert!(contacts >= 40, "a busy replication: {exported}");
+        let exported_hash = hash_after(&exported, "decision hash");
+
+        let out = folder.path().join(format!("live-{seed}"));
+        let output = switchboard(&[
+            "replay",
+            script.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stdout = text(&output.stdout);
+        assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+        assert!(stdout.contains("identical decisions"), "{stdout}");
+        assert_eq!(hash_after(&stdout, "simulator:"), exported_hash);
+        assert_eq!(hash_after(&stdout, "live runtime:"), exported_hash);
+        // The live runtime's own decision file is the simulator's, byte for byte.
+        assert_eq!(
+            std::fs::read(script.join("decisions.jsonl")).unwrap(),
+            std::fs::read(out.join("live-decisions.jsonl")).unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_changed_center_shows_the_first_decision_that_differs() {
+    let folder = tempfile::tempdir().unwrap();
+    let script = folder.path().join("script");
+    export(&script, "11");
+    // Longer wrap-up: every conversation ends as scripted, but agents come back later.
+    let scenario = std::fs::read_to_string(script.join("scenario.toml")).unwrap();
+    let changed = scenario.replace("wrap_up = \"1s\"", "wrap_up = \"1500ms\"");
+    assert_ne!(changed, scenario);
+    let config = folder.path().join("changed.toml");
+    std::fs::write(&config, changed).unwrap();
+    let output = switchboard(&[
+        "replay",
+        script.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("first divergence at decision"), "{stdout}");
+    let simulator = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("simulator:    at "))
+        .unwrap_or_else(|| panic!("the simulator's side of the divergence in:\n{stdout}"));
+    assert!(simulator.contains("contact"), "{simulator}");
+    assert_ne!(
+        hash_after(&stdout, "simulator:"),
+        hash_after(&stdout, "live runtime:")
+    );
+}
+
+#[test]
+fn a_script_with_a_bad_line_is_refused_with_its_line_number() {
+    let folder = tempfile::tempdir().unwrap();
+    let script = folder.path().join("script");
+    export(&script, "11");
+    let path = script.join("script.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines[2] = r#"{"line":"arrival","time_ms":"soon"}"#.to_string();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let output = switchboard(&["replay", script.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("script.jsonl:3:"), "{stderr}");
+}
+
+/// The worked example of docs/agreement.md, run as written: each `$ switchboard ...` line in a
+/// folder holding the bundled scenario, its output compared line for line.
+#[test]
+fn the_worked_example_of_the_guide_runs_as_written() {
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/agreement.md"))
+            .unwrap();
+    let start = guide.find("```console\n").expect("a console example") + "```console\n".len();
+    let end = start + guide[start..].find("```").unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::create_dir(folder.path().join("scenarios")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/agreement.toml"),
+        folder.path().join("scenarios/agreement.toml"),
+    )
+    .unwrap();
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in guide[start..end].lines() {
+        match line.strip_prefix("$ ") {
+            Some(command) => steps.push((command.to_string(), Vec::new())),
+            None => steps
+                .last_mut()
+                .expect("a command first")
+                .1
+                .push(line.to_string()),
+        }
+    }
+    assert_eq!(steps.len(), 2);
+    for (command, expected) in steps {
+        let arguments: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(arguments[0], "switchboard");
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(&arguments[1..])
+            .current_dir(folder.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{command}: {}",
+            text(&output.stderr)
+        );
+        let stdout = text(&output.stdout);
+        let printed: Vec<&str> = stdout.lines().collect();
+        assert_eq!(printed, expected, "{command}");
+    }
+}
