@@ -253,3 +253,33 @@ fn another_seed_meets_every_target_claimed_met_within_its_interval() {
     }
     assert!(claimed > 0, "the plan claims some target met");
 }
+
+#[test]
+fn plan_html_draws_the_groups_and_the_verified_service_level() {
+    plan();
+    let html = std::fs::read_to_string(folder().join("plan").join("plan.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "a whole page");
+    for id in ["chart-plan-agents-per-group", "chart-plan-service-level"] {
+        assert!(html.contains(&format!("<figure id=\"{id}\"><svg")), "{id}");
+    }
+    for series in [
+        "sales-team (planned)",
+        "blended (planned)",
+        "support alone (Erlang)",
+    ] {
+        assert!(html.contains(series), "{series}");
+    }
+    assert!(html.contains("<h2>Pooling</h2>"));
+    // Every miss of the verification has its row, with its verdict.
+    let misses = plan().unmet.len();
+    assert!(
+        misses > 0,
+        "the verification of this center misses some interval by noise"
+    );
+    assert_eq!(
+        html.matches("missed within the 95 % interval</td>").count()
+            + html.matches("unmet</td>").count()
+            + html.matches("the best figure)</td>").count(),
+        misses
+    );
+}

@@ -295,6 +295,7 @@ fn validate(problem: &Problem) -> Result<(), PlanError> {
 
 /// A set of queues of one pool with its analytic requirement per interval, in slots.
 struct Pooled {
+    queues: Vec<usize>,
     /// Σ over the serving groups of slots per agent, per group.
     slots: Vec<(usize, u32)>,
     required_slots: Vec<u64>,
@@ -430,6 +431,7 @@ fn pooled_constraints(problem: &Problem) -> Result<Vec<Pooled>, PlanError> {
         }
         if usable {
             constraints.push(Pooled {
+                queues: set,
                 slots,
                 required_slots,
             });
@@ -448,22 +450,58 @@ struct IntervalProgram {
     at_most: Vec<bool>,
 }
 
+/// Rounding the relaxation tries every floor/ceil combination of this many groups at most
+/// (2^n checks); beyond, every fractional count is rounded up.
+const MAX_GROUPS_FOR_EVERY_ROUNDING: usize = 12;
+
 /// The cheapest agents per group for one interval, or `None` when the constraints conflict.
+///
+/// The linear relaxation is solved (`good_lp`, microlp), then rounded: among the combinations
+/// of each group's count rounded down or up, the cheapest that meets every constraint. Every
+/// coefficient is at least 0 and every bound a whole number, so rounding everything up always
+/// meets them: the answer is at most one agent per group above the integer optimum. (Branch
+/// and bound on these programs, whose many near-equal optima tie within a fraction of an
+/// agent, took minutes and gigabytes on a large center.)
 fn solve_interval(
     groups: &[Group],
     program: &IntervalProgram,
 ) -> Result<Option<Vec<u64>>, PlanError> {
+    let low = |index: usize| {
+        if program.at_most[index] {
+            groups[index].max_agents as f64
+        } else {
+            0.0
+        }
+    };
+    // Each constraint scaled so that its largest coefficient is 1: cuts measured in service
+    // level per agent are otherwise a millionth of the capacity constraints.
+    let constraints: Vec<Cut> = program
+        .capacity
+        .iter()
+        .chain(&program.cuts)
+        .map(|cut| {
+            let largest = cut
+                .coefficients
+                .iter()
+                .map(|&(_, coefficient)| coefficient)
+                .fold(0.0_f64, f64::max);
+            assert!(largest > 0.0, "every constraint has a positive coefficient");
+            Cut {
+                coefficients: cut
+                    .coefficients
+                    .iter()
+                    .map(|&(group, coefficient)| (group, coefficient / largest))
+                    .collect(),
+                rhs: cut.rhs / largest,
+            }
+        })
+        .collect();
     let mut variables = ProblemVariables::new();
     let agents: Vec<good_lp::Variable> = groups
         .iter()
         .enumerate()
         .map(|(index, group)| {
-            let low = if program.at_most[index] {
-                group.max_agents as f64
-            } else {
-                0.0
-            };
-            variables.add(variable().integer().min(low).max(group.max_agents as f64))
+            variables.add(variable().min(low(index)).max(group.max_agents as f64))
         })
         .collect();
     let cost: Expression = groups
@@ -472,7 +510,7 @@ fn solve_interval(
         .map(|(group, agents)| group.cost_per_hour * *agents)
         .sum();
     let mut model = variables.minimise(cost).using(microlp);
-    for cut in program.capacity.iter().chain(&program.cuts) {
+    for cut in &constraints {
         let left: Expression = cut
             .coefficients
             .iter()
@@ -480,19 +518,83 @@ fn solve_interval(
             .sum();
         model = model.with(constraint!(left >= cut.rhs));
     }
-    match model.solve() {
-        // The solver's integers carry float dust.
-        Ok(solution) => Ok(Some(
-            agents
+    let relaxed: Vec<f64> = match model.solve() {
+        Ok(solution) => agents
+            .iter()
+            .map(|agents| solution.value(*agents))
+            .collect(),
+        Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
+        Err(error) => {
+            return Err(PlanError::new(format!(
+                "the staffing program failed: {error}"
+            )))
+        }
+    };
+    // Float dust from the solver is not a fraction of an agent.
+    let floor: Vec<u64> = relaxed
+        .iter()
+        .enumerate()
+        .map(|(index, &value)| {
+            let value = value.clamp(low(index), groups[index].max_agents as f64);
+            let near = value.round();
+            if (value - near).abs() < 1e-7 {
+                near as u64
+            } else {
+                value.floor() as u64
+            }
+        })
+        .collect();
+    let fractional: Vec<usize> = (0..groups.len())
+        .filter(|&index| {
+            let value = relaxed[index].clamp(low(index), groups[index].max_agents as f64);
+            (value - value.round()).abs() >= 1e-7
+        })
+        .collect();
+    let meets = |counts: &[u64]| {
+        constraints.iter().all(|cut| {
+            let left: f64 = cut
+                .coefficients
                 .iter()
-                .map(|agents| solution.value(*agents).round().max(0.0) as u64)
-                .collect(),
-        )),
-        Err(good_lp::ResolutionError::Infeasible) => Ok(None),
-        Err(error) => Err(PlanError::new(format!(
-            "the staffing program failed: {error}"
-        ))),
+                .map(|&(group, coefficient)| coefficient * counts[group] as f64)
+                .sum();
+            left + 1e-9 * cut.rhs.abs().max(1.0) >= cut.rhs
+        })
+    };
+    let cost_of = |counts: &[u64]| -> f64 {
+        groups
+            .iter()
+            .zip(counts)
+            .map(|(group, &count)| group.cost_per_hour * count as f64)
+            .sum()
+    };
+    let all_up: Vec<u64> = {
+        let mut counts = floor.clone();
+        for &index in &fractional {
+            counts[index] += 1;
+        }
+        counts
+    };
+    if fractional.len() > MAX_GROUPS_FOR_EVERY_ROUNDING {
+        return Ok(Some(all_up));
     }
+    let mut best: Option<(f64, Vec<u64>)> = None;
+    for mask in 0u32..(1 << fractional.len()) {
+        let mut counts = floor.clone();
+        for (bit, &index) in fractional.iter().enumerate() {
+            if mask & (1 << bit) != 0 {
+                counts[index] += 1;
+            }
+        }
+        if !meets(&counts) {
+            continue;
+        }
+        let cost = cost_of(&counts);
+        if best.as_ref().is_none_or(|(least, _)| cost < *least) {
+            best = Some((cost, counts));
+        }
+    }
+    // Rounding every fraction up meets every constraint; float dust aside, it is found above.
+    Ok(Some(best.map_or(all_up, |(_, counts)| counts)))
 }
 
 /// Finds, verifies and describes the plan. `simulate(agents, seed, stage)` simulates
@@ -711,6 +813,7 @@ pub fn plan_center(
     describe(
         problem,
         settings,
+        &pooled,
         &agents,
         &verification,
         &unreachable,
@@ -821,12 +924,12 @@ fn verdict(kind: Kind, limit: f64, estimate: &Estimate) -> Verdict {
 fn describe(
     problem: &Problem,
     settings: Settings,
+    pooled: &[Pooled],
     agents: &[Vec<u64>],
     verification: &Simulated,
     unreachable: &[(usize, usize, Kind)],
     facts: PlanFacts,
 ) -> Result<Plan, PlanError> {
-    let interval_s = problem.interval.as_s_f64();
     let interval_starts: Vec<DurationMs> = (0..problem.interval_count)
         .map(|interval| DurationMs(interval as u64 * problem.interval.as_ms()))
         .collect();
@@ -858,18 +961,16 @@ fn describe(
             .min()
             .unwrap_or(1)
             .max(1);
-        let erlang_agents: Vec<u64> = if queue.demand.is_empty() || queue.targets.is_empty() {
-            Vec::new()
-        } else {
-            queue
-                .demand
-                .iter()
-                .map(|demand| {
-                    erlang_slots(demand, interval_s, queue.model, &queue.targets)
-                        .map(|slots| slots.div_ceil(u64::from(slots_per_agent)))
-                })
-                .collect::<Result<_, _>>()?
-        };
+        // The queue's own Erlang staffing is its pooled set of one.
+        let erlang_agents: Vec<u64> = pooled
+            .iter()
+            .find(|set| set.queues == [queue_index])
+            .map_or_else(Vec::new, |set| {
+                set.required_slots
+                    .iter()
+                    .map(|slots| slots.div_ceil(u64::from(slots_per_agent)))
+                    .collect()
+            });
         per_queue_agent_hours += erlang_agents.iter().sum::<u64>() as f64 * facts.interval_h;
         let mut intervals = Vec::new();
         for (interval, start) in interval_starts.iter().enumerate() {
@@ -924,7 +1025,7 @@ fn describe(
             intervals,
         });
     }
-    let pooled_agent_hours = pooled_bound(problem)? * facts.interval_h;
+    let pooled_agent_hours = pooled_bound(problem, pooled) * facts.interval_h;
     Ok(StaffingPlanFile {
         scenario: problem.name.clone(),
         interval: problem.interval,
@@ -950,9 +1051,9 @@ fn describe(
 }
 
 /// Σ over intervals and pools of the Erlang agents of all the pool's traffic as one queue
-/// (the least demanding of its queues' targets), in agent-intervals.
-fn pooled_bound(problem: &Problem) -> Result<f64, PlanError> {
-    let interval_s = problem.interval.as_s_f64();
+/// (the least demanding of its queues' targets), in agent-intervals: the pooled set of every
+/// queue of the pool with traffic and targets (absent when their models differ in kind).
+fn pooled_bound(problem: &Problem, pooled: &[Pooled]) -> f64 {
     let mut pools: Vec<&str> = problem
         .queues
         .iter()
@@ -962,29 +1063,33 @@ fn pooled_bound(problem: &Problem) -> Result<f64, PlanError> {
     pools.dedup();
     let mut total = 0u64;
     for pool in pools {
-        let queues: Vec<&Queue> = problem
-            .queues
-            .iter()
-            .filter(|queue| {
+        let members: Vec<usize> = (0..problem.queues.len())
+            .filter(|&queue| {
+                let queue = &problem.queues[queue];
                 queue.pool == pool && !queue.demand.is_empty() && !queue.targets.is_empty()
             })
             .collect();
-        if queues.is_empty() {
+        let Some(set) = pooled.iter().find(|set| set.queues == members) else {
             continue;
-        }
-        let slots_per_agent = queues
+        };
+        let slots_per_agent = members
             .iter()
-            .flat_map(|queue| queue.servers.iter().map(|server| server.slots_per_agent))
+            .flat_map(|&queue| {
+                problem.queues[queue]
+                    .servers
+                    .iter()
+                    .map(|server| server.slots_per_agent)
+            })
             .max()
             .unwrap_or(1)
             .max(1);
-        for interval in 0..problem.interval_count {
-            if let Some(slots) = pooled_slots(&queues, interval, interval_s)? {
-                total += slots.div_ceil(u64::from(slots_per_agent));
-            }
-        }
+        total += set
+            .required_slots
+            .iter()
+            .map(|slots| slots.div_ceil(u64::from(slots_per_agent)))
+            .sum::<u64>();
     }
-    Ok(total as f64)
+    total as f64
 }
 
 #[cfg(test)]

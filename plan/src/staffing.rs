@@ -164,14 +164,48 @@ pub fn minimum_agents(
         let met = metrics.meets(targets);
         (metrics, met)
     };
-    // Erlang C needs more agents than the load to be stable; Erlang A may need fewer.
+    // Erlang C needs more agents than the load to be stable; Erlang A may need fewer, but
+    // rarely fewer than the load: the search brackets from there (each evaluation costs O(load)
+    // and more, so a large load is worth starting near its answer).
     let mut low = match model {
         QueueModel::ErlangC => load.floor() as u64 + 1,
-        QueueModel::ErlangA { .. } => 1,
+        QueueModel::ErlangA { .. } => (load.ceil() as u64).max(1),
     };
     let (metrics, met) = check(low);
     if met {
-        return Ok(metrics);
+        if low == 1 {
+            return Ok(metrics);
+        }
+        // Erlang A meets the targets below the load: step down, doubling, until a count
+        // fails (or 1 meets), then bisect between the two.
+        let mut high = low;
+        let mut best = metrics;
+        let mut step = (load.sqrt().ceil() as u64).max(1);
+        loop {
+            let candidate = high.saturating_sub(step).max(1);
+            let (metrics, met) = check(candidate);
+            if !met {
+                low = candidate;
+                break;
+            }
+            high = candidate;
+            best = metrics;
+            if candidate == 1 {
+                return Ok(best);
+            }
+            step *= 2;
+        }
+        while high - low > 1 {
+            let middle = low + (high - low) / 2;
+            let (metrics, met) = check(middle);
+            if met {
+                high = middle;
+                best = metrics;
+            } else {
+                low = middle;
+            }
+        }
+        return Ok(best);
     }
     // Invariant from here: `low` fails, `high` meets.
     let mut step = (load.sqrt().ceil() as u64).max(1);
@@ -414,6 +448,20 @@ mod tests {
             "20 % abandonment is reachable below the load"
         );
         assert!(answer.p_abandon() <= 0.2);
+        // The search steps down from the load: the answer is still the fewest that meets.
+        for (load, limit) in [(100.0, 0.2), (2_000.0, 0.3), (2_000.0, 0.02), (3.0, 0.6)] {
+            let workload = Workload::new(load / 180.0, 180.0);
+            let targets = Targets {
+                max_abandon: Some(limit),
+                ..Targets::default()
+            };
+            let answer = minimum_agents(workload, model, &targets, 20.0).unwrap();
+            assert!(answer.meets(&targets), "{load} {limit}");
+            if answer.agents() > 1 {
+                let one_fewer = evaluate(workload, model, answer.agents() - 1, 20.0);
+                assert!(!one_fewer.meets(&targets), "{load} {limit}: {answer:?}");
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod html;
 pub mod input;
 pub mod local_time;
 pub mod page;
+pub mod staffing;
 pub mod sweep;
 pub mod views;
 

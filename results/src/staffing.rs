@@ -3,7 +3,7 @@
 //! `interval_start,group,agents`, which a scenario's `[[people]] plan_file` reads back for the
 //! group it names), and `plan.json` ([`StaffingPlanFile`]): the targets, every queue's
 //! simulated figures per interval with their 95 % intervals and verdicts, agent-hours, cost,
-//! iterations and seeds.
+//! iterations and seeds; `plan.html`, the page the reports render from it.
 //!
 //! The planner fills these types and the program writes them through this module, so the
 //! format lives in one place.
@@ -20,6 +20,8 @@ use crate::{Estimate, ResultsError};
 pub const PLAN_CSV: &str = "plan.csv";
 /// The plan's JSON file.
 pub const PLAN_JSON: &str = "plan.json";
+/// The plan's page (rendered from `plan.json` by the reports).
+pub const PLAN_HTML: &str = "plan.html";
 /// The header of `plan.csv`.
 pub const PLAN_CSV_HEADER: &str = "interval_start,group,agents";
 

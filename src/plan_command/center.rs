@@ -15,7 +15,7 @@ use switchboard_plan::staffing_table::read_staffing_table;
 use switchboard_plan::targets::{ServiceLevelDefinition, Targets};
 use switchboard_plan::text::{percent, seconds};
 use switchboard_plan::PlanError;
-use switchboard_results::staffing::{StaffingPlanFile, Verdict, PLAN_CSV, PLAN_JSON};
+use switchboard_results::staffing::{StaffingPlanFile, Verdict, PLAN_CSV, PLAN_HTML, PLAN_JSON};
 use switchboard_sim::demand::{center_demand, simulate_group_plans, Shrinkage};
 use switchboard_sim::run::RunOptions;
 use switchboard_sim::scenario::{Scenario, ServiceLevelDefinition as SimServiceLevelDefinition};
@@ -251,6 +251,9 @@ pub(super) fn run_center(
     if let Some(out) = &args.out {
         plan.write_folder(out)
             .with_context(|| format!("cannot write the plan into {}", out.display()))?;
+        let page = switchboard_reports::staffing::staffing_page(&plan)?;
+        std::fs::write(out.join(PLAN_HTML), page)
+            .with_context(|| format!("cannot write {}", out.join(PLAN_HTML).display()))?;
     }
     if args.json {
         return to_json(&plan);
@@ -259,9 +262,10 @@ pub(super) fn run_center(
     if let Some(out) = &args.out {
         let _ = writeln!(
             text,
-            "plan written to {} and {}",
+            "plan written to {}, {} and {}",
             out.join(PLAN_CSV).display(),
-            out.join(PLAN_JSON).display()
+            out.join(PLAN_JSON).display(),
+            out.join(PLAN_HTML).display()
         );
     }
     Ok(text)
