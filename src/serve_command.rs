@@ -11,8 +11,8 @@ use switchboard_live::cdr::CdrWriter;
 use switchboard_live::config::ScenarioLive;
 use switchboard_live::media::{MediaDriver, MediaSettings};
 use switchboard_live::media_plane::{AudioLibrary, MediaPlane};
-use switchboard_live::runtime::{run_switch_with_media, SwitchHandle};
-use switchboard_live::switch::Switch;
+use switchboard_live::runtime::{run_switch_observed, LoopOptions, SwitchHandle};
+use switchboard_live::switch::{CallerEvent, Switch};
 
 /// Answer real calls: a SIP B2BUA and registrar over UDP, an HTTP API and a CDR store around
 /// the engine. Agents register as sip:AGENT-ID@SIP-ADDRESS; trunk INVITEs to sip:ENTRY@...
@@ -39,6 +39,14 @@ pub struct ServeArgs {
     /// Folder for the CDR database (cdr.sqlite).
     #[arg(long, default_value = "switchboard-data")]
     pub data: PathBuf,
+    /// Also write the engine's routing decisions to FILE, one JSON line each with the caller
+    /// of its contact (the format of docs/agreement.md), as they are made.
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Option<PathBuf>,
+    /// Run the live clock RATE times as fast as the wall clock (a replay's time scale, see
+    /// docs/agreement.md; 1 is real time). Needs [live.media] anchor = false.
+    #[arg(long, default_value_t = 1.0, value_name = "RATE")]
+    pub clock_rate: f64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -65,6 +73,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     live.check()
         .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
     let authenticator = load_authenticator(&args.scenario, &live)?;
+    if !(args.clock_rate > 0.0 && args.clock_rate.is_finite()) {
+        return Err(anyhow!("--clock-rate must be a number above 0"));
+    }
+    if args.clock_rate != 1.0 && live.media.anchor {
+        return Err(anyhow!(
+            "{}: --clock-rate needs [live.media] anchor = false (media keeps real time)",
+            args.scenario.display()
+        ));
+    }
     // Live time 0 is now, so business hours are evaluated against the real clock.
     let started_at = jiff::Timestamp::now();
     config.center.start = started_at.to_string();
@@ -220,7 +237,23 @@ async fn serve(
     });
     tracing::info!(sip = %sip_address, http = %http_address, cdr = %cdr_path.display(), "switchboard serving");
 
-    let mut switch = run_switch_with_media(
+    let mut decisions = match &args.decisions {
+        Some(path) => Some(DecisionWriter::create(path)?),
+        None => None,
+    };
+    if decisions.is_some() {
+        switch = switch.with_event_log();
+    }
+    let mut write_decision = |center: &Center, event: CallerEvent| {
+        if let Some(writer) = decisions.as_mut() {
+            writer.write(center, event);
+        }
+    };
+    let options = LoopOptions {
+        clock_rate: args.clock_rate,
+        on_event: Some(&mut write_decision),
+    };
+    let mut switch = run_switch_observed(
         &socket,
         switch,
         requests,
@@ -228,6 +261,7 @@ async fn serve(
         Some(&mut cdr_writer),
         start,
         media.as_mut().map(|(driver, events)| (driver, events)),
+        options,
     )
     .await;
     // Calls still up are dropped (each gets a CDR with outcome "dropped").
@@ -296,5 +330,43 @@ fn node_prompt(node: &switchboard_engine::config::IvrNodeConfig) -> Option<&str>
         | IvrNodeConfig::Callback { prompt, .. } => Some(prompt),
         IvrNodeConfig::Hangup { prompt, .. } => prompt.as_deref(),
         _ => None,
+    }
+}
+
+/// `--decisions FILE`: the engine's decisions as JSON lines, each flushed as it is made (a
+/// replay reads the file after stopping the server).
+struct DecisionWriter {
+    path: PathBuf,
+    writer: std::io::BufWriter<std::fs::File>,
+    failed: bool,
+}
+
+impl DecisionWriter {
+    fn create(path: &std::path::Path) -> anyhow::Result<DecisionWriter> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(DecisionWriter {
+            path: path.to_path_buf(),
+            writer: std::io::BufWriter::new(file),
+            failed: false,
+        })
+    }
+
+    fn write(&mut self, center: &Center, event: CallerEvent) {
+        use std::io::Write;
+        let Some(decision) = switchboard_results::script::decision_of(center, &event.event) else {
+            return;
+        };
+        let line = switchboard_results::script::CallerDecision {
+            caller: event.caller,
+            decision,
+        };
+        let text = serde_json::to_string(&line).expect("decisions serialize");
+        let written = writeln!(self.writer, "{text}").and_then(|_| self.writer.flush());
+        if let Err(error) = written {
+            if !std::mem::replace(&mut self.failed, true) {
+                tracing::error!(%error, path = %self.path.display(), "cannot write decisions");
+            }
+        }
     }
 }

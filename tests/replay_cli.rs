@@ -172,3 +172,45 @@ fn the_worked_example_of_the_guide_runs_as_written() {
         assert_eq!(printed, expected, "{command}");
     }
 }
+
+/// The real clock: `switchboard serve` started by the replay on loopback ports, the script's
+/// callers and agents as UDP peers and its HTTP API told the agents' actions, for the 40 s the
+/// script lasts. Network and scheduler noise move times by milliseconds; the decisions stay
+/// those of the simulator (the command fails below 99 % identical).
+#[test]
+fn a_real_clock_replay_over_loopback_gives_the_simulators_decisions() {
+    let folder = tempfile::tempdir().unwrap();
+    let script = folder.path().join("script");
+    export(&script, "11");
+    let out = folder.path().join("live");
+    let output = switchboard(&[
+        "replay",
+        script.to_str().unwrap(),
+        "--real-clock",
+        "--min-share",
+        "0.99",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    let share_line = stdout
+        .lines()
+        .find(|line| line.starts_with("identical decisions: "))
+        .unwrap_or_else(|| panic!("a share in:\n{stdout}"));
+    let percent: f64 = share_line
+        .split('(')
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("a percentage in {share_line}"));
+    assert!(percent >= 99.0, "{stdout}");
+    // The server wrote one decision per line for the same contacts as the simulator.
+    let live = std::fs::read_to_string(out.join("live-decisions.jsonl")).unwrap();
+    let simulated = std::fs::read_to_string(script.join("decisions.jsonl")).unwrap();
+    let lines = |text: &str| text.lines().count() as f64;
+    assert!(
+        (lines(&live) - lines(&simulated)).abs() <= 0.01 * lines(&simulated),
+        "{stdout}"
+    );
+}

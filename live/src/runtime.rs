@@ -12,7 +12,7 @@ use crate::api::{Command, CommandError, Reply};
 use crate::cdr::CdrWriter;
 use crate::media::{CallEvent, MediaDriver};
 use crate::sip::message::MAX_MESSAGE_BYTES;
-use crate::switch::Switch;
+use crate::switch::{CallerEvent, Switch};
 
 /// Commands waiting for the switch task at most; the HTTP API answers 503 beyond.
 pub const COMMAND_QUEUE: usize = 256;
@@ -77,14 +77,72 @@ pub async fn run_switch<S: DatagramSocket>(
 /// its events come back to the switch.
 pub async fn run_switch_with_media<S: DatagramSocket>(
     socket: &S,
+    switch: Switch,
+    requests: mpsc::Receiver<Request>,
+    shutdown: watch::Receiver<bool>,
+    cdr_writer: Option<&mut CdrWriter>,
+    start: Instant,
+    media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+) -> Switch {
+    let options = LoopOptions::default();
+    run_switch_observed(
+        socket, switch, requests, shutdown, cdr_writer, start, media, options,
+    )
+    .await
+}
+
+/// Told each engine event with the center that made it.
+pub type EventObserver<'o> = dyn FnMut(&switchboard_engine::Center, CallerEvent) + 'o;
+
+/// How the switch's loop is clocked and watched, beyond [`run_switch_with_media`].
+pub struct LoopOptions<'o> {
+    /// Switch milliseconds per wall-clock millisecond: 1 is real time; a replay may run the
+    /// live clock faster or slower (`docs/agreement.md`). Not with anchored media, whose
+    /// packets keep real time.
+    pub clock_rate: f64,
+    /// Told every engine event the switch logged (`Switch::with_event_log`), with the center
+    /// to name queues and agents by.
+    pub on_event: Option<&'o mut EventObserver<'o>>,
+}
+
+impl Default for LoopOptions<'_> {
+    fn default() -> Self {
+        LoopOptions {
+            clock_rate: 1.0,
+            on_event: None,
+        }
+    }
+}
+
+/// [`run_switch_with_media`] with a clock rate and an observer of the engine's events.
+#[allow(clippy::too_many_arguments)] // the loop's parts, each a different kind of thing
+pub async fn run_switch_observed<S: DatagramSocket>(
+    socket: &S,
     mut switch: Switch,
     mut requests: mpsc::Receiver<Request>,
     mut shutdown: watch::Receiver<bool>,
     mut cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
     mut media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+    mut options: LoopOptions<'_>,
 ) -> Switch {
-    let now_ms = || start.elapsed().as_millis() as u64;
+    let rate = options.clock_rate;
+    assert!(rate > 0.0 && rate.is_finite(), "a clock that moves forward");
+    let real_time = rate == 1.0;
+    let now_ms = || {
+        if real_time {
+            start.elapsed().as_millis() as u64
+        } else {
+            (start.elapsed().as_secs_f64() * 1_000.0 * rate) as u64
+        }
+    };
+    let wall = |at_ms: u64| {
+        if real_time {
+            start + std::time::Duration::from_millis(at_ms)
+        } else {
+            start + std::time::Duration::from_secs_f64(at_ms as f64 / 1_000.0 / rate)
+        }
+    };
     let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
     loop {
         if let Some((driver, _)) = media.as_mut() {
@@ -105,12 +163,15 @@ pub async fn run_switch_with_media<S: DatagramSocket>(
                 writer.record(record);
             }
         }
+        if let Some(on_event) = options.on_event.as_mut() {
+            while let Some(event) = switch.poll_event() {
+                on_event(switch.center(), event);
+            }
+        }
         if *shutdown.borrow() {
             break;
         }
-        let deadline = switch
-            .poll_timeout()
-            .map(|at_ms| start + std::time::Duration::from_millis(at_ms));
+        let deadline = switch.poll_timeout().map(wall);
         tokio::select! {
             biased;
             _ = shutdown.changed() => {}

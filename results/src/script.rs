@@ -148,6 +148,17 @@ pub enum DecisionKind {
     },
 }
 
+/// A decision as the live runtime writes it (`serve --decisions`): its contact is the
+/// runtime's own number, and `caller` (the user part of the caller's From) names the contact
+/// as the caller knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerDecision {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    #[serde(flatten)]
+    pub decision: Decision,
+}
+
 impl std::fmt::Display for Decision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "at {} ms contact {} ", self.time_ms, self.contact)?;
