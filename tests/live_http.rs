@@ -128,13 +128,33 @@ fn serve_refuses_to_start_without_agent_credentials() {
     assert!(stderr.contains("allow_unauthenticated_agents"), "{stderr}");
 }
 
-#[test]
-fn serve_help_names_the_bundled_live_scenario() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--help"])
+/// What `serve` writes to a pseudo-terminal in its first two seconds (`script` gives it one).
+fn serve_on_a_terminal(no_color: &str) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let command = format!(
+        "timeout -s TERM 2 {} serve {} --sip 127.0.0.1:0 --http 127.0.0.1:0 --data {}",
+        env!("CARGO_BIN_EXE_switchboard"),
+        common::repository_file("scenarios/live-center.toml").display(),
+        data.path().display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-q", "-c", &command, "/dev/null"])
+        .env("NO_COLOR", no_color)
+        .env_remove("RUST_LOG")
         .output()
-        .unwrap();
-    let help = String::from_utf8_lossy(&output.stdout);
-    assert!(help.contains("scenarios/live-center.toml"), "{help}");
-    assert!(common::repository_file("scenarios/live-center.toml").exists());
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("switchboard serving"), "{text}");
+    text
+}
+
+#[test]
+fn a_terminal_gets_colours_unless_no_color_is_set() {
+    // An empty NO_COLOR does not count (https://no-color.org).
+    assert!(serve_on_a_terminal("").contains("\u{1b}["));
+    let plain = serve_on_a_terminal("1");
+    assert!(
+        !plain.contains("\u{1b}["),
+        "ANSI escapes with NO_COLOR=1: {plain:?}"
+    );
 }

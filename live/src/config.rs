@@ -229,6 +229,59 @@ mod tests {
         assert_eq!(scenario.live.digest_algorithms, defaults.digest_algorithms);
     }
 
+    /// The keys a table accepts, read from serde's own refusal of an unknown one (`unknown
+    /// field ..., expected one of `a`, `b``), so the list is always the type's.
+    fn keys_of(table: &str) -> Vec<String> {
+        let text = format!("{table}\nno_such_key_at_all = 0\n");
+        let message = toml::from_str::<ScenarioLive>(&text)
+            .unwrap_err()
+            .to_string();
+        let expected = &message[message.find("expected one of").expect(&message)..];
+        let keys: Vec<String> = expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        assert!(keys.len() >= 5, "{message}");
+        keys
+    }
+
+    /// The part of a markdown page from `heading` to the next heading of the same level.
+    fn section<'a>(page: &'a str, heading: &str) -> &'a str {
+        let start = page
+            .find(heading)
+            .unwrap_or_else(|| panic!("no {heading:?}"));
+        let level = heading.split(' ').next().unwrap();
+        let rest = &page[start + heading.len()..];
+        let end = rest.find(&format!("\n{level} ")).unwrap_or(rest.len());
+        &rest[..end]
+    }
+
+    #[test]
+    fn every_live_key_is_documented_in_docs_live_md_and_docs_scenario_md() {
+        let guide = include_str!("../../docs/live.md");
+        let reference = include_str!("../../docs/scenario.md");
+        let live_section = section(guide, "## The `[live]` table");
+        let scenario_section = section(reference, "## Live runtime: `[live]`");
+        for (table, keys) in [
+            ("[live]", keys_of("[live]")),
+            ("[live.media]", keys_of("[live.media]")),
+        ] {
+            for key in keys {
+                let row = format!("| `{key}` |");
+                assert!(
+                    live_section.contains(&row),
+                    "{table} {key} has no row in docs/live.md"
+                );
+                assert!(
+                    scenario_section.contains(&row),
+                    "{table} {key} has no row in docs/scenario.md"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_misspelt_key_is_an_error() {
         assert!(toml::from_str::<ScenarioLive>("[live]\nauto_redy = true\n").is_err());
