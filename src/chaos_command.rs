@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use switchboard_sim::chaos::{chaos, ChaosRun};
+use switchboard_results::display::{significant, wrapped};
+use switchboard_sim::chaos::{chaos_with_progress, ChaosRun};
 use switchboard_sim::run::prepare;
 
 /// Random fault schedules (seeded), invariants checked at every step.
@@ -29,6 +30,33 @@ pub struct ChaosArgs {
     /// Threads (default: the machine's cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the outcome as JSON (every run's seed and harm, the spread, the worst runs and
+    /// any violation) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Lines as long as they need (default: wrapped at 100 columns).
+    #[arg(long)]
+    pub wide: bool,
+}
+
+/// Mean, median, 90th percentile and largest of the runs' harm (nearest rank).
+fn spread(harms: &[u64]) -> (f64, u64, u64, u64) {
+    let mut sorted = harms.to_vec();
+    sorted.sort_unstable();
+    let rank = |fraction: f64| {
+        let index = ((fraction * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[index - 1]
+    };
+    let mean = sorted.iter().sum::<u64>() as f64 / sorted.len() as f64;
+    (
+        mean,
+        rank(0.5),
+        rank(0.9),
+        *sorted.last().expect("at least one run"),
+    )
 }
 
 pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
@@ -52,7 +80,17 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let first_seed = args.seed.unwrap_or(model.settings.seed);
-    let runs = chaos(&model, first_seed, args.runs, threads);
+    let bar = crate::terminal::progress_bar(args.quiet, u64::from(args.runs), "runs");
+    let runs = chaos_with_progress(&model, first_seed, args.runs, threads, &|finished| {
+        bar.set_position(u64::from(finished))
+    });
+    bar.finish_and_clear();
+    let width = crate::terminal::table_width(args.wide);
+    let clock = switchboard_sim::clock::RunClock::new(&model.center.center.start).ok();
+    let at = |ms: u64| match &clock {
+        Some(clock) => clock.time_of_day(ms),
+        None => format!("{:.0} s after the start", ms as f64 / 1000.0),
+    };
     let replay = |run: &ChaosRun| {
         format!(
             "switchboard chaos {} --runs 1 --seed {}",
@@ -65,10 +103,10 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|fault| {
                 let mut text = format!(
-                    "{} {} at {:.0} s for {:.0} s",
+                    "{} {} at {} for {:.0} s",
                     fault.kind.name(),
                     topology.sites[fault.site].name,
-                    fault.start_ms as f64 / 1000.0,
+                    at(fault.start_ms),
                     fault.duration_ms as f64 / 1000.0
                 );
                 if let Some(peer) = fault.peer {
@@ -102,39 +140,143 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
                 .join(", ")
         )
     };
-    println!(
-        "{} runs from seed {first_seed}, {schedule}: {} invariant violations",
-        runs.len(),
-        violations.len()
-    );
-    for run in worst.iter().take(args.worst) {
-        let ledger = &run
-            .output
-            .as_ref()
-            .expect("runs without violation finish")
-            .ledger;
+    let harms: Vec<u64> = runs
+        .iter()
+        .filter(|run| run.violation.is_none())
+        .map(ChaosRun::harm)
+        .collect();
+    if args.json {
+        let worst_json: Vec<serde_json::Value> = worst
+            .iter()
+            .take(args.worst)
+            .map(|run| {
+                let ledger = &run
+                    .output
+                    .as_ref()
+                    .expect("runs without violation finish")
+                    .ledger;
+                serde_json::json!({
+                    "seed": run.seed,
+                    "harmed": run.harm(),
+                    "offered": ledger.offered,
+                    "dropped": ledger.dropped,
+                    "lost_queued": ledger.lost_queued,
+                    "lost_callbacks": ledger.lost_callbacks,
+                    "failed_during_detection": ledger.failed_during_detection,
+                    "trunk_blocked": ledger.trunk_blocked,
+                    "faults": describe(run),
+                    "replay": replay(run),
+                })
+            })
+            .collect();
+        let violations_json: Vec<serde_json::Value> = violations
+            .iter()
+            .map(|run| {
+                serde_json::json!({
+                    "seed": run.seed,
+                    "violation": run.violation,
+                    "faults": describe(run),
+                    "replay": replay(run),
+                })
+            })
+            .collect();
+        let spread_json = (!harms.is_empty()).then(|| {
+            let (mean, median, p90, max) = spread(&harms);
+            serde_json::json!({"mean": mean, "median": median, "p90": p90, "max": max})
+        });
+        let document = serde_json::json!({
+            "scenario": args.scenario.display().to_string(),
+            "runs": runs.len(),
+            "first_seed": first_seed,
+            "schedule": schedule,
+            "harmed_per_run": spread_json,
+            "harmed_by_run": runs.iter().map(|run| serde_json::json!({"seed": run.seed, "harmed": run.harm(), "violation": run.violation.is_some()})).collect::<Vec<_>>(),
+            "worst": worst_json,
+            "violations": violations_json,
+        });
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
         println!(
-            "seed {}: {} customers harmed (dropped {}, lost {} + {} callbacks, failed during detection {}, trunk-blocked {}) of {} offered\n  faults: {}\n  replay: {}",
-            run.seed,
-            run.harm(),
-            ledger.dropped,
-            ledger.lost_queued,
-            ledger.lost_callbacks,
-            ledger.failed_during_detection,
-            ledger.trunk_blocked,
-            ledger.offered,
-            describe(run),
-            replay(run)
+            "{} runs from seed {first_seed}: {} invariant violations",
+            runs.len(),
+            violations.len()
         );
-    }
-    for run in &violations {
-        println!(
-            "VIOLATION seed {}: {}\n  faults: {}\n  replay: {}",
-            run.seed,
-            run.violation.as_deref().unwrap_or_default(),
-            describe(run),
-            replay(run)
+        print!(
+            "{}",
+            wrapped(&format!("schedule: {schedule}"), "", 2, width)
         );
+        if !harms.is_empty() {
+            let (mean, median, p90, max) = spread(&harms);
+            print!(
+                "{}",
+                wrapped(
+                    &format!(
+                        "customers harmed per run (dropped, lost, failed during detection, trunk-blocked): mean {}, median {median}, 90th percentile {p90}, most {max}",
+                        significant(mean)
+                    ),
+                    "",
+                    2,
+                    width
+                )
+            );
+        }
+        for run in worst.iter().take(args.worst) {
+            let ledger = &run
+                .output
+                .as_ref()
+                .expect("runs without violation finish")
+                .ledger;
+            print!(
+                "{}",
+                wrapped(
+                    &format!(
+                        "seed {}: {} customers harmed (dropped {}, lost {} + {} callbacks, failed during detection {}, trunk-blocked {}) of {} offered",
+                        run.seed,
+                        run.harm(),
+                        ledger.dropped,
+                        ledger.lost_queued,
+                        ledger.lost_callbacks,
+                        ledger.failed_during_detection,
+                        ledger.trunk_blocked,
+                        ledger.offered,
+                    ),
+                    "",
+                    2,
+                    width
+                )
+            );
+            print!(
+                "{}",
+                wrapped(&format!("faults: {}", describe(run)), "  ", 4, width)
+            );
+            print!(
+                "{}",
+                wrapped(&format!("replay: {}", replay(run)), "  ", 4, width)
+            );
+        }
+        for run in &violations {
+            print!(
+                "{}",
+                wrapped(
+                    &format!(
+                        "VIOLATION seed {}: {}",
+                        run.seed,
+                        run.violation.as_deref().unwrap_or_default()
+                    ),
+                    "",
+                    2,
+                    width
+                )
+            );
+            print!(
+                "{}",
+                wrapped(&format!("faults: {}", describe(run)), "  ", 4, width)
+            );
+            print!(
+                "{}",
+                wrapped(&format!("replay: {}", replay(run)), "  ", 4, width)
+            );
+        }
     }
     Ok(if violations.is_empty() {
         ExitCode::SUCCESS

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use switchboard_sim::compare::{compare, comparison_table};
+use switchboard_sim::compare::{compare, comparison_table_within};
 use switchboard_sim::run::{prepare, RunOptions};
 
 /// Run scenario variants on common random numbers and show their differences.
@@ -32,6 +32,50 @@ pub struct CompareArgs {
     /// Print compare.json instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Tables as wide as their columns need (default: at most 100 columns).
+    #[arg(long)]
+    pub wide: bool,
+}
+
+/// Each variant's scenario name; a name two variants share gets its file after it.
+fn variant_names(models: &[switchboard_sim::model::Model], paths: &[PathBuf]) -> Vec<String> {
+    models
+        .iter()
+        .zip(paths)
+        .map(|(model, path)| {
+            let shared = models
+                .iter()
+                .filter(|other| other.name == model.name)
+                .count()
+                > 1;
+            if shared || model.name.trim().is_empty() {
+                format!("{} ({})", model.name, path.display())
+            } else {
+                model.name.clone()
+            }
+        })
+        .collect()
+}
+
+/// Variants of one center share their queues; comparing unrelated centers pairs nothing
+/// meaningful, so it is warned about (the figures are still computed).
+fn unrelated_variants(models: &[switchboard_sim::model::Model], names: &[String]) -> Vec<String> {
+    let first = &models[0].queue_names;
+    models
+        .iter()
+        .zip(names)
+        .skip(1)
+        .filter(|(model, _)| &model.queue_names != first)
+        .map(|(model, name)| {
+            format!(
+                "{name} has queues {:?}, {} has {:?}: variants of one center share their queues, so these differences compare unrelated centers",
+                model.queue_names, names[0], first
+            )
+        })
+        .collect()
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -59,17 +103,25 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         threads,
         ..RunOptions::default()
     };
+    let names = variant_names(&models, &args.scenarios);
+    for warning in unrelated_variants(&models, &names) {
+        eprintln!("warning: {warning}");
+    }
+    let bar = crate::terminal::progress_bar(
+        args.quiet,
+        u64::from(replications) * models.len() as u64,
+        "replications",
+    );
     let mut results = Vec::new();
-    for (model, path) in models.iter().zip(&args.scenarios) {
-        let result = switchboard_sim::run(model, &options, &|_| {})
-            .with_context(|| format!("the simulation of {} stopped", path.display()))?;
+    for (index, (model, path)) in models.iter().zip(&args.scenarios).enumerate() {
+        let done_before = u64::from(replications) * index as u64;
+        let result = switchboard_sim::run(model, &options, &|finished| {
+            bar.set_position(done_before + u64::from(finished))
+        })
+        .with_context(|| format!("the simulation of {} stopped", path.display()))?;
         results.push(result);
     }
-    let names: Vec<String> = args
-        .scenarios
-        .iter()
-        .map(|path| path.display().to_string())
-        .collect();
+    bar.finish_and_clear();
     let comparison = compare(&names, &results, seed);
     let json = serde_json::to_string_pretty(&comparison)?;
     if let Some(out) = &args.out {
@@ -85,7 +137,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{json}");
     } else {
-        print!("{}", comparison_table(&comparison));
+        print!(
+            "{}",
+            comparison_table_within(&comparison, crate::terminal::table_width(args.wide))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,8 +9,9 @@ use switchboard_plan::required::required_agents;
 use anyhow::{bail, Context};
 use switchboard_cost::report::{CommonWorkforce, Workforce};
 use switchboard_cost::simulated::{
-    day_from_results_folder, day_from_run, simulate_scenario, Derivation, SimulatedDay,
-    SimulationRequest, DEFAULT_MESSAGES_PER_CHAT_MINUTE, DEFAULT_RECORDING_KBIT_PER_S,
+    day_from_results_folder, day_from_run, simulate_scenario_with_progress, Derivation,
+    SimulatedDay, SimulationRequest, DEFAULT_MESSAGES_PER_CHAT_MINUTE,
+    DEFAULT_RECORDING_KBIT_PER_S,
 };
 use switchboard_cost::{
     bundled_price_books, compare, text, CostRequest, Currency, ExchangeRate, NamedBook, PriceBook,
@@ -80,6 +81,10 @@ pub struct CostArgs {
     /// Print cost.json instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// No progress bar (while a scenario or a usage file's day types are simulated) and no
+    /// warnings on the terminal (cost.json keeps them).
+    #[arg(long)]
+    pub quiet: bool,
     /// Scenario or results folder: how many days of the year look like the simulated one
     /// (default 365, with a warning: one busy day is rarely every day of the year).
     #[arg(long)]
@@ -227,8 +232,22 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
                         })?;
                     }
                 }
-                switchboard_cost::simulated::resolve(usage, base, threads)
-                    .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?
+                let simulated_days = usage
+                    .day_types
+                    .iter()
+                    .filter(|day| day.simulate.is_some())
+                    .count();
+                let bar =
+                    crate::terminal::progress_bar(args.quiet, simulated_days as u64, "day types");
+                let resolved = switchboard_cost::simulated::resolve_with_progress(
+                    usage,
+                    base,
+                    threads,
+                    &|done, _| bar.set_position(done as u64),
+                )
+                .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()));
+                bar.finish_and_clear();
+                resolved?
             } else {
                 usage
             }
@@ -241,7 +260,21 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
                 seed: args.seed,
                 threads,
             };
-            let run = simulate_scenario(&args.input, &request).map_err(anyhow::Error::msg)?;
+            let replications = match args.replications {
+                Some(replications) => replications,
+                None => crate::scenario_file::load_scenario(&args.input)
+                    .ok()
+                    .and_then(|scenario| switchboard_sim::run::prepare(&scenario).ok())
+                    .map_or(1, |model| model.settings.replications),
+            };
+            let bar =
+                crate::terminal::progress_bar(args.quiet, u64::from(replications), "replications");
+            let run = simulate_scenario_with_progress(&args.input, &request, &|finished| {
+                bar.set_position(u64::from(finished))
+            })
+            .map_err(anyhow::Error::msg);
+            bar.finish_and_clear();
+            let run = run?;
             let day = day_from_run(&run, "simulated day", days_per_year, vec![], &derivation)
                 .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?;
             let name = format!("{} (simulated)", day.scenario_name);
@@ -319,8 +352,10 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     };
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+    if !args.quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
     }
     let json = report.to_json();
     if let Some(folder) = &args.out {

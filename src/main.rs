@@ -21,6 +21,9 @@ pub mod scenario_file;
 mod serve_command;
 mod sim_command;
 mod sweep_command;
+mod terminal;
+
+pub use terminal::table_width;
 
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]

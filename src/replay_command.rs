@@ -137,6 +137,11 @@ fn run_real_clock(
         .with_context(|| format!("cannot read {}", config_path.display()))?;
     std::fs::write(&serve_config, serve_scenario(&text, &token)?)
         .with_context(|| format!("cannot write {}", serve_config.display()))?;
+    // Both clocks start at one wall-clock instant, a little ahead so that the server is up.
+    let epoch_unix_ms = jiff::Timestamp::now().as_millisecond() + SERVER_START_MS;
+    let epoch = crate::serve_command::epoch_instant(epoch_unix_ms);
+    let quantum_ms = plan.quantum_ms;
+    let duration_ms = plan.duration_ms;
     let sip = free_address(true)?;
     let http = free_address(false)?;
     let decisions_path = work.join("decisions.jsonl");
@@ -149,6 +154,8 @@ fn run_real_clock(
         .arg("--decisions")
         .arg(&decisions_path)
         .args(["--clock-rate", &args.clock_rate.to_string()])
+        .args(["--clock-quantum-ms", &quantum_ms.to_string()])
+        .args(["--epoch-unix-ms", &epoch_unix_ms.to_string()])
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "warn,switchboard=info")
         .stderr(std::process::Stdio::piped())
@@ -171,7 +178,7 @@ fn run_real_clock(
         kept
     });
     let started = ready
-        .recv_timeout(std::time::Duration::from_secs(30))
+        .recv_timeout(std::time::Duration::from_millis(SERVER_START_MS as u64))
         .is_ok();
     let result = if started {
         let options = switchboard_agreement::real_clock::RealClockOptions {
@@ -179,6 +186,8 @@ fn run_real_clock(
             http,
             token,
             clock_rate: args.clock_rate,
+            epoch,
+            quantum_ms,
             register_every_ms: (live.max_registration.0 / 2).max(1_000),
         };
         let agents = switchboard_agreement::virtual_clock::agent_names(center);
@@ -202,14 +211,17 @@ fn run_real_clock(
     let Some(played) = result else {
         let _ = std::fs::remove_dir_all(&work);
         return Err(anyhow!(
-            "switchboard serve did not start:\n{}",
+            "switchboard serve was not listening within {SERVER_START_MS} ms:\n{}",
             server_log.join("\n")
         ));
     };
     let played = played.map_err(|problem| anyhow!("the replay stopped: {problem}"))?;
     let written: Vec<CallerDecision> = read_lines(&decisions_path)?;
     let _ = std::fs::remove_dir_all(&work);
-    let actual = script_numbering(written);
+    // The simulator stops at the script's duration; the server, stopped a moment later, may
+    // have decided a little more.
+    let mut actual = script_numbering(written);
+    actual.retain(|decision| decision.time_ms < duration_ms);
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         write_lines(&out.join(LIVE_DECISIONS_FILE), &actual)?;
@@ -223,8 +235,13 @@ fn run_real_clock(
         expected.len(),
         decision_hash(expected)
     );
+    let grid = if quantum_ms > 0 {
+        format!(" on a {quantum_ms} ms grid")
+    } else {
+        String::new()
+    };
     println!(
-        "live runtime: {} decisions, hash {} (real clock at rate {}; {} SIP datagrams sent, {} received)",
+        "live runtime: {} decisions, hash {} (real clock at rate {}{grid}; {} SIP datagrams sent, {} received)",
         actual.len(),
         decision_hash(&actual),
         args.clock_rate,
@@ -240,7 +257,9 @@ fn run_real_clock(
     if let Some(timing) = timing(expected, &actual) {
         println!("{timing}");
     }
-    if let Some((simulator, live)) = first_contact_divergence(expected, &actual) {
+    if expected == actual.as_slice() {
+        println!("identical decisions, times included");
+    } else if let Some((simulator, live)) = first_contact_divergence(expected, &actual) {
         let describe = |decision: Option<&Decision>| {
             decision.map_or("(none)".to_string(), Decision::to_string)
         };
@@ -259,6 +278,9 @@ fn run_real_clock(
         ExitCode::FAILURE
     })
 }
+
+/// How long the server has to start listening: both clocks start this long after the replay.
+const SERVER_START_MS: i64 = 3_000;
 
 /// The scenario as the replay's server runs it: API token set, agents logged in only by the
 /// script (no `auto_ready`), phones without digest credentials (they decide nothing about
@@ -340,8 +362,8 @@ fn first_contact_divergence<'a>(
     None
 }
 
-/// How far the live runtime's times of identical decisions lie from the simulator's, after the
-/// constant offset of its clock (the server starts before the script's time 0).
+/// How far the live runtime's times of identical decisions lie from the simulator's (the
+/// median difference first taken off, which the shared epoch makes 0 or nearly).
 fn timing(expected: &[Decision], actual: &[Decision]) -> Option<String> {
     use std::collections::BTreeMap;
     let mut by_contact: BTreeMap<u64, Vec<&Decision>> = BTreeMap::new();
@@ -377,7 +399,7 @@ fn timing(expected: &[Decision], actual: &[Decision]) -> Option<String> {
     errors.sort_unstable();
     let quantile = |q: f64| errors[((errors.len() - 1) as f64 * q).round() as usize];
     Some(format!(
-        "times of identical decisions after the clock offset of {offset} ms: median {} ms, 99th percentile {} ms, largest {} ms off",
+        "times of identical decisions, after an offset of {offset} ms: median {} ms, 99th percentile {} ms, largest {} ms off",
         quantile(0.5),
         quantile(0.99),
         errors[errors.len() - 1]

@@ -12,6 +12,8 @@ use switchboard_live::config::ScenarioLive;
 use switchboard_live::media::{MediaDriver, MediaSettings};
 use switchboard_live::media_plane::{AudioLibrary, MediaPlane};
 use switchboard_live::runtime::{run_switch_observed, LoopOptions, SwitchHandle};
+use switchboard_live::sip::transport::Transport;
+use switchboard_live::streams::{StreamSettings, Streams};
 use switchboard_live::switch::{CallerEvent, Switch};
 
 /// Answer real calls: a SIP B2BUA and registrar over UDP, an HTTP API and a CDR store around
@@ -23,6 +25,8 @@ use switchboard_live::switch::{CallerEvent, Switch};
 
   Agent phones REGISTER sip:sales-team-1@127.0.0.1 with digest credentials from the [live] secrets
   file (SHA-256 or MD5); a trunk INVITEs sip:sales@127.0.0.1:5060 (or the DID sip:4000@...).
+  SIP over TCP and TLS as well: --sip-tcp 127.0.0.1:5060 --sip-tls 127.0.0.1:5061 (TLS needs the
+  certificate files of [live.tls]); a phone that registers over TCP or TLS is called back on it.
   curl -H 'Authorization: Bearer change-me' http://127.0.0.1:8080/agents
   curl -H 'Authorization: Bearer change-me' -X POST http://127.0.0.1:8080/agents/sales-team-1/ready
   Every [live] key is in docs/live.md. Logs go to stderr (RUST_LOG=debug for more; colours only
@@ -33,6 +37,12 @@ pub struct ServeArgs {
     /// UDP address for SIP.
     #[arg(long, default_value = "127.0.0.1:5060")]
     pub sip: SocketAddr,
+    /// TCP address for SIP (none by default).
+    #[arg(long)]
+    pub sip_tcp: Option<SocketAddr>,
+    /// TLS address for SIP, with the certificate of [live.tls] (none by default).
+    #[arg(long)]
+    pub sip_tls: Option<SocketAddr>,
     /// TCP address for the HTTP API.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
@@ -47,6 +57,14 @@ pub struct ServeArgs {
     /// docs/agreement.md; 1 is real time). Needs [live.media] anchor = false.
     #[arg(long, default_value_t = 1.0, value_name = "RATE")]
     pub clock_rate: f64,
+    /// Read the live clock on a grid of MS milliseconds (a replay's quantum, see
+    /// docs/agreement.md; 0 is none).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub clock_quantum_ms: u64,
+    /// Live time 0 is this wall-clock instant, in milliseconds since 1970 (a replay's start;
+    /// by default the moment the server starts). Until then the clock reads 0.
+    #[arg(long, value_name = "UNIX_MS")]
+    pub epoch_unix_ms: Option<i64>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -82,8 +100,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             args.scenario.display()
         ));
     }
-    // Live time 0 is now, so business hours are evaluated against the real clock.
-    let started_at = jiff::Timestamp::now();
+    let tls = load_tls(&args, &live)?;
+    // Live time 0 is now (or the given epoch), so business hours are evaluated against the
+    // real clock.
+    let started_at = match args.epoch_unix_ms {
+        Some(unix_ms) => jiff::Timestamp::from_millisecond(unix_ms)
+            .map_err(|error| anyhow!("--epoch-unix-ms: {error}"))?,
+        None => jiff::Timestamp::now(),
+    };
     config.center.start = started_at.to_string();
     let audio = if live.media.anchor {
         // Prompts that name WAV files, relative to the scenario's folder.
@@ -128,9 +152,39 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         live,
         audio,
         authenticator,
+        tls,
         started_at.as_millisecond(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The TLS acceptor of `--sip-tls`, from the PEM files of `[live.tls]` (relative to the
+/// scenario's folder); none without `--sip-tls`.
+fn load_tls(
+    args: &ServeArgs,
+    live: &switchboard_live::config::LiveConfig,
+) -> anyhow::Result<Option<switchboard_live::streams::TlsAcceptor>> {
+    if args.sip_tls.is_none() {
+        return Ok(None);
+    }
+    let Some(tls) = &live.tls else {
+        return Err(anyhow!(
+            "{}: --sip-tls needs a [live.tls] table with certificate and private_key (docs/live.md)",
+            args.scenario.display()
+        ));
+    };
+    let base = args
+        .scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let read = |name: &str| {
+        let path = base.join(name);
+        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let acceptor =
+        switchboard_live::streams::tls_acceptor(&read(&tls.certificate)?, &read(&tls.private_key)?)
+            .map_err(|problem| anyhow!("{}: [live.tls] {problem}", args.scenario.display()))?;
+    Ok(Some(acceptor))
 }
 
 /// The digest authenticator of `[live] secrets` (a path relative to the scenario's folder),
@@ -173,6 +227,7 @@ async fn serve(
     live: switchboard_live::config::LiveConfig,
     audio: Option<AudioLibrary>,
     authenticator: Option<Authenticator>,
+    tls: Option<switchboard_live::streams::TlsAcceptor>,
     start_unix_ms: i64,
 ) -> anyhow::Result<()> {
     let socket = tokio::net::UdpSocket::bind(args.sip)
@@ -186,13 +241,39 @@ async fn serve(
     let cdr_path = args.data.join("cdr.sqlite");
     let mut cdr_writer = CdrWriter::open(&cdr_path).map_err(|problem| anyhow!(problem))?;
 
-    let start = tokio::time::Instant::now();
+    let start = epoch_instant(start_unix_ms);
     let token = live.api_token.clone();
     if token.is_none() {
         tracing::warn!("[live] api_token is not set: state-changing API calls will all get 401");
     }
     let media_settings = live.media.clone();
-    let mut switch = Switch::new(center, live, sip_address, start_unix_ms);
+    let stream_settings = StreamSettings {
+        max_connections: live.max_connections,
+        idle_timeout: std::time::Duration::from_millis(live.connection_idle_timeout.0),
+    };
+    let trunks = switchboard_live::trunk::Trunks::new(live.trunk.clone())
+        .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
+    let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
+    let mut streams = None;
+    for (transport, address) in [
+        (Transport::Tcp, args.sip_tcp),
+        (Transport::Tls, args.sip_tls),
+    ] {
+        let Some(address) = address else { continue };
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen for SIP over {transport} on {address}"))?;
+        let address = listener.local_addr()?;
+        let streams = streams.get_or_insert_with(|| Streams::new(stream_settings));
+        let acceptor = if transport == Transport::Tls {
+            tls.clone()
+        } else {
+            None
+        };
+        streams.listen(listener, acceptor);
+        switch = switch.with_listener(transport, address);
+        tracing::info!(%transport, %address, "SIP over a stream transport");
+    }
     let mut media = None;
     if let Some(audio) = audio {
         let address = media_settings.address.unwrap_or(sip_address.ip());
@@ -251,6 +332,7 @@ async fn serve(
     };
     let options = LoopOptions {
         clock_rate: args.clock_rate,
+        quantum_ms: args.clock_quantum_ms,
         on_event: Some(&mut write_decision),
     };
     let mut switch = run_switch_observed(
@@ -261,12 +343,19 @@ async fn serve(
         Some(&mut cdr_writer),
         start,
         media.as_mut().map(|(driver, events)| (driver, events)),
+        streams.as_mut(),
         options,
     )
     .await;
     // Calls still up are dropped (each gets a CDR with outcome "dropped").
     switch.drop_all_calls(start.elapsed().as_millis() as u64);
     while let Some(transmit) = switch.poll_transmit() {
+        if transmit.transport.is_reliable() {
+            if let Some(streams) = streams.as_mut() {
+                streams.send(transmit);
+            }
+            continue;
+        }
         let _ = socket.send_to(&transmit.bytes, transmit.destination).await;
     }
     while let Some(record) = switch.poll_cdr() {
@@ -368,5 +457,19 @@ impl DecisionWriter {
                 tracing::error!(%error, path = %self.path.display(), "cannot write decisions");
             }
         }
+    }
+}
+
+/// The monotonic instant of a wall-clock time (milliseconds since 1970), in the past or the
+/// future: two processes that share an epoch share a clock to within the system clock's reading.
+pub fn epoch_instant(unix_ms: i64) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let now_unix_ms = jiff::Timestamp::now().as_millisecond();
+    let ahead_ms = unix_ms - now_unix_ms;
+    if ahead_ms >= 0 {
+        now + std::time::Duration::from_millis(ahead_ms as u64)
+    } else {
+        now.checked_sub(std::time::Duration::from_millis(ahead_ms.unsigned_abs()))
+            .unwrap_or(now)
     }
 }

@@ -1,6 +1,5 @@
 //! `switchboard sim SCENARIO`: run a scenario's replications and report the figures.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +7,7 @@ use anyhow::Context;
 use switchboard_engine::units::DurationMs;
 use switchboard_plan::required::required_agents;
 use switchboard_sim::run::{prepare, RunOptions};
-use switchboard_sim::summary::summary_table;
+use switchboard_sim::summary::summary_table_within;
 
 fn parse_duration(text: &str) -> Result<DurationMs, String> {
     let duration: DurationMs = text.parse().map_err(|error| format!("{error}"))?;
@@ -51,6 +50,9 @@ pub struct SimArgs {
     /// Print summary.json instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Tables as wide as their columns need (default: at most 100 columns, scopes in blocks).
+    #[arg(long)]
+    pub wide: bool,
     /// Check the engine's invariants after every step (slow).
     #[arg(long)]
     pub check_invariants: bool,
@@ -61,6 +63,10 @@ pub struct SimArgs {
     /// The replication --export-script writes (0 is the first).
     #[arg(long, default_value_t = 0, requires = "export_script")]
     pub replication: u32,
+    /// With --export-script: put every drawn time on this grid (`100ms`), so that a real-clock
+    /// replay whose noise stays below half of it decides exactly as the simulator did.
+    #[arg(long, requires = "export_script", value_parser = parse_duration)]
+    pub quantum: Option<DurationMs>,
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -84,7 +90,15 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(folder) = &args.export_script {
         let seed = args.seed.unwrap_or(model.settings.seed);
-        return export_script(&model, &scenario.text, seed, args.replication, folder);
+        let quantum_ms = args.quantum.map_or(0, |quantum| quantum.as_ms());
+        return export_script(
+            &model,
+            &scenario.text,
+            seed,
+            args.replication,
+            quantum_ms,
+            folder,
+        );
     }
     let replications = args.replications.unwrap_or(model.settings.replications);
     anyhow::ensure!(replications > 0, "--replications must be at least 1");
@@ -102,19 +116,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         },
         check_invariants: args.check_invariants,
     };
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let bar = indicatif::ProgressBar::new(u64::from(replications));
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} replications, {eta} left",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar
-    };
+    let bar = crate::terminal::progress_bar(args.quiet, u64::from(replications), "replications");
     let result = switchboard_sim::run(&model, &options, &|finished| {
         bar.set_position(u64::from(finished))
     })
@@ -130,11 +132,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print!("{}", result.summary.to_json());
     } else {
-        print!("{}", summary_table(&result.summary));
+        let width = crate::table_width(args.wide);
+        print!("{}", summary_table_within(&result.summary, width));
         if let Some(failover) = &result.summary.failover {
+            let clock = switchboard_sim::clock::RunClock::new(&model.center.center.start).ok();
             print!(
                 "{}",
-                switchboard_sim::failover::table::failover_table(failover)
+                switchboard_sim::failover::table::failover_table(failover, clock.as_ref(), width)
             );
         }
     }
@@ -158,19 +162,20 @@ fn export_script(
     scenario_text: &str,
     seed: u64,
     replication: u32,
+    quantum_ms: u64,
     folder: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
     use switchboard_results::script::{
         decision_hash, write_lines, ScriptLine, DECISIONS_FILE, SCENARIO_FILE, SCRIPT_FILE,
     };
-    let (lines, decisions) = match switchboard_sim::script::export_script(model, seed, replication)
-    {
-        Ok(exported) => exported,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
+    let (lines, decisions) =
+        match switchboard_sim::script::export_script(model, seed, replication, quantum_ms) {
+            Ok(exported) => exported,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
     std::fs::create_dir_all(folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
     write_lines(&folder.join(SCRIPT_FILE), &lines)?;

@@ -36,7 +36,14 @@ fn sim_writes_the_failover_section_with_an_exact_ledger() {
         shown.contains("failover: active-active, replication sync, latency 2 ms"),
         "{shown}"
     );
-    assert!(shown.contains("fault 1: site-outage dc-north at 7200 s for 1800 s: dropped "));
+    // The fault starts 2 h after `[center] start` (midnight, +08:00): shown on that clock.
+    assert!(
+        shown.contains("fault 1: site-outage dc-north at 02:00:00 for 1800 s: dropped "),
+        "{shown}"
+    );
+    for line in shown.lines() {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let failover = &summary["failover"];
@@ -149,7 +156,7 @@ fn compare_of_a_scenario_with_itself_shows_zero_differences() {
         assert_eq!(difference["mean"].as_f64(), Some(0.0), "{metric}");
     }
     let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
-    assert!(html.contains("<th>failover.fault0.rto_s</th>"));
+    assert!(html.contains("<th>failover.fault1.rto_s</th>"));
     assert!(!html.contains("<strong>"), "no difference is significant");
     let _ = std::fs::remove_dir_all(&out);
 }
@@ -170,25 +177,56 @@ fn chaos_prints_seeds_that_replay_their_runs() {
     let shown = text(&output.stdout);
     assert!(
         shown.starts_with(
-            "3 runs from seed 40, one to three random faults a run (no [chaos] rates): 0 invariant violations"
+            "3 runs from seed 40: 0 invariant violations\nschedule: one to three random faults a run (no [chaos] rates)\ncustomers harmed per run"
         ),
         "{shown}"
     );
-    let worst = shown.lines().nth(1).unwrap();
-    let seed = worst
-        .strip_prefix("seed ")
-        .and_then(|rest| rest.split(':').next())
-        .unwrap();
+    let worst = &run_blocks(&shown)[0];
     let replay = switchboard(&[
         "chaos",
         "scenarios/bank-failover.toml",
         "--runs",
         "1",
         "--seed",
-        seed,
+        &worst.0,
     ]);
     assert!(replay.status.success());
-    assert_eq!(text(&replay.stdout).lines().nth(1), Some(worst));
+    assert_eq!(run_blocks(&text(&replay.stdout))[0], *worst);
+    // The same outcome as JSON, with the spread of harm over the runs.
+    let output = switchboard(&[
+        "chaos",
+        "scenarios/bank-failover.toml",
+        "--runs",
+        "3",
+        "--seed",
+        "40",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["runs"], 3);
+    assert_eq!(json["harmed_by_run"].as_array().unwrap().len(), 3);
+    let spread = &json["harmed_per_run"];
+    assert!(spread["median"].as_u64().unwrap() <= spread["max"].as_u64().unwrap());
+    assert_eq!(json["worst"][0]["seed"].to_string(), worst.0);
+}
+
+/// Each run chaos prints, as (seed, its lines): a line `seed S: ...` and the indented lines
+/// that follow it.
+fn run_blocks(shown: &str) -> Vec<(String, String)> {
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    let mut in_block = false;
+    for line in shown.lines() {
+        if let Some(rest) = line.strip_prefix("seed ") {
+            let seed = rest.split(':').next().unwrap().to_string();
+            blocks.push((seed, format!("{line}\n")));
+            in_block = true;
+        } else if in_block && line.starts_with(' ') {
+            blocks.last_mut().unwrap().1.push_str(&format!("{line}\n"));
+        } else {
+            in_block = false;
+        }
+    }
+    blocks
 }
 
 #[test]
@@ -317,7 +355,7 @@ fn chaos_with_rates_prints_seeds_that_replay_the_same_schedule() {
     let shown = text(&output.stdout);
     assert!(
         shown.starts_with(
-            "3 runs from seed 40, faults at the [chaos] rates: site-outage 1/h, partition 12/d: 0 invariant violations\n"
+            "3 runs from seed 40: 0 invariant violations\nschedule: faults at the [chaos] rates: site-outage 1/h, partition 12/d\n"
         ),
         "{shown}"
     );
@@ -326,23 +364,14 @@ fn chaos_with_rates_prints_seeds_that_replay_the_same_schedule() {
         shown.contains("partition dc-") && shown.contains(", split-brain)"),
         "{shown}"
     );
-    let lines: Vec<&str> = shown.lines().collect();
-    let mut replayed_runs = 0;
-    for (index, line) in lines.iter().enumerate() {
-        let Some(rest) = line.strip_prefix("seed ") else {
-            continue;
-        };
-        let seed = rest.split(':').next().unwrap();
-        let faults = lines[index + 1];
-        assert!(faults.starts_with("  faults: "), "{shown}");
+    let blocks = run_blocks(&shown);
+    assert_eq!(blocks.len(), 3, "{shown}");
+    for (seed, block) in &blocks {
+        assert!(block.contains("\n  faults: "), "{block}");
         let replay = switchboard(&["chaos", &path, "--runs", "1", "--seed", seed]);
         let replayed = text(&replay.stdout);
-        let replayed_lines: Vec<&str> = replayed.lines().collect();
-        assert_eq!(replayed_lines[1], *line, "seed {seed}");
-        assert_eq!(replayed_lines[2], faults, "seed {seed}");
-        replayed_runs += 1;
+        assert_eq!(run_blocks(&replayed)[0].1, *block, "seed {seed}");
     }
-    assert_eq!(replayed_runs, 3, "{shown}");
 }
 
 #[test]
@@ -432,11 +461,11 @@ fn compare_of_fence_against_split_brain_shows_no_answer_across_the_fence() {
             .unwrap_or_else(|| panic!("compare shows {name}"))
             .clone()
     };
-    let across = metric("failover.fault0.answered_across_partition");
+    let across = metric("failover.fault1.answered_across_partition");
     assert!(across["values"][0]["mean"].as_f64().unwrap() > 0.0);
     assert_eq!(across["values"][1]["mean"], 0.0);
     // Synchronous replication: fencing loses nothing that waited at dc-north.
-    let lost = metric("failover.fault0.lost");
+    let lost = metric("failover.fault1.lost");
     assert_eq!(lost["values"][1]["mean"], 0.0);
     let offered = metric("offered");
     assert!(offered["values"][0]["mean"].as_f64().unwrap() > 0.0);

@@ -19,14 +19,20 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn export(folder: &Path, seed: &str) -> String {
-    let output = switchboard(&[
+    export_with(folder, seed, &[])
+}
+
+fn export_with(folder: &Path, seed: &str, more: &[&str]) -> String {
+    let mut arguments = vec![
         "sim",
         "scenarios/agreement.toml",
         "--seed",
         seed,
         "--export-script",
         folder.to_str().unwrap(),
-    ]);
+    ];
+    arguments.extend_from_slice(more);
+    let output = switchboard(&arguments);
     assert!(output.status.success(), "{}", text(&output.stderr));
     text(&output.stdout)
 }
@@ -175,13 +181,21 @@ fn the_worked_example_of_the_guide_runs_as_written() {
 
 /// The real clock: `switchboard serve` started by the replay on loopback ports, the script's
 /// callers and agents as UDP peers and its HTTP API told the agents' actions, for the 40 s the
-/// script lasts. Network and scheduler noise move times by milliseconds; the decisions stay
-/// those of the simulator (the command fails below 99 % identical).
+/// script lasts. Network and scheduler noise move messages by milliseconds; on the script's
+/// 100 ms grid they change no time the engine sees, and the decisions stay those of the
+/// simulator (the command fails below 99 % identical).
 #[test]
 fn a_real_clock_replay_over_loopback_gives_the_simulators_decisions() {
     let folder = tempfile::tempdir().unwrap();
     let script = folder.path().join("script");
-    export(&script, "11");
+    export_with(&script, "11", &["--quantum", "100ms"]);
+    // On the grid, the virtual clock agrees exactly too.
+    let virtual_clock = switchboard(&["replay", script.to_str().unwrap()]);
+    assert!(
+        text(&virtual_clock.stdout).contains("identical decisions"),
+        "{}",
+        text(&virtual_clock.stdout)
+    );
     let out = folder.path().join("live");
     let output = switchboard(&[
         "replay",

@@ -2,10 +2,13 @@
 //! script's callers and agents as the same [`Peers`] on two UDP sockets, and agents' actions
 //! sent to its HTTP API.
 //!
-//! Time is the wall clock, optionally run faster or slower (`clock_rate`: script milliseconds
-//! per wall millisecond; the switch must run at the same rate, `serve --clock-rate`). The
-//! network and the scheduler add noise, so times differ from the simulator's by a little, and
-//! a decision can change only where the script leaves two things closer than that noise
+//! Time is the wall clock from an epoch the server shares (`serve --epoch-unix-ms`),
+//! optionally run faster or slower (`clock_rate`: script milliseconds per wall millisecond;
+//! `serve --clock-rate`). The network and the scheduler add noise, so times differ from the
+//! simulator's by a little, and a decision can change only where the script leaves two things
+//! closer than that noise. On a grid (`quantum_ms`, the script's, and `serve
+//! --clock-quantum-ms`) both read the clock on the grid and the peers act half a step after
+//! each grid point, so that noise below half a step changes no time at all
 //! (`docs/agreement.md`).
 
 use std::net::SocketAddr;
@@ -28,6 +31,10 @@ pub struct RealClockOptions {
     pub token: String,
     /// Script milliseconds per wall-clock millisecond (1: real time).
     pub clock_rate: f64,
+    /// The instant of script time 0, shared with the server.
+    pub epoch: Instant,
+    /// The script's grid (0: none).
+    pub quantum_ms: u64,
     /// How often phones refresh their registration (script milliseconds).
     pub register_every_ms: u64,
 }
@@ -144,9 +151,20 @@ pub async fn replay(
     );
     let mut api = Api::connect(options.http, options.token.clone()).await?;
     let rate = options.clock_rate;
-    let start = Instant::now();
-    let now_ms = || (start.elapsed().as_secs_f64() * 1_000.0 * rate) as u64;
-    let wall = |script_ms: u64| start + Duration::from_secs_f64(script_ms as f64 / 1_000.0 / rate);
+    let start = options.epoch;
+    let quantum_ms = options.quantum_ms;
+    // On a grid, the peers read the clock as the server does (the last grid point passed) and
+    // act half a step after the grid point an action is due at: what the server sends at a
+    // grid point (a timer's offer) or half a step later (the answer to an input) reads as that
+    // grid point at the peers, and what they send reads as it at the server.
+    let half_step_ms = quantum_ms as f64 / 2.0;
+    let now_ms = || {
+        let elapsed_ms = (start.elapsed().as_secs_f64() * 1_000.0 * rate) as u64;
+        elapsed_ms / quantum_ms.max(1) * quantum_ms.max(1)
+    };
+    let wall = |script_ms: u64| {
+        start + Duration::from_secs_f64((script_ms as f64 + half_step_ms) / 1_000.0 / rate)
+    };
     let end = wall(duration_ms);
     let mut trunk_buffer = vec![0u8; 65_536];
     let mut phones_buffer = vec![0u8; 65_536];

@@ -109,6 +109,15 @@ pub fn simulate_scenario(
     scenario: &Path,
     request: &SimulationRequest,
 ) -> Result<SimulationRun, String> {
+    simulate_scenario_with_progress(scenario, request, &|_| {})
+}
+
+/// [`simulate_scenario`], calling `progress` with the number of finished replications.
+pub fn simulate_scenario_with_progress(
+    scenario: &Path,
+    request: &SimulationRequest,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Result<SimulationRun, String> {
     let loaded = switchboard_sim::load_scenario(scenario).map_err(|error| error.to_string())?;
     let mut model = prepare(&loaded).map_err(|error| error.to_string())?;
     if !(request.traffic_scale >= 0.0 && request.traffic_scale.is_finite()) {
@@ -129,7 +138,7 @@ pub fn simulate_scenario(
         threads: request.threads.max(1),
         ..RunOptions::default()
     };
-    let result = switchboard_sim::run(&model, &options, &|_| {})
+    let result = switchboard_sim::run(&model, &options, progress)
         .map_err(|error| format!("{}: the simulation stopped: {error}", scenario.display()))?;
     Ok(SimulationRun {
         model,
@@ -359,7 +368,23 @@ pub fn load_and_simulate(path: &Path, threads: usize) -> Result<Usage, SourceErr
 /// Replaces every simulated day type of `usage` by the usage of its simulated day. Paths are
 /// relative to `base` (the usage file's folder). When the file leaves `named_agents` out, the
 /// roster is the largest of the simulated scenarios' rosters.
-pub fn resolve(mut usage: Usage, base: &Path, threads: usize) -> Result<Usage, String> {
+pub fn resolve(usage: Usage, base: &Path, threads: usize) -> Result<Usage, String> {
+    resolve_with_progress(usage, base, threads, &|_, _| {})
+}
+
+/// [`resolve`], calling `progress(done, total)` with the day types simulated so far.
+pub fn resolve_with_progress(
+    mut usage: Usage,
+    base: &Path,
+    threads: usize,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Usage, String> {
+    let to_simulate = usage
+        .day_types
+        .iter()
+        .filter(|day| day.simulate.is_some())
+        .count();
+    let mut simulated_so_far = 0;
     let derivation = Derivation {
         messages_per_chat_minute: usage
             .messages_per_chat_minute
@@ -411,6 +436,8 @@ pub fn resolve(mut usage: Usage, base: &Path, threads: usize) -> Result<Usage, S
         largest_roster = Some(largest_roster.map_or(simulated.named_agents, |r: f64| {
             r.max(simulated.named_agents)
         }));
+        simulated_so_far += 1;
+        progress(simulated_so_far, to_simulate);
     }
     if usage.named_agents.is_none() {
         usage.named_agents = largest_roster;

@@ -30,6 +30,9 @@ pub struct Dialog {
     fallback_destination: SocketAddr,
     /// The CSeq number of our last request in this dialog.
     local_cseq: u32,
+    /// The connection in-dialog requests take whatever the route set and target say (a
+    /// dialog set up over TCP or TLS).
+    connection: Option<SocketAddr>,
 }
 
 impl Dialog {
@@ -50,6 +53,7 @@ impl Dialog {
             route_set: record_routes(&invite.headers),
             fallback_destination: source,
             local_cseq: 0,
+            connection: None,
         }
     }
 
@@ -72,6 +76,7 @@ impl Dialog {
             route_set: Vec::new(),
             fallback_destination: destination,
             local_cseq: 0,
+            connection: None,
         }
     }
 
@@ -110,8 +115,17 @@ impl Dialog {
     /// Where an in-dialog request goes: the first route or the remote target when it is an IP
     /// literal, else where the peer's messages came from. Host names are never resolved.
     pub fn destination(&self) -> SocketAddr {
+        if let Some(connection) = self.connection {
+            return connection;
+        }
         let next_hop = self.route_set.first().unwrap_or(&self.remote_target);
         literal_address(next_hop).unwrap_or(self.fallback_destination)
+    }
+
+    /// Send every in-dialog request to `peer`, the far end of the stream the dialog was set
+    /// up on.
+    pub fn keep_connection(&mut self, peer: SocketAddr) {
+        self.connection = Some(peer);
     }
 
     /// The Record-Route values a UAS copies into its responses that create the dialog.

@@ -26,4 +26,6 @@ pub mod media_plane;
 pub mod metrics;
 pub mod registrar;
 pub mod runtime;
+pub mod streams;
 pub mod switch;
+pub mod trunk;

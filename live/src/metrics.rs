@@ -18,6 +18,12 @@ pub struct QueueLabel {
     pub queue: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GatewayLabel {
+    pub trunk: String,
+    pub gateway: String,
+}
+
 /// Every metric of the live runtime; see the module documentation.
 pub struct Metrics {
     registry: Registry,
@@ -39,6 +45,8 @@ pub struct Metrics {
     pub transactions: Gauge,
     pub registered_agents: Gauge,
     pub queue_waiting: Family<QueueLabel, Gauge>,
+    pub gateway_up: Family<GatewayLabel, Gauge>,
+    pub calls_from_unknown_sources: Counter,
 }
 
 impl Default for Metrics {
@@ -96,6 +104,18 @@ impl Default for Metrics {
         let calls_in_progress = gauge("calls_in_progress", "Calls whose contact has not ended.");
         let transactions = gauge("sip_transactions", "SIP transactions in the table.");
         let registered_agents = gauge("registered_agents", "Agents with a registration.");
+        let gateway_up = Family::<GatewayLabel, Gauge>::default();
+        registry.register(
+            "trunk_gateway_up",
+            "1 while a carrier gateway answers its OPTIONS keep-alives, 0 once it is down.",
+            gateway_up.clone(),
+        );
+        let calls_from_unknown_sources = Counter::default();
+        registry.register(
+            "calls_from_unknown_sources",
+            "INVITEs refused with 403: their source is in no trunk's allow-list.",
+            calls_from_unknown_sources.clone(),
+        );
         let queue_waiting = Family::<QueueLabel, Gauge>::default();
         registry.register(
             "queue_waiting",
@@ -122,6 +142,8 @@ impl Default for Metrics {
             transactions,
             registered_agents,
             queue_waiting,
+            gateway_up,
+            calls_from_unknown_sources,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::api::{Command, CommandError, Reply};
 use crate::cdr::CdrWriter;
 use crate::media::{CallEvent, MediaDriver};
 use crate::sip::message::MAX_MESSAGE_BYTES;
+use crate::streams::{StreamEvent, Streams};
 use crate::switch::{CallerEvent, Switch};
 
 /// Commands waiting for the switch task at most; the HTTP API answers 503 beyond.
@@ -70,11 +71,16 @@ pub async fn run_switch<S: DatagramSocket>(
     cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
 ) -> Switch {
-    run_switch_with_media(socket, switch, requests, shutdown, cdr_writer, start, None).await
+    run_switch_with_media(
+        socket, switch, requests, shutdown, cdr_writer, start, None, None,
+    )
+    .await
 }
 
 /// [`run_switch`] with anchored media: the switch's media commands go to `media`'s driver and
-/// its events come back to the switch.
+/// its events come back to the switch; and with TCP and TLS connections when `streams` is
+/// given (messages for stream peers go to their connection, the rest to the UDP socket).
+#[allow(clippy::too_many_arguments)] // each is one thing the loop drives
 pub async fn run_switch_with_media<S: DatagramSocket>(
     socket: &S,
     switch: Switch,
@@ -83,10 +89,11 @@ pub async fn run_switch_with_media<S: DatagramSocket>(
     cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
     media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+    streams: Option<&mut Streams>,
 ) -> Switch {
     let options = LoopOptions::default();
     run_switch_observed(
-        socket, switch, requests, shutdown, cdr_writer, start, media, options,
+        socket, switch, requests, shutdown, cdr_writer, start, media, streams, options,
     )
     .await
 }
@@ -100,6 +107,11 @@ pub struct LoopOptions<'o> {
     /// live clock faster or slower (`docs/agreement.md`). Not with anchored media, whose
     /// packets keep real time.
     pub clock_rate: f64,
+    /// Reads the clock on a grid of this many milliseconds (0: none): the switch's time is
+    /// the last grid point passed, and timers fire on the grid point at or after their time.
+    /// A replay on a grid (`docs/agreement.md`) delivers each input half a grid step after its
+    /// time, so that noise below half a step changes no time the engine sees.
+    pub quantum_ms: u64,
     /// Told every engine event the switch logged (`Switch::with_event_log`), with the center
     /// to name queues and agents by.
     pub on_event: Option<&'o mut EventObserver<'o>>,
@@ -109,13 +121,14 @@ impl Default for LoopOptions<'_> {
     fn default() -> Self {
         LoopOptions {
             clock_rate: 1.0,
+            quantum_ms: 0,
             on_event: None,
         }
     }
 }
 
-/// [`run_switch_with_media`] with a clock rate and an observer of the engine's events.
-#[allow(clippy::too_many_arguments)] // the loop's parts, each a different kind of thing
+/// [`run_switch_with_media`] with a clock rate, a grid and an observer of the engine's events.
+#[allow(clippy::too_many_arguments)] // each is one thing the loop drives
 pub async fn run_switch_observed<S: DatagramSocket>(
     socket: &S,
     mut switch: Switch,
@@ -124,19 +137,24 @@ pub async fn run_switch_observed<S: DatagramSocket>(
     mut cdr_writer: Option<&mut CdrWriter>,
     start: Instant,
     mut media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+    mut streams: Option<&mut Streams>,
     mut options: LoopOptions<'_>,
 ) -> Switch {
     let rate = options.clock_rate;
     assert!(rate > 0.0 && rate.is_finite(), "a clock that moves forward");
     let real_time = rate == 1.0;
+    let quantum_ms = options.quantum_ms.max(1);
+    // Before `start` (an epoch set in the future) the clock reads 0.
     let now_ms = || {
-        if real_time {
+        let elapsed_ms = if real_time {
             start.elapsed().as_millis() as u64
         } else {
             (start.elapsed().as_secs_f64() * 1_000.0 * rate) as u64
-        }
+        };
+        elapsed_ms / quantum_ms * quantum_ms
     };
     let wall = |at_ms: u64| {
+        let at_ms = at_ms.next_multiple_of(quantum_ms);
         if real_time {
             start + std::time::Duration::from_millis(at_ms)
         } else {
@@ -151,6 +169,15 @@ pub async fn run_switch_observed<S: DatagramSocket>(
             }
         }
         while let Some(transmit) = switch.poll_transmit() {
+            if transmit.transport.is_reliable() {
+                match streams.as_deref_mut() {
+                    Some(streams) => streams.send(transmit),
+                    None => {
+                        tracing::debug!(destination = %transmit.destination, "no stream transport")
+                    }
+                }
+                continue;
+            }
             if let Err(error) = socket
                 .send_to_address(&transmit.bytes, transmit.destination)
                 .await
@@ -185,6 +212,18 @@ pub async fn run_switch_observed<S: DatagramSocket>(
                 let _ = request.reply.send(answer);
             }
             Some(event) = media_event(&mut media) => switch.handle_media_event(now_ms(), event),
+            Some(event) = stream_event(&mut streams) => {
+                if let Some(streams) = streams.as_deref_mut() {
+                    streams.note(&event);
+                }
+                match event {
+                    StreamEvent::Message { peer, transport, bytes } => {
+                        switch.handle_message(now_ms(), peer, transport, &bytes)
+                    }
+                    StreamEvent::Closed { peer } => switch.connection_closed(peer),
+                    StreamEvent::Opened { .. } => {}
+                }
+            }
             _ = sleep_until(deadline) => switch.handle_timeout(now_ms()),
         }
     }
@@ -196,6 +235,13 @@ async fn media_event(
 ) -> Option<CallEvent> {
     match media {
         Some((_, events)) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn stream_event(streams: &mut Option<&mut Streams>) -> Option<StreamEvent> {
+    match streams {
+        Some(streams) => streams.next_event().await,
         None => std::future::pending().await,
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod compare;
 pub mod cost;
+pub mod display;
 pub mod error;
 pub mod estimate;
 pub mod failover;

@@ -42,6 +42,9 @@ pub enum ScriptLine {
         seed: u64,
         replication: u32,
         duration_ms: u64,
+        /// The grid every time of the script lies on (0: none; `sim --quantum`).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        quantum_ms: u64,
     },
     /// A contact arrives at `entry` (a queue or an IVR flow, by name).
     Arrival {
@@ -94,6 +97,10 @@ pub enum ScriptLine {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<switchboard_engine::AuxReason>,
     },
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// What an agent does, in [`ScriptLine::Agent`].
@@ -411,6 +418,7 @@ mod tests {
                 seed: 7,
                 replication: 0,
                 duration_ms: 1_000,
+                quantum_ms: 100,
             },
             ScriptLine::Answer {
                 contact: 3,

@@ -52,6 +52,7 @@ pub fn chaos_run(model: &Model, seed: u64) -> ChaosRun {
         check_invariants: true,
         trace: None,
         observer: None,
+        quantum_ms: 0,
     };
     match run_replication(&model, seed, 0, options) {
         Ok(output) => {
@@ -88,7 +89,20 @@ pub fn chaos_run(model: &Model, seed: u64) -> ChaosRun {
 
 /// Runs seeds `first_seed .. first_seed + runs` on `threads` threads; results in seed order.
 pub fn chaos(model: &Model, first_seed: u64, runs: u32, threads: usize) -> Vec<ChaosRun> {
+    chaos_with_progress(model, first_seed, runs, threads, &|_| {})
+}
+
+/// [`chaos`], calling `progress` with the number of finished runs after each one (in whatever
+/// order threads finish them; the runs themselves do not depend on it).
+pub fn chaos_with_progress(
+    model: &Model,
+    first_seed: u64,
+    runs: u32,
+    threads: usize,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Vec<ChaosRun> {
     let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<ChaosRun>>> = Mutex::new(vec![None; runs as usize]);
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, runs.max(1) as usize) {
@@ -99,6 +113,7 @@ pub fn chaos(model: &Model, first_seed: u64, runs: u32, threads: usize) -> Vec<C
                 }
                 let run = chaos_run(model, first_seed.wrapping_add(index as u64));
                 slots.lock().expect("not poisoned")[index] = Some(run);
+                progress(finished.fetch_add(1, Ordering::Relaxed) as u32 + 1);
             });
         }
     });

@@ -8,7 +8,10 @@ use crate::failover::FailoverOutput;
 use crate::run::RunResult;
 use crate::topology::FaultKind;
 pub use switchboard_results::compare::{ComparedMetric, Comparison};
-use switchboard_results::{Estimate, Metric};
+use switchboard_results::display::{
+    difference_text, estimate_text, table_text, wrapped, TEXT_WIDTH,
+};
+use switchboard_results::{Estimate, Metric, Unit};
 
 /// The headline metrics of the whole center compared across variants.
 pub const CENTER_METRICS: [Metric; 8] = [
@@ -57,8 +60,9 @@ fn failover_value(output: &FailoverOutput, name: &str) -> f64 {
         .strip_prefix("fault")
         .and_then(|rest| rest.split_once('.'))
     {
-        let index: usize = index.parse().expect("fault metrics are named faultN.what");
-        let outcome = &output.outcomes[index];
+        // Faults are numbered from 1, as `switchboard sim` prints them.
+        let number: usize = index.parse().expect("fault metrics are named faultN.what");
+        let outcome = &output.outcomes[number - 1];
         let seconds = |ms: Option<u64>| ms.map_or(f64::NAN, |ms| ms as f64 / 1000.0);
         return match what {
             "time_to_answer_s" => seconds(outcome.time_to_answer_ms),
@@ -121,13 +125,16 @@ pub fn compare(names: &[String], results: &[RunResult], seed: u64) -> Comparison
                     "time_to_answer_s",
                     "rto_s",
                 ] {
-                    metrics.push(format!("failover.fault{index}.{what}"));
+                    metrics.push(format!("failover.fault{}.{what}", index + 1));
                 }
                 let all_partitions = results.iter().all(|result| {
                     result.failover_outputs[0].faults[index].kind == FaultKind::Partition
                 });
                 if all_partitions {
-                    metrics.push(format!("failover.fault{index}.answered_across_partition"));
+                    metrics.push(format!(
+                        "failover.fault{}.answered_across_partition",
+                        index + 1
+                    ));
                 }
             }
         }
@@ -169,67 +176,60 @@ pub fn compare(names: &[String], results: &[RunResult], seed: u64) -> Comparison
     }
 }
 
-/// The comparison as a text table: each variant's mean ± half-width, then each difference
-/// from the first with its 95 % interval.
+/// What a compared metric's values are: a metric's own unit, seconds for the failover times,
+/// contacts for the rest of the failover figures.
+pub fn unit_of(metric: &str) -> Unit {
+    match metric.parse::<Metric>() {
+        Ok(metric) => metric.unit(),
+        Err(_) if metric.ends_with("_s") => Unit::Seconds,
+        Err(_) => Unit::Contacts,
+    }
+}
+
+/// The comparison as a text table within [`TEXT_WIDTH`] columns: each variant's mean ±
+/// half-width, then each difference from the first with its 95 % interval.
 pub fn comparison_table(comparison: &Comparison) -> String {
+    comparison_table_within(comparison, TEXT_WIDTH)
+}
+
+/// The comparison within `width` columns: columns that do not fit come in further blocks,
+/// each repeating the metric names.
+pub fn comparison_table_within(comparison: &Comparison, width: usize) -> String {
     use std::fmt::Write as _;
-    let cell = |estimate: &Estimate| match (estimate.mean, estimate.half_width()) {
-        (Some(mean), Some(half)) => format!("{mean:.4} ± {half:.4}"),
-        (Some(mean), None) => format!("{mean:.4}"),
-        _ => "—".to_string(),
-    };
-    let difference = |estimate: &Estimate| match (estimate.mean, estimate.ci95) {
-        (Some(mean), Some([low, high])) => format!("{mean:+.4} [{low:+.4}, {high:+.4}]"),
-        (Some(mean), None) => format!("{mean:+.4}"),
-        _ => "—".to_string(),
-    };
     let mut header = vec!["metric".to_string()];
-    header.extend(comparison.variants.iter().cloned());
-    header.extend(
-        comparison.variants[1..]
-            .iter()
-            .enumerate()
-            .map(|(index, _)| format!("V{} − V1", index + 2)),
-    );
+    header.extend((1..=comparison.variants.len()).map(|number| format!("V{number}")));
+    header.extend((2..=comparison.variants.len()).map(|number| format!("V{number} − V1")));
     let mut rows = vec![header];
     for metric in &comparison.metrics {
+        let unit = unit_of(&metric.metric);
         let mut row = vec![metric.metric.clone()];
-        row.extend(metric.values.iter().map(cell));
-        row.extend(metric.differences.iter().map(difference));
+        row.extend(metric.values.iter().map(|value| estimate_text(value, unit)));
+        row.extend(
+            metric
+                .differences
+                .iter()
+                .map(|difference| difference_text(difference, unit)),
+        );
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|column| {
-            rows.iter()
-                .map(|row| row[column].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
     let mut out = String::new();
     for (index, variant) in comparison.variants.iter().enumerate() {
-        let _ = writeln!(out, "V{}: {variant}", index + 1);
+        out.push_str(&wrapped(
+            &format!("V{}: {variant}", index + 1),
+            "",
+            4,
+            width,
+        ));
     }
-    let _ = writeln!(
-        out,
-        "seed {}, {} replications each (common random numbers); differences paired by replication, 95 % intervals",
-        comparison.seed, comparison.replications
-    );
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(column, (text, width))| {
-                let pad = width - text.chars().count();
-                if column == 0 {
-                    format!("{text}{}", " ".repeat(pad))
-                } else {
-                    format!("{}{text}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  "));
-    }
+    out.push_str(&wrapped(
+        &format!(
+            "seed {}, {} replications each (common random numbers); differences paired by replication, 95 % intervals; shares in percent, their differences in percentage points (pp)",
+            comparison.seed, comparison.replications
+        ),
+        "",
+        2,
+        width,
+    ));
+    let _ = write!(out, "{}", table_text(&rows, width));
     out
 }

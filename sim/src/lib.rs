@@ -33,6 +33,7 @@
 //!   decisions in it, for another driver to replay.
 
 pub mod chaos;
+pub mod clock;
 pub mod compare;
 pub mod demand;
 pub mod distribution;

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 use switchboard_engine::Channel;
+use switchboard_results::display::{estimate_text, significant, table_text, wrapped, TEXT_WIDTH};
 use switchboard_results::sizing::{QueueLoad, QueueSizing, StaffingLoads};
 use switchboard_results::{
     Estimate, Estimates, IntervalRow, Intervals, Metric, Scope as ResultScope,
@@ -371,6 +372,13 @@ pub fn intervals(
 
 /// The summary as a table for a terminal: one row per metric, one column per scope.
 pub fn summary_table(summary: &Summary) -> String {
+    summary_table_within(summary, TEXT_WIDTH)
+}
+
+/// The summary table within `width` columns: when the scopes (total, queues, sites) do not fit
+/// side by side, they come in blocks, each repeating the metric names. Shares are percent,
+/// digits follow the confidence interval, intervals stay inside the quantity's range.
+pub fn summary_table_within(summary: &Summary, width: usize) -> String {
     let mut columns: Vec<(String, &Estimates)> = vec![("total".to_string(), &summary.total)];
     if summary.queues.len() > 1 {
         columns.extend(
@@ -387,60 +395,37 @@ pub fn summary_table(summary: &Summary) -> String {
             .iter()
             .map(|(name, estimates)| (format!("site:{name}"), estimates)),
     );
-    let cell = |estimate: Option<&Estimate>| match estimate.map(|e| (e.mean, e.half_width())) {
-        Some((Some(mean), Some(half))) => {
-            format!("{} ± {}", significant(mean), significant(half))
-        }
-        Some((Some(mean), None)) => significant(mean),
-        _ => "-".to_string(),
-    };
-    let rows: Vec<(&str, Vec<String>)> = Metric::SUMMARY
-        .iter()
-        .map(|metric| {
-            (
-                metric.name(),
-                columns
-                    .iter()
-                    .map(|(_, estimates)| cell(estimates.get(metric)))
-                    .collect(),
-            )
-        })
-        .collect();
-    let name_width = Metric::SUMMARY
-        .iter()
-        .map(|m| m.name().len())
-        .max()
-        .unwrap_or(0);
-    let widths: Vec<usize> = (0..columns.len())
-        .map(|index| {
-            rows.iter()
-                .map(|(_, cells)| cells[index].chars().count())
-                .chain([columns[index].0.len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{} — {} replications, seed {}, service level {}; mean ± 95 % half-width",
-        summary.scenario,
-        summary.replications,
-        summary.seed,
-        summary.service_level_definition.name()
+    let mut rows: Vec<Vec<String>> = Vec::with_capacity(Metric::SUMMARY.len() + 1);
+    rows.push(
+        std::iter::once("metric".to_string())
+            .chain(columns.iter().map(|(name, _)| name.clone()))
+            .collect(),
     );
-    let _ = write!(text, "{:name_width$}", "metric");
-    for (index, (name, _)) in columns.iter().enumerate() {
-        let _ = write!(text, "  {:>width$}", name, width = widths[index]);
+    for metric in Metric::SUMMARY.iter() {
+        rows.push(
+            std::iter::once(metric.name().to_string())
+                .chain(columns.iter().map(|(_, estimates)| {
+                    estimates
+                        .get(metric)
+                        .map_or_else(|| "-".to_string(), |e| estimate_text(e, metric.unit()))
+                }))
+                .collect(),
+        );
     }
-    text.push('\n');
-    for (metric, cells) in rows {
-        let _ = write!(text, "{metric:name_width$}");
-        for (index, cell) in cells.iter().enumerate() {
-            let _ = write!(text, "  {:>width$}", cell, width = widths[index]);
-        }
-        text.push('\n');
-    }
+    let mut text = String::new();
+    text.push_str(&wrapped(
+        &format!(
+            "{} — {} replications, seed {}, service level {}; mean ± 95 % half-width",
+            summary.scenario,
+            summary.replications,
+            summary.seed,
+            summary.service_level_definition.name()
+        ),
+        "",
+        2,
+        width,
+    ));
+    text.push_str(&table_text(&rows, width));
     let _ = writeln!(
         text,
         "events {}, contacts {}, still inside at the end {}, trace {}",
@@ -453,15 +438,6 @@ pub fn summary_table(summary: &Summary) -> String {
         &summary.trace_hash[..16]
     );
     text
-}
-
-/// Four significant digits, without exponent for everyday magnitudes.
-fn significant(value: f64) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let digits = (3 - value.abs().log10().floor() as i32).max(0) as usize;
-    format!("{value:.digits$}")
 }
 
 #[cfg(test)]
@@ -594,7 +570,11 @@ handle_time = { dist = "exponential", mean = "5m" }
         .replace("name = \"chat\"\n", "name = \"chat\"\nsite = \"west\"\n");
         let model = crate::run::model_from_text(&text).unwrap();
         let result = crate::run::run(&model, &crate::run::RunOptions::default(), &|_| {}).unwrap();
-        let table = summary_table(&result.summary);
+        // Within 100 columns the scopes come in blocks; wide, side by side.
+        for line in summary_table(&result.summary).lines() {
+            assert!(line.chars().count() <= 100, "{line}");
+        }
+        let table = summary_table_within(&result.summary, 10_000);
         let header: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
         assert_eq!(
             header,

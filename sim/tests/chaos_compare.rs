@@ -110,7 +110,7 @@ fn the_two_bank_architectures_differ_where_they_should() {
     // TTL, and answers again sooner: the whole interval lies below zero.
     for metric in [
         "failover.failed_during_detection",
-        "failover.fault0.time_to_answer_s",
+        "failover.fault1.time_to_answer_s",
     ] {
         let [_, high] = difference(metric).ci95.unwrap();
         assert!(high < 0.0, "{metric}: {:?}", difference(metric));
@@ -321,13 +321,13 @@ fn compare_pairs_the_answers_across_a_partition() {
     let across = comparison
         .metrics
         .iter()
-        .find(|metric| metric.metric == "failover.fault1.answered_across_partition")
+        .find(|metric| metric.metric == "failover.fault2.answered_across_partition")
         .expect("partitions compare their answers across");
     assert!(
         comparison
             .metrics
             .iter()
-            .all(|metric| !metric.metric.starts_with("failover.fault0.answered_across")),
+            .all(|metric| !metric.metric.starts_with("failover.fault1.answered_across")),
         "the site outage has no such figure"
     );
     // Same traffic, a partition four times as long: more answers cross it, in every pairing.
@@ -370,13 +370,13 @@ fn compare_pairs_a_fault_only_with_the_same_fault() {
         .filter(|metric| metric.starts_with("failover.fault"))
         .collect();
     assert!(
-        faults_compared.contains(&"failover.fault0.rto_s"),
+        faults_compared.contains(&"failover.fault1.rto_s"),
         "{faults_compared:?}"
     );
     assert!(
         faults_compared
             .iter()
-            .all(|metric| !metric.starts_with("failover.fault1.")),
+            .all(|metric| !metric.starts_with("failover.fault2.")),
         "{faults_compared:?}"
     );
 }

@@ -96,6 +96,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(scenario: &str) -> Server {
+        Server::start_with_arguments(scenario, &[])
+    }
+
+    /// [`Server::start`] with more options for `serve` (`--sip-tcp ADDRESS`, ...).
+    pub fn start_with_arguments(scenario: &str, arguments: &[&str]) -> Server {
         // A free port can be taken between probing and binding: try a few times.
         for _attempt in 0..5 {
             let directory = tempfile::tempdir().unwrap();
@@ -109,6 +114,7 @@ impl Server {
                 .args(["--http", &format!("127.0.0.1:{http_port}")])
                 .arg("--data")
                 .arg(directory.path().join("data"))
+                .args(arguments)
                 .env("RUST_LOG", "info")
                 .stdout(Stdio::null())
                 .stderr(log)

@@ -42,6 +42,11 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::message::{parse, reason_phrase, Message, Method, Request, Response};
+pub use super::transport::Transport;
+
+/// Stream peers (addresses reached over TCP or TLS) the layer remembers at most; beyond,
+/// a new one is reached over UDP and a warning is logged. Bounds memory whatever the peers do.
+pub const MAX_STREAM_PEERS: usize = 100_000;
 
 /// The RFC 3261 timer base values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,10 +73,11 @@ impl Default for TimerSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransactionId(pub u64);
 
-/// Bytes to send to an address.
+/// Bytes to send to an address, over a transport.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
     pub destination: SocketAddr,
+    pub transport: Transport,
     pub bytes: Vec<u8>,
 }
 
@@ -156,6 +162,8 @@ struct Transaction {
     peer: SocketAddr,
     /// Over TCP or TLS: no retransmissions of requests or errors, no absorbing states.
     reliable: bool,
+    /// What the messages of this transaction travel on.
+    transport: Transport,
     /// The request, kept by client INVITE transactions until a final response (to build the
     /// CANCEL and the ACK of an error); nothing else needs it.
     request: Option<Request>,
@@ -187,8 +195,11 @@ pub struct TransactionCounts {
 /// Every transaction of one SIP endpoint; see the module documentation.
 pub struct TransactionLayer {
     timers: TimerSettings,
-    /// `host:port` written in the Via of requests this layer sends.
-    via_sent_by: String,
+    /// `host:port` written in the Via of requests this layer sends, by transport.
+    sent_by: [String; 3],
+    /// Addresses reached over a stream: peers whose connection is open (their messages came
+    /// on it) and Contacts that asked for TCP or TLS. Every other address is reached over UDP.
+    stream_peers: HashMap<SocketAddr, Transport>,
     max_transactions: usize,
     transactions: HashMap<TransactionId, Transaction>,
     by_key: HashMap<String, TransactionId>,
@@ -226,7 +237,8 @@ impl TransactionLayer {
         TransactionLayer {
             timers,
             branch_prefix: format!("z9hG4bK{:x}", fxhash(&via_sent_by)),
-            via_sent_by,
+            sent_by: [via_sent_by.clone(), via_sent_by.clone(), via_sent_by],
+            stream_peers: HashMap::new(),
             max_transactions,
             transactions: HashMap::new(),
             by_key: HashMap::new(),
@@ -264,26 +276,76 @@ impl TransactionLayer {
     }
 
     pub fn via_sent_by(&self) -> &str {
-        &self.via_sent_by
+        &self.sent_by[Transport::Udp as usize]
+    }
+
+    /// The `host:port` of the listener of `transport` (written in Via and Contact).
+    pub fn sent_by(&self, transport: Transport) -> &str {
+        &self.sent_by[transport as usize]
+    }
+
+    /// The transport that reaches `address`: a stream when one was learned, else UDP.
+    pub fn transport_for(&self, address: SocketAddr) -> Transport {
+        self.stream_peers
+            .get(&address)
+            .copied()
+            .unwrap_or(Transport::Udp)
+    }
+
+    /// Stream peers remembered (bounded by [`MAX_STREAM_PEERS`]).
+    pub fn stream_peer_count(&self) -> usize {
+        self.stream_peers.len()
+    }
+
+    // ---- transports ----
+
+    /// Where the listener of `transport` is: its address goes into Via.
+    pub fn set_sent_by(&mut self, transport: Transport, sent_by: String) {
+        self.sent_by[transport as usize] = sent_by;
+    }
+
+    /// Reach `address` over `transport` from now on (UDP forgets a stream peer).
+    pub fn set_transport(&mut self, address: SocketAddr, transport: Transport) {
+        if transport == Transport::Udp {
+            self.stream_peers.remove(&address);
+        } else if self.stream_peers.len() < MAX_STREAM_PEERS
+            || self.stream_peers.contains_key(&address)
+        {
+            self.stream_peers.insert(address, transport);
+        } else {
+            tracing::warn!(%address, %transport, "too many stream peers: reached over UDP");
+        }
+    }
+
+    /// The connection to `address` closed: it is reached over UDP again.
+    pub fn forget_peer(&mut self, address: SocketAddr) {
+        self.stream_peers.remove(&address);
     }
 
     // ---- inputs ----
 
     /// One UDP datagram.
     pub fn handle_datagram(&mut self, now_ms: u64, source: SocketAddr, bytes: &[u8]) {
-        self.handle_message(now_ms, source, bytes, false);
+        self.handle_message(now_ms, source, bytes, Transport::Udp);
     }
 
-    /// One message from `source`, framed already; `reliable` for TCP and TLS.
+    /// One message from `source`, framed already (a datagram, or a message cut from a stream
+    /// by [`super::framing::StreamFramer`]). A message on a stream makes `source` a stream
+    /// peer: what goes back to it takes the same connection.
     pub fn handle_message(
         &mut self,
         now_ms: u64,
         source: SocketAddr,
         bytes: &[u8],
-        reliable: bool,
+        transport: Transport,
     ) {
+        if transport.is_reliable() {
+            self.set_transport(source, transport);
+        }
         match parse(bytes) {
-            Ok(Message::Request(request)) => self.handle_request(now_ms, source, request, reliable),
+            Ok(Message::Request(request)) => {
+                self.handle_request(now_ms, source, request, transport)
+            }
             Ok(Message::Response(response)) => self.handle_response(now_ms, source, response),
             Err(error) => {
                 // Keep-alives (bare CRLFs) are not worth an event.
@@ -341,7 +403,7 @@ impl TransactionLayer {
             return; // already answered finally: a late answer from the user is dropped
         }
         let bytes = response.to_bytes();
-        let peer = entry.peer;
+        let (peer, transport) = (entry.peer, entry.transport);
         entry.retransmit_bytes = bytes.clone();
         let deadlines = &mut self.deadlines;
         match (entry.kind, response.status) {
@@ -396,7 +458,7 @@ impl TransactionLayer {
                 );
             }
         }
-        self.transmit(peer, bytes);
+        self.transmit_over(peer, transport, bytes);
     }
 
     /// Send a request (not ACK) in a new client transaction. A top Via with a fresh branch is
@@ -409,14 +471,14 @@ impl TransactionLayer {
     ) -> TransactionId {
         debug_assert!(request.method != Method::Ack, "ACK has no transaction");
         let branch = self.new_branch();
-        self.add_via(&mut request, &branch);
+        self.add_via(&mut request, &branch, self.transport_for(destination));
         self.start_client_transaction(now_ms, destination, request, branch)
     }
 
     /// Send a request outside any transaction (the ACK for a 2xx), with a fresh branch.
     pub fn send_stateless(&mut self, destination: SocketAddr, mut request: Request) {
         let branch = self.new_branch();
-        self.add_via(&mut request, &branch);
+        self.add_via(&mut request, &branch, self.transport_for(destination));
         self.transmit(destination, request.to_bytes());
     }
 
@@ -428,7 +490,8 @@ impl TransactionLayer {
     /// Give a request that came up as [`TransactionEvent::OverLimit`] a transaction anyway,
     /// beyond the bound; it comes out again as a `Request` (or a `Cancel`) event.
     pub fn admit(&mut self, now_ms: u64, source: SocketAddr, request: Request) {
-        self.create_server_transaction(now_ms, source, request, false);
+        let transport = self.transport_for(source);
+        self.create_server_transaction(now_ms, source, request, transport);
     }
 
     /// Turn away a request that came up as [`TransactionEvent::OverLimit`]: a stateless 503
@@ -493,8 +556,12 @@ impl TransactionLayer {
         branch
     }
 
-    fn add_via(&self, request: &mut Request, branch: &str) {
-        let via = format!("SIP/2.0/UDP {};branch={branch};rport", self.via_sent_by);
+    fn add_via(&self, request: &mut Request, branch: &str, transport: Transport) {
+        let via = format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            transport.via_name(),
+            self.sent_by(transport)
+        );
         request.headers.0.insert(
             0,
             super::message::Header {
@@ -505,7 +572,18 @@ impl TransactionLayer {
     }
 
     fn transmit(&mut self, destination: SocketAddr, bytes: Vec<u8>) {
-        self.transmits.push_back(Transmit { destination, bytes });
+        let transport = self.transport_for(destination);
+        self.transmit_over(destination, transport, bytes);
+    }
+
+    /// A transaction's messages keep its transport even if the peer's connection closed
+    /// meanwhile (the driver then opens a new one or drops them).
+    fn transmit_over(&mut self, destination: SocketAddr, transport: Transport, bytes: Vec<u8>) {
+        self.transmits.push_back(Transmit {
+            destination,
+            transport,
+            bytes,
+        });
     }
 
     fn allocate_id(&mut self) -> TransactionId {
@@ -539,7 +617,7 @@ impl TransactionLayer {
         };
         entry.retransmit_interval_ms = interval_ms;
         let bytes = entry.retransmit_bytes.clone();
-        let peer = entry.peer;
+        let (peer, transport) = (entry.peer, entry.transport);
         arm(
             &mut self.deadlines,
             id,
@@ -547,7 +625,7 @@ impl TransactionLayer {
             Timer::Retransmit,
             Some(now_ms + interval_ms),
         );
-        self.transmit(peer, bytes);
+        self.transmit_over(peer, transport, bytes);
     }
 
     /// A state-ending timer fired (B, D, F, H, I, J, K, L, M): the transaction is over.
@@ -588,12 +666,14 @@ impl TransactionLayer {
         };
         let key = format!("c|{branch}|{}", request.method);
         let bytes = request.to_bytes();
+        let transport = self.transport_for(destination);
         let mut transaction = Transaction {
             kind,
             state: State::Initial,
             key: key.clone(),
             peer: destination,
-            reliable: false,
+            reliable: transport.is_reliable(),
+            transport,
             request: (kind == Kind::ClientInvite).then_some(request),
             retransmit_bytes: bytes.clone(),
             ack_bytes: None,
@@ -621,7 +701,7 @@ impl TransactionLayer {
         );
         self.transactions.insert(id, transaction);
         self.by_key.insert(key, id);
-        self.transmit(destination, bytes);
+        self.transmit_over(destination, transport, bytes);
         id
     }
 
@@ -689,7 +769,7 @@ impl TransactionLayer {
         now_ms: u64,
         source: SocketAddr,
         request: Request,
-        reliable: bool,
+        transport: Transport,
     ) {
         let Some(via) = request.top_via() else {
             return; // validated by the parser; unreachable in practice
@@ -725,7 +805,7 @@ impl TransactionLayer {
                 .push_back(TransactionEvent::OverLimit { request, source });
             return;
         }
-        self.create_server_transaction(now_ms, source, request, reliable);
+        self.create_server_transaction(now_ms, source, request, transport);
     }
 
     fn create_server_transaction(
@@ -733,7 +813,7 @@ impl TransactionLayer {
         now_ms: u64,
         source: SocketAddr,
         request: Request,
-        reliable: bool,
+        transport: Transport,
     ) {
         let Some(via) = request.top_via() else {
             return;
@@ -762,7 +842,8 @@ impl TransactionLayer {
                 state: State::Initial,
                 key: key.clone(),
                 peer: source,
-                reliable,
+                reliable: transport.is_reliable(),
+                transport,
                 request: None,
                 retransmit_bytes: Vec::new(),
                 ack_bytes: None,
@@ -825,8 +906,8 @@ impl TransactionLayer {
         }
         if !entry.retransmit_bytes.is_empty() {
             let bytes = entry.retransmit_bytes.clone();
-            let peer = entry.peer;
-            self.transmit(peer, bytes);
+            let (peer, transport) = (entry.peer, entry.transport);
+            self.transmit_over(peer, transport, bytes);
         }
     }
 
@@ -894,8 +975,8 @@ impl TransactionLayer {
                         now_ms + 32_000
                     };
                     arm(deadlines, id, entry, Timer::EndOfState, Some(timer_d));
-                    let peer = entry.peer;
-                    self.transmit(peer, bytes);
+                    let (peer, transport) = (entry.peer, entry.transport);
+                    self.transmit_over(peer, transport, bytes);
                     self.events.push_back(TransactionEvent::Response {
                         transaction: id,
                         response,
@@ -910,8 +991,8 @@ impl TransactionLayer {
             }
             (Kind::ClientInvite, State::Completed) => {
                 if let Some(bytes) = entry.ack_bytes.clone() {
-                    let peer = entry.peer;
-                    self.transmit(peer, bytes);
+                    let (peer, transport) = (entry.peer, entry.transport);
+                    self.transmit_over(peer, transport, bytes);
                 }
             }
             (Kind::ClientNonInvite, State::Initial | State::Proceeding) => {
@@ -1031,6 +1112,64 @@ mod tests {
             vec![TransactionEvent::Timeout { transaction: id }]
         );
         assert_eq!(client.transaction_count(), 0);
+    }
+
+    #[test]
+    fn over_tcp_a_request_names_the_transport_and_is_never_retransmitted() {
+        let mut client = layer(5060);
+        client.set_sent_by(Transport::Tcp, "127.0.0.1:5062".into());
+        client.set_transport(address(5070), Transport::Tcp);
+        let id = client.send_request(0, address(5070), request(Method::Invite, "x"));
+        let sent = drain_transmits(&mut client);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].transport, Transport::Tcp);
+        let text = String::from_utf8_lossy(&sent[0].bytes).into_owned();
+        assert!(text.contains("Via: SIP/2.0/TCP 127.0.0.1:5062;"), "{text}");
+        let mut now_ms = 0;
+        while let Some(deadline_ms) = client.poll_timeout() {
+            now_ms = deadline_ms;
+            client.handle_timeout(now_ms);
+            assert!(
+                drain_transmits(&mut client).is_empty(),
+                "retransmitted at {now_ms}"
+            );
+        }
+        // Timer B still bounds the wait for an answer.
+        assert_eq!(now_ms, 32_000);
+        assert_eq!(
+            drain_events(&mut client),
+            vec![TransactionEvent::Timeout { transaction: id }]
+        );
+        // The connection closes: the address is UDP again.
+        client.forget_peer(address(5070));
+        assert_eq!(client.transport_for(address(5070)), Transport::Udp);
+    }
+
+    #[test]
+    fn a_request_over_tcp_is_answered_over_tcp_and_its_transaction_ends_at_once() {
+        let mut server = layer(5060);
+        let mut options = request(Method::Options, "y");
+        options.headers.0.insert(
+            0,
+            crate::sip::message::Header {
+                name: "Via".into(),
+                value: "SIP/2.0/TCP 127.0.0.1:40000;branch=z9hG4bKtcp".into(),
+            },
+        );
+        server.handle_message(0, address(40000), &options.to_bytes(), Transport::Tcp);
+        let Some(TransactionEvent::Request { transaction, .. }) = server.poll_event() else {
+            panic!("no request event");
+        };
+        server.respond(0, transaction, options.response(200, "OK", None));
+        let sent = drain_transmits(&mut server);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            (sent[0].destination, sent[0].transport),
+            (address(40000), Transport::Tcp)
+        );
+        // Timer J is zero over a reliable transport.
+        server.handle_timeout(0);
+        assert_eq!(server.transaction_count(), 0);
     }
 
     #[test]

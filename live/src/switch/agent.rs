@@ -38,9 +38,10 @@ impl Switch {
             binding.destination,
         );
         let mut invite = dialog.initial_invite();
-        invite
-            .headers
-            .push("Contact", format!("<sip:switchboard@{}>", self.local));
+        invite.headers.push(
+            "Contact",
+            self.own_contact(self.transport_for(dialog.destination())),
+        );
         let offer = self.offer_for_agent(contact);
         if let Some(content_type) = offer.content_type {
             invite.headers.push("Content-Type", content_type);
@@ -118,6 +119,12 @@ impl Switch {
             200..=299 => match leg.state {
                 AgentLegState::Ringing => {
                     leg.dialog.learn_from_response(&response);
+                    let (destination, target) =
+                        (leg.dialog.destination(), leg.dialog.remote_target.clone());
+                    self.learn_transport(destination, &target);
+                    let Some(leg) = self.agent_legs.get_mut(call_id) else {
+                        return;
+                    };
                     leg.answer = super::Body::of(&response.headers, &response.body);
                     leg.state = AgentLegState::Answered;
                     let (contact, agent) = (leg.contact, leg.agent);

@@ -22,6 +22,13 @@ impl Switch {
             self.on_session_refresh(transaction, request);
             return;
         }
+        if !self.trunks.is_empty() && self.trunks.trunk_of(source.ip()).is_none() {
+            // Calls come from the carriers' allow-lists only: toll fraud and spam stop here.
+            tracing::warn!(%source, "INVITE from a source in no trunk's allow-list: 403");
+            self.metrics.calls_from_unknown_sources.inc();
+            self.respond(transaction, &request, 403);
+            return;
+        }
         if self.calls.len() >= self.live.max_calls {
             self.metrics.calls_refused.inc();
             let mut response = request.response(503, reason_phrase(503), None);
@@ -66,7 +73,7 @@ impl Switch {
         let call = Call {
             caller: CallerLeg {
                 invite_transaction: transaction,
-                dialog: Dialog::as_server(&request, local_tag, source),
+                dialog: self.caller_dialog(&request, local_tag, source),
                 offer: Body::of(&request.headers, &request.body),
                 invite: request,
                 ringing_sent: false,
@@ -125,6 +132,20 @@ impl Switch {
         (self.live.retry_after.0 / 1_000).max(1).to_string()
     }
 
+    /// The dialog a caller's INVITE creates. Over TCP or TLS its in-dialog requests take the
+    /// connection the INVITE came on (as RFC 5923 connection reuse and phones behind NAT
+    /// expect), not a new one to its Contact.
+    fn caller_dialog(&mut self, invite: &Request, local_tag: String, source: SocketAddr) -> Dialog {
+        let mut dialog = Dialog::as_server(invite, local_tag, source);
+        if self.arrival.is_reliable() {
+            dialog.keep_connection(source);
+        } else {
+            let (destination, target) = (dialog.destination(), dialog.remote_target.clone());
+            self.learn_transport(destination, &target);
+        }
+        dialog
+    }
+
     /// A response to the caller's INVITE with our To tag; responses that create or confirm the
     /// dialog (18x, 2xx) carry our Contact and the caller's Record-Route (RFC 3261 §12.1.1).
     fn caller_response(&self, call: &Call, status: u16) -> Response {
@@ -138,9 +159,10 @@ impl Switch {
             for route in caller.dialog.record_route_values() {
                 response.headers.push("Record-Route", route);
             }
+            let transport = self.transport_for(caller.dialog.destination());
             response
                 .headers
-                .push("Contact", format!("<sip:switchboard@{}>", self.local));
+                .push("Contact", self.own_contact(transport));
         }
         if status == 503 {
             response.headers.push("Retry-After", self.retry_after_s());
@@ -433,8 +455,7 @@ impl Switch {
     /// echoed (the refresher keeps refreshing; we do not ask for more, RFC 4028 §9).
     fn in_dialog_ok(&self, request: &Request) -> Response {
         let mut ok = request.response(200, "OK", None);
-        ok.headers
-            .push("Contact", format!("<sip:switchboard@{}>", self.local));
+        ok.headers.push("Contact", self.own_contact(self.arrival));
         if let Some(session_expires) = request.headers.get("Session-Expires") {
             ok.headers
                 .push("Session-Expires", session_expires.to_string());

@@ -42,12 +42,13 @@ use crate::config::LiveConfig;
 use crate::dialog::Dialog;
 use crate::media::{CallEvent, DriverEvent, MediaCommand};
 use crate::media_plane::MediaPlane;
-use crate::metrics::Metrics;
+use crate::metrics::{GatewayLabel, Metrics};
 use crate::registrar::Registrar;
 use crate::sip::message::{reason_phrase, Request};
 use crate::sip::transaction::{
-    TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit,
+    TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit, Transport,
 };
+use crate::trunk::Trunks;
 
 /// The methods this B2BUA accepts, for Allow header fields.
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
@@ -119,6 +120,10 @@ struct Call {
 /// Requests the switch sent as a client, and why.
 #[derive(Clone, Debug)]
 enum Purpose {
+    /// An OPTIONS keep-alive to a carrier's gateway.
+    GatewayProbe {
+        gateway: usize,
+    },
     AgentInvite {
         call_id: String,
     },
@@ -156,6 +161,10 @@ pub struct Switch {
     next_identifier: u64,
     identifier_prefix: String,
     now_ms: u64,
+    /// The transport of the message being handled (UDP between messages).
+    arrival: Transport,
+    /// Carriers: allow-lists and their gateways' keep-alives.
+    trunks: Trunks,
     /// The engine's events with their callers, kept for `poll_event` when asked for
     /// (`with_event_log`); drained by the driver after every input, so it stays short.
     event_log: Option<VecDeque<CallerEvent>>,
@@ -199,6 +208,8 @@ impl Switch {
             identifier_prefix: format!("{:x}", start_unix_ms),
             now_ms: 0,
             event_log: None,
+            arrival: Transport::Udp,
+            trunks: Trunks::default(),
         }
     }
 
@@ -206,6 +217,26 @@ impl Switch {
     pub fn with_event_log(mut self) -> Self {
         self.event_log = Some(VecDeque::new());
         self
+    }
+
+    /// Probe the gateways of `[[live.trunk]]` and accept INVITEs only from their allow-lists.
+    pub fn with_trunks(mut self, trunks: Trunks) -> Self {
+        for gateway in trunks.gateways() {
+            self.metrics
+                .gateway_up
+                .get_or_create(&GatewayLabel {
+                    trunk: trunks.trunk_name(gateway.trunk).to_string(),
+                    gateway: gateway.address.to_string(),
+                })
+                .set(1);
+        }
+        self.trunks = trunks;
+        self
+    }
+
+    /// Every gateway of every trunk with its state.
+    pub fn gateways(&self) -> &[crate::trunk::Gateway] {
+        self.trunks.gateways()
     }
 
     /// Anchor every call's media on `media`'s ports (see `docs/media.md`).
@@ -234,6 +265,31 @@ impl Switch {
         self.transactions.transaction_count()
     }
 
+    /// The transport that reaches `address` (UDP unless a stream was learned for it).
+    pub fn transport_for(&self, address: SocketAddr) -> Transport {
+        self.transactions.transport_for(address)
+    }
+
+    /// Our Contact for messages over `transport`: a `sips:` URI over TLS, `;transport=tcp` over TCP,
+    /// each with that listener's address.
+    fn own_contact(&self, transport: Transport) -> String {
+        let address = self.transactions.sent_by(transport);
+        match transport {
+            Transport::Udp => format!("<sip:switchboard@{address}>"),
+            Transport::Tcp => format!("<sip:switchboard@{address};transport=tcp>"),
+            Transport::Tls => format!("<sips:switchboard@{address}>"),
+        }
+    }
+
+    /// The next hop of a peer's Contact is reached over the transport the URI names, else
+    /// the one its message came on (a phone on TCP expects TCP back).
+    fn learn_transport(&mut self, destination: SocketAddr, contact_uri: &str) {
+        let transport = Transport::for_contact(contact_uri, self.arrival);
+        if transport != Transport::Udp || self.arrival == Transport::Udp {
+            self.transactions.set_transport(destination, transport);
+        }
+    }
+
     /// Agent legs still remembered (ringing, answered, or withdrawn and waiting for a late 200).
     pub fn agent_leg_count(&self) -> usize {
         self.agent_legs.len()
@@ -242,13 +298,40 @@ impl Switch {
     // ---------------------------------------------------------------- inputs
 
     pub fn handle_datagram(&mut self, now_ms: u64, source: SocketAddr, bytes: &[u8]) {
+        self.handle_message(now_ms, source, Transport::Udp, bytes);
+    }
+
+    /// One message from a datagram or cut from a TCP or TLS connection with `source`.
+    pub fn handle_message(
+        &mut self,
+        now_ms: u64,
+        source: SocketAddr,
+        transport: Transport,
+        bytes: &[u8],
+    ) {
         self.now_ms = now_ms;
         // Engine timers due by now run first, as the simulator runs them: a message that came
         // in while a timer was due meets the center as it is after the timer (docs/agreement.md).
         self.run_engine_timers(now_ms);
         self.metrics.datagrams_received.inc();
-        self.transactions.handle_datagram(now_ms, source, bytes);
+        self.arrival = transport;
+        self.transactions
+            .handle_message(now_ms, source, bytes, transport);
         self.process_transaction_events();
+        self.arrival = Transport::Udp;
+    }
+
+    /// The connection with `peer` closed: what goes to it later takes a new connection (TCP)
+    /// or is lost (TLS; phones keep their TLS connection open while registered).
+    pub fn connection_closed(&mut self, peer: SocketAddr) {
+        self.transactions.forget_peer(peer);
+    }
+
+    /// The switch also listens on `transport` at `address` (written in Via and Contact).
+    pub fn with_listener(mut self, transport: Transport, address: SocketAddr) -> Self {
+        self.transactions
+            .set_sent_by(transport, address.to_string());
+        self
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
@@ -257,6 +340,7 @@ impl Switch {
         self.process_transaction_events();
         self.run_engine_timers(now_ms);
         self.run_probes(now_ms);
+        self.probe_gateways(now_ms);
         for agent in self.registrar.expire(now_ms) {
             tracing::info!(
                 agent = self.center.agent_name(agent),
@@ -312,6 +396,7 @@ impl Switch {
             self.center.poll_timeout(),
             self.registrar.poll_timeout(),
             self.next_probe_ms(),
+            self.trunks.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -480,6 +565,57 @@ impl Switch {
             .refuse_overloaded(source, &request, retry_after_s);
     }
 
+    /// Ping every gateway whose keep-alive is due (see `crate::trunk`).
+    fn probe_gateways(&mut self, now_ms: u64) {
+        let mut changes = Vec::new();
+        for gateway in self.trunks.due_probes(now_ms, &mut changes) {
+            let address = self.trunks.gateways()[gateway].address;
+            let tag = self.new_identifier();
+            let call_id = format!("{}@switchboard", self.new_identifier());
+            let mut options = Request {
+                method: crate::sip::message::Method::Options,
+                uri: format!("sip:{address}"),
+                headers: Default::default(),
+                body: Vec::new(),
+            };
+            let local = self
+                .transactions
+                .sent_by(self.transport_for(address))
+                .to_string();
+            options.headers.push("Max-Forwards", "70");
+            options
+                .headers
+                .push("From", format!("<sip:switchboard@{local}>;tag={tag}"));
+            options.headers.push("To", format!("<sip:{address}>"));
+            options.headers.push("Call-ID", call_id);
+            options.headers.push("CSeq", "1 OPTIONS");
+            let transaction = self.transactions.send_request(now_ms, address, options);
+            self.client_transactions
+                .insert(transaction, Purpose::GatewayProbe { gateway });
+        }
+        self.report_gateway_changes(changes);
+    }
+
+    fn report_gateway_changes(&mut self, changes: Vec<crate::trunk::GatewayChange>) {
+        for change in changes {
+            let gateway = &self.trunks.gateways()[change.gateway];
+            let trunk = self.trunks.trunk_name(gateway.trunk).to_string();
+            let up = change.state == crate::trunk::GatewayState::Up;
+            if up {
+                tracing::info!(%trunk, gateway = %gateway.address, "gateway up: it answers its OPTIONS again");
+            } else {
+                tracing::warn!(%trunk, gateway = %gateway.address, misses = gateway.misses_in_a_row, "gateway down: its OPTIONS went unanswered");
+            }
+            self.metrics
+                .gateway_up
+                .get_or_create(&GatewayLabel {
+                    trunk,
+                    gateway: gateway.address.to_string(),
+                })
+                .set(i64::from(up));
+        }
+    }
+
     fn new_identifier(&mut self) -> String {
         let identifier = format!("{}-{}", self.identifier_prefix, self.next_identifier);
         self.next_identifier += 1;
@@ -542,6 +678,15 @@ impl Switch {
                 }
                 call_id
             }
+            Some(Purpose::GatewayProbe { gateway }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                    let mut changes = Vec::new();
+                    self.trunks.answered(gateway, &mut changes);
+                    self.report_gateway_changes(changes);
+                }
+                return;
+            }
             Some(Purpose::Probe { contact, side }) => {
                 if response.status >= 200 {
                     self.client_transactions.remove(&transaction);
@@ -571,6 +716,8 @@ impl Switch {
         match self.client_transactions.remove(&transaction) {
             Some(Purpose::AgentInvite { call_id }) => self.on_agent_invite_timeout(&call_id),
             Some(Purpose::Probe { contact, side }) => self.side_gone(contact, side),
+            // Counted as a miss when the next ping is due.
+            Some(Purpose::GatewayProbe { .. }) => {}
             Some(Purpose::Fire) | None => {}
         }
     }

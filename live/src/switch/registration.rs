@@ -130,11 +130,13 @@ impl Switch {
             .push("Contact", format!("<{}>;expires={granted_s}", contact.uri));
         self.transactions
             .respond(self.now_ms, transaction, response);
+        let destination = literal_address(&contact.uri).unwrap_or(source);
+        self.learn_transport(destination, &contact.uri);
         let is_new = self.registrar.register(
             agent,
             Binding {
                 contact_uri: contact.uri.clone(),
-                destination: literal_address(&contact.uri).unwrap_or(source),
+                destination,
                 expires_at_ms: self.now_ms + granted_s * 1_000,
             },
         );

@@ -1,0 +1,279 @@
+//! Carrier trunks against `switchboard serve` with Kamailio (Debian package `kamailio`) as the
+//! carrier's proxy on loopback: calls through it are served, its gateway answers the OPTIONS
+//! keep-alives and is marked down `options_interval × misses` after it stops; an INVITE from a
+//! source in no allow-list gets 403.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{cdrs, free_udp_port, require_sipp, sipp_file, Guard, Server};
+
+const CENTER: &str = "tests/sipp/center.toml";
+
+fn require_kamailio() {
+    if Command::new("kamailio").arg("-v").output().is_err() {
+        panic!("kamailio is needed for the trunk tests: apt-get install -y kamailio");
+    }
+}
+
+/// A Kamailio process, stopped with SIGTERM so that its main process ends its children too.
+struct Kamailio(Guard);
+
+impl Kamailio {
+    fn stop(&mut self) {
+        if let Some(child) = self.0 .0.as_ref() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        self.0.wait(Duration::from_secs(10));
+        self.0 .0 = None;
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Kamailio as the carrier's proxy: it answers OPTIONS to itself, record-routes INVITEs and
+/// relays every call from the carrier side to the switch, and the switch's requests back.
+fn start_kamailio(directory: &std::path::Path, port: u16, switch: &str) -> Kamailio {
+    let switch_port = switch.rsplit(':').next().unwrap();
+    let config = format!(
+        r#"#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "maxfwd.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
+
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }}
+    if (is_method("OPTIONS") && uri==myself && $rU==$null) {{
+        sl_send_reply("200", "Keepalive");
+        exit;
+    }}
+    if (loose_route()) {{
+        t_relay();
+        exit;
+    }}
+    if ($si == "127.0.0.1" && $sp == {switch_port}) {{
+        t_relay();
+        exit;
+    }}
+    if (is_method("INVITE")) {{
+        record_route();
+    }}
+    $du = "sip:{switch}";
+    t_relay();
+}}
+"#
+    );
+    let path = directory.join("kamailio.cfg");
+    std::fs::write(&path, config).unwrap();
+    let log = std::fs::File::create(directory.join("kamailio.log")).unwrap();
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(&path)
+        .args(["-D", "-E", "-m", "32", "-M", "4"])
+        .arg("-P")
+        .arg(directory.join("kamailio.pid"))
+        .arg("-Y")
+        .arg(directory)
+        .arg("-w")
+        .arg(directory)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("kamailio starts");
+    Kamailio(Guard(Some(child)))
+}
+
+/// The value of a metric line of `/metrics`, if present.
+fn metric(server: &Server, line_start: &str) -> Option<String> {
+    let (_, text) = server.read("/metrics");
+    text.lines()
+        .find(|line| line.starts_with(line_start))
+        .map(|line| line[line_start.len()..].trim().to_string())
+}
+
+fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn calls_through_kamailio_are_served_and_a_stopped_gateway_is_marked_down() {
+    require_sipp();
+    require_kamailio();
+    let kamailio_port = free_udp_port();
+    let folder = tempfile::tempdir().unwrap();
+    // The SIPp center with one trunk: Kamailio's address as gateway, loopback allowed.
+    let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    let text = format!(
+        "{text}\n[[live.trunk]]\nname = \"carrier\"\ngateways = [\"127.0.0.1:{kamailio_port}\"]\n\
+         allow = [\"127.0.0.1/32\"]\noptions_interval = \"500ms\"\nmisses = 2\n"
+    );
+    std::fs::write(folder.path().join("center.toml"), text).unwrap();
+    std::fs::copy(
+        common::repository_file("tests/sipp/secrets.toml"),
+        folder.path().join("secrets.toml"),
+    )
+    .unwrap();
+    let scenario = folder.path().join("center.toml").display().to_string();
+    let mut server = Server::start(&scenario);
+    let mut kamailio = start_kamailio(folder.path(), kamailio_port, &server.sip_address());
+    let gauge = format!(
+        "switchboard_trunk_gateway_up{{trunk=\"carrier\",gateway=\"127.0.0.1:{kamailio_port}\"}}"
+    );
+    // Listed as up from the start; pings before Kamailio listens may miss, so wait for it.
+    assert!(metric(&server, &gauge).is_some(), "the gateway is listed");
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, &gauge)
+            .as_deref()
+            == Some("1")),
+        "the gateway is not up\n{}",
+        server.log()
+    );
+    let _agent = server.agent("sales-team-1", "agent_answer.xml");
+
+    // Two calls from a SIPp trunk behind Kamailio.
+    let carrier = format!("127.0.0.1:{kamailio_port}");
+    let screen = folder.path().join("trunk.log");
+    let mut trunk = Guard(Some(
+        Command::new("sipp")
+            .args([&carrier, "-sf", &sipp_file("caller.xml"), "-s", "sales"])
+            .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+            .args([
+                "-m",
+                "2",
+                "-d",
+                "200",
+                "-nostdin",
+                "-timeout",
+                "30",
+                "-timeout_error",
+            ])
+            .current_dir(folder.path())
+            .stdout(std::fs::File::create(&screen).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let status = trunk.wait(Duration::from_secs(45));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "calls through Kamailio failed: {status:?}\n{}\n{}\n{}",
+        std::fs::read_to_string(&screen).unwrap_or_default(),
+        std::fs::read_to_string(folder.path().join("kamailio.log")).unwrap_or_default(),
+        server.log()
+    );
+
+    // Kamailio stops: two unanswered pings 500 ms apart make the gateway down.
+    kamailio.stop();
+    let stopped_at = Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, &gauge)
+            .as_deref()
+            == Some("0")),
+        "the gateway was not marked down\n{}",
+        server.log()
+    );
+    let detection = stopped_at.elapsed();
+    // interval × misses (1 s), plus at most one interval for the ping in flight, the 100 ms
+    // polling here, and slack for a loaded test machine.
+    assert!(
+        detection <= Duration::from_millis(4_000),
+        "marked down after {detection:?}"
+    );
+    assert!(server.log().contains("gateway down"), "{}", server.log());
+
+    // Back up at its first answer.
+    let _kamailio = start_kamailio(folder.path(), kamailio_port, &server.sip_address());
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, &gauge)
+            .as_deref()
+            == Some("1")),
+        "the gateway did not come back up\n{}",
+        server.log()
+    );
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter().all(|row| row.outcome == "completed"),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn an_invite_from_a_source_in_no_allow_list_gets_403() {
+    require_sipp();
+    let folder = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    // The carrier sends from 127.0.0.2 only; a SIPp on 127.0.0.1 is no carrier.
+    let text = format!(
+        "{text}\n[[live.trunk]]\nname = \"carrier\"\ngateways = [\"127.0.0.2:5060\"]\n\
+         options_interval = \"0s\"\n"
+    );
+    std::fs::write(folder.path().join("center.toml"), text).unwrap();
+    std::fs::copy(
+        common::repository_file("tests/sipp/secrets.toml"),
+        folder.path().join("secrets.toml"),
+    )
+    .unwrap();
+    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let _agent = server.agent("sales-team-1", "agent_answer.xml");
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let local = socket.local_addr().unwrap();
+    let invite = format!(
+        "INVITE sip:sales@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKfraud\r\n\
+         From: <sip:fraud@{local}>;tag=f\r\nTo: <sip:sales@{server}>\r\nCall-ID: fraud-1\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:fraud@{local}>\r\nMax-Forwards: 70\r\n\
+         Content-Length: 0\r\n\r\n",
+        server = server.sip_address()
+    );
+    socket
+        .send_to(invite.as_bytes(), server.sip_address())
+        .unwrap();
+    let mut buffer = [0u8; 4096];
+    let answer = loop {
+        let (length, _) = socket.recv_from(&mut buffer).expect("an answer");
+        let text = String::from_utf8_lossy(&buffer[..length]).into_owned();
+        if !text.starts_with("SIP/2.0 1") {
+            break text;
+        }
+    };
+    assert!(answer.starts_with("SIP/2.0 403"), "{answer}");
+    let metrics = server.read("/metrics").1;
+    assert!(
+        metrics.contains("switchboard_calls_from_unknown_sources_total 1"),
+        "{metrics}"
+    );
+    server.stop();
+    assert!(cdrs(&server.cdr_path()).is_empty());
+}
