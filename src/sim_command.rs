@@ -100,6 +100,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             folder,
         );
     }
+    for warning in &model.warnings {
+        eprintln!("warning: {warning}");
+    }
     let replications = args.replications.unwrap_or(model.settings.replications);
     anyhow::ensure!(replications > 0, "--replications must be at least 1");
     let threads = args
