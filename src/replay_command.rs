@@ -9,8 +9,8 @@ use switchboard_agreement::plan::ReplayPlan;
 use switchboard_engine::Center;
 use switchboard_live::config::{LiveConfig, ScenarioLive};
 use switchboard_results::script::{
-    decision_hash, first_divergence, read_lines, write_lines, Decision, ScriptLine, DECISIONS_FILE,
-    SCENARIO_FILE, SCRIPT_FILE,
+    agreement, decision_hash, first_divergence, read_lines, write_lines, CallerDecision, Decision,
+    ScriptLine, DECISIONS_FILE, SCENARIO_FILE, SCRIPT_FILE,
 };
 
 /// The live runtime's decisions, written beside the script with --out.
@@ -35,6 +35,18 @@ pub struct ReplayArgs {
     /// Also write the live runtime's decisions to this folder (live-decisions.jsonl).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Start `switchboard serve` on loopback ports and play the script against it on the
+    /// wall clock, its callers and agents as UDP peers and its API told the agents' actions;
+    /// prints the share of identical decisions.
+    #[arg(long)]
+    pub real_clock: bool,
+    /// With --real-clock: script milliseconds per wall-clock millisecond (2 plays a 40 s script
+    /// in 20 s; the server's clock runs at the same rate).
+    #[arg(long, default_value_t = 1.0, requires = "real_clock")]
+    pub clock_rate: f64,
+    /// With --real-clock: the least share of identical decisions that passes (exit 1 below).
+    #[arg(long, default_value_t = 0.99, requires = "real_clock")]
+    pub min_share: f64,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -47,6 +59,13 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| args.script.join(SCENARIO_FILE));
     let (center, live) = load_live(&config_path)?;
+    if args.real_clock {
+        anyhow::ensure!(
+            args.clock_rate > 0.0 && args.clock_rate.is_finite(),
+            "--clock-rate must be a number above 0"
+        );
+        return run_real_clock(&args, &config_path, &center, &live, plan, &expected);
+    }
     let output = switchboard_agreement::virtual_clock::replay(center, live, plan)
         .map_err(|problem| anyhow!("the replay stopped: {problem}"))?;
     if let Some(out) = &args.out {
@@ -98,4 +117,291 @@ pub fn load_live(path: &Path) -> anyhow::Result<(Center, LiveConfig)> {
         .map_err(|problem| anyhow!("{}: {problem}", path.display()))?;
     let center = Center::new(config).map_err(|error| anyhow!("{}: {error}", path.display()))?;
     Ok((center, live))
+}
+
+/// `--real-clock`: `switchboard serve` started on loopback ports, the script played against it.
+fn run_real_clock(
+    args: &ReplayArgs,
+    config_path: &Path,
+    center: &Center,
+    live: &LiveConfig,
+    plan: ReplayPlan,
+    expected: &[Decision],
+) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    let work = std::env::temp_dir().join(format!("switchboard-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let token = format!("replay-{}", std::process::id());
+    let serve_config = work.join("serve.toml");
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("cannot read {}", config_path.display()))?;
+    std::fs::write(&serve_config, serve_scenario(&text, &token)?)
+        .with_context(|| format!("cannot write {}", serve_config.display()))?;
+    // Both clocks start at one wall-clock instant, a little ahead so that the server is up.
+    let epoch_unix_ms = jiff::Timestamp::now().as_millisecond() + SERVER_START_MS;
+    let epoch = crate::serve_command::epoch_instant(epoch_unix_ms);
+    let quantum_ms = plan.quantum_ms;
+    let duration_ms = plan.duration_ms;
+    let sip = free_address(true)?;
+    let http = free_address(false)?;
+    let decisions_path = work.join("decisions.jsonl");
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .arg(&serve_config)
+        .args(["--sip", &sip.to_string(), "--http", &http.to_string()])
+        .arg("--data")
+        .arg(&work)
+        .arg("--decisions")
+        .arg(&decisions_path)
+        .args(["--clock-rate", &args.clock_rate.to_string()])
+        .args(["--clock-quantum-ms", &quantum_ms.to_string()])
+        .args(["--epoch-unix-ms", &epoch_unix_ms.to_string()])
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn,switchboard=info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start switchboard serve")?;
+    // The server says when it listens; its log is kept for an error message.
+    let stderr = child.stderr.take().expect("piped");
+    let (ready_sender, ready) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("switchboard serving") {
+                let _ = ready_sender.send(());
+            }
+            kept.push(line);
+        }
+        kept
+    });
+    let started = ready
+        .recv_timeout(std::time::Duration::from_millis(SERVER_START_MS as u64))
+        .is_ok();
+    let result = if started {
+        let options = switchboard_agreement::real_clock::RealClockOptions {
+            switch: sip,
+            http,
+            token,
+            clock_rate: args.clock_rate,
+            epoch,
+            quantum_ms,
+            register_every_ms: (live.max_registration.0 / 2).max(1_000),
+        };
+        let agents = switchboard_agreement::virtual_clock::agent_names(center);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let played = runtime.block_on(async {
+            let played = switchboard_agreement::real_clock::replay(plan, agents, options).await;
+            // Messages still in flight reach the server before it stops.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            played
+        });
+        Some(played)
+    } else {
+        None
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let server_log = log.join().unwrap_or_default();
+    let Some(played) = result else {
+        let _ = std::fs::remove_dir_all(&work);
+        return Err(anyhow!(
+            "switchboard serve was not listening within {SERVER_START_MS} ms:\n{}",
+            server_log.join("\n")
+        ));
+    };
+    let played = played.map_err(|problem| anyhow!("the replay stopped: {problem}"))?;
+    let written: Vec<CallerDecision> = read_lines(&decisions_path)?;
+    let _ = std::fs::remove_dir_all(&work);
+    // The simulator stops at the script's duration; the server, stopped a moment later, may
+    // have decided a little more.
+    let mut actual = script_numbering(written);
+    actual.retain(|decision| decision.time_ms < duration_ms);
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        write_lines(&out.join(LIVE_DECISIONS_FILE), &actual)?;
+    }
+    for refusal in played.refused_commands.iter().take(5) {
+        eprintln!("warning: the API refused an agent's action: {refusal}");
+    }
+    let share = agreement(expected, &actual);
+    println!(
+        "simulator:    {} decisions, hash {}",
+        expected.len(),
+        decision_hash(expected)
+    );
+    let grid = if quantum_ms > 0 {
+        format!(" on a {quantum_ms} ms grid")
+    } else {
+        String::new()
+    };
+    println!(
+        "live runtime: {} decisions, hash {} (real clock at rate {}{grid}; {} SIP datagrams sent, {} received)",
+        actual.len(),
+        decision_hash(&actual),
+        args.clock_rate,
+        played.datagrams_sent,
+        played.datagrams_received
+    );
+    println!(
+        "identical decisions: {} of {} ({:.1} %)",
+        share.identical,
+        share.expected.max(share.actual),
+        100.0 * share.share()
+    );
+    if let Some(timing) = timing(expected, &actual) {
+        println!("{timing}");
+    }
+    if expected == actual.as_slice() {
+        println!("identical decisions, times included");
+    } else if let Some((simulator, live)) = first_contact_divergence(expected, &actual) {
+        let describe = |decision: Option<&Decision>| {
+            decision.map_or("(none)".to_string(), Decision::to_string)
+        };
+        println!("first decision that differs:");
+        println!("  simulator:    {}", describe(simulator));
+        println!("  live runtime: {}", describe(live));
+    }
+    Ok(if share.share() >= args.min_share {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "error: {:.1} % identical decisions, below --min-share {:.1} %",
+            100.0 * share.share(),
+            100.0 * args.min_share
+        );
+        ExitCode::FAILURE
+    })
+}
+
+/// How long the server has to start listening: both clocks start this long after the replay.
+const SERVER_START_MS: i64 = 3_000;
+
+/// The scenario as the replay's server runs it: API token set, agents logged in only by the
+/// script (no `auto_ready`), phones without digest credentials (they decide nothing about
+/// routing), media passed through.
+fn serve_scenario(text: &str, token: &str) -> anyhow::Result<String> {
+    let mut document: toml_edit::DocumentMut = text.parse().context("the scenario is not TOML")?;
+    let live = &mut document["live"];
+    live["api_token"] = toml_edit::value(token);
+    live["auto_ready"] = toml_edit::value(false);
+    live["allow_unauthenticated_agents"] = toml_edit::value(true);
+    if let Some(table) = live.as_table_like_mut() {
+        table.remove("secrets");
+    }
+    live["media"]["anchor"] = toml_edit::value(false);
+    Ok(document.to_string())
+}
+
+/// A loopback address with a port nobody uses now (UDP or TCP).
+fn free_address(udp: bool) -> anyhow::Result<std::net::SocketAddr> {
+    let address = if udp {
+        std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?
+    };
+    Ok(address)
+}
+
+/// The server's decisions with contacts numbered as in the script (by their callers).
+fn script_numbering(written: Vec<CallerDecision>) -> Vec<Decision> {
+    let mut numbers = std::collections::BTreeMap::new();
+    written
+        .into_iter()
+        .map(|line| {
+            let mut decision = line.decision;
+            if let Some(contact) = line
+                .caller
+                .as_deref()
+                .and_then(switchboard_agreement::peers::contact_of_caller)
+            {
+                numbers.insert(decision.contact, contact);
+            }
+            // A contact the script does not know keeps the server's number, far from the
+            // script's.
+            decision.contact = numbers
+                .get(&decision.contact)
+                .copied()
+                .unwrap_or(decision.contact + 1_000_000_000);
+            decision
+        })
+        .collect()
+}
+
+/// The first of the simulator's decisions the live runtime did not make at the same place of
+/// the same contact, and what it made there.
+fn first_contact_divergence<'a>(
+    expected: &'a [Decision],
+    actual: &'a [Decision],
+) -> Option<(Option<&'a Decision>, Option<&'a Decision>)> {
+    use std::collections::BTreeMap;
+    let mut by_contact: BTreeMap<u64, Vec<&Decision>> = BTreeMap::new();
+    for decision in actual {
+        by_contact
+            .entry(decision.contact)
+            .or_default()
+            .push(decision);
+    }
+    let mut position: BTreeMap<u64, usize> = BTreeMap::new();
+    for decision in expected {
+        let index = position.entry(decision.contact).or_insert(0);
+        let live = by_contact
+            .get(&decision.contact)
+            .and_then(|decisions| decisions.get(*index))
+            .copied();
+        *index += 1;
+        if live.map(|live| &live.kind) != Some(&decision.kind) {
+            return Some((Some(decision), live));
+        }
+    }
+    None
+}
+
+/// How far the live runtime's times of identical decisions lie from the simulator's (the
+/// median difference first taken off, which the shared epoch makes 0 or nearly).
+fn timing(expected: &[Decision], actual: &[Decision]) -> Option<String> {
+    use std::collections::BTreeMap;
+    let mut by_contact: BTreeMap<u64, Vec<&Decision>> = BTreeMap::new();
+    for decision in actual {
+        by_contact
+            .entry(decision.contact)
+            .or_default()
+            .push(decision);
+    }
+    let mut position: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut differences: Vec<i64> = Vec::new();
+    for decision in expected {
+        let index = position.entry(decision.contact).or_insert(0);
+        if let Some(live) = by_contact
+            .get(&decision.contact)
+            .and_then(|decisions| decisions.get(*index))
+            .filter(|live| live.kind == decision.kind)
+        {
+            differences.push(live.time_ms as i64 - decision.time_ms as i64);
+        }
+        *index += 1;
+    }
+    if differences.is_empty() {
+        return None;
+    }
+    let mut sorted = differences.clone();
+    sorted.sort_unstable();
+    let offset = sorted[sorted.len() / 2];
+    let mut errors: Vec<u64> = differences
+        .iter()
+        .map(|difference| (difference - offset).unsigned_abs())
+        .collect();
+    errors.sort_unstable();
+    let quantile = |q: f64| errors[((errors.len() - 1) as f64 * q).round() as usize];
+    Some(format!(
+        "times of identical decisions, after an offset of {offset} ms: median {} ms, 99th percentile {} ms, largest {} ms off",
+        quantile(0.5),
+        quantile(0.99),
+        errors[errors.len() - 1]
+    ))
 }

@@ -11,10 +11,10 @@ use switchboard_live::cdr::CdrWriter;
 use switchboard_live::config::ScenarioLive;
 use switchboard_live::media::{MediaDriver, MediaSettings};
 use switchboard_live::media_plane::{AudioLibrary, MediaPlane};
-use switchboard_live::runtime::{run_switch_with_media, SwitchHandle};
+use switchboard_live::runtime::{run_switch_observed, LoopOptions, SwitchHandle};
 use switchboard_live::sip::transport::Transport;
 use switchboard_live::streams::{StreamSettings, Streams};
-use switchboard_live::switch::Switch;
+use switchboard_live::switch::{CallerEvent, Switch};
 
 /// Answer real calls: a SIP B2BUA and registrar over UDP, an HTTP API and a CDR store around
 /// the engine. Agents register as sip:AGENT-ID@SIP-ADDRESS; trunk INVITEs to sip:ENTRY@...
@@ -49,6 +49,22 @@ pub struct ServeArgs {
     /// Folder for the CDR database (cdr.sqlite).
     #[arg(long, default_value = "switchboard-data")]
     pub data: PathBuf,
+    /// Also write the engine's routing decisions to FILE, one JSON line each with the caller
+    /// of its contact (the format of docs/agreement.md), as they are made.
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Option<PathBuf>,
+    /// Run the live clock RATE times as fast as the wall clock (a replay's time scale, see
+    /// docs/agreement.md; 1 is real time). Needs [live.media] anchor = false.
+    #[arg(long, default_value_t = 1.0, value_name = "RATE")]
+    pub clock_rate: f64,
+    /// Read the live clock on a grid of MS milliseconds (a replay's quantum, see
+    /// docs/agreement.md; 0 is none).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub clock_quantum_ms: u64,
+    /// Live time 0 is this wall-clock instant, in milliseconds since 1970 (a replay's start;
+    /// by default the moment the server starts). Until then the clock reads 0.
+    #[arg(long, value_name = "UNIX_MS")]
+    pub epoch_unix_ms: Option<i64>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -75,9 +91,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     live.check()
         .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
     let authenticator = load_authenticator(&args.scenario, &live)?;
+    if !(args.clock_rate > 0.0 && args.clock_rate.is_finite()) {
+        return Err(anyhow!("--clock-rate must be a number above 0"));
+    }
+    if args.clock_rate != 1.0 && live.media.anchor {
+        return Err(anyhow!(
+            "{}: --clock-rate needs [live.media] anchor = false (media keeps real time)",
+            args.scenario.display()
+        ));
+    }
     let tls = load_tls(&args, &live)?;
-    // Live time 0 is now, so business hours are evaluated against the real clock.
-    let started_at = jiff::Timestamp::now();
+    // Live time 0 is now (or the given epoch), so business hours are evaluated against the
+    // real clock.
+    let started_at = match args.epoch_unix_ms {
+        Some(unix_ms) => jiff::Timestamp::from_millisecond(unix_ms)
+            .map_err(|error| anyhow!("--epoch-unix-ms: {error}"))?,
+        None => jiff::Timestamp::now(),
+    };
     config.center.start = started_at.to_string();
     let audio = if live.media.anchor {
         // Prompts that name WAV files, relative to the scenario's folder.
@@ -218,7 +248,7 @@ async fn serve(
     let cdr_path = args.data.join("cdr.sqlite");
     let mut cdr_writer = CdrWriter::open(&cdr_path).map_err(|problem| anyhow!(problem))?;
 
-    let start = tokio::time::Instant::now();
+    let start = epoch_instant(start_unix_ms);
     let token = live.api_token.clone();
     if token.is_none() {
         tracing::warn!("[live] api_token is not set: state-changing API calls will all get 401");
@@ -295,7 +325,24 @@ async fn serve(
     });
     tracing::info!(sip = %sip_address, http = %http_address, cdr = %cdr_path.display(), "switchboard serving");
 
-    let mut switch = run_switch_with_media(
+    let mut decisions = match &args.decisions {
+        Some(path) => Some(DecisionWriter::create(path)?),
+        None => None,
+    };
+    if decisions.is_some() {
+        switch = switch.with_event_log();
+    }
+    let mut write_decision = |center: &Center, event: CallerEvent| {
+        if let Some(writer) = decisions.as_mut() {
+            writer.write(center, event);
+        }
+    };
+    let options = LoopOptions {
+        clock_rate: args.clock_rate,
+        quantum_ms: args.clock_quantum_ms,
+        on_event: Some(&mut write_decision),
+    };
+    let mut switch = run_switch_observed(
         &socket,
         switch,
         requests,
@@ -304,6 +351,7 @@ async fn serve(
         start,
         media.as_mut().map(|(driver, events)| (driver, events)),
         streams.as_mut(),
+        options,
     )
     .await;
     // Calls still up are dropped (each gets a CDR with outcome "dropped").
@@ -378,5 +426,57 @@ fn node_prompt(node: &switchboard_engine::config::IvrNodeConfig) -> Option<&str>
         | IvrNodeConfig::Callback { prompt, .. } => Some(prompt),
         IvrNodeConfig::Hangup { prompt, .. } => prompt.as_deref(),
         _ => None,
+    }
+}
+
+/// `--decisions FILE`: the engine's decisions as JSON lines, each flushed as it is made (a
+/// replay reads the file after stopping the server).
+struct DecisionWriter {
+    path: PathBuf,
+    writer: std::io::BufWriter<std::fs::File>,
+    failed: bool,
+}
+
+impl DecisionWriter {
+    fn create(path: &std::path::Path) -> anyhow::Result<DecisionWriter> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(DecisionWriter {
+            path: path.to_path_buf(),
+            writer: std::io::BufWriter::new(file),
+            failed: false,
+        })
+    }
+
+    fn write(&mut self, center: &Center, event: CallerEvent) {
+        use std::io::Write;
+        let Some(decision) = switchboard_results::script::decision_of(center, &event.event) else {
+            return;
+        };
+        let line = switchboard_results::script::CallerDecision {
+            caller: event.caller,
+            decision,
+        };
+        let text = serde_json::to_string(&line).expect("decisions serialize");
+        let written = writeln!(self.writer, "{text}").and_then(|_| self.writer.flush());
+        if let Err(error) = written {
+            if !std::mem::replace(&mut self.failed, true) {
+                tracing::error!(%error, path = %self.path.display(), "cannot write decisions");
+            }
+        }
+    }
+}
+
+/// The monotonic instant of a wall-clock time (milliseconds since 1970), in the past or the
+/// future: two processes that share an epoch share a clock to within the system clock's reading.
+pub fn epoch_instant(unix_ms: i64) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let now_unix_ms = jiff::Timestamp::now().as_millisecond();
+    let ahead_ms = unix_ms - now_unix_ms;
+    if ahead_ms >= 0 {
+        now + std::time::Duration::from_millis(ahead_ms as u64)
+    } else {
+        now.checked_sub(std::time::Duration::from_millis(ahead_ms.unsigned_abs()))
+            .unwrap_or(now)
     }
 }

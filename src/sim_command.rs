@@ -63,6 +63,10 @@ pub struct SimArgs {
     /// The replication --export-script writes (0 is the first).
     #[arg(long, default_value_t = 0, requires = "export_script")]
     pub replication: u32,
+    /// With --export-script: put every drawn time on this grid (`100ms`), so that a real-clock
+    /// replay whose noise stays below half of it decides exactly as the simulator did.
+    #[arg(long, requires = "export_script", value_parser = parse_duration)]
+    pub quantum: Option<DurationMs>,
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -86,7 +90,15 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(folder) = &args.export_script {
         let seed = args.seed.unwrap_or(model.settings.seed);
-        return export_script(&model, &scenario.text, seed, args.replication, folder);
+        let quantum_ms = args.quantum.map_or(0, |quantum| quantum.as_ms());
+        return export_script(
+            &model,
+            &scenario.text,
+            seed,
+            args.replication,
+            quantum_ms,
+            folder,
+        );
     }
     for warning in &model.warnings {
         eprintln!("warning: {warning}");
@@ -153,19 +165,20 @@ fn export_script(
     scenario_text: &str,
     seed: u64,
     replication: u32,
+    quantum_ms: u64,
     folder: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
     use switchboard_results::script::{
         decision_hash, write_lines, ScriptLine, DECISIONS_FILE, SCENARIO_FILE, SCRIPT_FILE,
     };
-    let (lines, decisions) = match switchboard_sim::script::export_script(model, seed, replication)
-    {
-        Ok(exported) => exported,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
+    let (lines, decisions) =
+        match switchboard_sim::script::export_script(model, seed, replication, quantum_ms) {
+            Ok(exported) => exported,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
     std::fs::create_dir_all(folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
     write_lines(&folder.join(SCRIPT_FILE), &lines)?;

@@ -19,14 +19,20 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn export(folder: &Path, seed: &str) -> String {
-    let output = switchboard(&[
+    export_with(folder, seed, &[])
+}
+
+fn export_with(folder: &Path, seed: &str, more: &[&str]) -> String {
+    let mut arguments = vec![
         "sim",
         "scenarios/agreement.toml",
         "--seed",
         seed,
         "--export-script",
         folder.to_str().unwrap(),
-    ]);
+    ];
+    arguments.extend_from_slice(more);
+    let output = switchboard(&arguments);
     assert!(output.status.success(), "{}", text(&output.stderr));
     text(&output.stdout)
 }
@@ -171,4 +177,54 @@ fn the_worked_example_of_the_guide_runs_as_written() {
         let printed: Vec<&str> = stdout.lines().collect();
         assert_eq!(printed, expected, "{command}");
     }
+}
+
+/// The real clock: `switchboard serve` started by the replay on loopback ports, the script's
+/// callers and agents as UDP peers and its HTTP API told the agents' actions, for the 40 s the
+/// script lasts. Network and scheduler noise move messages by milliseconds; on the script's
+/// 100 ms grid they change no time the engine sees, and the decisions stay those of the
+/// simulator (the command fails below 99 % identical).
+#[test]
+fn a_real_clock_replay_over_loopback_gives_the_simulators_decisions() {
+    let folder = tempfile::tempdir().unwrap();
+    let script = folder.path().join("script");
+    export_with(&script, "11", &["--quantum", "100ms"]);
+    // On the grid, the virtual clock agrees exactly too.
+    let virtual_clock = switchboard(&["replay", script.to_str().unwrap()]);
+    assert!(
+        text(&virtual_clock.stdout).contains("identical decisions"),
+        "{}",
+        text(&virtual_clock.stdout)
+    );
+    let out = folder.path().join("live");
+    let output = switchboard(&[
+        "replay",
+        script.to_str().unwrap(),
+        "--real-clock",
+        "--min-share",
+        "0.99",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    let share_line = stdout
+        .lines()
+        .find(|line| line.starts_with("identical decisions: "))
+        .unwrap_or_else(|| panic!("a share in:\n{stdout}"));
+    let percent: f64 = share_line
+        .split('(')
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("a percentage in {share_line}"));
+    assert!(percent >= 99.0, "{stdout}");
+    // The server wrote one decision per line for the same contacts as the simulator.
+    let live = std::fs::read_to_string(out.join("live-decisions.jsonl")).unwrap();
+    let simulated = std::fs::read_to_string(script.join("decisions.jsonl")).unwrap();
+    let lines = |text: &str| text.lines().count() as f64;
+    assert!(
+        (lines(&live) - lines(&simulated)).abs() <= 0.01 * lines(&simulated),
+        "{stdout}"
+    );
 }

@@ -8,11 +8,14 @@
 //! - [`plan`]: a script read for replaying;
 //! - [`peers`]: the script's callers and agents as SIP peers (a trunk and a phone gateway),
 //!   sans-IO on the live runtime's own transaction layer;
-//! - [`virtual_clock`]: the switch and the peers in virtual time, for bit-exact agreement.
+//! - [`virtual_clock`]: the switch and the peers in virtual time, for bit-exact agreement;
+//! - [`real_clock`]: the peers on UDP sockets against a running `switchboard serve`, on the
+//!   wall clock (or a multiple of it), its API told the agents' actions.
 //!
 //! What it never does: decide anything (the engine does), or read the simulator's code: it
 //! knows the script's format and the live runtime, nothing else.
 
 pub mod peers;
 pub mod plan;
+pub mod real_clock;
 pub mod virtual_clock;

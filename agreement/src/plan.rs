@@ -40,6 +40,8 @@ pub struct ReplayPlan {
     pub seed: u64,
     pub replication: u32,
     pub duration_ms: u64,
+    /// The grid the script's times lie on (0: none).
+    pub quantum_ms: u64,
     pub contacts: BTreeMap<u64, ContactPlan>,
     pub agents: Vec<AgentStep>,
     /// The handle time of a contact the script has none for (one the simulator never
@@ -57,6 +59,7 @@ impl ReplayPlan {
             seed,
             replication,
             duration_ms,
+            quantum_ms,
             ..
         }) = lines.first()
         else {
@@ -65,6 +68,7 @@ impl ReplayPlan {
         plan.seed = *seed;
         plan.replication = *replication;
         plan.duration_ms = *duration_ms;
+        plan.quantum_ms = *quantum_ms;
         for (index, line) in lines.iter().enumerate().skip(1) {
             let number = index + 1;
             let known = |contacts: &BTreeMap<u64, ContactPlan>, contact: u64| {

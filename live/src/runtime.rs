@@ -13,7 +13,7 @@ use crate::cdr::CdrWriter;
 use crate::media::{CallEvent, MediaDriver};
 use crate::sip::message::MAX_MESSAGE_BYTES;
 use crate::streams::{StreamEvent, Streams};
-use crate::switch::Switch;
+use crate::switch::{CallerEvent, Switch};
 
 /// Commands waiting for the switch task at most; the HTTP API answers 503 beyond.
 pub const COMMAND_QUEUE: usize = 256;
@@ -95,6 +95,54 @@ pub async fn run_switch<S: DatagramSocket>(
 #[allow(clippy::too_many_arguments)] // each is one thing the loop drives
 pub async fn run_switch_with_media<S: DatagramSocket>(
     socket: &S,
+    switch: Switch,
+    requests: mpsc::Receiver<Request>,
+    shutdown: watch::Receiver<bool>,
+    cdr_writer: Option<&mut CdrWriter>,
+    start: Instant,
+    media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
+    streams: Option<&mut Streams>,
+) -> Switch {
+    let options = LoopOptions::default();
+    run_switch_observed(
+        socket, switch, requests, shutdown, cdr_writer, start, media, streams, options,
+    )
+    .await
+}
+
+/// Told each engine event with the center that made it.
+pub type EventObserver<'o> = dyn FnMut(&switchboard_engine::Center, CallerEvent) + 'o;
+
+/// How the switch's loop is clocked and watched, beyond [`run_switch_with_media`].
+pub struct LoopOptions<'o> {
+    /// Switch milliseconds per wall-clock millisecond: 1 is real time; a replay may run the
+    /// live clock faster or slower (`docs/agreement.md`). Not with anchored media, whose
+    /// packets keep real time.
+    pub clock_rate: f64,
+    /// Reads the clock on a grid of this many milliseconds (0: none): the switch's time is
+    /// the last grid point passed, and timers fire on the grid point at or after their time.
+    /// A replay on a grid (`docs/agreement.md`) delivers each input half a grid step after its
+    /// time, so that noise below half a step changes no time the engine sees.
+    pub quantum_ms: u64,
+    /// Told every engine event the switch logged (`Switch::with_event_log`), with the center
+    /// to name queues and agents by.
+    pub on_event: Option<&'o mut EventObserver<'o>>,
+}
+
+impl Default for LoopOptions<'_> {
+    fn default() -> Self {
+        LoopOptions {
+            clock_rate: 1.0,
+            quantum_ms: 0,
+            on_event: None,
+        }
+    }
+}
+
+/// [`run_switch_with_media`] with a clock rate, a grid and an observer of the engine's events.
+#[allow(clippy::too_many_arguments)] // each is one thing the loop drives
+pub async fn run_switch_observed<S: DatagramSocket>(
+    socket: &S,
     mut switch: Switch,
     mut requests: mpsc::Receiver<Request>,
     mut shutdown: watch::Receiver<bool>,
@@ -102,8 +150,29 @@ pub async fn run_switch_with_media<S: DatagramSocket>(
     start: Instant,
     mut media: Option<(&mut MediaDriver, &mut mpsc::Receiver<CallEvent>)>,
     mut streams: Option<&mut Streams>,
+    mut options: LoopOptions<'_>,
 ) -> Switch {
-    let now_ms = || start.elapsed().as_millis() as u64;
+    let rate = options.clock_rate;
+    assert!(rate > 0.0 && rate.is_finite(), "a clock that moves forward");
+    let real_time = rate == 1.0;
+    let quantum_ms = options.quantum_ms.max(1);
+    // Before `start` (an epoch set in the future) the clock reads 0.
+    let now_ms = || {
+        let elapsed_ms = if real_time {
+            start.elapsed().as_millis() as u64
+        } else {
+            (start.elapsed().as_secs_f64() * 1_000.0 * rate) as u64
+        };
+        elapsed_ms / quantum_ms * quantum_ms
+    };
+    let wall = |at_ms: u64| {
+        let at_ms = at_ms.next_multiple_of(quantum_ms);
+        if real_time {
+            start + std::time::Duration::from_millis(at_ms)
+        } else {
+            start + std::time::Duration::from_secs_f64(at_ms as f64 / 1_000.0 / rate)
+        }
+    };
     let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
     loop {
         if let Some((driver, _)) = media.as_mut() {
@@ -133,12 +202,15 @@ pub async fn run_switch_with_media<S: DatagramSocket>(
                 writer.record(record);
             }
         }
+        if let Some(on_event) = options.on_event.as_mut() {
+            while let Some(event) = switch.poll_event() {
+                on_event(switch.center(), event);
+            }
+        }
         if *shutdown.borrow() {
             break;
         }
-        let deadline = switch
-            .poll_timeout()
-            .map(|at_ms| start + std::time::Duration::from_millis(at_ms));
+        let deadline = switch.poll_timeout().map(wall);
         tokio::select! {
             biased;
             _ = shutdown.changed() => {}

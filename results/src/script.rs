@@ -42,6 +42,9 @@ pub enum ScriptLine {
         seed: u64,
         replication: u32,
         duration_ms: u64,
+        /// The grid every time of the script lies on (0: none; `sim --quantum`).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        quantum_ms: u64,
     },
     /// A contact arrives at `entry` (a queue or an IVR flow, by name).
     Arrival {
@@ -96,6 +99,10 @@ pub enum ScriptLine {
     },
 }
 
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
 /// What an agent does, in [`ScriptLine::Agent`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -146,6 +153,17 @@ pub enum DecisionKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         agent: Option<String>,
     },
+}
+
+/// A decision as the live runtime writes it (`serve --decisions`): its contact is the
+/// runtime's own number, and `caller` (the user part of the caller's From) names the contact
+/// as the caller knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerDecision {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    #[serde(flatten)]
+    pub decision: Decision,
 }
 
 impl std::fmt::Display for Decision {
@@ -400,6 +418,7 @@ mod tests {
                 seed: 7,
                 replication: 0,
                 duration_ms: 1_000,
+                quantum_ms: 100,
             },
             ScriptLine::Answer {
                 contact: 3,

@@ -52,6 +52,7 @@ pub fn chaos_run(model: &Model, seed: u64) -> ChaosRun {
         check_invariants: true,
         trace: None,
         observer: None,
+        quantum_ms: 0,
     };
     match run_replication(&model, seed, 0, options) {
         Ok(output) => {

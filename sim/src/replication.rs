@@ -141,6 +141,11 @@ pub struct ReplicationOptions<'o> {
     /// Told every engine event as it happens, in order (for CDRs built the way the live
     /// runtime builds them, say).
     pub observer: Option<&'o mut dyn ReplicationObserver>,
+    /// Puts every drawn time on a grid of this many milliseconds (0: none): arrivals on the
+    /// next grid point, patience, answer delays, handle times, aux spells and retrial delays
+    /// rounded to the nearest multiple. A script drawn so can be replayed on a real clock
+    /// whose noise stays below half the grid (`docs/agreement.md`).
+    pub quantum_ms: u64,
 }
 
 /// Watches a replication from outside the simulator: it sees what the engine reports and
@@ -245,6 +250,8 @@ struct Driver<'a, 'o> {
     /// site (an arrival, an IVR choice, an agent's login, aux, ready or logout) takes effect
     /// later; 0 otherwise (docs/failover.md).
     commit_ms: u64,
+    /// The grid drawn times are put on (`ReplicationOptions::quantum_ms`; 0: none).
+    quantum_ms: u64,
 }
 
 /// Runs replication `replication` of `model` with `seed`.
@@ -320,6 +327,7 @@ pub fn run_replication(
         first_rejection: None,
         failover: None,
         commit_ms: 0,
+        quantum_ms: options.quantum_ms,
     };
     if let Some(topology) = &model.topology {
         driver.failover = Some(Failover::new(
@@ -347,6 +355,15 @@ pub fn run_replication(
         first_rejection: driver.first_rejection,
         failover: driver.failover.map(Failover::finish),
     })
+}
+
+/// A drawn duration on the grid of `quantum_ms`: the nearest multiple (unchanged without one).
+#[inline]
+fn on_grid(quantum_ms: u64, duration_ms: u64) -> u64 {
+    match quantum_ms {
+        0 => duration_ms,
+        quantum => (duration_ms + quantum / 2) / quantum * quantum,
+    }
 }
 
 impl Driver<'_, '_> {
@@ -410,7 +427,8 @@ impl Driver<'_, '_> {
             &mut streams.arrivals,
         );
         if let Some(time_ms) = next {
-            let time_ms = time_ms as u64;
+            // On the next grid point: arrivals stay in time order.
+            let time_ms = (time_ms as u64).next_multiple_of(self.quantum_ms.max(1));
             if time_ms < self.model.duration_ms {
                 // A source's arrivals come in time order: they can skip the heap.
                 self.schedule.schedule_in_order(
@@ -659,6 +677,7 @@ impl Driver<'_, '_> {
         let length_ms = shrinkage
             .aux_length
             .sample_ms(&mut self.groups[group].shrinkage);
+        let length_ms = on_grid(self.quantum_ms, length_ms);
         let generation = self.agent_generation[index];
         self.schedule.schedule(
             self.now_ms + length_ms + self.commit_ms,
@@ -713,6 +732,7 @@ impl Driver<'_, '_> {
             .patience
             .as_ref()
             .map(|patience| patience.sample_ms(&mut streams.patience));
+        let patience_ms = patience_ms.map(|patience_ms| on_grid(self.quantum_ms, patience_ms));
         if let (Some(observer), Some(patience_ms)) = (&mut self.observer, patience_ms) {
             observer.drew(Draw::Patience {
                 contact,
@@ -878,6 +898,7 @@ impl Driver<'_, '_> {
             let spell_ms = shrinkage
                 .available_spell
                 .sample_ms(&mut self.groups[group].shrinkage);
+            let spell_ms = on_grid(self.quantum_ms, spell_ms);
             let generation = self.agent_generation[index];
             self.schedule.schedule(
                 self.now_ms + spell_ms + self.commit_ms,
@@ -938,7 +959,8 @@ impl Driver<'_, '_> {
                 let delay_ms = group
                     .answer_delay
                     .as_ref()
-                    .map_or(0, |delay| delay.sample_ms(&mut streams.answer))
+                    .map_or(0, |delay| delay.sample_ms(&mut streams.answer));
+                let delay_ms = on_grid(self.quantum_ms, delay_ms)
                     + self
                         .failover
                         .as_ref()
@@ -976,6 +998,7 @@ impl Driver<'_, '_> {
                 let handle_ms = self.model.traffic[traffic]
                     .handle_time
                     .sample_ms(&mut self.traffic[traffic].handle_time);
+                let handle_ms = on_grid(self.quantum_ms, handle_ms);
                 if let Some(observer) = &mut self.observer {
                     observer.drew(Draw::HandleTime {
                         contact: contact.0,
@@ -1102,6 +1125,7 @@ impl Driver<'_, '_> {
         let rng = &mut self.traffic[traffic].retrial;
         if rng.random::<f64>() < retrial.probability {
             let delay_ms = retrial.delay.sample_ms(rng);
+            let delay_ms = on_grid(self.quantum_ms, delay_ms);
             self.schedule.schedule(
                 self.now_ms + delay_ms,
                 Action::Retrial {

@@ -132,6 +132,7 @@ pub fn run(
                                 check_invariants,
                                 trace,
                                 observer: None,
+                                quantum_ms: 0,
                             },
                         );
                         let output = match outcome {

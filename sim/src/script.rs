@@ -98,6 +98,7 @@ impl ScriptRecorder {
         seed: u64,
         replication: u32,
         duration_ms: u64,
+        quantum_ms: u64,
     ) -> Result<(Vec<ScriptLine>, Vec<Decision>), ScriptExportError> {
         if let Some(input) = self.unscriptable {
             return Err(ScriptExportError(format!(
@@ -109,7 +110,21 @@ impl ScriptRecorder {
             seed,
             replication,
             duration_ms,
+            quantum_ms,
         }];
+        if quantum_ms > 0 {
+            if let Some(decision) = self
+                .decisions
+                .iter()
+                .find(|decision| decision.time_ms % quantum_ms != 0)
+            {
+                return Err(ScriptExportError(format!(
+                    "with a quantum of {quantum_ms} ms every decision must fall on its grid, \
+                     but {decision}: give the center's durations (wrap-up, timeouts, prompts, \
+                     staffing and shift times) in whole multiples of the quantum"
+                )));
+            }
+        }
         lines.extend(self.agents);
         for (contact, gathered) in self.contacts {
             let Some(arrival) = gathered.arrival else {
@@ -248,6 +263,7 @@ pub fn export_script(
     model: &Model,
     seed: u64,
     replication: u32,
+    quantum_ms: u64,
 ) -> Result<(Vec<ScriptLine>, Vec<Decision>), ScriptExportError> {
     if model.topology.is_some() {
         return Err(ScriptExportError(
@@ -263,11 +279,12 @@ pub fn export_script(
         replication,
         ReplicationOptions {
             observer: Some(&mut recorder),
+            quantum_ms,
             ..ReplicationOptions::default()
         },
     )
     .map_err(|error| ScriptExportError(error.to_string()))?;
-    recorder.finish(seed, replication, model.duration_ms)
+    recorder.finish(seed, replication, model.duration_ms, quantum_ms)
 }
 
 #[cfg(test)]
@@ -303,7 +320,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plain.trace_hash, watched.trace_hash);
-        let (lines, decisions) = recorder.finish(11, 0, model.duration_ms).unwrap();
+        let (lines, decisions) = recorder.finish(11, 0, model.duration_ms, 0).unwrap();
         // Every contact created has its arrival line; every one of them was decided about.
         let arrivals = lines
             .iter()
@@ -312,14 +329,14 @@ mod tests {
         assert_eq!(arrivals, plain.contacts);
         assert!(decisions.len() as u64 > arrivals);
         // The same replication writes the same script and decisions again.
-        let (again_lines, again) = export_script(&model, 11, 0).unwrap();
+        let (again_lines, again) = export_script(&model, 11, 0, 0).unwrap();
         assert_eq!(again_lines, lines);
         assert_eq!(decision_hash(&again), decision_hash(&decisions));
     }
 
     #[test]
     fn inputs_of_one_millisecond_keep_the_simulators_order() {
-        let (lines, _) = export_script(&model(), 3, 0).unwrap();
+        let (lines, _) = export_script(&model(), 3, 0, 0).unwrap();
         let mut orders: Vec<u64> = lines
             .iter()
             .filter_map(|line| match line {
@@ -341,7 +358,31 @@ mod tests {
     #[test]
     fn a_scenario_with_faults_is_refused() {
         let model = bundled("bank-failover.toml");
-        let error = export_script(&model, 1, 0).unwrap_err();
+        let error = export_script(&model, 1, 0, 0).unwrap_err();
         assert!(error.0.contains("[topology]"), "{error}");
+    }
+
+    #[test]
+    fn on_a_grid_every_input_and_decision_falls_on_it() {
+        let model = model();
+        let (lines, decisions) = export_script(&model, 11, 0, 100).unwrap();
+        let (plain, _) = export_script(&model, 11, 0, 0).unwrap();
+        assert_ne!(lines, plain, "the grid moves the draws");
+        assert!(decisions.iter().all(|decision| decision.time_ms % 100 == 0));
+        for line in &lines {
+            let times = match line {
+                ScriptLine::Arrival { time_ms, .. }
+                | ScriptLine::Digits { time_ms, .. }
+                | ScriptLine::Agent { time_ms, .. } => vec![*time_ms],
+                ScriptLine::Patience { patience_ms, .. } => vec![*patience_ms],
+                ScriptLine::Handle { handle_ms, .. } => vec![*handle_ms],
+                ScriptLine::Answer { delay_ms, .. } => delay_ms.iter().copied().collect(),
+                ScriptLine::Header { quantum_ms, .. } => vec![*quantum_ms],
+            };
+            assert!(times.iter().all(|time| time % 100 == 0), "{line:?}");
+        }
+        // A grid the center's durations are not multiples of is refused, naming a decision.
+        let error = export_script(&model, 11, 0, 300).unwrap_err();
+        assert!(error.0.contains("multiples of the quantum"), "{error}");
     }
 }

@@ -610,6 +610,7 @@ fn traced_events(model: &Model) -> Vec<serde_json::Value> {
             check_invariants: true,
             trace: Some(Box::new(buffer.clone())),
             observer: None,
+            quantum_ms: 0,
         },
     )
     .expect("invariants hold");
