@@ -34,8 +34,8 @@ rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 # The scenario and its agents' credentials, HA1 = MD5(agent:realm:password).
 sed "s/^count = 1000$/count = $AGENTS/" tests/sipp/load.toml > "$WORK/load.toml"
-# [live] is the file's last table: a shorter T1 (SIP_T1=200ms) makes short runs drain sooner.
-if [ -n "${SIP_T1:-}" ]; then echo "sip_t1 = \"$SIP_T1\"" >> "$WORK/load.toml"; fi
+# A shorter T1 (SIP_T1=200ms) makes short runs drain sooner; it goes into the [live] table.
+if [ -n "${SIP_T1:-}" ]; then sed -i "s/^\[live\]\$/[live]\nsip_t1 = \"$SIP_T1\"/" "$WORK/load.toml"; fi
 {
     echo 'realm = "switchboard"'
     for n in $(seq "$AGENTS"); do
