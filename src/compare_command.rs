@@ -103,6 +103,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         threads,
         ..RunOptions::default()
     };
+    for warning in models.iter().flat_map(|model| &model.warnings) {
+        eprintln!("warning: {warning}");
+    }
     let names = variant_names(&models, &args.scenarios);
     for warning in unrelated_variants(&models, &names) {
         eprintln!("warning: {warning}");

@@ -275,6 +275,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::msg);
             bar.finish_and_clear();
             let run = run?;
+            warnings.extend(run.model.warnings.iter().cloned());
             let day = day_from_run(&run, "simulated day", days_per_year, vec![], &derivation)
                 .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?;
             let name = format!("{} (simulated)", day.scenario_name);

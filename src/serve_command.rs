@@ -204,6 +204,13 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen for SIP on {}", args.sip))?;
     let sip_address = socket.local_addr()?;
+    match switchboard_live::runtime::enlarge_receive_buffer(
+        &socket,
+        switchboard_live::runtime::UDP_RECEIVE_BUFFER_BYTES,
+    ) {
+        Ok(granted) => tracing::debug!(granted, "UDP receive buffer"),
+        Err(error) => tracing::warn!(%error, "cannot enlarge the UDP receive buffer"),
+    }
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", args.http))?;

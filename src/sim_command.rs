@@ -88,6 +88,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         let seed = args.seed.unwrap_or(model.settings.seed);
         return export_script(&model, &scenario.text, seed, args.replication, folder);
     }
+    for warning in &model.warnings {
+        eprintln!("warning: {warning}");
+    }
     let replications = args.replications.unwrap_or(model.settings.replications);
     anyhow::ensure!(replications > 0, "--replications must be at least 1");
     let threads = args

@@ -7,15 +7,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use switchboard_plan::targets::{Fraction, ServiceLevelTarget};
 use switchboard_results::sweep::{cheapest, read_rows};
-use switchboard_sweep::execute::{parse_abandon_limit, parse_service_level_target, prepare_sweep};
+use switchboard_sweep::execute::prepare_sweep;
 use switchboard_sweep::{Shard, SweepOptions, Targets};
 
 /// Run every point of a sweep file (a base scenario with values varied) and compare them.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
     switchboard sweep scenarios/sweep-agents.toml --out results/agents\n  \
-    switchboard sweep scenarios/sweep-agents.toml --out results/agents --replications 50 --target-sl 80/20 --max-abandon 5%\n  \
+    switchboard sweep scenarios/sweep-agents.toml --out results/agents --replications 50 --sl 80/20 --max-abandon 5%\n  \
     switchboard sweep scenarios/sweep-agents.toml --out shard-1 --shard 1/3   # the second of three shards\n\n\
     The folder gets points/<id>/ (summary.json, intervals.csv, histograms/) for every point,\n\
     sweep.csv, sweep.json, sweep.html and manifest.json. See docs/sweep.md and docs/cluster.md.")]
@@ -34,12 +35,17 @@ pub struct SweepArgs {
     /// Run only the points whose index modulo N is I (I from 0 to N-1).
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
-    /// Service level target, percent/seconds: 80/20 is 80 % answered within 20 s.
-    #[arg(long, value_name = "PERCENT/SECONDS", default_value = "80/20")]
-    pub target_sl: String,
-    /// The largest acceptable abandonment rate.
-    #[arg(long, value_name = "PERCENT", default_value = "5%")]
-    pub max_abandon: String,
+    /// Service level target, as `switchboard plan` reads it: "80/20" is 80 % answered within
+    /// 20 s (also "80%/20s", "0.9/1m").
+    #[arg(long, value_name = "PERCENT/THRESHOLD")]
+    pub sl: Option<ServiceLevelTarget>,
+    /// The former name of --sl, still read (with a warning).
+    #[arg(long = "target-sl", hide = true, conflicts_with = "sl")]
+    pub target_sl: Option<ServiceLevelTarget>,
+    /// The largest acceptable abandonment rate, as `switchboard plan` reads it: "5%" or "0.05"
+    /// (a bare 5 is refused: it could mean either).
+    #[arg(long, value_name = "FRACTION", default_value = "5%")]
+    pub max_abandon: Fraction,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -79,9 +85,15 @@ pub fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {error}");
         return Ok(ExitCode::FAILURE);
     }
-    let (service_level, within_s) =
-        parse_service_level_target(&args.target_sl).map_err(anyhow::Error::msg)?;
-    let max_abandon_rate = parse_abandon_limit(&args.max_abandon).map_err(anyhow::Error::msg)?;
+    if args.target_sl.is_some() {
+        eprintln!("warning: --target-sl is now --sl, the name every command uses");
+    }
+    let target = args.sl.or(args.target_sl).unwrap_or(ServiceLevelTarget {
+        fraction: 0.8,
+        within_s: 20.0,
+    });
+    let (service_level, within_s) = (target.fraction, target.within_s);
+    let max_abandon_rate = args.max_abandon.0;
     anyhow::ensure!(
         args.replications != Some(0),
         "--replications must be at least 1"

@@ -211,3 +211,60 @@ fn a_wrong_file_gets_its_file_line_and_column() {
     assert_refused_at(&dir, "engine.toml", &engine, "nowhere", "nowhere");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_plan_file_with_an_extra_field_is_refused_and_a_capped_step_is_warned_about() {
+    let dir = scratch("plan-file");
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml"))
+            .unwrap();
+    let scenario = dir.join("planned.toml");
+    std::fs::write(
+        &scenario,
+        format!("{original}\n[[people]]\nagents = \"sales-team\"\nplan_file = \"plan.csv\"\n"),
+    )
+    .unwrap();
+    // A third field the header does not name: refused where it stands.
+    std::fs::write(dir.join("plan.csv"), "start,agents\n0s,10\n4h,11,7\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut arguments = vec![
+            "sim",
+            scenario.to_str().unwrap(),
+            "--quiet",
+            "--replications",
+            "1",
+        ];
+        arguments.extend_from_slice(extra);
+        switchboard(&arguments)
+    };
+    let output = run(&[]);
+    assert!(!output.status.success());
+    let message = text(&output.stderr);
+    let csv = dir.join("plan.csv");
+    assert!(
+        message.contains(&format!(
+            "{}:3:7: a field beyond the header's 2 columns (start,agents): expected 2 fields, found 3",
+            csv.display()
+        )),
+        "{message}"
+    );
+    // An unknown column in the header too.
+    std::fs::write(&csv, "start,agents,shift\n0s,10,a\n").unwrap();
+    let message = text(&run(&[]).stderr);
+    assert!(
+        message.contains(&format!("{}:1:14: unknown column \"shift\"", csv.display())),
+        "{message}"
+    );
+    // 14 agents asked of a group of 12: run with 12, and said so.
+    std::fs::write(&csv, "start,agents\n0s,10\n4h,14\n").unwrap();
+    let output = run(&["--duration", "5h"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(
+            "people[0].plan_file: the step at 4h asks for 14 agents and the group \"sales-team\" has 12: 12 are logged in"
+        ),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -343,3 +343,74 @@ fn a_bad_path_names_the_sweep_file_line_column_and_path() {
         "{message}"
     );
 }
+
+#[test]
+fn targets_read_like_the_planners_and_the_former_flag_is_warned_about() {
+    // A bare 5 could mean 5 % or 500 %: refused by sweep as by plan, with the same words.
+    let refused = switchboard(&[
+        "sweep",
+        "scenarios/sweep-agents.toml",
+        "--out",
+        "unused",
+        "--max-abandon",
+        "5",
+    ]);
+    assert!(!refused.status.success());
+    let sweep_error = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(
+        sweep_error.contains(
+            "expected a fraction such as \"5%\" or \"0.05\" (between 0 and 1), found \"5\""
+        ),
+        "{sweep_error}"
+    );
+    let plan = switchboard(&[
+        "plan",
+        "erlang-a",
+        "--rate",
+        "200/30m",
+        "--aht",
+        "180s",
+        "--patience",
+        "2m",
+        "--sl",
+        "80/20",
+        "--max-abandon",
+        "5",
+    ]);
+    assert!(!plan.status.success());
+    assert!(
+        String::from_utf8_lossy(&plan.stderr).contains(
+            "expected a fraction such as \"5%\" or \"0.05\" (between 0 and 1), found \"5\""
+        ),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    // --target-sl still works, with a warning; --sl is the name.
+    let out = std::env::temp_dir().join(format!("switchboard-sweep-sl-{}", std::process::id()));
+    let old = switchboard(&[
+        "sweep",
+        "scenarios/sweep-agents.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--replications",
+        "1",
+        "--shard",
+        "0/7",
+        "--quiet",
+        "--target-sl",
+        "80/20",
+        "--max-abandon",
+        "0.05",
+    ]);
+    assert!(
+        old.status.success(),
+        "{}",
+        String::from_utf8_lossy(&old.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("warning: --target-sl is now --sl"),
+        "{}",
+        String::from_utf8_lossy(&old.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -349,8 +349,19 @@ impl Section for KeyInputs {
                 escape(&value)
             );
         };
-        row("start", center.center.start.clone());
-        let ran_ms = crate::views::timeline(context.input).span_ms;
+        let timeline = crate::views::timeline(context.input);
+        // On the clock the charts use, so that a time read here is a time found there.
+        let start = match &timeline.axis {
+            crate::chart::HorizontalAxis::LocalTime { clock, .. } => format!(
+                "{}, local time of {} as on the charts (written {} in the file)",
+                clock.describe_start(),
+                clock.zone_name(),
+                center.center.start
+            ),
+            _ => center.center.start.clone(),
+        };
+        row("start", start);
+        let ran_ms = timeline.span_ms;
         row(
             "duration",
             if ran_ms < settings.duration.as_ms() {

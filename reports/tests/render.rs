@@ -93,6 +93,11 @@ fn the_page_is_self_contained_and_has_every_section() {
         assert!(html.contains(&format!("<h2>{heading}</h2>")), "{heading}");
     }
     assert!(!html.contains("<script"), "the page needs no script");
+    // The start among the key inputs is on the charts' clock.
+    assert!(
+        html.contains("<tr><th>start</th><td>2026-11-10 20:00 (UTC+08:00), local time of Asia/Shanghai as on the charts (written 2026-11-10T20:00:00+08:00 in the file)</td></tr>"),
+        "the start is local"
+    );
     let without_namespaces = html.replace("http://www.w3.org/2000/svg", "");
     assert!(!without_namespaces.contains("http://") && !without_namespaces.contains("https://"));
     assert!(!html.contains("<link"), "nothing is loaded from elsewhere");

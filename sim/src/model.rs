@@ -37,6 +37,9 @@ pub struct Model {
     pub interval_ms: u64,
     /// Sites as datacenters and the faults to play (`[topology]`, `[[fault]]`).
     pub topology: Option<crate::topology::Topology>,
+    /// What the model did that the file did not say, for the reader to see before the
+    /// figures (a plan step asking more agents than its group has, run with the group).
+    pub warnings: Vec<String>,
 }
 
 impl Model {
@@ -518,6 +521,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
         });
         first_agent += agent_count;
     }
+    let mut warnings: Vec<String> = Vec::new();
     let mut seen = vec![false; groups.len()];
     for (index, people) in scenario.people.iter().enumerate() {
         let problem = |key: &str, message: String| {
@@ -564,7 +568,10 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
         };
         let group = &mut groups[position];
         let uses_staff = shrinkage.is_some();
-        let plan_steps = |entries: &[PlanEntry]| -> Result<Vec<(u64, u32)>, String> {
+        let group_name = group.name.clone();
+        let group_size = group.agent_count;
+        let mut capped: Vec<String> = Vec::new();
+        let mut plan_steps = |entries: &[PlanEntry]| -> Result<Vec<(u64, u32)>, String> {
             let mut steps = Vec::new();
             for entry in entries {
                 let agents = if uses_staff {
@@ -577,7 +584,13 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
                         return Err("plan steps must be in increasing order of start".into());
                     }
                 }
-                steps.push((entry.start.as_ms(), agents.min(group.agent_count)));
+                if agents > group_size {
+                    capped.push(format!(
+                        "the step at {} asks for {agents} agents and the group \"{group_name}\" has {group_size}: {group_size} are logged in",
+                        entry.start
+                    ));
+                }
+                steps.push((entry.start.as_ms(), agents.min(group_size)));
             }
             Ok(steps)
         };
@@ -587,7 +600,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
                 Staffing::Plan(plan_steps(plan).map_err(|m| problem("plan", m))?)
             }
             (None, Some(file), true) => {
-                let entries = read_plan(&scenario.base.join(file), &group.name)
+                let entries = read_plan(&scenario.base.join(file), &group_name)
                     .map_err(|m| problem("plan_file", m))?;
                 Staffing::Plan(plan_steps(&entries).map_err(|m| problem("plan_file", m))?)
             }
@@ -637,6 +650,16 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
                 ))
             }
         };
+        let key = if people.plan_file.is_some() {
+            "plan_file"
+        } else {
+            "plan"
+        };
+        warnings.extend(
+            capped
+                .into_iter()
+                .map(|message| format!("{}: people[{index}].{key}: {message}", scenario.file)),
+        );
         group.shrinkage = shrinkage;
         group.answer_delay = match &people.answer_delay {
             Some(delay) => {
@@ -675,6 +698,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
         warmup_ms: settings.warmup.as_ms(),
         interval_ms: settings.interval.as_ms(),
         topology,
+        warnings,
     })
 }
 
@@ -829,7 +853,9 @@ fn attribute_mix(
 }
 
 fn read_profile(path: &Path) -> Result<Vec<ProfileEntry>, String> {
-    read_csv(path, &["start", "volume"], |row| {
+    // The planner's forecast CSV (`start,volume[,aht]`) is a profile too; the simulator reads
+    // its volumes, the handle time comes from the traffic's own `handle_time`.
+    read_csv(path, &["start", "volume"], &["aht"], |row| {
         Ok(ProfileEntry {
             start: parse_start(row[0])?,
             volume: row[1]
@@ -858,7 +884,7 @@ fn read_plan(path: &Path, group: &str) -> Result<Vec<PlanEntry>, String> {
         })
         .unwrap_or(false);
     if multi_group {
-        let rows = read_csv(path, &["interval_start", "group", "agents"], |row| {
+        let rows = read_csv(path, &["interval_start", "group", "agents"], &[], |row| {
             Ok((
                 row[1].to_string(),
                 PlanEntry {
@@ -881,7 +907,7 @@ fn read_plan(path: &Path, group: &str) -> Result<Vec<PlanEntry>, String> {
         }
         return Ok(entries);
     }
-    read_csv(path, &["start", "agents"], |row| {
+    read_csv(path, &["start", "agents"], &["staff"], |row| {
         Ok(PlanEntry {
             start: parse_start(row[0])?,
             agents: count(row[1])?,
@@ -899,10 +925,35 @@ fn parse_start(text: &str) -> Result<switchboard_engine::units::DurationMs, Stri
         .ok_or_else(|| format!("expected a start such as \"30m\", found {text:?}"))
 }
 
-/// Reads a CSV file whose header starts with `columns`; each row goes through `read_row`.
+/// The first line of a file (its CSV header), or nothing.
+fn header_line(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.lines().next().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The column (from 1) where field `index` (from 0) of a CSV line starts.
+fn column_of(line: &str, index: usize) -> usize {
+    let mut commas = 0;
+    for (position, character) in line.char_indices() {
+        if commas == index {
+            return line[..position].chars().count() + 1;
+        }
+        if character == ',' {
+            commas += 1;
+        }
+    }
+    line.chars().count() + 1
+}
+
+/// Reads a CSV file whose header is `columns` followed by any of `optional`; each row goes
+/// through `read_row`. An unknown column, or a row with more fields than the header, is
+/// refused at its line and column: a field nobody reads is a mistake, not data.
 fn read_csv<T>(
     path: &Path,
     columns: &[&str],
+    optional: &[&str],
     read_row: impl Fn(&[&str]) -> Result<T, String>,
 ) -> Result<Vec<T>, String> {
     let mut reader = csv::ReaderBuilder::new()
@@ -925,10 +976,49 @@ fn read_csv<T>(
             columns.join(",")
         ));
     }
+    let allowed = headers.len();
+    if let Some(extra) = headers
+        .iter()
+        .skip(columns.len())
+        .find(|name| !optional.contains(name))
+    {
+        return Err(format!(
+            "{}:1:{}: unknown column {extra:?}: expected the header {}{}",
+            path.display(),
+            column_of(
+                &header_line(path),
+                columns.len()
+                    + headers
+                        .iter()
+                        .skip(columns.len())
+                        .position(|name| name == extra)
+                        .unwrap_or(0)
+            ),
+            columns.join(","),
+            if optional.is_empty() {
+                String::new()
+            } else {
+                format!(" and optionally {}", optional.join(","))
+            }
+        ));
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let record = record.map_err(|error| format!("{}: {error}", path.display()))?;
         let fields: Vec<&str> = record.iter().collect();
+        if fields.len() > allowed {
+            let line = record.position().map_or(index as u64 + 2, |p| p.line());
+            let raw = lines.get(line as usize - 1).copied().unwrap_or_default();
+            return Err(format!(
+                "{}:{line}:{}: a field beyond the header's {allowed} columns ({}): expected {allowed} fields, found {}",
+                path.display(),
+                column_of(raw, allowed),
+                headers.iter().collect::<Vec<_>>().join(","),
+                fields.len()
+            ));
+        }
         if fields.len() < columns.len() {
             return Err(format!(
                 "{}: row {}: expected {} columns",

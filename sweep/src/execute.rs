@@ -15,42 +15,6 @@ use switchboard_results::sweep::{Manifest, PointRecord, Shard, Targets};
 
 use crate::spec::{Point, Sweep};
 
-/// `80/20`: 80 % answered within 20 seconds.
-pub fn parse_service_level_target(text: &str) -> Result<(f64, f64), String> {
-    let problem = || {
-        format!("expected a service level target such as 80/20 (percent/seconds), found {text:?}")
-    };
-    let (percent, seconds) = text.split_once('/').ok_or_else(problem)?;
-    let percent: f64 = percent
-        .trim()
-        .trim_end_matches('%')
-        .parse()
-        .map_err(|_| problem())?;
-    let seconds: f64 = seconds
-        .trim()
-        .trim_end_matches('s')
-        .parse()
-        .map_err(|_| problem())?;
-    if !((0.0..=100.0).contains(&percent) && seconds >= 0.0 && seconds.is_finite()) {
-        return Err(problem());
-    }
-    Ok((percent / 100.0, seconds))
-}
-
-/// `5%`: at most 5 % of offered contacts abandon.
-pub fn parse_abandon_limit(text: &str) -> Result<f64, String> {
-    let problem = || format!("expected an abandonment limit such as 5%, found {text:?}");
-    let percent: f64 = text
-        .trim()
-        .trim_end_matches('%')
-        .parse()
-        .map_err(|_| problem())?;
-    if !(0.0..=100.0).contains(&percent) {
-        return Err(problem());
-    }
-    Ok(percent / 100.0)
-}
-
 /// How to run a sweep.
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
@@ -90,7 +54,7 @@ pub fn prepare_sweep(sweep: &Sweep, options: &SweepOptions) -> anyhow::Result<Pr
             if target_s != options.targets.within_s {
                 bail!(
                     "{file}: the scenario measures service level within {target_s} s, but the target asks for {} s; \
-                     change --target-sl or the scenario's service_level.target",
+                     change --sl or the scenario's service_level.target",
                     options.targets.within_s
                 );
             }

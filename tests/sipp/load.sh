@@ -34,8 +34,8 @@ rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 # The scenario and its agents' credentials, HA1 = MD5(agent:realm:password).
 sed "s/^count = 1000$/count = $AGENTS/" tests/sipp/load.toml > "$WORK/load.toml"
-# [live] is the file's last table: a shorter T1 (SIP_T1=200ms) makes short runs drain sooner.
-if [ -n "${SIP_T1:-}" ]; then echo "sip_t1 = \"$SIP_T1\"" >> "$WORK/load.toml"; fi
+# A shorter T1 (SIP_T1=200ms) makes short runs drain sooner; it goes into the [live] table.
+if [ -n "${SIP_T1:-}" ]; then sed -i "s/^\[live\]\$/[live]\nsip_t1 = \"$SIP_T1\"/" "$WORK/load.toml"; fi
 {
     echo 'realm = "switchboard"'
     for n in $(seq "$AGENTS"); do
@@ -55,7 +55,7 @@ PIDS+=("$SERVER")
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$HTTP_PORT/health >/dev/null && break; sleep 0.1; done
 
 (cd "$WORK" && exec sipp -sf "$OLDPWD/tests/sipp/agent_answer.xml" -i 127.0.0.1 -p $AGENT_PORT \
-    -nostdin -max_socket 4096 >/dev/null 2>&1) &
+    -nostdin -max_socket 4096 -buff_size 4194304 >/dev/null 2>&1) &
 PIDS+=("$!")
 # One SIPp per agent, eight at a time, each from its own port: SIPp answers a digest
 # challenge with the -au/-ap of its command line only, so each agent needs its own run.
@@ -84,7 +84,7 @@ for RATE in $RATES; do
     (cd "$RUN" && timeout $((DURATION_S + 60)) sipp 127.0.0.1:$SIP_PORT \
         -sf "$OLDPWD/tests/sipp/caller.xml" -s sales -d "$TALK_MS" -i 127.0.0.1 -p $((AGENT_PORT + 2)) \
         -r "$RATE" -m "$CALLS" -l $((RATE * 10)) -nostdin -timeout $((DURATION_S + 40)) \
-        -trace_stat -trace_rtt -rtt_freq 1 -trace_screen -max_socket 4096 >/dev/null 2>&1)
+        -trace_stat -trace_rtt -rtt_freq 1 -trace_screen -max_socket 4096 -buff_size 4194304 >/dev/null 2>&1)
     set -e
     SCREEN=$(ls "$RUN"/*_screen.log 2>/dev/null | head -1)
     OK=$(grep -m1 "Successful call" "$SCREEN" | awk -F'|' '{gsub(/ /,"",$3); print $3}')
