@@ -290,10 +290,12 @@ pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
         let version_status = if version.eq_ignore_ascii_case("SIP/2.0") {
             None
         } else if version.len() > 4
-            && version[..4].eq_ignore_ascii_case("SIP/")
-            && version[4..]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b == b'.')
+            // Bytes, not str slices: a version with a multi-byte character across byte 4 must
+            // be refused, not panic (found by the sip_message fuzz target).
+            && version.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/")
+            && version.as_bytes()[4..]
+                .iter()
+                .all(|b| b.is_ascii_digit() || *b == b'.')
         {
             Some(505)
         } else {
@@ -975,6 +977,15 @@ mod tests {
         Contact: <sip:caller@127.0.0.1:5070>\r\n\
         Content-Type: application/sdp\r\n\
         Content-Length: 4\r\n\r\nv=0\n";
+
+    #[test]
+    fn a_version_with_a_multi_byte_character_across_byte_four_is_refused() {
+        // The sip_message fuzz target's crash: "S\x7f猝S..." puts byte 4 inside a character.
+        let message = INVITE.replacen("SIP/2.0\r\n", "S\u{7f}猝S/2.0\r\n", 1);
+        assert!(parse(message.as_bytes()).is_err());
+        let message = INVITE.replacen("SIP/2.0\r\n", "SIP/猝\r\n", 1);
+        assert!(parse(message.as_bytes()).is_err());
+    }
 
     #[test]
     fn parses_an_invite_and_serializes_it_back() {
