@@ -124,6 +124,17 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>()
             .join("; ")
     };
+    // The two indented lines under a run's headline, the same for worst runs and violations.
+    let print_faults_and_replay = |run: &ChaosRun| {
+        print!(
+            "{}",
+            wrapped(&format!("faults: {}", describe(run)), "  ", 4, width)
+        );
+        print!(
+            "{}",
+            wrapped(&format!("replay: {}", replay(run)), "  ", 4, width)
+        );
+    };
     let violations: Vec<&ChaosRun> = runs.iter().filter(|run| run.violation.is_some()).collect();
     let mut worst: Vec<&ChaosRun> = runs.iter().filter(|run| run.violation.is_none()).collect();
     worst.sort_by(|a, b| b.harm().cmp(&a.harm()).then(a.seed.cmp(&b.seed)));
@@ -245,14 +256,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
                     width
                 )
             );
-            print!(
-                "{}",
-                wrapped(&format!("faults: {}", describe(run)), "  ", 4, width)
-            );
-            print!(
-                "{}",
-                wrapped(&format!("replay: {}", replay(run)), "  ", 4, width)
-            );
+            print_faults_and_replay(run);
         }
         for run in &violations {
             print!(
@@ -268,14 +272,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
                     width
                 )
             );
-            print!(
-                "{}",
-                wrapped(&format!("faults: {}", describe(run)), "  ", 4, width)
-            );
-            print!(
-                "{}",
-                wrapped(&format!("replay: {}", replay(run)), "  ", 4, width)
-            );
+            print_faults_and_replay(run);
         }
     }
     Ok(if violations.is_empty() {
