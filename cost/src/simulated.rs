@@ -720,7 +720,7 @@ mod tests {
             "3h",
             r#"[[people]]
             agents = "team"
-            shifts = [{ start = "0m", length = "2h", agents = 3 }, { start = "1h", length = "2h", agents = 2 }]"#,
+            shifts = [{ starts = ["0m"], length = "2h", agents = 3 }, { starts = ["1h"], length = "2h", agents = 2 }]"#,
         );
         assert_eq!(peak_logins_per_interval(&shifts), vec![3.0, 5.0, 2.0]);
     }

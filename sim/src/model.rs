@@ -11,7 +11,8 @@ use switchboard_engine::{Attributes, AuxReason, CenterConfig, Channel, Entry, Fl
 
 use crate::distribution::{parse_duration_or_seconds, Sampler};
 use crate::scenario::{
-    PlanEntry, ProfileEntry, RetrialCause, Scenario, ScenarioSettings, ServiceLevelDefinition,
+    current_or_former, PlanEntry, ProfileEntry, RetrialCause, Scenario, ScenarioSettings,
+    ServiceLevelDefinition,
 };
 
 /// Everything a replication needs, shared read-only by all replications.
@@ -607,39 +608,89 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
             (None, None, false) => {
                 let mut shifts = Vec::new();
                 let mut next_offset = 0u32;
+                let mut former_keys = false;
                 for (shift_index, shift) in people.shifts.iter().enumerate() {
-                    if next_offset + shift.agents > group.agent_count {
-                        return Err(problem(
-                            &format!("shifts[{shift_index}].agents"),
-                            format!(
-                                "the shifts need more agents than the group's {}",
-                                group.agent_count
-                            ),
-                        ));
-                    }
-                    let start_ms = shift.start.as_ms();
-                    let end_ms = start_ms + shift.length.as_ms();
+                    let shift_problem = |key: &str, message: String| {
+                        problem(&format!("shifts[{shift_index}]{key}"), message)
+                    };
+                    let starts = match (shift.starts.is_empty(), shift.start) {
+                        (false, None) => shift.starts.clone(),
+                        (true, Some(start)) => {
+                            former_keys = true;
+                            vec![start]
+                        }
+                        (false, Some(_)) => {
+                            return Err(shift_problem(
+                                ".start",
+                                "`start` is the former name of `starts`: give only `starts`".into(),
+                            ))
+                        }
+                        (true, None) => {
+                            return Err(shift_problem(
+                                "",
+                                "expected `starts`, the shift's start times (`starts = [\"8h\"]`)"
+                                    .into(),
+                            ))
+                        }
+                    };
                     let mut breaks = Vec::new();
-                    for pause in &shift.breaks {
-                        let break_start_ms = start_ms + pause.after.as_ms();
-                        let break_end_ms = break_start_ms + pause.length.as_ms();
-                        if break_end_ms > end_ms {
-                            return Err(problem(
-                                &format!("shifts[{shift_index}].breaks"),
+                    for (break_index, pause) in shift.breaks.iter().enumerate() {
+                        let break_key = format!(".breaks[{break_index}]");
+                        let (offset, former_offset) =
+                            current_or_former(("offset", pause.offset), ("after", pause.after))
+                                .map_err(|message| shift_problem(&break_key, message))?;
+                        let (duration, former_duration) = current_or_former(
+                            ("duration", pause.duration),
+                            ("length", pause.length),
+                        )
+                        .map_err(|message| shift_problem(&break_key, message))?;
+                        former_keys |= former_offset || former_duration;
+                        if offset.as_ms() + duration.as_ms() > shift.length.as_ms() {
+                            return Err(shift_problem(
+                                ".breaks",
                                 "a break must end within its shift".into(),
                             ));
                         }
-                        breaks.push((break_start_ms, break_end_ms, pause.reason));
+                        breaks.push((
+                            offset.as_ms(),
+                            offset.as_ms() + duration.as_ms(),
+                            pause.reason,
+                        ));
                     }
-                    for _ in 0..shift.agents {
-                        shifts.push(AgentShift {
-                            agent_offset: next_offset,
-                            start_ms,
-                            end_ms,
-                            breaks: breaks.clone(),
-                        });
-                        next_offset += 1;
+                    for start in starts {
+                        if next_offset + shift.agents > group.agent_count {
+                            return Err(shift_problem(
+                                ".agents",
+                                format!(
+                                    "the shifts need more agents than the group's {}",
+                                    group.agent_count
+                                ),
+                            ));
+                        }
+                        let start_ms = start.as_ms();
+                        let end_ms = start_ms + shift.length.as_ms();
+                        let shifted: Vec<(u64, u64, AuxReason)> = breaks
+                            .iter()
+                            .map(|&(from, to, reason)| (start_ms + from, start_ms + to, reason))
+                            .collect();
+                        for _ in 0..shift.agents {
+                            shifts.push(AgentShift {
+                                agent_offset: next_offset,
+                                start_ms,
+                                end_ms,
+                                breaks: shifted.clone(),
+                            });
+                            next_offset += 1;
+                        }
                     }
+                }
+                if former_keys {
+                    warnings.push(format!(
+                        "{}: people[{index}].shifts: `start` and breaks' `after` and `length` are \
+                         now `starts` (a list), `offset` and `duration`, the keys of shift \
+                         templates; the former names are read until the next release",
+                        scenario.file
+                    ));
                 }
                 Staffing::Shifts(shifts)
             }

@@ -278,25 +278,56 @@ pub struct PlanEntry {
     pub staff: Option<u32>,
 }
 
-/// A shift: `agents` agents log in at `start` for `length`, with breaks.
+/// A shift: at each of `starts`, `agents` agents log in for `length`, with breaks. The keys
+/// are those of `plan schedule`'s shift templates (`starts`, `length`, breaks with `offset`
+/// and `duration`), so that one vocabulary describes a shift wherever it is written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShiftConfig {
-    pub start: DurationMs,
+    #[serde(default)]
+    pub starts: Vec<DurationMs>,
+    /// The former key: one start (read with a deprecation warning naming `starts`).
+    #[serde(default)]
+    pub start: Option<DurationMs>,
     pub length: DurationMs,
     pub agents: u32,
     #[serde(default)]
     pub breaks: Vec<BreakConfig>,
 }
 
-/// A break `after` the shift's start, lasting `length`.
+/// A break `offset` from the shift's start, lasting `duration`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakConfig {
-    pub after: DurationMs,
-    pub length: DurationMs,
+    #[serde(default)]
+    pub offset: Option<DurationMs>,
+    #[serde(default)]
+    pub duration: Option<DurationMs>,
+    /// The former name of `offset` (read with a deprecation warning).
+    #[serde(default)]
+    pub after: Option<DurationMs>,
+    /// The former name of `duration` (read with a deprecation warning).
+    #[serde(default)]
+    pub length: Option<DurationMs>,
     #[serde(default = "default_break_reason")]
     pub reason: AuxReason,
+}
+
+/// A key of a shift or break under its current name or its former one: the value, and
+/// whether the former name was used. Both, or neither, is an error naming the current key.
+pub fn current_or_former<T: Copy>(
+    current: (&str, Option<T>),
+    former: (&str, Option<T>),
+) -> Result<(T, bool), String> {
+    match (current.1, former.1) {
+        (Some(value), None) => Ok((value, false)),
+        (None, Some(value)) => Ok((value, true)),
+        (Some(_), Some(_)) => Err(format!(
+            "`{}` is the former name of `{}`: give only `{}`",
+            former.0, current.0, current.0
+        )),
+        (None, None) => Err(format!("expected `{}`", current.0)),
+    }
 }
 
 fn default_break_reason() -> AuxReason {

@@ -74,7 +74,7 @@ no_answer = 0.05
 
 [[people]]
 agents = "chat-team"
-shifts = [{ start = "0m", length = "2h", agents = 4, breaks = [{ after = "1h", length = "10m" }] }]
+shifts = [{ starts = ["0m"], length = "2h", agents = 4, breaks = [{ offset = "1h", duration = "10m" }] }]
 "#;
 
 fn summary_without_wall_time(threads: usize, check_invariants: bool) -> (String, String) {
@@ -144,4 +144,45 @@ fn another_seed_gives_another_hash() {
     };
     let second = switchboard_sim::run(&model, &options, &|_| {}).unwrap();
     assert_ne!(first.trace_hash, second.trace_hash);
+}
+
+/// Shifts are written with the keys of `plan schedule`'s templates (`starts`, breaks with
+/// `offset` and `duration`); the former `start`, `after` and `length` are read for one release
+/// with a warning naming the new keys, and give the same run.
+#[test]
+fn former_shift_keys_run_the_same_with_a_warning_naming_the_new_ones() {
+    let current = model_from_text(BUSY).unwrap();
+    assert!(current.warnings.is_empty(), "{:?}", current.warnings);
+    let former_text = BUSY.replace(
+        r#"shifts = [{ starts = ["0m"], length = "2h", agents = 4, breaks = [{ offset = "1h", duration = "10m" }] }]"#,
+        r#"shifts = [{ start = "0m", length = "2h", agents = 4, breaks = [{ after = "1h", length = "10m" }] }]"#,
+    );
+    assert_ne!(former_text, BUSY);
+    let former = model_from_text(&former_text).unwrap();
+    assert_eq!(former.warnings.len(), 1, "{:?}", former.warnings);
+    let warning = &former.warnings[0];
+    for key in ["`starts`", "`offset`", "`duration`", "next release"] {
+        assert!(warning.contains(key), "{warning}");
+    }
+    let hash = |model| {
+        switchboard_sim::run(&model, &RunOptions::default(), &|_| {})
+            .unwrap()
+            .trace_hash
+    };
+    assert_eq!(hash(current), hash(former));
+
+    // Both names of one key: refused, naming the one to keep.
+    let both = BUSY.replace(r#"offset = "1h""#, r#"offset = "1h", after = "1h""#);
+    let error = model_from_text(&both).unwrap_err().to_string();
+    assert!(
+        error.contains("`after` is the former name of `offset`: give only `offset`"),
+        "{error}"
+    );
+    // Two starts: the shift's agents start at each, so the group needs twice as many.
+    let twice = BUSY.replace(r#"starts = ["0m"]"#, r#"starts = ["0m", "1h"]"#);
+    let error = model_from_text(&twice).unwrap_err().to_string();
+    assert!(
+        error.contains("the shifts need more agents than the group's 4"),
+        "{error}"
+    );
 }

@@ -94,7 +94,7 @@ no_answer = 0.05
 
 [[people]]
 agents = "chat-team"
-shifts = [{{ start = "0m", length = "90m", agents = 3, breaks = [{{ after = "40m", length = "10m" }}] }}]
+shifts = [{{ starts = ["0m"], length = "90m", agents = 3, breaks = [{{ offset = "40m", duration = "10m" }}] }}]
 
 [topology]
 mode = "active-active"
