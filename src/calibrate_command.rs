@@ -1,6 +1,6 @@
-//! `switchboard calibrate INPUT --out scenario.toml`: a scenario fitted to what a center
-//! recorded (CDR database, interval CSV or Asterisk queue_log), with its forecast files and a
-//! JSON report of every figure and its interval.
+//! `switchboard calibrate INPUT --out DIR`: a scenario fitted to what a center recorded (CDR
+//! database, interval CSV or Asterisk queue_log), with its forecast files and a JSON report of
+//! every figure and its interval, in one folder.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,19 +21,19 @@ use switchboard_engine::units::DurationMs;
     after_help = "The input is told apart by content: the SQLite CDR database `switchboard serve` writes \
 (docs/cdr.md), Asterisk's queue_log (lines time|callid|queue|agent|event|...), or an interval CSV \
 (start,offered[,queue][,answered][,abandoned][,aht][,asa][,abandon_time]). docs/calibration.md \
-describes the formats and every model.\n\nWrites OUT, one forecast CSV per stream beside it \
-(OUT-stem.STREAM.forecast.csv: start,volume,aht, for `switchboard plan staff`), and a JSON report \
-(--report, default OUT-stem.calibration.json).\n\nExamples:\n  \
-switchboard calibrate switchboard-data/cdr.sqlite --timezone Asia/Shanghai --out calibrated.toml\n  \
-switchboard calibrate cdr.sqlite --center scenarios/live-center.toml --days 14 --out next-fortnight.toml\n  \
-switchboard calibrate /var/log/asterisk/queue_log --special-day 2026-11-11 --out asterisk.toml\n  \
-switchboard calibrate wfm-export.csv --timezone Asia/Shanghai --out wfm.toml"
+describes the formats and every model.\n\nWrites into the folder OUT, named NAME: the scenario NAME.toml, \
+one forecast CSV per stream (NAME.STREAM.forecast.csv: start,volume,aht, for `switchboard plan \
+staff`), and a JSON report (--report, default NAME.calibration.json).\n\nExamples:\n  \
+switchboard calibrate switchboard-data/cdr.sqlite --timezone Asia/Shanghai --out calibrated\n  \
+switchboard calibrate cdr.sqlite --center scenarios/live-center.toml --days 14 --out next-fortnight\n  \
+switchboard calibrate /var/log/asterisk/queue_log --special-day 2026-11-11 --out asterisk\n  \
+switchboard calibrate wfm-export.csv --timezone Asia/Shanghai --out wfm --json"
 )]
 pub struct CalibrateArgs {
     /// CDR database, Asterisk queue_log or interval CSV.
     pub input: PathBuf,
-    /// The scenario file to write.
-    #[arg(long)]
+    /// The folder to write into; its name NAME names the files (NAME.toml ...).
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// The center the data came from (a scenario file): its tables are kept and contacts are
     /// grouped by the queue or IVR flow they entered.
@@ -58,16 +58,24 @@ pub struct CalibrateArgs {
     /// Where to write the JSON report.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Print the report (every fitted figure with its interval) as JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
+/// The name of the `--out` folder, which names the files in it.
 fn stem(path: &Path) -> String {
-    path.file_stem()
+    path.file_name()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "calibrated".into())
 }
 
 pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.days >= 1, "--days must be at least 1");
+    crate::terminal::refuse_file_out(
+        &args.out,
+        "the scenario NAME.toml, its forecasts and its report",
+    )?;
     let clock = LocalClock::new(&args.timezone)?;
     let center = match &args.center {
         Some(path) => {
@@ -88,20 +96,18 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     };
     let calibration = calibrate(&observations, &options)?;
     let stem = stem(&args.out);
-    let directory = args.out.parent().unwrap_or(Path::new(""));
+    let directory = args.out.as_path();
     let source = args
         .input
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let text = scenario_text(&calibration, center.as_ref(), &stem, &source)?;
-    if !directory.as_os_str().is_empty() {
-        std::fs::create_dir_all(directory)
-            .with_context(|| format!("cannot create {}", directory.display()))?;
-    }
-    let mut written = vec![args.out.clone()];
-    std::fs::write(&args.out, text)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    crate::terminal::out_folder(directory, "the scenario NAME.toml, its forecasts and its report")?;
+    let scenario_path = directory.join(format!("{stem}.toml"));
+    let mut written = vec![scenario_path.clone()];
+    std::fs::write(&scenario_path, text)
+        .with_context(|| format!("cannot write {}", scenario_path.display()))?;
     for stream in &calibration.streams {
         let path = directory.join(forecast_file_name(&stem, stream));
         std::fs::write(&path, forecast_csv(&calibration, stream))
@@ -115,6 +121,10 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(&report, serde_json::to_string_pretty(&calibration)? + "\n")
         .with_context(|| format!("cannot write {}", report.display()))?;
     written.push(report);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&calibration)?);
+        return Ok(ExitCode::SUCCESS);
+    }
 
     println!(
         "{} records read ({} skipped), time zone {}, {} s intervals",

@@ -35,6 +35,14 @@ pub fn progress_bar(quiet: bool, length: u64, things: &str) -> indicatif::Progre
 /// `plan staff` and `calibrate` took before they wrote folders: it is refused with the new
 /// usage rather than becoming a folder called `plan.csv`.
 pub fn out_folder(out: &std::path::Path, files: &str) -> anyhow::Result<()> {
+    refuse_file_out(out, files)?;
+    std::fs::create_dir_all(out)
+        .map_err(|error| anyhow::anyhow!("cannot make the folder {}: {error}", out.display()))
+}
+
+/// The check of [`out_folder`] without making the folder, for a command that writes nothing
+/// until its input is read.
+pub fn refuse_file_out(out: &std::path::Path, files: &str) -> anyhow::Result<()> {
     const FILE_ENDINGS: [&str; 7] = ["csv", "json", "toml", "html", "txt", "jsonl", "tsv"];
     let looks_like_file = out
         .extension()
@@ -49,8 +57,7 @@ pub fn out_folder(out: &std::path::Path, files: &str) -> anyhow::Result<()> {
             stem.display()
         );
     }
-    std::fs::create_dir_all(out)
-        .map_err(|error| anyhow::anyhow!("cannot make the folder {}: {error}", out.display()))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -100,18 +100,35 @@ fn an_asterisk_queue_log_becomes_a_scenario_with_retrials() {
     let directory = tempfile::tempdir().unwrap();
     let log = directory.path().join("queue_log");
     std::fs::write(&log, queue_log()).unwrap();
-    let out = directory.path().join("asterisk.toml");
+    let folder = directory.path().join("asterisk");
+    let out = folder.join("asterisk.toml");
     let printed = succeeds(&[
         "calibrate",
         log.to_str().unwrap(),
         "--out",
-        out.to_str().unwrap(),
+        folder.to_str().unwrap(),
     ]);
     assert!(printed.contains("queue support:"), "{printed}");
     let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(directory.path().join("asterisk.calibration.json")).unwrap(),
+        &std::fs::read_to_string(folder.join("asterisk.calibration.json")).unwrap(),
     )
     .unwrap();
+    // --json prints that report, the figures of the summary's lines.
+    let printed: serde_json::Value = serde_json::from_str(&succeeds(&[
+        "calibrate",
+        log.to_str().unwrap(),
+        "--out",
+        directory.path().join("again").to_str().unwrap(),
+        "--json",
+    ]))
+    .expect("--json prints JSON");
+    assert_eq!(printed, report);
+    assert!(
+        printed["streams"][0]["arrivals"]["mean_rate"]["rate_per_hour"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     let stream = &report["streams"][0];
     // 2,268 first attempts, 756 abandoned, 378 of those retried.
     assert_eq!(stream["retrial"]["failed_attempts"], 756);
@@ -128,7 +145,7 @@ fn an_asterisk_queue_log_becomes_a_scenario_with_retrials() {
         "two agents answered:\n{scenario}"
     );
     run_scenario_briefly(&out, directory.path());
-    let forecast = directory.path().join("asterisk.support.forecast.csv");
+    let forecast = folder.join("asterisk.support.forecast.csv");
     let plan = succeeds(&["plan", "staff", forecast.to_str().unwrap(), "--sl", "80/20"]);
     assert!(plan.contains("agents"), "{plan}");
 }
@@ -155,14 +172,14 @@ fn a_wfm_interval_export_becomes_a_scenario() {
     }
     let input = directory.path().join("wfm.csv");
     std::fs::write(&input, csv).unwrap();
-    let out = directory.path().join("wfm.toml");
+    let out = directory.path().join("wfm").join("wfm.toml");
     succeeds(&[
         "calibrate",
         input.to_str().unwrap(),
         "--timezone",
         "Asia/Shanghai",
         "--out",
-        out.to_str().unwrap(),
+        directory.path().join("wfm").to_str().unwrap(),
     ]);
     let scenario = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -194,7 +211,7 @@ fn bad_input_is_refused_at_its_place() {
         "calibrate",
         input.to_str().unwrap(),
         "--out",
-        directory.path().join("x.toml").to_str().unwrap(),
+        directory.path().join("x").to_str().unwrap(),
     ]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -203,7 +220,19 @@ fn bad_input_is_refused_at_its_place() {
         "{stderr}"
     );
     assert!(
-        !directory.path().join("x.toml").exists(),
+        !directory.path().join("x").exists(),
         "nothing written on bad input"
+    );
+    // --out is a folder, as in every command: the former file-valued usage is refused.
+    let output = switchboard(&[
+        "calibrate",
+        input.to_str().unwrap(),
+        "--out",
+        directory.path().join("x.toml").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("names a file, but --out is a folder in every command"),
+        "{stderr}"
     );
 }
