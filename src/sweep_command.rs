@@ -8,7 +8,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use switchboard_plan::targets::{Fraction, ServiceLevelTarget};
-use switchboard_results::sweep::{cheapest, read_rows};
+use switchboard_results::display::{
+    estimate_text, percent_text, significant, table_text, wrapped,
+};
+use switchboard_results::sweep::{
+    cheapest, parameter_text, read_rows, sweep_json, HEADLINE_METRICS,
+};
 use switchboard_sweep::execute::prepare_sweep;
 use switchboard_sweep::{Shard, SweepOptions, Targets};
 
@@ -49,6 +54,20 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How the points are printed, for `sweep` and `merge` alike.
+#[derive(clap::Args)]
+pub struct OutputArgs {
+    /// Print sweep.json (every point's figures, the targets, the cheapest point) instead of
+    /// the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Tables as wide as their columns need, instead of 100 columns.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -68,6 +87,8 @@ pub struct MergeArgs {
     /// Folder for the merged results.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
@@ -137,32 +158,75 @@ pub fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .run(&args.out, &|finished| bar.set_position(finished))
         .with_context(|| format!("the sweep into {} stopped", args.out.display()))?;
     bar.finish_and_clear();
-    print_outcome(&args.out, prepared.manifest())?;
+    print_outcome(&args.out, prepared.manifest(), &args.output)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn run_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let manifest = switchboard_sweep::merge_shards(&args.shards, &args.out)?;
-    print_outcome(&args.out, &manifest)?;
+    print_outcome(&args.out, &manifest, &args.output)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Draws `sweep.html` from the folder and says what the sweep found.
+/// Draws `sweep.html` from the folder and says what the sweep found: a table of every point
+/// held, or `sweep.json` with `--json`.
 fn print_outcome(
     out: &std::path::Path,
     manifest: &switchboard_sweep::Manifest,
+    output: &OutputArgs,
 ) -> anyhow::Result<()> {
     switchboard_reports::sweep::write_sweep_page(out)?;
     let rows = read_rows(out, manifest)?;
+    if output.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&sweep_json(manifest, &rows))?
+        );
+        return Ok(());
+    }
+    let width = crate::terminal::table_width(output.wide);
     println!(
-        "{} points of {} in {} (shard {}); report: {}",
+        "{} points of {} (shard {})",
         rows.len(),
         manifest.sweep_file,
-        out.display(),
-        manifest.shard,
-        out.join("sweep.html").display()
+        manifest.shard
     );
-    match cheapest(&rows) {
+    println!("report: {}", out.join("sweep.html").display());
+    let mut table = vec![std::iter::once("point".to_string())
+        .chain(manifest.parameters.iter().cloned())
+        .chain(["agents".to_string()])
+        .chain(HEADLINE_METRICS.iter().map(|metric| metric.name().to_string()))
+        .chain(["meets targets".to_string()])
+        .collect::<Vec<_>>()];
+    for row in &rows {
+        table.push(
+            std::iter::once(row.record.id.clone())
+                .chain(
+                    manifest
+                        .parameters
+                        .iter()
+                        .map(|parameter| parameter_text(row.record.parameters.get(parameter))),
+                )
+                .chain([row.record.agents.to_string()])
+                .chain(
+                    HEADLINE_METRICS
+                        .iter()
+                        .zip(&row.figures)
+                        .map(|(metric, figure)| estimate_text(figure, metric.unit())),
+                )
+                .chain([if row.meets_targets { "yes" } else { "no" }.to_string()])
+                .collect(),
+        );
+    }
+    let targets = &manifest.targets;
+    println!(
+        "targets: service level at least {} within {} s, abandonment at most {} (means)",
+        percent_text(targets.service_level),
+        significant(targets.within_s),
+        percent_text(targets.max_abandon_rate)
+    );
+    print!("{}", table_text(&table, width));
+    let verdict = match cheapest(&rows) {
         Some(row) => {
             let settings: Vec<String> = row
                 .record
@@ -170,14 +234,15 @@ fn print_outcome(
                 .iter()
                 .map(|(path, value)| format!("{path} = {value}"))
                 .collect();
-            println!(
+            format!(
                 "cheapest point meeting the targets: {} ({} agents; {})",
                 row.record.id,
                 row.record.agents,
                 settings.join(", ")
-            );
+            )
         }
-        None => println!("no point of these meets the targets"),
-    }
+        None => "no point of these meets the targets".to_string(),
+    };
+    print!("{}", wrapped(&verdict, "", 2, width));
     Ok(())
 }

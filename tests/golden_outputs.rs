@@ -1,4 +1,4 @@
-//! Golden outputs: what `sim`, `compare`, `chaos`, `cost` and `plan` print on a terminal, byte for
+//! Golden outputs: what `sim`, `compare`, `chaos`, `cost`, `plan` and `sweep` print on a terminal, byte for
 //! byte, for fixed seeds, and that every line fits 100 columns. A change to a table shows up
 //! here as a diff to review; after a deliberate change, write the new outputs with
 //! `UPDATE_GOLDEN=1 cargo test --test golden_outputs` and commit them with the change.
@@ -11,6 +11,12 @@ fn repository() -> &'static Path {
 }
 
 fn golden(name: &str, arguments: &[&str]) {
+    golden_with_folder(name, arguments, None);
+}
+
+/// [`golden`] for a command that names a scratch folder in its output: the folder is written
+/// `DIR` in the golden file, wherever the build puts it.
+fn golden_with_folder(name: &str, arguments: &[&str], folder: Option<&Path>) {
     let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .current_dir(repository())
         .args(arguments)
@@ -21,7 +27,10 @@ fn golden(name: &str, arguments: &[&str]) {
         "{arguments:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let shown = String::from_utf8(output.stdout).unwrap();
+    let mut shown = String::from_utf8(output.stdout).unwrap();
+    if let Some(folder) = folder {
+        shown = shown.replace(folder.to_str().unwrap(), "DIR");
+    }
     for line in shown.lines() {
         assert!(
             line.chars().count() <= 100,
@@ -243,5 +252,26 @@ fn plan_of_a_whole_center_and_a_verified_queue() {
             "--verify",
             "--quiet",
         ],
+    );
+}
+
+#[test]
+fn sweep_of_the_agents_of_one_queue() {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-sweep");
+    let _ = std::fs::remove_dir_all(&folder);
+    golden_with_folder(
+        "sweep-agents",
+        &[
+            "sweep",
+            "scenarios/sweep-agents.toml",
+            "--replications",
+            "3",
+            "--threads",
+            "2",
+            "--quiet",
+            "--out",
+            folder.to_str().unwrap(),
+        ],
+        Some(&folder),
     );
 }

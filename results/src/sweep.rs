@@ -11,7 +11,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::ResultsError;
 use crate::intervals::csv_field;
@@ -254,46 +254,70 @@ pub fn sweep_csv(manifest: &Manifest, rows: &[PointRow]) -> String {
     text
 }
 
-/// `sweep.json`: the manifest's facts, the targets, the cheapest point and every point.
-pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> Value {
-    let points: Vec<Value> = rows
+/// `sweep.json` (and what `sweep --json` prints): the manifest's facts, the targets, the
+/// cheapest point and every point. Fields in alphabetical order, as the file has always had
+/// them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    pub cheapest_meeting_targets: Option<String>,
+    pub cheapest_rule: String,
+    pub common_random_numbers: bool,
+    pub parameters: Vec<String>,
+    pub points: Vec<SweepPoint>,
+    pub program_version: String,
+    pub scenario: String,
+    pub shard: Shard,
+    pub sweep_file: String,
+    pub sweep_hash: String,
+    pub targets: Targets,
+}
+
+/// One point of [`SweepReport`]: its settings and its headline figures (of the whole center).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub agents: u64,
+    pub id: String,
+    pub index: usize,
+    pub meets_targets: bool,
+    /// Each of [`HEADLINE_METRICS`] by name.
+    pub metrics: BTreeMap<Metric, Estimate>,
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    pub replications: u32,
+    pub seed: u64,
+}
+
+/// The [`SweepReport`] of a folder's rows.
+pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> SweepReport {
+    let points = rows
         .iter()
-        .map(|row| {
-            let metrics: serde_json::Map<String, Value> = HEADLINE_METRICS
+        .map(|row| SweepPoint {
+            agents: row.record.agents,
+            id: row.record.id.clone(),
+            index: row.record.index,
+            meets_targets: row.meets_targets,
+            metrics: HEADLINE_METRICS
                 .iter()
-                .zip(&row.figures)
-                .map(|(metric, figure)| {
-                    (
-                        metric.name().to_string(),
-                        json!({ "mean": figure.mean, "ci95": figure.ci95 }),
-                    )
-                })
-                .collect();
-            json!({
-                "index": row.record.index,
-                "id": row.record.id,
-                "parameters": row.record.parameters,
-                "agents": row.record.agents,
-                "seed": row.record.seed,
-                "replications": row.record.replications,
-                "metrics": metrics,
-                "meets_targets": row.meets_targets,
-            })
+                .copied()
+                .zip(row.figures.iter().copied())
+                .collect(),
+            parameters: row.record.parameters.clone(),
+            replications: row.record.replications,
+            seed: row.record.seed,
         })
         .collect();
-    json!({
-        "sweep_file": manifest.sweep_file,
-        "sweep_hash": manifest.sweep_hash,
-        "program_version": manifest.program_version,
-        "scenario": manifest.scenario,
-        "shard": manifest.shard,
-        "common_random_numbers": manifest.common_random_numbers,
-        "parameters": manifest.parameters,
-        "targets": manifest.targets,
-        "cheapest_meeting_targets": cheapest(rows).map(|row| row.record.id.clone()),
-        "cheapest_rule": CHEAPEST_RULE,
-        "points": points,
-    })
+    SweepReport {
+        cheapest_meeting_targets: cheapest(rows).map(|row| row.record.id.clone()),
+        cheapest_rule: CHEAPEST_RULE.to_string(),
+        common_random_numbers: manifest.common_random_numbers,
+        parameters: manifest.parameters.clone(),
+        points,
+        program_version: manifest.program_version.clone(),
+        scenario: manifest.scenario.clone(),
+        shard: manifest.shard,
+        sweep_file: manifest.sweep_file.clone(),
+        sweep_hash: manifest.sweep_hash.clone(),
+        targets: manifest.targets,
+    }
 }
 
 /// How the cheapest point is chosen, in words, for the page and `sweep.json`.
