@@ -103,7 +103,10 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let text = scenario_text(&calibration, center.as_ref(), &stem, &source)?;
-    crate::terminal::out_folder(directory, "the scenario NAME.toml, its forecasts and its report")?;
+    crate::terminal::out_folder(
+        directory,
+        "the scenario NAME.toml, its forecasts and its report",
+    )?;
     let scenario_path = directory.join(format!("{stem}.toml"));
     let mut written = vec![scenario_path.clone()];
     std::fs::write(&scenario_path, text)

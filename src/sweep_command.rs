@@ -8,9 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use switchboard_plan::targets::{Fraction, ServiceLevelTarget};
-use switchboard_results::display::{
-    estimate_text, percent_text, significant, table_text, wrapped,
-};
+use switchboard_results::display::{estimate_text, percent_text, significant, table_text, wrapped};
 use switchboard_results::sweep::{
     cheapest, parameter_text, read_rows, sweep_json, HEADLINE_METRICS,
 };
@@ -195,7 +193,11 @@ fn print_outcome(
     let mut table = vec![std::iter::once("point".to_string())
         .chain(manifest.parameters.iter().cloned())
         .chain(["agents".to_string()])
-        .chain(HEADLINE_METRICS.iter().map(|metric| metric.name().to_string()))
+        .chain(
+            HEADLINE_METRICS
+                .iter()
+                .map(|metric| metric.name().to_string()),
+        )
         .chain(["meets targets".to_string()])
         .collect::<Vec<_>>()];
     for row in &rows {
