@@ -43,23 +43,8 @@ impl Drop for Kamailio {
 /// relays every call from the carrier side to the switch, and the switch's requests back.
 fn start_kamailio(directory: &std::path::Path, port: u16, switch: &str) -> Kamailio {
     let switch_port = switch.rsplit(':').next().unwrap();
-    let config = format!(
-        r#"#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-auto_aliases=no
-listen=udp:127.0.0.1:{port}
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "maxfwd.so"
-loadmodule "pv.so"
-loadmodule "textops.so"
-
-request_route {{
+    let route = format!(
+        r#"request_route {{
     if (!mf_process_maxfwd_header("10")) {{
         sl_send_reply("483", "Too Many Hops");
         exit;
@@ -84,15 +69,45 @@ request_route {{
 }}
 "#
     );
-    let path = directory.join("kamailio.cfg");
+    start_kamailio_with(directory, "kamailio", port, "", &route)
+}
+
+/// A Kamailio listening on `port` with the base modules, `modules` (more loadmodule and
+/// modparam lines) and `route`; its files are `NAME.cfg`, `NAME.log` and `NAME.pid`.
+fn start_kamailio_with(
+    directory: &std::path::Path,
+    name: &str,
+    port: u16,
+    modules: &str,
+    route: &str,
+) -> Kamailio {
+    let config = format!(
+        r#"#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "maxfwd.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
+{modules}
+{route}"#
+    );
+    let path = directory.join(format!("{name}.cfg"));
     std::fs::write(&path, config).unwrap();
-    let log = std::fs::File::create(directory.join("kamailio.log")).unwrap();
+    let log = std::fs::File::create(directory.join(format!("{name}.log"))).unwrap();
     let child = Command::new("kamailio")
         .arg("-f")
         .arg(&path)
         .args(["-D", "-E", "-m", "32", "-M", "4"])
         .arg("-P")
-        .arg(directory.join("kamailio.pid"))
+        .arg(directory.join(format!("{name}.pid")))
         .arg("-Y")
         .arg(directory)
         .arg("-w")
@@ -276,4 +291,122 @@ fn an_invite_from_a_source_in_no_allow_list_gets_403() {
     );
     server.stop();
     assert!(cdrs(&server.cdr_path()).is_empty());
+}
+
+/// Kamailio as the carrier's registrar with its digest check (the `auth` module, password
+/// "trunk-password"): every REGISTER is logged with its CSeq and From, every binding saved
+/// with its Contact and the time granted.
+fn start_kamailio_registrar(directory: &std::path::Path, port: u16) -> Kamailio {
+    let modules = r#"loadmodule "xlog.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+modparam("registrar", "min_expires", 1)
+"#;
+    let route = r#"request_route {
+    if (is_method("REGISTER")) {
+        xlog("L_NOTICE", "REGISTER seen cseq=$cs from=$fu\n");
+        if (!pv_www_authenticate("$td", "trunk-password", "0")) {
+            www_challenge("$td", "1");
+            exit;
+        }
+        if (!save("location")) {
+            sl_reply_error();
+            exit;
+        }
+        xlog("L_NOTICE", "BOUND $tu contact=$ct cseq=$cs\n");
+        exit;
+    }
+    sl_send_reply("200", "OK");
+}
+"#;
+    start_kamailio_with(directory, "registrar", port, modules, route)
+}
+
+#[test]
+fn the_switch_registers_with_kamailio_answering_its_digest_challenge_and_refreshes() {
+    require_kamailio();
+    let registrar_port = free_udp_port();
+    let folder = tempfile::tempdir().unwrap();
+    // Two trunks registering with the same Kamailio: one with the right password, asking for
+    // 2 s (so refreshes come every second), one with a wrong password, retried every second.
+    let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    let text = format!(
+        "{text}\n[[live.trunk]]\nname = \"carrier\"\ngateways = [\"127.0.0.1:{registrar_port}\"]\n\
+         options_interval = \"0s\"\n[live.trunk.registration]\nusername = \"switchboard\"\n\
+         password = \"trunk-password\"\ndomain = \"carrier.test\"\nexpires = \"2s\"\n\
+         \n[[live.trunk]]\nname = \"intruder\"\ngateways = [\"127.0.0.1:{registrar_port}\"]\n\
+         options_interval = \"0s\"\n[live.trunk.registration]\nusername = \"intruder\"\n\
+         password = \"guessed\"\ndomain = \"carrier.test\"\nretry_interval = \"1s\"\n"
+    );
+    std::fs::write(folder.path().join("center.toml"), text).unwrap();
+    std::fs::copy(
+        common::repository_file("tests/sipp/secrets.toml"),
+        folder.path().join("secrets.toml"),
+    )
+    .unwrap();
+    let _kamailio = start_kamailio_registrar(folder.path(), registrar_port);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let kamailio_log =
+        || std::fs::read_to_string(folder.path().join("registrar.log")).unwrap_or_default();
+    let registered = "switchboard_trunk_registered{trunk=\"carrier\"}";
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, registered)
+            .as_deref()
+            == Some("1")),
+        "not registered\n{}\n{}",
+        server.log(),
+        kamailio_log()
+    );
+    // Refreshed: three bindings saved by Kamailio, each with a higher CSeq.
+    let contact = format!("contact=<sip:switchboard@{}>", server.sip_address());
+    assert!(
+        wait_for(Duration::from_secs(10), || kamailio_log()
+            .matches(&format!("BOUND sip:switchboard@carrier.test {contact}"))
+            .count()
+            >= 3),
+        "no refreshes\n{}",
+        kamailio_log()
+    );
+    let cseqs: Vec<u32> = kamailio_log()
+        .lines()
+        .filter(|line| line.contains("BOUND sip:switchboard@"))
+        .filter_map(|line| line.rsplit("cseq=").next()?.trim().parse().ok())
+        .collect();
+    assert!(cseqs.windows(2).all(|pair| pair[0] < pair[1]), "{cseqs:?}");
+    // The first REGISTER went without credentials and got the challenge.
+    assert!(
+        server.log().contains("registered with the carrier"),
+        "{}",
+        server.log()
+    );
+
+    // The wrong password is refused, never bound, and tried again after retry_interval.
+    assert!(
+        wait_for(Duration::from_secs(10), || kamailio_log()
+            .lines()
+            .filter(|line| line.contains("REGISTER seen") && line.contains("from=sip:intruder@"))
+            .count()
+            >= 4),
+        "the refused registration was not retried\n{}",
+        kamailio_log()
+    );
+    assert!(
+        !kamailio_log().contains("BOUND sip:intruder@"),
+        "{}",
+        kamailio_log()
+    );
+    assert_eq!(
+        metric(&server, "switchboard_trunk_registered{trunk=\"intruder\"}").as_deref(),
+        Some("0")
+    );
+    assert!(
+        server
+            .log()
+            .contains("registration with the carrier failed"),
+        "{}",
+        server.log()
+    );
+    server.stop();
 }

@@ -25,6 +25,7 @@
 mod agent;
 mod caller;
 mod commands;
+mod outbound;
 mod probe;
 mod registration;
 
@@ -124,6 +125,10 @@ enum Purpose {
     GatewayProbe {
         gateway: usize,
     },
+    /// A REGISTER of the switch with a carrier (an index into `registrations`).
+    TrunkRegister {
+        registration: usize,
+    },
     AgentInvite {
         call_id: String,
     },
@@ -165,6 +170,8 @@ pub struct Switch {
     arrival: Transport,
     /// Carriers: allow-lists and their gateways' keep-alives.
     trunks: Trunks,
+    /// The switch's registrations with carriers (`[live.trunk.registration]`).
+    registrations: Vec<crate::trunk_registration::TrunkRegistration>,
     /// The engine's events with their callers, kept for `poll_event` when asked for
     /// (`with_event_log`); drained by the driver after every input, so it stays short.
     event_log: Option<VecDeque<CallerEvent>>,
@@ -210,6 +217,7 @@ impl Switch {
             event_log: None,
             arrival: Transport::Udp,
             trunks: Trunks::default(),
+            registrations: Vec::new(),
         }
     }
 
@@ -230,8 +238,34 @@ impl Switch {
                 })
                 .set(1);
         }
+        for (index, config) in trunks.configs().iter().enumerate() {
+            let Some(registration) = &config.registration else {
+                continue;
+            };
+            self.metrics
+                .trunk_registered
+                .get_or_create(&crate::metrics::TrunkLabel {
+                    trunk: config.name.clone(),
+                })
+                .set(0);
+            let call_id = format!("{}@switchboard", self.new_identifier());
+            let tag = self.new_identifier();
+            self.registrations
+                .push(crate::trunk_registration::TrunkRegistration::new(
+                    index,
+                    registration.clone(),
+                    config.gateways[0],
+                    call_id,
+                    tag,
+                ));
+        }
         self.trunks = trunks;
         self
+    }
+
+    /// Each registration with a carrier and where it stands.
+    pub fn trunk_registrations(&self) -> &[crate::trunk_registration::TrunkRegistration] {
+        &self.registrations
     }
 
     /// Every gateway of every trunk with its state.
@@ -341,6 +375,7 @@ impl Switch {
         self.run_engine_timers(now_ms);
         self.run_probes(now_ms);
         self.probe_gateways(now_ms);
+        self.register_trunks(now_ms);
         for agent in self.registrar.expire(now_ms) {
             tracing::info!(
                 agent = self.center.agent_name(agent),
@@ -397,6 +432,10 @@ impl Switch {
             self.registrar.poll_timeout(),
             self.next_probe_ms(),
             self.trunks.poll_timeout(),
+            self.registrations
+                .iter()
+                .filter_map(|registration| registration.poll_timeout())
+                .min(),
         ]
         .into_iter()
         .flatten()
@@ -687,6 +726,13 @@ impl Switch {
                 }
                 return;
             }
+            Some(Purpose::TrunkRegister { registration }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                }
+                self.on_registration_response(registration, &response);
+                return;
+            }
             Some(Purpose::Probe { contact, side }) => {
                 if response.status >= 200 {
                     self.client_transactions.remove(&transaction);
@@ -718,6 +764,9 @@ impl Switch {
             Some(Purpose::Probe { contact, side }) => self.side_gone(contact, side),
             // Counted as a miss when the next ping is due.
             Some(Purpose::GatewayProbe { .. }) => {}
+            Some(Purpose::TrunkRegister { registration }) => {
+                self.on_registration_timeout(registration)
+            }
             Some(Purpose::Fire) | None => {}
         }
     }
