@@ -305,6 +305,22 @@ impl Trunks {
         due
     }
 
+    /// An outbound INVITE failed at the gateway (5xx, 408, no answer): down until its next
+    /// answered ping. Without probing nothing would bring it back, so it stays up.
+    pub fn mark_down(&mut self, gateway: usize, changes: &mut Vec<GatewayChange>) {
+        let Some(entry) = self.gateways.get_mut(gateway) else {
+            return;
+        };
+        if entry.next_probe_ms.is_none() || entry.state == GatewayState::Down {
+            return;
+        }
+        entry.state = GatewayState::Down;
+        changes.push(GatewayChange {
+            gateway,
+            state: GatewayState::Down,
+        });
+    }
+
     /// A final response to a gateway's ping arrived: it is alive.
     pub fn answered(&mut self, gateway: usize, changes: &mut Vec<GatewayChange>) {
         let Some(entry) = self.gateways.get_mut(gateway) else {

@@ -137,6 +137,11 @@ enum Purpose {
         contact: ContactId,
         side: probe::Side,
     },
+    /// An INVITE of an outbound call (`call_id` is the leg's Call-ID).
+    Outbound {
+        call_id: String,
+        side: outbound::OutboundSide,
+    },
     /// BYE and the like: nothing to do with the answer.
     Fire,
 }
@@ -172,6 +177,10 @@ pub struct Switch {
     trunks: Trunks,
     /// The switch's registrations with carriers (`[live.trunk.registration]`).
     registrations: Vec<crate::trunk_registration::TrunkRegistration>,
+    /// Click-to-dial calls by the Call-ID of their agent leg (see `outbound`).
+    outbound: HashMap<String, outbound::OutboundCall>,
+    /// Every outbound leg's Call-ID → its call's key and which side it is.
+    outbound_by_call_id: HashMap<String, (String, outbound::OutboundSide)>,
     /// The engine's events with their callers, kept for `poll_event` when asked for
     /// (`with_event_log`); drained by the driver after every input, so it stays short.
     event_log: Option<VecDeque<CallerEvent>>,
@@ -218,6 +227,8 @@ impl Switch {
             arrival: Transport::Udp,
             trunks: Trunks::default(),
             registrations: Vec::new(),
+            outbound: HashMap::new(),
+            outbound_by_call_id: HashMap::new(),
         }
     }
 
@@ -403,6 +414,7 @@ impl Switch {
         for contact in contacts {
             self.drop_call(contact, HangupSide::Center);
         }
+        self.hang_up_all_outbound();
     }
 
     // ---------------------------------------------------------------- outputs
@@ -497,7 +509,9 @@ impl Switch {
         self.now_ms = now_ms;
         let contact = ContactId(event.call);
         if !self.calls.contains_key(&contact) {
-            return; // the call ended while the event was on its way
+            // An outbound call's, or one that ended while the event was on its way.
+            self.on_outbound_media_event(contact, &event.event);
+            return;
         }
         match event.event {
             DriverEvent::Media(switchboard_media::MediaEvent::Key { side, key }) => {
@@ -591,8 +605,9 @@ impl Switch {
     /// requests that would start something new are turned away.
     fn on_over_limit(&mut self, request: Request, source: SocketAddr) {
         let call_id = request.call_id();
-        let of_a_call =
-            self.by_caller_call_id.contains_key(call_id) || self.agent_legs.contains_key(call_id);
+        let of_a_call = self.by_caller_call_id.contains_key(call_id)
+            || self.agent_legs.contains_key(call_id)
+            || self.outbound_by_call_id.contains_key(call_id);
         if of_a_call {
             self.transactions.admit(self.now_ms, source, request);
             return;
@@ -740,9 +755,31 @@ impl Switch {
                 }
                 return;
             }
+            Some(Purpose::Outbound { call_id, side }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                }
+                if let Some((call, side_now)) = self.outbound_leg(&call_id) {
+                    debug_assert_eq!(side, side_now);
+                    self.on_outbound_response(&call, side_now, response);
+                }
+                return;
+            }
             Some(Purpose::Fire) => {
                 if response.status >= 200 {
                     self.client_transactions.remove(&transaction);
+                }
+                return;
+            }
+            None if (200..300).contains(&response.status)
+                && response
+                    .cseq()
+                    .is_some_and(|(_, method)| method == Method::Invite)
+                && self.outbound_by_call_id.contains_key(response.call_id()) =>
+            {
+                // A 2xx retransmission of an outbound leg: ACK again.
+                if let Some((call, side)) = self.outbound_leg(response.call_id()) {
+                    self.on_outbound_response(&call, side, response);
                 }
                 return;
             }
@@ -767,6 +804,7 @@ impl Switch {
             Some(Purpose::TrunkRegister { registration }) => {
                 self.on_registration_timeout(registration)
             }
+            Some(Purpose::Outbound { call_id, side }) => self.on_outbound_timeout(&call_id, side),
             Some(Purpose::Fire) | None => {}
         }
     }
