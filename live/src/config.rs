@@ -305,6 +305,10 @@ mod tests {
             ("[live.media]", keys_of("[live.media]")),
             ("[live.tls]", keys_of("[live.tls]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
+            (
+                "[live.trunk.registration]",
+                keys_of("[[live.trunk]]\n[live.trunk.registration]"),
+            ),
         ] {
             for key in keys {
                 let row = format!("| `{key}` |");

@@ -39,6 +39,8 @@ pub fn router(switch: SwitchHandle, token: Option<String>) -> Router {
         .route("/agents/{agent}/logout", post(logout))
         .route("/agents/{agent}/ready", post(ready))
         .route("/agents/{agent}/aux", post(aux))
+        .route("/agents/{agent}/dial", post(dial))
+        .route("/outbound-calls/{call}", get(outbound_call))
         .route("/queues", get(queues))
         .route("/queues/{queue}", get(queue))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
@@ -158,4 +160,43 @@ async fn aux(
         }
     };
     answer(&state, Command::AgentAux { agent, reason }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialBody {
+    to: String,
+    #[serde(default)]
+    trunk: Option<String>,
+}
+
+/// Click-to-dial: the agent's phone rings first, then the customer is called (`docs/live.md`).
+async fn dial(
+    State(state): State<ApiState>,
+    Path(agent): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = match serde_json::from_slice::<DialBody>(&body) {
+        Ok(body) => body,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": format!("expected {{\"to\": \"NUMBER\", \"trunk\": \"NAME\"}} (trunk optional): {error}") })),
+            )
+                .into_response()
+        }
+    };
+    answer(
+        &state,
+        Command::Dial {
+            agent,
+            to: body.to,
+            trunk: body.trunk,
+        },
+    )
+    .await
+}
+
+async fn outbound_call(State(state): State<ApiState>, Path(call): Path<String>) -> Response {
+    answer(&state, Command::OutboundCall { call }).await
 }

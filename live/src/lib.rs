@@ -29,3 +29,4 @@ pub mod runtime;
 pub mod streams;
 pub mod switch;
 pub mod trunk;
+pub mod trunk_registration;

@@ -88,6 +88,11 @@ impl Switch {
                 registered_agents: self.registrar.registered_count(),
             })),
             Command::Metrics => Ok(Reply::Metrics(self.metrics_text())),
+            Command::Dial { agent, to, trunk } => self.dial(&agent, &to, trunk.as_deref()),
+            Command::OutboundCall { call } => self
+                .outbound_view(&call)
+                .map(Reply::OutboundCall)
+                .ok_or(CommandError::UnknownCall(call)),
         }
     }
 
