@@ -151,6 +151,39 @@ fn table() -> Vec<(&'static str, &'static str, &'static str, Vec<Cell>)> {
         ("POST", "/agents/{agent}/ready", "", state_change()),
         ("POST", "/agents/{agent}/logout", "", state_change()),
         (
+            "POST",
+            "/agents/{agent}/dial",
+            r#"{"to":"13800138000"}"#,
+            // Allowed, then refused by the switch: this center has no trunk to call through.
+            vec![
+                cell(NONE, "sales-team-1", 401),
+                cell(FORGED, "sales-team-1", 401),
+                cell(AGENT, "sales-team-2", 403),
+                cell(AGENT, "sales-team-1", 409),
+                cell(SUPERVISOR, "sales-team-2", 409),
+                cell(SCOPED, "sales-team-2", 403),
+                cell(SCOPED, "billing-team-1", 409),
+                cell(ADMIN, "sales-team-3", 409),
+                cell(AUDITOR, "sales-team-1", 403),
+            ],
+        ),
+        (
+            "GET",
+            "/outbound-calls/{call}",
+            "",
+            // An outbound call is one of its agent's contacts; an unknown one belongs to no
+            // agent, so only an unscoped supervisor gets as far as its 404.
+            vec![
+                cell(NONE, "call-1", 401),
+                cell(FORGED, "call-1", 401),
+                cell(AGENT, "call-1", 403),
+                cell(SUPERVISOR, "call-1", 404),
+                cell(SCOPED, "call-1", 403),
+                cell(ADMIN, "call-1", 403),
+                cell(AUDITOR, "call-1", 403),
+            ],
+        ),
+        (
             "GET",
             "/queues",
             "",

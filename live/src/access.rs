@@ -24,6 +24,8 @@ pub enum Endpoint {
     AgentLogout,
     AgentReady,
     AgentAux,
+    AgentDial,
+    OutboundCall,
     Queues,
     Queue,
     EntryPoints,
@@ -38,10 +40,12 @@ pub enum Subject {
     Agent,
     Queue,
     EntryPoint,
+    /// An outbound call, which belongs to the agent who dialled it.
+    OutboundCall,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 13] = [
+    pub const ALL: [Endpoint; 15] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -50,6 +54,8 @@ impl Endpoint {
         Endpoint::AgentLogout,
         Endpoint::AgentReady,
         Endpoint::AgentAux,
+        Endpoint::AgentDial,
+        Endpoint::OutboundCall,
         Endpoint::Queues,
         Endpoint::Queue,
         Endpoint::EntryPoints,
@@ -68,6 +74,8 @@ impl Endpoint {
             Endpoint::AgentLogout => ("POST", "/agents/{agent}/logout"),
             Endpoint::AgentReady => ("POST", "/agents/{agent}/ready"),
             Endpoint::AgentAux => ("POST", "/agents/{agent}/aux"),
+            Endpoint::AgentDial => ("POST", "/agents/{agent}/dial"),
+            Endpoint::OutboundCall => ("GET", "/outbound-calls/{call}"),
             Endpoint::Queues => ("GET", "/queues"),
             Endpoint::Queue => ("GET", "/queues/{queue}"),
             Endpoint::EntryPoints => ("GET", "/entry-points"),
@@ -83,7 +91,9 @@ impl Endpoint {
             | Endpoint::AgentLogin
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
-            | Endpoint::AgentAux => Subject::Agent,
+            | Endpoint::AgentAux
+            | Endpoint::AgentDial => Subject::Agent,
+            Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
             Endpoint::Metrics
@@ -94,7 +104,8 @@ impl Endpoint {
         }
     }
 
-    /// The action the endpoint asks for, about `subject` (the path parameter) at `place`.
+    /// The action the endpoint asks for, about `subject` (the path parameter; for an
+    /// outbound call, the agent it belongs to) at `place`.
     pub fn action<'a>(self, subject: &'a str, place: Place<'a>) -> Action<'a> {
         match self {
             Endpoint::Metrics => Action::ReadStatus,
@@ -103,14 +114,17 @@ impl Endpoint {
                 agent: subject,
                 place,
             },
-            Endpoint::AgentContacts => Action::ReadAgentContacts {
+            // An outbound call is one of its agent's contacts.
+            Endpoint::AgentContacts | Endpoint::OutboundCall => Action::ReadAgentContacts {
                 agent: subject,
                 place,
             },
             Endpoint::AgentLogin
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
-            | Endpoint::AgentAux => Action::ChangeAgentState {
+            | Endpoint::AgentAux
+            // Dialling puts the agent on a call (and in aux while it lasts).
+            | Endpoint::AgentDial => Action::ChangeAgentState {
                 agent: subject,
                 place,
             },
@@ -128,6 +142,7 @@ impl Endpoint {
             Subject::Agent => format!("agent/{subject}"),
             Subject::Queue => format!("queue/{subject}"),
             Subject::EntryPoint => format!("entry-point/{subject}"),
+            Subject::OutboundCall => format!("outbound-call/{subject}"),
             Subject::Nothing => self.route().1.trim_start_matches('/').to_string(),
         }
     }
@@ -188,7 +203,9 @@ impl Places {
         let table = match subject {
             Subject::Agent => &self.agents,
             Subject::Queue => &self.queues,
-            Subject::EntryPoint | Subject::Nothing => return Belonging::default(),
+            Subject::EntryPoint | Subject::OutboundCall | Subject::Nothing => {
+                return Belonging::default()
+            }
         };
         table.get(name).cloned().unwrap_or_default()
     }
@@ -217,8 +234,9 @@ pub const SHARED_TOKEN_USER: &str = "api_token";
 /// How requests are checked.
 #[derive(Clone)]
 pub enum Access {
-    /// The one `[live] api_token` of a lab, with the `admin` role's rights; nothing is
-    /// audited. Without a token every protected endpoint answers 401.
+    /// The one `[live] api_token` of a lab: every endpoint but the audit log's (there is no
+    /// audit log without `[live.compliance]`), nothing audited. Without a token every
+    /// protected endpoint answers 401.
     Shared(Option<String>),
     /// `[live.compliance]`: per-user tokens, roles and scopes, and the audit log.
     Guarded(Arc<Guard>),
@@ -226,7 +244,8 @@ pub enum Access {
 
 impl Access {
     /// Check one request: the bearer `token` (without `Bearer `) asks `endpoint` about
-    /// `subject` (its path parameter, empty when it has none). `now_unix_ms` stamps the
+    /// `subject` (its path parameter, empty when it has none); `owner` is the agent an
+    /// outbound call belongs to (none when the call is unknown). `now_unix_ms` stamps the
     /// audit record. Argon2 verification and the audit log's disk writes happen here, so an
     /// async caller runs it on a blocking thread.
     pub fn check(
@@ -234,16 +253,21 @@ impl Access {
         token: Option<&str>,
         endpoint: Endpoint,
         subject: &str,
+        owner: Option<&str>,
         places: &Places,
         now_unix_ms: i64,
     ) -> Result<Principal, Refusal> {
-        let belonging = places.of_subject(endpoint.subject(), subject);
+        let (kind, name) = match endpoint.subject() {
+            Subject::OutboundCall => (Subject::Agent, owner.unwrap_or_default()),
+            kind => (kind, subject),
+        };
+        let belonging = places.of_subject(kind, name);
         let queues: Vec<&str> = belonging.queues.iter().map(String::as_str).collect();
         let place = Place {
             site: belonging.site.as_deref(),
             queues: &queues,
         };
-        let action = endpoint.action(subject, place);
+        let action = endpoint.action(name, place);
         match self {
             Access::Guarded(guard) => {
                 guard.check(token, action, &endpoint.target(subject), now_unix_ms)
@@ -260,17 +284,20 @@ impl Access {
                         "missing or wrong bearer token".into(),
                     )));
                 }
-                let principal = Principal {
+                if action == Action::ReadAuditLog {
+                    return Err(Refusal::Forbidden(Denial(
+                        "the shared api_token does not read the audit log (per-user tokens of \
+                         [live.compliance] do, with the auditor role)"
+                            .into(),
+                    )));
+                }
+                Ok(Principal {
                     user: SHARED_TOKEN_USER.into(),
                     role: Role::Admin,
                     sites: None,
                     queues: None,
                     agent: None,
-                };
-                principal
-                    .authorize(action)
-                    .map_err(Refusal::Forbidden)
-                    .map(|()| principal)
+                })
             }
         }
     }
@@ -323,12 +350,12 @@ mod tests {
     }
 
     #[test]
-    fn the_shared_token_has_the_admin_rights_and_no_others() {
+    fn the_shared_token_may_do_everything_but_read_the_audit_log() {
         let access = Access::Shared(Some("t".into()));
         let places = Places::default();
         let status = |token: Option<&str>, endpoint: Endpoint| {
             access
-                .check(token, endpoint, "a", &places, 0)
+                .check(token, endpoint, "a", None, &places, 0)
                 .map(|_| 200)
                 .unwrap_or_else(|refusal| refusal.status())
         };
@@ -337,11 +364,12 @@ mod tests {
         assert_eq!(status(Some("t"), Endpoint::Agents), 200);
         assert_eq!(status(Some("t"), Endpoint::SetEntryPoint), 200);
         assert_eq!(status(Some("t"), Endpoint::Audit), 403);
-        assert_eq!(status(Some("t"), Endpoint::AgentContacts), 403);
+        assert_eq!(status(Some("t"), Endpoint::AgentContacts), 200);
+        assert_eq!(status(Some("t"), Endpoint::OutboundCall), 200);
         assert_eq!(status(None, Endpoint::Metrics), 401);
         let closed = Access::Shared(None);
         assert!(closed
-            .check(Some(""), Endpoint::Metrics, "", &places, 0)
+            .check(Some(""), Endpoint::Metrics, "", None, &places, 0)
             .is_err());
     }
 }

@@ -44,6 +44,17 @@ pub enum Command {
         entry: String,
         target: String,
     },
+    /// Click-to-dial: ring the agent's phone, then call `to` through `trunk` (the first trunk
+    /// when none is named).
+    Dial {
+        agent: String,
+        to: String,
+        trunk: Option<String>,
+    },
+    /// An outbound call in progress, by its id.
+    OutboundCall {
+        call: String,
+    },
 }
 
 /// A call an agent is on (or being offered), as the API shows it.
@@ -67,6 +78,19 @@ pub struct EntryPointView {
     /// What it led to before a change (none when it was not listed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
+}
+
+/// An outbound call as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutboundCallView {
+    pub id: String,
+    pub agent: String,
+    pub to: String,
+    pub trunk: String,
+    /// `ringing-agent`, `dialing` (the customer's side) or `talking`.
+    pub state: &'static str,
+    /// The gateway the customer's leg goes through, once it is being called.
+    pub gateway: Option<String>,
 }
 
 /// An agent as the API shows it.
@@ -111,6 +135,7 @@ pub enum Reply {
     Contacts(Vec<ContactView>),
     EntryPoints(Vec<EntryPointView>),
     EntryPoint(EntryPointView),
+    OutboundCall(OutboundCallView),
 }
 
 /// A command the switch could not carry out.
@@ -120,6 +145,9 @@ pub enum CommandError {
     UnknownQueue(String),
     /// A request that names something the switch cannot use (an entry point's target).
     Invalid(String),
+    UnknownTrunk(String),
+    /// No outbound call in progress has this id (it ended, or never was).
+    UnknownCall(String),
     /// The engine refused the change in the agent's present state.
     Refused(String),
     /// The switch task is busy (its command queue is full) or stopping.
@@ -131,6 +159,8 @@ impl std::fmt::Display for CommandError {
         match self {
             CommandError::UnknownAgent(name) => write!(f, "unknown agent {name:?}"),
             CommandError::UnknownQueue(name) => write!(f, "unknown queue {name:?}"),
+            CommandError::UnknownTrunk(name) => write!(f, "unknown trunk {name:?}"),
+            CommandError::UnknownCall(id) => write!(f, "no outbound call {id:?} in progress"),
             CommandError::Refused(reason) | CommandError::Invalid(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
@@ -140,7 +170,10 @@ impl std::fmt::Display for CommandError {
 /// The HTTP status of a refused command.
 pub fn http_status(error: &CommandError) -> u16 {
     match error {
-        CommandError::UnknownAgent(_) | CommandError::UnknownQueue(_) => 404,
+        CommandError::UnknownAgent(_)
+        | CommandError::UnknownQueue(_)
+        | CommandError::UnknownTrunk(_)
+        | CommandError::UnknownCall(_) => 404,
         CommandError::Refused(_) => 409,
         CommandError::Invalid(_) => 422,
         CommandError::Unavailable => 503,
@@ -164,6 +197,7 @@ impl Reply {
             Reply::Contacts(contacts) => serde_json::to_value(contacts),
             Reply::EntryPoints(entries) => serde_json::to_value(entries),
             Reply::EntryPoint(entry) => serde_json::to_value(entry),
+            Reply::OutboundCall(call) => serde_json::to_value(call),
             Reply::Metrics(text) => return Err(text),
         };
         // These types always serialize.

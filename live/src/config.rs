@@ -380,6 +380,10 @@ mod tests {
             ("[live.tls]", keys_of("[live.tls]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
             ("[live.compliance]", keys_of("[live.compliance]")),
+            (
+                "[live.trunk.registration]",
+                keys_of("[[live.trunk]]\n[live.trunk.registration]"),
+            ),
         ] {
             for key in keys {
                 let row = format!("| `{key}` |");

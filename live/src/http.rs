@@ -25,7 +25,7 @@ use switchboard_compliance::mask::Masker;
 use switchboard_compliance::roles::Principal;
 use switchboard_engine::AuxReason;
 
-use crate::access::{sees, Access, Endpoint, Places};
+use crate::access::{sees, Access, Endpoint, Places, Subject};
 use crate::api::{error_json, http_status, Command, CommandError, Reply};
 use crate::runtime::SwitchHandle;
 
@@ -72,6 +72,8 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::AgentLogout => post(logout),
             Endpoint::AgentReady => post(ready),
             Endpoint::AgentAux => post(aux),
+            Endpoint::AgentDial => post(dial),
+            Endpoint::OutboundCall => get(outbound_call),
             Endpoint::Queues => get(queues),
             Endpoint::Queue => get(queue),
             Endpoint::EntryPoints => get(entry_points),
@@ -154,11 +156,32 @@ async fn authorize(
         .next()
         .map(|(_, value)| value.to_string())
         .unwrap_or_default();
+    // An outbound call belongs to the agent who dialled it: the switch says who.
+    let owner = match endpoint.subject() {
+        Subject::OutboundCall => match state
+            .switch
+            .ask(Command::OutboundCall {
+                call: subject.clone(),
+            })
+            .await
+        {
+            Ok(Reply::OutboundCall(call)) => Some(call.agent),
+            _ => None,
+        },
+        _ => None,
+    };
     let access = state.access.clone();
     let places = state.places.clone();
     // Argon2 verification of a token's first use and the audit log's writes block.
     let checked = tokio::task::spawn_blocking(move || {
-        access.check(token.as_deref(), endpoint, &subject, &places, now_unix_ms())
+        access.check(
+            token.as_deref(),
+            endpoint,
+            &subject,
+            owner.as_deref(),
+            &places,
+            now_unix_ms(),
+        )
     })
     .await;
     match checked {
@@ -374,4 +397,43 @@ async fn audit(
         )
             .into_response(),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialBody {
+    to: String,
+    #[serde(default)]
+    trunk: Option<String>,
+}
+
+/// Click-to-dial: the agent's phone rings first, then the customer is called (`docs/live.md`).
+async fn dial(
+    State(state): State<ApiState>,
+    Path(agent): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = match serde_json::from_slice::<DialBody>(&body) {
+        Ok(body) => body,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": format!("expected {{\"to\": \"NUMBER\", \"trunk\": \"NAME\"}} (trunk optional): {error}") })),
+            )
+                .into_response()
+        }
+    };
+    answer(
+        &state,
+        Command::Dial {
+            agent,
+            to: body.to,
+            trunk: body.trunk,
+        },
+    )
+    .await
+}
+
+async fn outbound_call(State(state): State<ApiState>, Path(call): Path<String>) -> Response {
+    answer(&state, Command::OutboundCall { call }).await
 }

@@ -30,3 +30,4 @@ pub mod runtime;
 pub mod streams;
 pub mod switch;
 pub mod trunk;
+pub mod trunk_registration;

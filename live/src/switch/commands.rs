@@ -130,6 +130,11 @@ impl Switch {
                     previous,
                 }))
             }
+            Command::Dial { agent, to, trunk } => self.dial(&agent, &to, trunk.as_deref()),
+            Command::OutboundCall { call } => self
+                .outbound_view(&call)
+                .map(Reply::OutboundCall)
+                .ok_or(CommandError::UnknownCall(call)),
         }
     }
 
