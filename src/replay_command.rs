@@ -111,7 +111,7 @@ pub fn load_live(path: &Path) -> anyhow::Result<(Center, LiveConfig)> {
     let (config, _) =
         crate::scenario_file::load_center(&text).map_err(|errors| anyhow!(errors.render(path)))?;
     let live = toml::from_str::<ScenarioLive>(&text)
-        .with_context(|| format!("{}: invalid [live] table", path.display()))?
+        .map_err(|error| anyhow!(crate::scenario_file::toml_problem(path, &text, &error)))?
         .live;
     live.check()
         .map_err(|problem| anyhow!("{}: {problem}", path.display()))?;

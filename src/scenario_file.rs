@@ -230,20 +230,12 @@ impl Diagnostic {
             rendered.push_str(": ");
         }
         rendered.push_str(&self.message);
-        if !self.source_line.is_empty() {
-            let number = self.line.to_string();
-            let padding = " ".repeat(number.len());
-            let caret_indent: String = self
-                .source_line
-                .chars()
-                .take(self.column - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            rendered.push_str(&format!(
-                "\n{padding} |\n{number} | {}\n{padding} | {caret_indent}^",
-                self.source_line
-            ));
-        }
+        // The one snippet style of every reader (switchboard_engine::source_text).
+        rendered.push_str(&switchboard_engine::source_text::line_snippet(
+            self.line,
+            &self.source_line,
+            self.column,
+        ));
         rendered
     }
 }
@@ -378,17 +370,28 @@ fn simulator_diagnostics(text: &str, error: &ScenarioError) -> ScenarioErrors {
 /// A TOML syntax or type error at the position the parser gives.
 fn toml_error_diagnostic(text: &str, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
-    let mut message = error.message().trim().replace('\n', "; ");
+    let message =
+        switchboard_engine::source_text::plain_message(&error.message().trim().replace('\n', "; "));
     let mut offset = span.start;
     if let Some(unknown) = unknown_field_name(&message) {
         // Tables read through a tagged enum (IVR nodes) report the whole table: point at the
         // key itself when it is there.
         offset = key_offset_within(text, span.clone(), unknown).unwrap_or(offset);
     }
-    if let Some(suggestion) = suggestion_for_unknown_name(&message) {
-        message.push_str(&format!("; did you mean `{suggestion}`?"));
-    }
     Diagnostic::at(text, offset, None, message)
+}
+
+/// A TOML problem of a file read with serde (the `[live]` table), in the style of every
+/// reader: `FILE:LINE:COLUMN: message` with the line and a caret, "did you mean" for a
+/// misspelt key.
+pub fn toml_problem(file: &Path, text: &str, error: &toml::de::Error) -> String {
+    Diagnostic::at(
+        text,
+        error.span().map_or(0, |span| span.start),
+        None,
+        switchboard_engine::source_text::plain_message(error.message()),
+    )
+    .render(file)
 }
 
 /// `skils` in "unknown field `skils`, expected ...".
@@ -414,17 +417,6 @@ fn key_offset_within(text: &str, span: Range<usize>, key: &str) -> Option<usize>
         line_start += line.len();
     }
     None
-}
-
-/// For serde's "unknown field `skils`, expected one of `name`, `skills`, ..." (and the same
-/// for variants), the expected name closest to the unknown one.
-fn suggestion_for_unknown_name(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
-    let (unknown, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    closest_name(unknown, candidates.into_iter()).map(str::to_string)
 }
 
 /// The engine's problems, each pointed at the key its path names (or the deepest part of the
@@ -595,17 +587,19 @@ kind = "play"
     fn an_unknown_field_gets_the_closest_expected_name() {
         let message = "unknown field `skils`, expected one of `name`, `channel`, `skills`";
         assert_eq!(
-            suggestion_for_unknown_name(message).as_deref(),
+            switchboard_engine::source_text::suggestion_for_unknown_name(message).as_deref(),
             Some("skills")
         );
         let message =
             "unknown variant `longest_idle`, expected one of `longest-idle`, `round-robin`";
         assert_eq!(
-            suggestion_for_unknown_name(message).as_deref(),
+            switchboard_engine::source_text::suggestion_for_unknown_name(message).as_deref(),
             Some("longest-idle")
         );
         assert_eq!(
-            suggestion_for_unknown_name("unknown field `zzzzzz`, expected `name`"),
+            switchboard_engine::source_text::suggestion_for_unknown_name(
+                "unknown field `zzzzzz`, expected `name`"
+            ),
             None
         );
     }

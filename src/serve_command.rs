@@ -83,7 +83,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (mut config, _) = crate::scenario_file::load_center(&text)
         .map_err(|errors| anyhow!(errors.render(&args.scenario)))?;
     let live = toml::from_str::<ScenarioLive>(&text)
-        .with_context(|| format!("{}: invalid [live] table", args.scenario.display()))?
+        .map_err(|error| {
+            anyhow!(crate::scenario_file::toml_problem(
+                &args.scenario,
+                &text,
+                &error
+            ))
+        })?
         .live;
     live.check()
         .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;

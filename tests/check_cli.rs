@@ -82,7 +82,7 @@ fn a_wrong_type_names_its_line_and_column_and_what_was_expected() {
         "[[queue]]\nname = \"sales\"\nchannel = \"voice\"\n\n[[agents]]\nname = \"team\"\ncount = \"twelve\"\n",
     );
     let expected = format!(
-        "{}:7:9: invalid type: string \"twelve\", expected u32",
+        "{}:7:9: invalid type: string \"twelve\", expected a whole number",
         path.display()
     );
     assert!(stderr.starts_with(&expected), "{stderr}");

@@ -287,7 +287,7 @@ fn bad_input_names_what_was_expected_and_where() {
         shifts.to_str().unwrap(),
     ]);
     assert!(
-        error.contains("shifts.toml") && error.contains("line 3"),
+        error.contains("shifts.toml:3:10: expected a duration"),
         "{error}"
     );
 }

@@ -16,6 +16,9 @@ pub struct SourceError {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// The line with a caret under the column, shown under the message
+    /// (`switchboard_engine::source_text::snippet`); empty without a place.
+    pub snippet: String,
 }
 
 impl SourceError {
@@ -25,6 +28,7 @@ impl SourceError {
             line: None,
             column: None,
             message: format!("cannot read the file: {error}"),
+            snippet: String::new(),
         }
     }
 
@@ -34,6 +38,7 @@ impl SourceError {
             line: None,
             column: None,
             message: message.into(),
+            snippet: String::new(),
         }
     }
 
@@ -44,7 +49,8 @@ impl SourceError {
             file: file.to_path_buf(),
             line: Some(line),
             column: Some(column),
-            message: message.into(),
+            message: switchboard_engine::source_text::plain_message(&message.into()),
+            snippet: switchboard_engine::source_text::snippet(text, line, column),
         }
     }
 }
@@ -55,7 +61,7 @@ impl fmt::Display for SourceError {
         if let (Some(line), Some(column)) = (self.line, self.column) {
             write!(f, ":{line}:{column}")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}{}", self.message, self.snippet)
     }
 }
 
@@ -72,7 +78,10 @@ pub fn load_document<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, 
             file: file.to_path_buf(),
             line: Some(error.line()),
             column: Some(error.column()),
-            message: strip_json_position(&error.to_string()),
+            message: switchboard_engine::source_text::plain_message(&strip_json_position(
+                &error.to_string(),
+            )),
+            snippet: switchboard_engine::source_text::snippet(text, error.line(), error.column()),
         });
     }
     toml::from_str(text).map_err(|error| {

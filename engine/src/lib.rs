@@ -14,6 +14,7 @@
 mod center;
 pub mod config;
 pub mod io;
+pub mod source_text;
 pub mod strategy;
 pub mod units;
 

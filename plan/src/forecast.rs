@@ -83,7 +83,7 @@ fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 fn located(file: &str, line: usize, column: usize, message: impl std::fmt::Display) -> PlanError {
-    PlanError::new(format!("{file}:{line}:{column}: {message}"))
+    PlanError::at(file, line, column, message)
 }
 
 /// Finds the position of each wanted column in a header line; every `required` one must be
@@ -195,6 +195,10 @@ fn field_at<'a>(
 /// duration from the forecast's start (`0m`, `30m`, `1h`), `volume` the contacts arriving in
 /// the interval, `aht` a duration (`180s`, `3m`). `file` names the file in error messages.
 pub fn read_forecast(text: &str, file: &str) -> Result<Forecast, PlanError> {
+    forecast_rows(text, file).map_err(|error| error.in_text(text))
+}
+
+fn forecast_rows(text: &str, file: &str) -> Result<Forecast, PlanError> {
     let mut lines = content_lines(text);
     let (header_line, header) = lines.next().ok_or_else(|| {
         PlanError::new(format!(
@@ -309,6 +313,10 @@ pub struct StaffingPlan {
 
 /// Reads a staffing plan CSV (header `start,agents,staff`).
 pub fn read_staffing_plan(text: &str, file: &str) -> Result<StaffingPlan, PlanError> {
+    staffing_plan_rows(text, file).map_err(|error| error.in_text(text))
+}
+
+fn staffing_plan_rows(text: &str, file: &str) -> Result<StaffingPlan, PlanError> {
     let mut lines = content_lines(text);
     let (header_line, header) = lines.next().ok_or_else(|| {
         PlanError::new(format!(

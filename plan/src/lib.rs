@@ -35,6 +35,9 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanError {
     message: String,
+    /// The line and column of a file the message points at, until [`PlanError::in_text`]
+    /// shows that line under the message.
+    place: Option<(usize, usize)>,
 }
 
 impl PlanError {
@@ -42,7 +45,28 @@ impl PlanError {
     pub fn new(message: impl Into<String>) -> Self {
         PlanError {
             message: message.into(),
+            place: None,
         }
+    }
+
+    /// `FILE:LINE:COLUMN: MESSAGE` for a problem at a place of a file.
+    pub fn at(file: &str, line: usize, column: usize, message: impl fmt::Display) -> Self {
+        PlanError {
+            message: format!("{file}:{line}:{column}: {message}"),
+            place: Some((line, column)),
+        }
+    }
+
+    /// The error with the line it points at in `text` shown under it, with a caret under the
+    /// column (the style of every reader, `switchboard_engine::source_text`).
+    pub fn in_text(mut self, text: &str) -> Self {
+        if let Some((line, column)) = self.place.take() {
+            self.message
+                .push_str(&switchboard_engine::source_text::snippet(
+                    text, line, column,
+                ));
+        }
+        self
     }
 }
 
@@ -53,3 +77,14 @@ impl fmt::Display for PlanError {
 }
 
 impl std::error::Error for PlanError {}
+
+/// A TOML file's parse error in the style of every reader: at its line and column, with the
+/// line and a caret, in a reader's words and with "did you mean" for a misspelt key.
+pub(crate) fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> PlanError {
+    let message = switchboard_engine::source_text::plain_message(error.message());
+    let (line, column) = switchboard_engine::source_text::line_and_column(
+        text,
+        error.span().map_or(0, |span| span.start),
+    );
+    PlanError::at(file, line, column, message).in_text(text)
+}

@@ -133,15 +133,23 @@ impl ShiftTemplate {
 /// Reads and checks a shifts file (TOML). `file` names it in error messages, which carry the
 /// line and column of the problem where the TOML reader knows them.
 pub fn read_shifts(text: &str, file: &str) -> Result<ShiftsFile, PlanError> {
-    let shifts: ShiftsFile = toml::from_str(text)
-        .map_err(|error| PlanError::new(format!("{file}: {}", error.to_string().trim_end())))?;
+    let shifts: ShiftsFile =
+        toml::from_str(text).map_err(|error| crate::toml_error(file, text, &error))?;
     if shifts.shifts.is_empty() {
         return Err(PlanError::new(format!("{file}: no [[shift]] template")));
     }
     let mut names = BTreeSet::new();
     for template in &shifts.shifts {
+        // At the template's name, the one place a template is known by.
         let problem = |message: String| {
-            PlanError::new(format!("{file}: shift {:?}: {message}", template.name))
+            let quoted = format!("{:?}", template.name);
+            let offset = text
+                .match_indices(&quoted)
+                .map(|(offset, _)| offset)
+                .find(|&offset| text[..offset].trim_end().ends_with('='))
+                .unwrap_or(0);
+            let (line, column) = switchboard_engine::source_text::line_and_column(text, offset);
+            PlanError::at(file, line, column, format!("shift {quoted}: {message}")).in_text(text)
         };
         if !names.insert(template.name.as_str()) {
             return Err(problem("the name is used twice".into()));
@@ -721,7 +729,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            error.contains("s.toml") && error.contains("line 3"),
+            error.starts_with("s.toml:3:10: expected a duration")
+                && error.ends_with("\n3 | length = \"8 hours\"\n  |          ^"),
             "{error}"
         );
         let error =

@@ -73,17 +73,9 @@ enum FractionText {
     Text(String),
 }
 
-/// 1-based line and column of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |newline| newline + 1) + 1;
-    (line, column)
-}
-
 fn at(file: &str, text: &str, span: Range<usize>, message: impl std::fmt::Display) -> PlanError {
-    let (line, column) = line_column(text, span.start);
-    PlanError::new(format!("{file}:{line}:{column}: {message}"))
+    let (line, column) = switchboard_engine::source_text::line_and_column(text, span.start);
+    PlanError::at(file, line, column, message).in_text(text)
 }
 
 fn fraction(
@@ -111,8 +103,8 @@ pub fn read_staffing_table(
     groups: &[String],
     queues: &[String],
 ) -> Result<StaffingTable, PlanError> {
-    let parsed: File = toml::from_str(text)
-        .map_err(|error| PlanError::new(format!("{file}: {}", error.to_string().trim_end())))?;
+    let parsed: File =
+        toml::from_str(text).map_err(|error| crate::toml_error(file, text, &error))?;
     let Some(raw) = parsed.staffing else {
         return Ok(StaffingTable::default());
     };

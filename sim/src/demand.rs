@@ -75,6 +75,7 @@ fn whole_file(file: &str, message: impl Into<String>) -> ScenarioError {
             column: None,
             path: None,
             message: message.into(),
+            snippet: String::new(),
         }],
     }
 }

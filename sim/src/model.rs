@@ -1001,6 +1001,8 @@ fn column_of(line: &str, index: usize) -> usize {
 /// Reads a CSV file whose header is `columns` followed by any of `optional`; each row goes
 /// through `read_row`. An unknown column, or a row with more fields than the header, is
 /// refused at its line and column: a field nobody reads is a mistake, not data.
+use switchboard_engine::source_text::located_at;
+
 fn read_csv<T>(
     path: &Path,
     columns: &[&str],
@@ -1033,24 +1035,29 @@ fn read_csv<T>(
         .skip(columns.len())
         .find(|name| !optional.contains(name))
     {
-        return Err(format!(
-            "{}:1:{}: unknown column {extra:?}: expected the header {}{}",
-            path.display(),
+        let header = header_line(path);
+        return Err(located_at(
+            &path.display().to_string(),
+            &header,
+            1,
             column_of(
-                &header_line(path),
+                &header,
                 columns.len()
                     + headers
                         .iter()
                         .skip(columns.len())
                         .position(|name| name == extra)
-                        .unwrap_or(0)
+                        .unwrap_or(0),
             ),
-            columns.join(","),
-            if optional.is_empty() {
-                String::new()
-            } else {
-                format!(" and optionally {}", optional.join(","))
-            }
+            &format!(
+                "unknown column {extra:?}: expected the header {}{}",
+                columns.join(","),
+                if optional.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and optionally {}", optional.join(","))
+                }
+            ),
         ));
     }
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -1062,12 +1069,16 @@ fn read_csv<T>(
         if fields.len() > allowed {
             let line = record.position().map_or(index as u64 + 2, |p| p.line());
             let raw = lines.get(line as usize - 1).copied().unwrap_or_default();
-            return Err(format!(
-                "{}:{line}:{}: a field beyond the header's {allowed} columns ({}): expected {allowed} fields, found {}",
-                path.display(),
+            return Err(located_at(
+                &path.display().to_string(),
+                &text,
+                line as usize,
                 column_of(raw, allowed),
-                headers.iter().collect::<Vec<_>>().join(","),
-                fields.len()
+                &format!(
+                    "a field beyond the header's {allowed} columns ({}): expected {allowed} fields, found {}",
+                    headers.iter().collect::<Vec<_>>().join(","),
+                    fields.len()
+                ),
             ));
         }
         if fields.len() < columns.len() {
@@ -1078,10 +1089,10 @@ fn read_csv<T>(
                 columns.len()
             ));
         }
-        rows.push(
-            read_row(&fields)
-                .map_err(|message| format!("{}: row {}: {message}", path.display(), index + 2))?,
-        );
+        let line = record.position().map_or(index as u64 + 2, |p| p.line()) as usize;
+        rows.push(read_row(&fields).map_err(|message| {
+            located_at(&path.display().to_string(), &text, line, 1, &message)
+        })?);
     }
     Ok(rows)
 }

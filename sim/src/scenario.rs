@@ -72,12 +72,7 @@ pub fn check_top_level_tables(file: &str, text: &str, known: &[&str]) -> Result<
 /// The candidate closest to `word` by edit distance, when the distance is small for its
 /// length (a plural, a swapped or missing letter), never a wild guess.
 pub fn closest_name<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let lowered = word.to_lowercase();
-    candidates
-        .map(|candidate| (strsim::damerau_levenshtein(&lowered, candidate), candidate))
-        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+    switchboard_engine::source_text::closest_name(word, candidates)
 }
 
 /// `[scenario]`: what to run and how to measure it.
@@ -376,6 +371,9 @@ pub struct Problem {
     /// For engine problems that could not be placed: the dotted path of the key.
     pub path: Option<String>,
     pub message: String,
+    /// The line of the file with a caret under the column, shown under the message
+    /// (`switchboard_engine::source_text::snippet`); empty when the problem has no place.
+    pub snippet: String,
 }
 
 /// Everything wrong with a scenario file.
@@ -398,7 +396,7 @@ impl fmt::Display for ScenarioError {
             if let Some(path) = &problem.path {
                 write!(f, ": {path}")?;
             }
-            write!(f, ": {}", problem.message)?;
+            write!(f, ": {}{}", problem.message, problem.snippet)?;
         }
         Ok(())
     }
@@ -421,13 +419,22 @@ impl ScenarioError {
             }
             None => (None, None),
         };
+        let message = switchboard_engine::source_text::plain_message(&message.into());
+        // A message that shows a line of another file already (a plan CSV's) keeps only that.
+        let snippet = match (line, column) {
+            (Some(line), Some(column)) if !message.contains('\n') => {
+                switchboard_engine::source_text::snippet(text, line, column)
+            }
+            _ => String::new(),
+        };
         ScenarioError {
             file: file.to_string(),
             problems: vec![Problem {
                 line,
                 column,
                 path: None,
-                message: message.into(),
+                message,
+                snippet,
             }],
         }
     }
@@ -437,14 +444,7 @@ impl ScenarioError {
 /// the end, one inside a character as that character's start. Every reader of a file of
 /// Switchboard (scenarios, sweeps, price books, usage files) places its problems with it.
 pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |index| index + 1);
-    (line, before[line_start..].chars().count() + 1)
+    switchboard_engine::source_text::line_and_column(text, offset)
 }
 
 /// Reads and checks the syntax and the shape of a scenario file (its simulator and center
@@ -467,6 +467,7 @@ pub fn load_scenario_with_tables(
             column: None,
             path: None,
             message: format!("cannot read the file: {error}"),
+            snippet: String::new(),
         }],
     })?;
     if let Some(known) = known {
