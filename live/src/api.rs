@@ -34,6 +34,16 @@ pub enum Command {
     Queues,
     Health,
     Metrics,
+    /// The calls an agent's phone rings or talks on now.
+    AgentContacts {
+        agent: String,
+    },
+    EntryPoints,
+    /// Point a DID at a queue or an IVR flow (a configuration change).
+    SetEntryPoint {
+        entry: String,
+        target: String,
+    },
     /// Click-to-dial: ring the agent's phone, then call `to` through `trunk` (the first trunk
     /// when none is named).
     Dial {
@@ -45,6 +55,29 @@ pub enum Command {
     OutboundCall {
         call: String,
     },
+}
+
+/// A call an agent is on (or being offered), as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ContactView {
+    pub contact_id: u64,
+    /// The user part of the caller's From (masked per `[live.compliance] mask` in answers).
+    pub caller: Option<String>,
+    pub entry_point: String,
+    pub queue: Option<String>,
+    /// `ringing` or `talking`.
+    pub state: &'static str,
+    pub arrived_unix_ms: i64,
+}
+
+/// One DID and where it leads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EntryPointView {
+    pub entry: String,
+    pub target: String,
+    /// What it led to before a change (none when it was not listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// An outbound call as the API shows it.
@@ -99,6 +132,9 @@ pub enum Reply {
     Health(HealthView),
     /// OpenMetrics text.
     Metrics(String),
+    Contacts(Vec<ContactView>),
+    EntryPoints(Vec<EntryPointView>),
+    EntryPoint(EntryPointView),
     OutboundCall(OutboundCallView),
 }
 
@@ -107,6 +143,8 @@ pub enum Reply {
 pub enum CommandError {
     UnknownAgent(String),
     UnknownQueue(String),
+    /// A request that names something the switch cannot use (an entry point's target).
+    Invalid(String),
     UnknownTrunk(String),
     /// No outbound call in progress has this id (it ended, or never was).
     UnknownCall(String),
@@ -123,7 +161,7 @@ impl std::fmt::Display for CommandError {
             CommandError::UnknownQueue(name) => write!(f, "unknown queue {name:?}"),
             CommandError::UnknownTrunk(name) => write!(f, "unknown trunk {name:?}"),
             CommandError::UnknownCall(id) => write!(f, "no outbound call {id:?} in progress"),
-            CommandError::Refused(reason) => f.write_str(reason),
+            CommandError::Refused(reason) | CommandError::Invalid(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
     }
@@ -137,6 +175,7 @@ pub fn http_status(error: &CommandError) -> u16 {
         | CommandError::UnknownTrunk(_)
         | CommandError::UnknownCall(_) => 404,
         CommandError::Refused(_) => 409,
+        CommandError::Invalid(_) => 422,
         CommandError::Unavailable => 503,
     }
 }
@@ -155,6 +194,9 @@ impl Reply {
             Reply::Queue(queue) => serde_json::to_value(queue),
             Reply::Queues(queues) => serde_json::to_value(queues),
             Reply::Health(health) => serde_json::to_value(health),
+            Reply::Contacts(contacts) => serde_json::to_value(contacts),
+            Reply::EntryPoints(entries) => serde_json::to_value(entries),
+            Reply::EntryPoint(entry) => serde_json::to_value(entry),
             Reply::OutboundCall(call) => serde_json::to_value(call),
             Reply::Metrics(text) => return Err(text),
         };

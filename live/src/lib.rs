@@ -14,6 +14,7 @@
 
 pub mod sip;
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod call_record;
