@@ -964,6 +964,7 @@ pub fn plan_center(
         for (miss, secant) in misses.into_iter().zip(secants) {
             let queue = &problem.queues[miss.queue];
             let program = &mut programs[miss.interval];
+            let from_secant = secant.is_some();
             let coefficients = match secant {
                 Some(coefficients) => coefficients,
                 None => {
@@ -1017,18 +1018,34 @@ pub fn plan_center(
                 })
                 .sum();
             let any_slope = coefficients.iter().any(|&(_, derivative)| derivative > 0.0);
+            // Below the knee (the queue's own traffic more than its groups now hold) a figure
+            // is flat and convex, and its tangent says nothing of what more agents reach; a
+            // secant, rescaled by a noisy step, neither: the capacity cut below asks for more.
+            let held: f64 = queue
+                .servers
+                .iter()
+                .map(|server| {
+                    f64::from(server.slots_per_agent)
+                        * agents[server.group][miss.interval] as f64
+                        * (1.0 - problem.groups[server.group].shrinkage)
+                })
+                .sum();
+            let own_erlangs = queue.demand.get(miss.interval).map_or(0.0, |demand| {
+                demand.volume * demand.handle_time_s / problem.interval.as_s_f64()
+            });
+            let tangent_tells = !from_secant && held >= own_erlangs;
             match (miss.shortfall, any_slope) {
                 _ if servers_full => {
                     unreachable.push((miss.queue, miss.interval, miss.kind));
                 }
-                (Some(shortfall), true) if reach + TOLERANCE < shortfall => {
+                (Some(shortfall), true) if reach + TOLERANCE < shortfall && tangent_tells => {
                     // Even every agent along the tangent falls short: give it all it has.
                     unreachable.push((miss.queue, miss.interval, miss.kind));
                     for server in &queue.servers {
                         program.at_most[server.group] = true;
                     }
                 }
-                (Some(shortfall), true) => {
+                (Some(shortfall), true) if reach + TOLERANCE >= shortfall => {
                     let rhs = shortfall
                         + coefficients
                             .iter()
@@ -1039,8 +1056,9 @@ pub fn plan_center(
                     program.cuts.push(Cut { coefficients, rhs });
                 }
                 _ => {
-                    // No measurable slope (noise, or far below the knee) or no figure: ask
-                    // the serving groups for a tenth more capacity than now.
+                    // No measurable slope (noise, or far below the knee), no figure, or a
+                    // slope that cannot tell: ask the serving groups for a tenth more capacity
+                    // than now, and at least the queue's own offered load.
                     let coefficients: Vec<(usize, f64)> = queue
                         .servers
                         .iter()
@@ -1054,7 +1072,9 @@ pub fn plan_center(
                         .iter()
                         .map(|&(group, slots)| slots * problem.groups[group].max_agents as f64)
                         .sum();
-                    let rhs = (now + (now * 0.1).ceil().max(1.0)).min(most);
+                    let rhs = (now + (now * 0.1).ceil().max(1.0))
+                        .max(own_erlangs.ceil())
+                        .min(most);
                     program.cuts.push(Cut { coefficients, rhs });
                 }
             }
