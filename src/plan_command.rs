@@ -26,6 +26,11 @@ use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTa
 use switchboard_plan::text::{percent, seconds};
 use switchboard_plan::verification::{verify_plan, SimulationSettings, VerificationReport};
 use switchboard_plan::verify::SimulatedServiceLevel;
+use switchboard_results::display::{day_clock_text, significant, table_text, wrapped, TEXT_WIDTH};
+use switchboard_results::staffing::PLAN_CSV;
+use switchboard_sim::clock::RunClock;
+
+use crate::terminal::{out_folder, table_width};
 use switchboard_sim::demand::simulate_staffing_plan;
 use switchboard_sim::run::RunOptions;
 
@@ -191,7 +196,7 @@ struct ErlangAArgs {
 #[derive(Args)]
 #[command(after_help = "Examples:
   switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20
-  switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --patience 1m --shrinkage 30% --out plan.csv
+  switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --patience 1m --shrinkage 30% --out plan-day
   switchboard plan staff chats.csv --aht 6m --sl 80/60 --concurrency 3 --json
   switchboard plan staff scenarios/plan-verify.toml --sl 80/20 --verify --replications 40
 
@@ -213,7 +218,7 @@ seed every time) until nothing changes or --max-iterations. With a forecast CSV,
 scenario built from it (exponential handle time and patience, one handle time for all
 intervals). See docs/plan.md.
 
-The plan CSV written by --out has the header start,agents,staff (see docs/plan.md).")]
+--out DIR writes DIR/plan.csv with the header start,agents,staff (see docs/plan.md).")]
 struct StaffArgs {
     /// Forecast CSV (start, volume, optional aht) or scenario TOML.
     #[arg(value_name = "SCENARIO_OR_FORECAST")]
@@ -268,27 +273,32 @@ struct StaffArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Write the staffing plan CSV (start,agents,staff) here (the verified plan with --verify);
-    /// for a whole-center plan, the folder that gets plan.csv and plan.json.
-    #[arg(long, value_name = "FILE_OR_DIR")]
+    /// Folder that gets plan.csv (start,agents,staff; the verified plan with --verify); for a
+    /// whole-center plan also plan.json and plan.html.
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Tables as wide as their columns need, instead of 100 columns.
+    #[arg(long)]
+    wide: bool,
 }
 
 /// Cover a staffing plan (start,agents,staff) with shifts at the fewest paid hours.
 #[derive(Args)]
 #[command(after_help = "Examples:
-  switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --shrinkage 30% --out plan.csv
-  switchboard plan schedule plan.csv --shifts scenarios/shifts.toml
-  switchboard plan schedule plan.csv --shifts scenarios/shifts.toml --json
+  switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --shrinkage 30% --out plan-day
+  switchboard plan schedule plan-day --shifts scenarios/shifts.toml
+  switchboard plan schedule plan-day --shifts scenarios/shifts.toml --json
 
 The staff column is covered. Under-coverage is minimised first (caps such as max_count can
 make a full cover impossible; the uncovered intervals are named), then paid hours.
 The shifts file format is described in docs/plan.md.")]
 struct ScheduleArgs {
-    /// Staffing plan CSV with header start,agents,staff (as written by `plan staff --out`).
+    /// Staffing plan CSV with header start,agents,staff, or the folder `plan staff --out`
+    /// wrote it into.
+    #[arg(value_name = "PLAN_CSV_OR_DIR")]
     plan: PathBuf,
     /// Shift templates (TOML).
     #[arg(long, value_name = "FILE")]
@@ -296,6 +306,9 @@ struct ScheduleArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Tables as wide as their columns need, instead of 100 columns.
+    #[arg(long)]
+    wide: bool,
 }
 
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
@@ -335,20 +348,15 @@ fn run_erlang_b(args: ErlangBArgs) -> anyhow::Result<String> {
     let mut text = String::from("Erlang B (loss system, no queue)\n");
     let _ = writeln!(
         text,
-        "  offered load      {:.4} erlangs",
-        result.offered_load_erlangs
+        "  offered load      {} erlangs",
+        significant(result.offered_load_erlangs)
     );
     let _ = writeln!(text, "  lines             {}", result.lines);
+    let _ = writeln!(text, "  blocking          {}", percent(result.blocking));
     let _ = writeln!(
         text,
-        "  blocking          {} ({:.6})",
-        percent(result.blocking),
-        result.blocking
-    );
-    let _ = writeln!(
-        text,
-        "  carried load      {:.4} erlangs",
-        result.carried_load_erlangs
+        "  carried load      {} erlangs",
+        significant(result.carried_load_erlangs)
     );
     Ok(text)
 }
@@ -445,7 +453,7 @@ fn render_metrics(report: &ErlangReport<'_>) -> String {
             line(
                 &mut text,
                 "offered load",
-                format!("{:.4} erlangs", c.offered_load_erlangs),
+                format!("{} erlangs", significant(c.offered_load_erlangs)),
             );
             let how = if report.searched {
                 " (fewest meeting the targets)"
@@ -460,7 +468,7 @@ fn render_metrics(report: &ErlangReport<'_>) -> String {
                     "unstable: agents ≤ offered load, the queue grows without bound".into(),
                 );
             }
-            line(&mut text, "P(wait)", format!("{:.4}", c.p_wait));
+            line(&mut text, "P(wait)", percent(c.p_wait));
             line(
                 &mut text,
                 "service level",
@@ -478,7 +486,7 @@ fn render_metrics(report: &ErlangReport<'_>) -> String {
             line(
                 &mut text,
                 "offered load",
-                format!("{:.4} erlangs", a.offered_load_erlangs),
+                format!("{} erlangs", significant(a.offered_load_erlangs)),
             );
             line(&mut text, "mean patience", seconds(a.patience_s));
             let how = if report.searched {
@@ -487,8 +495,8 @@ fn render_metrics(report: &ErlangReport<'_>) -> String {
                 ""
             };
             line(&mut text, "agents", format!("{}{how}", a.agents));
-            line(&mut text, "P(wait)", format!("{:.4}", a.p_wait));
-            line(&mut text, "P(abandon)", format!("{:.4}", a.p_abandon));
+            line(&mut text, "P(wait)", percent(a.p_wait));
+            line(&mut text, "P(abandon)", percent(a.p_abandon));
             line(
                 &mut text,
                 "service level (offered)",
@@ -524,20 +532,30 @@ fn render_metrics(report: &ErlangReport<'_>) -> String {
         );
     }
     if let Some(approximation) = &report.square_root_approximation {
-        let _ = writeln!(
-            text,
-            "  approximation, not exact: {} square-root staffing gives P(wait) ≈ {:.4} at β = {:.3}",
-            approximation.approximation, approximation.p_wait, approximation.beta
-        );
+        text.push_str(&wrapped(
+            &format!(
+                "approximation, not exact: {} square-root staffing gives P(wait) ≈ {} at β = {}",
+                approximation.approximation,
+                percent(approximation.p_wait),
+                significant(approximation.beta)
+            ),
+            "  ",
+            4,
+            TEXT_WIDTH,
+        ));
     }
     if let Some(staffing) = &report.square_root_staffing_for_same_p_wait {
-        let _ = writeln!(
-            text,
-            "  approximation, not exact: {} square-root staffing for P(wait) ≤ {:.4} gives {} agents",
-            staffing.approximation,
-            report.metrics_p_wait(),
-            staffing.agents
-        );
+        text.push_str(&wrapped(
+            &format!(
+                "approximation, not exact: {} square-root staffing for P(wait) ≤ {} gives {} agents",
+                staffing.approximation,
+                percent(report.metrics_p_wait()),
+                staffing.agents
+            ),
+            "  ",
+            4,
+            TEXT_WIDTH,
+        ));
     }
     text
 }
@@ -611,6 +629,9 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
              (`plan staff SCENARIO.toml --center ...`), which checks every target in simulation"
         );
     }
+    if let Some(out) = &args.out {
+        out_folder(out, PLAN_CSV)?;
+    }
     let input = staff_input(&args)?;
     let shrinkage = args
         .shrinkage
@@ -638,8 +659,9 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
         None => plan.clone(),
     };
     if let Some(out) = &args.out {
-        std::fs::write(out, write_staffing_plan(&written))
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        let file = out.join(PLAN_CSV);
+        std::fs::write(&file, write_staffing_plan(&written))
+            .with_context(|| format!("cannot write {}", file.display()))?;
     }
     let staff_hours_total = person_hours(plan.iter().map(|row| row.staff), input.interval);
     if args.json {
@@ -677,61 +699,72 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
                 format!("Erlang A (mean patience {})", seconds(patience_s)),
         }
     );
-    let _ = writeln!(
-        text,
-        "{:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>9} {:>9} {:>8} {:>9}",
+    let start_text = interval_clock(&input);
+    let mut rows = vec![[
         "start",
         "volume",
-        "aht_s",
+        "handle time",
         "slots",
         "agents",
         "staff",
-        "sl",
-        "asa_s",
-        "abandon",
-        "occupancy"
-    );
+        "service level",
+        "ASA",
+        "abandoned",
+        "occupancy",
+    ]
+    .map(String::from)
+    .to_vec()];
     for row in &plan {
         let (sl, asa, abandon, occupancy) = match &row.metrics {
             Some(metrics) => (
                 percent(metrics.service_level(definition)),
-                format!("{:.2}", metrics.asa_s()),
+                seconds(metrics.asa_s()),
                 percent(metrics.p_abandon()),
                 percent(metrics.occupancy()),
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
-        let _ = writeln!(
-            text,
-            "{:>8} {:>8} {:>7} {:>6} {:>6} {:>6} {:>9} {:>9} {:>8} {:>9}",
-            row.start.to_string(),
-            row.volume,
-            round_for_table(row.handle_time_s),
-            row.slots,
-            row.agents,
-            row.staff,
+        rows.push(vec![
+            start_text(row.start),
+            significant(row.volume),
+            seconds(row.handle_time_s),
+            row.slots.to_string(),
+            row.agents.to_string(),
+            row.staff.to_string(),
             sl,
             asa,
             abandon,
-            occupancy
+            occupancy,
+        ]);
+    }
+    text.push_str(&table_text(&rows, table_width(args.wide)));
+    let _ = writeln!(text, "staff hours: {}", significant(staff_hours_total));
+    if let Some(verification) = &verification {
+        verification.write_table(
+            &mut text,
+            input.interval,
+            &options,
+            &start_text,
+            table_width(args.wide),
         );
     }
-    let _ = writeln!(text, "staff hours: {staff_hours_total:.1}");
-    if let Some(verification) = &verification {
-        verification.write_table(&mut text, input.interval, &options);
-    }
     if let Some(out) = &args.out {
-        let _ = writeln!(text, "plan written to {}", out.display());
+        let _ = writeln!(text, "plan written to {}", out.join(PLAN_CSV).display());
     }
     Ok(text)
 }
 
-/// Whole numbers as they are, others to two decimals (handle times from scenarios are means).
-fn round_for_table(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value}")
-    } else {
-        format!("{value:.2}")
+/// Interval starts on a clock: the scenario's, from `[center] start` (the clock its charts
+/// use); for a forecast, whose starts are durations from midnight, the time of day.
+fn interval_clock(input: &StaffInput) -> Box<dyn Fn(DurationMs) -> String> {
+    let clock = input
+        .staffed
+        .as_ref()
+        .and(input.simulation.as_ref())
+        .and_then(|source| RunClock::new(&source.scenario.center.center.start).ok());
+    match clock {
+        Some(clock) => Box::new(move |start: DurationMs| clock.interval_start(start.as_ms())),
+        None => Box::new(|start: DurationMs| day_clock_text(start.as_ms())),
     }
 }
 
@@ -812,8 +845,14 @@ fn verify(
 }
 
 fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
-    let plan_file = args.plan.display().to_string();
-    let plan = read_staffing_plan(&read_text(&args.plan)?, &plan_file)?;
+    // The folder `plan staff --out` wrote, or the CSV itself.
+    let plan_path = if args.plan.is_dir() {
+        args.plan.join(PLAN_CSV)
+    } else {
+        args.plan.clone()
+    };
+    let plan_file = plan_path.display().to_string();
+    let plan = read_staffing_plan(&read_text(&plan_path)?, &plan_file)?;
     if plan.rows.first().is_some_and(|row| row.start.as_ms() != 0) {
         bail!("{plan_file}: the first interval must start at 0s so that shift start times line up with it");
     }
@@ -824,44 +863,41 @@ fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
     if args.json {
         return to_json(&schedule);
     }
+    let width = table_width(args.wide);
+    // A plan CSV's starts are durations from midnight of its first day.
+    let clock = |start: DurationMs| day_clock_text(start.as_ms());
     let mut text = String::from("Shifts\n");
-    let _ = writeln!(
-        text,
-        "{:>8} {:<16} {:>6} {:>11}",
-        "start", "template", "count", "paid_hours"
-    );
+    let mut rows = vec![["start", "template", "count", "paid hours"]
+        .map(String::from)
+        .to_vec()];
     for chosen in &schedule.shifts {
-        let _ = writeln!(
-            text,
-            "{:>8} {:<16} {:>6} {:>11.2}",
-            chosen.shift.start.to_string(),
-            chosen.shift.template,
-            chosen.count,
-            chosen.shift.paid_hours * chosen.count as f64
-        );
+        rows.push(vec![
+            clock(chosen.shift.start),
+            chosen.shift.template.clone(),
+            chosen.count.to_string(),
+            significant(chosen.shift.paid_hours * chosen.count as f64),
+        ]);
     }
+    text.push_str(&table_text(&rows, width));
     let _ = writeln!(text, "\nCoverage per {} interval", plan.interval);
-    let _ = writeln!(
-        text,
-        "{:>8} {:>9} {:>10} {:>7} {:>7}",
-        "start", "required", "scheduled", "under", "over"
-    );
+    let mut rows = vec![["start", "required", "scheduled", "under", "over"]
+        .map(String::from)
+        .to_vec()];
     for row in &schedule.coverage {
-        let _ = writeln!(
-            text,
-            "{:>8} {:>9} {:>10.2} {:>7.2} {:>7.2}",
-            row.start.to_string(),
-            row.required,
-            row.scheduled,
-            row.under,
-            row.over
-        );
+        rows.push(vec![
+            clock(row.start),
+            row.required.to_string(),
+            significant(row.scheduled),
+            significant(row.under),
+            significant(row.over),
+        ]);
     }
-    let _ = writeln!(text, "\npaid hours: {:.2}", schedule.paid_hours);
+    text.push_str(&table_text(&rows, width));
+    let _ = writeln!(text, "\npaid hours: {}", significant(schedule.paid_hours));
     let _ = writeln!(
         text,
-        "over-coverage: {:.2} staff-hours",
-        schedule.over_staff_hours
+        "over-coverage: {} staff-hours",
+        significant(schedule.over_staff_hours)
     );
     if schedule.uncovered_intervals.is_empty() {
         let _ = writeln!(text, "under-coverage: none, every interval is covered");
@@ -869,23 +905,28 @@ fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
         let names: Vec<String> = schedule
             .uncovered_intervals
             .iter()
-            .map(|start| start.to_string())
+            .map(|&start| clock(start))
             .collect();
-        let _ = writeln!(
-            text,
-            "under-coverage: {:.2} staff-hours in {} intervals starting at {} (the best cover the templates and caps allow)",
-            schedule.under_staff_hours,
-            names.len(),
-            names.join(", ")
-        );
+        text.push_str(&wrapped(
+            &format!(
+                "under-coverage: {} staff-hours in {} intervals starting at {} (the best cover \
+                 the templates and caps allow)",
+                significant(schedule.under_staff_hours),
+                names.len(),
+                names.join(", ")
+            ),
+            "",
+            2,
+            width,
+        ));
     }
     if schedule.proven_optimal {
         let _ = writeln!(text, "paid hours: proven minimal");
     } else {
         let _ = writeln!(
             text,
-            "paid hours: proven within {:.1} % of the minimum (the solver's deterministic gap)",
-            f64::from(PAID_HOURS_RELATIVE_GAP) * 100.0
+            "paid hours: proven within {} % of the minimum (the solver's deterministic gap)",
+            significant(f64::from(PAID_HOURS_RELATIVE_GAP) * 100.0)
         );
     }
     Ok(text)

@@ -4,11 +4,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::{anyhow, Context};
+use switchboard_compliance::audit::{AuditLog, AuditOptions};
+use switchboard_compliance::guard::Guard;
+use switchboard_compliance::mask::Masker;
+use switchboard_compliance::note::NoteSigner;
+use switchboard_compliance::roles::Tokens;
 use switchboard_engine::Center;
+use switchboard_live::access::{Access, Places};
 use switchboard_live::auth::{Authenticator, Secrets};
 use switchboard_live::cdr::CdrWriter;
 use switchboard_live::config::ScenarioLive;
+use switchboard_live::http::ApiSettings;
 use switchboard_live::media::{MediaDriver, MediaSettings};
 use switchboard_live::media_plane::{AudioLibrary, MediaPlane};
 use switchboard_live::runtime::{run_switch_observed, LoopOptions, SwitchHandle};
@@ -187,6 +196,38 @@ fn load_tls(
     Ok(Some(acceptor))
 }
 
+/// The guard of `[live.compliance]`: the token file and the audit log (its folder by default
+/// `audit` in `--data`), paths relative to the scenario's folder; none without `tokens`.
+fn open_guard(
+    args: &ServeArgs,
+    live: &switchboard_live::config::LiveConfig,
+) -> anyhow::Result<Option<Arc<Guard>>> {
+    let compliance = &live.compliance;
+    let (Some(tokens), Some(audit_key)) = (&compliance.tokens, &compliance.audit_key) else {
+        return Ok(None);
+    };
+    let base = args
+        .scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let tokens = Tokens::load(&base.join(tokens)).map_err(|problem| anyhow!("{problem}"))?;
+    let key_path = base.join(audit_key);
+    let key_text = std::fs::read_to_string(&key_path)
+        .with_context(|| format!("cannot read the audit key {}", key_path.display()))?;
+    let signer = NoteSigner::parse(&key_text)
+        .map_err(|problem| anyhow!("{}: {problem}", key_path.display()))?;
+    let folder = match &compliance.audit {
+        Some(folder) => base.join(folder),
+        None => args.data.join("audit"),
+    };
+    let options = AuditOptions {
+        checkpoint_every: compliance.checkpoint_every,
+    };
+    let log = AuditLog::open(&folder, signer, options).map_err(|problem| anyhow!("{problem}"))?;
+    tracing::info!(audit = %folder.display(), users = tokens.users().count(), "API tokens by role; audit log open");
+    Ok(Some(Arc::new(Guard::new(tokens, log).auditing_logins())))
+}
+
 /// The digest authenticator of `[live] secrets` (a path relative to the scenario's folder),
 /// with a nonce key drawn from the operating system; none only when the scenario says so.
 fn load_authenticator(
@@ -249,10 +290,26 @@ async fn serve(
     let mut cdr_writer = CdrWriter::open(&cdr_path).map_err(|problem| anyhow!(problem))?;
 
     let start = epoch_instant(start_unix_ms);
-    let token = live.api_token.clone();
-    if token.is_none() {
-        tracing::warn!("[live] api_token is not set: state-changing API calls will all get 401");
-    }
+    let guard = open_guard(&args, &live)?;
+    let access = match &guard {
+        Some(guard) => Access::Guarded(guard.clone()),
+        None => {
+            if live.api_token.is_none() {
+                tracing::warn!(
+                    "neither [live] api_token nor [live.compliance] tokens is set: \
+                     every API call but /health will get 401"
+                );
+            }
+            Access::Shared(live.api_token.clone())
+        }
+    };
+    let api = ApiSettings {
+        access,
+        places: Places::of(&center),
+        masker: Masker::new(&live.compliance.mask),
+    };
+    let checkpoint_interval =
+        std::time::Duration::from_millis(live.compliance.checkpoint_interval.0);
     let media_settings = live.media.clone();
     let stream_settings = StreamSettings {
         max_connections: live.max_connections,
@@ -310,7 +367,25 @@ async fn serve(
     let (stop, shutdown) = tokio::sync::watch::channel(false);
 
     let mut http_shutdown = shutdown.clone();
-    let router = switchboard_live::http::router(handle, token);
+    let router = switchboard_live::http::router(handle, api);
+    if let Some(guard) = guard.clone() {
+        let mut checkpoint_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(checkpoint_interval);
+            ticks.tick().await;
+            loop {
+                tokio::select! {
+                    _ = checkpoint_shutdown.wait_for(|stopped| *stopped) => break,
+                    _ = ticks.tick() => {}
+                }
+                let guard = guard.clone();
+                let signed = tokio::task::spawn_blocking(move || guard.checkpoint()).await;
+                if let Ok(Err(problem)) = signed {
+                    tracing::error!(%problem, "cannot sign an audit checkpoint");
+                }
+            }
+        });
+    }
     let http = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -389,6 +464,12 @@ async fn serve(
     }
     let rows = cdr_writer.close().map_err(|problem| anyhow!(problem))?;
     let _ = http.await;
+    if let Some(guard) = &guard {
+        // The last records get their checkpoint before the process ends.
+        guard
+            .checkpoint()
+            .map_err(|problem| anyhow!("cannot sign the last audit checkpoint: {problem}"))?;
+    }
     tracing::info!(rows, "CDR rows written; stopped");
     Ok(())
 }

@@ -29,3 +29,40 @@ pub fn progress_bar(quiet: bool, length: u64, things: &str) -> indicatif::Progre
     );
     bar
 }
+
+/// Makes the folder `--out` names: in every command `--out` is a folder that gets the
+/// command's files (`files`, for the message). A name ending like a file (`plan.csv`) is what
+/// `plan staff` and `calibrate` took before they wrote folders: it is refused with the new
+/// usage rather than becoming a folder called `plan.csv`.
+pub fn out_folder(out: &std::path::Path, files: &str) -> anyhow::Result<()> {
+    const FILE_ENDINGS: [&str; 7] = ["csv", "json", "toml", "html", "txt", "jsonl", "tsv"];
+    let looks_like_file = out
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| FILE_ENDINGS.contains(&extension.to_ascii_lowercase().as_str()));
+    if out.is_file() || (looks_like_file && !out.is_dir()) {
+        let stem = out.with_extension("");
+        anyhow::bail!(
+            "--out {} names a file, but --out is a folder in every command (it gets {files}); \
+             write for example --out {}",
+            out.display(),
+            stem.display()
+        );
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|error| anyhow::anyhow!("cannot make the folder {}: {error}", out.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_out_that_names_a_file_is_refused_with_the_new_usage() {
+        let error = out_folder(std::path::Path::new("plan.csv"), "plan.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--out plan.csv names a file"), "{error}");
+        assert!(error.contains("--out plan"), "{error}");
+    }
+}

@@ -17,9 +17,9 @@ const LAYERS: [(&str, &str); 14] = [
     ("switchboard-sweep", "sweep"),
     ("switchboard-calibrate", "calibrate"),
     ("switchboard-media", "media"),
+    ("switchboard-compliance", "compliance"),
     ("switchboard-live", "live"),
     ("switchboard-agreement", "agreement"),
-    ("switchboard-compliance", "compliance"),
     ("switchboard-reports", "reports"),
     ("switchboard", "."),
 ];

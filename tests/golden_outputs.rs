@@ -1,4 +1,4 @@
-//! Golden outputs: what `sim`, `compare`, `chaos` and `cost` print on a terminal, byte for
+//! Golden outputs: what `sim`, `compare`, `chaos`, `cost` and `plan` print on a terminal, byte for
 //! byte, for fixed seeds, and that every line fits 100 columns. A change to a table shows up
 //! here as a diff to review; after a deliberate change, write the new outputs with
 //! `UPDATE_GOLDEN=1 cargo test --test golden_outputs` and commit them with the change.
@@ -134,6 +134,113 @@ fn cost_of_the_double_11_year() {
             "scenarios/usage/double-11-year.toml",
             "--exchange-rate",
             "USD_CNY=7.1",
+            "--quiet",
+        ],
+    );
+}
+
+#[test]
+fn plan_erlang_b_c_and_a() {
+    golden(
+        "plan-erlang-b",
+        &[
+            "plan",
+            "erlang-b",
+            "--rate",
+            "400/h",
+            "--aht",
+            "3m",
+            "--max-blocking",
+            "1%",
+        ],
+    );
+    golden(
+        "plan-erlang-c",
+        &[
+            "plan", "erlang-c", "--rate", "100/30m", "--aht", "180s", "--sl", "80/20",
+        ],
+    );
+    golden(
+        "plan-erlang-a",
+        &[
+            "plan",
+            "erlang-a",
+            "--rate",
+            "100/30m",
+            "--aht",
+            "180s",
+            "--patience",
+            "2m",
+            "--sl",
+            "80/20",
+            "--max-abandon",
+            "3%",
+        ],
+    );
+}
+
+#[test]
+fn plan_staff_and_schedule_of_a_day() {
+    let staff = [
+        "plan",
+        "staff",
+        "scenarios/forecast-day.csv",
+        "--aht",
+        "3m",
+        "--sl",
+        "80/20",
+        "--patience",
+        "1m",
+        "--shrinkage",
+        "30%",
+    ];
+    golden("plan-staff-day", &staff);
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-plan-day");
+    let _ = std::fs::remove_dir_all(&folder);
+    let written = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .current_dir(repository())
+        .args(staff)
+        .arg("--out")
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert!(written.status.success());
+    golden(
+        "plan-schedule-day",
+        &[
+            "plan",
+            "schedule",
+            folder.to_str().unwrap(),
+            "--shifts",
+            "scenarios/shifts.toml",
+        ],
+    );
+}
+
+#[test]
+fn plan_of_a_whole_center_and_a_verified_queue() {
+    golden(
+        "plan-staff-center",
+        &[
+            "plan",
+            "staff",
+            "scenarios/multiskill.toml",
+            "--sl",
+            "80/20",
+            "--max-abandon",
+            "5%",
+            "--quiet",
+        ],
+    );
+    golden(
+        "plan-staff-verify",
+        &[
+            "plan",
+            "staff",
+            "scenarios/plan-verify.toml",
+            "--sl",
+            "80/20",
+            "--verify",
             "--quiet",
         ],
     );

@@ -43,23 +43,8 @@ impl Drop for Kamailio {
 /// relays every call from the carrier side to the switch, and the switch's requests back.
 fn start_kamailio(directory: &std::path::Path, port: u16, switch: &str) -> Kamailio {
     let switch_port = switch.rsplit(':').next().unwrap();
-    let config = format!(
-        r#"#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-auto_aliases=no
-listen=udp:127.0.0.1:{port}
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "maxfwd.so"
-loadmodule "pv.so"
-loadmodule "textops.so"
-
-request_route {{
+    let route = format!(
+        r#"request_route {{
     if (!mf_process_maxfwd_header("10")) {{
         sl_send_reply("483", "Too Many Hops");
         exit;
@@ -84,15 +69,45 @@ request_route {{
 }}
 "#
     );
-    let path = directory.join("kamailio.cfg");
+    start_kamailio_with(directory, "kamailio", port, "", &route)
+}
+
+/// A Kamailio listening on `port` with the base modules, `modules` (more loadmodule and
+/// modparam lines) and `route`; its files are `NAME.cfg`, `NAME.log` and `NAME.pid`.
+fn start_kamailio_with(
+    directory: &std::path::Path,
+    name: &str,
+    port: u16,
+    modules: &str,
+    route: &str,
+) -> Kamailio {
+    let config = format!(
+        r#"#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "maxfwd.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
+{modules}
+{route}"#
+    );
+    let path = directory.join(format!("{name}.cfg"));
     std::fs::write(&path, config).unwrap();
-    let log = std::fs::File::create(directory.join("kamailio.log")).unwrap();
+    let log = std::fs::File::create(directory.join(format!("{name}.log"))).unwrap();
     let child = Command::new("kamailio")
         .arg("-f")
         .arg(&path)
         .args(["-D", "-E", "-m", "32", "-M", "4"])
         .arg("-P")
-        .arg(directory.join("kamailio.pid"))
+        .arg(directory.join(format!("{name}.pid")))
         .arg("-Y")
         .arg(directory)
         .arg("-w")
@@ -275,5 +290,383 @@ fn an_invite_from_a_source_in_no_allow_list_gets_403() {
         "{metrics}"
     );
     server.stop();
+    assert!(cdrs(&server.cdr_path()).is_empty());
+}
+
+/// Kamailio as the carrier's registrar with its digest check (the `auth` module, password
+/// "trunk-password"): every REGISTER is logged with its CSeq and From, every binding saved
+/// with its Contact and the time granted.
+fn start_kamailio_registrar(directory: &std::path::Path, port: u16) -> Kamailio {
+    let modules = r#"loadmodule "xlog.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+modparam("registrar", "min_expires", 1)
+"#;
+    let route = r#"request_route {
+    if (is_method("REGISTER")) {
+        xlog("L_NOTICE", "REGISTER seen cseq=$cs from=$fu\n");
+        if (!pv_www_authenticate("$td", "trunk-password", "0")) {
+            www_challenge("$td", "1");
+            exit;
+        }
+        if (!save("location")) {
+            sl_reply_error();
+            exit;
+        }
+        xlog("L_NOTICE", "BOUND $tu contact=$ct cseq=$cs\n");
+        exit;
+    }
+    sl_send_reply("200", "OK");
+}
+"#;
+    start_kamailio_with(directory, "registrar", port, modules, route)
+}
+
+#[test]
+fn the_switch_registers_with_kamailio_answering_its_digest_challenge_and_refreshes() {
+    require_kamailio();
+    let registrar_port = free_udp_port();
+    let folder = tempfile::tempdir().unwrap();
+    // Two trunks registering with the same Kamailio: one with the right password, asking for
+    // 2 s (so refreshes come every second), one with a wrong password, retried every second.
+    let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    let text = format!(
+        "{text}\n[[live.trunk]]\nname = \"carrier\"\ngateways = [\"127.0.0.1:{registrar_port}\"]\n\
+         options_interval = \"0s\"\n[live.trunk.registration]\nusername = \"switchboard\"\n\
+         password = \"trunk-password\"\ndomain = \"carrier.test\"\nexpires = \"2s\"\n\
+         \n[[live.trunk]]\nname = \"intruder\"\ngateways = [\"127.0.0.1:{registrar_port}\"]\n\
+         options_interval = \"0s\"\n[live.trunk.registration]\nusername = \"intruder\"\n\
+         password = \"guessed\"\ndomain = \"carrier.test\"\nretry_interval = \"1s\"\n"
+    );
+    std::fs::write(folder.path().join("center.toml"), text).unwrap();
+    std::fs::copy(
+        common::repository_file("tests/sipp/secrets.toml"),
+        folder.path().join("secrets.toml"),
+    )
+    .unwrap();
+    let _kamailio = start_kamailio_registrar(folder.path(), registrar_port);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let kamailio_log =
+        || std::fs::read_to_string(folder.path().join("registrar.log")).unwrap_or_default();
+    let registered = "switchboard_trunk_registered{trunk=\"carrier\"}";
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, registered)
+            .as_deref()
+            == Some("1")),
+        "not registered\n{}\n{}",
+        server.log(),
+        kamailio_log()
+    );
+    // Refreshed: three bindings saved by Kamailio, each with a higher CSeq.
+    let contact = format!("contact=<sip:switchboard@{}>", server.sip_address());
+    assert!(
+        wait_for(Duration::from_secs(10), || kamailio_log()
+            .matches(&format!("BOUND sip:switchboard@carrier.test {contact}"))
+            .count()
+            >= 3),
+        "no refreshes\n{}",
+        kamailio_log()
+    );
+    let cseqs: Vec<u32> = kamailio_log()
+        .lines()
+        .filter(|line| line.contains("BOUND sip:switchboard@"))
+        .filter_map(|line| line.rsplit("cseq=").next()?.trim().parse().ok())
+        .collect();
+    assert!(cseqs.windows(2).all(|pair| pair[0] < pair[1]), "{cseqs:?}");
+    // The first REGISTER went without credentials and got the challenge.
+    assert!(
+        server.log().contains("registered with the carrier"),
+        "{}",
+        server.log()
+    );
+
+    // The wrong password is refused, never bound, and tried again after retry_interval.
+    assert!(
+        wait_for(Duration::from_secs(10), || kamailio_log()
+            .lines()
+            .filter(|line| line.contains("REGISTER seen") && line.contains("from=sip:intruder@"))
+            .count()
+            >= 4),
+        "the refused registration was not retried\n{}",
+        kamailio_log()
+    );
+    assert!(
+        !kamailio_log().contains("BOUND sip:intruder@"),
+        "{}",
+        kamailio_log()
+    );
+    assert_eq!(
+        metric(&server, "switchboard_trunk_registered{trunk=\"intruder\"}").as_deref(),
+        Some("0")
+    );
+    assert!(
+        server
+            .log()
+            .contains("registration with the carrier failed"),
+        "{}",
+        server.log()
+    );
+    server.stop();
+}
+
+/// Kamailio as one gateway of the carrier: it answers OPTIONS to itself and relays the
+/// switch's INVITEs to the "PSTN" behind it (a SIPp UAS at `pstn_port`), record-routing them;
+/// a relay that gets no answer in 1 s is answered 408 (tm's fr_timer).
+fn start_kamailio_gateway(
+    directory: &std::path::Path,
+    name: &str,
+    port: u16,
+    pstn_port: u16,
+) -> Kamailio {
+    let modules = "modparam(\"tm\", \"fr_timer\", 1000)\n";
+    let route = format!(
+        r#"request_route {{
+    if (!mf_process_maxfwd_header("10")) {{
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }}
+    if (is_method("OPTIONS") && uri==myself && $rU==$null) {{
+        sl_send_reply("200", "Keepalive");
+        exit;
+    }}
+    if (loose_route()) {{
+        t_relay();
+        exit;
+    }}
+    if ($si == "127.0.0.1" && $sp == {pstn_port}) {{
+        t_relay();
+        exit;
+    }}
+    if (is_method("INVITE")) {{
+        record_route();
+    }}
+    $du = "sip:127.0.0.1:{pstn_port}";
+    t_relay();
+}}
+"#
+    );
+    start_kamailio_with(directory, name, port, modules, &route)
+}
+
+/// A SIPp UAS as the customer's phone on the PSTN: it answers `calls` calls, each hung up
+/// by the customer after 300 ms (`customer_answer_hangup.xml`), then exits.
+fn start_pstn(directory: &std::path::Path, name: &str, port: u16, calls: u32) -> Guard {
+    Guard(Some(
+        Command::new("sipp")
+            .args(["-sf", &sipp_file("customer_answer_hangup.xml")])
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                &calls.to_string(),
+                "-nostdin",
+                "-timeout",
+                "90",
+                "-timeout_error",
+            ])
+            .current_dir(directory)
+            .stdout(std::fs::File::create(directory.join(format!("{name}.log"))).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ))
+}
+
+#[test]
+fn outbound_calls_go_through_the_first_gateway_and_fail_over_to_the_next() {
+    require_sipp();
+    require_kamailio();
+    let folder = tempfile::tempdir().unwrap();
+    let (gateway_1, gateway_2) = (free_udp_port(), free_udp_port());
+    let (pstn_1, pstn_2) = (free_udp_port(), free_udp_port());
+    let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    let text = format!(
+        "{text}\n[[live.trunk]]\nname = \"carrier\"\n\
+         gateways = [\"127.0.0.1:{gateway_1}\", \"127.0.0.1:{gateway_2}\"]\n\
+         options_interval = \"300ms\"\nmisses = 2\n"
+    );
+    std::fs::write(folder.path().join("center.toml"), text).unwrap();
+    std::fs::copy(
+        common::repository_file("tests/sipp/secrets.toml"),
+        folder.path().join("secrets.toml"),
+    )
+    .unwrap();
+    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let mut kamailio_1 = start_kamailio_gateway(folder.path(), "gateway-1", gateway_1, pstn_1);
+    let _kamailio_2 = start_kamailio_gateway(folder.path(), "gateway-2", gateway_2, pstn_2);
+    let mut customer_1 = start_pstn(folder.path(), "pstn-1", pstn_1, 1);
+    let mut customer_2 = start_pstn(folder.path(), "pstn-2", pstn_2, 2);
+    let _agent = server.agent("sales-team-1", "agent_answer.xml");
+    let up = |port: u16| {
+        format!("switchboard_trunk_gateway_up{{trunk=\"carrier\",gateway=\"127.0.0.1:{port}\"}}")
+    };
+    for port in [gateway_1, gateway_2] {
+        assert!(
+            wait_for(Duration::from_secs(10), || metric(&server, &up(port))
+                .as_deref()
+                == Some("1")),
+            "gateway {port} not up\n{}",
+            server.log()
+        );
+    }
+    let dial = |server: &Server| {
+        server.post(
+            "/agents/sales-team-1/dial",
+            Some("test-token"),
+            r#"{"to": "+4930123456"}"#,
+        )
+    };
+    let answered = |server: &Server, calls: &str| {
+        wait_for(Duration::from_secs(20), || {
+            metric(server, "switchboard_outbound_calls_answered_total").as_deref() == Some(calls)
+                && server
+                    .read("/agents/sales-team-1")
+                    .1
+                    .contains("\"state\":\"available\"")
+        })
+    };
+    let logs = |server: &Server| {
+        let read =
+            |name: &str| std::fs::read_to_string(folder.path().join(name)).unwrap_or_default();
+        format!(
+            "{}\n{}\n{}\n{}\n{}",
+            server.log(),
+            read("gateway-1.log"),
+            read("gateway-2.log"),
+            read("pstn-1.log"),
+            read("pstn-2.log")
+        )
+    };
+
+    // Bad requests change nothing.
+    assert_eq!(
+        server
+            .post(
+                "/agents/sales-team-1/dial",
+                Some("test-token"),
+                r#"{"to": "+49", "trunk": "nobody"}"#
+            )
+            .0,
+        404
+    );
+    assert_eq!(
+        server
+            .post(
+                "/agents/sales-team-1/dial",
+                Some("test-token"),
+                r#"{"to": "sip:x@y"}"#
+            )
+            .0,
+        409
+    );
+    assert_eq!(
+        server
+            .post(
+                "/agents/sales-team-2/dial",
+                Some("test-token"),
+                r#"{"to": "123"}"#
+            )
+            .0,
+        409,
+        "no phone registered"
+    );
+    assert_eq!(
+        server
+            .post("/agents/sales-team-1/dial", None, r#"{"to": "123"}"#)
+            .0,
+        401
+    );
+
+    // 1. The agent's phone rings, answers; the customer is called through gateway 1.
+    let (status, body) = dial(&server);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"state\":\"ringing-agent\""), "{body}");
+    let id = body
+        .split("\"id\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        answered(&server, "1"),
+        "first call not answered\n{}",
+        logs(&server)
+    );
+    assert!(
+        customer_1
+            .wait(Duration::from_secs(10))
+            .is_some_and(|status| status.success()),
+        "the customer behind gateway 1 did not take the call\n{}",
+        logs(&server)
+    );
+    assert_eq!(
+        server.read(&format!("/outbound-calls/{id}")).0,
+        404,
+        "ended"
+    );
+
+    // 2. Gateway 1 stops: its keep-alives mark it down, the next call goes through gateway 2.
+    kamailio_1.stop();
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, &up(gateway_1))
+            .as_deref()
+            == Some("0")),
+        "gateway 1 not marked down\n{}",
+        server.log()
+    );
+    assert_eq!(dial(&server).0, 200);
+    assert!(
+        answered(&server, "2"),
+        "second call not answered\n{}",
+        logs(&server)
+    );
+
+    // 3. Gateway 1 is back but its customer side is gone: Kamailio answers the INVITE 408
+    // after 1 s, the call fails over to gateway 2 within the same dial, and gateway 1 is
+    // marked down until its next answered ping.
+    let _kamailio_1 = start_kamailio_gateway(folder.path(), "gateway-1", gateway_1, pstn_1);
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, &up(gateway_1))
+            .as_deref()
+            == Some("1")),
+        "gateway 1 not up again\n{}",
+        server.log()
+    );
+    assert_eq!(dial(&server).0, 200);
+    assert!(
+        answered(&server, "3"),
+        "third call not answered\n{}",
+        logs(&server)
+    );
+    assert!(
+        customer_2
+            .wait(Duration::from_secs(10))
+            .is_some_and(|status| status.success()),
+        "the customer behind gateway 2 did not take both calls\n{}",
+        logs(&server)
+    );
+    let failed = format!(
+        "switchboard_trunk_invites_failed_total{{trunk=\"carrier\",gateway=\"127.0.0.1:{gateway_1}\"}}"
+    );
+    assert_eq!(
+        metric(&server, &failed).as_deref(),
+        Some("1"),
+        "{}",
+        logs(&server)
+    );
+    assert_eq!(
+        metric(&server, "switchboard_outbound_calls_failed_total").as_deref(),
+        Some("0")
+    );
+    assert!(
+        server.log().contains("trying the next one"),
+        "{}",
+        server.log()
+    );
+    server.stop();
+    // Outbound calls are not contacts of the engine: no CDR rows.
     assert!(cdrs(&server.cdr_path()).is_empty());
 }

@@ -101,5 +101,29 @@ fn the_report_renders_in_a_browser() {
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.matches("<svg").count() >= 8, "the DOM holds the charts");
     assert!(dom.contains("chart-service-level"));
+    // Shares end at 100 %: the service-level and occupancy axes have no label above it.
+    for chart in ["chart-service-level", "chart-occupancy"] {
+        let labels = percent_labels(&dom, chart);
+        assert_eq!(
+            labels.iter().copied().fold(0, u32::max),
+            100,
+            "{chart}: {labels:?}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// The whole percentages written on the chart `figure_id` as the browser holds it (`80 %`).
+fn percent_labels(dom: &str, figure_id: &str) -> Vec<u32> {
+    let start = dom
+        .find(&format!("id=\"{figure_id}\""))
+        .unwrap_or_else(|| panic!("{figure_id} is on the page"));
+    let figure = &dom[start..];
+    let figure = &figure[..figure.find("</figure>").expect("the figure ends")];
+    figure
+        .split('>')
+        .filter_map(|piece| piece.split('<').next())
+        .filter_map(|text| text.trim().strip_suffix(" %"))
+        .filter_map(|number| number.parse().ok())
+        .collect()
 }

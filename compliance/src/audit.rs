@@ -294,6 +294,11 @@ impl AuditLog {
         })
     }
 
+    /// The folder the log lives in.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
     /// Records in the log.
     pub fn size(&self) -> u64 {
         self.frontier.size()

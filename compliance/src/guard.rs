@@ -2,7 +2,9 @@
 //! and audit what must be audited — the seam the live HTTP API and the command-line program
 //! call, so that no caller can forget the audit.
 //!
-//! Audited: every refusal (a bad token, a missing right), and every allowed action that
+//! Audited: every refusal (a bad token, a missing right), the first use of each token since
+//! a server started (`token.login`, with the user's role, see [`Guard::auditing_logins`]),
+//! and every allowed action that
 //! changes something or touches recorded data (agent state changes, configuration changes,
 //! barge-in, the audit log, recordings' metadata, playback, export). Plain reads of status,
 //! agents and queues are not audited, so that a wallboard polling every second does not bury
@@ -53,6 +55,7 @@ impl Action<'_> {
                 | Action::ReadAgentContacts { .. }
                 | Action::ListQueues
                 | Action::ReadQueue { .. }
+                | Action::ReadConfiguration
         )
     }
 
@@ -66,11 +69,15 @@ impl Action<'_> {
     }
 }
 
+/// The action name of a token's first use since the program started.
+pub const LOGIN: &str = "token.login";
+
 /// Tokens and the audit log, shared by every request.
 #[derive(Debug)]
 pub struct Guard {
     tokens: Tokens,
     audit: Mutex<AuditLog>,
+    audit_logins: bool,
 }
 
 impl Guard {
@@ -78,7 +85,16 @@ impl Guard {
         Guard {
             tokens,
             audit: Mutex::new(audit),
+            audit_logins: false,
         }
+    }
+
+    /// Also audit the first use of each token since the program started (`token.login`, with
+    /// the user's role): what a long-running server does. A one-shot command leaves it off,
+    /// its one record already names the user and the role.
+    pub fn auditing_logins(mut self) -> Guard {
+        self.audit_logins = true;
+        self
     }
 
     /// Check a request: `token` is the bearer token (without `Bearer `), `target` names what
@@ -91,11 +107,24 @@ impl Guard {
         now_unix_ms: i64,
     ) -> Result<Principal, Refusal> {
         let authenticated = match token {
-            Some(token) => self.tokens.authenticate(token),
+            Some(token) => self.tokens.authenticate_remembered(token),
             None => Err(Denial("missing bearer token".into())),
         };
         let principal = match authenticated {
-            Ok(principal) => principal,
+            Ok((principal, remembered)) if remembered || !self.audit_logins => principal,
+            Ok((principal, _)) => {
+                // The first use of a token since the program started: a login, with its role.
+                self.append(Entry {
+                    time_unix_ms: now_unix_ms,
+                    actor: principal.user.clone(),
+                    role: Some(principal.role.name().to_string()),
+                    action: LOGIN.to_string(),
+                    target: target.to_string(),
+                    outcome: Outcome::Allowed,
+                    detail: serde_json::json!({}),
+                })?;
+                principal
+            }
             Err(denial) => {
                 self.record("unknown", None, action, target, Some(&denial), now_unix_ms)?;
                 return Err(Refusal::Unauthenticated(denial));
@@ -149,12 +178,41 @@ impl Guard {
             },
             detail: serde_json::Value::Object(detail),
         };
+        self.append(entry)
+    }
+
+    fn append(&self, entry: Entry) -> Result<(), Refusal> {
+        self.record_event(entry)
+            .map(|_| ())
+            .map_err(Refusal::AuditUnavailable)
+    }
+
+    /// Append a record of something that is not a request checked here (a phone's
+    /// registration, a configuration change carried out); returns its index.
+    pub fn record_event(&self, entry: Entry) -> Result<u64, String> {
         self.audit
             .lock()
-            .map_err(|_| Refusal::AuditUnavailable("the audit log is unavailable".into()))?
+            .map_err(|_| "the audit log is unavailable".to_string())?
             .append(entry)
-            .map(|_| ())
-            .map_err(|problem| Refusal::AuditUnavailable(format!("cannot audit: {problem}")))
+            .map_err(|problem| format!("cannot audit: {problem}"))
+    }
+
+    /// Sign a checkpoint of every record so far (a periodic checkpoint, so that records do
+    /// not wait for the next [`AuditOptions::checkpoint_every`](crate::audit::AuditOptions)).
+    pub fn checkpoint(&self) -> Result<(), String> {
+        self.audit
+            .lock()
+            .map_err(|_| "the audit log is unavailable".to_string())?
+            .checkpoint()
+            .map_err(|problem| problem.to_string())
+    }
+
+    /// The audit log's folder (to read records back).
+    pub fn audit_folder(&self) -> std::path::PathBuf {
+        self.audit
+            .lock()
+            .map(|log| log.folder().to_path_buf())
+            .unwrap_or_default()
     }
 
     /// Close the audit log (signing a last checkpoint).
@@ -196,7 +254,8 @@ mod tests {
             tokens.push(token);
         }
         let audit = AuditLog::open(folder.path(), signer, AuditOptions::default()).unwrap();
-        let guard = Guard::new(Tokens::parse(&text, "tokens.toml").unwrap(), audit);
+        let guard =
+            Guard::new(Tokens::parse(&text, "tokens.toml").unwrap(), audit).auditing_logins();
         let place = Place {
             site: None,
             queues: &["sales"],
@@ -251,8 +310,8 @@ mod tests {
             .is_ok());
         assert_eq!(
             guard.close().unwrap(),
-            5,
-            "four refusals or changes and one playback"
+            7,
+            "four refusals or changes, one playback and two logins"
         );
 
         verify(folder.path(), &key, None).unwrap();
@@ -276,12 +335,15 @@ mod tests {
             [
                 ("unknown", "agent.state", "denied"),
                 ("unknown", "agent.state", "denied"),
+                ("carol", "token.login", "allowed"),
                 ("carol", "agent.state", "denied"),
+                ("alice", "token.login", "allowed"),
                 ("alice", "agent.state", "allowed"),
                 ("carol", "recording.play", "allowed"),
             ]
         );
-        assert_eq!(records[4]["detail"]["reason"], "dispute 7");
+        assert_eq!(records[2]["role"], "auditor", "a login names the role");
+        assert_eq!(records[6]["detail"]["reason"], "dispute 7");
         assert_eq!(records[0]["detail"]["denied"], "missing bearer token");
     }
 }

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `agent` | read and change its own state; read its own contacts |
 //! | `supervisor` | read queues, agents and the wallboard; change agents' states; barge in — within its scope |
-//! | `admin` | change the configuration; read queues and agents and change agents' states — within its scope |
+//! | `admin` | read and change the configuration; read queues and agents and change agents' states — within its scope |
 //! | `auditor` | read the audit log and recordings' metadata; play or export a recording only with a reason, which is recorded |
 //!
 //! Every role may read the runtime's health and metrics. Nobody but an auditor reads the audit
@@ -113,6 +113,8 @@ pub enum Action<'a> {
         agent: &'a str,
         place: Place<'a>,
     },
+    /// Read the runtime's changeable configuration (entry points).
+    ReadConfiguration,
     ChangeConfiguration,
     ReadAuditLog,
     ReadRecordingMetadata {
@@ -140,6 +142,7 @@ impl Action<'_> {
             Action::ListQueues => "queues.list",
             Action::ReadQueue { .. } => "queue.read",
             Action::Barge { .. } => "barge",
+            Action::ReadConfiguration => "config.read",
             Action::ChangeConfiguration => "config.change",
             Action::ReadAuditLog => "audit.read",
             Action::ReadRecordingMetadata { .. } => "recording.metadata",
@@ -254,7 +257,7 @@ impl Principal {
                 Action::ReadAgentContacts { place, .. } | Action::Barge { place, .. },
             ) => in_scope(place),
             (Role::Supervisor | Role::Admin, Action::ListAgents | Action::ListQueues) => Ok(()),
-            (Role::Admin, Action::ChangeConfiguration) => Ok(()),
+            (Role::Admin, Action::ReadConfiguration | Action::ChangeConfiguration) => Ok(()),
             (Role::Auditor, Action::ReadAuditLog) => Ok(()),
             (Role::Auditor, Action::ReadRecordingMetadata { place }) => in_scope(place),
             (
@@ -382,9 +385,17 @@ impl Tokens {
     /// The user a token belongs to, or why it is refused (the same words for an unknown user
     /// and a wrong secret, so a refusal does not tell which names exist).
     pub fn authenticate(&self, token: &str) -> Result<Principal, Denial> {
+        self.authenticate_remembered(token)
+            .map(|(principal, _remembered)| principal)
+    }
+
+    /// [`Tokens::authenticate`], and whether the token was remembered from an earlier
+    /// request (`false`: its hash was verified now, the first use of the token since the
+    /// program started — a login).
+    pub fn authenticate_remembered(&self, token: &str) -> Result<(Principal, bool), Denial> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(principal) = self.remembered.lock().expect("not poisoned").get(&digest) {
-            return Ok(principal.clone());
+            return Ok((principal.clone(), true));
         }
         let refused = || Denial("unknown or wrong token".into());
         let mut parts = token.splitn(3, '.');
@@ -418,7 +429,7 @@ impl Tokens {
             remembered.clear();
         }
         remembered.insert(digest, principal.clone());
-        Ok(principal)
+        Ok((principal, false))
     }
 }
 
@@ -599,6 +610,7 @@ pub(crate) mod tests {
             (other, false, true, true, false),
             (barge, false, true, false, false),
             (Action::ListQueues, false, true, true, false),
+            (Action::ReadConfiguration, false, false, true, false),
             (Action::ChangeConfiguration, false, false, true, false),
             (Action::ReadAuditLog, false, false, false, true),
             (

@@ -11,16 +11,86 @@ use switchboard_engine::{AgentState, AuxReason};
 /// What the HTTP API may ask of the switch.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
-    AgentLogin { agent: String },
-    AgentLogout { agent: String },
-    AgentReady { agent: String },
-    AgentAux { agent: String, reason: AuxReason },
-    Agent { agent: String },
+    AgentLogin {
+        agent: String,
+    },
+    AgentLogout {
+        agent: String,
+    },
+    AgentReady {
+        agent: String,
+    },
+    AgentAux {
+        agent: String,
+        reason: AuxReason,
+    },
+    Agent {
+        agent: String,
+    },
     Agents,
-    Queue { queue: String },
+    Queue {
+        queue: String,
+    },
     Queues,
     Health,
     Metrics,
+    /// The calls an agent's phone rings or talks on now.
+    AgentContacts {
+        agent: String,
+    },
+    EntryPoints,
+    /// Point a DID at a queue or an IVR flow (a configuration change).
+    SetEntryPoint {
+        entry: String,
+        target: String,
+    },
+    /// Click-to-dial: ring the agent's phone, then call `to` through `trunk` (the first trunk
+    /// when none is named).
+    Dial {
+        agent: String,
+        to: String,
+        trunk: Option<String>,
+    },
+    /// An outbound call in progress, by its id.
+    OutboundCall {
+        call: String,
+    },
+}
+
+/// A call an agent is on (or being offered), as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ContactView {
+    pub contact_id: u64,
+    /// The user part of the caller's From (masked per `[live.compliance] mask` in answers).
+    pub caller: Option<String>,
+    pub entry_point: String,
+    pub queue: Option<String>,
+    /// `ringing` or `talking`.
+    pub state: &'static str,
+    pub arrived_unix_ms: i64,
+}
+
+/// One DID and where it leads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EntryPointView {
+    pub entry: String,
+    pub target: String,
+    /// What it led to before a change (none when it was not listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+}
+
+/// An outbound call as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutboundCallView {
+    pub id: String,
+    pub agent: String,
+    pub to: String,
+    pub trunk: String,
+    /// `ringing-agent`, `dialing` (the customer's side) or `talking`.
+    pub state: &'static str,
+    /// The gateway the customer's leg goes through, once it is being called.
+    pub gateway: Option<String>,
 }
 
 /// An agent as the API shows it.
@@ -62,6 +132,10 @@ pub enum Reply {
     Health(HealthView),
     /// OpenMetrics text.
     Metrics(String),
+    Contacts(Vec<ContactView>),
+    EntryPoints(Vec<EntryPointView>),
+    EntryPoint(EntryPointView),
+    OutboundCall(OutboundCallView),
 }
 
 /// A command the switch could not carry out.
@@ -69,6 +143,11 @@ pub enum Reply {
 pub enum CommandError {
     UnknownAgent(String),
     UnknownQueue(String),
+    /// A request that names something the switch cannot use (an entry point's target).
+    Invalid(String),
+    UnknownTrunk(String),
+    /// No outbound call in progress has this id (it ended, or never was).
+    UnknownCall(String),
     /// The engine refused the change in the agent's present state.
     Refused(String),
     /// The switch task is busy (its command queue is full) or stopping.
@@ -80,7 +159,9 @@ impl std::fmt::Display for CommandError {
         match self {
             CommandError::UnknownAgent(name) => write!(f, "unknown agent {name:?}"),
             CommandError::UnknownQueue(name) => write!(f, "unknown queue {name:?}"),
-            CommandError::Refused(reason) => f.write_str(reason),
+            CommandError::UnknownTrunk(name) => write!(f, "unknown trunk {name:?}"),
+            CommandError::UnknownCall(id) => write!(f, "no outbound call {id:?} in progress"),
+            CommandError::Refused(reason) | CommandError::Invalid(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
     }
@@ -89,8 +170,12 @@ impl std::fmt::Display for CommandError {
 /// The HTTP status of a refused command.
 pub fn http_status(error: &CommandError) -> u16 {
     match error {
-        CommandError::UnknownAgent(_) | CommandError::UnknownQueue(_) => 404,
+        CommandError::UnknownAgent(_)
+        | CommandError::UnknownQueue(_)
+        | CommandError::UnknownTrunk(_)
+        | CommandError::UnknownCall(_) => 404,
         CommandError::Refused(_) => 409,
+        CommandError::Invalid(_) => 422,
         CommandError::Unavailable => 503,
     }
 }
@@ -109,6 +194,10 @@ impl Reply {
             Reply::Queue(queue) => serde_json::to_value(queue),
             Reply::Queues(queues) => serde_json::to_value(queues),
             Reply::Health(health) => serde_json::to_value(health),
+            Reply::Contacts(contacts) => serde_json::to_value(contacts),
+            Reply::EntryPoints(entries) => serde_json::to_value(entries),
+            Reply::EntryPoint(entry) => serde_json::to_value(entry),
+            Reply::OutboundCall(call) => serde_json::to_value(call),
             Reply::Metrics(text) => return Err(text),
         };
         // These types always serialize.

@@ -411,6 +411,99 @@ pub fn challenge_parameters(value: &str) -> Option<(Algorithm, String, String)> 
     Some((algorithm, digest.realm, digest.nonce))
 }
 
+/// A digest challenge as a client reads it (WWW-Authenticate or Proxy-Authenticate), for the
+/// switch's own requests to a carrier (outbound registration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    pub algorithm: Algorithm,
+    pub realm: String,
+    pub nonce: String,
+    pub opaque: Option<String>,
+    /// The server offers `qop=auth` (then the answer must use it, RFC 3261 §22.4).
+    pub qop_auth: bool,
+    /// The nonce was refused only for its age: answer again with the new one.
+    pub stale: bool,
+}
+
+impl Challenge {
+    /// The first challenge among `values` whose algorithm is known (RFC 8760 §2.4: the server
+    /// lists them in its order of preference); `None` when none is usable.
+    pub fn first_usable<'a>(values: impl Iterator<Item = &'a str>) -> Option<Challenge> {
+        values.filter_map(Challenge::parse).next()
+    }
+
+    fn parse(value: &str) -> Option<Challenge> {
+        let (scheme, rest) = value.trim().split_once([' ', '\t'])?;
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return None;
+        }
+        let mut challenge = Challenge {
+            algorithm: Algorithm::Md5,
+            realm: String::new(),
+            nonce: String::new(),
+            opaque: None,
+            qop_auth: false,
+            stale: false,
+        };
+        for parameter in split_list(rest) {
+            let Some((name, value)) = parameter.split_once('=') else {
+                continue;
+            };
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|inner| inner.strip_suffix('"'))
+                .unwrap_or(value);
+            match name.trim().to_ascii_lowercase().as_str() {
+                "realm" => challenge.realm = value.to_string(),
+                "nonce" => challenge.nonce = value.to_string(),
+                "opaque" => challenge.opaque = Some(value.to_string()),
+                "algorithm" => challenge.algorithm = Algorithm::from_token(value)?,
+                "qop" => {
+                    challenge.qop_auth = value
+                        .split(',')
+                        .any(|option| option.trim().eq_ignore_ascii_case("auth"))
+                }
+                "stale" => challenge.stale = value.eq_ignore_ascii_case("true"),
+                _ => {}
+            }
+        }
+        (!challenge.nonce.is_empty()).then_some(challenge)
+    }
+
+    /// The Authorization (or Proxy-Authorization) value answering this challenge for
+    /// `method` on `uri`, as `user` with `password`; `nc` counts the uses of this nonce.
+    pub fn answer(
+        &self,
+        user: &str,
+        password: &str,
+        method: &str,
+        uri: &str,
+        cnonce: &str,
+        nc: u32,
+    ) -> String {
+        let algorithm = self.algorithm;
+        let (realm, nonce) = (&self.realm, &self.nonce);
+        let ha1 = algorithm.hex_digest(&format!("{user}:{realm}:{password}"));
+        let mut value = if self.qop_auth {
+            authorization(algorithm, &ha1, user, realm, nonce, method, uri, cnonce, nc)
+        } else {
+            // RFC 2069 compatibility (no qop): the response covers HA1, the nonce and HA2 only.
+            let ha2 = algorithm.hex_digest(&format!("{method}:{uri}"));
+            let response = algorithm.hex_digest(&format!("{ha1}:{nonce}:{ha2}"));
+            format!(
+                "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
+                 response=\"{response}\", algorithm={}",
+                algorithm.token()
+            )
+        };
+        if let Some(opaque) = &self.opaque {
+            value.push_str(&format!(", opaque=\"{opaque}\""));
+        }
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +534,53 @@ mod tests {
         };
         secrets.agents.insert("alice".into(), credential);
         secrets
+    }
+
+    #[test]
+    fn a_client_answer_to_our_own_challenge_passes_and_the_first_known_algorithm_is_taken() {
+        let mut authenticator = Authenticator::new(secrets(), [7; 32], 60_000);
+        let values = authenticator.challenges(0, false);
+        let unknown = "Digest realm=\"switchboard\", nonce=\"n\", algorithm=SHA-512-256";
+        let challenge = Challenge::first_usable(
+            std::iter::once(unknown).chain(values.iter().map(String::as_str)),
+        )
+        .unwrap();
+        assert_eq!(challenge.algorithm, Algorithm::Sha256);
+        assert!(challenge.qop_auth && !challenge.stale);
+        let value = challenge.answer("alice", "secret", "REGISTER", "sip:h", "c1", 1);
+        assert_eq!(
+            authenticator.verify(1, "REGISTER", "alice", std::iter::once(value.as_str())),
+            Ok(())
+        );
+        let wrong = challenge.answer("alice", "guess", "REGISTER", "sip:h", "c1", 2);
+        assert!(authenticator
+            .verify(2, "REGISTER", "alice", std::iter::once(wrong.as_str()))
+            .is_err());
+    }
+
+    #[test]
+    fn a_challenge_without_qop_is_answered_in_rfc_2069_form_with_its_opaque() {
+        // RFC 2617 §3.5's inputs without qop: response = MD5(HA1:nonce:HA2).
+        let challenge = Challenge::first_usable(std::iter::once(
+            "Digest realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", \
+             opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", stale=TRUE",
+        ))
+        .unwrap();
+        assert!(challenge.stale && !challenge.qop_auth);
+        let value = challenge.answer("Mufasa", "Circle Of Life", "GET", "/dir/index.html", "x", 1);
+        let ha1 = Algorithm::Md5.hex_digest("Mufasa:testrealm@host.com:Circle Of Life");
+        let ha2 = Algorithm::Md5.hex_digest("GET:/dir/index.html");
+        let expected =
+            Algorithm::Md5.hex_digest(&format!("{ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:{ha2}"));
+        assert!(
+            value.contains(&format!("response=\"{expected}\"")),
+            "{value}"
+        );
+        assert!(
+            value.ends_with("opaque=\"5ccc069c403ebaf9f0171e9517f40e41\""),
+            "{value}"
+        );
+        assert!(!value.contains("qop"), "{value}");
     }
 
     #[test]

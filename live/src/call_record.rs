@@ -54,6 +54,11 @@ impl CallRecord {
         }
     }
 
+    /// The row as far as it is known.
+    pub fn row(&self) -> &CdrRecord {
+        &self.row
+    }
+
     /// Why the engine blocked the contact, once it has ended blocked.
     pub fn block_reason(&self) -> Option<BlockReason> {
         self.block_reason

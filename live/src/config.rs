@@ -78,6 +78,52 @@ pub struct LiveConfig {
     /// `[[live.trunk]]`: carriers, their gateways (probed with OPTIONS) and the sources their
     /// calls may come from. With at least one, an INVITE from any other source gets 403.
     pub trunk: Vec<crate::trunk::TrunkConfig>,
+    /// `[live.compliance]`: per-user tokens with roles, the audit log, masking of personal data.
+    pub compliance: ComplianceConfig,
+}
+
+/// `[live.compliance]`: who may use the HTTP API (per-user tokens with roles, hashed at rest),
+/// the audit log every login, denial and configuration change goes to, and the personal data
+/// masked in CDRs, log lines and API answers (`docs/compliance.md`).
+///
+/// ```toml
+/// [live.compliance]
+/// tokens = "tokens.toml"           # switchboard token add; replaces [live] api_token
+/// audit_key = "audit.key"          # switchboard audit keygen; signs the checkpoints
+/// audit = "/var/lib/switchboard/audit"   # by default the folder audit in serve --data
+/// checkpoint_every = 64
+/// checkpoint_interval = "1m"
+/// mask = ["mobile", "resident-id", "bank-card", "email"]
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    /// The token file, relative to the scenario file's folder.
+    pub tokens: Option<String>,
+    /// The audit log's signer key file, relative to the scenario file's folder.
+    pub audit_key: Option<String>,
+    /// The audit log's folder, relative to the scenario file's folder; by default `audit`
+    /// inside the `serve --data` folder.
+    pub audit: Option<String>,
+    /// A checkpoint is signed after this many records ...
+    pub checkpoint_every: u64,
+    /// ... and at least this often while records wait for one.
+    pub checkpoint_interval: DurationMs,
+    /// The personal data masked in CDRs, log lines and API answers.
+    pub mask: Vec<switchboard_compliance::mask::Detector>,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        ComplianceConfig {
+            tokens: None,
+            audit_key: None,
+            audit: None,
+            checkpoint_every: 64,
+            checkpoint_interval: DurationMs::from_s(60),
+            mask: switchboard_compliance::mask::Detector::ALL.to_vec(),
+        }
+    }
 }
 
 /// `[live.tls]`: the TLS listener's certificate chain and private key, PEM files relative to
@@ -167,6 +213,7 @@ impl Default for LiveConfig {
             connection_idle_timeout: DurationMs::from_s(600),
             tls: None,
             trunk: Vec::new(),
+            compliance: ComplianceConfig::default(),
         }
     }
 }
@@ -215,6 +262,33 @@ impl LiveConfig {
         crate::trunk::Trunks::new(self.trunk.clone())?;
         if self.connection_idle_timeout.0 < 1_000 {
             return Err("[live] connection_idle_timeout must be at least 1s".into());
+        }
+        let compliance = &self.compliance;
+        match (&compliance.tokens, &compliance.audit_key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(
+                    "[live.compliance] tokens and audit_key go together: every request \
+                     checked by role is audited, and the audit log needs its signing key"
+                        .into(),
+                )
+            }
+            (Some(_), Some(_)) if self.api_token.is_some() => {
+                return Err(
+                    "[live] api_token and [live.compliance] tokens exclude each other: \
+                     with per-user tokens a shared one would act for nobody in the audit log"
+                        .into(),
+                )
+            }
+            _ => {}
+        }
+        if compliance.audit.is_some() && compliance.audit_key.is_none() {
+            return Err("[live.compliance] audit needs tokens and audit_key".into());
+        }
+        if compliance.checkpoint_every == 0 {
+            return Err("[live.compliance] checkpoint_every must be at least 1".into());
+        }
+        if compliance.checkpoint_interval.0 < 1_000 {
+            return Err("[live.compliance] checkpoint_interval must be at least 1s".into());
         }
         Ok(())
     }
@@ -305,6 +379,11 @@ mod tests {
             ("[live.media]", keys_of("[live.media]")),
             ("[live.tls]", keys_of("[live.tls]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
+            ("[live.compliance]", keys_of("[live.compliance]")),
+            (
+                "[live.trunk.registration]",
+                keys_of("[[live.trunk]]\n[live.trunk.registration]"),
+            ),
         ] {
             for key in keys {
                 let row = format!("| `{key}` |");

@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(bye.cseq(), Some((1, Method::Bye)));
         let routes: Vec<&str> = bye.headers.get_all("Route").collect();
         assert_eq!(routes, ["<sip:192.0.2.50;lr>", "<sip:192.0.2.51;lr>"]);
-        assert_eq!(dialog.destination(), "192.0.2.50:5060".parse().unwrap());
+        assert_eq!(
+            dialog.destination(),
+            "192.0.2.50:5060".parse::<std::net::SocketAddr>().unwrap()
+        );
         assert_eq!(dialog.request(Method::Info).cseq(), Some((2, Method::Info)));
     }
 

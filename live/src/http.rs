@@ -1,52 +1,96 @@
-//! The HTTP API (axum): agent state changes, queue and agent state, health, metrics and the
-//! OpenAPI document.
+//! The HTTP API (axum): agent state changes, queue and agent state, the calls an agent is on,
+//! entry points, the audit log, health, metrics and the OpenAPI document.
 //!
-//! Every route but `/health` and `/openapi.json` needs `Authorization: Bearer` with the
-//! `[live] api_token` — reads too, since agents' Contact URIs and queue figures are not public.
-//! The check lives in one place, [`authorize`], a layer in front of the protected routes, so
-//! that roles can replace it without touching a handler. A wrong or missing token gets 401 and
-//! changes nothing.
+//! Every route but `/health` and `/openapi.json` needs `Authorization: Bearer`. The check
+//! lives in one place, [`authorize`], a layer in front of each protected route that asks
+//! [`Access::check`] whether the token's user may do what the route's [`Endpoint`] does: a
+//! missing or wrong token gets 401, a token without the right 403, and neither changes
+//! anything (with `[live.compliance]` both are audited). Every JSON answer has its personal
+//! data masked (`[live.compliance] mask`).
 
-use axum::extract::{Path, Request, State};
-use axum::http::{header, StatusCode};
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, RawPathParams, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use switchboard_compliance::audit::{Entry, Outcome};
+use switchboard_compliance::guard::Refusal;
+use switchboard_compliance::mask::Masker;
+use switchboard_compliance::roles::Principal;
 use switchboard_engine::AuxReason;
 
-use crate::api::{error_json, http_status, Command, CommandError};
+use crate::access::{sees, Access, Endpoint, Places, Subject};
+use crate::api::{error_json, http_status, Command, CommandError, Reply};
 use crate::runtime::SwitchHandle;
 
 /// The OpenAPI document, kept beside the code it describes.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
+/// Audit records one `GET /audit` returns at most.
+pub const AUDIT_PAGE_RECORDS: usize = 1_000;
+
+/// What the API needs beside the switch.
+pub struct ApiSettings {
+    pub access: Access,
+    /// Where agents and queues belong, for scoped users (`Places::of` the center).
+    pub places: Places,
+    /// Applied to every JSON answer.
+    pub masker: Masker,
+}
+
 #[derive(Clone)]
 struct ApiState {
     switch: SwitchHandle,
-    token: Option<String>,
+    access: Access,
+    places: Arc<Places>,
+    masker: Arc<Masker>,
 }
 
-pub fn router(switch: SwitchHandle, token: Option<String>) -> Router {
-    let state = ApiState { switch, token };
-    let protected = Router::new()
-        .route("/metrics", get(metrics))
-        .route("/agents", get(agents))
-        .route("/agents/{agent}", get(agent))
-        .route("/agents/{agent}/login", post(login))
-        .route("/agents/{agent}/logout", post(logout))
-        .route("/agents/{agent}/ready", post(ready))
-        .route("/agents/{agent}/aux", post(aux))
-        .route("/queues", get(queues))
-        .route("/queues/{queue}", get(queue))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
-    Router::new()
+pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
+    let state = ApiState {
+        switch,
+        access: settings.access,
+        places: Arc::new(settings.places),
+        masker: Arc::new(settings.masker),
+    };
+    let mut router = Router::new()
         .route("/health", get(health))
-        .route("/openapi.json", get(openapi))
-        .merge(protected)
-        .with_state(state)
+        .route("/openapi.json", get(openapi));
+    for endpoint in Endpoint::ALL {
+        let handler: MethodRouter<ApiState> = match endpoint {
+            Endpoint::Metrics => get(metrics),
+            Endpoint::Agents => get(agents),
+            Endpoint::Agent => get(agent),
+            Endpoint::AgentContacts => get(agent_contacts),
+            Endpoint::AgentLogin => post(login),
+            Endpoint::AgentLogout => post(logout),
+            Endpoint::AgentReady => post(ready),
+            Endpoint::AgentAux => post(aux),
+            Endpoint::AgentDial => post(dial),
+            Endpoint::OutboundCall => get(outbound_call),
+            Endpoint::Queues => get(queues),
+            Endpoint::Queue => get(queue),
+            Endpoint::EntryPoints => get(entry_points),
+            Endpoint::SetEntryPoint => put(set_entry_point),
+            Endpoint::Audit => get(audit),
+        };
+        let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
+        router = router.route(endpoint.route().1, handler.route_layer(layer));
+    }
+    router.with_state(state)
+}
+
+fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn error_response(error: CommandError) -> Response {
@@ -55,45 +99,115 @@ fn error_response(error: CommandError) -> Response {
     (status, Json(error_json(&error))).into_response()
 }
 
-async fn answer(state: &ApiState, command: Command) -> Response {
-    match state.switch.ask(command).await {
-        Ok(reply) => match reply.into_json() {
-            Ok(value) => Json(value).into_response(),
-            Err(text) => {
-                ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
-            }
-        },
-        Err(error) => error_response(error),
+fn refusal_response(refusal: &Refusal) -> Response {
+    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let body = Json(json!({ "error": refusal.message() }));
+    if status == StatusCode::UNAUTHORIZED {
+        (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+    } else {
+        (status, body).into_response()
     }
 }
 
-/// Compare without stopping at the first difference, so timing tells nothing about the token.
-fn same_token(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-            == 0
+fn json_answer(state: &ApiState, mut value: serde_json::Value) -> Response {
+    state.masker.mask_json(&mut value);
+    Json(value).into_response()
 }
 
-/// The one authorization check: the bearer token of `[live] api_token`, or 401.
-async fn authorize(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
+async fn ask(state: &ApiState, command: Command) -> Result<Reply, Response> {
+    state.switch.ask(command).await.map_err(error_response)
+}
+
+async fn answer(state: &ApiState, command: Command) -> Response {
+    match ask(state, command).await {
+        Ok(reply) => reply_response(state, reply),
+        Err(response) => response,
+    }
+}
+
+fn reply_response(state: &ApiState, reply: Reply) -> Response {
+    match reply.into_json() {
+        Ok(value) => json_answer(state, value),
+        Err(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    match (&state.token, given) {
-        (Some(expected), Some(given)) if same_token(given.as_bytes(), expected.as_bytes()) => {
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_string)
+}
+
+/// The one authorization check, in front of every protected route: the token's user may do
+/// what `endpoint` does to the path's subject, or the request ends here with 401 or 403
+/// (503 when the refusal or the request cannot be audited) and changes nothing. The user
+/// goes on to the handler as an extension, for answers filtered by scope.
+async fn authorize(
+    State((state, endpoint)): State<(ApiState, Endpoint)>,
+    parameters: RawPathParams,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = bearer(request.headers());
+    let subject = parameters
+        .iter()
+        .next()
+        .map(|(_, value)| value.to_string())
+        .unwrap_or_default();
+    // An outbound call belongs to the agent who dialled it: the switch says who.
+    let owner = match endpoint.subject() {
+        Subject::OutboundCall => match state
+            .switch
+            .ask(Command::OutboundCall {
+                call: subject.clone(),
+            })
+            .await
+        {
+            Ok(Reply::OutboundCall(call)) => Some(call.agent),
+            _ => None,
+        },
+        _ => None,
+    };
+    let access = state.access.clone();
+    let access_is_guarded = access.guard().is_some();
+    let places = state.places.clone();
+    let check = move || {
+        access.check(
+            token.as_deref(),
+            endpoint,
+            &subject,
+            owner.as_deref(),
+            &places,
+            now_unix_ms(),
+        )
+    };
+    // Argon2 verification of a token's first use and the audit log's writes block; the
+    // shared token's comparison does not, and stays on this task so that a replay's timed
+    // requests keep their time.
+    let checked = if access_is_guarded {
+        tokio::task::spawn_blocking(check).await
+    } else {
+        Ok(check())
+    };
+    match checked {
+        Ok(Ok(principal)) => {
+            request.extensions_mut().insert(principal);
             next.run(request).await
         }
-        _ => (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({ "error": "missing or wrong bearer token" })),
-        )
-            .into_response(),
+        Ok(Err(refusal)) => {
+            tracing::info!(
+                endpoint = endpoint.route().1,
+                status = refusal.status(),
+                reason = refusal.message(),
+                "API request refused"
+            );
+            refusal_response(&refusal)
+        }
+        Err(_) => refusal_response(&Refusal::AuditUnavailable(
+            "the authorization check failed".into(),
+        )),
     }
 }
 
@@ -109,16 +223,42 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-async fn agents(State(state): State<ApiState>) -> Response {
-    answer(&state, Command::Agents).await
+/// Every agent inside the user's scope.
+async fn agents(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    match ask(&state, Command::Agents).await {
+        Ok(Reply::Agents(mut agents)) => {
+            agents.retain(|agent| sees(&principal, &state.places.agent(&agent.id)));
+            reply_response(&state, Reply::Agents(agents))
+        }
+        Ok(reply) => reply_response(&state, reply),
+        Err(response) => response,
+    }
 }
 
 async fn agent(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
     answer(&state, Command::Agent { agent }).await
 }
 
-async fn queues(State(state): State<ApiState>) -> Response {
-    answer(&state, Command::Queues).await
+async fn agent_contacts(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
+    answer(&state, Command::AgentContacts { agent }).await
+}
+
+/// Every queue inside the user's scope.
+async fn queues(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    match ask(&state, Command::Queues).await {
+        Ok(Reply::Queues(mut queues)) => {
+            queues.retain(|queue| sees(&principal, &state.places.queue(&queue.name)));
+            reply_response(&state, Reply::Queues(queues))
+        }
+        Ok(reply) => reply_response(&state, reply),
+        Err(response) => response,
+    }
 }
 
 async fn queue(State(state): State<ApiState>, Path(queue): Path<String>) -> Response {
@@ -137,6 +277,14 @@ async fn ready(State(state): State<ApiState>, Path(agent): Path<String>) -> Resp
     answer(&state, Command::AgentReady { agent }).await
 }
 
+fn bad_request(expected: &str, error: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": format!("expected {expected}: {error}") })),
+    )
+        .into_response()
+}
+
 #[derive(Deserialize)]
 struct AuxBody {
     reason: AuxReason,
@@ -150,12 +298,149 @@ async fn aux(
     let reason = match serde_json::from_slice::<AuxBody>(&body) {
         Ok(body) => body.reason,
         Err(error) => {
+            return bad_request(r#"{"reason": "break|meeting|training|other"}"#, error);
+        }
+    };
+    answer(&state, Command::AgentAux { agent, reason }).await
+}
+
+async fn entry_points(State(state): State<ApiState>) -> Response {
+    answer(&state, Command::EntryPoints).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryPointBody {
+    target: String,
+}
+
+/// Point a DID at a queue or a flow; the change, with the old and the new target, is
+/// appended to the audit log after the authorization's record.
+async fn set_entry_point(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(entry): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let target = match serde_json::from_slice::<EntryPointBody>(&body) {
+        Ok(body) => body.target,
+        Err(error) => return bad_request(r#"{"target": "QUEUE-OR-FLOW"}"#, error),
+    };
+    let reply = match ask(&state, Command::SetEntryPoint { entry, target }).await {
+        Ok(reply) => reply,
+        Err(response) => return response,
+    };
+    if let (Some(guard), Reply::EntryPoint(change)) = (state.access.guard(), &reply) {
+        let entry = Entry {
+            time_unix_ms: now_unix_ms(),
+            actor: principal.user.clone(),
+            role: Some(principal.role.name().to_string()),
+            action: "config.changed".into(),
+            target: format!("entry-point/{}", change.entry),
+            outcome: Outcome::Allowed,
+            detail: json!({ "previous": change.previous, "target": change.target }),
+        };
+        let guard = guard.clone();
+        let recorded = tokio::task::spawn_blocking(move || guard.record_event(entry)).await;
+        if !matches!(recorded, Ok(Ok(_))) {
+            // Done but not recorded: say so loudly; the change itself cannot be unmade here
+            // without racing calls that already use it.
+            tracing::error!(entry = %change.entry, "a configuration change could not be audited");
+        }
+    }
+    reply_response(&state, reply)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    #[serde(default)]
+    from: u64,
+    limit: Option<usize>,
+}
+
+/// Records of the audit log from index `from`, at most `limit` (and
+/// [`AUDIT_PAGE_RECORDS`]), as they are stored: an auditor can check their chain.
+async fn audit(
+    State(state): State<ApiState>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(error) => return bad_request("?from=INDEX&limit=COUNT", error),
+    };
+    let Some(guard) = state.access.guard() else {
+        return error_response(CommandError::Invalid(
+            "no audit log: [live.compliance] is not set".into(),
+        ));
+    };
+    let path = guard.audit_folder().join("log.jsonl");
+    let limit = query
+        .limit
+        .unwrap_or(AUDIT_PAGE_RECORDS)
+        .min(AUDIT_PAGE_RECORDS);
+    let read = tokio::task::spawn_blocking(move || -> std::io::Result<serde_json::Value> {
+        use std::io::BufRead;
+        let file = std::io::BufReader::new(std::fs::File::open(&path)?);
+        let mut records = Vec::new();
+        let mut size = 0u64;
+        for line in file.lines() {
+            let line = line?;
+            if size >= query.from && records.len() < limit {
+                let record: serde_json::Value = serde_json::from_str(&line)
+                    .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+                records.push(record);
+            }
+            size += 1;
+        }
+        Ok(json!({ "size": size, "from": query.from, "records": records }))
+    })
+    .await;
+    match read {
+        Ok(Ok(value)) => Json(value).into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "the audit log cannot be read" })),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialBody {
+    to: String,
+    #[serde(default)]
+    trunk: Option<String>,
+}
+
+/// Click-to-dial: the agent's phone rings first, then the customer is called (`docs/live.md`).
+async fn dial(
+    State(state): State<ApiState>,
+    Path(agent): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = match serde_json::from_slice::<DialBody>(&body) {
+        Ok(body) => body,
+        Err(error) => {
             return (
                 StatusCode::BAD_REQUEST,
-                Json(json!({ "error": format!("expected {{\"reason\": \"break|meeting|training|other\"}}: {error}") })),
+                Json(json!({ "error": format!("expected {{\"to\": \"NUMBER\", \"trunk\": \"NAME\"}} (trunk optional): {error}") })),
             )
                 .into_response()
         }
     };
-    answer(&state, Command::AgentAux { agent, reason }).await
+    answer(
+        &state,
+        Command::Dial {
+            agent,
+            to: body.to,
+            trunk: body.trunk,
+        },
+    )
+    .await
+}
+
+async fn outbound_call(State(state): State<ApiState>, Path(call): Path<String>) -> Response {
+    answer(&state, Command::OutboundCall { call }).await
 }

@@ -14,6 +14,7 @@
 
 pub mod sip;
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod call_record;
@@ -29,3 +30,4 @@ pub mod runtime;
 pub mod streams;
 pub mod switch;
 pub mod trunk;
+pub mod trunk_registration;

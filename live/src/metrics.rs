@@ -24,6 +24,11 @@ pub struct GatewayLabel {
     pub gateway: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TrunkLabel {
+    pub trunk: String,
+}
+
 /// Every metric of the live runtime; see the module documentation.
 pub struct Metrics {
     registry: Registry,
@@ -47,6 +52,11 @@ pub struct Metrics {
     pub queue_waiting: Family<QueueLabel, Gauge>,
     pub gateway_up: Family<GatewayLabel, Gauge>,
     pub calls_from_unknown_sources: Counter,
+    pub trunk_registered: Family<TrunkLabel, Gauge>,
+    pub outbound_calls_placed: Counter,
+    pub outbound_calls_answered: Counter,
+    pub outbound_calls_failed: Counter,
+    pub trunk_invites_failed: Family<GatewayLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -116,6 +126,37 @@ impl Default for Metrics {
             "INVITEs refused with 403: their source is in no trunk's allow-list.",
             calls_from_unknown_sources.clone(),
         );
+        let trunk_registered = Family::<TrunkLabel, Gauge>::default();
+        registry.register(
+            "trunk_registered",
+            "1 while the switch's registration with the carrier holds, 0 before and after a failure.",
+            trunk_registered.clone(),
+        );
+        let trunk_invites_failed = Family::<GatewayLabel, Counter>::default();
+        registry.register(
+            "trunk_invites_failed",
+            "Outbound INVITEs a gateway answered with 5xx or 408 or not at all: the gateway is \
+             marked down and the call tries the trunk's next gateway.",
+            trunk_invites_failed.clone(),
+        );
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let outbound_calls_placed = counter(
+            "outbound_calls_placed",
+            "Outbound calls started from the API (the agent's phone rings first).",
+        );
+        let outbound_calls_answered = counter(
+            "outbound_calls_answered",
+            "Outbound calls the customer answered.",
+        );
+        let outbound_calls_failed = counter(
+            "outbound_calls_failed",
+            "Outbound calls that ended before the customer answered (agent did not answer, \
+             customer busy or unreachable, every gateway failed).",
+        );
         let queue_waiting = Family::<QueueLabel, Gauge>::default();
         registry.register(
             "queue_waiting",
@@ -144,6 +185,11 @@ impl Default for Metrics {
             queue_waiting,
             gateway_up,
             calls_from_unknown_sources,
+            trunk_registered,
+            outbound_calls_placed,
+            outbound_calls_answered,
+            outbound_calls_failed,
+            trunk_invites_failed,
         }
     }
 }

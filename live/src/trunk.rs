@@ -39,6 +39,44 @@ pub struct TrunkConfig {
     /// Unanswered pings in a row that make a gateway down.
     #[serde(default = "default_misses")]
     pub misses: u32,
+    /// `[live.trunk.registration]`: register with the carrier (see `crate::trunk_registration`).
+    #[serde(default)]
+    pub registration: Option<RegistrationConfig>,
+}
+
+/// `[live.trunk.registration]`: the switch registers itself with the carrier, with digest
+/// credentials, so that the carrier sends the trunk's calls to the switch's address.
+///
+/// ```toml
+/// [live.trunk.registration]
+/// username = "switchboard-7"
+/// password = "from-the-carrier"
+/// registrar = "192.0.2.10:5060"   # by default the trunk's first gateway
+/// domain = "sip.carrier.example"  # the host of the address of record; by default the registrar
+/// expires = "600s"                # asked for; refreshed when half of the granted time is gone
+/// retry_interval = "30s"          # after a refusal or no answer, the next attempt
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationConfig {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub registrar: Option<SocketAddr>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default = "default_registration_expires")]
+    pub expires: DurationMs,
+    #[serde(default = "default_retry_interval")]
+    pub retry_interval: DurationMs,
+}
+
+fn default_registration_expires() -> DurationMs {
+    DurationMs::from_s(600)
+}
+
+fn default_retry_interval() -> DurationMs {
+    DurationMs::from_s(30)
 }
 
 fn default_options_interval() -> DurationMs {
@@ -133,6 +171,20 @@ impl Trunks {
                     config.name
                 ));
             }
+            if let Some(registration) = &config.registration {
+                if registration.expires.0 < 1_000 || registration.retry_interval.0 < 1_000 {
+                    return Err(format!(
+                        "[[live.trunk]] {:?} registration: expires and retry_interval must be at least 1s",
+                        config.name
+                    ));
+                }
+                if registration.username.is_empty() {
+                    return Err(format!(
+                        "[[live.trunk]] {:?} registration: expected a username",
+                        config.name
+                    ));
+                }
+            }
             if config.misses == 0 {
                 return Err(format!(
                     "[[live.trunk]] {:?}: misses must be at least 1",
@@ -181,6 +233,15 @@ impl Trunks {
 
     pub fn trunk_name(&self, trunk: usize) -> &str {
         &self.configs[trunk].name
+    }
+
+    pub fn configs(&self) -> &[TrunkConfig] {
+        &self.configs
+    }
+
+    /// The trunk called `name`.
+    pub fn trunk_named(&self, name: &str) -> Option<usize> {
+        self.configs.iter().position(|config| config.name == name)
     }
 
     /// The trunk a source address belongs to, if any.
@@ -244,6 +305,22 @@ impl Trunks {
         due
     }
 
+    /// An outbound INVITE failed at the gateway (5xx, 408, no answer): down until its next
+    /// answered ping. Without probing nothing would bring it back, so it stays up.
+    pub fn mark_down(&mut self, gateway: usize, changes: &mut Vec<GatewayChange>) {
+        let Some(entry) = self.gateways.get_mut(gateway) else {
+            return;
+        };
+        if entry.next_probe_ms.is_none() || entry.state == GatewayState::Down {
+            return;
+        }
+        entry.state = GatewayState::Down;
+        changes.push(GatewayChange {
+            gateway,
+            state: GatewayState::Down,
+        });
+    }
+
     /// A final response to a gateway's ping arrived: it is alive.
     pub fn answered(&mut self, gateway: usize, changes: &mut Vec<GatewayChange>) {
         let Some(entry) = self.gateways.get_mut(gateway) else {
@@ -275,6 +352,7 @@ mod tests {
             allow: vec!["198.51.100.0/30".into(), "2001:db8::7".into()],
             options_interval: DurationMs(interval_ms),
             misses,
+            registration: None,
         }])
         .unwrap()
     }

@@ -1,15 +1,18 @@
-//! How planning answers are written for a terminal: shares as percentages, durations in
-//! seconds, with the precision every table of `switchboard plan` uses.
+//! How planning answers are written for a terminal, in the style of every command's tables
+//! (`switchboard_results::display`): shares as percent and durations in seconds, each with
+//! four significant digits.
+
+use switchboard_results::display::{percent_text, significant};
 
 /// `0.8841` → `88.41 %`.
 pub fn percent(fraction: f64) -> String {
-    format!("{:.2} %", fraction * 100.0)
+    percent_text(fraction)
 }
 
-/// `7.84` → `7.84 s`; an infinite time (an unstable queue) is written as `infinite`.
+/// `7.8412` → `7.841 s`; an infinite time (an unstable queue) is written as `infinite`.
 pub fn seconds(value_s: f64) -> String {
     if value_s.is_finite() {
-        format!("{value_s:.2} s")
+        format!("{} s", significant(value_s))
     } else {
         "infinite".to_string()
     }
@@ -20,9 +23,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shares_and_seconds_have_two_decimals() {
+    fn shares_and_seconds_have_four_significant_digits() {
         assert_eq!(percent(0.88841), "88.84 %");
-        assert_eq!(seconds(7.8412), "7.84 s");
+        assert_eq!(percent(0.5), "50 %");
+        assert_eq!(seconds(7.8412), "7.841 s");
+        assert_eq!(seconds(20.0), "20 s");
         assert_eq!(seconds(f64::INFINITY), "infinite");
     }
 }

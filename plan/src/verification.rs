@@ -163,12 +163,21 @@ impl VerificationReport {
 
     /// The verification as a terminal table: each interval's three plans and simulated service
     /// level, each iteration's changes, the outcome and the hours.
-    pub fn write_table(&self, text: &mut String, interval: DurationMs, options: &StaffingOptions) {
+    /// Writes the report in `width` columns, each interval's start as `start_text` writes it
+    /// (a local clock time).
+    pub fn write_table(
+        &self,
+        text: &mut String,
+        interval: DurationMs,
+        options: &StaffingOptions,
+        start_text: &dyn Fn(DurationMs) -> String,
+        width: usize,
+    ) {
         let target = options
             .targets
             .service_level
             .expect("verification needs a service-level target");
-        let start_of = |index: usize| DurationMs(index as u64 * interval.as_ms()).to_string();
+        let start_of = |index: usize| start_text(DurationMs(index as u64 * interval.as_ms()));
         let list = |indexes: &[usize]| {
             indexes
                 .iter()
@@ -181,31 +190,40 @@ impl VerificationReport {
             "\nVerified in simulation ({} replications per iteration, seed {})",
             self.replications, self.seed
         );
-        let _ = writeln!(
-            text,
-            "{:>8} {:>8} {:>9} {:>6} {:>8} {:>9} {:>6} {:>9}  95 % CI",
-            "start", "volume", "erlang_c", "model", "verified", "vs_erl_c", "staff", "sim_sl"
-        );
+        let mut rows = vec![[
+            "start",
+            "volume",
+            "Erlang C",
+            "model",
+            "verified",
+            "vs Erlang C",
+            "staff",
+            "simulated service level",
+        ]
+        .map(String::from)
+        .to_vec()];
         for row in &self.intervals {
             let level = &row.simulated_service_level;
-            let mean = level.mean.map_or("-".to_string(), percent);
-            let ci = level.ci95.map_or("-".to_string(), |[low, high]| {
-                format!("{:.2} – {:.2} %", low * 100.0, high * 100.0)
-            });
-            let _ = writeln!(
-                text,
-                "{:>8} {:>8} {:>9} {:>6} {:>8} {:>+9} {:>6} {:>9}  {}",
-                row.start.to_string(),
-                row.volume,
-                row.erlang_c_agents,
-                row.model_agents,
-                row.agents,
-                row.agents as i64 - row.erlang_c_agents as i64,
-                row.staff,
-                mean,
-                ci
-            );
+            let estimate = switchboard_results::Estimate {
+                mean: level.mean,
+                ci95: level.ci95,
+                count: self.replications as usize,
+            };
+            rows.push(vec![
+                start_text(row.start),
+                switchboard_results::display::significant(row.volume),
+                row.erlang_c_agents.to_string(),
+                row.model_agents.to_string(),
+                row.agents.to_string(),
+                format!("{:+}", row.agents as i64 - row.erlang_c_agents as i64),
+                row.staff.to_string(),
+                switchboard_results::display::estimate_text(
+                    &estimate,
+                    switchboard_results::Unit::Fraction,
+                ),
+            ]);
         }
+        text.push_str(&switchboard_results::display::table_text(&rows, width));
         let _ = writeln!(text, "Iterations");
         for iteration in &self.iterations {
             let lowest = iteration.min_service_level.map_or(
@@ -231,12 +249,16 @@ impl VerificationReport {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let _ = writeln!(
-                text,
-                "  {:>2}: {:.1} agent-hours, {lowest}, {missed}; then {changes}",
-                iteration.iteration,
-                person_hours(iteration.agents.iter().copied(), interval)
-            );
+            text.push_str(&switchboard_results::display::wrapped(
+                &format!(
+                    "{:>2}: {:.1} agent-hours, {lowest}, {missed}; then {changes}",
+                    iteration.iteration,
+                    person_hours(iteration.agents.iter().copied(), interval)
+                ),
+                "  ",
+                6,
+                width,
+            ));
         }
         let outcome = match (self.converged, self.meets_target) {
             (true, true) => format!(
@@ -352,9 +374,15 @@ mod tests {
         let agents: u64 = plan.iter().map(|row| row.agents).sum();
         assert_eq!(report.agent_hours.verified, agents as f64 * 0.5);
         let mut text = String::new();
-        report.write_table(&mut text, interval, &options);
+        report.write_table(
+            &mut text,
+            interval,
+            &options,
+            &|start| start.to_string(),
+            100,
+        );
         assert!(
-            text.contains("converged: every interval meets 80 % within 20.00 s"),
+            text.contains("converged: every interval meets 80 % within 20 s"),
             "{text}"
         );
         assert!(text.contains("seed 3"), "{text}");

@@ -75,6 +75,10 @@ pub enum ValueFormat {
 pub enum VerticalScale {
     /// From 0 to a little above the largest value (or to `at_least`, whichever is larger).
     Linear { at_least: f64 },
+    /// From 0 to 100 %, for a share of a whole (service level, occupancy): an axis that went
+    /// past 100 % would show values no share can take. The legend sits in the lower right,
+    /// since these shares are mostly high.
+    Share,
     /// Logarithmic, from the power of ten below the smallest positive value to 1
     /// (for probabilities).
     LogProbability,
@@ -175,6 +179,7 @@ impl Chart {
                 let top = if largest > 0.0 { largest * 1.4 } else { 1.0 };
                 0.0..top
             }
+            VerticalScale::Share => 0.0..1.0,
             VerticalScale::LogProbability => {
                 let smallest = values.filter(|&value| value > 0.0).fold(1.0, f64::min);
                 let bottom = 10f64.powf(smallest.log10().floor()).min(0.1);
@@ -198,7 +203,7 @@ impl Chart {
         area.fill(&WHITE).map_err(chart_error)?;
         let vertical = self.vertical_range();
         match self.vertical {
-            VerticalScale::Linear { .. } => self.draw_with(area, vertical),
+            VerticalScale::Linear { .. } | VerticalScale::Share => self.draw_with(area, vertical),
             VerticalScale::LogProbability => self.draw_with(area, vertical.log_scale()),
         }
     }
@@ -312,7 +317,10 @@ impl Chart {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match self.vertical {
+                VerticalScale::Share => SeriesLabelPosition::LowerRight,
+                _ => SeriesLabelPosition::UpperRight,
+            })
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(190, 190, 190))
             .label_font(("sans-serif", 14))
@@ -412,5 +420,36 @@ mod tests {
         };
         let range = chart.vertical_range();
         assert!(range.start <= 0.003 && range.end >= 1.0, "{range:?}");
+    }
+
+    #[test]
+    fn a_share_axis_ends_at_one_hundred_percent() {
+        let chart = Chart {
+            id: "x".into(),
+            title: "x".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            horizontal: HorizontalAxis::Number { max: 10.0 },
+            vertical: VerticalScale::Share,
+            value_format: ValueFormat::Percent,
+            series: vec![Series {
+                name: "a".into(),
+                points: vec![(0.0, 0.97), (5.0, 1.0)],
+            }],
+            reference_lines: vec![ReferenceLine {
+                name: "goal".into(),
+                value: 0.8,
+            }],
+            interval_bars: vec![],
+        };
+        assert_eq!(chart.vertical_range(), 0.0..1.0);
+        let svg = chart.to_svg().unwrap();
+        let percents: Vec<u32> = svg
+            .split('>')
+            .filter_map(|piece| piece.split('<').next())
+            .filter_map(|text| text.trim().strip_suffix(" %"))
+            .filter_map(|number| number.parse().ok())
+            .collect();
+        assert_eq!(percents.iter().max(), Some(&100), "{percents:?}");
     }
 }

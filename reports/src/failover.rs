@@ -79,7 +79,7 @@ pub fn failover_charts(input: &ReportInput) -> Vec<Chart> {
             x_label: axis.x_label.clone(),
             y_label: "answered within target ÷ arrived".to_string(),
             horizontal: axis.axis.clone(),
-            vertical: VerticalScale::Linear { at_least: 1.0 },
+            vertical: VerticalScale::Share,
             value_format: ValueFormat::Percent,
             series,
             reference_lines,

@@ -119,7 +119,7 @@ pub fn service_level_chart(plan: &StaffingPlanFile) -> Option<Chart> {
         x_label: "hours from the start".to_string(),
         y_label: "service level".to_string(),
         horizontal: HorizontalAxis::Number { max: span_h(plan) },
-        vertical: VerticalScale::Linear { at_least: 1.0 },
+        vertical: VerticalScale::Share,
         value_format: ValueFormat::Percent,
         series,
         reference_lines: targets

@@ -89,12 +89,12 @@ pub fn response_curve(manifest: &Manifest, rows: &[PointRow], metric: Metric) ->
         horizontal: HorizontalAxis::Categories {
             labels: rows.iter().map(|row| point_label(manifest, row)).collect(),
         },
-        vertical: VerticalScale::Linear {
-            at_least: if value_format == ValueFormat::Percent {
-                1.0
-            } else {
-                0.0
-            },
+        // Service level and occupancy are shares of a whole and end at 100 %; abandonment
+        // is a share too but small, so its axis follows the data.
+        vertical: if matches!(metric, Metric::ServiceLevel | Metric::Occupancy) {
+            VerticalScale::Share
+        } else {
+            VerticalScale::Linear { at_least: 0.0 }
         },
         value_format,
         series: vec![Series {

@@ -282,7 +282,7 @@ pub fn interval_charts(input: &ReportInput, service_level_goal: f64) -> Vec<Char
         "answered within target".to_string(),
         total_and_each(input, &timeline, Kind::Queue, Metric::ServiceLevel),
     );
-    service_level.vertical = VerticalScale::Linear { at_least: 1.0 };
+    service_level.vertical = VerticalScale::Share;
     service_level.value_format = ValueFormat::Percent;
     service_level.reference_lines.push(ReferenceLine {
         name: format!("goal {:.0} %", service_level_goal * 100.0),
@@ -323,7 +323,7 @@ pub fn interval_charts(input: &ReportInput, service_level_goal: f64) -> Vec<Char
         "occupancy".to_string(),
         total_and_each(input, &timeline, Kind::Site, Metric::Occupancy),
     );
-    occupancy.vertical = VerticalScale::Linear { at_least: 1.0 };
+    occupancy.vertical = VerticalScale::Share;
     occupancy.value_format = ValueFormat::Percent;
     charts.push(occupancy);
 

@@ -176,6 +176,34 @@ pub fn difference_text(estimate: &Estimate, unit: Unit) -> String {
     }
 }
 
+/// A share as percent with four significant digits: 0.8848 → `88.48 %`, 1 → `100 %`,
+/// 0.000123 → `0.0123 %`.
+pub fn percent_text(fraction: f64) -> String {
+    format!("{} %", significant(fraction * 100.0))
+}
+
+/// A time of day for a file without a date (a forecast whose starts are durations from
+/// midnight): `00:30`, `08:15:30` when seconds matter, `day 2 00:30` from the second day on.
+pub fn day_clock_text(ms: u64) -> String {
+    const DAY_MS: u64 = 86_400_000;
+    let (day, within) = (ms / DAY_MS, ms % DAY_MS);
+    let (hours, minutes, seconds) = (
+        within / 3_600_000,
+        within / 60_000 % 60,
+        within as f64 / 1_000.0 % 60.0,
+    );
+    let clock = if seconds == 0.0 {
+        format!("{hours:02}:{minutes:02}")
+    } else {
+        format!("{hours:02}:{minutes:02}:{:02}", seconds.floor() as u64)
+    };
+    if day == 0 {
+        clock
+    } else {
+        format!("day {} {clock}", day + 1)
+    }
+}
+
 /// `text` wrapped to `width` columns, the first line after `first_indent`, the others after
 /// `indent` spaces; words are never split, not even at their own hyphens.
 pub fn wrapped(text: &str, first_indent: &str, indent: usize, width: usize) -> String {
@@ -306,6 +334,20 @@ mod tests {
             "-15 [-30, 0]"
         );
         assert_eq!(difference_text(&estimate(3.0, 0.0), Unit::Seconds), "+3 s");
+    }
+
+    #[test]
+    fn percent_and_clock_times_of_days_without_a_date() {
+        assert_eq!(percent_text(0.88476), "88.48 %");
+        assert_eq!(percent_text(1.0), "100 %");
+        assert_eq!(percent_text(0.0), "0 %");
+        assert_eq!(day_clock_text(0), "00:00");
+        assert_eq!(day_clock_text(30 * 60_000), "00:30");
+        assert_eq!(
+            day_clock_text(8 * 3_600_000 + 15 * 60_000 + 30_000),
+            "08:15:30"
+        );
+        assert_eq!(day_clock_text(86_400_000 + 30 * 60_000), "day 2 00:30");
     }
 
     #[test]

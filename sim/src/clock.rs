@@ -44,6 +44,16 @@ impl RunClock {
             at.strftime("%m-%d %H:%M:%S").to_string()
         }
     }
+
+    /// [`time_of_day`](Self::time_of_day) without the seconds when they are zero, as the
+    /// start of a reporting interval is written: `20:30`, `11-12 00:00`.
+    pub fn interval_start(&self, ms: u64) -> String {
+        let text = self.time_of_day(ms);
+        match text.strip_suffix(":00") {
+            Some(minutes) => minutes.to_string(),
+            None => text,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -57,6 +67,9 @@ mod tests {
         assert_eq!(clock.time_of_day(4 * 3_600_000 + 60_000), "11-12 00:01:00");
         let utc = RunClock::new("2026-11-11T00:00:00Z").unwrap();
         assert_eq!(utc.time_of_day(7_200_000), "02:00:00");
+        assert_eq!(clock.interval_start(30 * 60_000), "20:30");
+        assert_eq!(clock.interval_start(4 * 3_600_000), "11-12 00:00");
+        assert_eq!(clock.interval_start(15_000), "20:00:15");
         assert!(RunClock::new("yesterday")
             .unwrap_err()
             .contains("yesterday"));

@@ -21,6 +21,10 @@ use switchboard_sim::run::RunOptions;
 use switchboard_sim::scenario::{Scenario, ServiceLevelDefinition as SimServiceLevelDefinition};
 
 use super::{to_json, StaffArgs};
+use crate::terminal::{out_folder, table_width};
+use switchboard_results::display::{estimate_text, significant, table_text, wrapped};
+use switchboard_results::Unit;
+use switchboard_sim::clock::RunClock;
 
 /// Plans the whole center of `scenario` (read from `text`).
 pub(super) fn run_center(
@@ -29,6 +33,15 @@ pub(super) fn run_center(
     scenario: Scenario,
 ) -> anyhow::Result<String> {
     let file = scenario.file.clone();
+    if let Some(out) = &args.out {
+        out_folder(out, "plan.csv, plan.json and plan.html")?;
+    }
+    // Interval starts on the scenario's clock, the one its charts use.
+    let clock = RunClock::new(&scenario.center.center.start).ok();
+    let start_text = move |start: DurationMs| match &clock {
+        Some(clock) => clock.interval_start(start.as_ms()),
+        None => start.to_string(),
+    };
     if args.shrinkage.is_some() {
         bail!(
             "--shrinkage: a whole-center plan takes each group's shrinkage from its [[people]] \
@@ -297,7 +310,7 @@ pub(super) fn run_center(
     if args.json {
         return to_json(&plan);
     }
-    let mut text = render(&plan);
+    let mut text = render(&plan, &start_text, table_width(args.wide));
     if let Some(out) = &args.out {
         let _ = writeln!(
             text,
@@ -310,8 +323,13 @@ pub(super) fn run_center(
     Ok(text)
 }
 
-/// The terminal table of a whole-center plan.
-pub(super) fn render(plan: &StaffingPlanFile) -> String {
+/// The terminal table of a whole-center plan in `width` columns, interval starts as
+/// `start_text` writes them.
+pub(super) fn render(
+    plan: &StaffingPlanFile,
+    start_text: &dyn Fn(DurationMs) -> String,
+    width: usize,
+) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -340,101 +358,126 @@ pub(super) fn render(plan: &StaffingPlanFile) -> String {
         if let Some(abandon) = queue.targets.max_abandon {
             targets.push(format!("abandonment at most {}", percent(abandon)));
         }
-        let _ = writeln!(
-            text,
-            "  queue {:<16} served by {}; {}",
-            queue.name,
-            queue.groups.join(", "),
-            if targets.is_empty() {
-                "no target".to_string()
-            } else {
-                targets.join(", ")
-            }
-        );
+        text.push_str(&wrapped(
+            &format!(
+                "queue {:<16} served by {}; {}",
+                queue.name,
+                queue.groups.join(", "),
+                if targets.is_empty() {
+                    "no target".to_string()
+                } else {
+                    targets.join(", ")
+                }
+            ),
+            "  ",
+            4,
+            width,
+        ));
     }
     let _ = writeln!(text, "\nAgents logged in per interval");
-    let _ = write!(text, "{:>8}", "start");
-    for group in &plan.groups {
-        let _ = write!(text, " {:>12}", group.name);
-    }
-    text.push('\n');
-    for (interval, start) in plan.interval_starts.iter().enumerate() {
-        let _ = write!(text, "{:>8}", start.to_string());
-        for group in &plan.groups {
-            let _ = write!(text, " {:>12}", group.agents[interval]);
-        }
-        text.push('\n');
-    }
-    let _ = writeln!(text);
-    for group in &plan.groups {
-        let _ = writeln!(
-            text,
-            "  {:<16} {:>10.2} agent-hours × {} per hour (at most {} agents)",
-            group.name, group.agent_hours, group.cost_per_hour, group.max_agents
+    let mut rows = vec![std::iter::once("start".to_string())
+        .chain(plan.groups.iter().map(|group| group.name.clone()))
+        .collect::<Vec<_>>()];
+    for (interval, &start) in plan.interval_starts.iter().enumerate() {
+        rows.push(
+            std::iter::once(start_text(start))
+                .chain(
+                    plan.groups
+                        .iter()
+                        .map(|group| group.agents[interval].to_string()),
+                )
+                .collect(),
         );
     }
+    text.push_str(&table_text(&rows, width));
+    let _ = writeln!(text);
+    let mut rows = vec![["group", "agent-hours", "cost per hour", "at most"]
+        .map(String::from)
+        .to_vec()];
+    for group in &plan.groups {
+        rows.push(vec![
+            group.name.clone(),
+            significant(group.agent_hours),
+            significant(group.cost_per_hour),
+            format!("{} agents", group.max_agents),
+        ]);
+    }
+    text.push_str(&table_text(&rows, width));
     let _ = writeln!(
         text,
-        "agent-hours: {:.2}, cost: {:.2}",
-        plan.agent_hours, plan.cost
+        "agent-hours: {}, cost: {}",
+        significant(plan.agent_hours),
+        significant(plan.cost)
     );
-    let _ = writeln!(
-        text,
-        "pooling: the plan {:.2} agent-hours; each queue staffed alone (Erlang) {:.2}; all \
-         traffic of a channel as one queue (Erlang, lower bound) {:.2}",
-        plan.pooling.plan_agent_hours,
-        plan.pooling.per_queue_agent_hours,
-        plan.pooling.pooled_agent_hours
+    let paragraph = |text: &mut String, line: String| text.push_str(&wrapped(&line, "", 2, width));
+    paragraph(
+        &mut text,
+        format!(
+            "pooling: the plan {} agent-hours; each queue staffed alone (Erlang) {}; all \
+             traffic of a channel as one queue (Erlang, lower bound) {}",
+            significant(plan.pooling.plan_agent_hours),
+            significant(plan.pooling.per_queue_agent_hours),
+            significant(plan.pooling.pooled_agent_hours)
+        ),
     );
-    let _ = writeln!(
-        text,
-        "optimisation: {} iterations, {}, seed {}, {} replications per simulation",
-        plan.iterations,
-        if plan.converged {
-            "every target met or found unreachable"
-        } else {
-            "stopped at --max-iterations with targets still missed"
-        },
-        plan.optimisation_seed,
-        plan.replications,
+    paragraph(
+        &mut text,
+        format!(
+            "optimisation: {} iterations, {}, seed {}, {} replications per simulation",
+            plan.iterations,
+            if plan.converged {
+                "every target met or found unreachable"
+            } else {
+                "stopped at --max-iterations with targets still missed"
+            },
+            plan.optimisation_seed,
+            plan.replications,
+        ),
     );
     let cost = &plan.simulation_cost;
-    let whole_days = cost.simulations as f64 * cost.whole_day_contacts as f64;
-    let _ = writeln!(
-        text,
-        "simulated: {} contacts in {} optimisation runs ({:.1} whole days; whole-day runs would \
-         have simulated {:.0}), and {} in the verification",
-        cost.optimisation_contacts,
-        cost.simulations,
-        if cost.whole_day_contacts > 0 {
-            cost.optimisation_contacts as f64 / cost.whole_day_contacts as f64
-        } else {
-            0.0
-        },
-        whole_days,
-        cost.verification_contacts
+    paragraph(
+        &mut text,
+        format!(
+            "simulated: {} contacts in {} optimisation runs ({:.1} whole days; whole-day runs \
+             would have simulated {}), and {} in the verification",
+            cost.optimisation_contacts,
+            cost.simulations,
+            if cost.whole_day_contacts > 0 {
+                cost.optimisation_contacts as f64 / cost.whole_day_contacts as f64
+            } else {
+                0.0
+            },
+            u64::from(cost.simulations) * cost.whole_day_contacts,
+            cost.verification_contacts
+        ),
     );
     if !plan.unreachable.is_empty() {
-        let _ = writeln!(
-            text,
-            "unreachable within the group sizes ({} queue-intervals): every agent of the serving \
-             groups logged in, and still short",
-            plan.unreachable.len()
+        paragraph(
+            &mut text,
+            format!(
+                "unreachable within the group sizes ({} queue-intervals): every agent of the \
+                 serving groups logged in, and still short",
+                plan.unreachable.len()
+            ),
         );
         for found in &plan.unreachable {
-            let _ = writeln!(
-                text,
-                "  {} at {}: {}; {:.0} erlangs offered ({:.0} with the groups' other queues) to {} \
-                 holding {:.0} contacts at once: {}",
-                found.queue,
-                found.interval_start,
-                found.targets.join(", "),
-                found.offered_erlangs,
-                found.groups_offered_erlangs,
-                found.groups.join(" + "),
-                found.capacity_slots,
-                found.why
-            );
+            text.push_str(&wrapped(
+                &format!(
+                    "{} at {}: {}; {:.0} erlangs offered ({:.0} with the groups' other queues) \
+                     to {} holding {:.0} contacts at once: {}",
+                    found.queue,
+                    start_text(found.interval_start),
+                    found.targets.join(", "),
+                    found.offered_erlangs,
+                    found.groups_offered_erlangs,
+                    found.groups.join(" + "),
+                    found.capacity_slots,
+                    found.why
+                ),
+                "  ",
+                4,
+                width,
+            ));
         }
     }
     let mut counts = [0usize; 4];
@@ -450,11 +493,13 @@ pub(super) fn render(plan: &StaffingPlanFile) -> String {
             }
         }
     }
-    let _ = writeln!(
-        text,
-        "verification (independent seed {}): {} targets met, {} missed within the 95 % \
-         interval, {} unmet, {} without contacts",
-        plan.verification_seed, counts[0], counts[1], counts[2], counts[3]
+    paragraph(
+        &mut text,
+        format!(
+            "verification (independent seed {}): {} targets met, {} missed within the 95 % \
+             interval, {} unmet, {} without contacts",
+            plan.verification_seed, counts[0], counts[1], counts[2], counts[3]
+        ),
     );
     for queue in &plan.queues {
         for interval in &queue.intervals {
@@ -462,29 +507,38 @@ pub(super) fn render(plan: &StaffingPlanFile) -> String {
                 if matches!(check.verdict, Verdict::Met | Verdict::NoContacts) {
                     continue;
                 }
-                let shown = |value: f64| match check.target.as_str() {
-                    "asa_s" => seconds(value),
-                    _ => percent(value),
+                // The name and the limit's direction as a reader says them.
+                let (name, unit, bound) = match check.target.as_str() {
+                    "asa_s" => ("ASA", Unit::Seconds, "at most"),
+                    "abandon_rate" => ("abandonment", Unit::Fraction, "at most"),
+                    "service_level" => ("service level", Unit::Fraction, "at least"),
+                    other => (other, Unit::Fraction, "limit"),
                 };
-                let interval_text = check.estimate.ci95.map_or(String::new(), |[low, high]| {
-                    format!(" [{}, {}]", shown(low), shown(high))
-                });
-                let _ = writeln!(
+                let limit = match unit {
+                    Unit::Seconds => seconds(check.limit),
+                    _ => percent(check.limit),
+                };
+                let _ = write!(
                     text,
-                    "  {} at {}: {} {}{} for {}{}",
-                    queue.name,
-                    interval.interval_start,
-                    check.target,
-                    check.estimate.mean.map_or("-".to_string(), shown),
-                    interval_text,
-                    shown(check.limit),
-                    if check.unreachable {
-                        " (unreachable within the group sizes: every agent of its groups; the best figure)"
-                    } else if check.verdict == Verdict::WithinInterval {
-                        " (within the 95 % interval)"
-                    } else {
-                        ""
-                    }
+                    "{}",
+                    wrapped(
+                        &format!(
+                            "{} at {}: {name} {} for {bound} {limit}{}",
+                            queue.name,
+                            start_text(interval.interval_start),
+                            estimate_text(&check.estimate, unit),
+                            if check.unreachable {
+                                " (unreachable within the group sizes: every agent of its groups; the best figure)"
+                            } else if check.verdict == Verdict::WithinInterval {
+                                " (within the 95 % interval)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        "  ",
+                        4,
+                        width
+                    )
                 );
             }
         }

@@ -327,3 +327,111 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
         .map(Result::unwrap)
         .collect()
 }
+
+/// A user of a [`CompliantCenter`]: name, role, the agent it is (agent role), its queues.
+pub type TestUser<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a [&'a str]>);
+
+/// A copy of tests/sipp/center.toml whose HTTP API checks per-user tokens by role and audits
+/// them (`[live.compliance]`), in its own folder with its token file, audit key and audit log.
+pub struct CompliantCenter {
+    pub folder: tempfile::TempDir,
+    /// User name → token.
+    pub tokens: std::collections::BTreeMap<String, String>,
+}
+
+impl CompliantCenter {
+    /// `users`: (name, role, agent, queues); `extra` is appended to `[live.compliance]`.
+    pub fn new(users: &[TestUser<'_>], extra: &str) -> Self {
+        use switchboard_compliance::note::NoteSigner;
+        use switchboard_compliance::roles::{new_token, with_user, HashCost, Role, UserEntry};
+        let folder = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        let mut tokens = std::collections::BTreeMap::new();
+        for (name, role, agent, queues) in users {
+            let role = Role::ALL
+                .into_iter()
+                .find(|known| known.name() == *role)
+                .unwrap();
+            let entry = UserEntry {
+                name: name.to_string(),
+                role,
+                sites: None,
+                queues: queues.map(|queues| queues.iter().map(|q| q.to_string()).collect()),
+                agent: agent.map(str::to_string),
+                token_hash: String::new(),
+            };
+            // Cheap hashes: the server verifies whatever parameters a hash names.
+            let cost = HashCost {
+                memory_kib: 64,
+                passes: 1,
+            };
+            let (token, entry) = new_token(entry, cost).unwrap();
+            text = with_user(&text, "tokens.toml", entry).unwrap();
+            tokens.insert(name.to_string(), token);
+        }
+        std::fs::write(folder.path().join("tokens.toml"), text).unwrap();
+        let signer = NoteSigner::generate("audit.test/live").unwrap();
+        std::fs::write(folder.path().join("audit.key"), signer.to_private_text()).unwrap();
+        std::fs::write(folder.path().join("audit.pub"), signer.verifier().to_text()).unwrap();
+        let center = std::fs::read_to_string(repository_file("tests/sipp/center.toml")).unwrap();
+        assert!(center.contains("api_token = \"test-token\"\n"));
+        let center = center.replace("api_token = \"test-token\"\n", "").replace(
+            "secrets = \"secrets.toml\"",
+            &format!(
+                "secrets = {:?}",
+                repository_file("tests/sipp/secrets.toml")
+                    .display()
+                    .to_string()
+            ),
+        );
+        let scenario = format!(
+            "{center}\n[live.compliance]\ntokens = \"tokens.toml\"\naudit_key = \"audit.key\"\n\
+             audit = \"audit\"\n{extra}\n"
+        );
+        std::fs::write(folder.path().join("center.toml"), scenario).unwrap();
+        CompliantCenter { folder, tokens }
+    }
+
+    pub fn scenario(&self) -> String {
+        self.folder
+            .path()
+            .join("center.toml")
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    pub fn token(&self, user: &str) -> &str {
+        &self.tokens[user]
+    }
+
+    pub fn audit_folder(&self) -> PathBuf {
+        self.folder.path().join("audit")
+    }
+
+    /// The audit log's records, parsed.
+    pub fn audit_records(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.audit_folder().join("log.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// `switchboard audit verify` of the log: its exit status and what it printed.
+    pub fn verify_audit(&self) -> (bool, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("audit")
+            .arg("verify")
+            .arg(self.audit_folder())
+            .arg("--key")
+            .arg(self.folder.path().join("audit.pub"))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
+    }
+}

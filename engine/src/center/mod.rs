@@ -208,6 +208,23 @@ impl Center {
     pub fn agent_site(&self, agent: AgentId) -> Option<SiteId> {
         self.agents[agent.0 as usize].profile.site
     }
+    /// The queues the agent could serve at some relaxation level (by skills, languages and
+    /// capacity, logged in or not), in queue order: where the agent belongs, for scopes.
+    pub fn queues_served(&self, agent: AgentId) -> Vec<QueueId> {
+        let mut queues: Vec<QueueId> = self.agents[agent.0 as usize]
+            .memberships
+            .iter()
+            .flat_map(|(pool, _, _)| {
+                self.pools[*pool as usize]
+                    .levels
+                    .iter()
+                    .map(|(queue, _)| *queue)
+            })
+            .collect();
+        queues.sort_unstable();
+        queues.dedup();
+        queues
+    }
     pub fn site_count(&self) -> usize {
         self.site_names.len()
     }

@@ -202,6 +202,10 @@ impl Switch {
         let call_id = response.call_id().to_string();
         if self.agent_legs.contains_key(&call_id) {
             self.send_ack_to_agent(&call_id);
+        } else if let Some((call, side)) = self.outbound_leg(&call_id) {
+            if (200..300).contains(&response.status) {
+                self.on_outbound_response(&call, side, response);
+            }
         }
     }
 

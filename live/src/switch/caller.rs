@@ -224,6 +224,9 @@ impl Switch {
         } else if self.agent_legs.contains_key(&call_id) {
             self.respond(transaction, &request, 200);
             self.on_agent_bye(&call_id);
+        } else if let Some((call, side)) = self.outbound_leg(&call_id) {
+            self.respond(transaction, &request, 200);
+            self.on_outbound_bye(&call, side);
         } else {
             self.respond(transaction, &request, 481);
         }

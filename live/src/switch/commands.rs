@@ -3,9 +3,12 @@
 
 use switchboard_engine::{AgentId, Input, QueueId};
 
-use super::Switch;
-use crate::api::{AgentView, Command, CommandError, HealthView, QueueView, Reply};
+use super::{AgentLegState, Switch};
+use crate::api::{
+    AgentView, Command, CommandError, ContactView, EntryPointView, HealthView, QueueView, Reply,
+};
 use crate::metrics::QueueLabel;
+use crate::sip::message::SipUri;
 
 impl Switch {
     fn agent_by_name(&self, name: &str) -> Result<AgentId, CommandError> {
@@ -88,7 +91,84 @@ impl Switch {
                 registered_agents: self.registrar.registered_count(),
             })),
             Command::Metrics => Ok(Reply::Metrics(self.metrics_text())),
+            Command::AgentContacts { agent } => {
+                let agent = self.agent_by_name(&agent)?;
+                Ok(Reply::Contacts(self.agent_contacts(agent)))
+            }
+            Command::EntryPoints => Ok(Reply::EntryPoints(
+                self.live
+                    .entry_points
+                    .iter()
+                    .map(|(entry, target)| EntryPointView {
+                        entry: entry.clone(),
+                        target: target.clone(),
+                        previous: None,
+                    })
+                    .collect(),
+            )),
+            Command::SetEntryPoint { entry, target } => {
+                let valid_entry = !entry.is_empty()
+                    && entry
+                        .bytes()
+                        .all(|byte| byte.is_ascii_alphanumeric() || b"-_.+*#".contains(&byte));
+                if !valid_entry {
+                    return Err(CommandError::Invalid(format!(
+                        "entry point {entry:?}: expected the user part of a Request-URI \
+                         (letters, digits, - _ . + * #)"
+                    )));
+                }
+                if self.center.queue_id(&target).is_none() && self.center.flow_id(&target).is_none()
+                {
+                    return Err(CommandError::Invalid(format!(
+                        "target {target:?}: expected the name of a queue or an IVR flow"
+                    )));
+                }
+                let previous = self.live.entry_points.insert(entry.clone(), target.clone());
+                Ok(Reply::EntryPoint(EntryPointView {
+                    entry,
+                    target,
+                    previous,
+                }))
+            }
+            Command::Dial { agent, to, trunk } => self.dial(&agent, &to, trunk.as_deref()),
+            Command::OutboundCall { call } => self
+                .outbound_view(&call)
+                .map(Reply::OutboundCall)
+                .ok_or(CommandError::UnknownCall(call)),
         }
+    }
+
+    /// The calls ringing the agent's phone or talking on it, by contact.
+    fn agent_contacts(&self, agent: AgentId) -> Vec<ContactView> {
+        let mut contacts: Vec<ContactView> = self
+            .agent_legs
+            .values()
+            .filter(|leg| leg.agent == agent)
+            .filter_map(|leg| {
+                let state = match leg.state {
+                    AgentLegState::Ringing => "ringing",
+                    AgentLegState::Answered => "talking",
+                    AgentLegState::Cancelled | AgentLegState::Ended => return None,
+                };
+                let call = self.calls.get(&leg.contact)?;
+                let row = call.record.row();
+                Some(ContactView {
+                    contact_id: leg.contact.0,
+                    caller: call
+                        .caller
+                        .invite
+                        .from()
+                        .and_then(|from| SipUri::parse(&from.uri))
+                        .and_then(|uri| uri.user),
+                    entry_point: row.entry_point.clone(),
+                    queue: row.queue.clone(),
+                    state,
+                    arrived_unix_ms: row.arrived_unix_ms,
+                })
+            })
+            .collect();
+        contacts.sort_by_key(|contact| contact.contact_id);
+        contacts
     }
 
     fn metrics_text(&self) -> String {

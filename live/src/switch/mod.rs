@@ -25,6 +25,7 @@
 mod agent;
 mod caller;
 mod commands;
+mod outbound;
 mod probe;
 mod registration;
 
@@ -124,6 +125,10 @@ enum Purpose {
     GatewayProbe {
         gateway: usize,
     },
+    /// A REGISTER of the switch with a carrier (an index into `registrations`).
+    TrunkRegister {
+        registration: usize,
+    },
     AgentInvite {
         call_id: String,
     },
@@ -131,6 +136,11 @@ enum Purpose {
     Probe {
         contact: ContactId,
         side: probe::Side,
+    },
+    /// An INVITE of an outbound call (`call_id` is the leg's Call-ID).
+    Outbound {
+        call_id: String,
+        side: outbound::OutboundSide,
     },
     /// BYE and the like: nothing to do with the answer.
     Fire,
@@ -165,6 +175,12 @@ pub struct Switch {
     arrival: Transport,
     /// Carriers: allow-lists and their gateways' keep-alives.
     trunks: Trunks,
+    /// The switch's registrations with carriers (`[live.trunk.registration]`).
+    registrations: Vec<crate::trunk_registration::TrunkRegistration>,
+    /// Click-to-dial calls by the Call-ID of their agent leg (see `outbound`).
+    outbound: HashMap<String, outbound::OutboundCall>,
+    /// Every outbound leg's Call-ID → its call's key and which side it is.
+    outbound_by_call_id: HashMap<String, (String, outbound::OutboundSide)>,
     /// The engine's events with their callers, kept for `poll_event` when asked for
     /// (`with_event_log`); drained by the driver after every input, so it stays short.
     event_log: Option<VecDeque<CallerEvent>>,
@@ -210,6 +226,9 @@ impl Switch {
             event_log: None,
             arrival: Transport::Udp,
             trunks: Trunks::default(),
+            registrations: Vec::new(),
+            outbound: HashMap::new(),
+            outbound_by_call_id: HashMap::new(),
         }
     }
 
@@ -230,8 +249,34 @@ impl Switch {
                 })
                 .set(1);
         }
+        for (index, config) in trunks.configs().iter().enumerate() {
+            let Some(registration) = &config.registration else {
+                continue;
+            };
+            self.metrics
+                .trunk_registered
+                .get_or_create(&crate::metrics::TrunkLabel {
+                    trunk: config.name.clone(),
+                })
+                .set(0);
+            let call_id = format!("{}@switchboard", self.new_identifier());
+            let tag = self.new_identifier();
+            self.registrations
+                .push(crate::trunk_registration::TrunkRegistration::new(
+                    index,
+                    registration.clone(),
+                    config.gateways[0],
+                    call_id,
+                    tag,
+                ));
+        }
         self.trunks = trunks;
         self
+    }
+
+    /// Each registration with a carrier and where it stands.
+    pub fn trunk_registrations(&self) -> &[crate::trunk_registration::TrunkRegistration] {
+        &self.registrations
     }
 
     /// Every gateway of every trunk with its state.
@@ -341,6 +386,7 @@ impl Switch {
         self.run_engine_timers(now_ms);
         self.run_probes(now_ms);
         self.probe_gateways(now_ms);
+        self.register_trunks(now_ms);
         for agent in self.registrar.expire(now_ms) {
             tracing::info!(
                 agent = self.center.agent_name(agent),
@@ -368,6 +414,7 @@ impl Switch {
         for contact in contacts {
             self.drop_call(contact, HangupSide::Center);
         }
+        self.hang_up_all_outbound();
     }
 
     // ---------------------------------------------------------------- outputs
@@ -397,6 +444,10 @@ impl Switch {
             self.registrar.poll_timeout(),
             self.next_probe_ms(),
             self.trunks.poll_timeout(),
+            self.registrations
+                .iter()
+                .filter_map(|registration| registration.poll_timeout())
+                .min(),
         ]
         .into_iter()
         .flatten()
@@ -458,7 +509,9 @@ impl Switch {
         self.now_ms = now_ms;
         let contact = ContactId(event.call);
         if !self.calls.contains_key(&contact) {
-            return; // the call ended while the event was on its way
+            // An outbound call's, or one that ended while the event was on its way.
+            self.on_outbound_media_event(contact, &event.event);
+            return;
         }
         match event.event {
             DriverEvent::Media(switchboard_media::MediaEvent::Key { side, key }) => {
@@ -552,8 +605,9 @@ impl Switch {
     /// requests that would start something new are turned away.
     fn on_over_limit(&mut self, request: Request, source: SocketAddr) {
         let call_id = request.call_id();
-        let of_a_call =
-            self.by_caller_call_id.contains_key(call_id) || self.agent_legs.contains_key(call_id);
+        let of_a_call = self.by_caller_call_id.contains_key(call_id)
+            || self.agent_legs.contains_key(call_id)
+            || self.outbound_by_call_id.contains_key(call_id);
         if of_a_call {
             self.transactions.admit(self.now_ms, source, request);
             return;
@@ -687,6 +741,13 @@ impl Switch {
                 }
                 return;
             }
+            Some(Purpose::TrunkRegister { registration }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                }
+                self.on_registration_response(registration, &response);
+                return;
+            }
             Some(Purpose::Probe { contact, side }) => {
                 if response.status >= 200 {
                     self.client_transactions.remove(&transaction);
@@ -694,9 +755,31 @@ impl Switch {
                 }
                 return;
             }
+            Some(Purpose::Outbound { call_id, side }) => {
+                if response.status >= 200 {
+                    self.client_transactions.remove(&transaction);
+                }
+                if let Some((call, side_now)) = self.outbound_leg(&call_id) {
+                    debug_assert_eq!(side, side_now);
+                    self.on_outbound_response(&call, side_now, response);
+                }
+                return;
+            }
             Some(Purpose::Fire) => {
                 if response.status >= 200 {
                     self.client_transactions.remove(&transaction);
+                }
+                return;
+            }
+            None if (200..300).contains(&response.status)
+                && response
+                    .cseq()
+                    .is_some_and(|(_, method)| method == Method::Invite)
+                && self.outbound_by_call_id.contains_key(response.call_id()) =>
+            {
+                // A 2xx retransmission of an outbound leg: ACK again.
+                if let Some((call, side)) = self.outbound_leg(response.call_id()) {
+                    self.on_outbound_response(&call, side, response);
                 }
                 return;
             }
@@ -718,6 +801,10 @@ impl Switch {
             Some(Purpose::Probe { contact, side }) => self.side_gone(contact, side),
             // Counted as a miss when the next ping is due.
             Some(Purpose::GatewayProbe { .. }) => {}
+            Some(Purpose::TrunkRegister { registration }) => {
+                self.on_registration_timeout(registration)
+            }
+            Some(Purpose::Outbound { call_id, side }) => self.on_outbound_timeout(&call_id, side),
             Some(Purpose::Fire) | None => {}
         }
     }
