@@ -961,6 +961,9 @@ pub fn plan_center(
                 }
             }
         }
+        // An interval is simulated again when its staffing changes or a target of it still
+        // misses; one whose misses were all found unreachable keeps its figures.
+        missed = vec![false; intervals];
         for (miss, secant) in misses.into_iter().zip(secants) {
             let queue = &problem.queues[miss.queue];
             let program = &mut programs[miss.interval];
@@ -1077,6 +1080,9 @@ pub fn plan_center(
                         .min(most);
                     program.cuts.push(Cut { coefficients, rhs });
                 }
+            }
+            if !unreachable.contains(&(miss.queue, miss.interval, miss.kind)) {
+                missed[miss.interval] = true;
             }
         }
     }
