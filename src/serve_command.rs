@@ -77,18 +77,6 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only for a person at a terminal: never in a log file, never with NO_COLOR set
-    // (https://no-color.org, any value but the empty string).
-    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && !matches!(std::env::var_os("NO_COLOR"), Some(value) if !value.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(colours)
-        .with_env_filter(filter)
-        .try_init();
-
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read {}", args.scenario.display()))?;
     // The shared loader reports every problem with its line and column.
@@ -99,6 +87,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .live;
     live.check()
         .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
+    // Logging starts once the masking of personal data in log lines is known.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person at a terminal: never in a log file, never with NO_COLOR set
+    // (https://no-color.org, any value but the empty string).
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && !matches!(std::env::var_os("NO_COLOR"), Some(value) if !value.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_writer(MaskedStderr(Masker::new(&live.compliance.mask)))
+        .with_ansi(colours)
+        .with_env_filter(filter)
+        .try_init();
     let authenticator = load_authenticator(&args.scenario, &live)?;
     if !(args.clock_rate > 0.0 && args.clock_rate.is_finite()) {
         return Err(anyhow!("--clock-rate must be a number above 0"));
@@ -194,6 +194,89 @@ fn load_tls(
         switchboard_live::streams::tls_acceptor(&read(&tls.certificate)?, &read(&tls.private_key)?)
             .map_err(|problem| anyhow!("{}: [live.tls] {problem}", args.scenario.display()))?;
     Ok(Some(acceptor))
+}
+
+/// Standard error with personal data masked (`[live.compliance] mask`): each log line is
+/// gathered whole, masked, then written, so that no log file holds a caller's number.
+struct MaskedStderr(Masker);
+
+/// One log line being written; masked and written out when the formatter is done with it.
+struct MaskedLine<'a> {
+    masker: &'a Masker,
+    line: Vec<u8>,
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedStderr {
+    type Writer = MaskedLine<'a>;
+
+    fn make_writer(&'a self) -> MaskedLine<'a> {
+        MaskedLine {
+            masker: &self.0,
+            line: Vec::new(),
+        }
+    }
+}
+
+impl std::io::Write for MaskedLine<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for MaskedLine<'_> {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.line);
+        let masked = self.masker.mask(&text);
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), masked.as_bytes());
+    }
+}
+
+/// Records for the audit log waiting for its thread at most; beyond, a record is lost and
+/// said so in the log (a flood of refused REGISTERs must not stall call handling).
+const AUDIT_QUEUE: usize = 8_192;
+
+/// The thread that appends the switch's records to the audit log.
+struct AuditWriter {
+    sender: std::sync::mpsc::SyncSender<switchboard_compliance::audit::Entry>,
+    thread: std::thread::JoinHandle<()>,
+    lost: std::cell::Cell<u64>,
+}
+
+impl AuditWriter {
+    fn start(guard: Arc<Guard>) -> AuditWriter {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(AUDIT_QUEUE);
+        let thread = std::thread::spawn(move || {
+            for entry in receiver {
+                if let Err(problem) = guard.record_event(entry) {
+                    tracing::error!(%problem, "cannot append to the audit log");
+                }
+            }
+        });
+        AuditWriter {
+            sender,
+            thread,
+            lost: std::cell::Cell::new(0),
+        }
+    }
+
+    fn send(&self, entry: switchboard_compliance::audit::Entry) {
+        if self.sender.try_send(entry).is_err() {
+            let lost = self.lost.get() + 1;
+            self.lost.set(lost);
+            tracing::error!(lost, "audit queue full: a record is lost");
+        }
+    }
+
+    /// Wait for every record to be appended.
+    fn close(self) {
+        drop(self.sender);
+        let _ = self.thread.join();
+    }
 }
 
 /// The guard of `[live.compliance]`: the token file and the audit log (its folder by default
@@ -412,10 +495,22 @@ async fn serve(
             writer.write(center, event);
         }
     };
+    // The audit log's records go to a thread of their own, so that a flood of refused
+    // REGISTERs waits on the disk there, not in call handling.
+    let audit_writer = guard.clone().map(AuditWriter::start);
+    if audit_writer.is_some() {
+        switch = switch.with_audit_log();
+    }
+    let mut send_audit = |entry| {
+        if let Some(writer) = audit_writer.as_ref() {
+            writer.send(entry);
+        }
+    };
     let options = LoopOptions {
         clock_rate: args.clock_rate,
         quantum_ms: args.clock_quantum_ms,
         on_event: Some(&mut write_decision),
+        on_audit: Some(&mut send_audit),
     };
     let mut switch = run_switch_observed(
         &socket,
@@ -464,6 +559,12 @@ async fn serve(
     }
     let rows = cdr_writer.close().map_err(|problem| anyhow!(problem))?;
     let _ = http.await;
+    if let Some(writer) = audit_writer {
+        while let Some(entry) = switch.poll_audit() {
+            writer.send(entry);
+        }
+        writer.close();
+    }
     if let Some(guard) = &guard {
         // The last records get their checkpoint before the process ends.
         guard

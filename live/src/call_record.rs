@@ -54,6 +54,11 @@ impl CallRecord {
         }
     }
 
+    /// The caller's number as the CDR keeps it (already masked).
+    pub fn set_caller(&mut self, caller: Option<String>) {
+        self.row.caller = caller;
+    }
+
     /// The row as far as it is known.
     pub fn row(&self) -> &CdrRecord {
         &self.row

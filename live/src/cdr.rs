@@ -43,6 +43,9 @@ pub struct CdrRecord {
     /// `customer` or `agent` when that side's RTP stopped for the media timeout and ended the
     /// call (anchored media only).
     pub media_timeout: Option<String>,
+    /// The caller's number (the user part of its From), with personal data masked as
+    /// `[live.compliance] mask` says (`180****1999`).
+    pub caller: Option<String>,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
@@ -63,7 +66,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     hangup_side TEXT NOT NULL,
     sip_status INTEGER NOT NULL,
     offers_unanswered INTEGER NOT NULL,
-    media_timeout TEXT
+    media_timeout TEXT,
+    caller TEXT
 );
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
@@ -91,6 +95,7 @@ impl CdrWriter {
         // A table made before the media_timeout column existed gets it (the error when it is
         // there already is expected and ignored).
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN media_timeout TEXT");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN caller TEXT");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -172,8 +177,9 @@ fn write_rows(
             let mut insert = transaction.prepare_cached(
                 "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
-                 talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                 talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18)",
             )?;
             for record in batch.drain(..) {
                 insert.execute(rusqlite::params![
@@ -194,6 +200,7 @@ fn write_rows(
                     record.sip_status,
                     record.offers_unanswered,
                     record.media_timeout,
+                    record.caller,
                 ])?;
                 written += 1;
             }

@@ -127,7 +127,12 @@ pub struct LoopOptions<'o> {
     /// Told every engine event the switch logged (`Switch::with_event_log`), with the center
     /// to name queues and agents by.
     pub on_event: Option<&'o mut EventObserver<'o>>,
+    /// Told every record the switch keeps for the audit log (`Switch::with_audit_log`).
+    pub on_audit: Option<&'o mut AuditObserver<'o>>,
 }
+
+/// Told each record for the audit log.
+pub type AuditObserver<'o> = dyn FnMut(switchboard_compliance::audit::Entry) + 'o;
 
 impl Default for LoopOptions<'_> {
     fn default() -> Self {
@@ -135,6 +140,7 @@ impl Default for LoopOptions<'_> {
             clock_rate: 1.0,
             quantum_ms: 0,
             on_event: None,
+            on_audit: None,
         }
     }
 }
@@ -205,6 +211,11 @@ pub async fn run_switch_observed<S: DatagramSocket>(
         if let Some(on_event) = options.on_event.as_mut() {
             while let Some(event) = switch.poll_event() {
                 on_event(switch.center(), event);
+            }
+        }
+        if let Some(on_audit) = options.on_audit.as_mut() {
+            while let Some(entry) = switch.poll_audit() {
+                on_audit(entry);
             }
         }
         if *shutdown.borrow() {

@@ -101,6 +101,11 @@ impl Server {
 
     /// [`Server::start`] with more options for `serve` (`--sip-tcp ADDRESS`, ...).
     pub fn start_with_arguments(scenario: &str, arguments: &[&str]) -> Server {
+        Server::start_logging(scenario, arguments, "info")
+    }
+
+    /// [`Server::start_with_arguments`] with the log filter `log` (`RUST_LOG`).
+    pub fn start_logging(scenario: &str, arguments: &[&str], log_filter: &str) -> Server {
         // A free port can be taken between probing and binding: try a few times.
         for _attempt in 0..5 {
             let directory = tempfile::tempdir().unwrap();
@@ -115,7 +120,7 @@ impl Server {
                 .arg("--data")
                 .arg(directory.path().join("data"))
                 .args(arguments)
-                .env("RUST_LOG", "info")
+                .env("RUST_LOG", log_filter)
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()

@@ -69,7 +69,18 @@ impl Switch {
             .unwrap_or_default();
         let local_tag = self.new_identifier();
         let call_id = request.call_id().to_string();
-        let record = CallRecord::new(&call_id, contact.0, &entry_point, self.unix_ms(self.now_ms));
+        let mut record =
+            CallRecord::new(&call_id, contact.0, &entry_point, self.unix_ms(self.now_ms));
+        // Personal data never reaches the CDR store unmasked.
+        let caller_masked =
+            (!caller_user.is_empty()).then(|| self.masker.mask(&caller_user).into_owned());
+        tracing::debug!(
+            contact = contact.0,
+            caller = caller_masked.as_deref().unwrap_or(""),
+            entry_point = %entry_point,
+            "call arrived"
+        );
+        record.set_caller(caller_masked);
         let call = Call {
             caller: CallerLeg {
                 invite_transaction: transaction,

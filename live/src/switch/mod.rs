@@ -184,6 +184,11 @@ pub struct Switch {
     /// The engine's events with their callers, kept for `poll_event` when asked for
     /// (`with_event_log`); drained by the driver after every input, so it stays short.
     event_log: Option<VecDeque<CallerEvent>>,
+    /// Records for the audit log (agents' phones registering, refused credentials), kept for
+    /// `poll_audit` when asked for (`with_audit_log`); drained after every input.
+    audit_log: Option<VecDeque<switchboard_compliance::audit::Entry>>,
+    /// `[live.compliance] mask`: applied to callers' numbers before they reach a CDR.
+    masker: switchboard_compliance::mask::Masker,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -198,6 +203,7 @@ impl Switch {
     /// `local` is the SIP address the switch listens on (written into Via and Contact);
     /// `start_unix_ms` is the wall-clock time of engine time 0, for CDR timestamps.
     pub fn new(center: Center, live: LiveConfig, local: SocketAddr, start_unix_ms: i64) -> Self {
+        let masker = switchboard_compliance::mask::Masker::new(&live.compliance.mask);
         let timers = TimerSettings {
             t1_ms: live.sip_t1.0,
             ..TimerSettings::default()
@@ -224,6 +230,8 @@ impl Switch {
             identifier_prefix: format!("{:x}", start_unix_ms),
             now_ms: 0,
             event_log: None,
+            audit_log: None,
+            masker,
             arrival: Transport::Udp,
             trunks: Trunks::default(),
             registrations: Vec::new(),
@@ -235,6 +243,13 @@ impl Switch {
     /// Keep every engine event for [`Switch::poll_event`] (a decision log, a replay).
     pub fn with_event_log(mut self) -> Self {
         self.event_log = Some(VecDeque::new());
+        self
+    }
+
+    /// Keep the records the audit log wants (`sip.register` of a new binding, allowed or
+    /// refused for wrong credentials, `sip.unregister`) for [`Switch::poll_audit`].
+    pub fn with_audit_log(mut self) -> Self {
+        self.audit_log = Some(VecDeque::new());
         self
     }
 
@@ -435,6 +450,40 @@ impl Switch {
     /// The next engine event, with its caller, when the switch keeps them (`with_event_log`).
     pub fn poll_event(&mut self) -> Option<CallerEvent> {
         self.event_log.as_mut()?.pop_front()
+    }
+
+    /// The next record for the audit log, when the switch keeps them (`with_audit_log`).
+    pub fn poll_audit(&mut self) -> Option<switchboard_compliance::audit::Entry> {
+        self.audit_log.as_mut()?.pop_front()
+    }
+
+    /// Keep a record for the audit log (when asked to): `actor` did `action` to the agent.
+    fn audit(
+        &mut self,
+        actor: &str,
+        action: &str,
+        agent: &str,
+        allowed: bool,
+        detail: serde_json::Value,
+    ) {
+        let time_unix_ms = self.unix_ms(self.now_ms);
+        let Some(log) = self.audit_log.as_mut() else {
+            return;
+        };
+        // A refused REGISTER names whatever user it claimed, a phone number as well.
+        log.push_back(switchboard_compliance::audit::Entry {
+            time_unix_ms,
+            actor: self.masker.mask(actor).into_owned(),
+            role: Some("agent".to_string()),
+            action: action.to_string(),
+            target: format!("agent/{}", self.masker.mask(agent)),
+            outcome: if allowed {
+                switchboard_compliance::audit::Outcome::Allowed
+            } else {
+                switchboard_compliance::audit::Outcome::Denied
+            },
+            detail,
+        });
     }
 
     pub fn poll_timeout(&mut self) -> Option<u64> {

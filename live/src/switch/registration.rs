@@ -39,6 +39,14 @@ impl Switch {
         if let AuthFailure::Refused(reason) = failure {
             self.metrics.authentication_failures.inc();
             tracing::warn!(%source, user, reason, "digest authentication refused");
+            let user = user.unwrap_or("unknown");
+            let detail = serde_json::json!({
+                "method": request.method.as_str(),
+                "source": source.to_string(),
+                "transport": self.arrival.to_string(),
+                "denied": reason,
+            });
+            self.audit(user, "sip.register", user, false, detail);
         }
         let mut response = request.response(401, reason_phrase(401), Some(&self.new_identifier()));
         let challenges = self
@@ -102,6 +110,7 @@ impl Switch {
             self.transactions
                 .respond(self.now_ms, transaction, response);
             if self.registrar.unregister(agent) {
+                self.audit_unregister(agent, source);
                 self.log_out(agent);
             }
             return;
@@ -121,6 +130,7 @@ impl Switch {
                 .respond(self.now_ms, transaction, response);
             if self.registrar.unregister(agent) {
                 tracing::info!(agent = self.center.agent_name(agent), "unregistered");
+                self.audit_unregister(agent, source);
                 self.log_out(agent);
             }
             return;
@@ -132,6 +142,11 @@ impl Switch {
             .respond(self.now_ms, transaction, response);
         let destination = literal_address(&contact.uri).unwrap_or(source);
         self.learn_transport(destination, &contact.uri);
+        // A new binding or a phone that moved is a login; a refresh of the same one is not.
+        let logs_in = self
+            .registrar
+            .binding(agent)
+            .is_none_or(|binding| binding.contact_uri != contact.uri);
         let is_new = self.registrar.register(
             agent,
             Binding {
@@ -144,11 +159,27 @@ impl Switch {
         if is_new {
             tracing::info!(agent = self.center.agent_name(agent), contact = %contact.uri, "registered");
         }
+        if logs_in {
+            let name = self.center.agent_name(agent).to_string();
+            let detail = serde_json::json!({
+                "contact": contact.uri,
+                "source": source.to_string(),
+                "transport": self.arrival.to_string(),
+                "expires_s": granted_s,
+            });
+            self.audit(&name, "sip.register", &name, true, detail);
+        }
         if self.live.auto_ready && self.center.agent_state(agent) == AgentState::LoggedOut {
             match self.center.handle(self.now_ms, Input::AgentLogin { agent }) {
                 Ok(()) => self.drain_engine(),
                 Err(error) => tracing::warn!(%error, "login on registration refused"),
             }
         }
+    }
+
+    fn audit_unregister(&mut self, agent: switchboard_engine::AgentId, source: SocketAddr) {
+        let name = self.center.agent_name(agent).to_string();
+        let detail = serde_json::json!({ "source": source.to_string() });
+        self.audit(&name, "sip.unregister", &name, true, detail);
     }
 }
