@@ -25,6 +25,10 @@ mod terminal;
 
 pub use terminal::table_width;
 
+/// mimalloc instead of the system allocator: see the dependency's comment in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A reference contact-center engine with a deterministic simulator around it.
 #[derive(Parser)]
 #[command(name = "switchboard", version, about, long_about = None)]

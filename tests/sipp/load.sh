@@ -11,6 +11,12 @@
 #   tests/sipp/load.sh                                   # 2,000 calls/s, 60 s, twice
 #   RATES="100 1000" DURATION_S=10 RUNS=1 tests/sipp/load.sh
 #   BINARY=target/debug/switchboard RATES=100 DURATION_S=5 SIP_T1=200ms tests/sipp/load.sh
+#
+# PROFILE=1 runs the server under callgrind (valgrind) and prints the instructions it executed
+# per call in each run (the counters are dumped before the run and after the table drained,
+# so registration and start-up are left out); only low rates fit:
+#
+#   PROFILE=1 RATES=20 DURATION_S=10 RUNS=2 AGENTS=20 tests/sipp/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RATES=${RATES:-"2000"}
@@ -48,11 +54,23 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-"$BINARY" serve "$WORK/load.toml" --sip 127.0.0.1:$SIP_PORT --http 127.0.0.1:$HTTP_PORT \
+WRAPPER=()
+if [ -n "${PROFILE:-}" ]; then
+    command -v valgrind >/dev/null || { echo "valgrind missing: apt-get install -y valgrind" >&2; exit 1; }
+    WRAPPER=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out")
+fi
+"${WRAPPER[@]}" "$BINARY" serve "$WORK/load.toml" --sip 127.0.0.1:$SIP_PORT --http 127.0.0.1:$HTTP_PORT \
     --data "$WORK/data" 2>"$WORK/server.log" &
 SERVER=$!
 PIDS+=("$SERVER")
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$HTTP_PORT/health >/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do curl -sf http://127.0.0.1:$HTTP_PORT/health >/dev/null && break; sleep 0.1; done
+# Instructions since the last dump (callgrind zeroes its counters at each dump).
+instructions_since_dump() {
+    callgrind_control -d "$SERVER" >/dev/null 2>&1
+    local latest
+    latest=$(ls -t "$WORK"/callgrind.out.* | head -1)
+    awk '/^(summary|totals):/ {print $2; exit}' "$latest"
+}
 
 (cd "$WORK" && exec sipp -sf "$OLDPWD/tests/sipp/agent_answer.xml" -i 127.0.0.1 -p $AGENT_PORT \
     -nostdin -max_socket 4096 -buff_size 4194304 >/dev/null 2>&1) &
@@ -72,14 +90,16 @@ REGISTERED=$(health | sed -n 's/.*"registered_agents":\([0-9]*\).*/\1/p')
 echo "registered agents: $REGISTERED of $AGENTS"
 [ "$REGISTERED" = "$AGENTS" ] || { echo "not every agent registered; see $WORK" >&2; exit 1; }
 
-printf '%6s %4s %8s %8s %8s %7s %7s %10s %10s %12s\n' \
-    rate run placed ok failed p50_ms p99_ms rss_before rss_after transactions
+printf '%6s %4s %8s %8s %8s %7s %7s %10s %10s %12s %s\n' \
+    rate run placed ok failed p50_ms p99_ms rss_before rss_after transactions \
+    "${PROFILE:+instructions_per_call}"
 for RATE in $RATES; do
   for RUN_NUMBER in $(seq "$RUNS"); do
     CALLS=$((RATE * DURATION_S))
     RUN="$WORK/rate-$RATE-$RUN_NUMBER"
     mkdir -p "$RUN"
     RSS_BEFORE=$(rss_mib "$SERVER")
+    if [ -n "${PROFILE:-}" ]; then instructions_since_dump >/dev/null; fi
     set +e
     (cd "$RUN" && timeout $((DURATION_S + 60)) sipp 127.0.0.1:$SIP_PORT \
         -sf "$OLDPWD/tests/sipp/caller.xml" -s sales -d "$TALK_MS" -i 127.0.0.1 -p $((AGENT_PORT + 2)) \
@@ -100,8 +120,10 @@ for RATE in $RATES; do
         [ "$LEFT" = 0 ] && break
         sleep 0.5
     done
-    printf '%6s %4s %8s %8s %8s %7s %7s %7s MiB %7s MiB %12s\n' "$RATE" "$RUN_NUMBER" "$CALLS" \
-        "${OK:-?}" "${FAILED:-?}" "$P50" "$P99" "$RSS_BEFORE" "$(rss_mib "$SERVER")" "$LEFT"
+    PER_CALL=
+    if [ -n "${PROFILE:-}" ]; then PER_CALL=$(( $(instructions_since_dump) / CALLS )); fi
+    printf '%6s %4s %8s %8s %8s %7s %7s %7s MiB %7s MiB %12s %s\n' "$RATE" "$RUN_NUMBER" "$CALLS" \
+        "${OK:-?}" "${FAILED:-?}" "$P50" "$P99" "$RSS_BEFORE" "$(rss_mib "$SERVER")" "$LEFT" "$PER_CALL"
   done
 done
 kill -TERM "$SERVER"; wait "$SERVER" || true
