@@ -32,11 +32,13 @@
 //! the interval itself; cuts are valid where figures are concave in the agents (above the
 //! knee of the curve), and may over-staff a little below it.
 
+use std::collections::BTreeMap;
+
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel};
 use switchboard_engine::units::DurationMs;
 use switchboard_results::staffing::{
-    GroupPlan, IntervalEstimates, Pooling, QueueInterval, QueuePlan, QueueTargets,
-    StaffingPlanFile, TargetCheck, Verdict,
+    GroupPlan, IntervalEstimates, Pooling, QueueInterval, QueuePlan, QueueTargets, SimulationCost,
+    StaffingPlanFile, TargetCheck, UnreachableInterval, Verdict,
 };
 use switchboard_results::Estimate;
 
@@ -113,8 +115,17 @@ pub struct Settings {
 pub enum Stage {
     /// The plan of an iteration.
     Plan { iteration: u32 },
-    /// A finite-difference run of an iteration.
-    Perturbation { iteration: u32, run: u32, runs: u32 },
+    /// The plan of an iteration again, in the finite differences' windows (narrower than the
+    /// plan's run).
+    Baseline { iteration: u32 },
+    /// A finite-difference run of an iteration, for `misses` targets missed with no slope to
+    /// reuse.
+    Perturbation {
+        iteration: u32,
+        run: u32,
+        runs: u32,
+        misses: u32,
+    },
     /// The final plan with the independent seed.
     Verification,
 }
@@ -597,12 +608,102 @@ fn solve_interval(
     Ok(Some(best.map_or(all_up, |(_, counts)| counts)))
 }
 
-/// Finds, verifies and describes the plan. `simulate(agents, seed, stage)` simulates
-/// `agents[group][interval]` logged in with every replication seeded from `seed`.
+/// The slopes of a target's last cut, the staffing they were measured at and the oriented figure
+/// there.
+struct LastCut {
+    /// `(group, slope per agent)` of the queue's serving groups.
+    coefficients: Vec<(usize, f64)>,
+    /// The agents of those groups then, in the same order.
+    agents: Vec<u64>,
+    value: f64,
+}
+
+/// A secant may at most quadruple the slopes of the last cut (a noisy step otherwise asks for
+/// almost nothing more).
+const MAX_SECANT_SCALE: f64 = 4.0;
+
+fn kind_index(kind: Kind) -> usize {
+    KINDS
+        .iter()
+        .position(|&known| known == kind)
+        .expect("every kind is listed")
+}
+
+/// A stretch of intervals one simulation covers: traffic arrives from the start of interval
+/// `warmup_from` to the end of interval `to − 1`, and the figures of intervals `from..to` are
+/// the ones kept (the warmup's are not: the center starts empty there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub warmup_from: usize,
+    pub from: usize,
+    pub to: usize,
+}
+
+impl Window {
+    /// The whole horizon of `interval_count` intervals: a simulation of the day as it is.
+    pub fn whole(interval_count: usize) -> Window {
+        Window {
+            warmup_from: 0,
+            from: 0,
+            to: interval_count,
+        }
+    }
+}
+
+/// How long before a re-simulated interval traffic starts arriving: contacts waiting, callbacks
+/// and retrials carry from the half hour before into it (of retrials after a 15 min mean
+/// delay, as in the bundled scenarios, 86 % come within it).
+const WINDOW_WARMUP_S: f64 = 1_800.0;
+/// How long after a changed interval its effect is re-simulated: the backlog it leaves, and the
+/// retrials of the contacts it loses. Later intervals keep figures of a plan with fewer agents
+/// (cuts add agents), so what they miss by that is mostly on the safe side.
+const WINDOW_CARRY_S: f64 = 1_800.0;
+
+/// The windows that cover every `marked` interval, each from its warmup to its carry after;
+/// windows that overlap or touch are joined (one contiguous simulation is as good as two).
+fn windows_around(marked: &[bool], warmup: usize, carry: usize) -> Vec<Window> {
+    let count = marked.len();
+    let mut windows: Vec<Window> = Vec::new();
+    let mut interval = 0;
+    while interval < count {
+        if !marked[interval] {
+            interval += 1;
+            continue;
+        }
+        let from = interval;
+        while interval < count && marked[interval] {
+            interval += 1;
+        }
+        let window = Window {
+            warmup_from: from.saturating_sub(warmup),
+            from,
+            to: (interval + carry).min(count),
+        };
+        match windows.last_mut() {
+            Some(last) if window.warmup_from <= last.to => last.to = last.to.max(window.to),
+            _ => windows.push(window),
+        }
+    }
+    // A window reaching back to the start needs no warmup: it is the day from its beginning.
+    if let Some(first) = windows.first_mut() {
+        if first.warmup_from == 0 {
+            first.from = 0;
+        }
+    }
+    debug_assert!(windows
+        .windows(2)
+        .all(|pair| pair[0].to < pair[1].warmup_from));
+    windows
+}
+
+/// Finds, verifies and describes the plan. `simulate(agents, seed, stage, windows)` simulates
+/// `agents[group][interval]` logged in with every replication seeded from `seed`, traffic
+/// arriving only within `windows` (one whole window: the day as it is), and returns figures
+/// for every interval (only those of the windows' `from..to` are read).
 pub fn plan_center(
     problem: &Problem,
     settings: Settings,
-    mut simulate: impl FnMut(&[Vec<u64>], u64, Stage) -> Result<Simulated, PlanError>,
+    mut simulate: impl FnMut(&[Vec<u64>], u64, Stage, &[Window]) -> Result<Simulated, PlanError>,
 ) -> Result<Plan, PlanError> {
     validate(problem)?;
     assert!(settings.max_iterations >= 1, "one plan at least");
@@ -612,7 +713,10 @@ pub fn plan_center(
     );
     let group_count = problem.groups.len();
     let intervals = problem.interval_count;
-    let interval_h = problem.interval.as_s_f64() / 3_600.0;
+    let interval_s = problem.interval.as_s_f64();
+    let interval_h = interval_s / 3_600.0;
+    let warmup = (WINDOW_WARMUP_S / interval_s).ceil() as usize;
+    let carry = (WINDOW_CARRY_S / interval_s).ceil() as usize;
 
     let pooled = pooled_constraints(problem)?;
     let mut programs: Vec<IntervalProgram> = (0..intervals)
@@ -647,13 +751,23 @@ pub fn plan_center(
         .collect();
     // (queue, interval, kind) found unreachable.
     let mut unreachable: Vec<(usize, usize, Kind)> = Vec::new();
-    let mut simulated_contacts = 0u64;
+    let mut cost = SimulationCost::default();
     let mut iterations = 0u32;
     let mut converged = false;
-    let mut agents: Vec<Vec<u64>>;
+    let mut agents: Vec<Vec<u64>> = Vec::new();
+    // The latest simulated figures of every queue and interval, under the current plan.
+    let mut current: Vec<Vec<IntervalEstimates>> = Vec::new();
+    // Intervals that missed a target in the last iteration.
+    let mut missed = vec![false; intervals];
+    // The last slopes measured per (queue, interval, target), to rescale along the next step.
+    let mut last_cuts: BTreeMap<(usize, usize, usize), LastCut> = BTreeMap::new();
+    let record = |cost: &mut SimulationCost, simulated: &Simulated| {
+        cost.simulations += 1;
+        cost.optimisation_contacts += simulated.contacts;
+    };
     loop {
         iterations += 1;
-        agents = vec![vec![0; intervals]; group_count];
+        let mut chosen_plan = vec![vec![0; intervals]; group_count];
         for (interval, program) in programs.iter_mut().enumerate() {
             let chosen = match solve_interval(&problem.groups, program)? {
                 Some(chosen) => chosen,
@@ -671,8 +785,29 @@ pub fn plan_center(
                 }
             };
             for (group, count) in chosen.into_iter().enumerate() {
-                agents[group][interval] = count;
+                chosen_plan[group][interval] = count;
             }
+        }
+        // The first plan is simulated over the whole day; later ones only around the intervals
+        // whose staffing changed or that missed (their figures are re-estimated under the new
+        // plan), the others keeping the figures of the same staffing.
+        let windows = if current.is_empty() {
+            vec![Window::whole(intervals)]
+        } else {
+            let marked: Vec<bool> = (0..intervals)
+                .map(|interval| {
+                    missed[interval]
+                        || (0..group_count)
+                            .any(|group| chosen_plan[group][interval] != agents[group][interval])
+                })
+                .collect();
+            windows_around(&marked, warmup, carry)
+        };
+        agents = chosen_plan;
+        if windows.is_empty() {
+            // Nothing changed and nothing missed: the plan is the last one simulated.
+            converged = true;
+            break;
         }
         let base = simulate(
             &agents,
@@ -680,9 +815,29 @@ pub fn plan_center(
             Stage::Plan {
                 iteration: iterations,
             },
+            &windows,
         )?;
-        simulated_contacts += base.contacts;
-        let misses = misses(problem, &base, &unreachable);
+        record(&mut cost, &base);
+        if current.is_empty() {
+            cost.whole_day_contacts = base.contacts;
+            current = base.figures.clone();
+        } else {
+            for window in &windows {
+                for (queue, figures) in current.iter_mut().enumerate() {
+                    figures[window.from..window.to]
+                        .copy_from_slice(&base.figures[queue][window.from..window.to]);
+                }
+            }
+        }
+        let current_figures = Simulated {
+            figures: current.clone(),
+            contacts: 0,
+        };
+        let misses = misses(problem, &current_figures, &unreachable);
+        missed = vec![false; intervals];
+        for miss in &misses {
+            missed[miss.interval] = true;
+        }
         if misses.is_empty() {
             converged = true;
             break;
@@ -690,10 +845,79 @@ pub fn plan_center(
         if iterations >= settings.max_iterations {
             break;
         }
-        // Finite differences: per group, a step in every interval where a queue it serves
-        // misses; groups that share no queue are stepped in the same run.
-        let mut step = vec![vec![0u64; intervals]; group_count];
+        // Slopes reused: a target that missed before and got a cut has now been simulated
+        // at two staffings with the same seed; the change of its figure along the step taken
+        // rescales the slopes of its last cut (a secant). Only misses without one, or whose
+        // figure did not improve along the step, get new finite differences.
+        let mut secants: Vec<Option<Vec<(usize, f64)>>> = Vec::with_capacity(misses.len());
         for miss in &misses {
+            let secant = miss.value.and_then(|value| {
+                let last = last_cuts.get(&(miss.queue, miss.interval, kind_index(miss.kind)))?;
+                let predicted: f64 = last
+                    .coefficients
+                    .iter()
+                    .zip(&last.agents)
+                    .map(|(&(group, slope), &before)| {
+                        slope * (agents[group][miss.interval] as f64 - before as f64)
+                    })
+                    .sum();
+                let observed = value - last.value;
+                if !(predicted > TOLERANCE && observed > TOLERANCE) {
+                    return None;
+                }
+                let scale = (observed / predicted).min(MAX_SECANT_SCALE);
+                Some(
+                    last.coefficients
+                        .iter()
+                        .map(|&(group, slope)| (group, slope * scale))
+                        .collect(),
+                )
+            });
+            secants.push(secant);
+        }
+        let mut differenced = vec![false; intervals];
+        for (miss, secant) in misses.iter().zip(&secants) {
+            if secant.is_none() {
+                differenced[miss.interval] = true;
+            }
+        }
+        // Finite differences: per group, a step in every interval where a queue it serves
+        // misses with no slope to reuse; groups that share no queue are stepped in the same
+        // run. They are simulated in windows around those misses only, against the plan
+        // simulated in the same windows (the plan's own run when its windows are those):
+        // common random numbers hold between runs of the same windows, whose first contacts
+        // meet the same numbers.
+        let mut difference_windows = windows_around(&differenced, warmup, 0);
+        let span = |windows: &[Window]| -> usize {
+            windows
+                .iter()
+                .map(|window| window.to - window.warmup_from)
+                .sum()
+        };
+        let stepped_groups = colour_count(problem, &misses, &secants);
+        // Windows of their own cost a baseline run more: worth it only when narrower by more.
+        if span(&difference_windows) * (stepped_groups + 1) >= span(&windows) * stepped_groups {
+            difference_windows = windows.clone();
+        }
+        let baseline = if difference_windows.is_empty() || difference_windows == windows {
+            base
+        } else {
+            let baseline = simulate(
+                &agents,
+                settings.seed,
+                Stage::Baseline {
+                    iteration: iterations,
+                },
+                &difference_windows,
+            )?;
+            record(&mut cost, &baseline);
+            baseline
+        };
+        let mut step = vec![vec![0u64; intervals]; group_count];
+        for (miss, secant) in misses.iter().zip(&secants) {
+            if secant.is_some() {
+                continue;
+            }
             for server in &problem.queues[miss.queue].servers {
                 let current = agents[server.group][miss.interval];
                 let room = problem.groups[server.group].max_agents - current;
@@ -726,33 +950,65 @@ pub fn plan_center(
                     iteration: iterations,
                     run: run as u32 + 1,
                     runs: run_count as u32,
+                    misses: secants.iter().filter(|secant| secant.is_none()).count() as u32,
                 },
+                &difference_windows,
             )?;
-            simulated_contacts += simulated.contacts;
+            record(&mut cost, &simulated);
             for (&group, &colour) in stepped.iter().zip(&runs) {
                 if colour == run {
                     perturbed_figures[group] = Some(simulated.clone());
                 }
             }
         }
-        for miss in misses {
+        // An interval is simulated again when its staffing changes or a target of it still
+        // misses; one whose misses were all found unreachable keeps its figures.
+        missed = vec![false; intervals];
+        for (miss, secant) in misses.into_iter().zip(secants) {
             let queue = &problem.queues[miss.queue];
             let program = &mut programs[miss.interval];
-            let mut coefficients = Vec::new();
-            for server in &queue.servers {
-                let group = server.group;
-                let delta = step[group][miss.interval];
-                let derivative = match (&perturbed_figures[group], miss.value) {
-                    (Some(perturbed), Some(value)) if delta > 0 => miss
-                        .kind
-                        .estimate(&perturbed.figures[miss.queue][miss.interval])
-                        .mean
-                        .map_or(0.0, |after| {
-                            (miss.kind.oriented(after) - value) / delta as f64
-                        }),
-                    _ => 0.0,
-                };
-                coefficients.push((group, derivative.max(0.0)));
+            let from_secant = secant.is_some();
+            let coefficients = match secant {
+                Some(coefficients) => coefficients,
+                None => {
+                    let mut coefficients = Vec::new();
+                    for server in &queue.servers {
+                        let group = server.group;
+                        let delta = step[group][miss.interval];
+                        let before = miss
+                            .kind
+                            .estimate(&baseline.figures[miss.queue][miss.interval])
+                            .mean;
+                        let derivative = match (&perturbed_figures[group], before) {
+                            (Some(perturbed), Some(before)) if delta > 0 => miss
+                                .kind
+                                .estimate(&perturbed.figures[miss.queue][miss.interval])
+                                .mean
+                                .map_or(0.0, |after| {
+                                    (miss.kind.oriented(after) - miss.kind.oriented(before))
+                                        / delta as f64
+                                }),
+                            _ => 0.0,
+                        };
+                        coefficients.push((group, derivative.max(0.0)));
+                    }
+                    coefficients
+                }
+            };
+            if let Some(value) = miss.value {
+                if coefficients.iter().any(|&(_, slope)| slope > 0.0) {
+                    last_cuts.insert(
+                        (miss.queue, miss.interval, kind_index(miss.kind)),
+                        LastCut {
+                            agents: coefficients
+                                .iter()
+                                .map(|&(group, _)| agents[group][miss.interval])
+                                .collect(),
+                            value,
+                            coefficients: coefficients.clone(),
+                        },
+                    );
+                }
             }
             let at_full =
                 |group: usize| agents[group][miss.interval] >= problem.groups[group].max_agents;
@@ -765,18 +1021,34 @@ pub fn plan_center(
                 })
                 .sum();
             let any_slope = coefficients.iter().any(|&(_, derivative)| derivative > 0.0);
+            // Below the knee (the queue's own traffic more than its groups now hold) a figure
+            // is flat and convex, and its tangent says nothing of what more agents reach; a
+            // secant, rescaled by a noisy step, neither: the capacity cut below asks for more.
+            let held: f64 = queue
+                .servers
+                .iter()
+                .map(|server| {
+                    f64::from(server.slots_per_agent)
+                        * agents[server.group][miss.interval] as f64
+                        * (1.0 - problem.groups[server.group].shrinkage)
+                })
+                .sum();
+            let own_erlangs = queue.demand.get(miss.interval).map_or(0.0, |demand| {
+                demand.volume * demand.handle_time_s / problem.interval.as_s_f64()
+            });
+            let tangent_tells = !from_secant && held >= own_erlangs;
             match (miss.shortfall, any_slope) {
                 _ if servers_full => {
                     unreachable.push((miss.queue, miss.interval, miss.kind));
                 }
-                (Some(shortfall), true) if reach + TOLERANCE < shortfall => {
+                (Some(shortfall), true) if reach + TOLERANCE < shortfall && tangent_tells => {
                     // Even every agent along the tangent falls short: give it all it has.
                     unreachable.push((miss.queue, miss.interval, miss.kind));
                     for server in &queue.servers {
                         program.at_most[server.group] = true;
                     }
                 }
-                (Some(shortfall), true) => {
+                (Some(shortfall), true) if reach + TOLERANCE >= shortfall => {
                     let rhs = shortfall
                         + coefficients
                             .iter()
@@ -787,8 +1059,9 @@ pub fn plan_center(
                     program.cuts.push(Cut { coefficients, rhs });
                 }
                 _ => {
-                    // No measurable slope (noise, or far below the knee) or no figure: ask
-                    // the serving groups for a tenth more capacity than now.
+                    // No measurable slope (noise, or far below the knee), no figure, or a
+                    // slope that cannot tell: ask the serving groups for a tenth more capacity
+                    // than now, and at least the queue's own offered load.
                     let coefficients: Vec<(usize, f64)> = queue
                         .servers
                         .iter()
@@ -802,14 +1075,24 @@ pub fn plan_center(
                         .iter()
                         .map(|&(group, slots)| slots * problem.groups[group].max_agents as f64)
                         .sum();
-                    let rhs = (now + (now * 0.1).ceil().max(1.0)).min(most);
+                    let rhs = (now + (now * 0.1).ceil().max(1.0))
+                        .max(own_erlangs.ceil())
+                        .min(most);
                     program.cuts.push(Cut { coefficients, rhs });
                 }
             }
+            if !unreachable.contains(&(miss.queue, miss.interval, miss.kind)) {
+                missed[miss.interval] = true;
+            }
         }
     }
-    let verification = simulate(&agents, settings.verification_seed, Stage::Verification)?;
-    simulated_contacts += verification.contacts;
+    let verification = simulate(
+        &agents,
+        settings.verification_seed,
+        Stage::Verification,
+        &[Window::whole(intervals)],
+    )?;
+    cost.verification_contacts = verification.contacts;
     describe(
         problem,
         settings,
@@ -820,10 +1103,36 @@ pub fn plan_center(
         PlanFacts {
             iterations,
             converged,
-            simulated_contacts,
+            cost,
             interval_h,
         },
     )
+}
+
+/// The finite-difference runs the misses without a secant need: the colours of the groups
+/// serving their queues.
+fn colour_count(
+    problem: &Problem,
+    misses: &[Miss],
+    secants: &[Option<Vec<(usize, f64)>>],
+) -> usize {
+    let mut groups: Vec<usize> = misses
+        .iter()
+        .zip(secants)
+        .filter(|(_, secant)| secant.is_none())
+        .flat_map(|(miss, _)| {
+            problem.queues[miss.queue]
+                .servers
+                .iter()
+                .map(|server| server.group)
+        })
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    colour_groups(problem, &groups)
+        .into_iter()
+        .max()
+        .map_or(0, |most| most + 1)
 }
 
 /// Colours groups so that two groups serving a common queue get different colours (greedy,
@@ -898,7 +1207,7 @@ fn misses(
 struct PlanFacts {
     iterations: u32,
     converged: bool,
-    simulated_contacts: u64,
+    cost: SimulationCost,
     interval_h: f64,
 }
 
@@ -1025,6 +1334,72 @@ fn describe(
             intervals,
         });
     }
+    let mut found: Vec<(usize, usize)> = unreachable
+        .iter()
+        .map(|&(queue, interval, _)| (queue, interval))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    let interval_s = problem.interval.as_s_f64();
+    let offered_erlangs = |queue: &Queue, interval: usize| {
+        queue.demand.get(interval).map_or(0.0, |demand| {
+            demand.volume * demand.handle_time_s / interval_s
+        })
+    };
+    let unreachable_intervals = found
+        .into_iter()
+        .map(|(queue_index, interval)| {
+            let queue = &problem.queues[queue_index];
+            UnreachableInterval {
+                queue: queue.name.clone(),
+                interval_start: interval_starts[interval],
+                targets: KINDS
+                    .iter()
+                    .filter(|&&kind| unreachable.contains(&(queue_index, interval, kind)))
+                    .map(|kind| kind.name().to_string())
+                    .collect(),
+                groups: queue
+                    .servers
+                    .iter()
+                    .map(|server| problem.groups[server.group].name.clone())
+                    .collect(),
+                capacity_slots: queue
+                    .servers
+                    .iter()
+                    .map(|server| {
+                        f64::from(server.slots_per_agent)
+                            * agents[server.group][interval] as f64
+                            * (1.0 - problem.groups[server.group].shrinkage)
+                    })
+                    .sum(),
+                offered_erlangs: offered_erlangs(queue, interval),
+                groups_offered_erlangs: problem
+                    .queues
+                    .iter()
+                    .filter(|other| {
+                        other.servers.iter().any(|server| {
+                            queue.servers.iter().any(|mine| mine.group == server.group)
+                        })
+                    })
+                    .map(|other| offered_erlangs(other, interval))
+                    .sum(),
+                why: String::new(),
+            }
+        })
+        .map(|mut found: UnreachableInterval| {
+            found.why = if found.offered_erlangs >= found.capacity_slots {
+                "its own traffic is more than every agent of its groups holds".to_string()
+            } else if found.groups_offered_erlangs >= found.capacity_slots {
+                "with the other queues of its groups, the traffic is more than every agent holds"
+                    .to_string()
+            } else {
+                "the interval's traffic fits, but what earlier intervals leave (waiting \
+                 contacts, callbacks, retrials) fills the groups"
+                    .to_string()
+            };
+            found
+        })
+        .collect();
     let pooled_agent_hours = pooled_bound(problem, pooled) * facts.interval_h;
     Ok(StaffingPlanFile {
         scenario: problem.name.clone(),
@@ -1045,8 +1420,10 @@ fn describe(
         replications: settings.replications,
         optimisation_seed: settings.seed,
         verification_seed: settings.verification_seed,
-        simulated_contacts: facts.simulated_contacts,
+        simulated_contacts: facts.cost.optimisation_contacts + facts.cost.verification_contacts,
+        simulation_cost: facts.cost,
         unmet,
+        unreachable: unreachable_intervals,
     })
 }
 
@@ -1228,7 +1605,7 @@ mod tests {
     #[test]
     fn a_plan_meets_every_target_between_the_pooled_bound_and_the_per_queue_sum() {
         let problem = two_queues([[150.0, 250.0, 200.0], [80.0, 120.0, 160.0]], 20);
-        let plan = plan_center(&problem, SETTINGS, |agents, _, _| {
+        let plan = plan_center(&problem, SETTINGS, |agents, _, _, _| {
             erlang_center(&problem, agents, 2)
         })
         .unwrap();
@@ -1257,7 +1634,7 @@ mod tests {
         // 1,500 calls in the second half hour need about 160 agents; the groups have 60 + 60
         // + 5, and only 65 can take queue a.
         let problem = two_queues([[150.0, 1_500.0, 200.0], [80.0, 120.0, 160.0]], 5);
-        let plan = plan_center(&problem, SETTINGS, |agents, _, _| {
+        let plan = plan_center(&problem, SETTINGS, |agents, _, _, _| {
             erlang_center(&problem, agents, 2)
         })
         .unwrap();
@@ -1277,13 +1654,157 @@ mod tests {
             "{:?}",
             plan.unmet
         );
+        // Why: 1,500 calls of 3 minutes in half an hour are 150 erlangs against 65 agents.
+        assert_eq!(plan.unreachable.len(), 1, "{:?}", plan.unreachable);
+        let found = &plan.unreachable[0];
+        assert_eq!(
+            (found.queue.as_str(), found.interval_start),
+            ("a", DurationMs(1_800_000))
+        );
+        assert_eq!(found.targets, ["service_level", "abandon_rate"]);
+        assert_eq!(found.groups, ["a-team", "blended"]);
+        assert_eq!(found.capacity_slots, 65.0);
+        assert_eq!(found.offered_erlangs, 150.0);
+        assert_eq!(found.groups_offered_erlangs, 150.0 + 12.0);
+        assert!(found.why.starts_with("its own traffic"), "{}", found.why);
+    }
+
+    #[test]
+    fn windows_cover_marked_intervals_from_their_warmup_to_their_carry_joined_when_they_touch() {
+        let marked = |indexes: &[usize]| {
+            let mut marked = vec![false; 40];
+            for &index in indexes {
+                marked[index] = true;
+            }
+            marked
+        };
+        assert_eq!(windows_around(&marked(&[]), 4, 4), []);
+        // A run of two, and one far after it.
+        assert_eq!(
+            windows_around(&marked(&[10, 11, 30]), 4, 4),
+            [
+                Window {
+                    warmup_from: 6,
+                    from: 10,
+                    to: 16
+                },
+                Window {
+                    warmup_from: 26,
+                    from: 30,
+                    to: 35
+                }
+            ]
+        );
+        // 20's warmup starts at 16, where 10's carry ends: one simulation.
+        assert_eq!(
+            windows_around(&marked(&[10, 20]), 4, 6),
+            [Window {
+                warmup_from: 6,
+                from: 10,
+                to: 27
+            }]
+        );
+        // Near the start there is no warmup to simulate; the carry stops at the horizon.
+        assert_eq!(
+            windows_around(&marked(&[2, 39]), 4, 4),
+            [
+                Window {
+                    warmup_from: 0,
+                    from: 0,
+                    to: 7
+                },
+                Window {
+                    warmup_from: 35,
+                    from: 39,
+                    to: 40
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn after_the_first_plan_only_windows_around_changes_and_misses_are_simulated() {
+        // Twelve half hours: a busy hour in the middle is what the cuts change.
+        let mut problem = two_queues([[150.0, 250.0, 200.0], [80.0, 120.0, 160.0]], 20);
+        let volumes = [
+            100.0, 100.0, 100.0, 100.0, 100.0, 400.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0,
+        ];
+        for queue in &mut problem.queues {
+            queue.demand = volumes
+                .iter()
+                .enumerate()
+                .map(|(interval, &volume)| IntervalDemand {
+                    start: DurationMs(interval as u64 * 1_800_000),
+                    volume,
+                    handle_time_s: 180.0,
+                })
+                .collect();
+        }
+        problem.interval_count = volumes.len();
+        let mut seen: Vec<(Stage, Vec<Window>)> = Vec::new();
+        let plan = plan_center(&problem, SETTINGS, |agents, _, stage, windows| {
+            seen.push((stage, windows.to_vec()));
+            // Erlang in the busy interval, every target met with room to spare elsewhere: only
+            // it misses and changes. A simulation's contacts count its intervals of arrivals.
+            let mut simulated = erlang_center(&problem, agents, 2)?;
+            for figures in &mut simulated.figures {
+                for (interval, figures) in figures.iter_mut().enumerate() {
+                    if interval != 5 {
+                        let exact = |value: f64| Estimate {
+                            mean: Some(value),
+                            ci95: None,
+                            count: 1,
+                        };
+                        figures.service_level = exact(1.0);
+                        figures.abandon_rate = exact(0.0);
+                        figures.asa_s = exact(0.0);
+                    }
+                }
+            }
+            simulated.contacts = windows
+                .iter()
+                .map(|window| (window.to - window.warmup_from) as u64)
+                .sum();
+            Ok(simulated)
+        })
+        .unwrap();
+        assert!(plan.converged, "{plan:?}");
+        let whole = Window::whole(volumes.len());
+        assert_eq!(seen[0], (Stage::Plan { iteration: 1 }, vec![whole]));
+        assert_eq!(seen.last().unwrap(), &(Stage::Verification, vec![whole]));
+        let cost = &plan.simulation_cost;
+        assert_eq!(cost.whole_day_contacts, 12);
+        assert_eq!(cost.verification_contacts, 12);
+        assert_eq!(cost.simulations as usize, seen.len() - 1);
+        assert_eq!(
+            cost.optimisation_contacts,
+            seen[..seen.len() - 1]
+                .iter()
+                .map(|(_, windows)| windows
+                    .iter()
+                    .map(|window| (window.to - window.warmup_from) as u64)
+                    .sum::<u64>())
+                .sum::<u64>()
+        );
+        // Every later simulation is narrower than the day (a window covers a miss or change
+        // with two intervals of warmup before it; a plan's, two of carry after it).
+        for (stage, windows) in &seen[1..seen.len() - 1] {
+            assert!(
+                windows.iter().all(|window| *window != whole),
+                "{stage:?} {windows:?}"
+            );
+        }
+        assert!(
+            cost.optimisation_contacts < u64::from(cost.simulations) * cost.whole_day_contacts,
+            "{cost:?}"
+        );
     }
 
     #[test]
     fn occupancy_targets_are_refused_not_ignored() {
         let mut problem = two_queues([[150.0, 250.0, 200.0], [80.0, 120.0, 160.0]], 20);
         problem.queues[1].targets.max_occupancy = Some(0.85);
-        let error = plan_center(&problem, SETTINGS, |_, _, _| unreachable!()).unwrap_err();
+        let error = plan_center(&problem, SETTINGS, |_, _, _, _| unreachable!()).unwrap_err();
         assert!(
             error
                 .to_string()

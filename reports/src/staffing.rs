@@ -249,6 +249,38 @@ pub fn staffing_page(plan: &StaffingPlanFile) -> Result<String, ReportError> {
         html.push_str(&rows);
         html.push_str("</tbody></table>\n");
     }
+    if !plan.unreachable.is_empty() {
+        html.push_str("<h2>Unreachable within the group sizes, and why</h2>\n<p>Every agent of the serving groups is logged in in these intervals; the queue's offered load shares their capacity with the groups' other queues.</p>\n<table><thead><tr><th>queue</th><th>interval</th><th>targets</th><th>groups</th><th>offered (erlangs)</th><th>with the groups' other queues</th><th>contacts held at once</th><th>why</th></tr></thead><tbody>\n");
+        for found in &plan.unreachable {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{}</td></tr>",
+                escape(&found.queue),
+                found.interval_start,
+                escape(&found.targets.join(", ")),
+                escape(&found.groups.join(" + ")),
+                found.offered_erlangs,
+                found.groups_offered_erlangs,
+                found.capacity_slots,
+                escape(&found.why)
+            );
+        }
+        html.push_str("</tbody></table>\n");
+    }
+    let cost = &plan.simulation_cost;
+    let _ = writeln!(
+        html,
+        "<p>The optimisation ran {} simulations of {} contacts in all ({:.1} whole days of {} contacts); the verification simulated {}.</p>",
+        cost.simulations,
+        cost.optimisation_contacts,
+        if cost.whole_day_contacts > 0 {
+            cost.optimisation_contacts as f64 / cost.whole_day_contacts as f64
+        } else {
+            0.0
+        },
+        cost.whole_day_contacts,
+        cost.verification_contacts
+    );
     html.push_str("</section>\n</main>\n</body>\n</html>\n");
     Ok(html)
 }

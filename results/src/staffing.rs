@@ -173,8 +173,55 @@ pub struct StaffingPlanFile {
     pub verification_seed: u64,
     /// Contacts simulated in all (optimisation and verification, every replication).
     pub simulated_contacts: u64,
+    /// What the optimisation simulated, against simulating the whole day every time.
+    pub simulation_cost: SimulationCost,
     /// Intervals (queue, start, target) the verification judged unmet.
     pub unmet: Vec<String>,
+    /// Queue-intervals the optimisation found unreachable within the group sizes, and why.
+    pub unreachable: Vec<UnreachableInterval>,
+}
+
+/// What the optimisation cost in simulation. After its first plan, an iteration simulates only
+/// windows around the intervals whose staffing changed or whose targets missed (from a
+/// warmup before them to a carry after them), so the figures of the other intervals are the
+/// last ones simulated with the same staffing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimulationCost {
+    /// Simulations the optimisation ran (plans and finite differences; every replication in
+    /// each), the verification not counted.
+    pub simulations: u32,
+    /// Contacts those simulations created (every replication).
+    pub optimisation_contacts: u64,
+    /// Contacts one simulation of the whole day creates (the first plan's, every replication):
+    /// `simulations × whole_day_contacts` is what whole-day simulations would have cost.
+    pub whole_day_contacts: u64,
+    /// Contacts the verification created (a whole day, with the independent seed).
+    pub verification_contacts: u64,
+}
+
+/// A queue-interval no staffing within the group sizes meets: every agent of the groups that
+/// serve it is logged in, and its traffic is still more than they can serve at the target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnreachableInterval {
+    pub queue: String,
+    pub interval_start: DurationMs,
+    /// The targets found unreachable (`service_level`, `asa_s`, `abandon_rate`).
+    pub targets: Vec<String>,
+    /// Its groups, each at its size.
+    pub groups: Vec<String>,
+    /// Agents of those groups logged in (productive: shrinkage taken off), in contacts held at
+    /// once.
+    pub capacity_slots: f64,
+    /// The queue's own offered load in the interval, in erlangs (arrivals × mean handle time /
+    /// interval, the planner's forecast), which shares that capacity with the groups' other
+    /// queues.
+    pub offered_erlangs: f64,
+    /// The offered load of every queue those groups serve, this one included.
+    pub groups_offered_erlangs: f64,
+    /// Why, in words: the queue's own traffic is more than the groups hold, or with their other
+    /// queues' it is, or neither is and what earlier intervals leave (waiting contacts,
+    /// callbacks, retrials) fills the capacity.
+    pub why: String,
 }
 
 impl StaffingPlanFile {

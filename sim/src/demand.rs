@@ -580,12 +580,15 @@ pub enum Shrinkage {
 /// Simulates, for each `(group, agents)`, `agents[interval]` logged in per interval (of
 /// length `interval`, from time 0) as the `[[people]]` plan of that group in `scenario` (its
 /// shifts replaced; its shrinkage kept or removed), and returns every queue's figures per
-/// interval across replications.
+/// interval across replications. Traffic arrives only within `arrival_windows_ms` when any is
+/// given (`Model::arrival_windows_ms`): figures of intervals outside them, or too soon after a
+/// window's start for the queues to have filled, say nothing about the plan.
 pub fn simulate_group_plans(
     scenario: &Scenario,
     interval: DurationMs,
     plans: &[(usize, &[u64])],
     shrinkage: Shrinkage,
+    arrival_windows_ms: &[(u64, u64)],
     options: &RunOptions,
     progress: &(dyn Fn(u32) + Sync),
 ) -> Result<SimulatedPlan, SimulatePlanError> {
@@ -642,7 +645,8 @@ pub fn simulate_group_plans(
             people.shrinkage = None;
         }
     }
-    let model = prepare(&scenario)?;
+    let mut model = prepare(&scenario)?;
+    model.arrival_windows_ms = arrival_windows_ms.to_vec();
     let result = crate::run(&model, options, progress).map_err(SimulatePlanError::Run)?;
     let figures = queue_interval_estimates(&model, &result);
     Ok(SimulatedPlan {
@@ -740,6 +744,7 @@ pub fn simulate_staffing_plan(
         interval,
         &[(group, agents)],
         Shrinkage::Remove,
+        &[],
         options,
         progress,
     )?;

@@ -35,6 +35,11 @@ pub struct Model {
     pub duration_ms: u64,
     pub warmup_ms: u64,
     pub interval_ms: u64,
+    /// Time ranges `[start, end)` in which traffic arrives; empty: the whole run. Outside them
+    /// a source's arrivals are drawn and dropped (with every number a contact draws on
+    /// arrival), so contacts inside them are the ones a whole run has: a planner re-simulating
+    /// a few intervals of a day (after a warmup) keeps common random numbers with the day.
+    pub arrival_windows_ms: Vec<(u64, u64)>,
     /// Sites as datacenters and the faults to play (`[topology]`, `[[fault]]`).
     pub topology: Option<crate::topology::Topology>,
     /// What the model did that the file did not say, for the reader to see before the
@@ -697,6 +702,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
         duration_ms,
         warmup_ms: settings.warmup.as_ms(),
         interval_ms: settings.interval.as_ms(),
+        arrival_windows_ms: Vec::new(),
         topology,
         warnings,
     })

@@ -520,7 +520,11 @@ impl Driver<'_, '_> {
         match action {
             Action::Failover(action) => return self.failover_act(action),
             Action::Arrival { traffic } => {
-                self.arrive(traffic, 0);
+                if self.arrives_in_window() {
+                    self.arrive(traffic, 0);
+                } else {
+                    self.draw_and_drop_contact(traffic as usize);
+                }
                 self.schedule_next_arrival(traffic as usize);
             }
             Action::Retrial { traffic, retrials } => self.arrive(traffic, retrials),
@@ -702,6 +706,32 @@ impl Driver<'_, '_> {
                 self.now_ms + self.commit_ms,
                 Action::ArrivalCommitted { traffic, retrials },
             );
+        }
+    }
+
+    /// Whether traffic arriving now enters the center (`Model::arrival_windows_ms`).
+    #[inline]
+    fn arrives_in_window(&self) -> bool {
+        let windows = &self.model.arrival_windows_ms;
+        windows.is_empty()
+            || windows
+                .iter()
+                .any(|&(start_ms, end_ms)| (start_ms..end_ms).contains(&self.now_ms))
+    }
+
+    /// Draws what a contact of `traffic_index` arriving now would draw on arrival, in the same
+    /// order as `create_contact`, and drops it: the streams stay where a whole run has them.
+    fn draw_and_drop_contact(&mut self, traffic_index: usize) {
+        let traffic = &self.model.traffic[traffic_index];
+        let streams = &mut self.traffic[traffic_index];
+        if !traffic.attribute_mix.is_empty() {
+            let _: f64 = streams.attributes.random();
+        }
+        if traffic.negative_sentiment > 0.0 {
+            let _: f64 = streams.sentiment.random();
+        }
+        if let Some(patience) = &traffic.patience {
+            let _ = patience.sample_ms(&mut streams.patience);
         }
     }
 

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context};
 use switchboard_engine::units::DurationMs;
 use switchboard_plan::multiskill::{
-    plan_center, Group, Problem, Queue, Server, Settings, Simulated, Stage,
+    plan_center, Group, Problem, Queue, Server, Settings, Simulated, Stage, Window,
 };
 use switchboard_plan::staffing::{IntervalDemand, QueueModel};
 use switchboard_plan::staffing_table::read_staffing_table;
@@ -218,15 +218,53 @@ pub(super) fn run_center(
             verification_seed,
             replications,
         },
-        |agents: &[Vec<u64>], seed: u64, stage: Stage| -> Result<Simulated, PlanError> {
+        |agents: &[Vec<u64>],
+         seed: u64,
+         stage: Stage,
+         windows: &[Window]|
+         -> Result<Simulated, PlanError> {
             let stage_text = match stage {
                 Stage::Plan { iteration } => format!("iteration {iteration}: the plan"),
+                Stage::Baseline { iteration } => {
+                    format!("iteration {iteration}: the plan in the misses' windows")
+                }
                 Stage::Perturbation {
                     iteration,
                     run,
                     runs,
-                } => format!("iteration {iteration}: finite differences {run} of {runs}"),
+                    misses,
+                } => format!(
+                    "iteration {iteration}: finite differences {run} of {runs} for {misses} misses"
+                ),
                 Stage::Verification => "verification".to_string(),
+            };
+            let whole = windows == [Window::whole(demand.interval_count)];
+            let interval_ms = demand.interval.as_ms();
+            // Traffic arrives in the windows only (none given: the whole day, as `sim` runs it).
+            let arrival_windows_ms: Vec<(u64, u64)> = if whole {
+                Vec::new()
+            } else {
+                windows
+                    .iter()
+                    .map(|window| {
+                        (
+                            window.warmup_from as u64 * interval_ms,
+                            window.to as u64 * interval_ms,
+                        )
+                    })
+                    .collect()
+            };
+            let stage_text = if whole {
+                stage_text
+            } else {
+                let simulated: usize = windows
+                    .iter()
+                    .map(|window| window.to - window.warmup_from)
+                    .sum();
+                format!(
+                    "{stage_text} ({simulated} of {} intervals)",
+                    demand.interval_count
+                )
             };
             bar.set_message(stage_text.clone());
             let plans: Vec<(usize, &[u64])> = agents
@@ -246,6 +284,7 @@ pub(super) fn run_center(
                 demand.interval,
                 &plans,
                 Shrinkage::Keep,
+                &arrival_windows_ms,
                 &options,
                 &|finished| {
                     bar.set_message(format!(
@@ -384,8 +423,7 @@ pub(super) fn render(
     paragraph(
         &mut text,
         format!(
-            "optimisation: {} iterations, {}, seed {}, {} replications per simulation; {} \
-             contacts simulated in all",
+            "optimisation: {} iterations, {}, seed {}, {} replications per simulation",
             plan.iterations,
             if plan.converged {
                 "every target met or found unreachable"
@@ -394,9 +432,54 @@ pub(super) fn render(
             },
             plan.optimisation_seed,
             plan.replications,
-            plan.simulated_contacts
         ),
     );
+    let cost = &plan.simulation_cost;
+    paragraph(
+        &mut text,
+        format!(
+            "simulated: {} contacts in {} optimisation runs ({:.1} whole days; whole-day runs \
+             would have simulated {}), and {} in the verification",
+            cost.optimisation_contacts,
+            cost.simulations,
+            if cost.whole_day_contacts > 0 {
+                cost.optimisation_contacts as f64 / cost.whole_day_contacts as f64
+            } else {
+                0.0
+            },
+            u64::from(cost.simulations) * cost.whole_day_contacts,
+            cost.verification_contacts
+        ),
+    );
+    if !plan.unreachable.is_empty() {
+        paragraph(
+            &mut text,
+            format!(
+                "unreachable within the group sizes ({} queue-intervals): every agent of the \
+                 serving groups logged in, and still short",
+                plan.unreachable.len()
+            ),
+        );
+        for found in &plan.unreachable {
+            text.push_str(&wrapped(
+                &format!(
+                    "{} at {}: {}; {:.0} erlangs offered ({:.0} with the groups' other queues) \
+                     to {} holding {:.0} contacts at once: {}",
+                    found.queue,
+                    start_text(found.interval_start),
+                    found.targets.join(", "),
+                    found.offered_erlangs,
+                    found.groups_offered_erlangs,
+                    found.groups.join(" + "),
+                    found.capacity_slots,
+                    found.why
+                ),
+                "  ",
+                4,
+                width,
+            ));
+        }
+    }
     let mut counts = [0usize; 4];
     for queue in &plan.queues {
         for interval in &queue.intervals {

@@ -1,0 +1,118 @@
+//! The short version of the Singles' Day plan (`plan staff scenarios/singles-day.toml --sl 80/20
+//! --max-abandon 5%`, whose whole day is measured in release mode in docs/performance.md): its
+//! first half hour, the 20:00 presale surge, with at most two iterations, and the verification. The surge is more
+//! traffic than 6,800 agents hold: the plan reports those intervals unreachable with why, and
+//! says what it simulated.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use switchboard_results::staffing::{StaffingPlanFile, Verdict};
+
+fn folder() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plan_singles_day")
+}
+
+#[test]
+fn the_presale_surge_is_reported_unreachable_with_why_and_what_was_simulated() {
+    let folder = folder();
+    std::fs::create_dir_all(&folder).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/singles-day.toml"),
+    )
+    .unwrap();
+    assert!(text.contains("\nduration = \"24h\"\n"));
+    let scenario = folder.join("singles-day-surge.toml");
+    std::fs::write(
+        &scenario,
+        text.replace("\nduration = \"24h\"\n", "\nduration = \"30m\"\n"),
+    )
+    .unwrap();
+    let out = folder.join("plan");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plan", "staff"])
+        .arg(&scenario)
+        .args([
+            "--sl",
+            "80/20",
+            "--max-abandon",
+            "5%",
+            "--max-iterations",
+            "2",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("the switchboard program runs");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plan = StaffingPlanFile::read_folder(&out).expect("plan.json reads");
+    assert_eq!(plan.interval_starts.len(), 2);
+    // Iteration 1: the plan (the whole half hour), at every agent already (the analytic
+    // start asks more than 6,800 agents give), so no finite difference can step and every
+    // target missed is unreachable; nothing changes after it, so nothing more is simulated.
+    // Then the verification.
+    let cost = &plan.simulation_cost;
+    assert_eq!(cost.simulations, 1, "{cost:?}");
+    assert!(plan.converged);
+    assert!(
+        cost.whole_day_contacts > 100_000,
+        "the surge's contacts: {cost:?}"
+    );
+    assert!(
+        cost.optimisation_contacts <= u64::from(cost.simulations) * cost.whole_day_contacts,
+        "{cost:?}"
+    );
+    assert!(cost.verification_contacts > 100_000, "{cost:?}");
+    assert_eq!(
+        plan.simulated_contacts,
+        cost.optimisation_contacts + cost.verification_contacts
+    );
+    assert!(printed.contains(&format!(
+        "simulated: {} contacts in {} optimisation runs",
+        cost.optimisation_contacts, cost.simulations
+    )));
+    // The surge at 20:00: presale's own calls are more than every voice agent holds.
+    let presale = plan
+        .unreachable
+        .iter()
+        .find(|found| found.queue == "presale" && found.interval_start.as_ms() == 0)
+        .unwrap_or_else(|| panic!("{:?}", plan.unreachable));
+    assert_eq!(presale.groups, ["hz-voice", "cd-voice"]);
+    assert_eq!(presale.capacity_slots, 3_000.0);
+    assert!(
+        presale.offered_erlangs > presale.capacity_slots,
+        "{presale:?}"
+    );
+    assert!(presale.why.starts_with("its own traffic"), "{presale:?}");
+    assert!(printed.contains("unreachable within the group sizes"));
+    // Nothing is claimed met that is not.
+    for queue in &plan.queues {
+        for interval in &queue.intervals {
+            for check in &interval.checks {
+                assert!(
+                    check.verdict != Verdict::Met
+                        || check
+                            .estimate
+                            .mean
+                            .is_some_and(|mean| match check.target.as_str() {
+                                "service_level" => mean >= check.limit,
+                                _ => mean <= check.limit,
+                            }),
+                    "{} {check:?}",
+                    queue.name
+                );
+            }
+        }
+    }
+    assert!(
+        !plan.unmet.is_empty(),
+        "the 20:00 surge is more than 6,800 agents hold"
+    );
+    assert!(printed.contains("verification (independent seed 1112)"));
+}
