@@ -371,6 +371,7 @@ async fn serve(
         Ok(granted) => tracing::debug!(granted, "UDP receive buffer"),
         Err(error) => tracing::warn!(%error, "cannot enlarge the UDP receive buffer"),
     }
+    let stopped = stop_signals();
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", args.http))?;
@@ -483,7 +484,7 @@ async fn serve(
             .await
     });
     tokio::spawn(async move {
-        wait_for_signal().await;
+        stopped.await;
         tracing::info!("stopping: finishing calls' records");
         let _ = stop.send(true);
     });
@@ -581,25 +582,34 @@ async fn serve(
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Wait for Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled: a SIGTERM that arrives as soon as the server answers must stop it
+/// cleanly (every CDR written), not kill it.
+fn stop_signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
