@@ -350,6 +350,55 @@ mod tests {
     }
 
     #[test]
+    fn agents_belong_to_their_site_and_the_queues_they_could_serve() {
+        let config: switchboard_engine::config::CenterConfig = toml::from_str(
+            r#"
+            [[site]]
+            name = "shanghai"
+            [[queue]]
+            name = "sales"
+            channel = "voice"
+            skills = ["sales"]
+            [[queue]]
+            name = "billing"
+            channel = "voice"
+            skills = ["billing"]
+            [[agents]]
+            name = "both"
+            count = 1
+            skills = ["sales", "billing"]
+            site = "shanghai"
+            [[agents]]
+            name = "sales-team"
+            count = 1
+            skills = ["sales"]
+            "#,
+        )
+        .unwrap();
+        let places = Places::of(&Center::new(config).unwrap());
+        assert_eq!(
+            places.agent("both-1"),
+            Belonging {
+                site: Some("shanghai".into()),
+                queues: vec!["sales".into(), "billing".into()],
+            }
+        );
+        assert_eq!(places.agent("sales-team-1").queues, ["sales"]);
+        assert_eq!(places.agent("nobody"), Belonging::default());
+        assert_eq!(places.queue("billing").queues, ["billing"]);
+
+        let scoped = Principal {
+            user: "bill".into(),
+            role: Role::Supervisor,
+            sites: None,
+            queues: Some(["billing".to_string()].into()),
+            agent: None,
+        };
+        assert!(sees(&scoped, &places.agent("both-1")));
+        assert!(!sees(&scoped, &places.agent("sales-team-1")));
+    }
+
+    #[test]
     fn the_shared_token_may_do_everything_but_read_the_audit_log() {
         let access = Access::Shared(Some("t".into()));
         let places = Places::default();
