@@ -220,6 +220,10 @@ fn bad_input_is_refused_at_its_place() {
         "{stderr}"
     );
     assert!(
+        stderr.contains("\n  |\n3 | 2026-11-02 08:30,lots\n  |                  ^"),
+        "the line and a caret: {stderr}"
+    );
+    assert!(
         !directory.path().join("x").exists(),
         "nothing written on bad input"
     );

@@ -82,8 +82,11 @@ pub fn read_interval_csv(
                 .filter(|text| !text.is_empty())
                 .map(|text| (column, text))
         };
+        // In the style of every reader: the place, the line and a caret under the column.
         let fail = |column: usize, message: String| {
-            CalibrationError::new(format!("{file}:{line}:{column}: {message}"))
+            CalibrationError::new(switchboard_engine::source_text::located_at(
+                file, text, line, column, &message,
+            ))
         };
         // A non-negative number of the column `name`, read by `read` (`None` when empty).
         let value = |name: &str,
