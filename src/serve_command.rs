@@ -302,10 +302,7 @@ fn open_guard(
         .unwrap_or_else(|| std::path::Path::new("."));
     let tokens = Tokens::load(&base.join(tokens)).map_err(|problem| anyhow!("{problem}"))?;
     let key_path = base.join(audit_key);
-    let key_text = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("cannot read the audit key {}", key_path.display()))?;
-    let signer = NoteSigner::parse(&key_text)
-        .map_err(|problem| anyhow!("{}: {problem}", key_path.display()))?;
+    let signer = NoteSigner::load(&key_path).map_err(|problem| anyhow!("{problem}"))?;
     let folder = match &compliance.audit {
         Some(folder) => base.join(folder),
         None => args.data.join("audit"),
@@ -437,7 +434,7 @@ fn load_authenticator(
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
     let secrets =
-        Secrets::parse(&text).map_err(|problem| anyhow!("{}: {problem}", path.display()))?;
+        Secrets::parse(&path.display().to_string(), &text).map_err(|problem| anyhow!(problem))?;
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|error| anyhow!("cannot draw the nonce key: {error}"))?;
     let algorithms = live.algorithms().map_err(|problem| anyhow!(problem))?;
