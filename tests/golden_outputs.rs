@@ -103,16 +103,16 @@ fn chaos_of_two_datacenters() {
 
 #[test]
 fn cost_of_the_double_11_year() {
-    golden(
-        "cost-double-11",
-        &[
-            "cost",
-            "scenarios/usage/double-11-year.toml",
-            "--exchange-rate",
-            "USD_CNY=7.1",
-            "--quiet",
-        ],
-    );
+    golden("cost-double-11", cli::COST_DOUBLE_11);
+    // With --wide, prose is not wrapped: the labour note is one line.
+    let wide = cli::with(cli::COST_DOUBLE_11, &["--wide"]);
+    let shown = golden_text("cost-double-11-wide", &wide, None);
+    let labour = shown
+        .lines()
+        .find(|line| line.starts_with("Labour, the same for every option"))
+        .expect("the labour note");
+    assert!(labour.chars().count() > 100, "{labour}");
+    assert!(labour.ends_with("each book's own."), "{labour}");
 }
 
 #[test]

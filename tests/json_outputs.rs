@@ -99,13 +99,7 @@ fn chaos_json_carries_the_worst_runs_and_the_spread() {
 
 #[test]
 fn cost_json_carries_every_option_total() {
-    let (table, json) = table_and_json(&[
-        "cost",
-        "scenarios/usage/double-11-year.toml",
-        "--exchange-rate",
-        "USD_CNY=7.1",
-        "--quiet",
-    ]);
+    let (table, json) = table_and_json(cli::COST_DOUBLE_11);
     let options = json["options"].as_array().unwrap();
     assert!(options.len() >= 6);
     for option in options {

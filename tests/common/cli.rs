@@ -85,6 +85,15 @@ pub const CHAOS_BANK: &[&str] = &[
     "--quiet",
 ];
 
+/// Nine price books on the bundled Double 11 year, in USD.
+pub const COST_DOUBLE_11: &[&str] = &[
+    "cost",
+    "scenarios/usage/double-11-year.toml",
+    "--exchange-rate",
+    "USD_CNY=7.1",
+    "--quiet",
+];
+
 /// Erlang B: the lines for 1 % blocking.
 pub const ERLANG_B: &[&str] = &[
     "plan",
