@@ -286,18 +286,10 @@ fn every_plan_command_has_examples_in_its_help() {
 fn verified_morning_ramp(folder: &Path) -> (serde_json::Value, PathBuf) {
     let plan = folder.join("plan.csv");
     let _ = std::fs::remove_file(&plan);
-    let report = json(&[
-        "plan",
-        "staff",
-        "scenarios/plan-verify.toml",
-        "--sl",
-        "80/20",
-        "--verify",
-        "--quiet",
-        "--json",
-        "--out",
-        folder.to_str().unwrap(),
-    ]);
+    let report = json(&cli::with(
+        cli::STAFF_VERIFY,
+        &["--json", "--out", folder.to_str().unwrap()],
+    ));
     (report, plan)
 }
 
