@@ -406,15 +406,7 @@ fn verify_output_in_the_planning_guide_is_what_the_program_prints() {
         .expect("the guide shows the --verify example");
     let block = &guide[start + command.len()..];
     let documented = &block[..block.find("```").unwrap()];
-    let printed = succeed(&[
-        "plan",
-        "staff",
-        "scenarios/plan-verify.toml",
-        "--sl",
-        "80/20",
-        "--verify",
-        "--quiet",
-    ]);
+    let printed = succeed(cli::STAFF_VERIFY);
     assert_eq!(
         documented.trim_start_matches('\n'),
         printed,
