@@ -5,13 +5,14 @@
 //! claims met, within its 95 % interval.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use switchboard_results::staffing::{StaffingPlanFile, Verdict};
 use switchboard_results::Estimate;
 use switchboard_sim::demand::queue_interval_estimates;
 use switchboard_sim::run::{prepare, RunOptions};
+
+mod common;
 
 const SCENARIO: &str = "scenarios/multiskill.toml";
 
@@ -23,32 +24,10 @@ fn folder() -> PathBuf {
 fn planned() -> &'static (StaffingPlanFile, String) {
     static PLAN: OnceLock<(StaffingPlanFile, String)> = OnceLock::new();
     PLAN.get_or_init(|| {
-        let out = folder().join("plan");
-        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args([
-                "plan",
-                "staff",
-                SCENARIO,
-                "--sl",
-                "80/20",
-                "--max-abandon",
-                "5%",
-                "--quiet",
-                "--out",
-            ])
-            .arg(&out)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("the switchboard program runs");
-        assert!(
-            output.status.success(),
-            "plan staff failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let printed = String::from_utf8(output.stdout).expect("output is UTF-8");
-        (
-            StaffingPlanFile::read_folder(&out).expect("plan.json reads"),
-            printed,
+        common::plan_staff(
+            Path::new(SCENARIO),
+            &["--sl", "80/20", "--max-abandon", "5%"],
+            &folder().join("plan"),
         )
     })
 }

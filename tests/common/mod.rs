@@ -1,4 +1,4 @@
-//! Helpers for the live-runtime tests: start `switchboard serve` on free loopback ports, run
+//! Helpers for the tests that run the program (the live runtime's and the planner's): start `switchboard serve` on free loopback ports, run
 //! SIPp peers with time limits, speak plain HTTP, read the CDR database. Every child process
 //! is killed when its guard is dropped, so a failing test leaves nothing running.
 
@@ -13,6 +13,33 @@ use std::time::{Duration, Instant};
 pub const TOKEN: &str = "test-token";
 /// Every agent's password in tests/sipp/secrets.toml.
 pub const AGENT_PASSWORD: &str = "phone-password";
+
+/// Runs `switchboard plan staff SCENARIO ARGUMENTS… --quiet --out OUT` from the repository,
+/// asserts it succeeded, and returns the plan it wrote into `out` and what it printed.
+pub fn plan_staff(
+    scenario: &Path,
+    arguments: &[&str],
+    out: &Path,
+) -> (switchboard_results::staffing::StaffingPlanFile, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plan", "staff"])
+        .arg(scenario)
+        .args(arguments)
+        .args(["--quiet", "--out"])
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the switchboard program runs");
+    assert!(
+        output.status.success(),
+        "plan staff failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).expect("output is UTF-8");
+    let plan =
+        switchboard_results::staffing::StaffingPlanFile::read_folder(out).expect("plan.json reads");
+    (plan, printed)
+}
 
 pub fn repository_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
