@@ -1401,7 +1401,9 @@ fn describe(
                                 limit,
                                 estimate: *estimate,
                                 verdict,
-                                unreachable: facts.unreachable_occupancy.contains(&(index, interval)),
+                                unreachable: facts
+                                    .unreachable_occupancy
+                                    .contains(&(index, interval)),
                             }
                         })
                         .collect()

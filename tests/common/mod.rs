@@ -467,3 +467,91 @@ impl CompliantCenter {
         (output.status.success(), text)
     }
 }
+
+/// The figures of re-simulating a plan: `queues[queue][interval]` and
+/// `occupancy[group][interval]`.
+pub struct Resimulated {
+    pub queues: Vec<Vec<switchboard_results::staffing::IntervalEstimates>>,
+    pub occupancy: Vec<Vec<switchboard_results::Estimate>>,
+}
+
+/// Simulates `scenario` (a scenario whose groups read a plan's plan.csv) with `seed`.
+pub fn resimulate(
+    scenario: &switchboard_sim::Scenario,
+    seed: u64,
+    replications: u32,
+) -> Resimulated {
+    let model = switchboard_sim::run::prepare(scenario).expect("the scenario compiles");
+    let options = switchboard_sim::run::RunOptions {
+        seed: Some(seed),
+        replications: Some(replications),
+        threads: 2,
+        ..switchboard_sim::run::RunOptions::default()
+    };
+    let result = switchboard_sim::run(&model, &options, &|_| {}).expect("the run finishes");
+    Resimulated {
+        queues: switchboard_sim::demand::queue_interval_estimates(&model, &result),
+        occupancy: switchboard_sim::demand::group_interval_occupancy(&model, &result),
+    }
+}
+
+/// Whether `estimate`'s 95 % interval reaches `limit` on the good side of `target`.
+pub fn reaches(target: &str, limit: f64, estimate: &switchboard_results::Estimate) -> bool {
+    let [low, high] = estimate.ci95.expect("replications give an interval");
+    match target {
+        "service_level" => high >= limit,
+        _ => low <= limit,
+    }
+}
+
+/// Asserts that every target `plan` claims met (per queue and interval, and every group's
+/// occupancy) is reached within its 95 % interval in `figures`, a simulation of the plan with
+/// another seed; returns how many targets were claimed met.
+pub fn assert_claimed_met_confirmed(
+    plan: &switchboard_results::staffing::StaffingPlanFile,
+    figures: &Resimulated,
+) -> usize {
+    use switchboard_results::staffing::Verdict;
+    let mut claimed = 0;
+    for (queue_index, queue) in plan.queues.iter().enumerate() {
+        for (interval, verified) in queue.intervals.iter().enumerate() {
+            for check in &verified.checks {
+                if check.verdict != Verdict::Met {
+                    continue;
+                }
+                claimed += 1;
+                let simulated = &figures.queues[queue_index][interval];
+                let estimate = match check.target.as_str() {
+                    "service_level" => simulated.service_level,
+                    "abandon_rate" => simulated.abandon_rate,
+                    _ => simulated.asa_s,
+                };
+                assert!(
+                    reaches(&check.target, check.limit, &estimate),
+                    "{} at {}: {} claimed met ({:?}), another seed gives {estimate:?}",
+                    queue.name,
+                    verified.interval_start,
+                    check.target,
+                    check.estimate
+                );
+            }
+        }
+    }
+    for (group_index, group) in plan.groups.iter().enumerate() {
+        for (interval, check) in group.occupancy.iter().enumerate() {
+            if check.verdict != Verdict::Met {
+                continue;
+            }
+            claimed += 1;
+            let estimate = figures.occupancy[group_index][interval];
+            assert!(
+                reaches(&check.target, check.limit, &estimate),
+                "group {} at interval {interval}: occupancy claimed met ({:?}), another seed \
+                 gives {estimate:?}",
+                group.name,
+                check.estimate
+            );
+        }
+    }
+    claimed
+}
