@@ -43,16 +43,18 @@ pub struct VerifyArgs {
     pub checkpoint: Option<PathBuf>,
 }
 
-/// Make an Ed25519 key for signing checkpoints: PREFIX.key (secret, mode 0600) and PREFIX.pub
-/// (the verifier key), in the encodings of Go's sumdb/note package.
+/// Make an Ed25519 key for signing checkpoints: FOLDER/audit.key (secret, mode 0600) and
+/// FOLDER/audit.pub (the verifier key), in the encodings of Go's sumdb/note package.
 #[derive(clap::Args)]
 #[command(after_help = "Example:
-  switchboard audit keygen --name audit.bank.example/shanghai --out /etc/switchboard/audit")]
+  switchboard audit keygen --name audit.bank.example/shanghai --out /etc/switchboard
+
+  An existing audit.key is never overwritten.")]
 pub struct KeygenArgs {
     /// The key name, which is also the log's origin line: a schema-less URL is recommended.
     #[arg(long)]
     pub name: String,
-    /// Path prefix of the two files written.
+    /// The folder that gets audit.key and audit.pub (made if missing).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -69,8 +71,7 @@ fn read(path: &Path) -> anyhow::Result<String> {
 }
 
 fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let key = NoteVerifier::parse(&read(&args.key)?)
-        .map_err(|problem| anyhow!("{}: {problem}", args.key.display()))?;
+    let key = NoteVerifier::load(&args.key).map_err(|problem| anyhow!("{problem}"))?;
     let external = args.checkpoint.as_deref().map(read).transpose()?;
     match verify(&args.folder, &key, external.as_deref()) {
         Ok(report) => {
@@ -89,12 +90,6 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut name = prefix.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// Write a secret file readable by its owner only, refusing to overwrite one.
@@ -116,8 +111,9 @@ pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
 
 fn run_keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
     let signer = NoteSigner::generate(&args.name).map_err(|problem| anyhow!("{problem}"))?;
-    let private = with_suffix(&args.out, ".key");
-    let public = with_suffix(&args.out, ".pub");
+    crate::terminal::out_folder(&args.out, "audit.key and audit.pub")?;
+    let private = args.out.join("audit.key");
+    let public = args.out.join("audit.pub");
     write_secret(&private, &format!("{}\n", signer.to_private_text()))?;
     std::fs::write(&public, format!("{}\n", signer.verifier().to_text()))
         .with_context(|| format!("cannot write {}", public.display()))?;

@@ -18,6 +18,7 @@ use switchboard_compliance::roles::{
 use switchboard_engine::units::DurationMs;
 
 use crate::audit_command::write_secret;
+use crate::terminal::{out_folder, refuse_file_out};
 
 /// Users and their tokens (hashed at rest with Argon2id).
 #[derive(clap::Args)]
@@ -93,14 +94,17 @@ pub struct KeysArgs {
     pub id: String,
 }
 
-/// Encrypt a file at rest under the key file's current master key.
+/// Encrypt a file at rest under the key file's current master key: INPUT's name with
+/// `.sbenc` added, in the folder `--out`.
 #[derive(clap::Args)]
 #[command(after_help = "Example:
-  switchboard recording encrypt call-42.wav --keys keys.toml --out call-42.wav.sbenc")]
+  switchboard recording encrypt call-42.wav --keys keys.toml --out /var/lib/switchboard/recordings
+  #   /var/lib/switchboard/recordings/call-42.wav.sbenc")]
 pub struct EncryptArgs {
     pub input: PathBuf,
     #[arg(long)]
     pub keys: PathBuf,
+    /// The folder that gets the encrypted file (made if missing).
     #[arg(long)]
     pub out: PathBuf,
     /// audio/wav for recordings, text/plain for transcripts (guessed from the extension).
@@ -112,13 +116,14 @@ pub struct EncryptArgs {
 }
 
 /// Decrypt a recording or transcript for an authorised token, with a reason; the export (or
-/// its refusal) is appended to the audit log. Transcripts are exported with personal data
-/// masked.
+/// its refusal) is appended to the audit log. The file gets the name it had when it was
+/// encrypted, in the folder `--out`. Transcripts are exported with personal data masked.
 #[derive(clap::Args)]
 #[command(after_help = "Example:
   SWITCHBOARD_TOKEN=sb1.carol.... switchboard recording export call-42.wav.sbenc \\
       --keys keys.toml --tokens tokens.toml --audit /var/lib/switchboard/audit \\
-      --audit-key audit.key --reason 'complaint 2026-118' --out call-42.wav
+      --audit-key audit.key --reason 'complaint 2026-118' --out exports
+  #   exports/call-42.wav
 
   Only the auditor role exports, and only with a reason. The token is read from the
   SWITCHBOARD_TOKEN environment variable or --token-file, never from the command line.")]
@@ -140,6 +145,7 @@ pub struct ExportArgs {
     /// Why the recording is exported (recorded in the audit log).
     #[arg(long)]
     pub reason: Option<String>,
+    /// The folder that gets the decrypted file (made if missing).
     #[arg(long)]
     pub out: PathBuf,
     /// The site the recording belongs to, for scoped auditors.
@@ -184,10 +190,7 @@ fn now_unix_ms() -> i64 {
 }
 
 fn open_audit(folder: &Path, key: &Path) -> anyhow::Result<AuditLog> {
-    let text =
-        std::fs::read_to_string(key).with_context(|| format!("cannot read {}", key.display()))?;
-    let signer =
-        NoteSigner::parse(&text).map_err(|problem| anyhow!("{}: {problem}", key.display()))?;
+    let signer = NoteSigner::load(key).map_err(|problem| anyhow!("{problem}"))?;
     AuditLog::open(folder, signer, AuditOptions::default()).map_err(|problem| anyhow!("{problem}"))
 }
 
@@ -288,9 +291,11 @@ fn run_encrypt(args: EncryptArgs) -> anyhow::Result<ExitCode> {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
+    out_folder(&args.out, "INPUT's name with .sbenc added")?;
+    let encrypted = args.out.join(format!("{name}.sbenc"));
     let mut input = std::fs::File::open(&args.input)
         .with_context(|| format!("cannot open {}", args.input.display()))?;
-    let temporary = args.out.with_extension("partial");
+    let temporary = partial_path(&encrypted);
     let out = std::fs::File::create(&temporary)
         .with_context(|| format!("cannot create {}", temporary.display()))?;
     let mut writer = keys
@@ -304,9 +309,9 @@ fn run_encrypt(args: EncryptArgs) -> anyhow::Result<ExitCode> {
     std::io::copy(&mut input, &mut writer).context("cannot encrypt")?;
     let file = writer.finish().map_err(|problem| anyhow!("{problem}"))?;
     file.sync_all().context("cannot sync")?;
-    std::fs::rename(&temporary, &args.out)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    println!("{}", args.out.display());
+    std::fs::rename(&temporary, &encrypted)
+        .with_context(|| format!("cannot write {}", encrypted.display()))?;
+    println!("{}", encrypted.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -322,7 +327,32 @@ fn read_token(token_file: Option<&Path>) -> anyhow::Result<String> {
     }
 }
 
+/// The name an exported file gets: the one it had when it was encrypted (kept in its
+/// header) without any folders, so that a header cannot write outside `--out`; the encrypted
+/// file's name without `.sbenc` when the header has none.
+fn export_name(header_name: &str, encrypted: &Path) -> PathBuf {
+    if let Some(name) = Path::new(header_name).file_name() {
+        return PathBuf::from(name);
+    }
+    let file_name = encrypted
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match file_name.strip_suffix(".sbenc") {
+        Some(stem) if !stem.is_empty() => PathBuf::from(stem),
+        _ => PathBuf::from(format!("{file_name}.export")),
+    }
+}
+
+/// Where a file is written before it is renamed into place: `PATH.partial`.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
 fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    refuse_file_out(&args.out, "the decrypted file, under the name it had")?;
     let tokens = Tokens::load(&args.tokens).map_err(|problem| anyhow!("{problem}"))?;
     let keys = load_keys(&args.keys)?;
     let token = read_token(args.token_file.as_deref())?;
@@ -353,7 +383,9 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut reader = keys
         .decrypt_from(std::io::BufReader::new(input))
         .map_err(|problem| anyhow!("{}: {problem}", args.file.display()))?;
-    let temporary = args.out.with_extension("partial");
+    out_folder(&args.out, "the decrypted file, under the name it had")?;
+    let exported = args.out.join(export_name(&header.body.name, &args.file));
+    let temporary = partial_path(&exported);
     let result = (|| -> anyhow::Result<()> {
         let mut out = std::fs::File::create(&temporary)
             .with_context(|| format!("cannot create {}", temporary.display()))?;
@@ -368,14 +400,14 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{}", args.file.display()))?;
         }
         out.sync_all()?;
-        std::fs::rename(&temporary, &args.out)?;
+        std::fs::rename(&temporary, &exported)?;
         Ok(())
     })();
     if let Err(problem) = result {
         let _ = std::fs::remove_file(&temporary);
         return Err(problem);
     }
-    println!("{}", args.out.display());
+    println!("{}", exported.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@ use switchboard_compliance::audit::{AuditLog, AuditOptions};
 use switchboard_compliance::guard::Guard;
 use switchboard_compliance::mask::Masker;
 use switchboard_compliance::note::NoteSigner;
+use switchboard_compliance::retention::RetentionPolicy;
 use switchboard_compliance::roles::Tokens;
 use switchboard_engine::Center;
 use switchboard_live::access::{Access, Places};
@@ -301,10 +302,7 @@ fn open_guard(
         .unwrap_or_else(|| std::path::Path::new("."));
     let tokens = Tokens::load(&base.join(tokens)).map_err(|problem| anyhow!("{problem}"))?;
     let key_path = base.join(audit_key);
-    let key_text = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("cannot read the audit key {}", key_path.display()))?;
-    let signer = NoteSigner::parse(&key_text)
-        .map_err(|problem| anyhow!("{}: {problem}", key_path.display()))?;
+    let signer = NoteSigner::load(&key_path).map_err(|problem| anyhow!("{problem}"))?;
     let folder = match &compliance.audit {
         Some(folder) => base.join(folder),
         None => args.data.join("audit"),
@@ -315,6 +313,100 @@ fn open_guard(
     let log = AuditLog::open(&folder, signer, options).map_err(|problem| anyhow!("{problem}"))?;
     tracing::info!(audit = %folder.display(), users = tokens.users().count(), "API tokens by role; audit log open");
     Ok(Some(Arc::new(Guard::new(tokens, log).auditing_logins())))
+}
+
+/// Run `job` on a blocking thread every `period` until the server stops (the first time at
+/// once when `at_start`, else one period after the start); a run never overlaps the next.
+fn every(
+    period: std::time::Duration,
+    at_start: bool,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    job: impl Fn() + Send + Sync + 'static,
+) {
+    let job = Arc::new(job);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        if !at_start {
+            ticks.tick().await;
+        }
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|stopped| *stopped) => break,
+                _ = ticks.tick() => {}
+            }
+            let job = job.clone();
+            let _ = tokio::task::spawn_blocking(move || job()).await;
+        }
+    });
+}
+
+/// `[live.compliance.retention]` in a running server: a folder swept on a timer, through the
+/// guard's audit log.
+struct RetentionSweeper {
+    folder: PathBuf,
+    policy: RetentionPolicy,
+    check_interval: std::time::Duration,
+    guard: Arc<Guard>,
+}
+
+impl RetentionSweeper {
+    /// One sweep at the wall clock's time: files' ages count from their creation times,
+    /// which are wall-clock times too.
+    fn sweep(&self) {
+        let now_unix_ms = jiff::Timestamp::now().as_millisecond();
+        match self
+            .guard
+            .sweep_retention(&self.folder, self.policy, now_unix_ms)
+        {
+            Ok(report) => {
+                for path in &report.deleted {
+                    tracing::info!(path = %path.display(), "retention: deleted");
+                }
+                for (path, why) in &report.skipped {
+                    tracing::warn!(path = %path.display(), %why, "retention: not a file it may delete");
+                }
+            }
+            Err(problem) => tracing::error!(%problem, "retention: sweep failed"),
+        }
+    }
+}
+
+/// The retention timer's settings, when `[live.compliance.retention]` is set (its folder is
+/// created if missing, so a server with nothing recorded yet sweeps an empty one).
+fn retention_sweeper(
+    args: &ServeArgs,
+    live: &switchboard_live::config::LiveConfig,
+    guard: Option<&Arc<Guard>>,
+) -> anyhow::Result<Option<RetentionSweeper>> {
+    let (Some(retention), Some(guard)) = (&live.compliance.retention, guard) else {
+        return Ok(None);
+    };
+    let base = args
+        .scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let folder = match &retention.folder {
+        Some(folder) => base.join(folder),
+        None => args.data.join("recordings"),
+    };
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    tracing::info!(
+        folder = %folder.display(),
+        recordings = %retention.recordings,
+        transcripts = %retention.transcripts,
+        "retention: swept every {}",
+        retention.check_interval
+    );
+    Ok(Some(RetentionSweeper {
+        folder,
+        policy: RetentionPolicy {
+            recordings: retention.recordings,
+            transcripts: retention.transcripts,
+        },
+        check_interval: std::time::Duration::from_millis(retention.check_interval.0),
+        guard: guard.clone(),
+    }))
 }
 
 /// The digest authenticator of `[live] secrets` (a path relative to the scenario's folder),
@@ -342,7 +434,7 @@ fn load_authenticator(
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
     let secrets =
-        Secrets::parse(&text).map_err(|problem| anyhow!("{}: {problem}", path.display()))?;
+        Secrets::parse(&path.display().to_string(), &text).map_err(|problem| anyhow!(problem))?;
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|error| anyhow!("cannot draw the nonce key: {error}"))?;
     let algorithms = live.algorithms().map_err(|problem| anyhow!(problem))?;
@@ -400,6 +492,9 @@ async fn serve(
     };
     let checkpoint_interval =
         std::time::Duration::from_millis(live.compliance.checkpoint_interval.0);
+    let retention = retention_sweeper(&args, &live, guard.as_ref())?;
+    // The decisions file holds callers' numbers as the CDRs do, so it is masked as they are.
+    let decisions_masker = Masker::new(&live.compliance.mask);
     let media_settings = live.media.clone();
     let stream_settings = StreamSettings {
         max_connections: live.max_connections,
@@ -459,22 +554,16 @@ async fn serve(
     let mut http_shutdown = shutdown.clone();
     let router = switchboard_live::http::router(handle, api);
     if let Some(guard) = guard.clone() {
-        let mut checkpoint_shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(checkpoint_interval);
-            ticks.tick().await;
-            loop {
-                tokio::select! {
-                    _ = checkpoint_shutdown.wait_for(|stopped| *stopped) => break,
-                    _ = ticks.tick() => {}
-                }
-                let guard = guard.clone();
-                let signed = tokio::task::spawn_blocking(move || guard.checkpoint()).await;
-                if let Ok(Err(problem)) = signed {
-                    tracing::error!(%problem, "cannot sign an audit checkpoint");
-                }
+        every(checkpoint_interval, false, shutdown.clone(), move || {
+            if let Err(problem) = guard.checkpoint() {
+                tracing::error!(%problem, "cannot sign an audit checkpoint");
             }
         });
+    }
+    if let Some(retention) = retention {
+        // The first sweep is at once: files that expired while the server was down go now.
+        let period = retention.check_interval;
+        every(period, true, shutdown.clone(), move || retention.sweep());
     }
     let http = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -491,7 +580,7 @@ async fn serve(
     tracing::info!(sip = %sip_address, http = %http_address, cdr = %cdr_path.display(), "switchboard serving");
 
     let mut decisions = match &args.decisions {
-        Some(path) => Some(DecisionWriter::create(path)?),
+        Some(path) => Some(DecisionWriter::create(path, decisions_masker)?),
         None => None,
     };
     if decisions.is_some() {
@@ -628,20 +717,23 @@ fn node_prompt(node: &switchboard_engine::config::IvrNodeConfig) -> Option<&str>
 }
 
 /// `--decisions FILE`: the engine's decisions as JSON lines, each flushed as it is made (a
-/// replay reads the file after stopping the server).
+/// replay reads the file after stopping the server). Every string of a line goes through the
+/// masking of `[live.compliance] mask`, like the CDRs' caller column.
 struct DecisionWriter {
     path: PathBuf,
     writer: std::io::BufWriter<std::fs::File>,
+    masker: Masker,
     failed: bool,
 }
 
 impl DecisionWriter {
-    fn create(path: &std::path::Path) -> anyhow::Result<DecisionWriter> {
+    fn create(path: &std::path::Path, masker: Masker) -> anyhow::Result<DecisionWriter> {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(DecisionWriter {
             path: path.to_path_buf(),
             writer: std::io::BufWriter::new(file),
+            masker,
             failed: false,
         })
     }
@@ -655,7 +747,9 @@ impl DecisionWriter {
             caller: event.caller,
             decision,
         };
-        let text = serde_json::to_string(&line).expect("decisions serialize");
+        let mut value = serde_json::to_value(&line).expect("decisions serialize");
+        self.masker.mask_json(&mut value);
+        let text = value.to_string();
         let written = writeln!(self.writer, "{text}").and_then(|_| self.writer.flush());
         if let Err(error) = written {
             if !std::mem::replace(&mut self.failed, true) {

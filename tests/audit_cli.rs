@@ -53,14 +53,13 @@ fn write_log(folder: &Path, key_file: &Path) {
 #[test]
 fn keygen_then_verify_then_an_edit_is_named() {
     let root = scratch("audit-cli");
-    let prefix = root.join("audit");
     let made = switchboard(&[
         "audit",
         "keygen",
         "--name",
         "audit.test/shanghai",
         "--out",
-        prefix.to_str().unwrap(),
+        root.to_str().unwrap(),
     ]);
     assert!(made.status.success(), "{}", text(&made.stderr));
     let private = root.join("audit.key");
@@ -78,7 +77,7 @@ fn keygen_then_verify_then_an_edit_is_named() {
         "--name",
         "x.test/a",
         "--out",
-        prefix.to_str().unwrap(),
+        root.to_str().unwrap(),
     ]);
     assert!(!again.status.success());
 

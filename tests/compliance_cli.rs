@@ -42,8 +42,8 @@ fn token(tokens: &Path, user: &str, role: &str, extra: &[&str]) -> String {
     succeeded(&switchboard(&arguments, None)).trim().to_string()
 }
 
-/// `switchboard recording encrypt INPUT --keys KEYS --out OUT EXTRA...`.
-fn encrypt(keys: &Path, input: &Path, out: &Path, extra: &[&str]) {
+/// `switchboard recording encrypt INPUT --keys KEYS --out FOLDER EXTRA...`: the encrypted file.
+fn encrypt(keys: &Path, input: &Path, folder: &Path, extra: &[&str]) -> PathBuf {
     let mut arguments = vec![
         "recording",
         "encrypt",
@@ -51,16 +51,45 @@ fn encrypt(keys: &Path, input: &Path, out: &Path, extra: &[&str]) {
         "--keys",
         path(keys),
         "--out",
-        path(out),
+        path(folder),
     ];
     arguments.extend_from_slice(extra);
-    succeeded(&switchboard(&arguments, None));
+    let printed = succeeded(&switchboard(&arguments, None));
+    let encrypted = folder.join(format!(
+        "{}.sbenc",
+        input.file_name().unwrap().to_str().unwrap()
+    ));
+    assert_eq!(printed.trim(), path(&encrypted));
+    encrypted
+}
+
+/// `switchboard recording export ENCRYPTED` with its key file, token file and audit log; the
+/// reason, scope and `--out` are for the caller to add.
+fn export_arguments<'a>(
+    encrypted: &'a Path,
+    keys: &'a Path,
+    tokens: &'a Path,
+    audit: &'a Path,
+    audit_key: &'a Path,
+) -> Vec<&'a str> {
+    vec![
+        "recording",
+        "export",
+        path(encrypted),
+        "--keys",
+        path(keys),
+        "--tokens",
+        path(tokens),
+        "--audit",
+        path(audit),
+        "--audit-key",
+        path(audit_key),
+    ]
 }
 
 /// A master key file and an audit signing key in `root`: (keys.toml, signing.key, signing.pub).
 fn keys_and_audit_key(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let keys = root.join("keys.toml");
-    let prefix = root.join("signing");
     succeeded(&switchboard(
         &[
             "audit",
@@ -68,7 +97,7 @@ fn keys_and_audit_key(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
             "--name",
             "audit.test/cli",
             "--out",
-            path(&prefix),
+            path(root),
         ],
         None,
     ));
@@ -76,7 +105,7 @@ fn keys_and_audit_key(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
         &["recording", "keys", "new", path(&keys), "--id", "2026-11"],
         None,
     ));
-    (keys, root.join("signing.key"), root.join("signing.pub"))
+    (keys, root.join("audit.key"), root.join("audit.pub"))
 }
 
 #[test]
@@ -103,28 +132,15 @@ fn exports_need_an_auditor_and_a_reason_and_are_audited() {
         .take(200_000)
         .collect();
     std::fs::write(&wav, &audio).unwrap();
-    let encrypted = root.join("call-42.wav.sbenc");
-    encrypt(&keys, &wav, &encrypted, &[]);
+    let encrypted = encrypt(&keys, &wav, &root.join("store"), &[]);
     let sealed = std::fs::read(&encrypted).unwrap();
     assert!(!sealed.windows(12).any(|window| window == b"secret audio"));
 
-    let out = root.join("exported.wav");
+    let out = root.join("exports");
+    let exported = out.join("call-42.wav");
     let export = |token: &str, reason: Option<&str>| {
-        let mut arguments = vec![
-            "recording",
-            "export",
-            path(&encrypted),
-            "--keys",
-            path(&keys),
-            "--tokens",
-            path(&tokens),
-            "--audit",
-            path(&audit),
-            "--audit-key",
-            path(&key_file),
-            "--out",
-            path(&out),
-        ];
+        let mut arguments = export_arguments(&encrypted, &keys, &tokens, &audit, &key_file);
+        arguments.extend(["--out", path(&out)]);
         if let Some(reason) = reason {
             arguments.extend(["--reason", reason]);
         }
@@ -148,9 +164,11 @@ fn exports_need_an_auditor_and_a_reason_and_are_audited() {
         assert!(String::from_utf8_lossy(&refused.stderr).contains("refused (40"));
         assert!(!out.exists());
     }
-    // Allowed: the auditor with a reason gets the recording back, byte for byte.
-    succeeded(&export(&auditor, Some("complaint 2026-118")));
-    assert_eq!(std::fs::read(&out).unwrap(), audio);
+    // Allowed: the auditor with a reason gets the recording back, byte for byte, under the
+    // name it had.
+    let printed = succeeded(&export(&auditor, Some("complaint 2026-118")));
+    assert_eq!(printed.trim(), path(&exported));
+    assert_eq!(std::fs::read(&exported).unwrap(), audio);
 
     let verified = succeeded(&switchboard(
         &["audit", "verify", path(&audit), "--key", path(&verifier)],
@@ -199,9 +217,7 @@ fn transcripts_leave_masked_and_rotation_keeps_them_readable() {
     )
     .unwrap();
     let folder = root.join("store");
-    std::fs::create_dir_all(&folder).unwrap();
-    let encrypted = folder.join("chat-7.txt.sbenc");
-    encrypt(&keys, &transcript, &encrypted, &[]);
+    let encrypted = encrypt(&keys, &transcript, &folder, &[]);
     succeeded(&switchboard(
         &[
             "recording",
@@ -222,38 +238,24 @@ fn transcripts_leave_masked_and_rotation_keeps_them_readable() {
         "{rewrapped}"
     );
 
-    let out = root.join("chat-7.export.txt");
+    let out = root.join("exports");
+    let exported = out.join("chat-7.txt");
     let log = root.join("log");
-    let arguments = [
-        "recording",
-        "export",
-        path(&encrypted),
-        "--keys",
-        path(&keys),
-        "--tokens",
-        path(&tokens),
-        "--audit",
-        path(&log),
-        "--audit-key",
-        path(&key_file),
-        "--reason",
-        "regulator request",
-        "--site",
-        "shanghai",
-        "--out",
-        path(&out),
-    ];
-    succeeded(&switchboard(&arguments, Some(&auditor)));
+    let mut arguments = export_arguments(&encrypted, &keys, &tokens, &log, &key_file);
+    arguments.extend(["--reason", "regulator request", "--out", path(&out)]);
+    let mut inside = arguments.clone();
+    inside.extend(["--site", "shanghai"]);
+    succeeded(&switchboard(&inside, Some(&auditor)));
     assert_eq!(
-        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(&exported).unwrap(),
         "客户：我的手机是138****8000，卡号4111 **** **** 1111\n"
     );
     // Outside the auditor's site scope: refused.
-    let mut outside = arguments.to_vec();
-    outside[14] = "beijing";
-    std::fs::remove_file(&out).unwrap();
+    let mut outside = arguments;
+    outside.extend(["--site", "beijing"]);
+    std::fs::remove_file(&exported).unwrap();
     assert_eq!(switchboard(&outside, Some(&auditor)).status.code(), Some(3));
-    assert!(!out.exists());
+    assert!(!exported.exists());
 }
 
 #[test]
@@ -262,18 +264,13 @@ fn retention_sweep_deletes_old_files_and_audits_each() {
     let (keys, key_file, verifier) = keys_and_audit_key(&root);
     let folder = root.join("recordings");
     std::fs::create_dir_all(&folder).unwrap();
-    let wav = root.join("a.wav");
-    std::fs::write(&wav, b"RIFF").unwrap();
     let day_ms: i64 = 86_400_000;
     let now_ms = jiff_now_ms();
-    for (name, age_days) in [("old.wav.sbenc", 200), ("recent.wav.sbenc", 3)] {
+    for (name, age_days) in [("old.wav", 200), ("recent.wav", 3)] {
+        let wav = root.join(name);
+        std::fs::write(&wav, b"RIFF").unwrap();
         let created = (now_ms - age_days * day_ms).to_string();
-        encrypt(
-            &keys,
-            &wav,
-            &folder.join(name),
-            &["--created-unix-ms", &created],
-        );
+        encrypt(&keys, &wav, &folder, &["--created-unix-ms", &created]);
     }
     let swept = succeeded(&switchboard(
         &[
@@ -305,6 +302,52 @@ fn retention_sweep_deletes_old_files_and_audits_each() {
         None,
     ));
     assert!(verified.contains("intact: 1 records"), "{verified}");
+}
+
+/// `--out` is a folder in `audit keygen`, `recording encrypt` and `recording export` as in every
+/// command: an existing regular file there is refused with the usage, and nothing is written.
+#[test]
+fn out_is_a_folder_and_an_existing_file_is_refused() {
+    let root = scratch("compliance-cli-out-file");
+    let (keys, key_file, _) = keys_and_audit_key(&root);
+    let tokens = root.join("tokens.toml");
+    let auditor = token(&tokens, "carol", "auditor", &[]);
+    let wav = root.join("call-9.wav");
+    std::fs::write(&wav, b"RIFF").unwrap();
+    let encrypted = encrypt(&keys, &wav, &root.join("store"), &[]);
+    let taken = root.join("taken.wav");
+    std::fs::write(&taken, b"not a folder").unwrap();
+    let log = root.join("log");
+    let commands: [(&str, Vec<&str>); 3] = [
+        (
+            "audit keygen",
+            vec!["audit", "keygen", "--name", "audit.test/other"],
+        ),
+        (
+            "recording encrypt",
+            vec!["recording", "encrypt", path(&wav), "--keys", path(&keys)],
+        ),
+        (
+            "recording export",
+            export_arguments(&encrypted, &keys, &tokens, &log, &key_file),
+        ),
+    ];
+    for (command, mut arguments) in commands {
+        arguments.extend(["--out", path(&taken)]);
+        let output = switchboard(&arguments, Some(&auditor));
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{command}: {error}");
+        assert!(
+            error.contains(&format!(
+                "--out {} names a file, but --out is a folder in every command",
+                path(&taken)
+            )),
+            "{command}: {error}"
+        );
+        assert_eq!(std::fs::read(&taken).unwrap(), b"not a folder", "{command}");
+    }
+    // Refused before the token is looked at: nothing reached the audit log.
+    assert!(!log.exists());
 }
 
 fn jiff_now_ms() -> i64 {

@@ -1,14 +1,17 @@
 //! The audit log and the masking of personal data in `switchboard serve`: phones' logins and
 //! refused credentials, API logins, denials and configuration changes are chained in a log
 //! that `switchboard audit verify` accepts, and that names the record someone altered; a
-//! caller's mobile number reaches the CDR store and the log file only masked.
+//! caller's mobile number reaches the CDR store, the log file, the API's answers and the
+//! decisions file only masked.
 
 mod common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_udp_port, http, require_sipp, sipp_file, CompliantCenter, Guard, Server};
+use common::{
+    free_udp_port, http, record_fields, require_sipp, sipp_file, CompliantCenter, Guard, Server,
+};
 
 const CALLER: &str = "18012341999";
 const CALLER_MASKED: &str = "180****1999";
@@ -66,26 +69,52 @@ fn callers_in_cdrs(server: &Server) -> Vec<Option<String>> {
 fn logins_calls_and_denials_are_audited_in_a_log_that_verifies_and_names_an_altered_record() {
     require_sipp();
     let center = center();
+    let decisions_path = center.folder.path().join("decisions.jsonl");
+    let decisions_argument = decisions_path.to_string_lossy().into_owned();
     // Debug logs carry the SIP messages, the caller's From among them.
-    let mut server = Server::start_logging(&center.scenario(), &[], "debug");
+    let mut server = Server::start_logging(
+        &center.scenario(),
+        &["--decisions", &decisions_argument],
+        "debug",
+    );
     let _phone = server.agent("sales-team-1", "agent_answer.xml");
     register_with_a_wrong_password(&server, "sales-team-1");
     // A phone number as the user part: logged (a warning) and audited, masked in both.
     register_with_a_wrong_password(&server, CALLER);
 
-    let (status, screen) = server.trunk(
-        "caller_number.xml",
-        "sales",
-        &["-m", "1", "-d", "200", "-key", "caller", CALLER],
-    );
-    assert!(
-        status.is_some_and(|status| status.success()),
-        "{screen}\n{}",
-        server.log()
-    );
-
     let port = server.http_port;
     let agent = Some(center.token("sales-team-1"));
+    // While the call is up, the agent's contacts name the caller, masked.
+    let contact_seen = std::thread::scope(|scope| {
+        let call = scope.spawn(|| {
+            server.trunk(
+                "caller_number.xml",
+                "sales",
+                &["-m", "1", "-d", "2000", "-key", "caller", CALLER],
+            )
+        });
+        let mut seen = None;
+        while seen.is_none() && !call.is_finished() {
+            let (status, body) = http(port, "GET", "/agents/sales-team-1/contacts", agent, "");
+            assert_eq!(status, 200, "{body}");
+            if body.contains("contact_id") {
+                seen = Some(body);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (status, screen) = call.join().unwrap();
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "{screen}\n{}",
+            server.log()
+        );
+        seen
+    });
+    let contacts: serde_json::Value =
+        serde_json::from_str(&contact_seen.expect("the call is one of the agent's contacts"))
+            .unwrap();
+    assert_eq!(contacts[0]["caller"], CALLER_MASKED, "{contacts}");
+
     let admin = Some(center.token("adam"));
     let auditor = Some(center.token("audrey"));
     assert_eq!(http(port, "GET", "/agents/sales-team-1", agent, "").0, 200);
@@ -118,15 +147,9 @@ fn logins_calls_and_denials_are_audited_in_a_log_that_verifies_and_names_an_alte
     assert!(intact, "{report}");
     assert!(report.contains("intact"), "{report}");
     let records = center.audit_records();
-    let outline: Vec<(String, String, String)> = records
+    let outline: Vec<Vec<String>> = records
         .iter()
-        .map(|record| {
-            (
-                record["actor"].as_str().unwrap().to_string(),
-                record["action"].as_str().unwrap().to_string(),
-                record["outcome"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|record| record_fields(record, &["actor", "action", "outcome"]))
         .collect();
     let expected = [
         ("sales-team-1", "sip.register", "allowed"),
@@ -141,13 +164,8 @@ fn logins_calls_and_denials_are_audited_in_a_log_that_verifies_and_names_an_alte
         ("adam", "audit.read", "denied"),
         ("audrey", "token.login", "allowed"),
         ("audrey", "audit.read", "allowed"),
-    ];
-    let expected: Vec<(String, String, String)> = expected
-        .iter()
-        .map(|(actor, action, outcome)| {
-            (actor.to_string(), action.to_string(), outcome.to_string())
-        })
-        .collect();
+    ]
+    .map(|(actor, action, outcome)| vec![actor.to_string(), action.into(), outcome.into()]);
     assert_eq!(outline, expected);
     assert_eq!(records[1]["detail"]["transport"], "UDP");
     assert!(records[1]["detail"]["denied"].is_string(), "{}", records[1]);
@@ -200,6 +218,21 @@ fn logins_calls_and_denials_are_audited_in_a_log_that_verifies_and_names_an_alte
         !log.contains(CALLER),
         "no log line holds the number in clear"
     );
+    // The decisions file names the contact by its caller, masked; a replay still numbers it.
+    let decisions = std::fs::read_to_string(&decisions_path).unwrap();
+    let callers: Vec<serde_json::Value> = decisions
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["caller"].clone())
+        .collect();
+    assert!(
+        callers.len() >= 3,
+        "queued, offered, answered, ended: {decisions}"
+    );
+    assert!(
+        callers.iter().all(|caller| caller == CALLER_MASKED),
+        "{decisions}"
+    );
+    assert!(!decisions.contains(CALLER), "{decisions}");
     let cdr_bytes = std::fs::read(server.cdr_path()).unwrap();
     assert!(
         !cdr_bytes
@@ -207,4 +240,81 @@ fn logins_calls_and_denials_are_audited_in_a_log_that_verifies_and_names_an_alte
             .any(|window| window == CALLER.as_bytes()),
         "no byte of the CDR database holds the number in clear"
     );
+}
+
+/// An encrypted file as the recorder would leave it, made `age_ms` ago.
+fn encrypted_file(path: &std::path::Path, content_type: &str, age_ms: i64) {
+    use std::io::Write;
+    let keys = switchboard_compliance::at_rest::Keyring::generate("retention-test");
+    let created_unix_ms = jiff::Timestamp::now().as_millisecond() - age_ms;
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = keys
+        .encrypt_to(file, "call", content_type, created_unix_ms)
+        .unwrap();
+    writer.write_all(b"RIFF").unwrap();
+    writer.finish().unwrap();
+}
+
+#[test]
+fn serve_deletes_expired_recordings_on_its_timer_and_audits_each_deletion() {
+    let center = CompliantCenter::new(
+        &[("audrey", "auditor", None, None)],
+        "[live.compliance.retention]\nfolder = \"recordings\"\nrecordings = \"4s\"\n\
+         transcripts = \"1d\"\ncheck_interval = \"1s\"\n",
+    );
+    let folder = center.folder.path().join("recordings/2026-12-07");
+    std::fs::create_dir_all(&folder).unwrap();
+    let expired = folder.join("expired.wav.sbenc");
+    let fresh = folder.join("fresh.wav.sbenc");
+    let transcript = folder.join("chat.txt.sbenc");
+    let foreign = folder.join("notes.txt");
+    encrypted_file(&expired, "audio/wav", 3_600_000);
+    encrypted_file(&fresh, "audio/wav", 0);
+    encrypted_file(&transcript, "text/plain", 0);
+    std::fs::write(&foreign, "not a recording").unwrap();
+
+    let mut server = Server::start(&center.scenario());
+    let wait_until_gone = |path: &std::path::Path, limit: Duration| {
+        let deadline = std::time::Instant::now() + limit;
+        while path.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        !path.exists()
+    };
+    // The first sweep runs at start: the hour-old recording goes, the new one stays.
+    assert!(
+        wait_until_gone(&expired, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    assert!(fresh.exists(), "a recording younger than 4 s is kept");
+    // Four seconds after it was made, a later sweep deletes it.
+    assert!(
+        wait_until_gone(&fresh, Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+    server.stop();
+    assert!(transcript.exists(), "a transcript is kept for a day");
+    assert!(
+        foreign.exists(),
+        "a file that is not encrypted is never deleted"
+    );
+    assert!(server.log().contains("not a file it may delete"));
+
+    let (intact, report) = center.verify_audit();
+    assert!(intact, "{report}");
+    let deletions: Vec<Vec<String>> = center
+        .audit_records()
+        .iter()
+        .filter(|record| record["action"] == "retention.delete")
+        .map(|record| record_fields(record, &["actor", "target"]))
+        .collect();
+    let expected = [&expired, &fresh].map(|path| {
+        vec![
+            "system".to_string(),
+            format!("recording/{}", path.display()),
+        ]
+    });
+    assert_eq!(deletions, expected);
 }

@@ -56,6 +56,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
+use switchboard_engine::source_text;
 
 const MAGIC: &[u8; 8] = b"SBENC\0\x01\n";
 const CHUNK_SIZE: usize = 64 * 1024;
@@ -213,6 +214,20 @@ struct KeyEntry {
     aes256: String,
 }
 
+/// Where a key file's values are, to point at the one with a problem.
+#[derive(Deserialize)]
+struct KeyFilePlaces {
+    current: toml::Spanned<String>,
+    #[serde(rename = "key")]
+    keys: Vec<KeyEntryPlaces>,
+}
+
+#[derive(Deserialize)]
+struct KeyEntryPlaces {
+    id: toml::Spanned<String>,
+    aes256: toml::Spanned<String>,
+}
+
 fn random_key() -> [u8; 32] {
     let mut key = [0u8; 32];
     OsRng.fill_bytes(&mut key);
@@ -220,37 +235,56 @@ fn random_key() -> [u8; 32] {
 }
 
 impl Keyring {
-    /// Read a key file; `file` names it in errors.
+    /// Read a key file; `file` names it in errors, which are in the style of every reader
+    /// (`FILE:LINE:COLUMN`, the line with a caret) with the file's strings shown as `*` so that
+    /// no key reaches a terminal or a log.
     pub fn parse(text: &str, file: &str) -> Result<Keyring, AtRestError> {
-        let parsed: KeyFile =
-            toml::from_str(text).map_err(|problem| AtRestError(format!("{file}: {problem}")))?;
+        let at = |offset: usize, message: &str| {
+            AtRestError(source_text::located_hiding_strings(
+                file,
+                text,
+                offset,
+                &source_text::plain_message(message),
+            ))
+        };
+        let syntax = |problem: toml::de::Error| {
+            at(
+                problem.span().map_or(0, |span| span.start),
+                problem.message(),
+            )
+        };
+        let parsed: KeyFilePlaces = toml::from_str::<KeyFile>(text)
+            .and_then(|_| toml::from_str(text))
+            .map_err(syntax)?;
         let mut keys = BTreeMap::new();
-        for entry in parsed.keys {
+        for entry in &parsed.keys {
+            let id = entry.id.get_ref();
             let key: [u8; 32] = BASE64
-                .decode(&entry.aes256)
+                .decode(entry.aes256.get_ref())
                 .ok()
                 .and_then(|bytes| bytes.try_into().ok())
                 .ok_or_else(|| {
-                    AtRestError(format!(
-                        "{file}: key {:?}: aes256 must be the base64 of 32 bytes",
-                        entry.id
-                    ))
+                    at(
+                        entry.aes256.span().start,
+                        &format!("key {id:?}: aes256 must be the base64 of 32 bytes"),
+                    )
                 })?;
-            if keys.insert(entry.id.clone(), key).is_some() {
-                return Err(AtRestError(format!(
-                    "{file}: key {:?} is listed twice",
-                    entry.id
-                )));
+            if keys.insert(id.clone(), key).is_some() {
+                return Err(at(
+                    entry.id.span().start,
+                    &format!("key {id:?} is listed twice"),
+                ));
             }
         }
-        if !keys.contains_key(&parsed.current) {
-            return Err(AtRestError(format!(
-                "{file}: current = {:?} names no [[key]] of the file",
-                parsed.current
-            )));
+        let current = parsed.current.get_ref();
+        if !keys.contains_key(current) {
+            return Err(at(
+                parsed.current.span().start,
+                &format!("current = {current:?} names no [[key]] of the file"),
+            ));
         }
         Ok(Keyring {
-            current: parsed.current,
+            current: current.clone(),
             keys,
         })
     }
@@ -726,20 +760,31 @@ mod tests {
 
     #[test]
     fn key_file_mistakes_are_explained() {
-        assert!(Keyring::parse(
+        let problem = Keyring::parse(
             "current = \"a\"\n[[key]]\nid = \"b\"\naes256 = \"AAAA\"\n",
-            "k"
+            "k",
         )
         .unwrap_err()
-        .0
-        .contains("base64 of 32 bytes"));
+        .0;
+        assert!(
+            problem.contains("k:4:10: key \"b\": aes256 must be the base64 of 32 bytes"),
+            "{problem}"
+        );
+        // The line is shown without the key.
+        assert!(problem.contains("aes256 = \"****\""), "{problem}");
         let key = BASE64.encode([1u8; 32]);
         let problem = Keyring::parse(
             &format!("current = \"a\"\n[[key]]\nid = \"b\"\naes256 = \"{key}\"\n"),
             "k",
         )
         .unwrap_err();
-        assert!(problem.0.contains("names no [[key]]"), "{problem}");
+        assert!(
+            problem
+                .0
+                .contains("k:1:11: current = \"a\" names no [[key]]"),
+            "{problem}"
+        );
+        assert!(!problem.0.contains(&key), "{problem}");
         assert!(format!("{:?}", Keyring::generate("x")).contains("ids"));
         assert!(!format!("{:?}", Keyring::generate("x")).contains("aes"));
     }

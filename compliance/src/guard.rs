@@ -207,6 +207,22 @@ impl Guard {
             .map_err(|problem| problem.to_string())
     }
 
+    /// Delete what `policy` no longer keeps under `folder`, each deletion appended to this
+    /// audit log before the file goes (a server's retention timer).
+    pub fn sweep_retention(
+        &self,
+        folder: &std::path::Path,
+        policy: crate::retention::RetentionPolicy,
+        now_unix_ms: i64,
+    ) -> Result<crate::retention::SweepReport, String> {
+        let mut audit = self
+            .audit
+            .lock()
+            .map_err(|_| "the audit log is unavailable".to_string())?;
+        crate::retention::sweep(folder, policy, now_unix_ms, &mut audit)
+            .map_err(|problem| problem.to_string())
+    }
+
     /// The audit log's folder (to read records back).
     pub fn audit_folder(&self) -> std::path::PathBuf {
         self.audit

@@ -11,11 +11,13 @@
 //! - verifier key: `<name>+<key ID, 8 hex digits>+<base64(0x01 || 32-byte public key)>`
 
 use std::fmt;
+use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
+use switchboard_engine::source_text;
 
 const ED25519_TYPE: u8 = 0x01;
 const SIGNATURE_PREFIX: &str = "\u{2014} ";
@@ -54,34 +56,102 @@ fn check_name(name: &str) -> Result<(), NoteError> {
     Ok(())
 }
 
-/// Split `<name>+<hex id>+<base64 key>` and check the type byte and the ID.
-fn parse_key_parts(text: &str, what: &str) -> Result<(String, u32, [u8; 32]), NoteError> {
+/// A problem with a key file's text, at byte `offset` of it.
+struct KeyProblem {
+    offset: usize,
+    message: String,
+}
+
+/// The first line of a signer key file, to say what a problem is with the key.
+const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
+
+/// Split `<name>+<hex id>+<base64 key>`, which starts at byte `start` of `text`, and check the
+/// type byte: the name, the ID, the key and where the ID is (to point at a wrong one).
+fn parse_key_parts(text: &str, start: usize) -> Result<(String, u32, [u8; 32], usize), KeyProblem> {
     // Names hold no '+'; base64 may.
-    let mut parts = text.trim().splitn(3, '+');
+    let mut parts = text[start..].trim_end().splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(NoteError(format!(
-            "{what}: expected NAME+KEYID+BASE64KEY, found {:?}",
-            text.trim()
-        )));
+        return Err(KeyProblem {
+            offset: start,
+            message: "expected NAME+KEYID+BASE64KEY (three parts joined by '+')".into(),
+        });
     };
-    check_name(name)?;
-    let id = u32::from_str_radix(id, 16)
+    check_name(name).map_err(|problem| KeyProblem {
+        offset: start,
+        message: problem.0,
+    })?;
+    let id_offset = start + name.len() + 1;
+    let key_offset = id_offset + id.len() + 1;
+    let id_value = u32::from_str_radix(id, 16)
         .ok()
         .filter(|_| id.len() == 8)
-        .ok_or_else(|| NoteError(format!("{what}: the key ID {id:?} is not 8 hex digits")))?;
-    let bytes = BASE64
-        .decode(key)
-        .map_err(|problem| NoteError(format!("{what}: the key is not base64: {problem}")))?;
+        .ok_or_else(|| KeyProblem {
+            offset: id_offset,
+            message: format!("the key ID {id:?} is not 8 hex digits"),
+        })?;
+    let bytes = BASE64.decode(key).map_err(|problem| KeyProblem {
+        offset: key_offset,
+        message: format!("the key is not base64: {problem}"),
+    })?;
     match bytes.as_slice() {
         [ED25519_TYPE, rest @ ..] if rest.len() == 32 => {
             let mut key = [0u8; 32];
             key.copy_from_slice(rest);
-            Ok((name.to_string(), id, key))
+            Ok((name.to_string(), id_value, key, id_offset))
         }
-        _ => Err(NoteError(format!(
-            "{what}: expected an Ed25519 key (type 0x01 and 32 bytes)"
-        ))),
+        _ => Err(KeyProblem {
+            offset: key_offset,
+            message: "expected an Ed25519 key (type 0x01 and 32 bytes)".into(),
+        }),
     }
+}
+
+/// Reads the key file `path` with `read`; a problem is reported in the style of every reader
+/// (`FILE:LINE:COLUMN: message`, then the line with a caret), the key hidden in the line
+/// shown ([`hide_key`]).
+fn load_key_file<Key>(
+    path: &Path,
+    read: impl FnOnce(&str) -> Result<Key, KeyProblem>,
+) -> Result<Key, NoteError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|problem| NoteError(format!("{file}: cannot read: {problem}")))?;
+    read(&text).map_err(|problem| {
+        let (line, column) = source_text::line_and_column(&text, problem.offset);
+        NoteError(source_text::located_at(
+            &file,
+            &hide_key(&text),
+            line,
+            column,
+            &problem.message,
+        ))
+    })
+}
+
+/// A key file's text with its key shown as `*`: the name and key ID stay, whatever follows the
+/// fourth '+' of a line (a signer key) or the second (a verifier key) is hidden, and so is a
+/// whole line without '+'.
+fn hide_key(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let shown_pluses = match line.matches('+').count() {
+                count if count >= 4 => 4,
+                count => count.min(2),
+            };
+            let mut pluses = 0;
+            line.chars()
+                .map(|c| match c {
+                    '\n' | '\r' => c,
+                    _ if pluses >= shown_pluses => '*',
+                    '+' => {
+                        pluses += 1;
+                        c
+                    }
+                    _ => c,
+                })
+                .collect::<String>()
+        })
+        .collect()
 }
 
 /// The key that signs notes.
@@ -113,15 +183,32 @@ impl NoteSigner {
 
     /// Read `PRIVATE+KEY+<name>+<id>+<base64>`.
     pub fn parse(text: &str) -> Result<NoteSigner, NoteError> {
-        let rest = text.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(|| {
-            NoteError("signer key: expected a line starting with PRIVATE+KEY+".into())
-        })?;
-        let (name, id, seed) = parse_key_parts(rest, "signer key")?;
+        NoteSigner::read(text)
+            .map_err(|problem| NoteError(format!("signer key: {}", problem.message)))
+    }
+
+    /// Read a signer key file; a problem is shown at its place, the key itself hidden.
+    pub fn load(path: &Path) -> Result<NoteSigner, NoteError> {
+        load_key_file(path, NoteSigner::read)
+    }
+
+    fn read(text: &str) -> Result<NoteSigner, KeyProblem> {
+        let start = text.len() - text.trim_start().len();
+        if !text[start..].starts_with(PRIVATE_PREFIX) {
+            return Err(KeyProblem {
+                offset: start,
+                message: "expected a signer key, a line starting with PRIVATE+KEY+ \
+                          (as `switchboard audit keygen` writes it in audit.key)"
+                    .into(),
+            });
+        }
+        let (name, id, seed, id_offset) = parse_key_parts(text, start + PRIVATE_PREFIX.len())?;
         let key = SigningKey::from_bytes(&seed);
         if key_id(&name, &key.verifying_key()) != id {
-            return Err(NoteError(format!(
-                "signer key: the key ID {id:08x} does not belong to this key"
-            )));
+            return Err(KeyProblem {
+                offset: id_offset,
+                message: format!("the key ID {id:08x} does not belong to this key"),
+            });
         }
         Ok(NoteSigner { name, id, key })
     }
@@ -190,13 +277,36 @@ pub struct NoteVerifier {
 impl NoteVerifier {
     /// Read `<name>+<id>+<base64>`.
     pub fn parse(text: &str) -> Result<NoteVerifier, NoteError> {
-        let (name, id, bytes) = parse_key_parts(text, "verifier key")?;
-        let key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| NoteError("verifier key: not a valid Ed25519 public key".into()))?;
+        NoteVerifier::read(text)
+            .map_err(|problem| NoteError(format!("verifier key: {}", problem.message)))
+    }
+
+    /// Read a verifier key file; a problem is shown at its place, with the key hidden as in a
+    /// signer key file (the file given may be one by mistake).
+    pub fn load(path: &Path) -> Result<NoteVerifier, NoteError> {
+        load_key_file(path, NoteVerifier::read)
+    }
+
+    fn read(text: &str) -> Result<NoteVerifier, KeyProblem> {
+        let start = text.len() - text.trim_start().len();
+        if text[start..].starts_with(PRIVATE_PREFIX) {
+            return Err(KeyProblem {
+                offset: start,
+                message: "this is a signer key (secret); expected its verifier key, \
+                          audit.pub"
+                    .into(),
+            });
+        }
+        let (name, id, bytes, id_offset) = parse_key_parts(text, start)?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyProblem {
+            offset: id_offset + 9,
+            message: "not a valid Ed25519 public key".into(),
+        })?;
         if key_id(&name, &key) != id {
-            return Err(NoteError(format!(
-                "verifier key: the key ID {id:08x} does not belong to this key"
-            )));
+            return Err(KeyProblem {
+                offset: id_offset,
+                message: format!("the key ID {id:08x} does not belong to this key"),
+            });
         }
         Ok(NoteVerifier { name, id, key })
     }

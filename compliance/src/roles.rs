@@ -46,6 +46,7 @@ use base64::Engine;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use switchboard_engine::source_text;
 
 /// The four roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -314,6 +315,32 @@ struct TokenFileText {
     users: Vec<UserEntry>,
 }
 
+/// Where each user's values are in a token file, to point at the one with a problem.
+#[derive(Deserialize)]
+struct TokenFilePlaces {
+    #[serde(default, rename = "user")]
+    users: Vec<UserPlaces>,
+}
+
+#[derive(Deserialize)]
+struct UserPlaces {
+    name: toml::Spanned<String>,
+    role: toml::Spanned<String>,
+    agent: Option<toml::Spanned<String>>,
+    token_hash: toml::Spanned<String>,
+}
+
+/// A token file's TOML problem in the style of every reader (`FILE:LINE:COLUMN`, the line with
+/// a caret, "did you mean" for a misspelt key, no type names).
+fn token_file_syntax(file: &str, text: &str, problem: &toml::de::Error) -> TokenError {
+    TokenError(source_text::located(
+        file,
+        text,
+        problem.span().map_or(0, |span| span.start),
+        &source_text::plain_message(problem.message()),
+    ))
+}
+
 const TOKEN_PREFIX: &str = "sb1";
 /// Verified tokens remembered at most; the memory is emptied when full.
 const REMEMBERED_TOKENS: usize = 4_096;
@@ -333,33 +360,46 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    /// Read a token file; `file` names it in errors. Every problem is reported at once, with
-    /// the user it concerns.
+    /// Read a token file; `file` names it in errors. Every problem is reported at once, each
+    /// at its place in the file with the user it concerns.
     pub fn parse(text: &str, file: &str) -> Result<Tokens, TokenError> {
         let parsed: TokenFileText =
-            toml::from_str(text).map_err(|problem| TokenError(format!("{file}: {problem}")))?;
+            toml::from_str(text).map_err(|problem| token_file_syntax(file, text, &problem))?;
+        let places: TokenFilePlaces =
+            toml::from_str(text).map_err(|problem| token_file_syntax(file, text, &problem))?;
         let mut users = BTreeMap::new();
         let mut problems = Vec::new();
-        for (index, user) in parsed.users.into_iter().enumerate() {
-            let at = format!("{file}: user[{index}] ({:?})", user.name);
+        for (user, place) in parsed.users.into_iter().zip(&places.users) {
+            let mut problem = |span: std::ops::Range<usize>, message: String| {
+                let message = format!("user {:?}: {message}", user.name);
+                problems.push(source_text::located(file, text, span.start, &message));
+            };
             if !valid_user_name(&user.name) {
-                problems.push(format!("{at}: a name is letters, digits, '-', '_' or '@'"));
+                problem(
+                    place.name.span(),
+                    "a name is letters, digits, '-', '_' or '@'".into(),
+                );
             }
             if user.role == Role::Agent && user.agent.is_none() {
-                problems.push(format!(
-                    "{at}: role = \"agent\" needs agent = \"AGENT-ID\" (which agent this user is)"
-                ));
+                problem(
+                    place.role.span(),
+                    "role = \"agent\" needs agent = \"AGENT-ID\" (which agent this user is)".into(),
+                );
             }
-            if user.role != Role::Agent && user.agent.is_some() {
-                problems.push(format!("{at}: only the agent role takes an agent key"));
+            if let (false, Some(agent)) = (user.role == Role::Agent, &place.agent) {
+                problem(
+                    agent.span(),
+                    "only the agent role takes an agent key".into(),
+                );
             }
             if PasswordHash::new(&user.token_hash).is_err() {
-                problems.push(format!(
-                    "{at}: token_hash is not an Argon2 hash in PHC form ($argon2id$...)"
-                ));
+                problem(
+                    place.token_hash.span(),
+                    "token_hash is not an Argon2 hash in PHC form ($argon2id$...)".into(),
+                );
             }
             if users.contains_key(&user.name) {
-                problems.push(format!("{at}: the name is listed twice"));
+                problem(place.name.span(), "the name is listed twice".into());
             }
             users.insert(user.name.clone(), user);
         }
@@ -481,7 +521,7 @@ pub fn new_token(mut entry: UserEntry, cost: HashCost) -> Result<(String, UserEn
 /// old token then stops working).
 pub fn with_user(text: &str, file: &str, entry: UserEntry) -> Result<String, TokenError> {
     let mut parsed: TokenFileText =
-        toml::from_str(text).map_err(|problem| TokenError(format!("{file}: {problem}")))?;
+        toml::from_str(text).map_err(|problem| token_file_syntax(file, text, &problem))?;
     parsed.users.retain(|user| user.name != entry.name);
     parsed.users.push(entry);
     let text = format!(
@@ -551,13 +591,19 @@ pub(crate) mod tests {
                     [[user]]\nname = \"c\"\nrole = \"admin\"\nagent = \"x\"\ntoken_hash = \"plain\"\n";
         let problem = Tokens::parse(text, "tokens.toml").unwrap_err().0;
         assert!(
-            problem.contains("user[0] (\"a b\"): a name is"),
+            problem.contains("tokens.toml:2:8: user \"a b\": a name is"),
             "{problem}"
         );
-        assert!(problem.contains("needs agent = "), "{problem}");
-        assert!(problem.contains("only the agent role"), "{problem}");
         assert!(
-            problem.contains("user[1] (\"c\"): token_hash is not"),
+            problem.contains("tokens.toml:3:8: user \"a b\": role = \"agent\" needs agent = "),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("tokens.toml:8:9: user \"c\": only the agent role"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("tokens.toml:9:14: user \"c\": token_hash is not"),
             "{problem}"
         );
         assert!(Tokens::parse(

@@ -74,6 +74,39 @@ pub fn located_at(file: &str, text: &str, line: usize, column: usize, message: &
     )
 }
 
+/// `text` with every character between double quotes shown as `*`, for the snippet of a file
+/// that holds secrets (key files, digest credentials): an error shows where the problem is
+/// without printing a key to a terminal or a log. Columns stay where they were.
+///
+/// ```
+/// use switchboard_engine::source_text::hide_quoted_strings;
+/// assert_eq!(hide_quoted_strings("aes256 = \"c2VjcmV0\"\n"), "aes256 = \"********\"\n");
+/// ```
+pub fn hide_quoted_strings(text: &str) -> String {
+    let mut inside = false;
+    text.chars()
+        .map(|c| match c {
+            '"' => {
+                inside = !inside;
+                c
+            }
+            '\n' => {
+                inside = false;
+                c
+            }
+            _ if inside => '*',
+            _ => c,
+        })
+        .collect()
+}
+
+/// [`located`] for a file that holds secrets: the line is shown with its strings hidden
+/// ([`hide_quoted_strings`]), the caret where it would be.
+pub fn located_hiding_strings(file: &str, text: &str, offset: usize, message: &str) -> String {
+    let (line, column) = line_and_column(text, offset);
+    located_at(file, &hide_quoted_strings(text), line, column, message)
+}
+
 /// The known name closest to `word`, if it is close enough to be a likely misspelling.
 pub fn closest_name<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let lowered = word.to_lowercase();
@@ -82,6 +115,14 @@ pub fn closest_name<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -
         .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
+}
+
+/// "; did you mean `NAME`?" to append to a message about `word` when a known name is close to
+/// it ([`closest_name`]), else nothing.
+pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    closest_name(word, candidates)
+        .map(|name| format!("; did you mean `{name}`?"))
+        .unwrap_or_default()
 }
 
 /// For "unknown field `skils`, expected one of `name`, `skills`" (serde's words, also for an

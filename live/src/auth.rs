@@ -98,26 +98,57 @@ pub struct Secrets {
     pub agents: BTreeMap<String, Credential>,
 }
 
+/// The HA1 values of a secrets file with where each is, to point at a bad one.
+#[derive(Deserialize)]
+struct SecretsPlaces {
+    #[serde(default)]
+    agents: BTreeMap<toml::Spanned<String>, CredentialPlaces>,
+}
+
+#[derive(Deserialize)]
+struct CredentialPlaces {
+    sha256: Option<toml::Spanned<String>>,
+    md5: Option<toml::Spanned<String>>,
+}
+
 impl Secrets {
     /// Parse a secrets file; every HA1 must be lowercase or uppercase hex of the right length.
-    pub fn parse(text: &str) -> Result<Secrets, String> {
-        let secrets: Secrets = toml::from_str(text).map_err(|error| error.to_string())?;
-        for (name, credential) in &secrets.agents {
+    /// A problem is reported in the style of every reader (`FILE:LINE:COLUMN: message`, the line
+    /// with a caret; `file` names it), with the file's strings shown as `*`: an HA1 is as good
+    /// as a password to whoever has it.
+    pub fn parse(file: &str, text: &str) -> Result<Secrets, String> {
+        use switchboard_engine::source_text::{located_hiding_strings, plain_message};
+        let at = |offset: usize, message: &str| {
+            located_hiding_strings(file, text, offset, &plain_message(message))
+        };
+        let secrets: Secrets = toml::from_str(text)
+            .map_err(|error| at(error.span().map_or(0, |span| span.start), error.message()))?;
+        let places: SecretsPlaces = toml::from_str(text)
+            .map_err(|error| at(error.span().map_or(0, |span| span.start), error.message()))?;
+        for (name, credential) in &places.agents {
             for (algorithm, value, length) in [
                 ("sha256", &credential.sha256, 64),
                 ("md5", &credential.md5, 32),
             ] {
                 if let Some(value) = value {
-                    if value.len() != length || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(format!(
-                            "agents.{name}.{algorithm}: expected {length} hex digits (HA1), found {:?}",
-                            value.chars().take(8).collect::<String>()
+                    let digits = value.get_ref();
+                    if digits.len() != length || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(at(
+                            value.span().start,
+                            &format!(
+                                "agents.{}.{algorithm}: expected {length} hex digits (the HA1, never the password), found {} characters",
+                                name.get_ref(),
+                                digits.chars().count()
+                            ),
                         ));
                     }
                 }
             }
             if credential.sha256.is_none() && credential.md5.is_none() {
-                return Err(format!("agents.{name}: expected sha256 or md5 (HA1)"));
+                return Err(at(
+                    name.span().start,
+                    &format!("agents.{}: expected sha256 or md5 (HA1)", name.get_ref()),
+                ));
             }
         }
         Ok(secrets)
@@ -703,7 +734,7 @@ mod tests {
         let guide = include_str!("../../docs/live.md");
         let start = guide.find("```toml\n# HA1").expect("the secrets example") + "```toml\n".len();
         let end = start + guide[start..].find("```").unwrap();
-        let secrets = Secrets::parse(&guide[start..end]).unwrap();
+        let secrets = Secrets::parse("docs/live.md", &guide[start..end]).unwrap();
         let credential = &secrets.agents["sales-team-1"];
         for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
             let expected = secrets.ha1(algorithm, "sales-team-1", "the password");
@@ -713,11 +744,20 @@ mod tests {
 
     #[test]
     fn a_secrets_file_with_a_plain_password_is_refused() {
-        let error = Secrets::parse("realm = \"r\"\n[agents.a]\nmd5 = \"hunter2\"\n").unwrap_err();
+        let error =
+            Secrets::parse("s.toml", "realm = \"r\"\n[agents.a]\nmd5 = \"hunter2\"\n").unwrap_err();
         assert!(
-            error.contains("agents.a.md5: expected 32 hex digits"),
+            error.contains("s.toml:3:7: agents.a.md5: expected 32 hex digits"),
             "{error}"
         );
-        assert!(Secrets::parse("realm = \"r\"\n[agents.a]\npassword = \"x\"\n").is_err());
+        // The snippet does not repeat what was written: it may be a password.
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("md5 = \"*******\""), "{error}");
+        let error =
+            Secrets::parse("s.toml", "realm = \"r\"\n[agents.a]\npassword = \"x\"\n").unwrap_err();
+        assert!(
+            error.contains("s.toml:3:1: unknown field `password`"),
+            "{error}"
+        );
     }
 }

@@ -94,6 +94,12 @@ pub struct LiveConfig {
 /// checkpoint_every = 64
 /// checkpoint_interval = "1m"
 /// mask = ["mobile", "resident-id", "bank-card", "email"]
+///
+/// [live.compliance.retention]
+/// folder = "/var/lib/switchboard/recordings"   # by default the folder recordings in serve --data
+/// recordings = "180d"
+/// transcripts = "90d"
+/// check_interval = "1h"
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -111,6 +117,32 @@ pub struct ComplianceConfig {
     pub checkpoint_interval: DurationMs,
     /// The personal data masked in CDRs, log lines and API answers.
     pub mask: Vec<switchboard_compliance::mask::Detector>,
+    /// `[live.compliance.retention]`: encrypted recordings and transcripts deleted once older
+    /// than their time, each deletion audited; none are deleted without it.
+    pub retention: Option<RetentionConfig>,
+}
+
+/// `[live.compliance.retention]`: how long the server keeps encrypted recordings and
+/// transcripts, and how often it looks for older ones (`docs/compliance.md`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// The folder swept (with its subfolders), relative to the scenario file's folder; by
+    /// default `recordings` inside the `serve --data` folder.
+    pub folder: Option<String>,
+    /// How long a recording (`audio/...`) is kept, from the creation time in its header.
+    pub recordings: DurationMs,
+    /// How long a transcript (`text/...`) is kept.
+    pub transcripts: DurationMs,
+    /// How often the folder is swept; the first sweep runs when the server starts.
+    #[serde(default = "RetentionConfig::default_check_interval")]
+    pub check_interval: DurationMs,
+}
+
+impl RetentionConfig {
+    fn default_check_interval() -> DurationMs {
+        DurationMs::from_s(3_600)
+    }
 }
 
 impl Default for ComplianceConfig {
@@ -122,6 +154,7 @@ impl Default for ComplianceConfig {
             checkpoint_every: 64,
             checkpoint_interval: DurationMs::from_s(60),
             mask: switchboard_compliance::mask::Detector::ALL.to_vec(),
+            retention: None,
         }
     }
 }
@@ -290,6 +323,18 @@ impl LiveConfig {
         if compliance.checkpoint_interval.0 < 1_000 {
             return Err("[live.compliance] checkpoint_interval must be at least 1s".into());
         }
+        if let Some(retention) = &compliance.retention {
+            if compliance.audit_key.is_none() {
+                return Err("[live.compliance.retention] needs tokens and audit_key: \
+                     every deletion is audited"
+                    .into());
+            }
+            if retention.check_interval.0 < 1_000 {
+                return Err(
+                    "[live.compliance.retention] check_interval must be at least 1s".into(),
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -380,6 +425,10 @@ mod tests {
             ("[live.tls]", keys_of("[live.tls]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
             ("[live.compliance]", keys_of("[live.compliance]")),
+            (
+                "[live.compliance.retention]",
+                keys_of("[live.compliance.retention]"),
+            ),
             (
                 "[live.trunk.registration]",
                 keys_of("[[live.trunk]]\n[live.trunk.registration]"),

@@ -8,6 +8,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// The content type of [`Metrics::encode`]'s text.
@@ -57,7 +58,14 @@ pub struct Metrics {
     pub outbound_calls_answered: Counter,
     pub outbound_calls_failed: Counter,
     pub trunk_invites_failed: Family<GatewayLabel, Counter>,
+    /// How long the event loop was busy with one input and the output it caused; every call
+    /// in flight waits for a long one, so the tail here bounds the setup time's tail.
+    pub event_loop_busy_seconds: Histogram,
 }
+
+/// Bucket bounds of [`Metrics::event_loop_busy_seconds`]: 0.5 ms to 0.5 s.
+const EVENT_LOOP_BUSY_BUCKETS_S: [f64; 9] =
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -163,6 +171,13 @@ impl Default for Metrics {
             "Contacts waiting per queue.",
             queue_waiting.clone(),
         );
+        let event_loop_busy_seconds = Histogram::new(EVENT_LOOP_BUSY_BUCKETS_S);
+        registry.register(
+            "event_loop_busy_seconds",
+            "Time the switch's event loop spent on one input (a message, a timer, a command) and \
+             on sending what it caused.",
+            event_loop_busy_seconds.clone(),
+        );
         Metrics {
             registry,
             datagrams_received,
@@ -190,6 +205,7 @@ impl Default for Metrics {
             outbound_calls_answered,
             outbound_calls_failed,
             trunk_invites_failed,
+            event_loop_busy_seconds,
         }
     }
 }

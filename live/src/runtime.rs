@@ -180,6 +180,9 @@ pub async fn run_switch_observed<S: DatagramSocket>(
         }
     };
     let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
+    // When the loop woke for the input being handled: the busy time runs until its output
+    // has been sent, and goes to the switch's histogram (`switchboard_event_loop_busy_seconds`).
+    let mut woke_at: Option<std::time::Instant> = None;
     loop {
         if let Some((driver, _)) = media.as_mut() {
             while let Some(command) = switch.poll_media() {
@@ -218,6 +221,9 @@ pub async fn run_switch_observed<S: DatagramSocket>(
                 on_audit(entry);
             }
         }
+        if let Some(woke_at) = woke_at.take() {
+            switch.record_loop_busy(woke_at.elapsed().as_secs_f64());
+        }
         if *shutdown.borrow() {
             break;
         }
@@ -225,17 +231,27 @@ pub async fn run_switch_observed<S: DatagramSocket>(
         tokio::select! {
             biased;
             _ = shutdown.changed() => {}
-            received = socket.receive_from(&mut buffer) => match received {
-                Ok((length, source)) => switch.handle_datagram(now_ms(), source, &buffer[..length]),
-                // ICMP port unreachable and the like: the peer is gone, nothing to read.
-                Err(error) => tracing::debug!(%error, "receive failed"),
-            },
+            received = socket.receive_from(&mut buffer) => {
+                woke_at = Some(std::time::Instant::now());
+                match received {
+                    Ok((length, source)) => {
+                        switch.handle_datagram(now_ms(), source, &buffer[..length])
+                    }
+                    // ICMP port unreachable and the like: the peer is gone, nothing to read.
+                    Err(error) => tracing::debug!(%error, "receive failed"),
+                }
+            }
             Some(request) = requests.recv() => {
+                woke_at = Some(std::time::Instant::now());
                 let answer = switch.handle_command(now_ms(), request.command);
                 let _ = request.reply.send(answer);
             }
-            Some(event) = media_event(&mut media) => switch.handle_media_event(now_ms(), event),
+            Some(event) = media_event(&mut media) => {
+                woke_at = Some(std::time::Instant::now());
+                switch.handle_media_event(now_ms(), event)
+            }
             Some(event) = stream_event(&mut streams) => {
+                woke_at = Some(std::time::Instant::now());
                 if let Some(streams) = streams.as_deref_mut() {
                     streams.note(&event);
                 }
@@ -247,7 +263,10 @@ pub async fn run_switch_observed<S: DatagramSocket>(
                     StreamEvent::Opened { .. } => {}
                 }
             }
-            _ = sleep_until(deadline) => switch.handle_timeout(now_ms()),
+            _ = sleep_until(deadline) => {
+                woke_at = Some(std::time::Instant::now());
+                switch.handle_timeout(now_ms())
+            }
         }
     }
     switch

@@ -333,7 +333,7 @@ mod tests {
 
     /// A registrar that knows the trunk's credentials (realm "carrier").
     fn registrar() -> Authenticator {
-        let mut secrets = Secrets::parse("realm = \"carrier\"\n").unwrap();
+        let mut secrets = Secrets::parse("secrets.toml", "realm = \"carrier\"\n").unwrap();
         let credential = Credential {
             sha256: Some(secrets.ha1(
                 crate::auth::Algorithm::Sha256,

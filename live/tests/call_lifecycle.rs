@@ -339,6 +339,51 @@ fn a_hundred_answered_calls_leave_every_table_empty() {
     assert_eq!(world.agent_state(), AgentState::Available);
 }
 
+/// A table that grows moves every entry at once, and the event loop waits for it: at 2,000
+/// calls/s the transaction table holds about 200,000 entries, and each doubling on the way was a
+/// stall every call in flight sat out. The tables are sized for the bounds when the switch is
+/// made, so a load within them never grows one.
+#[test]
+fn a_load_within_the_bounds_grows_no_table() {
+    let mut world = World::new(LiveConfig {
+        max_transactions: 1_000,
+        max_calls: 50,
+        ..live()
+    });
+    world.register_agent();
+    let transactions_before = world.switch.transaction_capacities();
+    let calls_before = world.switch.call_capacities();
+    assert!(
+        transactions_before.transactions >= 1_000,
+        "{transactions_before:?}"
+    );
+    assert!(
+        calls_before.iter().all(|capacity| *capacity >= 50),
+        "{calls_before:?}"
+    );
+    let mut most_transactions = 0;
+    for call in 0..200 {
+        let call_id = format!("load-{call}");
+        world.invite(&call_id);
+        world.run_for(50);
+        let bye = world.in_dialog(Method::Bye, &call_id, 2);
+        world.send_from_trunk(bye);
+        world.run_for(50);
+        most_transactions = most_transactions.max(world.switch.transaction_count());
+    }
+    world.run_for(33_000);
+    assert_eq!(world.cdrs.len(), 200);
+    assert!(world.cdrs.iter().all(|row| row.outcome == "completed"));
+    // The load came near the bound (about four transactions a call live for 64·T1).
+    assert!(
+        most_transactions > 600,
+        "at most {most_transactions} transactions"
+    );
+    assert_eq!(world.switch.transaction_count(), 0);
+    assert_eq!(world.switch.transaction_capacities(), transactions_before);
+    assert_eq!(world.switch.call_capacities(), calls_before);
+}
+
 #[test]
 fn a_bye_is_answered_when_the_transaction_table_is_full() {
     let mut world = World::new(LiveConfig {

@@ -50,10 +50,8 @@ pub fn check_top_level_tables(file: &str, text: &str, known: &[&str]) -> Result<
     })?;
     for key in top.keys() {
         if !known.contains(&key.get_ref().as_str()) {
-            let hint = match closest_name(key.get_ref(), known.iter().copied()) {
-                Some(table) => format!("; did you mean `{table}`?"),
-                None => String::new(),
-            };
+            let hint =
+                switchboard_engine::source_text::did_you_mean(key.get_ref(), known.iter().copied());
             return Err(ScenarioError::at(
                 file,
                 text,

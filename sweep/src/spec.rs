@@ -16,17 +16,34 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use switchboard_engine::source_text;
 use toml_edit::{DocumentMut, ImDocument, Item, Value};
 
 use crate::edit::set_value;
 
-/// A problem with a sweep file, where it is.
+/// A problem with a sweep file, where it is, in the style of every reader
+/// (`switchboard_engine::source_text`): `FILE:LINE:COLUMN: message`, then the line with a caret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SweepFileError {
     pub file: String,
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// The line the problem is on with a caret under its column; empty without a place.
+    pub snippet: String,
+}
+
+impl SweepFileError {
+    /// A problem of the file as a whole (it cannot be read, a table is missing).
+    fn whole_file(file: &str, message: impl Into<String>) -> Self {
+        SweepFileError {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            message: message.into(),
+            snippet: String::new(),
+        }
+    }
 }
 
 impl fmt::Display for SweepFileError {
@@ -35,7 +52,7 @@ impl fmt::Display for SweepFileError {
         if let (Some(line), Some(column)) = (self.line, self.column) {
             write!(f, ":{line}:{column}")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}{}", self.message, self.snippet)
     }
 }
 
@@ -132,11 +149,8 @@ fn split_path(path: &str) -> Vec<String> {
 /// Reads a sweep file and its base scenario, expands the points and checks every path.
 pub fn load_sweep(path: &Path) -> Result<Sweep, SweepFileError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| SweepFileError {
-        file: file.clone(),
-        line: None,
-        column: None,
-        message: format!("cannot read the file: {error}"),
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        SweepFileError::whole_file(&file, format!("cannot read the file: {error}"))
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse_sweep(&file, &text, &base)
@@ -149,19 +163,19 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> SweepFileError {
-        let (line, column) = match span {
+        let message = source_text::plain_message(&message.into());
+        match span {
             Some(span) => {
-                let (line, column) =
-                    switchboard_sim::scenario::line_and_column(self.text, span.start);
-                (Some(line), Some(column))
+                let (line, column) = source_text::line_and_column(self.text, span.start);
+                SweepFileError {
+                    file: self.file.to_string(),
+                    line: Some(line),
+                    column: Some(column),
+                    message,
+                    snippet: source_text::snippet(self.text, line, column),
+                }
             }
-            None => (None, None),
-        };
-        SweepFileError {
-            file: self.file.to_string(),
-            line,
-            column,
-            message: message.into(),
+            None => SweepFileError::whole_file(self.file, message),
         }
     }
 }
@@ -173,6 +187,11 @@ struct Axis {
     values: Vec<Value>,
 }
 
+/// The tables of a sweep file.
+const SWEEP_TABLES: [&str; 3] = ["sweep", "grid", "variant"];
+/// The keys of its `[sweep]` table.
+const SWEEP_KEYS: [&str; 4] = ["scenario", "seed", "replications", "common_random_numbers"];
+
 /// Reads a sweep from its text; `file` names it in messages, `base` is its folder.
 pub fn parse_sweep(file: &str, text: &str, base: &Path) -> Result<Sweep, SweepFileError> {
     let reader = Reader { file, text };
@@ -180,12 +199,13 @@ pub fn parse_sweep(file: &str, text: &str, base: &Path) -> Result<Sweep, SweepFi
         .map_err(|error| reader.error(error.span(), error.message().trim_end().to_string()))?;
     let root = document.as_table();
     for (key, item) in root.iter() {
-        if !["sweep", "grid", "variant"].contains(&key) {
+        if !SWEEP_TABLES.contains(&key) {
             let span = root.get_key_value(key).and_then(|(key, _)| key.span());
             return Err(reader.error(
                 span.or_else(|| item.span()),
                 format!(
-                    "unknown table `{key}`; a sweep file has [sweep], and [grid] or [[variant]]"
+                    "unknown table `{key}`; a sweep file has [sweep], and [grid] or [[variant]]{}",
+                    source_text::did_you_mean(key, SWEEP_TABLES.into_iter())
                 ),
             ));
         }
@@ -221,7 +241,10 @@ pub fn parse_sweep(file: &str, text: &str, base: &Path) -> Result<Sweep, SweepFi
             other => {
                 return Err(reader.error(
                     span,
-                    format!("unknown key `{other}` in [sweep]; expected scenario, seed, replications or common_random_numbers"),
+                    format!(
+                        "unknown key `{other}` in [sweep]; expected scenario, seed, replications or common_random_numbers{}",
+                        source_text::did_you_mean(other, SWEEP_KEYS.into_iter())
+                    ),
                 ))
             }
         }
@@ -248,11 +271,13 @@ pub fn parse_sweep(file: &str, text: &str, base: &Path) -> Result<Sweep, SweepFi
     let base_document: DocumentMut =
         scenario_text
             .parse()
-            .map_err(|error: toml_edit::TomlError| SweepFileError {
-                file: scenario_path.display().to_string(),
-                line: None,
-                column: None,
-                message: error.to_string(),
+            .map_err(|error: toml_edit::TomlError| {
+                let file = scenario_path.display().to_string();
+                let scenario_reader = Reader {
+                    file: &file,
+                    text: &scenario_text,
+                };
+                scenario_reader.error(error.span(), error.message().trim_end())
             })?;
 
     let grid = root.get("grid");

@@ -317,6 +317,14 @@ pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str
     (status, body)
 }
 
+/// The named string fields of an audit record, in order (absent or not a string: empty).
+pub fn record_fields(record: &serde_json::Value, names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|name| record[*name].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// One CDR row, the columns the tests look at.
 #[derive(Debug, Clone)]
 pub struct Cdr {

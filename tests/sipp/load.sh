@@ -5,7 +5,8 @@
 # RUNS times in a row. After each run it waits for the transaction table to empty (64·T1 =
 # 32 s with the default T1) and prints the calls placed, answered and failed, the p50/p99
 # setup time (INVITE sent → 200 OK received, measured by the trunk SIPp), the server's RSS
-# before the run and after the table emptied, and the transactions left. Everything runs on
+# before the run and after the table emptied, and the transactions left; then how many inputs
+# kept the server's event loop busy for more than 5 ms and 50 ms. Everything runs on
 # 127.0.0.1 and stops by itself.
 #
 #   tests/sipp/load.sh                                   # 2,000 calls/s, 60 s, twice
@@ -36,6 +37,15 @@ if [ -z "${BINARY:-}" ]; then
 fi
 TOKEN=load-test
 health() { curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$HTTP_PORT/health; }
+# Inputs the event loop handled, and those it was busy with for longer than 5 ms and 50 ms
+# (`switchboard_event_loop_busy_seconds`; counted since the server started).
+loop_busy() {
+    curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$HTTP_PORT/metrics | awk '
+        /^switchboard_event_loop_busy_seconds_bucket\{le="0.005"\}/ {within_5 = $2}
+        /^switchboard_event_loop_busy_seconds_bucket\{le="0.05"\}/ {within_50 = $2}
+        /^switchboard_event_loop_busy_seconds_count/ {count = $2}
+        END {printf "%d %d %d\n", count, count - within_5, count - within_50}'
+}
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 # The scenario and its agents' credentials, HA1 = MD5(agent:realm:password).
@@ -99,6 +109,7 @@ for RATE in $RATES; do
     RUN="$WORK/rate-$RATE-$RUN_NUMBER"
     mkdir -p "$RUN"
     RSS_BEFORE=$(rss_mib "$SERVER")
+    read -r INPUTS_BEFORE OVER_5_BEFORE OVER_50_BEFORE < <(loop_busy)
     if [ -n "${PROFILE:-}" ]; then instructions_since_dump >/dev/null; fi
     set +e
     (cd "$RUN" && timeout $((DURATION_S + 60)) sipp 127.0.0.1:$SIP_PORT \
@@ -124,6 +135,8 @@ for RATE in $RATES; do
     if [ -n "${PROFILE:-}" ]; then PER_CALL=$(( $(instructions_since_dump) / CALLS )); fi
     printf '%6s %4s %8s %8s %8s %7s %7s %7s MiB %7s MiB %12s %s\n' "$RATE" "$RUN_NUMBER" "$CALLS" \
         "${OK:-?}" "${FAILED:-?}" "$P50" "$P99" "$RSS_BEFORE" "$(rss_mib "$SERVER")" "$LEFT" "$PER_CALL"
+    read -r INPUTS OVER_5 OVER_50 < <(loop_busy)
+    echo "  event loop, run $RUN_NUMBER: $((INPUTS - INPUTS_BEFORE)) inputs, $((OVER_5 - OVER_5_BEFORE)) busy > 5 ms, $((OVER_50 - OVER_50_BEFORE)) busy > 50 ms"
   done
 done
 kill -TERM "$SERVER"; wait "$SERVER" || true

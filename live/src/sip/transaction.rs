@@ -48,6 +48,10 @@ pub use super::transport::Transport;
 /// a new one is reached over UDP and a warning is logged. Bounds memory whatever the peers do.
 pub const MAX_STREAM_PEERS: usize = 100_000;
 
+/// Heap entries reserved per transaction of the bound: its two timers and, as often, a stale
+/// entry of a timer that moved (they leave the heap when their time comes).
+const TIMER_ENTRIES_PER_TRANSACTION: usize = 3;
+
 /// The RFC 3261 timer base values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerSettings {
@@ -192,6 +196,17 @@ pub struct TransactionCounts {
     pub server_non_invite: usize,
 }
 
+/// Entries each table of a [`TransactionLayer`] holds without growing. Growing one means
+/// moving every entry at once, a stall of the event loop, so the tables are sized for
+/// `max_transactions` when the layer is made; a test compares these before and after a load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableCapacities {
+    pub transactions: usize,
+    pub keys: usize,
+    pub accepted_invites: usize,
+    pub timers: usize,
+}
+
 /// Every transaction of one SIP endpoint; see the module documentation.
 pub struct TransactionLayer {
     timers: TimerSettings,
@@ -201,7 +216,9 @@ pub struct TransactionLayer {
     /// on it) and Contacts that asked for TCP or TLS. Every other address is reached over UDP.
     stream_peers: HashMap<SocketAddr, Transport>,
     max_transactions: usize,
-    transactions: HashMap<TransactionId, Transaction>,
+    /// Boxed: the table is sized for `max_transactions` up front (see [`TableCapacities`]), and
+    /// a hash table touches its buckets all over, so a bucket is kept to a pointer's size.
+    transactions: HashMap<TransactionId, Box<Transaction>>,
     by_key: HashMap<String, TransactionId>,
     /// Server INVITE transactions in Accepted, by (Call-ID, CSeq number), for 2xx ACKs.
     accepted_invites: HashMap<(String, u32), TransactionId>,
@@ -240,10 +257,16 @@ impl TransactionLayer {
             sent_by: [via_sent_by.clone(), via_sent_by.clone(), via_sent_by],
             stream_peers: HashMap::new(),
             max_transactions,
-            transactions: HashMap::new(),
-            by_key: HashMap::new(),
-            accepted_invites: HashMap::new(),
-            deadlines: BinaryHeap::new(),
+            // Sized for the bound at once: a hash table that grows rehashes every entry in one
+            // go, and at 100,000 entries that is a stall of tens of milliseconds on the one
+            // event loop, which every call in flight waits out. Untouched capacity costs
+            // address space, not memory.
+            transactions: HashMap::with_capacity(max_transactions),
+            by_key: HashMap::with_capacity(max_transactions),
+            // A call holds about three transactions (docs/live.md), one of them its INVITE.
+            accepted_invites: HashMap::with_capacity(max_transactions / 3),
+            // Two timers a transaction, plus stale entries that wait for their time.
+            deadlines: BinaryHeap::with_capacity(TIMER_ENTRIES_PER_TRANSACTION * max_transactions),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 1,
@@ -273,6 +296,17 @@ impl TransactionLayer {
     /// Timer entries in the heap, stale ones included (they leave when their time comes).
     pub fn scheduled_timer_count(&self) -> usize {
         self.deadlines.len()
+    }
+
+    /// What the tables and the timer heap can hold without growing; a load within the bound
+    /// leaves it unchanged (see [`TableCapacities`]).
+    pub fn capacities(&self) -> TableCapacities {
+        TableCapacities {
+            transactions: self.transactions.capacity(),
+            keys: self.by_key.capacity(),
+            accepted_invites: self.accepted_invites.capacity(),
+            timers: self.deadlines.capacity(),
+        }
     }
 
     pub fn via_sent_by(&self) -> &str {
@@ -699,7 +733,7 @@ impl TransactionLayer {
             Timer::EndOfState,
             Some(now_ms + 64 * self.timers.t1_ms),
         );
-        self.transactions.insert(id, transaction);
+        self.transactions.insert(id, Box::new(transaction));
         self.by_key.insert(key, id);
         self.transmit_over(destination, transport, bytes);
         id
@@ -837,7 +871,7 @@ impl TransactionLayer {
         });
         self.transactions.insert(
             id,
-            Transaction {
+            Box::new(Transaction {
                 kind,
                 state: State::Initial,
                 key: key.clone(),
@@ -853,7 +887,7 @@ impl TransactionLayer {
                 cancel_sent: false,
                 dialog_key,
                 acknowledged: false,
-            },
+            }),
         );
         self.by_key.insert(key, id);
         if kind == Kind::ServerInvite {

@@ -59,14 +59,14 @@ impl Switch {
         );
         self.agent_legs.insert(
             call_id.clone(),
-            AgentLeg {
+            Box::new(AgentLeg {
                 contact,
                 agent,
                 dialog,
                 invite_transaction: transaction,
                 answer: Default::default(),
                 state: AgentLegState::Ringing,
-            },
+            }),
         );
         if let Some(call) = self.calls.get_mut(&contact) {
             call.agent_call_id = Some(call_id);

@@ -96,7 +96,7 @@ impl Switch {
             record,
             next_probe_ms: None,
         };
-        self.calls.insert(contact, call);
+        self.calls.insert(contact, Box::new(call));
         self.by_caller_call_id.insert(call_id, contact);
         self.by_invite_transaction.insert(transaction, contact);
         if let Some(media) = &mut self.media {

@@ -47,7 +47,8 @@ use crate::metrics::{GatewayLabel, Metrics};
 use crate::registrar::Registrar;
 use crate::sip::message::{reason_phrase, Request};
 use crate::sip::transaction::{
-    TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit, Transport,
+    TableCapacities, TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit,
+    Transport,
 };
 use crate::trunk::Trunks;
 
@@ -154,10 +155,12 @@ pub struct Switch {
     live: LiveConfig,
     local: SocketAddr,
     start_unix_ms: i64,
-    calls: HashMap<ContactId, Call>,
+    /// Boxed, as are agent legs: these tables are sized for `max_calls` up front, and a hash
+    /// table touches its buckets all over, so a bucket is kept to a pointer's size.
+    calls: HashMap<ContactId, Box<Call>>,
     by_caller_call_id: HashMap<String, ContactId>,
     by_invite_transaction: HashMap<TransactionId, ContactId>,
-    agent_legs: HashMap<String, AgentLeg>,
+    agent_legs: HashMap<String, Box<AgentLeg>>,
     client_transactions: HashMap<TransactionId, Purpose>,
     /// Due probes by call, possibly stale (see `probe`).
     probes: BinaryHeap<Reverse<(u64, ContactId)>>,
@@ -208,6 +211,9 @@ impl Switch {
             t1_ms: live.sip_t1.0,
             ..TimerSettings::default()
         };
+        // The tables of calls are sized for `max_calls` at once, for the reason the
+        // transaction layer sizes its own (`TableCapacities`): no rehash stalls the loop.
+        let max_calls = live.max_calls;
         Switch {
             transactions: TransactionLayer::new(timers, local.to_string(), live.max_transactions),
             center,
@@ -215,11 +221,12 @@ impl Switch {
             live,
             local,
             start_unix_ms,
-            calls: HashMap::new(),
-            by_caller_call_id: HashMap::new(),
-            by_invite_transaction: HashMap::new(),
-            agent_legs: HashMap::new(),
-            client_transactions: HashMap::new(),
+            calls: HashMap::with_capacity(max_calls),
+            by_caller_call_id: HashMap::with_capacity(max_calls),
+            by_invite_transaction: HashMap::with_capacity(max_calls),
+            agent_legs: HashMap::with_capacity(max_calls),
+            // A call has one client transaction in flight at a time, mostly.
+            client_transactions: HashMap::with_capacity(max_calls),
             probes: BinaryHeap::new(),
             cdrs: VecDeque::new(),
             metrics: Metrics::default(),
@@ -353,6 +360,28 @@ impl Switch {
     /// Agent legs still remembered (ringing, answered, or withdrawn and waiting for a late 200).
     pub fn agent_leg_count(&self) -> usize {
         self.agent_legs.len()
+    }
+
+    /// The driver spent `busy_seconds` on one input and its output (`/metrics`:
+    /// `switchboard_event_loop_busy_seconds`). The switch reads no clock; the driver does.
+    pub fn record_loop_busy(&mut self, busy_seconds: f64) {
+        self.metrics.event_loop_busy_seconds.observe(busy_seconds);
+    }
+
+    /// What the transaction layer's tables hold without growing (see [`TableCapacities`]).
+    pub fn transaction_capacities(&self) -> TableCapacities {
+        self.transactions.capacities()
+    }
+
+    /// What the tables of calls hold without growing: calls, then client transactions.
+    pub fn call_capacities(&self) -> [usize; 5] {
+        [
+            self.calls.capacity(),
+            self.by_caller_call_id.capacity(),
+            self.by_invite_transaction.capacity(),
+            self.agent_legs.capacity(),
+            self.client_transactions.capacity(),
+        ]
     }
 
     // ---------------------------------------------------------------- inputs
