@@ -828,16 +828,23 @@ impl Switch {
         let mut call_ids: Vec<String> = self.outbound.keys().cloned().collect();
         call_ids.sort();
         for call_id in call_ids {
-            let answered = self.outbound[&call_id]
-                .customer
-                .as_ref()
-                .is_some_and(|customer| customer.answered);
-            let end = if answered {
-                OutboundEnd::Answered
-            } else {
-                OutboundEnd::Failed("the switch stopped".into())
-            };
+            let end = self.end_unless_answered(&call_id, "the switch stopped");
             self.hang_up_outbound(&call_id, end);
+        }
+    }
+
+    /// How a call that ends now ended: answered if the customer answered, else failed for
+    /// `reason`.
+    fn end_unless_answered(&self, call_id: &str, reason: &str) -> OutboundEnd {
+        let answered = self.outbound.get(call_id).is_some_and(|call| {
+            call.customer
+                .as_ref()
+                .is_some_and(|customer| customer.answered)
+        });
+        if answered {
+            OutboundEnd::Answered
+        } else {
+            OutboundEnd::Failed(reason.into())
         }
     }
 
@@ -859,15 +866,7 @@ impl Switch {
                     Side::Agent => HangupSide::Agent,
                 });
             }
-            let answered = self.outbound[&call_id]
-                .customer
-                .as_ref()
-                .is_some_and(|customer| customer.answered);
-            let end = if answered {
-                OutboundEnd::Answered
-            } else {
-                OutboundEnd::Failed("no RTP from the agent".into())
-            };
+            let end = self.end_unless_answered(&call_id, "no RTP from the agent");
             self.hang_up_outbound(&call_id, end);
         }
     }
