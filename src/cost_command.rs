@@ -85,6 +85,10 @@ pub struct CostArgs {
     /// warnings on the terminal (cost.json keeps them).
     #[arg(long)]
     pub quiet: bool,
+    /// Prose unwrapped and every year of the cash table on one row (default: at most 100
+    /// columns).
+    #[arg(long)]
+    pub wide: bool,
     /// Scenario or results folder: how many days of the year look like the simulated one
     /// (default 365, with a warning: one busy day is rarely every day of the year).
     #[arg(long)]
@@ -384,7 +388,10 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print!("{json}");
     } else {
-        print!("{}", text::text_table(&report));
+        print!(
+            "{}",
+            text::text_table_within(&report, crate::terminal::table_width(args.wide))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,10 @@
 //! One error style for every file a person writes: `FILE:LINE:COLUMN: what was expected`, the
 //! line with a caret under the column, "did you mean" for a misspelt name, and no Rust type
 //! name (`u32`, `f64`, `usize`) in the words. One row per kind of file a reader takes: a
-//! scenario (`check` and `sim`), a shift file, a price book, a usage file, a forecast CSV, a
-//! plan file, the live configuration, a sweep file, the live secrets file, a token file, a
-//! master key file and the audit log's signer and verifier keys. Files that hold secrets show
-//! their line with the secret as `*`.
+//! scenario (`check` and `sim`), a shift file, a price book, a usage file, a forecast CSV and
+//! a staffing plan CSV (an extra field too), a plan file, the live configuration, a sweep
+//! file, the live secrets file, a token file, a master key file and the audit log's signer
+//! and verifier keys. Files that hold secrets show their line with the secret as `*`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -254,6 +254,20 @@ fn rows() -> Vec<Row> {
         Row::new("forecast CSV", "forecast.csv", "start,volume\n0m,8\n30m,lots\n")
             .at("lots", "expected a volume")
             .refused_by(&["plan", "staff", "FILE", "--aht", "3m", "--sl", "80/20"]),
+        Row::new("forecast CSV extra field", "forecast.csv", "start,volume\n0m,8,9\n30m,8\n")
+            .at("9\n", "a field beyond the header's 2 columns (start,volume)")
+            .refused_by(&["plan", "staff", "FILE", "--aht", "3m", "--sl", "80/20"]),
+        Row::new(
+            "staffing plan CSV",
+            "plan.csv",
+            "start,agents,staff\n0s,1,2,3\n30m,1,2\n",
+        )
+        .with(
+            "shifts.toml",
+            "[[shift]]\nname = \"early\"\nstarts = [\"0h\"]\nlength = \"8h\"\n",
+        )
+        .at("3\n", "a field beyond the header's 3 columns (start,agents,staff)")
+        .refused_by(&["plan", "schedule", "FILE", "--shifts", "DIR/shifts.toml"]),
         Row::new("plan file", "group-plan.csv", "start,agents\n0s,10\n4h,11,7\n")
             .with(
                 "planned.toml",

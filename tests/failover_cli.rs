@@ -1,15 +1,9 @@
 //! End-to-end tests of failover in the program: `sim` writes the failover section,
 //! `compare` shows paired differences, `chaos` prints seeds that replay their runs.
 
-use std::process::{Command, Output};
+mod common;
 
-fn switchboard(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the program runs")
-}
+use common::cli::{self, switchboard};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -19,17 +13,7 @@ fn text(bytes: &[u8]) -> String {
 fn sim_writes_the_failover_section_with_an_exact_ledger() {
     let dir = std::env::temp_dir().join(format!("switchboard-failover-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let output = switchboard(&[
-        "sim",
-        "scenarios/bank-failover.toml",
-        "--replications",
-        "3",
-        "--threads",
-        "2",
-        "--quiet",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let output = switchboard(&cli::with(cli::SIM_BANK, &["--out", dir.to_str().unwrap()]));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let shown = text(&output.stdout);
     assert!(
@@ -159,6 +143,48 @@ fn compare_of_a_scenario_with_itself_shows_zero_differences() {
     assert!(html.contains("<th>failover.fault1.rto_s</th>"));
     assert!(!html.contains("<strong>"), "no difference is significant");
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Variants are named by their scenario's name (the file only when two share one), and
+/// comparing centers that share no queue is warned about: its differences mean nothing.
+#[test]
+fn compare_names_variants_by_scenario_and_warns_about_unrelated_centers() {
+    let output = switchboard(&[
+        "compare",
+        "scenarios/mmc.toml",
+        "scenarios/smb-saas.toml",
+        "--replications",
+        "2",
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    assert!(
+        table.starts_with("V1: M/M/12 with abandonment\nV2: SMB e-commerce shop on SaaS\n"),
+        "{table}"
+    );
+    assert!(!table.contains("scenarios/"), "{table}");
+    let warnings = text(&output.stderr);
+    assert!(
+        warnings.contains(
+            "warning: SMB e-commerce shop on SaaS has queues [\"voice-service\", \"wechat\", \"email\"], \
+             M/M/12 with abandonment has [\"sales\"]: variants of one center share their queues, so \
+             these differences compare unrelated centers"
+        ),
+        "{warnings}"
+    );
+    // Variants of one center: no such warning; a shared name gets its file.
+    let output = switchboard(&[
+        "compare",
+        "scenarios/mmc.toml",
+        "scenarios/mmc.toml",
+        "--replications",
+        "2",
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(!text(&output.stderr).contains("unrelated"));
+    assert!(text(&output.stdout).starts_with("V1: M/M/12 with abandonment (scenarios/mmc.toml)\n"));
 }
 
 #[test]

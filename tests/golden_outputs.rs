@@ -3,8 +3,11 @@
 //! here as a diff to review; after a deliberate change, write the new outputs with
 //! `UPDATE_GOLDEN=1 cargo test --test golden_outputs` and commit them with the change.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::cli;
 
 fn repository() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,20 +20,7 @@ fn golden(name: &str, arguments: &[&str]) {
 /// [`golden`] for a command that names a scratch folder in its output: the folder is written
 /// `DIR` in the golden file, wherever the build puts it.
 fn golden_with_folder(name: &str, arguments: &[&str], folder: Option<&Path>) {
-    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .current_dir(repository())
-        .args(arguments)
-        .output()
-        .expect("switchboard runs");
-    assert!(
-        output.status.success(),
-        "{arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut shown = String::from_utf8(output.stdout).unwrap();
-    if let Some(folder) = folder {
-        shown = shown.replace(folder.to_str().unwrap(), "DIR");
-    }
+    let shown = golden_text(name, arguments, folder);
     for line in shown.lines() {
         assert!(
             line.chars().count() <= 100,
@@ -38,12 +28,20 @@ fn golden_with_folder(name: &str, arguments: &[&str], folder: Option<&Path>) {
             line.chars().count()
         );
     }
+}
+
+/// The output of `arguments` compared with the golden file `name`, whatever its width.
+fn golden_text(name: &str, arguments: &[&str], folder: Option<&Path>) -> String {
+    let mut shown = cli::succeed(arguments);
+    if let Some(folder) = folder {
+        shown = shown.replace(folder.to_str().unwrap(), "DIR");
+    }
     let path: PathBuf = repository()
         .join("tests/golden")
         .join(format!("{name}.txt"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &shown).unwrap();
-        return;
+        return shown;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|error| {
         panic!(
@@ -63,157 +61,76 @@ fn golden_with_folder(name: &str, arguments: &[&str], folder: Option<&Path>) {
             first + 1
         );
     }
+    shown
 }
 
 #[test]
 fn sim_of_a_single_queue() {
-    golden(
-        "sim-mmc",
-        &[
-            "sim",
-            "scenarios/mmc.toml",
-            "--replications",
-            "3",
-            "--threads",
-            "2",
-            "--quiet",
-        ],
-    );
+    golden("sim-mmc", cli::SIM_MMC);
 }
 
 #[test]
 fn sim_of_two_datacenters_with_a_failover() {
-    golden(
-        "sim-bank-failover",
-        &[
-            "sim",
-            "scenarios/bank-failover.toml",
-            "--replications",
-            "3",
-            "--threads",
-            "2",
-            "--quiet",
-        ],
+    golden("sim-bank-failover", cli::SIM_BANK);
+}
+
+/// With `--wide` the table that splits into blocks at 100 columns is one block, as wide as its
+/// columns need.
+#[test]
+fn sim_of_two_datacenters_wide() {
+    let wide = cli::with(cli::SIM_BANK, &["--wide"]);
+    let shown = golden_text("sim-bank-failover-wide", &wide, None);
+    let headers = shown
+        .lines()
+        .filter(|line| line.starts_with("metric "))
+        .count();
+    assert_eq!(headers, 1, "one block:\n{shown}");
+    assert!(
+        shown.lines().any(|line| line.chars().count() > 100),
+        "wider than 100 columns:\n{shown}"
     );
 }
 
 #[test]
 fn compare_of_two_failover_designs() {
-    golden(
-        "compare-bank",
-        &[
-            "compare",
-            "scenarios/bank-failover-active-standby.toml",
-            "scenarios/bank-failover.toml",
-            "--replications",
-            "3",
-            "--threads",
-            "2",
-            "--quiet",
-        ],
-    );
+    golden("compare-bank", cli::COMPARE_BANK);
 }
 
 #[test]
 fn chaos_of_two_datacenters() {
-    golden(
-        "chaos-bank",
-        &[
-            "chaos",
-            "scenarios/bank-failover.toml",
-            "--runs",
-            "4",
-            "--seed",
-            "40",
-            "--worst",
-            "2",
-            "--threads",
-            "2",
-            "--quiet",
-        ],
-    );
+    golden("chaos-bank", cli::CHAOS_BANK);
 }
 
 #[test]
 fn cost_of_the_double_11_year() {
-    golden(
-        "cost-double-11",
-        &[
-            "cost",
-            "scenarios/usage/double-11-year.toml",
-            "--exchange-rate",
-            "USD_CNY=7.1",
-            "--quiet",
-        ],
-    );
+    golden("cost-double-11", cli::COST_DOUBLE_11);
+    // With --wide, prose is not wrapped: the labour note is one line.
+    let wide = cli::with(cli::COST_DOUBLE_11, &["--wide"]);
+    let shown = golden_text("cost-double-11-wide", &wide, None);
+    let labour = shown
+        .lines()
+        .find(|line| line.starts_with("Labour, the same for every option"))
+        .expect("the labour note");
+    assert!(labour.chars().count() > 100, "{labour}");
+    assert!(labour.ends_with("each book's own."), "{labour}");
 }
 
 #[test]
 fn plan_erlang_b_c_and_a() {
-    golden(
-        "plan-erlang-b",
-        &[
-            "plan",
-            "erlang-b",
-            "--rate",
-            "400/h",
-            "--aht",
-            "3m",
-            "--max-blocking",
-            "1%",
-        ],
-    );
-    golden(
-        "plan-erlang-c",
-        &[
-            "plan", "erlang-c", "--rate", "100/30m", "--aht", "180s", "--sl", "80/20",
-        ],
-    );
-    golden(
-        "plan-erlang-a",
-        &[
-            "plan",
-            "erlang-a",
-            "--rate",
-            "100/30m",
-            "--aht",
-            "180s",
-            "--patience",
-            "2m",
-            "--sl",
-            "80/20",
-            "--max-abandon",
-            "3%",
-        ],
-    );
+    golden("plan-erlang-b", cli::ERLANG_B);
+    golden("plan-erlang-c", cli::ERLANG_C);
+    golden("plan-erlang-a", cli::ERLANG_A);
 }
 
 #[test]
 fn plan_staff_and_schedule_of_a_day() {
-    let staff = [
-        "plan",
-        "staff",
-        "scenarios/forecast-day.csv",
-        "--aht",
-        "3m",
-        "--sl",
-        "80/20",
-        "--patience",
-        "1m",
-        "--shrinkage",
-        "30%",
-    ];
-    golden("plan-staff-day", &staff);
+    golden("plan-staff-day", cli::STAFF_DAY);
     let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-plan-day");
     let _ = std::fs::remove_dir_all(&folder);
-    let written = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .current_dir(repository())
-        .args(staff)
-        .arg("--out")
-        .arg(&folder)
-        .output()
-        .unwrap();
-    assert!(written.status.success());
+    cli::succeed(&cli::with(
+        cli::STAFF_DAY,
+        &["--out", folder.to_str().unwrap()],
+    ));
     golden(
         "plan-schedule-day",
         &[

@@ -3,33 +3,20 @@
 //! and finds its figures, written the way the table writes them
 //! (`switchboard_results::display`), in the table.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::cli;
 use serde_json::Value;
 use switchboard_results::display::{estimate_text, percent_text, significant};
 use switchboard_results::{Estimate, Unit};
 
-fn run(arguments: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(arguments)
-        .output()
-        .expect("switchboard runs");
-    assert!(
-        output.status.success(),
-        "{arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// The table and the JSON of one command line.
 fn table_and_json(arguments: &[&str]) -> (String, Value) {
-    let table = run(arguments);
-    let mut with_json = arguments.to_vec();
-    with_json.push("--json");
-    let json = serde_json::from_str(&run(&with_json)).expect("--json prints JSON");
+    let table = cli::succeed(arguments);
+    let json = serde_json::from_str(&cli::succeed(&cli::with(arguments, &["--json"])))
+        .expect("--json prints JSON");
     (table, json)
 }
 
@@ -49,16 +36,7 @@ fn shows(table: &str, figure: &str) -> bool {
 
 #[test]
 fn sim_json_is_the_summary_the_table_shows() {
-    let arguments = [
-        "sim",
-        "scenarios/mmc.toml",
-        "--replications",
-        "3",
-        "--threads",
-        "2",
-        "--quiet",
-    ];
-    let (table, json) = table_and_json(&arguments);
+    let (table, json) = table_and_json(cli::SIM_MMC);
     for (metric, unit) in [
         ("service_level", Unit::Fraction),
         ("answered", Unit::Contacts),
@@ -75,16 +53,7 @@ fn sim_json_is_the_summary_the_table_shows() {
 
 #[test]
 fn compare_json_carries_each_variant_and_difference() {
-    let (table, json) = table_and_json(&[
-        "compare",
-        "scenarios/bank-failover-active-standby.toml",
-        "scenarios/bank-failover.toml",
-        "--replications",
-        "3",
-        "--threads",
-        "2",
-        "--quiet",
-    ]);
+    let (table, json) = table_and_json(cli::COMPARE_BANK);
     let metrics = json["metrics"].as_array().unwrap();
     let service_level = metrics
         .iter()
@@ -105,19 +74,7 @@ fn compare_json_carries_each_variant_and_difference() {
 
 #[test]
 fn chaos_json_carries_the_worst_runs_and_the_spread() {
-    let (table, json) = table_and_json(&[
-        "chaos",
-        "scenarios/bank-failover.toml",
-        "--runs",
-        "4",
-        "--seed",
-        "40",
-        "--worst",
-        "2",
-        "--threads",
-        "2",
-        "--quiet",
-    ]);
+    let (table, json) = table_and_json(cli::CHAOS_BANK);
     let spread = &json["harmed_per_run"];
     // Long lines are wrapped: read the table as one line of words.
     let table = table.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -142,13 +99,7 @@ fn chaos_json_carries_the_worst_runs_and_the_spread() {
 
 #[test]
 fn cost_json_carries_every_option_total() {
-    let (table, json) = table_and_json(&[
-        "cost",
-        "scenarios/usage/double-11-year.toml",
-        "--exchange-rate",
-        "USD_CNY=7.1",
-        "--quiet",
-    ]);
+    let (table, json) = table_and_json(cli::COST_DOUBLE_11);
     let options = json["options"].as_array().unwrap();
     assert!(options.len() >= 6);
     for option in options {
@@ -164,9 +115,7 @@ fn cost_json_carries_every_option_total() {
 
 #[test]
 fn plan_erlang_json_carries_the_metrics() {
-    let (table, json) = table_and_json(&[
-        "plan", "erlang-c", "--rate", "100/30m", "--aht", "180s", "--sl", "80/20",
-    ]);
+    let (table, json) = table_and_json(cli::ERLANG_C);
     let metrics = &json["metrics"];
     for key in ["p_wait", "service_level", "occupancy"] {
         let figure = percent_text(metrics[key].as_f64().unwrap());
@@ -186,16 +135,7 @@ fn plan_erlang_json_carries_the_metrics() {
 
 #[test]
 fn plan_staff_and_schedule_json_carry_every_interval() {
-    let staff = [
-        "plan",
-        "staff",
-        "scenarios/forecast-chat.csv",
-        "--sl",
-        "80/60",
-        "--concurrency",
-        "3",
-    ];
-    let (table, json) = table_and_json(&staff);
+    let (table, json) = table_and_json(cli::STAFF_CHAT);
     let intervals = json["intervals"].as_array().unwrap();
     assert_eq!(intervals.len(), 8);
     for (interval, line) in intervals.iter().zip(table.lines().skip(2)) {
@@ -208,9 +148,10 @@ fn plan_staff_and_schedule_json_carry_every_interval() {
 
     let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("json-outputs-plan");
     let _ = std::fs::remove_dir_all(&folder);
-    let mut written = staff.to_vec();
-    written.extend(["--out", folder.to_str().unwrap()]);
-    run(&written);
+    cli::succeed(&cli::with(
+        cli::STAFF_CHAT,
+        &["--out", folder.to_str().unwrap()],
+    ));
     let (table, json) = table_and_json(&[
         "plan",
         "schedule",
@@ -234,7 +175,7 @@ fn plan_staff_and_schedule_json_carry_every_interval() {
 fn sweep_and_merge_json_carry_every_point() {
     let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("json-outputs-sweep");
     let _ = std::fs::remove_dir_all(&folder);
-    let table = run(&[
+    let table = cli::succeed(&[
         "sweep",
         "scenarios/sweep-agents.toml",
         "--replications",
@@ -245,7 +186,7 @@ fn sweep_and_merge_json_carry_every_point() {
     ]);
     let merged = folder.with_extension("merged");
     let _ = std::fs::remove_dir_all(&merged);
-    let json: Value = serde_json::from_str(&run(&[
+    let json: Value = serde_json::from_str(&cli::succeed(&[
         "merge",
         folder.to_str().unwrap(),
         "--out",

@@ -1,28 +1,10 @@
 //! End-to-end tests of `switchboard plan …`: the built program on the bundled files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn switchboard(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the switchboard program runs")
-}
-
-fn succeed(arguments: &[&str]) -> String {
-    let output = switchboard(arguments);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{arguments:?} failed: {stderr}");
-    String::from_utf8(output.stdout).expect("output is UTF-8")
-}
-
-fn fail(arguments: &[&str]) -> String {
-    let output = switchboard(arguments);
-    assert!(!output.status.success(), "{arguments:?} should fail");
-    String::from_utf8(output.stderr).expect("errors are UTF-8")
-}
+use common::cli::{self, fail, succeed};
 
 fn json(arguments: &[&str]) -> serde_json::Value {
     serde_json::from_str(&succeed(arguments)).expect("--json prints JSON")
@@ -74,57 +56,21 @@ fn erlang_c_unstable_is_reported_with_null_asa() {
 
 #[test]
 fn erlang_a_and_b_answer_both_ways() {
-    let a = json(&[
-        "plan",
-        "erlang-a",
-        "--rate",
-        "100/30m",
-        "--aht",
-        "180s",
-        "--patience",
-        "2m",
-        "--sl",
-        "80/20",
-        "--max-abandon",
-        "3%",
-        "--json",
-    ]);
+    let a = json(&cli::with(cli::ERLANG_A, &["--json"]));
     let agents = a["metrics"]["agents"].as_u64().unwrap();
     assert!(a["metrics"]["p_abandon"].as_f64().unwrap() <= 0.03);
     assert!(a["metrics"]["service_level_offered"].as_f64().unwrap() >= 0.8);
-    let fewer = json(&[
-        "plan",
-        "erlang-a",
-        "--rate",
-        "100/30m",
-        "--aht",
-        "180s",
-        "--patience",
-        "2m",
-        "--agents",
-        &(agents - 1).to_string(),
-        "--sl",
-        "80/20",
-        "--max-abandon",
-        "3%",
-        "--json",
-    ]);
+    let fewer_agents = (agents - 1).to_string();
+    let fewer = json(&cli::with(
+        cli::ERLANG_A,
+        &["--agents", &fewer_agents, "--json"],
+    ));
     assert_eq!(
         fewer["meets_targets"], false,
         "one agent fewer misses a target"
     );
 
-    let b = json(&[
-        "plan",
-        "erlang-b",
-        "--rate",
-        "400/h",
-        "--aht",
-        "3m",
-        "--max-blocking",
-        "1%",
-        "--json",
-    ]);
+    let b = json(&cli::with(cli::ERLANG_B, &["--json"]));
     assert_eq!(b["lines"], 30);
     assert!(b["blocking"].as_f64().unwrap() <= 0.01);
 }
@@ -133,38 +79,17 @@ fn erlang_a_and_b_answer_both_ways() {
 fn staffing_then_scheduling_the_bundled_day() {
     let folder = scratch("plan_cli_day");
     // --out names a folder, as in every command; the old file-valued usage is refused.
-    let old_usage = fail(&[
-        "plan",
-        "staff",
-        "scenarios/forecast-day.csv",
-        "--aht",
-        "3m",
-        "--sl",
-        "80/20",
-        "--out",
-        folder.join("plan.csv").to_str().unwrap(),
-    ]);
+    let old_usage = fail(&cli::with(
+        cli::STAFF_DAY,
+        &["--out", folder.join("plan.csv").to_str().unwrap()],
+    ));
     assert!(
         old_usage.contains("names a file, but --out is a folder in every command"),
         "{old_usage}"
     );
     let plan_path = folder.join("plan.csv");
     let plan_text = folder.to_str().unwrap();
-    let table = succeed(&[
-        "plan",
-        "staff",
-        "scenarios/forecast-day.csv",
-        "--aht",
-        "3m",
-        "--sl",
-        "80/20",
-        "--patience",
-        "1m",
-        "--shrinkage",
-        "30%",
-        "--out",
-        plan_text,
-    ]);
+    let table = succeed(&cli::with(cli::STAFF_DAY, &["--out", plan_text]));
     assert!(table.contains("Erlang A (mean patience 60 s)"), "{table}");
     let plan = std::fs::read_to_string(&plan_path).unwrap();
     let mut lines = plan.lines();
@@ -199,16 +124,7 @@ fn staffing_then_scheduling_the_bundled_day() {
 
 #[test]
 fn chat_forecast_with_its_own_handle_times_and_concurrency() {
-    let report = json(&[
-        "plan",
-        "staff",
-        "scenarios/forecast-chat.csv",
-        "--sl",
-        "80/60",
-        "--concurrency",
-        "3",
-        "--json",
-    ]);
+    let report = json(&cli::with(cli::STAFF_CHAT, &["--json"]));
     let intervals = report["intervals"].as_array().unwrap();
     assert_eq!(intervals.len(), 8);
     for interval in intervals {

@@ -414,3 +414,42 @@ fn targets_read_like_the_planners_and_the_former_flag_is_warned_about() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// docs/cluster.md shows only what CI runs: its Slurm files exist and `.ci/run` runs the check
+/// that submits them to a real Slurm; no Kubernetes manifest is shown, since nothing here can
+/// run or validate one.
+#[test]
+fn the_cluster_guide_shows_only_what_ci_runs() {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let guide = std::fs::read_to_string(repository.join("docs/cluster.md")).unwrap();
+    for manifest_sign in ["apiVersion:", "kind: Job", "```yaml"] {
+        assert!(
+            !guide.contains(manifest_sign),
+            "docs/cluster.md shows a manifest ({manifest_sign}) that nothing runs"
+        );
+    }
+    let named: Vec<&str> = guide
+        .split(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | ')' | ','))
+        .filter(|word| word.starts_with("scripts/cluster/"))
+        .collect();
+    for file in ["sweep.sbatch", "merge.sbatch", "slurm-sweep-check.sh"] {
+        let path = format!("scripts/cluster/{file}");
+        assert!(
+            named.contains(&path.as_str()),
+            "docs/cluster.md names {path}"
+        );
+    }
+    for path in &named {
+        assert!(
+            repository.join(path).is_file(),
+            "{path} is named but missing"
+        );
+    }
+    let ci = std::fs::read_to_string(repository.join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|line| line
+            .trim_start()
+            .starts_with("bash scripts/cluster/slurm-sweep-check.sh")),
+        ".ci/run runs the Slurm check"
+    );
+}

@@ -36,10 +36,11 @@
 //! (a character that occurs in no word gets code 0, a separator is dropped; a character that
 //! is a word by itself carries a flag in its code). A word of two or more characters can only
 //! start where the first two characters begin one: a 64-bit filter per first character (in
-//! the first-level cache) rules out most positions, and hashed bit sets of the two-character
-//! words and of the first three characters of longer ones rule out most of the rest. At the
-//! few positions that remain, anchored Aho–Corasick automata (one for the words, one for the
-//! allow phrases) find the longest word and the longest allow phrase that start there.
+//! the first-level cache) rules out most positions, and a 64-bit filter of third characters
+//! per hashed pair of first two (all bits set for a two-character word) rules out most of
+//! the rest. At the few positions that remain, anchored Aho–Corasick automata (one for the
+//! words, one for the allow phrases) find the longest word and the longest allow phrase
+//! that start there.
 //! `docs/performance.md` has the figures.
 //!
 //! A word that begins with another listed word takes the stricter of the two actions for its
@@ -213,52 +214,19 @@ const DROPPED: u16 = u16::MAX;
 /// Flag of the code of a character that is a whole word or allow phrase by itself, so the
 /// matcher needs no second look-up to know that a word may start there.
 const SINGLE: u16 = 0x8000;
-/// Bits of the hashed sets of two-character words and three-character word beginnings:
-/// 2^20 bits is 128 KiB each, which stays in a core's cache.
-const SET_BITS: u32 = 20;
+/// Slots of the table of what follows a word's first two characters: 2^16 slots of 64 bits
+/// are 512 KiB, and a list of 15,000 words fills about a fifth of them.
+const FOLLOW_BITS: u32 = 16;
 
-/// A set of short code sequences, hashed into a bit set; false positives only cost a look at
-/// the automaton.
-#[derive(Clone)]
-struct HashedSet {
-    bits: Box<[u64; 1 << (SET_BITS - 6)]>,
+/// The slot of a pair of codes in [`Starts::follows`]: Fibonacci hashing, the top bits of a
+/// multiplication by 2^64 / golden ratio.
+#[inline]
+fn pair_slot(first: u16, second: u16) -> usize {
+    let key = (u64::from(first) << 16) | u64::from(second);
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FOLLOW_BITS)) as usize
 }
 
-impl HashedSet {
-    fn new() -> HashedSet {
-        HashedSet {
-            bits: vec![0; 1 << (SET_BITS - 6)]
-                .into_boxed_slice()
-                .try_into()
-                .expect("the set has its fixed size"),
-        }
-    }
-
-    fn slot(key: u64) -> usize {
-        // Fibonacci hashing: the top bits of a multiplication by 2^64 / golden ratio.
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SET_BITS)) as usize
-    }
-
-    fn insert(&mut self, key: u64) {
-        let slot = Self::slot(key);
-        self.bits[slot >> 6] |= 1 << (slot & 63);
-    }
-
-    fn contains(&self, key: u64) -> bool {
-        let slot = Self::slot(key);
-        self.bits[slot >> 6] & (1 << (slot & 63)) != 0
-    }
-}
-
-fn pair_key(first: u16, second: u16) -> u64 {
-    (u64::from(first) << 16) | u64::from(second)
-}
-
-fn triple_key(first: u16, second: u16, third: u16) -> u64 {
-    (u64::from(first) << 32) | (u64::from(second) << 16) | u64::from(third) | (1 << 48)
-}
-
-/// Where words may start: the sets of the module documentation.
+/// Where words may start: the filters of the module documentation.
 #[derive(Clone)]
 struct Starts {
     /// Per code of a first character, a 64-bit Bloom filter of the second characters of the
@@ -267,10 +235,11 @@ struct Starts {
     /// Indexed by a code without its flag (below 2^15), so the look-up needs no bounds
     /// check; only the first entries, one per coded character, are ever touched.
     second_masks: Box<[u64; 0x8000]>,
-    /// Two-character words and allow phrases.
-    pairs: HashedSet,
-    /// First three characters of longer ones.
-    triples: HashedSet,
+    /// Per hashed pair of first characters, a 64-bit Bloom filter of the third characters
+    /// of the longer words that begin with it (bit `third % 64`); every bit is set when the
+    /// pair is a word or allow phrase by itself. One hash and one load per position that
+    /// passed `second_masks`, where two hashed sets (pairs, then triples) cost two.
+    follows: Box<[u64; 1 << FOLLOW_BITS]>,
 }
 
 impl Starts {
@@ -279,11 +248,11 @@ impl Starts {
             [only] => debug_assert!(only & SINGLE != 0, "one-character words carry the flag"),
             [first, second] => {
                 self.second_masks[usize::from(first & !SINGLE)] |= 1 << (second & 63);
-                self.pairs.insert(pair_key(*first, *second));
+                self.follows[pair_slot(*first, *second)] = u64::MAX;
             }
             [first, second, third, ..] => {
                 self.second_masks[usize::from(first & !SINGLE)] |= 1 << (second & 63);
-                self.triples.insert(triple_key(*first, *second, *third));
+                self.follows[pair_slot(*first, *second)] |= 1 << (third & 63);
             }
             [] => {}
         }
@@ -293,9 +262,12 @@ impl Starts {
     /// begins some word) and then `third` (`None` at the end of the message).
     #[inline]
     fn starts_at(&self, first: u16, second: u16, third: Option<u16>) -> bool {
-        let pair = pair_key(first, second);
-        self.pairs.contains(pair)
-            || third.is_some_and(|third| self.triples.contains(triple_key(first, second, third)))
+        let follows = self.follows[pair_slot(first, second)];
+        match third {
+            Some(third) => follows & (1 << (third & 63)) != 0,
+            // Only a word of exactly two characters can end the message.
+            None => follows == u64::MAX,
+        }
     }
 }
 
@@ -357,10 +329,19 @@ fn longest_at(automaton: &NFA, bytes: &[u8], position: usize) -> Option<(usize, 
                 break;
             }
             if automaton.is_match(state) {
-                // Patterns are whole codes, so a match ends on a code boundary.
-                let end = start + offset + 1;
-                debug_assert!(end.is_multiple_of(2), "matches end on a code");
-                longest = Some((automaton.match_pattern(state, 0).as_usize(), end / 2));
+                // A state's matches include those of its suffixes (`赌` in the state of
+                // `博赌`), which start after the anchor: only the pattern as long as the path
+                // walked starts at it.
+                let walked = offset + 1;
+                let anchored = (0..automaton.match_len(state))
+                    .map(|index| automaton.match_pattern(state, index))
+                    .find(|pattern| automaton.pattern_len(*pattern) == walked);
+                if let Some(pattern) = anchored {
+                    // Patterns are whole codes, so a match ends on a code boundary.
+                    let end = start + walked;
+                    debug_assert!(end.is_multiple_of(2), "matches end on a code");
+                    longest = Some((pattern.as_usize(), end / 2));
+                }
             }
         }
     }
@@ -521,8 +502,10 @@ impl SensitiveWords {
                 .into_boxed_slice()
                 .try_into()
                 .expect("one mask per code"),
-            pairs: HashedSet::new(),
-            triples: HashedSet::new(),
+            follows: vec![0; 1 << FOLLOW_BITS]
+                .into_boxed_slice()
+                .try_into()
+                .expect("one filter per slot"),
         };
         let mut compile = |folded: &str| {
             let coded: Vec<u16> = folded.chars().map(|character| codes[&character]).collect();
@@ -663,6 +646,9 @@ impl SensitiveWords {
         let mut count = 0;
         // The last two codes, and whether they begin a word of two or more characters.
         let (mut before, mut previous, mut pending) = (OTHER, OTHER, false);
+        // Read through plain references, so the loop does not reload the boxes' pointers.
+        let table: &[u16; 0x1_0000] = &self.table;
+        let second_masks: &[u64; 0x8000] = &self.starts.second_masks;
         let mut index = 0;
         while let Some(&lead) = bytes.get(index) {
             let start = index;
@@ -673,14 +659,14 @@ impl SensitiveWords {
                     | (u32::from(bytes[index + 1] & 0x3F) << 6)
                     | u32::from(bytes[index + 2] & 0x3F);
                 index += 3;
-                self.table[(scalar & 0xFFFF) as usize]
+                table[(scalar & 0xFFFF) as usize]
             } else if lead < 0x80 {
                 index += 1;
-                self.table[usize::from(lead)]
+                table[usize::from(lead)]
             } else if (0xC0..0xE0).contains(&lead) && index + 1 < bytes.len() {
                 let scalar = (u32::from(lead & 0x1F) << 6) | u32::from(bytes[index + 1] & 0x3F);
                 index += 2;
-                self.table[scalar as usize]
+                table[scalar as usize]
             } else {
                 let character = text[index..].chars().next().unwrap_or('\0');
                 index += character.len_utf8();
@@ -695,15 +681,12 @@ impl SensitiveWords {
             if pending && self.starts.starts_at(before, previous, Some(code)) {
                 candidates.push(count as u32 - 2);
             }
-            pending = false;
-            if code != OTHER {
-                if code & SINGLE != 0 {
-                    candidates.push(count as u32);
-                }
-                pending = self.starts.second_masks[usize::from(previous & !SINGLE)]
-                    & (1 << (code & 63))
-                    != 0;
+            if code & SINGLE != 0 {
+                candidates.push(count as u32);
             }
+            // No branch on a character that occurs in no word: the mask of code 0 is empty,
+            // and a pair that ends in one only costs a look at the start sets.
+            pending = second_masks[usize::from(previous & !SINGLE)] & (1 << (code & 63)) != 0;
             before = previous;
             previous = code;
             count += 1;
@@ -763,15 +746,21 @@ impl SensitiveWords {
         let delivery = match strictest {
             Some(WordAction::Block) => Delivery::Blocked,
             Some(WordAction::Mask) => {
-                let mut masked = vec![false; text.len()];
-                for hit in hits.iter().filter(|hit| hit.action == WordAction::Mask) {
-                    masked[hit.range.clone()].iter_mut().for_each(|m| *m = true);
-                }
+                // Hits come in the order of the message; the text between masked words is
+                // copied whole, and each character of a masked word (separators inside it
+                // too: `傻 瓜` → `***`) becomes one `*`.
                 let mut out = String::with_capacity(text.len());
-                for (byte, character) in text.char_indices() {
-                    // Separators inside a masked word are masked too: `傻 瓜` → `***`.
-                    out.push(if masked[byte] { '*' } else { character });
+                let mut copied = 0;
+                for hit in hits.iter().filter(|hit| hit.action == WordAction::Mask) {
+                    if hit.range.end <= copied {
+                        continue;
+                    }
+                    let from = hit.range.start.max(copied);
+                    out.push_str(&text[copied..from]);
+                    out.extend(text[from..hit.range.end].chars().map(|_| '*'));
+                    copied = hit.range.end;
                 }
+                out.push_str(&text[copied..]);
                 Delivery::Masked(out)
             }
             Some(WordAction::Flag) | None => Delivery::AsWritten,
@@ -1032,6 +1021,17 @@ class
     }
 
     #[test]
+    fn a_word_inside_a_longer_words_beginning_is_found_where_it_stands() {
+        // `赌` ends the path of `博赌`, the start of a longer word: it is a hit from `赌` on,
+        // not from `博`.
+        let list = SensitiveWords::parse("[mask]\n博赌博傻\n赌\n", "w").unwrap();
+        let verdict = list.check_message(Direction::FromCustomer, "博賭博a");
+        assert_eq!(verdict.delivery, Delivery::Masked("博*博a".into()));
+        assert_eq!(verdict.hits.len(), 1);
+        assert_eq!(verdict.hits[0].range, "博".len().."博賭".len());
+    }
+
+    #[test]
     fn characters_beyond_the_basic_plane_are_matched() {
         let list = SensitiveWords::parse("[block]\n𠮷野家\n", "w").unwrap();
         assert_eq!(
@@ -1042,5 +1042,60 @@ class
         assert!(list
             .check_message(Direction::FromCustomer, "去吉野家吧")
             .is_clean());
+    }
+
+    proptest::proptest! {
+        /// Against the plain reading of the rules, on a small alphabet where words overlap
+        /// and repeat: at every folded position the longest listed word that starts there is
+        /// a hit, and masking turns every character of a hit into one `*`.
+        #[test]
+        fn hits_and_masking_agree_with_a_plain_search(
+            words in proptest::collection::btree_set("[赌博傻瓜ab]{1,4}", 1..12),
+            message in "[赌博賭傻瓜abAB ，x]{0,40}",
+        ) {
+            let mut text = String::from("[mask]\n");
+            for word in &words {
+                text.push_str(word);
+                text.push('\n');
+            }
+            let list = SensitiveWords::parse(&text, "w").unwrap();
+            let folded: Vec<(char, Range<usize>)> = message
+                .char_indices()
+                .filter_map(|(at, character)| {
+                    fold_char(character).map(|folded| (folded, at..at + character.len_utf8()))
+                })
+                .collect();
+            let folded_words: BTreeSet<Vec<char>> = words
+                .iter()
+                .map(|word| word.chars().filter_map(fold_char).collect())
+                .collect();
+            let mut expected = Vec::new();
+            for start in 0..folded.len() {
+                let longest = (1..=folded.len() - start).rev().find(|length| {
+                    let candidate: Vec<char> =
+                        folded[start..start + length].iter().map(|(c, _)| *c).collect();
+                    folded_words.contains(&candidate)
+                });
+                if let Some(length) = longest {
+                    expected.push(folded[start].1.start..folded[start + length - 1].1.end);
+                }
+            }
+            let verdict = list.check_message(Direction::FromCustomer, &message);
+            let ranges: Vec<Range<usize>> =
+                verdict.hits.iter().map(|hit| hit.range.clone()).collect();
+            proptest::prop_assert_eq!(&ranges, &expected);
+            let masked: String = message
+                .char_indices()
+                .map(|(at, character)| {
+                    if expected.iter().any(|range| range.contains(&at)) { '*' } else { character }
+                })
+                .collect();
+            let delivery = if expected.is_empty() {
+                Delivery::AsWritten
+            } else {
+                Delivery::Masked(masked)
+            };
+            proptest::prop_assert_eq!(verdict.delivery, delivery);
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The comparison as plain text for the terminal, at most [`WIDTH`] columns. (Its HTML
+//! The comparison as plain text for the terminal, at most [`WIDTH`] columns unless a wider
+//! text is asked for ([`text_table_within`], `switchboard cost --wide`). (Its HTML
 //! section, `cost.html`, is drawn by `switchboard-reports` from the same [`CostReport`].)
 //!
 //! Options are lettered A, B, C ... in the order given, named once in a legend, so that the
@@ -12,7 +13,8 @@ use crate::report::{CostReport, OptionReport, WorkforceBasis};
 /// Columns the text fits in.
 pub const WIDTH: usize = 100;
 
-/// Columns of one year-by-year table before it continues below.
+/// Columns of one year-by-year table before it continues below, at [`WIDTH`]; a wider text
+/// has every year on one row.
 const YEARS_PER_ROW: usize = 6;
 
 /// A, B, ... Z, then AA, AB ...: the letter of the option at `index`.
@@ -50,11 +52,11 @@ fn show(amount: Option<Money>) -> String {
     amount.map_or_else(|| "-".to_string(), short_money)
 }
 
-/// Wraps `text` to [`WIDTH`] columns, continuation lines indented by `indent` spaces.
-fn wrapped(out: &mut String, first_indent: &str, indent: usize, text: &str) {
+/// Wraps `text` to `width` columns, continuation lines indented by `indent` spaces.
+fn wrapped(out: &mut String, width: usize, first_indent: &str, indent: usize, text: &str) {
     let rest = " ".repeat(indent);
     // Words are never split, not even at their own hyphens ("self-served").
-    let options = textwrap::Options::new(WIDTH)
+    let options = textwrap::Options::new(width)
         .initial_indent(first_indent)
         .subsequent_indent(&rest)
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
@@ -72,8 +74,14 @@ fn percent(fraction: f64) -> String {
 
 /// The terminal report: inputs, a legend of the options, totals with labour apart, cash by
 /// year, break-even in words, proxies, hidden fees, the largest sensitivities and the growth
-/// what-ifs.
+/// what-ifs, in [`WIDTH`] columns.
 pub fn text_table(report: &CostReport) -> String {
+    text_table_within(report, WIDTH)
+}
+
+/// [`text_table`] in `width` columns: prose wraps there, and a width above [`WIDTH`] puts
+/// every year of the cash table on one row.
+pub fn text_table_within(report: &CostReport, width: usize) -> String {
     let mut out = String::new();
     let currency = report.currency;
     let growth = if report.growth_per_year == 0.0 {
@@ -83,6 +91,7 @@ pub fn text_table(report: &CostReport) -> String {
     };
     wrapped(
         &mut out,
+        width,
         "",
         0,
         &format!(
@@ -100,6 +109,7 @@ pub fn text_table(report: &CostReport) -> String {
             .collect();
         wrapped(
             &mut out,
+            width,
             "",
             4,
             &format!("Exchange rates as given: {}.", rates.join("; ")),
@@ -108,12 +118,13 @@ pub fn text_table(report: &CostReport) -> String {
     if report.options.iter().any(|o| o.illustrative) {
         wrapped(
             &mut out,
+            width,
             "",
             4,
             "Prices are ILLUSTRATIVE list prices and placeholders: replace them with real quotes.",
         );
     }
-    labour_note(&mut out, report);
+    labour_note(&mut out, width, report);
 
     let _ = writeln!(out, "\nOptions");
     for (index, option) in report.options.iter().enumerate() {
@@ -132,6 +143,7 @@ pub fn text_table(report: &CostReport) -> String {
         }
         wrapped(
             &mut out,
+            width,
             &format!("  {:<3}", letter(index)),
             5,
             &format!("{}; {}", option.name, flags.join(", ")),
@@ -164,9 +176,9 @@ pub fn text_table(report: &CostReport) -> String {
         );
     }
 
-    years_table(&mut out, report);
-    break_even(&mut out, report);
-    proxies(&mut out, report);
+    years_table(&mut out, width, report);
+    break_even(&mut out, width, report);
+    proxies(&mut out, width, report);
 
     let _ = writeln!(out, "\nHidden fees");
     let mut any_hidden = false;
@@ -175,6 +187,7 @@ pub fn text_table(report: &CostReport) -> String {
             any_hidden = true;
             wrapped(
                 &mut out,
+                width,
                 &format!("  {:<3}", letter(index)),
                 5,
                 &format!(
@@ -195,6 +208,7 @@ pub fn text_table(report: &CostReport) -> String {
         for input in tornado.inputs.iter().take(3) {
             wrapped(
                 &mut out,
+                width,
                 &format!("  {:<3}", letter(index)),
                 5,
                 &format!(
@@ -233,7 +247,7 @@ pub fn text_table(report: &CostReport) -> String {
 }
 
 /// Whose rates price labour, said before any figure.
-fn labour_note(out: &mut String, report: &CostReport) {
+fn labour_note(out: &mut String, width: usize, report: &CostReport) {
     let rates = |option: &OptionReport| -> String {
         let rates: Vec<String> = option
             .workforce_rates
@@ -265,6 +279,7 @@ fn labour_note(out: &mut String, report: &CostReport) {
             if let Some(shared) = shared {
                 wrapped(
                     out,
+                    width,
                     "",
                     4,
                     &format!(
@@ -278,6 +293,7 @@ fn labour_note(out: &mut String, report: &CostReport) {
                 if let Some(reason) = &option.workforce_differs_because {
                     wrapped(
                         out,
+                        width,
                         "",
                         4,
                         &format!(
@@ -292,6 +308,7 @@ fn labour_note(out: &mut String, report: &CostReport) {
         WorkforceBasis::EachBook => {
             wrapped(
                 out,
+                width,
                 "",
                 4,
                 "Labour at EACH BOOK'S OWN rates (`--workforce each-book`): where the rates differ, so do the totals, whatever the platforms charge. Compare the platform column.",
@@ -308,6 +325,7 @@ fn labour_note(out: &mut String, report: &CostReport) {
             for (described, letters) in groups {
                 wrapped(
                     out,
+                    width,
                     "    ",
                     8,
                     &format!("{}: {described}", letters.join(", ")),
@@ -317,13 +335,19 @@ fn labour_note(out: &mut String, report: &CostReport) {
     }
 }
 
-/// Cash of every option, year by year, in blocks of [`YEARS_PER_ROW`] years.
-fn years_table(out: &mut String, report: &CostReport) {
+/// Cash of every option, year by year, in blocks of [`YEARS_PER_ROW`] years (all of them in
+/// a text wider than [`WIDTH`]).
+fn years_table(out: &mut String, width: usize, report: &CostReport) {
     let _ = writeln!(out, "\nCash by year, labour included ({})", report.currency);
     let years = report.years as usize;
+    let per_row = if width > WIDTH {
+        years.max(1)
+    } else {
+        YEARS_PER_ROW
+    };
     let mut first = 0;
     while first < years {
-        let last = (first + YEARS_PER_ROW).min(years);
+        let last = (first + per_row).min(years);
         let _ = write!(out, "  {:<3}", "");
         for year in first..last {
             let _ = write!(out, "{:>13}", format!("year {}", year + 1));
@@ -342,7 +366,7 @@ fn years_table(out: &mut String, report: &CostReport) {
 
 /// Who is cheaper, in words: "A is cheaper every year than C, D" for pairs that never cross
 /// (cumulative cash), "B is cheaper than C in years 1-2; C from year 3" for those that do.
-fn break_even(out: &mut String, report: &CostReport) {
+fn break_even(out: &mut String, width: usize, report: &CostReport) {
     if report.break_even.is_empty() {
         return;
     }
@@ -371,6 +395,7 @@ fn break_even(out: &mut String, report: &CostReport) {
         if !others.is_empty() {
             wrapped(
                 out,
+                width,
                 "  ",
                 4,
                 &format!(
@@ -392,6 +417,7 @@ fn break_even(out: &mut String, report: &CostReport) {
             };
             wrapped(
                 out,
+                width,
                 "  ",
                 4,
                 &format!("{cheaper} is cheaper than {other} in {years}; {other} from year {year}."),
@@ -401,7 +427,7 @@ fn break_even(out: &mut String, report: &CostReport) {
 }
 
 /// Lines priced at another vendor's price, with their weight in the option's platform cost.
-fn proxies(out: &mut String, report: &CostReport) {
+fn proxies(out: &mut String, width: usize, report: &CostReport) {
     let mut any = false;
     for (index, option) in report.options.iter().enumerate() {
         for line in option.breakdown.iter() {
@@ -427,6 +453,7 @@ fn proxies(out: &mut String, report: &CostReport) {
             };
             wrapped(
                 out,
+                width,
                 &format!("  {:<3}", letter(index)),
                 5,
                 &format!(

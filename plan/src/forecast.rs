@@ -176,6 +176,36 @@ fn parse_duration(
         .map_err(|error| located(file, line, field.column, format!("{what}: {error}")))
 }
 
+/// A row may hold no more fields than its header has columns: an extra field is a shifted row
+/// or a column without a name, never dropped silently (the words of the simulator's plan file
+/// reader).
+fn refuse_extra_fields(
+    file: &str,
+    line: usize,
+    fields: &[Field<'_>],
+    header: &str,
+) -> Result<(), PlanError> {
+    let columns: Vec<&str> = split_fields(header)
+        .iter()
+        .map(|field| field.text)
+        .collect();
+    match fields.get(columns.len()) {
+        Some(extra) => Err(located(
+            file,
+            line,
+            extra.column,
+            format!(
+                "a field beyond the header's {} columns ({}): expected {} fields, found {}",
+                columns.len(),
+                columns.join(","),
+                columns.len(),
+                fields.len()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn field_at<'a>(
     file: &str,
     line: usize,
@@ -215,6 +245,7 @@ fn forecast_rows(text: &str, file: &str) -> Result<Forecast, PlanError> {
     let mut starts = Vec::new();
     for (line, content) in lines {
         let fields = split_fields(content);
+        refuse_extra_fields(file, line, &fields, header)?;
         let start_field = field_at(file, line, &fields, start_at, "start")?;
         let start = parse_duration(file, line, start_field, "start")?;
         let volume_field = field_at(file, line, &fields, volume_at, "volume")?;
@@ -334,6 +365,7 @@ fn staffing_plan_rows(text: &str, file: &str) -> Result<StaffingPlan, PlanError>
     let mut starts = Vec::new();
     for (line, content) in lines {
         let fields = split_fields(content);
+        refuse_extra_fields(file, line, &fields, header)?;
         let start_field = field_at(file, line, &fields, positions[0].unwrap_or(0), "start")?;
         let start = parse_duration(file, line, start_field, "start")?;
         let mut counts = [0_u64; 2];
@@ -424,6 +456,10 @@ mod tests {
                 "day.csv:3:4: missing the \"volume\" field",
             ),
             ("start,volume\n0m,10\n", "at least two rows"),
+            (
+                "start,volume\n0m,10,12\n30m,5\n",
+                "day.csv:2:7: a field beyond the header's 2 columns (start,volume): expected 2 fields, found 3",
+            ),
         ] {
             let error = read_forecast(text, "day.csv").unwrap_err().to_string();
             assert!(error.contains(expected), "{text:?}: {error}");

@@ -1,8 +1,11 @@
-//! Helpers for the live-runtime tests: start `switchboard serve` on free loopback ports, run
-//! SIPp peers with time limits, speak plain HTTP, read the CDR database. Every child process
-//! is killed when its guard is dropped, so a failing test leaves nothing running.
+//! Helpers for the tests: running the command line ([`cli`]); and for the live runtime: start
+//! `switchboard serve` on free loopback ports, run SIPp peers with time limits, speak plain
+//! HTTP, read the CDR database. Every child process is killed when its guard is dropped, so a
+//! failing test leaves nothing running.
 
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod cli;
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
