@@ -158,18 +158,7 @@ fn plan_of_a_whole_center_and_a_verified_queue() {
             "--quiet",
         ],
     );
-    golden(
-        "plan-staff-verify",
-        &[
-            "plan",
-            "staff",
-            "scenarios/plan-verify.toml",
-            "--sl",
-            "80/20",
-            "--verify",
-            "--quiet",
-        ],
-    );
+    golden("plan-staff-verify", cli::STAFF_VERIFY);
 }
 
 #[test]

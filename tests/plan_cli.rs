@@ -286,18 +286,10 @@ fn every_plan_command_has_examples_in_its_help() {
 fn verified_morning_ramp(folder: &Path) -> (serde_json::Value, PathBuf) {
     let plan = folder.join("plan.csv");
     let _ = std::fs::remove_file(&plan);
-    let report = json(&[
-        "plan",
-        "staff",
-        "scenarios/plan-verify.toml",
-        "--sl",
-        "80/20",
-        "--verify",
-        "--quiet",
-        "--json",
-        "--out",
-        folder.to_str().unwrap(),
-    ]);
+    let report = json(&cli::with(
+        cli::STAFF_VERIFY,
+        &["--json", "--out", folder.to_str().unwrap()],
+    ));
     (report, plan)
 }
 
@@ -414,15 +406,7 @@ fn verify_output_in_the_planning_guide_is_what_the_program_prints() {
         .expect("the guide shows the --verify example");
     let block = &guide[start + command.len()..];
     let documented = &block[..block.find("```").unwrap()];
-    let printed = succeed(&[
-        "plan",
-        "staff",
-        "scenarios/plan-verify.toml",
-        "--sl",
-        "80/20",
-        "--verify",
-        "--quiet",
-    ]);
+    let printed = succeed(cli::STAFF_VERIFY);
     assert_eq!(
         documented.trim_start_matches('\n'),
         printed,

@@ -384,4 +384,19 @@ fn the_terminal_report_fits_one_hundred_columns() {
     // Ten years come in two blocks of at most six.
     assert!(table.contains("year 6\n"), "{table}");
     assert!(table.contains("year 10\n"), "{table}");
+
+    // Wider (`cost --wide`): the ten years on one row, the proxy's reason on one line.
+    let wide = text::text_table_within(&compare(&request).unwrap(), 10_000);
+    assert!(!wide.contains("year 6\n"), "{wide}");
+    assert!(
+        wide.lines()
+            .any(|line| line.contains("year 1 ") && line.ends_with("year 10")),
+        "{wide}"
+    );
+    assert!(
+        wide.lines()
+            .any(|line| line.contains("a proxy whose reason")
+                && line.contains("right-hand edge of the terminal")),
+        "{wide}"
+    );
 }

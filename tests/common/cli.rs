@@ -142,6 +142,17 @@ pub const STAFF_DAY: &[&str] = &[
     "30%",
 ];
 
+/// The bundled morning ramp staffed for 80/20 and checked by simulation.
+pub const STAFF_VERIFY: &[&str] = &[
+    "plan",
+    "staff",
+    "scenarios/plan-verify.toml",
+    "--sl",
+    "80/20",
+    "--verify",
+    "--quiet",
+];
+
 /// The bundled chat forecast, three chats per agent.
 pub const STAFF_CHAT: &[&str] = &[
     "plan",

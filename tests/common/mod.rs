@@ -342,6 +342,9 @@ pub struct Cdr {
     pub hangup_side: String,
     pub sip_status: u16,
     pub offers_unanswered: u32,
+    pub caller: Option<String>,
+    pub direction: String,
+    pub arrived_unix_ms: i64,
 }
 
 pub fn cdrs(path: &Path) -> Vec<Cdr> {
@@ -349,7 +352,8 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
     let mut statement = connection
         .prepare(
             "SELECT call_id, entry_point, queue, agent, answered_unix_ms, ended_unix_ms, outcome,
-             hangup_side, sip_status, offers_unanswered FROM cdr ORDER BY id",
+             hangup_side, sip_status, offers_unanswered, caller, direction, arrived_unix_ms FROM cdr
+             ORDER BY id",
         )
         .unwrap();
     statement
@@ -365,6 +369,9 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
                 hangup_side: row.get(7)?,
                 sip_status: row.get(8)?,
                 offers_unanswered: row.get(9)?,
+                caller: row.get(10)?,
+                direction: row.get(11)?,
+                arrived_unix_ms: row.get(12)?,
             })
         })
         .unwrap()
