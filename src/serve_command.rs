@@ -174,21 +174,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The TLS acceptor of `--sip-tls`, from the PEM files of `[live.tls]` (relative to the
-/// scenario's folder); none without `--sip-tls`.
+/// The two sides of TLS, from the PEM files of `[live.tls]` (relative to the scenario's folder).
+struct TlsSides {
+    /// The listener's, with `--sip-tls`.
+    acceptor: Option<switchboard_live::streams::TlsAcceptor>,
+    /// For connections the switch opens to `sips:` peers, with `ca_certificates`.
+    connector: Option<switchboard_live::streams::TlsConnector>,
+}
+
 fn load_tls(
     args: &ServeArgs,
     live: &switchboard_live::config::LiveConfig,
-) -> anyhow::Result<Option<switchboard_live::streams::TlsAcceptor>> {
-    if args.sip_tls.is_none() {
-        return Ok(None);
-    }
-    let Some(tls) = &live.tls else {
-        return Err(anyhow!(
-            "{}: --sip-tls needs a [live.tls] table with certificate and private_key (docs/live.md)",
-            args.scenario.display()
-        ));
-    };
+) -> anyhow::Result<TlsSides> {
     let base = args
         .scenario
         .parent()
@@ -197,10 +194,36 @@ fn load_tls(
         let path = base.join(name);
         std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
     };
+    let problem = |problem: String| anyhow!("{}: [live.tls] {problem}", args.scenario.display());
+    let connector = match live
+        .tls
+        .as_ref()
+        .and_then(|tls| tls.ca_certificates.as_deref())
+    {
+        Some(name) => {
+            Some(switchboard_live::streams::tls_connector(&read(name)?).map_err(problem)?)
+        }
+        None => None,
+    };
+    if args.sip_tls.is_none() {
+        return Ok(TlsSides {
+            acceptor: None,
+            connector,
+        });
+    }
+    let Some(tls) = &live.tls else {
+        return Err(anyhow!(
+            "{}: --sip-tls needs a [live.tls] table with certificate and private_key (docs/live.md)",
+            args.scenario.display()
+        ));
+    };
     let acceptor =
         switchboard_live::streams::tls_acceptor(&read(&tls.certificate)?, &read(&tls.private_key)?)
-            .map_err(|problem| anyhow!("{}: [live.tls] {problem}", args.scenario.display()))?;
-    Ok(Some(acceptor))
+            .map_err(problem)?;
+    Ok(TlsSides {
+        acceptor: Some(acceptor),
+        connector,
+    })
 }
 
 /// Standard error with personal data masked (`[live.compliance] mask`): each log line is
@@ -449,7 +472,7 @@ async fn serve(
     live: switchboard_live::config::LiveConfig,
     audio: Option<AudioLibrary>,
     authenticator: Option<Authenticator>,
-    tls: Option<switchboard_live::streams::TlsAcceptor>,
+    tls: TlsSides,
     start_unix_ms: i64,
 ) -> anyhow::Result<()> {
     let socket = tokio::net::UdpSocket::bind(args.sip)
@@ -515,13 +538,19 @@ async fn serve(
         let address = listener.local_addr()?;
         let streams = streams.get_or_insert_with(|| Streams::new(stream_settings));
         let acceptor = if transport == Transport::Tls {
-            tls.clone()
+            tls.acceptor.clone()
         } else {
             None
         };
         streams.listen(listener, acceptor);
         switch = switch.with_listener(transport, address);
         tracing::info!(%transport, %address, "SIP over a stream transport");
+    }
+    if let Some(connector) = tls.connector {
+        let without = streams
+            .take()
+            .unwrap_or_else(|| Streams::new(stream_settings));
+        streams = Some(without.with_tls_connector(connector));
     }
     let mut media = None;
     if let Some(audio) = audio {

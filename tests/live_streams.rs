@@ -277,14 +277,53 @@ fn response_to(request: &str, status: &str, to_tag: Option<&str>, extra: &str) -
     response
 }
 
-#[test]
-fn a_phone_over_tls_registers_and_answers_a_call_on_its_connection() {
-    require_sipp();
-    // A self-signed certificate for 127.0.0.1, written where [live.tls] points.
+/// A client configuration of rustls that trusts `root` alone.
+fn trusting(root: &rustls::pki_types::CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// A TLS connection to the listener `tls` that trusts `root`, and its local address.
+fn connect_tls(
+    tls: &str,
+    root: &rustls::pki_types::CertificateDer<'static>,
+) -> (
+    rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    std::net::SocketAddr,
+) {
+    let tcp = TcpStream::connect(tls).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let local = tcp.local_addr().unwrap();
+    let connection = rustls::ClientConnection::new(
+        trusting(root),
+        rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(),
+    )
+    .unwrap();
+    (rustls::StreamOwned::new(connection, tcp), local)
+}
+
+/// A scenario folder with `[live.tls]` (a certificate for 127.0.0.1 and its key, plus
+/// `extra` keys) and the certificate it made.
+fn scenario_with_tls(
+    extra: &str,
+) -> (
+    tempfile::TempDir,
+    String,
+    rcgen::CertifiedKey<rcgen::KeyPair>,
+) {
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
     let (folder, scenario) = scenario_with(
         "",
-        "[live.tls]\ncertificate = \"switchboard.crt\"\nprivate_key = \"switchboard.key\"\n",
+        &format!(
+            "[live.tls]\ncertificate = \"switchboard.crt\"\nprivate_key = \"switchboard.key\"\n{extra}"
+        ),
     );
     std::fs::write(folder.path().join("switchboard.crt"), certified.cert.pem()).unwrap();
     std::fs::write(
@@ -292,39 +331,28 @@ fn a_phone_over_tls_registers_and_answers_a_call_on_its_connection() {
         certified.signing_key.serialize_pem(),
     )
     .unwrap();
-    let tls = format!("127.0.0.1:{}", free_tcp_port());
-    let mut server = Server::start_with_arguments(&scenario, &["--sip-tls", &tls]);
+    (folder, scenario, certified)
+}
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certified.cert.der().clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(&tls).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let local = tcp.local_addr().unwrap();
-    let connection = rustls::ClientConnection::new(
-        Arc::new(config),
-        rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(),
-    )
-    .unwrap();
-    let mut stream = rustls::StreamOwned::new(connection, tcp);
-    let mut framer = StreamFramer::default();
-
-    // REGISTER, challenged, then with the digest: the Contact is this connection (sips:).
+/// REGISTER `sales-team-1` on `stream` (a TLS connection to the listener `tls` from `local`)
+/// with `contact`, answering the digest challenge; the server's 200 is returned.
+fn register_over_tls<S: Read + Write>(
+    stream: &mut S,
+    framer: &mut StreamFramer,
+    tls: &str,
+    local: std::net::SocketAddr,
+    contact: &str,
+) -> String {
     let register = |cseq: u32, authorization: &str| {
         format!(
             "REGISTER sips:{tls} SIP/2.0\r\nVia: SIP/2.0/TLS {local};branch=z9hG4bKtls{cseq}\r\n\
              From: <sips:sales-team-1@127.0.0.1>;tag=phone\r\nTo: <sips:sales-team-1@127.0.0.1>\r\n\
-             Call-ID: tls-register\r\nCSeq: {cseq} REGISTER\r\nContact: <sips:sales-team-1@{local}>\r\n\
+             Call-ID: tls-register\r\nCSeq: {cseq} REGISTER\r\nContact: <{contact}>\r\n\
              {authorization}Expires: 3600\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
         )
     };
     stream.write_all(register(1, "").as_bytes()).unwrap();
-    let challenged = read_message(&mut stream, &mut framer);
+    let challenged = read_message(stream, framer);
     assert!(challenged.starts_with("SIP/2.0 401"), "{challenged}");
     let (algorithm, realm, nonce) = header(&challenged, "WWW-Authenticate")
         .into_iter()
@@ -345,47 +373,67 @@ fn a_phone_over_tls_registers_and_answers_a_call_on_its_connection() {
     stream
         .write_all(register(2, &format!("Authorization: {credentials}\r\n")).as_bytes())
         .unwrap();
-    let registered = read_message(&mut stream, &mut framer);
-    assert!(
-        registered.starts_with("SIP/2.0 200"),
-        "{registered}\n{}",
-        server.log()
-    );
+    read_message(stream, framer)
+}
 
-    // A trunk over UDP calls; the phone answers on its TLS connection.
-    let trunk = std::thread::scope(|scope| {
-        let trunk = scope.spawn(|| server.trunk("caller.xml", "sales", &["-m", "1", "-d", "300"]));
-        let invite = read_message(&mut stream, &mut framer);
-        assert!(invite.starts_with("INVITE "), "{invite}");
-        assert!(
-            header(&invite, "Via")[0].starts_with("SIP/2.0/TLS "),
-            "{invite}"
-        );
-        assert!(header(&invite, "Contact")[0].contains("sips:"), "{invite}");
-        let sdp = format!(
-            "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-             m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
-            free_tcp_port()
-        );
-        let ok = response_to(
-            &invite,
-            "200 OK",
-            Some("phone-leg"),
-            &format!(
-                "Contact: <sips:sales-team-1@{local}>\r\nContent-Type: application/sdp\r\n\
-                 Content-Length: {}\r\n\r\n{sdp}",
-                sdp.len()
-            ),
-        );
-        stream.write_all(ok.as_bytes()).unwrap();
-        let ack = read_message(&mut stream, &mut framer);
-        assert!(ack.starts_with("ACK "), "{ack}");
-        let bye = read_message(&mut stream, &mut framer);
-        assert!(bye.starts_with("BYE "), "{bye}");
-        let ok = response_to(&bye, "200 OK", None, "Content-Length: 0\r\n\r\n");
-        stream.write_all(ok.as_bytes()).unwrap();
-        trunk.join().unwrap()
-    });
+/// The phone's side of one call on `stream`: the INVITE (over TLS, with a `sips:` Contact) is
+/// answered 200 with `contact`, then the ACK and the BYE come, and the BYE is answered.
+fn answer_call_over_tls<S: Read + Write>(stream: &mut S, framer: &mut StreamFramer, contact: &str) {
+    let invite = read_message(stream, framer);
+    assert!(invite.starts_with("INVITE "), "{invite}");
+    assert!(
+        header(&invite, "Via")[0].starts_with("SIP/2.0/TLS "),
+        "{invite}"
+    );
+    assert!(header(&invite, "Contact")[0].contains("sips:"), "{invite}");
+    let sdp = format!(
+        "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+        free_tcp_port()
+    );
+    let ok = response_to(
+        &invite,
+        "200 OK",
+        Some("phone-leg"),
+        &format!(
+            "Contact: <{contact}>\r\nContent-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        ),
+    );
+    stream.write_all(ok.as_bytes()).unwrap();
+    let ack = read_message(stream, framer);
+    assert!(ack.starts_with("ACK "), "{ack}");
+    let bye = read_message(stream, framer);
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let ok = response_to(&bye, "200 OK", None, "Content-Length: 0\r\n\r\n");
+    stream.write_all(ok.as_bytes()).unwrap();
+}
+
+/// The next connection to `listener`, within `limit`.
+fn accept_within(listener: &std::net::TcpListener, limit: Duration) -> TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).unwrap();
+                return stream;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "no connection within {limit:?}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("accepting a connection: {error}"),
+        }
+    }
+}
+
+/// The trunk's one call was completed, and its CDR row says so.
+fn assert_one_completed_call(
+    server: &mut Server,
+    trunk: (Option<std::process::ExitStatus>, String),
+) {
     assert!(
         trunk.0.is_some_and(|status| status.success()),
         "the trunk's call failed: {}\n{}",
@@ -397,4 +445,92 @@ fn a_phone_over_tls_registers_and_answers_a_call_on_its_connection() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].outcome, "completed");
     assert_eq!(rows[0].agent.as_deref(), Some("sales-team-1"));
+}
+
+#[test]
+fn a_phone_over_tls_registers_and_answers_a_call_on_its_connection() {
+    require_sipp();
+    let (_folder, scenario, certified) = scenario_with_tls("");
+    let tls = format!("127.0.0.1:{}", free_tcp_port());
+    let mut server = Server::start_with_arguments(&scenario, &["--sip-tls", &tls]);
+
+    let (mut stream, local) = connect_tls(&tls, certified.cert.der());
+    let mut framer = StreamFramer::default();
+
+    // The Contact is this connection (sips:).
+    let contact = format!("sips:sales-team-1@{local}");
+    let registered = register_over_tls(&mut stream, &mut framer, &tls, local, &contact);
+    assert!(
+        registered.starts_with("SIP/2.0 200"),
+        "{registered}\n{}",
+        server.log()
+    );
+
+    // A trunk over UDP calls; the phone answers on its TLS connection.
+    let trunk = std::thread::scope(|scope| {
+        let trunk = scope.spawn(|| server.trunk("caller.xml", "sales", &["-m", "1", "-d", "300"]));
+        answer_call_over_tls(&mut stream, &mut framer, &contact);
+        trunk.join().unwrap()
+    });
+    assert_one_completed_call(&mut server, trunk);
+}
+
+/// A phone that listens for TLS itself and registers a `sips:` Contact on that listener, then
+/// hangs up its connection: the INVITE of the next call finds no connection open, so the switch
+/// opens one, trusting the CAs of `[live.tls] ca_certificates` (here the phone's own
+/// self-signed certificate), and the whole call runs on it.
+#[test]
+fn the_switch_opens_a_tls_connection_to_a_sips_contact_with_none_open() {
+    require_sipp();
+    let phone_certificate =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (folder, scenario, certified) = scenario_with_tls("ca_certificates = \"phones-ca.crt\"\n");
+    std::fs::write(
+        folder.path().join("phones-ca.crt"),
+        phone_certificate.cert.pem(),
+    )
+    .unwrap();
+    let tls = format!("127.0.0.1:{}", free_tcp_port());
+    let mut server = Server::start_with_arguments(&scenario, &["--sip-tls", &tls]);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let phone = listener.local_addr().unwrap();
+    let contact = format!("sips:sales-team-1@{phone}");
+    {
+        let (mut stream, local) = connect_tls(&tls, certified.cert.der());
+        let mut framer = StreamFramer::default();
+        let registered = register_over_tls(&mut stream, &mut framer, &tls, local, &contact);
+        assert!(
+            registered.starts_with("SIP/2.0 200"),
+            "{registered}\n{}",
+            server.log()
+        );
+        stream.conn.send_close_notify();
+        let _ = stream.flush();
+    }
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let phone_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![phone_certificate.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(
+                phone_certificate.signing_key.serialize_der(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let trunk = std::thread::scope(|scope| {
+        let trunk = scope.spawn(|| server.trunk("caller.xml", "sales", &["-m", "1", "-d", "300"]));
+        let tcp = accept_within(&listener, Duration::from_secs(10));
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let connection = rustls::ServerConnection::new(Arc::new(phone_config)).unwrap();
+        let mut stream = rustls::StreamOwned::new(connection, tcp);
+        let mut framer = StreamFramer::default();
+        answer_call_over_tls(&mut stream, &mut framer, &contact);
+        trunk.join().unwrap()
+    });
+    assert_one_completed_call(&mut server, trunk);
 }

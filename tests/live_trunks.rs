@@ -42,8 +42,15 @@ impl Drop for Kamailio {
 /// Kamailio as the carrier's proxy: it answers OPTIONS to itself, record-routes INVITEs and
 /// relays every call from the carrier side to the switch, and the switch's requests back.
 fn start_kamailio(directory: &std::path::Path, port: u16, switch: &str) -> Kamailio {
-    let switch_port = switch.rsplit(':').next().unwrap();
-    let route = format!(
+    start_kamailio_with(directory, "kamailio", port, "", &relay_route(switch))
+}
+
+/// The route of a Kamailio in front of `inner` (`127.0.0.1:PORT`): OPTIONS to itself are
+/// answered 200, in-dialog requests follow their Route, requests from `inner` go where their
+/// Request-URI says, and every other request goes to `inner`, record-routed if an INVITE.
+fn relay_route(inner: &str) -> String {
+    let inner_port = inner.rsplit(':').next().unwrap();
+    format!(
         r#"request_route {{
     if (!mf_process_maxfwd_header("10")) {{
         sl_send_reply("483", "Too Many Hops");
@@ -57,19 +64,18 @@ fn start_kamailio(directory: &std::path::Path, port: u16, switch: &str) -> Kamai
         t_relay();
         exit;
     }}
-    if ($si == "127.0.0.1" && $sp == {switch_port}) {{
+    if ($si == "127.0.0.1" && $sp == {inner_port}) {{
         t_relay();
         exit;
     }}
     if (is_method("INVITE")) {{
         record_route();
     }}
-    $du = "sip:{switch}";
+    $du = "sip:{inner}";
     t_relay();
 }}
 "#
-    );
-    start_kamailio_with(directory, "kamailio", port, "", &route)
+    )
 }
 
 /// A Kamailio listening on `port` with the base modules, `modules` (more loadmodule and
@@ -117,6 +123,17 @@ loadmodule "textops.so"
         .spawn()
         .expect("kamailio starts");
     Kamailio(Guard(Some(child)))
+}
+
+/// `switchboard serve` on the center `text`, written to `folder` with the SIPp agents' secrets.
+fn start_center(folder: &std::path::Path, text: &str) -> Server {
+    std::fs::write(folder.join("center.toml"), text).unwrap();
+    std::fs::copy(
+        common::repository_file("tests/sipp/secrets.toml"),
+        folder.join("secrets.toml"),
+    )
+    .unwrap();
+    Server::start(&folder.join("center.toml").display().to_string())
 }
 
 /// The value of a metric line of `/metrics`, if present.
@@ -252,13 +269,7 @@ fn an_invite_from_a_source_in_no_allow_list_gets_403() {
         "{text}\n[[live.trunk]]\nname = \"carrier\"\ngateways = [\"127.0.0.2:5060\"]\n\
          options_interval = \"0s\"\n"
     );
-    std::fs::write(folder.path().join("center.toml"), text).unwrap();
-    std::fs::copy(
-        common::repository_file("tests/sipp/secrets.toml"),
-        folder.path().join("secrets.toml"),
-    )
-    .unwrap();
-    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let mut server = start_center(folder.path(), &text);
     let _agent = server.agent("sales-team-1", "agent_answer.xml");
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     socket
@@ -421,32 +432,7 @@ fn start_kamailio_gateway(
     pstn_port: u16,
 ) -> Kamailio {
     let modules = "modparam(\"tm\", \"fr_timer\", 1000)\n";
-    let route = format!(
-        r#"request_route {{
-    if (!mf_process_maxfwd_header("10")) {{
-        sl_send_reply("483", "Too Many Hops");
-        exit;
-    }}
-    if (is_method("OPTIONS") && uri==myself && $rU==$null) {{
-        sl_send_reply("200", "Keepalive");
-        exit;
-    }}
-    if (loose_route()) {{
-        t_relay();
-        exit;
-    }}
-    if ($si == "127.0.0.1" && $sp == {pstn_port}) {{
-        t_relay();
-        exit;
-    }}
-    if (is_method("INVITE")) {{
-        record_route();
-    }}
-    $du = "sip:127.0.0.1:{pstn_port}";
-    t_relay();
-}}
-"#
-    );
+    let route = relay_route(&format!("127.0.0.1:{pstn_port}"));
     start_kamailio_with(directory, name, port, modules, &route)
 }
 
@@ -486,13 +472,7 @@ fn outbound_calls_go_through_the_first_gateway_and_fail_over_to_the_next() {
          gateways = [\"127.0.0.1:{gateway_1}\", \"127.0.0.1:{gateway_2}\"]\n\
          options_interval = \"300ms\"\nmisses = 2\n"
     );
-    std::fs::write(folder.path().join("center.toml"), text).unwrap();
-    std::fs::copy(
-        common::repository_file("tests/sipp/secrets.toml"),
-        folder.path().join("secrets.toml"),
-    )
-    .unwrap();
-    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let mut server = start_center(folder.path(), &text);
     let mut kamailio_1 = start_kamailio_gateway(folder.path(), "gateway-1", gateway_1, pstn_1);
     let _kamailio_2 = start_kamailio_gateway(folder.path(), "gateway-2", gateway_2, pstn_2);
     let mut customer_1 = start_pstn(folder.path(), "pstn-1", pstn_1, 1);
@@ -667,6 +647,121 @@ fn outbound_calls_go_through_the_first_gateway_and_fail_over_to_the_next() {
         server.log()
     );
     server.stop();
-    // Outbound calls are not contacts of the engine: no CDR rows.
-    assert!(cdrs(&server.cdr_path()).is_empty());
+    // Outbound calls are not contacts of the engine, but each has its CDR row.
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for row in &rows {
+        assert_eq!(row.direction, "outbound", "{row:?}");
+        assert_eq!(row.outcome, "completed", "{row:?}");
+        assert_eq!(row.entry_point, "carrier", "{row:?}");
+        assert_eq!(row.agent.as_deref(), Some("sales-team-1"), "{row:?}");
+        assert_eq!(row.sip_status, 200, "{row:?}");
+        assert_eq!(row.hangup_side, "customer", "{row:?}");
+        assert!(row.answered_unix_ms.is_some(), "{row:?}");
+        // The dialled number, masked as a caller's would be.
+        assert!(row.caller.is_some(), "{row:?}");
+    }
+}
+
+/// A gateway that never answers: the outbound INVITE gets no response at all, timer B (64·T1,
+/// 6.4 s with T1 = 100 ms) ends it, the gateway is marked down and the call goes through the
+/// next one. A dial whose every gateway is silent fails with 408 after both timers. Each call
+/// ends in its CDR row.
+#[test]
+fn an_outbound_invite_without_any_answer_fails_over_and_ends_in_a_cdr_row() {
+    require_sipp();
+    require_kamailio();
+    let folder = tempfile::tempdir().unwrap();
+    // Bound and never read: datagrams to it vanish, with no ICMP error to end them early.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let (gateway, pstn) = (free_udp_port(), free_udp_port());
+    let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    assert!(
+        text.contains("\nsip_t1 = \"200ms\"\n"),
+        "the SIPp center sets T1"
+    );
+    let text = format!(
+        "{}\n[[live.trunk]]\nname = \"carrier\"\n\
+         gateways = [\"127.0.0.1:{silent_port}\", \"127.0.0.1:{gateway}\"]\n\
+         options_interval = \"0s\"\n\
+         [[live.trunk]]\nname = \"silent\"\ngateways = [\"127.0.0.1:{silent_port}\"]\n\
+         options_interval = \"0s\"\n",
+        text.replace("\nsip_t1 = \"200ms\"\n", "\nsip_t1 = \"100ms\"\n")
+    );
+    let mut server = start_center(folder.path(), &text);
+    let _kamailio = start_kamailio_gateway(folder.path(), "gateway", gateway, pstn);
+    let mut customer = start_pstn(folder.path(), "pstn", pstn, 1);
+    let _agent = server.agent("sales-team-1", "agent_answer.xml");
+    let dial = |trunk: &str| {
+        server.post(
+            "/agents/sales-team-1/dial",
+            Some("test-token"),
+            &format!(r#"{{"to": "+4930123456", "trunk": "{trunk}"}}"#),
+        )
+    };
+    // The counter `name` reached 1 and the agent is available again: the call is over.
+    let over = |server: &Server, name: &str| {
+        wait_for(Duration::from_secs(30), || {
+            metric(server, name).as_deref() == Some("1")
+                && server
+                    .read("/agents/sales-team-1")
+                    .1
+                    .contains("\"state\":\"available\"")
+        })
+    };
+
+    // 1. The first gateway is silent: timer B, then the second gateway takes the call.
+    assert_eq!(dial("carrier").0, 200);
+    assert!(
+        over(&server, "switchboard_outbound_calls_answered_total"),
+        "the call did not fail over\n{}",
+        server.log()
+    );
+    assert!(
+        customer
+            .wait(Duration::from_secs(10))
+            .is_some_and(|status| status.success()),
+        "the customer behind the second gateway did not take the call\n{}",
+        server.log()
+    );
+    let failed = format!(
+        "switchboard_trunk_invites_failed_total{{trunk=\"carrier\",gateway=\"127.0.0.1:{silent_port}\"}}"
+    );
+    assert_eq!(
+        metric(&server, &failed).as_deref(),
+        Some("1"),
+        "{}",
+        server.log()
+    );
+
+    // 2. A trunk whose only gateway is silent: the call fails after timer B.
+    assert_eq!(dial("silent").0, 200);
+    assert!(
+        over(&server, "switchboard_outbound_calls_failed_total"),
+        "the call to the silent trunk did not fail\n{}",
+        server.log()
+    );
+    server.stop();
+    drop(silent);
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter().all(|row| row.direction == "outbound"),
+        "{rows:?}"
+    );
+    let (answered, failed) = (&rows[0], &rows[1]);
+    assert_eq!(answered.entry_point, "carrier", "{answered:?}");
+    assert_eq!(answered.outcome, "completed", "{answered:?}");
+    assert_eq!(answered.sip_status, 200, "{answered:?}");
+    assert_eq!(failed.entry_point, "silent", "{failed:?}");
+    assert_eq!(failed.outcome, "failed", "{failed:?}");
+    assert_eq!(failed.sip_status, 408, "{failed:?}");
+    assert_eq!(failed.hangup_side, "center", "{failed:?}");
+    assert!(failed.answered_unix_ms.is_none(), "{failed:?}");
+    // Timer B is 64·T1 = 6.4 s: the failed call lasted at least that long.
+    assert!(
+        failed.ended_unix_ms - failed.arrived_unix_ms >= 6_400,
+        "{failed:?}"
+    );
 }

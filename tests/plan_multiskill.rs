@@ -5,13 +5,12 @@
 //! claims met, within its 95 % interval.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use switchboard_results::staffing::{StaffingPlanFile, Verdict};
+use switchboard_results::staffing::StaffingPlanFile;
 use switchboard_results::Estimate;
-use switchboard_sim::demand::queue_interval_estimates;
-use switchboard_sim::run::{prepare, RunOptions};
+
+mod common;
 
 const SCENARIO: &str = "scenarios/multiskill.toml";
 
@@ -23,32 +22,10 @@ fn folder() -> PathBuf {
 fn planned() -> &'static (StaffingPlanFile, String) {
     static PLAN: OnceLock<(StaffingPlanFile, String)> = OnceLock::new();
     PLAN.get_or_init(|| {
-        let out = folder().join("plan");
-        let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args([
-                "plan",
-                "staff",
-                SCENARIO,
-                "--sl",
-                "80/20",
-                "--max-abandon",
-                "5%",
-                "--quiet",
-                "--out",
-            ])
-            .arg(&out)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("the switchboard program runs");
-        assert!(
-            output.status.success(),
-            "plan staff failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let printed = String::from_utf8(output.stdout).expect("output is UTF-8");
-        (
-            StaffingPlanFile::read_folder(&out).expect("plan.json reads"),
-            printed,
+        common::plan_staff(
+            Path::new(SCENARIO),
+            &["--sl", "80/20", "--max-abandon", "5%"],
+            &folder().join("plan"),
         )
     })
 }
@@ -94,19 +71,8 @@ fn scenario_with_plan_file() -> switchboard_sim::Scenario {
         .expect("the scenario with the plan reads")
 }
 
-fn simulate(
-    seed: u64,
-    replications: u32,
-) -> Vec<Vec<switchboard_results::staffing::IntervalEstimates>> {
-    let model = prepare(&scenario_with_plan_file()).expect("the scenario compiles");
-    let options = RunOptions {
-        seed: Some(seed),
-        replications: Some(replications),
-        threads: 2,
-        ..RunOptions::default()
-    };
-    let result = switchboard_sim::run(&model, &options, &|_| {}).expect("the run finishes");
-    queue_interval_estimates(&model, &result)
+fn simulate(seed: u64, replications: u32) -> common::Resimulated {
+    common::resimulate(&scenario_with_plan_file(), seed, replications)
 }
 
 #[test]
@@ -173,7 +139,7 @@ fn plan_csv_has_one_row_per_interval_and_group() {
 #[test]
 fn simulating_plan_csv_reproduces_the_verification() {
     let plan = plan();
-    let figures = simulate(plan.verification_seed, plan.replications);
+    let figures = simulate(plan.verification_seed, plan.replications).queues;
     for (queue_index, queue) in plan.queues.iter().enumerate() {
         for (interval, verified) in queue.intervals.iter().enumerate() {
             let simulated = &figures[queue_index][interval];
@@ -211,46 +177,13 @@ fn simulating_plan_csv_reproduces_the_verification() {
     }
 }
 
-/// Whether `estimate`'s 95 % interval reaches `limit` on the good side.
-fn reaches(target: &str, limit: f64, estimate: &Estimate) -> bool {
-    let [low, high] = estimate.ci95.expect("replications give an interval");
-    match target {
-        "service_level" => high >= limit,
-        _ => low <= limit,
-    }
-}
-
 #[test]
 fn another_seed_meets_every_target_claimed_met_within_its_interval() {
     let plan = plan();
     let seed = 1_000;
     assert!(seed != plan.optimisation_seed && seed != plan.verification_seed);
     let figures = simulate(seed, plan.replications);
-    let mut claimed = 0;
-    for (queue_index, queue) in plan.queues.iter().enumerate() {
-        for (interval, verified) in queue.intervals.iter().enumerate() {
-            for check in &verified.checks {
-                if check.verdict != Verdict::Met {
-                    continue;
-                }
-                claimed += 1;
-                let simulated = &figures[queue_index][interval];
-                let estimate = match check.target.as_str() {
-                    "service_level" => simulated.service_level,
-                    "abandon_rate" => simulated.abandon_rate,
-                    _ => simulated.asa_s,
-                };
-                assert!(
-                    reaches(&check.target, check.limit, &estimate),
-                    "{} at {}: {} claimed met ({:?}), another seed gives {estimate:?}",
-                    queue.name,
-                    verified.interval_start,
-                    check.target,
-                    check.estimate
-                );
-            }
-        }
-    }
+    let claimed = common::assert_claimed_met_confirmed(plan, &figures);
     assert!(claimed > 0, "the plan claims some target met");
 }
 

@@ -52,11 +52,17 @@ pub fn read_cdr_database(path: &Path) -> Result<Vec<ContactRecord>, CalibrationE
     } else {
         "NULL"
     };
+    // Outbound calls (click-to-dial) are no demand on the center: only inbound rows count.
+    let inbound = if columns.iter().any(|column| column == "direction") {
+        "WHERE direction = 'inbound'"
+    } else {
+        ""
+    };
     let mut statement = connection
         .prepare(&format!(
             "SELECT id, entry_point, queue, agent, {caller}, arrived_unix_ms, answered_unix_ms,
                     ended_unix_ms, outcome, talk_ms
-             FROM cdr ORDER BY arrived_unix_ms, id"
+             FROM cdr {inbound} ORDER BY arrived_unix_ms, id"
         ))
         .map_err(|error| fail(format!("cannot query the table `cdr`: {error}")))?;
     let mut rows = statement

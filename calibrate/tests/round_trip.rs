@@ -356,3 +356,39 @@ fn a_simulated_month_calibrates_back_to_its_parameters() {
     let [low, high] = poisson_interval(forecast_total, 0.999);
     assert!((low..=high).contains(&(replay.contacts as f64)));
 }
+
+/// Outbound calls (click-to-dial) share the CDR table but are no demand on the center: the
+/// calibration reads the inbound rows only.
+#[test]
+fn outbound_rows_of_the_cdr_table_are_left_out() {
+    use switchboard_live::cdr::{CdrRecord, Direction};
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("cdr.sqlite");
+    let mut writer = CdrWriter::open(&database).unwrap();
+    let row = |direction: Direction, outcome: &str| CdrRecord {
+        call_id: format!("{}-call", direction.as_str()),
+        entry_point: "sales".into(),
+        queue: Some("sales".into()),
+        agent: Some("sales-1".into()),
+        arrived_unix_ms: 1_762_000_000_000,
+        answered_unix_ms: Some(1_762_000_010_000),
+        ended_unix_ms: 1_762_000_100_000,
+        outcome: outcome.into(),
+        talk_ms: 90_000,
+        hangup_side: "customer".into(),
+        sip_status: 200,
+        direction,
+        ..CdrRecord::default()
+    };
+    writer.record(row(Direction::Inbound, "completed"));
+    writer.record(row(Direction::Outbound, "failed"));
+    assert_eq!(writer.close().unwrap(), 2);
+    let clock = LocalClock::new("Asia/Shanghai").unwrap();
+    match read_observations(&database, &clock).unwrap() {
+        switchboard_calibrate::records::Observations::Contacts(records) => {
+            assert_eq!(records.len(), 1, "{records:?}");
+            assert_eq!(records[0].entry_point, "sales");
+        }
+        _ => panic!("a CDR database gives contacts"),
+    }
+}

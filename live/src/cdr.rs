@@ -17,6 +17,25 @@ const CHANNEL_ROWS: usize = 8_192;
 /// Rows written in one SQLite transaction at most.
 const BATCH_ROWS: usize = 1_000;
 
+/// Which way a call went, as the CDR's `direction` column says it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Direction {
+    /// A call from a trunk that became a contact of the engine.
+    #[default]
+    Inbound,
+    /// A click-to-dial call an agent placed through a trunk (`POST /agents/{agent}/dial`).
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
 /// One call, as the CDR table stores it. Times are Unix epoch milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CdrRecord {
@@ -44,8 +63,9 @@ pub struct CdrRecord {
     /// call (anchored media only).
     pub media_timeout: Option<String>,
     /// The caller's number (the user part of its From), with personal data masked as
-    /// `[live.compliance] mask` says (`180****1999`).
+    /// `[live.compliance] mask` says (`180****1999`); for an outbound call, the number dialled.
     pub caller: Option<String>,
+    pub direction: Direction,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
@@ -67,7 +87,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     sip_status INTEGER NOT NULL,
     offers_unanswered INTEGER NOT NULL,
     media_timeout TEXT,
-    caller TEXT
+    caller TEXT,
+    direction TEXT NOT NULL DEFAULT 'inbound'
 );
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
@@ -96,6 +117,8 @@ impl CdrWriter {
         // there already is expected and ignored).
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN media_timeout TEXT");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN caller TEXT");
+        let _ = connection
+            .execute_batch("ALTER TABLE cdr ADD COLUMN direction TEXT NOT NULL DEFAULT 'inbound'");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -177,9 +200,10 @@ fn write_rows(
             let mut insert = transaction.prepare_cached(
                 "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
-                 talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller)
+                 talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
+                 direction)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18)",
+                 ?18, ?19)",
             )?;
             for record in batch.drain(..) {
                 insert.execute(rusqlite::params![
@@ -201,6 +225,7 @@ fn write_rows(
                     record.offers_unanswered,
                     record.media_timeout,
                     record.caller,
+                    record.direction.as_str(),
                 ])?;
                 written += 1;
             }

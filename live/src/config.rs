@@ -166,12 +166,18 @@ impl Default for ComplianceConfig {
 /// [live.tls]
 /// certificate = "tls/switchboard.crt"   # the chain, leaf first
 /// private_key = "tls/switchboard.key"   # PKCS#8, PKCS#1 or SEC1
+/// ca_certificates = "tls/peers-ca.crt"  # optional: CAs of the TLS peers the switch calls
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     pub certificate: String,
     pub private_key: String,
+    /// The CA certificates (PEM) the switch trusts when it opens a TLS connection itself, to a
+    /// `sips:` Contact or gateway with no connection open; without them it speaks TLS only on
+    /// connections its peers opened.
+    #[serde(default)]
+    pub ca_certificates: Option<String>,
 }
 
 /// `[live.media]`: how the switch terminates and relays RTP.

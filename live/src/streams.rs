@@ -14,8 +14,12 @@
 //! - a stream that loses its framing (see [`crate::sip::framing`]) is closed; nothing a peer
 //!   sends can panic the task.
 //!
-//! Requests to a TCP address with no connection open one (RFC 3261 §18.1.1); TLS is only
-//! spoken on connections the peer opened, so a TLS phone keeps its connection while registered.
+//! A message to a TCP address with no connection opens one (RFC 3261 §18.1.1). A message to a
+//! TLS address (a `sips:` Contact or gateway) with no connection opens one too when the switch
+//! has a client configuration ([`Streams::with_tls_connector`], from `[live.tls]
+//! ca_certificates`): the peer's certificate must chain to one of those CAs and name the IP
+//! address it is reached at, since a Contact or gateway is reached by address. Without one,
+//! TLS is only spoken on connections the peer opened, and such a message is dropped.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,6 +35,8 @@ use crate::sip::transaction::{Transmit, Transport};
 
 /// The TLS side of a listener (tokio-rustls over rustls with the ring provider).
 pub type TlsAcceptor = tokio_rustls::TlsAcceptor;
+/// The TLS side of connections the switch opens.
+pub type TlsConnector = tokio_rustls::TlsConnector;
 
 /// Messages waiting to be written on one connection at most.
 pub const WRITE_QUEUE: usize = 1_024;
@@ -38,6 +44,8 @@ pub const WRITE_QUEUE: usize = 1_024;
 pub const EVENT_QUEUE: usize = 4_096;
 /// Bytes read at once from a connection.
 const READ_CHUNK: usize = 16 * 1024;
+/// How long opening a connection (TCP, then the TLS handshake) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a connection task tells the switch task.
 #[derive(Debug)]
@@ -74,6 +82,8 @@ pub struct Streams {
     /// Messages for TCP peers whose connection is being opened.
     connecting: HashMap<SocketAddr, Vec<Vec<u8>>>,
     permits: Arc<Semaphore>,
+    /// Opens TLS connections to peers with none open; without it such messages are dropped.
+    tls_connector: Option<TlsConnector>,
 }
 
 impl Streams {
@@ -87,7 +97,14 @@ impl Streams {
             connections: HashMap::new(),
             connecting: HashMap::new(),
             permits: Arc::new(Semaphore::new(settings.max_connections)),
+            tls_connector: None,
         }
+    }
+
+    /// Open a TLS connection with `connector` to a TLS peer that has none open.
+    pub fn with_tls_connector(mut self, connector: TlsConnector) -> Streams {
+        self.tls_connector = Some(connector);
+        self
     }
 
     /// Connections open now.
@@ -174,7 +191,8 @@ impl Streams {
         }
     }
 
-    /// Send on the connection with the destination: an open one, or a new TCP one.
+    /// Send on the connection with the destination: an open one, or a new one (TCP, or TLS
+    /// with a connector).
     pub fn send(&mut self, transmit: Transmit) {
         debug_assert!(transmit.transport.is_reliable());
         if self.connections.contains_key(&transmit.destination) {
@@ -187,10 +205,16 @@ impl Streams {
             }
             return;
         }
-        if transmit.transport == Transport::Tls {
-            tracing::debug!(destination = %transmit.destination, "no TLS connection to the peer: message dropped");
-            return;
-        }
+        let tls_connector = match transmit.transport {
+            Transport::Tls => match &self.tls_connector {
+                Some(connector) => Some(connector.clone()),
+                None => {
+                    tracing::debug!(destination = %transmit.destination, "no TLS connection to the peer and no [live.tls] ca_certificates to open one: message dropped");
+                    return;
+                }
+            },
+            _ => None,
+        };
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             tracing::warn!(destination = %transmit.destination, "too many SIP connections: message dropped");
             return;
@@ -201,15 +225,28 @@ impl Streams {
         let settings = self.settings;
         tokio::spawn(async move {
             let _permit = permit;
-            let connected =
-                tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(peer)).await;
-            match connected {
+            let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer)).await;
+            let Ok(Ok(stream)) = connected else {
+                tracing::debug!(%peer, "cannot open a SIP connection");
+                let _ = events.send(StreamEvent::Closed { peer }).await;
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let Some(connector) = tls_connector else {
+                return run_connection(stream, peer, Transport::Tcp, events, settings).await;
+            };
+            // The peer is reached by address, so its certificate must name that address.
+            let name = rustls::pki_types::ServerName::IpAddress(peer.ip().into());
+            match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, stream)).await {
                 Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    run_connection(stream, peer, Transport::Tcp, events, settings).await
+                    run_connection(stream, peer, Transport::Tls, events, settings).await
                 }
-                _ => {
-                    tracing::debug!(%peer, "cannot open a SIP connection");
+                Ok(Err(error)) => {
+                    tracing::warn!(%peer, %error, "TLS handshake with the peer failed");
+                    let _ = events.send(StreamEvent::Closed { peer }).await;
+                }
+                Err(_) => {
+                    tracing::warn!(%peer, "TLS handshake with the peer timed out");
                     let _ = events.send(StreamEvent::Closed { peer }).await;
                 }
             }
@@ -306,4 +343,28 @@ pub fn tls_acceptor(certificate_pem: &[u8], private_key_pem: &[u8]) -> Result<Tl
         .with_single_cert(chain, key)
         .map_err(|error| format!("certificate and key: {error}"))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A TLS client configuration that trusts the CA certificates of a PEM file (and nothing else:
+/// peers of a contact center are its own phones and its carriers).
+pub fn tls_connector(ca_certificates_pem: &[u8]) -> Result<TlsConnector, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(ca_certificates_pem) {
+        let certificate = certificate.map_err(|error| format!("CA certificates: {error}"))?;
+        roots
+            .add(certificate)
+            .map_err(|error| format!("CA certificates: {error}"))?;
+    }
+    if roots.is_empty() {
+        return Err("CA certificates: no PEM certificate in the file".into());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("TLS: {error}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
 }

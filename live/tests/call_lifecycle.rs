@@ -380,8 +380,25 @@ fn a_load_within_the_bounds_grows_no_table() {
         "at most {most_transactions} transactions"
     );
     assert_eq!(world.switch.transaction_count(), 0);
-    assert_eq!(world.switch.transaction_capacities(), transactions_before);
-    assert_eq!(world.switch.call_capacities(), calls_before);
+    // A table that grew would hold at least twice as much. Capacity can also shrink a little:
+    // removed entries may leave tombstones, which count against it until the table cleans
+    // them up in place.
+    let transactions_after = world.switch.transaction_capacities();
+    assert!(
+        transactions_after.transactions <= transactions_before.transactions
+            && transactions_after.keys <= transactions_before.keys
+            && transactions_after.accepted_invites <= transactions_before.accepted_invites
+            && transactions_after.timers == transactions_before.timers,
+        "{transactions_before:?} → {transactions_after:?}"
+    );
+    let calls_after = world.switch.call_capacities();
+    assert!(
+        calls_after
+            .iter()
+            .zip(calls_before)
+            .all(|(after, before)| *after <= before),
+        "{calls_before:?} → {calls_after:?}"
+    );
 }
 
 #[test]

@@ -195,22 +195,12 @@ pub fn minimum_agents(
             }
             step *= 2;
         }
-        while high - low > 1 {
-            let middle = low + (high - low) / 2;
-            let (metrics, met) = check(middle);
-            if met {
-                high = middle;
-                best = metrics;
-            } else {
-                low = middle;
-            }
-        }
-        return Ok(best);
+        return Ok(bisect_fewest(low, high, best, check).1);
     }
     // Invariant from here: `low` fails, `high` meets.
     let mut step = (load.sqrt().ceil() as u64).max(1);
     let mut high = low + step;
-    let mut best = loop {
+    let best = loop {
         if high > AGENT_SEARCH_LIMIT {
             return Err(PlanError::new(format!(
                 "no staffing up to {AGENT_SEARCH_LIMIT} agents meets the targets for a load of \
@@ -225,6 +215,23 @@ pub fn minimum_agents(
         step *= 2;
         high += step;
     };
+    let (high, best) = bisect_fewest(low, high, best, check);
+    debug_assert_eq!(
+        best.agents(),
+        high,
+        "the metrics kept are those of the answer"
+    );
+    Ok(best)
+}
+
+/// Bisects between `low` agents, which fail, and `high`, which meet with `best`: the fewest
+/// agents that meet and their metrics.
+fn bisect_fewest(
+    mut low: u64,
+    mut high: u64,
+    mut best: Metrics,
+    check: impl Fn(u64) -> (Metrics, bool),
+) -> (u64, Metrics) {
     while high - low > 1 {
         let middle = low + (high - low) / 2;
         let (metrics, met) = check(middle);
@@ -235,12 +242,7 @@ pub fn minimum_agents(
             low = middle;
         }
     }
-    debug_assert_eq!(
-        best.agents(),
-        high,
-        "the metrics kept are those of the answer"
-    );
-    Ok(best)
+    (high, best)
 }
 
 /// Scheduled staff for a number of productive agents: `ceil(agents / (1 − shrinkage))`.

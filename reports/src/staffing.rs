@@ -208,44 +208,59 @@ pub fn staffing_page(plan: &StaffingPlanFile) -> Result<String, ReportError> {
     );
     html.push_str("<h2>Intervals not met in the verification</h2>\n");
     let mut rows = String::new();
-    for queue in &plan.queues {
-        for interval in &queue.intervals {
-            for check in &interval.checks {
-                if matches!(check.verdict, Verdict::Met | Verdict::NoContacts) {
-                    continue;
-                }
-                let shown = |value: f64| {
-                    if check.target == "asa_s" {
-                        format!("{value:.2} s")
-                    } else {
-                        format!("{:.2} %", value * 100.0)
-                    }
-                };
-                let _ = writeln!(
-                    rows,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&queue.name),
-                    interval.interval_start,
-                    escape(&check.target),
-                    check.estimate.mean.map_or("-".to_string(), shown),
-                    check
-                        .estimate
-                        .ci95
-                        .map_or("-".to_string(), |[low, high]| format!("{} – {}", shown(low), shown(high))),
-                    shown(check.limit),
-                    match (check.unreachable, check.verdict) {
-                        (true, _) => "unreachable within the group sizes (every agent: the best figure)",
-                        (false, Verdict::WithinInterval) => "missed within the 95 % interval",
-                        _ => "unmet",
-                    }
-                );
-            }
+    // Every queue's checks, then every group's occupancy: (whose, interval start, check).
+    let queue_checks = plan.queues.iter().flat_map(|queue| {
+        queue.intervals.iter().flat_map(move |interval| {
+            interval
+                .checks
+                .iter()
+                .map(move |check| (queue.name.clone(), interval.interval_start, check))
+        })
+    });
+    let group_checks = plan.groups.iter().flat_map(|group| {
+        group
+            .occupancy
+            .iter()
+            .zip(&plan.interval_starts)
+            .map(move |(check, &start)| (format!("group {}", group.name), start, check))
+    });
+    for (whose, interval_start, check) in queue_checks.chain(group_checks) {
+        if matches!(check.verdict, Verdict::Met | Verdict::NoContacts) {
+            continue;
         }
+        let shown = |value: f64| {
+            if check.target == "asa_s" {
+                format!("{value:.2} s")
+            } else {
+                format!("{:.2} %", value * 100.0)
+            }
+        };
+        let _ = writeln!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&whose),
+            interval_start,
+            escape(&check.target),
+            check.estimate.mean.map_or("-".to_string(), shown),
+            check
+                .estimate
+                .ci95
+                .map_or("-".to_string(), |[low, high]| format!("{} – {}", shown(low), shown(high))),
+            shown(check.limit),
+            match (check.unreachable, check.verdict) {
+                (true, _) if check.target == "occupancy" => {
+                    "unreachable within the group sizes (every agent of the group and of those sharing its queues)"
+                }
+                (true, _) => "unreachable within the group sizes (every agent: the best figure)",
+                (false, Verdict::WithinInterval) => "missed within the 95 % interval",
+                _ => "unmet",
+            }
+        );
     }
     if rows.is_empty() {
-        html.push_str("<p>None: every target of every queue is met in every interval.</p>\n");
+        html.push_str("<p>None: every target of every queue (and every group's occupancy) is met in every interval.</p>\n");
     } else {
-        html.push_str("<table><thead><tr><th>queue</th><th>interval</th><th>target</th><th>estimate</th><th>95 % interval</th><th>limit</th><th>verdict</th></tr></thead><tbody>\n");
+        html.push_str("<table><thead><tr><th>queue or group</th><th>interval</th><th>target</th><th>estimate</th><th>95 % interval</th><th>limit</th><th>verdict</th></tr></thead><tbody>\n");
         html.push_str(&rows);
         html.push_str("</tbody></table>\n");
     }

@@ -79,9 +79,9 @@ pub enum Verdict {
 /// One target of one queue in one interval: the figure, its interval and the verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetCheck {
-    /// `service_level`, `asa_s` or `abandon_rate`.
+    /// `service_level`, `asa_s` or `abandon_rate` (of a queue), `occupancy` (of a group).
     pub target: String,
-    /// The limit: the lowest service level, the highest ASA or abandonment.
+    /// The limit: the lowest service level, the highest ASA, abandonment or occupancy.
     pub limit: f64,
     pub estimate: Estimate,
     pub verdict: Verdict,
@@ -107,6 +107,10 @@ pub struct QueueTargets {
     pub service_level_threshold_s: Option<f64>,
     pub max_asa_s: Option<f64>,
     pub max_abandon: Option<f64>,
+    /// Highest occupancy of the agents of every group serving the queue (checked per group in
+    /// [`GroupPlan::occupancy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_occupancy: Option<f64>,
 }
 
 /// One queue of the plan: its targets and its verified intervals.
@@ -132,6 +136,13 @@ pub struct GroupPlan {
     /// Agents logged in per interval.
     pub agents: Vec<u64>,
     pub agent_hours: f64,
+    /// The highest occupancy its agents may have: the tightest of the queues it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_occupancy: Option<f64>,
+    /// With `max_occupancy`, its occupancy (busy / (ready + busy) time) in each interval of the
+    /// verification against it, target `occupancy`; empty without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub occupancy: Vec<TargetCheck>,
 }
 
 /// How the plan compares with staffing each queue alone and with one pool for everything.

@@ -565,6 +565,9 @@ pub fn center_demand(
 pub struct SimulatedPlan {
     /// `figures[queue][interval]`.
     pub figures: Vec<Vec<IntervalEstimates>>,
+    /// `occupancy[group][interval]`: busy / (ready + busy) time of the group's agents, the
+    /// simulator's occupancy, undefined where nobody of the group was logged in and out of aux.
+    pub occupancy: Vec<Vec<Estimate>>,
     /// Contacts created in all replications (arrivals and retrials).
     pub contacts: u64,
 }
@@ -650,8 +653,10 @@ pub fn simulate_group_plans(
     model.arrival_windows_ms = arrival_windows_ms.to_vec();
     let result = crate::run(&model, options, progress).map_err(SimulatePlanError::Run)?;
     let figures = queue_interval_estimates(&model, &result);
+    let occupancy = group_interval_occupancy(&model, &result);
     Ok(SimulatedPlan {
         figures,
+        occupancy,
         contacts: result.figures.iter().map(|figures| figures.contacts).sum(),
     })
 }
@@ -696,6 +701,29 @@ pub fn queue_interval_estimates(model: &Model, result: &RunResult) -> Vec<Vec<In
                             ratio(counters.answered_wait_ms, counters.answered) / 1_000.0
                         })),
                     }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every agent group's occupancy per reporting interval of a run, across its replications:
+/// `occupancy[group][interval]`, busy / (ready + busy) as the run's `occupancy` metric counts it.
+pub fn group_interval_occupancy(model: &Model, result: &RunResult) -> Vec<Vec<Estimate>> {
+    let interval_count = model.interval_count();
+    (0..model.groups.len())
+        .map(|group| {
+            (0..interval_count)
+                .map(|interval| {
+                    Estimate::of(result.figures.iter().map(|figures| {
+                        let [ready_ms, busy_ms, _aux_ms] =
+                            figures.group_intervals[group * interval_count + interval];
+                        if ready_ms + busy_ms == 0 {
+                            f64::NAN
+                        } else {
+                            busy_ms as f64 / (ready_ms + busy_ms) as f64
+                        }
+                    }))
                 })
                 .collect()
         })

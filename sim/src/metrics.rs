@@ -278,6 +278,9 @@ pub struct ReplicationMetrics {
     pub interval_answered_waits: IntervalWaits,
     /// Contacts still inside the center when the replication stopped.
     pub still_inside: u64,
+    /// Per agent group, per interval: ready, busy, aux ms (after the warmup):
+    /// `group_intervals[group * interval_count + interval]`.
+    pub group_intervals: Vec<[u64; 3]>,
 }
 
 /// Turns the event stream of one replication into [`ReplicationMetrics`].
@@ -388,6 +391,7 @@ impl MetricsRecorder {
                 scopes,
                 interval_count,
                 still_inside: 0,
+                group_intervals: Vec::new(),
             },
         };
         recorder.advance_clock(0);
@@ -798,6 +802,7 @@ impl MetricsRecorder {
         }
         let _ = self.site_count;
         self.metrics.still_inside = still_inside;
+        self.metrics.group_intervals = self.group_time;
         self.metrics
     }
 }

@@ -176,6 +176,7 @@ pub fn run(
                         let figures = ReplicationFigures {
                             values,
                             intervals: output.metrics.intervals,
+                            group_intervals: output.metrics.group_intervals,
                             still_inside: output.metrics.still_inside,
                             events: output.events,
                             contacts: output.contacts,

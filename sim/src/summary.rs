@@ -105,6 +105,8 @@ pub fn metric_values(
 pub struct ReplicationFigures {
     pub values: Vec<[f64; SUMMARY_METRICS]>,
     pub intervals: Vec<Counters>,
+    /// Per agent group, per interval: ready, busy, aux ms.
+    pub group_intervals: Vec<[u64; 3]>,
     pub still_inside: u64,
     pub events: u64,
     pub contacts: u64,

@@ -15,7 +15,9 @@ use switchboard_plan::staffing_table::read_staffing_table;
 use switchboard_plan::targets::{ServiceLevelDefinition, Targets};
 use switchboard_plan::text::{percent, seconds};
 use switchboard_plan::PlanError;
-use switchboard_results::staffing::{StaffingPlanFile, Verdict, PLAN_CSV, PLAN_HTML, PLAN_JSON};
+use switchboard_results::staffing::{
+    StaffingPlanFile, TargetCheck, Verdict, PLAN_CSV, PLAN_HTML, PLAN_JSON,
+};
 use switchboard_sim::demand::{center_demand, simulate_group_plans, Shrinkage};
 use switchboard_sim::run::RunOptions;
 use switchboard_sim::scenario::{Scenario, ServiceLevelDefinition as SimServiceLevelDefinition};
@@ -54,13 +56,6 @@ pub(super) fn run_center(
              and each group's capacity, so the flag would be ignored"
         );
     }
-    if args.targets.max_occupancy.is_some() {
-        bail!(
-            "--max-occupancy: occupancy is a figure of agents, not of a queue, and the \
-             whole-center plan does not enforce it; plan without it and read the groups' \
-             occupancy in the simulation's results"
-        );
-    }
     let group_names: Vec<String> = scenario
         .center
         .agents
@@ -90,20 +85,14 @@ pub(super) fn run_center(
                 max_abandon: own
                     .and_then(|own| own.max_abandon)
                     .or(args.targets.max_abandon.map(|fraction| fraction.0)),
-                max_occupancy: own.and_then(|own| own.max_occupancy),
+                // Held by every group serving the queue (the tightest where a group serves
+                // several).
+                max_occupancy: own
+                    .and_then(|own| own.max_occupancy)
+                    .or(args.targets.max_occupancy.map(|fraction| fraction.0)),
             }
         })
         .collect();
-    if let Some((name, _)) = queue_names
-        .iter()
-        .zip(&queue_targets)
-        .find(|(_, targets)| targets.max_occupancy.is_some())
-    {
-        bail!(
-            "{file}: [staffing.queues.{name}] max_occupancy: occupancy is a figure of agents, \
-             not of a queue, and the whole-center plan does not enforce it"
-        );
-    }
     let thresholds: Vec<Option<DurationMs>> = queue_targets
         .iter()
         .map(|targets| {
@@ -295,6 +284,7 @@ pub(super) fn run_center(
             .map_err(|error| PlanError::new(error.to_string()))?;
             Ok(Simulated {
                 figures: simulated.figures,
+                occupancy: simulated.occupancy,
                 contacts: simulated.contacts,
             })
         },
@@ -357,6 +347,12 @@ pub(super) fn render(
         }
         if let Some(abandon) = queue.targets.max_abandon {
             targets.push(format!("abandonment at most {}", percent(abandon)));
+        }
+        if let Some(occupancy) = queue.targets.max_occupancy {
+            targets.push(format!(
+                "occupancy of its groups at most {}",
+                percent(occupancy)
+            ));
         }
         text.push_str(&wrapped(
             &format!(
@@ -481,17 +477,18 @@ pub(super) fn render(
         }
     }
     let mut counts = [0usize; 4];
-    for queue in &plan.queues {
-        for interval in &queue.intervals {
-            for check in &interval.checks {
-                counts[match check.verdict {
-                    Verdict::Met => 0,
-                    Verdict::WithinInterval => 1,
-                    Verdict::Unmet => 2,
-                    Verdict::NoContacts => 3,
-                }] += 1;
-            }
-        }
+    let every_check = plan
+        .queues
+        .iter()
+        .flat_map(|queue| queue.intervals.iter().flat_map(|interval| &interval.checks))
+        .chain(plan.groups.iter().flat_map(|group| &group.occupancy));
+    for check in every_check {
+        counts[match check.verdict {
+            Verdict::Met => 0,
+            Verdict::WithinInterval => 1,
+            Verdict::Unmet => 2,
+            Verdict::NoContacts => 3,
+        }] += 1;
     }
     paragraph(
         &mut text,
@@ -507,41 +504,70 @@ pub(super) fn render(
                 if matches!(check.verdict, Verdict::Met | Verdict::NoContacts) {
                     continue;
                 }
-                // The name and the limit's direction as a reader says them.
-                let (name, unit, bound) = match check.target.as_str() {
-                    "asa_s" => ("ASA", Unit::Seconds, "at most"),
-                    "abandon_rate" => ("abandonment", Unit::Fraction, "at most"),
-                    "service_level" => ("service level", Unit::Fraction, "at least"),
-                    other => (other, Unit::Fraction, "limit"),
-                };
-                let limit = match unit {
-                    Unit::Seconds => seconds(check.limit),
-                    _ => percent(check.limit),
-                };
-                let _ = write!(
-                    text,
-                    "{}",
-                    wrapped(
-                        &format!(
-                            "{} at {}: {name} {} for {bound} {limit}{}",
-                            queue.name,
-                            start_text(interval.interval_start),
-                            estimate_text(&check.estimate, unit),
-                            if check.unreachable {
-                                " (unreachable within the group sizes: every agent of its groups; the best figure)"
-                            } else if check.verdict == Verdict::WithinInterval {
-                                " (within the 95 % interval)"
-                            } else {
-                                ""
-                            }
-                        ),
-                        "  ",
-                        4,
-                        width
-                    )
-                );
+                text.push_str(&missed_check_text(
+                    &queue.name,
+                    interval.interval_start,
+                    check,
+                    start_text,
+                    width,
+                ));
             }
         }
     }
+    for group in &plan.groups {
+        for (check, &start) in group.occupancy.iter().zip(&plan.interval_starts) {
+            if matches!(check.verdict, Verdict::Met | Verdict::NoContacts) {
+                continue;
+            }
+            text.push_str(&missed_check_text(
+                &format!("group {}", group.name),
+                start,
+                check,
+                start_text,
+                width,
+            ));
+        }
+    }
     text
+}
+
+/// One line for a target missed in the verification: whose (a queue, or a group's occupancy),
+/// when, the estimate against the limit.
+fn missed_check_text(
+    whose: &str,
+    interval_start: DurationMs,
+    check: &TargetCheck,
+    start_text: &dyn Fn(DurationMs) -> String,
+    width: usize,
+) -> String {
+    // The name and the limit's direction as a reader says them.
+    let (name, unit, bound) = match check.target.as_str() {
+        "asa_s" => ("ASA", Unit::Seconds, "at most"),
+        "abandon_rate" => ("abandonment", Unit::Fraction, "at most"),
+        "service_level" => ("service level", Unit::Fraction, "at least"),
+        "occupancy" => ("occupancy", Unit::Fraction, "at most"),
+        other => (other, Unit::Fraction, "limit"),
+    };
+    let limit = match unit {
+        Unit::Seconds => seconds(check.limit),
+        _ => percent(check.limit),
+    };
+    let note = match (check.unreachable, check.target.as_str()) {
+        (true, "occupancy") => " (unreachable within the group size: every agent of the group)",
+        (true, _) => {
+            " (unreachable within the group sizes: every agent of its groups; the best figure)"
+        }
+        (false, _) if check.verdict == Verdict::WithinInterval => " (within the 95 % interval)",
+        (false, _) => "",
+    };
+    wrapped(
+        &format!(
+            "{whose} at {}: {name} {} for {bound} {limit}{note}",
+            start_text(interval_start),
+            estimate_text(&check.estimate, unit),
+        ),
+        "  ",
+        4,
+        width,
+    )
 }

@@ -1,7 +1,8 @@
-//! Helpers for the tests: running the command line ([`cli`]); and for the live runtime: start
-//! `switchboard serve` on free loopback ports, run SIPp peers with time limits, speak plain
-//! HTTP, read the CDR database. Every child process is killed when its guard is dropped, so a
-//! failing test leaves nothing running.
+//! Helpers for the tests: running the command line ([`cli`]) and the planner (a plan, its
+//! re-simulation with another seed); and for the live runtime: start `switchboard serve` on
+//! free loopback ports, run SIPp peers with time limits, speak plain HTTP, read the CDR
+//! database. Every child process is killed when its guard is dropped, so a failing test leaves
+//! nothing running.
 
 #![allow(dead_code)] // each test file uses a different part
 
@@ -16,6 +17,33 @@ use std::time::{Duration, Instant};
 pub const TOKEN: &str = "test-token";
 /// Every agent's password in tests/sipp/secrets.toml.
 pub const AGENT_PASSWORD: &str = "phone-password";
+
+/// Runs `switchboard plan staff SCENARIO ARGUMENTS… --quiet --out OUT` from the repository,
+/// asserts it succeeded, and returns the plan it wrote into `out` and what it printed.
+pub fn plan_staff(
+    scenario: &Path,
+    arguments: &[&str],
+    out: &Path,
+) -> (switchboard_results::staffing::StaffingPlanFile, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plan", "staff"])
+        .arg(scenario)
+        .args(arguments)
+        .args(["--quiet", "--out"])
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the switchboard program runs");
+    assert!(
+        output.status.success(),
+        "plan staff failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).expect("output is UTF-8");
+    let plan =
+        switchboard_results::staffing::StaffingPlanFile::read_folder(out).expect("plan.json reads");
+    (plan, printed)
+}
 
 pub fn repository_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -314,6 +342,9 @@ pub struct Cdr {
     pub hangup_side: String,
     pub sip_status: u16,
     pub offers_unanswered: u32,
+    pub caller: Option<String>,
+    pub direction: String,
+    pub arrived_unix_ms: i64,
 }
 
 pub fn cdrs(path: &Path) -> Vec<Cdr> {
@@ -321,7 +352,8 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
     let mut statement = connection
         .prepare(
             "SELECT call_id, entry_point, queue, agent, answered_unix_ms, ended_unix_ms, outcome,
-             hangup_side, sip_status, offers_unanswered FROM cdr ORDER BY id",
+             hangup_side, sip_status, offers_unanswered, caller, direction, arrived_unix_ms FROM cdr
+             ORDER BY id",
         )
         .unwrap();
     statement
@@ -337,6 +369,9 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
                 hangup_side: row.get(7)?,
                 sip_status: row.get(8)?,
                 offers_unanswered: row.get(9)?,
+                caller: row.get(10)?,
+                direction: row.get(11)?,
+                arrived_unix_ms: row.get(12)?,
             })
         })
         .unwrap()
@@ -450,4 +485,92 @@ impl CompliantCenter {
         );
         (output.status.success(), text)
     }
+}
+
+/// The figures of re-simulating a plan: `queues[queue][interval]` and
+/// `occupancy[group][interval]`.
+pub struct Resimulated {
+    pub queues: Vec<Vec<switchboard_results::staffing::IntervalEstimates>>,
+    pub occupancy: Vec<Vec<switchboard_results::Estimate>>,
+}
+
+/// Simulates `scenario` (a scenario whose groups read a plan's plan.csv) with `seed`.
+pub fn resimulate(
+    scenario: &switchboard_sim::Scenario,
+    seed: u64,
+    replications: u32,
+) -> Resimulated {
+    let model = switchboard_sim::run::prepare(scenario).expect("the scenario compiles");
+    let options = switchboard_sim::run::RunOptions {
+        seed: Some(seed),
+        replications: Some(replications),
+        threads: 2,
+        ..switchboard_sim::run::RunOptions::default()
+    };
+    let result = switchboard_sim::run(&model, &options, &|_| {}).expect("the run finishes");
+    Resimulated {
+        queues: switchboard_sim::demand::queue_interval_estimates(&model, &result),
+        occupancy: switchboard_sim::demand::group_interval_occupancy(&model, &result),
+    }
+}
+
+/// Whether `estimate`'s 95 % interval reaches `limit` on the good side of `target`.
+pub fn reaches(target: &str, limit: f64, estimate: &switchboard_results::Estimate) -> bool {
+    let [low, high] = estimate.ci95.expect("replications give an interval");
+    match target {
+        "service_level" => high >= limit,
+        _ => low <= limit,
+    }
+}
+
+/// Asserts that every target `plan` claims met (per queue and interval, and every group's
+/// occupancy) is reached within its 95 % interval in `figures`, a simulation of the plan with
+/// another seed; returns how many targets were claimed met.
+pub fn assert_claimed_met_confirmed(
+    plan: &switchboard_results::staffing::StaffingPlanFile,
+    figures: &Resimulated,
+) -> usize {
+    use switchboard_results::staffing::Verdict;
+    let mut claimed = 0;
+    for (queue_index, queue) in plan.queues.iter().enumerate() {
+        for (interval, verified) in queue.intervals.iter().enumerate() {
+            for check in &verified.checks {
+                if check.verdict != Verdict::Met {
+                    continue;
+                }
+                claimed += 1;
+                let simulated = &figures.queues[queue_index][interval];
+                let estimate = match check.target.as_str() {
+                    "service_level" => simulated.service_level,
+                    "abandon_rate" => simulated.abandon_rate,
+                    _ => simulated.asa_s,
+                };
+                assert!(
+                    reaches(&check.target, check.limit, &estimate),
+                    "{} at {}: {} claimed met ({:?}), another seed gives {estimate:?}",
+                    queue.name,
+                    verified.interval_start,
+                    check.target,
+                    check.estimate
+                );
+            }
+        }
+    }
+    for (group_index, group) in plan.groups.iter().enumerate() {
+        for (interval, check) in group.occupancy.iter().enumerate() {
+            if check.verdict != Verdict::Met {
+                continue;
+            }
+            claimed += 1;
+            let estimate = figures.occupancy[group_index][interval];
+            assert!(
+                reaches(&check.target, check.limit, &estimate),
+                "group {} at interval {interval}: occupancy claimed met ({:?}), another seed \
+                 gives {estimate:?}",
+                group.name,
+                check.estimate
+            );
+        }
+    }
+    claimed
 }

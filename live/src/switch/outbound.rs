@@ -10,13 +10,17 @@
 //! with the trunk's registration credentials. While the call lasts the engine sees the agent
 //! in aux (`other`), so no inbound contact is offered to them; an agent who was available is
 //! made available again when it ends. Media is anchored: each leg gets the switch's own
-//! description, and the two are bridged when the customer answers.
+//! description, and the two are bridged when the customer answers. Each outbound call ends in
+//! a CDR row (`direction` = `outbound`, docs/cdr.md): `completed` once the customer answered,
+//! `failed` otherwise, with the last final status of the customer's INVITE (408 for no answer).
 
 use switchboard_engine::{AgentId, AgentState, AuxReason, ContactId, Input};
 use switchboard_media::Side;
 
 use super::{Purpose, Switch};
 use crate::api::{CommandError, OutboundCallView, Reply};
+use crate::call_record::HangupSide;
+use crate::cdr::{CdrRecord, Direction};
 use crate::dialog::Dialog;
 use crate::media::DriverEvent;
 use crate::metrics::{GatewayLabel, TrunkLabel};
@@ -133,6 +137,15 @@ pub(super) struct OutboundCall {
     tried: Vec<usize>,
     /// The switch put an available agent in aux for the call, and makes them available after.
     restore_available: bool,
+    /// When the API asked for the call, and when the customer answered (switch time).
+    dialled_ms: u64,
+    customer_answered_ms: Option<u64>,
+    /// The last final status of a customer's INVITE (408 when one got none).
+    customer_status: Option<u16>,
+    /// Who ended the call; the switch unless a side hung up or refused.
+    hangup_side: HangupSide,
+    /// The side whose RTP stopped for the media timeout, when that ended the call.
+    media_timeout: Option<HangupSide>,
 }
 
 impl OutboundCall {
@@ -292,6 +305,11 @@ impl Switch {
             customer: None,
             tried: Vec::new(),
             restore_available,
+            dialled_ms: self.now_ms,
+            customer_answered_ms: None,
+            customer_status: None,
+            hangup_side: HangupSide::Center,
+            media_timeout: None,
         };
         let view = call.view(&call_id, self);
         self.outbound_by_call_id
@@ -348,19 +366,17 @@ impl Switch {
                 let destination = call.agent_dialog.destination();
                 let media = call.media;
                 self.transactions.send_stateless(destination, ack);
-                if let Some(plane) = &mut self.media {
-                    if let Err(refusal) = plane.agent_answered(media, &response.body) {
-                        tracing::warn!(%call_id, reason = %refusal.reason, "the agent's answer is unusable");
-                        self.hang_up_outbound(
-                            call_id,
-                            OutboundEnd::Failed("the agent's SDP answer is unusable".into()),
-                        );
-                        return;
-                    }
+                if self.outbound_answer_to_media(
+                    call_id,
+                    OutboundSide::Agent,
+                    media,
+                    &response.body,
+                ) {
+                    self.dial_customer(call_id);
                 }
-                self.dial_customer(call_id);
             }
             status => {
+                call.hangup_side = HangupSide::Agent;
                 self.end_outbound(
                     call_id,
                     OutboundEnd::Failed(format!("the agent's phone answered {status}")),
@@ -488,6 +504,8 @@ impl Switch {
                 customer.answered = true;
                 if !retransmission {
                     customer.dialog.learn_from_response(&response);
+                    call.customer_answered_ms = Some(self.now_ms);
+                    call.customer_status = Some(response.status);
                 }
                 let ack = customer.dialog.ack(customer.invite_cseq);
                 let destination = customer.dialog.destination();
@@ -497,15 +515,15 @@ impl Switch {
                 if retransmission {
                     return;
                 }
+                if !self.outbound_answer_to_media(
+                    call_id,
+                    OutboundSide::Customer,
+                    media,
+                    &response.body,
+                ) {
+                    return;
+                }
                 if let Some(plane) = &mut self.media {
-                    if let Err(refusal) = plane.caller_answered(media, &response.body) {
-                        tracing::warn!(%call_id, reason = %refusal.reason, "the customer's answer is unusable");
-                        self.hang_up_outbound(
-                            call_id,
-                            OutboundEnd::Failed("the customer's SDP answer is unusable".into()),
-                        );
-                        return;
-                    }
                     plane.connect(media);
                 }
                 self.metrics.outbound_calls_answered.inc();
@@ -582,6 +600,7 @@ impl Switch {
                 );
             }
             408 | 500..=599 => {
+                call.customer_status = Some(response.status);
                 let gateway = customer.gateway;
                 self.gateway_failed(
                     gateway,
@@ -594,12 +613,41 @@ impl Switch {
                 self.dial_customer(call_id);
             }
             status => {
+                call.customer_status = Some(status);
+                call.hangup_side = HangupSide::Customer;
                 self.hang_up_outbound(
                     call_id,
                     OutboundEnd::Failed(format!("the customer's side answered {status}")),
                 );
             }
         }
+    }
+
+    /// Give the media plane `side`'s SDP answer; an unusable one hangs the call up, and the
+    /// answer is false.
+    fn outbound_answer_to_media(
+        &mut self,
+        call_id: &str,
+        side: OutboundSide,
+        media: ContactId,
+        answer: &[u8],
+    ) -> bool {
+        let Some(plane) = &mut self.media else {
+            return true;
+        };
+        let (answered, whose) = match side {
+            OutboundSide::Agent => (plane.agent_answered(media, answer), "agent's"),
+            OutboundSide::Customer => (plane.caller_answered(media, answer), "customer's"),
+        };
+        let Err(refusal) = answered else {
+            return true;
+        };
+        tracing::warn!(%call_id, side = whose, reason = %refusal.reason, "an outbound call's SDP answer is unusable");
+        self.hang_up_outbound(
+            call_id,
+            OutboundEnd::Failed(format!("the {whose} SDP answer is unusable")),
+        );
+        false
     }
 
     /// A gateway answered an outbound INVITE with 5xx or 408, or not at all: it is marked down
@@ -669,6 +717,7 @@ impl Switch {
         if let Some(plane) = &mut self.media {
             plane.close(call.media);
         }
+        self.outbound_cdr(call_id, &call);
         match end {
             OutboundEnd::Answered => {
                 tracing::info!(%call_id, "outbound call ended")
@@ -679,6 +728,40 @@ impl Switch {
             }
         }
         self.restore_agent(call.agent, call.restore_available);
+    }
+
+    /// The CDR row of an outbound call that ends now (docs/cdr.md).
+    fn outbound_cdr(&mut self, call_id: &str, call: &OutboundCall) {
+        let ended_ms = self.now_ms;
+        let answered_ms = call.customer_answered_ms;
+        let row = CdrRecord {
+            call_id: call_id.to_string(),
+            contact_id: call.media.0,
+            entry_point: self.trunks.trunk_name(call.trunk).to_string(),
+            queue: None,
+            agent: Some(self.center.agent_name(call.agent).to_string()),
+            arrived_unix_ms: self.unix_ms(call.dialled_ms),
+            queued_unix_ms: None,
+            offered_unix_ms: None,
+            answered_unix_ms: answered_ms.map(|time_ms| self.unix_ms(time_ms)),
+            ended_unix_ms: self.unix_ms(ended_ms),
+            outcome: if answered_ms.is_some() {
+                "completed"
+            } else {
+                "failed"
+            }
+            .to_string(),
+            wait_ms: (answered_ms.unwrap_or(ended_ms) - call.dialled_ms) as i64,
+            talk_ms: answered_ms.map_or(0, |answered_ms| (ended_ms - answered_ms) as i64),
+            hangup_side: call.hangup_side.as_str().to_string(),
+            sip_status: call.customer_status.unwrap_or(0),
+            offers_unanswered: 0,
+            media_timeout: call.media_timeout.map(|side| side.as_str().to_string()),
+            caller: Some(self.masker.mask(&call.to).into_owned()),
+            direction: Direction::Outbound,
+        };
+        self.metrics.cdrs_produced.inc();
+        self.cdrs.push_back(row);
     }
 
     /// A BYE in an outbound call's dialog (answered with 200 by the caller of this).
@@ -692,11 +775,15 @@ impl Switch {
             .is_some_and(|customer| customer.answered);
         // The side that hung up needs no BYE; the other gets one (or a CANCEL).
         match side {
-            OutboundSide::Agent => call.agent_answered = false,
+            OutboundSide::Agent => {
+                call.agent_answered = false;
+                call.hangup_side = HangupSide::Agent;
+            }
             OutboundSide::Customer => {
                 if let Some(customer) = call.customer.as_mut() {
                     customer.answered = false;
                 }
+                call.hangup_side = HangupSide::Customer;
             }
         }
         let end = if answered {
@@ -725,6 +812,10 @@ impl Switch {
                     .filter(|customer| customer.dialog.call_id == call_id && !customer.answered)
                     .map(|customer| customer.gateway);
                 if let Some(gateway) = gateway {
+                    if let Some(call) = self.outbound.get_mut(&call) {
+                        // RFC 3261 §8.1.3.1: a transaction timeout counts as a 408.
+                        call.customer_status = Some(408);
+                    }
                     self.gateway_failed(gateway, "no answer to the INVITE");
                     self.dial_customer(&call);
                 }
@@ -737,16 +828,23 @@ impl Switch {
         let mut call_ids: Vec<String> = self.outbound.keys().cloned().collect();
         call_ids.sort();
         for call_id in call_ids {
-            let answered = self.outbound[&call_id]
-                .customer
-                .as_ref()
-                .is_some_and(|customer| customer.answered);
-            let end = if answered {
-                OutboundEnd::Answered
-            } else {
-                OutboundEnd::Failed("the switch stopped".into())
-            };
+            let end = self.end_unless_answered(&call_id, "the switch stopped");
             self.hang_up_outbound(&call_id, end);
+        }
+    }
+
+    /// How a call that ends now ended: answered if the customer answered, else failed for
+    /// `reason`.
+    fn end_unless_answered(&self, call_id: &str, reason: &str) -> OutboundEnd {
+        let answered = self.outbound.get(call_id).is_some_and(|call| {
+            call.customer
+                .as_ref()
+                .is_some_and(|customer| customer.answered)
+        });
+        if answered {
+            OutboundEnd::Answered
+        } else {
+            OutboundEnd::Failed(reason.into())
         }
     }
 
@@ -762,15 +860,13 @@ impl Switch {
         };
         if let DriverEvent::Media(switchboard_media::MediaEvent::MediaTimeout { side }) = event {
             tracing::info!(%call_id, ?side, "outbound call: no RTP for the media timeout");
-            let answered = self.outbound[&call_id]
-                .customer
-                .as_ref()
-                .is_some_and(|customer| customer.answered);
-            let end = if answered {
-                OutboundEnd::Answered
-            } else {
-                OutboundEnd::Failed("no RTP from the agent".into())
-            };
+            if let Some(call) = self.outbound.get_mut(&call_id) {
+                call.media_timeout = Some(match side {
+                    Side::Caller => HangupSide::Customer,
+                    Side::Agent => HangupSide::Agent,
+                });
+            }
+            let end = self.end_unless_answered(&call_id, "no RTP from the agent");
             self.hang_up_outbound(&call_id, end);
         }
     }
