@@ -1,16 +1,10 @@
 //! End-to-end tests of `switchboard sim`: the bundled scenario runs and reports, results are
 //! written and repeatable, and a wrong file gets an error naming file, line and column.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn switchboard(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the program runs")
-}
+use common::cli::switchboard;
+use std::path::{Path, PathBuf};
 
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {

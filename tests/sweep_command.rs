@@ -2,17 +2,12 @@
 //! processes merge into exactly the unsharded output, a missing, duplicated or foreign shard
 //! is reported, and service level grows with agents.
 
+mod common;
+
+use common::cli::switchboard;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn switchboard(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the program runs")
-}
 
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
