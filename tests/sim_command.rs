@@ -262,3 +262,92 @@ fn a_plan_file_with_an_extra_field_is_refused_and_a_capped_step_is_warned_about(
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_shifts_file_staffs_a_group_as_the_same_inline_shifts_do_and_is_checked_where_it_is_wrong() {
+    let dir = scratch("shifts-file");
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml"))
+            .unwrap();
+    let inline = dir.join("inline.toml");
+    std::fs::write(
+        &inline,
+        format!(
+            "{original}\n[[people]]\nagents = \"sales-team\"\nshifts = [\n  {{ starts = [\"0s\"], \
+             length = \"2h\", agents = 8, breaks = [{{ offset = \"1h\", duration = \"15m\" }}] }},\n  \
+             {{ starts = [\"30m\"], length = \"90m\", agents = 4 }},\n]\n"
+        ),
+    )
+    .unwrap();
+    let from_file = dir.join("from-file.toml");
+    std::fs::write(
+        &from_file,
+        format!("{original}\n[[people]]\nagents = \"sales-team\"\nshifts_file = \"day.toml\"\n"),
+    )
+    .unwrap();
+    let shifts = dir.join("day.toml");
+    std::fs::write(
+        &shifts,
+        "[[shifts]]\nstarts = [\"0s\"]\nlength = \"2h\"\nagents = 8\nbreaks = [{ offset = \"1h\", duration = \"15m\" }]\n\n\
+         [[shifts]]\nstarts = [\"30m\"]\nlength = \"90m\"\nagents = 4\n",
+    )
+    .unwrap();
+    let run = |scenario: &Path| {
+        switchboard(&[
+            "sim",
+            scenario.to_str().unwrap(),
+            "--quiet",
+            "--json",
+            "--duration",
+            "2h",
+            "--replications",
+            "2",
+        ])
+    };
+    let figures = |scenario: &Path| {
+        let output = run(scenario);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let mut summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        // Everything but the wall time is a figure of the run.
+        summary.as_object_mut().unwrap().remove("wall_s");
+        summary
+    };
+    assert_eq!(
+        figures(&inline),
+        figures(&from_file),
+        "one schema: the same shifts inline and in a file run the same day"
+    );
+    // The error the scenario gets with these contents in its shifts file.
+    let refused_with = |contents: &str| {
+        std::fs::write(&shifts, contents).unwrap();
+        let output = run(&from_file);
+        assert!(!output.status.success(), "{contents} must be refused");
+        text(&output.stderr)
+    };
+    // A misspelt key is reported at its line and column in the shifts file.
+    let message = refused_with("[[shifts]]\nstarts = [\"0s\"]\nlenght = \"2h\"\nagents = 8\n");
+    assert!(
+        message.contains(&format!("{}:3:1: unknown field `lenght`", shifts.display())),
+        "{message}"
+    );
+    // More agents than the group has: the file and the shift are named.
+    let message = refused_with("[[shifts]]\nstarts = [\"0s\"]\nlength = \"2h\"\nagents = 13\n");
+    assert!(
+        message.contains("shifts_file") && message.contains("shifts[0].agents"),
+        "{message}"
+    );
+    // With inline shifts too: one of the keys, said so.
+    std::fs::write(
+        &from_file,
+        format!(
+            "{original}\n[[people]]\nagents = \"sales-team\"\nshifts_file = \"day.toml\"\n\
+             shifts = [{{ starts = [\"0s\"], length = \"2h\", agents = 1 }}]\n"
+        ),
+    )
+    .unwrap();
+    let message = text(&run(&from_file).stderr);
+    assert!(
+        message.contains("takes one of `plan`, `plan_file`, `shifts` and `shifts_file`"),
+        "{message}"
+    );
+}

@@ -645,6 +645,7 @@ pub fn simulate_group_plans(
         people.plan = Some(plan);
         people.plan_file = None;
         people.shifts.clear();
+        people.shifts_file = None;
         if shrinkage == Shrinkage::Remove {
             people.shrinkage = None;
         }

@@ -11,8 +11,8 @@ use switchboard_engine::{Attributes, AuxReason, CenterConfig, Channel, Entry, Fl
 
 use crate::distribution::{parse_duration_or_seconds, Sampler};
 use crate::scenario::{
-    current_or_former, PlanEntry, ProfileEntry, RetrialCause, Scenario, ScenarioSettings,
-    ServiceLevelDefinition,
+    current_or_former, read_shifts_file, PlanEntry, ProfileEntry, RetrialCause, Scenario,
+    ScenarioSettings, ServiceLevelDefinition, ShiftConfig,
 };
 
 /// Everything a replication needs, shared read-only by all replications.
@@ -600,111 +600,55 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
             }
             Ok(steps)
         };
-        group.staffing = match (&people.plan, &people.plan_file, people.shifts.is_empty()) {
-            (None, None, true) => Staffing::AllFromStart,
-            (Some(plan), None, true) => {
+        group.staffing = match (
+            &people.plan,
+            &people.plan_file,
+            people.shifts.is_empty(),
+            &people.shifts_file,
+        ) {
+            (None, None, true, None) => Staffing::AllFromStart,
+            (Some(plan), None, true, None) => {
                 Staffing::Plan(plan_steps(plan).map_err(|m| problem("plan", m))?)
             }
-            (None, Some(file), true) => {
+            (None, Some(file), true, None) => {
                 let entries = read_plan(&scenario.base.join(file), &group_name)
                     .map_err(|m| problem("plan_file", m))?;
                 Staffing::Plan(plan_steps(&entries).map_err(|m| problem("plan_file", m))?)
             }
-            (None, None, false) => {
-                let mut shifts = Vec::new();
-                let mut next_offset = 0u32;
-                let mut former_keys = false;
-                for (shift_index, shift) in people.shifts.iter().enumerate() {
-                    let shift_problem = |key: &str, message: String| {
-                        problem(&format!("shifts[{shift_index}]{key}"), message)
-                    };
-                    let starts = match (shift.starts.is_empty(), shift.start) {
-                        (false, None) => shift.starts.clone(),
-                        (true, Some(start)) => {
-                            former_keys = true;
-                            vec![start]
-                        }
-                        (false, Some(_)) => {
-                            return Err(shift_problem(
-                                ".start",
-                                "`start` is the former name of `starts`: give only `starts`".into(),
-                            ))
-                        }
-                        (true, None) => {
-                            return Err(shift_problem(
-                                "",
-                                "expected `starts`, the shift's start times (`starts = [\"8h\"]`)"
-                                    .into(),
-                            ))
-                        }
-                    };
-                    let mut breaks = Vec::new();
-                    for (break_index, pause) in shift.breaks.iter().enumerate() {
-                        let break_key = format!(".breaks[{break_index}]");
-                        let (offset, former_offset) =
-                            current_or_former(("offset", pause.offset), ("after", pause.after))
-                                .map_err(|message| shift_problem(&break_key, message))?;
-                        let (duration, former_duration) = current_or_former(
-                            ("duration", pause.duration),
-                            ("length", pause.length),
-                        )
-                        .map_err(|message| shift_problem(&break_key, message))?;
-                        former_keys |= former_offset || former_duration;
-                        if offset.as_ms() + duration.as_ms() > shift.length.as_ms() {
-                            return Err(shift_problem(
-                                ".breaks",
-                                "a break must end within its shift".into(),
-                            ));
-                        }
-                        breaks.push((
-                            offset.as_ms(),
-                            offset.as_ms() + duration.as_ms(),
-                            pause.reason,
-                        ));
-                    }
-                    for start in starts {
-                        if next_offset + shift.agents > group.agent_count {
-                            return Err(shift_problem(
-                                ".agents",
-                                format!(
-                                    "the shifts need more agents than the group's {}",
-                                    group.agent_count
-                                ),
-                            ));
-                        }
-                        let start_ms = start.as_ms();
-                        let end_ms = start_ms + shift.length.as_ms();
-                        let shifted: Vec<(u64, u64, AuxReason)> = breaks
-                            .iter()
-                            .map(|&(from, to, reason)| (start_ms + from, start_ms + to, reason))
-                            .collect();
-                        for _ in 0..shift.agents {
-                            shifts.push(AgentShift {
-                                agent_offset: next_offset,
-                                start_ms,
-                                end_ms,
-                                breaks: shifted.clone(),
-                            });
-                            next_offset += 1;
-                        }
-                    }
-                }
+            (None, None, false, None) => {
+                let (shifts, former_keys) = agent_shifts(&people.shifts, group.agent_count)
+                    .map_err(|(key, message)| problem(&format!("shifts{key}"), message))?;
                 if former_keys {
-                    warnings.push(format!(
-                        "{}: people[{index}].shifts: `start` and breaks' `after` and `length` are \
-                         now `starts` (a list), `offset` and `duration`, the keys of shift \
-                         templates; the former names are read until the next release",
+                    warnings.push(former_shift_keys_warning(&format!(
+                        "{}: people[{index}].shifts",
                         scenario.file
-                    ));
+                    )));
                 }
                 Staffing::Shifts(shifts)
             }
-            _ => {
-                return Err(scenario.error_at(
-                    Some(people.agents.span()),
-                    "a [[people]] table takes one of `plan`, `plan_file` and `shifts`",
-                ))
+            (None, None, true, Some(file)) => {
+                let path = scenario.base.join(file);
+                let text = std::fs::read_to_string(&path).map_err(|error| {
+                    problem(
+                        "shifts_file",
+                        format!("cannot read {}: {error}", path.display()),
+                    )
+                })?;
+                let shown = path.display().to_string();
+                let entries = read_shifts_file(&shown, &text)?;
+                let (shifts, former_keys) =
+                    agent_shifts(&entries, group.agent_count).map_err(|(key, message)| {
+                        problem("shifts_file", format!("{shown}: shifts{key}: {message}"))
+                    })?;
+                if former_keys {
+                    warnings.push(former_shift_keys_warning(&shown));
+                }
+                Staffing::Shifts(shifts)
             }
+            _ => return Err(scenario.error_at(
+                Some(people.agents.span()),
+                "a [[people]] table takes one of `plan`, `plan_file`, `shifts` and `shifts_file`",
+            )),
         };
         let key = if people.plan_file.is_some() {
             "plan_file"
@@ -924,6 +868,95 @@ fn read_profile(path: &Path) -> Result<Vec<ProfileEntry>, String> {
 
 /// Reads a plan file: `start,agents[,staff]` for one group, or the planner's multi-group
 /// `interval_start,group,agents`, of which the rows of `group` are taken.
+/// The agents' shifts of a group of `agent_count` agents: every start of every shift gets its
+/// own `agents` agents, in order. Also whether a shift used the former key names. An error is
+/// the key under the shift list (`[0].agents`) and the message.
+fn agent_shifts(
+    shifts: &[ShiftConfig],
+    agent_count: u32,
+) -> Result<(Vec<AgentShift>, bool), (String, String)> {
+    let mut agent_shifts = Vec::new();
+    let mut next_offset = 0u32;
+    let mut former_keys = false;
+    for (shift_index, shift) in shifts.iter().enumerate() {
+        let shift_problem = |key: &str, message: String| (format!("[{shift_index}]{key}"), message);
+        let starts = match (shift.starts.is_empty(), shift.start) {
+            (false, None) => shift.starts.clone(),
+            (true, Some(start)) => {
+                former_keys = true;
+                vec![start]
+            }
+            (false, Some(_)) => {
+                return Err(shift_problem(
+                    ".start",
+                    "`start` is the former name of `starts`: give only `starts`".into(),
+                ))
+            }
+            (true, None) => {
+                return Err(shift_problem(
+                    "",
+                    "expected `starts`, the shift's start times (`starts = [\"8h\"]`)".into(),
+                ))
+            }
+        };
+        let mut breaks = Vec::new();
+        for (break_index, pause) in shift.breaks.iter().enumerate() {
+            let break_key = format!(".breaks[{break_index}]");
+            let (offset, former_offset) =
+                current_or_former(("offset", pause.offset), ("after", pause.after))
+                    .map_err(|message| shift_problem(&break_key, message))?;
+            let (duration, former_duration) =
+                current_or_former(("duration", pause.duration), ("length", pause.length))
+                    .map_err(|message| shift_problem(&break_key, message))?;
+            former_keys |= former_offset || former_duration;
+            if offset.as_ms() + duration.as_ms() > shift.length.as_ms() {
+                return Err(shift_problem(
+                    ".breaks",
+                    "a break must end within its shift".into(),
+                ));
+            }
+            breaks.push((
+                offset.as_ms(),
+                offset.as_ms() + duration.as_ms(),
+                pause.reason,
+            ));
+        }
+        for start in starts {
+            if next_offset + shift.agents > agent_count {
+                return Err(shift_problem(
+                    ".agents",
+                    format!("the shifts need more agents than the group's {agent_count}"),
+                ));
+            }
+            let start_ms = start.as_ms();
+            let end_ms = start_ms + shift.length.as_ms();
+            let shifted: Vec<(u64, u64, AuxReason)> = breaks
+                .iter()
+                .map(|&(from, to, reason)| (start_ms + from, start_ms + to, reason))
+                .collect();
+            for _ in 0..shift.agents {
+                agent_shifts.push(AgentShift {
+                    agent_offset: next_offset,
+                    start_ms,
+                    end_ms,
+                    breaks: shifted.clone(),
+                });
+                next_offset += 1;
+            }
+        }
+    }
+    Ok((agent_shifts, former_keys))
+}
+
+/// The warning for shifts written with the former key names; `place` says where.
+fn former_shift_keys_warning(place: &str) -> String {
+    format!(
+        "{place}: `start` and breaks' `after` and `length` are now `starts` (a list), `offset` \
+         and `duration`, the keys of shift templates; the former names are read until the next \
+         release"
+    )
+}
+
 fn read_plan(path: &Path, group: &str) -> Result<Vec<PlanEntry>, String> {
     let count = |text: &str| {
         text.parse::<f64>()

@@ -40,14 +40,8 @@ pub const SIMULATOR_TABLES: &[&str] = &[
 /// with the known table it most likely stands for. `known` is every table the program's
 /// readers take (the engine's, the simulator's, the live runtime's ...).
 pub fn check_top_level_tables(file: &str, text: &str, known: &[&str]) -> Result<(), ScenarioError> {
-    let top: BTreeMap<Spanned<String>, IgnoredAny> = toml::from_str(text).map_err(|error| {
-        ScenarioError::at(
-            file,
-            text,
-            error.span(),
-            error.message().trim_end().to_string(),
-        )
-    })?;
+    let top: BTreeMap<Spanned<String>, IgnoredAny> =
+        toml::from_str(text).map_err(|error| toml_error(file, text, &error))?;
     for key in top.keys() {
         if !known.contains(&key.get_ref().as_str()) {
             let hint =
@@ -249,6 +243,9 @@ pub struct PeopleConfig {
     pub plan_file: Option<String>,
     #[serde(default)]
     pub shifts: Vec<ShiftConfig>,
+    /// The same shifts read from a TOML file of `[[shifts]]` tables, relative to the scenario.
+    #[serde(default)]
+    pub shifts_file: Option<String>,
     #[serde(default)]
     pub shrinkage: Option<ShrinkageConfig>,
     /// Time from an offer to the answer.
@@ -286,6 +283,30 @@ pub struct ShiftConfig {
     pub agents: u32,
     #[serde(default)]
     pub breaks: Vec<BreakConfig>,
+}
+
+/// The contents of a `[[people]] shifts_file`: `[[shifts]]` tables with the keys of an inline
+/// `shifts` entry, so that a shift is written the same way in a scenario and in a file
+/// (`plan schedule --out` writes these files).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftsFileConfig {
+    pub shifts: Vec<ShiftConfig>,
+}
+
+/// Reads a shifts file; `file` names it in messages, which carry the line and column.
+pub fn read_shifts_file(file: &str, text: &str) -> Result<Vec<ShiftConfig>, ScenarioError> {
+    let contents: ShiftsFileConfig =
+        toml::from_str(text).map_err(|error| toml_error(file, text, &error))?;
+    if contents.shifts.is_empty() {
+        return Err(ScenarioError::at(
+            file,
+            text,
+            Some(0..0),
+            "no shift: expected `[[shifts]]` tables",
+        ));
+    }
+    Ok(contents.shifts)
 }
 
 /// A break `offset` from the shift's start, lasting `duration`.
@@ -475,17 +496,20 @@ pub fn load_scenario_with_tables(
     parse_scenario(&file, &text, &base)
 }
 
+/// A TOML reader's error at its place in `text`.
+fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> ScenarioError {
+    ScenarioError::at(
+        file,
+        text,
+        error.span(),
+        error.message().trim_end().to_string(),
+    )
+}
+
 /// Reads a scenario from its text; `file` names it in messages. Top-level tables of other
 /// programs are left alone (see [`check_top_level_tables`]).
 pub fn parse_scenario(file: &str, text: &str, base: &Path) -> Result<Scenario, ScenarioError> {
-    let toml_error = |error: toml::de::Error| {
-        ScenarioError::at(
-            file,
-            text,
-            error.span(),
-            error.message().trim_end().to_string(),
-        )
-    };
+    let toml_error = |error: toml::de::Error| toml_error(file, text, &error);
     let top: BTreeMap<Spanned<String>, IgnoredAny> = toml::from_str(text).map_err(toml_error)?;
     if !top.keys().any(|key| key.get_ref() == "scenario") {
         return Err(ScenarioError::at(
