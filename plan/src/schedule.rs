@@ -19,11 +19,17 @@ use crate::PlanError;
 const DAY_MS: u64 = 86_400_000;
 
 /// A break inside a shift: when it starts (from the shift's start) and how long it lasts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+/// With `offsets` the break may start at any of them and the schedule picks one per shift,
+/// so that breaks are staggered where staying on the phones matters.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Break {
-    /// From the start of the shift.
-    pub offset: DurationMs,
+    /// From the start of the shift (this or `offsets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<DurationMs>,
+    /// Offsets from the start of the shift the break may start at (this or `offset`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<DurationMs>,
     /// Length of the break.
     pub duration: DurationMs,
     /// Whether the break is paid (counts towards paid hours). Unpaid by default.
@@ -62,8 +68,28 @@ pub struct ShiftTemplate {
     /// Day numbers counted from the plan's start (0 = the first day) on which the template
     /// may be used; every day the plan covers if absent.
     pub days: Option<Vec<u32>>,
-    /// At most this many shifts of this template in the whole schedule.
+    /// At most this many shifts of this template in the whole schedule (of each group).
     pub max_count: Option<u32>,
+    /// The `[[agents]]` groups of a multi-group plan that may work this template; every group
+    /// if absent.
+    pub groups: Option<Vec<String>>,
+}
+
+impl Break {
+    /// The offsets the break may start at, sorted and without repeats.
+    pub fn allowed_offsets(&self) -> Vec<DurationMs> {
+        let set: BTreeSet<DurationMs> = self.offset.iter().chain(&self.offsets).copied().collect();
+        set.into_iter().collect()
+    }
+}
+
+/// A break of a shift option: where it starts and how long it lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PlacedBreak {
+    /// From the start of the shift.
+    pub offset: DurationMs,
+    /// Length of the break.
+    pub duration: DurationMs,
 }
 
 /// Limits over the whole schedule.
@@ -111,23 +137,45 @@ impl ShiftTemplate {
         starts.into_iter().collect()
     }
 
-    /// Working periods `[from, to)` relative to the shift's start: the shift less its breaks.
-    fn working_periods_ms(&self) -> Vec<(u64, u64)> {
-        let mut breaks: Vec<&Break> = self.breaks.iter().collect();
-        breaks.sort_by_key(|b| b.offset);
-        let mut periods = Vec::new();
-        let mut cursor = 0;
-        for pause in breaks {
-            if pause.offset.as_ms() > cursor {
-                periods.push((cursor, pause.offset.as_ms()));
-            }
-            cursor = cursor.max(pause.offset.as_ms() + pause.duration.as_ms());
+    /// Every way to place the breaks: one list per combination of their allowed offsets, in
+    /// the order of the offsets (the first break's first offset first).
+    fn break_placements(&self) -> Vec<Vec<PlacedBreak>> {
+        let mut placements: Vec<Vec<PlacedBreak>> = vec![Vec::new()];
+        for pause in &self.breaks {
+            placements = placements
+                .into_iter()
+                .flat_map(|placed| {
+                    pause.allowed_offsets().into_iter().map(move |offset| {
+                        let mut placed = placed.clone();
+                        placed.push(PlacedBreak {
+                            offset,
+                            duration: pause.duration,
+                        });
+                        placed
+                    })
+                })
+                .collect();
         }
-        if self.length.as_ms() > cursor {
-            periods.push((cursor, self.length.as_ms()));
-        }
-        periods
+        placements
     }
+}
+
+/// Working periods `[from, to)` relative to a shift's start: its `length` less its breaks.
+fn working_periods_ms(length: DurationMs, breaks: &[PlacedBreak]) -> Vec<(u64, u64)> {
+    let mut breaks: Vec<&PlacedBreak> = breaks.iter().collect();
+    breaks.sort_by_key(|b| b.offset);
+    let mut periods = Vec::new();
+    let mut cursor = 0;
+    for pause in breaks {
+        if pause.offset.as_ms() > cursor {
+            periods.push((cursor, pause.offset.as_ms()));
+        }
+        cursor = cursor.max(pause.offset.as_ms() + pause.duration.as_ms());
+    }
+    if length.as_ms() > cursor {
+        periods.push((cursor, length.as_ms()));
+    }
+    periods
 }
 
 /// Reads and checks a shifts file (TOML). `file` names it in error messages, which carry the
@@ -183,26 +231,38 @@ pub fn read_shifts(text: &str, file: &str) -> Result<ShiftsFile, PlanError> {
             )));
         }
         for pause in &template.breaks {
-            if pause.duration.as_ms() == 0
-                || pause.offset.as_ms() + pause.duration.as_ms() > template.length.as_ms()
-            {
-                return Err(problem(format!(
-                    "break at {} for {} must last above 0 s and end within the shift ({})",
-                    pause.offset, pause.duration, template.length
-                )));
+            if pause.offset.is_some() == !pause.offsets.is_empty() {
+                return Err(problem(
+                    "a break takes `offset = \"4h\"` or `offsets = [\"3h30m\", \"4h\"]`".into(),
+                ));
+            }
+            for offset in pause.allowed_offsets() {
+                if pause.duration.as_ms() == 0
+                    || offset.as_ms() + pause.duration.as_ms() > template.length.as_ms()
+                {
+                    return Err(problem(format!(
+                        "break at {offset} for {} must last above 0 s and end within the shift ({})",
+                        pause.duration, template.length
+                    )));
+                }
             }
         }
     }
     Ok(shifts)
 }
 
-/// One shift the schedule may use: a template on a given day at a given start.
+/// One shift the schedule may use: a template on a given day at a given start, with its
+/// breaks at given offsets.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ShiftOption {
     /// Template name.
     pub template: String,
     /// Start, measured from the start of the plan.
     pub start: DurationMs,
+    /// Length of the shift, breaks included.
+    pub length: DurationMs,
+    /// The breaks, placed.
+    pub breaks: Vec<PlacedBreak>,
     /// Paid hours of one such shift.
     pub paid_hours: f64,
 }
@@ -266,18 +326,23 @@ pub fn shift_options(shifts: &ShiftsFile, horizon: DurationMs) -> Vec<(usize, Sh
                 .collect(),
             None => (0..days_covered).collect(),
         };
+        let placements = template.break_placements();
         for day in days {
             for start in template.start_times() {
                 let start = DurationMs(u64::from(day) * DAY_MS + start.as_ms());
                 if start < horizon {
-                    options.push((
-                        template_index,
-                        ShiftOption {
-                            template: template.name.clone(),
-                            start,
-                            paid_hours: template.paid_hours(),
-                        },
-                    ));
+                    for breaks in &placements {
+                        options.push((
+                            template_index,
+                            ShiftOption {
+                                template: template.name.clone(),
+                                start,
+                                length: template.length,
+                                breaks: breaks.clone(),
+                                paid_hours: template.paid_hours(),
+                            },
+                        ));
+                    }
                 }
             }
         }
@@ -285,18 +350,13 @@ pub fn shift_options(shifts: &ShiftsFile, horizon: DurationMs) -> Vec<(usize, Sh
     options
 }
 
-/// Share of the interval `[interval_start, interval_start + interval)` that a shift starting
-/// at `shift_start` spends working.
-fn coverage_share(
-    template: &ShiftTemplate,
-    shift_start: DurationMs,
-    interval_start: DurationMs,
-    interval: DurationMs,
-) -> f64 {
+/// Share of the interval `[interval_start, interval_start + interval)` that the shift
+/// `option` spends working.
+fn coverage_share(option: &ShiftOption, interval_start: DurationMs, interval: DurationMs) -> f64 {
+    let shift_start = option.start;
     let interval_from = interval_start.as_ms();
     let interval_to = interval_from + interval.as_ms();
-    let worked_ms: u64 = template
-        .working_periods_ms()
+    let worked_ms: u64 = working_periods_ms(option.length, &option.breaks)
         .iter()
         .map(|(from, to)| {
             let from = shift_start.as_ms() + from;
@@ -329,13 +389,12 @@ pub fn schedule_shifts(
     // coverage[o][i]: share of interval i worked by one person on option o (mostly zeros).
     let coverage: Vec<Vec<(usize, f64)>> = options
         .iter()
-        .map(|(template_index, option)| {
-            let template = &shifts.shifts[*template_index];
+        .map(|(_, option)| {
             starts
                 .iter()
                 .enumerate()
                 .filter_map(|(i, start)| {
-                    let share = coverage_share(template, option.start, *start, interval);
+                    let share = coverage_share(option, *start, interval);
                     (share > 0.0).then_some((i, share))
                 })
                 .collect()
@@ -403,6 +462,114 @@ pub fn schedule_shifts(
         over_staff_hours,
         proven_optimal: optimal,
     })
+}
+
+/// One group's rows of a multi-group plan: agents required per interval, and the group's size
+/// where known (every shift is worked by its own agents in the simulator, so the group's
+/// shifts are at most its size).
+#[derive(Clone, Debug)]
+pub struct GroupRequirement {
+    pub group: String,
+    pub required: Vec<u64>,
+    pub max_agents: Option<u64>,
+}
+
+/// The schedule of one group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupSchedule {
+    pub group: String,
+    #[serde(flatten)]
+    pub schedule: Schedule,
+}
+
+/// Schedules every group of a multi-group plan with the templates meant for it (`groups`, or
+/// every template without it). `[limits] max_shifts` and `max_count` hold per group.
+pub fn schedule_groups(
+    groups: &[GroupRequirement],
+    interval: DurationMs,
+    shifts: &ShiftsFile,
+) -> Result<Vec<GroupSchedule>, PlanError> {
+    for template in &shifts.shifts {
+        for named in template.groups.iter().flatten() {
+            if !groups.iter().any(|group| &group.group == named) {
+                let hint = switchboard_engine::source_text::did_you_mean(
+                    named,
+                    groups.iter().map(|group| group.group.as_str()),
+                );
+                return Err(PlanError::new(format!(
+                    "shift {:?}: `groups` names {named:?}, which the plan does not staff{hint}",
+                    template.name
+                )));
+            }
+        }
+    }
+    groups
+        .iter()
+        .map(|group| {
+            let templates: Vec<ShiftTemplate> = shifts
+                .shifts
+                .iter()
+                .filter(|template| {
+                    template
+                        .groups
+                        .as_ref()
+                        .is_none_or(|names| names.contains(&group.group))
+                })
+                .cloned()
+                .collect();
+            if templates.is_empty() {
+                return Err(PlanError::new(format!(
+                    "no [[shift]] template is for the group {:?} (every template's `groups` leaves it out)",
+                    group.group
+                )));
+            }
+            let max_shifts = match (shifts.limits.max_shifts, group.max_agents) {
+                (Some(limit), Some(size)) => Some(limit.min(size.min(u64::from(u32::MAX)) as u32)),
+                (limit, size) => limit.or(size.map(|size| size.min(u64::from(u32::MAX)) as u32)),
+            };
+            let group_shifts = ShiftsFile {
+                shifts: templates,
+                limits: ScheduleLimits { max_shifts },
+            };
+            let schedule = schedule_shifts(&group.required, interval, &group_shifts)
+                .map_err(|error| PlanError::new(format!("group {:?}: {error}", group.group)))?;
+            Ok(GroupSchedule {
+                group: group.group.clone(),
+                schedule,
+            })
+        })
+        .collect()
+}
+
+/// A schedule as a simulator shifts file: one `[[shifts]]` table per shift used, the keys of a
+/// scenario's `[[people]] shifts`, which `[[people]] shifts_file` reads as it is.
+pub fn simulator_shifts_text(group: &str, schedule: &Schedule) -> String {
+    use std::fmt::Write as _;
+    let mut text =
+        format!("# The shifts of the group {group:?}: read with `[[people]] shifts_file`.\n");
+    for chosen in &schedule.shifts {
+        let shift = &chosen.shift;
+        let breaks: Vec<String> = shift
+            .breaks
+            .iter()
+            .map(|pause| {
+                format!(
+                    "{{ offset = \"{}\", duration = \"{}\" }}",
+                    pause.offset, pause.duration
+                )
+            })
+            .collect();
+        let _ = write!(
+            text,
+            "\n[[shifts]] # {}\nstarts = [\"{}\"]\nlength = \"{}\"\nagents = {}\nbreaks = [{}]\n",
+            shift.template,
+            shift.start,
+            shift.length,
+            chosen.count,
+            breaks.join(", ")
+        );
+    }
+    text
 }
 
 /// The integer program: one integer count per shift option, one continuous under-coverage
@@ -642,6 +809,7 @@ mod tests {
             breaks: Vec::new(),
             days: None,
             max_count: None,
+            groups: None,
         }
     }
 
@@ -683,19 +851,20 @@ mod tests {
     fn breaks_take_their_share_of_an_interval() {
         let mut with_break = template("with break", &["0h"], "2h");
         with_break.breaks = vec![Break {
-            offset: "1h".parse().unwrap(),
+            offset: Some("1h".parse().unwrap()),
+            offsets: Vec::new(),
             duration: "15m".parse().unwrap(),
             paid: false,
         }];
         let interval: DurationMs = "30m".parse().unwrap();
-        let share = |start: &str| {
-            coverage_share(
-                &with_break,
-                DurationMs::ZERO,
-                start.parse().unwrap(),
-                interval,
-            )
-        };
+        let options = shift_options(
+            &ShiftsFile {
+                shifts: vec![with_break.clone()],
+                limits: ScheduleLimits::default(),
+            },
+            "2h".parse().unwrap(),
+        );
+        let share = |start: &str| coverage_share(&options[0].1, start.parse().unwrap(), interval);
         assert_eq!(share("0m"), 1.0);
         assert_eq!(share("1h"), 0.5);
         assert_eq!(share("2h"), 0.0);
@@ -744,5 +913,34 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(starts, ["6h", "7h", "8h"]);
+    }
+    #[test]
+    fn breaks_with_several_offsets_are_staggered_to_keep_the_cover() {
+        let mut staggered = template("four hours", &["0h"], "4h");
+        staggered.breaks = vec![Break {
+            offset: None,
+            offsets: ["1h", "1h30m", "2h", "2h30m"]
+                .iter()
+                .map(|offset| offset.parse().unwrap())
+                .collect(),
+            duration: "30m".parse().unwrap(),
+            paid: true,
+        }];
+        let shifts = ShiftsFile {
+            shifts: vec![staggered],
+            limits: ScheduleLimits::default(),
+        };
+        let schedule = schedule_shifts(&[4; 8], "30m".parse().unwrap(), &shifts).unwrap();
+        assert!(schedule.uncovered_intervals.is_empty(), "{schedule:?}");
+        let offsets: BTreeSet<DurationMs> = schedule
+            .shifts
+            .iter()
+            .flat_map(|chosen| chosen.shift.breaks.iter().map(|pause| pause.offset))
+            .collect();
+        assert!(offsets.len() > 1, "breaks at one offset: {schedule:?}");
+        // Everyone on break at one offset would take 8 people (4 on, 4 off); staggered, 6:
+        // at most 2 are away in any half hour.
+        let people: u64 = schedule.shifts.iter().map(|chosen| chosen.count).sum();
+        assert_eq!(people, 6, "{schedule:?}");
     }
 }
