@@ -17,7 +17,10 @@ use switchboard_plan::erlang::{
     square_root_agents, ErlangB, SquareRootApproximation, Workload,
 };
 use switchboard_plan::forecast::{read_staffing_plan, write_staffing_plan};
-use switchboard_plan::schedule::{read_shifts, schedule_shifts, PAID_HOURS_RELATIVE_GAP};
+use switchboard_plan::schedule::{
+    read_shifts, schedule_groups, schedule_shifts, simulator_shifts_text, GroupRequirement,
+    GroupSchedule, Schedule, PAID_HOURS_RELATIVE_GAP,
+};
 use switchboard_plan::staffing::{
     evaluate, minimum_agents, person_hours, staff_intervals, IntervalStaffing, Metrics, QueueModel,
     StaffingOptions, AGENT_SEARCH_LIMIT,
@@ -27,10 +30,10 @@ use switchboard_plan::text::{percent, seconds};
 use switchboard_plan::verification::{verify_plan, SimulationSettings, VerificationReport};
 use switchboard_plan::verify::SimulatedServiceLevel;
 use switchboard_results::display::{day_clock_text, significant, table_text, wrapped, TEXT_WIDTH};
-use switchboard_results::staffing::PLAN_CSV;
+use switchboard_results::staffing::{StaffingPlanFile, PLAN_CSV, PLAN_CSV_HEADER};
 use switchboard_sim::clock::RunClock;
 
-use crate::terminal::{out_folder, table_width};
+use crate::terminal::{out_folder, refuse_file_out, table_width};
 use switchboard_sim::demand::simulate_staffing_plan;
 use switchboard_sim::run::RunOptions;
 
@@ -285,24 +288,33 @@ struct StaffArgs {
     wide: bool,
 }
 
-/// Cover a staffing plan (start,agents,staff) with shifts at the fewest paid hours.
+/// Cover a staffing plan (start,agents,staff, or a whole-center plan's every group) with
+/// shifts at the fewest paid hours.
 #[derive(Args)]
 #[command(after_help = "Examples:
   switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --shrinkage 30% --out plan-day
   switchboard plan schedule plan-day --shifts scenarios/shifts.toml
   switchboard plan schedule plan-day --shifts scenarios/shifts.toml --json
+  switchboard plan staff scenarios/multiskill.toml --sl 80/20 --max-abandon 5% --out multiskill-plan
+  switchboard plan schedule multiskill-plan --shifts scenarios/multiskill-shifts.toml --out multiskill-shifts
 
-The staff column is covered. Under-coverage is minimised first (caps such as max_count can
+The staff column is covered; for a whole-center plan (interval_start,group,agents and its
+plan.json), each group's agents, with the templates meant for it (`groups`), and --out writes
+shifts-GROUP.toml for [[people]] shifts_file. Under-coverage is minimised first (caps such as max_count can
 make a full cover impossible; the uncovered intervals are named), then paid hours.
 The shifts file format is described in docs/plan.md.")]
 struct ScheduleArgs {
-    /// Staffing plan CSV with header start,agents,staff, or the folder `plan staff --out`
-    /// wrote it into.
+    /// Staffing plan CSV with header start,agents,staff (or interval_start,group,agents with
+    /// its plan.json beside it), or the folder `plan staff --out` wrote it into.
     #[arg(value_name = "PLAN_CSV_OR_DIR")]
     plan: PathBuf,
     /// Shift templates (TOML).
     #[arg(long, value_name = "FILE")]
     shifts: PathBuf,
+    /// Write the shifts as files `[[people]] shifts_file` reads (one per group of a
+    /// whole-center plan, `shifts-GROUP.toml`; `shifts.toml` otherwise) and schedule.json.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -844,6 +856,18 @@ fn verify(
     Ok(report)
 }
 
+/// The shifts file `plan schedule --out` writes for one group of a multi-group plan.
+fn group_shifts_file_name(group: &str) -> String {
+    format!("shifts-{group}.toml")
+}
+
+/// What `plan schedule --json` prints for a multi-group plan, and `schedule.json`.
+#[derive(Serialize)]
+struct GroupSchedules<'a> {
+    interval: DurationMs,
+    groups: &'a [GroupSchedule],
+}
+
 fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
     // The folder `plan staff --out` wrote, or the CSV itself.
     let plan_path = if args.plan.is_dir() {
@@ -852,34 +876,151 @@ fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
         args.plan.clone()
     };
     let plan_file = plan_path.display().to_string();
-    let plan = read_staffing_plan(&read_text(&plan_path)?, &plan_file)?;
-    if plan.rows.first().is_some_and(|row| row.start.as_ms() != 0) {
-        bail!("{plan_file}: the first interval must start at 0s so that shift start times line up with it");
+    let plan_text = read_text(&plan_path)?;
+    if let Some(out) = &args.out {
+        refuse_file_out(out, "the shifts files and schedule.json")?;
     }
     let shifts_file = args.shifts.display().to_string();
     let shifts = read_shifts(&read_text(&args.shifts)?, &shifts_file)?;
+    let width = table_width(args.wide);
+    if plan_text.lines().next().map(str::trim) == Some(PLAN_CSV_HEADER) {
+        return schedule_center_plan(&args, &plan_path, &shifts, width);
+    }
+    let plan = read_staffing_plan(&plan_text, &plan_file)?;
+    if plan.rows.first().is_some_and(|row| row.start.as_ms() != 0) {
+        bail!("{plan_file}: the first interval must start at 0s so that shift start times line up with it");
+    }
     let required: Vec<u64> = plan.rows.iter().map(|row| row.staff).collect();
     let schedule = schedule_shifts(&required, plan.interval, &shifts)?;
+    let mut written = String::new();
+    if let Some(out) = &args.out {
+        out_folder(out, "the shifts files and schedule.json")?;
+        let shifts_path = out.join("shifts.toml");
+        write_file(
+            &shifts_path,
+            &simulator_shifts_text("the plan's", &schedule),
+        )?;
+        write_file(&out.join("schedule.json"), &to_json(&schedule)?)?;
+        let _ = writeln!(written, "\nshifts written to {}", shifts_path.display());
+    }
     if args.json {
         return to_json(&schedule);
     }
-    let width = table_width(args.wide);
-    // A plan CSV's starts are durations from midnight of its first day.
+    Ok(schedule_text(&schedule, plan.interval, width) + &written)
+}
+
+/// `plan schedule` on the folder of a whole-center plan: every group's rows of plan.csv
+/// covered with the templates meant for it.
+fn schedule_center_plan(
+    args: &ScheduleArgs,
+    plan_path: &Path,
+    shifts: &switchboard_plan::schedule::ShiftsFile,
+    width: usize,
+) -> anyhow::Result<String> {
+    let folder = plan_path.parent().unwrap_or(Path::new("."));
+    let plan = StaffingPlanFile::read_folder(folder).with_context(|| {
+        format!(
+            "{}: a plan with the columns {PLAN_CSV_HEADER} is scheduled with the plan.json \
+             `plan staff --out` wrote beside it",
+            plan_path.display()
+        )
+    })?;
+    if plan
+        .interval_starts
+        .first()
+        .is_some_and(|start| start.as_ms() != 0)
+    {
+        bail!(
+            "{}: the first interval must start at 0s so that shift start times line up with it",
+            plan_path.display()
+        );
+    }
+    let requirements: Vec<GroupRequirement> = plan
+        .groups
+        .iter()
+        .map(|group| GroupRequirement {
+            group: group.name.clone(),
+            required: group.agents.clone(),
+            max_agents: Some(group.max_agents),
+        })
+        .collect();
+    let schedules = schedule_groups(&requirements, plan.interval, shifts)?;
+    let report = GroupSchedules {
+        interval: plan.interval,
+        groups: &schedules,
+    };
+    let mut written = String::new();
+    if let Some(out) = &args.out {
+        out_folder(out, "the shifts files and schedule.json")?;
+        let _ = writeln!(
+            written,
+            "\nshifts files, one per group, for `[[people]] shifts_file`:"
+        );
+        for scheduled in &schedules {
+            let path = out.join(group_shifts_file_name(&scheduled.group));
+            write_file(
+                &path,
+                &simulator_shifts_text(&scheduled.group, &scheduled.schedule),
+            )?;
+            let _ = writeln!(written, "  {}: {}", scheduled.group, path.display());
+        }
+        let summary = out.join("schedule.json");
+        write_file(&summary, &to_json(&report)?)?;
+        let _ = writeln!(written, "summary written to {}", summary.display());
+    }
+    if args.json {
+        return to_json(&report);
+    }
+    let mut text = String::new();
+    for (index, scheduled) in schedules.iter().enumerate() {
+        if index > 0 {
+            text.push('\n');
+        }
+        let _ = writeln!(text, "Group {}", scheduled.group);
+        text.push_str(&schedule_text(&scheduled.schedule, plan.interval, width));
+    }
+    let paid: f64 = schedules.iter().map(|s| s.schedule.paid_hours).sum();
+    let _ = writeln!(text, "\npaid hours, every group: {}", significant(paid));
+    Ok(text + &written)
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A schedule's shifts and coverage tables and its totals.
+fn schedule_text(schedule: &Schedule, interval: DurationMs, width: usize) -> String {
+    // A plan's starts are durations from midnight of its first day.
     let clock = |start: DurationMs| day_clock_text(start.as_ms());
     let mut text = String::from("Shifts\n");
-    let mut rows = vec![["start", "template", "count", "paid hours"]
+    let mut rows = vec![["start", "template", "breaks", "count", "paid hours"]
         .map(String::from)
         .to_vec()];
     for chosen in &schedule.shifts {
+        let breaks: Vec<String> = chosen
+            .shift
+            .breaks
+            .iter()
+            .map(|pause| {
+                clock(DurationMs(
+                    chosen.shift.start.as_ms() + pause.offset.as_ms(),
+                ))
+            })
+            .collect();
         rows.push(vec![
             clock(chosen.shift.start),
             chosen.shift.template.clone(),
+            if breaks.is_empty() {
+                "-".to_string()
+            } else {
+                breaks.join(" ")
+            },
             chosen.count.to_string(),
             significant(chosen.shift.paid_hours * chosen.count as f64),
         ]);
     }
     text.push_str(&table_text(&rows, width));
-    let _ = writeln!(text, "\nCoverage per {} interval", plan.interval);
+    let _ = writeln!(text, "\nCoverage per {interval} interval");
     let mut rows = vec![["start", "required", "scheduled", "under", "over"]
         .map(String::from)
         .to_vec()];
@@ -929,5 +1070,5 @@ fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
             significant(f64::from(PAID_HOURS_RELATIVE_GAP) * 100.0)
         );
     }
-    Ok(text)
+    text
 }

@@ -3,7 +3,8 @@
 //!
 //! Blocks fenced as ```` ```toml ```` must parse as the center's configuration, hold only
 //! known top-level tables and build a `Center`; a block fenced as ```` ```toml fragment ````
-//! (a piece that cannot stand alone) only has to parse.
+//! (a piece that cannot stand alone) only has to parse; a block fenced as
+//! ```` ```toml shifts-file ```` must read as a `[[people]] shifts_file`.
 
 use switchboard_engine::{Center, CenterConfig};
 
@@ -16,6 +17,8 @@ struct Example {
     line: usize,
     /// False for a ```` ```toml fragment ````.
     complete: bool,
+    /// True for a ```` ```toml shifts-file ````.
+    shifts_file: bool,
     text: String,
 }
 
@@ -28,7 +31,10 @@ fn toml_examples(markdown: &str) -> Vec<Example> {
                 if let Some(info) = line.strip_prefix("```toml") {
                     current = Some(Example {
                         line: index + 1,
-                        complete: !info.split_whitespace().any(|word| word == "fragment"),
+                        complete: !info
+                            .split_whitespace()
+                            .any(|word| word == "fragment" || word == "shifts-file"),
+                        shifts_file: info.split_whitespace().any(|word| word == "shifts-file"),
                         text: String::new(),
                     });
                 }
@@ -54,6 +60,13 @@ fn every_toml_example_in_the_scenario_guide_is_a_valid_center_configuration() {
     assert!(examples.len() >= 12, "found {} examples", examples.len());
     for example in &examples {
         let where_ = format!("docs/scenario.md, example at line {}", example.line);
+        if example.shifts_file {
+            if let Err(error) = switchboard_sim::scenario::read_shifts_file(&where_, &example.text)
+            {
+                panic!("{error}");
+            }
+            continue;
+        }
         let config: CenterConfig =
             toml::from_str(&example.text).unwrap_or_else(|error| panic!("{where_}: {error}"));
         let unknown = unknown_top_level_keys(&example.text).unwrap();

@@ -399,17 +399,12 @@ fn verify_on_a_time_varying_profile_meets_the_target_in_every_interval() {
 
 #[test]
 fn verify_output_in_the_planning_guide_is_what_the_program_prints() {
-    let guide = std::fs::read_to_string("docs/plan.md").unwrap();
-    let command = "$ switchboard plan staff scenarios/plan-verify.toml --sl 80/20 --verify";
-    let start = guide
-        .find(command)
-        .expect("the guide shows the --verify example");
-    let block = &guide[start + command.len()..];
-    let documented = &block[..block.find("```").unwrap()];
+    let documented = common::planning_guide_output(
+        "$ switchboard plan staff scenarios/plan-verify.toml --sl 80/20 --verify",
+    );
     let printed = succeed(cli::STAFF_VERIFY);
     assert_eq!(
-        documented.trim_start_matches('\n'),
-        printed,
+        documented, printed,
         "docs/plan.md shows another output than the program prints: update the example \
          with the program's output"
     );

@@ -36,20 +36,15 @@ fn plan() -> &'static StaffingPlanFile {
 
 #[test]
 fn the_worked_example_of_the_planning_guide_is_what_the_program_prints() {
-    let guide = std::fs::read_to_string("docs/plan.md").unwrap();
-    let command = "$ switchboard plan staff scenarios/multiskill.toml --sl 80/20 --max-abandon 5% --out multiskill-plan";
-    let start = guide
-        .find(command)
-        .expect("the guide shows the worked example");
-    let block = &guide[start + command.len()..];
-    let documented = &block[..block.find("```").unwrap()];
+    let documented = common::planning_guide_output(
+        "$ switchboard plan staff scenarios/multiskill.toml --sl 80/20 --max-abandon 5% --out multiskill-plan",
+    );
     let out = folder().join("plan");
     let printed = planned()
         .1
         .replace(out.to_str().unwrap(), "multiskill-plan");
     assert_eq!(
-        documented.trim_start_matches('\n'),
-        printed,
+        documented, printed,
         "docs/plan.md shows another output than the program prints: update the example with \
          the program's output"
     );
@@ -214,5 +209,164 @@ fn plan_html_draws_the_groups_and_the_verified_service_level() {
             + html.matches("unmet</td>").count()
             + html.matches("the best figure)</td>").count(),
         misses
+    );
+}
+
+const SHIFTS: &str = "scenarios/multiskill-shifts.toml";
+
+/// A duration of the JSON output (`"1h30m"`) in milliseconds.
+fn duration_ms(value: &serde_json::Value) -> u64 {
+    value
+        .as_str()
+        .and_then(|text| text.parse::<switchboard_engine::units::DurationMs>().ok())
+        .unwrap_or_else(|| panic!("{value} is a duration"))
+        .as_ms()
+}
+
+/// `plan schedule` of the plan with the bundled templates, once for every test of this file:
+/// what it printed (text), its JSON and the folder it wrote the shifts files into.
+fn scheduled() -> &'static (String, serde_json::Value, PathBuf) {
+    static SCHEDULE: OnceLock<(String, serde_json::Value, PathBuf)> = OnceLock::new();
+    SCHEDULE.get_or_init(|| {
+        let plan_folder = folder().join("plan");
+        let plan_folder = plan_folder.to_str().unwrap();
+        planned();
+        let out = folder().join("shifts");
+        let out_text = out.to_str().unwrap();
+        let arguments = [
+            "plan",
+            "schedule",
+            plan_folder,
+            "--shifts",
+            SHIFTS,
+            "--out",
+            out_text,
+        ];
+        let printed = common::cli::succeed(&arguments);
+        let json = common::cli::succeed(&common::cli::with(&arguments, &["--json"]));
+        (printed, serde_json::from_str(&json).unwrap(), out)
+    })
+}
+
+#[test]
+fn the_shifts_cover_every_group_s_plan_with_staggered_breaks() {
+    let (_, json, _) = scheduled();
+    let groups = json["groups"].as_array().unwrap();
+    let names: Vec<&str> = groups
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sales-team", "support-team", "blended"]);
+    for (group, planned_group) in groups.iter().zip(&plan().groups) {
+        // The templates can cover the plan: no interval is left below it.
+        assert_eq!(
+            group["uncovered_intervals"],
+            serde_json::json!([]),
+            "{group}"
+        );
+        for (row, agents) in group["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&planned_group.agents)
+        {
+            assert_eq!(row["required"].as_u64().unwrap(), *agents);
+            assert!(
+                row["scheduled"].as_f64().unwrap() >= *agents as f64,
+                "{row}"
+            );
+        }
+        // Every shift is worked by its own agents: no more than the group has.
+        let people: u64 = group["shifts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|shift| shift["count"].as_u64().unwrap())
+            .sum();
+        assert!(people <= planned_group.max_agents, "{group}");
+    }
+    // The sales team's breaks are not all at one time of day.
+    let break_times: std::collections::BTreeSet<u64> = groups[0]["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|shift| {
+            let start = duration_ms(&shift["start"]);
+            shift["breaks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |pause| start + duration_ms(&pause["offset"]))
+        })
+        .collect();
+    assert!(break_times.len() > 1, "breaks at one time: {break_times:?}");
+}
+
+#[test]
+fn the_written_shifts_files_are_what_people_shifts_file_reads() {
+    let (printed, json, out) = scheduled();
+    assert!(printed.contains("shifts-sales-team.toml"), "{printed}");
+    let mut scenario = std::fs::read_to_string(SCENARIO).unwrap();
+    for group in json["groups"].as_array().unwrap() {
+        let name = group["group"].as_str().unwrap();
+        let file = out.join(format!("shifts-{name}.toml"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let shifts =
+            switchboard_sim::scenario::read_shifts_file(file.to_str().unwrap(), &text).unwrap();
+        // One [[shifts]] table per shift of the schedule, with its count, start and breaks.
+        let chosen = group["shifts"].as_array().unwrap();
+        assert_eq!(shifts.len(), chosen.len());
+        for (written, shift) in shifts.iter().zip(chosen) {
+            assert_eq!(u64::from(written.agents), shift["count"].as_u64().unwrap());
+            assert_eq!(written.starts[0].as_ms(), duration_ms(&shift["start"]));
+            assert_eq!(written.length.as_ms(), duration_ms(&shift["length"]));
+            let offsets: Vec<u64> = written
+                .breaks
+                .iter()
+                .map(|pause| pause.offset.unwrap().as_ms())
+                .collect();
+            let scheduled_offsets: Vec<u64> = shift["breaks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|pause| duration_ms(&pause["offset"]))
+                .collect();
+            assert_eq!(offsets, scheduled_offsets);
+        }
+        scenario.push_str(&format!(
+            "\n[[people]]\nagents = \"{name}\"\nshifts_file = \"shifts-{name}.toml\"\n"
+        ));
+    }
+    // The scenario with every group on its shifts runs.
+    let with_shifts = out.join("with-shifts.toml");
+    std::fs::write(&with_shifts, scenario).unwrap();
+    let summary = common::cli::succeed(&[
+        "sim",
+        with_shifts.to_str().unwrap(),
+        "--quiet",
+        "--json",
+        "--replications",
+        "2",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert!(
+        summary["queues"]["sales"]["answered"]["mean"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}
+
+#[test]
+fn the_schedule_example_of_the_planning_guide_is_what_the_program_prints() {
+    let documented = common::planning_guide_output(
+        "$ switchboard plan schedule multiskill-plan --shifts scenarios/multiskill-shifts.toml --out multiskill-shifts",
+    );
+    let (printed, _, out) = scheduled();
+    let printed = printed.replace(out.to_str().unwrap(), "multiskill-shifts");
+    assert_eq!(
+        documented, printed,
+        "docs/plan.md shows another output than the program prints: update the example with \
+         the program's output"
     );
 }

@@ -231,7 +231,7 @@ pub fn read_shifts(text: &str, file: &str) -> Result<ShiftsFile, PlanError> {
             )));
         }
         for pause in &template.breaks {
-            if pause.offset.is_some() == !pause.offsets.is_empty() {
+            if pause.offset.is_some() != pause.offsets.is_empty() {
                 return Err(problem(
                     "a break takes `offset = \"4h\"` or `offsets = [\"3h30m\", \"4h\"]`".into(),
                 ));
@@ -905,6 +905,12 @@ mod tests {
         let error =
             read_shifts("[[shift]]\nname = \"a\"\nlength = \"8h\"\n", "s.toml").unwrap_err();
         assert!(error.to_string().contains("starts"), "{error}");
+        let both = "[[shift]]\nname = \"b\"\nlength = \"4h\"\nstarts = [\"0h\"]\nbreaks = [{ offset = \"1h\", offsets = [\"2h\"], duration = \"15m\" }]\n";
+        let error = read_shifts(both, "s.toml").unwrap_err().to_string();
+        assert!(
+            error.starts_with("s.toml:2:8: shift \"b\": a break takes `offset"),
+            "{error}"
+        );
         let window = "[[shift]]\nname = \"w\"\nlength = \"4h\"\nstart_window = { from = \"6h\", to = \"8h\", step = \"1h\" }\n";
         let shifts = read_shifts(window, "s.toml").unwrap();
         let starts: Vec<String> = shifts.shifts[0]

@@ -45,6 +45,19 @@ pub fn plan_staff(
     (plan, printed)
 }
 
+/// The output docs/plan.md shows under `command` (a line `$ switchboard ...` in a text
+/// block), up to the block's end.
+pub fn planning_guide_output(command: &str) -> String {
+    let guide = std::fs::read_to_string(repository_file("docs/plan.md")).unwrap();
+    let start = guide
+        .find(command)
+        .unwrap_or_else(|| panic!("docs/plan.md shows {command}"));
+    let block = &guide[start + command.len()..];
+    block[..block.find("```").unwrap()]
+        .trim_start_matches('\n')
+        .to_string()
+}
+
 pub fn repository_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
