@@ -3,6 +3,7 @@
 //! `sales` queue and a `sales-team` group.
 
 use switchboard_sim::run::model_from_text;
+use switchboard_sim::scenario::read_shifts_file;
 
 const GUIDE: &str = include_str!("../../docs/scenario.md");
 
@@ -38,6 +39,14 @@ fn every_simulation_example_compiles() {
             .take_while(|line| !line.starts_with("```"))
             .collect();
         let block = block.join("\n") + "\n";
+        if info.contains("shifts-file") {
+            // A `[[people]] shifts_file`'s contents, not a scenario: read as such.
+            if let Err(error) = read_shifts_file("docs/scenario.md", &block) {
+                panic!("example {}: {error}\n{block}", examples + 1);
+            }
+            examples += 1;
+            continue;
+        }
         let text = if info.contains("fragment") {
             format!("{AROUND_A_FRAGMENT}\n{block}")
         } else {
