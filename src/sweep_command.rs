@@ -224,12 +224,14 @@ fn print_outcome(
         );
     }
     let targets = &manifest.targets;
-    println!(
-        "targets: service level at least {} within {} s, abandonment at most {} (means of the day and of every queue-interval)",
+    let targets_text = format!(
+        "targets: service level at least {} within {} s, abandonment at most {} (means of the \
+         day and of every queue-interval)",
         percent_text(targets.service_level),
         significant(targets.within_s),
         percent_text(targets.max_abandon_rate)
     );
+    print!("{}", wrapped(&targets_text, "", 2, width));
     print!("{}", table_text(&table, width));
     let verdict = match cheapest(&rows) {
         Some(row) => {
