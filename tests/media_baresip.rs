@@ -120,8 +120,14 @@ fn tone_share(samples: &[i16], frequency_hz: f64) -> f64 {
 }
 
 /// sales-team-1's phone (1400 Hz, answering at once) registered, then a caller (600 Hz) who
-/// dials `entry` and hangs up after `talk_seconds`; returns once the caller has finished.
-fn agent_and_caller(server: &Server, entry: &str, talk_seconds: u32) -> (Phone, Phone) {
+/// dials `entry` and hangs up after `talk_seconds`; `during` runs while the call goes on.
+/// Returns once the caller has finished.
+fn agent_and_caller(
+    server: &Server,
+    entry: &str,
+    talk_seconds: u32,
+    during: impl FnOnce(),
+) -> (Phone, Phone) {
     let agent = Phone::start(
         &format!(
             "<sip:sales-team-1@{}>;regint=60;answermode=auto;audio_codecs=PCMU;auth_pass={}",
@@ -145,6 +151,7 @@ fn agent_and_caller(server: &Server, entry: &str, talk_seconds: u32) -> (Phone, 
             &format!("/dial sip:{entry}@{}", server.sip_address()),
         ],
     );
+    during();
     assert!(
         caller.process.wait(Duration::from_secs(15)).is_some(),
         "the caller did not finish"
@@ -155,7 +162,7 @@ fn agent_and_caller(server: &Server, entry: &str, talk_seconds: u32) -> (Phone, 
 #[test]
 fn a_baresip_caller_and_agent_hear_each_other_through_the_switch() {
     let mut server = Server::start(CENTER);
-    let (agent, caller) = agent_and_caller(&server, "sales", 5);
+    let (agent, caller) = agent_and_caller(&server, "sales", 5, || {});
     std::thread::sleep(Duration::from_millis(500));
     server.stop();
     let rows = cdrs(&server.cdr_path());
@@ -266,7 +273,7 @@ fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_spa
     let mut server = Server::start(CENTER);
     // The payments line collects a card number securely for 2.5 s, then the call goes to
     // sales: the caller talks 600 Hz all along, the agent 1400 Hz once it answers.
-    let (agent, _caller) = agent_and_caller(&server, "payments-line", 7);
+    let (agent, _caller) = agent_and_caller(&server, "payments-line", 7, || {});
     std::thread::sleep(Duration::from_millis(500));
     server.stop();
     drop(agent);
@@ -326,5 +333,55 @@ fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_spa
     assert!(
         agent_tone > 0.9 && agent_leak < 0.01,
         "right channel: the agent's 1400 Hz {agent_tone:.3} (600 Hz: {agent_leak:.3})"
+    );
+}
+
+#[test]
+fn the_api_stops_a_calls_recording_and_a_stopped_one_stays_stopped() {
+    let mut server = Server::start(CENTER);
+    let mut answers = Vec::new();
+    let (_agent, _caller) = agent_and_caller(&server, "sales", 6, || {
+        // The first call of the server is contact 1; it is recorded from its arrival.
+        std::thread::sleep(Duration::from_secs(3));
+        for on in [false, true] {
+            answers.push(server.post(
+                "/calls/1/recording",
+                Some("test-token"),
+                &format!("{{\"on\":{on}}}"),
+            ));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    let (status, body) = &answers[0];
+    assert_eq!(*status, 200, "{body}\n{}", server.log());
+    let stopped: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(stopped["on"], false, "{body}");
+    let file = stopped["recording"].as_str().expect(body).to_string();
+    assert_eq!(
+        answers[1].0, 409,
+        "a call is recorded once: {:?}",
+        answers[1]
+    );
+
+    let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
+    let (recording, talk_ms): (Option<String>, i64) = connection
+        .query_row("SELECT recording, talk_ms FROM cdr", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(recording.as_deref(), Some(file.as_str()));
+    let path = server
+        .cdr_path()
+        .parent()
+        .unwrap()
+        .join("recordings")
+        .join(&file);
+    let (caller_channel, _) = recording_channels(&path);
+    let recorded_ms = caller_channel.len() as i64 / 8;
+    // Stopped 3 s after the caller started: well before the call's end.
+    assert!(
+        (2_000..4_500).contains(&recorded_ms) && recorded_ms < talk_ms + 1_000,
+        "recorded {recorded_ms} ms of a call that talked {talk_ms} ms"
     );
 }

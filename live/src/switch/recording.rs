@@ -10,6 +10,7 @@ use switchboard_engine::config::IvrNodeConfig;
 use switchboard_engine::{ContactId, EventKind, FlowId, NodeId};
 
 use super::Switch;
+use crate::api::{CommandError, RecordingView, Reply};
 use crate::cdr::CdrRecord;
 
 /// One call's recording, from the switch's side.
@@ -159,6 +160,42 @@ impl Switch {
         if let Some(media) = &mut self.media {
             media.secure(contact, on);
         }
+    }
+
+    /// `POST /calls/{contact}/recording`: turn the call's recording on or off.
+    pub(super) fn switch_recording(
+        &mut self,
+        contact: &str,
+        on: bool,
+    ) -> Result<Reply, CommandError> {
+        let unknown = || CommandError::UnknownContact(contact.to_string());
+        let id = ContactId(contact.parse().map_err(|_| unknown())?);
+        let changed = if on {
+            self.start_recording(id)
+        } else {
+            self.stop_recording(id)
+        };
+        changed.map_err(|refusal| match refusal {
+            RecordingRefusal::UnknownCall => unknown(),
+            RecordingRefusal::NotAvailable => CommandError::Refused(
+                "this server records no calls: [live.media] anchor is off".into(),
+            ),
+            RecordingRefusal::AlreadyStopped => CommandError::Refused(
+                "the call's recording was stopped: a call is recorded once".into(),
+            ),
+        })?;
+        let recording = self.calls.get(&id).and_then(|call| call.recording.as_ref());
+        Ok(Reply::Recording(RecordingView {
+            contact_id: id.0,
+            on: recording.is_some_and(|recording| recording.stopped_ms.is_none()),
+            recording: recording.map(|recording| recording.file_name.clone()),
+        }))
+    }
+
+    /// The queue the call is in or was last in; none in an IVR or for an unknown call.
+    pub(super) fn call_queue(&self, contact: &str) -> Option<String> {
+        let id = ContactId(contact.parse().ok()?);
+        self.calls.get(&id)?.record.row().queue.clone()
     }
 
     /// The call ends: its recording stops and the CDR row names it and its pauses.
