@@ -332,3 +332,32 @@ fn a_bye_is_answered_while_a_flood_fills_the_transaction_table() {
     assert_eq!(rows[0].outcome, "completed");
     assert_eq!(rows[0].hangup_side, "customer");
 }
+
+/// RFC 3581 and a phone behind NAT: the phone registers from port P while its Via and Contact
+/// name a port nothing listens on. The 200 carries `received`/`rport`, and the call reaches
+/// the phone at P (a SIPp answering there once the registering one has exited), not at its
+/// Contact.
+#[test]
+fn a_phone_behind_nat_is_answered_and_called_where_its_packets_come_from() {
+    use common::free_udp_port;
+    require_sipp();
+    let mut server = Server::start(CENTER);
+    let source_port = free_udp_port();
+    let private_port = free_udp_port().to_string();
+    let keys = [("private_port", private_port)];
+    server.register(
+        "sales-team-1",
+        "register_behind_nat.xml",
+        &keys,
+        source_port,
+    );
+    // The registering SIPp has exited: its port now answers calls, as the NAT would forward.
+    let _phone = server.phone("sales-team-1", "agent_answer.xml", source_port);
+    let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "200"]);
+    assert_trunk_succeeded(&server, &result);
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, "completed");
+    assert_eq!(rows[0].agent.as_deref(), Some("sales-team-1"));
+}

@@ -220,10 +220,17 @@ impl Server {
 
     /// Start an agent phone: a SIPp answering with `scenario`, registered as `agent`.
     pub fn agent(&self, agent: &str, scenario: &str) -> Guard {
-        require_sipp();
         let port = free_udp_port();
-        let log =
-            std::fs::File::create(self.directory.path().join(format!("{agent}.log"))).unwrap();
+        let phone = self.phone(agent, scenario, port);
+        let keys = [("contact_port", port.to_string())];
+        self.register(agent, "register.xml", &keys, free_udp_port());
+        phone
+    }
+
+    /// A SIPp answering calls with `scenario` on `port`, its screen in `NAME.log`.
+    pub fn phone(&self, name: &str, scenario: &str, port: u16) -> Guard {
+        require_sipp();
+        let log = std::fs::File::create(self.directory.path().join(format!("{name}.log"))).unwrap();
         let phone = Command::new("sipp")
             .args(["-sf", &sipp_file(scenario)])
             .args(["-i", "127.0.0.1", "-p", &port.to_string()])
@@ -233,16 +240,26 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let phone = Guard(Some(phone));
+        Guard(Some(phone))
+    }
+
+    /// Register `agent` with the REGISTER scenario `scenario` (given `-key NAME VALUE` pairs),
+    /// sent from `source_port`; panics unless it ends with a 200.
+    pub fn register(&self, agent: &str, scenario: &str, keys: &[(&str, String)], source_port: u16) {
+        require_sipp();
+        let mut command = Command::new("sipp");
+        command
+            .arg(self.sip_address())
+            .args(["-sf", &sipp_file(scenario)])
+            .args(["-s", agent])
+            .args(["-au", agent, "-ap", AGENT_PASSWORD]);
+        for (name, value) in keys {
+            command.args(["-key", name, value]);
+        }
         let mut register = Guard(Some(
-            Command::new("sipp")
-                .arg(self.sip_address())
-                .args(["-sf", &sipp_file("register.xml")])
-                .args(["-s", agent])
-                .args(["-au", agent, "-ap", AGENT_PASSWORD])
-                .args(["-key", "contact_port", &port.to_string()])
+            command
                 .args(["-key", "expires", "3600"])
-                .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+                .args(["-i", "127.0.0.1", "-p", &source_port.to_string()])
                 .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
                 .current_dir(self.directory.path())
                 .stdout(Stdio::null())
@@ -253,10 +270,9 @@ impl Server {
         let status = register.wait(Duration::from_secs(15));
         assert!(
             status.is_some_and(|status| status.success()),
-            "agent {agent} could not register: {status:?}\n{}",
+            "agent {agent} could not register with {scenario}: {status:?}\n{}",
             self.log()
         );
-        phone
     }
 
     /// Run a trunk SIPp to completion (bounded in time); returns its exit status and screen.

@@ -10,6 +10,7 @@
 //! could read carries enough in [`ParseError::partial`] to answer it with 400.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
 /// The largest message accepted: the largest UDP payload.
 pub const MAX_MESSAGE_BYTES: usize = 65_535;
@@ -870,6 +871,68 @@ impl Request {
         NameAddr::parse(self.headers.get("To")?)
     }
 
+    /// Write where the request came from into its top Via, so that every response built from
+    /// it carries it: `received` when the sent-by host is not the source's address (RFC 3261
+    /// §18.2.1), and, when the sender asked with an empty `rport`, `rport` set to the source's
+    /// port with `received` always (RFC 3581 §4). Responses go to the source address in any
+    /// case; these parameters tell a phone behind NAT its public address and port.
+    pub fn stamp_source(&mut self, source: SocketAddr) {
+        let Some(header) = self
+            .headers
+            .0
+            .iter_mut()
+            .find(|header| header.name.eq_ignore_ascii_case("Via"))
+        else {
+            return;
+        };
+        let values = split_list(&header.value);
+        let Some(first) = values.first() else {
+            return;
+        };
+        let Some(via) = Via::parse(first) else {
+            return;
+        };
+        let wants_port = via
+            .parameters
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("rport"));
+        let host_differs = !via
+            .host
+            .trim_matches(['[', ']'])
+            .eq_ignore_ascii_case(&source.ip().to_string());
+        if !wants_port && !host_differs {
+            return;
+        }
+        let mut parts: Vec<String> = first
+            .split(';')
+            .map(|part| part.trim().to_string())
+            .filter(|part| {
+                let name = part.split('=').next().unwrap_or_default().trim();
+                !name.eq_ignore_ascii_case("received") && !name.eq_ignore_ascii_case("rport")
+            })
+            .collect();
+        parts.push(format!("received={}", source.ip()));
+        if wants_port {
+            parts.push(format!("rport={}", source.port()));
+        }
+        let mut stamped = parts.join(";");
+        for rest in &values[1..] {
+            stamped.push_str(", ");
+            stamped.push_str(rest);
+        }
+        header.value = stamped;
+    }
+
+    /// Whether the sender asked for symmetric response routing (an `rport` in its top Via,
+    /// RFC 3581): it is reachable where its packets come from, not where its headers say.
+    pub fn asks_for_rport(&self) -> bool {
+        self.top_via().is_some_and(|via| {
+            via.parameters
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("rport"))
+        })
+    }
+
     /// A response to this request (RFC 3261 §8.2.6): Via, From, To, Call-ID and CSeq copied,
     /// and a To tag added when one is given and the To has none.
     pub fn response(&self, status: u16, reason: &str, to_tag: Option<&str>) -> Response {
@@ -977,6 +1040,49 @@ mod tests {
         Contact: <sip:caller@127.0.0.1:5070>\r\n\
         Content-Type: application/sdp\r\n\
         Content-Length: 4\r\n\r\nv=0\n";
+
+    fn request_with_via(via: &str) -> Request {
+        let text = INVITE.replacen("Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1", via, 1);
+        let Message::Request(request) = parse(text.as_bytes()).unwrap() else {
+            panic!("expected a request");
+        };
+        request
+    }
+
+    #[test]
+    fn an_empty_rport_gets_the_source_port_and_received_in_every_response() {
+        let mut request = request_with_via(
+            "Via: SIP/2.0/UDP 192.168.1.20:5060;rport;branch=z9hG4bK-1, SIP/2.0/UDP 10.0.0.9",
+        );
+        request.stamp_source("203.0.113.7:40123".parse().unwrap());
+        let response = request.response(200, "OK", None);
+        assert_eq!(
+            response.headers.get("Via"),
+            Some(
+                "SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bK-1;received=203.0.113.7;\
+                 rport=40123, SIP/2.0/UDP 10.0.0.9"
+            )
+        );
+        assert!(request.asks_for_rport());
+    }
+
+    #[test]
+    fn a_sent_by_that_is_not_the_source_gets_received_only() {
+        let mut request = request_with_via("Via: SIP/2.0/UDP phone.example:5060;branch=z9hG4bK-1");
+        request.stamp_source("198.51.100.3:5060".parse().unwrap());
+        assert_eq!(
+            request.headers.get("Via"),
+            Some("SIP/2.0/UDP phone.example:5060;branch=z9hG4bK-1;received=198.51.100.3")
+        );
+        assert!(!request.asks_for_rport());
+        // Sent from where its Via says, without rport: left as it was.
+        let mut request = request_with_via("Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1");
+        request.stamp_source("127.0.0.1:5070".parse().unwrap());
+        assert_eq!(
+            request.headers.get("Via"),
+            Some("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1")
+        );
+    }
 
     #[test]
     fn a_version_with_a_multi_byte_character_across_byte_four_is_refused() {

@@ -802,9 +802,10 @@ impl TransactionLayer {
         &mut self,
         now_ms: u64,
         source: SocketAddr,
-        request: Request,
+        mut request: Request,
         transport: Transport,
     ) {
+        request.stamp_source(source);
         let Some(via) = request.top_via() else {
             return; // validated by the parser; unreachable in practice
         };

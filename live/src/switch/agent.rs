@@ -37,6 +37,11 @@ impl Switch {
             binding.contact_uri,
             binding.destination,
         );
+        if crate::dialog::literal_address(&dialog.remote_target) != Some(binding.destination) {
+            // A phone behind NAT (see `registration::behind_nat`): its Contact is not where it
+            // is reached, and the Contact of its answer will not be either.
+            dialog.keep_connection(binding.destination);
+        }
         let mut invite = dialog.initial_invite();
         invite.headers.push(
             "Contact",

@@ -140,7 +140,13 @@ impl Switch {
             .push("Contact", format!("<{}>;expires={granted_s}", contact.uri));
         self.transactions
             .respond(self.now_ms, transaction, response);
-        let destination = literal_address(&contact.uri).unwrap_or(source);
+        let destination = if self.arrival == crate::sip::transaction::Transport::Udp
+            && behind_nat(&request, &contact.uri, source)
+        {
+            source
+        } else {
+            literal_address(&contact.uri).unwrap_or(source)
+        };
         self.learn_transport(destination, &contact.uri);
         // A new binding or a phone that moved is a login; a refresh of the same one is not.
         let logs_in = self
@@ -182,4 +188,27 @@ impl Switch {
         let detail = serde_json::json!({ "source": source.to_string() });
         self.audit(&name, "sip.unregister", &name, true, detail);
     }
+}
+
+/// Whether a phone registering over UDP is reached where its REGISTER came from rather than at
+/// its Contact, by the tests Kamailio's `nat_uac_test("19")` makes before `fix_nated_register`:
+/// it asked for `rport` (RFC 3581), its top Via names another address or port than the
+/// packet's source, or its Contact is a private address (RFC 1918, RFC 6598 shared space).
+fn behind_nat(request: &Request, contact_uri: &str, source: SocketAddr) -> bool {
+    if request.asks_for_rport() {
+        return true;
+    }
+    let via_differs = request.top_via().is_none_or(|via| {
+        let host = via.host.trim_matches(['[', ']']);
+        host.parse::<std::net::IpAddr>().ok() != Some(source.ip())
+            || via.port.unwrap_or(5060) != source.port()
+    });
+    let private_contact = literal_address(contact_uri).is_some_and(|address| match address.ip() {
+        std::net::IpAddr::V4(ip) => {
+            let [first, second, ..] = ip.octets();
+            ip.is_private() || (first == 100 && (64..128).contains(&second))
+        }
+        std::net::IpAddr::V6(ip) => (ip.segments()[0] & 0xfe00) == 0xfc00,
+    });
+    via_differs || private_contact
 }
