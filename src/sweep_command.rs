@@ -198,7 +198,7 @@ fn print_outcome(
                 .iter()
                 .map(|metric| metric.name().to_string()),
         )
-        .chain(["meets targets".to_string()])
+        .chain(["intervals missed".to_string(), "meets targets".to_string()])
         .collect::<Vec<_>>()];
     for row in &rows {
         table.push(
@@ -216,17 +216,22 @@ fn print_outcome(
                         .zip(&row.figures)
                         .map(|(metric, figure)| estimate_text(figure, metric.unit())),
                 )
-                .chain([if row.meets_targets { "yes" } else { "no" }.to_string()])
+                .chain([
+                    row.intervals_missed.to_string(),
+                    if row.meets_targets { "yes" } else { "no" }.to_string(),
+                ])
                 .collect(),
         );
     }
     let targets = &manifest.targets;
-    println!(
-        "targets: service level at least {} within {} s, abandonment at most {} (means)",
+    let targets_text = format!(
+        "targets: service level at least {} within {} s, abandonment at most {} (means of the \
+         day and of every queue-interval)",
         percent_text(targets.service_level),
         significant(targets.within_s),
         percent_text(targets.max_abandon_rate)
     );
+    print!("{}", wrapped(&targets_text, "", 2, width));
     print!("{}", table_text(&table, width));
     let verdict = match cheapest(&rows) {
         Some(row) => {
@@ -246,5 +251,15 @@ fn print_outcome(
         None => "no point of these meets the targets".to_string(),
     };
     print!("{}", wrapped(&verdict, "", 2, width));
+    for row in rows.iter().filter(|row| !row.meets_targets) {
+        let why = match &row.first_miss {
+            Some(miss) => format!(
+                "{} fails: {miss} ({} queue-intervals missed)",
+                row.record.id, row.intervals_missed
+            ),
+            None => format!("{} fails: its day means miss the targets", row.record.id),
+        };
+        print!("{}", wrapped(&why, "", 2, width));
+    }
     Ok(())
 }

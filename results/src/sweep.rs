@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ResultsError;
-use crate::intervals::csv_field;
+use crate::intervals::{csv_field, Intervals};
+use crate::scope::Scope;
+use crate::staffing::{verdict, Bound, Verdict};
 use crate::{Estimate, Metric, Summary};
 
 /// The manifest's file name in a sweep or shard folder.
@@ -160,10 +162,119 @@ pub const HEADLINE_METRICS: [Metric; 5] = [
 pub struct PointRow {
     pub record: PointRecord,
     pub figures: Vec<Estimate>,
+    /// Queue-intervals that miss a target (see [`interval_misses`]).
+    pub intervals_missed: usize,
+    /// The first of them in time (then queue) order, in words: why the point fails.
+    pub first_miss: Option<String>,
+    /// True when the day's means and every queue-interval meet the targets.
     pub meets_targets: bool,
 }
 
-/// Whether a point meets the targets: by the means of its replications.
+impl PointRow {
+    /// A point's row: `figures` are its day means ([`HEADLINE_METRICS`]), `intervals` its
+    /// `intervals.csv`; it meets the targets only when the day and every queue-interval do.
+    pub fn judged(
+        record: PointRecord,
+        figures: Vec<Estimate>,
+        targets: &Targets,
+        intervals: &Intervals,
+    ) -> PointRow {
+        let misses = interval_misses(targets, intervals);
+        PointRow {
+            record,
+            meets_targets: meets(targets, &figures) && misses.is_empty(),
+            intervals_missed: misses.len(),
+            first_miss: misses.first().map(ToString::to_string),
+            figures,
+        }
+    }
+}
+
+/// One queue in one reporting interval that misses a target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntervalMiss {
+    pub interval_start_ms: u64,
+    pub queue: String,
+    /// `service_level` or `abandon_rate`.
+    pub target: &'static str,
+    /// The interval's mean over the replications.
+    pub value: f64,
+    pub limit: f64,
+}
+
+impl fmt::Display for IntervalMiss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let relation = if self.target == "service_level" {
+            "below"
+        } else {
+            "above"
+        };
+        write!(
+            f,
+            "queue {} at {}: {} {} {relation} {}",
+            self.queue,
+            switchboard_engine::units::DurationMs(self.interval_start_ms),
+            self.target,
+            crate::display::percent_text(self.value),
+            crate::display::percent_text(self.limit)
+        )
+    }
+}
+
+/// Every queue-interval of `intervals` (a point's `intervals.csv`) that offered contacts and
+/// misses a target, judged as the planner's verification judges (`staffing::verdict`): the
+/// service level at the queue's threshold must reach the target and abandoned / offered stay
+/// within the largest abandonment. `intervals.csv` holds each interval's mean over the
+/// replications, so an interval counts as missed when its mean misses.
+pub fn interval_misses(targets: &Targets, intervals: &Intervals) -> Vec<IntervalMiss> {
+    let mut misses = Vec::new();
+    for row in &intervals.rows {
+        let Scope::Queue(queue) = &row.scope else {
+            continue;
+        };
+        let offered = row.value(Metric::Offered).unwrap_or(0.0);
+        if offered <= 0.0 {
+            continue;
+        }
+        let abandon_rate = row
+            .value(Metric::Abandoned)
+            .map(|abandoned| abandoned / offered);
+        for (target, bound, limit, value) in [
+            (
+                "service_level",
+                Bound::AtLeast,
+                targets.service_level,
+                row.value(Metric::ServiceLevel),
+            ),
+            (
+                "abandon_rate",
+                Bound::AtMost,
+                targets.max_abandon_rate,
+                abandon_rate,
+            ),
+        ] {
+            let Some(value) = value else {
+                continue;
+            };
+            let estimate = Estimate {
+                mean: Some(value),
+                ..Estimate::default()
+            };
+            if verdict(bound, limit, &estimate) != Verdict::Met {
+                misses.push(IntervalMiss {
+                    interval_start_ms: row.interval_start_ms,
+                    queue: queue.clone(),
+                    target,
+                    value,
+                    limit,
+                });
+            }
+        }
+    }
+    misses
+}
+
+/// Whether a point's day means meet the targets.
 pub fn meets(targets: &Targets, figures: &[Estimate]) -> bool {
     let service_level = figures[0].mean;
     let abandon_rate = figures[2].mean;
@@ -189,11 +300,17 @@ pub fn read_rows(folder: &Path, manifest: &Manifest) -> Result<Vec<PointRow>, Re
                 .iter()
                 .map(|metric| summary.total.get(metric).copied().unwrap_or_default())
                 .collect();
-            Ok(PointRow {
-                record: record.clone(),
-                meets_targets: meets(&manifest.targets, &figures),
+            let intervals_path = folder.join("points").join(&record.id).join("intervals.csv");
+            let intervals_text = std::fs::read_to_string(&intervals_path).map_err(|error| {
+                ResultsError::new(&intervals_path, format!("cannot read: {error}"))
+            })?;
+            let intervals = Intervals::from_csv(&intervals_path, &intervals_text)?;
+            Ok(PointRow::judged(
+                record.clone(),
                 figures,
-            })
+                &manifest.targets,
+                &intervals,
+            ))
         })
         .collect()
 }
@@ -229,7 +346,7 @@ pub fn sweep_csv(manifest: &Manifest, rows: &[PointRow]) -> String {
     for metric in HEADLINE_METRICS {
         let _ = write!(text, ",{metric},{metric}_ci_low,{metric}_ci_high");
     }
-    text.push_str(",meets_targets\n");
+    text.push_str(",intervals_missed,first_miss,meets_targets\n");
     for row in rows {
         let _ = write!(text, "{},{}", row.record.index, csv_field(&row.record.id));
         for parameter in &manifest.parameters {
@@ -249,7 +366,13 @@ pub fn sweep_csv(manifest: &Manifest, rows: &[PointRow]) -> String {
                 number(figure.ci95.map(|bounds| bounds[1]))
             );
         }
-        let _ = writeln!(text, ",{}", row.meets_targets);
+        let _ = writeln!(
+            text,
+            ",{},{},{}",
+            row.intervals_missed,
+            csv_field(row.first_miss.as_deref().unwrap_or("")),
+            row.meets_targets
+        );
     }
     text
 }
@@ -276,8 +399,14 @@ pub struct SweepReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
     pub agents: u64,
+    /// The first queue-interval that misses a target, in words.
+    #[serde(default)]
+    pub first_miss: Option<String>,
     pub id: String,
     pub index: usize,
+    /// Queue-intervals that miss a target.
+    #[serde(default)]
+    pub intervals_missed: usize,
     pub meets_targets: bool,
     /// Each of [`HEADLINE_METRICS`] by name.
     pub metrics: BTreeMap<Metric, Estimate>,
@@ -292,8 +421,10 @@ pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> SweepReport {
         .iter()
         .map(|row| SweepPoint {
             agents: row.record.agents,
+            first_miss: row.first_miss.clone(),
             id: row.record.id.clone(),
             index: row.record.index,
+            intervals_missed: row.intervals_missed,
             meets_targets: row.meets_targets,
             metrics: HEADLINE_METRICS
                 .iter()
@@ -321,4 +452,103 @@ pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> SweepReport {
 }
 
 /// How the cheapest point is chosen, in words, for the page and `sweep.json`.
-pub const CHEAPEST_RULE: &str = "among the points whose mean service level and mean abandonment rate meet the targets, the one with the fewest agents; on a tie, the earliest point in the sweep";
+pub const CHEAPEST_RULE: &str = "among the points whose mean service level and mean abandonment rate meet the targets over the day and in every interval of every queue that offered contacts, the one with the fewest agents; on a tie, the earliest point in the sweep";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intervals::IntervalRow;
+
+    fn record(index: usize, agents: u64) -> PointRecord {
+        PointRecord {
+            index,
+            id: format!("p{index}"),
+            parameters: BTreeMap::new(),
+            agents,
+            seed: 1,
+            replications: 3,
+        }
+    }
+
+    fn day(service_level: f64, abandon_rate: f64) -> Vec<Estimate> {
+        let mean = |value: f64| Estimate {
+            mean: Some(value),
+            ..Estimate::default()
+        };
+        vec![
+            mean(service_level),
+            mean(10.0),
+            mean(abandon_rate),
+            mean(0.8),
+            mean(30.0),
+        ]
+    }
+
+    /// Two half hours of queue `sales`: `(offered, service level, abandoned)` each.
+    fn intervals(halves: [(f64, f64, f64); 2]) -> Intervals {
+        let mut rows = Vec::new();
+        for (index, (offered, service_level, abandoned)) in halves.into_iter().enumerate() {
+            let mut row =
+                IntervalRow::empty(index as u64 * 1_800_000, Scope::Queue("sales".into()));
+            row.set(Metric::Offered, Some(offered));
+            row.set(Metric::ServiceLevel, Some(service_level));
+            row.set(Metric::Abandoned, Some(abandoned));
+            rows.push(row);
+        }
+        Intervals { rows }
+    }
+
+    #[test]
+    fn a_point_whose_day_meets_the_targets_but_one_interval_does_not_is_not_the_cheapest() {
+        let targets = Targets::default();
+        // The day: 91 % answered in time, 2.4 % abandoned; the second half hour alone 35 % and
+        // 24 % (the 20:30).
+        let surge = PointRow::judged(
+            record(0, 10),
+            day(0.91, 0.024),
+            &targets,
+            &intervals([(100.0, 0.97, 0.0), (10.0, 0.35, 2.4)]),
+        );
+        assert!(meets(&targets, &surge.figures));
+        assert!(!surge.meets_targets);
+        assert_eq!(surge.intervals_missed, 2);
+        assert_eq!(
+            surge.first_miss.as_deref(),
+            Some("queue sales at 30m: service_level 35 % below 80 %")
+        );
+        let staffed = PointRow::judged(
+            record(1, 12),
+            day(0.95, 0.01),
+            &targets,
+            &intervals([(100.0, 0.97, 0.0), (10.0, 0.85, 0.4)]),
+        );
+        assert!(staffed.meets_targets);
+        let rows = [surge, staffed];
+        assert_eq!(
+            cheapest(&rows).map(|row| row.record.id.as_str()),
+            Some("p1")
+        );
+        let csv = sweep_csv(
+            &Manifest {
+                sweep_file: "s.toml".into(),
+                sweep_hash: String::new(),
+                program_version: String::new(),
+                scenario: "b.toml".into(),
+                common_random_numbers: true,
+                targets,
+                parameters: Vec::new(),
+                grid: true,
+                shard: Shard::WHOLE,
+                points: Vec::new(),
+            },
+            &rows,
+        );
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with(",2,queue sales at 30m: service_level 35 % below 80 %,false"),
+            "{csv}"
+        );
+    }
+}
