@@ -394,6 +394,27 @@ impl RetentionSweeper {
     }
 }
 
+/// Where recordings go and the retention sweep looks: `[live.compliance.retention] folder`
+/// (relative to the scenario's folder), by default `recordings` in `--data`.
+fn recordings_folder(
+    args: &ServeArgs,
+    live: &switchboard_live::config::LiveConfig,
+) -> std::path::PathBuf {
+    let base = args
+        .scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    match live
+        .compliance
+        .retention
+        .as_ref()
+        .and_then(|retention| retention.folder.as_ref())
+    {
+        Some(folder) => base.join(folder),
+        None => args.data.join("recordings"),
+    }
+}
+
 /// The retention timer's settings, when `[live.compliance.retention]` is set (its folder is
 /// created if missing, so a server with nothing recorded yet sweeps an empty one).
 fn retention_sweeper(
@@ -404,14 +425,7 @@ fn retention_sweeper(
     let (Some(retention), Some(guard)) = (&live.compliance.retention, guard) else {
         return Ok(None);
     };
-    let base = args
-        .scenario
-        .parent()
-        .unwrap_or_else(|| std::path::Path::new("."));
-    let folder = match &retention.folder {
-        Some(folder) => base.join(folder),
-        None => args.data.join("recordings"),
-    };
+    let folder = recordings_folder(args, live);
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
     tracing::info!(
@@ -525,6 +539,20 @@ async fn serve(
     };
     let trunks = switchboard_live::trunk::Trunks::new(live.trunk.clone())
         .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
+    let recordings = recordings_folder(&args, &live);
+    for queue in &live.recording.queues {
+        if center.queue_id(queue).is_none() {
+            let names: Vec<&str> = (0..center.queue_count() as u32)
+                .map(|index| center.queue_name(switchboard_engine::QueueId(index)))
+                .collect();
+            return Err(anyhow!(
+                "{}: [live.recording] queues: expected the name of a queue, found {queue:?}{}",
+                args.scenario.display(),
+                switchboard_engine::source_text::did_you_mean(queue, names.into_iter())
+            ));
+        }
+    }
+    let records_calls = live.recording.all_calls || !live.recording.queues.is_empty();
     let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
     let mut streams = None;
     for (transport, address) in [
@@ -571,8 +599,17 @@ async fn serve(
         let plane = MediaPlane::new(address, &media_settings, audio, driver.port_reserver())
             .map_err(|problem| anyhow!("{}: [live.media] {problem}", args.scenario.display()))?;
         switch = switch.with_media(plane);
+        std::fs::create_dir_all(&recordings)
+            .with_context(|| format!("cannot create {}", recordings.display()))?;
+        switch = switch.with_recordings(recordings);
         media = Some((driver, events));
         tracing::info!(%address, ports = ?media_settings.rtp_ports, "media anchored");
+    }
+    if media.is_none() && records_calls {
+        return Err(anyhow!(
+            "{}: [live.recording] needs anchored media: set [live.media] anchor = true",
+            args.scenario.display()
+        ));
     }
     if let Some(authenticator) = authenticator {
         switch = switch.with_authenticator(authenticator);

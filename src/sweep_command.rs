@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use switchboard_engine::units::DurationMs;
 use switchboard_plan::targets::{Fraction, ServiceLevelTarget};
 use switchboard_results::display::{estimate_text, percent_text, significant, table_text, wrapped};
 use switchboard_results::sweep::{
-    cheapest, parameter_text, read_rows, sweep_json, HEADLINE_METRICS,
+    cheapest, parameter_text, read_rows, sweep_json, PointRow, WorstInterval, HEADLINE_METRICS,
 };
 use switchboard_sweep::execute::prepare_sweep;
 use switchboard_sweep::{Shard, SweepOptions, Targets};
@@ -49,6 +50,14 @@ pub struct SweepArgs {
     /// (a bare 5 is refused: it could mean either).
     #[arg(long, value_name = "FRACTION", default_value = "5%")]
     pub max_abandon: Fraction,
+    /// The largest average speed of answer of every queue in every interval, as `switchboard
+    /// plan` reads it: "30s", "1m".
+    #[arg(long, value_name = "DURATION")]
+    pub asa: Option<DurationMs>,
+    /// Refused: a sweep's points record no occupancy per agent group and interval (check it
+    /// with `switchboard plan staff --max-occupancy`).
+    #[arg(long, value_name = "FRACTION", hide = true)]
+    pub max_occupancy: Option<Fraction>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -113,6 +122,18 @@ pub fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     });
     let (service_level, within_s) = (target.fraction, target.within_s);
     let max_abandon_rate = args.max_abandon.0;
+    if args.max_occupancy.is_some() {
+        eprintln!(
+            "error: --max-occupancy: a sweep judges each point from its files, which record no \
+             occupancy per agent group and interval; `switchboard plan staff --max-occupancy` \
+             checks it"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.asa.is_some_and(|asa| asa.as_ms() == 0) {
+        eprintln!("error: --asa: a maximum average speed of answer must be above 0 s");
+        return Ok(ExitCode::FAILURE);
+    }
     anyhow::ensure!(
         args.replications != Some(0),
         "--replications must be at least 1"
@@ -129,6 +150,7 @@ pub fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             service_level,
             within_s,
             max_abandon_rate,
+            max_asa_s: args.asa.map(DurationMs::as_s_f64),
         },
         program_version: env!("CARGO_PKG_VERSION").to_string(),
     };
@@ -190,44 +212,19 @@ fn print_outcome(
         manifest.shard
     );
     println!("report: {}", out.join("sweep.html").display());
-    let mut table = vec![std::iter::once("point".to_string())
-        .chain(manifest.parameters.iter().cloned())
-        .chain(["agents".to_string()])
-        .chain(
-            HEADLINE_METRICS
-                .iter()
-                .map(|metric| metric.name().to_string()),
-        )
-        .chain(["meets targets".to_string()])
-        .collect::<Vec<_>>()];
-    for row in &rows {
-        table.push(
-            std::iter::once(row.record.id.clone())
-                .chain(
-                    manifest
-                        .parameters
-                        .iter()
-                        .map(|parameter| parameter_text(row.record.parameters.get(parameter))),
-                )
-                .chain([row.record.agents.to_string()])
-                .chain(
-                    HEADLINE_METRICS
-                        .iter()
-                        .zip(&row.figures)
-                        .map(|(metric, figure)| estimate_text(figure, metric.unit())),
-                )
-                .chain([if row.meets_targets { "yes" } else { "no" }.to_string()])
-                .collect(),
-        );
-    }
+    print!("{}", points_table(manifest, &rows, output.wide, width));
     let targets = &manifest.targets;
-    println!(
-        "targets: service level at least {} within {} s, abandonment at most {} (means)",
+    let asa = targets.max_asa_s.map_or(String::new(), |asa_s| {
+        format!(", average speed of answer at most {} s", significant(asa_s))
+    });
+    let targets_text = format!(
+        "targets: service level at least {} within {} s, abandonment at most {}{asa} (means of \
+         the day and of every queue-interval; [staffing.queues.NAME] replaces them for a queue)",
         percent_text(targets.service_level),
         significant(targets.within_s),
         percent_text(targets.max_abandon_rate)
     );
-    print!("{}", table_text(&table, width));
+    print!("{}", wrapped(&targets_text, "", 2, width));
     let verdict = match cheapest(&rows) {
         Some(row) => {
             let settings: Vec<String> = row
@@ -237,8 +234,10 @@ fn print_outcome(
                 .map(|(path, value)| format!("{path} = {value}"))
                 .collect();
             format!(
-                "cheapest point meeting the targets: {} ({} agents; {})",
+                "cheapest point meeting the targets: {} (cost {}, {} agent-hours, {} agents; {})",
                 row.record.id,
+                significant(row.cost),
+                significant(row.agent_hours),
                 row.record.agents,
                 settings.join(", ")
             )
@@ -246,5 +245,64 @@ fn print_outcome(
         None => "no point of these meets the targets".to_string(),
     };
     print!("{}", wrapped(&verdict, "", 2, width));
+    for row in rows.iter().filter(|row| !row.meets_targets) {
+        let why = match &row.first_miss {
+            Some(miss) => format!(
+                "{} fails: {miss} ({} queue-intervals missed)",
+                row.record.id, row.intervals_missed
+            ),
+            None => format!("{} fails: its day means miss the targets", row.record.id),
+        };
+        print!("{}", wrapped(&why, "", 2, width));
+    }
     Ok(())
+}
+
+/// The points as a table: id, the varied values, agent-hours, cost, the worst queue-interval
+/// (lowest service level: that level, its abandonment, queue and start), the queue-intervals
+/// missed and the verdict; `wide` adds the day's headline metrics with their 95 % intervals.
+fn points_table(
+    manifest: &switchboard_sweep::Manifest,
+    rows: &[PointRow],
+    wide: bool,
+    width: usize,
+) -> String {
+    let headline: &[switchboard_results::Metric] = if wide { &HEADLINE_METRICS } else { &[] };
+    let mut table = vec![std::iter::once("point".to_string())
+        .chain(manifest.parameters.iter().cloned())
+        .chain(["agent-hours", "cost"].map(String::from))
+        .chain(headline.iter().map(|metric| metric.name().to_string()))
+        .chain(["worst SL", "abandon", "at", "missed", "meets"].map(String::from))
+        .collect::<Vec<_>>()];
+    for row in rows {
+        let worst = row.worst_interval.as_ref();
+        table.push(
+            std::iter::once(row.record.id.clone())
+                .chain(
+                    manifest
+                        .parameters
+                        .iter()
+                        .map(|parameter| parameter_text(row.record.parameters.get(parameter))),
+                )
+                .chain([significant(row.agent_hours), significant(row.cost)])
+                .chain(headline.iter().map(|metric| {
+                    let position = HEADLINE_METRICS
+                        .iter()
+                        .position(|headline| headline == metric)
+                        .expect("a headline metric");
+                    estimate_text(&row.figures[position], metric.unit())
+                }))
+                .chain([
+                    worst.map_or(String::new(), |worst| percent_text(worst.service_level)),
+                    worst
+                        .and_then(|worst| worst.abandon_rate)
+                        .map_or(String::new(), percent_text),
+                    worst.map_or(String::new(), WorstInterval::place),
+                    row.intervals_missed.to_string(),
+                    if row.meets_targets { "yes" } else { "no" }.to_string(),
+                ])
+                .collect(),
+        );
+    }
+    table_text(&table, width)
 }

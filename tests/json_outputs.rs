@@ -184,6 +184,13 @@ fn sweep_and_merge_json_carry_every_point() {
         "--out",
         folder.to_str().unwrap(),
     ]);
+    let wide = cli::succeed(&[
+        "merge",
+        folder.to_str().unwrap(),
+        "--out",
+        folder.with_extension("wide").to_str().unwrap(),
+        "--wide",
+    ]);
     let merged = folder.with_extension("merged");
     let _ = std::fs::remove_dir_all(&merged);
     let json: Value = serde_json::from_str(&cli::succeed(&[
@@ -205,11 +212,21 @@ fn sweep_and_merge_json_carry_every_point() {
             .lines()
             .find(|line| line.starts_with(id))
             .unwrap_or_else(|| panic!("{id} in the table:\n{table}"));
+        // The table gives each point's cost and queue-intervals missed; --wide adds the day's
+        // service level with its interval.
+        let cost = significant(point["cost"].as_f64().unwrap());
+        let missed = point["intervals_missed"].as_u64().unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert!(cells.contains(&cost.as_str()), "{cost}: {row}");
+        assert!(
+            cells.contains(&missed.to_string().as_str()),
+            "{missed}: {row}"
+        );
         let level = estimate_text(
             &estimate(&point["metrics"]["service_level"]),
             Unit::Fraction,
         );
-        assert!(row.contains(&level), "{level}: {row}");
+        assert!(wide.contains(&level), "{level}: {wide}");
     }
     assert!(table.contains(&format!(
         "cheapest point meeting the targets: {}",

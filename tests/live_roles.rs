@@ -38,7 +38,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 17] = [
+const TABLE: [&str; 18] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -60,6 +60,9 @@ const TABLE: [&str; 17] = [
     "GET /entry-points: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
     "PUT /entry-points/{entry} @4000: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
     "GET /audit: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 403 | auditor 200",
+    // No call is in progress: a call in no queue belongs nowhere, so only unscoped users get
+    // as far as the 404.
+    "POST /calls/{contact}/recording @7: none 401 | forged 401 | agent 403 | supervisor 404 | scoped 403 | admin 404 | auditor 403",
 ];
 
 /// The body of an endpoint's requests.
@@ -68,6 +71,7 @@ fn body_of(route: &str) -> &'static str {
         "/agents/{agent}/aux" => r#"{"reason":"break"}"#,
         "/agents/{agent}/dial" => r#"{"to":"13800138000"}"#,
         "/entry-points/{entry}" => r#"{"target":"billing"}"#,
+        "/calls/{contact}/recording" => r#"{"on":true}"#,
         _ => "",
     }
 }

@@ -2,7 +2,8 @@
 //! baresip-core): each phone sends a sine tone (its `ausine` source) and records what it hears
 //! (its `sndfile` filter); the switch relays between them, so each recording must hold the other
 //! phone's tone, measured with the Goertzel algorithm. A caller who waits hears the queue's
-//! music. Every wait is bounded and every process is killed when its guard drops.
+//! music. The switch records each call (stereo: caller left, agent right) with silence over
+//! a secure IVR span. Every wait is bounded and every process is killed when its guard drops.
 
 mod common;
 
@@ -118,9 +119,15 @@ fn tone_share(samples: &[i16], frequency_hz: f64) -> f64 {
     tone_power_ratio(middle, frequency_hz)
 }
 
-#[test]
-fn a_baresip_caller_and_agent_hear_each_other_through_the_switch() {
-    let mut server = Server::start(CENTER);
+/// sales-team-1's phone (1400 Hz, answering at once) registered, then a caller (600 Hz) who
+/// dials `entry` and hangs up after `talk_seconds`; `during` runs while the call goes on.
+/// Returns once the caller has finished.
+fn agent_and_caller(
+    server: &Server,
+    entry: &str,
+    talk_seconds: u32,
+    during: impl FnOnce(),
+) -> (Phone, Phone) {
     let agent = Phone::start(
         &format!(
             "<sip:sales-team-1@{}>;regint=60;answermode=auto;audio_codecs=PCMU;auth_pass={}",
@@ -130,7 +137,7 @@ fn a_baresip_caller_and_agent_hear_each_other_through_the_switch() {
         1_400,
         &["-t", "20"],
     );
-    wait_registered(&server, "sales-team-1");
+    wait_registered(server, "sales-team-1");
     let mut caller = Phone::start(
         &format!(
             "<sip:customer@{}>;regint=0;audio_codecs=PCMU",
@@ -139,15 +146,23 @@ fn a_baresip_caller_and_agent_hear_each_other_through_the_switch() {
         600,
         &[
             "-t",
-            "5",
+            &talk_seconds.to_string(),
             "-e",
-            &format!("/dial sip:sales@{}", server.sip_address()),
+            &format!("/dial sip:{entry}@{}", server.sip_address()),
         ],
     );
+    during();
     assert!(
         caller.process.wait(Duration::from_secs(15)).is_some(),
         "the caller did not finish"
     );
+    (agent, caller)
+}
+
+#[test]
+fn a_baresip_caller_and_agent_hear_each_other_through_the_switch() {
+    let mut server = Server::start(CENTER);
+    let (agent, caller) = agent_and_caller(&server, "sales", 5, || {});
     std::thread::sleep(Duration::from_millis(500));
     server.stop();
     let rows = cdrs(&server.cdr_path());
@@ -229,4 +244,144 @@ fn a_waiting_caller_hears_the_queues_music() {
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].outcome, "abandoned");
+}
+
+/// The stereo recording's two channels (caller, agent), read from its WAV `data` chunk.
+fn recording_channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..4], b"RIFF", "{} is not a WAV file", path.display());
+    let mut offset = 12;
+    while offset + 8 <= bytes.len() {
+        let size = u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().unwrap()) as usize;
+        if &bytes[offset..offset + 4] == b"data" {
+            let data = &bytes[offset + 8..(offset + 8 + size).min(bytes.len())];
+            let samples: Vec<i16> = data
+                .chunks_exact(2)
+                .map(|pair| i16::from_le_bytes([pair[0], pair[1]]))
+                .collect();
+            let left = samples.iter().step_by(2).copied().collect();
+            let right = samples.iter().skip(1).step_by(2).copied().collect();
+            return (left, right);
+        }
+        offset += 8 + size + size % 2;
+    }
+    panic!("{}: no data chunk", path.display());
+}
+
+#[test]
+fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_span() {
+    let mut server = Server::start(CENTER);
+    // The payments line collects a card number securely for 2.5 s, then the call goes to
+    // sales: the caller talks 600 Hz all along, the agent 1400 Hz once it answers.
+    let (agent, _caller) = agent_and_caller(&server, "payments-line", 7, || {});
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    drop(agent);
+
+    let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
+    let (outcome, recording, paused): (String, Option<String>, Option<String>) = connection
+        .query_row(
+            "SELECT outcome, recording, recording_paused_ms FROM cdr",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(outcome, "completed", "{}", server.log());
+    let recording = recording.expect("the CDR names the recording");
+    let paused = paused.expect("the CDR names the secure span");
+    let (start_ms, end_ms) = paused
+        .split_once('-')
+        .map(|(start, end)| (start.parse::<u64>().unwrap(), end.parse::<u64>().unwrap()))
+        .unwrap_or_else(|| panic!("one span expected: {paused:?}"));
+    // The node's prompt and timeout: 2.5 s, from the call's arrival.
+    assert!(start_ms < 200, "{paused}");
+    assert!((2_400..3_000).contains(&(end_ms - start_ms)), "{paused}");
+
+    let path = server
+        .cdr_path()
+        .parent()
+        .unwrap()
+        .join("recordings")
+        .join(&recording);
+    let (caller_channel, agent_channel) = recording_channels(&path);
+    let frames_per_ms = 8;
+    let last = caller_channel.len();
+    assert!(
+        last > (end_ms as usize + 2_500) * frames_per_ms,
+        "recording too short: {last} frames, secure until {end_ms} ms"
+    );
+    // Digital silence on both channels over the span the CDR names (20 ms of slack each side
+    // for the time the command takes to reach the call's media).
+    let secure = (start_ms as usize + 20) * frames_per_ms..(end_ms as usize - 20) * frames_per_ms;
+    assert!(
+        caller_channel[secure.clone()]
+            .iter()
+            .all(|sample| *sample == 0)
+            && agent_channel[secure].iter().all(|sample| *sample == 0),
+        "the secure span {paused} should be silent on both channels"
+    );
+    // The conversation: from a second after the pause to half a second before the end.
+    let talk = (end_ms as usize + 1_000) * frames_per_ms..last - 4_000;
+    let caller_tone = tone_power_ratio(&caller_channel[talk.clone()], 600.0);
+    let agent_tone = tone_power_ratio(&agent_channel[talk.clone()], 1_400.0);
+    let caller_leak = tone_power_ratio(&caller_channel[talk.clone()], 1_400.0);
+    let agent_leak = tone_power_ratio(&agent_channel[talk], 600.0);
+    assert!(
+        caller_tone > 0.9 && caller_leak < 0.01,
+        "left channel: the caller's 600 Hz {caller_tone:.3} (1400 Hz: {caller_leak:.3})"
+    );
+    assert!(
+        agent_tone > 0.9 && agent_leak < 0.01,
+        "right channel: the agent's 1400 Hz {agent_tone:.3} (600 Hz: {agent_leak:.3})"
+    );
+}
+
+#[test]
+fn the_api_stops_a_calls_recording_and_a_stopped_one_stays_stopped() {
+    let mut server = Server::start(CENTER);
+    let mut answers = Vec::new();
+    let (_agent, _caller) = agent_and_caller(&server, "sales", 6, || {
+        // The first call of the server is contact 1; it is recorded from its arrival.
+        std::thread::sleep(Duration::from_secs(3));
+        for on in [false, true] {
+            answers.push(server.post(
+                "/calls/1/recording",
+                Some("test-token"),
+                &format!("{{\"on\":{on}}}"),
+            ));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    let (status, body) = &answers[0];
+    assert_eq!(*status, 200, "{body}\n{}", server.log());
+    let stopped: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(stopped["on"], false, "{body}");
+    let file = stopped["recording"].as_str().expect(body).to_string();
+    assert_eq!(
+        answers[1].0, 409,
+        "a call is recorded once: {:?}",
+        answers[1]
+    );
+
+    let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
+    let (recording, talk_ms): (Option<String>, i64) = connection
+        .query_row("SELECT recording, talk_ms FROM cdr", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(recording.as_deref(), Some(file.as_str()));
+    let path = server
+        .cdr_path()
+        .parent()
+        .unwrap()
+        .join("recordings")
+        .join(&file);
+    let (caller_channel, _) = recording_channels(&path);
+    let recorded_ms = caller_channel.len() as i64 / 8;
+    // Stopped 3 s after the caller started: well before the call's end.
+    assert!(
+        (2_000..4_500).contains(&recorded_ms) && recorded_ms < talk_ms + 1_000,
+        "recorded {recorded_ms} ms of a call that talked {talk_ms} ms"
+    );
 }

@@ -448,3 +448,130 @@ fn the_cluster_guide_shows_only_what_ci_runs() {
         ".ci/run runs the Slurm check"
     );
 }
+
+/// Runs `sweep` into `out` on two threads; its output and its `sweep.json`.
+fn sweep_with_report(sweep: &Path, out: &Path) -> (Output, serde_json::Value) {
+    let output = run_ok(&[
+        "sweep",
+        path(sweep),
+        "--out",
+        path(out),
+        "--threads",
+        "2",
+        "--quiet",
+    ]);
+    let report =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    (output, report)
+}
+
+/// The issue's regression: a point whose day means meet the targets (the old rule's pick) but
+/// one queue-interval does not is not the cheapest; the next point, every interval of which
+/// meets them, is.
+#[test]
+fn a_point_whose_day_meets_the_targets_but_an_interval_misses_is_not_the_cheapest() {
+    let dir = scratch("interval-judge");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml"),
+        dir.join("mmc.toml"),
+    )
+    .unwrap();
+    let sweep = dir.join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        "[sweep]\nscenario = \"mmc.toml\"\nreplications = 3\n\n\
+         [[variant]]\nname = \"twelve\"\nagents.sales-team.count = 12\n\n\
+         [[variant]]\nname = \"thirteen\"\nagents.sales-team.count = 13\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let (output, report) = sweep_with_report(&sweep, &out);
+    let point = |id: &str| {
+        report["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|point| point["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let twelve = point("twelve");
+    let day_level = twelve["metrics"]["service_level"]["mean"].as_f64().unwrap();
+    let day_abandon = twelve["metrics"]["abandon_rate"]["mean"].as_f64().unwrap();
+    assert!(
+        day_level >= 0.8 && day_abandon <= 0.05,
+        "the day meets 80/20 and 5 %: {day_level} {day_abandon}"
+    );
+    assert_eq!(twelve["meets_targets"], false, "{twelve}");
+    assert!(twelve["intervals_missed"].as_u64().unwrap() > 0);
+    let first_miss = twelve["first_miss"].as_str().unwrap();
+    assert!(first_miss.starts_with("queue sales at "), "{first_miss}");
+    assert_eq!(report["cheapest_meeting_targets"], "thirteen");
+    assert_eq!(point("thirteen")["intervals_missed"], 0);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("twelve fails: queue sales at "),
+        "the terminal says why: {stdout}"
+    );
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    for column in [
+        "agent_hours",
+        "cost",
+        "intervals_missed",
+        "first_miss",
+        "worst_interval",
+    ] {
+        assert!(header.split(',').any(|name| name == column), "{header}");
+    }
+    let page = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    assert!(page.contains(first_miss), "the page says why");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Cost is agent-hours × each group's `[staffing] cost_per_hour`: fourteen agents with six of
+/// a dear group cost more than sixteen with one of them, which the fewest-agents rule chose.
+#[test]
+fn the_cheapest_point_is_the_least_cost_with_unequal_group_costs() {
+    let dir = scratch("group-costs");
+    let scenario =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml"))
+            .unwrap()
+            .replace("duration = \"8h\"", "duration = \"2h\"")
+            + "\n[[agents]]\nname = \"agency\"\ncount = 6\nskills = [\"sales\"]\n\n\
+               [staffing]\ncost_per_hour = { sales-team = 1, agency = 3 }\n";
+    std::fs::write(dir.join("two-groups.toml"), scenario).unwrap();
+    let sweep = dir.join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        "[sweep]\nscenario = \"two-groups.toml\"\nreplications = 3\n\n\
+         [[variant]]\nname = \"with-agency\"\nagents.sales-team.count = 8\nagents.agency.count = 6\n\n\
+         [[variant]]\nname = \"own-staff\"\nagents.sales-team.count = 15\nagents.agency.count = 1\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let (_, report) = sweep_with_report(&sweep, &out);
+    let points = report["points"].as_array().unwrap();
+    let (with_agency, own_staff) = (&points[0], &points[1]);
+    assert_eq!(with_agency["agents"], 14);
+    assert_eq!(own_staff["agents"], 16);
+    for point in points {
+        assert_eq!(point["meets_targets"], true, "{point}");
+    }
+    // 1 h 30 min after the warmup; every agent logged in throughout.
+    assert_eq!(with_agency["agent_hours"].as_f64().unwrap(), 14.0 * 1.5);
+    assert_eq!(
+        with_agency["cost"].as_f64().unwrap(),
+        (8.0 + 6.0 * 3.0) * 1.5
+    );
+    assert_eq!(own_staff["cost"].as_f64().unwrap(), (15.0 + 3.0) * 1.5);
+    assert_eq!(report["cheapest_meeting_targets"], "own-staff");
+    let staffing: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("points/own-staff/staffing.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(staffing["groups"][1]["name"], "agency");
+    assert_eq!(staffing["groups"][1]["agent_hours"], 1.5);
+    assert_eq!(staffing["groups"][1]["cost_per_hour"], 3.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

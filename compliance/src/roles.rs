@@ -129,6 +129,10 @@ pub enum Action<'a> {
         place: Place<'a>,
         reason: Option<&'a str>,
     },
+    /// Turn a call's recording on or off; `place` is the call's queue.
+    SwitchRecording {
+        place: Place<'a>,
+    },
 }
 
 impl Action<'_> {
@@ -149,6 +153,7 @@ impl Action<'_> {
             Action::ReadRecordingMetadata { .. } => "recording.metadata",
             Action::PlayRecording { .. } => "recording.play",
             Action::ExportRecording { .. } => "recording.export",
+            Action::SwitchRecording { .. } => "recording.switch",
         }
     }
 }
@@ -258,6 +263,7 @@ impl Principal {
                 Action::ReadAgentContacts { place, .. } | Action::Barge { place, .. },
             ) => in_scope(place),
             (Role::Supervisor | Role::Admin, Action::ListAgents | Action::ListQueues) => Ok(()),
+            (Role::Supervisor | Role::Admin, Action::SwitchRecording { place }) => in_scope(place),
             (Role::Admin, Action::ReadConfiguration | Action::ChangeConfiguration) => Ok(()),
             (Role::Auditor, Action::ReadAuditLog) => Ok(()),
             (Role::Auditor, Action::ReadRecordingMetadata { place }) => in_scope(place),
@@ -659,6 +665,13 @@ pub(crate) mod tests {
             (Action::ReadConfiguration, false, false, true, false),
             (Action::ChangeConfiguration, false, false, true, false),
             (Action::ReadAuditLog, false, false, false, true),
+            (
+                Action::SwitchRecording { place: sales },
+                false,
+                true,
+                true,
+                false,
+            ),
             (
                 Action::ReadRecordingMetadata { place: sales },
                 false,

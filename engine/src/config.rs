@@ -589,6 +589,11 @@ pub enum IvrNodeConfig {
         timeout: DurationMs,
         attribute: String,
         next: String,
+        /// The digits are a secret (a card or an ID number): the live runtime hides them from
+        /// the agent and pauses the call's recording while the node collects. The simulator
+        /// has no audio and ignores it.
+        #[serde(default)]
+        secure: bool,
     },
     /// Branch on a business-hours calendar.
     BusinessHours {

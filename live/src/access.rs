@@ -31,6 +31,7 @@ pub enum Endpoint {
     EntryPoints,
     SetEntryPoint,
     Audit,
+    CallRecording,
 }
 
 /// What an endpoint's path parameter names.
@@ -42,10 +43,12 @@ pub enum Subject {
     EntryPoint,
     /// An outbound call, which belongs to the agent who dialled it.
     OutboundCall,
+    /// A call (a contact, by its id), which belongs to the queue it is in.
+    Call,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 15] = [
+    pub const ALL: [Endpoint; 16] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -61,6 +64,7 @@ impl Endpoint {
         Endpoint::EntryPoints,
         Endpoint::SetEntryPoint,
         Endpoint::Audit,
+        Endpoint::CallRecording,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -81,6 +85,7 @@ impl Endpoint {
             Endpoint::EntryPoints => ("GET", "/entry-points"),
             Endpoint::SetEntryPoint => ("PUT", "/entry-points/{entry}"),
             Endpoint::Audit => ("GET", "/audit"),
+            Endpoint::CallRecording => ("POST", "/calls/{contact}/recording"),
         }
     }
 
@@ -96,6 +101,7 @@ impl Endpoint {
             Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
+            Endpoint::CallRecording => Subject::Call,
             Endpoint::Metrics
             | Endpoint::Agents
             | Endpoint::Queues
@@ -133,6 +139,7 @@ impl Endpoint {
             Endpoint::EntryPoints => Action::ReadConfiguration,
             Endpoint::SetEntryPoint => Action::ChangeConfiguration,
             Endpoint::Audit => Action::ReadAuditLog,
+            Endpoint::CallRecording => Action::SwitchRecording { place },
         }
     }
 
@@ -143,6 +150,7 @@ impl Endpoint {
             Subject::Queue => format!("queue/{subject}"),
             Subject::EntryPoint => format!("entry-point/{subject}"),
             Subject::OutboundCall => format!("outbound-call/{subject}"),
+            Subject::Call => format!("call/{subject}"),
             Subject::Nothing => self.route().1.trim_start_matches('/').to_string(),
         }
     }
@@ -203,7 +211,7 @@ impl Places {
         let table = match subject {
             Subject::Agent => &self.agents,
             Subject::Queue => &self.queues,
-            Subject::EntryPoint | Subject::OutboundCall | Subject::Nothing => {
+            Subject::EntryPoint | Subject::OutboundCall | Subject::Call | Subject::Nothing => {
                 return Belonging::default()
             }
         };
@@ -259,6 +267,7 @@ impl Access {
     ) -> Result<Principal, Refusal> {
         let (kind, name) = match endpoint.subject() {
             Subject::OutboundCall => (Subject::Agent, owner.unwrap_or_default()),
+            Subject::Call => (Subject::Queue, owner.unwrap_or_default()),
             kind => (kind, subject),
         };
         let belonging = places.of_subject(kind, name);

@@ -55,6 +55,25 @@ pub enum Command {
     OutboundCall {
         call: String,
     },
+    /// Turn a call's recording on or off (`contact` is its contact id).
+    SetRecording {
+        contact: String,
+        on: bool,
+    },
+    /// The queue a call is in, for the scope check of its endpoints.
+    CallQueue {
+        contact: String,
+    },
+}
+
+/// A call's recording, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordingView {
+    pub contact_id: u64,
+    /// Being recorded now.
+    pub on: bool,
+    /// The file's name in the recordings folder (the CDR's `recording`), once started.
+    pub recording: Option<String>,
 }
 
 /// A call an agent is on (or being offered), as the API shows it.
@@ -136,6 +155,9 @@ pub enum Reply {
     EntryPoints(Vec<EntryPointView>),
     EntryPoint(EntryPointView),
     OutboundCall(OutboundCallView),
+    Recording(RecordingView),
+    /// The queue a call is in (none while in an IVR, or for an unknown call).
+    CallQueue(Option<String>),
 }
 
 /// A command the switch could not carry out.
@@ -148,6 +170,8 @@ pub enum CommandError {
     UnknownTrunk(String),
     /// No outbound call in progress has this id (it ended, or never was).
     UnknownCall(String),
+    /// No call in progress has this contact id.
+    UnknownContact(String),
     /// The engine refused the change in the agent's present state.
     Refused(String),
     /// The switch task is busy (its command queue is full) or stopping.
@@ -161,6 +185,7 @@ impl std::fmt::Display for CommandError {
             CommandError::UnknownQueue(name) => write!(f, "unknown queue {name:?}"),
             CommandError::UnknownTrunk(name) => write!(f, "unknown trunk {name:?}"),
             CommandError::UnknownCall(id) => write!(f, "no outbound call {id:?} in progress"),
+            CommandError::UnknownContact(id) => write!(f, "no call {id:?} in progress"),
             CommandError::Refused(reason) | CommandError::Invalid(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
@@ -173,7 +198,8 @@ pub fn http_status(error: &CommandError) -> u16 {
         CommandError::UnknownAgent(_)
         | CommandError::UnknownQueue(_)
         | CommandError::UnknownTrunk(_)
-        | CommandError::UnknownCall(_) => 404,
+        | CommandError::UnknownCall(_)
+        | CommandError::UnknownContact(_) => 404,
         CommandError::Refused(_) => 409,
         CommandError::Invalid(_) => 422,
         CommandError::Unavailable => 503,
@@ -198,6 +224,8 @@ impl Reply {
             Reply::EntryPoints(entries) => serde_json::to_value(entries),
             Reply::EntryPoint(entry) => serde_json::to_value(entry),
             Reply::OutboundCall(call) => serde_json::to_value(call),
+            Reply::Recording(recording) => serde_json::to_value(recording),
+            Reply::CallQueue(queue) => serde_json::to_value(queue),
             Reply::Metrics(text) => return Err(text),
         };
         // These types always serialize.

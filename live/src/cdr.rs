@@ -66,6 +66,11 @@ pub struct CdrRecord {
     /// `[live.compliance] mask` says (`180****1999`); for an outbound call, the number dialled.
     pub caller: Option<String>,
     pub direction: Direction,
+    /// The call's recording: its file name in the recordings folder; none when not recorded.
+    pub recording: Option<String>,
+    /// The recording's secure pauses, in ms from its start: `12000-19500;31000-33250`; none
+    /// when it has none.
+    pub recording_paused_ms: Option<String>,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
@@ -88,7 +93,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     offers_unanswered INTEGER NOT NULL,
     media_timeout TEXT,
     caller TEXT,
-    direction TEXT NOT NULL DEFAULT 'inbound'
+    direction TEXT NOT NULL DEFAULT 'inbound',
+    recording TEXT,
+    recording_paused_ms TEXT
 );
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
@@ -119,6 +126,8 @@ impl CdrWriter {
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN caller TEXT");
         let _ = connection
             .execute_batch("ALTER TABLE cdr ADD COLUMN direction TEXT NOT NULL DEFAULT 'inbound'");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN recording TEXT");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN recording_paused_ms TEXT");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -201,9 +210,9 @@ fn write_rows(
                 "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
-                 direction)
+                 direction, recording, recording_paused_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19)",
+                 ?18, ?19, ?20, ?21)",
             )?;
             for record in batch.drain(..) {
                 insert.execute(rusqlite::params![
@@ -226,6 +235,8 @@ fn write_rows(
                     record.media_timeout,
                     record.caller,
                     record.direction.as_str(),
+                    record.recording,
+                    record.recording_paused_ms,
                 ])?;
                 written += 1;
             }

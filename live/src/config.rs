@@ -80,6 +80,25 @@ pub struct LiveConfig {
     pub trunk: Vec<crate::trunk::TrunkConfig>,
     /// `[live.compliance]`: per-user tokens with roles, the audit log, masking of personal data.
     pub compliance: ComplianceConfig,
+    /// `[live.recording]`: which calls are recorded (docs/media.md); needs anchored media.
+    pub recording: RecordingConfig,
+}
+
+/// `[live.recording]`: which calls the switch records, both legs to one stereo WAV file in the
+/// retention folder (`[live.compliance.retention] folder`, by default `recordings` inside the
+/// `serve --data` folder). The API turns recording on or off for one call
+/// (`POST /calls/{contact}/recording`).
+///
+/// ```toml
+/// [live.recording]
+/// all_calls = false              # true: every call, from its arrival (IVR included)
+/// queues = ["payments"]          # calls of these queues, from the moment they join one
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    pub all_calls: bool,
+    pub queues: Vec<String>,
 }
 
 /// `[live.compliance]`: who may use the HTTP API (per-user tokens with roles, hashed at rest),
@@ -253,6 +272,7 @@ impl Default for LiveConfig {
             tls: None,
             trunk: Vec::new(),
             compliance: ComplianceConfig::default(),
+            recording: RecordingConfig::default(),
         }
     }
 }
@@ -429,6 +449,7 @@ mod tests {
             ("[live]", keys_of("[live]")),
             ("[live.media]", keys_of("[live.media]")),
             ("[live.tls]", keys_of("[live.tls]")),
+            ("[live.recording]", keys_of("[live.recording]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
             ("[live.compliance]", keys_of("[live.compliance]")),
             (

@@ -79,6 +79,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::EntryPoints => get(entry_points),
             Endpoint::SetEntryPoint => put(set_entry_point),
             Endpoint::Audit => get(audit),
+            Endpoint::CallRecording => post(call_recording),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));
@@ -166,6 +167,17 @@ async fn authorize(
             .await
         {
             Ok(Reply::OutboundCall(call)) => Some(call.agent),
+            _ => None,
+        },
+        // A call belongs to its queue: the switch says which.
+        Subject::Call => match state
+            .switch
+            .ask(Command::CallQueue {
+                contact: subject.clone(),
+            })
+            .await
+        {
+            Ok(Reply::CallQueue(queue)) => queue,
             _ => None,
         },
         _ => None,
@@ -436,6 +448,32 @@ async fn dial(
             agent,
             to: body.to,
             trunk: body.trunk,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordingBody {
+    on: bool,
+}
+
+/// Turn a call's recording on or off (`docs/media.md`).
+async fn call_recording(
+    State(state): State<ApiState>,
+    Path(contact): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = match serde_json::from_slice::<RecordingBody>(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(r#"{"on": true} or {"on": false}"#, error),
+    };
+    answer(
+        &state,
+        Command::SetRecording {
+            contact,
+            on: body.on,
         },
     )
     .await

@@ -439,6 +439,38 @@ impl MediaPlane {
             .push_back(MediaCommand::Connect { call: contact.0 });
     }
 
+    /// Record the call's two legs into `path` from now on.
+    pub fn start_recording(&mut self, contact: ContactId, path: PathBuf) {
+        self.command_for_call(
+            contact,
+            MediaCommand::StartRecording {
+                call: contact.0,
+                path,
+            },
+        );
+    }
+
+    pub fn stop_recording(&mut self, contact: ContactId) {
+        self.command_for_call(contact, MediaCommand::StopRecording { call: contact.0 });
+    }
+
+    /// Secure entry on or off: the caller's keys and voice reach neither the agent nor the
+    /// recording while it is on.
+    pub fn secure(&mut self, contact: ContactId, on: bool) {
+        let command = MediaCommand::Secure {
+            call: contact.0,
+            on,
+        };
+        self.command_for_call(contact, command);
+    }
+
+    /// Send `command` when the call has media (a call without any: nothing to do).
+    fn command_for_call(&mut self, contact: ContactId, command: MediaCommand) {
+        if self.calls.contains_key(&contact) {
+            self.commands.push_back(command);
+        }
+    }
+
     /// The call is over: the driver closes its sockets, the ports go back to the pool.
     pub fn close(&mut self, contact: ContactId) {
         if let Some(legs) = self.calls.remove(&contact) {

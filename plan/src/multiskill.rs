@@ -37,8 +37,8 @@ use std::collections::BTreeMap;
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel};
 use switchboard_engine::units::DurationMs;
 use switchboard_results::staffing::{
-    GroupPlan, IntervalEstimates, Pooling, QueueInterval, QueuePlan, QueueTargets, SimulationCost,
-    StaffingPlanFile, TargetCheck, UnreachableInterval, Verdict,
+    Bound, GroupPlan, IntervalEstimates, Pooling, QueueInterval, QueuePlan, QueueTargets,
+    SimulationCost, StaffingPlanFile, TargetCheck, UnreachableInterval, Verdict, VERDICT_TOLERANCE,
 };
 use switchboard_results::Estimate;
 
@@ -189,7 +189,7 @@ impl Kind {
 const KINDS: [Kind; 3] = [Kind::ServiceLevel, Kind::Asa, Kind::Abandon];
 
 /// Floating-point slack in comparisons of figures with limits.
-const TOLERANCE: f64 = 1e-9;
+const TOLERANCE: f64 = VERDICT_TOLERANCE;
 
 /// A linear cut on one interval: Σ coefficient × agents ≥ rhs.
 #[derive(Clone, Debug, PartialEq)]
@@ -1266,13 +1266,32 @@ fn misses(
 /// Each group's highest occupancy: the tightest `max_occupancy` of the queues it serves, `None`
 /// when none of them sets one.
 fn occupancy_limits(problem: &Problem) -> Vec<Option<f64>> {
-    (0..problem.groups.len())
+    let queues: Vec<(Vec<usize>, Option<f64>)> = problem
+        .queues
+        .iter()
+        .map(|queue| {
+            (
+                queue.servers.iter().map(|server| server.group).collect(),
+                queue.targets.max_occupancy,
+            )
+        })
+        .collect();
+    tightest_occupancy(problem.groups.len(), &queues)
+}
+
+/// Each of `group_count` groups' highest occupancy: the tightest `max_occupancy` of the queues
+/// it serves, `None` when none of them sets one. `queues` holds each queue's serving groups
+/// and its `max_occupancy`.
+pub fn tightest_occupancy(
+    group_count: usize,
+    queues: &[(Vec<usize>, Option<f64>)],
+) -> Vec<Option<f64>> {
+    (0..group_count)
         .map(|group| {
-            problem
-                .queues
+            queues
                 .iter()
-                .filter(|queue| queue.servers.iter().any(|server| server.group == group))
-                .filter_map(|queue| queue.targets.max_occupancy)
+                .filter(|(servers, _)| servers.contains(&group))
+                .filter_map(|(_, limit)| *limit)
                 .reduce(f64::min)
         })
         .collect()
@@ -1341,20 +1360,53 @@ struct PlanFacts {
 
 /// The verdict of an estimate against a limit (`kind` orients it).
 fn verdict(kind: Kind, limit: f64, estimate: &Estimate) -> Verdict {
-    let limit = kind.oriented(limit);
-    let Some(mean) = estimate.mean else {
-        return Verdict::Unmet;
+    let bound = match kind {
+        Kind::ServiceLevel => Bound::AtLeast,
+        Kind::Asa | Kind::Abandon => Bound::AtMost,
     };
-    if kind.oriented(mean) + TOLERANCE >= limit {
-        return Verdict::Met;
-    }
-    // The best end of the interval, oriented.
-    let best = estimate
-        .ci95
-        .map(|[low, high]| kind.oriented(low).max(kind.oriented(high)));
-    match best {
-        Some(best) if best + TOLERANCE >= limit => Verdict::WithinInterval,
-        _ => Verdict::Unmet,
+    switchboard_results::staffing::verdict(bound, limit, estimate)
+}
+
+/// The checks of one queue in one interval against `targets`, in the order service level,
+/// ASA, abandonment (`None` for a target not set), judged by `staffing::verdict`; every check
+/// is [`Verdict::NoContacts`] when nobody was offered. The plan's verification and a sweep's
+/// points are judged with it.
+pub fn queue_interval_checks(
+    targets: &Targets,
+    figures: &IntervalEstimates,
+) -> [Option<TargetCheck>; 3] {
+    KINDS.map(|kind| {
+        let limit = kind.limit(targets)?;
+        let estimate = kind.estimate(figures);
+        let verdict = if figures.offered <= 0.0 {
+            Verdict::NoContacts
+        } else {
+            verdict(kind, limit, &estimate)
+        };
+        Some(TargetCheck {
+            target: kind.name().to_string(),
+            limit,
+            estimate,
+            verdict,
+            unreachable: false,
+        })
+    })
+}
+
+/// A group's occupancy in one interval against its highest occupancy (`NoContacts` when
+/// nobody of the group was logged in and out of aux).
+pub fn occupancy_check(limit: f64, estimate: &Estimate) -> TargetCheck {
+    let verdict = if estimate.mean.is_none() {
+        Verdict::NoContacts
+    } else {
+        switchboard_results::staffing::verdict(Bound::AtMost, limit, estimate)
+    };
+    TargetCheck {
+        target: "occupancy".to_string(),
+        limit,
+        estimate: *estimate,
+        verdict,
+        unreachable: false,
     }
 }
 
@@ -1384,26 +1436,18 @@ fn describe(
                         .iter()
                         .enumerate()
                         .map(|(interval, estimate)| {
-                            // Oriented as abandonment: lower is better.
-                            let verdict = if estimate.mean.is_none() {
-                                Verdict::NoContacts
-                            } else {
-                                verdict(Kind::Abandon, limit, estimate)
-                            };
-                            if matches!(verdict, Verdict::Unmet | Verdict::WithinInterval) {
+                            let check = occupancy_check(limit, estimate);
+                            if check.misses() {
                                 unmet.push(format!(
                                     "{} {} occupancy",
                                     group.name, interval_starts[interval]
                                 ));
                             }
                             TargetCheck {
-                                target: "occupancy".to_string(),
-                                limit,
-                                estimate: *estimate,
-                                verdict,
                                 unreachable: facts
                                     .unreachable_occupancy
                                     .contains(&(index, interval)),
+                                ..check
                             }
                         })
                         .collect()
@@ -1450,25 +1494,16 @@ fn describe(
             let figures = &verification.figures[queue_index][interval];
             let checks = KINDS
                 .iter()
-                .filter_map(|&kind| {
-                    let limit = kind.limit(&queue.targets)?;
-                    let estimate = kind.estimate(figures);
-                    let verdict = if figures.offered <= 0.0 {
-                        Verdict::NoContacts
-                    } else {
-                        verdict(kind, limit, &estimate)
-                    };
+                .zip(queue_interval_checks(&queue.targets, figures))
+                .filter_map(|(&kind, check)| {
                     Some(TargetCheck {
-                        target: kind.name().to_string(),
-                        limit,
-                        estimate,
-                        verdict,
                         unreachable: unreachable.contains(&(queue_index, interval, kind)),
+                        ..check?
                     })
                 })
                 .collect::<Vec<_>>();
             for check in &checks {
-                if matches!(check.verdict, Verdict::Unmet | Verdict::WithinInterval) {
+                if check.misses() {
                     unmet.push(format!("{} {} {}", queue.name, start, check.target));
                 }
             }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use switchboard_engine::units::DurationMs;
 use toml::Spanned;
 
-use crate::targets::{Fraction, ServiceLevelTarget};
+use crate::targets::{Fraction, ServiceLevelTarget, Targets};
 use crate::PlanError;
 
 /// The top-level table name this module reads.
@@ -39,6 +39,33 @@ pub struct QueueTargetsConfig {
     pub asa: Option<DurationMs>,
     pub max_abandon: Option<f64>,
     pub max_occupancy: Option<f64>,
+}
+
+impl StaffingTable {
+    /// The targets of the queue `name`: `command_line`'s, each key its
+    /// `[staffing.queues.NAME]` gives replacing the command line's.
+    pub fn queue_targets(&self, name: &str, command_line: &Targets) -> Targets {
+        let own = self.queues.get(name);
+        Targets {
+            service_level: own.and_then(|own| own.sl).or(command_line.service_level),
+            max_asa_s: own
+                .and_then(|own| own.asa)
+                .map(DurationMs::as_s_f64)
+                .or(command_line.max_asa_s),
+            max_abandon: own
+                .and_then(|own| own.max_abandon)
+                .or(command_line.max_abandon),
+            max_occupancy: own
+                .and_then(|own| own.max_occupancy)
+                .or(command_line.max_occupancy),
+            ..command_line.clone()
+        }
+    }
+
+    /// What an agent-hour of the group `name` costs: its `cost_per_hour`, 1 when left out.
+    pub fn cost_per_hour_of(&self, name: &str) -> f64 {
+        self.cost_per_hour.get(name).copied().unwrap_or(1.0)
+    }
 }
 
 #[derive(Deserialize)]

@@ -246,8 +246,10 @@ pub fn sweep_page(
                 .collect();
             let _ = writeln!(
                 page,
-                "<p class=\"answer\"><strong>Point {} — {} agents</strong>: {}; service level {}, abandonment {}.</p>",
+                "<p class=\"answer\"><strong>Point {} — cost {:.2}, {:.1} agent-hours, {} agents</strong>: {}; service level {}, abandonment {}.</p>",
                 escape(&row.record.id),
+                row.cost,
+                row.agent_hours,
                 row.record.agents,
                 settings.join(", "),
                 percent_of(row, Metric::ServiceLevel),
@@ -286,11 +288,14 @@ pub fn sweep_page(
     for parameter in &manifest.parameters {
         let _ = write!(page, "<th>{}</th>", escape(parameter));
     }
-    page.push_str("<th>agents</th>");
+    page.push_str("<th>agents</th><th>agent-hours</th><th>cost</th>");
     for metric in HEADLINE_METRICS {
         let _ = write!(page, "<th>{}</th>", metric_label(metric).0);
     }
-    page.push_str("<th>meets targets</th></tr></thead>\n<tbody>\n");
+    page.push_str(
+        "<th>worst queue-interval</th><th>queue-intervals missed</th><th>meets targets</th>\
+         <th>why not</th></tr></thead>\n<tbody>\n",
+    );
     let cheapest_index = cheapest(rows).map(|row| row.record.index);
     for row in rows {
         let class = if Some(row.record.index) == cheapest_index {
@@ -308,7 +313,11 @@ pub fn sweep_page(
                 escape(&parameter_text(row.record.parameters.get(parameter)))
             );
         }
-        let _ = write!(page, "<td>{}</td>", row.record.agents);
+        let _ = write!(
+            page,
+            "<td>{}</td><td>{:.1}</td><td>{:.2}</td>",
+            row.record.agents, row.agent_hours, row.cost
+        );
         for (metric, figure) in HEADLINE_METRICS.iter().zip(&row.figures) {
             let format = metric_label(*metric).1;
             let cell = match (figure.mean, figure.ci95) {
@@ -320,10 +329,22 @@ pub fn sweep_page(
             };
             let _ = write!(page, "<td>{cell}</td>");
         }
+        let why_not = match (&row.first_miss, row.meets_targets) {
+            (_, true) => String::new(),
+            (Some(miss), false) => miss.clone(),
+            (None, false) => "its day means miss the targets".to_string(),
+        };
         let _ = writeln!(
             page,
-            "<td>{}</td></tr>",
-            if row.meets_targets { "yes" } else { "no" }
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(
+                &row.worst_interval
+                    .as_ref()
+                    .map_or(String::new(), ToString::to_string)
+            ),
+            row.intervals_missed,
+            if row.meets_targets { "yes" } else { "no" },
+            escape(&why_not)
         );
     }
     page.push_str("</tbody></table>\n</main>\n</body>\n</html>\n");

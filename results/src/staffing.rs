@@ -76,6 +76,42 @@ pub enum Verdict {
     NoContacts,
 }
 
+/// Which way a target bounds its figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// The figure must be at least the limit (a service level).
+    AtLeast,
+    /// The figure must be at most the limit (ASA, abandonment, occupancy).
+    AtMost,
+}
+
+/// Floating-point slack in comparisons of figures with limits.
+pub const VERDICT_TOLERANCE: f64 = 1e-9;
+
+/// The verdict of `estimate` against `limit`: met by its mean, within its 95 % interval when
+/// only the interval's better end reaches the limit, unmet otherwise (or without a mean). The
+/// planner's verification and the sweep judge every queue-interval with it.
+pub fn verdict(bound: Bound, limit: f64, estimate: &Estimate) -> Verdict {
+    let oriented = |value: f64| match bound {
+        Bound::AtLeast => value,
+        Bound::AtMost => -value,
+    };
+    let limit = oriented(limit);
+    let Some(mean) = estimate.mean else {
+        return Verdict::Unmet;
+    };
+    if oriented(mean) + VERDICT_TOLERANCE >= limit {
+        return Verdict::Met;
+    }
+    let best = estimate
+        .ci95
+        .map(|[low, high]| oriented(low).max(oriented(high)));
+    match best {
+        Some(best) if best + VERDICT_TOLERANCE >= limit => Verdict::WithinInterval,
+        _ => Verdict::Unmet,
+    }
+}
+
 /// One target of one queue in one interval: the figure, its interval and the verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetCheck {
@@ -89,6 +125,14 @@ pub struct TargetCheck {
     /// the plan gives the interval every agent of the groups serving the queue (the best
     /// achievable figure).
     pub unreachable: bool,
+}
+
+impl TargetCheck {
+    /// Whether the check counts as missed: its estimate misses the limit, whether or not its
+    /// 95 % interval reaches it ([`Verdict::Unmet`] or [`Verdict::WithinInterval`]).
+    pub fn misses(&self) -> bool {
+        matches!(self.verdict, Verdict::Unmet | Verdict::WithinInterval)
+    }
 }
 
 /// One queue in one interval of the verified plan.

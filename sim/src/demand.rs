@@ -466,6 +466,42 @@ pub struct CenterDemand {
     pub definition: ServiceLevelDefinition,
 }
 
+/// Replaces the service-level threshold of each queue whose `thresholds[queue]` is given (the
+/// simulator then counts "answered within T" at that T), as if its `[[queue]]` set
+/// `service_level_target`.
+pub fn set_queue_thresholds(scenario: &mut Scenario, thresholds: &[Option<DurationMs>]) {
+    for (queue, threshold) in thresholds.iter().enumerate() {
+        if let Some(threshold) = threshold {
+            scenario.center.queues[queue].service_level_target = *threshold;
+            if scenario.queue_sets_target.len() <= queue {
+                scenario.queue_sets_target.resize(queue + 1, false);
+            }
+            scenario.queue_sets_target[queue] = true;
+        }
+    }
+}
+
+/// Every agent group's logged-in time in a run (ready, busy and aux, after the warmup), the
+/// mean over its replications, in hours: the agent-hours the run's staffing cost.
+pub fn group_logged_in_hours(model: &Model, result: &RunResult) -> Vec<f64> {
+    let interval_count = model.interval_count();
+    let replications = result.figures.len().max(1) as f64;
+    (0..model.groups.len())
+        .map(|group| {
+            let total_ms: u64 = result
+                .figures
+                .iter()
+                .flat_map(|figures| {
+                    figures.group_intervals[group * interval_count..(group + 1) * interval_count]
+                        .iter()
+                        .map(|[ready_ms, busy_ms, aux_ms]| ready_ms + busy_ms + aux_ms)
+                })
+                .sum();
+            total_ms as f64 / replications / 3_600_000.0
+        })
+        .collect()
+}
+
 /// The demand of every queue of `scenario` and the agent groups that can serve them.
 /// `thresholds[queue]`, when given, replaces that queue's service-level threshold (the
 /// simulator counts "answered within T" at the T planned for); `definition` replaces the
@@ -497,15 +533,7 @@ pub fn center_demand(
         thresholds.len() <= model.queue_names.len(),
         "one threshold per queue at most"
     );
-    for (queue, threshold) in thresholds.iter().enumerate() {
-        if let Some(threshold) = threshold {
-            scenario.center.queues[queue].service_level_target = *threshold;
-            if scenario.queue_sets_target.len() <= queue {
-                scenario.queue_sets_target.resize(queue + 1, false);
-            }
-            scenario.queue_sets_target[queue] = true;
-        }
-    }
+    set_queue_thresholds(&mut scenario, thresholds);
     let definition = definition.unwrap_or(model.definition);
     scenario.settings.service_level.definition = definition;
     let base_capacity = scenario.center.center.capacity;

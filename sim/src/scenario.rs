@@ -542,6 +542,24 @@ pub fn parse_scenario(file: &str, text: &str, base: &Path) -> Result<Scenario, S
 }
 
 impl Scenario {
+    /// The `[[agents]]` groups' names, in file order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.center
+            .agents
+            .iter()
+            .map(|group| group.name.clone())
+            .collect()
+    }
+
+    /// The `[[queue]]` names, in file order.
+    pub fn queue_names(&self) -> Vec<String> {
+        self.center
+            .queues
+            .iter()
+            .map(|queue| queue.name.clone())
+            .collect()
+    }
+
     /// An error at a span of this scenario's text.
     pub fn error_at(
         &self,

@@ -6,12 +6,19 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use switchboard_engine::units::DurationMs;
 use switchboard_plan::required::required_agents;
+use switchboard_plan::staffing_table::read_staffing_table;
+use switchboard_plan::targets::{ServiceLevelTarget, Targets as PlanTargets};
+use switchboard_results::staffing::QueueTargets;
+use switchboard_sim::demand::{group_logged_in_hours, set_queue_thresholds};
 use switchboard_sim::model::Model;
 use switchboard_sim::run::{prepare, RunOptions};
 use switchboard_sim::scenario::parse_scenario;
 
-use switchboard_results::sweep::{Manifest, PointRecord, Shard, Targets};
+use switchboard_results::sweep::{
+    GroupHours, Manifest, PointRecord, PointStaffing, QueueJudged, Shard, Targets,
+};
 
 use crate::spec::{Point, Sweep};
 
@@ -30,9 +37,74 @@ pub struct SweepOptions {
 /// A sweep whose points have all been loaded and checked, ready to run.
 pub struct PreparedSweep {
     manifest: Manifest,
-    /// The models of the points this shard runs, in point order.
-    models: Vec<(usize, Model)>,
+    /// The models of the points this shard runs, in point order, with what each group's hour
+    /// costs and each queue's targets.
+    models: Vec<(usize, Model, Judging)>,
     threads: usize,
+}
+
+/// A point's `[staffing]` table read against its groups and queues.
+struct Judging {
+    cost_per_hour: Vec<f64>,
+    queues: Vec<QueueJudged>,
+}
+
+/// Reads a point's `[staffing]` table (costs per group-hour and queues' own targets) and gives
+/// each queue its targets: the sweep's, each key of `[staffing.queues.NAME]` replacing them.
+/// A queue's own service-level threshold becomes the one the simulator counts at. A target
+/// the sweep cannot judge from a point's files is refused.
+fn judging(
+    file: &str,
+    text: &str,
+    scenario: &mut switchboard_sim::scenario::Scenario,
+    targets: &Targets,
+) -> anyhow::Result<Judging> {
+    let group_names = scenario.group_names();
+    let queue_names = scenario.queue_names();
+    let table = read_staffing_table(file, text, &group_names, &queue_names)?;
+    let command_line = PlanTargets {
+        service_level: Some(ServiceLevelTarget {
+            fraction: targets.service_level,
+            within_s: targets.within_s,
+        }),
+        max_asa_s: targets.max_asa_s,
+        max_abandon: Some(targets.max_abandon_rate),
+        ..PlanTargets::default()
+    };
+    let mut thresholds = Vec::new();
+    let mut queues = Vec::new();
+    for name in &queue_names {
+        let own = table.queue_targets(name, &command_line);
+        if own.max_occupancy.is_some() {
+            bail!(
+                "{file}: [staffing.queues.{name}] max_occupancy: a sweep judges queues per                  interval from each point's intervals.csv, which has no occupancy per agent                  group; remove it for the sweep, or check it with `switchboard plan staff`"
+            );
+        }
+        let sets_own_level = table.queues.get(name).is_some_and(|own| own.sl.is_some());
+        thresholds.push(
+            own.service_level
+                .filter(|_| sets_own_level)
+                .map(|target| DurationMs((target.within_s * 1_000.0).round() as u64)),
+        );
+        queues.push(QueueJudged {
+            name: name.clone(),
+            targets: QueueTargets {
+                service_level: own.service_level.map(|target| target.fraction),
+                service_level_threshold_s: own.service_level.map(|target| target.within_s),
+                max_asa_s: own.max_asa_s,
+                max_abandon: own.max_abandon,
+                max_occupancy: None,
+            },
+        });
+    }
+    set_queue_thresholds(scenario, &thresholds);
+    Ok(Judging {
+        cost_per_hour: group_names
+            .iter()
+            .map(|name| table.cost_per_hour_of(name))
+            .collect(),
+        queues,
+    })
 }
 
 /// Loads every point of the sweep through the simulator's loader (all of them, not only this
@@ -47,7 +119,9 @@ pub fn prepare_sweep(sweep: &Sweep, options: &SweepOptions) -> anyhow::Result<Pr
     let mut models = Vec::new();
     for point in &sweep.points {
         let file = sweep.point_file_name(point);
-        let scenario = parse_scenario(&file, &sweep.point_text(point), &base_folder)?;
+        let text = sweep.point_text(point);
+        let mut scenario = parse_scenario(&file, &text, &base_folder)?;
+        let judging = judging(&file, &text, &mut scenario, &options.targets)?;
         let model = prepare(&scenario)?;
         if let Some(target) = scenario.settings.service_level.target {
             let target_s = target.as_ms() as f64 / 1_000.0;
@@ -90,7 +164,7 @@ pub fn prepare_sweep(sweep: &Sweep, options: &SweepOptions) -> anyhow::Result<Pr
             replications,
         });
         if options.shard.holds(point.index) {
-            models.push((point.index, model));
+            models.push((point.index, model, judging));
         }
     }
     let file_name = |path: &Path| {
@@ -133,7 +207,7 @@ impl PreparedSweep {
     pub fn total_replications(&self) -> u64 {
         self.models
             .iter()
-            .map(|(index, _)| u64::from(self.manifest.points[*index].replications))
+            .map(|(index, _, _)| u64::from(self.manifest.points[*index].replications))
             .sum()
     }
 
@@ -148,7 +222,7 @@ impl PreparedSweep {
         std::fs::create_dir_all(&points_folder)
             .with_context(|| format!("cannot create {}", points_folder.display()))?;
         let mut finished_before = 0_u64;
-        for (index, model) in &self.models {
+        for (index, model, judging) in &self.models {
             let record = &self.manifest.points[*index];
             let options = RunOptions {
                 seed: Some(record.seed),
@@ -160,9 +234,22 @@ impl PreparedSweep {
                 progress(finished_before + u64::from(finished))
             })
             .with_context(|| format!("point {} stopped", record.id))?;
+            let point_folder = points_folder.join(&record.id);
             result
                 .to_results(model, required_agents)
-                .write_folder(&points_folder.join(&record.id))?;
+                .write_folder(&point_folder)?;
+            let groups = model
+                .groups
+                .iter()
+                .zip(group_logged_in_hours(model, &result))
+                .zip(&judging.cost_per_hour)
+                .map(|((group, agent_hours), &cost_per_hour)| GroupHours {
+                    name: group.name.clone(),
+                    agent_hours,
+                    cost_per_hour,
+                })
+                .collect();
+            PointStaffing::of_groups(groups, judging.queues.clone()).write(&point_folder)?;
             finished_before += u64::from(record.replications);
         }
         self.manifest.write(out)?;

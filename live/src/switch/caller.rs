@@ -95,6 +95,8 @@ impl Switch {
             answered: false,
             record,
             next_probe_ms: None,
+            recording: None,
+            secure_since_ms: None,
         };
         self.calls.insert(contact, Box::new(call));
         self.by_caller_call_id.insert(call_id, contact);

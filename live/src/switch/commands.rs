@@ -135,6 +135,8 @@ impl Switch {
                 .outbound_view(&call)
                 .map(Reply::OutboundCall)
                 .ok_or(CommandError::UnknownCall(call)),
+            Command::SetRecording { contact, on } => self.switch_recording(&contact, on),
+            Command::CallQueue { contact } => Ok(Reply::CallQueue(self.call_queue(&contact))),
         }
     }
 

@@ -27,6 +27,7 @@ mod caller;
 mod commands;
 mod outbound;
 mod probe;
+mod recording;
 mod registration;
 
 use std::cmp::Reverse;
@@ -117,6 +118,10 @@ struct Call {
     record: CallRecord,
     /// When the legs are probed next (see `probe`).
     next_probe_ms: Option<u64>,
+    /// The call's recording, once started (see `recording`).
+    recording: Option<recording::CallRecording>,
+    /// Since when a `secure` IVR node hides the caller's keys and voice.
+    secure_since_ms: Option<u64>,
 }
 
 /// Requests the switch sent as a client, and why.
@@ -192,6 +197,8 @@ pub struct Switch {
     audit_log: Option<VecDeque<switchboard_compliance::audit::Entry>>,
     /// `[live.compliance] mask`: applied to callers' numbers before they reach a CDR.
     masker: switchboard_compliance::mask::Masker,
+    /// Where recordings go (`with_recordings`); nothing is recorded without it.
+    recordings_folder: Option<std::path::PathBuf>,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -239,6 +246,7 @@ impl Switch {
             event_log: None,
             audit_log: None,
             masker,
+            recordings_folder: None,
             arrival: Transport::Udp,
             trunks: Trunks::default(),
             registrations: Vec::new(),
@@ -638,7 +646,14 @@ impl Switch {
                 tracing::error!(contact = contact.0, ?side, %error, "RTP port not bound: call dropped");
                 self.drop_call(contact, HangupSide::Center);
             }
-            DriverEvent::RecordingStopped { .. } => {}
+            DriverEvent::RecordingStopped { path, summary } => {
+                tracing::info!(
+                    contact = contact.0,
+                    path = %path.display(),
+                    recorded_ms = summary.frames / 8,
+                    "recording completed"
+                );
+            }
         }
     }
 
@@ -964,6 +979,7 @@ impl Switch {
         let ended = call
             .record
             .apply(&self.center, event.time_ms, unix_ms, &event.kind);
+        self.recording_on_event(&event.kind);
         if let switchboard_engine::EventKind::ContactQueued { queue, .. } = event.kind {
             if let Some(media) = &mut self.media {
                 media.queued(contact, self.center.queue_name(queue));
@@ -1026,9 +1042,10 @@ impl Switch {
             return;
         };
         let status = call.caller.final_status.unwrap_or(480);
-        let row = call
+        let mut row = call
             .record
             .finish(status, self.now_ms, |time_ms| self.unix_ms(time_ms));
+        self.recording_columns(contact, &mut row);
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);
         self.forget_call(contact);

@@ -759,6 +759,9 @@ impl Switch {
             media_timeout: call.media_timeout.map(|side| side.as_str().to_string()),
             caller: Some(self.masker.mask(&call.to).into_owned()),
             direction: Direction::Outbound,
+            // Outbound calls are not recorded yet.
+            recording: None,
+            recording_paused_ms: None,
         };
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);
