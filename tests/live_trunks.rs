@@ -439,9 +439,24 @@ fn start_kamailio_gateway(
 /// A SIPp UAS as the customer's phone on the PSTN: it answers `calls` calls, each hung up
 /// by the customer after 300 ms (`customer_answer_hangup.xml`), then exits.
 fn start_pstn(directory: &std::path::Path, name: &str, port: u16, calls: u32) -> Guard {
+    start_pstn_with(directory, name, port, calls, "customer_answer_hangup.xml")
+}
+
+/// A SIPp UAS on the PSTN taking `calls` calls with `scenario`; its screen is `NAME.log` and
+/// the messages it received and sent `NAME-messages.log`.
+fn start_pstn_with(
+    directory: &std::path::Path,
+    name: &str,
+    port: u16,
+    calls: u32,
+    scenario: &str,
+) -> Guard {
     Guard(Some(
         Command::new("sipp")
-            .args(["-sf", &sipp_file("customer_answer_hangup.xml")])
+            .args(["-sf", &sipp_file(scenario)])
+            .arg("-trace_msg")
+            .arg("-message_file")
+            .arg(directory.join(format!("{name}-messages.log")))
             .args(["-i", "127.0.0.1", "-p", &port.to_string()])
             .args([
                 "-m",
@@ -764,4 +779,223 @@ fn an_outbound_invite_without_any_answer_fails_over_and_ends_in_a_cdr_row() {
         failed.ended_unix_ms - failed.arrived_unix_ms >= 6_400,
         "{failed:?}"
     );
+}
+
+/// What the callback tests add to the SIPp center: an IVR flow whose first node offers a
+/// callback, and a queue whose max wait turns callers into callback requests. Both are served
+/// by the sales agents.
+const CALLBACK_CENTER: &str = r#"
+[[queue]]
+name = "sales-callback"
+channel = "voice"
+skills = ["sales"]
+max_wait = "1s"
+on_max_wait = "callback"
+
+[[ivr]]
+name = "callback-line"
+start = "offer"
+
+[[ivr.node]]
+kind = "callback"
+id = "offer"
+queue = "sales"
+prompt = "Press 1 to be called back"
+duration = "500ms"
+declined = "to-sales"
+
+[[ivr.node]]
+kind = "queue"
+id = "to-sales"
+queue = "sales"
+"#;
+
+/// The SIPp center with the callback flow and queue, one trunk whose gateway is a Kamailio in
+/// front of a SIPp customer running `customer_scenario` (one call). Returns the server, the
+/// Kamailio and the customer; the gateway is up when it returns.
+fn start_callback_center(
+    folder: &std::path::Path,
+    customer_scenario: &str,
+) -> (Server, Kamailio, Guard) {
+    let (gateway, pstn) = (free_udp_port(), free_udp_port());
+    let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    let text = format!(
+        "{text}\n{CALLBACK_CENTER}\n[[live.trunk]]\nname = \"carrier\"\n\
+         gateways = [\"127.0.0.1:{gateway}\"]\nallow = [\"127.0.0.1/32\"]\n\
+         options_interval = \"300ms\"\nmisses = 2\n"
+    );
+    let server = start_center(folder, &text);
+    let kamailio = start_kamailio_gateway(folder, "gateway", gateway, pstn);
+    let customer = start_pstn_with(folder, "pstn", pstn, 1, customer_scenario);
+    let up = format!(
+        "switchboard_trunk_gateway_up{{trunk=\"carrier\",gateway=\"127.0.0.1:{gateway}\"}}"
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(&server, &up).as_deref()
+            == Some("1")),
+        "gateway not up\n{}",
+        server.log()
+    );
+    (server, kamailio, customer)
+}
+
+/// A caller keys 1 in the IVR's callback node and is hung up (480); no agent is there yet. An
+/// agent's phone registers: it rings and answers, then the customer is called through the
+/// carrier (Kamailio) at the caller's number, answers, talks and hangs up. The CDR row says
+/// callback, completed, answered, through the trunk.
+#[test]
+fn a_callback_from_the_ivr_rings_the_agent_first_then_calls_the_customer_through_the_trunk() {
+    require_sipp();
+    require_kamailio();
+    let folder = tempfile::tempdir().unwrap();
+    let (mut server, _kamailio, mut customer) =
+        start_callback_center(folder.path(), "customer_answer_hangup.xml");
+    let logs = |server: &Server| {
+        let read =
+            |name: &str| std::fs::read_to_string(folder.path().join(name)).unwrap_or_default();
+        format!(
+            "{}\n{}\n{}\n{}",
+            server.log(),
+            read("gateway.log"),
+            read("pstn.log"),
+            read("pstn-messages.log")
+        )
+    };
+    let (status, screen) = server.trunk(
+        "caller_callback_ivr.xml",
+        "callback-line",
+        &[
+            "-m",
+            "1",
+            "-key",
+            "caller",
+            "+4930555123",
+            "-key",
+            "digit",
+            "1",
+        ],
+    );
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the caller was not hung up with 480: {status:?}\n{screen}\n{}",
+        server.log()
+    );
+    assert_eq!(
+        metric(&server, "switchboard_callbacks_requested_total").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        metric(&server, "switchboard_callbacks_placed_total").as_deref(),
+        Some("0"),
+        "nobody to call back yet"
+    );
+
+    let _agent = server.agent("sales-team-1", "agent_answer.xml");
+    assert!(
+        customer
+            .wait(Duration::from_secs(30))
+            .is_some_and(|status| status.success()),
+        "the customer did not take the callback\n{}",
+        logs(&server)
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            metric(&server, "switchboard_callbacks_answered_total").as_deref() == Some("1")
+                && server
+                    .read("/agents/sales-team-1")
+                    .1
+                    .contains("\"state\":\"available\"")
+        }),
+        "the callback did not end with the agent available\n{}",
+        logs(&server)
+    );
+    // Dialled at the caller's number, through the gateway.
+    let messages = std::fs::read_to_string(folder.path().join("pstn-messages.log")).unwrap();
+    assert!(
+        messages.contains("INVITE sip:+4930555123@"),
+        "{}",
+        logs(&server)
+    );
+    assert_eq!(
+        metric(&server, "switchboard_outbound_calls_answered_total").as_deref(),
+        Some("0"),
+        "a callback is not a click-to-dial"
+    );
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.direction, "callback", "{row:?}");
+    assert_eq!(row.outcome, "completed", "{row:?}");
+    assert_eq!(row.entry_point, "callback-line", "{row:?}");
+    assert_eq!(row.queue.as_deref(), Some("sales"), "{row:?}");
+    assert_eq!(row.agent.as_deref(), Some("sales-team-1"), "{row:?}");
+    assert_eq!(row.trunk.as_deref(), Some("carrier"), "{row:?}");
+    assert_eq!(row.sip_status, 200, "{row:?}");
+    assert_eq!(row.hangup_side, "customer", "{row:?}");
+    assert!(
+        row.answered_unix_ms
+            .is_some_and(|answered| answered > row.arrived_unix_ms && answered <= row.ended_unix_ms),
+        "{row:?}"
+    );
+}
+
+/// A caller waits past the queue's max wait and becomes a callback request (480). The agent
+/// answers the callback, the customer's phone rings and the carrier gives up (480): the agent
+/// is hung up and available again, the request is not tried again, and the CDR row says
+/// callback, failed, with the customer's status.
+#[test]
+fn a_callback_at_max_wait_whose_customer_does_not_answer_fails_and_frees_the_agent() {
+    require_sipp();
+    require_kamailio();
+    let folder = tempfile::tempdir().unwrap();
+    let (mut server, _kamailio, mut customer) =
+        start_callback_center(folder.path(), "customer_no_answer.xml");
+    let (status, screen) = server.trunk(
+        "caller_callback_wait.xml",
+        "sales-callback",
+        &["-m", "1", "-key", "caller", "+4930555777"],
+    );
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the caller was not hung up at max wait: {status:?}\n{screen}\n{}",
+        server.log()
+    );
+    let _agent = server.agent("sales-team-1", "agent_answer.xml");
+    assert!(
+        customer
+            .wait(Duration::from_secs(30))
+            .is_some_and(|status| status.success()),
+        "the customer's phone did not ring\n{}",
+        server.log()
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            metric(&server, "switchboard_callbacks_failed_total").as_deref() == Some("1")
+                && server
+                    .read("/agents/sales-team-1")
+                    .1
+                    .contains("\"state\":\"available\"")
+        }),
+        "the agent was not freed\n{}",
+        server.log()
+    );
+    // No retry: the request ended with the failed attempt.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        metric(&server, "switchboard_callbacks_placed_total").as_deref(),
+        Some("1")
+    );
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.direction, "callback", "{row:?}");
+    assert_eq!(row.outcome, "failed", "{row:?}");
+    assert_eq!(row.queue.as_deref(), Some("sales-callback"), "{row:?}");
+    assert_eq!(row.agent.as_deref(), Some("sales-team-1"), "{row:?}");
+    assert_eq!(row.trunk.as_deref(), Some("carrier"), "{row:?}");
+    assert_eq!(row.sip_status, 480, "{row:?}");
+    assert_eq!(row.hangup_side, "customer", "{row:?}");
+    assert_eq!(row.answered_unix_ms, None, "{row:?}");
 }

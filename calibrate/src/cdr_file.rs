@@ -52,9 +52,10 @@ pub fn read_cdr_database(path: &Path) -> Result<Vec<ContactRecord>, CalibrationE
     } else {
         "NULL"
     };
-    // Outbound calls (click-to-dial) are no demand on the center: only inbound rows count.
+    // Outbound calls (click-to-dial) are no demand on the center: only inbound rows count,
+    // callbacks among them (each arrived as a call and asked to be called back).
     let inbound = if columns.iter().any(|column| column == "direction") {
-        "WHERE direction = 'inbound'"
+        "WHERE direction IN ('inbound', 'callback')"
     } else {
         ""
     };

@@ -358,7 +358,7 @@ fn a_simulated_month_calibrates_back_to_its_parameters() {
 }
 
 /// Outbound calls (click-to-dial) share the CDR table but are no demand on the center: the
-/// calibration reads the inbound rows only.
+/// calibration reads the inbound rows only, callbacks among them.
 #[test]
 fn outbound_rows_of_the_cdr_table_are_left_out() {
     use switchboard_live::cdr::{CdrRecord, Direction};
@@ -382,12 +382,14 @@ fn outbound_rows_of_the_cdr_table_are_left_out() {
     };
     writer.record(row(Direction::Inbound, "completed"));
     writer.record(row(Direction::Outbound, "failed"));
-    assert_eq!(writer.close().unwrap(), 2);
+    writer.record(row(Direction::Callback, "completed"));
+    assert_eq!(writer.close().unwrap(), 3);
     let clock = LocalClock::new("Asia/Shanghai").unwrap();
     match read_observations(&database, &clock).unwrap() {
         switchboard_calibrate::records::Observations::Contacts(records) => {
-            assert_eq!(records.len(), 1, "{records:?}");
-            assert_eq!(records[0].entry_point, "sales");
+            // The callback arrived as a call: it is demand, the click-to-dial is not.
+            assert_eq!(records.len(), 2, "{records:?}");
+            assert!(records.iter().all(|record| record.entry_point == "sales"));
         }
         _ => panic!("a CDR database gives contacts"),
     }

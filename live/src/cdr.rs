@@ -25,6 +25,8 @@ pub enum Direction {
     Inbound,
     /// A click-to-dial call an agent placed through a trunk (`POST /agents/{agent}/dial`).
     Outbound,
+    /// A caller's callback request, called back through a trunk once an agent took it.
+    Callback,
 }
 
 impl Direction {
@@ -32,6 +34,7 @@ impl Direction {
         match self {
             Direction::Inbound => "inbound",
             Direction::Outbound => "outbound",
+            Direction::Callback => "callback",
         }
     }
 }
@@ -71,6 +74,8 @@ pub struct CdrRecord {
     /// The recording's secure pauses, in ms from its start: `12000-19500;31000-33250`; none
     /// when it has none.
     pub recording_paused_ms: Option<String>,
+    /// The trunk an outbound call or a callback was dialled through; none for inbound calls.
+    pub trunk: Option<String>,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
@@ -95,7 +100,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     caller TEXT,
     direction TEXT NOT NULL DEFAULT 'inbound',
     recording TEXT,
-    recording_paused_ms TEXT
+    recording_paused_ms TEXT,
+    trunk TEXT
 );
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
@@ -128,6 +134,7 @@ impl CdrWriter {
             .execute_batch("ALTER TABLE cdr ADD COLUMN direction TEXT NOT NULL DEFAULT 'inbound'");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN recording TEXT");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN recording_paused_ms TEXT");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN trunk TEXT");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -210,9 +217,9 @@ fn write_rows(
                 "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
-                 direction, recording, recording_paused_ms)
+                 direction, recording, recording_paused_ms, trunk)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21)",
+                 ?18, ?19, ?20, ?21, ?22)",
             )?;
             for record in batch.drain(..) {
                 insert.execute(rusqlite::params![
@@ -237,6 +244,7 @@ fn write_rows(
                     record.direction.as_str(),
                     record.recording,
                     record.recording_paused_ms,
+                    record.trunk,
                 ])?;
                 written += 1;
             }

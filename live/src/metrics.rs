@@ -57,6 +57,10 @@ pub struct Metrics {
     pub outbound_calls_placed: Counter,
     pub outbound_calls_answered: Counter,
     pub outbound_calls_failed: Counter,
+    pub callbacks_requested: Counter,
+    pub callbacks_placed: Counter,
+    pub callbacks_answered: Counter,
+    pub callbacks_failed: Counter,
     pub trunk_invites_failed: Family<GatewayLabel, Counter>,
     /// How long the event loop was busy with one input and the output it caused; every call
     /// in flight waits for a long one, so the tail here bounds the setup time's tail.
@@ -165,6 +169,21 @@ impl Default for Metrics {
             "Outbound calls that ended before the customer answered (agent did not answer, \
              customer busy or unreachable, every gateway failed).",
         );
+        let callbacks_requested = counter(
+            "callbacks_requested",
+            "Callers who asked to be called back (an IVR callback node, a queue's max wait): \
+             their line is hung up and the request keeps its place in the queue.",
+        );
+        let callbacks_placed = counter(
+            "callbacks_placed",
+            "Callbacks whose agent answered, so that the customer's number was dialled.",
+        );
+        let callbacks_answered = counter("callbacks_answered", "Callbacks the customer answered.");
+        let callbacks_failed = counter(
+            "callbacks_failed",
+            "Callbacks that ended before the customer answered (busy, no answer, every gateway \
+             failed, the agent hung up first).",
+        );
         let queue_waiting = Family::<QueueLabel, Gauge>::default();
         registry.register(
             "queue_waiting",
@@ -204,6 +223,10 @@ impl Default for Metrics {
             outbound_calls_placed,
             outbound_calls_answered,
             outbound_calls_failed,
+            callbacks_requested,
+            callbacks_placed,
+            callbacks_answered,
+            callbacks_failed,
             trunk_invites_failed,
             event_loop_busy_seconds,
         }

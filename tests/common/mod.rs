@@ -374,6 +374,7 @@ pub struct Cdr {
     pub caller: Option<String>,
     pub direction: String,
     pub arrived_unix_ms: i64,
+    pub trunk: Option<String>,
 }
 
 pub fn cdrs(path: &Path) -> Vec<Cdr> {
@@ -381,7 +382,8 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
     let mut statement = connection
         .prepare(
             "SELECT call_id, entry_point, queue, agent, answered_unix_ms, ended_unix_ms, outcome,
-             hangup_side, sip_status, offers_unanswered, caller, direction, arrived_unix_ms FROM cdr
+             hangup_side, sip_status, offers_unanswered, caller, direction, arrived_unix_ms, trunk
+             FROM cdr
              ORDER BY id",
         )
         .unwrap();
@@ -401,6 +403,7 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
                 caller: row.get(10)?,
                 direction: row.get(11)?,
                 arrived_unix_ms: row.get(12)?,
+                trunk: row.get(13)?,
             })
         })
         .unwrap()

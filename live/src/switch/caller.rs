@@ -97,6 +97,7 @@ impl Switch {
             next_probe_ms: None,
             recording: None,
             secure_since_ms: None,
+            callback: None,
         };
         self.calls.insert(contact, Box::new(call));
         self.by_caller_call_id.insert(call_id, contact);
@@ -251,6 +252,12 @@ impl Switch {
             return;
         };
         if !call.answered {
+            if by == Party::Agent && self.callback_agent_left(contact) {
+                return;
+            }
+            let Some(call) = self.calls.get_mut(&contact) else {
+                return;
+            };
             if by == Party::Customer && call.caller.final_status.is_none() {
                 // A BYE before the answer ends the early call (RFC 3261 §15): an abandonment.
                 call.record.hangup_side = Some(HangupSide::Customer);
@@ -284,6 +291,10 @@ impl Switch {
     }
 
     pub(super) fn send_bye_to_caller(&mut self, contact: ContactId) {
+        // A callback's customer is on the outbound leg.
+        if self.hang_up_callback_customer(contact) {
+            return;
+        }
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
@@ -348,6 +359,9 @@ impl Switch {
 
     /// The engine connected the caller to the agent whose phone answered: 200 with its answer.
     pub(super) fn connect(&mut self, contact: ContactId) {
+        if self.callback_connect(contact) {
+            return;
+        }
         let Some(agent_call_id) = self
             .calls
             .get(&contact)

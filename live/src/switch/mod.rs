@@ -23,6 +23,7 @@
 //! events (keys, silent legs) come back through `handle_media_event`.
 
 mod agent;
+mod callback;
 mod caller;
 mod commands;
 mod outbound;
@@ -122,6 +123,8 @@ struct Call {
     recording: Option<recording::CallRecording>,
     /// Since when a `secure` IVR node hides the caller's keys and voice.
     secure_since_ms: Option<u64>,
+    /// The caller asked to be called back and was hung up (see `callback`).
+    callback: Option<callback::Callback>,
 }
 
 /// Requests the switch sent as a client, and why.
@@ -980,6 +983,9 @@ impl Switch {
             .record
             .apply(&self.center, event.time_ms, unix_ms, &event.kind);
         self.recording_on_event(&event.kind);
+        if let switchboard_engine::EventKind::CallbackRequested { .. } = event.kind {
+            self.callback_requested(contact);
+        }
         if let switchboard_engine::EventKind::ContactQueued { queue, .. } = event.kind {
             if let Some(media) = &mut self.media {
                 media.queued(contact, self.center.queue_name(queue));
@@ -1046,12 +1052,15 @@ impl Switch {
             .record
             .finish(status, self.now_ms, |time_ms| self.unix_ms(time_ms));
         self.recording_columns(contact, &mut row);
+        self.callback_columns(contact, &mut row);
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);
         self.forget_call(contact);
     }
 
     fn forget_call(&mut self, contact: ContactId) {
+        // A callback still calling its customer stops.
+        self.hang_up_callback_customer(contact);
         if let Some(media) = &mut self.media {
             media.close(contact);
         }

@@ -109,13 +109,13 @@ pub(super) enum OutboundSide {
 }
 
 /// The customer's leg of an outbound call: an INVITE through one gateway of the trunk.
-struct CustomerLeg {
-    dialog: Dialog,
-    invite_transaction: TransactionId,
+pub(super) struct CustomerLeg {
+    pub(super) dialog: Dialog,
+    pub(super) invite_transaction: TransactionId,
     /// The CSeq number of the INVITE in flight (a challenged INVITE goes again with the next).
     invite_cseq: u32,
-    gateway: usize,
-    answered: bool,
+    pub(super) gateway: usize,
+    pub(super) answered: bool,
     /// A 401/407 of this gateway was answered with the trunk's credentials already.
     authenticated: bool,
 }
@@ -124,28 +124,31 @@ struct CustomerLeg {
 /// called through the trunk, gateway by gateway, until one takes the call.
 pub(super) struct OutboundCall {
     /// The media plane's key for the call's two legs (from the contacts' counter, so it never
-    /// meets an engine contact's).
-    media: ContactId,
-    agent: AgentId,
-    trunk: usize,
-    to: String,
-    agent_dialog: Dialog,
-    agent_invite: TransactionId,
-    agent_answered: bool,
-    customer: Option<CustomerLeg>,
+    /// meets an engine contact's; a callback's is its contact).
+    pub(super) media: ContactId,
+    pub(super) agent: AgentId,
+    pub(super) trunk: usize,
+    pub(super) to: String,
+    pub(super) agent_dialog: Dialog,
+    pub(super) agent_invite: TransactionId,
+    pub(super) agent_answered: bool,
+    pub(super) customer: Option<CustomerLeg>,
     /// Gateways tried for this call, in order.
-    tried: Vec<usize>,
+    pub(super) tried: Vec<usize>,
     /// The switch put an available agent in aux for the call, and makes them available after.
-    restore_available: bool,
+    pub(super) restore_available: bool,
     /// When the API asked for the call, and when the customer answered (switch time).
-    dialled_ms: u64,
-    customer_answered_ms: Option<u64>,
+    pub(super) dialled_ms: u64,
+    pub(super) customer_answered_ms: Option<u64>,
     /// The last final status of a customer's INVITE (408 when one got none).
-    customer_status: Option<u16>,
+    pub(super) customer_status: Option<u16>,
     /// Who ended the call; the switch unless a side hung up or refused.
-    hangup_side: HangupSide,
+    pub(super) hangup_side: HangupSide,
     /// The side whose RTP stopped for the media timeout, when that ended the call.
-    media_timeout: Option<HangupSide>,
+    pub(super) media_timeout: Option<HangupSide>,
+    /// The engine's callback contact this call serves (see `callback`): its agent leg is the
+    /// engine's offer, and its end is told to the engine instead of writing a row here.
+    pub(super) callback: Option<ContactId>,
 }
 
 impl OutboundCall {
@@ -171,7 +174,7 @@ impl OutboundCall {
 }
 
 /// How an outbound call ended, for the log and the counters.
-enum OutboundEnd {
+pub(super) enum OutboundEnd {
     Answered,
     Failed(String),
 }
@@ -200,12 +203,7 @@ impl Switch {
                 ))
             }
         };
-        let valid_number = !to.is_empty()
-            && to.len() <= 32
-            && to
-                .bytes()
-                .all(|byte| byte.is_ascii_digit() || matches!(byte, b'+' | b'*' | b'#'));
-        if !valid_number {
+        if !is_dialable(to) {
             return Err(CommandError::Refused(format!(
                 "\"to\": expected a number of at most 32 digits (+, * and # allowed), found {to:?}"
             )));
@@ -310,6 +308,7 @@ impl Switch {
             customer_status: None,
             hangup_side: HangupSide::Center,
             media_timeout: None,
+            callback: None,
         };
         let view = call.view(&call_id, self);
         self.outbound_by_call_id
@@ -387,7 +386,7 @@ impl Switch {
 
     /// The customer's INVITE through the next gateway of the trunk that is up and not tried
     /// yet for this call; when none is left, the call fails.
-    fn dial_customer(&mut self, call_id: &str) {
+    pub(super) fn dial_customer(&mut self, call_id: &str) {
         let Some(call) = self.outbound.get(call_id) else {
             return;
         };
@@ -526,7 +525,12 @@ impl Switch {
                 if let Some(plane) = &mut self.media {
                     plane.connect(media);
                 }
-                self.metrics.outbound_calls_answered.inc();
+                match self.outbound.get(call_id).and_then(|call| call.callback) {
+                    Some(contact) => self.callback_answered(contact),
+                    None => {
+                        self.metrics.outbound_calls_answered.inc();
+                    }
+                }
                 tracing::info!(%call_id, gateway = %self.trunks.gateways()[gateway].address, "outbound call answered");
             }
             401 | 407 if !customer.authenticated => {
@@ -676,7 +680,9 @@ impl Switch {
             return;
         };
         let mut byes = Vec::new();
-        if call.agent_answered {
+        if call.callback.is_some() {
+            // A callback's agent leg is the engine's offer: the engine's side ends it.
+        } else if call.agent_answered {
             byes.push((
                 call.agent_dialog.request(Method::Bye),
                 call.agent_dialog.destination(),
@@ -716,6 +722,10 @@ impl Switch {
         }
         if let Some(plane) = &mut self.media {
             plane.close(call.media);
+        }
+        if let Some(contact) = call.callback {
+            self.callback_dial_ended(contact, &call, end);
+            return;
         }
         self.outbound_cdr(call_id, &call);
         match end {
@@ -762,6 +772,7 @@ impl Switch {
             // Outbound calls are not recorded yet.
             recording: None,
             recording_paused_ms: None,
+            trunk: Some(self.trunks.trunk_name(call.trunk).to_string()),
         };
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);
@@ -880,6 +891,15 @@ impl Switch {
             .get(call_id)
             .map(|call| call.view(call_id, self))
     }
+}
+
+/// A number the switch can dial: at most 32 digits, `+`, `*` and `#`.
+pub(super) fn is_dialable(number: &str) -> bool {
+    !number.is_empty()
+        && number.len() <= 32
+        && number
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || matches!(byte, b'+' | b'*' | b'#'))
 }
 
 /// A dialled number as the user part of a SIP URI: `#` is not allowed there unescaped
