@@ -161,6 +161,7 @@ pub fn event_contact(kind: &EventKind) -> Option<switchboard_engine::ContactId> 
         | EventKind::OfferEnded { contact, .. }
         | EventKind::ContactAnswered { contact, .. }
         | EventKind::ConversationEnded { contact, .. }
+        | EventKind::ContactTransferred { contact, .. }
         | EventKind::ContactEnded { contact, .. } => Some(*contact),
         EventKind::AgentStateChanged { .. } => None,
     }
