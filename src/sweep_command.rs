@@ -263,10 +263,14 @@ fn print_outcome(
                  can tell)",
                 row.record.id, row.intervals_missed
             ),
-            (Some(miss), _) => format!(
+            (Some(miss), _) if row.intervals_within_interval > 0 => format!(
                 "{} fails: {miss} ({} queue-intervals missed, {} of them within the 95 % \
                  interval)",
                 row.record.id, row.intervals_missed, row.intervals_within_interval
+            ),
+            (Some(miss), _) => format!(
+                "{} fails: {miss} ({} queue-intervals missed)",
+                row.record.id, row.intervals_missed
             ),
             (None, PointVerdict::WithinInterval) => format!(
                 "{} misses only within the 95 % intervals: its day means miss the targets, \

@@ -371,10 +371,7 @@ impl fmt::Display for IntervalMiss {
                 crate::display::percent_text(value)
             }
         };
-        let mean = self
-            .estimate
-            .mean
-            .map_or("undefined".to_string(), &figure);
+        let mean = self.estimate.mean.map_or("undefined".to_string(), &figure);
         write!(
             f,
             "queue {} at {}: {} {mean} {relation} {}",
