@@ -773,6 +773,8 @@ impl Switch {
             recording: None,
             recording_paused_ms: None,
             trunk: Some(self.trunks.trunk_name(call.trunk).to_string()),
+            // Neither transferred nor the rest of a transfer.
+            ..CdrRecord::default()
         };
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);
