@@ -261,6 +261,10 @@ pub struct CallMedia {
     media_timeout_ms: u64,
     /// The caller's keys are not relayed and the recording is silent (a secure `collect`).
     secure: bool,
+    /// The caller's key event (SSRC, RTP timestamp) last heard while secure: the rest of its
+    /// packets stays hidden after secure entry ends, since the key that completes an entry
+    /// is still being sent when the call moves on (to an agent, say).
+    secure_key_event: Option<(u32, u32)>,
     recorder: Option<StereoRecorder>,
     recording_chunks: VecDeque<Vec<i16>>,
     next_recording_poll_ms: Option<u64>,
@@ -288,6 +292,7 @@ impl CallMedia {
             legs: [leg(Side::Caller), leg(Side::Agent)],
             media_timeout_ms,
             secure: false,
+            secure_key_event: None,
             recorder: None,
             recording_chunks: VecDeque::new(),
             next_recording_poll_ms: None,
@@ -499,7 +504,12 @@ impl CallMedia {
             }
         }
 
-        let hidden = self.secure && side == Side::Caller;
+        let event = (header.ssrc, header.timestamp);
+        if is_key && self.secure && side == Side::Caller {
+            self.secure_key_event = Some(event);
+        }
+        let hidden = side == Side::Caller
+            && (self.secure || (is_key && self.secure_key_event == Some(event)));
         let out_leg = &mut self.legs[side.other().index()];
         let listening = matches!(out_leg.hears, Hears::OtherSide);
         let (Some(out), Some(destination), true) =

@@ -199,13 +199,21 @@ fn the_first_source_is_latched_others_dropped_until_it_falls_quiet() {
 #[test]
 fn keys_are_heard_and_not_relayed_while_secure() {
     let mut call = connected(Codec::Pcmu, Codec::Pcmu);
-    let send_key = |call: &mut CallMedia, key: char, timestamp: u32, first_sequence: u16| {
+    // `secure_ends_after`: secure entry ends after that many packets of the press.
+    let send_key = |call: &mut CallMedia,
+                    key: char,
+                    timestamp: u32,
+                    first_sequence: u16,
+                    secure_ends_after: Option<usize>| {
         let mut relayed = 0;
         for (index, (marker, payload)) in key_press_payloads(key, 100, 20)
             .unwrap()
             .into_iter()
             .enumerate()
         {
+            if secure_ends_after == Some(index) {
+                call.set_secure(0, false);
+            }
             let mut buffer = [0u8; 64];
             let fields = Rewrite {
                 marker,
@@ -229,7 +237,7 @@ fn keys_are_heard_and_not_relayed_while_secure() {
         relayed
     };
     assert_eq!(
-        send_key(&mut call, '4', 8_000, 0),
+        send_key(&mut call, '4', 8_000, 0, None),
         7,
         "every packet of the press (four updates, three ends) reaches the agent"
     );
@@ -243,7 +251,7 @@ fn keys_are_heard_and_not_relayed_while_secure() {
     assert_eq!(call.poll_event(), None, "one press, one key");
     call.set_secure(0, true);
     assert_eq!(
-        send_key(&mut call, '9', 16_000, 10),
+        send_key(&mut call, '9', 16_000, 10, None),
         0,
         "nothing of a secure key reaches the agent"
     );
@@ -268,6 +276,19 @@ fn keys_are_heard_and_not_relayed_while_secure() {
     assert!(voice[header.payload_offset..]
         .iter()
         .all(|&code| code == Codec::Pcmu.silence()));
+    // The key that completes a secure entry is still being sent when the entry ends (and the
+    // call goes on to an agent): none of that press reaches the agent either.
+    assert_eq!(
+        send_key(&mut call, '3', 24_000, 20, Some(1)),
+        0,
+        "the rest of a press begun while secure stays hidden"
+    );
+    assert!(!call.is_secure());
+    assert_eq!(
+        send_key(&mut call, '5', 32_000, 30, None),
+        7,
+        "the next press is relayed again"
+    );
 }
 
 #[test]
