@@ -42,6 +42,11 @@ impl Phone {
     /// `account` is baresip's account line; `tone_hz` the sine it sends; `extra` arguments
     /// (`-e` commands, `-t` seconds to live).
     fn start(account: &str, tone_hz: u32, extra: &[&str]) -> Phone {
+        Phone::start_with_config(account, tone_hz, extra, "")
+    }
+
+    /// [`Phone::start`] with more lines for baresip's config (modules and their settings).
+    fn start_with_config(account: &str, tone_hz: u32, extra: &[&str], more_config: &str) -> Phone {
         require_baresip();
         let folder = tempfile::tempdir().unwrap();
         let port = free_udp_port();
@@ -53,7 +58,7 @@ impl Phone {
              ausrc_srate 48000\nauplay_srate 48000\nausrc_channels 2\n\
              module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\n\
              module alsa.so\nmodule sndfile.so\nmodule account.so\nmodule menu.so\n\
-             snd_path {}\n",
+             snd_path {}\n{more_config}",
             folder.path().display()
         );
         std::fs::write(folder.path().join("config"), config).unwrap();
@@ -268,8 +273,14 @@ fn recording_channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
     panic!("{}: no data chunk", path.display());
 }
 
-/// The call's CDR columns: the recording's file name and its one secure span in ms.
+/// The call's CDR columns: the recording's file name and its one secure span in ms, which
+/// lasts the payments line's prompt and timeout (2.5 s).
 fn recorded_call(server: &Server) -> (String, (u64, u64)) {
+    recorded_call_with_span(server, 2_400..3_000)
+}
+
+/// [`recorded_call`] for a secure span whose length in ms is in `span_ms`.
+fn recorded_call_with_span(server: &Server, span_ms: std::ops::Range<u64>) -> (String, (u64, u64)) {
     let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
     let (outcome, recording, paused): (String, Option<String>, Option<String>) = connection
         .query_row(
@@ -285,9 +296,9 @@ fn recorded_call(server: &Server) -> (String, (u64, u64)) {
         .split_once('-')
         .map(|(start, end)| (start.parse::<u64>().unwrap(), end.parse::<u64>().unwrap()))
         .unwrap_or_else(|| panic!("one span expected: {paused:?}"));
-    // The node's prompt and timeout: 2.5 s, from the call's arrival.
+    // From the call's arrival.
     assert!(start_ms < 200, "{paused}");
-    assert!((2_400..3_000).contains(&(end_ms - start_ms)), "{paused}");
+    assert!(span_ms.contains(&(end_ms - start_ms)), "{paused}");
     (recording, (start_ms, end_ms))
 }
 
@@ -613,5 +624,192 @@ fn the_api_stops_a_calls_recording_and_a_stopped_one_stays_stopped() {
     assert!(
         (2_000..4_500).contains(&recorded_ms) && recorded_ms < talk_ms + 1_000,
         "recorded {recorded_ms} ms of a call that talked {talk_ms} ms"
+    );
+}
+
+/// The card number the caller keys on the card line (a test number, found nowhere else).
+const CARD_DIGITS: &str = "40128888";
+
+/// Every RTP packet a socket of the test gets, as the agent's phone would: (payload type,
+/// payload), until `stop` is set.
+fn collect_rtp(
+    socket: std::net::UdpSocket,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(u8, Vec<u8>)>> {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut packets = Vec::new();
+        let mut buffer = [0u8; 2048];
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok(length) = socket.recv(&mut buffer) {
+                if length > 12 {
+                    packets.push((buffer[1] & 0x7f, buffer[12..length].to_vec()));
+                }
+            }
+        }
+        packets
+    })
+}
+
+/// Every file under `folder` whose bytes hold `needle`.
+fn files_holding(folder: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if std::fs::read(&path)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|window| window == needle)
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The card line's secure `collect` node takes 8 digits keyed by a baresip caller as RFC 4733
+/// telephone-events, one event per key: the switch gathers them into one entry, and the
+/// routing follows it (the right number goes to sales, anything else to billing, where nobody
+/// answers). The agent's leg — RTP to a socket of the test — gets the telephone-event of the
+/// key pressed after the answer and none of the card's; the recording is silent over the
+/// secure span, and the digits are in no CDR column, no API answer, no decisions line, no
+/// file of the data folder and not in the log.
+#[test]
+fn card_digits_keyed_as_rfc_4733_events_route_the_call_and_reach_no_agent_record_or_file() {
+    let decisions_folder = tempfile::tempdir().unwrap();
+    let decisions = decisions_folder.path().join("decisions.jsonl");
+    let mut server = Server::start_logging(
+        CENTER,
+        &["--decisions", &decisions.display().to_string()],
+        "debug",
+    );
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp_port = rtp.local_addr().unwrap().port();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let agent_rtp = collect_rtp(rtp, stop.clone());
+    let _agent = server.agent_with_keys(
+        "sales-team-1",
+        "agent_answer_rtp.xml",
+        &[("rtp_port", rtp_port.to_string())],
+    );
+    wait_registered(&server, "sales-team-1");
+    let console_port = free_udp_port();
+    let mut caller = Phone::start_with_config(
+        &format!(
+            "<sip:customer@{}>;regint=0;audio_codecs=PCMU",
+            server.sip_address()
+        ),
+        600,
+        &[
+            "-t",
+            "9",
+            "-e",
+            &format!("/dial sip:card-line@{}", server.sip_address()),
+        ],
+        &format!("module cons.so\ncons_listen 127.0.0.1:{console_port}\n"),
+    );
+    // baresip's console takes key presses by UDP; in a call they are sent as RFC 4733 events.
+    let console = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let press = |key: char| {
+        console
+            .send_to(key.to_string().as_bytes(), ("127.0.0.1", console_port))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    std::thread::sleep(Duration::from_millis(1_000));
+    CARD_DIGITS.chars().for_each(press);
+    // Routed to sales and answered by now; the next key is for the agent.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && !server
+            .read("/agents/sales-team-1")
+            .1
+            .contains("\"state\":\"busy\"")
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let answers: Vec<String> = [
+        "/agents",
+        "/agents/sales-team-1",
+        "/agents/sales-team-1/contacts",
+        "/queues",
+        "/queues/sales",
+    ]
+    .iter()
+    .map(|path| server.read(path).1)
+    .collect();
+    press('9');
+    assert!(
+        caller.process.wait(Duration::from_secs(15)).is_some(),
+        "the caller did not finish"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let packets = agent_rtp.join().unwrap();
+    server.stop();
+
+    // Routing followed the entry, and the CDR names the one secure span.
+    let (recording, (start_ms, end_ms)) = recorded_call_with_span(&server, 1_500..6_000);
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows[0].queue.as_deref(), Some("sales"), "{rows:?}");
+    assert_eq!(rows[0].agent.as_deref(), Some("sales-team-1"), "{rows:?}");
+
+    // The agent's leg: audio, and the telephone-event of the key after the answer only.
+    let events: Vec<u8> = packets
+        .iter()
+        .filter(|(payload_type, _)| *payload_type == 101)
+        .map(|(_, payload)| payload[0])
+        .collect();
+    assert!(
+        packets.iter().any(|(payload_type, _)| *payload_type == 0),
+        "the agent's leg got no audio"
+    );
+    assert!(
+        !events.is_empty(),
+        "the key after the answer should reach the agent: {} packets\n{}",
+        packets.len(),
+        caller.log()
+    );
+    assert!(
+        events.iter().all(|event| *event == 9),
+        "the agent's leg got telephone-events {events:?}: only 9 (the key after the answer) may \
+         be there"
+    );
+
+    // The recording: silence over the secure span, the caller's tone after it.
+    let (caller_channel, _) = recording_channels(&recordings_folder(&server).join(&recording));
+    let secure = (start_ms as usize + 20) * 8..(end_ms as usize - 20) * 8;
+    assert!(
+        caller_channel[secure].iter().all(|sample| *sample == 0),
+        "the secure span {start_ms}-{end_ms} should be silent"
+    );
+    let after = (end_ms as usize + 500) * 8..caller_channel.len() - 4_000;
+    assert!(tone_power_ratio(&caller_channel[after], 600.0) > 0.9);
+
+    // The digits are nowhere: API answers, decisions, data folder, log.
+    let decisions_text = std::fs::read_to_string(&decisions).unwrap();
+    assert!(decisions_text.lines().count() > 3, "{decisions_text}");
+    for (what, text) in answers
+        .iter()
+        .map(|answer| ("an API answer", answer.as_str()))
+        .chain([("the decisions", decisions_text.as_str())])
+        .chain([("the log", server.log().as_str())])
+    {
+        assert!(
+            !text.contains(CARD_DIGITS),
+            "{what} holds the card number:\n{text}"
+        );
+    }
+    let data = server.cdr_path().parent().unwrap().to_path_buf();
+    assert_eq!(
+        files_holding(&data, CARD_DIGITS.as_bytes()),
+        Vec::<PathBuf>::new()
     );
 }

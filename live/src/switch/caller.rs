@@ -98,6 +98,7 @@ impl Switch {
             recording: None,
             secure_since_ms: None,
             callback: None,
+            digit_entry: None,
         };
         self.calls.insert(contact, Box::new(call));
         self.by_caller_call_id.insert(call_id, contact);
@@ -322,13 +323,7 @@ impl Switch {
         let Some(digits) = digits_of(&request) else {
             return;
         };
-        match self
-            .center
-            .handle(self.now_ms, Input::Digits { contact, digits })
-        {
-            Ok(()) => self.drain_engine(),
-            Err(error) => tracing::debug!(%error, contact = contact.0, "digits ignored"),
-        }
+        self.caller_keyed(contact, &digits);
     }
 
     /// 180 Ringing once the call waits in a queue.

@@ -26,6 +26,7 @@ mod agent;
 mod callback;
 mod caller;
 mod commands;
+mod keys;
 mod outbound;
 mod probe;
 mod recording;
@@ -126,6 +127,8 @@ struct Call {
     secure_since_ms: Option<u64>,
     /// The caller asked to be called back and was hung up (see `callback`).
     callback: Option<callback::Callback>,
+    /// The keys of a `collect` node's entry so far (see `keys`).
+    digit_entry: Option<keys::DigitEntry>,
 }
 
 /// Requests the switch sent as a client, and why.
@@ -611,14 +614,7 @@ impl Switch {
             DriverEvent::Media(switchboard_media::MediaEvent::Key { side, key }) => {
                 if side == switchboard_media::Side::Caller {
                     self.metrics.media_keys.inc();
-                    let digits = key.to_string();
-                    if let Err(error) = self
-                        .center
-                        .handle(now_ms, Input::Digits { contact, digits })
-                    {
-                        tracing::debug!(%error, contact = contact.0, "key ignored");
-                    }
-                    self.drain_engine();
+                    self.caller_keyed(contact, &key.to_string());
                 }
             }
             DriverEvent::Media(switchboard_media::MediaEvent::MediaTimeout { side }) => {
@@ -991,6 +987,7 @@ impl Switch {
             .record
             .apply(&self.center, event.time_ms, unix_ms, &event.kind);
         self.recording_on_event(&event.kind);
+        self.keys_on_event(&event.kind);
         if let switchboard_engine::EventKind::CallbackRequested { .. } = event.kind {
             self.callback_requested(contact);
         }
