@@ -16,6 +16,7 @@ use switchboard_compliance::roles::{
     new_token, with_user, Action, HashCost, Place, Role, Tokens, UserEntry,
 };
 use switchboard_engine::units::DurationMs;
+use switchboard_media::recording_file::complete_streamed_wav;
 
 use crate::audit_command::write_secret;
 use crate::terminal::{out_folder, refuse_file_out};
@@ -387,7 +388,12 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let exported = args.out.join(export_name(&header.body.name, &args.file));
     let temporary = partial_path(&exported);
     let result = (|| -> anyhow::Result<()> {
-        let mut out = std::fs::File::create(&temporary)
+        let mut out = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)
             .with_context(|| format!("cannot create {}", temporary.display()))?;
         if header.body.content_type.starts_with("text/") {
             // Transcripts leave with personal data masked.
@@ -398,6 +404,11 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         } else {
             std::io::copy(&mut reader, &mut out)
                 .with_context(|| format!("{}", args.file.display()))?;
+            if header.body.content_type == "audio/wav" {
+                // A recording `serve` streamed has placeholder sizes: the real ones go in now.
+                complete_streamed_wav(&mut out)
+                    .with_context(|| format!("cannot complete {}", temporary.display()))?;
+            }
         }
         out.sync_all()?;
         std::fs::rename(&temporary, &exported)?;

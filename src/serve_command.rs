@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
+use switchboard_compliance::at_rest::Keyring;
 use switchboard_compliance::audit::{AuditLog, AuditOptions};
 use switchboard_compliance::guard::Guard;
 use switchboard_compliance::mask::Masker;
@@ -21,6 +22,7 @@ use switchboard_live::config::ScenarioLive;
 use switchboard_live::http::ApiSettings;
 use switchboard_live::media::{MediaDriver, MediaSettings};
 use switchboard_live::media_plane::{AudioLibrary, MediaPlane};
+use switchboard_live::recording_store::RecordingStore;
 use switchboard_live::runtime::{run_switch_observed, LoopOptions, SwitchHandle};
 use switchboard_live::sip::transport::Transport;
 use switchboard_live::streams::{StreamSettings, Streams};
@@ -107,6 +109,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_env_filter(filter)
         .try_init();
     let authenticator = load_authenticator(&args.scenario, &live)?;
+    let recordings = recording_store(&args.scenario, &text, &live)?;
     if !(args.clock_rate > 0.0 && args.clock_rate.is_finite()) {
         return Err(anyhow!("--clock-rate must be a number above 0"));
     }
@@ -166,7 +169,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args,
         center,
         live,
-        audio,
+        MediaFiles { audio, recordings },
         authenticator,
         tls,
         started_at.as_millisecond(),
@@ -480,11 +483,78 @@ fn load_authenticator(
     ))
 }
 
+/// The files media reads (prompts and music) and how it writes recordings.
+struct MediaFiles {
+    audio: Option<AudioLibrary>,
+    recordings: RecordingStore,
+}
+
+/// How recordings are stored: encrypted under `[live.compliance] recording_key_file` (a path
+/// relative to the scenario's folder; a file that cannot be read is an error pointing at the
+/// key), or plain WAV with a warning. Plain recordings are refused when
+/// `[live.compliance.retention]` is set, since retention deletes encrypted files only and
+/// plain ones would be kept for ever.
+fn recording_store(
+    scenario: &std::path::Path,
+    text: &str,
+    live: &switchboard_live::config::LiveConfig,
+) -> anyhow::Result<RecordingStore> {
+    let located = |path: &str, message: &str| {
+        let offset = toml_edit::ImDocument::parse(text)
+            .ok()
+            .and_then(|document| crate::scenario_file::locate_path(&document, path))
+            .map_or(0, |span| span.start);
+        anyhow!(switchboard_engine::source_text::located(
+            &scenario.display().to_string(),
+            text,
+            offset,
+            message
+        ))
+    };
+    let records_calls = live.recording.all_calls || !live.recording.queues.is_empty();
+    let Some(key_file) = &live.compliance.recording_key_file else {
+        if records_calls && live.compliance.retention.is_some() {
+            return Err(located(
+                "live.compliance.retention",
+                "[live.compliance.retention] with [live.recording] needs [live.compliance] \
+                 recording_key_file: retention deletes encrypted recordings only, so plain ones \
+                 would be kept for ever (make a key file with `switchboard recording keys new \
+                 FILE --id ID`)",
+            ));
+        }
+        if live.media.anchor {
+            tracing::warn!(
+                "recordings are written as plain WAV files (NAME.wav in the CDR): set \
+                 [live.compliance] recording_key_file to encrypt them at rest"
+            );
+        }
+        return Ok(RecordingStore::plain());
+    };
+    let path = scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(key_file);
+    let key_text = std::fs::read_to_string(&path).map_err(|problem| {
+        located(
+            "live.compliance.recording_key_file",
+            &format!(
+                "[live.compliance] recording_key_file: cannot read {}: {problem} (make one with \
+                 `switchboard recording keys new FILE --id ID`)",
+                path.display()
+            ),
+        )
+    })?;
+    let keys = Keyring::parse(&key_text, &path.display().to_string())
+        .map_err(|problem| anyhow!("{problem}"))?;
+    tracing::info!(key_id = keys.current_id(), "recordings encrypted at rest");
+    Ok(RecordingStore::encrypted(keys))
+}
+
 async fn serve(
     args: ServeArgs,
     center: Center,
     live: switchboard_live::config::LiveConfig,
-    audio: Option<AudioLibrary>,
+    media_files: MediaFiles,
     authenticator: Option<Authenticator>,
     tls: TlsSides,
     start_unix_ms: i64,
@@ -581,7 +651,7 @@ async fn serve(
         streams = Some(without.with_tls_connector(connector));
     }
     let mut media = None;
-    if let Some(audio) = audio {
+    if let Some(audio) = media_files.audio {
         let address = media_settings.address.unwrap_or(sip_address.ip());
         if address.is_unspecified() {
             return Err(anyhow!(
@@ -593,6 +663,7 @@ async fn serve(
             MediaSettings {
                 address,
                 media_timeout_ms: media_settings.media_timeout.0,
+                recordings: media_files.recordings,
             },
             start,
         );

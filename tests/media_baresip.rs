@@ -268,16 +268,8 @@ fn recording_channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
     panic!("{}: no data chunk", path.display());
 }
 
-#[test]
-fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_span() {
-    let mut server = Server::start(CENTER);
-    // The payments line collects a card number securely for 2.5 s, then the call goes to
-    // sales: the caller talks 600 Hz all along, the agent 1400 Hz once it answers.
-    let (agent, _caller) = agent_and_caller(&server, "payments-line", 7, || {});
-    std::thread::sleep(Duration::from_millis(500));
-    server.stop();
-    drop(agent);
-
+/// The call's CDR columns: the recording's file name and its one secure span in ms.
+fn recorded_call(server: &Server) -> (String, (u64, u64)) {
     let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
     let (outcome, recording, paused): (String, Option<String>, Option<String>) = connection
         .query_row(
@@ -296,14 +288,13 @@ fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_spa
     // The node's prompt and timeout: 2.5 s, from the call's arrival.
     assert!(start_ms < 200, "{paused}");
     assert!((2_400..3_000).contains(&(end_ms - start_ms)), "{paused}");
+    (recording, (start_ms, end_ms))
+}
 
-    let path = server
-        .cdr_path()
-        .parent()
-        .unwrap()
-        .join("recordings")
-        .join(&recording);
-    let (caller_channel, agent_channel) = recording_channels(&path);
+/// The stereo recording at `path` holds the caller's 600 Hz on the left and the agent's
+/// 1400 Hz on the right, and digital silence over the secure span `(start_ms, end_ms)`.
+fn assert_holds_both_phones_and_the_secure_silence(path: &Path, (start_ms, end_ms): (u64, u64)) {
+    let (caller_channel, agent_channel) = recording_channels(path);
     let frames_per_ms = 8;
     let last = caller_channel.len();
     assert!(
@@ -318,7 +309,7 @@ fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_spa
             .iter()
             .all(|sample| *sample == 0)
             && agent_channel[secure].iter().all(|sample| *sample == 0),
-        "the secure span {paused} should be silent on both channels"
+        "the secure span {start_ms}-{end_ms} should be silent on both channels"
     );
     // The conversation: from a second after the pause to half a second before the end.
     let talk = (end_ms as usize + 1_000) * frames_per_ms..last - 4_000;
@@ -334,6 +325,245 @@ fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_spa
         agent_tone > 0.9 && agent_leak < 0.01,
         "right channel: the agent's 1400 Hz {agent_tone:.3} (600 Hz: {agent_leak:.3})"
     );
+}
+
+fn recordings_folder(server: &Server) -> PathBuf {
+    server.cdr_path().parent().unwrap().join("recordings")
+}
+
+#[test]
+fn the_recording_holds_each_phone_on_its_channel_and_silence_over_the_secure_span() {
+    let mut server = Server::start(CENTER);
+    // The payments line collects a card number securely for 2.5 s, then the call goes to
+    // sales: the caller talks 600 Hz all along, the agent 1400 Hz once it answers.
+    let (agent, _caller) = agent_and_caller(&server, "payments-line", 7, || {});
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    drop(agent);
+    let (recording, secure_span_ms) = recorded_call(&server);
+    assert!(recording.ends_with(".wav"), "{recording}");
+    assert!(
+        server.log().contains("plain WAV"),
+        "no warning about plain recordings:\n{}",
+        server.log()
+    );
+    let path = recordings_folder(&server).join(&recording);
+    assert_holds_both_phones_and_the_secure_silence(&path, secure_span_ms);
+}
+
+/// tests/media/center.toml in a folder of its own (its relative paths made absolute) with
+/// `[live.compliance] recording_key_file` and a new master key file: recordings encrypted.
+fn center_with_recording_keys() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    let center = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
+    let repository = common::repository_file("");
+    let center = center
+        .replace("\"../../", &format!("\"{}", repository.display()))
+        .replace(
+            "\"../sipp/",
+            &format!("\"{}", repository.join("tests/sipp/").display()),
+        );
+    assert!(!center.contains("\"../"), "a relative path is left");
+    std::fs::write(
+        folder.path().join("center.toml"),
+        format!("{center}\n[live.compliance]\nrecording_key_file = \"recording-keys.toml\"\n"),
+    )
+    .unwrap();
+    let keys = switchboard_compliance::at_rest::Keyring::generate("2026-12");
+    std::fs::write(folder.path().join("recording-keys.toml"), keys.to_text()).unwrap();
+    folder
+}
+
+/// `switchboard serve` of the scenario in `folder` with `[live.compliance]` text appended:
+/// it must refuse to start; what it printed.
+fn serve_refuses(folder: &Path, compliance: &str) -> String {
+    let center = folder.join("center.toml");
+    let text = std::fs::read_to_string(&center).unwrap();
+    // Without the shared API token, which per-user tokens exclude.
+    let text = text
+        .replace("api_token = \"test-token\"\n", "")
+        .replace("recording_key_file = \"recording-keys.toml\"\n", compliance);
+    let refused = folder.join("refused.toml");
+    std::fs::write(&refused, text).unwrap();
+    let (started, printed) = switchboard(
+        &[
+            "serve".as_ref(),
+            refused.as_os_str(),
+            "--sip".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--http".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--data".as_ref(),
+            folder.join("data").as_os_str(),
+        ],
+        None,
+    );
+    assert!(!started, "{printed}");
+    printed
+}
+
+#[test]
+fn serve_refuses_a_missing_key_file_and_plain_recordings_under_retention() {
+    let scenario = center_with_recording_keys();
+    let printed = serve_refuses(
+        scenario.path(),
+        "recording_key_file = \"no-such-keys.toml\"\n",
+    );
+    let lines = std::fs::read_to_string(scenario.path().join("refused.toml"))
+        .unwrap()
+        .lines()
+        .count();
+    // The key's line in the scenario (the last one), its column, the file, what to do.
+    let place =
+        format!("refused.toml:{lines}:1: [live.compliance] recording_key_file: cannot read");
+    assert!(printed.contains(&place), "{printed}");
+    assert!(printed.contains("no-such-keys.toml"), "{printed}");
+    assert!(
+        printed.contains("switchboard recording keys new"),
+        "{printed}"
+    );
+    assert!(printed.contains("^"), "a caret under the key: {printed}");
+
+    // Retention deletes encrypted recordings only: plain ones with it would stay for ever.
+    let retention = "tokens = \"tokens.toml\"\naudit_key = \"audit.key\"\n\
+                     [live.compliance.retention]\nrecordings = \"180d\"\ntranscripts = \"90d\"\n";
+    let printed = serve_refuses(scenario.path(), retention);
+    assert!(
+        printed.contains("[live.compliance.retention] with [live.recording] needs [live.compliance] recording_key_file"),
+        "{printed}"
+    );
+}
+
+/// `switchboard ARGUMENTS` with `token` in SWITCHBOARD_TOKEN: (succeeded, stdout + stderr).
+fn switchboard(arguments: &[&std::ffi::OsStr], token: Option<&str>) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command.args(arguments).env_remove("SWITCHBOARD_TOKEN");
+    if let Some(token) = token {
+        command.env("SWITCHBOARD_TOKEN", token);
+    }
+    let output = command.output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), printed)
+}
+
+#[test]
+fn an_encrypted_recording_is_no_wav_on_disk_and_an_auditor_exports_it_with_a_reason() {
+    let scenario = center_with_recording_keys();
+    let center = scenario.path().join("center.toml");
+    let mut server = Server::start(center.to_str().unwrap());
+    let (agent, _caller) = agent_and_caller(&server, "payments-line", 7, || {});
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    drop(agent);
+    let (recording, secure_span_ms) = recorded_call(&server);
+    assert!(recording.ends_with(".wav.sbenc"), "{recording}");
+    assert!(!server.log().contains("plain WAV"), "{}", server.log());
+
+    // On disk: an encrypted file, no WAV header, no run of the audio in the clear.
+    let encrypted = recordings_folder(&server).join(&recording);
+    let bytes = std::fs::read(&encrypted).unwrap();
+    assert_eq!(&bytes[..5], b"SBENC", "{}", encrypted.display());
+    assert!(
+        !bytes.windows(8).any(|window| window == b"WAVEfmt "),
+        "a WAV header in the clear"
+    );
+
+    // The export: an auditor's token, a reason, the key file; audited.
+    let tokens = scenario.path().join("tokens.toml");
+    let (made, token) = switchboard(
+        &[
+            "token".as_ref(),
+            "add".as_ref(),
+            tokens.as_os_str(),
+            "--user".as_ref(),
+            "carol".as_ref(),
+            "--role".as_ref(),
+            "auditor".as_ref(),
+        ],
+        None,
+    );
+    assert!(made, "{token}");
+    let token = token.lines().next().unwrap().trim().to_string();
+    let (made, printed) = switchboard(
+        &[
+            "audit".as_ref(),
+            "keygen".as_ref(),
+            "--name".as_ref(),
+            "audit.test/media".as_ref(),
+            "--out".as_ref(),
+            scenario.path().as_os_str(),
+        ],
+        None,
+    );
+    assert!(made, "{printed}");
+    let audit = scenario.path().join("audit");
+    let exports = scenario.path().join("exports");
+    let export = |keys: &Path| {
+        switchboard(
+            &[
+                "recording".as_ref(),
+                "export".as_ref(),
+                encrypted.as_os_str(),
+                "--keys".as_ref(),
+                keys.as_os_str(),
+                "--tokens".as_ref(),
+                tokens.as_os_str(),
+                "--audit".as_ref(),
+                audit.as_os_str(),
+                "--audit-key".as_ref(),
+                scenario.path().join("audit.key").as_os_str(),
+                "--reason".as_ref(),
+                "complaint 2026-1207".as_ref(),
+                "--out".as_ref(),
+                exports.as_os_str(),
+            ],
+            Some(&token),
+        )
+    };
+    // Without the key the file was written with: a clear error, nothing written.
+    let other_keys = scenario.path().join("other-keys.toml");
+    std::fs::write(
+        &other_keys,
+        switchboard_compliance::at_rest::Keyring::generate("2027-01").to_text(),
+    )
+    .unwrap();
+    let (exported, printed) = export(&other_keys);
+    assert!(!exported, "{printed}");
+    assert!(
+        printed.contains("master key \"2026-12\", which the key file does not hold"),
+        "{printed}"
+    );
+    assert!(!exports.join(recording.trim_end_matches(".sbenc")).exists());
+
+    let (exported, printed) = export(&scenario.path().join("recording-keys.toml"));
+    assert!(exported, "{printed}");
+    let wav = exports.join(recording.trim_end_matches(".sbenc"));
+    assert_eq!(printed.trim(), wav.display().to_string());
+    assert_holds_both_phones_and_the_secure_silence(&wav, secure_span_ms);
+    // The exported file is a complete WAV: its sizes are the real ones.
+    let exported_bytes = std::fs::read(&wav).unwrap();
+    let size_at = |offset: usize| {
+        u32::from_le_bytes(exported_bytes[offset..offset + 4].try_into().unwrap()) as usize
+    };
+    assert_eq!(size_at(4), exported_bytes.len() - 8, "the RIFF size");
+    assert_eq!(size_at(40), exported_bytes.len() - 44, "the data size");
+
+    let log = std::fs::read_to_string(audit.join("log.jsonl")).unwrap();
+    let exports_audited: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|record| record["action"] == "recording.export")
+        .collect();
+    assert_eq!(exports_audited.len(), 2, "{log}");
+    for record in &exports_audited {
+        assert_eq!(record["actor"], "carol");
+        assert_eq!(record["detail"]["reason"], "complaint 2026-1207");
+        assert!(record["target"].as_str().unwrap().ends_with(&recording));
+    }
 }
 
 #[test]

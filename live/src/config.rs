@@ -113,6 +113,7 @@ pub struct RecordingConfig {
 /// checkpoint_every = 64
 /// checkpoint_interval = "1m"
 /// mask = ["mobile", "resident-id", "bank-card", "email"]
+/// recording_key_file = "recording-keys.toml"   # switchboard recording keys new; encrypts recordings
 ///
 /// [live.compliance.retention]
 /// folder = "/var/lib/switchboard/recordings"   # by default the folder recordings in serve --data
@@ -136,6 +137,10 @@ pub struct ComplianceConfig {
     pub checkpoint_interval: DurationMs,
     /// The personal data masked in CDRs, log lines and API answers.
     pub mask: Vec<switchboard_compliance::mask::Detector>,
+    /// The master key file recordings are encrypted with (`switchboard recording keys new`),
+    /// relative to the scenario file's folder: with it every recording is `NAME.wav.sbenc`;
+    /// without it recordings are plain `NAME.wav` files, which `serve` warns about.
+    pub recording_key_file: Option<String>,
     /// `[live.compliance.retention]`: encrypted recordings and transcripts deleted once older
     /// than their time, each deletion audited; none are deleted without it.
     pub retention: Option<RetentionConfig>,
@@ -173,6 +178,7 @@ impl Default for ComplianceConfig {
             checkpoint_every: 64,
             checkpoint_interval: DurationMs::from_s(60),
             mask: switchboard_compliance::mask::Detector::ALL.to_vec(),
+            recording_key_file: None,
             retention: None,
         }
     }

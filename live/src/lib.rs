@@ -25,6 +25,7 @@ pub mod http;
 pub mod media;
 pub mod media_plane;
 pub mod metrics;
+pub mod recording_store;
 pub mod registrar;
 pub mod runtime;
 pub mod streams;

@@ -6,8 +6,9 @@
 //! [`CallEvent`]s (keys, media timeouts, latching, recordings stopped). [`MediaDriver`] binds
 //! the sockets, spawns the tasks and routes commands to them through bounded channels; events
 //! come back through one bounded channel the switch task reads. Recordings are written by a
-//! thread of their own through [`switchboard_media::recording_file::open_recording`], so no
-//! call task ever waits for the disk.
+//! thread of their own through [`crate::recording_store::RecordingStore`] (plain WAV, or
+//! encrypted at rest when the file is named `*.wav.sbenc`), so no call task ever waits for the
+//! disk.
 //!
 //! Added latency is measured on every relayed packet: the kernel stamps each datagram on
 //! arrival (`SO_TIMESTAMPNS`), and the time from that stamp to the moment the rewritten
@@ -22,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use switchboard_media::audio::Audio;
-use switchboard_media::recording_file::{open_recording, RecordingSink};
+use switchboard_media::recording_file::RecordingSink;
 use switchboard_media::rtp::MAX_PACKET_BYTES;
 use switchboard_media::sdp::Negotiated;
 use switchboard_media::{CallMedia, Hears, MediaEvent, RecordingSummary, Side};
@@ -30,6 +31,8 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+use crate::recording_store::RecordingStore;
 
 /// Commands waiting for one call's task at most.
 const CALL_COMMAND_QUEUE: usize = 64;
@@ -197,6 +200,8 @@ pub struct MediaSettings {
     pub address: IpAddr,
     /// A leg silent this long is reported (0: never).
     pub media_timeout_ms: u64,
+    /// How recordings are written: the master keys of `*.wav.sbenc` files, if any.
+    pub recordings: RecordingStore,
 }
 
 enum CallCommand {
@@ -227,9 +232,10 @@ impl MediaDriver {
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let (recordings, recording_receiver) = std::sync::mpsc::sync_channel(RECORDING_QUEUE);
         let recording_events = events.clone();
+        let store = settings.recordings.clone();
         let recording_thread = std::thread::Builder::new()
             .name("recording-writer".into())
-            .spawn(move || write_recordings(recording_receiver, recording_events))
+            .spawn(move || write_recordings(&store, recording_receiver, recording_events))
             .expect("a thread can be started at start-up");
         (
             MediaDriver {
@@ -431,6 +437,7 @@ enum RecordingMessage {
 
 /// The recording writer thread: one sink per recorded call.
 fn write_recordings(
+    store: &RecordingStore,
     messages: std::sync::mpsc::Receiver<RecordingMessage>,
     events: mpsc::Sender<CallEvent>,
 ) {
@@ -438,7 +445,11 @@ fn write_recordings(
     while let Ok(message) = messages.recv() {
         match message {
             RecordingMessage::Open { call, path } => {
-                let sink = match open_recording(&path) {
+                // Retention counts a recording's age from this wall-clock time in its header.
+                let created_unix_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |since| since.as_millis() as i64);
+                let sink = match store.open(&path, created_unix_ms) {
                     Ok(sink) => Some(sink),
                     Err(problem) => {
                         tracing::error!(call, %problem, "recording not started");

@@ -100,6 +100,7 @@ fn two_phones_hear_each_other_through_the_anchored_call() {
         let settings = MediaSettings {
             address: "127.0.0.1".parse().unwrap(),
             media_timeout_ms: 0,
+            recordings: Default::default(),
         };
         let (mut driver, mut events) = MediaDriver::new(settings, start);
         let caller = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();

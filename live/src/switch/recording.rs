@@ -99,8 +99,12 @@ impl Switch {
             Some(_) => return Ok(()),
             None => {}
         }
-        // The run's prefix keeps names unique across restarts (contact ids start at 1 again).
-        let file_name = format!("{}-{}.wav", self.identifier_prefix, contact.0);
+        // The run's prefix keeps names unique across restarts (contact ids start at 1 again);
+        // the name says whether the file is encrypted, so the CDR's column says it too.
+        let file_name = crate::recording_store::recording_file_name(
+            &format!("{}-{}", self.identifier_prefix, contact.0),
+            self.live.compliance.recording_key_file.is_some(),
+        );
         media.start_recording(contact, folder.join(&file_name));
         call.recording = Some(CallRecording {
             file_name,
