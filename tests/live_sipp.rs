@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use common::{cdrs, require_sipp, Server};
+use common::{assert_trunk_succeeded, cdrs, require_sipp, Server};
 
 const CENTER: &str = "tests/sipp/center.toml";
 
@@ -29,16 +29,6 @@ fn wait_for_health(
         std::thread::sleep(Duration::from_millis(200));
     }
     None
-}
-
-fn assert_trunk_succeeded(server: &Server, result: &(Option<std::process::ExitStatus>, String)) {
-    assert!(
-        result.0.is_some_and(|status| status.success()),
-        "the trunk's calls failed: {:?}\n--- sipp ---\n{}\n--- server ---\n{}",
-        result.0,
-        result.1,
-        server.log()
-    );
 }
 
 #[test]
