@@ -694,10 +694,10 @@ fn card_digits_keyed_as_rfc_4733_events_route_the_call_and_reach_no_agent_record
     let rtp_port = rtp.local_addr().unwrap().port();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let agent_rtp = collect_rtp(rtp, stop.clone());
-    let _agent = server.agent_with_keys(
+    let _agent = server.agent_with(
         "sales-team-1",
         "agent_answer_rtp.xml",
-        &[("rtp_port", rtp_port.to_string())],
+        &["-key", "rtp_port", &rtp_port.to_string()],
     );
     wait_registered(&server, "sales-team-1");
     let console_port = free_udp_port();
