@@ -11,7 +11,8 @@ use switchboard_engine::units::DurationMs;
 use switchboard_plan::targets::{Fraction, ServiceLevelTarget};
 use switchboard_results::display::{estimate_text, percent_text, significant, table_text, wrapped};
 use switchboard_results::sweep::{
-    cheapest, parameter_text, read_rows, sweep_json, PointRow, WorstInterval, HEADLINE_METRICS,
+    cheapest, parameter_text, read_rows, sweep_json, PointRow, PointVerdict, WorstInterval,
+    HEADLINE_METRICS,
 };
 use switchboard_sweep::execute::prepare_sweep;
 use switchboard_sweep::{Shard, SweepOptions, Targets};
@@ -225,6 +226,15 @@ fn print_outcome(
         percent_text(targets.max_abandon_rate)
     );
     print!("{}", wrapped(&targets_text, "", 2, width));
+    if rows
+        .iter()
+        .any(|row| row.verdict == PointVerdict::WithinInterval)
+    {
+        let legend = "meets `in 95 %`: every miss is by a mean whose 95 % interval reaches the \
+                      target, so the replications cannot tell; such a point is not counted as \
+                      meeting the targets (as `plan staff` counts its verification)";
+        print!("{}", wrapped(legend, "", 2, width));
+    }
     let verdict = match cheapest(&rows) {
         Some(row) => {
             let settings: Vec<String> = row
@@ -246,12 +256,28 @@ fn print_outcome(
     };
     print!("{}", wrapped(&verdict, "", 2, width));
     for row in rows.iter().filter(|row| !row.meets_targets) {
-        let why = match &row.first_miss {
-            Some(miss) => format!(
+        let why = match (&row.first_miss, row.verdict) {
+            (Some(miss), PointVerdict::WithinInterval) => format!(
+                "{} misses only within the 95 % intervals: {miss} ({} queue-intervals missed, \
+                 each by its mean with an interval that reaches the target; more replications \
+                 can tell)",
+                row.record.id, row.intervals_missed
+            ),
+            (Some(miss), _) if row.intervals_within_interval > 0 => format!(
+                "{} fails: {miss} ({} queue-intervals missed, {} of them within the 95 % \
+                 interval)",
+                row.record.id, row.intervals_missed, row.intervals_within_interval
+            ),
+            (Some(miss), _) => format!(
                 "{} fails: {miss} ({} queue-intervals missed)",
                 row.record.id, row.intervals_missed
             ),
-            None => format!("{} fails: its day means miss the targets", row.record.id),
+            (None, PointVerdict::WithinInterval) => format!(
+                "{} misses only within the 95 % intervals: its day means miss the targets, \
+                 their intervals reach them",
+                row.record.id
+            ),
+            (None, _) => format!("{} fails: its day means miss the targets", row.record.id),
         };
         print!("{}", wrapped(&why, "", 2, width));
     }
@@ -299,7 +325,12 @@ fn points_table(
                         .map_or(String::new(), percent_text),
                     worst.map_or(String::new(), WorstInterval::place),
                     row.intervals_missed.to_string(),
-                    if row.meets_targets { "yes" } else { "no" }.to_string(),
+                    match row.verdict {
+                        PointVerdict::Met => "yes",
+                        PointVerdict::WithinInterval => "in 95 %",
+                        PointVerdict::Unmet => "no",
+                    }
+                    .to_string(),
                 ])
                 .collect(),
         );

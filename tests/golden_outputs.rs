@@ -19,7 +19,7 @@ fn golden(name: &str, arguments: &[&str]) {
 
 /// [`golden`] for a command that names a scratch folder in its output: the folder is written
 /// `DIR` in the golden file, wherever the build puts it.
-fn golden_with_folder(name: &str, arguments: &[&str], folder: Option<&Path>) {
+fn golden_with_folder(name: &str, arguments: &[&str], folder: Option<&Path>) -> String {
     let shown = golden_text(name, arguments, folder);
     for line in shown.lines() {
         assert!(
@@ -28,6 +28,18 @@ fn golden_with_folder(name: &str, arguments: &[&str], folder: Option<&Path>) {
             line.chars().count()
         );
     }
+    shown
+}
+
+/// [`golden_with_folder`] of `switchboard sweep SWEEP_FILE` on two threads into a scratch
+/// folder, with `options` added.
+fn golden_sweep(name: &str, sweep_file: &str, options: &[&str]) -> String {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("golden-{name}"));
+    let _ = std::fs::remove_dir_all(&folder);
+    let mut arguments = vec!["sweep", sweep_file, "--threads", "2", "--quiet", "--out"];
+    arguments.push(folder.to_str().unwrap());
+    arguments.extend_from_slice(options);
+    golden_with_folder(name, &arguments, Some(&folder))
 }
 
 /// The output of `arguments` compared with the golden file `name`, whatever its width.
@@ -161,23 +173,28 @@ fn plan_of_a_whole_center_and_a_verified_queue() {
     golden("plan-staff-verify", cli::STAFF_VERIFY);
 }
 
+/// The sweep guide's `[[people]]` example prints the table the guide shows.
+#[test]
+fn sweep_of_people_plans_and_shrinkage() {
+    let shown = golden_sweep("sweep-people", "scenarios/sweep-people.toml", &[]);
+    let guide = std::fs::read_to_string(repository().join("docs/sweep.md")).unwrap();
+    let table: Vec<&str> = shown
+        .lines()
+        .skip_while(|line| !line.starts_with("point "))
+        .take_while(|line| !line.starts_with("targets:"))
+        .collect();
+    assert!(
+        guide.contains(&table.join("\n")),
+        "docs/sweep.md shows the table `sweep scenarios/sweep-people.toml` prints:\n{}",
+        table.join("\n")
+    );
+}
+
 #[test]
 fn sweep_of_the_agents_of_one_queue() {
-    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-sweep");
-    let _ = std::fs::remove_dir_all(&folder);
-    golden_with_folder(
+    golden_sweep(
         "sweep-agents",
-        &[
-            "sweep",
-            "scenarios/sweep-agents.toml",
-            "--replications",
-            "3",
-            "--threads",
-            "2",
-            "--quiet",
-            "--out",
-            folder.to_str().unwrap(),
-        ],
-        Some(&folder),
+        "scenarios/sweep-agents.toml",
+        &["--replications", "3"],
     );
 }

@@ -38,7 +38,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 18] = [
+const TABLE: [&str; 19] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -63,6 +63,8 @@ const TABLE: [&str; 18] = [
     // No call is in progress: a call in no queue belongs nowhere, so only unscoped users get
     // as far as the 404.
     "POST /calls/{contact}/recording @7: none 401 | forged 401 | agent 403 | supervisor 404 | scoped 403 | admin 404 | auditor 403",
+    // Likewise, and an unknown call talks to no agent, so no agent may transfer it.
+    "POST /calls/{contact}/transfer @7: none 401 | forged 401 | agent 403 | supervisor 404 | scoped 403 | admin 404 | auditor 403",
 ];
 
 /// The body of an endpoint's requests.
@@ -72,6 +74,7 @@ fn body_of(route: &str) -> &'static str {
         "/agents/{agent}/dial" => r#"{"to":"13800138000"}"#,
         "/entry-points/{entry}" => r#"{"target":"billing"}"#,
         "/calls/{contact}/recording" => r#"{"on":true}"#,
+        "/calls/{contact}/transfer" => r#"{"queue":"billing"}"#,
         _ => "",
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use common::{cdrs, require_sipp, Server};
+use common::{assert_trunk_succeeded, cdrs, require_sipp, Server};
 
 const CENTER: &str = "tests/sipp/center.toml";
 

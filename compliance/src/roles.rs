@@ -133,6 +133,12 @@ pub enum Action<'a> {
     SwitchRecording {
         place: Place<'a>,
     },
+    /// Hand a connected call over to a queue or an agent (a blind transfer); `agent` is the
+    /// agent on the call, `place` the call's queue.
+    TransferCall {
+        agent: &'a str,
+        place: Place<'a>,
+    },
 }
 
 impl Action<'_> {
@@ -154,6 +160,7 @@ impl Action<'_> {
             Action::PlayRecording { .. } => "recording.play",
             Action::ExportRecording { .. } => "recording.export",
             Action::SwitchRecording { .. } => "recording.switch",
+            Action::TransferCall { .. } => "call.transfer",
         }
     }
 }
@@ -212,6 +219,7 @@ impl Principal {
                     Action::ReadAgent { .. }
                     | Action::ChangeAgentState { .. }
                     | Action::ReadAgentContacts { .. }
+                    | Action::TransferCall { .. }
                         if role == Role::Agent =>
                         "act for another agent".to_string(),
                     _ => format!("do {}", action.name()),
@@ -244,7 +252,9 @@ impl Principal {
                 Role::Agent,
                 Action::ReadAgent { agent, .. }
                 | Action::ChangeAgentState { agent, .. }
-                | Action::ReadAgentContacts { agent, .. },
+                | Action::ReadAgentContacts { agent, .. }
+                // An agent transfers the calls it talks on, no others.
+                | Action::TransferCall { agent, .. },
             ) => {
                 if self.is_agent(agent) {
                     Ok(())
@@ -263,7 +273,10 @@ impl Principal {
                 Action::ReadAgentContacts { place, .. } | Action::Barge { place, .. },
             ) => in_scope(place),
             (Role::Supervisor | Role::Admin, Action::ListAgents | Action::ListQueues) => Ok(()),
-            (Role::Supervisor | Role::Admin, Action::SwitchRecording { place }) => in_scope(place),
+            (
+                Role::Supervisor | Role::Admin,
+                Action::SwitchRecording { place } | Action::TransferCall { place, .. },
+            ) => in_scope(place),
             (Role::Admin, Action::ReadConfiguration | Action::ChangeConfiguration) => Ok(()),
             (Role::Auditor, Action::ReadAuditLog) => Ok(()),
             (Role::Auditor, Action::ReadRecordingMetadata { place }) => in_scope(place),
@@ -655,6 +668,14 @@ pub(crate) mod tests {
             agent: "sales-2",
             place: sales,
         };
+        let transfer_own = Action::TransferCall {
+            agent: "sales-1",
+            place: sales,
+        };
+        let transfer_other = Action::TransferCall {
+            agent: "sales-2",
+            place: sales,
+        };
         // (action, agent, supervisor, admin, auditor)
         let table = [
             (Action::ReadStatus, true, true, true, true),
@@ -681,6 +702,8 @@ pub(crate) mod tests {
             ),
             (reasoned, false, false, false, true),
             (unreasoned, false, false, false, false),
+            (transfer_own, true, true, true, false),
+            (transfer_other, false, true, true, false),
         ];
         for (action, agent, supervisor, admin, auditor) in table {
             for (role, expected) in [

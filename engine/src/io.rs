@@ -43,6 +43,17 @@ pub enum Entry {
     Flow(FlowId),
 }
 
+/// Where a blind transfer sends a connected contact ([`Input::TransferRequested`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransferTarget {
+    /// Back in line at this queue, as if it had just joined it (rules apply).
+    Queue(QueueId),
+    /// Offered to this agent at once, from the queue the contact was answered in; if the agent
+    /// declines or does not answer, the contact waits in that queue like any declined offer.
+    Agent(AgentId),
+}
+
 /// Attributes of a contact (`tier = "vip"`, `language = "en"`, `sentiment = "anxious"`, ...)
 /// that rules and IVR conditions test. Kept as a short list: most contacts have none.
 pub type Attributes = Vec<(String, String)>;
@@ -139,6 +150,20 @@ pub enum Input {
     /// The agent finished after-contact work before its configured time.
     WrapUpDone {
         contact: ContactId,
+    },
+    /// The agent hands the connected contact over: a blind transfer to a queue or an agent.
+    ///
+    /// The conversation so far ends (by the agent) and is reported from now on under the
+    /// driver's fresh id `conversation`: its wrap-up and its end (`Completed`) carry that id.
+    /// The contact itself keeps `contact` (the caller's leg does not change), keeps its
+    /// channel and attributes, and starts a new wait at `target`. Refused, changing nothing,
+    /// when the contact is not in conversation, the queue does not take its channel or would
+    /// block it at the door (full, or nobody logged in with `when_no_agents = "block"`), or
+    /// the agent could not be offered it right now.
+    TransferRequested {
+        contact: ContactId,
+        target: TransferTarget,
+        conversation: ContactId,
     },
     /// The driver lost the contact (a site or trunk failure, a crashed client).
     ContactDropped {
@@ -296,6 +321,16 @@ pub enum EventKind {
         agent: AgentId,
         queue: QueueId,
         reason: OfferEnd,
+    },
+    /// A blind transfer ([`Input::TransferRequested`]): `agent` handed `contact` over to
+    /// `target` from `queue`; the conversation they had goes on under `conversation` (its
+    /// `ConversationEnded` and `ContactEnded` follow), and `contact` waits anew.
+    ContactTransferred {
+        contact: ContactId,
+        conversation: ContactId,
+        agent: AgentId,
+        queue: QueueId,
+        target: TransferTarget,
     },
     ContactAnswered {
         contact: ContactId,

@@ -32,6 +32,7 @@ pub enum Endpoint {
     SetEntryPoint,
     Audit,
     CallRecording,
+    CallTransfer,
 }
 
 /// What an endpoint's path parameter names.
@@ -48,7 +49,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 16] = [
+    pub const ALL: [Endpoint; 17] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -65,6 +66,7 @@ impl Endpoint {
         Endpoint::SetEntryPoint,
         Endpoint::Audit,
         Endpoint::CallRecording,
+        Endpoint::CallTransfer,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -86,6 +88,7 @@ impl Endpoint {
             Endpoint::SetEntryPoint => ("PUT", "/entry-points/{entry}"),
             Endpoint::Audit => ("GET", "/audit"),
             Endpoint::CallRecording => ("POST", "/calls/{contact}/recording"),
+            Endpoint::CallTransfer => ("POST", "/calls/{contact}/transfer"),
         }
     }
 
@@ -101,7 +104,7 @@ impl Endpoint {
             Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
-            Endpoint::CallRecording => Subject::Call,
+            Endpoint::CallRecording | Endpoint::CallTransfer => Subject::Call,
             Endpoint::Metrics
             | Endpoint::Agents
             | Endpoint::Queues
@@ -111,7 +114,8 @@ impl Endpoint {
     }
 
     /// The action the endpoint asks for, about `subject` (the path parameter; for an
-    /// outbound call, the agent it belongs to) at `place`.
+    /// outbound call, the agent it belongs to; for a call's transfer, the agent on the call)
+    /// at `place`.
     pub fn action<'a>(self, subject: &'a str, place: Place<'a>) -> Action<'a> {
         match self {
             Endpoint::Metrics => Action::ReadStatus,
@@ -140,6 +144,10 @@ impl Endpoint {
             Endpoint::SetEntryPoint => Action::ChangeConfiguration,
             Endpoint::Audit => Action::ReadAuditLog,
             Endpoint::CallRecording => Action::SwitchRecording { place },
+            Endpoint::CallTransfer => Action::TransferCall {
+                agent: subject,
+                place,
+            },
         }
     }
 
@@ -236,6 +244,14 @@ pub fn sees(principal: &Principal, belonging: &Belonging) -> bool {
     })
 }
 
+/// Whose an endpoint's subject is, as the switch knows it: the agent an outbound call belongs
+/// to, or the queue a call is in and the agent it is connected to. Nothing for an unknown one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Owner {
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+}
+
 /// The user name the shared `[live] api_token` acts as.
 pub const SHARED_TOKEN_USER: &str = "api_token";
 
@@ -252,22 +268,22 @@ pub enum Access {
 
 impl Access {
     /// Check one request: the bearer `token` (without `Bearer `) asks `endpoint` about
-    /// `subject` (its path parameter, empty when it has none); `owner` is the agent an
-    /// outbound call belongs to (none when the call is unknown). `now_unix_ms` stamps the
-    /// audit record. Argon2 verification and the audit log's disk writes happen here, so an
-    /// async caller runs it on a blocking thread.
+    /// `subject` (its path parameter, empty when it has none); `owner` says whose the subject
+    /// is (none when it is unknown): an outbound call's agent, a call's queue and the agent
+    /// it talks to. `now_unix_ms` stamps the audit record. Argon2 verification and the audit
+    /// log's disk writes happen here, so an async caller runs it on a blocking thread.
     pub fn check(
         &self,
         token: Option<&str>,
         endpoint: Endpoint,
         subject: &str,
-        owner: Option<&str>,
+        owner: &Owner,
         places: &Places,
         now_unix_ms: i64,
     ) -> Result<Principal, Refusal> {
         let (kind, name) = match endpoint.subject() {
-            Subject::OutboundCall => (Subject::Agent, owner.unwrap_or_default()),
-            Subject::Call => (Subject::Queue, owner.unwrap_or_default()),
+            Subject::OutboundCall => (Subject::Agent, owner.agent.as_deref().unwrap_or_default()),
+            Subject::Call => (Subject::Queue, owner.queue.as_deref().unwrap_or_default()),
             kind => (kind, subject),
         };
         let belonging = places.of_subject(kind, name);
@@ -276,7 +292,11 @@ impl Access {
             site: belonging.site.as_deref(),
             queues: &queues,
         };
-        let action = endpoint.action(name, place);
+        let acting_on = match endpoint {
+            Endpoint::CallTransfer => owner.agent.as_deref().unwrap_or_default(),
+            _ => name,
+        };
+        let action = endpoint.action(acting_on, place);
         match self {
             Access::Guarded(guard) => {
                 guard.check(token, action, &endpoint.target(subject), now_unix_ms)
@@ -413,7 +433,7 @@ mod tests {
         let places = Places::default();
         let status = |token: Option<&str>, endpoint: Endpoint| {
             access
-                .check(token, endpoint, "a", None, &places, 0)
+                .check(token, endpoint, "a", &Owner::default(), &places, 0)
                 .map(|_| 200)
                 .unwrap_or_else(|refusal| refusal.status())
         };
@@ -427,7 +447,14 @@ mod tests {
         assert_eq!(status(None, Endpoint::Metrics), 401);
         let closed = Access::Shared(None);
         assert!(closed
-            .check(Some(""), Endpoint::Metrics, "", None, &places, 0)
+            .check(
+                Some(""),
+                Endpoint::Metrics,
+                "",
+                &Owner::default(),
+                &places,
+                0
+            )
             .is_err());
     }
 }

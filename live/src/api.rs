@@ -60,10 +60,28 @@ pub enum Command {
         contact: String,
         on: bool,
     },
-    /// The queue a call is in, for the scope check of its endpoints.
-    CallQueue {
+    /// The queue a call is in and the agent it talks to, for the checks of its endpoints.
+    CallOwner {
         contact: String,
     },
+    /// Blind transfer of a connected call (`contact` is its contact id) to a queue or an
+    /// agent: exactly one of the two is named.
+    TransferCall {
+        contact: String,
+        queue: Option<String>,
+        agent: Option<String>,
+    },
+}
+
+/// A blind transfer as the API reports it, once the switch has carried it out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransferView {
+    pub contact_id: u64,
+    /// The contact id the conversation before the transfer is reported under from now on
+    /// (its CDR row's `contact_id`, the `transfer_of` of the call's next row).
+    pub conversation_id: u64,
+    /// `queue:NAME` or `agent:NAME`, as the CDR's `transferred_to` says it.
+    pub transferred_to: String,
 }
 
 /// A call's recording, as the API shows it.
@@ -157,7 +175,8 @@ pub enum Reply {
     OutboundCall(OutboundCallView),
     Recording(RecordingView),
     /// The queue a call is in (none while in an IVR, or for an unknown call).
-    CallQueue(Option<String>),
+    CallOwner(crate::access::Owner),
+    Transfer(TransferView),
 }
 
 /// A command the switch could not carry out.
@@ -225,7 +244,8 @@ impl Reply {
             Reply::EntryPoint(entry) => serde_json::to_value(entry),
             Reply::OutboundCall(call) => serde_json::to_value(call),
             Reply::Recording(recording) => serde_json::to_value(recording),
-            Reply::CallQueue(queue) => serde_json::to_value(queue),
+            Reply::CallOwner(owner) => serde_json::to_value(owner),
+            Reply::Transfer(transfer) => serde_json::to_value(transfer),
             Reply::Metrics(text) => return Err(text),
         };
         // These types always serialize.

@@ -59,6 +59,27 @@ impl CallRecord {
         self.row.caller = caller;
     }
 
+    /// The record of the rest of a call whose conversation so far was handed over (a blind
+    /// transfer) and is reported from now on as contact `conversation`: this record carries
+    /// the call on, from a fresh row linked to the conversation's by `transfer_of`; the
+    /// returned one is the conversation's, with `transferred_to` set.
+    pub fn split_for_transfer(&mut self, conversation: u64, transferred_to: String) -> CallRecord {
+        let mut rest = CallRecord::new(
+            &self.row.call_id,
+            self.row.contact_id,
+            &self.row.entry_point,
+            self.row.arrived_unix_ms,
+        );
+        rest.set_caller(self.row.caller.clone());
+        rest.row.direction = self.row.direction;
+        rest.row.transfer_of = Some(conversation);
+        let mut conversation_part = std::mem::replace(self, rest);
+        conversation_part.row.contact_id = conversation;
+        conversation_part.row.transferred_to = Some(transferred_to);
+        conversation_part.hangup_side = Some(HangupSide::Agent);
+        conversation_part
+    }
+
     /// The row as far as it is known.
     pub fn row(&self) -> &CdrRecord {
         &self.row
@@ -161,6 +182,7 @@ pub fn event_contact(kind: &EventKind) -> Option<switchboard_engine::ContactId> 
         | EventKind::OfferEnded { contact, .. }
         | EventKind::ContactAnswered { contact, .. }
         | EventKind::ConversationEnded { contact, .. }
+        | EventKind::ContactTransferred { contact, .. }
         | EventKind::ContactEnded { contact, .. } => Some(*contact),
         EventKind::AgentStateChanged { .. } => None,
     }

@@ -71,6 +71,13 @@ pub struct CdrRecord {
     /// The recording's secure pauses, in ms from its start: `12000-19500;31000-33250`; none
     /// when it has none.
     pub recording_paused_ms: Option<String>,
+    /// Where the agent of this row's conversation handed the call over (a blind transfer):
+    /// `queue:billing` or `agent:billing-team-1`; none when the conversation was not
+    /// transferred.
+    pub transferred_to: Option<String>,
+    /// For the row of a call after a transfer: the `contact_id` of the row of the
+    /// conversation before it (same `call_id`).
+    pub transfer_of: Option<u64>,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
@@ -95,7 +102,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     caller TEXT,
     direction TEXT NOT NULL DEFAULT 'inbound',
     recording TEXT,
-    recording_paused_ms TEXT
+    recording_paused_ms TEXT,
+    transferred_to TEXT,
+    transfer_of INTEGER
 );
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
@@ -128,6 +137,8 @@ impl CdrWriter {
             .execute_batch("ALTER TABLE cdr ADD COLUMN direction TEXT NOT NULL DEFAULT 'inbound'");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN recording TEXT");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN recording_paused_ms TEXT");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN transferred_to TEXT");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN transfer_of INTEGER");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -210,9 +221,9 @@ fn write_rows(
                 "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
-                 direction, recording, recording_paused_ms)
+                 direction, recording, recording_paused_ms, transferred_to, transfer_of)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21)",
+                 ?18, ?19, ?20, ?21, ?22, ?23)",
             )?;
             for record in batch.drain(..) {
                 insert.execute(rusqlite::params![
@@ -237,6 +248,8 @@ fn write_rows(
                     record.direction.as_str(),
                     record.recording,
                     record.recording_paused_ms,
+                    record.transferred_to,
+                    record.transfer_of.map(|contact| contact as i64),
                 ])?;
                 written += 1;
             }

@@ -25,7 +25,7 @@ use switchboard_compliance::mask::Masker;
 use switchboard_compliance::roles::Principal;
 use switchboard_engine::AuxReason;
 
-use crate::access::{sees, Access, Endpoint, Places, Subject};
+use crate::access::{sees, Access, Endpoint, Owner, Places, Subject};
 use crate::api::{error_json, http_status, Command, CommandError, Reply};
 use crate::runtime::SwitchHandle;
 
@@ -80,6 +80,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::SetEntryPoint => put(set_entry_point),
             Endpoint::Audit => get(audit),
             Endpoint::CallRecording => post(call_recording),
+            Endpoint::CallTransfer => post(call_transfer),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));
@@ -157,7 +158,8 @@ async fn authorize(
         .next()
         .map(|(_, value)| value.to_string())
         .unwrap_or_default();
-    // An outbound call belongs to the agent who dialled it: the switch says who.
+    // An outbound call belongs to the agent who dialled it, a call to its queue and its
+    // agent: the switch says which.
     let owner = match endpoint.subject() {
         Subject::OutboundCall => match state
             .switch
@@ -166,21 +168,23 @@ async fn authorize(
             })
             .await
         {
-            Ok(Reply::OutboundCall(call)) => Some(call.agent),
-            _ => None,
+            Ok(Reply::OutboundCall(call)) => Owner {
+                agent: Some(call.agent),
+                queue: None,
+            },
+            _ => Owner::default(),
         },
-        // A call belongs to its queue: the switch says which.
         Subject::Call => match state
             .switch
-            .ask(Command::CallQueue {
+            .ask(Command::CallOwner {
                 contact: subject.clone(),
             })
             .await
         {
-            Ok(Reply::CallQueue(queue)) => queue,
-            _ => None,
+            Ok(Reply::CallOwner(owner)) => owner,
+            _ => Owner::default(),
         },
-        _ => None,
+        _ => Owner::default(),
     };
     let access = state.access.clone();
     let access_is_guarded = access.guard().is_some();
@@ -190,7 +194,7 @@ async fn authorize(
             token.as_deref(),
             endpoint,
             &subject,
-            owner.as_deref(),
+            &owner,
             &places,
             now_unix_ms(),
         )
@@ -474,6 +478,34 @@ async fn call_recording(
         Command::SetRecording {
             contact,
             on: body.on,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    queue: Option<String>,
+    agent: Option<String>,
+}
+
+/// Blind transfer of a connected call to a queue or an agent (`docs/live.md`).
+async fn call_transfer(
+    State(state): State<ApiState>,
+    Path(contact): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = match serde_json::from_slice::<TransferBody>(&body) {
+        Ok(body) => body,
+        Err(error) => return bad_request(r#"{"queue": "NAME"} or {"agent": "NAME"}"#, error),
+    };
+    answer(
+        &state,
+        Command::TransferCall {
+            contact,
+            queue: body.queue,
+            agent: body.agent,
         },
     )
     .await

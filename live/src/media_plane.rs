@@ -385,6 +385,8 @@ impl MediaPlane {
         let Some(legs) = self.calls.get_mut(&contact) else {
             return;
         };
+        // A transferred call's caller waits again: a re-INVITE must not bridge it to nobody.
+        legs.connected = false;
         if let Some(leg) = legs.legs[1].take() {
             // The port stays bound by the call's task until the call closes; a new agent leg
             // gets a new port, so late packets of this one land nowhere.

@@ -47,6 +47,8 @@ pub struct Metrics {
     pub media_keys: Counter,
     pub media_timeouts: Counter,
     pub authentication_failures: Counter,
+    pub calls_transferred: Counter,
+    pub transfers_refused: Counter,
     pub calls_in_progress: Gauge,
     pub transactions: Gauge,
     pub registered_agents: Gauge,
@@ -113,6 +115,14 @@ impl Default for Metrics {
             "sip_authentication_failures",
             "Requests whose digest credentials were wrong, replayed or forged (not the first, \
              unauthenticated try that a challenge answers).",
+        );
+        let calls_transferred = counter(
+            "calls_transferred",
+            "Blind transfers of connected calls carried out (from the API or a REFER).",
+        );
+        let transfers_refused = counter(
+            "transfers_refused",
+            "Blind transfers refused: unknown target, a call not connected, a busy agent.",
         );
         let mut gauge = |name: &str, help: &str| {
             let gauge = Gauge::default();
@@ -194,6 +204,8 @@ impl Default for Metrics {
             media_keys,
             media_timeouts,
             authentication_failures,
+            calls_transferred,
+            transfers_refused,
             calls_in_progress,
             transactions,
             registered_agents,

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use switchboard_results::sweep::{
-    cheapest, parameter_text, read_rows, Manifest, PointRow, Targets, CHEAPEST_RULE,
+    cheapest, parameter_text, read_rows, Manifest, PointRow, PointVerdict, Targets, CHEAPEST_RULE,
     HEADLINE_METRICS,
 };
 use switchboard_results::{Estimate, Metric};
@@ -343,7 +343,11 @@ pub fn sweep_page(
                     .map_or(String::new(), ToString::to_string)
             ),
             row.intervals_missed,
-            if row.meets_targets { "yes" } else { "no" },
+            match row.verdict {
+                PointVerdict::Met => "yes",
+                PointVerdict::WithinInterval => "no, within the 95 % interval",
+                PointVerdict::Unmet => "no",
+            },
             escape(&why_not)
         );
     }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::error::ResultsError;
 use crate::intervals::{csv_field, Intervals};
 use crate::scope::Scope;
-use crate::staffing::{verdict, Bound, QueueTargets, Verdict};
+use crate::staffing::{verdict, Bound, QueueInterval, QueueTargets, TargetCheck, Verdict};
 use crate::{Estimate, Metric, Summary};
 
 /// The manifest's file name in a sweep or shard folder.
@@ -188,11 +188,16 @@ pub struct GroupHours {
     pub cost_per_hour: f64,
 }
 
-/// One queue of a point and the targets its intervals are judged against.
+/// One queue of a point, the targets its intervals are judged against and, per reporting
+/// interval, each target's estimate across the point's replications (mean and 95 % interval)
+/// with its verdict, as `switchboard plan staff` writes its verification in `plan.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueueJudged {
     pub name: String,
     pub targets: QueueTargets,
+    /// Every reporting interval of the run, in time order.
+    #[serde(default)]
+    pub intervals: Vec<QueueInterval>,
 }
 
 impl PointStaffing {
@@ -242,17 +247,66 @@ pub struct PointRow {
     pub cost: f64,
     /// The queue-interval with the lowest mean service level.
     pub worst_interval: Option<WorstInterval>,
-    /// Queue-intervals that miss a target (see [`interval_misses`]).
+    /// Queue-intervals that miss a target (see [`interval_misses`]), once per target missed.
     pub intervals_missed: usize,
-    /// The first of them in time (then queue) order, in words: why the point fails.
+    /// Of those, the misses whose 95 % interval reaches the target: the replications cannot
+    /// tell whether the interval meets it.
+    pub intervals_within_interval: usize,
+    /// The first of them in time (then queue) order, in words: why the point fails. A clean
+    /// miss comes first, one within its 95 % interval only when the point has no other.
     pub first_miss: Option<String>,
-    /// True when the day's means and every queue-interval meet the targets.
+    /// The point's verdict (see [`PointVerdict`]).
+    pub verdict: PointVerdict,
+    /// True when the day and every queue-interval meet the targets by their means
+    /// ([`PointVerdict::Met`]).
     pub meets_targets: bool,
 }
 
+/// How a point stands against the targets, judged as the planner judges its verification.
+/// A miss whose 95 % interval reaches the target is a miss, as it is in `plan.json`'s
+/// `unmet`, but it is not a clean fail: the point is `within_interval`, and more
+/// replications can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointVerdict {
+    /// The day and every queue-interval that offered contacts meet every target by their mean.
+    Met,
+    /// Something misses, but every miss has a 95 % interval that reaches its target.
+    WithinInterval,
+    /// At least one miss (of the day or of a queue-interval) has a whole 95 % interval on the
+    /// wrong side of its target (or no interval at all).
+    Unmet,
+}
+
+impl PointVerdict {
+    /// As `sweep.csv` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PointVerdict::Met => "met",
+            PointVerdict::WithinInterval => "within_interval",
+            PointVerdict::Unmet => "unmet",
+        }
+    }
+
+    /// The point's verdict from the verdicts of its day and of its misses.
+    fn of(verdicts: impl IntoIterator<Item = Verdict>) -> PointVerdict {
+        verdicts
+            .into_iter()
+            .fold(PointVerdict::Met, |point, verdict| match verdict {
+                Verdict::Met | Verdict::NoContacts => point,
+                Verdict::WithinInterval if point == PointVerdict::Met => {
+                    PointVerdict::WithinInterval
+                }
+                Verdict::WithinInterval => point,
+                Verdict::Unmet => PointVerdict::Unmet,
+            })
+    }
+}
+
 impl PointRow {
-    /// A point's row: `figures` are its day means ([`HEADLINE_METRICS`]), `intervals` its
-    /// `intervals.csv`; it meets the targets only when the day and every queue-interval do.
+    /// A point's row: `figures` are its day estimates ([`HEADLINE_METRICS`]), `staffing` its
+    /// `staffing.json` (each queue-interval's checks), `intervals` its `intervals.csv` (for
+    /// the worst interval); it meets the targets only when the day and every queue-interval do.
     pub fn judged(
         record: PointRecord,
         figures: Vec<Estimate>,
@@ -260,12 +314,26 @@ impl PointRow {
         staffing: &PointStaffing,
         intervals: &Intervals,
     ) -> PointRow {
-        let misses = interval_misses(targets, &staffing.queues, intervals);
+        let misses = interval_misses(&staffing.queues);
+        let verdict = PointVerdict::of(
+            day_verdicts(targets, &figures)
+                .into_iter()
+                .chain(misses.iter().map(|miss| miss.verdict)),
+        );
         PointRow {
             record,
-            meets_targets: meets(targets, &figures) && misses.is_empty(),
+            meets_targets: verdict == PointVerdict::Met,
+            verdict,
             intervals_missed: misses.len(),
-            first_miss: misses.first().map(ToString::to_string),
+            intervals_within_interval: misses
+                .iter()
+                .filter(|miss| miss.verdict == Verdict::WithinInterval)
+                .count(),
+            first_miss: misses
+                .iter()
+                .find(|miss| miss.verdict == Verdict::Unmet)
+                .or(misses.first())
+                .map(ToString::to_string),
             agent_hours: staffing.agent_hours,
             cost: staffing.cost,
             worst_interval: worst_interval(intervals),
@@ -280,10 +348,13 @@ pub struct IntervalMiss {
     pub interval_start_ms: u64,
     pub queue: String,
     /// `service_level`, `asa_s` or `abandon_rate`.
-    pub target: &'static str,
-    /// The interval's mean over the replications.
-    pub value: f64,
+    pub target: String,
+    /// The interval's figure across the replications: its mean and 95 % interval.
+    pub estimate: Estimate,
     pub limit: f64,
+    /// [`Verdict::WithinInterval`] when the 95 % interval reaches the limit, else
+    /// [`Verdict::Unmet`].
+    pub verdict: Verdict,
 }
 
 impl fmt::Display for IntervalMiss {
@@ -300,15 +371,32 @@ impl fmt::Display for IntervalMiss {
                 crate::display::percent_text(value)
             }
         };
+        let mean = self.estimate.mean.map_or("undefined".to_string(), &figure);
         write!(
             f,
-            "queue {} at {}: {} {} {relation} {}",
+            "queue {} at {}: {} {mean} {relation} {}",
             self.queue,
             switchboard_engine::units::DurationMs(self.interval_start_ms),
             self.target,
-            figure(self.value),
             figure(self.limit)
-        )
+        )?;
+        match (self.verdict, self.estimate.ci95) {
+            // A rate's interval is clipped to where a rate can be, as the tables clip it.
+            (Verdict::WithinInterval, Some([low, high])) => {
+                let ceiling = if self.target == "asa_s" {
+                    f64::INFINITY
+                } else {
+                    1.0
+                };
+                write!(
+                    f,
+                    ", within its 95 % interval [{}, {}]",
+                    figure(low.max(0.0)),
+                    figure(high.min(ceiling))
+                )
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -376,84 +464,49 @@ pub fn worst_interval(intervals: &Intervals) -> Option<WorstInterval> {
     })
 }
 
-/// Every queue-interval of `intervals` (a point's `intervals.csv`) that offered contacts and
-/// misses a target, judged as the planner's verification judges (`staffing::verdict`): the
-/// service level at the queue's threshold must reach the target, the average speed of answer
-/// stay within its limit and abandoned / offered within the largest abandonment. Each queue
-/// is judged against its own targets in `queues` (the sweep's `targets` for a queue not
-/// listed). `intervals.csv` holds each interval's mean over the replications, so an interval
-/// counts as missed when its mean misses, as the planner's verification counts it.
-pub fn interval_misses(
-    targets: &Targets,
-    queues: &[QueueJudged],
-    intervals: &Intervals,
-) -> Vec<IntervalMiss> {
-    let mut misses = Vec::new();
-    for row in &intervals.rows {
-        let Scope::Queue(queue) = &row.scope else {
-            continue;
-        };
-        let own = queues
-            .iter()
-            .find(|judged| &judged.name == queue)
-            .map(|judged| &judged.targets);
-        let offered = row.value(Metric::Offered).unwrap_or(0.0);
-        if offered <= 0.0 {
-            continue;
-        }
-        let abandon_rate = row
-            .value(Metric::Abandoned)
-            .map(|abandoned| abandoned / offered);
-        let (service_level, max_asa_s, max_abandon) = match own {
-            Some(own) => (own.service_level, own.max_asa_s, own.max_abandon),
-            None => (
-                Some(targets.service_level),
-                targets.max_asa_s,
-                Some(targets.max_abandon_rate),
-            ),
-        };
-        for (target, bound, limit, value) in [
-            (
-                "service_level",
-                Bound::AtLeast,
-                service_level,
-                row.value(Metric::ServiceLevel),
-            ),
-            (
-                "asa_s",
-                Bound::AtMost,
-                max_asa_s,
-                row.value(Metric::AverageSpeedOfAnswer),
-            ),
-            ("abandon_rate", Bound::AtMost, max_abandon, abandon_rate),
-        ] {
-            let (Some(limit), Some(value)) = (limit, value) else {
-                continue;
-            };
-            let estimate = Estimate {
-                mean: Some(value),
-                ..Estimate::default()
-            };
-            if verdict(bound, limit, &estimate) != Verdict::Met {
-                misses.push(IntervalMiss {
-                    interval_start_ms: row.interval_start_ms,
-                    queue: queue.clone(),
-                    target,
-                    value,
-                    limit,
-                });
+/// Every queue-interval of a point that offered contacts and misses a target, in time order
+/// and, within an interval, in queue order: the checks its `staffing.json` holds, each judged
+/// when the point ran as `switchboard plan staff` judges its verification
+/// (`plan::multiskill::queue_interval_checks`, through `staffing::verdict`) against the queue's
+/// own targets. A check misses when its mean does ([`TargetCheck::misses`]); its verdict says
+/// whether the 95 % interval still reaches the target.
+pub fn interval_misses(queues: &[QueueJudged]) -> Vec<IntervalMiss> {
+    let mut misses: Vec<(usize, IntervalMiss)> = Vec::new();
+    for (queue_position, queue) in queues.iter().enumerate() {
+        for interval in &queue.intervals {
+            for check in interval.checks.iter().filter(|check| check.misses()) {
+                misses.push((queue_position, interval_miss(&queue.name, interval, check)));
             }
         }
     }
-    misses
+    // Stable: each queue's checks keep their order (service level, ASA, abandonment).
+    misses.sort_by_key(|(queue_position, miss)| (miss.interval_start_ms, *queue_position));
+    misses.into_iter().map(|(_, miss)| miss).collect()
+}
+
+fn interval_miss(queue: &str, interval: &QueueInterval, check: &TargetCheck) -> IntervalMiss {
+    IntervalMiss {
+        interval_start_ms: interval.interval_start.as_ms(),
+        queue: queue.to_string(),
+        target: check.target.clone(),
+        estimate: check.estimate,
+        limit: check.limit,
+        verdict: check.verdict,
+    }
+}
+
+/// The verdicts of a point's day estimates: its service level against the least, its
+/// abandonment against the largest (the shared `staffing::verdict`, as for an interval).
+pub fn day_verdicts(targets: &Targets, figures: &[Estimate]) -> [Verdict; 2] {
+    [
+        verdict(Bound::AtLeast, targets.service_level, &figures[0]),
+        verdict(Bound::AtMost, targets.max_abandon_rate, &figures[2]),
+    ]
 }
 
 /// Whether a point's day means meet the targets.
 pub fn meets(targets: &Targets, figures: &[Estimate]) -> bool {
-    let service_level = figures[0].mean;
-    let abandon_rate = figures[2].mean;
-    matches!(service_level, Some(level) if level >= targets.service_level)
-        && matches!(abandon_rate, Some(rate) if rate <= targets.max_abandon_rate)
+    day_verdicts(targets, figures) == [Verdict::Met; 2]
 }
 
 /// The rows of the points a folder holds, in point order.
@@ -525,7 +578,9 @@ pub fn sweep_csv(manifest: &Manifest, rows: &[PointRow]) -> String {
     for metric in HEADLINE_METRICS {
         let _ = write!(text, ",{metric},{metric}_ci_low,{metric}_ci_high");
     }
-    text.push_str(",intervals_missed,first_miss,worst_interval,meets_targets\n");
+    text.push_str(
+        ",intervals_missed,intervals_within_interval,first_miss,worst_interval,verdict,meets_targets\n",
+    );
     for row in rows {
         let _ = write!(text, "{},{}", row.record.index, csv_field(&row.record.id));
         for parameter in &manifest.parameters {
@@ -554,14 +609,16 @@ pub fn sweep_csv(manifest: &Manifest, rows: &[PointRow]) -> String {
         }
         let _ = writeln!(
             text,
-            ",{},{},{},{}",
+            ",{},{},{},{},{},{}",
             row.intervals_missed,
+            row.intervals_within_interval,
             csv_field(row.first_miss.as_deref().unwrap_or("")),
             csv_field(
                 &row.worst_interval
                     .as_ref()
                     .map_or(String::new(), ToString::to_string)
             ),
+            row.verdict.name(),
             row.meets_targets
         );
     }
@@ -602,12 +659,16 @@ pub struct SweepPoint {
     /// Queue-intervals that miss a target.
     #[serde(default)]
     pub intervals_missed: usize,
+    /// Of those, the misses whose 95 % interval reaches the target.
+    #[serde(default)]
+    pub intervals_within_interval: usize,
     pub meets_targets: bool,
     /// Each of [`HEADLINE_METRICS`] by name.
     pub metrics: BTreeMap<Metric, Estimate>,
     pub parameters: BTreeMap<String, serde_json::Value>,
     pub replications: u32,
     pub seed: u64,
+    pub verdict: PointVerdict,
     /// The queue-interval with the lowest service level, in words.
     #[serde(default)]
     pub worst_interval: Option<String>,
@@ -625,6 +686,7 @@ pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> SweepReport {
             id: row.record.id.clone(),
             index: row.record.index,
             intervals_missed: row.intervals_missed,
+            intervals_within_interval: row.intervals_within_interval,
             meets_targets: row.meets_targets,
             metrics: HEADLINE_METRICS
                 .iter()
@@ -634,6 +696,7 @@ pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> SweepReport {
             parameters: row.record.parameters.clone(),
             replications: row.record.replications,
             seed: row.record.seed,
+            verdict: row.verdict,
             worst_interval: row.worst_interval.as_ref().map(ToString::to_string),
         })
         .collect();
@@ -653,7 +716,7 @@ pub fn sweep_json(manifest: &Manifest, rows: &[PointRow]) -> SweepReport {
 }
 
 /// How the cheapest point is chosen, in words, for the page and `sweep.json`.
-pub const CHEAPEST_RULE: &str = "among the points whose service level, average speed of answer and abandonment meet the targets over the day and in every interval of every queue that offered contacts (each queue against its own targets), the one of least cost: simulated agent-hours of each group times its cost per hour; on a tie, the earliest point in the sweep";
+pub const CHEAPEST_RULE: &str = "among the points whose service level, average speed of answer and abandonment meet the targets by their means over the day and in every interval of every queue that offered contacts (each queue against its own targets; a mean that misses counts as a miss even when its 95 % interval reaches the target, and the point is then within_interval rather than met), the one of least cost: simulated agent-hours of each group times its cost per hour; on a tie, the earliest point in the sweep";
 
 #[cfg(test)]
 mod tests {
@@ -685,30 +748,115 @@ mod tests {
         ]
     }
 
-    /// One group of `hours` at `cost_per_hour`; the queue judged against the sweep's targets.
-    fn staffing(hours: f64, cost_per_hour: f64) -> PointStaffing {
+    fn estimate(mean: f64, ci95: Option<[f64; 2]>) -> Estimate {
+        Estimate {
+            mean: Some(mean),
+            ci95,
+            count: 3,
+        }
+    }
+
+    /// A check of `target` as the planner makes it: the shared verdict of `estimate`.
+    fn check(target: &str, bound: Bound, limit: f64, estimate: Estimate) -> TargetCheck {
+        TargetCheck {
+            target: target.into(),
+            limit,
+            estimate,
+            verdict: verdict(bound, limit, &estimate),
+            unreachable: false,
+        }
+    }
+
+    /// Two half hours of queue `sales`, `(offered, service level, abandon rate)` each with its
+    /// 95 % interval, judged against the default targets.
+    type Half = (f64, Estimate, Estimate);
+
+    /// One group of `hours` at `cost_per_hour`; queue `sales` judged in two half hours.
+    fn staffing(hours: f64, cost_per_hour: f64, halves: [Half; 2]) -> PointStaffing {
+        let targets = Targets::default();
+        let intervals = halves
+            .into_iter()
+            .enumerate()
+            .map(
+                |(index, (offered, service_level, abandon_rate))| QueueInterval {
+                    interval_start: switchboard_engine::units::DurationMs(index as u64 * 1_800_000),
+                    offered,
+                    checks: vec![
+                        check(
+                            "service_level",
+                            Bound::AtLeast,
+                            targets.service_level,
+                            service_level,
+                        ),
+                        check(
+                            "abandon_rate",
+                            Bound::AtMost,
+                            targets.max_abandon_rate,
+                            abandon_rate,
+                        ),
+                    ],
+                },
+            )
+            .collect();
         PointStaffing::of_groups(
             vec![GroupHours {
                 name: "team".into(),
                 agent_hours: hours,
                 cost_per_hour,
             }],
-            Vec::new(),
+            vec![QueueJudged {
+                name: "sales".into(),
+                targets: QueueTargets {
+                    service_level: Some(targets.service_level),
+                    service_level_threshold_s: Some(targets.within_s),
+                    max_asa_s: None,
+                    max_abandon: Some(targets.max_abandon_rate),
+                    max_occupancy: None,
+                },
+                intervals,
+            }],
         )
     }
 
-    /// Two half hours of queue `sales`: `(offered, service level, abandoned)` each.
-    fn intervals(halves: [(f64, f64, f64); 2]) -> Intervals {
+    /// `intervals.csv` of the same half hours (the worst interval is read from it).
+    fn intervals(halves: [Half; 2]) -> Intervals {
         let mut rows = Vec::new();
-        for (index, (offered, service_level, abandoned)) in halves.into_iter().enumerate() {
+        for (index, (offered, service_level, abandon_rate)) in halves.into_iter().enumerate() {
             let mut row =
                 IntervalRow::empty(index as u64 * 1_800_000, Scope::Queue("sales".into()));
             row.set(Metric::Offered, Some(offered));
-            row.set(Metric::ServiceLevel, Some(service_level));
-            row.set(Metric::Abandoned, Some(abandoned));
+            row.set(Metric::ServiceLevel, service_level.mean);
+            row.set(
+                Metric::Abandoned,
+                abandon_rate.mean.map(|rate| rate * offered),
+            );
             rows.push(row);
         }
         Intervals { rows }
+    }
+
+    fn half(offered: f64, service_level: f64, abandon_rate: f64) -> Half {
+        (
+            offered,
+            estimate(service_level, None),
+            estimate(abandon_rate, None),
+        )
+    }
+
+    fn point(
+        index: usize,
+        day: Vec<Estimate>,
+        hours: f64,
+        cost: f64,
+        halves: [Half; 2],
+    ) -> PointRow {
+        PointRow::judged(
+            record(index, hours as u64),
+            day,
+            &Targets::default(),
+            &staffing(hours, cost, halves),
+            &intervals(halves),
+        )
     }
 
     #[test]
@@ -716,26 +864,27 @@ mod tests {
         let targets = Targets::default();
         // The day: 91 % answered in time, 2.4 % abandoned; the second half hour alone 35 % and
         // 24 % (the issue's 20:30).
-        let surge = PointRow::judged(
-            record(0, 10),
+        let surge = point(
+            0,
             day(0.91, 0.024),
-            &targets,
-            &staffing(10.0, 1.0),
-            &intervals([(100.0, 0.97, 0.0), (10.0, 0.35, 2.4)]),
+            10.0,
+            1.0,
+            [half(100.0, 0.97, 0.0), half(10.0, 0.35, 0.24)],
         );
         assert!(meets(&targets, &surge.figures));
         assert!(!surge.meets_targets);
+        assert_eq!(surge.verdict, PointVerdict::Unmet);
         assert_eq!(surge.intervals_missed, 2);
         assert_eq!(
             surge.first_miss.as_deref(),
             Some("queue sales at 30m: service_level 35 % below 80 %")
         );
-        let staffed = PointRow::judged(
-            record(1, 12),
+        let staffed = point(
+            1,
             day(0.95, 0.01),
-            &targets,
-            &staffing(12.0, 1.0),
-            &intervals([(100.0, 0.97, 0.0), (10.0, 0.85, 0.4)]),
+            12.0,
+            1.0,
+            [half(100.0, 0.97, 0.0), half(10.0, 0.85, 0.04)],
         );
         assert!(staffed.meets_targets);
         let rows = [surge, staffed];
@@ -760,8 +909,8 @@ mod tests {
         );
         assert!(
             csv.lines().nth(1).unwrap().ends_with(
-                ",2,queue sales at 30m: service_level 35 % below 80 %,\
-                     \"queue sales at 30m: service_level 35 %, abandon_rate 24 %\",false"
+                ",2,0,queue sales at 30m: service_level 35 % below 80 %,\
+                     \"queue sales at 30m: service_level 35 %, abandon_rate 24 %\",unmet,false"
             ),
             "{csv}"
         );
@@ -769,24 +918,11 @@ mod tests {
 
     #[test]
     fn the_cheapest_point_is_the_one_of_least_cost_not_of_fewest_agents() {
-        let targets = Targets::default();
-        let good = intervals([(100.0, 0.9, 1.0), (100.0, 0.9, 1.0)]);
+        let good = [half(100.0, 0.9, 0.01), half(100.0, 0.9, 0.01)];
         // 10 agents of a group costing 2 an hour cost more than 12 of a group costing 1.
         let rows = [
-            PointRow::judged(
-                record(0, 10),
-                day(0.9, 0.01),
-                &targets,
-                &staffing(10.0, 2.0),
-                &good,
-            ),
-            PointRow::judged(
-                record(1, 12),
-                day(0.9, 0.01),
-                &targets,
-                &staffing(12.0, 1.0),
-                &good,
-            ),
+            point(0, day(0.9, 0.01), 10.0, 2.0, good),
+            point(1, day(0.9, 0.01), 12.0, 1.0, good),
         ];
         assert_eq!((rows[0].cost, rows[1].cost), (20.0, 12.0));
         assert_eq!(
@@ -796,27 +932,57 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_is_judged_against_its_own_targets() {
-        let targets = Targets::default();
-        let strict = vec![QueueJudged {
-            name: "sales".into(),
-            targets: QueueTargets {
-                service_level: Some(0.95),
-                service_level_threshold_s: Some(20.0),
-                max_asa_s: None,
-                max_abandon: Some(0.05),
-                max_occupancy: None,
-            },
-        }];
-        let misses = interval_misses(
-            &targets,
-            &strict,
-            &intervals([(100.0, 0.9, 1.0), (100.0, 0.97, 1.0)]),
+    fn a_miss_whose_interval_reaches_the_target_is_neither_a_pass_nor_a_clean_fail() {
+        // 78 % answered in time, but the replications put it anywhere from 74 % to 82 %.
+        let uncertain = (
+            100.0,
+            estimate(0.78, Some([0.74, 0.82])),
+            estimate(0.02, Some([0.01, 0.03])),
         );
-        assert_eq!(misses.len(), 1);
+        let row = point(
+            0,
+            day(0.9, 0.01),
+            10.0,
+            1.0,
+            [half(100.0, 0.9, 0.01), uncertain],
+        );
+        assert_eq!(row.verdict, PointVerdict::WithinInterval);
+        assert!(!row.meets_targets, "a miss by its mean is a miss");
         assert_eq!(
-            misses[0].to_string(),
-            "queue sales at 0s: service_level 90 % below 95 %"
+            (row.intervals_missed, row.intervals_within_interval),
+            (1, 1)
         );
+        assert_eq!(
+            row.first_miss.as_deref(),
+            Some("queue sales at 30m: service_level 78 % below 80 %, within its 95 % interval [74 %, 82 %]")
+        );
+        assert_eq!(
+            cheapest(std::slice::from_ref(&row)).map(|row| row.record.index),
+            None
+        );
+        // One clean miss anywhere makes the point unmet.
+        let clean = (
+            100.0,
+            estimate(0.78, Some([0.74, 0.79])),
+            estimate(0.02, Some([0.01, 0.03])),
+        );
+        let row = point(1, day(0.9, 0.01), 10.0, 1.0, [uncertain, clean]);
+        assert_eq!(row.verdict, PointVerdict::Unmet);
+        assert_eq!(
+            (row.intervals_missed, row.intervals_within_interval),
+            (2, 1)
+        );
+        // The day is judged by the same verdict.
+        let day_uncertain = vec![
+            estimate(0.79, Some([0.77, 0.81])),
+            estimate(10.0, None),
+            estimate(0.01, None),
+            estimate(0.8, None),
+            estimate(30.0, None),
+        ];
+        let good = [half(100.0, 0.9, 0.01), half(100.0, 0.9, 0.01)];
+        let row = point(2, day_uncertain, 10.0, 1.0, good);
+        assert_eq!(row.verdict, PointVerdict::WithinInterval);
+        assert_eq!(row.intervals_missed, 0);
     }
 }

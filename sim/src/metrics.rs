@@ -590,6 +590,15 @@ impl MetricsRecorder {
                 let talk_ms = *talk_ms;
                 self.count_cell(cell, interval, |c| c.talk_ms += talk_ms);
             }
+            EventKind::ContactTransferred { .. } => {
+                // The conversation before a transfer ends on its own (`ContactEnded` under its
+                // new id), so it counts as one more contact inside until then. The simulator
+                // does not make transfers; a replayed live log may hold them.
+                let channel = facts.map_or(Channel::Voice, |f| f.arrival_channel);
+                let channel_scope = self.channel_scope(channel);
+                self.change_concurrent(0, now_ms, true);
+                self.change_concurrent(channel_scope, now_ms, true);
+            }
             EventKind::AgentStateChanged { agent, to, .. } => {
                 let index = agent.0 as usize;
                 let (class, since_ms) = self.agent_class[index];

@@ -13,6 +13,7 @@ use std::io::Write;
 
 use switchboard_engine::{
     AgentState, AuxReason, BlockReason, Channel, Entry, Event, EventKind, OfferEnd, Outcome, Party,
+    TransferTarget,
 };
 
 /// Odd 64-bit constants with well-spread bits (wyhash's), one per word of an event record.
@@ -322,6 +323,25 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
                 ],
             ),
         ],
+        EventKind::ContactTransferred {
+            contact,
+            conversation,
+            agent,
+            queue,
+            target,
+        } => {
+            let (target_kind, target_id) = match target {
+                TransferTarget::Queue(queue) => (0, queue.0),
+                TransferTarget::Agent(agent) => (1, agent.0),
+            };
+            [
+                time_ms,
+                contact.0,
+                pair(agent.0, queue.0),
+                conversation.0,
+                codes(12, [target_kind]) | u64::from(target_id) << 32,
+            ]
+        }
         EventKind::AgentStateChanged { agent, from, to } => {
             let [from_state, from_reason] = state_code(*from);
             let [to_state, to_reason] = state_code(*to);

@@ -1,19 +1,46 @@
 //! Addressing a value of a scenario document by a dotted path and changing it.
 //!
-//! A path walks tables by key; an array of tables (`[[agents]]`, `[[queue]]`, `[[traffic]]`)
-//! is entered by the entry whose `name`, `queue` or `flow` equals the next segment, so
-//! `agents.sales-team.count` is the `count` of the `[[agents]]` entry named `sales-team`. The
+//! A path walks tables by key; an array of tables (`[[agents]]`, `[[queue]]`, `[[traffic]]`,
+//! `[[people]]`) is entered by the entry whose `name`, `queue`, `flow` or `agents` (a
+//! `[[people]]` table names its group so) equals the next segment, so `agents.sales-team.count`
+//! is the `count` of the `[[agents]]` entry named `sales-team` and
+//! `people.sales-team.shrinkage.fraction` the shrinkage of that group's `[[people]]` table. The
 //! last segment must already be in the document: a sweep changes values, it never adds keys,
-//! so a misspelt path is an error instead of a key the loader might ignore or refuse later.
+//! so a misspelt path is an error (with the closest name, when one is close) instead of a key
+//! the loader might ignore or refuse later.
 //!
 //! One extra leaf exists: `traffic.<queue>.scale = 1.2` multiplies the traffic's `rate`, or
 //! every `volume` of its `profile`, by 1.2.
 
+use switchboard_engine::source_text::did_you_mean;
 use switchboard_engine::units::Rate;
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
-/// The keys that name an entry of an array of tables, in the order they are tried.
-const ENTRY_KEYS: [&str; 3] = ["name", "queue", "flow"];
+/// The keys that name an entry of an array of tables, in the order they are tried: `agents`
+/// is the group a `[[people]]` table is for (elsewhere it is a number, never a name).
+const ENTRY_KEYS: [&str; 4] = ["name", "queue", "flow", "agents"];
+
+/// The names an entry answers to (the string values of its [`ENTRY_KEYS`]).
+fn entry_names<'a>(get: impl Fn(&str) -> Option<&'a str>) -> impl Iterator<Item = &'a str> {
+    ENTRY_KEYS.into_iter().filter_map(get)
+}
+
+/// "no `here` entry named `entry`", with the closest of `names` when one is close.
+fn no_entry<'a>(here: &str, entry: &str, names: impl Iterator<Item = &'a str>) -> String {
+    format!(
+        "the base scenario has no `{here}` entry named `{entry}` (by its name, queue, flow or \
+         agents){}",
+        did_you_mean(entry, names)
+    )
+}
+
+/// "no `here`", with the closest of the table's keys when one is close.
+fn no_key<'a>(here: &str, segment: &str, keys: impl Iterator<Item = &'a str>) -> String {
+    format!(
+        "the base scenario has no `{here}`{}",
+        did_you_mean(segment, keys)
+    )
+}
 
 /// The leaf that scales a whole traffic stream.
 pub const SCALE: &str = "scale";
@@ -51,9 +78,10 @@ fn set_in_table(
 ) -> Result<(), String> {
     let segment = &path[0];
     let here = describe(walked, segment);
-    let Some(item) = table.get_mut(segment) else {
-        return Err(format!("the base scenario has no `{here}`"));
-    };
+    if !table.contains_key(segment) {
+        return Err(no_key(&here, segment, table.iter().map(|(key, _)| key)));
+    }
+    let item = table.get_mut(segment).expect("the key is there");
     if path.len() == 1 {
         return replace(item, value, &here);
     }
@@ -65,10 +93,15 @@ fn set_in_item(item: &mut Item, rest: &[String], value: &Value, here: &str) -> R
         Item::Table(table) => set_in_table(table, rest, value, here),
         Item::ArrayOfTables(array) => {
             let entry = &rest[0];
-            let table = array
-                .iter_mut()
-                .find(|table| names_entry(table.get(ENTRY_KEYS[0]), table.get(ENTRY_KEYS[1]), table.get(ENTRY_KEYS[2]), entry))
-                .ok_or_else(|| format!("the base scenario has no `{here}` entry named `{entry}` (by its name, queue or flow)"))?;
+            let Some(position) = array.iter().position(|table| {
+                entry_names(|key| table.get(key).and_then(Item::as_str)).any(|name| name == entry)
+            }) else {
+                let names = array
+                    .iter()
+                    .flat_map(|table| entry_names(|key| table.get(key).and_then(Item::as_str)));
+                return Err(no_entry(here, entry, names));
+            };
+            let table = array.get_mut(position).expect("the entry is there");
             let here = describe(here, entry);
             if rest.len() == 1 {
                 return Err(format!("`{here}` is a whole entry; name a key inside it"));
@@ -78,17 +111,19 @@ fn set_in_item(item: &mut Item, rest: &[String], value: &Value, here: &str) -> R
         Item::Value(Value::InlineTable(table)) => set_in_inline(table, rest, value, here),
         Item::Value(Value::Array(array)) => {
             let entry = &rest[0];
+            let tables = || array.iter().filter_map(Value::as_inline_table);
+            let Some(position) = tables().position(|table| {
+                entry_names(|key| table.get(key).and_then(Value::as_str)).any(|name| name == entry)
+            }) else {
+                let names = tables()
+                    .flat_map(|table| entry_names(|key| table.get(key).and_then(Value::as_str)));
+                return Err(no_entry(here, entry, names));
+            };
             let table = array
                 .iter_mut()
-                .filter_map(|value| value.as_inline_table_mut())
-                .find(|table| {
-                    ENTRY_KEYS
-                        .iter()
-                        .any(|key| table.get(key).and_then(Value::as_str) == Some(entry.as_str()))
-                })
-                .ok_or_else(|| {
-                    format!("the base scenario has no `{here}` entry named `{entry}`")
-                })?;
+                .filter_map(Value::as_inline_table_mut)
+                .nth(position)
+                .expect("the entry is there");
             let here = describe(here, entry);
             if rest.len() == 1 {
                 return Err(format!("`{here}` is a whole entry; name a key inside it"));
@@ -110,9 +145,10 @@ fn set_in_inline(
 ) -> Result<(), String> {
     let segment = &path[0];
     let here = describe(walked, segment);
-    let Some(inner) = table.get_mut(segment) else {
-        return Err(format!("the base scenario has no `{here}`"));
-    };
+    if !table.contains_key(segment) {
+        return Err(no_key(&here, segment, table.iter().map(|(key, _)| key)));
+    }
+    let inner = table.get_mut(segment).expect("the key is there");
     if path.len() == 1 {
         let decor = inner.decor().clone();
         *inner = value.clone();
@@ -137,18 +173,6 @@ fn replace(item: &mut Item, value: &Value, here: &str) -> Result<(), String> {
     }
 }
 
-fn names_entry(
-    name: Option<&Item>,
-    queue: Option<&Item>,
-    flow: Option<&Item>,
-    entry: &str,
-) -> bool {
-    [name, queue, flow]
-        .into_iter()
-        .flatten()
-        .any(|item| item.as_str() == Some(entry))
-}
-
 fn find_entry_table<'a>(
     root: &'a mut Table,
     array: &str,
@@ -162,21 +186,15 @@ fn find_entry_table<'a>(
             "`{array}` of the base scenario is not written as [[{array}]] tables"
         ));
     };
-    tables
-        .iter_mut()
-        .find(|table| {
-            names_entry(
-                table.get("name"),
-                table.get("queue"),
-                table.get("flow"),
-                entry,
-            )
-        })
-        .ok_or_else(|| {
-            format!(
-                "the base scenario has no `{array}` entry named `{entry}` (by its queue or flow)"
-            )
-        })
+    let Some(position) = tables.iter().position(|table| {
+        entry_names(|key| table.get(key).and_then(Item::as_str)).any(|name| name == entry)
+    }) else {
+        let names = tables
+            .iter()
+            .flat_map(|table| entry_names(|key| table.get(key).and_then(Item::as_str)));
+        return Err(no_entry(array, entry, names));
+    };
+    Ok(tables.get_mut(position).expect("the entry is there"))
 }
 
 fn scale_traffic(traffic: &mut Table, entry: &str, factor: f64) -> Result<(), String> {
@@ -252,6 +270,11 @@ handle_time = { dist = "exponential", mean = "2m" }
 queue = "care"
 profile = [{ start = "0m", volume = 100 }, { start = "30m", volume = 50.5 }]
 handle_time = { dist = "exponential", mean = "3m" }
+
+[[people]]
+agents = "sales-team"
+plan_file = "morning.csv"
+shrinkage = { fraction = 0.2, length = { dist = "exponential", mean = "5m" } }
 "#;
 
     fn path(text: &str) -> Vec<String> {
@@ -276,6 +299,34 @@ handle_time = { dist = "exponential", mean = "3m" }
         let text = document.to_string();
         assert!(text.contains("count = 15 # the team"), "{text}");
         assert!(text.contains(r#"mean = "5m""#), "{text}");
+    }
+
+    #[test]
+    fn a_people_table_is_entered_by_the_group_it_names() {
+        let mut document: DocumentMut = SCENARIO.parse().unwrap();
+        set_value(
+            &mut document,
+            &path("people.sales-team.plan_file"),
+            &Value::from("evening.csv"),
+        )
+        .unwrap();
+        set_value(
+            &mut document,
+            &path("people.sales-team.shrinkage.fraction"),
+            &Value::from(0.35),
+        )
+        .unwrap();
+        let text = document.to_string();
+        assert!(text.contains(r#"plan_file = "evening.csv""#), "{text}");
+        assert!(text.contains("fraction = 0.35"), "{text}");
+        // A `[[people]]` table is not an `[[agents]]` entry.
+        let error = set_value(
+            &mut document,
+            &path("people.sales.plan_file"),
+            &Value::from("x.csv"),
+        )
+        .unwrap_err();
+        assert!(error.contains("no `people` entry named `sales`"), "{error}");
     }
 
     #[test]
@@ -305,6 +356,17 @@ handle_time = { dist = "exponential", mean = "3m" }
         .unwrap_err();
         assert!(
             error.contains("no `agents` entry named `sales-tem`"),
+            "{error}"
+        );
+        assert!(error.ends_with("did you mean `sales-team`?"), "{error}");
+        let error = set_value(
+            &mut document,
+            &path("people.sales-team.shrinkag.fraction"),
+            &Value::from(0.3),
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("no `people.sales-team.shrinkag`; did you mean `shrinkage`?"),
             "{error}"
         );
         let error = set_value(

@@ -7,13 +7,16 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use switchboard_engine::units::DurationMs;
+use switchboard_plan::multiskill::queue_interval_checks;
 use switchboard_plan::required::required_agents;
 use switchboard_plan::staffing_table::read_staffing_table;
 use switchboard_plan::targets::{ServiceLevelTarget, Targets as PlanTargets};
-use switchboard_results::staffing::QueueTargets;
-use switchboard_sim::demand::{group_logged_in_hours, set_queue_thresholds};
+use switchboard_results::staffing::{QueueInterval, QueueTargets};
+use switchboard_sim::demand::{
+    group_logged_in_hours, queue_interval_estimates, set_queue_thresholds,
+};
 use switchboard_sim::model::Model;
-use switchboard_sim::run::{prepare, RunOptions};
+use switchboard_sim::run::{prepare, RunOptions, RunResult};
 use switchboard_sim::scenario::parse_scenario;
 
 use switchboard_results::sweep::{
@@ -46,7 +49,45 @@ pub struct PreparedSweep {
 /// A point's `[staffing]` table read against its groups and queues.
 struct Judging {
     cost_per_hour: Vec<f64>,
+    /// In the model's queue order, with no intervals yet.
     queues: Vec<QueueJudged>,
+    /// Each queue's targets as the planner reads them, in the same order.
+    targets: Vec<PlanTargets>,
+}
+
+impl Judging {
+    /// Every queue with each interval of `result` judged against its targets by the planner's
+    /// own checks (estimates across the replications, with their 95 % intervals).
+    fn judged_queues(&self, model: &Model, result: &RunResult) -> Vec<QueueJudged> {
+        let estimates = queue_interval_estimates(model, result);
+        self.queues
+            .iter()
+            .zip(&self.targets)
+            .map(|(queue, targets)| {
+                let position = model
+                    .queue_names
+                    .iter()
+                    .position(|name| name == &queue.name)
+                    .expect("the model has the scenario's queues");
+                let intervals = estimates[position]
+                    .iter()
+                    .enumerate()
+                    .map(|(interval, figures)| QueueInterval {
+                        interval_start: DurationMs(interval as u64 * model.interval_ms),
+                        offered: figures.offered,
+                        checks: queue_interval_checks(targets, figures)
+                            .into_iter()
+                            .flatten()
+                            .collect(),
+                    })
+                    .collect();
+                QueueJudged {
+                    intervals,
+                    ..queue.clone()
+                }
+            })
+            .collect()
+    }
 }
 
 /// Reads a point's `[staffing]` table (costs per group-hour and queues' own targets) and gives
@@ -73,6 +114,7 @@ fn judging(
     };
     let mut thresholds = Vec::new();
     let mut queues = Vec::new();
+    let mut queue_targets = Vec::new();
     for name in &queue_names {
         let own = table.queue_targets(name, &command_line);
         if own.max_occupancy.is_some() {
@@ -95,7 +137,9 @@ fn judging(
                 max_abandon: own.max_abandon,
                 max_occupancy: None,
             },
+            intervals: Vec::new(),
         });
+        queue_targets.push(own);
     }
     set_queue_thresholds(scenario, &thresholds);
     Ok(Judging {
@@ -104,6 +148,7 @@ fn judging(
             .map(|name| table.cost_per_hour_of(name))
             .collect(),
         queues,
+        targets: queue_targets,
     })
 }
 
@@ -249,7 +294,8 @@ impl PreparedSweep {
                     cost_per_hour,
                 })
                 .collect();
-            PointStaffing::of_groups(groups, judging.queues.clone()).write(&point_folder)?;
+            PointStaffing::of_groups(groups, judging.judged_queues(model, &result))
+                .write(&point_folder)?;
             finished_before += u64::from(record.replications);
         }
         self.manifest.write(out)?;

@@ -330,6 +330,17 @@ impl Server {
     }
 }
 
+/// Fails, with SIPp's screen and the server's log, unless the trunk's SIPp succeeded.
+pub fn assert_trunk_succeeded(server: &Server, result: &(Option<ExitStatus>, String)) {
+    assert!(
+        result.0.is_some_and(|status| status.success()),
+        "the trunk's calls failed: {:?}\n--- sipp ---\n{}\n--- server ---\n{}",
+        result.0,
+        result.1,
+        server.log()
+    );
+}
+
 /// One HTTP/1.1 exchange over a fresh connection: status and body.
 pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
@@ -385,6 +396,9 @@ pub struct Cdr {
     pub caller: Option<String>,
     pub direction: String,
     pub arrived_unix_ms: i64,
+    pub contact_id: u64,
+    pub transferred_to: Option<String>,
+    pub transfer_of: Option<u64>,
 }
 
 pub fn cdrs(path: &Path) -> Vec<Cdr> {
@@ -392,8 +406,8 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
     let mut statement = connection
         .prepare(
             "SELECT call_id, entry_point, queue, agent, answered_unix_ms, ended_unix_ms, outcome,
-             hangup_side, sip_status, offers_unanswered, caller, direction, arrived_unix_ms FROM cdr
-             ORDER BY id",
+             hangup_side, sip_status, offers_unanswered, caller, direction, arrived_unix_ms,
+             contact_id, transferred_to, transfer_of FROM cdr ORDER BY id",
         )
         .unwrap();
     statement
@@ -412,6 +426,9 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
                 caller: row.get(10)?,
                 direction: row.get(11)?,
                 arrived_unix_ms: row.get(12)?,
+                contact_id: row.get::<_, i64>(13)? as u64,
+                transferred_to: row.get(14)?,
+                transfer_of: row.get::<_, Option<i64>>(15)?.map(|contact| contact as u64),
             })
         })
         .unwrap()

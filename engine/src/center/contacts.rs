@@ -45,6 +45,29 @@ impl Center {
                 }
             }
         }
+        let key = self.new_contact(id, channel, attributes);
+        self.emit(EventKind::ContactArrived {
+            contact: id,
+            channel,
+            entry,
+        });
+        match entry {
+            Entry::Queue(queue) => self.enter_queue(key, queue, None),
+            Entry::Flow(flow) => {
+                let start = self.flows[flow.0 as usize].start;
+                self.run_ivr(key, flow, start);
+            }
+        }
+        Ok(())
+    }
+
+    /// A new live contact, not yet anywhere (its caller puts it in a queue or a flow).
+    pub(super) fn new_contact(
+        &mut self,
+        id: ContactId,
+        channel: Channel,
+        attributes: Attributes,
+    ) -> ContactKey {
         let contact = Contact {
             id,
             channel,
@@ -78,19 +101,7 @@ impl Center {
         self.contact_keys.insert(id.0, key);
         self.live_contacts += 1;
         self.counts.arrived += 1;
-        self.emit(EventKind::ContactArrived {
-            contact: id,
-            channel,
-            entry,
-        });
-        match entry {
-            Entry::Queue(queue) => self.enter_queue(key, queue, None),
-            Entry::Flow(flow) => {
-                let start = self.flows[flow.0 as usize].start;
-                self.run_ivr(key, flow, start);
-            }
-        }
-        Ok(())
+        key
     }
 
     /// Ends a contact's life with `outcome`: one terminal event, then it is gone.

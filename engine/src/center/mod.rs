@@ -9,6 +9,7 @@ mod ivr;
 mod offers;
 mod queues;
 mod timers;
+mod transfers;
 
 pub use invariants::InvariantViolation;
 use timers::Timers;
@@ -379,6 +380,14 @@ impl Center {
                         expected: "a contact in wrap-up",
                     }),
                 }
+            }
+            Input::TransferRequested {
+                contact,
+                target,
+                conversation,
+            } => {
+                let key = self.key_of(contact)?;
+                self.transfer_requested(key, target, conversation)
             }
             Input::ContactDropped { contact } => {
                 let key = self.key_of(contact)?;

@@ -28,7 +28,6 @@ impl Center {
         requested: QueueId,
         priority_override: Option<i32>,
     ) {
-        let now = self.now_ms;
         // Rules: one pass in file order; a rule may raise the priority or pick another queue.
         // The priority is the final queue's (or the IVR node's) plus every raise.
         let mut queue_id = requested;
@@ -50,28 +49,7 @@ impl Center {
             priority_override.unwrap_or(self.queues[queue_id.0 as usize].priority) + raise;
         let previous_queue = self.contact(key).queue;
         let is_overflow = previous_queue.is_some();
-        let queue = &self.queues[queue_id.0 as usize];
-        // Blocked at the door?
-        let base_pool = &self.pools[queue.levels[0].pool as usize];
-        let agent_free_now = !base_pool.available.is_empty();
-        let block_reason = if !is_overflow
-            && queue.when_no_agents == NoAgentsTreatment::Block
-            && queue
-                .levels
-                .iter()
-                .all(|level| self.pools[level.pool as usize].logged_in == 0)
-        {
-            Some(BlockReason::NoAgents)
-        } else if !agent_free_now
-            && queue
-                .max_size
-                .is_some_and(|max| queue.waiting_count >= max as usize)
-        {
-            Some(BlockReason::QueueFull)
-        } else {
-            None
-        };
-        if let Some(reason) = block_reason {
+        if let Some(reason) = self.refused_at_door(queue_id, is_overflow) {
             self.contact_mut(key).queue = Some(queue_id);
             self.outputs.push_back(Output::Disconnect {
                 contact: self.contact(key).id,
@@ -79,6 +57,21 @@ impl Center {
             self.finish(key, Outcome::Blocked, None, Some(reason));
             return;
         }
+        self.join_queue(key, queue_id, priority, None);
+    }
+
+    /// The contact, admitted, takes its place in line at `queue_id`: offered at once to
+    /// `offer_to` (a transfer to a named agent), else to an agent free at level 0, else it
+    /// waits for one.
+    pub(super) fn join_queue(
+        &mut self,
+        key: ContactKey,
+        queue_id: QueueId,
+        priority: i32,
+        offer_to: Option<AgentId>,
+    ) {
+        let now = self.now_ms;
+        let previous_queue = self.contact(key).queue;
         let first_queued = self.contact(key).first_queued_at_ms.unwrap_or(now);
         let rank = self.rank_for(priority, first_queued);
         let waited_ms = now - first_queued;
@@ -110,11 +103,40 @@ impl Center {
         // An agent free at level 0 takes the contact at once; it never enters the index. If
         // the offer fails, `apply_due_steps` schedules its steps from when it joined.
         let base_pool = &self.pools[self.queues[queue_id.0 as usize].levels[0].pool as usize];
-        if let Some(agent) = base_pool.available.first() {
+        if let Some(agent) = offer_to.or_else(|| base_pool.available.first()) {
             self.offer(key, agent, false);
         } else {
             self.insert_waiting(key);
             self.schedule_next_step(key);
+        }
+    }
+
+    /// Why the queue would block a contact joining it now, if it would: nobody logged in who
+    /// could serve it (`when_no_agents = "block"`, not for an overflow), or full.
+    pub(super) fn refused_at_door(
+        &self,
+        queue_id: QueueId,
+        is_overflow: bool,
+    ) -> Option<BlockReason> {
+        let queue = &self.queues[queue_id.0 as usize];
+        let base_pool = &self.pools[queue.levels[0].pool as usize];
+        let agent_free_now = !base_pool.available.is_empty();
+        if !is_overflow
+            && queue.when_no_agents == NoAgentsTreatment::Block
+            && queue
+                .levels
+                .iter()
+                .all(|level| self.pools[level.pool as usize].logged_in == 0)
+        {
+            Some(BlockReason::NoAgents)
+        } else if !agent_free_now
+            && queue
+                .max_size
+                .is_some_and(|max| queue.waiting_count >= max as usize)
+        {
+            Some(BlockReason::QueueFull)
+        } else {
+            None
         }
     }
 

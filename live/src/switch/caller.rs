@@ -247,6 +247,9 @@ impl Switch {
 
     /// A BYE from one side: end the other side and tell the engine.
     pub(super) fn end_conversation(&mut self, contact: ContactId, by: Party) {
+        if self.end_transfer_wait(contact, by) {
+            return;
+        }
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
@@ -363,6 +366,10 @@ impl Switch {
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
+        if call.answered {
+            // A transferred call: the caller's leg is answered already; only the relay moved.
+            return;
+        }
         call.answered = true;
         call.caller.final_status = Some(200);
         self.metrics.calls_answered.inc();

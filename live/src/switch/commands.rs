@@ -136,7 +136,12 @@ impl Switch {
                 .map(Reply::OutboundCall)
                 .ok_or(CommandError::UnknownCall(call)),
             Command::SetRecording { contact, on } => self.switch_recording(&contact, on),
-            Command::CallQueue { contact } => Ok(Reply::CallQueue(self.call_queue(&contact))),
+            Command::CallOwner { contact } => Ok(Reply::CallOwner(self.call_owner(&contact))),
+            Command::TransferCall {
+                contact,
+                queue,
+                agent,
+            } => self.transfer_from_api(&contact, queue, agent),
         }
     }
 

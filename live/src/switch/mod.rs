@@ -29,6 +29,7 @@ mod outbound;
 mod probe;
 mod recording;
 mod registration;
+mod transfer;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -199,6 +200,9 @@ pub struct Switch {
     masker: switchboard_compliance::mask::Masker,
     /// Where recordings go (`with_recordings`); nothing is recorded without it.
     recordings_folder: Option<std::path::PathBuf>,
+    /// The CDRs of conversations handed over by a blind transfer, by the contact id they are
+    /// reported under, until they end (see `transfer`).
+    conversations_transferred: HashMap<ContactId, CallRecord>,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -252,6 +256,7 @@ impl Switch {
             registrations: Vec::new(),
             outbound: HashMap::new(),
             outbound_by_call_id: HashMap::new(),
+            conversations_transferred: HashMap::new(),
         }
     }
 
@@ -973,6 +978,9 @@ impl Switch {
 
     /// Record an event in the call's CDR; returns the contact whose life ended.
     fn apply_event(&mut self, event: &switchboard_engine::Event) -> Option<ContactId> {
+        if self.apply_transfer_event(event) {
+            return None;
+        }
         let contact = crate::call_record::event_contact(&event.kind)?;
         let unix_ms = self.unix_ms(event.time_ms);
         let call = self.calls.get_mut(&contact)?;

@@ -762,6 +762,8 @@ impl Switch {
             // Outbound calls are not recorded yet.
             recording: None,
             recording_paused_ms: None,
+            // Neither transferred nor the rest of a transfer.
+            ..CdrRecord::default()
         };
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);

@@ -196,12 +196,6 @@ impl Switch {
         }))
     }
 
-    /// The queue the call is in or was last in; none in an IVR or for an unknown call.
-    pub(super) fn call_queue(&self, contact: &str) -> Option<String> {
-        let id = ContactId(contact.parse().ok()?);
-        self.calls.get(&id)?.record.row().queue.clone()
-    }
-
     /// The call ends: its recording stops and the CDR row names it and its pauses.
     pub(super) fn recording_columns(&mut self, contact: ContactId, row: &mut CdrRecord) {
         self.set_secure(contact, false);
