@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::terminal::plural;
 use anyhow::Context;
 use switchboard_engine::config::{
     AgentGroupConfig, CenterConfig, ChannelCapacity, IvrNodeConfig, MaxWaitAction,
@@ -305,14 +306,6 @@ fn distribution_words(distribution: &DistributionConfig) -> String {
     match distribution {
         DistributionConfig::Constant { value } => value.to_string(),
         other => other.describe(),
-    }
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

@@ -38,6 +38,7 @@ use switchboard_sim::demand::simulate_staffing_plan;
 use switchboard_sim::run::RunOptions;
 
 mod center;
+mod schedule_check;
 mod staff_input;
 
 use staff_input::{staff_input, ScenarioTarget, SimulationSource, StaffInput};
@@ -202,6 +203,9 @@ struct ErlangAArgs {
   switchboard plan staff scenarios/forecast-day.csv --aht 3m --sl 80/20 --patience 1m --shrinkage 30% --out plan-day
   switchboard plan staff chats.csv --aht 6m --sl 80/60 --concurrency 3 --json
   switchboard plan staff scenarios/plan-verify.toml --sl 80/20 --verify --replications 40
+  switchboard plan staff scenarios/multiskill.toml --sl 80/20 --max-abandon 5% --out multiskill-plan
+  switchboard plan schedule multiskill-plan --shifts scenarios/multiskill-shifts.toml --out multiskill-shifts
+  switchboard plan staff scenarios/multiskill.toml --schedule multiskill-shifts --out multiskill-check
 
 A file ending in .toml (or whose first line is not a CSV header) is read as a scenario. From a
 scenario, `plan staff` staffs one queue: --queue, or the only queue that traffic enters
@@ -220,6 +224,13 @@ above it (how many: the simulated figure moved along the model's curve), and rep
 seed every time) until nothing changes or --max-iterations. With a forecast CSV, --verify simulates a one-queue
 scenario built from it (exponential handle time and patience, one handle time for all
 intervals). See docs/plan.md.
+
+--schedule SHIFTS plans nothing: it simulates the scenario with every group on the shifts
+`plan schedule --out SHIFTS` wrote for it (shifts-GROUP.toml; schedule.json names the plan, or
+--plan DIR), with a seed of its own (--verification-seed, default the plan's verification seed
++ 1), judges every queue and interval against the plan's targets, and names where the shifts
+miss a target the plan met; scheduled against planned agents per group and interval, shift
+hours against the plan's agent-hours. --out DIR writes DIR/schedule-check.json.
 
 --out DIR writes DIR/plan.csv with the header start,agents,staff (see docs/plan.md).")]
 struct StaffArgs {
@@ -264,9 +275,19 @@ struct StaffArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Seed of a whole-center plan's verification (default: --seed + 1), independent of the
-    /// optimisation's.
+    /// optimisation's; with --schedule, of the schedule's simulation (default: the plan's
+    /// verification seed + 1).
     #[arg(long)]
     verification_seed: Option<u64>,
+    /// Check a shifted schedule instead of planning: the folder `plan schedule --out` wrote
+    /// (shifts-GROUP.toml per group and schedule.json, which names the plan), or one shifts
+    /// file for a one-group scenario (with --plan).
+    #[arg(long, value_name = "SHIFTS", conflicts_with_all = ["queue", "verify", "center"])]
+    schedule: Option<PathBuf>,
+    /// With --schedule: the folder of the interval plan the shifts cover (default: the one
+    /// schedule.json names).
+    #[arg(long, value_name = "DIR", requires = "schedule")]
+    plan: Option<PathBuf>,
     /// Simulations at most in --verify; plans simulated at most in a whole-center plan.
     #[arg(long, default_value_t = 20)]
     max_iterations: u32,
@@ -286,6 +307,37 @@ struct StaffArgs {
     /// Tables as wide as their columns need, instead of 100 columns.
     #[arg(long)]
     wide: bool,
+}
+
+impl StaffArgs {
+    /// Replications per simulation: --replications, else `default`; at least 2.
+    fn replications_or(&self, default: u32) -> anyhow::Result<u32> {
+        let replications = self.replications.unwrap_or(default);
+        anyhow::ensure!(
+            replications >= 2,
+            "--replications must be at least 2 for a confidence interval"
+        );
+        Ok(replications)
+    }
+
+    /// Threads running replications: --threads, else the machine's cores.
+    fn threads(&self) -> anyhow::Result<usize> {
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        anyhow::ensure!(threads > 0, "--threads must be at least 1");
+        Ok(threads)
+    }
+
+    /// `bar` where progress is shown (standard error is a terminal and no --quiet), else a
+    /// hidden bar.
+    fn progress_bar(&self, bar: impl FnOnce() -> indicatif::ProgressBar) -> indicatif::ProgressBar {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            bar()
+        }
+    }
 }
 
 /// Cover a staffing plan (start,agents,staff, or a whole-center plan's every group) with
@@ -619,6 +671,9 @@ struct StaffReport<'a> {
 }
 
 fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
+    if let Some(shifts) = &args.schedule {
+        return schedule_check::run_schedule_check(&args, shifts);
+    }
     if let Some((text, scenario)) = staff_input::whole_center(&args)? {
         return center::run_center(&args, &text, scenario);
     }
@@ -788,18 +843,9 @@ fn verify(
     options: &StaffingOptions,
     plan: &[IntervalStaffing],
 ) -> anyhow::Result<VerificationReport> {
-    let replications = args
-        .replications
-        .unwrap_or(source.scenario.settings.replications);
-    anyhow::ensure!(
-        replications >= 2,
-        "--replications must be at least 2 for a confidence interval"
-    );
+    let replications = args.replications_or(source.scenario.settings.replications)?;
     let seed = args.seed.unwrap_or(source.scenario.settings.seed);
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    anyhow::ensure!(threads > 0, "--threads must be at least 1");
+    let threads = args.threads()?;
     let run_options = RunOptions {
         seed: Some(seed),
         replications: Some(replications),
@@ -808,9 +854,7 @@ fn verify(
         check_invariants: false,
     };
     let max_iterations = args.max_iterations;
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
+    let bar = args.progress_bar(|| {
         let bar = indicatif::ProgressBar::new(u64::from(max_iterations) * u64::from(replications));
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -820,7 +864,7 @@ fn verify(
             .progress_chars("=> "),
         );
         bar
-    };
+    });
     let report = verify_plan(
         &input.demands,
         input.interval,
@@ -861,9 +905,14 @@ fn group_shifts_file_name(group: &str) -> String {
     format!("shifts-{group}.toml")
 }
 
+/// The summary `plan schedule --out` writes beside the shifts files.
+const SCHEDULE_JSON: &str = "schedule.json";
+
 /// What `plan schedule --json` prints for a multi-group plan, and `schedule.json`.
 #[derive(Serialize)]
 struct GroupSchedules<'a> {
+    /// The folder of the plan scheduled, as given (`plan staff --schedule` reads it).
+    plan: String,
     interval: DurationMs,
     groups: &'a [GroupSchedule],
 }
@@ -900,7 +949,7 @@ fn run_schedule(args: ScheduleArgs) -> anyhow::Result<String> {
             &shifts_path,
             &simulator_shifts_text("the plan's", &schedule),
         )?;
-        write_file(&out.join("schedule.json"), &to_json(&schedule)?)?;
+        write_file(&out.join(SCHEDULE_JSON), &to_json(&schedule)?)?;
         let _ = writeln!(written, "\nshifts written to {}", shifts_path.display());
     }
     if args.json {
@@ -946,6 +995,7 @@ fn schedule_center_plan(
         .collect();
     let schedules = schedule_groups(&requirements, plan.interval, shifts)?;
     let report = GroupSchedules {
+        plan: folder.display().to_string(),
         interval: plan.interval,
         groups: &schedules,
     };
@@ -964,7 +1014,7 @@ fn schedule_center_plan(
             )?;
             let _ = writeln!(written, "  {}: {}", scheduled.group, path.display());
         }
-        let summary = out.join("schedule.json");
+        let summary = out.join(SCHEDULE_JSON);
         write_file(&summary, &to_json(&report)?)?;
         let _ = writeln!(written, "summary written to {}", summary.display());
     }

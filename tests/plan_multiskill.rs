@@ -2,12 +2,16 @@
 //! queues, a specialist team for each and a blended team): the plan lies between the fully
 //! pooled bound and the per-queue sum, its plan.csv is what `[[people]] plan_file` reads back,
 //! simulating it reproduces the verification, and another seed confirms every target the plan
-//! claims met, within its 95 % interval.
+//! claims met, within its 95 % interval; its shifts (`plan schedule`) cover it, and checking
+//! them (`plan staff --schedule`) gives what simulating the center on them gives, and names
+//! where a thinned schedule costs service.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use switchboard_results::staffing::StaffingPlanFile;
+use switchboard_results::staffing::{
+    IntervalEstimates, QueueInterval, ScheduleCheckFile, StaffingPlanFile,
+};
 use switchboard_results::Estimate;
 
 mod common;
@@ -135,13 +139,27 @@ fn plan_csv_has_one_row_per_interval_and_group() {
 fn simulating_plan_csv_reproduces_the_verification() {
     let plan = plan();
     let figures = simulate(plan.verification_seed, plan.replications).queues;
-    for (queue_index, queue) in plan.queues.iter().enumerate() {
-        for (interval, verified) in queue.intervals.iter().enumerate() {
+    assert_checks_reproduced(
+        plan.queues
+            .iter()
+            .map(|queue| (queue.name.as_str(), queue.intervals.as_slice())),
+        &figures,
+    );
+}
+
+/// Asserts that every check of every queue's intervals (`(queue, intervals)` in the scenario's
+/// queue order) has the figure `figures[queue][interval]` of a simulation gives, up to the
+/// last digit the JSON keeps.
+fn assert_checks_reproduced<'a>(
+    queues: impl Iterator<Item = (&'a str, &'a [QueueInterval])>,
+    figures: &[Vec<IntervalEstimates>],
+) {
+    for (queue_index, (queue_name, intervals)) in queues.enumerate() {
+        for (interval, verified) in intervals.iter().enumerate() {
             let simulated = &figures[queue_index][interval];
             assert_eq!(
                 simulated.offered, verified.offered,
-                "{} {}",
-                queue.name, interval
+                "{queue_name} {interval}"
             );
             for check in &verified.checks {
                 let estimate = match check.target.as_str() {
@@ -160,8 +178,7 @@ fn simulating_plan_csv_reproduces_the_verification() {
                 {
                     assert!(
                         (simulated - verified).abs() <= 1e-12 * verified.abs().max(1.0),
-                        "{} at {}: {} {estimate:?} against {:?}",
-                        queue.name,
+                        "{queue_name} at {}: {} {estimate:?} against {:?}",
                         verified,
                         check.target,
                         check.estimate
@@ -369,4 +386,253 @@ fn the_schedule_example_of_the_planning_guide_is_what_the_program_prints() {
         "docs/plan.md shows another output than the program prints: update the example with \
          the program's output"
     );
+}
+
+/// `plan staff --schedule` of the folder `plan schedule --out` wrote, once for every test of
+/// this file: what it printed and the schedule-check.json it wrote.
+fn schedule_checked() -> &'static (String, ScheduleCheckFile) {
+    static CHECK: OnceLock<(String, ScheduleCheckFile)> = OnceLock::new();
+    CHECK.get_or_init(|| {
+        let (_, _, shifts) = scheduled();
+        let out = folder().join("check");
+        let printed = common::cli::succeed(&[
+            "plan",
+            "staff",
+            SCENARIO,
+            "--schedule",
+            shifts.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let text = std::fs::read_to_string(out.join("schedule-check.json")).unwrap();
+        (printed, serde_json::from_str(&text).unwrap())
+    })
+}
+
+#[test]
+fn the_schedule_check_example_of_the_planning_guide_is_what_the_program_prints() {
+    let documented = common::planning_guide_output(
+        "$ switchboard plan staff scenarios/multiskill.toml --schedule multiskill-shifts --out multiskill-check",
+    );
+    let (printed, _) = schedule_checked();
+    let printed = printed
+        .replace(folder().join("plan").to_str().unwrap(), "multiskill-plan")
+        .replace(folder().join("check").to_str().unwrap(), "multiskill-check");
+    assert_eq!(
+        documented, printed,
+        "docs/plan.md shows another output than the program prints: update the example with \
+         the program's output"
+    );
+}
+
+#[test]
+fn the_schedule_check_is_what_simulating_the_center_on_its_shifts_files_gives() {
+    let (_, check) = schedule_checked();
+    let (_, schedule, shifts) = scheduled();
+    assert_eq!(check.plan, folder().join("plan").to_str().unwrap());
+    assert!(![plan().optimisation_seed, plan().verification_seed].contains(&check.seed));
+    // The center with every group on its shifts file, as a user writes it.
+    let mut text = std::fs::read_to_string(SCENARIO).unwrap();
+    for group in ["sales-team", "support-team", "blended"] {
+        text.push_str(&format!(
+            "\n[[people]]\nagents = \"{group}\"\nshifts_file = \"shifts-{group}.toml\"\n"
+        ));
+    }
+    let file = shifts.join("on-shifts.toml");
+    std::fs::write(&file, &text).unwrap();
+    let scenario = switchboard_sim::scenario::parse_scenario(file.to_str().unwrap(), &text, shifts)
+        .expect("the center on its shifts reads");
+    let figures = common::resimulate(&scenario, check.seed, check.replications).queues;
+    assert_checks_reproduced(
+        check
+            .queues
+            .iter()
+            .map(|queue| (queue.name.as_str(), queue.intervals.as_slice())),
+        &figures,
+    );
+    // The agents on shift are the schedule's cover, read back from the files by the simulator.
+    for (group, scheduled_group) in check
+        .groups
+        .iter()
+        .zip(schedule["groups"].as_array().unwrap())
+    {
+        let cover: Vec<f64> = scheduled_group["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["scheduled"].as_f64().unwrap())
+            .collect();
+        assert_eq!(group.scheduled, cover, "{}", group.name);
+        assert_eq!(
+            group.shift_hours,
+            scheduled_group["paid_hours"].as_f64().unwrap(),
+            "every break of the bundled templates is paid"
+        );
+        assert_eq!(
+            group.planned,
+            plan()
+                .groups
+                .iter()
+                .find(|g| g.name == group.name)
+                .unwrap()
+                .agents
+        );
+    }
+    // The schedule covers the plan in every interval, so it costs no target the plan met.
+    assert_eq!(check.shifts_cost_service, []);
+}
+
+/// Copies the files of `from` into a new folder `to` (emptied first).
+fn copy_folder(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_thinned_schedule_is_reported_where_it_costs_service() {
+    let (_, full) = schedule_checked();
+    let (_, _, shifts) = scheduled();
+    let thin = folder().join("thin-shifts");
+    copy_folder(shifts, &thin);
+    // Five agents fewer on the sales team's 3-hour shift from 00:00.
+    let sales = thin.join("shifts-sales-team.toml");
+    let text = std::fs::read_to_string(&sales).unwrap();
+    let shift = "[[shifts]] # three-hours\nstarts = [\"0s\"]\nlength = \"3h\"\nagents = 8\n";
+    assert!(text.contains(shift), "{text}");
+    std::fs::write(
+        &sales,
+        text.replace(shift, &shift.replace("agents = 8", "agents = 3")),
+    )
+    .unwrap();
+    let arguments = [
+        "plan",
+        "staff",
+        SCENARIO,
+        "--schedule",
+        thin.to_str().unwrap(),
+        "--quiet",
+    ];
+    let json = common::cli::succeed(&common::cli::with(&arguments, &["--json"]));
+    let check: ScheduleCheckFile = serde_json::from_str(&json).unwrap();
+    let half_hours =
+        |cost: &switchboard_results::staffing::ServiceCost| cost.interval_start.as_ms() / 1_800_000;
+    // Five fewer from 00:00 to 03:00 (half of them on their break at 01:00-01:15), as many as
+    // the full schedule after.
+    let fewer: Vec<f64> = full.groups[0]
+        .scheduled
+        .iter()
+        .zip(&check.groups[0].scheduled)
+        .map(|(full, thin)| full - thin)
+        .collect();
+    assert_eq!(fewer, [5.0, 5.0, 2.5, 5.0, 5.0, 5.0, 0.0, 0.0]);
+    assert!(!check.shifts_cost_service.is_empty());
+    for cost in &check.shifts_cost_service {
+        assert!(
+            half_hours(cost) < 6,
+            "only the thinned hours cost service: {cost:?}"
+        );
+        assert_ne!(
+            cost.plan_verdict,
+            switchboard_results::staffing::Verdict::Unmet
+        );
+    }
+    // The first hour, five of its twelve sales agents gone, misses the service level.
+    for interval in [0, 1] {
+        assert!(
+            check.shifts_cost_service.iter().any(|cost| {
+                half_hours(cost) == interval
+                    && cost.queue.as_deref() == Some("sales")
+                    && cost.target == "service_level"
+            }),
+            "{:?}",
+            check.shifts_cost_service
+        );
+    }
+    let printed = common::cli::succeed(&arguments);
+    // The lines docs/plan.md shows of it.
+    let documented = common::planning_guide_output(
+        "$ switchboard plan staff scenarios/multiskill.toml --schedule thin-shifts",
+    );
+    for line in documented.lines().filter(|line| *line != "…") {
+        assert!(
+            printed.contains(&format!("\n{line}\n")),
+            "docs/plan.md shows {line:?}, the program prints:\n{printed}"
+        );
+    }
+}
+
+#[test]
+fn a_schedule_that_does_not_fit_the_center_is_refused_naming_the_file() {
+    let (_, _, shifts) = scheduled();
+    let check = |folder: &Path, more: &[&str]| {
+        common::cli::fail(&common::cli::with(
+            &[
+                "plan",
+                "staff",
+                SCENARIO,
+                "--schedule",
+                folder.to_str().unwrap(),
+                "--quiet",
+            ],
+            more,
+        ))
+    };
+    let missing = folder().join("missing-shifts");
+    copy_folder(shifts, &missing);
+    std::fs::remove_file(missing.join("shifts-blended.toml")).unwrap();
+    let error = check(&missing, &[]);
+    assert!(
+        error.contains(&format!(
+            "{}: missing",
+            missing.join("shifts-blended.toml").display()
+        )),
+        "{error}"
+    );
+    let unknown = folder().join("unknown-shifts");
+    copy_folder(shifts, &unknown);
+    std::fs::copy(
+        unknown.join("shifts-blended.toml"),
+        unknown.join("shifts-blender.toml"),
+    )
+    .unwrap();
+    let error = check(&unknown, &[]);
+    assert!(
+        error.contains(
+            "shifts-blender.toml: shifts for the group \"blender\", which is not an \
+             [[agents]] group of scenarios/multiskill.toml"
+        ) && error.contains("did you mean `blended`?"),
+        "{error}"
+    );
+    // A plan of another center: a group the scenario does not have.
+    let other_plan = folder().join("other-plan");
+    copy_folder(&folder().join("plan"), &other_plan);
+    let plan_json = other_plan.join("plan.json");
+    let text = std::fs::read_to_string(&plan_json).unwrap();
+    std::fs::write(&plan_json, text.replace("\"blended\"", "\"premium\"")).unwrap();
+    let error = check(shifts, &["--plan", other_plan.to_str().unwrap()]);
+    assert!(
+        error.contains(&format!(
+            "{}: the plan staffs the group \"premium\", which is not an [[agents]] group",
+            plan_json.display()
+        )),
+        "{error}"
+    );
+    // The targets are the plan's: a target flag would be ignored, so it is refused.
+    let error = check(shifts, &["--sl", "90/10"]);
+    assert!(
+        error.contains("--schedule checks the shifts against the targets of the plan"),
+        "{error}"
+    );
+    let error = check(
+        shifts,
+        &["--verification-seed", &plan().verification_seed.to_string()],
+    );
+    assert!(error.contains("is one of the plan's seeds"), "{error}");
 }

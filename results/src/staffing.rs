@@ -316,3 +316,89 @@ impl StaffingPlanFile {
             .collect()
     }
 }
+
+/// The file `plan staff SCENARIO --schedule SHIFTS --out DIR` writes.
+pub const SCHEDULE_CHECK_JSON: &str = "schedule-check.json";
+
+/// `schedule-check.json`: a shifted schedule (every group on its shifts) simulated with a seed
+/// of its own, each target judged per queue and interval as the plan's verification judges
+/// it, and compared with the interval plan the schedule covers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleCheckFile {
+    pub scenario: String,
+    /// The folder of the interval plan (its plan.json).
+    pub plan: String,
+    pub interval: DurationMs,
+    pub interval_starts: Vec<DurationMs>,
+    /// The service-level definition the simulator counts (the plan's).
+    pub service_level_definition: String,
+    pub replications: u32,
+    /// The seed of the schedule's simulation, neither of the plan's.
+    pub seed: u64,
+    pub plan_optimisation_seed: u64,
+    pub plan_verification_seed: u64,
+    pub groups: Vec<ScheduleCheckGroup>,
+    pub queues: Vec<ScheduleCheckQueue>,
+    /// Agent-hours of the plan, every group.
+    pub plan_agent_hours: f64,
+    /// Hours of every group's shifts, breaks included.
+    pub shift_hours: f64,
+    /// Where the schedule misses a target the plan met in its verification.
+    pub shifts_cost_service: Vec<ServiceCost>,
+    /// Contacts simulated (every replication).
+    pub simulated_contacts: u64,
+}
+
+/// One group of a checked schedule: its shifts against its plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleCheckGroup {
+    pub name: String,
+    /// The shifts file it was simulated with.
+    pub shifts_file: String,
+    /// Agents the plan logs in per interval.
+    pub planned: Vec<u64>,
+    /// Agents the shifts log in and off break per interval, the mean over the interval.
+    pub scheduled: Vec<f64>,
+    pub plan_agent_hours: f64,
+    /// Σ scheduled × the interval's length in hours.
+    pub scheduled_agent_hours: f64,
+    /// Hours of its shifts, breaks included (agents × shift length).
+    pub shift_hours: f64,
+    /// The plan's highest occupancy for the group, and the schedule's occupancy against it in
+    /// each interval (empty without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_occupancy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub occupancy: Vec<TargetCheck>,
+}
+
+/// One queue of a checked schedule: the plan's targets and the schedule's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleCheckQueue {
+    pub name: String,
+    pub targets: QueueTargets,
+    pub intervals: Vec<QueueInterval>,
+}
+
+/// A target the plan met in an interval and its shifted schedule misses (a plan's miss within
+/// its 95 % interval counts as met where the schedule's whole interval misses).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceCost {
+    pub interval_start: DurationMs,
+    /// The queue, or `None` for a group's occupancy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The group whose occupancy it is, for target `occupancy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub target: String,
+    pub limit: f64,
+    /// The plan's figure in its verification, and its verdict there: met, or missed within
+    /// its 95 % interval where the schedule misses outright.
+    pub plan: Estimate,
+    pub plan_verdict: Verdict,
+    /// The schedule's figure.
+    pub schedule: Estimate,
+    /// The schedule's verdict: unmet, or missed within its 95 % interval.
+    pub verdict: Verdict,
+}

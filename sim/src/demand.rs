@@ -18,7 +18,7 @@ use switchboard_engine::{Entry, QueueId};
 
 use crate::distribution::{DistributionConfig, Sampler};
 use crate::metrics::Scope;
-use crate::model::Model;
+use crate::model::{Model, Staffing};
 use crate::run::{prepare, RunOptions, RunResult};
 use crate::scenario::{
     parse_scenario, PeopleConfig, PlanEntry, Problem, Scenario, ScenarioError,
@@ -598,6 +598,21 @@ pub struct SimulatedPlan {
     pub occupancy: Vec<Vec<Estimate>>,
     /// Contacts created in all replications (arrivals and retrials).
     pub contacts: u64,
+    /// `staffed[group]`: what the group's staffing logs in, as the scenario says it (not
+    /// simulated).
+    pub staffed: Vec<GroupStaffed>,
+}
+
+/// What a group's staffing (`[[people]]` plan or shifts) logs in, read from the compiled
+/// scenario: the same for every replication.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupStaffed {
+    /// Agents logged in and off break per interval, the mean over the interval (a shift that
+    /// starts halfway through an interval counts one half).
+    pub agents: Vec<f64>,
+    /// Hours of the group's shifts, breaks included (agents × shift length); for a plan or
+    /// a group logged in all day, its logged-in hours.
+    pub shift_hours: f64,
 }
 
 /// How the agents of a simulated plan spend time that is not the plan's.
@@ -607,6 +622,16 @@ pub enum Shrinkage {
     Keep,
     /// Removed: the plan's agents are productive agents.
     Remove,
+}
+
+/// What a group is staffed with in a simulation of [`simulate_group_staffing`].
+#[derive(Clone, Copy, Debug)]
+pub enum GroupStaffing<'a> {
+    /// Agents logged in per interval, as the group's `[[people]] plan`.
+    Plan(&'a [u64]),
+    /// A file of `[[shifts]]` tables, as the group's `[[people]] shifts_file` (a path relative
+    /// to the working directory, or absolute).
+    ShiftsFile(&'a Path),
 }
 
 /// Simulates, for each `(group, agents)`, `agents[interval]` logged in per interval (of
@@ -624,37 +649,60 @@ pub fn simulate_group_plans(
     options: &RunOptions,
     progress: &(dyn Fn(u32) + Sync),
 ) -> Result<SimulatedPlan, SimulatePlanError> {
+    let staffing: Vec<(usize, GroupStaffing)> = plans
+        .iter()
+        .map(|&(group, agents)| (group, GroupStaffing::Plan(agents)))
+        .collect();
+    simulate_group_staffing(
+        scenario,
+        interval,
+        &staffing,
+        shrinkage,
+        arrival_windows_ms,
+        options,
+        progress,
+    )
+}
+
+/// [`simulate_group_plans`] where each group may be staffed by a plan or by a shifts file:
+/// each `(group, staffing)` replaces that group's `[[people]]` plan or shifts in `scenario`
+/// (a group smaller than its plan grows; shifts must fit the group). The simulation of a
+/// shifted schedule (`plan staff --schedule`) and of an interval plan are the same run.
+pub fn simulate_group_staffing(
+    scenario: &Scenario,
+    interval: DurationMs,
+    staffing: &[(usize, GroupStaffing)],
+    shrinkage: Shrinkage,
+    arrival_windows_ms: &[(u64, u64)],
+    options: &RunOptions,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Result<SimulatedPlan, SimulatePlanError> {
     let mut scenario = scenario.clone();
-    for &(group, agents) in plans {
-        let most = agents.iter().copied().max().unwrap_or(0).max(1);
-        let Ok(most) = u32::try_from(most) else {
-            return Err(whole_file(&scenario.file, "more agents than the simulator counts").into());
-        };
+    for &(group, group_staffing) in staffing {
         let group_config = &mut scenario.center.agents[group];
-        match &group_config.ids {
-            Some(ids) if ids.len() < most as usize => {
-                let message = format!(
-                    "the group {:?} lists {} agent ids, and the plan needs {most}; give it a \
-                     count instead of ids",
-                    group_config.name,
-                    ids.len()
+        if let GroupStaffing::Plan(agents) = group_staffing {
+            let most = agents.iter().copied().max().unwrap_or(0).max(1);
+            let Ok(most) = u32::try_from(most) else {
+                return Err(
+                    whole_file(&scenario.file, "more agents than the simulator counts").into(),
                 );
-                return Err(whole_file(&scenario.file, message).into());
+            };
+            match &group_config.ids {
+                Some(ids) if ids.len() < most as usize => {
+                    let message = format!(
+                        "the group {:?} lists {} agent ids, and the plan needs {most}; give it a \
+                         count instead of ids",
+                        group_config.name,
+                        ids.len()
+                    );
+                    return Err(whole_file(&scenario.file, message).into());
+                }
+                Some(_) => {}
+                // Agents beyond the plan's stay logged out; a group smaller than the plan grows.
+                None => group_config.count = Some(group_config.count.unwrap_or(1).max(most)),
             }
-            Some(_) => {}
-            // Agents beyond the plan's stay logged out; a group smaller than the plan grows.
-            None => group_config.count = Some(group_config.count.unwrap_or(1).max(most)),
         }
         let group_name = group_config.name.clone();
-        let plan: Vec<PlanEntry> = agents
-            .iter()
-            .enumerate()
-            .map(|(index, &count)| PlanEntry {
-                start: DurationMs(index as u64 * interval.as_ms()),
-                agents: count as u32,
-                staff: None,
-            })
-            .collect();
         let position = match scenario
             .people
             .iter()
@@ -670,10 +718,36 @@ pub fn simulate_group_plans(
             }
         };
         let people = &mut scenario.people[position];
-        people.plan = Some(plan);
+        people.plan = None;
         people.plan_file = None;
         people.shifts.clear();
         people.shifts_file = None;
+        match group_staffing {
+            GroupStaffing::Plan(agents) => {
+                people.plan = Some(
+                    agents
+                        .iter()
+                        .enumerate()
+                        .map(|(index, &count)| PlanEntry {
+                            start: DurationMs(index as u64 * interval.as_ms()),
+                            agents: count as u32,
+                            staff: None,
+                        })
+                        .collect(),
+                );
+            }
+            // The scenario reads it relative to its own folder; an absolute path is read as
+            // it is.
+            GroupStaffing::ShiftsFile(file) => {
+                let absolute = std::path::absolute(file).map_err(|error| {
+                    whole_file(
+                        &scenario.file,
+                        format!("cannot read {}: {error}", file.display()),
+                    )
+                })?;
+                people.shifts_file = Some(absolute.display().to_string());
+            }
+        }
         if shrinkage == Shrinkage::Remove {
             people.shrinkage = None;
         }
@@ -687,7 +761,68 @@ pub fn simulate_group_plans(
         figures,
         occupancy,
         contacts: result.figures.iter().map(|figures| figures.contacts).sum(),
+        staffed: group_staffed(&model),
     })
+}
+
+/// What every group's staffing logs in per interval of `model`, and its hours.
+pub fn group_staffed(model: &Model) -> Vec<GroupStaffed> {
+    let interval_ms = model.interval_ms;
+    let interval_count = model.interval_count();
+    // Milliseconds of [from, to) within each interval.
+    let add_span = |agents_ms: &mut [u64], from_ms: u64, to_ms: u64| {
+        for (interval, total_ms) in agents_ms.iter_mut().enumerate() {
+            let start_ms = interval as u64 * interval_ms;
+            let end_ms = start_ms + interval_ms;
+            *total_ms += to_ms.min(end_ms).saturating_sub(from_ms.max(start_ms));
+        }
+    };
+    let day_ms = interval_ms * interval_count as u64;
+    model
+        .groups
+        .iter()
+        .map(|group| {
+            let mut agents_ms = vec![0u64; interval_count];
+            let mut shift_ms = 0u64;
+            match &group.staffing {
+                Staffing::AllFromStart => {
+                    for _ in 0..group.agent_count {
+                        add_span(&mut agents_ms, 0, day_ms);
+                    }
+                    shift_ms = u64::from(group.agent_count) * day_ms;
+                }
+                Staffing::Plan(steps) => {
+                    for (index, &(from_ms, agents)) in steps.iter().enumerate() {
+                        let to_ms = steps.get(index + 1).map_or(day_ms, |next| next.0);
+                        for _ in 0..agents {
+                            add_span(&mut agents_ms, from_ms, to_ms);
+                        }
+                        shift_ms += u64::from(agents) * to_ms.saturating_sub(from_ms);
+                    }
+                }
+                Staffing::Shifts(shifts) => {
+                    for shift in shifts {
+                        add_span(&mut agents_ms, shift.start_ms, shift.end_ms);
+                        shift_ms += shift.end_ms - shift.start_ms;
+                        let mut on_break_ms = vec![0u64; interval_count];
+                        for &(from_ms, to_ms, _) in &shift.breaks {
+                            add_span(&mut on_break_ms, from_ms, to_ms);
+                        }
+                        for (total_ms, break_ms) in agents_ms.iter_mut().zip(on_break_ms) {
+                            *total_ms -= break_ms;
+                        }
+                    }
+                }
+            }
+            GroupStaffed {
+                agents: agents_ms
+                    .iter()
+                    .map(|&total_ms| total_ms as f64 / interval_ms as f64)
+                    .collect(),
+                shift_hours: shift_ms as f64 / 3_600_000.0,
+            }
+        })
+        .collect()
 }
 
 /// Every queue's figures per reporting interval of a run, across its replications:
@@ -916,5 +1051,51 @@ patience = { dist = "exponential", mean = "90s" }
             let mean = level.mean.unwrap();
             assert!((0.0..=1.0).contains(&mean), "{level:?}");
         }
+    }
+
+    #[test]
+    fn a_group_on_shifts_counts_its_agents_off_break_per_interval() {
+        let folder = std::env::temp_dir().join(format!("demand-shifts-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let file = folder.join("shifts-team.toml");
+        // Two agents 0h-1h30m with a 15-minute break at 30m, one from 1h to the end.
+        std::fs::write(
+            &file,
+            "[[shifts]]\nstarts = [\"0s\"]\nlength = \"1h30m\"\nagents = 2\n\
+             breaks = [{ offset = \"30m\", duration = \"15m\" }]\n\n\
+             [[shifts]]\nstarts = [\"1h\"]\nlength = \"1h\"\nagents = 1\n",
+        )
+        .unwrap();
+        let options = RunOptions {
+            replications: Some(2),
+            ..RunOptions::default()
+        };
+        let simulated = simulate_group_staffing(
+            &ramp(),
+            DurationMs::from_s(1_800),
+            &[(0, GroupStaffing::ShiftsFile(&file))],
+            Shrinkage::Keep,
+            &[],
+            &options,
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(simulated.staffed[0].agents, [2.0, 1.0, 3.0, 1.0]);
+        assert_eq!(simulated.staffed[0].shift_hours, 4.0);
+        assert_eq!(simulated.figures[0].len(), 4);
+        // The plan variant reads its steps back the same way.
+        let planned = simulate_group_plans(
+            &ramp(),
+            DurationMs::from_s(1_800),
+            &[(0, &[2, 1, 3, 1])],
+            Shrinkage::Keep,
+            &[],
+            &options,
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(planned.staffed[0].agents, [2.0, 1.0, 3.0, 1.0]);
+        assert_eq!(planned.staffed[0].shift_hours, 3.5);
+        std::fs::remove_dir_all(&folder).unwrap();
     }
 }

@@ -3,7 +3,6 @@
 //! the simulation of a plan `switchboard_sim::demand`, the files `switchboard_results::staffing`.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 
 use anyhow::{bail, Context};
 use switchboard_engine::units::DurationMs;
@@ -16,7 +15,7 @@ use switchboard_plan::targets::{ServiceLevelDefinition, Targets};
 use switchboard_plan::text::{percent, seconds};
 use switchboard_plan::PlanError;
 use switchboard_results::staffing::{
-    StaffingPlanFile, TargetCheck, Verdict, PLAN_CSV, PLAN_HTML, PLAN_JSON,
+    QueueInterval, StaffingPlanFile, TargetCheck, Verdict, PLAN_CSV, PLAN_HTML, PLAN_JSON,
 };
 use switchboard_sim::demand::{center_demand, simulate_group_plans, Shrinkage};
 use switchboard_sim::run::RunOptions;
@@ -38,12 +37,7 @@ pub(super) fn run_center(
     if let Some(out) = &args.out {
         out_folder(out, "plan.csv, plan.json and plan.html")?;
     }
-    // Interval starts on the scenario's clock, the one its charts use.
-    let clock = RunClock::new(&scenario.center.center.start).ok();
-    let start_text = move |start: DurationMs| match &clock {
-        Some(clock) => clock.interval_start(start.as_ms()),
-        None => start.to_string(),
-    };
+    let start_text = interval_start_text(&scenario);
     if args.shrinkage.is_some() {
         bail!(
             "--shrinkage: a whole-center plan takes each group's shrinkage from its [[people]] \
@@ -56,18 +50,8 @@ pub(super) fn run_center(
              and each group's capacity, so the flag would be ignored"
         );
     }
-    let group_names: Vec<String> = scenario
-        .center
-        .agents
-        .iter()
-        .map(|group| group.name.clone())
-        .collect();
-    let queue_names: Vec<String> = scenario
-        .center
-        .queues
-        .iter()
-        .map(|queue| queue.name.clone())
-        .collect();
+    let group_names = scenario.group_names();
+    let queue_names = scenario.queue_names();
     let table = read_staffing_table(&file, text, &group_names, &queue_names)?;
     // Each queue's targets: the command line's, each key of its [staffing.queues.NAME]
     // replacing the command line's.
@@ -168,13 +152,7 @@ pub(super) fn run_center(
             .collect(),
         service_level_definition: demand.definition.name().to_string(),
     };
-    let replications = args
-        .replications
-        .unwrap_or(demand.scenario.settings.replications);
-    anyhow::ensure!(
-        replications >= 2,
-        "--replications must be at least 2 for a confidence interval"
-    );
+    let replications = args.replications_or(demand.scenario.settings.replications)?;
     let seed = args.seed.unwrap_or(demand.scenario.settings.seed);
     let verification_seed = args.verification_seed.unwrap_or(seed.wrapping_add(1));
     anyhow::ensure!(
@@ -185,20 +163,15 @@ pub(super) fn run_center(
         args.max_iterations >= 1,
         "--max-iterations must be at least 1"
     );
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    anyhow::ensure!(threads > 0, "--threads must be at least 1");
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
+    let threads = args.threads()?;
+    let bar = args.progress_bar(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
             indicatif::ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
                 .expect("a valid template"),
         );
         bar
-    };
+    });
     let plan = plan_center(
         &problem,
         Settings {
@@ -476,13 +449,71 @@ pub(super) fn render(
             ));
         }
     }
+    let checks = every_check(
+        plan.queues
+            .iter()
+            .map(|queue| (queue.name.as_str(), queue.intervals.as_slice())),
+        plan.groups
+            .iter()
+            .map(|group| (group.name.as_str(), group.occupancy.as_slice())),
+        &plan.interval_starts,
+    );
+    paragraph(
+        &mut text,
+        format!(
+            "verification (independent seed {}): {}",
+            plan.verification_seed,
+            verdict_counts_text(checks.iter().map(|(_, _, check)| *check))
+        ),
+    );
+    for (whose, start, check) in &checks {
+        if check.misses() {
+            text.push_str(&missed_check_text(whose, *start, check, start_text, width));
+        }
+    }
+    text
+}
+
+/// Every check of a simulated center, whose it is and its interval's start: each queue's per
+/// interval (`queues`: its name and intervals, whose is the name), then each group's occupancy
+/// per interval (`groups`: its name and checks, one per interval of `interval_starts`, whose
+/// is "group NAME").
+pub(super) fn every_check<'a>(
+    queues: impl Iterator<Item = (&'a str, &'a [QueueInterval])>,
+    groups: impl Iterator<Item = (&'a str, &'a [TargetCheck])>,
+    interval_starts: &[DurationMs],
+) -> Vec<(String, DurationMs, &'a TargetCheck)> {
+    let mut checks = Vec::new();
+    for (name, intervals) in queues {
+        for interval in intervals {
+            for check in &interval.checks {
+                checks.push((name.to_string(), interval.interval_start, check));
+            }
+        }
+    }
+    for (name, occupancy) in groups {
+        for (check, &start) in occupancy.iter().zip(interval_starts) {
+            checks.push((format!("group {name}"), start, check));
+        }
+    }
+    checks
+}
+
+/// Interval starts on the scenario's clock, the one its charts use (durations from 0 when its
+/// `[center] start` does not read).
+pub(super) fn interval_start_text(scenario: &Scenario) -> impl Fn(DurationMs) -> String {
+    let clock = RunClock::new(&scenario.center.center.start).ok();
+    move |start: DurationMs| match &clock {
+        Some(clock) => clock.interval_start(start.as_ms()),
+        None => start.to_string(),
+    }
+}
+
+/// "N targets met, N missed within the 95 % interval, N unmet, N without contacts" of
+/// `checks`.
+pub(super) fn verdict_counts_text<'a>(checks: impl Iterator<Item = &'a TargetCheck>) -> String {
     let mut counts = [0usize; 4];
-    let every_check = plan
-        .queues
-        .iter()
-        .flat_map(|queue| queue.intervals.iter().flat_map(|interval| &interval.checks))
-        .chain(plan.groups.iter().flat_map(|group| &group.occupancy));
-    for check in every_check {
+    for check in checks {
         counts[match check.verdict {
             Verdict::Met => 0,
             Verdict::WithinInterval => 1,
@@ -490,58 +521,16 @@ pub(super) fn render(
             Verdict::NoContacts => 3,
         }] += 1;
     }
-    paragraph(
-        &mut text,
-        format!(
-            "verification (independent seed {}): {} targets met, {} missed within the 95 % \
-             interval, {} unmet, {} without contacts",
-            plan.verification_seed, counts[0], counts[1], counts[2], counts[3]
-        ),
-    );
-    for queue in &plan.queues {
-        for interval in &queue.intervals {
-            for check in &interval.checks {
-                if matches!(check.verdict, Verdict::Met | Verdict::NoContacts) {
-                    continue;
-                }
-                text.push_str(&missed_check_text(
-                    &queue.name,
-                    interval.interval_start,
-                    check,
-                    start_text,
-                    width,
-                ));
-            }
-        }
-    }
-    for group in &plan.groups {
-        for (check, &start) in group.occupancy.iter().zip(&plan.interval_starts) {
-            if matches!(check.verdict, Verdict::Met | Verdict::NoContacts) {
-                continue;
-            }
-            text.push_str(&missed_check_text(
-                &format!("group {}", group.name),
-                start,
-                check,
-                start_text,
-                width,
-            ));
-        }
-    }
-    text
+    format!(
+        "{} targets met, {} missed within the 95 % interval, {} unmet, {} without contacts",
+        counts[0], counts[1], counts[2], counts[3]
+    )
 }
 
-/// One line for a target missed in the verification: whose (a queue, or a group's occupancy),
-/// when, the estimate against the limit.
-fn missed_check_text(
-    whose: &str,
-    interval_start: DurationMs,
-    check: &TargetCheck,
-    start_text: &dyn Fn(DurationMs) -> String,
-    width: usize,
-) -> String {
-    // The name and the limit's direction as a reader says them.
-    let (name, unit, bound) = match check.target.as_str() {
+/// A target as a reader says it: its name, the unit of its figure, the limit's direction
+/// ("at least", "at most") and the limit written in that unit.
+pub(super) fn target_words(target: &str, limit: f64) -> (&str, Unit, &'static str, String) {
+    let (name, unit, bound) = match target {
         "asa_s" => ("ASA", Unit::Seconds, "at most"),
         "abandon_rate" => ("abandonment", Unit::Fraction, "at most"),
         "service_level" => ("service level", Unit::Fraction, "at least"),
@@ -549,9 +538,22 @@ fn missed_check_text(
         other => (other, Unit::Fraction, "limit"),
     };
     let limit = match unit {
-        Unit::Seconds => seconds(check.limit),
-        _ => percent(check.limit),
+        Unit::Seconds => seconds(limit),
+        _ => percent(limit),
     };
+    (name, unit, bound, limit)
+}
+
+/// One line for a target missed in the verification: whose (a queue, or a group's occupancy),
+/// when, the estimate against the limit.
+pub(super) fn missed_check_text(
+    whose: &str,
+    interval_start: DurationMs,
+    check: &TargetCheck,
+    start_text: &dyn Fn(DurationMs) -> String,
+    width: usize,
+) -> String {
+    let (name, unit, bound, limit) = target_words(&check.target, check.limit);
     let note = match (check.unreachable, check.target.as_str()) {
         (true, "occupancy") => " (unreachable within the group size: every agent of the group)",
         (true, _) => {
