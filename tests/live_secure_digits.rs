@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{cdrs, Server, TOKEN};
+use common::{assert_trunk_succeeded, cdrs, Server, TOKEN};
 
 const CENTER: &str = "tests/media/center.toml";
 /// The card number the caller keys in: it fails the Luhn check on purpose, so that the
@@ -41,7 +41,7 @@ fn digits_of_a_secure_collect_are_in_no_cdr_file_log_line_or_api_answer() {
         "payments-line",
         &["-m", "1", "-key", "digit", CARD_NUMBER],
     );
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     // Every answer of the API that reads, once the call is over.
     let mut answers = Vec::new();
     for path in [

@@ -37,7 +37,7 @@ fn answered_call_with_caller_hang_up() {
     let mut server = Server::start(CENTER);
     let _agent = server.agent("sales-team-1", "agent_answer.xml");
     let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "200"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -59,7 +59,7 @@ fn agent_hang_up_is_relayed_to_the_caller() {
     let _agent = server.agent("sales-team-1", "agent_hangup.xml");
     // Entry point 4000 is a DID mapped to the sales queue in [live.entry_points].
     let result = server.trunk("caller_wait_bye.xml", "4000", &["-m", "1"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -75,7 +75,7 @@ fn caller_cancel_while_queued_is_an_abandonment() {
     let mut server = Server::start(CENTER);
     // Nobody is logged in for sales: the call waits in the queue until the caller gives up.
     let result = server.trunk("caller_cancel.xml", "sales", &["-m", "1"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -94,7 +94,7 @@ fn agent_rejection_moves_the_call_to_the_next_agent() {
     std::thread::sleep(Duration::from_millis(50));
     let _answering = server.agent("sales-team-2", "agent_answer.xml");
     let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "100"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -114,7 +114,7 @@ fn unanswered_offer_times_out_and_goes_to_the_next_agent() {
     std::thread::sleep(Duration::from_millis(50));
     let _answering = server.agent("sales-team-2", "agent_answer.xml");
     let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "100"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -131,7 +131,7 @@ fn no_agent_logged_in_gets_the_configured_treatment() {
     let mut server = Server::start(CENTER);
     // The queue "closed" blocks when nobody who could serve it is logged in; [live] says 503.
     let result = server.trunk("caller_refused.xml", "closed", &["-m", "1"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -147,7 +147,7 @@ fn ivr_digit_by_info_routes_to_the_right_queue() {
     let _sales = server.agent("sales-team-1", "agent_answer.xml");
     // 4100 is the support-line IVR; 2 is billing.
     let result = server.trunk("caller_ivr.xml", "4100", &["-m", "1", "-key", "digit", "2"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -168,7 +168,7 @@ fn two_hundred_calls_with_three_agents_never_overlap() {
         "sales",
         &["-m", "200", "-r", "40", "-d", "50"],
     );
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     // Every transaction ends within 64·T1 (12.8 s with this center's T1 of 200 ms).
     let drained = wait_for_health(&server, Duration::from_secs(20), |health| {
         health["transactions"] == 0 && health["calls_in_progress"] == 0
@@ -246,7 +246,7 @@ fn malformed_messages_get_400_or_silence_and_the_server_goes_on() {
     // The next real call is answered.
     let _agent = server.agent("sales-team-1", "agent_answer.xml");
     let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "50"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     let (_, metrics) = server.read("/metrics");
     assert!(
         metrics.contains("switchboard_sip_malformed_messages_total 4"),
@@ -344,7 +344,7 @@ fn a_phone_behind_nat_is_answered_and_called_where_its_packets_come_from() {
     // The registering SIPp has exited: its port now answers calls, as the NAT would forward.
     let _phone = server.phone("sales-team-1", "agent_answer.xml", source_port);
     let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "200"]);
-    server.assert_trunk_succeeded(&result);
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");

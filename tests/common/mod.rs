@@ -317,17 +317,6 @@ impl Server {
         let status = trunk.wait(Duration::from_secs(90));
         (status, std::fs::read_to_string(&screen).unwrap_or_default())
     }
-
-    /// Fail with SIPp's screen and the server's log unless the trunk's calls all succeeded.
-    pub fn assert_trunk_succeeded(&self, result: &(Option<ExitStatus>, String)) {
-        assert!(
-            result.0.is_some_and(|status| status.success()),
-            "the trunk's calls failed: {:?}\n--- sipp ---\n{}\n--- server ---\n{}",
-            result.0,
-            result.1,
-            self.log()
-        );
-    }
 }
 
 /// Fails, with SIPp's screen and the server's log, unless the trunk's SIPp succeeded.
