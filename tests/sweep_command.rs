@@ -41,6 +41,21 @@ fn short_sweep(dir: &Path) -> PathBuf {
     sweep
 }
 
+/// `dir/sweep.toml` holding `sweep_text`, over a copy of the bundled `scenarios/SCENARIO` in
+/// `dir`.
+fn sweep_over_bundled(dir: &Path, scenario: &str, sweep_text: &str) -> PathBuf {
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(scenario),
+        dir.join(scenario),
+    )
+    .unwrap();
+    let sweep = dir.join("sweep.toml");
+    std::fs::write(&sweep, sweep_text).unwrap();
+    sweep
+}
+
 fn run_ok(arguments: &[&str]) -> Output {
     let output = switchboard(arguments);
     assert!(
@@ -471,19 +486,13 @@ fn sweep_with_report(sweep: &Path, out: &Path) -> (Output, serde_json::Value) {
 #[test]
 fn a_point_whose_day_meets_the_targets_but_an_interval_misses_is_not_the_cheapest() {
     let dir = scratch("interval-judge");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mmc.toml"),
-        dir.join("mmc.toml"),
-    )
-    .unwrap();
-    let sweep = dir.join("sweep.toml");
-    std::fs::write(
-        &sweep,
+    let sweep = sweep_over_bundled(
+        &dir,
+        "mmc.toml",
         "[sweep]\nscenario = \"mmc.toml\"\nreplications = 3\n\n\
          [[variant]]\nname = \"twelve\"\nagents.sales-team.count = 12\n\n\
          [[variant]]\nname = \"thirteen\"\nagents.sales-team.count = 13\n",
-    )
-    .unwrap();
+    );
     let out = dir.join("out");
     let (output, report) = sweep_with_report(&sweep, &out);
     let point = |id: &str| {
@@ -677,5 +686,52 @@ fn a_sweep_varies_people_plans_and_shrinkage_as_sim_runs_them() {
             "{level_by_point:?}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A group's count can go down to 0: the point runs, the group logs no hours, and the traffic
+/// it shared falls to the specialists left (ten support agents for a peak of 18 erlangs), so
+/// the point with no blended agents answers less in time.
+#[test]
+fn a_sweep_takes_a_group_down_to_no_agents() {
+    let dir = scratch("zero-count");
+    let sweep = sweep_over_bundled(
+        &dir,
+        "multiskill.toml",
+        "[sweep]\nscenario = \"multiskill.toml\"\nreplications = 3\n\n[grid]\n\
+         agents.support-team.count = [10]\nagents.blended.count = [0, 20]\n",
+    );
+    let out = dir.join("out");
+    let (_, report) = sweep_with_report(&sweep, &out);
+    let points = report["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[0]["agents"], 50, "40 + 10 + 0");
+    let staffing = |id: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(out.join("points").join(id).join("staffing.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let hours = |id: &str, group: &str| {
+        staffing(id)["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["name"] == group)
+            .unwrap()["agent_hours"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(hours("0000", "blended"), 0.0);
+    assert!(hours("0000", "sales-team") > 0.0);
+    assert!(hours("0001", "blended") > 0.0);
+    let level =
+        |point: &serde_json::Value| point["metrics"]["service_level"]["mean"].as_f64().unwrap();
+    assert!(
+        level(&points[0]) < level(&points[1]),
+        "without the blended team less is answered in time: {} against {}",
+        level(&points[0]),
+        level(&points[1])
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

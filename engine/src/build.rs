@@ -378,9 +378,9 @@ pub(crate) fn build(
     }
     for (position, group) in config.agents.iter().enumerate() {
         let path = format!("agents[{position}]");
-        if group.count == Some(0) {
-            problems.add(format!("{path}.count"), "expected at least 1 agent");
-        }
+        // `count = 0` is a group with no agents (a team not hired, a site closed): its queues
+        // are served by the other groups that have their skills, or wait, abandon, overflow or
+        // are blocked (`when_no_agents`) as they would with everyone logged out.
         if let (Some(ids), Some(count)) = (&group.ids, group.count) {
             if ids.len() != count as usize {
                 problems.add(

@@ -464,6 +464,7 @@ pub struct RelaxStepConfig {
 #[serde(deny_unknown_fields)]
 pub struct AgentGroupConfig {
     pub name: String,
+    /// Agents `NAME-1` … `NAME-COUNT`; 0 is a group with no agents.
     #[serde(default)]
     pub count: Option<u32>,
     #[serde(default)]
