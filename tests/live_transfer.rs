@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_trunk_succeeded, cdrs, require_sipp, Server, TOKEN};
+use common::{assert_trunk_succeeded, cdrs, require_sipp, Cdr, Server, TOKEN};
 
 const CENTER: &str = "tests/media/center.toml";
 
@@ -27,6 +27,20 @@ fn talking_on(server: &Server, agent: &str, limit: Duration) -> Option<u64> {
         std::thread::sleep(Duration::from_millis(100));
     }
     None
+}
+
+/// A transferred call's two CDR rows: the conversation before the transfer and the rest of
+/// the call, one caller leg (same Call-ID), linked by `transfer_of`.
+fn before_and_after(rows: &[Cdr]) -> (&Cdr, &Cdr) {
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let before = rows.iter().find(|row| row.transferred_to.is_some());
+    let after = rows.iter().find(|row| row.transfer_of.is_some());
+    let (Some(before), Some(after)) = (before, after) else {
+        panic!("no transferred row and row after it: {rows:?}");
+    };
+    assert_eq!(before.call_id, after.call_id, "one caller leg");
+    assert_eq!(after.transfer_of, Some(before.contact_id));
+    (before, after)
 }
 
 #[test]
@@ -61,20 +75,13 @@ fn a_call_transferred_to_another_queue_ends_with_an_agent_of_that_queue() {
     server.stop();
 
     let rows = cdrs(&server.cdr_path());
-    assert_eq!(rows.len(), 2, "{rows:?}");
-    let (before, after) = if rows[0].transferred_to.is_some() {
-        (&rows[0], &rows[1])
-    } else {
-        (&rows[1], &rows[0])
-    };
-    assert_eq!(before.call_id, after.call_id, "one caller leg");
+    let (before, after) = before_and_after(&rows);
     assert_eq!(before.contact_id, conversation);
     assert_eq!(before.transferred_to.as_deref(), Some("queue:billing"));
     assert_eq!(before.agent.as_deref(), Some("sales-team-1"));
     assert_eq!(before.queue.as_deref(), Some("sales"));
     assert_eq!(before.outcome, "completed");
     assert_eq!(before.hangup_side, "agent");
-    assert_eq!(after.transfer_of, Some(conversation));
     assert_eq!(after.agent.as_deref(), Some("billing-team-1"));
     assert_eq!(after.queue.as_deref(), Some("billing"));
     assert_eq!(after.outcome, "completed");
@@ -118,4 +125,94 @@ fn a_transfer_to_an_unknown_queue_is_refused_and_the_call_stays_connected() {
     assert_eq!(rows[0].transferred_to, None);
     assert_eq!(rows[0].agent.as_deref(), Some("sales-team-1"));
     assert_eq!(rows[0].hangup_side, "customer");
+}
+
+/// The phone's SIPp ends its one call (`-m 1`) within 10 s, and it went as its scenario says.
+fn assert_phone_succeeded(server: &Server, phone: &mut common::Guard, what: &str) {
+    let status = phone.wait(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "{what}: {status:?}\n{}",
+        server.log()
+    );
+}
+
+/// A call answered in sales whose agent's phone REFERs it to `refer_to`; the CDR rows after.
+/// The phone's SIPp handles that one call and fails unless it saw the 202, a NOTIFY with the
+/// sipfrag `SIP/2.0 100 Trying`, one with `SIP/2.0 200 OK` (subscription terminated) and the
+/// switch's BYE.
+fn transfer_by_refer(refer_to: &str, answered_by: &str) -> Vec<Cdr> {
+    require_sipp();
+    let mut server = Server::start(CENTER);
+    let mut sales = server.agent_with(
+        "sales-team-1",
+        "agent_refer.xml",
+        &["-m", "1", "-key", "refer_to", refer_to],
+    );
+    let _billing = server.agent("billing-team-1", "agent_answer.xml");
+    let (answered, result) = std::thread::scope(|scope| {
+        let trunk = scope.spawn(|| server.trunk("caller.xml", "sales", &["-m", "1", "-d", "5000"]));
+        let answered = talking_on(&server, answered_by, Duration::from_secs(10));
+        (answered, trunk.join().unwrap())
+    });
+    assert_trunk_succeeded(&server, &result);
+    assert!(
+        answered.is_some(),
+        "{answered_by} answers the transferred call\n{}",
+        server.log()
+    );
+    assert_phone_succeeded(
+        &server,
+        &mut sales,
+        "the transferring phone saw 202, both NOTIFYs and the BYE",
+    );
+    server.stop();
+    cdrs(&server.cdr_path())
+}
+
+#[test]
+fn a_refer_from_the_agent_phone_to_a_queue_transfers_the_call() {
+    let rows = transfer_by_refer("billing", "billing-team-1");
+    let (before, after) = before_and_after(&rows);
+    assert_eq!(before.transferred_to.as_deref(), Some("queue:billing"));
+    assert_eq!(before.agent.as_deref(), Some("sales-team-1"));
+    assert_eq!(before.hangup_side, "agent");
+    assert_eq!(after.queue.as_deref(), Some("billing"));
+    assert_eq!(after.agent.as_deref(), Some("billing-team-1"));
+    assert_eq!(after.outcome, "completed");
+}
+
+#[test]
+fn a_refer_from_the_agent_phone_to_an_agent_rings_that_agent() {
+    let rows = transfer_by_refer("billing-team-1", "billing-team-1");
+    let (before, after) = before_and_after(&rows);
+    assert_eq!(
+        before.transferred_to.as_deref(),
+        Some("agent:billing-team-1")
+    );
+    // Offered from the queue it was answered in, to the agent named.
+    assert_eq!(after.queue.as_deref(), Some("sales"));
+    assert_eq!(after.agent.as_deref(), Some("billing-team-1"));
+}
+
+#[test]
+fn a_refer_to_an_unknown_target_is_refused_and_the_call_stays_connected() {
+    require_sipp();
+    let mut server = Server::start(CENTER);
+    // The phone expects a 404 to its REFER, then the BYE when the caller hangs up.
+    let mut sales = server.agent_with(
+        "sales-team-1",
+        "agent_refer_refused.xml",
+        &["-m", "1", "-key", "refer_to", "nosuch"],
+    );
+    let result = server.trunk("caller.xml", "sales", &["-m", "1", "-d", "2000"]);
+    assert_trunk_succeeded(&server, &result);
+    assert_phone_succeeded(&server, &mut sales, "the phone got 404 and kept the call");
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].transferred_to, None);
+    assert_eq!(rows[0].agent.as_deref(), Some("sales-team-1"));
+    assert_eq!(rows[0].hangup_side, "customer");
+    assert_eq!(rows[0].outcome, "completed");
 }

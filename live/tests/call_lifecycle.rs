@@ -566,3 +566,81 @@ fn a_session_refresh_is_answered_with_the_agents_description() {
     assert_eq!(refused.status, 488);
     assert_eq!(world.switch.calls_in_progress(), 1);
 }
+
+#[test]
+fn a_refer_that_cannot_be_carried_out_is_refused_and_the_call_stays_up() {
+    let mut world = World::new(live());
+    world.register_agent();
+    world.invite("refer");
+    world.run_for(100);
+    let agent_call_id = world
+        .agent
+        .requests
+        .iter()
+        .find(|request| request.method == Method::Invite)
+        .expect("the agent's phone rang")
+        .call_id()
+        .to_string();
+    // (Refer-To lines, the status the REFER must get.)
+    let attempts: [(&[&str], u16); 5] = [
+        (&[], 400),
+        (&["<sip:sales@127.0.0.1>", "<sip:sales@127.0.0.1>"], 400),
+        (&["<<<not a uri"], 400),
+        (&["<sip:sales@127.0.0.1?Replaces=abc%3Bto-tag%3D1>"], 501),
+        // Known, but this switch passes media through: a transfer would leave the caller's
+        // audio flowing to the first phone.
+        (&["<sip:sales@127.0.0.1>"], 403),
+    ];
+    for (cseq, (refer_to, status)) in attempts.into_iter().enumerate() {
+        let cseq = cseq as u32 + 10;
+        let mut refer = request_to(Method::Refer, &agent_call_id, cseq);
+        for value in refer_to {
+            refer.headers.push("Refer-To", *value);
+        }
+        world
+            .agent
+            .layer
+            .send_request(world.now_ms, address(SWITCH), refer);
+        world.run_for(100);
+        let answer = world
+            .agent
+            .responses
+            .iter()
+            .rev()
+            .find(|response| response.cseq() == Some((cseq, Method::Refer)))
+            .unwrap_or_else(|| panic!("{refer_to:?} was not answered"));
+        assert_eq!(answer.status, status, "{refer_to:?}");
+        assert!(answer.headers.get("Warning").is_some(), "{refer_to:?}");
+    }
+    // A caller does not transfer itself; a REFER in no dialog finds no call.
+    let mut from_caller = world.in_dialog(Method::Refer, "refer", 2);
+    from_caller
+        .headers
+        .push("Refer-To", "<sip:sales@127.0.0.1>");
+    world.send_from_trunk(from_caller);
+    let mut stray = request_to(Method::Refer, "no-such-call", 1);
+    stray.headers.push("Refer-To", "<sip:sales@127.0.0.1>");
+    world
+        .stranger
+        .layer
+        .send_request(world.now_ms, address(SWITCH), stray);
+    world.run_for(100);
+    assert_eq!(
+        world
+            .trunk
+            .final_response(Method::Refer, "refer")
+            .unwrap()
+            .status,
+        403
+    );
+    assert_eq!(
+        world
+            .stranger
+            .final_response(Method::Refer, "no-such-call")
+            .unwrap()
+            .status,
+        481
+    );
+    assert_eq!(world.switch.calls_in_progress(), 1);
+    assert_eq!(world.agent_state(), AgentState::Busy);
+}

@@ -233,8 +233,13 @@ impl Server {
 
     /// Start an agent phone: a SIPp answering with `scenario`, registered as `agent`.
     pub fn agent(&self, agent: &str, scenario: &str) -> Guard {
+        self.agent_with(agent, scenario, &[])
+    }
+
+    /// [`Server::agent`] with more options for its SIPp (`-key NAME VALUE`, `-m 1` ...).
+    pub fn agent_with(&self, agent: &str, scenario: &str, arguments: &[&str]) -> Guard {
         let port = free_udp_port();
-        let phone = self.phone(agent, scenario, port);
+        let phone = self.phone_with(agent, scenario, port, arguments);
         let keys = [("contact_port", port.to_string())];
         self.register(agent, "register.xml", &keys, free_udp_port());
         phone
@@ -242,12 +247,18 @@ impl Server {
 
     /// A SIPp answering calls with `scenario` on `port`, its screen in `NAME.log`.
     pub fn phone(&self, name: &str, scenario: &str, port: u16) -> Guard {
+        self.phone_with(name, scenario, port, &[])
+    }
+
+    /// [`Server::phone`] with more options for its SIPp.
+    pub fn phone_with(&self, name: &str, scenario: &str, port: u16, arguments: &[&str]) -> Guard {
         require_sipp();
         let log = std::fs::File::create(self.directory.path().join(format!("{name}.log"))).unwrap();
         let phone = Command::new("sipp")
             .args(["-sf", &sipp_file(scenario)])
             .args(["-i", "127.0.0.1", "-p", &port.to_string()])
             .args(["-nostdin", "-aa"])
+            .args(arguments)
             .current_dir(self.directory.path())
             .stdout(log)
             .stderr(Stdio::null())

@@ -1003,6 +1003,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         182 => "Queued",
         183 => "Session Progress",
         200 => "OK",
+        202 => "Accepted",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

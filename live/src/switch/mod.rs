@@ -55,7 +55,7 @@ use crate::sip::transaction::{
 use crate::trunk::Trunks;
 
 /// The methods this B2BUA accepts, for Allow header fields.
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER, REFER";
 
 /// A message body and its Content-Type (an SDP offer or answer, as it came).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -810,6 +810,7 @@ impl Switch {
             Method::Bye => self.on_bye(transaction, request),
             Method::Info => self.on_info(transaction, request),
             Method::Update => self.on_session_refresh(transaction, request),
+            Method::Refer => self.on_refer(transaction, request),
             Method::Options => {
                 let mut response = request.response(200, "OK", None);
                 response.headers.push("Allow", ALLOW);

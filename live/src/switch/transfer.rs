@@ -1,5 +1,5 @@
 //! Blind transfer of a connected call, asked for by the API (`POST /calls/{contact}/transfer`)
-//! or by the agent's phone (REFER, RFC 3515).
+//! or by the agent's phone (REFER, RFC 3515, answered 202 and two NOTIFYs with sipfrag).
 //!
 //! The engine splits the contact (`Input::TransferRequested`): the conversation so far is
 //! reported under a fresh contact id, wraps up and completes; the contact keeps its id and
@@ -12,10 +12,12 @@
 
 use switchboard_engine::{ContactId, ContactPhase, EventKind, Input, Party, TransferTarget};
 
-use super::{AgentLegState, Switch};
+use super::{AgentLegState, Purpose, Switch};
 use crate::access::Owner;
 use crate::api::{CommandError, Reply, TransferView};
 use crate::call_record::CallRecord;
+use crate::sip::message::{reason_phrase, Method, NameAddr, Request, SipUri};
+use crate::sip::transaction::TransactionId;
 use switchboard_engine::source_text::did_you_mean;
 
 /// Where a transfer goes, as named by its requester (a queue's or an agent's name).
@@ -64,6 +66,18 @@ impl Switch {
         contact: ContactId,
         request: &TransferRequest,
     ) -> Result<TransferView, CommandError> {
+        let view = self.hand_over(contact, request)?;
+        self.release_first_agent(contact);
+        Ok(view)
+    }
+
+    /// The engine's half of a transfer: it takes the call from its agent (or refuses, and
+    /// nothing changes). The SIP side follows in [`Switch::release_first_agent`].
+    fn hand_over(
+        &mut self,
+        contact: ContactId,
+        request: &TransferRequest,
+    ) -> Result<TransferView, CommandError> {
         let (target, transferred_to) = self.transfer_target(request)?;
         if self.media.is_none() {
             return Err(CommandError::Refused(
@@ -95,8 +109,16 @@ impl Switch {
             to = %transferred_to,
             "blind transfer"
         );
-        // The first agent's leg ends; the caller's stays, and hears the queue's music when
-        // the engine queues the call again (in `drain_engine`).
+        Ok(TransferView {
+            contact_id: contact.0,
+            conversation_id: conversation.0,
+            transferred_to,
+        })
+    }
+
+    /// The SIP half of a transfer the engine took: the first agent's leg ends (BYE); the
+    /// caller's stays, and hears the queue's music when the engine queues the call again.
+    fn release_first_agent(&mut self, contact: ContactId) {
         let first_leg = self
             .calls
             .get_mut(&contact)
@@ -108,11 +130,180 @@ impl Switch {
             media.agent_gone(contact);
         }
         self.drain_engine();
-        Ok(TransferView {
-            contact_id: contact.0,
-            conversation_id: conversation.0,
-            transferred_to,
-        })
+    }
+
+    /// A REFER (RFC 3515) from an agent's phone, in the dialog of the call it talks on: a
+    /// blind transfer to the queue, DID or agent its Refer-To names (as an INVITE's
+    /// Request-URI names its entry point: a DID of `[live.entry_points]` first, then a queue's
+    /// name, then an agent's). Everything is decided at once, so a transfer that cannot be
+    /// done is refused before any 202 and the call stays as it was: 400 without exactly one
+    /// usable Refer-To, 501 for an attended transfer (`Replaces`), 404 for a target that is
+    /// neither a queue nor an agent, 403 when the transfer is refused (a busy agent, a queue
+    /// that would block, no anchored media), each with a Warning saying why. A transfer
+    /// carried out gets 202, then the implicit subscription's two NOTIFYs (message/sipfrag
+    /// `SIP/2.0 100 Trying`, then `SIP/2.0 200 OK`, terminated), then the switch's BYE.
+    pub(super) fn on_refer(&mut self, transaction: TransactionId, request: Request) {
+        let call_id = request.call_id().to_string();
+        let contact = self
+            .agent_legs
+            .get(&call_id)
+            .filter(|leg| leg.state == AgentLegState::Answered)
+            .map(|leg| leg.contact)
+            .filter(|contact| {
+                self.calls
+                    .get(contact)
+                    .is_some_and(|call| call.agent_call_id.as_deref() == Some(call_id.as_str()))
+            });
+        let Some(contact) = contact else {
+            // Only an agent's phone transfers, and only the call it talks on.
+            let status = if self.by_caller_call_id.contains_key(&call_id) {
+                403
+            } else {
+                481
+            };
+            self.refuse_refer(
+                transaction,
+                &request,
+                status,
+                "no call of an agent to transfer",
+            );
+            return;
+        };
+        let refer_to: Vec<&str> = request.headers.get_all("Refer-To").collect();
+        let target = match refer_to.as_slice() {
+            [value] => NameAddr::parse(value),
+            _ => None,
+        };
+        let Some(target) = target else {
+            self.metrics.transfers_refused.inc();
+            self.refuse_refer(
+                transaction,
+                &request,
+                400,
+                "expected one Refer-To naming a queue or an agent",
+            );
+            return;
+        };
+        if target.uri.to_ascii_lowercase().contains("replaces=") {
+            self.metrics.transfers_refused.inc();
+            self.refuse_refer(
+                transaction,
+                &request,
+                501,
+                "attended transfer is not supported",
+            );
+            return;
+        }
+        let Some(transfer_request) = SipUri::parse(&target.uri)
+            .and_then(|uri| uri.user)
+            .and_then(|user| self.refer_target(&user))
+        else {
+            self.metrics.transfers_refused.inc();
+            let why = format!(
+                "Refer-To {}: expected a queue, a DID or an agent of the center",
+                target.uri
+            );
+            self.refuse_refer(transaction, &request, 404, &why);
+            return;
+        };
+        if let Err(error) = self.hand_over(contact, &transfer_request) {
+            self.metrics.transfers_refused.inc();
+            self.refuse_refer(transaction, &request, 403, &error.to_string());
+            return;
+        }
+        self.respond(transaction, &request, 202);
+        let refer_cseq = request.cseq().map_or(1, |(number, _)| number);
+        self.notify_refer(
+            &call_id,
+            refer_cseq,
+            "SIP/2.0 100 Trying",
+            "active;expires=60",
+        );
+        self.notify_refer(
+            &call_id,
+            refer_cseq,
+            "SIP/2.0 200 OK",
+            "terminated;reason=noresource",
+        );
+        self.release_first_agent(contact);
+    }
+
+    /// What a Refer-To's user part names, resolved as an INVITE's entry point is.
+    fn refer_target(&self, user: &str) -> Option<TransferRequest> {
+        let name = self
+            .live
+            .entry_points
+            .get(user)
+            .map_or(user, String::as_str);
+        if self.center.queue_id(name).is_some() {
+            Some(TransferRequest::Queue(name.to_string()))
+        } else if self.center.agent_id(name).is_some() {
+            Some(TransferRequest::Agent(name.to_string()))
+        } else {
+            None
+        }
+    }
+
+    fn refuse_refer(
+        &mut self,
+        transaction: TransactionId,
+        request: &Request,
+        status: u16,
+        why: &str,
+    ) {
+        tracing::info!(status, why, "REFER refused");
+        let mut response = request.response(status, reason_phrase(status), None);
+        // A Warning's text is a quoted string: no quotes or line breaks inside.
+        let text: String = why
+            .chars()
+            .map(|character| match character {
+                '"' | '\\' => '\'',
+                character if character.is_control() => ' ',
+                character => character,
+            })
+            .collect();
+        response
+            .headers
+            .push("Warning", format!("399 switchboard \"{text}\""));
+        self.transactions
+            .respond(self.now_ms, transaction, response);
+    }
+
+    /// A NOTIFY of the REFER's implicit subscription (RFC 3515 §2.4.4) on the agent's leg.
+    fn notify_refer(
+        &mut self,
+        call_id: &str,
+        refer_cseq: u32,
+        sipfrag: &str,
+        subscription_state: &str,
+    ) {
+        let Some(destination) = self
+            .agent_legs
+            .get(call_id)
+            .map(|leg| leg.dialog.destination())
+        else {
+            return;
+        };
+        let contact = self.own_contact(self.transport_for(destination));
+        let Some(leg) = self.agent_legs.get_mut(call_id) else {
+            return;
+        };
+        let mut notify = leg.dialog.request(Method::Notify);
+        notify
+            .headers
+            .push("Event", format!("refer;id={refer_cseq}"));
+        notify
+            .headers
+            .push("Subscription-State", subscription_state);
+        notify
+            .headers
+            .push("Content-Type", "message/sipfrag;version=2.0");
+        notify.headers.push("Contact", contact);
+        notify.body = format!("{sipfrag}\r\n").into_bytes();
+        let transaction = self
+            .transactions
+            .send_request(self.now_ms, destination, notify);
+        self.client_transactions.insert(transaction, Purpose::Fire);
     }
 
     /// The engine's target for a request, and how the CDR names it; a name the center does
