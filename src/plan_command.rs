@@ -230,7 +230,8 @@ intervals). See docs/plan.md.
 --plan DIR), with a seed of its own (--verification-seed, default the plan's verification seed
 + 1), judges every queue and interval against the plan's targets, and names where the shifts
 miss a target the plan met; scheduled against planned agents per group and interval, shift
-hours against the plan's agent-hours. --out DIR writes DIR/schedule-check.json.
+hours against the plan's agent-hours. --out DIR writes DIR/schedule-check.json,
+schedule-agents.csv and schedule-targets.csv.
 
 --out DIR writes DIR/plan.csv with the header start,agents,staff (see docs/plan.md).")]
 struct StaffArgs {

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use switchboard_compliance::at_rest::Keyring;
 use switchboard_compliance::audit::{AuditLog, AuditOptions};
 use switchboard_compliance::guard::Guard;
 use switchboard_compliance::mask::Masker;
@@ -544,10 +543,13 @@ fn recording_store(
             ),
         )
     })?;
-    let keys = Keyring::parse(&key_text, &path.display().to_string())
-        .map_err(|problem| anyhow!("{problem}"))?;
-    tracing::info!(key_id = keys.current_id(), "recordings encrypted at rest");
-    Ok(RecordingStore::encrypted(keys))
+    let store =
+        RecordingStore::from_key_file(&path, key_text).map_err(|problem| anyhow!("{problem}"))?;
+    tracing::info!(
+        key_id = store.current_key_id(),
+        "recordings encrypted at rest; the key file is read again before each recording"
+    );
+    Ok(store)
 }
 
 async fn serve(

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{cdrs, repository_file, require_sipp, Server};
+use common::{assert_trunk_succeeded, cdrs, repository_file, require_sipp, Server};
 
 const CENTER: &str = "tests/media/center.toml";
 
@@ -19,13 +19,7 @@ fn rfc_4733_keys_in_rtp_choose_the_ivr_branch() {
     .unwrap();
     // The menu's prompt lasts 3 s; the key (2 = billing) comes half a second into it.
     let result = server.trunk("caller_ivr_rtp.xml", "support-line", &["-m", "1"]);
-    assert!(
-        result.0.is_some_and(|status| status.success()),
-        "the trunk's call failed: {:?}\n{}\n--- server ---\n{}",
-        result.0,
-        result.1,
-        server.log()
-    );
+    assert_trunk_succeeded(&server, &result);
     server.stop();
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");

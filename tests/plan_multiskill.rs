@@ -479,6 +479,13 @@ fn the_schedule_check_is_what_simulating_the_center_on_its_shifts_files_gives() 
                 .agents
         );
     }
+    // schedule-agents.csv: the same agents, a row per interval and group.
+    let agents =
+        std::fs::read_to_string(folder().join("check").join("schedule-agents.csv")).unwrap();
+    let mut lines = agents.lines();
+    assert_eq!(lines.next(), Some("interval_start,group,planned,scheduled"));
+    assert_eq!(lines.next(), Some("0s,sales-team,12,12"));
+    assert_eq!(agents.lines().count(), 1 + 8 * 3);
     // The schedule covers the plan in every interval, so it costs no target the plan met.
     assert_eq!(check.shifts_cost_service, []);
 }
@@ -555,7 +562,30 @@ fn a_thinned_schedule_is_reported_where_it_costs_service() {
             check.shifts_cost_service
         );
     }
-    let printed = common::cli::succeed(&arguments);
+    let out = folder().join("thin-check");
+    let printed = common::cli::succeed(&common::cli::with(
+        &arguments,
+        &["--out", out.to_str().unwrap()],
+    ));
+    // schedule-targets.csv: a row per check, those the shifts cost marked.
+    let targets = std::fs::read_to_string(out.join("schedule-targets.csv")).unwrap();
+    let rows: Vec<&str> = targets.lines().skip(1).collect();
+    let checks: usize = check
+        .queues
+        .iter()
+        .flat_map(|queue| &queue.intervals)
+        .map(|interval| interval.checks.len())
+        .sum();
+    assert_eq!(rows.len(), checks);
+    assert_eq!(
+        rows.iter().filter(|row| row.ends_with(",true")).count(),
+        check.shifts_cost_service.len()
+    );
+    assert!(
+        rows.iter()
+            .any(|row| row.starts_with("0s,sales,,service_level,0.8,") && row.ends_with(",true")),
+        "{targets}"
+    );
     // The lines docs/plan.md shows of it.
     let documented = common::planning_guide_output(
         "$ switchboard plan staff scenarios/multiskill.toml --schedule thin-shifts",

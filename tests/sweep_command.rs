@@ -56,6 +56,19 @@ fn sweep_over_bundled(dir: &Path, scenario: &str, sweep_text: &str) -> PathBuf {
     sweep
 }
 
+/// The error `switchboard sweep SWEEP` stops with, before running anything.
+fn refused(sweep: &Path, dir: &Path) -> String {
+    let output = switchboard(&[
+        "sweep",
+        path(sweep),
+        "--out",
+        path(&dir.join("out")),
+        "--quiet",
+    ]);
+    assert!(!output.status.success());
+    text(&output.stderr)
+}
+
 fn run_ok(arguments: &[&str]) -> Output {
     let output = switchboard(arguments);
     assert!(
@@ -335,15 +348,7 @@ fn a_bad_path_names_the_sweep_file_line_column_and_path() {
         "[sweep]\nscenario = \"mmc.toml\"\n\n[grid]\ntraffic.sales.handle_time.median = [\"2m\"]\n",
     )
     .unwrap();
-    let output = switchboard(&[
-        "sweep",
-        path(&sweep),
-        "--out",
-        path(&dir.join("out")),
-        "--quiet",
-    ]);
-    assert!(!output.status.success());
-    let message = text(&output.stderr);
+    let message = refused(&sweep, &dir);
     assert!(
         message.contains("sweep.toml:5:1: `traffic.sales.handle_time.median`"),
         "{message}"
@@ -733,5 +738,28 @@ fn a_sweep_takes_a_group_down_to_no_agents() {
         level(&points[0]),
         level(&points[1])
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A misspelt `[[people]]` group in a sweep path is refused at its line and column, with the
+/// group's name offered.
+#[test]
+fn a_misspelt_people_group_is_named_with_the_closest_one() {
+    let dir = scratch("people-typo");
+    let sweep = sweep_over_bundled(
+        &dir,
+        "mmc-people.toml",
+        "[sweep]\nscenario = \"mmc-people.toml\"\n\n[grid]\n\
+         people.sales-tem.shrinkage.fraction = [0.1, 0.2]\n",
+    );
+    let message = refused(&sweep, &dir);
+    assert!(
+        message.contains(
+            "sweep.toml:5:1: `people.sales-tem.shrinkage.fraction`: the base scenario has no \
+             `people` entry named `sales-tem`"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("did you mean `sales-team`?"), "{message}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -232,10 +232,10 @@ impl MediaDriver {
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let (recordings, recording_receiver) = std::sync::mpsc::sync_channel(RECORDING_QUEUE);
         let recording_events = events.clone();
-        let store = settings.recordings.clone();
+        let mut store = settings.recordings.clone();
         let recording_thread = std::thread::Builder::new()
             .name("recording-writer".into())
-            .spawn(move || write_recordings(&store, recording_receiver, recording_events))
+            .spawn(move || write_recordings(&mut store, recording_receiver, recording_events))
             .expect("a thread can be started at start-up");
         (
             MediaDriver {
@@ -437,7 +437,7 @@ enum RecordingMessage {
 
 /// The recording writer thread: one sink per recorded call.
 fn write_recordings(
-    store: &RecordingStore,
+    store: &mut RecordingStore,
     messages: std::sync::mpsc::Receiver<RecordingMessage>,
     events: mpsc::Sender<CallEvent>,
 ) {

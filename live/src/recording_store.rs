@@ -9,11 +9,14 @@
 //! each second of samples, sealed in 64 KiB chunks as they fill; `switchboard recording
 //! export` writes the real sizes after decrypting. A file whose writer stopped before the
 //! last chunk (the server killed) does not decrypt: the export says it was cut short.
+//!
+//! The key file is read again before each encrypted recording starts, so that a rotated key
+//! is used at once; a key file that cannot be read or parsed leaves the keys in use.
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use switchboard_compliance::at_rest::{EncryptingWriter, Keyring};
+use switchboard_compliance::at_rest::{AtRestError, EncryptingWriter, Keyring};
 use switchboard_media::recording_file::{
     open_recording, open_streamed_recording, RecordingOutput, RecordingSink,
 };
@@ -38,28 +41,83 @@ pub fn recording_file_name(stem: &str, encrypted: bool) -> String {
 #[derive(Clone, Debug, Default)]
 pub struct RecordingStore {
     keys: Option<Keyring>,
+    /// The key file the keys were read from, and its text when last read: it is read again
+    /// when a recording starts, so that a key made current by `switchboard recording keys
+    /// rotate` is used without a restart.
+    key_file: Option<(PathBuf, String)>,
 }
 
 impl RecordingStore {
     /// Plain WAV files only.
     pub fn plain() -> RecordingStore {
-        RecordingStore { keys: None }
+        RecordingStore::default()
     }
 
     /// Files named `*.sbenc` are encrypted under the keyring's current key.
     pub fn encrypted(keys: Keyring) -> RecordingStore {
-        RecordingStore { keys: Some(keys) }
+        RecordingStore {
+            keys: Some(keys),
+            key_file: None,
+        }
+    }
+
+    /// [`RecordingStore::encrypted`] with the keys of the key file at `path`, whose `text`
+    /// was just read; the file is read again before each recording (see `reload_keys`).
+    pub fn from_key_file(path: &Path, text: String) -> Result<RecordingStore, AtRestError> {
+        let keys = Keyring::parse(&text, &path.display().to_string())?;
+        Ok(RecordingStore {
+            keys: Some(keys),
+            key_file: Some((path.to_path_buf(), text)),
+        })
+    }
+
+    /// The current key's ID, if recordings are encrypted.
+    pub fn current_key_id(&self) -> Option<&str> {
+        self.keys.as_ref().map(Keyring::current_id)
+    }
+
+    /// Read the key file again; a changed one replaces the keys. A file that cannot be read
+    /// or has a mistake keeps the keys in use (recordings stay encrypted) and is logged once
+    /// per change.
+    fn reload_keys(&mut self) {
+        let Some((path, last_text)) = &mut self.key_file else {
+            return;
+        };
+        let text = match std::fs::read_to_string(&*path) {
+            Ok(text) => text,
+            Err(problem) => {
+                if !last_text.is_empty() {
+                    tracing::error!(path = %path.display(), %problem, "cannot read the recording key file: the keys in use stay");
+                    last_text.clear();
+                }
+                return;
+            }
+        };
+        if text == *last_text {
+            return;
+        }
+        match Keyring::parse(&text, &path.display().to_string()) {
+            Ok(keys) => {
+                tracing::info!(key_id = keys.current_id(), "recording key file read again");
+                self.keys = Some(keys);
+            }
+            Err(problem) => {
+                tracing::error!(%problem, "recording key file not taken: the keys in use stay");
+            }
+        }
+        *last_text = text;
     }
 
     /// Open a new recording at `path`, made at `created_unix_ms` (retention counts from it).
     pub fn open(
-        &self,
+        &mut self,
         path: &Path,
         created_unix_ms: i64,
     ) -> Result<Box<dyn RecordingSink>, String> {
         if path.extension().and_then(|extension| extension.to_str()) != Some(ENCRYPTED_EXTENSION) {
             return open_recording(path);
         }
+        self.reload_keys();
         let Some(keys) = &self.keys else {
             return Err(format!(
                 "{}: an encrypted recording needs [live.compliance] recording_key_file",
@@ -144,7 +202,7 @@ mod tests {
             .collect()
     }
 
-    fn record(store: &RecordingStore, path: &Path, frame_count: usize, per_append: usize) {
+    fn record(store: &mut RecordingStore, path: &Path, frame_count: usize, per_append: usize) {
         let mut sink = store.open(path, 1_800_000_000_000).unwrap();
         let mut start = 0;
         while start < frame_count {
@@ -159,13 +217,13 @@ mod tests {
     fn an_encrypted_recording_is_no_wav_on_disk_and_exports_the_samples_at_any_chunk_boundary() {
         let folder = tempfile::tempdir().unwrap();
         let keys = Keyring::generate("2026-11");
-        let store = RecordingStore::encrypted(keys.clone());
+        let mut store = RecordingStore::encrypted(keys.clone());
         // 64 KiB of plaintext is 16,384 frames; the WAV header makes the first chunk hold
         // 11 bytes fewer frames: sizes either side of one, two and three chunks, appended in
         // pieces that do not divide a chunk.
         for frame_count in [0, 1, 16_373, 16_374, 16_375, 32_757, 32_758, 8_000 * 7 + 3] {
             let path = folder.path().join(format!("a-{frame_count}.wav.sbenc"));
-            record(&store, &path, frame_count, 8_000);
+            record(&mut store, &path, frame_count, 8_000);
             let on_disk = std::fs::read(&path).unwrap();
             assert_eq!(&on_disk[..5], b"SBENC");
             // The WAV header is nowhere in the clear (12 bytes: no chance match).
@@ -193,7 +251,7 @@ mod tests {
         let keys = Keyring::generate("2026-11");
         let path = folder.path().join("a.wav.sbenc");
         record(
-            &RecordingStore::encrypted(keys.clone()),
+            &mut RecordingStore::encrypted(keys.clone()),
             &path,
             40_000,
             8_000,
@@ -220,17 +278,35 @@ mod tests {
     #[test]
     fn after_rotation_new_recordings_use_the_new_key_and_old_ones_still_export() {
         let folder = tempfile::tempdir().unwrap();
+        let key_file = folder.path().join("recording-keys.toml");
         let mut keys = Keyring::generate("2026-05");
+        std::fs::write(&key_file, keys.to_text()).unwrap();
+        let mut store =
+            RecordingStore::from_key_file(&key_file, std::fs::read_to_string(&key_file).unwrap())
+                .unwrap();
         let old = folder.path().join("old.wav.sbenc");
-        record(&RecordingStore::encrypted(keys.clone()), &old, 100, 100);
+        record(&mut store, &old, 100, 100);
+        // `switchboard recording keys rotate` while the server runs: the next recording
+        // takes the new current key, without a restart.
         keys.rotate("2026-11").unwrap();
-        // What a restarted server reads from the rotated key file.
-        let keys = Keyring::parse(&keys.to_text(), "keys.toml").unwrap();
+        std::fs::write(&key_file, keys.to_text()).unwrap();
         let new = folder.path().join("new.wav.sbenc");
-        record(&RecordingStore::encrypted(keys.clone()), &new, 100, 100);
+        record(&mut store, &new, 100, 100);
+        assert_eq!(store.current_key_id(), Some("2026-11"));
+        // A key file spoilt by a mistake (or gone) keeps the keys in use.
+        std::fs::write(&key_file, "current = \"2027-01\"\n").unwrap();
+        let after_mistake = folder.path().join("after-mistake.wav.sbenc");
+        record(&mut store, &after_mistake, 100, 100);
+        std::fs::remove_file(&key_file).unwrap();
+        let after_removal = folder.path().join("after-removal.wav.sbenc");
+        record(&mut store, &after_removal, 100, 100);
+
         assert_eq!(read_header(&old).unwrap().key_id, "2026-05");
-        assert_eq!(read_header(&new).unwrap().key_id, "2026-11");
-        for path in [&old, &new] {
+        for path in [&new, &after_mistake, &after_removal] {
+            assert_eq!(read_header(path).unwrap().key_id, "2026-11");
+        }
+        // The rotated key file keeps the old key: every recording exports.
+        for path in [&old, &new, &after_mistake, &after_removal] {
             let wav = exported(&keys, path).unwrap();
             let samples: Vec<i16> = hound::WavReader::new(wav.as_slice())
                 .unwrap()
@@ -250,7 +326,7 @@ mod tests {
 
         let folder = tempfile::tempdir().unwrap();
         let audit_folder = tempfile::tempdir().unwrap();
-        let store = RecordingStore::encrypted(Keyring::generate("2026-11"));
+        let mut store = RecordingStore::encrypted(Keyring::generate("2026-11"));
         let day_ms: i64 = 86_400_000;
         let now_ms = 1_800_000_000_000;
         for (stem, age_days) in [("old", 181), ("recent", 179)] {
@@ -260,7 +336,7 @@ mod tests {
             sink.finish().unwrap();
         }
         let plain = folder.path().join(recording_file_name("plain", false));
-        record(&RecordingStore::plain(), &plain, 10, 10);
+        record(&mut RecordingStore::plain(), &plain, 10, 10);
 
         let signer = NoteSigner::generate("audit.test/recordings").unwrap();
         let verifier = signer.verifier();
@@ -304,7 +380,7 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         assert_eq!(recording_file_name("r-1", true), "r-1.wav.sbenc");
         let plain = folder.path().join(recording_file_name("r-1", false));
-        record(&RecordingStore::plain(), &plain, 10, 10);
+        record(&mut RecordingStore::plain(), &plain, 10, 10);
         assert_eq!(&std::fs::read(&plain).unwrap()[..4], b"RIFF");
         let encrypted = folder.path().join(recording_file_name("r-2", true));
         let problem = RecordingStore::plain()

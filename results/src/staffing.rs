@@ -76,6 +76,19 @@ pub enum Verdict {
     NoContacts,
 }
 
+impl Verdict {
+    /// The name in plan.json and the check's files: `met`, `within_interval`, `unmet`,
+    /// `no_contacts`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::WithinInterval => "within_interval",
+            Verdict::Unmet => "unmet",
+            Verdict::NoContacts => "no_contacts",
+        }
+    }
+}
+
 /// Which way a target bounds its figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bound {
@@ -320,6 +333,18 @@ impl StaffingPlanFile {
 /// The file `plan staff SCENARIO --schedule SHIFTS --out DIR` writes.
 pub const SCHEDULE_CHECK_JSON: &str = "schedule-check.json";
 
+/// The agents of a checked schedule per interval and group: `interval_start,group,planned,scheduled`.
+pub const SCHEDULE_AGENTS_CSV: &str = "schedule-agents.csv";
+/// The targets of a checked schedule, one row per interval, queue (or group) and target.
+pub const SCHEDULE_TARGETS_CSV: &str = "schedule-targets.csv";
+/// The header of `schedule-agents.csv`.
+pub const SCHEDULE_AGENTS_CSV_HEADER: &str = "interval_start,group,planned,scheduled";
+/// The header of `schedule-targets.csv`: `queue` or `group` (a group's occupancy) is empty
+/// for the other; `mean`, `low` and `high` are empty when the simulation did not define them;
+/// `shifts_cost_service` is `true` where the plan met the target and the schedule misses it.
+pub const SCHEDULE_TARGETS_CSV_HEADER: &str =
+    "interval_start,queue,group,target,limit,mean,low,high,verdict,shifts_cost_service";
+
 /// `schedule-check.json`: a shifted schedule (every group on its shifts) simulated with a seed
 /// of its own, each target judged per queue and interval as the plan's verification judges
 /// it, and compared with the interval plan the schedule covers.
@@ -401,4 +426,79 @@ pub struct ServiceCost {
     pub schedule: Estimate,
     /// The schedule's verdict: unmet, or missed within its 95 % interval.
     pub verdict: Verdict,
+}
+
+impl ScheduleCheckFile {
+    /// Writes `schedule-check.json`, `schedule-agents.csv` and `schedule-targets.csv` into
+    /// `folder` (created if missing).
+    pub fn write_folder(&self, folder: &Path) -> Result<(), ResultsError> {
+        std::fs::create_dir_all(folder).map_err(|error| ResultsError::new(folder, error))?;
+        let json = serde_json::to_string_pretty(self).expect("the check serializes") + "\n";
+        for (name, text) in [
+            (SCHEDULE_CHECK_JSON, json),
+            (SCHEDULE_AGENTS_CSV, self.agents_csv()),
+            (SCHEDULE_TARGETS_CSV, self.targets_csv()),
+        ] {
+            let path = folder.join(name);
+            std::fs::write(&path, text).map_err(|error| ResultsError::new(&path, error))?;
+        }
+        Ok(())
+    }
+
+    /// `schedule-agents.csv`: per interval, each group's planned and scheduled agents.
+    pub fn agents_csv(&self) -> String {
+        let mut text = format!("{SCHEDULE_AGENTS_CSV_HEADER}\n");
+        for (interval, start) in self.interval_starts.iter().enumerate() {
+            for group in &self.groups {
+                let _ = writeln!(
+                    text,
+                    "{start},{},{},{}",
+                    group.name, group.planned[interval], group.scheduled[interval]
+                );
+            }
+        }
+        text
+    }
+
+    /// `schedule-targets.csv`: every queue's checks per interval, then every group's
+    /// occupancy per interval.
+    pub fn targets_csv(&self) -> String {
+        let mut text = format!("{SCHEDULE_TARGETS_CSV_HEADER}\n");
+        let number = |value: Option<f64>| value.map_or_else(String::new, |value| value.to_string());
+        let mut row = |start: DurationMs, queue: &str, group: &str, check: &TargetCheck| {
+            let costs = self.shifts_cost_service.iter().any(|cost| {
+                cost.interval_start == start
+                    && cost.target == check.target
+                    && cost.queue.as_deref().unwrap_or("") == queue
+                    && cost.group.as_deref().unwrap_or("") == group
+            });
+            let [low, high] = check
+                .estimate
+                .ci95
+                .map_or([None, None], |[low, high]| [Some(low), Some(high)]);
+            let _ = writeln!(
+                text,
+                "{start},{queue},{group},{},{},{},{},{},{},{costs}",
+                check.target,
+                check.limit,
+                number(check.estimate.mean),
+                number(low),
+                number(high),
+                check.verdict.name()
+            );
+        };
+        for queue in &self.queues {
+            for interval in &queue.intervals {
+                for check in &interval.checks {
+                    row(interval.interval_start, &queue.name, "", check);
+                }
+            }
+        }
+        for group in &self.groups {
+            for (check, &start) in group.occupancy.iter().zip(&self.interval_starts) {
+                row(start, "", &group.name, check);
+            }
+        }
+        text
+    }
 }

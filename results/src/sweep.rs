@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ResultsError;
-use crate::intervals::{csv_field, Intervals};
-use crate::scope::Scope;
+use crate::intervals::csv_field;
 use crate::staffing::{verdict, Bound, QueueInterval, QueueTargets, TargetCheck, Verdict};
 use crate::{Estimate, Metric, Summary};
 
@@ -305,14 +304,13 @@ impl PointVerdict {
 
 impl PointRow {
     /// A point's row: `figures` are its day estimates ([`HEADLINE_METRICS`]), `staffing` its
-    /// `staffing.json` (each queue-interval's checks), `intervals` its `intervals.csv` (for
-    /// the worst interval); it meets the targets only when the day and every queue-interval do.
+    /// `staffing.json` (each queue-interval's checks); it meets the targets only when the day
+    /// and every queue-interval do.
     pub fn judged(
         record: PointRecord,
         figures: Vec<Estimate>,
         targets: &Targets,
         staffing: &PointStaffing,
-        intervals: &Intervals,
     ) -> PointRow {
         let misses = interval_misses(&staffing.queues);
         let verdict = PointVerdict::of(
@@ -336,7 +334,7 @@ impl PointRow {
                 .map(ToString::to_string),
             agent_hours: staffing.agent_hours,
             cost: staffing.cost,
-            worst_interval: worst_interval(intervals),
+            worst_interval: worst_interval(&staffing.queues),
             figures,
         }
     }
@@ -407,7 +405,8 @@ pub struct WorstInterval {
     pub queue: String,
     pub interval_start_ms: u64,
     pub service_level: f64,
-    /// Abandoned / offered; `None` when nothing was offered.
+    /// Abandoned / offered, the mean over the replications; `None` when no replication
+    /// offered a contact or no abandonment target was judged.
     pub abandon_rate: Option<f64>,
 }
 
@@ -431,37 +430,54 @@ impl fmt::Display for WorstInterval {
             switchboard_engine::units::DurationMs(self.interval_start_ms),
             crate::display::percent_text(self.service_level),
             self.abandon_rate
-                .map_or("none offered".to_string(), crate::display::percent_text)
+                .map_or("not judged".to_string(), crate::display::percent_text)
         )
     }
 }
 
-/// The queue-interval of `intervals` with the lowest mean service level (the earliest on a
-/// tie).
-pub fn worst_interval(intervals: &Intervals) -> Option<WorstInterval> {
-    let mut worst: Option<(f64, &crate::intervals::IntervalRow)> = None;
-    for row in &intervals.rows {
-        let (Scope::Queue(_), Some(level)) = (&row.scope, row.value(Metric::ServiceLevel)) else {
-            continue;
-        };
-        if worst.is_none_or(|(lowest, _)| level < lowest) {
-            worst = Some((level, row));
+/// The queue-interval with the lowest mean service level among those that offered contacts
+/// (the earliest, then the first queue, on a tie), from the checks of `queues` (a point's
+/// `staffing.json`): the same estimates the targets are judged on.
+pub fn worst_interval(queues: &[QueueJudged]) -> Option<WorstInterval> {
+    let figure = |interval: &QueueInterval, target: &str| {
+        interval
+            .checks
+            .iter()
+            .find(|check| check.target == target)
+            .and_then(|check| check.estimate.mean)
+    };
+    let mut worst: Option<(f64, u64, usize, WorstInterval)> = None;
+    for (queue_position, queue) in queues.iter().enumerate() {
+        for interval in queue
+            .intervals
+            .iter()
+            .filter(|interval| interval.offered > 0.0)
+        {
+            let Some(level) = figure(interval, "service_level") else {
+                continue;
+            };
+            let start_ms = interval.interval_start.as_ms();
+            let lower = worst
+                .as_ref()
+                .is_none_or(|(lowest, lowest_start, lowest_queue, _)| {
+                    (level, start_ms, queue_position) < (*lowest, *lowest_start, *lowest_queue)
+                });
+            if lower {
+                worst = Some((
+                    level,
+                    start_ms,
+                    queue_position,
+                    WorstInterval {
+                        queue: queue.name.clone(),
+                        interval_start_ms: start_ms,
+                        service_level: level,
+                        abandon_rate: figure(interval, "abandon_rate"),
+                    },
+                ));
+            }
         }
     }
-    let (level, row) = worst?;
-    let Scope::Queue(queue) = &row.scope else {
-        unreachable!("only queue rows are kept")
-    };
-    let abandon_rate = match (row.value(Metric::Abandoned), row.value(Metric::Offered)) {
-        (Some(abandoned), Some(offered)) if offered > 0.0 => Some(abandoned / offered),
-        _ => None,
-    };
-    Some(WorstInterval {
-        queue: queue.clone(),
-        interval_start_ms: row.interval_start_ms,
-        service_level: level,
-        abandon_rate,
-    })
+    worst.map(|(_, _, _, interval)| interval)
 }
 
 /// Every queue-interval of a point that offered contacts and misses a target, in time order
@@ -527,18 +543,12 @@ pub fn read_rows(folder: &Path, manifest: &Manifest) -> Result<Vec<PointRow>, Re
                 .iter()
                 .map(|metric| summary.total.get(metric).copied().unwrap_or_default())
                 .collect();
-            let intervals_path = folder.join("points").join(&record.id).join("intervals.csv");
-            let intervals_text = std::fs::read_to_string(&intervals_path).map_err(|error| {
-                ResultsError::new(&intervals_path, format!("cannot read: {error}"))
-            })?;
-            let intervals = Intervals::from_csv(&intervals_path, &intervals_text)?;
             let staffing = PointStaffing::read(&folder.join("points").join(&record.id))?;
             Ok(PointRow::judged(
                 record.clone(),
                 figures,
                 &manifest.targets,
                 &staffing,
-                &intervals,
             ))
         })
         .collect()
@@ -721,7 +731,6 @@ pub const CHEAPEST_RULE: &str = "among the points whose service level, average s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intervals::IntervalRow;
 
     fn record(index: usize, agents: u64) -> PointRecord {
         PointRecord {
@@ -818,23 +827,6 @@ mod tests {
         )
     }
 
-    /// `intervals.csv` of the same half hours (the worst interval is read from it).
-    fn intervals(halves: [Half; 2]) -> Intervals {
-        let mut rows = Vec::new();
-        for (index, (offered, service_level, abandon_rate)) in halves.into_iter().enumerate() {
-            let mut row =
-                IntervalRow::empty(index as u64 * 1_800_000, Scope::Queue("sales".into()));
-            row.set(Metric::Offered, Some(offered));
-            row.set(Metric::ServiceLevel, service_level.mean);
-            row.set(
-                Metric::Abandoned,
-                abandon_rate.mean.map(|rate| rate * offered),
-            );
-            rows.push(row);
-        }
-        Intervals { rows }
-    }
-
     fn half(offered: f64, service_level: f64, abandon_rate: f64) -> Half {
         (
             offered,
@@ -855,7 +847,6 @@ mod tests {
             day,
             &Targets::default(),
             &staffing(hours, cost, halves),
-            &intervals(halves),
         )
     }
 

@@ -16,7 +16,8 @@ use switchboard_plan::targets::{ServiceLevelDefinition, ServiceLevelTarget, Targ
 use switchboard_results::display::{estimate_text, significant, table_text, wrapped};
 use switchboard_results::staffing::{
     QueueInterval, QueueTargets, ScheduleCheckFile, ScheduleCheckGroup, ScheduleCheckQueue,
-    ServiceCost, StaffingPlanFile, TargetCheck, Verdict, SCHEDULE_CHECK_JSON,
+    ServiceCost, StaffingPlanFile, TargetCheck, Verdict, SCHEDULE_AGENTS_CSV, SCHEDULE_CHECK_JSON,
+    SCHEDULE_TARGETS_CSV,
 };
 use switchboard_sim::demand::{
     set_queue_thresholds, simulate_group_staffing, GroupStaffing, Shrinkage,
@@ -258,7 +259,10 @@ fn check_seed(given: Option<u64>, plan: &StaffingPlanFile) -> anyhow::Result<u64
 pub(super) fn run_schedule_check(args: &StaffArgs, shifts: &Path) -> anyhow::Result<String> {
     refuse_planning_flags(args)?;
     if let Some(out) = &args.out {
-        out_folder(out, SCHEDULE_CHECK_JSON)?;
+        out_folder(
+            out,
+            "schedule-check.json, schedule-agents.csv and schedule-targets.csv",
+        )?;
     }
     let text = read_text(&args.input)?;
     let scenario_file = args.input.display().to_string();
@@ -440,9 +444,9 @@ pub(super) fn run_schedule_check(args: &StaffArgs, shifts: &Path) -> anyhow::Res
         simulated_contacts: simulated.contacts,
     };
     if let Some(out) = &args.out {
-        let path = out.join(SCHEDULE_CHECK_JSON);
-        std::fs::write(&path, to_json(&check)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        check
+            .write_folder(out)
+            .with_context(|| format!("cannot write the check into {}", out.display()))?;
     }
     if args.json {
         return to_json(&check);
@@ -452,8 +456,10 @@ pub(super) fn run_schedule_check(args: &StaffArgs, shifts: &Path) -> anyhow::Res
     if let Some(out) = &args.out {
         let _ = writeln!(
             text,
-            "check written to {}",
-            out.join(SCHEDULE_CHECK_JSON).display()
+            "check written to {}, {} and {}",
+            out.join(SCHEDULE_CHECK_JSON).display(),
+            out.join(SCHEDULE_AGENTS_CSV).display(),
+            out.join(SCHEDULE_TARGETS_CSV).display()
         );
     }
     Ok(text)

@@ -119,7 +119,9 @@ fn judging(
         let own = table.queue_targets(name, &command_line);
         if own.max_occupancy.is_some() {
             bail!(
-                "{file}: [staffing.queues.{name}] max_occupancy: a sweep judges queues per                  interval from each point's intervals.csv, which has no occupancy per agent                  group; remove it for the sweep, or check it with `switchboard plan staff`"
+                "{file}: [staffing.queues.{name}] max_occupancy: a sweep judges each queue's \
+                 service level, ASA and abandonment per interval, not the occupancy of the \
+                 agent groups; remove it for the sweep, or check it with `switchboard plan staff`"
             );
         }
         let sets_own_level = table.queues.get(name).is_some_and(|own| own.sl.is_some());
