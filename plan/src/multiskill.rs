@@ -37,8 +37,8 @@ use std::collections::BTreeMap;
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel};
 use switchboard_engine::units::DurationMs;
 use switchboard_results::staffing::{
-    Bound, GroupPlan, IntervalEstimates, Pooling, QueueInterval, QueuePlan, QueueTargets,
-    SimulationCost, StaffingPlanFile, TargetCheck, UnreachableInterval, Verdict, VERDICT_TOLERANCE,
+    Bound, GroupPlan, IntervalEstimates, Pooling, QueueInterval, QueuePlan, SimulationCost,
+    StaffingPlanFile, TargetCheck, UnreachableInterval, Verdict, VERDICT_TOLERANCE,
 };
 use switchboard_results::Estimate;
 
@@ -1520,16 +1520,7 @@ fn describe(
                 .iter()
                 .map(|server| problem.groups[server.group].name.clone())
                 .collect(),
-            targets: QueueTargets {
-                service_level: queue.targets.service_level.map(|target| target.fraction),
-                service_level_threshold_s: queue
-                    .targets
-                    .service_level
-                    .map(|target| target.within_s),
-                max_asa_s: queue.targets.max_asa_s,
-                max_abandon: queue.targets.max_abandon,
-                max_occupancy: queue.targets.max_occupancy,
-            },
+            targets: queue.targets.recorded(),
             erlang_agents,
             intervals,
         });

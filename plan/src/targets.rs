@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 use switchboard_engine::units::DurationMs;
+use switchboard_results::staffing::QueueTargets;
 
 use crate::PlanError;
 
@@ -60,6 +61,13 @@ pub struct ServiceLevelTarget {
     pub fraction: f64,
     /// The threshold in seconds.
     pub within_s: f64,
+}
+
+impl ServiceLevelTarget {
+    /// The threshold as the simulator counts it, to the millisecond.
+    pub fn threshold(&self) -> DurationMs {
+        DurationMs((self.within_s * 1_000.0).round() as u64)
+    }
 }
 
 impl FromStr for ServiceLevelTarget {
@@ -145,6 +153,32 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// The targets as a plan's or a sweep's files record them for one queue.
+    pub fn recorded(&self) -> QueueTargets {
+        QueueTargets {
+            service_level: self.service_level.map(|target| target.fraction),
+            service_level_threshold_s: self.service_level.map(|target| target.within_s),
+            max_asa_s: self.max_asa_s,
+            max_abandon: self.max_abandon,
+            max_occupancy: self.max_occupancy,
+        }
+    }
+
+    /// The targets a queue's record names, as the verdicts take them. The record keeps no
+    /// definition: the simulator counts it, and the verdicts read the limits only.
+    pub fn from_recorded(recorded: &QueueTargets) -> Targets {
+        Targets {
+            service_level: recorded
+                .service_level
+                .zip(recorded.service_level_threshold_s)
+                .map(|(fraction, within_s)| ServiceLevelTarget { fraction, within_s }),
+            service_level_definition: ServiceLevelDefinition::Offered,
+            max_asa_s: recorded.max_asa_s,
+            max_abandon: recorded.max_abandon,
+            max_occupancy: recorded.max_occupancy,
+        }
+    }
+
     /// True when no target is set.
     pub fn is_empty(&self) -> bool {
         self.service_level.is_none()

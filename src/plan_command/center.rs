@@ -79,11 +79,7 @@ pub(super) fn run_center(
         .collect();
     let thresholds: Vec<Option<DurationMs>> = queue_targets
         .iter()
-        .map(|targets| {
-            targets
-                .service_level
-                .map(|target| DurationMs((target.within_s * 1_000.0).round() as u64))
-        })
+        .map(|targets| targets.service_level.map(|target| target.threshold()))
         .collect();
     let definition = args
         .targets

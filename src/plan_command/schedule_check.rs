@@ -12,11 +12,11 @@ use anyhow::{bail, Context};
 use switchboard_engine::source_text::did_you_mean;
 use switchboard_engine::units::DurationMs;
 use switchboard_plan::multiskill::{occupancy_check, queue_interval_checks};
-use switchboard_plan::targets::{ServiceLevelDefinition, ServiceLevelTarget, Targets};
+use switchboard_plan::targets::Targets;
 use switchboard_results::display::{estimate_text, significant, table_text, wrapped};
 use switchboard_results::staffing::{
-    QueueInterval, QueueTargets, ScheduleCheckFile, ScheduleCheckGroup, ScheduleCheckQueue,
-    ServiceCost, StaffingPlanFile, TargetCheck, Verdict, SCHEDULE_AGENTS_CSV, SCHEDULE_CHECK_JSON,
+    QueueInterval, ScheduleCheckFile, ScheduleCheckGroup, ScheduleCheckQueue, ServiceCost,
+    StaffingPlanFile, TargetCheck, Verdict, SCHEDULE_AGENTS_CSV, SCHEDULE_CHECK_JSON,
     SCHEDULE_TARGETS_CSV,
 };
 use switchboard_sim::demand::{
@@ -218,21 +218,6 @@ fn check_plan_fits(
     Ok(())
 }
 
-/// The targets a queue of the plan was planned for, as the verdicts take them.
-fn planned_targets(targets: &QueueTargets) -> Targets {
-    Targets {
-        service_level: targets
-            .service_level
-            .zip(targets.service_level_threshold_s)
-            .map(|(fraction, within_s)| ServiceLevelTarget { fraction, within_s }),
-        // The simulator counts the definition; the verdicts read the limits only.
-        service_level_definition: ServiceLevelDefinition::Offered,
-        max_asa_s: targets.max_asa_s,
-        max_abandon: targets.max_abandon,
-        max_occupancy: targets.max_occupancy,
-    }
-}
-
 /// The check's seed: `--verification-seed`, or the first after the plan's verification seed
 /// that is neither of the plan's.
 fn check_seed(given: Option<u64>, plan: &StaffingPlanFile) -> anyhow::Result<u64> {
@@ -354,7 +339,7 @@ pub(super) fn run_schedule_check(args: &StaffArgs, shifts: &Path) -> anyhow::Res
         .iter()
         .zip(&simulated.figures)
         .map(|(queue, figures)| {
-            let targets = planned_targets(&queue.targets);
+            let targets = Targets::from_recorded(&queue.targets);
             let intervals = figures
                 .iter()
                 .zip(&queue.intervals)

@@ -66,10 +66,6 @@ fn simulator_definition(definition: ServiceLevelDefinition) -> SimServiceLevelDe
     }
 }
 
-fn threshold_of(within_s: f64) -> DurationMs {
-    DurationMs((within_s * 1_000.0).round() as u64)
-}
-
 fn demand_of(load: &IntervalLoad) -> IntervalDemand {
     IntervalDemand {
         start: load.start,
@@ -155,7 +151,7 @@ pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
         let demand = queue_demand(
             scenario,
             args.queue.as_deref(),
-            targets.sl.map(|sl| threshold_of(sl.within_s)),
+            targets.sl.map(|sl| sl.threshold()),
             targets.sl_definition.map(simulator_definition),
         )?;
         return Ok(StaffInput {
@@ -217,7 +213,7 @@ pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
             forecast.interval,
             &loads,
             args.patience,
-            threshold_of(sl.within_s),
+            sl.threshold(),
             simulator_definition(targets.sl_definition.unwrap_or_default()),
         )?;
         Some(SimulationSource {

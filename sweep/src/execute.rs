@@ -11,7 +11,7 @@ use switchboard_plan::multiskill::queue_interval_checks;
 use switchboard_plan::required::required_agents;
 use switchboard_plan::staffing_table::read_staffing_table;
 use switchboard_plan::targets::{ServiceLevelTarget, Targets as PlanTargets};
-use switchboard_results::staffing::{QueueInterval, QueueTargets};
+use switchboard_results::staffing::QueueInterval;
 use switchboard_sim::demand::{
     group_logged_in_hours, queue_interval_estimates, set_queue_thresholds,
 };
@@ -128,17 +128,12 @@ fn judging(
         thresholds.push(
             own.service_level
                 .filter(|_| sets_own_level)
-                .map(|target| DurationMs((target.within_s * 1_000.0).round() as u64)),
+                .map(|target| target.threshold()),
         );
         queues.push(QueueJudged {
             name: name.clone(),
-            targets: QueueTargets {
-                service_level: own.service_level.map(|target| target.fraction),
-                service_level_threshold_s: own.service_level.map(|target| target.within_s),
-                max_asa_s: own.max_asa_s,
-                max_abandon: own.max_abandon,
-                max_occupancy: None,
-            },
+            // `own.max_occupancy` is none: refused above.
+            targets: own.recorded(),
             intervals: Vec::new(),
         });
         queue_targets.push(own);
