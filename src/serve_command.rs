@@ -510,7 +510,7 @@ fn recording_store(
             message
         ))
     };
-    let records_calls = live.recording.all_calls || !live.recording.queues.is_empty();
+    let records_calls = live.recording.records_calls();
     let Some(key_file) = &live.compliance.recording_key_file else {
         if records_calls && live.compliance.retention.is_some() {
             return Err(located(
@@ -624,7 +624,7 @@ async fn serve(
             ));
         }
     }
-    let records_calls = live.recording.all_calls || !live.recording.queues.is_empty();
+    let records_calls = live.recording.records_calls();
     let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
     let mut streams = None;
     for (transport, address) in [

@@ -101,6 +101,13 @@ pub struct RecordingConfig {
     pub queues: Vec<String>,
 }
 
+impl RecordingConfig {
+    /// True when some calls are recorded without an API request.
+    pub fn records_calls(&self) -> bool {
+        self.all_calls || !self.queues.is_empty()
+    }
+}
+
 /// `[live.compliance]`: who may use the HTTP API (per-user tokens with roles, hashed at rest),
 /// the audit log every login, denial and configuration change goes to, and the personal data
 /// masked in CDRs, log lines and API answers (`docs/compliance.md`).
