@@ -12,21 +12,35 @@ const CENTER: &str = "tests/media/center.toml";
 
 /// The contact id of the call `agent` talks on, once it does (at most `limit` from now).
 fn talking_on(server: &Server, agent: &str, limit: Duration) -> Option<u64> {
+    call_of(server, agent, "talking", limit)
+}
+
+/// The contact id of a call of `agent` in `state` (`ringing`, `talking`), once there is one.
+fn call_of(server: &Server, agent: &str, state: &str, limit: Duration) -> Option<u64> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         let (_, body) = server.read(&format!("/agents/{agent}/contacts"));
         if let Ok(serde_json::Value::Array(contacts)) = serde_json::from_str(&body) {
-            let talking = contacts
+            let found = contacts
                 .iter()
-                .find(|contact| contact["state"] == "talking")
+                .find(|contact| contact["state"] == state)
                 .and_then(|contact| contact["contact_id"].as_u64());
-            if talking.is_some() {
-                return talking;
+            if found.is_some() {
+                return found;
             }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     None
+}
+
+/// Once sales-team-1 talks on a call, ask the API to transfer it with `body`: the call's
+/// contact id and the answer.
+fn transfer_once_answered(server: &Server, body: &str) -> (u64, (u16, String)) {
+    let contact = talking_on(server, "sales-team-1", Duration::from_secs(10))
+        .expect("the sales agent answers the call");
+    let answer = server.post(&format!("/calls/{contact}/transfer"), Some(TOKEN), body);
+    (contact, answer)
 }
 
 /// A transferred call's two CDR rows: the conversation before the transfer and the rest of
@@ -52,13 +66,7 @@ fn a_call_transferred_to_another_queue_ends_with_an_agent_of_that_queue() {
     let (transfer, result) = std::thread::scope(|scope| {
         // The caller talks for 6 s, long enough to be handed over and answered again.
         let trunk = scope.spawn(|| server.trunk("caller.xml", "sales", &["-m", "1", "-d", "6000"]));
-        let contact = talking_on(&server, "sales-team-1", Duration::from_secs(10))
-            .expect("the sales agent answers the call");
-        let transfer = server.post(
-            &format!("/calls/{contact}/transfer"),
-            Some(TOKEN),
-            r#"{"queue":"billing"}"#,
-        );
+        let (contact, transfer) = transfer_once_answered(&server, r#"{"queue":"billing"}"#);
         let by_billing = talking_on(&server, "billing-team-1", Duration::from_secs(5));
         assert_eq!(
             by_billing,
@@ -96,13 +104,7 @@ fn a_transfer_to_an_unknown_queue_is_refused_and_the_call_stays_connected() {
     let _sales = server.agent("sales-team-1", "agent_answer.xml");
     let (refusal, still_talking, result) = std::thread::scope(|scope| {
         let trunk = scope.spawn(|| server.trunk("caller.xml", "sales", &["-m", "1", "-d", "3000"]));
-        let contact = talking_on(&server, "sales-team-1", Duration::from_secs(10))
-            .expect("the sales agent answers the call");
-        let refusal = server.post(
-            &format!("/calls/{contact}/transfer"),
-            Some(TOKEN),
-            r#"{"queue":"biling"}"#,
-        );
+        let (contact, refusal) = transfer_once_answered(&server, r#"{"queue":"biling"}"#);
         let still_talking = talking_on(&server, "sales-team-1", Duration::from_secs(1));
         (
             refusal,
@@ -215,4 +217,36 @@ fn a_refer_to_an_unknown_target_is_refused_and_the_call_stays_connected() {
     assert_eq!(rows[0].agent.as_deref(), Some("sales-team-1"));
     assert_eq!(rows[0].hangup_side, "customer");
     assert_eq!(rows[0].outcome, "completed");
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_the_next_agent_rings_abandons_and_the_ring_is_cancelled() {
+    require_sipp();
+    let mut server = Server::start(CENTER);
+    let _sales = server.agent("sales-team-1", "agent_answer.xml");
+    // Billing's phone rings and expects a CANCEL (a BYE would fail its one call).
+    let mut billing = server.agent_with("billing-team-1", "agent_noanswer.xml", &["-m", "1"]);
+    let (ringing, result) = std::thread::scope(|scope| {
+        // The caller hangs up 2.5 s after the answer, within billing's 5 s offer timeout.
+        let trunk = scope.spawn(|| server.trunk("caller.xml", "sales", &["-m", "1", "-d", "2500"]));
+        let (_, transfer) = transfer_once_answered(&server, r#"{"queue":"billing"}"#);
+        assert_eq!(transfer.0, 200, "{}", transfer.1);
+        let ringing = call_of(&server, "billing-team-1", "ringing", Duration::from_secs(2));
+        (ringing, trunk.join().unwrap())
+    });
+    assert!(ringing.is_some(), "billing's phone rang\n{}", server.log());
+    assert_trunk_succeeded(&server, &result);
+    assert_phone_succeeded(
+        &server,
+        &mut billing,
+        "billing's ringing phone got a CANCEL",
+    );
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    let (before, after) = before_and_after(&rows);
+    assert_eq!(before.outcome, "completed");
+    assert_eq!(after.outcome, "abandoned");
+    assert_eq!(after.hangup_side, "customer");
+    assert_eq!(after.agent, None);
+    assert_eq!(after.offers_unanswered, 1);
 }

@@ -813,3 +813,77 @@ fn card_digits_keyed_as_rfc_4733_events_route_the_call_and_reach_no_agent_record
         Vec::<PathBuf>::new()
     );
 }
+
+#[test]
+fn after_a_transfer_the_caller_hears_the_second_agent() {
+    let mut server = Server::start(CENTER);
+    // billing-team-1's phone sends 1000 Hz; sales-team-1's (in `agent_and_caller`) 1400 Hz.
+    let billing = Phone::start(
+        &format!(
+            "<sip:billing-team-1@{}>;regint=60;answermode=auto;audio_codecs=PCMU;auth_pass={}",
+            server.sip_address(),
+            common::AGENT_PASSWORD
+        ),
+        1_000,
+        &["-t", "25"],
+    );
+    wait_registered(&server, "billing-team-1");
+    let mut transfer = (0, String::new());
+    let (sales, caller) = agent_and_caller(&server, "sales", 10, || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let contact = loop {
+            let (_, body) = server.read("/agents/sales-team-1/contacts");
+            let contacts: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let talking = contacts.as_array().and_then(|contacts| {
+                contacts
+                    .iter()
+                    .find(|contact| contact["state"] == "talking")
+                    .and_then(|contact| contact["contact_id"].as_u64())
+            });
+            if let Some(contact) = talking {
+                break contact;
+            }
+            assert!(Instant::now() < deadline, "sales-team-1 never answered");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        // A moment of conversation with the first agent, then the hand-over.
+        std::thread::sleep(Duration::from_millis(2_500));
+        transfer = server.post(
+            &format!("/calls/{contact}/transfer"),
+            Some(common::TOKEN),
+            r#"{"queue":"billing"}"#,
+        );
+    });
+    assert_eq!(transfer.0, 200, "{}\n{}", transfer.1, server.log());
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 2, "{rows:?}\n{}", server.log());
+
+    // The last three seconds before the caller hung up (half a second of tear-down left out)
+    // are the billing agent's tone alone.
+    let caller_heard = caller.heard();
+    assert!(caller_heard.len() > 40_000, "{}", caller.log());
+    let end = caller_heard.len() - 4_000;
+    let tail = &caller_heard[end - 24_000..end];
+    let (second_agent, first_agent) = (
+        tone_power_ratio(tail, 1_000.0),
+        tone_power_ratio(tail, 1_400.0),
+    );
+    assert!(
+        second_agent > 0.9 && first_agent < 0.01,
+        "after the transfer the caller should hear billing's 1000 Hz: {second_agent:.3} \
+         (sales' 1400 Hz: {first_agent:.3})\n{}",
+        server.log()
+    );
+    // Both agents heard the caller's 600 Hz while each talked to it.
+    for (name, phone) in [("sales", &sales), ("billing", &billing)] {
+        let heard = phone.heard();
+        let share = tone_share(&heard, 600.0);
+        assert!(
+            share > 0.9,
+            "{name} heard the caller's 600 Hz: {share:.3}\n{}",
+            phone.log()
+        );
+    }
+}
