@@ -594,10 +594,12 @@ async fn serve(
             Access::Shared(live.api_token.clone())
         }
     };
+    let chat_sockets = switchboard_live::chat::ChatSockets::new(live.chat.max_sockets);
     let api = ApiSettings {
         access,
         places: Places::of(&center),
         masker: Masker::new(&live.compliance.mask),
+        chat: chat_sockets.clone(),
     };
     let checkpoint_interval =
         std::time::Duration::from_millis(live.compliance.checkpoint_interval.0);
@@ -741,11 +743,13 @@ async fn serve(
             writer.send(entry);
         }
     };
+    let mut deliver_chat = |frame| chat_sockets.deliver(frame);
     let options = LoopOptions {
         clock_rate: args.clock_rate,
         quantum_ms: args.clock_quantum_ms,
         on_event: Some(&mut write_decision),
         on_audit: Some(&mut send_audit),
+        on_chat: Some(&mut deliver_chat),
     };
     let mut switch = run_switch_observed(
         &socket,

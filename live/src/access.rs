@@ -33,6 +33,8 @@ pub enum Endpoint {
     Audit,
     CallRecording,
     CallTransfer,
+    /// The agent's chat socket (a WebSocket; `docs/channels.md`).
+    AgentChat,
 }
 
 /// What an endpoint's path parameter names.
@@ -49,7 +51,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 17] = [
+    pub const ALL: [Endpoint; 18] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -67,6 +69,7 @@ impl Endpoint {
         Endpoint::Audit,
         Endpoint::CallRecording,
         Endpoint::CallTransfer,
+        Endpoint::AgentChat,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -89,6 +92,7 @@ impl Endpoint {
             Endpoint::Audit => ("GET", "/audit"),
             Endpoint::CallRecording => ("POST", "/calls/{contact}/recording"),
             Endpoint::CallTransfer => ("POST", "/calls/{contact}/transfer"),
+            Endpoint::AgentChat => ("GET", "/agents/{agent}/chat"),
         }
     }
 
@@ -100,7 +104,8 @@ impl Endpoint {
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
             | Endpoint::AgentAux
-            | Endpoint::AgentDial => Subject::Agent,
+            | Endpoint::AgentDial
+            | Endpoint::AgentChat => Subject::Agent,
             Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
@@ -134,7 +139,9 @@ impl Endpoint {
             | Endpoint::AgentReady
             | Endpoint::AgentAux
             // Dialling puts the agent on a call (and in aux while it lasts).
-            | Endpoint::AgentDial => Action::ChangeAgentState {
+            | Endpoint::AgentDial
+            // The socket logs the agent in, sets it ready and answers its offers.
+            | Endpoint::AgentChat => Action::ChangeAgentState {
                 agent: subject,
                 place,
             },

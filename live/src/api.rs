@@ -71,6 +71,59 @@ pub enum Command {
         queue: Option<String>,
         agent: Option<String>,
     },
+    /// A customer's socket (numbered by the driver) opened a chat on an entry point, a queue
+    /// or a flow taking chat (`docs/channels.md`).
+    ChatOpen {
+        entry: String,
+        customer: Option<String>,
+        socket: u64,
+    },
+    /// An agent's socket: the agent's chat offers and messages go to it.
+    ChatAttach {
+        agent: String,
+        socket: u64,
+    },
+    /// A message in a chat from one of its sides.
+    ChatMessage {
+        contact: u64,
+        side: ChatSide,
+        text: String,
+    },
+    /// The agent accepts or declines a chat offered to it.
+    ChatAnswer {
+        contact: u64,
+        agent: String,
+        accept: bool,
+    },
+    /// One side ends the chat.
+    ChatClose {
+        contact: u64,
+        side: ChatSide,
+    },
+    /// The agent's after-contact work of a chat is done.
+    ChatWrapUpDone {
+        contact: u64,
+        agent: String,
+    },
+    /// A chat socket is gone (closed, or too slow to keep).
+    ChatSocketClosed {
+        socket: u64,
+    },
+}
+
+/// Who speaks in a chat: the customer (by its socket) or an agent (by name, from its token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatSide {
+    Customer { socket: u64 },
+    Agent { agent: String },
+}
+
+/// A chat contact as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChatView {
+    pub contact_id: u64,
+    /// `waiting`, `offered`, `connected`, `wrap-up` or `ended`.
+    pub state: &'static str,
 }
 
 /// A blind transfer as the API reports it, once the switch has carried it out.
@@ -177,6 +230,7 @@ pub enum Reply {
     /// The queue a call is in (none while in an IVR, or for an unknown call).
     CallOwner(crate::access::Owner),
     Transfer(TransferView),
+    Chat(ChatView),
 }
 
 /// A command the switch could not carry out.
@@ -193,6 +247,8 @@ pub enum CommandError {
     UnknownContact(String),
     /// The engine refused the change in the agent's present state.
     Refused(String),
+    /// The contact is someone else's (a chat not offered to the agent asking).
+    Forbidden(String),
     /// The switch task is busy (its command queue is full) or stopping.
     Unavailable,
 }
@@ -204,8 +260,10 @@ impl std::fmt::Display for CommandError {
             CommandError::UnknownQueue(name) => write!(f, "unknown queue {name:?}"),
             CommandError::UnknownTrunk(name) => write!(f, "unknown trunk {name:?}"),
             CommandError::UnknownCall(id) => write!(f, "no outbound call {id:?} in progress"),
-            CommandError::UnknownContact(id) => write!(f, "no call {id:?} in progress"),
-            CommandError::Refused(reason) | CommandError::Invalid(reason) => f.write_str(reason),
+            CommandError::UnknownContact(id) => write!(f, "no contact {id:?} in progress"),
+            CommandError::Refused(reason)
+            | CommandError::Invalid(reason)
+            | CommandError::Forbidden(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
     }
@@ -220,6 +278,7 @@ pub fn http_status(error: &CommandError) -> u16 {
         | CommandError::UnknownCall(_)
         | CommandError::UnknownContact(_) => 404,
         CommandError::Refused(_) => 409,
+        CommandError::Forbidden(_) => 403,
         CommandError::Invalid(_) => 422,
         CommandError::Unavailable => 503,
     }
@@ -246,6 +305,7 @@ impl Reply {
             Reply::Recording(recording) => serde_json::to_value(recording),
             Reply::CallOwner(owner) => serde_json::to_value(owner),
             Reply::Transfer(transfer) => serde_json::to_value(transfer),
+            Reply::Chat(chat) => serde_json::to_value(chat),
             Reply::Metrics(text) => return Err(text),
         };
         // These types always serialize.

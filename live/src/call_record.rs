@@ -59,6 +59,11 @@ impl CallRecord {
         self.row.caller = caller;
     }
 
+    /// The medium of the contact, as the CDR's `channel` column says it (voice unless set).
+    pub fn set_channel(&mut self, channel: switchboard_engine::Channel) {
+        self.row.channel = channel.name();
+    }
+
     /// The record of the rest of a call whose conversation so far was handed over (a blind
     /// transfer) and is reported from now on as contact `conversation`: this record carries
     /// the call on, from a fresh row linked to the conversation's by `transfer_of`; the

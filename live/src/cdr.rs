@@ -40,7 +40,7 @@ impl Direction {
 }
 
 /// One call, as the CDR table stores it. Times are Unix epoch milliseconds.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CdrRecord {
     pub call_id: String,
     pub contact_id: u64,
@@ -83,6 +83,54 @@ pub struct CdrRecord {
     /// For the row of a call after a transfer: the `contact_id` of the row of the
     /// conversation before it (same `call_id`).
     pub transfer_of: Option<u64>,
+    /// `voice` (calls), `chat` or `email`.
+    pub channel: &'static str,
+    /// A chat's messages, in order; written to the `chat_message` table beside the row.
+    pub transcript: Vec<TranscriptLine>,
+}
+
+impl Default for CdrRecord {
+    fn default() -> Self {
+        CdrRecord {
+            call_id: String::new(),
+            contact_id: 0,
+            entry_point: String::new(),
+            queue: None,
+            agent: None,
+            arrived_unix_ms: 0,
+            queued_unix_ms: None,
+            offered_unix_ms: None,
+            answered_unix_ms: None,
+            ended_unix_ms: 0,
+            outcome: String::new(),
+            wait_ms: 0,
+            talk_ms: 0,
+            hangup_side: String::new(),
+            sip_status: 0,
+            offers_unanswered: 0,
+            media_timeout: None,
+            caller: None,
+            direction: Direction::Inbound,
+            recording: None,
+            recording_paused_ms: None,
+            trunk: None,
+            transferred_to: None,
+            transfer_of: None,
+            channel: "voice",
+            transcript: Vec::new(),
+        }
+    }
+}
+
+/// One message of a chat's transcript (its text masked as `[live.compliance] mask` says).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TranscriptLine {
+    /// 0 for the chat's first message.
+    pub sequence: u32,
+    /// `customer` or `agent`.
+    pub from: &'static str,
+    pub sent_unix_ms: i64,
+    pub text: String,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
@@ -110,8 +158,18 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     recording_paused_ms TEXT,
     trunk TEXT,
     transferred_to TEXT,
-    transfer_of INTEGER
+    transfer_of INTEGER,
+    channel TEXT NOT NULL DEFAULT 'voice'
 );
+CREATE TABLE IF NOT EXISTS chat_message (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL,
+    sequence INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    sent_unix_ms INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chat_message_contact ON chat_message (contact_id, sequence);
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
 
@@ -146,6 +204,8 @@ impl CdrWriter {
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN trunk TEXT");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN transferred_to TEXT");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN transfer_of INTEGER");
+        let _ = connection
+            .execute_batch("ALTER TABLE cdr ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice'");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -228,9 +288,14 @@ fn write_rows(
                 "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
-                 direction, recording, recording_paused_ms, trunk, transferred_to, transfer_of)
+                 direction, recording, recording_paused_ms, trunk, transferred_to, transfer_of,
+                 channel)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+            )?;
+            let mut insert_line = transaction.prepare_cached(
+                "INSERT INTO chat_message (contact_id, sequence, sender, sent_unix_ms, text)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for record in batch.drain(..) {
                 insert.execute(rusqlite::params![
@@ -258,7 +323,17 @@ fn write_rows(
                     record.trunk,
                     record.transferred_to,
                     record.transfer_of.map(|contact| contact as i64),
+                    record.channel,
                 ])?;
+                for line in &record.transcript {
+                    insert_line.execute(rusqlite::params![
+                        record.contact_id as i64,
+                        line.sequence,
+                        line.from,
+                        line.sent_unix_ms,
+                        line.text,
+                    ])?;
+                }
                 written += 1;
             }
         }

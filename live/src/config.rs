@@ -82,6 +82,29 @@ pub struct LiveConfig {
     pub compliance: ComplianceConfig,
     /// `[live.recording]`: which calls are recorded (docs/media.md); needs anchored media.
     pub recording: RecordingConfig,
+    /// `[live.chat]`: the bounds of chat over WebSocket (docs/channels.md).
+    pub chat: ChatConfig,
+}
+
+/// `[live.chat]`: how many chat sockets (customers' and agents' together) may be open at once;
+/// one more gets 503 before its upgrade.
+///
+/// ```toml
+/// [live.chat]
+/// max_sockets = 20000
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    pub max_sockets: usize,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            max_sockets: 20_000,
+        }
+    }
 }
 
 /// `[live.recording]`: which calls the switch records, both legs to one stereo WAV file in the
@@ -286,6 +309,7 @@ impl Default for LiveConfig {
             trunk: Vec::new(),
             compliance: ComplianceConfig::default(),
             recording: RecordingConfig::default(),
+            chat: ChatConfig::default(),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct ApiSettings {
     pub places: Places,
     /// Applied to every JSON answer.
     pub masker: Masker,
+    /// The chat sockets, shared with the switch's loop (`LoopOptions::chat`).
+    pub chat: crate::chat::ChatSockets,
 }
 
 #[derive(Clone)]
@@ -50,6 +52,7 @@ struct ApiState {
     access: Access,
     places: Arc<Places>,
     masker: Arc<Masker>,
+    chat: crate::chat::ChatSockets,
 }
 
 pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
@@ -58,10 +61,12 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
         access: settings.access,
         places: Arc::new(settings.places),
         masker: Arc::new(settings.masker),
+        chat: settings.chat,
     };
     let mut router = Router::new()
         .route("/health", get(health))
-        .route("/openapi.json", get(openapi));
+        .route("/openapi.json", get(openapi))
+        .route("/chat/{entry}", get(customer_chat));
     for endpoint in Endpoint::ALL {
         let handler: MethodRouter<ApiState> = match endpoint {
             Endpoint::Metrics => get(metrics),
@@ -81,6 +86,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::Audit => get(audit),
             Endpoint::CallRecording => post(call_recording),
             Endpoint::CallTransfer => post(call_transfer),
+            Endpoint::AgentChat => get(agent_chat),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));
@@ -513,4 +519,33 @@ async fn call_transfer(
 
 async fn outbound_call(State(state): State<ApiState>, Path(call): Path<String>) -> Response {
     answer(&state, Command::OutboundCall { call }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerChatQuery {
+    customer: Option<String>,
+}
+
+/// A customer's chat socket on an entry point (`docs/channels.md`).
+async fn customer_chat(
+    State(state): State<ApiState>,
+    Path(entry): Path<String>,
+    query: Result<Query<CustomerChatQuery>, QueryRejection>,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    let customer = match query {
+        Ok(Query(query)) => query.customer,
+        Err(error) => return bad_request("?customer=ID (optional)", error),
+    };
+    crate::chat::customer_socket(upgrade, entry, customer, state.switch, state.chat)
+}
+
+/// The agent's chat socket: offers, messages and closes of its chats (`docs/channels.md`).
+async fn agent_chat(
+    State(state): State<ApiState>,
+    Path(agent): Path<String>,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    crate::chat::agent_socket(upgrade, agent, state.switch, state.chat)
 }

@@ -19,6 +19,7 @@ pub mod api;
 pub mod auth;
 pub mod call_record;
 pub mod cdr;
+pub mod chat;
 pub mod config;
 pub mod dialog;
 pub mod http;

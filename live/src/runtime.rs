@@ -129,7 +129,13 @@ pub struct LoopOptions<'o> {
     pub on_event: Option<&'o mut EventObserver<'o>>,
     /// Told every record the switch keeps for the audit log (`Switch::with_audit_log`).
     pub on_audit: Option<&'o mut AuditObserver<'o>>,
+    /// Told every frame the switch has for a chat socket (`ChatSockets::deliver` of
+    /// `crate::chat`); without, they are dropped.
+    pub on_chat: Option<&'o mut ChatObserver<'o>>,
 }
+
+/// Told each frame for a chat socket.
+pub type ChatObserver<'o> = dyn FnMut(crate::switch::ChatFrame) + 'o;
 
 /// Told each record for the audit log.
 pub type AuditObserver<'o> = dyn FnMut(switchboard_compliance::audit::Entry) + 'o;
@@ -141,6 +147,7 @@ impl Default for LoopOptions<'_> {
             quantum_ms: 0,
             on_event: None,
             on_audit: None,
+            on_chat: None,
         }
     }
 }
@@ -209,6 +216,11 @@ pub async fn run_switch_observed<S: DatagramSocket>(
         while let Some(record) = switch.poll_cdr() {
             if let Some(writer) = cdr_writer.as_deref_mut() {
                 writer.record(record);
+            }
+        }
+        while let Some(frame) = switch.poll_chat() {
+            if let Some(on_chat) = options.on_chat.as_mut() {
+                on_chat(frame);
             }
         }
         if let Some(on_event) = options.on_event.as_mut() {

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use switchboard_engine::{BlockReason, Channel, ContactId, Entry, Input, Party};
+use switchboard_engine::{BlockReason, Channel, ContactId, Input, Party};
 
 use super::{Body, Call, CallerLeg, Purpose, Switch};
 use crate::call_record::{CallRecord, HangupSide};
@@ -40,17 +40,7 @@ impl Switch {
         let entry_point = SipUri::parse(&request.uri)
             .and_then(|uri| uri.user)
             .unwrap_or_default();
-        let target = self
-            .live
-            .entry_points
-            .get(&entry_point)
-            .cloned()
-            .unwrap_or_else(|| entry_point.clone());
-        let entry = if let Some(queue) = self.center.queue_id(&target) {
-            Entry::Queue(queue)
-        } else if let Some(flow) = self.center.flow_id(&target) {
-            Entry::Flow(flow)
-        } else {
+        let Some(entry) = self.entry_of(&entry_point).1 else {
             self.metrics.calls_refused.inc();
             self.respond(transaction, &request, 404);
             return;

@@ -142,6 +142,25 @@ impl Switch {
                 queue,
                 agent,
             } => self.transfer_from_api(&contact, queue, agent),
+            Command::ChatOpen {
+                entry,
+                customer,
+                socket,
+            } => self.open_chat(entry, customer, socket),
+            Command::ChatAttach { agent, socket } => self.attach_chat_agent(&agent, socket),
+            Command::ChatMessage {
+                contact,
+                side,
+                text,
+            } => self.chat_message(contact, side, text),
+            Command::ChatAnswer {
+                contact,
+                agent,
+                accept,
+            } => self.answer_chat(contact, &agent, accept),
+            Command::ChatClose { contact, side } => self.close_chat(contact, side),
+            Command::ChatWrapUpDone { contact, agent } => self.chat_wrap_up_done(contact, &agent),
+            Command::ChatSocketClosed { socket } => self.chat_socket_closed(socket),
         }
     }
 

@@ -25,6 +25,7 @@
 mod agent;
 mod callback;
 mod caller;
+mod chat;
 mod commands;
 mod keys;
 mod outbound;
@@ -55,6 +56,7 @@ use crate::sip::transaction::{
     Transport,
 };
 use crate::trunk::Trunks;
+pub use chat::{ChatFrame, CHAT_SCHEMA_VERSION};
 
 /// The methods this B2BUA accepts, for Allow header fields.
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER, REFER";
@@ -209,6 +211,12 @@ pub struct Switch {
     /// The CDRs of conversations handed over by a blind transfer, by the contact id they are
     /// reported under, until they end (see `transfer`).
     conversations_transferred: HashMap<ContactId, CallRecord>,
+    /// Chat contacts in progress (see `chat`).
+    chats: HashMap<ContactId, Box<chat::ChatContact>>,
+    /// The socket of each agent who opened one for chat.
+    chat_agents: HashMap<AgentId, u64>,
+    /// Frames for chat sockets, for `poll_chat`.
+    chat_frames: VecDeque<ChatFrame>,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -263,6 +271,9 @@ impl Switch {
             outbound: HashMap::new(),
             outbound_by_call_id: HashMap::new(),
             conversations_transferred: HashMap::new(),
+            chats: HashMap::new(),
+            chat_agents: HashMap::new(),
+            chat_frames: VecDeque::new(),
         }
     }
 
@@ -477,6 +488,7 @@ impl Switch {
         for contact in contacts {
             self.drop_call(contact, HangupSide::Center);
         }
+        self.drop_all_chats();
         self.hang_up_all_outbound();
     }
 
@@ -767,6 +779,24 @@ impl Switch {
         }
     }
 
+    /// What an entry point leads to: its `[live.entry_points]` target (itself when it has
+    /// none) and that queue or flow, when there is one of that name.
+    fn entry_of(&self, entry_point: &str) -> (String, Option<switchboard_engine::Entry>) {
+        use switchboard_engine::Entry;
+        let target = self
+            .live
+            .entry_points
+            .get(entry_point)
+            .cloned()
+            .unwrap_or_else(|| entry_point.to_string());
+        let entry = if let Some(queue) = self.center.queue_id(&target) {
+            Some(Entry::Queue(queue))
+        } else {
+            self.center.flow_id(&target).map(Entry::Flow)
+        };
+        (target, entry)
+    }
+
     fn new_identifier(&mut self) -> String {
         let identifier = format!("{}-{}", self.identifier_prefix, self.next_identifier);
         self.next_identifier += 1;
@@ -982,6 +1012,9 @@ impl Switch {
             return None;
         }
         let contact = crate::call_record::event_contact(&event.kind)?;
+        if self.is_chat(contact) {
+            return self.apply_chat_event(contact, event).then_some(contact);
+        }
         let unix_ms = self.unix_ms(event.time_ms);
         let call = self.calls.get_mut(&contact)?;
         let ended = call
@@ -1003,6 +1036,18 @@ impl Switch {
 
     fn apply_action(&mut self, output: Output) {
         match output {
+            Output::Offer { contact, agent, .. } if self.is_chat(contact) => {
+                self.offer_chat(contact, agent)
+            }
+            Output::CancelOffer { contact, agent } if self.is_chat(contact) => {
+                self.cancel_chat_offer(contact, agent)
+            }
+            Output::Connect { contact, .. } if self.is_chat(contact) => self.connect_chat(contact),
+            Output::Disconnect { contact } | Output::Transfer { contact, .. }
+                if self.is_chat(contact) =>
+            {
+                self.disconnect_chat(contact)
+            }
             Output::Offer { contact, agent, .. } => self.offer(contact, agent),
             Output::CancelOffer { contact, agent } => self.cancel_offer(contact, agent),
             Output::Connect { contact, .. } => self.connect(contact),
@@ -1037,6 +1082,10 @@ impl Switch {
 
     /// The engine ended the contact: write its CDR and forget it.
     fn finish_call(&mut self, contact: ContactId) {
+        if self.is_chat(contact) {
+            self.finish_chat(contact);
+            return;
+        }
         if self
             .calls
             .get(&contact)
