@@ -33,6 +33,10 @@ pub enum Endpoint {
     Audit,
     CallRecording,
     CallTransfer,
+    /// The wallboard's Server-Sent Events (a bearer token or the session cookie).
+    WallboardEvents,
+    /// Trade a bearer token for the wallboard's session cookie.
+    WallboardSession,
 }
 
 /// What an endpoint's path parameter names.
@@ -49,7 +53,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 17] = [
+    pub const ALL: [Endpoint; 19] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -67,6 +71,8 @@ impl Endpoint {
         Endpoint::Audit,
         Endpoint::CallRecording,
         Endpoint::CallTransfer,
+        Endpoint::WallboardEvents,
+        Endpoint::WallboardSession,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -89,7 +95,15 @@ impl Endpoint {
             Endpoint::Audit => ("GET", "/audit"),
             Endpoint::CallRecording => ("POST", "/calls/{contact}/recording"),
             Endpoint::CallTransfer => ("POST", "/calls/{contact}/transfer"),
+            Endpoint::WallboardEvents => ("GET", "/wallboard/events"),
+            Endpoint::WallboardSession => ("POST", "/wallboard/session"),
         }
+    }
+
+    /// Whether the wallboard's session cookie stands for a bearer token here: only on the
+    /// wallboard's stream, which a browser's `EventSource` opens without headers of its own.
+    pub fn takes_session_cookie(self) -> bool {
+        self == Endpoint::WallboardEvents
     }
 
     pub fn subject(self) -> Subject {
@@ -109,7 +123,9 @@ impl Endpoint {
             | Endpoint::Agents
             | Endpoint::Queues
             | Endpoint::EntryPoints
-            | Endpoint::Audit => Subject::Nothing,
+            | Endpoint::Audit
+            | Endpoint::WallboardEvents
+            | Endpoint::WallboardSession => Subject::Nothing,
         }
     }
 
@@ -138,7 +154,10 @@ impl Endpoint {
                 agent: subject,
                 place,
             },
-            Endpoint::Queues => Action::ListQueues,
+            // The wallboard lists queues and their agents, each shown only in scope.
+            Endpoint::Queues | Endpoint::WallboardEvents | Endpoint::WallboardSession => {
+                Action::ListQueues
+            }
             Endpoint::Queue => Action::ReadQueue { place },
             Endpoint::EntryPoints => Action::ReadConfiguration,
             Endpoint::SetEntryPoint => Action::ChangeConfiguration,

@@ -32,3 +32,5 @@ pub mod streams;
 pub mod switch;
 pub mod trunk;
 pub mod trunk_registration;
+pub mod wallboard;
+pub mod wallboard_tally;

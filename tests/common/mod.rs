@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod cli;
+pub mod event_stream;
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};

@@ -142,6 +142,7 @@ impl Switch {
                 queue,
                 agent,
             } => self.transfer_from_api(&contact, queue, agent),
+            Command::Wallboard => Ok(Reply::Wallboard(self.wallboard_view())),
         }
     }
 
