@@ -39,7 +39,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 21] = [
+const TABLE: [&str; 22] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -51,6 +51,8 @@ const TABLE: [&str; 21] = [
     "POST /agents/{agent}/aux @sales-team-2: none 401 | forged 401 | agent 403, 200 sales-team-1 | supervisor 200 | scoped 403, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403 sales-team-1",
     "POST /agents/{agent}/ready @sales-team-2: none 401 | forged 401 | agent 403, 200 sales-team-1 | supervisor 200 | scoped 403, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403 sales-team-1",
     "POST /agents/{agent}/logout @sales-team-2: none 401 | forged 401 | agent 403, 200 sales-team-1 | supervisor 200 | scoped 403, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403 sales-team-1",
+    // Allowed, then refused by the switch: nobody is in after-contact work.
+    "POST /agents/{agent}/wrap-up-done @sales-team-2: none 401 | forged 401 | agent 403, 409 sales-team-1 | supervisor 409 | scoped 403, 409 billing-team-1 | admin 409 sales-team-3 | auditor 403 sales-team-1",
     // Allowed, then refused by the switch: this center has no trunk to call through.
     "POST /agents/{agent}/dial @sales-team-1: none 401 | forged 401 | agent 403 sales-team-2, 409 | supervisor 409 sales-team-2 | scoped 403 sales-team-2, 409 billing-team-1 | admin 409 sales-team-3 | auditor 403",
     // An outbound call is one of its agent's contacts; an unknown one belongs to no agent,

@@ -6,79 +6,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use common::{repository_file, Guard, Server, TOKEN};
-use serde_json::{json, Value};
+use common::browser::Browser;
+use common::{Server, TOKEN};
+use serde_json::json;
 
 /// The refresh bound of the issue: what the page shows follows the switch within 2 s.
 const REFRESH_BOUND_MS: u64 = 2_000;
-
-/// tests/browser/drive.mjs, one JSON command per line.
-struct Browser {
-    _process: Guard,
-    commands: ChildStdin,
-    answers: BufReader<ChildStdout>,
-}
-
-impl Browser {
-    fn start() -> Browser {
-        let folder = repository_file("tests/browser");
-        assert!(
-            folder.join("node_modules/playwright-core").exists(),
-            "playwright-core is missing: npm ci --prefix tests/browser (CI runs it in .ci/run)"
-        );
-        let mut process = Command::new("node")
-            .arg(folder.join("drive.mjs"))
-            .current_dir(&folder)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("node runs (apt-get install -y nodejs npm)");
-        let commands = process.stdin.take().unwrap();
-        let answers = BufReader::new(process.stdout.take().unwrap());
-        Browser {
-            _process: Guard(Some(process)),
-            commands,
-            answers,
-        }
-    }
-
-    fn send(&mut self, command: Value) -> Value {
-        writeln!(self.commands, "{command}").unwrap();
-        let mut line = String::new();
-        self.answers.read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap_or_else(|error| panic!("{error}: {line:?}"))
-    }
-
-    /// Runs `command` and fails with its answer unless it succeeded.
-    fn must(&mut self, command: Value) -> Value {
-        let answer = self.send(command.clone());
-        assert_eq!(answer["ok"], true, "{command} → {answer}");
-        answer
-    }
-
-    /// Waits up to `timeout_ms` for the text of the first element `selector` matches.
-    fn wait_text(&mut self, selector: &str, text: &str, timeout_ms: u64) -> u64 {
-        let answer =
-            self.must(json!({ "wait_text": selector, "text": text, "timeout_ms": timeout_ms }));
-        answer["elapsed_ms"].as_u64().unwrap()
-    }
-
-    fn screenshot(&mut self, path: &std::path::Path) {
-        self.must(json!({ "screenshot": path }));
-        eprintln!("screenshot: {}", path.display());
-    }
-}
-
-fn screenshots() -> PathBuf {
-    let folder = std::env::temp_dir().join(format!("switchboard-wallboard-{}", std::process::id()));
-    std::fs::create_dir_all(&folder).unwrap();
-    folder
-}
 
 const WAITING: &str = r#"tr[data-queue="sales"] [data-metric="contacts_in_queue"]"#;
 const ON_CONTACT: &str = r#"tr[data-queue="sales"] [data-metric="agents_on_contact"]"#;
@@ -94,7 +29,7 @@ fn the_wallboard_shows_a_call_waiting_then_answered() {
         r#"{"reason":"break"}"#,
     );
     assert_eq!(status, 200, "{answer}");
-    let folder = screenshots();
+    let folder = Browser::screenshots("wallboard");
 
     let mut browser = Browser::start();
     browser.must(json!({ "open": format!("http://127.0.0.1:{}/wallboard", server.http_port) }));
@@ -153,14 +88,6 @@ fn the_wallboard_shows_a_call_waiting_then_answered() {
         "100 %",
         REFRESH_BOUND_MS,
     );
-    let errors = browser.must(json!({ "errors": true }));
-    let errors: Vec<&str> = errors["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        // The refused stream before signing in is the one error the console may show.
-        .filter(|error| !error.contains("status of 401"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    // The stream refused before signing in.
+    browser.assert_no_console_errors(&[401]);
 }

@@ -25,6 +25,8 @@ pub enum Endpoint {
     AgentReady,
     AgentAux,
     AgentDial,
+    /// End the agent's after-contact work before its configured time.
+    AgentWrapUpDone,
     OutboundCall,
     Queues,
     Queue,
@@ -53,7 +55,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 19] = [
+    pub const ALL: [Endpoint; 20] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -63,6 +65,7 @@ impl Endpoint {
         Endpoint::AgentReady,
         Endpoint::AgentAux,
         Endpoint::AgentDial,
+        Endpoint::AgentWrapUpDone,
         Endpoint::OutboundCall,
         Endpoint::Queues,
         Endpoint::Queue,
@@ -87,6 +90,7 @@ impl Endpoint {
             Endpoint::AgentReady => ("POST", "/agents/{agent}/ready"),
             Endpoint::AgentAux => ("POST", "/agents/{agent}/aux"),
             Endpoint::AgentDial => ("POST", "/agents/{agent}/dial"),
+            Endpoint::AgentWrapUpDone => ("POST", "/agents/{agent}/wrap-up-done"),
             Endpoint::OutboundCall => ("GET", "/outbound-calls/{call}"),
             Endpoint::Queues => ("GET", "/queues"),
             Endpoint::Queue => ("GET", "/queues/{queue}"),
@@ -114,7 +118,8 @@ impl Endpoint {
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
             | Endpoint::AgentAux
-            | Endpoint::AgentDial => Subject::Agent,
+            | Endpoint::AgentDial
+            | Endpoint::AgentWrapUpDone => Subject::Agent,
             Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
@@ -149,6 +154,7 @@ impl Endpoint {
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
             | Endpoint::AgentAux
+            | Endpoint::AgentWrapUpDone
             // Dialling puts the agent on a call (and in aux while it lasts).
             | Endpoint::AgentDial => Action::ChangeAgentState {
                 agent: subject,

@@ -24,6 +24,10 @@ pub enum Command {
         agent: String,
         reason: AuxReason,
     },
+    /// End the agent's after-contact work now.
+    AgentWrapUpDone {
+        agent: String,
+    },
     Agent {
         agent: String,
     },

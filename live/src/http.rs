@@ -76,6 +76,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::AgentReady => post(ready),
             Endpoint::AgentAux => post(aux),
             Endpoint::AgentDial => post(dial),
+            Endpoint::AgentWrapUpDone => post(wrap_up_done),
             Endpoint::OutboundCall => get(outbound_call),
             Endpoint::Queues => get(queues),
             Endpoint::Queue => get(queue),
@@ -92,6 +93,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
     }
     router
         .merge(crate::wallboard::page_routes())
+        .merge(crate::desk::page_routes())
         .with_state(state)
 }
 
@@ -307,6 +309,10 @@ async fn logout(State(state): State<ApiState>, Path(agent): Path<String>) -> Res
 
 async fn ready(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
     answer(&state, Command::AgentReady { agent }).await
+}
+
+async fn wrap_up_done(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
+    answer(&state, Command::AgentWrapUpDone { agent }).await
 }
 
 fn bad_request(expected: &str, error: impl std::fmt::Display) -> Response {

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod call_record;
 pub mod cdr;
 pub mod config;
+pub mod desk;
 pub mod dialog;
 pub mod http;
 pub mod media;

@@ -5,6 +5,7 @@
 //   {"open": URL}                          → {"ok": true}
 //   {"fill": SELECTOR, "value": TEXT}      → {"ok": true}
 //   {"click": SELECTOR}                    → {"ok": true}
+//   {"select": SELECTOR, "value": VALUE}   → {"ok": true}
 //   {"wait_text": SELECTOR, "text": TEXT, "timeout_ms": N}
 //                                          → {"ok": true, "elapsed_ms": N} or {"ok": false, "text": ...}
 //   {"text": SELECTOR}                     → {"ok": true, "text": TEXT}
@@ -46,6 +47,10 @@ async function run(command) {
   }
   if ("fill" in command) {
     await page.fill(command.fill, command.value);
+    return { ok: true };
+  }
+  if ("select" in command) {
+    await page.selectOption(command.select, command.value);
     return { ok: true };
   }
   if ("click" in command) {

@@ -57,6 +57,8 @@ const PAGE_HTML: &str = include_str!("page/wallboard.html");
 const PAGE_JS: &str = include_str!("page/wallboard.js");
 const PAGE_CSS: &str = include_str!("page/wallboard.css");
 const PAGE_ICON: &str = include_str!("page/icon.svg");
+/// The colours and layout every page shares (the agent desk's too).
+const PAGES_CSS: &str = include_str!("page/pages.css");
 /// The pages load nothing but their own files.
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -473,7 +475,7 @@ fn page(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The page's files: route, content type, body.
-const PAGE_FILES: [(&str, &str, &str); 4] = [
+const PAGE_FILES: [(&str, &str, &str); 5] = [
     ("/wallboard", "text/html; charset=utf-8", PAGE_HTML),
     (
         "/wallboard/wallboard.js",
@@ -486,13 +488,21 @@ const PAGE_FILES: [(&str, &str, &str); 4] = [
         PAGE_CSS,
     ),
     ("/wallboard/icon.svg", "image/svg+xml", PAGE_ICON),
+    ("/wallboard/pages.css", "text/css; charset=utf-8", PAGES_CSS),
 ];
 
 /// The page and its files, open to all: they hold no data, the stream does.
 pub fn page_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    PAGE_FILES
-        .into_iter()
-        .fold(Router::new(), |router, (route, content_type, body)| {
+    static_files(&PAGE_FILES)
+}
+
+/// Routes serving `files` (route, content type, body) under the pages' security policy.
+pub fn static_files<S: Clone + Send + Sync + 'static>(
+    files: &'static [(&'static str, &'static str, &'static str)],
+) -> Router<S> {
+    files
+        .iter()
+        .fold(Router::new(), |router, &(route, content_type, body)| {
             router.route(route, get(move || async move { page(content_type, body) }))
         })
 }
