@@ -25,6 +25,8 @@ pub enum Endpoint {
     AgentReady,
     AgentAux,
     AgentDial,
+    /// End the agent's after-contact work before its configured time.
+    AgentWrapUpDone,
     OutboundCall,
     Queues,
     Queue,
@@ -35,6 +37,10 @@ pub enum Endpoint {
     CallTransfer,
     /// The agent's chat socket (a WebSocket; `docs/channels.md`).
     AgentChat,
+    /// The wallboard's Server-Sent Events (a bearer token or the session cookie).
+    WallboardEvents,
+    /// Trade a bearer token for the wallboard's session cookie.
+    WallboardSession,
 }
 
 /// What an endpoint's path parameter names.
@@ -51,7 +57,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 18] = [
+    pub const ALL: [Endpoint; 21] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -61,6 +67,7 @@ impl Endpoint {
         Endpoint::AgentReady,
         Endpoint::AgentAux,
         Endpoint::AgentDial,
+        Endpoint::AgentWrapUpDone,
         Endpoint::OutboundCall,
         Endpoint::Queues,
         Endpoint::Queue,
@@ -70,6 +77,8 @@ impl Endpoint {
         Endpoint::CallRecording,
         Endpoint::CallTransfer,
         Endpoint::AgentChat,
+        Endpoint::WallboardEvents,
+        Endpoint::WallboardSession,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -84,6 +93,7 @@ impl Endpoint {
             Endpoint::AgentReady => ("POST", "/agents/{agent}/ready"),
             Endpoint::AgentAux => ("POST", "/agents/{agent}/aux"),
             Endpoint::AgentDial => ("POST", "/agents/{agent}/dial"),
+            Endpoint::AgentWrapUpDone => ("POST", "/agents/{agent}/wrap-up-done"),
             Endpoint::OutboundCall => ("GET", "/outbound-calls/{call}"),
             Endpoint::Queues => ("GET", "/queues"),
             Endpoint::Queue => ("GET", "/queues/{queue}"),
@@ -93,7 +103,15 @@ impl Endpoint {
             Endpoint::CallRecording => ("POST", "/calls/{contact}/recording"),
             Endpoint::CallTransfer => ("POST", "/calls/{contact}/transfer"),
             Endpoint::AgentChat => ("GET", "/agents/{agent}/chat"),
+            Endpoint::WallboardEvents => ("GET", "/wallboard/events"),
+            Endpoint::WallboardSession => ("POST", "/wallboard/session"),
         }
+    }
+
+    /// Whether the wallboard's session cookie stands for a bearer token here: only on the
+    /// wallboard's stream, which a browser's `EventSource` opens without headers of its own.
+    pub fn takes_session_cookie(self) -> bool {
+        self == Endpoint::WallboardEvents
     }
 
     pub fn subject(self) -> Subject {
@@ -105,6 +123,7 @@ impl Endpoint {
             | Endpoint::AgentReady
             | Endpoint::AgentAux
             | Endpoint::AgentDial
+            | Endpoint::AgentWrapUpDone
             | Endpoint::AgentChat => Subject::Agent,
             Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue => Subject::Queue,
@@ -114,7 +133,9 @@ impl Endpoint {
             | Endpoint::Agents
             | Endpoint::Queues
             | Endpoint::EntryPoints
-            | Endpoint::Audit => Subject::Nothing,
+            | Endpoint::Audit
+            | Endpoint::WallboardEvents
+            | Endpoint::WallboardSession => Subject::Nothing,
         }
     }
 
@@ -138,6 +159,7 @@ impl Endpoint {
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
             | Endpoint::AgentAux
+            | Endpoint::AgentWrapUpDone
             // Dialling puts the agent on a call (and in aux while it lasts).
             | Endpoint::AgentDial
             // The socket logs the agent in, sets it ready and answers its offers.
@@ -145,7 +167,10 @@ impl Endpoint {
                 agent: subject,
                 place,
             },
-            Endpoint::Queues => Action::ListQueues,
+            // The wallboard lists queues and their agents, each shown only in scope.
+            Endpoint::Queues | Endpoint::WallboardEvents | Endpoint::WallboardSession => {
+                Action::ListQueues
+            }
             Endpoint::Queue => Action::ReadQueue { place },
             Endpoint::EntryPoints => Action::ReadConfiguration,
             Endpoint::SetEntryPoint => Action::ChangeConfiguration,
