@@ -525,6 +525,7 @@ fn node_kind(node: &IvrNodeConfig) -> &'static str {
         IvrNodeConfig::Queue { .. } => "queue",
         IvrNodeConfig::Callback { .. } => "callback",
         IvrNodeConfig::Transfer { .. } => "transfer",
+        IvrNodeConfig::Bot { .. } => "bot",
         IvrNodeConfig::Hangup { .. } => "hangup",
     }
 }

@@ -58,13 +58,13 @@ fn the_presale_surge_is_reported_unreachable_with_why_and_what_was_simulated() {
     );
     let plan = StaffingPlanFile::read_folder(&out).expect("plan.json reads");
     assert_eq!(plan.interval_starts.len(), 2);
-    // Iteration 1: the plan (the whole half hour), at every agent already (the analytic
-    // start asks more than 6,800 agents give), so no finite difference can step and every
-    // target missed is unreachable; nothing changes after it, so nothing more is simulated.
-    // Then the verification.
+    // The voice groups are at every agent already (the analytic start asks more than they
+    // give), so every voice target missed is unreachable; the bot in front of chat contains
+    // three chats in four, so the chat groups are planned below their size and the optimiser
+    // steps them (each iteration simulates the plan and its finite differences). Then the
+    // verification.
     let cost = &plan.simulation_cost;
-    assert_eq!(cost.simulations, 1, "{cost:?}");
-    assert!(plan.converged);
+    assert!(cost.simulations > 1, "{cost:?}");
     assert!(
         cost.whole_day_contacts > 100_000,
         "the surge's contacts: {cost:?}"

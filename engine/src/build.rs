@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::available::AvailableIndex;
 use crate::calendar::Calendar;
 use crate::config::{
-    CenterConfig, FlowCondition, IvrNodeConfig, MaxWaitAction, Media, StrategyName,
+    CenterConfig, Channel, FlowCondition, IvrNodeConfig, MaxWaitAction, Media, StrategyName,
 };
 use crate::config_error::{ConfigError, ConfigProblem};
 use crate::io::{AgentId, AgentState, FlowId, NodeId, QueueId, SiteId};
@@ -575,10 +575,13 @@ pub(crate) fn build(
                 &mut problems,
                 &node_path,
                 node,
-                &queue_index,
-                &queues,
-                &site_index,
-                &calendar_index,
+                flow.channel(),
+                &NodeTargets {
+                    queue_index: &queue_index,
+                    queues: &queues,
+                    site_index: &site_index,
+                    calendar_index: &calendar_index,
+                },
             );
         }
         let start = match node_index.get(&flow.start) {
@@ -596,6 +599,7 @@ pub(crate) fn build(
         }
         flows.push(Flow {
             name: flow.name.clone(),
+            channel: flow.channel(),
             start,
             nodes: flow.nodes.clone(),
             next,
@@ -624,26 +628,46 @@ pub(crate) fn build(
     }
 }
 
+/// What the nodes of a flow may name: queues, sites and calendars.
+struct NodeTargets<'a> {
+    queue_index: &'a BTreeMap<String, QueueId>,
+    queues: &'a [Queue],
+    site_index: &'a BTreeMap<String, SiteId>,
+    calendar_index: &'a BTreeMap<String, usize>,
+}
+
 fn check_node(
     problems: &mut Problems,
     path: &str,
     node: &IvrNodeConfig,
-    queue_index: &BTreeMap<String, QueueId>,
-    queues: &[Queue],
-    site_index: &BTreeMap<String, SiteId>,
-    calendar_index: &BTreeMap<String, usize>,
+    flow_channel: Channel,
+    targets: &NodeTargets,
 ) {
-    let voice_queue = |problems: &mut Problems, key: &str, name: &str| match queue_index.get(name) {
-        Some(queue) if queues[queue.0 as usize].channel.media() != Media::Voice => problems.add(
-            format!("{path}.{key}"),
-            format!("queue {name:?} is not a voice queue; IVR flows serve calls"),
-        ),
-        Some(_) => {}
-        None => problems.add(
-            format!("{path}.{key}"),
-            format!("no [[queue]] is named {name:?}"),
-        ),
-    };
+    let NodeTargets {
+        queue_index,
+        queues,
+        site_index,
+        calendar_index,
+    } = *targets;
+    let flow_queue =
+        |problems: &mut Problems, key: &str, name: &str, channel: Channel| match queue_index
+            .get(name)
+        {
+            Some(queue) if queues[queue.0 as usize].channel.media() != channel.media() => problems
+                .add(
+                    format!("{path}.{key}"),
+                    format!(
+                "queue {name:?} is not a {} queue; this flow serves {} contacts (its `channel`)",
+                channel.name(),
+                flow_channel.name()
+            ),
+                ),
+            Some(_) => {}
+            None => problems.add(
+                format!("{path}.{key}"),
+                format!("no [[queue]] is named {name:?}"),
+            ),
+        };
     match node {
         IvrNodeConfig::Menu { options, .. } => {
             for digits in options.keys() {
@@ -680,8 +704,17 @@ fn check_node(
             }
             FlowCondition::Attribute { .. } => {}
         },
-        IvrNodeConfig::Queue { queue, .. } => voice_queue(problems, "queue", queue),
-        IvrNodeConfig::Callback { queue, .. } => voice_queue(problems, "queue", queue),
+        IvrNodeConfig::Queue { queue, .. } => flow_queue(problems, "queue", queue, flow_channel),
+        IvrNodeConfig::Callback { .. } if flow_channel.media() != Media::Voice => problems.add(
+            format!("{path}.kind"),
+            format!(
+                "a callback offer calls the customer back; this flow serves {} contacts",
+                flow_channel.name()
+            ),
+        ),
+        IvrNodeConfig::Callback { queue, .. } => {
+            flow_queue(problems, "queue", queue, Channel::Voice)
+        }
         IvrNodeConfig::Transfer { site, .. } if !site_index.contains_key(site) => problems.add(
             format!("{path}.site"),
             format!("no [[site]] is named {site:?}"),
@@ -750,9 +783,10 @@ fn check_flow_shape(
         }
     }
     // Every node must be able to reach a node that ends the flow.
+    // A bot that contains the contact ends the flow.
     let mut can_end: Vec<bool> = nodes
         .iter()
-        .map(|node| node.successors().is_empty())
+        .map(|node| node.successors().is_empty() || matches!(node, IvrNodeConfig::Bot { .. }))
         .collect();
     loop {
         let mut changed = false;
@@ -774,7 +808,7 @@ fn check_flow_shape(
         if reached[index] && !can_end[index] {
             problems.add(
                 format!("{path}.node[{index}]"),
-                format!("from node {:?} the call can never leave the flow (no queue, self-service, transfer or hang-up ahead)", node.id()),
+                format!("from node {:?} the call can never leave the flow (no queue, self-service, bot, transfer or hang-up ahead)", node.id()),
             );
         }
     }

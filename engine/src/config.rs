@@ -546,12 +546,17 @@ pub struct CalendarConfig {
     pub holidays: Vec<String>,
 }
 
-/// `[[ivr]]`: a voice-response flow as data. Contacts enter at `start`.
+/// `[[ivr]]`: a flow as data (a voice-response flow, or a chat flow with a bot in front of the
+/// agents). Contacts enter at `start`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IvrFlowConfig {
     pub name: String,
     pub start: String,
+    /// The channel of the contacts the flow serves: `"voice"` (absent) or `"chat"`/`"email"`.
+    /// Its queue nodes take that channel; a callback offer is voice only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
     #[serde(rename = "node")]
     pub nodes: Vec<IvrNodeConfig>,
 }
@@ -637,6 +642,11 @@ pub enum IvrNodeConfig {
         timeout: DurationMs,
         declined: String,
     },
+    /// A bot (a voice bot, a chat FAQ bot) converses with the customer. The driver runs it and
+    /// says how it ended with [`crate::Input::BotFinished`]: contained (the contact ends
+    /// self-served) or escalated (the flow goes on at `escalate`, usually a queue node). The
+    /// customer's patience keeps running meanwhile: it runs from arrival.
+    Bot { id: String, escalate: String },
     /// Hand the contact to another site.
     Transfer { id: String, site: String },
     /// End the call, optionally after a prompt (a closed message, say). Counts as blocked.
@@ -673,6 +683,7 @@ impl IvrNodeConfig {
             | IvrNodeConfig::Queue { id, .. }
             | IvrNodeConfig::Callback { id, .. }
             | IvrNodeConfig::Transfer { id, .. }
+            | IvrNodeConfig::Bot { id, .. }
             | IvrNodeConfig::Hangup { id, .. } => id,
         }
     }
@@ -683,6 +694,7 @@ impl IvrNodeConfig {
             IvrNodeConfig::Play { next, .. } | IvrNodeConfig::Collect { next, .. } => {
                 vec![next]
             }
+            IvrNodeConfig::Bot { escalate, .. } => vec![escalate],
             IvrNodeConfig::Menu {
                 options, on_fail, ..
             } => options
@@ -702,15 +714,23 @@ impl IvrNodeConfig {
         }
     }
 
-    /// Whether the node waits for the caller (so a loop through it is driven by the caller,
-    /// not endless).
+    /// Whether the node waits for the caller or the driver's bot (so a loop through it is
+    /// driven from outside, not endless).
     pub fn waits_for_caller(&self) -> bool {
         matches!(
             self,
             IvrNodeConfig::Menu { .. }
                 | IvrNodeConfig::Collect { .. }
                 | IvrNodeConfig::Callback { .. }
+                | IvrNodeConfig::Bot { .. }
         )
+    }
+}
+
+impl IvrFlowConfig {
+    /// The channel of the contacts the flow serves (voice when not said).
+    pub fn channel(&self) -> Channel {
+        self.channel.unwrap_or(Channel::Voice)
     }
 }
 

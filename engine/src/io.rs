@@ -128,6 +128,11 @@ pub enum Input {
     CallbackRequested {
         contact: ContactId,
     },
+    /// The bot the engine started with [`Output::StartBot`] is done with the contact.
+    BotFinished {
+        contact: ContactId,
+        outcome: BotOutcome,
+    },
     /// The customer left before being answered (hung up, closed the chat).
     ContactAbandoned {
         contact: ContactId,
@@ -207,6 +212,14 @@ pub enum Output {
         duration_ms: u64,
         waits_for_digits: bool,
     },
+    /// Let the bot of an IVR `bot` node converse with the customer; answer with
+    /// [`Input::BotFinished`] when it has contained or escalated the contact. The engine sets
+    /// no timer meanwhile: the driver's bot decides how long it takes.
+    StartBot {
+        contact: ContactId,
+        flow: FlowId,
+        node: NodeId,
+    },
     /// End the contact from the center's side (blocked, self-served, timed out, hang-up node).
     Disconnect { contact: ContactId },
     /// Hand the contact over to another site.
@@ -221,6 +234,16 @@ pub struct Event {
     pub time_ms: TimeMs,
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+/// How a bot conversation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BotOutcome {
+    /// The bot met the customer's need: the contact ends self-served.
+    Contained,
+    /// The customer needs a person: the flow goes on at the node's `escalate`.
+    Escalated,
 }
 
 /// Why a contact was blocked.
@@ -286,6 +309,14 @@ pub enum EventKind {
         contact: ContactId,
         flow: FlowId,
         node: NodeId,
+    },
+    /// A bot conversation ended: `bot_ms` from entering the `bot` node to its outcome.
+    BotFinished {
+        contact: ContactId,
+        flow: FlowId,
+        node: NodeId,
+        outcome: BotOutcome,
+        bot_ms: u64,
     },
     /// The contact joined a queue (first time, or after an overflow). `waited_ms` is how long it
     /// had already waited in earlier queues.

@@ -298,6 +298,8 @@ pub(crate) struct Contact {
     pub answered_at_ms: u64,
     /// The wait from first joining a queue to being answered.
     pub answer_wait_ms: u64,
+    /// When the contact entered its current IVR node (for the length of a bot conversation).
+    pub node_entered_at_ms: u64,
 }
 
 impl Contact {
@@ -311,6 +313,8 @@ impl Contact {
 #[derive(Debug)]
 pub(crate) struct Flow {
     pub name: String,
+    /// The channel of the contacts it serves.
+    pub channel: Channel,
     pub start: NodeId,
     pub nodes: Vec<IvrNodeConfig>,
     /// For each node, its successors resolved (in `IvrNodeConfig::successors` order).

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Harness;
+use common::{config_problems as problems, Harness};
 use switchboard_engine::*;
 
 const SHOP: &str = r#"
@@ -307,18 +307,6 @@ fn hanging_up_in_the_ivr_is_an_abandon_and_digits_outside_it_are_refused() {
             digits: "1".into()
         })
         .is_err());
-}
-
-fn problems(text: &str) -> Vec<(String, String)> {
-    let config: CenterConfig = toml::from_str(text).expect("parses");
-    match Center::new(config) {
-        Ok(_) => Vec::new(),
-        Err(error) => error
-            .problems
-            .into_iter()
-            .map(|problem| (problem.path, problem.message))
-            .collect(),
-    }
 }
 
 #[test]

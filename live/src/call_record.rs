@@ -183,6 +183,7 @@ pub fn event_contact(kind: &EventKind) -> Option<switchboard_engine::ContactId> 
         | EventKind::ContactAnswered { contact, .. }
         | EventKind::ConversationEnded { contact, .. }
         | EventKind::ContactTransferred { contact, .. }
+        | EventKind::BotFinished { contact, .. }
         | EventKind::ContactEnded { contact, .. } => Some(*contact),
         EventKind::AgentStateChanged { .. } => None,
     }

@@ -218,6 +218,16 @@ pub fn interval_charts(input: &ReportInput, service_level_goal: f64) -> Vec<Char
         (Metric::Offered, "offered to queues", true),
         (Metric::Answered, "answered", true),
         (Metric::Abandoned, "abandoned", true),
+        (
+            Metric::BotContained,
+            "contained by a bot",
+            any_positive(Metric::BotContained),
+        ),
+        (
+            Metric::BotEscalated,
+            "escalated by a bot",
+            any_positive(Metric::BotEscalated),
+        ),
         (Metric::Blocked, "blocked", any_positive(Metric::Blocked)),
         (
             Metric::Callbacks,

@@ -33,6 +33,8 @@ pub enum Metric {
     Dropped,
     TimedOut,
     SelfServed,
+    BotContained,
+    BotEscalated,
     Transferred,
     Callbacks,
     Retrials,
@@ -57,7 +59,7 @@ pub enum Metric {
 }
 impl Metric {
     /// Every metric, in the order tables show them.
-    pub const ALL: [Metric; 31] = [
+    pub const ALL: [Metric; 33] = [
         Metric::Arrived,
         Metric::Offered,
         Metric::Answered,
@@ -68,6 +70,8 @@ impl Metric {
         Metric::Dropped,
         Metric::TimedOut,
         Metric::SelfServed,
+        Metric::BotContained,
+        Metric::BotEscalated,
         Metric::Transferred,
         Metric::Callbacks,
         Metric::Retrials,
@@ -104,6 +108,8 @@ impl Metric {
             Metric::Dropped => "dropped",
             Metric::TimedOut => "timed_out",
             Metric::SelfServed => "self_served",
+            Metric::BotContained => "bot_contained",
+            Metric::BotEscalated => "bot_escalated",
             Metric::Transferred => "transferred",
             Metric::Callbacks => "callbacks",
             Metric::Retrials => "retrials",
@@ -141,6 +147,8 @@ impl Metric {
             Metric::Dropped => Unit::Contacts,
             Metric::TimedOut => Unit::Contacts,
             Metric::SelfServed => Unit::Contacts,
+            Metric::BotContained => Unit::Contacts,
+            Metric::BotEscalated => Unit::Contacts,
             Metric::Transferred => Unit::Contacts,
             Metric::Callbacks => Unit::Contacts,
             Metric::Retrials => Unit::Contacts,
@@ -193,7 +201,15 @@ impl Metric {
             Metric::TimedOut => {
                 r#"ended by the queue's `max_wait` with `on_max_wait = "disconnect"`"#
             }
-            Metric::SelfServed => r#"ended in an IVR self-service node"#,
+            Metric::SelfServed => {
+                r#"ended in an IVR self-service node, or contained by a bot (`bot_contained` gives those apart)"#
+            }
+            Metric::BotContained => {
+                r#"contacts an IVR `bot` node contained: their need met by the bot, they end self-served (center and channel scopes, counted in the interval the contact arrived)"#
+            }
+            Metric::BotEscalated => {
+                r#"contacts an IVR `bot` node escalated to its `escalate` node, usually a queue; the bot's time counts in the customer's patience, which runs from arrival (center and channel scopes, counted in the interval the contact arrived)"#
+            }
             Metric::Transferred => r#"handed to another site"#,
             Metric::Callbacks => {
                 r#"waiting callers turned into callback requests (the queue's `max_wait` with `on_max_wait = "callback"`, or an IVR callback offer accepted), counted in the interval the request was made, in the queue, its site, the voice channel and the center; a request keeps its place in line and its customer no longer abandons, and the contact still ends in one of the outcomes above"#
@@ -252,10 +268,10 @@ impl Metric {
         }
     }
     /// The metrics `summary.json` gives for every scope, in the order tables show them.
-    pub const SUMMARY: [Metric; 30] = {
-        let mut metrics = [Metric::Arrived; 30];
+    pub const SUMMARY: [Metric; 32] = {
+        let mut metrics = [Metric::Arrived; 32];
         let mut index = 0;
-        while index < 30 {
+        while index < 32 {
             metrics[index] = Metric::ALL[index];
             index += 1;
         }
@@ -263,12 +279,14 @@ impl Metric {
     };
 
     /// The columns of `intervals.csv` after `interval_start,scope`, in order.
-    pub const INTERVAL_COLUMNS: [Metric; 20] = [
+    pub const INTERVAL_COLUMNS: [Metric; 22] = [
         Metric::Arrived,
         Metric::Offered,
         Metric::Answered,
         Metric::Abandoned,
         Metric::AbandonedInIvr,
+        Metric::BotContained,
+        Metric::BotEscalated,
         Metric::Blocked,
         Metric::Callbacks,
         Metric::AnsweredWithinTarget,

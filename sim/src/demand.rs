@@ -14,18 +14,18 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use switchboard_engine::units::DurationMs;
-use switchboard_engine::{Entry, QueueId};
+use switchboard_engine::Entry;
 
 use crate::distribution::{DistributionConfig, Sampler};
 use crate::metrics::Scope;
-use crate::model::{Model, Staffing};
+use crate::model::{BotModel, Model, Staffing, TrafficModel};
 use crate::run::{prepare, RunOptions, RunResult};
 use crate::scenario::{
     parse_scenario, PeopleConfig, PlanEntry, Problem, Scenario, ScenarioError,
     ServiceLevelDefinition,
 };
 use crate::summary::service_level;
-use switchboard_engine::config::{Channel, ChannelCapacity};
+use switchboard_engine::config::{Channel, ChannelCapacity, IvrNodeConfig};
 use switchboard_results::staffing::IntervalEstimates;
 use switchboard_results::Estimate;
 
@@ -113,8 +113,8 @@ pub fn distribution_mean_s(
 
 /// The demand of one queue of `scenario`: `queue_name`, or the only queue that traffic enters
 /// directly. The queue must be served by exactly one agent group, which serves no other queue
-/// with traffic, and no traffic may enter an IVR flow (what share of a flow reaches a queue is
-/// known only by simulating it).
+/// with traffic; traffic may enter an IVR flow only through a bot in front of a queue (what
+/// share of any other flow reaches a queue is known only by simulating it).
 ///
 /// `threshold` replaces the queue's service-level threshold in the returned scenario (the
 /// simulator must count "answered within T" at the T planned for); `definition` replaces the
@@ -128,24 +128,9 @@ pub fn queue_demand(
     let file = scenario.file.clone();
     let fail = |message: String| Err(whole_file(&file, message));
     let model = prepare(&scenario)?;
-    if let Some(position) = model
-        .traffic
-        .iter()
-        .position(|traffic| matches!(traffic.entry, Entry::Flow(_)))
-    {
-        return fail(format!(
-            "traffic[{position}] enters an IVR flow; `plan staff` reads the volume of traffic \
-             that enters a queue directly (what share of a flow reaches a queue is known only by \
-             simulating it)"
-        ));
-    }
+    let reached = reached_queues(&model, &scenario)?;
     let queues_with_traffic: Vec<usize> = (0..model.queue_names.len())
-        .filter(|&queue| {
-            model
-                .traffic
-                .iter()
-                .any(|traffic| traffic.entry == Entry::Queue(QueueId(queue as u32)))
-        })
+        .filter(|&queue| reached.iter().any(|&(reached, _)| reached == queue))
         .collect();
     let names = |queues: &[usize]| {
         queues
@@ -215,7 +200,7 @@ pub fn queue_demand(
     let QueueTraffic {
         intervals,
         patience_s,
-    } = queue_traffic(&model, &scenario, queue)?;
+    } = queue_traffic(&model, &scenario, &reached, queue)?;
     let interval_ms = model.interval_ms;
     let shrinkage = scenario
         .people
@@ -268,7 +253,79 @@ fn check_whole_intervals(file: &str, model: &Model) -> Result<(), ScenarioError>
     Ok(())
 }
 
-/// The traffic entering one queue directly: its load per interval and its mean patience.
+/// For each traffic table, the queue its contacts reach and the share of them that does: all
+/// of them for traffic entering a queue; for traffic entering a flow that starts with a bot
+/// whose `escalate` is a queue node, the share the bot escalates whose customers are still
+/// there when it does, `(1 − containment) · P(patience > bot time)` (`docs/models.md`).
+/// Traffic entering any other flow is refused: what share of it reaches a queue is known only
+/// by simulating it.
+fn reached_queues(model: &Model, scenario: &Scenario) -> Result<Vec<(usize, f64)>, ScenarioError> {
+    let mut reached = Vec::with_capacity(model.traffic.len());
+    for (position, traffic) in model.traffic.iter().enumerate() {
+        let flow = match traffic.entry {
+            Entry::Queue(queue) => {
+                reached.push((queue.0 as usize, 1.0));
+                continue;
+            }
+            Entry::Flow(flow) => flow.0 as usize,
+        };
+        let flow_config = &scenario.center.ivr[flow];
+        let node_of = |id: &str| flow_config.nodes.iter().position(|node| node.id() == id);
+        let start = node_of(&flow_config.start);
+        let bot_in_front = start.and_then(|start| match &flow_config.nodes[start] {
+            IvrNodeConfig::Bot { escalate, .. } => {
+                match node_of(escalate).map(|next| &flow_config.nodes[next]) {
+                    Some(IvrNodeConfig::Queue { queue, .. }) => Some((start, queue)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        });
+        let Some((bot_node, queue_name)) = bot_in_front else {
+            return Err(whole_file(
+                &scenario.file,
+                format!(
+                    "traffic[{position}] enters the IVR flow {:?}; `plan staff` reads the volume \
+                     of traffic that enters a queue directly or through a bot in front of one \
+                     (what share of any other flow reaches a queue is known only by simulating it)",
+                    flow_config.name
+                ),
+            ));
+        };
+        let queue = model
+            .queue_names
+            .iter()
+            .position(|name| name == queue_name)
+            .expect("the engine checked that the queue node names a queue");
+        let bot = traffic.bots[flow][bot_node]
+            .as_ref()
+            .expect("the model checked that every bot node of the flow has a model");
+        reached.push((
+            queue,
+            (1.0 - bot.containment) * still_there_after_the_bot(traffic, bot),
+        ));
+    }
+    Ok(reached)
+}
+
+/// `P(patience > bot time)`, estimated from a fixed seed (so every run plans alike): 1 for
+/// customers without patience.
+fn still_there_after_the_bot(traffic: &TrafficModel, bot: &BotModel) -> f64 {
+    let Some(patience) = &traffic.patience else {
+        return 1.0;
+    };
+    let mut stream = crate::random::stream(0, 0, "plan-bot-survival");
+    const DRAWS: u32 = 20_000;
+    let stayed = (0..DRAWS)
+        .filter(|_| {
+            let bot_ms = bot.handle_time.sample_ms(&mut stream);
+            patience.sample_ms(&mut stream) > bot_ms
+        })
+        .count();
+    stayed as f64 / f64::from(DRAWS)
+}
+
+/// The traffic reaching one queue: its load per interval and its mean patience.
 struct QueueTraffic {
     intervals: Vec<IntervalLoad>,
     patience_s: Option<f64>,
@@ -277,6 +334,7 @@ struct QueueTraffic {
 fn queue_traffic(
     model: &Model,
     scenario: &Scenario,
+    reached: &[(usize, f64)],
     queue: usize,
 ) -> Result<QueueTraffic, ScenarioError> {
     let file = &scenario.file;
@@ -294,7 +352,8 @@ fn queue_traffic(
     // For intervals without contacts (which need nobody, whatever the handle time).
     let mut first_handle_time_s = None;
     for (index, traffic) in model.traffic.iter().enumerate() {
-        if traffic.entry != Entry::Queue(QueueId(queue as u32)) {
+        let (reached_queue, share) = reached[index];
+        if reached_queue != queue {
             continue;
         }
         let config = &scenario.traffic[index];
@@ -306,10 +365,11 @@ fn queue_traffic(
         };
         for interval in 0..interval_count {
             let start_ms = (interval as u64 * interval_ms) as f64;
-            let arrivals = traffic
-                .arrivals
-                .expected_arrivals(start_ms + interval_ms as f64)
-                - traffic.arrivals.expected_arrivals(start_ms);
+            let arrivals = share
+                * (traffic
+                    .arrivals
+                    .expected_arrivals(start_ms + interval_ms as f64)
+                    - traffic.arrivals.expected_arrivals(start_ms));
             // Numeric integration leaves dust far below one contact.
             let arrivals = (arrivals * 1e6).round() / 1e6;
             volumes[interval] += arrivals;
@@ -505,8 +565,9 @@ pub fn group_logged_in_hours(model: &Model, result: &RunResult) -> Vec<f64> {
 /// The demand of every queue of `scenario` and the agent groups that can serve them.
 /// `thresholds[queue]`, when given, replaces that queue's service-level threshold (the
 /// simulator counts "answered within T" at the T planned for); `definition` replaces the
-/// scenario's service-level definition. Traffic may not enter an IVR flow (what share of a
-/// flow reaches a queue is known only by simulating it).
+/// scenario's service-level definition. Traffic may enter an IVR flow only through a bot in
+/// front of a queue (what share of any other flow reaches a queue is known only by simulating
+/// it).
 pub fn center_demand(
     mut scenario: Scenario,
     thresholds: &[Option<DurationMs>],
@@ -514,20 +575,7 @@ pub fn center_demand(
 ) -> Result<CenterDemand, ScenarioError> {
     let file = scenario.file.clone();
     let model = prepare(&scenario)?;
-    if let Some(position) = model
-        .traffic
-        .iter()
-        .position(|traffic| matches!(traffic.entry, Entry::Flow(_)))
-    {
-        return Err(whole_file(
-            &file,
-            format!(
-                "traffic[{position}] enters an IVR flow; `plan staff` reads the volume of \
-                 traffic that enters a queue directly (what share of a flow reaches a queue is \
-                 known only by simulating it)"
-            ),
-        ));
-    }
+    let reached = reached_queues(&model, &scenario)?;
     check_whole_intervals(&file, &model)?;
     assert!(
         thresholds.len() <= model.queue_names.len(),
@@ -557,12 +605,9 @@ pub fn center_demand(
         .collect();
     let mut queues = Vec::with_capacity(model.queue_names.len());
     for (queue, name) in model.queue_names.iter().enumerate() {
-        let has_traffic = model
-            .traffic
-            .iter()
-            .any(|traffic| traffic.entry == Entry::Queue(QueueId(queue as u32)));
+        let has_traffic = reached.iter().any(|&(reached, _)| reached == queue);
         let traffic = if has_traffic {
-            queue_traffic(&model, &scenario, queue)?
+            queue_traffic(&model, &scenario, &reached, queue)?
         } else {
             QueueTraffic {
                 intervals: Vec::new(),
@@ -1006,6 +1051,70 @@ patience = { dist = "exponential", mean = "90s" }
         assert_eq!(
             demand.scenario.center.queues[0].service_level_target,
             DurationMs::from_s(15)
+        );
+    }
+
+    /// RAMP with its traffic entering a bot in front of the queue.
+    fn behind_a_bot(bot_time: &str, patience: &str) -> Scenario {
+        let text = RAMP
+            .replace(
+                "[[traffic]]\nqueue = \"sales\"",
+                "[[ivr]]\nname = \"front\"\nstart = \"bot\"\nnode = [\n  \
+                 { id = \"bot\", kind = \"bot\", escalate = \"to-sales\" },\n  \
+                 { id = \"to-sales\", kind = \"queue\", queue = \"sales\" },\n]\n\n\
+                 [[traffic]]\nflow = \"front\"",
+            )
+            .replace(
+                "patience = { dist = \"exponential\", mean = \"90s\" }",
+                &format!(
+                    "patience = {patience}\nbot = {{ bot = {{ containment = 0.75, handle_time = {bot_time} }} }}"
+                ),
+            );
+        parse_scenario("bot.toml", &text, Path::new(".")).unwrap()
+    }
+
+    #[test]
+    fn a_queue_behind_a_bot_is_offered_what_the_bot_escalates_to_customers_still_there() {
+        // Every customer outlasts a 1-minute bot with 5 minutes of patience: a quarter of the
+        // profile is escalated, exactly.
+        let scenario = behind_a_bot(
+            r#"{ dist = "constant", value = "1m" }"#,
+            r#"{ dist = "constant", value = "5m" }"#,
+        );
+        let demand = queue_demand(scenario, None, None, None).unwrap();
+        let volumes: Vec<f64> = demand.intervals.iter().map(|load| load.volume).collect();
+        assert_eq!(volumes, [15.0, 30.0, 0.0, 7.5]);
+        // Exponential patience of 10 minutes: e^(-1/10) of them are still there after 1 minute
+        // (20,000 draws: a standard error of 0.002).
+        let scenario = behind_a_bot(
+            r#"{ dist = "constant", value = "1m" }"#,
+            r#"{ dist = "exponential", mean = "10m" }"#,
+        );
+        let demand = center_demand(scenario, &[], None).unwrap();
+        let share = demand.queues[0].intervals[0].volume / 60.0;
+        let expected = 0.25 * (-0.1f64).exp();
+        assert!(
+            (share - expected).abs() < 4.0 * 0.25 * 0.002,
+            "{share} vs {expected}"
+        );
+    }
+
+    #[test]
+    fn traffic_into_a_flow_that_is_no_bot_in_front_of_a_queue_is_refused() {
+        let text = RAMP.replace(
+            "[[traffic]]\nqueue = \"sales\"",
+            "[[ivr]]\nname = \"menu\"\nstart = \"hello\"\nnode = [\n  \
+             { id = \"hello\", kind = \"play\", prompt = \"p\", duration = \"3s\", next = \"to-sales\" },\n  \
+             { id = \"to-sales\", kind = \"queue\", queue = \"sales\" },\n]\n\n\
+             [[traffic]]\nflow = \"menu\"",
+        );
+        let scenario = parse_scenario("menu.toml", &text, Path::new(".")).unwrap();
+        let error = queue_demand(scenario, None, None, None).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("menu.toml: traffic[0] enters the IVR flow \"menu\""),
+            "{error}"
         );
     }
 

@@ -8,7 +8,7 @@
 //! queue length) count the part of their time after the warmup.
 
 use hdrhistogram::Histogram;
-use switchboard_engine::{AgentState, Channel, Event, EventKind, Outcome};
+use switchboard_engine::{AgentState, BotOutcome, Channel, Event, EventKind, Outcome};
 
 use crate::model::Model;
 
@@ -34,6 +34,10 @@ pub struct Counters {
     pub dropped: u64,
     pub timed_out: u64,
     pub self_served: u64,
+    /// Contained by an IVR `bot` node (also counted in `self_served`).
+    pub bot_contained: u64,
+    /// Escalated by an IVR `bot` node to its `escalate` node.
+    pub bot_escalated: u64,
     pub transferred: u64,
     /// Waiting callers turned into callback requests (by the queue's `max_wait` or an IVR
     /// callback offer), counted when and where the request was made; they stay in line and
@@ -73,6 +77,8 @@ impl Counters {
         self.dropped += other.dropped;
         self.timed_out += other.timed_out;
         self.self_served += other.self_served;
+        self.bot_contained += other.bot_contained;
+        self.bot_escalated += other.bot_escalated;
         self.transferred += other.transferred;
         self.callbacks += other.callbacks;
         self.answered_within_target += other.answered_within_target;
@@ -614,6 +620,20 @@ impl MetricsRecorder {
                 // A callback is a voice call back to the customer, who arrived on voice.
                 let cell = self.cell(Channel::Voice, Some(queue));
                 self.count_cell(cell, interval, |c| c.callbacks += 1);
+            }
+            EventKind::BotFinished { outcome, .. } => {
+                let Some(facts) = facts else { return };
+                if facts.arrival_ms < self.warmup_ms {
+                    return;
+                }
+                let interval = self.interval_of(facts.arrival_ms);
+                // Before any queue: the center and the channel count it.
+                let cell = self.cell(facts.arrival_channel, None);
+                let contained = *outcome == BotOutcome::Contained;
+                self.count_cell(cell, interval, |c| {
+                    c.bot_contained += u64::from(contained);
+                    c.bot_escalated += u64::from(!contained);
+                });
             }
             EventKind::IvrNodeEntered { .. }
             | EventKind::ContactRelaxed { .. }

@@ -6,13 +6,13 @@ use std::path::Path;
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
-use switchboard_engine::config::SkillList;
+use switchboard_engine::config::{IvrNodeConfig, SkillList};
 use switchboard_engine::{Attributes, AuxReason, CenterConfig, Channel, Entry, FlowId, QueueId};
 
 use crate::distribution::{parse_duration_or_seconds, Sampler};
 use crate::scenario::{
     current_or_former, read_shifts_file, PlanEntry, ProfileEntry, RetrialCause, Scenario,
-    ScenarioSettings, ServiceLevelDefinition, ShiftConfig,
+    ScenarioSettings, ServiceLevelDefinition, ShiftConfig, TrafficConfig,
 };
 
 /// Everything a replication needs, shared read-only by all replications.
@@ -84,6 +84,17 @@ pub struct TrafficModel {
     pub retrial: Option<RetrialModel>,
     /// IVR choices per flow and node: cumulative probability → digit.
     pub choices: Vec<Vec<Vec<(f64, String)>>>,
+    /// Bot models per flow and node (`None` for nodes that are not bots).
+    pub bots: Vec<Vec<Option<BotModel>>>,
+}
+
+/// How one `bot` node fares with one traffic's customers.
+#[derive(Clone, Debug)]
+pub struct BotModel {
+    /// Probability that the bot contains the contact.
+    pub containment: f64,
+    /// The length of the bot conversation.
+    pub handle_time: Sampler,
 }
 
 /// When and how often customers try again.
@@ -351,7 +362,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
                     })?;
                 (
                     Entry::Flow(FlowId(position as u32)),
-                    Channel::Voice,
+                    center.ivr[position].channel(),
                     flow.get_ref().clone(),
                 )
             }
@@ -493,6 +504,8 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
                 ));
             }
         }
+        let bots = bot_models(center, config, entry, &scenario.base)
+            .map_err(|message| problem("bot", message))?;
         traffic.push(TrafficModel {
             label: format!("{name}/{}", channel.name()),
             entry,
@@ -505,6 +518,7 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
             patience,
             retrial,
             choices,
+            bots,
         });
     }
 
@@ -1134,6 +1148,64 @@ fn read_csv<T>(
         })?);
     }
     Ok(rows)
+}
+
+/// The bot models of one traffic table, per flow and node: every `bot` node of the flow it
+/// enters needs one, and every model must name a `bot` node.
+fn bot_models(
+    center: &CenterConfig,
+    config: &TrafficConfig,
+    entry: Entry,
+    base: &Path,
+) -> Result<Vec<Vec<Option<BotModel>>>, String> {
+    let mut bots: Vec<Vec<Option<BotModel>>> = center
+        .ivr
+        .iter()
+        .map(|flow| vec![None; flow.nodes.len()])
+        .collect();
+    for (node_id, bot) in &config.bot {
+        if !(0.0..=1.0).contains(&bot.containment) {
+            return Err(format!(
+                "node {node_id:?}: containment {} is not a probability between 0 and 1",
+                bot.containment
+            ));
+        }
+        let handle_time = Sampler::new(&bot.handle_time, base)
+            .map_err(|message| format!("node {node_id:?}: handle_time: {message}"))?;
+        let mut found = false;
+        for (flow_index, flow) in center.ivr.iter().enumerate() {
+            for (node_index, node) in flow.nodes.iter().enumerate() {
+                if node.id() == node_id && matches!(node, IvrNodeConfig::Bot { .. }) {
+                    found = true;
+                    bots[flow_index][node_index] = Some(BotModel {
+                        containment: bot.containment,
+                        handle_time: handle_time.clone(),
+                    });
+                }
+            }
+        }
+        if !found {
+            return Err(format!(
+                "no IVR node of kind \"bot\" has the id {node_id:?}"
+            ));
+        }
+    }
+    if let Entry::Flow(flow) = entry {
+        let flow_config = &center.ivr[flow.0 as usize];
+        for (node_index, node) in flow_config.nodes.iter().enumerate() {
+            if matches!(node, IvrNodeConfig::Bot { .. })
+                && bots[flow.0 as usize][node_index].is_none()
+            {
+                return Err(format!(
+                    "flow {:?} has the bot node {:?}: give it a model, `bot.{} = {{ containment = 0.7, handle_time = {{ dist = \"lognormal\", mean = \"2m\", cv = 1.0 }} }}`",
+                    flow_config.name,
+                    node.id(),
+                    node.id()
+                ));
+            }
+        }
+    }
+    Ok(bots)
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap;
 use rand::Rng;
 use rand_distr::{Distribution, Gamma};
 use switchboard_engine::{
-    AgentId, AgentState, Attributes, AuxReason, Center, ContactId, ContactPhase, EventKind, Input,
-    InputError, Outcome, Output, Party,
+    AgentId, AgentState, Attributes, AuxReason, BotOutcome, Center, ContactId, ContactPhase,
+    EventKind, Input, InputError, Outcome, Output, Party,
 };
 
 use crate::event_queue::EventQueue;
@@ -57,6 +57,12 @@ enum Action {
         contact: u64,
         generation: u32,
         choice: u32,
+    },
+    /// The bot of the contact's current `bot` node is done.
+    BotDone {
+        contact: u64,
+        generation: u32,
+        contained: bool,
     },
     StaffingStep {
         group: u32,
@@ -121,6 +127,9 @@ struct TrafficStreams {
     patience: Stream,
     retrial: Stream,
     ivr: Stream,
+    /// Bot outcomes and conversation lengths: a stream of its own, so flows without bots draw
+    /// exactly what they drew before bots existed.
+    bot: Stream,
     cursor: ArrivalCursor,
     multiplier: f64,
 }
@@ -287,6 +296,7 @@ pub fn run_replication(
                 patience: named("patience"),
                 retrial: named("retrial"),
                 ivr: named("ivr"),
+                bot: named("bot"),
                 cursor: ArrivalCursor::default(),
                 multiplier,
             }
@@ -588,6 +598,27 @@ impl Driver<'_, '_> {
                     self.input(|| Input::Digits {
                         contact: ContactId(contact),
                         digits: digits.clone(),
+                    });
+                }
+            }
+            Action::BotDone {
+                contact,
+                generation,
+                contained,
+            } => {
+                let still_in_bot = matches!(
+                    self.center.contact_phase(ContactId(contact)),
+                    Some(ContactPhase::InIvr)
+                );
+                if still_in_bot && self.is_current(contact, generation) {
+                    let outcome = if contained {
+                        BotOutcome::Contained
+                    } else {
+                        BotOutcome::Escalated
+                    };
+                    self.input(|| Input::BotFinished {
+                        contact: ContactId(contact),
+                        outcome,
                     });
                 }
             }
@@ -1076,6 +1107,32 @@ impl Driver<'_, '_> {
                     }
                 }
             }
+            Output::StartBot {
+                contact,
+                flow,
+                node,
+            } => {
+                let Some(state) = self.contacts.get_mut(&contact.0) else {
+                    return Ok(());
+                };
+                state.generation += 1;
+                let generation = state.generation;
+                let traffic = state.traffic as usize;
+                let bot = self.model.traffic[traffic].bots[flow.0 as usize][node.0 as usize]
+                    .as_ref()
+                    .expect("the model checked that every bot node of the flow has a model");
+                let streams = &mut self.traffic[traffic];
+                let contained = streams.bot.random::<f64>() < bot.containment;
+                let bot_ms = on_grid(self.quantum_ms, bot.handle_time.sample_ms(&mut streams.bot));
+                self.schedule.schedule(
+                    now_ms + bot_ms + self.commit_ms,
+                    Action::BotDone {
+                        contact: contact.0,
+                        generation,
+                        contained,
+                    },
+                );
+            }
             Output::Event(event) => {
                 self.trace.record(&event)?;
                 if let Some(observer) = &mut self.observer {
@@ -1084,6 +1141,7 @@ impl Driver<'_, '_> {
                 let contact = match &event.kind {
                     EventKind::ContactArrived { contact, .. }
                     | EventKind::ContactEnded { contact, .. }
+                    | EventKind::BotFinished { contact, .. }
                     | EventKind::ConversationEnded { contact, .. } => Some(contact.0),
                     _ => None,
                 };

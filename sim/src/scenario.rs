@@ -181,6 +181,21 @@ pub struct TrafficConfig {
     /// IVR choices: node id → digit → probability; the remainder presses nothing.
     #[serde(default)]
     pub choices: BTreeMap<String, BTreeMap<String, f64>>,
+    /// How the bots of the flow's `bot` nodes fare with these customers: node id → model.
+    /// Every `bot` node of the traffic's flow needs one.
+    #[serde(default)]
+    pub bot: BTreeMap<String, BotConfig>,
+}
+
+/// `bot.NODE = { containment = 0.9, handle_time = { ... } }`: one bot node's model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// Probability that the bot meets the customer's need: the contact ends self-served;
+    /// otherwise it escalates to the node's `escalate`.
+    pub containment: f64,
+    /// How long the bot converses before it contains or escalates (either way).
+    pub handle_time: DistributionConfig,
 }
 
 /// One interval of a traffic profile.

@@ -71,6 +71,8 @@ pub fn metric_values(
         Metric::Dropped => counters.dropped as f64,
         Metric::TimedOut => counters.timed_out as f64,
         Metric::SelfServed => counters.self_served as f64,
+        Metric::BotContained => counters.bot_contained as f64,
+        Metric::BotEscalated => counters.bot_escalated as f64,
         Metric::Transferred => counters.transferred as f64,
         Metric::Callbacks => counters.callbacks as f64,
         Metric::Retrials => counters.retrials as f64,

@@ -12,8 +12,8 @@
 use std::io::Write;
 
 use switchboard_engine::{
-    AgentState, AuxReason, BlockReason, Channel, Entry, Event, EventKind, OfferEnd, Outcome, Party,
-    TransferTarget,
+    AgentState, AuxReason, BlockReason, BotOutcome, Channel, Entry, Event, EventKind, OfferEnd,
+    Outcome, Party, TransferTarget,
 };
 
 /// Odd 64-bit constants with well-spread bits (wyhash's), one per word of an event record.
@@ -340,6 +340,25 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
                 pair(agent.0, queue.0),
                 conversation.0,
                 codes(12, [target_kind]) | u64::from(target_id) << 32,
+            ]
+        }
+        EventKind::BotFinished {
+            contact,
+            flow,
+            node,
+            outcome,
+            bot_ms,
+        } => {
+            let outcome_code = match outcome {
+                BotOutcome::Contained => 0,
+                BotOutcome::Escalated => 1,
+            };
+            [
+                time_ms,
+                contact.0,
+                pair(flow.0, node.0),
+                *bot_ms,
+                codes(13, [outcome_code]),
             ]
         }
         EventKind::AgentStateChanged { agent, from, to } => {

@@ -1,7 +1,6 @@
 //! A contact's life: arriving, talking, wrapping up, leaving (completed, abandoned, dropped,
 //! or turned into a callback request), and the one place where it ends.
 
-use crate::config::Media;
 use crate::io::*;
 use crate::model::{Contact, ContactKey, Phase};
 
@@ -37,10 +36,10 @@ impl Center {
                 if flow.0 as usize >= self.flows.len() {
                     return Err(InputError::UnknownFlow(flow));
                 }
-                if channel.media() != Media::Voice {
+                if channel.media() != self.flows[flow.0 as usize].channel.media() {
                     return Err(InputError::WrongPhase {
                         what: "contact arrived",
-                        expected: "a voice contact for an IVR flow",
+                        expected: "a contact of the flow's channel",
                     });
                 }
             }
@@ -87,6 +86,7 @@ impl Center {
             talk_ms: 0,
             answered_at_ms: 0,
             answer_wait_ms: 0,
+            node_entered_at_ms: 0,
         };
         let key = match self.free_contact_keys.pop() {
             Some(key) => {

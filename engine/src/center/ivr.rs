@@ -26,11 +26,14 @@ impl Center {
                 IvrNodeConfig::Menu { retries, .. } => *retries,
                 _ => 0,
             };
-            self.contact_mut(key).phase = Phase::Ivr {
+            let now_ms = self.now_ms;
+            let contact = self.contact_mut(key);
+            contact.phase = Phase::Ivr {
                 flow: flow_id,
                 node: node_id,
                 retries_left: retries,
             };
+            contact.node_entered_at_ms = now_ms;
             match self.step_ivr(key, flow_id, node_id) {
                 Some(next) => node_id = next,
                 None => return,
@@ -146,7 +149,55 @@ impl Center {
                 self.transfer(key, site);
                 None
             }
+            IvrNodeConfig::Bot { .. } => {
+                // The driver's bot decides when it is done: no timer, only a fresh token so
+                // that nothing scheduled for an earlier node fires.
+                self.outputs.push_back(Output::StartBot {
+                    contact: id,
+                    flow: flow_id,
+                    node: node_id,
+                });
+                self.renew_phase_token(key);
+                None
+            }
         }
+    }
+
+    /// The driver's bot is done with a contact in a `bot` node.
+    pub(super) fn bot_finished(
+        &mut self,
+        key: ContactKey,
+        outcome: BotOutcome,
+    ) -> Result<(), InputError> {
+        let wrong_phase = InputError::WrongPhase {
+            what: "bot finished",
+            expected: "a contact in an IVR bot node",
+        };
+        let Phase::Ivr { flow, node, .. } = self.contact(key).phase else {
+            return Err(wrong_phase);
+        };
+        let flow_ref = &self.flows[flow.0 as usize];
+        if !matches!(flow_ref.nodes[node.0 as usize], IvrNodeConfig::Bot { .. }) {
+            return Err(wrong_phase);
+        }
+        let escalate = flow_ref.next[node.0 as usize][0];
+        let contact = self.contact(key);
+        let (id, bot_ms) = (contact.id, self.now_ms - contact.node_entered_at_ms);
+        self.emit(EventKind::BotFinished {
+            contact: id,
+            flow,
+            node,
+            outcome,
+            bot_ms,
+        });
+        match outcome {
+            BotOutcome::Contained => {
+                self.outputs.push_back(Output::Disconnect { contact: id });
+                self.finish(key, Outcome::SelfServed, None, None);
+            }
+            BotOutcome::Escalated => self.run_ivr(key, flow, escalate),
+        }
+        Ok(())
     }
 
     /// A prompt finished or a menu's time ran out.

@@ -350,6 +350,10 @@ impl Center {
                 let key = self.key_of(contact)?;
                 self.callback_requested(key)
             }
+            Input::BotFinished { contact, outcome } => {
+                let key = self.key_of(contact)?;
+                self.bot_finished(key, outcome)
+            }
             Input::ContactAbandoned { contact } => {
                 let key = self.key_of(contact)?;
                 self.abandoned(key)

@@ -112,12 +112,22 @@ impl Harness {
     }
 
     pub fn arrive_in_flow(&mut self, flow: &str, attributes: &[(&str, &str)]) -> ContactId {
+        self.arrive_in_flow_on(flow, Channel::Voice, attributes)
+    }
+
+    /// A new contact of `channel` at the start of `flow`; returns its id.
+    pub fn arrive_in_flow_on(
+        &mut self,
+        flow: &str,
+        channel: Channel,
+        attributes: &[(&str, &str)],
+    ) -> ContactId {
         let contact = ContactId(self.next_contact);
         self.next_contact += 1;
         let entry = Entry::Flow(self.center.flow_id(flow).expect("flow exists"));
         self.input(Input::ContactArrived {
             contact,
-            channel: Channel::Voice,
+            channel,
             entry,
             attributes: attributes
                 .iter()
@@ -191,5 +201,19 @@ impl Harness {
 
     pub fn clear_outputs(&mut self) {
         self.outputs.clear();
+    }
+}
+
+/// The problems `Center::new` finds in a configuration, as (key path, message); empty when it
+/// is valid.
+pub fn config_problems(text: &str) -> Vec<(String, String)> {
+    let config: CenterConfig = toml::from_str(text).expect("parses");
+    match Center::new(config) {
+        Ok(_) => Vec::new(),
+        Err(error) => error
+            .problems
+            .into_iter()
+            .map(|problem| (problem.path, problem.message))
+            .collect(),
     }
 }

@@ -1026,6 +1026,24 @@ impl Switch {
                 );
                 self.send_early_progress(contact);
             }
+            Output::StartBot { contact, node, .. } => {
+                // No voice bot runs on calls yet: the bot node hands the caller on to its
+                // `escalate` node at once (the drain's next round applies what follows).
+                tracing::debug!(
+                    contact = contact.0,
+                    node = node.0,
+                    "bot node: escalated, no voice bot"
+                );
+                if let Err(error) = self.center.handle(
+                    self.now_ms,
+                    Input::BotFinished {
+                        contact,
+                        outcome: switchboard_engine::BotOutcome::Escalated,
+                    },
+                ) {
+                    tracing::debug!(%error, contact = contact.0, "bot outcome refused");
+                }
+            }
             Output::Disconnect { contact } => self.disconnect(contact),
             Output::Transfer { contact, .. } => {
                 // Other sites are not reachable from this runtime: end the call.
