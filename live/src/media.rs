@@ -676,7 +676,8 @@ impl Outbox {
 /// A worker's timers: one live entry per call at most (see [`CallSlot::timer_ms`]).
 struct Timers {
     queue: TimerQueue<u64>,
-    /// The time of the last entry taken out: nothing is scheduled before it.
+    /// Nothing is scheduled before this time: just after the last pass over the due
+    /// entries (never before the last entry taken out, as the queue requires).
     now_ms: u64,
 }
 
@@ -958,7 +959,9 @@ impl MediaWorker {
             let Some((at_ms, call)) = self.timers.queue.pop() else {
                 break;
             };
-            self.timers.now_ms = at_ms;
+            // What this pass schedules comes after `now_ms`: a deadline that stayed in the
+            // past cannot keep the worker in this loop.
+            self.timers.now_ms = now_ms + 1;
             let Some(Some(slot)) = self
                 .slot_of
                 .get(&call)
