@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::event_stream::EventStream;
 use common::{http, CompliantCenter, Server};
 
 /// Who sends a request: no token, a forged one, or one of the users below.
@@ -38,7 +39,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 19] = [
+const TABLE: [&str; 22] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -50,6 +51,8 @@ const TABLE: [&str; 19] = [
     "POST /agents/{agent}/aux @sales-team-2: none 401 | forged 401 | agent 403, 200 sales-team-1 | supervisor 200 | scoped 403, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403 sales-team-1",
     "POST /agents/{agent}/ready @sales-team-2: none 401 | forged 401 | agent 403, 200 sales-team-1 | supervisor 200 | scoped 403, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403 sales-team-1",
     "POST /agents/{agent}/logout @sales-team-2: none 401 | forged 401 | agent 403, 200 sales-team-1 | supervisor 200 | scoped 403, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403 sales-team-1",
+    // Allowed, then refused by the switch: nobody is in after-contact work.
+    "POST /agents/{agent}/wrap-up-done @sales-team-2: none 401 | forged 401 | agent 403, 409 sales-team-1 | supervisor 409 | scoped 403, 409 billing-team-1 | admin 409 sales-team-3 | auditor 403 sales-team-1",
     // Allowed, then refused by the switch: this center has no trunk to call through.
     "POST /agents/{agent}/dial @sales-team-1: none 401 | forged 401 | agent 403 sales-team-2, 409 | supervisor 409 sales-team-2 | scoped 403 sales-team-2, 409 billing-team-1 | admin 409 sales-team-3 | auditor 403",
     // An outbound call is one of its agent's contacts; an unknown one belongs to no agent,
@@ -65,6 +68,9 @@ const TABLE: [&str; 19] = [
     "POST /calls/{contact}/recording @7: none 401 | forged 401 | agent 403 | supervisor 404 | scoped 403 | admin 404 | auditor 403",
     // Likewise, and an unknown call talks to no agent, so no agent may transfer it.
     "POST /calls/{contact}/transfer @7: none 401 | forged 401 | agent 403 | supervisor 404 | scoped 403 | admin 404 | auditor 403",
+    // The wallboard: whoever may list the queues.
+    "GET /wallboard/events: none 401 | forged 401 | agent 403 | supervisor 200 | scoped 200 | admin 200 | auditor 403",
+    "POST /wallboard/session: none 401 | forged 401 | agent 403 | supervisor 204 | scoped 204 | admin 204 | auditor 403",
 ];
 
 /// The body of an endpoint's requests.
@@ -210,7 +216,17 @@ fn each_role_gets_exactly_its_rights_on_every_endpoint() {
             };
             let refused = matches!(cell.expected, 401 | 403);
             let before = refused.then(|| snapshot(&server, &center));
-            let (status, answer) = http(server.http_port, method, &path, token, body);
+            let (status, answer) = if path == "/wallboard/events" {
+                // A stream: its status and a refusal's body, without waiting for its end.
+                let headers: Vec<String> = token
+                    .map(|token| format!("Authorization: Bearer {token}"))
+                    .into_iter()
+                    .collect();
+                let stream = EventStream::open(server.http_port, &path, &headers);
+                (stream.status, stream.body)
+            } else {
+                http(server.http_port, method, &path, token, body)
+            };
             if status != cell.expected {
                 wrong.push(format!(
                     "{method} {path} as {}: {status} (expected {}): {answer}",

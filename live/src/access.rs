@@ -25,6 +25,8 @@ pub enum Endpoint {
     AgentReady,
     AgentAux,
     AgentDial,
+    /// End the agent's after-contact work before its configured time.
+    AgentWrapUpDone,
     OutboundCall,
     Queues,
     Queue,
@@ -33,6 +35,10 @@ pub enum Endpoint {
     Audit,
     CallRecording,
     CallTransfer,
+    /// The wallboard's Server-Sent Events (a bearer token or the session cookie).
+    WallboardEvents,
+    /// Trade a bearer token for the wallboard's session cookie.
+    WallboardSession,
 }
 
 /// What an endpoint's path parameter names.
@@ -49,7 +55,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 17] = [
+    pub const ALL: [Endpoint; 20] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -59,6 +65,7 @@ impl Endpoint {
         Endpoint::AgentReady,
         Endpoint::AgentAux,
         Endpoint::AgentDial,
+        Endpoint::AgentWrapUpDone,
         Endpoint::OutboundCall,
         Endpoint::Queues,
         Endpoint::Queue,
@@ -67,6 +74,8 @@ impl Endpoint {
         Endpoint::Audit,
         Endpoint::CallRecording,
         Endpoint::CallTransfer,
+        Endpoint::WallboardEvents,
+        Endpoint::WallboardSession,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -81,6 +90,7 @@ impl Endpoint {
             Endpoint::AgentReady => ("POST", "/agents/{agent}/ready"),
             Endpoint::AgentAux => ("POST", "/agents/{agent}/aux"),
             Endpoint::AgentDial => ("POST", "/agents/{agent}/dial"),
+            Endpoint::AgentWrapUpDone => ("POST", "/agents/{agent}/wrap-up-done"),
             Endpoint::OutboundCall => ("GET", "/outbound-calls/{call}"),
             Endpoint::Queues => ("GET", "/queues"),
             Endpoint::Queue => ("GET", "/queues/{queue}"),
@@ -89,7 +99,15 @@ impl Endpoint {
             Endpoint::Audit => ("GET", "/audit"),
             Endpoint::CallRecording => ("POST", "/calls/{contact}/recording"),
             Endpoint::CallTransfer => ("POST", "/calls/{contact}/transfer"),
+            Endpoint::WallboardEvents => ("GET", "/wallboard/events"),
+            Endpoint::WallboardSession => ("POST", "/wallboard/session"),
         }
+    }
+
+    /// Whether the wallboard's session cookie stands for a bearer token here: only on the
+    /// wallboard's stream, which a browser's `EventSource` opens without headers of its own.
+    pub fn takes_session_cookie(self) -> bool {
+        self == Endpoint::WallboardEvents
     }
 
     pub fn subject(self) -> Subject {
@@ -100,7 +118,8 @@ impl Endpoint {
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
             | Endpoint::AgentAux
-            | Endpoint::AgentDial => Subject::Agent,
+            | Endpoint::AgentDial
+            | Endpoint::AgentWrapUpDone => Subject::Agent,
             Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
@@ -109,7 +128,9 @@ impl Endpoint {
             | Endpoint::Agents
             | Endpoint::Queues
             | Endpoint::EntryPoints
-            | Endpoint::Audit => Subject::Nothing,
+            | Endpoint::Audit
+            | Endpoint::WallboardEvents
+            | Endpoint::WallboardSession => Subject::Nothing,
         }
     }
 
@@ -133,12 +154,16 @@ impl Endpoint {
             | Endpoint::AgentLogout
             | Endpoint::AgentReady
             | Endpoint::AgentAux
+            | Endpoint::AgentWrapUpDone
             // Dialling puts the agent on a call (and in aux while it lasts).
             | Endpoint::AgentDial => Action::ChangeAgentState {
                 agent: subject,
                 place,
             },
-            Endpoint::Queues => Action::ListQueues,
+            // The wallboard lists queues and their agents, each shown only in scope.
+            Endpoint::Queues | Endpoint::WallboardEvents | Endpoint::WallboardSession => {
+                Action::ListQueues
+            }
             Endpoint::Queue => Action::ReadQueue { place },
             Endpoint::EntryPoints => Action::ReadConfiguration,
             Endpoint::SetEntryPoint => Action::ChangeConfiguration,

@@ -24,6 +24,10 @@ pub enum Command {
         agent: String,
         reason: AuxReason,
     },
+    /// End the agent's after-contact work now.
+    AgentWrapUpDone {
+        agent: String,
+    },
     Agent {
         agent: String,
     },
@@ -71,6 +75,8 @@ pub enum Command {
         queue: Option<String>,
         agent: Option<String>,
     },
+    /// Every queue's and agent's figures for the wallboard (`docs/web.md`).
+    Wallboard,
 }
 
 /// A blind transfer as the API reports it, once the switch has carried it out.
@@ -149,6 +155,92 @@ pub struct QueueView {
     pub expected_wait_ms: Option<u64>,
 }
 
+/// What the wallboard shows, as the switch sees it at one instant (`docs/web.md` defines
+/// every figure; the names are Amazon Connect's real-time metrics').
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WallboardView {
+    /// Where today's and this interval's figures start, on the wall clock.
+    pub interval_start_unix_ms: i64,
+    pub interval_ms: i64,
+    pub queues: Vec<QueueBoard>,
+    pub agents: Vec<AgentBoard>,
+}
+
+/// One queue on the wallboard.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueBoard {
+    pub name: String,
+    /// Waiting, callbacks in line included, not the ones ringing at an agent (the engine's
+    /// queue length, as `GET /queues` reports it).
+    pub contacts_in_queue: usize,
+    /// How long the longest-waiting of them has waited.
+    pub oldest_contact_age_ms: Option<u64>,
+    /// Callback requests in line.
+    pub contacts_scheduled: usize,
+    /// The queue's goal: answered within this wait.
+    pub service_level_target_ms: u64,
+    /// Shares in 0–1; none before the first contact left the queue.
+    pub service_level_today: Option<f64>,
+    pub service_level_interval: Option<f64>,
+    pub abandonment_rate_today: Option<f64>,
+    pub abandonment_rate_interval: Option<f64>,
+    pub answered_today: u64,
+    pub abandoned_today: u64,
+    /// The agents who could serve the queue, by state.
+    pub agents: AgentCounts,
+}
+
+/// Agents by state, and their slots (one per agent: the live runtime offers one contact at a
+/// time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AgentCounts {
+    /// Logged in, whatever the state.
+    pub agents_online: u32,
+    pub agents_available: u32,
+    /// Ringing or in conversation.
+    pub agents_on_contact: u32,
+    pub agents_after_contact_work: u32,
+    /// In aux (a break, a meeting, training, missed offers).
+    pub agents_non_productive: u32,
+    /// Available, on contact or in after-contact work.
+    pub agents_staffed: u32,
+    /// Slots holding a contact: ringing, in conversation or in after-contact work.
+    pub slots_active: u32,
+    /// Slots a contact could be offered to now.
+    pub slots_available: u32,
+}
+
+impl AgentCounts {
+    pub fn count(&mut self, state: AgentState) {
+        match state {
+            AgentState::LoggedOut => return,
+            AgentState::Available => {
+                self.agents_available += 1;
+                self.slots_available += 1;
+            }
+            AgentState::Reserved | AgentState::Busy => {
+                self.agents_on_contact += 1;
+                self.slots_active += 1;
+            }
+            AgentState::WrapUp => {
+                self.agents_after_contact_work += 1;
+                self.slots_active += 1;
+            }
+            AgentState::Aux(_) => self.agents_non_productive += 1,
+        }
+        self.agents_online += 1;
+        self.agents_staffed += u32::from(!matches!(state, AgentState::Aux(_)));
+    }
+}
+
+/// One agent on the wallboard.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentBoard {
+    pub id: String,
+    pub state: AgentState,
+    pub registered: bool,
+}
+
 /// `/health`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HealthView {
@@ -177,6 +269,7 @@ pub enum Reply {
     /// The queue a call is in (none while in an IVR, or for an unknown call).
     CallOwner(crate::access::Owner),
     Transfer(TransferView),
+    Wallboard(WallboardView),
 }
 
 /// A command the switch could not carry out.
@@ -246,6 +339,7 @@ impl Reply {
             Reply::Recording(recording) => serde_json::to_value(recording),
             Reply::CallOwner(owner) => serde_json::to_value(owner),
             Reply::Transfer(transfer) => serde_json::to_value(transfer),
+            Reply::Wallboard(board) => serde_json::to_value(board),
             Reply::Metrics(text) => return Err(text),
         };
         // These types always serialize.

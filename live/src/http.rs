@@ -1,7 +1,8 @@
 //! The HTTP API (axum): agent state changes, queue and agent state, the calls an agent is on,
 //! entry points, the audit log, health, metrics and the OpenAPI document.
 //!
-//! Every route but `/health` and `/openapi.json` needs `Authorization: Bearer`. The check
+//! Every route but `/health`, `/openapi.json` and the wallboard's page (`crate::wallboard`)
+//! needs `Authorization: Bearer` (or, on the wallboard's stream, its session cookie). The check
 //! lives in one place, [`authorize`], a layer in front of each protected route that asks
 //! [`Access::check`] whether the token's user may do what the route's [`Endpoint`] does: a
 //! missing or wrong token gets 401, a token without the right 403, and neither changes
@@ -50,10 +51,12 @@ struct ApiState {
     access: Access,
     places: Arc<Places>,
     masker: Arc<Masker>,
+    wallboard: Arc<crate::wallboard::Wallboard>,
 }
 
 pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
     let state = ApiState {
+        wallboard: crate::wallboard::Wallboard::new(switch.clone()),
         switch,
         access: settings.access,
         places: Arc::new(settings.places),
@@ -73,6 +76,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::AgentReady => post(ready),
             Endpoint::AgentAux => post(aux),
             Endpoint::AgentDial => post(dial),
+            Endpoint::AgentWrapUpDone => post(wrap_up_done),
             Endpoint::OutboundCall => get(outbound_call),
             Endpoint::Queues => get(queues),
             Endpoint::Queue => get(queue),
@@ -81,11 +85,16 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::Audit => get(audit),
             Endpoint::CallRecording => post(call_recording),
             Endpoint::CallTransfer => post(call_transfer),
+            Endpoint::WallboardEvents => get(wallboard_events),
+            Endpoint::WallboardSession => post(wallboard_session),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));
     }
-    router.with_state(state)
+    router
+        .merge(crate::wallboard::page_routes())
+        .merge(crate::desk::page_routes())
+        .with_state(state)
 }
 
 fn now_unix_ms() -> i64 {
@@ -152,7 +161,16 @@ async fn authorize(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = bearer(request.headers());
+    let token = bearer(request.headers()).or_else(|| {
+        endpoint
+            .takes_session_cookie()
+            .then(|| {
+                state
+                    .wallboard
+                    .session_token(request.headers(), now_unix_ms())
+            })
+            .flatten()
+    });
     let subject = parameters
         .iter()
         .next()
@@ -291,6 +309,10 @@ async fn logout(State(state): State<ApiState>, Path(agent): Path<String>) -> Res
 
 async fn ready(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
     answer(&state, Command::AgentReady { agent }).await
+}
+
+async fn wrap_up_done(State(state): State<ApiState>, Path(agent): Path<String>) -> Response {
+    answer(&state, Command::AgentWrapUpDone { agent }).await
 }
 
 fn bad_request(expected: &str, error: impl std::fmt::Display) -> Response {
@@ -509,6 +531,24 @@ async fn call_transfer(
         },
     )
     .await
+}
+
+async fn wallboard_events(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
+    crate::wallboard::events(
+        state.wallboard.clone(),
+        state.places.clone(),
+        principal,
+        &headers,
+    )
+    .await
+}
+
+async fn wallboard_session(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    crate::wallboard::open_session(&state.wallboard, bearer(&headers), now_unix_ms())
 }
 
 async fn outbound_call(State(state): State<ApiState>, Path(call): Path<String>) -> Response {

@@ -6,7 +6,9 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod browser;
 pub mod cli;
+pub mod event_stream;
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
@@ -438,6 +440,21 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
         .collect()
 }
 
+/// tests/sipp/center.toml with its secrets file named by absolute path, so that a copy of it
+/// elsewhere (a test's own variant) still finds it.
+pub fn sipp_center_movable() -> String {
+    let center = std::fs::read_to_string(repository_file("tests/sipp/center.toml")).unwrap();
+    center.replace(
+        "secrets = \"secrets.toml\"",
+        &format!(
+            "secrets = {:?}",
+            repository_file("tests/sipp/secrets.toml")
+                .display()
+                .to_string()
+        ),
+    )
+}
+
 /// A user of a [`CompliantCenter`]: name, role, the agent it is (agent role), its queues.
 pub type TestUser<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a [&'a str]>);
 
@@ -483,17 +500,9 @@ impl CompliantCenter {
         let signer = NoteSigner::generate("audit.test/live").unwrap();
         std::fs::write(folder.path().join("audit.key"), signer.to_private_text()).unwrap();
         std::fs::write(folder.path().join("audit.pub"), signer.verifier().to_text()).unwrap();
-        let center = std::fs::read_to_string(repository_file("tests/sipp/center.toml")).unwrap();
+        let center = sipp_center_movable();
         assert!(center.contains("api_token = \"test-token\"\n"));
-        let center = center.replace("api_token = \"test-token\"\n", "").replace(
-            "secrets = \"secrets.toml\"",
-            &format!(
-                "secrets = {:?}",
-                repository_file("tests/sipp/secrets.toml")
-                    .display()
-                    .to_string()
-            ),
-        );
+        let center = center.replace("api_token = \"test-token\"\n", "");
         let scenario = format!(
             "{center}\n[live.compliance]\ntokens = \"tokens.toml\"\naudit_key = \"audit.key\"\n\
              audit = \"audit\"\n{extra}\n"

@@ -1,7 +1,7 @@
 //! The API's commands, carried out on the switch; answers are typed ([`Reply`]), and
 //! `crate::api` turns them into HTTP.
 
-use switchboard_engine::{AgentId, Input, QueueId};
+use switchboard_engine::{AgentId, ContactPhase, Input, QueueId};
 
 use super::{AgentLegState, Switch};
 use crate::api::{
@@ -63,6 +63,7 @@ impl Switch {
             Command::AgentAux { agent, reason } => {
                 self.change_agent(&agent, |agent| Input::AgentAux { agent, reason })
             }
+            Command::AgentWrapUpDone { agent } => self.wrap_up_done(&agent),
             Command::Agent { agent } => {
                 Ok(Reply::Agent(self.agent_view(self.agent_by_name(&agent)?)))
             }
@@ -142,7 +143,25 @@ impl Switch {
                 queue,
                 agent,
             } => self.transfer_from_api(&contact, queue, agent),
+            Command::Wallboard => Ok(Reply::Wallboard(self.wallboard_view())),
         }
+    }
+
+    /// Ends the after-contact work of the agent's contact in wrap-up (the oldest, with
+    /// several channels), as if its time had run out.
+    fn wrap_up_done(&mut self, name: &str) -> Result<Reply, CommandError> {
+        self.agent_by_name(name)?;
+        let contact = self
+            .calls
+            .iter()
+            .filter(|(_, call)| call.record.row().agent.as_deref() == Some(name))
+            .map(|(contact, _)| *contact)
+            .filter(|contact| self.center.contact_phase(*contact) == Some(ContactPhase::WrapUp))
+            .min()
+            .ok_or_else(|| {
+                CommandError::Refused(format!("{name} has no contact in after-contact work"))
+            })?;
+        self.change_agent(name, |_| Input::WrapUpDone { contact })
     }
 
     /// The calls ringing the agent's phone or talking on it, by contact.

@@ -32,6 +32,7 @@ mod probe;
 mod recording;
 mod registration;
 mod transfer;
+mod wallboard;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -209,6 +210,8 @@ pub struct Switch {
     /// The CDRs of conversations handed over by a blind transfer, by the contact id they are
     /// reported under, until they end (see `transfer`).
     conversations_transferred: HashMap<ContactId, CallRecord>,
+    /// The wallboard's figures the engine does not keep (waiting times, removals today).
+    tally: crate::wallboard_tally::Tally,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -231,7 +234,9 @@ impl Switch {
         // The tables of calls are sized for `max_calls` at once, for the reason the
         // transaction layer sizes its own (`TableCapacities`): no rehash stalls the loop.
         let max_calls = live.max_calls;
+        let tally = crate::wallboard_tally::Tally::new(&center);
         Switch {
+            tally,
             transactions: TransactionLayer::new(timers, local.to_string(), live.max_transactions),
             center,
             registrar: Registrar::default(),
@@ -941,6 +946,7 @@ impl Switch {
             let mut ended = Vec::new();
             for output in &outputs {
                 if let Output::Event(event) = output {
+                    self.tally.record(event, self.unix_ms(event.time_ms));
                     self.log_event(event);
                     if let Some(contact) = self.apply_event(event) {
                         ended.push(contact);
