@@ -68,6 +68,7 @@ fn smb_saas_runs_and_its_report_shows_the_ivr_deflection() {
     assert!(html.matches("<svg").count() >= 8);
     assert!(html.contains("arrived (before IVR)"));
     assert!(html.contains("<th>wechat</th>"));
+    assert!(html.contains("id=\"chart-backlog\""));
 }
 
 #[test]

@@ -267,6 +267,7 @@ pub struct TlsConfig {
 /// anchor = true                  # false: the phones' SDP passes through (direct media)
 /// rtp_ports = "20000-29999"      # even ports of this range, one per leg
 /// media_timeout = "60s"          # a leg that sends no RTP this long ends the call
+/// workers = 0                    # media worker threads; 0: one per core
 /// [live.media.hold_audio]
 /// sales = "prompts/music.wav"    # what callers waiting in a queue hear
 /// ```
@@ -280,6 +281,9 @@ pub struct MediaConfig {
     pub rtp_ports: (u16, u16),
     /// `"0s"` never ends a silent leg.
     pub media_timeout: DurationMs,
+    /// Threads that relay RTP and play prompts, each owning a share of the calls; 0: one per
+    /// core.
+    pub workers: usize,
     /// A queue's name → a WAV file (8 kHz mono 16-bit; relative to the scenario file).
     pub hold_audio: BTreeMap<String, String>,
 }
@@ -291,6 +295,7 @@ impl Default for MediaConfig {
             address: None,
             rtp_ports: (20_000, 29_999),
             media_timeout: DurationMs::from_s(60),
+            workers: 0,
             hold_audio: BTreeMap::new(),
         }
     }

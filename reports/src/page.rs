@@ -203,6 +203,7 @@ impl Section for IntervalCharts {
             "wait-percentiles",
             "occupancy",
             "queue-length",
+            "backlog",
             "concurrent-contacts",
         ]);
         if figures.is_empty() {

@@ -349,6 +349,20 @@ pub fn interval_charts(input: &ReportInput, service_level_goal: f64) -> Vec<Char
     ));
 
     let channels = scopes_of_kind(input, Kind::Channel);
+    // E-mails and tickets wait for hours: what is still open as each interval ends is the
+    // figure to watch, so centers with e-mail get the backlog drawn.
+    if channels
+        .iter()
+        .any(|scope| scope.own_name() == Some("email"))
+    {
+        charts.push(chart(
+            "backlog",
+            "Backlog: contacts still waiting as each interval ends".to_string(),
+            "contacts waiting".to_string(),
+            total_and_each(input, &timeline, Kind::Queue, Metric::Backlog),
+        ));
+    }
+    let channels = scopes_of_kind(input, Kind::Channel);
     if !channels.is_empty() {
         charts.push(chart(
             "concurrent-contacts",

@@ -54,12 +54,13 @@ pub enum Metric {
     StaffedAgents,
     AverageQueueLength,
     MaxQueueLength,
+    Backlog,
     MaxConcurrent,
     RequiredAgents,
 }
 impl Metric {
     /// Every metric, in the order tables show them.
-    pub const ALL: [Metric; 33] = [
+    pub const ALL: [Metric; 34] = [
         Metric::Arrived,
         Metric::Offered,
         Metric::Answered,
@@ -91,6 +92,7 @@ impl Metric {
         Metric::StaffedAgents,
         Metric::AverageQueueLength,
         Metric::MaxQueueLength,
+        Metric::Backlog,
         Metric::MaxConcurrent,
         Metric::RequiredAgents,
     ];
@@ -129,6 +131,7 @@ impl Metric {
             Metric::StaffedAgents => "staffed_agents",
             Metric::AverageQueueLength => "average_queue_length",
             Metric::MaxQueueLength => "max_queue_length",
+            Metric::Backlog => "backlog",
             Metric::MaxConcurrent => "max_concurrent",
             Metric::RequiredAgents => "required_agents",
         }
@@ -168,6 +171,7 @@ impl Metric {
             Metric::StaffedAgents => Unit::Agents,
             Metric::AverageQueueLength => Unit::Contacts,
             Metric::MaxQueueLength => Unit::Contacts,
+            Metric::Backlog => Unit::Contacts,
             Metric::MaxConcurrent => Unit::Contacts,
             Metric::RequiredAgents => Unit::Agents,
         }
@@ -259,6 +263,9 @@ impl Metric {
             Metric::MaxQueueLength => {
                 r#"the largest number of contacts waiting at once (the center: summed over queues)"#
             }
+            Metric::Backlog => {
+                r#"contacts waiting in queues as the interval ends (for the whole run: as it ends), carried into the next interval: for e-mail and tickets, the open backlog; the center's is the sum of its queues'"#
+            }
             Metric::MaxConcurrent => {
                 r#"the most contacts inside at once: for a voice channel, the trunk lines needed. A queue's count runs from joining it to the end of the contact (IVR time is counted for the center and the channel only)"#
             }
@@ -268,10 +275,10 @@ impl Metric {
         }
     }
     /// The metrics `summary.json` gives for every scope, in the order tables show them.
-    pub const SUMMARY: [Metric; 32] = {
-        let mut metrics = [Metric::Arrived; 32];
+    pub const SUMMARY: [Metric; 33] = {
+        let mut metrics = [Metric::Arrived; 33];
         let mut index = 0;
-        while index < 32 {
+        while index < 33 {
             metrics[index] = Metric::ALL[index];
             index += 1;
         }
@@ -279,7 +286,7 @@ impl Metric {
     };
 
     /// The columns of `intervals.csv` after `interval_start,scope`, in order.
-    pub const INTERVAL_COLUMNS: [Metric; 22] = [
+    pub const INTERVAL_COLUMNS: [Metric; 23] = [
         Metric::Arrived,
         Metric::Offered,
         Metric::Answered,
@@ -301,6 +308,7 @@ impl Metric {
         Metric::RequiredAgents,
         Metric::AverageQueueLength,
         Metric::MaxQueueLength,
+        Metric::Backlog,
         Metric::MaxConcurrent,
     ];
 

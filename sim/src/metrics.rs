@@ -55,6 +55,9 @@ pub struct Counters {
     pub talk_ms: u64,
     pub wrap_up_ms: u64,
     pub max_queue_length: u64,
+    /// Contacts waiting at the end of the span (the run's end for the whole run): the backlog
+    /// carried into the next interval. A sum over queues.
+    pub backlog: u64,
     /// Queue length integrated over time (contact·ms).
     pub queue_length_ms: u64,
     pub max_concurrent: u64,
@@ -91,6 +94,7 @@ impl Counters {
         self.wrap_up_ms += other.wrap_up_ms;
         self.max_queue_length = self.max_queue_length.max(other.max_queue_length);
         self.queue_length_ms += other.queue_length_ms;
+        self.backlog += other.backlog;
         self.max_concurrent = self.max_concurrent.max(other.max_concurrent);
         self.ready_ms += other.ready_ms;
         self.busy_ms += other.busy_ms;
@@ -719,28 +723,48 @@ impl MetricsRecorder {
             };
             let area = length * (piece_end_ms - start_ms);
             // The queue's scope only: the center's and the site's areas are sums of their
-            // queues', added once at the end (`spread_queue_areas`).
+            // queues', added once at the end (`spread_queue_areas`), and so are backlogs.
             self.metrics.whole[scope].queue_length_ms += area;
-            self.metrics.intervals[scope * self.metrics.interval_count + interval]
-                .queue_length_ms += area;
+            let slot = &mut self.metrics.intervals[scope * self.metrics.interval_count + interval];
+            slot.queue_length_ms += area;
+            let last = interval + 1 == self.metrics.interval_count;
+            let interval_end_ms = if last {
+                self.duration_ms
+            } else {
+                (interval as u64 + 1) * self.interval_ms
+            };
+            if piece_end_ms == interval_end_ms {
+                // `length` contacts wait as the interval ends: they are its backlog.
+                slot.backlog = length;
+                if last {
+                    self.metrics.whole[scope].backlog = length;
+                }
+            }
             start_ms = piece_end_ms;
         }
     }
 
-    /// Adds each queue's queue-length area (whole run and per interval) to the center's
-    /// scope and to its site's: integer sums, the same as integrating into every scope.
+    /// Adds each queue's queue-length area and backlog (whole run and per interval) to the
+    /// center's scope and to its site's: integer sums, the same as integrating into every scope.
     fn spread_queue_areas(&mut self) {
         let interval_count = self.metrics.interval_count;
         for queue in 0..self.queue_count {
             let from = 1 + queue;
             for into in std::iter::once(0).chain(self.site_scope(queue)) {
-                let whole_ms = self.metrics.whole[from].queue_length_ms;
+                let (whole_ms, whole_backlog) = {
+                    let whole = &self.metrics.whole[from];
+                    (whole.queue_length_ms, whole.backlog)
+                };
                 self.metrics.whole[into].queue_length_ms += whole_ms;
+                self.metrics.whole[into].backlog += whole_backlog;
                 for interval in 0..interval_count {
-                    let area_ms =
-                        self.metrics.intervals[from * interval_count + interval].queue_length_ms;
-                    self.metrics.intervals[into * interval_count + interval].queue_length_ms +=
-                        area_ms;
+                    let (area_ms, backlog) = {
+                        let slot = &self.metrics.intervals[from * interval_count + interval];
+                        (slot.queue_length_ms, slot.backlog)
+                    };
+                    let slot = &mut self.metrics.intervals[into * interval_count + interval];
+                    slot.queue_length_ms += area_ms;
+                    slot.backlog += backlog;
                 }
             }
         }

@@ -96,6 +96,7 @@ pub fn metric_values(
         Metric::StaffedAgents => ratio(agent_ms, span_ms),
         Metric::AverageQueueLength => ratio(counters.queue_length_ms, span_ms),
         Metric::MaxQueueLength => counters.max_queue_length as f64,
+        Metric::Backlog => counters.backlog as f64,
         Metric::MaxConcurrent => counters.max_concurrent as f64,
         Metric::RequiredAgents => unreachable!("required_agents is sized by the planner"),
     })
