@@ -367,17 +367,51 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         reason: args.reason.as_deref(),
     };
     let target = format!("recording/{}", args.file.display());
-    let checked = guard.check(Some(&token), action, &target, now_unix_ms());
-    guard.close().map_err(|problem| anyhow!("{problem}"))?;
-    if let Err(refusal) = checked {
-        eprintln!(
-            "error: refused ({}): {}; the refusal is in the audit log",
-            refusal.status(),
-            refusal.message()
-        );
-        return Ok(ExitCode::from(3));
+    // The export is audited once tried, so that its record says whether the file was given
+    // out: a key file that does not decrypt it is a failed export, not an allowed one.
+    let principal = match guard.check_before_trying(Some(&token), action, &target, now_unix_ms()) {
+        Ok(principal) => principal,
+        Err(refusal) => {
+            guard.close().map_err(|problem| anyhow!("{problem}"))?;
+            eprintln!(
+                "error: refused ({}): {}; the refusal is in the audit log",
+                refusal.status(),
+                refusal.message()
+            );
+            return Ok(ExitCode::from(3));
+        }
+    };
+    let decrypted = decrypt_for_export(&args, &keys);
+    let failure = decrypted
+        .as_ref()
+        .err()
+        .map(|problem| format!("{problem:#}"));
+    let audited = guard.report_carried_out(
+        &principal,
+        action,
+        &target,
+        failure.as_deref(),
+        now_unix_ms(),
+    );
+    let closed = guard.close().map_err(|problem| anyhow!("{problem}"));
+    let (temporary, exported) =
+        decrypted.context("nothing was exported; the failed export is in the audit log")?;
+    // Given out only once audited: a record that cannot be written keeps the file back.
+    let given_out = audited
+        .map_err(|refusal| anyhow!("{}", refusal.message()))
+        .and(closed.map(|_| ()))
+        .and_then(|()| Ok(std::fs::rename(&temporary, &exported)?));
+    if let Err(problem) = given_out {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(problem);
     }
+    println!("{}", exported.display());
+    Ok(ExitCode::SUCCESS)
+}
 
+/// Decrypt the export's file into `PATH.partial` beside where it goes: (partial, final path).
+/// Nothing is left behind when it fails (a wrong key, a damaged file).
+fn decrypt_for_export(args: &ExportArgs, keys: &Keyring) -> anyhow::Result<(PathBuf, PathBuf)> {
     let header = read_header(&args.file).map_err(|problem| anyhow!("{problem}"))?;
     let input = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
@@ -411,15 +445,15 @@ fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             }
         }
         out.sync_all()?;
-        std::fs::rename(&temporary, &exported)?;
         Ok(())
     })();
-    if let Err(problem) = result {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(problem);
+    match result {
+        Ok(()) => Ok((temporary, exported)),
+        Err(problem) => {
+            let _ = std::fs::remove_file(&temporary);
+            Err(problem)
+        }
     }
-    println!("{}", exported.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 fn run_rewrap(args: RewrapArgs) -> anyhow::Result<ExitCode> {

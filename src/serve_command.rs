@@ -668,6 +668,7 @@ async fn serve(
                 address,
                 media_timeout_ms: media_settings.media_timeout.0,
                 recordings: media_files.recordings,
+                workers: media_settings.workers,
             },
             start,
         );
@@ -782,6 +783,8 @@ async fn serve(
             driver.apply(command);
         }
         let stats = driver.stats();
+        // The workers add their last figures as they stop.
+        driver.shut_down();
         let (measured, p50_us, p99_us, p999_us, max_us) = stats.latency_us();
         tracing::info!(
             relayed = stats.relayed.load(std::sync::atomic::Ordering::Relaxed),
@@ -794,7 +797,6 @@ async fn serve(
             max_us,
             "media relay: packets and added latency"
         );
-        driver.shut_down();
     }
     let rows = cdr_writer.close().map_err(|problem| anyhow!(problem))?;
     let _ = http.await;

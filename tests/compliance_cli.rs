@@ -1,7 +1,8 @@
 //! End-to-end tests of `switchboard token`, `recording` and `retention`: an auditor's token
 //! exports a recording with a reason, every other role and a missing reason get 403 and
-//! nothing, transcripts leave masked, and every export, refusal and deletion is in an audit
-//! log that verifies.
+//! nothing, an export the key file does not decrypt is audited as failed and writes nothing,
+//! transcripts leave masked, and every export, refusal and deletion is in an audit log that
+//! verifies.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -202,6 +203,78 @@ fn exports_need_an_auditor_and_a_reason_and_are_audited() {
         .iter()
         .all(|record| record["action"] == "recording.export"));
     assert_eq!(records[3]["detail"]["reason"], "complaint 2026-118");
+}
+
+/// An auditor exports with a key file that is not the recording's (same key id, another
+/// key): nothing is written, the command fails saying so, and the audit log records a failed
+/// export — not an allowed one — with why and the reason given, and still verifies.
+#[test]
+fn an_export_with_the_wrong_key_is_audited_as_failed_and_writes_nothing() {
+    let root = scratch("compliance-cli-wrong-key");
+    let (keys, key_file, verifier) = keys_and_audit_key(&root);
+    let wrong_keys = root.join("other-keys.toml");
+    succeeded(&switchboard(
+        &[
+            "recording",
+            "keys",
+            "new",
+            path(&wrong_keys),
+            "--id",
+            "2026-11",
+        ],
+        None,
+    ));
+    let tokens = root.join("tokens.toml");
+    let audit = root.join("audit");
+    let auditor = token(&tokens, "carol", "auditor", &[]);
+    let wav = root.join("call-43.wav");
+    std::fs::write(
+        &wav,
+        b"RIFF\x24\0\0\0WAVEfmt the audio of call 43".repeat(100),
+    )
+    .unwrap();
+    let encrypted = encrypt(&keys, &wav, &root.join("store"), &[]);
+
+    let out = root.join("exports");
+    let mut arguments = export_arguments(&encrypted, &wrong_keys, &tokens, &audit, &key_file);
+    arguments.extend(["--out", path(&out), "--reason", "complaint 2026-119"]);
+    let failed = switchboard(&arguments, Some(&auditor));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("nothing was exported; the failed export is in the audit log"),
+        "{stderr}"
+    );
+    let written: Vec<_> = std::fs::read_dir(&out)
+        .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "{written:?}");
+
+    let verified = succeeded(&switchboard(
+        &["audit", "verify", path(&audit), "--key", path(&verifier)],
+        None,
+    ));
+    assert!(verified.contains("intact: 1 records"), "{verified}");
+    let log = std::fs::read_to_string(audit.join("log.jsonl")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(record["action"], "recording.export", "{record}");
+    assert_eq!(record["actor"], "carol", "{record}");
+    assert_eq!(record["outcome"], "failed", "{record}");
+    assert_eq!(record["detail"]["reason"], "complaint 2026-119", "{record}");
+    assert!(
+        record["detail"]["failed"]
+            .as_str()
+            .is_some_and(|why| why.contains("call-43.wav.sbenc")),
+        "{record}"
+    );
+
+    // The right key file still exports it, and that export is allowed.
+    let mut arguments = export_arguments(&encrypted, &keys, &tokens, &audit, &key_file);
+    arguments.extend(["--out", path(&out), "--reason", "complaint 2026-119"]);
+    succeeded(&switchboard(&arguments, Some(&auditor)));
+    let log = std::fs::read_to_string(audit.join("log.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"], "allowed", "{last}");
 }
 
 #[test]

@@ -1,14 +1,17 @@
 //! Carrier trunks against `switchboard serve` with Kamailio (Debian package `kamailio`) as the
 //! carrier's proxy on loopback: calls through it are served, its gateway answers the OPTIONS
 //! keep-alives and is marked down `options_interval × misses` after it stops; an INVITE from a
-//! source in no allow-list gets 403.
+//! source in no allow-list gets 403. Callbacks go out through it: answered, refused by the
+//! carrier, cancelled by the switch's own ring timeout, and recorded.
 
 mod common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cdrs, free_udp_port, require_sipp, sipp_file, Guard, Server};
+use common::{cdrs, free_udp_port, recording_channels, require_sipp, sipp_file, Guard, Server};
+use switchboard_media::audio::tone_power_ratio;
+use switchboard_media::{Audio, Codec};
 
 const CENTER: &str = "tests/sipp/center.toml";
 
@@ -817,10 +820,19 @@ fn start_callback_center(
     folder: &std::path::Path,
     customer_scenario: &str,
 ) -> (Server, Kamailio, Guard) {
+    start_callback_center_with(folder, customer_scenario, "")
+}
+
+/// [`start_callback_center`] with `live_tables` (more `[live.…]` tables) in the scenario.
+fn start_callback_center_with(
+    folder: &std::path::Path,
+    customer_scenario: &str,
+    live_tables: &str,
+) -> (Server, Kamailio, Guard) {
     let (gateway, pstn) = (free_udp_port(), free_udp_port());
     let text = std::fs::read_to_string(common::repository_file(CENTER)).unwrap();
     let text = format!(
-        "{text}\n{CALLBACK_CENTER}\n[[live.trunk]]\nname = \"carrier\"\n\
+        "{text}\n{CALLBACK_CENTER}\n{live_tables}\n[[live.trunk]]\nname = \"carrier\"\n\
          gateways = [\"127.0.0.1:{gateway}\"]\nallow = [\"127.0.0.1/32\"]\n\
          options_interval = \"300ms\"\nmisses = 2\n"
     );
@@ -837,6 +849,74 @@ fn start_callback_center(
         server.log()
     );
     (server, kamailio, customer)
+}
+
+/// A caller at `number` keys 1 (INFO) in the IVR's callback node and is hung up with 480.
+fn request_callback_in_the_ivr(server: &Server, number: &str) {
+    let (status, screen) = server.trunk(
+        "caller_callback_ivr.xml",
+        "callback-line",
+        &["-m", "1", "-key", "caller", number, "-key", "digit", "1"],
+    );
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the caller was not hung up with 480: {status:?}\n{screen}\n{}",
+        server.log()
+    );
+}
+
+/// A caller at `number` waits past the max wait of the queue `sales-callback` and is hung up.
+fn request_callback_at_max_wait(server: &Server, number: &str) {
+    let (status, screen) = server.trunk(
+        "caller_callback_wait.xml",
+        "sales-callback",
+        &["-m", "1", "-key", "caller", number],
+    );
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the caller was not hung up at max wait: {status:?}\n{screen}\n{}",
+        server.log()
+    );
+}
+
+/// The callback failed (counted once) and its agent, sales-team-1, is available again.
+fn assert_failed_callback_freed_its_agent(server: &Server) {
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            metric(server, "switchboard_callbacks_failed_total").as_deref() == Some("1")
+                && server
+                    .read("/agents/sales-team-1")
+                    .1
+                    .contains("\"state\":\"available\"")
+        }),
+        "the agent was not freed\n{}",
+        server.log()
+    );
+}
+
+/// Stop the server and read its one CDR row: a callback with `outcome`.
+fn the_callback_row(server: &mut Server, outcome: &str) -> common::Cdr {
+    server.stop();
+    let rows = cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = rows.into_iter().next().unwrap();
+    assert_eq!(row.direction, "callback", "{row:?}");
+    assert_eq!(row.outcome, outcome, "{row:?}");
+    row
+}
+
+/// The agent sales-team-1's phone registers and answers the callback offered to it, and the
+/// customer's SIPp runs its call to the end (`failure` says what did not happen otherwise).
+fn the_agent_calls_back(server: &Server, customer: &mut Guard, failure: &str) -> Guard {
+    let agent = server.agent("sales-team-1", "agent_answer.xml");
+    assert!(
+        customer
+            .wait(Duration::from_secs(30))
+            .is_some_and(|status| status.success()),
+        "{failure}\n{}",
+        server.log()
+    );
+    agent
 }
 
 /// A caller keys 1 in the IVR's callback node and is hung up (480); no agent is there yet. An
@@ -861,25 +941,7 @@ fn a_callback_from_the_ivr_rings_the_agent_first_then_calls_the_customer_through
             read("pstn-messages.log")
         )
     };
-    let (status, screen) = server.trunk(
-        "caller_callback_ivr.xml",
-        "callback-line",
-        &[
-            "-m",
-            "1",
-            "-key",
-            "caller",
-            "+4930555123",
-            "-key",
-            "digit",
-            "1",
-        ],
-    );
-    assert!(
-        status.is_some_and(|status| status.success()),
-        "the caller was not hung up with 480: {status:?}\n{screen}\n{}",
-        server.log()
-    );
+    request_callback_in_the_ivr(&server, "+4930555123");
     assert_eq!(
         metric(&server, "switchboard_callbacks_requested_total").as_deref(),
         Some("1")
@@ -921,12 +983,7 @@ fn a_callback_from_the_ivr_rings_the_agent_first_then_calls_the_customer_through
         Some("0"),
         "a callback is not a click-to-dial"
     );
-    server.stop();
-    let rows = cdrs(&server.cdr_path());
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let row = &rows[0];
-    assert_eq!(row.direction, "callback", "{row:?}");
-    assert_eq!(row.outcome, "completed", "{row:?}");
+    let row = &the_callback_row(&mut server, "completed");
     assert_eq!(row.entry_point, "callback-line", "{row:?}");
     assert_eq!(row.queue.as_deref(), Some("sales"), "{row:?}");
     assert_eq!(row.agent.as_deref(), Some("sales-team-1"), "{row:?}");
@@ -951,51 +1008,151 @@ fn a_callback_at_max_wait_whose_customer_does_not_answer_fails_and_frees_the_age
     let folder = tempfile::tempdir().unwrap();
     let (mut server, _kamailio, mut customer) =
         start_callback_center(folder.path(), "customer_no_answer.xml");
-    let (status, screen) = server.trunk(
-        "caller_callback_wait.xml",
-        "sales-callback",
-        &["-m", "1", "-key", "caller", "+4930555777"],
-    );
-    assert!(
-        status.is_some_and(|status| status.success()),
-        "the caller was not hung up at max wait: {status:?}\n{screen}\n{}",
-        server.log()
-    );
-    let _agent = server.agent("sales-team-1", "agent_answer.xml");
-    assert!(
-        customer
-            .wait(Duration::from_secs(30))
-            .is_some_and(|status| status.success()),
-        "the customer's phone did not ring\n{}",
-        server.log()
-    );
-    assert!(
-        wait_for(Duration::from_secs(10), || {
-            metric(&server, "switchboard_callbacks_failed_total").as_deref() == Some("1")
-                && server
-                    .read("/agents/sales-team-1")
-                    .1
-                    .contains("\"state\":\"available\"")
-        }),
-        "the agent was not freed\n{}",
-        server.log()
-    );
+    request_callback_at_max_wait(&server, "+4930555777");
+    let _agent = the_agent_calls_back(&server, &mut customer, "the customer's phone did not ring");
+    assert_failed_callback_freed_its_agent(&server);
     // No retry: the request ended with the failed attempt.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
         metric(&server, "switchboard_callbacks_placed_total").as_deref(),
         Some("1")
     );
-    server.stop();
-    let rows = cdrs(&server.cdr_path());
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let row = &rows[0];
-    assert_eq!(row.direction, "callback", "{row:?}");
-    assert_eq!(row.outcome, "failed", "{row:?}");
+    let row = &the_callback_row(&mut server, "failed");
     assert_eq!(row.queue.as_deref(), Some("sales-callback"), "{row:?}");
     assert_eq!(row.agent.as_deref(), Some("sales-team-1"), "{row:?}");
     assert_eq!(row.trunk.as_deref(), Some("carrier"), "{row:?}");
     assert_eq!(row.sip_status, 480, "{row:?}");
     assert_eq!(row.hangup_side, "customer", "{row:?}");
     assert_eq!(row.answered_unix_ms, None, "{row:?}");
+}
+
+/// A caller waits past the queue's max wait and becomes a callback request. The agent answers
+/// the callback; the customer's phone rings (180) and nothing more comes: the carrier's own
+/// timer would wait two minutes (Kamailio's `fr_inv_timer`), the switch's ring timeout is 2 s.
+/// It cancels the ringing leg (the customer sees the CANCEL and answers 487), the agent is hung
+/// up and available again, the failure is counted, and the CDR row says failed, 487, center.
+#[test]
+fn a_callback_whose_customer_only_rings_is_cancelled_at_the_switchs_ring_timeout() {
+    require_sipp();
+    require_kamailio();
+    let folder = tempfile::tempdir().unwrap();
+    let (mut server, _kamailio, mut customer) = start_callback_center_with(
+        folder.path(),
+        "customer_never_answers.xml",
+        "[live.callback]\ncustomer_ring_timeout = \"2s\"\n",
+    );
+    request_callback_at_max_wait(&server, "+4930555444");
+    let rang_since = Instant::now();
+    let _agent = the_agent_calls_back(
+        &server,
+        &mut customer,
+        "the customer's phone was not cancelled",
+    );
+    // Well before the carrier's own timer (120 s) would have ended the ring.
+    assert!(rang_since.elapsed() < Duration::from_secs(20));
+    let messages = std::fs::read_to_string(folder.path().join("pstn-messages.log")).unwrap();
+    assert!(
+        messages.contains("CANCEL sip:+4930555444@"),
+        "no CANCEL reached the customer\n{messages}"
+    );
+    assert_failed_callback_freed_its_agent(&server);
+    assert!(
+        server.log().contains("rang for the ring timeout (2000 ms)"),
+        "{}",
+        server.log()
+    );
+    let row = &the_callback_row(&mut server, "failed");
+    assert_eq!(row.agent.as_deref(), Some("sales-team-1"), "{row:?}");
+    assert_eq!(row.sip_status, 487, "{row:?}");
+    assert_eq!(row.hangup_side, "center", "{row:?}");
+    assert_eq!(row.answered_unix_ms, None, "{row:?}");
+}
+
+/// A µ-law WAV file (format 7, 8 kHz mono) of `audio`, which SIPp's `rtp_stream` sends as
+/// PCMU packets.
+fn write_pcmu_wav(path: &std::path::Path, audio: &Audio) {
+    let codes: Vec<u8> = audio
+        .samples()
+        .iter()
+        .map(|sample| Codec::Pcmu.encode(*sample))
+        .collect();
+    let data_bytes = codes.len() as u32;
+    let mut file = Vec::with_capacity(44 + codes.len());
+    file.extend_from_slice(b"RIFF");
+    file.extend_from_slice(&(36 + data_bytes).to_le_bytes());
+    file.extend_from_slice(b"WAVEfmt ");
+    file.extend_from_slice(&16u32.to_le_bytes());
+    file.extend_from_slice(&7u16.to_le_bytes()); // µ-law
+    file.extend_from_slice(&1u16.to_le_bytes()); // mono
+    file.extend_from_slice(&8_000u32.to_le_bytes());
+    file.extend_from_slice(&8_000u32.to_le_bytes()); // bytes per second
+    file.extend_from_slice(&1u16.to_le_bytes()); // block align
+    file.extend_from_slice(&8u16.to_le_bytes()); // bits per sample
+    file.extend_from_slice(b"data");
+    file.extend_from_slice(&data_bytes.to_le_bytes());
+    file.extend_from_slice(&codes);
+    std::fs::write(path, file).unwrap();
+}
+
+/// A callback whose request joins a recorded queue (`[live.recording] queues = ["sales"]`):
+/// the caller's leg is hung up by the IVR's callback node, the call back is recorded from the
+/// agent's answer. The CDR row names the call back's file, which exists and holds the
+/// customer's 1000 Hz tone on the left channel.
+#[test]
+fn a_recorded_callback_names_a_file_that_holds_the_customers_voice() {
+    require_sipp();
+    require_kamailio();
+    let folder = tempfile::tempdir().unwrap();
+    write_pcmu_wav(
+        &folder.path().join("tone-pcmu.wav"),
+        &Audio::tone(1_000.0, 2_000, 8_000),
+    );
+    let (mut server, _kamailio, mut customer) = start_callback_center_with(
+        folder.path(),
+        "customer_answer_tone.xml",
+        "[live.recording]\nqueues = [\"sales\"]\n",
+    );
+    request_callback_in_the_ivr(&server, "+4930555321");
+    let _agent = the_agent_calls_back(
+        &server,
+        &mut customer,
+        "the customer did not take the callback",
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || metric(
+            &server,
+            "switchboard_callbacks_answered_total"
+        )
+        .as_deref()
+            == Some("1")),
+        "{}",
+        server.log()
+    );
+    let row = &the_callback_row(&mut server, "completed");
+    let recording = row.recording.clone().expect("the CDR names the recording");
+    assert!(recording.ends_with("-callback.wav"), "{recording}");
+    let path = server
+        .cdr_path()
+        .parent()
+        .unwrap()
+        .join("recordings")
+        .join(&recording);
+    assert!(
+        path.exists(),
+        "{} was never written\n{}",
+        path.display(),
+        server.log()
+    );
+    let (customer_channel, _agent_channel) = recording_channels(&path);
+    // 100 ms windows: the customer's 1.5 s of tone fill at least 10 of them.
+    let toned = customer_channel
+        .chunks_exact(800)
+        .filter(|window| tone_power_ratio(window, 1_000.0) > 0.9)
+        .count();
+    assert!(
+        toned >= 10,
+        "the customer's tone is in {toned} windows of {}\n{}",
+        customer_channel.len() / 800,
+        server.log()
+    );
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cdrs, free_udp_port, Guard, Server};
+use common::{cdrs, free_udp_port, recording_channels, Guard, Server};
 use switchboard_media::audio::tone_power_ratio;
 use switchboard_media::Audio;
 
@@ -249,28 +249,6 @@ fn a_waiting_caller_hears_the_queues_music() {
     let rows = cdrs(&server.cdr_path());
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].outcome, "abandoned");
-}
-
-/// The stereo recording's two channels (caller, agent), read from its WAV `data` chunk.
-fn recording_channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..4], b"RIFF", "{} is not a WAV file", path.display());
-    let mut offset = 12;
-    while offset + 8 <= bytes.len() {
-        let size = u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().unwrap()) as usize;
-        if &bytes[offset..offset + 4] == b"data" {
-            let data = &bytes[offset + 8..(offset + 8 + size).min(bytes.len())];
-            let samples: Vec<i16> = data
-                .chunks_exact(2)
-                .map(|pair| i16::from_le_bytes([pair[0], pair[1]]))
-                .collect();
-            let left = samples.iter().step_by(2).copied().collect();
-            let right = samples.iter().skip(1).step_by(2).copied().collect();
-            return (left, right);
-        }
-        offset += 8 + size + size % 2;
-    }
-    panic!("{}: no data chunk", path.display());
 }
 
 /// The call's CDR columns: the recording's file name and its one secure span in ms, which

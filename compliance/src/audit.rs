@@ -75,6 +75,9 @@ const CHECKPOINT_DIR: &str = "checkpoints";
 pub enum Outcome {
     Allowed,
     Denied,
+    /// Allowed, but it could not be carried out (an export the keys do not decrypt): nothing
+    /// was given out. The detail's `failed` says why.
+    Failed,
 }
 
 /// What happened, as the caller describes it.

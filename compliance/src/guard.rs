@@ -106,6 +106,48 @@ impl Guard {
         target: &str,
         now_unix_ms: i64,
     ) -> Result<Principal, Refusal> {
+        let principal = self.check_before_trying(token, action, target, now_unix_ms)?;
+        if action.is_audited_when_allowed() {
+            self.report_carried_out(&principal, action, target, None, now_unix_ms)?;
+        }
+        Ok(principal)
+    }
+
+    /// Audit an allowed request as carried out (`failure` none: `allowed`) or as failed
+    /// (`failed`, with why in the detail). A record that cannot be written refuses the request.
+    pub fn report_carried_out(
+        &self,
+        principal: &Principal,
+        action: Action<'_>,
+        target: &str,
+        failure: Option<&str>,
+        now_unix_ms: i64,
+    ) -> Result<(), Refusal> {
+        let outcome = match failure {
+            None => (Outcome::Allowed, None),
+            Some(problem) => (Outcome::Failed, Some(("failed", problem))),
+        };
+        self.record(
+            &principal.user,
+            Some(principal.role.name()),
+            action,
+            target,
+            outcome,
+            now_unix_ms,
+        )
+    }
+
+    /// [`Guard::check`] for a request whose outcome is known only once it is tried (an export
+    /// that may not decrypt): refusals are audited at once, an allowed request not yet. The
+    /// caller tries it, then reports the outcome with [`Guard::report_carried_out`] before
+    /// giving anything out, so that the record says what happened.
+    pub fn check_before_trying(
+        &self,
+        token: Option<&str>,
+        action: Action<'_>,
+        target: &str,
+        now_unix_ms: i64,
+    ) -> Result<Principal, Refusal> {
         let authenticated = match token {
             Some(token) => self.tokens.authenticate_remembered(token),
             None => Err(Denial("missing bearer token".into())),
@@ -126,44 +168,37 @@ impl Guard {
                 principal
             }
             Err(denial) => {
-                self.record("unknown", None, action, target, Some(&denial), now_unix_ms)?;
+                let denied = (Outcome::Denied, Some(("denied", denial.0.as_str())));
+                self.record("unknown", None, action, target, denied, now_unix_ms)?;
                 return Err(Refusal::Unauthenticated(denial));
             }
         };
-        let role = Some(principal.role.name());
         if let Err(denial) = principal.authorize(action) {
-            self.record(
-                &principal.user,
-                role,
-                action,
-                target,
-                Some(&denial),
-                now_unix_ms,
-            )?;
+            let denied = (Outcome::Denied, Some(("denied", denial.0.as_str())));
+            let role = Some(principal.role.name());
+            self.record(&principal.user, role, action, target, denied, now_unix_ms)?;
             return Err(Refusal::Forbidden(denial));
-        }
-        if action.is_audited_when_allowed() {
-            self.record(&principal.user, role, action, target, None, now_unix_ms)?;
         }
         Ok(principal)
     }
 
-    /// Append one record; a failure refuses the request.
+    /// Append one record with its outcome and, for a refusal or a failure, the detail's key
+    /// (`denied`, `failed`) and why; a record that cannot be written refuses the request.
     fn record(
         &self,
         actor: &str,
         role: Option<&str>,
         action: Action<'_>,
         target: &str,
-        denial: Option<&Denial>,
+        (outcome, why): (Outcome, Option<(&str, &str)>),
         now_unix_ms: i64,
     ) -> Result<(), Refusal> {
         let mut detail = serde_json::Map::new();
         if let Some(reason) = action.reason() {
             detail.insert("reason".into(), reason.into());
         }
-        if let Some(denial) = denial {
-            detail.insert("denied".into(), denial.0.clone().into());
+        if let Some((key, why)) = why {
+            detail.insert(key.into(), why.into());
         }
         let entry = Entry {
             time_unix_ms: now_unix_ms,
@@ -171,11 +206,7 @@ impl Guard {
             role: role.map(str::to_string),
             action: action.name().to_string(),
             target: target.to_string(),
-            outcome: if denial.is_some() {
-                Outcome::Denied
-            } else {
-                Outcome::Allowed
-            },
+            outcome,
             detail: serde_json::Value::Object(detail),
         };
         self.append(entry)

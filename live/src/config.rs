@@ -84,6 +84,54 @@ pub struct LiveConfig {
     pub recording: RecordingConfig,
     /// `[live.chat]`: the bounds of chat over WebSocket (docs/channels.md).
     pub chat: ChatConfig,
+    /// `[live.callback]`: how the switch calls back a caller who asked for it.
+    pub callback: CallbackConfig,
+}
+
+/// `[live.callback]`: the switch's own limits on a call back (docs/live.md).
+///
+/// ```toml
+/// [live.callback]
+/// customer_ring_timeout = "45s"   # the customer's phone rings this long, then is cancelled
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallbackConfig {
+    /// How long the customer's phone may ring before the switch cancels it and the callback
+    /// fails: the switch does not wait for the carrier's own no-answer timer (often minutes).
+    #[serde(deserialize_with = "ring_timeout")]
+    pub customer_ring_timeout: DurationMs,
+}
+
+impl CallbackConfig {
+    /// The shortest ring a customer is given: less is no chance to reach the phone.
+    pub const SHORTEST_RING: DurationMs = DurationMs::from_s(1);
+    /// The longest: beyond it the carrier's own timer (commonly 2 or 3 minutes) ends it first.
+    pub const LONGEST_RING: DurationMs = DurationMs::from_s(600);
+}
+
+impl Default for CallbackConfig {
+    fn default() -> Self {
+        CallbackConfig {
+            customer_ring_timeout: DurationMs::from_s(45),
+        }
+    }
+}
+
+/// A ring timeout, checked while the file is read so that a wrong one is shown at its line
+/// and column.
+fn ring_timeout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<DurationMs, D::Error> {
+    let timeout = DurationMs::deserialize(deserializer)?;
+    let (shortest, longest) = (CallbackConfig::SHORTEST_RING, CallbackConfig::LONGEST_RING);
+    if timeout < shortest || timeout > longest {
+        return Err(serde::de::Error::custom(format!(
+            "customer_ring_timeout: expected a duration from \"{}s\" to \"{}s\", found {} ms",
+            shortest.0 / 1_000,
+            longest.0 / 1_000,
+            timeout.0
+        )));
+    }
+    Ok(timeout)
 }
 
 /// `[live.chat]`: how many chat sockets (customers' and agents' together) may be open at once;
@@ -242,6 +290,7 @@ pub struct TlsConfig {
 /// anchor = true                  # false: the phones' SDP passes through (direct media)
 /// rtp_ports = "20000-29999"      # even ports of this range, one per leg
 /// media_timeout = "60s"          # a leg that sends no RTP this long ends the call
+/// workers = 0                    # media worker threads; 0: one per core
 /// [live.media.hold_audio]
 /// sales = "prompts/music.wav"    # what callers waiting in a queue hear
 /// ```
@@ -255,6 +304,9 @@ pub struct MediaConfig {
     pub rtp_ports: (u16, u16),
     /// `"0s"` never ends a silent leg.
     pub media_timeout: DurationMs,
+    /// Threads that relay RTP and play prompts, each owning a share of the calls; 0: one per
+    /// core.
+    pub workers: usize,
     /// A queue's name → a WAV file (8 kHz mono 16-bit; relative to the scenario file).
     pub hold_audio: BTreeMap<String, String>,
 }
@@ -266,6 +318,7 @@ impl Default for MediaConfig {
             address: None,
             rtp_ports: (20_000, 29_999),
             media_timeout: DurationMs::from_s(60),
+            workers: 0,
             hold_audio: BTreeMap::new(),
         }
     }
@@ -310,6 +363,7 @@ impl Default for LiveConfig {
             compliance: ComplianceConfig::default(),
             recording: RecordingConfig::default(),
             chat: ChatConfig::default(),
+            callback: CallbackConfig::default(),
         }
     }
 }
@@ -461,7 +515,7 @@ mod tests {
             .step_by(2)
             .map(str::to_owned)
             .collect();
-        assert!(keys.len() >= 2, "{message}");
+        assert!(!keys.is_empty(), "{message}");
         keys
     }
 
@@ -487,6 +541,7 @@ mod tests {
             ("[live.media]", keys_of("[live.media]")),
             ("[live.tls]", keys_of("[live.tls]")),
             ("[live.recording]", keys_of("[live.recording]")),
+            ("[live.callback]", keys_of("[live.callback]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
             ("[live.compliance]", keys_of("[live.compliance]")),
             (
@@ -510,6 +565,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_ring_timeout_out_of_range_is_shown_at_its_line_and_column() {
+        let text = "[live.callback]\ncustomer_ring_timeout = \"900ms\"\n";
+        let message = toml::from_str::<ScenarioLive>(text)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("line 2, column 25"), "{message}");
+        assert!(
+            message.contains("expected a duration from \"1s\" to \"600s\", found 900 ms"),
+            "{message}"
+        );
+        let scenario: ScenarioLive =
+            toml::from_str("[live.callback]\ncustomer_ring_timeout = \"2m\"\n").unwrap();
+        assert_eq!(
+            scenario.live.callback.customer_ring_timeout,
+            DurationMs::from_s(120)
+        );
     }
 
     #[test]

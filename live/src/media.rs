@@ -1,14 +1,24 @@
-//! The media plane's tokio driver: one task per call owns the call's [`CallMedia`] and its
-//! two RTP sockets (caller leg, agent leg), and moves datagrams between them and the sockets.
+//! The media plane's driver: a few media worker threads (one per core by default,
+//! `[live.media] workers`), each owning a share of the calls — their [`CallMedia`] and their
+//! two RTP sockets (caller leg, agent leg) — and moving datagrams between them and the sockets.
 //!
 //! The B2BUA stays sans-IO: it emits [`MediaCommand`]s (open a leg on a port, the leg's
 //! negotiated media, what a leg hears, connect, secure entry, recording, close) and takes
 //! [`CallEvent`]s (keys, media timeouts, latching, recordings stopped). [`MediaDriver`] binds
-//! the sockets, spawns the tasks and routes commands to them through bounded channels; events
+//! the sockets on the switch's task, gives each new call to the worker with the fewest calls
+//! and routes commands to it through a bounded channel and an `eventfd` that wakes it; events
 //! come back through one bounded channel the switch task reads. Recordings are written by a
 //! thread of their own through [`crate::recording_store::RecordingStore`] (plain WAV, or
-//! encrypted at rest when the file is named `*.wav.sbenc`), so no call task ever waits for the
+//! encrypted at rest when the file is named `*.wav.sbenc`), so no worker ever waits for the
 //! disk.
+//!
+//! A worker waits in one level-triggered `epoll_wait` for all its legs, its wake-up `eventfd`
+//! and its next timer (20 ms playout of prompts and music, recording chunks, media timeouts,
+//! kept in a [`TimerQueue`]). Each ready leg costs one `recvmsg` and, when the packet is
+//! relayed, one `sendto`: a leg that still holds datagrams stays ready and comes back in the
+//! next wait, so no read ever probes an empty socket, and one wait serves every leg that
+//! became ready meanwhile. At 50 packets a second per leg, a tokio task per call would instead
+//! be woken for nearly every packet.
 //!
 //! Added latency is measured on every relayed packet: the kernel stamps each datagram on
 //! arrival (`SO_TIMESTAMPNS`), and the time from that stamp to the moment the rewritten
@@ -16,32 +26,43 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 use switchboard_media::audio::Audio;
 use switchboard_media::recording_file::RecordingSink;
 use switchboard_media::rtp::MAX_PACKET_BYTES;
 use switchboard_media::sdp::Negotiated;
 use switchboard_media::{CallMedia, Hears, MediaEvent, RecordingSummary, Side};
-use tokio::io::Interest;
-use tokio::net::UdpSocket;
+use switchboard_timer_queue::TimerQueue;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 use crate::recording_store::RecordingStore;
 
-/// Commands waiting for one call's task at most.
-const CALL_COMMAND_QUEUE: usize = 64;
+/// Commands waiting for one worker at most (every call's of that worker together).
+const WORKER_COMMAND_QUEUE: usize = 4_096;
 /// Events waiting for the switch task at most (every call's together).
 pub const EVENT_QUEUE: usize = 4_096;
+/// Events one worker keeps at most while the switch's queue is full; beyond, they are lost
+/// (and logged): the switch has stopped reading.
+const EVENT_BACKLOG: usize = EVENT_QUEUE;
 /// Recording chunks waiting for the writer thread at most (one chunk is a second of a call).
 const RECORDING_QUEUE: usize = 1_024;
-/// Datagrams read in a row from one socket before the task looks at its other inputs.
-const READ_BURST: usize = 16;
+/// Ready legs one `epoll_wait` reports at most; the rest wait for the next one.
+const READY_BATCH: usize = 256;
+/// How soon a worker tries again to hand over events or recording chunks a full queue did
+/// not take.
+const RETRY_MS: u64 = 10;
+/// How often a worker adds its latency histogram to the shared one while it relays.
+const MERGE_MS: u64 = 1_000;
+/// The epoll token of a worker's wake-up `eventfd`; a leg's token is its call's slot and side.
+const WAKE_TOKEN: u64 = u64::MAX;
 
 /// What the B2BUA asks of a call's media. `call` is the contact id.
 #[derive(Clone, Debug)]
@@ -91,7 +112,7 @@ pub enum MediaCommand {
         call: u64,
         side: Side,
     },
-    /// The call is over: its task stops and its sockets close.
+    /// The call is over: its sockets close.
     Close {
         call: u64,
     },
@@ -136,7 +157,9 @@ pub struct CallEvent {
     pub event: DriverEvent,
 }
 
-/// Counters and the added-latency histogram of every call's relay, shared by the tasks.
+/// Counters and the added-latency histogram of every call's relay, shared by the workers.
+/// Each worker adds its counts after every `epoll_wait` and its histogram every second, when
+/// it goes idle and when a call closes.
 pub struct RelayStats {
     pub received: AtomicU64,
     pub relayed: AtomicU64,
@@ -191,6 +214,30 @@ impl RelayStats {
         let _ = histogram.add(&*local);
         local.reset();
     }
+
+    fn add(&self, counts: &mut PacketCounts) {
+        for (shared, local) in [
+            (&self.received, &mut counts.received),
+            (&self.relayed, &mut counts.relayed),
+            (&self.generated, &mut counts.generated),
+            (&self.dropped, &mut counts.dropped),
+            (&self.send_errors, &mut counts.send_errors),
+        ] {
+            if *local > 0 {
+                shared.fetch_add(std::mem::take(local), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// A worker's counts since it last added them to [`RelayStats`].
+#[derive(Default)]
+struct PacketCounts {
+    received: u64,
+    relayed: u64,
+    generated: u64,
+    dropped: u64,
+    send_errors: u64,
 }
 
 /// Where and how the driver runs calls' media.
@@ -202,11 +249,36 @@ pub struct MediaSettings {
     pub media_timeout_ms: u64,
     /// How recordings are written: the master keys of `*.wav.sbenc` files, if any.
     pub recordings: RecordingStore,
+    /// Media worker threads (0: one per core).
+    pub workers: usize,
 }
 
-enum CallCommand {
-    Open { side: Side, socket: UdpSocket },
+impl MediaSettings {
+    /// The worker threads to start: `workers`, or one per core when it is 0.
+    pub fn worker_threads(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            workers => workers,
+        }
+    }
+}
+
+enum WorkerCommand {
+    Open {
+        call: u64,
+        side: Side,
+        socket: UdpSocket,
+    },
     Media(MediaCommand),
+}
+
+/// The switch's end of one media worker thread.
+struct WorkerHandle {
+    commands: SyncSender<WorkerCommand>,
+    wake: Arc<EventFd>,
+    /// Calls given to the worker and not closed yet.
+    calls: usize,
+    thread: std::thread::JoinHandle<()>,
 }
 
 /// See the module documentation.
@@ -214,20 +286,22 @@ pub struct MediaDriver {
     settings: MediaSettings,
     /// Sockets bound by [`MediaDriver::port_reserver`] before their port went into SDP,
     /// waiting for their call's `Open`.
-    reserved: Arc<Mutex<HashMap<u16, std::net::UdpSocket>>>,
-    start: Instant,
-    calls: HashMap<u64, mpsc::Sender<CallCommand>>,
+    reserved: Arc<Mutex<HashMap<u16, UdpSocket>>>,
+    workers: Vec<WorkerHandle>,
+    /// The worker of each open call.
+    calls: HashMap<u64, usize>,
     events: mpsc::Sender<CallEvent>,
-    recordings: std::sync::mpsc::SyncSender<RecordingMessage>,
+    recordings: SyncSender<RecordingMessage>,
     recording_thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<RelayStats>,
 }
 
 impl MediaDriver {
-    /// `start` is the instant of time 0 shared with the switch. Call within a tokio runtime.
+    /// `start` is the instant of time 0 shared with the switch. Starts the worker threads and
+    /// the recording writer.
     pub fn new(
         settings: MediaSettings,
-        start: Instant,
+        start: tokio::time::Instant,
     ) -> (MediaDriver, mpsc::Receiver<CallEvent>) {
         let (events, receiver) = mpsc::channel(EVENT_QUEUE);
         let (recordings, recording_receiver) = std::sync::mpsc::sync_channel(RECORDING_QUEUE);
@@ -237,16 +311,42 @@ impl MediaDriver {
             .name("recording-writer".into())
             .spawn(move || write_recordings(&mut store, recording_receiver, recording_events))
             .expect("a thread can be started at start-up");
+        let stats = Arc::new(RelayStats::default());
+        let workers = (0..settings.worker_threads())
+            .map(|index| {
+                let (commands, receiver) = std::sync::mpsc::sync_channel(WORKER_COMMAND_QUEUE);
+                let worker = MediaWorker::new(
+                    start.into_std(),
+                    settings.media_timeout_ms,
+                    receiver,
+                    events.clone(),
+                    recordings.clone(),
+                    stats.clone(),
+                )
+                .expect("epoll and eventfd are available at start-up");
+                let wake = worker.wake.clone();
+                let thread = std::thread::Builder::new()
+                    .name(format!("media-{index}"))
+                    .spawn(move || worker.run())
+                    .expect("a thread can be started at start-up");
+                WorkerHandle {
+                    commands,
+                    wake,
+                    calls: 0,
+                    thread,
+                }
+            })
+            .collect();
         (
             MediaDriver {
                 settings,
                 reserved: Arc::default(),
-                start,
+                workers,
                 calls: HashMap::new(),
                 events,
                 recordings,
                 recording_thread: Some(recording_thread),
-                stats: Arc::new(RelayStats::default()),
+                stats,
             },
             receiver,
         )
@@ -258,7 +358,7 @@ impl MediaDriver {
         let reserved = self.reserved.clone();
         let address = self.settings.address;
         Box::new(
-            move |port| match std::net::UdpSocket::bind(SocketAddr::new(address, port)) {
+            move |port| match UdpSocket::bind(SocketAddr::new(address, port)) {
                 Ok(socket) => {
                     reserved
                         .lock()
@@ -287,7 +387,7 @@ impl MediaDriver {
         let call = command.call();
         match command {
             MediaCommand::Open { side, port, .. } => {
-                let sender = self.call_task(call);
+                let worker = self.worker_of(call);
                 let reserved = self
                     .reserved
                     .lock()
@@ -295,14 +395,10 @@ impl MediaDriver {
                     .remove(&port);
                 let socket = match reserved {
                     Some(socket) => Ok(socket),
-                    None => std::net::UdpSocket::bind(SocketAddr::new(self.settings.address, port)),
+                    None => UdpSocket::bind(SocketAddr::new(self.settings.address, port)),
                 };
                 match socket.and_then(prepare) {
-                    Ok(socket) => {
-                        if sender.try_send(CallCommand::Open { side, socket }).is_err() {
-                            tracing::error!(call, "media task does not take commands");
-                        }
-                    }
+                    Ok(socket) => self.send(worker, WorkerCommand::Open { call, side, socket }),
                     Err(error) => {
                         let _ = self.events.try_send(CallEvent {
                             call,
@@ -315,57 +411,76 @@ impl MediaDriver {
                 }
             }
             MediaCommand::Close { .. } => {
-                if let Some(sender) = self.calls.remove(&call) {
-                    let _ = sender.try_send(CallCommand::Media(command));
+                if let Some(worker) = self.calls.remove(&call) {
+                    self.workers[worker].calls -= 1;
+                    self.send(worker, WorkerCommand::Media(command));
                 }
             }
             other => {
-                if let Some(sender) = self.calls.get(&call) {
-                    if sender.try_send(CallCommand::Media(other)).is_err() {
-                        tracing::error!(call, "media task does not take commands");
-                    }
+                if let Some(&worker) = self.calls.get(&call) {
+                    self.send(worker, WorkerCommand::Media(other));
                 }
             }
         }
     }
 
-    fn call_task(&mut self, call: u64) -> mpsc::Sender<CallCommand> {
-        if let Some(sender) = self.calls.get(&call) {
-            return sender.clone();
+    /// The worker that runs `call`'s media: a new call goes to the one with the fewest calls.
+    fn worker_of(&mut self, call: u64) -> usize {
+        if let Some(&worker) = self.calls.get(&call) {
+            return worker;
         }
-        let (sender, receiver) = mpsc::channel(CALL_COMMAND_QUEUE);
-        let task = CallTask {
-            call,
-            media: CallMedia::new(call, self.settings.media_timeout_ms),
-            sockets: [None, None],
-            start: self.start,
-            events: self.events.clone(),
-            recordings: self.recordings.clone(),
-            recording: None,
-            recording_backlog: VecDeque::new(),
-            stats: self.stats.clone(),
-            latency_us: latency_histogram(),
-        };
-        tokio::spawn(task.run(receiver));
-        self.calls.insert(call, sender.clone());
-        sender
+        let worker = (0..self.workers.len())
+            .min_by_key(|&index| self.workers[index].calls)
+            .expect("at least one media worker");
+        self.workers[worker].calls += 1;
+        self.calls.insert(call, worker);
+        worker
     }
 
-    /// Close every call and wait for the recording writer to complete every file.
+    fn send(&self, worker: usize, command: WorkerCommand) {
+        let handle = &self.workers[worker];
+        if handle.commands.try_send(command).is_err() {
+            tracing::error!(worker, "media worker does not take commands");
+            return;
+        }
+        if let Err(error) = handle.wake.write(1) {
+            tracing::error!(worker, %error, "media worker cannot be woken");
+        }
+    }
+
+    /// Close every call and wait for the workers to stop and the recording writer to
+    /// complete every file.
     pub fn shut_down(mut self) {
-        for (call, sender) in self.calls.drain() {
-            let _ = sender.try_send(CallCommand::Media(MediaCommand::Close { call }));
+        for (call, worker) in std::mem::take(&mut self.calls) {
+            self.send(worker, WorkerCommand::Media(MediaCommand::Close { call }));
+        }
+        for worker in std::mem::take(&mut self.workers) {
+            // A worker stops when its command channel is closed and it is woken.
+            drop(worker.commands);
+            let _ = worker.wake.write(1);
+            let _ = worker.thread.join();
         }
         let (replacement, _) = std::sync::mpsc::sync_channel(1);
         drop(std::mem::replace(&mut self.recordings, replacement));
-        // Tasks hold senders too; they finish their files as they close.
+        // Workers held senders too; they finished their calls' files before stopping.
         if let Some(thread) = self.recording_thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-fn prepare(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+impl Drop for MediaDriver {
+    /// Without [`MediaDriver::shut_down`], the workers still stop (their calls' recordings
+    /// are completed by the writer thread as they go), but nobody waits for them.
+    fn drop(&mut self) {
+        for worker in std::mem::take(&mut self.workers) {
+            drop(worker.commands);
+            let _ = worker.wake.write(1);
+        }
+    }
+}
+
+fn prepare(socket: UdpSocket) -> io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     nix::sys::socket::setsockopt(
         &socket,
@@ -373,21 +488,28 @@ fn prepare(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         &true,
     )
     .map_err(io::Error::from)?;
-    UdpSocket::from_std(socket)
+    Ok(socket)
 }
 
-/// Read one datagram and the kernel's arrival stamp (ns since the Unix epoch).
+/// Room for the control message of [`receive_stamped`]: allocated once per worker, not per
+/// datagram.
+fn stamp_space() -> Vec<u8> {
+    nix::cmsg_space!(nix::sys::time::TimeSpec)
+}
+
+/// Read one datagram and the kernel's arrival stamp (ns since the Unix epoch); `space` comes
+/// from [`stamp_space`].
 fn receive_stamped(
     socket: &UdpSocket,
     buffer: &mut [u8],
+    space: &mut [u8],
 ) -> io::Result<(usize, SocketAddr, Option<i128>)> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
-    let mut space = nix::cmsg_space!(nix::sys::time::TimeSpec);
     let mut iov = [io::IoSliceMut::new(buffer)];
     let message = recvmsg::<SockaddrStorage>(
         socket.as_raw_fd(),
         &mut iov,
-        Some(&mut space),
+        Some(space),
         MsgFlags::MSG_DONTWAIT,
     )
     .map_err(io::Error::from)?;
@@ -438,7 +560,7 @@ enum RecordingMessage {
 /// The recording writer thread: one sink per recorded call.
 fn write_recordings(
     store: &mut RecordingStore,
-    messages: std::sync::mpsc::Receiver<RecordingMessage>,
+    messages: Receiver<RecordingMessage>,
     events: mpsc::Sender<CallEvent>,
 ) {
     let mut sinks: HashMap<u64, (PathBuf, Option<Box<dyn RecordingSink>>)> = HashMap::new();
@@ -489,75 +611,119 @@ fn write_recordings(
     }
 }
 
-struct CallTask {
+/// One call on a worker.
+struct CallSlot {
     call: u64,
     media: CallMedia,
     sockets: [Option<UdpSocket>; 2],
-    start: Instant,
-    events: mpsc::Sender<CallEvent>,
-    recordings: std::sync::mpsc::SyncSender<RecordingMessage>,
     recording: Option<PathBuf>,
-    /// Messages the writer's full queue did not take yet; retried on every turn.
-    recording_backlog: VecDeque<RecordingMessage>,
-    stats: Arc<RelayStats>,
-    latency_us: hdrhistogram::Histogram<u64>,
+    /// The time of the call's live entry in the worker's timer queue; entries at other times
+    /// are stale (the call's deadline moved) and skipped.
+    timer_ms: Option<u64>,
 }
 
-async fn readable(socket: &Option<UdpSocket>) -> io::Result<()> {
-    match socket {
-        Some(socket) => socket.readable().await,
-        None => std::future::pending().await,
+/// What a worker's calls hand over to the switch and the recording writer, kept while their
+/// queues are full, and the counts not yet added to [`RelayStats`].
+#[derive(Default)]
+struct Outbox {
+    events: VecDeque<CallEvent>,
+    recordings: VecDeque<RecordingMessage>,
+    counts: PacketCounts,
+}
+
+impl Outbox {
+    fn event(&mut self, event: CallEvent) {
+        if self.events.len() >= EVENT_BACKLOG {
+            tracing::error!(
+                call = event.call,
+                "switch does not read media events: one lost"
+            );
+            return;
+        }
+        self.events.push_back(event);
+    }
+
+    /// Hand over what the queues take now; whether something is left for later.
+    fn hand_over(
+        &mut self,
+        events: &mpsc::Sender<CallEvent>,
+        recordings: &SyncSender<RecordingMessage>,
+    ) -> bool {
+        while let Some(event) = self.events.pop_front() {
+            match events.try_send(event) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    self.events.push_front(event);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => self.events.clear(),
+            }
+        }
+        while let Some(message) = self.recordings.pop_front() {
+            match recordings.try_send(message) {
+                Ok(()) => {}
+                Err(TrySendError::Full(message)) => {
+                    self.recordings.push_front(message);
+                    break;
+                }
+                Err(TrySendError::Disconnected(_)) => self.recordings.clear(),
+            }
+        }
+        !self.events.is_empty() || !self.recordings.is_empty()
     }
 }
 
-impl CallTask {
-    fn now_ms(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
-    }
+/// A worker's timers: one live entry per call at most (see [`CallSlot::timer_ms`]).
+struct Timers {
+    queue: TimerQueue<u64>,
+    /// Nothing is scheduled before this time: just after the last pass over the due
+    /// entries (never before the last entry taken out, as the queue requires).
+    now_ms: u64,
+}
 
-    async fn run(mut self, mut commands: mpsc::Receiver<CallCommand>) {
-        let mut buffer = vec![0u8; MAX_PACKET_BYTES + 1];
-        let mut next_merge_ms = self.now_ms() + 1_000;
-        loop {
-            let deadline = self
-                .media
-                .poll_timeout()
-                .map(|at_ms| self.start + std::time::Duration::from_millis(at_ms));
-            let mut readable_side = None;
-            tokio::select! {
-                biased;
-                command = commands.recv() => match command {
-                    None => break,
-                    Some(CallCommand::Open { side, socket }) => self.sockets[side.index()] = Some(socket),
-                    Some(CallCommand::Media(MediaCommand::Close { .. })) => break,
-                    Some(CallCommand::Media(command)) => self.command(command),
-                },
-                Ok(()) = readable(&self.sockets[0]) => readable_side = Some(Side::Caller),
-                Ok(()) = readable(&self.sockets[1]) => readable_side = Some(Side::Agent),
-                _ = sleep_until(deadline) => self.media.handle_timeout(self.now_ms()),
-            }
-            if let Some(side) = readable_side {
-                self.read_burst(side, &mut buffer).await;
-            }
-            self.flush(&mut buffer).await;
-            let now_ms = self.now_ms();
-            if now_ms >= next_merge_ms {
-                self.stats.merge(&mut self.latency_us);
-                next_merge_ms = now_ms + 1_000;
+impl Timers {
+    /// Make sure the call's queue entry is no later than its next deadline.
+    fn schedule(&mut self, call: &mut CallSlot) {
+        let Some(due_ms) = call.media.poll_timeout() else {
+            return;
+        };
+        if call.timer_ms.is_some_and(|queued_ms| queued_ms <= due_ms) {
+            // The entry comes first; when it finds the call not due, it schedules again.
+            return;
+        }
+        let at_ms = due_ms.max(self.now_ms);
+        self.queue.schedule(at_ms, call.call);
+        call.timer_ms = Some(at_ms);
+    }
+}
+
+impl CallSlot {
+    /// Send the packets the call generated and collect its events and recording chunks.
+    fn drain(&mut self, buffer: &mut [u8], outbox: &mut Outbox, timers: &mut Timers) {
+        while let Some(transmit) = self.media.poll_transmit(buffer) {
+            if let Some(socket) = &self.sockets[transmit.side.index()] {
+                match socket.send_to(&buffer[..transmit.length], transmit.destination) {
+                    Ok(_) => outbox.counts.generated += 1,
+                    Err(_) => outbox.counts.send_errors += 1,
+                }
             }
         }
-        let now_ms = self.now_ms();
-        self.stop_recording(now_ms);
-        self.flush(&mut buffer).await;
-        self.stats.merge(&mut self.latency_us);
-        // The writer may be full: the last messages wait for it (the call is over).
-        for message in self.recording_backlog.drain(..) {
-            let _ = self.recordings.send(message);
+        while let Some(event) = self.media.poll_event() {
+            outbox.event(CallEvent {
+                call: self.call,
+                event: DriverEvent::Media(event),
+            });
         }
+        while let Some(samples) = self.media.poll_recording() {
+            outbox.recordings.push_back(RecordingMessage::Append {
+                call: self.call,
+                samples,
+            });
+        }
+        timers.schedule(self);
     }
 
-    fn command(&mut self, command: MediaCommand) {
-        let now_ms = self.now_ms();
+    fn command(&mut self, now_ms: u64, command: MediaCommand, outbox: &mut Outbox) {
         match command {
             MediaCommand::SetRemote {
                 side, negotiated, ..
@@ -569,128 +735,350 @@ impl CallTask {
             MediaCommand::StartRecording { path, .. } => {
                 if self.recording.is_none() {
                     self.media.start_recording(now_ms);
-                    self.recording_backlog.push_back(RecordingMessage::Open {
+                    outbox.recordings.push_back(RecordingMessage::Open {
                         call: self.call,
                         path: path.clone(),
                     });
                     self.recording = Some(path);
                 }
             }
-            MediaCommand::StopRecording { .. } => self.stop_recording(now_ms),
+            MediaCommand::StopRecording { .. } => self.stop_recording(now_ms, outbox),
             MediaCommand::ClearLeg { side, .. } => self.media.clear_leg(side),
             MediaCommand::Open { .. } | MediaCommand::Close { .. } => {}
         }
     }
 
-    fn stop_recording(&mut self, now_ms: u64) {
+    fn stop_recording(&mut self, now_ms: u64, outbox: &mut Outbox) {
         if self.recording.take().is_some() {
             if let Some(summary) = self.media.stop_recording(now_ms) {
                 while let Some(samples) = self.media.poll_recording() {
-                    self.recording_backlog.push_back(RecordingMessage::Append {
+                    outbox.recordings.push_back(RecordingMessage::Append {
                         call: self.call,
                         samples,
                     });
                 }
-                self.recording_backlog.push_back(RecordingMessage::Finish {
+                outbox.recordings.push_back(RecordingMessage::Finish {
                     call: self.call,
                     summary,
                 });
             }
         }
     }
-
-    async fn read_burst(&mut self, side: Side, buffer: &mut [u8]) {
-        for _ in 0..READ_BURST {
-            let Some(socket) = &self.sockets[side.index()] else {
-                return;
-            };
-            let received = socket.try_io(Interest::READABLE, || receive_stamped(socket, buffer));
-            let (length, source, stamp) = match received {
-                Ok(received) => received,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-                Err(error) => {
-                    // ICMP port unreachable from a peer that is gone, and the like.
-                    tracing::debug!(call = self.call, %error, "RTP receive failed");
-                    return;
-                }
-            };
-            self.stats.received.fetch_add(1, Ordering::Relaxed);
-            if length > MAX_PACKET_BYTES {
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let now_ms = self.now_ms();
-            let Some(transmit) =
-                self.media
-                    .handle_packet(now_ms, side, source, &mut buffer[..length])
-            else {
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
-            let Some(out) = &self.sockets[transmit.side.index()] else {
-                continue;
-            };
-            match out.try_send_to(&buffer[..transmit.length], transmit.destination) {
-                Ok(_) => {
-                    self.stats.relayed.fetch_add(1, Ordering::Relaxed);
-                    if let Some(stamp) = stamp {
-                        let added_us = ((unix_now_ns() - stamp) / 1_000).max(1) as u64;
-                        let _ = self.latency_us.record(added_us);
-                    }
-                }
-                Err(_) => {
-                    self.stats.send_errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-    }
-
-    async fn flush(&mut self, buffer: &mut [u8]) {
-        while let Some(transmit) = self.media.poll_transmit(buffer) {
-            if let Some(socket) = &self.sockets[transmit.side.index()] {
-                match socket
-                    .send_to(&buffer[..transmit.length], transmit.destination)
-                    .await
-                {
-                    Ok(_) => self.stats.generated.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => self.stats.send_errors.fetch_add(1, Ordering::Relaxed),
-                };
-            }
-        }
-        while let Some(event) = self.media.poll_event() {
-            let event = CallEvent {
-                call: self.call,
-                event: DriverEvent::Media(event),
-            };
-            if self.events.send(event).await.is_err() {
-                return; // the switch is gone
-            }
-        }
-        while let Some(samples) = self.media.poll_recording() {
-            self.recording_backlog.push_back(RecordingMessage::Append {
-                call: self.call,
-                samples,
-            });
-        }
-        while let Some(message) = self.recording_backlog.pop_front() {
-            match self.recordings.try_send(message) {
-                Ok(()) => {}
-                Err(std::sync::mpsc::TrySendError::Full(message)) => {
-                    self.recording_backlog.push_front(message);
-                    break;
-                }
-                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
-                    self.recording_backlog.clear();
-                    break;
-                }
-            }
-        }
-    }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
+fn leg_token(slot: usize, side: Side) -> u64 {
+    (slot as u64) << 1 | side.index() as u64
+}
+
+fn token_leg(token: u64) -> (usize, Side) {
+    let side = if token & 1 == 0 {
+        Side::Caller
+    } else {
+        Side::Agent
+    };
+    ((token >> 1) as usize, side)
+}
+
+/// One media worker thread: see the module documentation.
+struct MediaWorker {
+    start: std::time::Instant,
+    media_timeout_ms: u64,
+    epoll: Epoll,
+    wake: Arc<EventFd>,
+    commands: Receiver<WorkerCommand>,
+    /// Calls by slot (a slot is reused after its call closed); a leg's epoll token names it.
+    slots: Vec<Option<CallSlot>>,
+    free_slots: Vec<usize>,
+    slot_of: HashMap<u64, usize>,
+    timers: Timers,
+    outbox: Outbox,
+    events: mpsc::Sender<CallEvent>,
+    recordings: SyncSender<RecordingMessage>,
+    stats: Arc<RelayStats>,
+    latency_us: hdrhistogram::Histogram<u64>,
+    next_merge_ms: u64,
+    stamp_space: Vec<u8>,
+}
+
+impl MediaWorker {
+    fn new(
+        start: std::time::Instant,
+        media_timeout_ms: u64,
+        commands: Receiver<WorkerCommand>,
+        events: mpsc::Sender<CallEvent>,
+        recordings: SyncSender<RecordingMessage>,
+        stats: Arc<RelayStats>,
+    ) -> io::Result<MediaWorker> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+        epoll.add(
+            wake.as_fd(),
+            EpollEvent::new(EpollFlags::EPOLLIN, WAKE_TOKEN),
+        )?;
+        Ok(MediaWorker {
+            start,
+            media_timeout_ms,
+            epoll,
+            wake: Arc::new(wake),
+            commands,
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            slot_of: HashMap::new(),
+            timers: Timers {
+                queue: TimerQueue::new(),
+                now_ms: 0,
+            },
+            outbox: Outbox::default(),
+            events,
+            recordings,
+            stats,
+            latency_us: latency_histogram(),
+            next_merge_ms: 0,
+            stamp_space: stamp_space(),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn run(mut self) {
+        let mut buffer = vec![0u8; MAX_PACKET_BYTES + 1];
+        let mut ready = vec![EpollEvent::empty(); READY_BATCH];
+        loop {
+            let now_ms = self.now_ms();
+            self.run_timers(now_ms, &mut buffer);
+            let waiting = self.outbox.hand_over(&self.events, &self.recordings);
+            self.stats.add(&mut self.outbox.counts);
+            if now_ms >= self.next_merge_ms {
+                self.stats.merge(&mut self.latency_us);
+                self.next_merge_ms = now_ms + MERGE_MS;
+            }
+            let mut wait_ms = self
+                .timers
+                .queue
+                .peek_time_ms()
+                .map(|at_ms| at_ms.saturating_sub(now_ms));
+            if waiting {
+                wait_ms = Some(wait_ms.map_or(RETRY_MS, |wait_ms| wait_ms.min(RETRY_MS)));
+            }
+            if !self.latency_us.is_empty() {
+                let merge_ms = self.next_merge_ms.saturating_sub(now_ms);
+                wait_ms = Some(wait_ms.map_or(merge_ms, |wait_ms| wait_ms.min(merge_ms)));
+            }
+            let timeout = match wait_ms {
+                None => EpollTimeout::NONE,
+                Some(wait_ms) => EpollTimeout::try_from(wait_ms).unwrap_or(EpollTimeout::MAX),
+            };
+            let count = match self.epoll.wait(&mut ready, timeout) {
+                Ok(count) => count,
+                Err(nix::errno::Errno::EINTR) => 0,
+                Err(error) => {
+                    tracing::error!(%error, "epoll_wait failed");
+                    0
+                }
+            };
+            if count == 0 {
+                // Idle: what was measured goes to the shared figures now.
+                self.stats.merge(&mut self.latency_us);
+            }
+            let mut woken = false;
+            for event in &ready[..count] {
+                match event.data() {
+                    WAKE_TOKEN => woken = true,
+                    token => self.relay(token_leg(token), &mut buffer),
+                }
+            }
+            if woken {
+                // Reset the eventfd before taking the commands, so that a command sent
+                // after the last one taken wakes the next wait.
+                let _ = self.wake.read();
+                if !self.take_commands(&mut buffer) {
+                    break;
+                }
+            }
+        }
+        self.stop(&mut buffer);
+    }
+
+    /// One datagram from a ready leg, relayed to the other leg when it is to be.
+    fn relay(&mut self, (slot, side): (usize, Side), buffer: &mut [u8]) {
+        let Some(Some(call)) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let Some(socket) = &call.sockets[side.index()] else {
+            return;
+        };
+        let (length, source, stamp) = match receive_stamped(socket, buffer, &mut self.stamp_space) {
+            Ok(received) => received,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+            Err(error) => {
+                // ICMP port unreachable from a peer that is gone, and the like.
+                tracing::debug!(call = call.call, %error, "RTP receive failed");
+                return;
+            }
+        };
+        let counts = &mut self.outbox.counts;
+        counts.received += 1;
+        if length > MAX_PACKET_BYTES {
+            counts.dropped += 1;
+            return;
+        }
+        let now_ms = self.start.elapsed().as_millis() as u64;
+        match call
+            .media
+            .handle_packet(now_ms, side, source, &mut buffer[..length])
+        {
+            None => counts.dropped += 1,
+            Some(transmit) => {
+                if let Some(out) = &call.sockets[transmit.side.index()] {
+                    match out.send_to(&buffer[..transmit.length], transmit.destination) {
+                        Ok(_) => {
+                            counts.relayed += 1;
+                            if let Some(stamp) = stamp {
+                                let added_us = ((unix_now_ns() - stamp) / 1_000).max(1) as u64;
+                                let _ = self.latency_us.record(added_us);
+                            }
+                        }
+                        Err(_) => counts.send_errors += 1,
+                    }
+                }
+            }
+        }
+        call.drain(buffer, &mut self.outbox, &mut self.timers);
+    }
+
+    /// Calls whose deadline has come.
+    fn run_timers(&mut self, now_ms: u64, buffer: &mut [u8]) {
+        while self
+            .timers
+            .queue
+            .peek_time_ms()
+            .is_some_and(|at_ms| at_ms <= now_ms)
+        {
+            let Some((at_ms, call)) = self.timers.queue.pop() else {
+                break;
+            };
+            // What this pass schedules comes after `now_ms`: a deadline that stayed in the
+            // past cannot keep the worker in this loop.
+            self.timers.now_ms = now_ms + 1;
+            let Some(Some(slot)) = self
+                .slot_of
+                .get(&call)
+                .map(|&slot| self.slots[slot].as_mut())
+            else {
+                continue; // closed
+            };
+            if slot.timer_ms != Some(at_ms) {
+                continue; // stale
+            }
+            slot.timer_ms = None;
+            if slot
+                .media
+                .poll_timeout()
+                .is_some_and(|due_ms| due_ms <= now_ms)
+            {
+                slot.media.handle_timeout(now_ms);
+            }
+            slot.drain(buffer, &mut self.outbox, &mut self.timers);
+        }
+    }
+
+    /// Carry out the commands waiting; false once the driver is gone.
+    fn take_commands(&mut self, buffer: &mut [u8]) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(command) => self.command(command, buffer),
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        }
+    }
+
+    fn command(&mut self, command: WorkerCommand, buffer: &mut [u8]) {
+        let now_ms = self.now_ms();
+        match command {
+            WorkerCommand::Open { call, side, socket } => self.open(call, side, socket),
+            WorkerCommand::Media(MediaCommand::Close { call }) => self.close(call, buffer),
+            WorkerCommand::Media(command) => {
+                let Some(&slot) = self.slot_of.get(&command.call()) else {
+                    return;
+                };
+                if let Some(call) = self.slots[slot].as_mut() {
+                    call.command(now_ms, command, &mut self.outbox);
+                    call.drain(buffer, &mut self.outbox, &mut self.timers);
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, call: u64, side: Side, socket: UdpSocket) {
+        let slot = match self.slot_of.get(&call) {
+            Some(&slot) => slot,
+            None => {
+                let slot = self.free_slots.pop().unwrap_or_else(|| {
+                    self.slots.push(None);
+                    self.slots.len() - 1
+                });
+                self.slots[slot] = Some(CallSlot {
+                    call,
+                    media: CallMedia::new(call, self.media_timeout_ms),
+                    sockets: [None, None],
+                    recording: None,
+                    timer_ms: None,
+                });
+                self.slot_of.insert(call, slot);
+                slot
+            }
+        };
+        let Some(entry) = self.slots[slot].as_mut() else {
+            return;
+        };
+        if let Some(previous) = entry.sockets[side.index()].take() {
+            let _ = self.epoll.delete(previous.as_fd());
+        }
+        let interest = EpollEvent::new(EpollFlags::EPOLLIN, leg_token(slot, side));
+        match self.epoll.add(socket.as_fd(), interest) {
+            Ok(()) => entry.sockets[side.index()] = Some(socket),
+            Err(error) => self.outbox.event(CallEvent {
+                call,
+                event: DriverEvent::OpenFailed {
+                    side,
+                    error: format!("cannot watch the RTP socket: {error}"),
+                },
+            }),
+        }
+    }
+
+    fn close(&mut self, call: u64, buffer: &mut [u8]) {
+        let Some(slot) = self.slot_of.remove(&call) else {
+            return;
+        };
+        let Some(mut entry) = self.slots[slot].take() else {
+            return;
+        };
+        self.free_slots.push(slot);
+        let now_ms = self.now_ms();
+        entry.stop_recording(now_ms, &mut self.outbox);
+        entry.drain(buffer, &mut self.outbox, &mut self.timers);
+        for socket in entry.sockets.iter().flatten() {
+            let _ = self.epoll.delete(socket.as_fd());
+        }
+        self.stats.merge(&mut self.latency_us);
+    }
+
+    /// The driver is gone: every call closes, and the recording writer gets every chunk.
+    fn stop(&mut self, buffer: &mut [u8]) {
+        let calls: Vec<u64> = self.slot_of.keys().copied().collect();
+        for call in calls {
+            self.close(call, buffer);
+        }
+        self.outbox.hand_over(&self.events, &self.recordings);
+        // The writer may be full: the last chunks wait for it (the calls are over).
+        for message in self.outbox.recordings.drain(..) {
+            let _ = self.recordings.send(message);
+        }
+        self.stats.add(&mut self.outbox.counts);
+        self.stats.merge(&mut self.latency_us);
     }
 }

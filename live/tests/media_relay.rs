@@ -1,6 +1,7 @@
-//! The media driver on real sockets: two simulated phones on loopback send each other tones
-//! through a call's anchored legs; each hears the other's tone (Goertzel), keys come back as
-//! events, and every relayed packet's added latency is measured.
+//! The media driver's workers on real sockets: two simulated phones on loopback send each
+//! other tones through a call's anchored legs; each hears the other's tone (Goertzel), keys
+//! come back as events, and every relayed packet's added latency is measured. Calls spread
+//! over two workers play their prompts on their workers' timers and time out.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -88,45 +89,47 @@ async fn phone(
     heard
 }
 
-#[test]
-fn two_phones_hear_each_other_through_the_anchored_call() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// Bind the leg on `port` and give it its peer's negotiated media.
+fn open_leg(driver: &mut MediaDriver, call: u64, side: Side, port: u16, remote: Negotiated) {
+    driver.apply(MediaCommand::Open { call, side, port });
+    driver.apply(MediaCommand::SetRemote {
+        call,
+        side,
+        negotiated: remote,
+    });
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
+        .unwrap()
+}
+
+/// Two media workers on loopback, as on the 2-core machine the figures come from.
+fn settings(media_timeout_ms: u64) -> MediaSettings {
+    MediaSettings {
+        address: "127.0.0.1".parse().unwrap(),
+        media_timeout_ms,
+        recordings: Default::default(),
+        workers: 2,
+    }
+}
+
+#[test]
+fn two_phones_hear_each_other_through_the_anchored_call() {
+    runtime().block_on(async {
         let start = tokio::time::Instant::now();
-        let settings = MediaSettings {
-            address: "127.0.0.1".parse().unwrap(),
-            media_timeout_ms: 0,
-            recordings: Default::default(),
-        };
-        let (mut driver, mut events) = MediaDriver::new(settings, start);
+        let (mut driver, mut events) = MediaDriver::new(settings(0), start);
         let caller = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let agent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (caller_port, agent_port) = (free_port(), free_port());
         let call = 7;
-        driver.apply(MediaCommand::Open {
-            call,
-            side: Side::Caller,
-            port: caller_port,
-        });
-        driver.apply(MediaCommand::Open {
-            call,
-            side: Side::Agent,
-            port: agent_port,
-        });
-        driver.apply(MediaCommand::SetRemote {
-            call,
-            side: Side::Caller,
-            negotiated: negotiated(Codec::Pcmu, caller.local_addr().unwrap()),
-        });
-        driver.apply(MediaCommand::SetRemote {
-            call,
-            side: Side::Agent,
-            negotiated: negotiated(Codec::Pcma, agent.local_addr().unwrap()),
-        });
+        let caller_remote = negotiated(Codec::Pcmu, caller.local_addr().unwrap());
+        open_leg(&mut driver, call, Side::Caller, caller_port, caller_remote);
+        let agent_remote = negotiated(Codec::Pcma, agent.local_addr().unwrap());
+        open_leg(&mut driver, call, Side::Agent, agent_port, agent_remote);
         driver.apply(MediaCommand::Connect { call });
         let caller_leg: SocketAddr = format!("127.0.0.1:{caller_port}").parse().unwrap();
         let agent_leg: SocketAddr = format!("127.0.0.1:{agent_port}").parse().unwrap();
@@ -180,5 +183,88 @@ fn two_phones_hear_each_other_through_the_anchored_call() {
         assert!(count >= 90, "relayed packets measured: {count}");
         assert!(p50 > 0 && p99 < 1_000_000, "p50 {p50} µs, p99 {p99} µs");
         driver.shut_down();
+    });
+}
+
+/// Several calls spread over two media workers, each timed by its worker's timer queue: every
+/// caller hears its own prompt (a tone of its own, 20 ms packets in real time), the prompt's
+/// end comes back as an event, and a leg that never sends is reported by its media timeout.
+#[test]
+fn calls_on_several_workers_hear_their_prompts_and_time_out() {
+    runtime().block_on(async {
+        let start = tokio::time::Instant::now();
+        let (mut driver, mut events) = MediaDriver::new(settings(1_500), start);
+        let tones_hz = [500.0, 700.0, 900.0, 1_100.0, 1_300.0, 1_500.0];
+        let mut phones = Vec::new();
+        for (index, tone_hz) in tones_hz.iter().enumerate() {
+            let call = 100 + index as u64;
+            let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let remote = negotiated(Codec::Pcmu, phone.local_addr().unwrap());
+            open_leg(&mut driver, call, Side::Caller, free_port(), remote);
+            driver.apply(MediaCommand::Hears {
+                call,
+                side: Side::Caller,
+                hears: switchboard_media::Hears::Player(switchboard_media::Player::once(vec![
+                    Audio::tone(*tone_hz, 600, 8_000),
+                ])),
+            });
+            phones.push((call, *tone_hz, phone));
+        }
+        assert_eq!(driver.calls(), tones_hz.len());
+        let mut listeners = Vec::new();
+        for (call, tone_hz, phone) in phones {
+            listeners.push(tokio::spawn(async move {
+                let mut heard = Vec::new();
+                let mut buffer = [0u8; 1_500];
+                // 600 ms of prompt: 30 packets of 160 samples.
+                let listening = tokio::time::timeout(Duration::from_secs(3), async {
+                    while heard.len() < 30 * 160 {
+                        let (length, _) = phone.recv_from(&mut buffer).await.unwrap();
+                        let header = rtp::parse(&buffer[..length]).unwrap();
+                        let mut samples = [0i16; 160];
+                        let count = Codec::Pcmu.decode_into(
+                            &buffer[header.payload_offset..header.payload_end],
+                            &mut samples,
+                        );
+                        heard.extend_from_slice(&samples[..count]);
+                    }
+                });
+                let _ = listening.await;
+                (call, tone_hz, heard)
+            }));
+        }
+        for listener in listeners {
+            let (call, tone_hz, heard) = listener.await.unwrap();
+            assert_eq!(heard.len(), 30 * 160, "call {call} heard its whole prompt");
+            assert!(
+                tone_power_ratio(&heard, tone_hz) > 0.8,
+                "call {call} hears its own {tone_hz} Hz prompt"
+            );
+        }
+        let mut finished = std::collections::BTreeSet::new();
+        let mut timed_out = std::collections::BTreeSet::new();
+        while finished.len() < tones_hz.len() || timed_out.len() < tones_hz.len() {
+            let event = tokio::time::timeout(Duration::from_secs(3), events.recv())
+                .await
+                .expect("every call's events come within the media timeout")
+                .unwrap();
+            match event.event {
+                DriverEvent::Media(MediaEvent::PlaybackFinished { side: Side::Caller }) => {
+                    finished.insert(event.call);
+                }
+                DriverEvent::Media(MediaEvent::MediaTimeout { side: Side::Caller }) => {
+                    timed_out.insert(event.call);
+                }
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        assert!(
+            start.elapsed() >= Duration::from_millis(1_500),
+            "no media timeout before its time"
+        );
+        let stats = driver.stats();
+        driver.shut_down();
+        let generated = stats.generated.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(generated, 30 * tones_hz.len() as u64);
     });
 }

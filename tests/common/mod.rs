@@ -402,6 +402,8 @@ pub struct Cdr {
     pub contact_id: u64,
     pub transferred_to: Option<String>,
     pub transfer_of: Option<u64>,
+    /// The recording's file name in the recordings folder.
+    pub recording: Option<String>,
 }
 
 pub fn cdrs(path: &Path) -> Vec<Cdr> {
@@ -410,7 +412,7 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
         .prepare(
             "SELECT call_id, entry_point, queue, agent, answered_unix_ms, ended_unix_ms, outcome,
              hangup_side, sip_status, offers_unanswered, caller, direction, arrived_unix_ms, trunk,
-             contact_id, transferred_to, transfer_of FROM cdr ORDER BY id",
+             contact_id, transferred_to, transfer_of, recording FROM cdr ORDER BY id",
         )
         .unwrap();
     statement
@@ -433,6 +435,7 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
                 contact_id: row.get::<_, i64>(14)? as u64,
                 transferred_to: row.get(15)?,
                 transfer_of: row.get::<_, Option<i64>>(16)?.map(|contact| contact as u64),
+                recording: row.get(17)?,
             })
         })
         .unwrap()
@@ -641,4 +644,26 @@ pub fn assert_claimed_met_confirmed(
         }
     }
     claimed
+}
+
+/// The stereo recording's two channels (caller, agent), read from its WAV `data` chunk.
+pub fn recording_channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..4], b"RIFF", "{} is not a WAV file", path.display());
+    let mut offset = 12;
+    while offset + 8 <= bytes.len() {
+        let size = u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().unwrap()) as usize;
+        if &bytes[offset..offset + 4] == b"data" {
+            let data = &bytes[offset + 8..(offset + 8 + size).min(bytes.len())];
+            let samples: Vec<i16> = data
+                .chunks_exact(2)
+                .map(|pair| i16::from_le_bytes([pair[0], pair[1]]))
+                .collect();
+            let left = samples.iter().step_by(2).copied().collect();
+            let right = samples.iter().skip(1).step_by(2).copied().collect();
+            return (left, right);
+        }
+        offset += 8 + size + size % 2;
+    }
+    panic!("{}: no data chunk", path.display());
 }

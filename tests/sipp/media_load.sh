@@ -58,7 +58,10 @@ AGENTS=$((CALLS + CALLS / 10))
 (cd "$WORK" && sipp 127.0.0.1:$SIP_PORT -sf "$OLDPWD/tests/sipp/register_many.xml" \
     -inf agents.csv -key contact_port $AGENT_PORT -i 127.0.0.1 -p $((AGENT_PORT + 1)) \
     -m "$AGENTS" -r 500 -nostdin -timeout 30 >/dev/null 2>&1) || true
-echo "registered: $(curl -s -H 'Authorization: Bearer load-test' http://127.0.0.1:$HTTP_PORT/health)"
+REGISTERED=$(curl -s -H 'Authorization: Bearer load-test' http://127.0.0.1:$HTTP_PORT/health | \
+    sed -n 's/.*"registered_agents":\([0-9]*\).*/\1/p')
+echo "registered agents: ${REGISTERED:-?} of $AGENTS"
+[ "${REGISTERED:-0}" = "$AGENTS" ] || { echo "not every agent registered; see $WORK" >&2; exit 1; }
 
 ERRORS_BEFORE=$(udp_errors)
 START=$(date +%s)
@@ -72,6 +75,14 @@ TRUNK=$!
 PIDS+=("$TRUNK")
 PEAK=0
 MAX_DROPS=0
+# CPU the switch used while every call was up: ticks and seconds over the samples that saw
+# CALLS calls in progress at both ends.
+HZ=$(getconf CLK_TCK)
+FULL_TICKS=0
+FULL_S=0
+LAST_TICKS=
+LAST_T=
+LAST_FULL=0
 while kill -0 "$TRUNK" 2>/dev/null; do
     sleep 5
     read -r SOCKETS DROPS < <(switch_drops)
@@ -79,9 +90,17 @@ while kill -0 "$TRUNK" 2>/dev/null; do
     NOW=$(curl -s -H 'Authorization: Bearer load-test' http://127.0.0.1:$HTTP_PORT/health | \
         sed -n 's/.*"calls_in_progress":\([0-9]*\).*/\1/p')
     LOAD=$(cut -d' ' -f1 /proc/loadavg)
-    # CPU seconds the switch used so far (utime + stime, in clock ticks).
-    CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' /proc/$SERVER/stat)
-    echo "t=$(( $(date +%s) - START ))s calls_in_progress=${NOW:-?} rtp_sockets=$SOCKETS socket_drops=$DROPS switch_cpu_s=$CPU_S load=$LOAD"
+    # CPU the switch used so far (utime + stime, in clock ticks).
+    TICKS=$(awk '{ print $14 + $15 }' /proc/$SERVER/stat 2>/dev/null || echo 0)
+    T=$(date +%s)
+    FULL=0
+    [ "${NOW:-0}" -ge "$CALLS" ] && FULL=1
+    if [ "$FULL" = 1 ] && [ "$LAST_FULL" = 1 ]; then
+        FULL_TICKS=$((FULL_TICKS + TICKS - LAST_TICKS))
+        FULL_S=$((FULL_S + T - LAST_T))
+    fi
+    LAST_TICKS=$TICKS LAST_T=$T LAST_FULL=$FULL
+    echo "t=$((T - START))s calls_in_progress=${NOW:-?} rtp_sockets=$SOCKETS socket_drops=$DROPS switch_cpu_s=$(awk -v t="$TICKS" -v hz="$HZ" 'BEGIN { printf "%.1f", t / hz }') load=$LOAD"
     [ "${NOW:-0}" -gt "$PEAK" ] && PEAK=$NOW
 done
 wait "$TRUNK"; TRUNK_STATUS=$?
@@ -94,5 +113,10 @@ kill -TERM "$SERVER"; wait "$SERVER" || true
 echo "trunk exit $TRUNK_STATUS: calls ok ${OK:-?}, failed ${FAILED:-?}; peak calls in progress $PEAK"
 echo "kernel UDP receive errors during the run, all sockets (SIPp's included): $((ERRORS_AFTER - ERRORS_BEFORE))"
 echo "datagrams dropped on the switch's RTP sockets (largest sample): $MAX_DROPS"
+if [ "$FULL_S" -gt 0 ]; then
+    echo "switch CPU while all $CALLS calls were up: $(awk -v t="$FULL_TICKS" -v hz="$HZ" -v s="$FULL_S" 'BEGIN { printf "%.2f", t / hz / s }') s per second over $FULL_S s"
+else
+    echo "switch CPU while all $CALLS calls were up: not measured (never $CALLS calls in progress at two samples in a row)"
+fi
 grep "media relay" "$WORK/server.log" | sed 's/\x1b\[[0-9;]*m//g' | sed 's/.*media relay/media relay/'
 echo "work folder: $WORK"

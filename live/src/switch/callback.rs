@@ -19,6 +19,17 @@
 //! tried again (the engine has no retry policy for callbacks). The CDR row says `callback`, the
 //! trunk, and the customer leg's final status; its outcome is `failed` when the customer was not
 //! reached (docs/cdr.md).
+//!
+//! The switch gives the customer's phone `[live.callback] customer_ring_timeout` to answer,
+//! from the first INVITE of the call back: it does not wait for the carrier's own no-answer
+//! timer. On expiry the ringing leg is cancelled and the callback fails as an unanswered one
+//! does, its CDR status 487 (the switch ended the ring) with the center as the side that hung up.
+//!
+//! Recording: the caller's leg ends with the request, so a recording of it (its queue was
+//! listed) completes then, in its own file. The call back is recorded when its caller was, or
+//! when the request joins a listed queue (or every call is recorded): from the agent's answer,
+//! the customer on the left and the agent on the right, in a file of its own
+//! (`…-callback.wav`), which the CDR row names.
 
 use switchboard_engine::{ContactId, Party};
 
@@ -45,7 +56,13 @@ pub(super) struct Callback {
     customer_answered_ms: Option<u64>,
     /// The customer leg's last final status (408 when it got none).
     customer_status: Option<u16>,
+    /// The call back is recorded once the agent answers (see `recording`).
+    recorded: bool,
 }
+
+/// The CDR status of a customer leg the switch cancelled at its ring timeout: the INVITE's
+/// final answer to the CANCEL (487 Request Terminated), which arrives after the call is gone.
+const RING_TIMEOUT_STATUS: u16 = 487;
 
 impl Switch {
     /// The engine turned the call into a callback request: hang the caller up, keep the call.
@@ -93,7 +110,10 @@ impl Switch {
         if let Some(media) = &mut self.media {
             media.close(contact);
         }
+        let all_calls = self.live.recording.all_calls;
         if let Some(call) = self.calls.get_mut(&contact) {
+            // The caller's recording is complete in its file; the call back gets its own.
+            let recorded = call.recording.take().is_some() || all_calls;
             call.callback = Some(Callback {
                 number,
                 trunk,
@@ -101,6 +121,7 @@ impl Switch {
                 placed: false,
                 customer_answered_ms: None,
                 customer_status: None,
+                recorded,
             });
         }
         let caller_waiting = self
@@ -124,6 +145,7 @@ impl Switch {
         if callback.dial.is_some() {
             return true;
         }
+        let recorded = callback.recorded;
         let Some(leg) = call
             .agent_call_id
             .as_ref()
@@ -164,8 +186,68 @@ impl Switch {
             contact = contact.0,
             "callback: the agent answered, calling the customer"
         );
+        if recorded {
+            // From the agent's answer: the customer's ringback and answer are in it too.
+            let _ = self.start_recording(contact);
+        }
         self.dial_customer(&key);
         true
+    }
+
+    /// A recording asked for a callback not placed yet (its request joined a recorded queue,
+    /// or the API): the call back will be recorded. False when the contact is no such callback.
+    pub(super) fn record_callback_when_placed(&mut self, contact: ContactId) -> bool {
+        let Some(callback) = self
+            .calls
+            .get_mut(&contact)
+            .and_then(|call| call.callback.as_mut())
+            .filter(|callback| !callback.placed)
+        else {
+            return false;
+        };
+        callback.recorded = true;
+        true
+    }
+
+    /// When the next ringing customer leg of a callback reaches its ring timeout.
+    pub(super) fn next_callback_ring_timeout_ms(&self) -> Option<u64> {
+        let ring_ms = self.live.callback.customer_ring_timeout.0;
+        self.outbound
+            .values()
+            .filter(|dial| dial.callback.is_some() && dial.customer_answered_ms.is_none())
+            .map(|dial| dial.dialled_ms + ring_ms)
+            .min()
+    }
+
+    /// Cancel every callback's customer leg that has rung for the ring timeout: the callback
+    /// fails as one the customer did not answer.
+    pub(super) fn expire_callback_rings(&mut self, now_ms: u64) {
+        let ring_ms = self.live.callback.customer_ring_timeout.0;
+        let mut expired: Vec<String> = self
+            .outbound
+            .iter()
+            .filter(|(_, dial)| {
+                dial.callback.is_some()
+                    && dial.customer_answered_ms.is_none()
+                    && dial.dialled_ms + ring_ms <= now_ms
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        // One order on every run, whatever the map's.
+        expired.sort();
+        for key in expired {
+            if let Some(dial) = self.outbound.get_mut(&key) {
+                dial.customer_status = Some(RING_TIMEOUT_STATUS);
+                dial.hangup_side = HangupSide::Center;
+            }
+            self.hang_up_outbound(
+                &key,
+                OutboundEnd::Failed(format!(
+                    "the customer's phone rang for the ring timeout ({} ms) without an answer",
+                    ring_ms
+                )),
+            );
+        }
     }
 
     /// The customer answered a callback: the call is answered from now on.

@@ -464,6 +464,7 @@ impl Switch {
         self.process_transaction_events();
         self.run_engine_timers(now_ms);
         self.run_probes(now_ms);
+        self.expire_callback_rings(now_ms);
         self.probe_gateways(now_ms);
         self.register_trunks(now_ms);
         for agent in self.registrar.expire(now_ms) {
@@ -557,6 +558,7 @@ impl Switch {
             self.center.poll_timeout(),
             self.registrar.poll_timeout(),
             self.next_probe_ms(),
+            self.next_callback_ring_timeout_ms(),
             self.trunks.poll_timeout(),
             self.registrations
                 .iter()

@@ -675,7 +675,7 @@ impl Switch {
 
     /// End an outbound call from the switch: BYE to the legs that answered, CANCEL to the one
     /// still ringing.
-    fn hang_up_outbound(&mut self, call_id: &str, end: OutboundEnd) {
+    pub(super) fn hang_up_outbound(&mut self, call_id: &str, end: OutboundEnd) {
         let Some(call) = self.outbound.get_mut(call_id) else {
             return;
         };

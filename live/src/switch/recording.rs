@@ -82,10 +82,17 @@ impl Switch {
 
     /// Start recording the call now; nothing when it is recorded already.
     pub(super) fn start_recording(&mut self, contact: ContactId) -> Result<(), RecordingRefusal> {
-        let Some(folder) = &self.recordings_folder else {
+        if self.recordings_folder.is_none() || self.media.is_none() {
             return Err(RecordingRefusal::NotAvailable);
-        };
-        let Some(media) = &mut self.media else {
+        }
+        if !self.calls.contains_key(&contact) {
+            return Err(RecordingRefusal::UnknownCall);
+        }
+        if self.record_callback_when_placed(contact) {
+            // The caller's leg is gone and the call back has no media yet.
+            return Ok(());
+        }
+        let (Some(folder), Some(media)) = (&self.recordings_folder, &mut self.media) else {
             return Err(RecordingRefusal::NotAvailable);
         };
         let call = self
@@ -101,8 +108,14 @@ impl Switch {
         }
         // The run's prefix keeps names unique across restarts (contact ids start at 1 again);
         // the name says whether the file is encrypted, so the CDR's column says it too.
+        // A call back's file is its own: the caller's leg before the request may have one.
+        let suffix = if call.callback.is_some() {
+            "-callback"
+        } else {
+            ""
+        };
         let file_name = crate::recording_store::recording_file_name(
-            &format!("{}-{}", self.identifier_prefix, contact.0),
+            &format!("{}-{}{suffix}", self.identifier_prefix, contact.0),
             self.live.compliance.recording_key_file.is_some(),
         );
         media.start_recording(contact, folder.join(&file_name));
