@@ -59,6 +59,7 @@ const PAGE_CSS: &str = include_str!("page/wallboard.css");
 const PAGE_ICON: &str = include_str!("page/icon.svg");
 /// The colours and layout every page shares (the agent desk's too).
 const PAGES_CSS: &str = include_str!("page/pages.css");
+const PAGES_JS: &str = include_str!("page/pages.js");
 /// The pages load nothing but their own files.
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -475,7 +476,7 @@ fn page(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The page's files: route, content type, body.
-const PAGE_FILES: [(&str, &str, &str); 5] = [
+const PAGE_FILES: [(&str, &str, &str); 6] = [
     ("/wallboard", "text/html; charset=utf-8", PAGE_HTML),
     (
         "/wallboard/wallboard.js",
@@ -489,6 +490,11 @@ const PAGE_FILES: [(&str, &str, &str); 5] = [
     ),
     ("/wallboard/icon.svg", "image/svg+xml", PAGE_ICON),
     ("/wallboard/pages.css", "text/css; charset=utf-8", PAGES_CSS),
+    (
+        "/wallboard/pages.js",
+        "text/javascript; charset=utf-8",
+        PAGES_JS,
+    ),
 ];
 
 /// The page and its files, open to all: they hold no data, the stream does.

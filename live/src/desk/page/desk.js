@@ -21,22 +21,6 @@ function agentPath(action) {
   return action ? `${base}/${action}` : base;
 }
 
-// The wallboard's words for the engine's states.
-function stateLabel(state) {
-  if (typeof state === "object" && state !== null && "aux" in state) return `aux: ${state.aux}`;
-  switch (state) {
-    case "available": return "available";
-    case "reserved": return "ringing";
-    case "busy": return "on contact";
-    case "wrap-up": return "after-contact work";
-    default: return "offline";
-  }
-}
-
-function clock(unixMs) {
-  return new Date(unixMs).toISOString().slice(11, 19) + " UTC";
-}
-
 function setText(selector, text) {
   document.querySelector(selector).textContent = text;
 }
@@ -50,7 +34,7 @@ function showContact(contact) {
   setText('[data-attribute="caller"]', contact.caller || "unknown");
   setText('[data-attribute="entry_point"]', contact.entry_point);
   setText('[data-attribute="queue"]', contact.queue || "–");
-  setText('[data-attribute="arrived"]', clock(contact.arrived_unix_ms));
+  setText('[data-attribute="arrived"]', clock(contact.arrived_unix_ms, true));
   setText('[data-attribute="contact_id"]', String(contact.contact_id));
 }
 
@@ -61,10 +45,10 @@ async function refresh() {
     return;
   }
   const view = await state.json();
-  setText("#state", stateLabel(view.state));
+  setText("#state", activity(view.state)[1]);
   showContact(contacts.status === 200 ? (await contacts.json())[0] : null);
   document.getElementById("status").textContent =
-    `${agent}${view.registered ? "" : " (no phone registered)"}, updated ${clock(Date.now())}`;
+    `${agent}${view.registered ? "" : " (no phone registered)"}, updated ${clock(Date.now(), true)}`;
 }
 
 function signOut(message) {

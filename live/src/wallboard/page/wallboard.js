@@ -24,11 +24,6 @@ function percent(share) {
   return share === null || share === undefined ? "–" : `${Math.round(share * 100)} %`;
 }
 
-// Times of day in UTC, as the interval and the day are counted.
-function clock(unixMs, withSeconds) {
-  return new Date(unixMs).toISOString().slice(11, withSeconds ? 19 : 16) + " UTC";
-}
-
 // Colours for the service level: at least 80 % answered within the queue's goal (the usual
 // "80/20" share), within 10 points of it, or below.
 const SERVICE_LEVEL_GOAL = 0.8;
@@ -36,19 +31,6 @@ function serviceLevelClass(share) {
   if (share === null || share === undefined) return "";
   if (share >= SERVICE_LEVEL_GOAL) return "good";
   return share >= SERVICE_LEVEL_GOAL - 0.1 ? "warning" : "bad";
-}
-
-function activity(state) {
-  if (typeof state === "object" && state !== null && "aux" in state) {
-    return ["non-productive", `aux: ${state.aux}`];
-  }
-  switch (state) {
-    case "available": return ["available", "available"];
-    case "reserved": return ["on-contact", "ringing"];
-    case "busy": return ["on-contact", "on contact"];
-    case "wrap-up": return ["after-contact-work", "after-contact work"];
-    default: return ["offline", "offline"];
-  }
 }
 
 function cell(row, metric, text, className) {
