@@ -38,11 +38,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let file = args.file.display().to_string();
-    let checked = scenario_file::load_center(&text).and_then(|(config, center)| {
-        let topology = scenario_file::load_topology(&file, &text, &args.file)?;
-        Ok((config, center, topology))
-    });
-    match checked {
+    match check_text(&args.file, &text) {
         Ok((config, center, topology)) => {
             print!("{}", summary(&file, &text, &config, &center));
             if let Some(topology) = &topology {
@@ -61,6 +57,37 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Everything `switchboard check` checks in the text of the scenario file `path`: the center
+/// (as the engine builds it), then the simulator's topology and faults, if any. The IVR
+/// editor of `switchboard serve` checks the file it would save with this too
+/// ([`editor_check`]), so that both report the same problems.
+pub fn check_text(
+    path: &std::path::Path,
+    text: &str,
+) -> Result<(CenterConfig, Center, Option<Topology>), scenario_file::ScenarioErrors> {
+    let (config, center) = scenario_file::load_center(text)?;
+    let topology = scenario_file::load_topology(&path.display().to_string(), text, path)?;
+    Ok((config, center, topology))
+}
+
+/// [`check_text`] for the IVR editor: each problem with its report as `check` prints it.
+pub fn editor_check(path: PathBuf) -> switchboard_live::editor::ScenarioCheck {
+    std::sync::Arc::new(move |text: &str| match check_text(&path, text) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .diagnostics
+            .iter()
+            .map(|diagnostic| switchboard_live::editor::ScenarioProblem {
+                line: diagnostic.line,
+                column: diagnostic.column,
+                path: diagnostic.path.clone(),
+                message: diagnostic.message.clone(),
+                report: diagnostic.render(&path),
+            })
+            .collect(),
+    })
 }
 
 /// The summary of a valid configuration, in words.

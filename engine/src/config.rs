@@ -557,6 +557,11 @@ pub struct IvrFlowConfig {
     /// Its queue nodes take that channel; a callback offer is voice only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
+    /// Where the IVR editor draws each node (node id → `[x, y]`, in pixels of its canvas).
+    /// Only the editor reads it: the engine ignores it, and a node without a position is
+    /// placed by the editor.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub layout: BTreeMap<String, [i32; 2]>,
     #[serde(rename = "node")]
     pub nodes: Vec<IvrNodeConfig>,
 }
