@@ -600,6 +600,10 @@ async fn serve(
         places: Places::of(&center),
         masker: Masker::new(&live.compliance.mask),
         chat: chat_sockets.clone(),
+        editor: std::sync::Arc::new(switchboard_live::editor::FlowEditor::new(
+            args.scenario.clone(),
+            crate::check::editor_check(args.scenario.clone()),
+        )),
     };
     let checkpoint_interval =
         std::time::Duration::from_millis(live.compliance.checkpoint_interval.0);

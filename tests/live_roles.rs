@@ -39,7 +39,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 24] = [
+const TABLE: [&str; 27] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -76,7 +76,18 @@ const TABLE: [&str; 24] = [
     // The wallboard: whoever may list the queues.
     "GET /wallboard/events: none 401 | forged 401 | agent 403 | supervisor 200 | scoped 200 | admin 200 | auditor 403",
     "POST /wallboard/session: none 401 | forged 401 | agent 403 | supervisor 204 | scoped 204 | admin 204 | auditor 403",
+    // The IVR editor: reading, checking and writing flows is the admin's configuration work.
+    "GET /ivr/flows: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
+    "POST /ivr/flows/{flow}/check @support-line: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
+    "PUT /ivr/flows/{flow} @support-line: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
 ];
+
+/// tests/sipp/center.toml's flow, as the editor sends it back.
+const SUPPORT_LINE: &str = r#"{"name":"support-line","start":"menu","node":[
+    {"kind":"menu","id":"menu","prompt":"For sales press 1, for billing press 2","duration":"1s",
+     "options":{"1":"to-sales","2":"to-billing"},"timeout":"10s","on_fail":"to-sales"},
+    {"kind":"queue","id":"to-sales","queue":"sales"},
+    {"kind":"queue","id":"to-billing","queue":"billing"}]}"#;
 
 /// The body of an endpoint's requests.
 fn body_of(route: &str) -> &'static str {
@@ -86,6 +97,7 @@ fn body_of(route: &str) -> &'static str {
         "/entry-points/{entry}" => r#"{"target":"billing"}"#,
         "/calls/{contact}/recording" => r#"{"on":true}"#,
         "/calls/{contact}/transfer" => r#"{"queue":"billing"}"#,
+        "/ivr/flows/{flow}/check" | "/ivr/flows/{flow}" => SUPPORT_LINE,
         _ => "",
     }
 }
@@ -334,10 +346,15 @@ fn each_role_gets_exactly_its_rights_on_every_endpoint() {
         .iter()
         .filter(|record| record["action"] == "config.changed")
         .collect();
-    assert_eq!(changed.len(), 1);
+    assert_eq!(changed.len(), 2);
     assert_eq!(changed[0]["actor"], ADMIN);
     assert_eq!(changed[0]["detail"]["previous"], "sales");
     assert_eq!(changed[0]["detail"]["target"], "billing");
+    // The editor's save of the flow, unchanged but written.
+    assert_eq!(changed[1]["actor"], ADMIN);
+    assert_eq!(changed[1]["target"], "ivr-flow/support-line");
+    assert_eq!(changed[1]["detail"]["nodes"], 3);
+    assert_eq!(changed[1]["detail"]["added"], false);
 }
 
 #[test]

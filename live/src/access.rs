@@ -41,6 +41,12 @@ pub enum Endpoint {
     WallboardEvents,
     /// Trade a bearer token for the wallboard's session cookie.
     WallboardSession,
+    /// The scenario file's IVR flows, for the editor.
+    IvrFlows,
+    /// Check an edited flow with the engine's configuration checks.
+    CheckIvrFlow,
+    /// Write a flow back into the scenario file.
+    SaveIvrFlow,
 }
 
 /// What an endpoint's path parameter names.
@@ -54,10 +60,12 @@ pub enum Subject {
     OutboundCall,
     /// A call (a contact, by its id), which belongs to the queue it is in.
     Call,
+    /// An IVR flow of the scenario file, by its name.
+    Flow,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 21] = [
+    pub const ALL: [Endpoint; 24] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -79,6 +87,9 @@ impl Endpoint {
         Endpoint::AgentChat,
         Endpoint::WallboardEvents,
         Endpoint::WallboardSession,
+        Endpoint::IvrFlows,
+        Endpoint::CheckIvrFlow,
+        Endpoint::SaveIvrFlow,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -105,6 +116,9 @@ impl Endpoint {
             Endpoint::AgentChat => ("GET", "/agents/{agent}/chat"),
             Endpoint::WallboardEvents => ("GET", "/wallboard/events"),
             Endpoint::WallboardSession => ("POST", "/wallboard/session"),
+            Endpoint::IvrFlows => ("GET", "/ivr/flows"),
+            Endpoint::CheckIvrFlow => ("POST", "/ivr/flows/{flow}/check"),
+            Endpoint::SaveIvrFlow => ("PUT", "/ivr/flows/{flow}"),
         }
     }
 
@@ -129,13 +143,15 @@ impl Endpoint {
             Endpoint::Queue => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
             Endpoint::CallRecording | Endpoint::CallTransfer => Subject::Call,
+            Endpoint::CheckIvrFlow | Endpoint::SaveIvrFlow => Subject::Flow,
             Endpoint::Metrics
             | Endpoint::Agents
             | Endpoint::Queues
             | Endpoint::EntryPoints
             | Endpoint::Audit
             | Endpoint::WallboardEvents
-            | Endpoint::WallboardSession => Subject::Nothing,
+            | Endpoint::WallboardSession
+            | Endpoint::IvrFlows => Subject::Nothing,
         }
     }
 
@@ -172,8 +188,11 @@ impl Endpoint {
                 Action::ListQueues
             }
             Endpoint::Queue => Action::ReadQueue { place },
-            Endpoint::EntryPoints => Action::ReadConfiguration,
-            Endpoint::SetEntryPoint => Action::ChangeConfiguration,
+            // Checking a flow reads the configuration and changes nothing.
+            Endpoint::EntryPoints | Endpoint::IvrFlows | Endpoint::CheckIvrFlow => {
+                Action::ReadConfiguration
+            }
+            Endpoint::SetEntryPoint | Endpoint::SaveIvrFlow => Action::ChangeConfiguration,
             Endpoint::Audit => Action::ReadAuditLog,
             Endpoint::CallRecording => Action::SwitchRecording { place },
             Endpoint::CallTransfer => Action::TransferCall {
@@ -191,6 +210,7 @@ impl Endpoint {
             Subject::EntryPoint => format!("entry-point/{subject}"),
             Subject::OutboundCall => format!("outbound-call/{subject}"),
             Subject::Call => format!("call/{subject}"),
+            Subject::Flow => format!("ivr-flow/{subject}"),
             Subject::Nothing => self.route().1.trim_start_matches('/').to_string(),
         }
     }
@@ -251,9 +271,11 @@ impl Places {
         let table = match subject {
             Subject::Agent => &self.agents,
             Subject::Queue => &self.queues,
-            Subject::EntryPoint | Subject::OutboundCall | Subject::Call | Subject::Nothing => {
-                return Belonging::default()
-            }
+            Subject::EntryPoint
+            | Subject::OutboundCall
+            | Subject::Call
+            | Subject::Flow
+            | Subject::Nothing => return Belonging::default(),
         };
         table.get(name).cloned().unwrap_or_default()
     }

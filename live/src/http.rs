@@ -45,6 +45,8 @@ pub struct ApiSettings {
     pub masker: Masker,
     /// The chat sockets, shared with the switch's loop (`LoopOptions::chat`).
     pub chat: crate::chat::ChatSockets,
+    /// The IVR editor's scenario file and check (`crate::editor`).
+    pub editor: Arc<crate::editor::FlowEditor>,
 }
 
 #[derive(Clone)]
@@ -55,6 +57,7 @@ struct ApiState {
     masker: Arc<Masker>,
     chat: crate::chat::ChatSockets,
     wallboard: Arc<crate::wallboard::Wallboard>,
+    editor: Arc<crate::editor::FlowEditor>,
 }
 
 pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
@@ -65,6 +68,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
         places: Arc::new(settings.places),
         masker: Arc::new(settings.masker),
         chat: settings.chat,
+        editor: settings.editor,
     };
     let mut router = Router::new()
         .route("/health", get(health))
@@ -93,6 +97,9 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::AgentChat => get(agent_chat),
             Endpoint::WallboardEvents => get(wallboard_events),
             Endpoint::WallboardSession => post(wallboard_session),
+            Endpoint::IvrFlows => get(ivr_flows),
+            Endpoint::CheckIvrFlow => post(check_ivr_flow),
+            Endpoint::SaveIvrFlow => put(save_ivr_flow),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));
@@ -100,6 +107,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
     router
         .merge(crate::wallboard::page_routes())
         .merge(crate::desk::page_routes())
+        .merge(crate::editor::page_routes())
         .with_state(state)
 }
 
@@ -374,25 +382,92 @@ async fn set_entry_point(
         Ok(reply) => reply,
         Err(response) => return response,
     };
-    if let (Some(guard), Reply::EntryPoint(change)) = (state.access.guard(), &reply) {
-        let entry = Entry {
-            time_unix_ms: now_unix_ms(),
-            actor: principal.user.clone(),
-            role: Some(principal.role.name().to_string()),
-            action: "config.changed".into(),
-            target: format!("entry-point/{}", change.entry),
-            outcome: Outcome::Allowed,
-            detail: json!({ "previous": change.previous, "target": change.target }),
-        };
-        let guard = guard.clone();
-        let recorded = tokio::task::spawn_blocking(move || guard.record_event(entry)).await;
-        if !matches!(recorded, Ok(Ok(_))) {
-            // Done but not recorded: say so loudly; the change itself cannot be unmade here
-            // without racing calls that already use it.
-            tracing::error!(entry = %change.entry, "a configuration change could not be audited");
-        }
+    if let Reply::EntryPoint(change) = &reply {
+        record_configuration_change(
+            &state,
+            &principal,
+            format!("entry-point/{}", change.entry),
+            json!({ "previous": change.previous, "target": change.target }),
+        )
+        .await;
     }
     reply_response(&state, reply)
+}
+
+/// Appends a configuration change to the audit log (with `[live.compliance]`), after the
+/// authorization's record.
+async fn record_configuration_change(
+    state: &ApiState,
+    principal: &Principal,
+    target: String,
+    detail: serde_json::Value,
+) {
+    let Some(guard) = state.access.guard() else {
+        return;
+    };
+    let entry = Entry {
+        time_unix_ms: now_unix_ms(),
+        actor: principal.user.clone(),
+        role: Some(principal.role.name().to_string()),
+        action: "config.changed".into(),
+        target: target.clone(),
+        outcome: Outcome::Allowed,
+        detail,
+    };
+    let guard = guard.clone();
+    let recorded = tokio::task::spawn_blocking(move || guard.record_event(entry)).await;
+    if !matches!(recorded, Ok(Ok(_))) {
+        // Done but not recorded: say so loudly; the change itself cannot be unmade here
+        // without racing calls that already use it.
+        tracing::error!(%target, "a configuration change could not be audited");
+    }
+}
+
+/// The scenario file's IVR flows, for the editor (`crate::editor`).
+async fn ivr_flows(State(state): State<ApiState>) -> Response {
+    let editor = state.editor.clone();
+    match tokio::task::spawn_blocking(move || editor.flows()).await {
+        Ok(Ok(flows)) => Json(flows).into_response(),
+        Ok(Err(error)) => error.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The problems of an edited flow, as `switchboard check` would report them on the file.
+async fn check_ivr_flow(
+    State(state): State<ApiState>,
+    Path(flow): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let editor = state.editor.clone();
+    match tokio::task::spawn_blocking(move || editor.check(&flow, &body)).await {
+        Ok(Ok(problems)) => Json(json!({ "problems": problems })).into_response(),
+        Ok(Err(error)) => error.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Writes an edited flow into the scenario file, when the file then passes the check; the
+/// change is audited.
+async fn save_ivr_flow(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(flow): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    match state.editor.save(&flow, &body).await {
+        Ok(saved) => {
+            record_configuration_change(
+                &state,
+                &principal,
+                format!("ivr-flow/{}", saved.flow),
+                json!({ "file": saved.file, "added": saved.added, "nodes": saved.nodes }),
+            )
+            .await;
+            Json(json!({ "saved": saved, "problems": [] })).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
 }
 
 #[derive(Deserialize)]
