@@ -9,6 +9,9 @@
 //   {"wait_text": SELECTOR, "text": TEXT, "timeout_ms": N}
 //                                          → {"ok": true, "elapsed_ms": N} or {"ok": false, "text": ...}
 //   {"text": SELECTOR}                     → {"ok": true, "text": TEXT}
+//   {"drag": SELECTOR, "to": SELECTOR, "x": N, "y": N}
+//                                          → {"ok": true} (x, y: the drop point in the target;
+//                                            its centre when absent)
 //   {"screenshot": PATH}                   → {"ok": true}
 //   {"errors": true}                       → {"ok": true, "errors": [console errors, page errors]}
 import { chromium } from "playwright-core";
@@ -55,6 +58,11 @@ async function run(command) {
   }
   if ("click" in command) {
     await page.click(command.click);
+    return { ok: true };
+  }
+  if ("drag" in command) {
+    const targetPosition = "x" in command ? { x: command.x, y: command.y } : undefined;
+    await page.dragAndDrop(command.drag, command.to, { targetPosition });
     return { ok: true };
   }
   if ("wait_text" in command) {
