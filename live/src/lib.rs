@@ -24,6 +24,7 @@ pub mod config;
 pub mod desk;
 pub mod dialog;
 pub mod editor;
+pub mod faq_bot;
 pub mod http;
 pub mod media;
 pub mod media_plane;
