@@ -392,6 +392,7 @@ pub(crate) fn build(
             waiting_count: 0,
             handle_ms_smoothed: settings.expected_handle_time.as_ms() as f64,
             due,
+            deferrable: queue.deferrable,
         });
     }
 

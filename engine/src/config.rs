@@ -383,6 +383,11 @@ pub struct QueueConfig {
     /// due `within` after it joins, counted in open hours of `calendar` when one is named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DueConfig>,
+    /// Deferrable work (tickets): an agent is offered a contact of this queue only when no
+    /// contact of a queue that is not deferrable waits that the agent could take, whatever the
+    /// priorities and waiting times, so e-mails fill the time calls and chats leave idle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferrable: bool,
 }
 
 /// A queue's due time: `due = { within = "4h", calendar = "office" }` makes a contact due 4

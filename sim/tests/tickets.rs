@@ -389,3 +389,120 @@ fn attainment_counts_each_ticket_in_the_interval_it_is_due() {
         vec![0.0; result.figures.len()]
     );
 }
+
+/// Calls and e-mails arrive in the first hour; one agent, logged in from 1 h, takes one call
+/// (exactly 1 minute) or one e-mail (exactly 10 minutes) at a time, and a call blocks e-mail.
+/// With `deferrable = true` on the e-mail queue the agent answers every call first.
+const BLENDED: &str = r#"
+[scenario]
+name = "calls before e-mail"
+seed = 4
+duration = "3h"
+interval = "1m"
+replications = 3
+
+[[queue]]
+name = "calls"
+channel = "voice"
+
+[[queue]]
+name = "email"
+channel = "email"
+DEFERRABLE
+
+[[agents]]
+name = "blended"
+count = 1
+capacity = { voice = 1, email = 1 }
+
+[[people]]
+agents = "blended"
+plan = [{ start = "0h", agents = 0 }, { start = "1h", agents = 1 }]
+
+[[traffic]]
+queue = "calls"
+profile = [{ start = "0h", volume = 10 }, { start = "1h", volume = 0 }]
+handle_time = { dist = "constant", value = "1m" }
+
+[[traffic]]
+queue = "email"
+profile = [{ start = "0h", volume = 10 }, { start = "1h", volume = 0 }]
+handle_time = { dist = "constant", value = "10m" }
+"#;
+
+/// One replication of [`BLENDED`]: per minute interval, (calls waiting, e-mails waiting) as it
+/// ends; and the calls and e-mails that arrived.
+struct Backlogs {
+    per_minute: Vec<(u64, u64)>,
+    calls: u64,
+    emails: u64,
+}
+
+fn blended_backlogs(deferrable: bool) -> Vec<Backlogs> {
+    let line = if deferrable { "deferrable = true" } else { "" };
+    let result = simulate_text(&BLENDED.replace("DEFERRABLE", line), 1);
+    let (calls, email) = (
+        scope_of(&result, Scope::Queue(0)),
+        scope_of(&result, Scope::Queue(1)),
+    );
+    let intervals = 180;
+    result
+        .figures
+        .iter()
+        .map(|figures| {
+            let at = |scope: usize, minute: usize| &figures.intervals[scope * intervals + minute];
+            let arrived = |scope: usize| (0..60).map(|minute| at(scope, minute).arrived).sum();
+            Backlogs {
+                per_minute: (0..intervals)
+                    .map(|minute| (at(calls, minute).backlog, at(email, minute).backlog))
+                    .collect(),
+                calls: arrived(calls),
+                emails: arrived(email),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn deferrable_email_waits_until_no_call_does() {
+    for Backlogs {
+        per_minute: backlogs,
+        calls,
+        emails,
+    } in blended_backlogs(true)
+    {
+        assert!(calls > 0 && emails > 0);
+        // From 1 h the agent answers a call a minute: as minute 60 + k ends, k + 1 calls are
+        // answered, and not one e-mail until every call is.
+        for (answered_calls, waiting) in (1..).zip(&backlogs[60..60 + calls as usize]) {
+            assert_eq!(
+                *waiting,
+                (calls - answered_calls, emails),
+                "{answered_calls} answered"
+            );
+        }
+        // Then an e-mail every 10 minutes.
+        let first_email_minute = 60 + calls as usize;
+        assert_eq!(backlogs[first_email_minute], (0, emails - 1));
+        assert_eq!(
+            backlogs[first_email_minute + 10],
+            (0, emails.saturating_sub(2))
+        );
+    }
+}
+
+#[test]
+fn without_deferral_the_oldest_contact_goes_first_whatever_its_channel() {
+    for Backlogs {
+        per_minute: backlogs,
+        calls,
+        emails,
+    } in blended_backlogs(false)
+    {
+        // Some e-mail is answered while calls still wait.
+        let interleaved = backlogs
+            .iter()
+            .any(|&(calls_waiting, emails_waiting)| calls_waiting > 0 && emails_waiting < emails);
+        assert!(interleaved, "{calls} calls, {emails} e-mails: {backlogs:?}");
+    }
+}
