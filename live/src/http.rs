@@ -93,6 +93,8 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::AgentChat => get(agent_chat),
             Endpoint::WallboardEvents => get(wallboard_events),
             Endpoint::WallboardSession => post(wallboard_session),
+            Endpoint::QueueContacts => post(create_contact),
+            Endpoint::Contact => get(contact),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));
@@ -579,6 +581,34 @@ async fn customer_chat(
         Err(error) => return bad_request("?customer=ID (optional)", error),
     };
     crate::chat::customer_socket(upgrade, entry, customer, state.switch, state.chat)
+}
+
+/// `POST /queues/{queue}/contacts`: an e-mail/ticket contact (`docs/channels.md`); 201 with
+/// its state, or 400 naming the field that is wrong.
+async fn create_contact(
+    State(state): State<ApiState>,
+    Path(queue): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let ticket = match crate::ticket::read_new_ticket(&body) {
+        Ok(ticket) => ticket,
+        Err(error) => {
+            let body = json!({ "error": error.to_string(), "field": error.field });
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    };
+    match ask(&state, Command::CreateTicket { queue, ticket }).await {
+        Ok(reply) => {
+            let mut response = reply_response(&state, reply);
+            *response.status_mut() = StatusCode::CREATED;
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+async fn contact(State(state): State<ApiState>, Path(contact): Path<String>) -> Response {
+    answer(&state, Command::TextContact { contact }).await
 }
 
 /// The agent's chat socket: offers, messages and closes of its chats (`docs/channels.md`).

@@ -32,6 +32,7 @@ pub mod registrar;
 pub mod runtime;
 pub mod streams;
 pub mod switch;
+pub mod ticket;
 pub mod trunk;
 pub mod trunk_registration;
 pub mod wallboard;
