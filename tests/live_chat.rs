@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::chat_socket::{self, accept_next_offer, connect, next_of, runtime, send, Socket};
+use common::chat_socket::{
+    accept_next_offer, connect, next_of, open_chat, ready_agent as ready, runtime, send,
+};
 use common::{Server, TOKEN};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -14,15 +16,8 @@ use tokio_tungstenite::tungstenite::Message;
 const SCENARIO: &str = "tests/chat/center.toml";
 const AGENT: &str = "chat-team-1";
 
-/// A customer's socket on `path` and the contact its chat is.
-async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
-    let mut customer = connect(server, path, None).await;
-    let accepted = next_of(&mut customer, "accepted").await;
-    (customer, accepted["contact"].as_u64().unwrap())
-}
-
-async fn ready_agent(server: &Server) -> Socket {
-    chat_socket::ready_agent(server, AGENT).await
+async fn ready_agent(server: &Server) -> common::chat_socket::Socket {
+    ready(server, AGENT).await
 }
 
 #[test]

@@ -64,6 +64,9 @@ pub struct Metrics {
     pub callbacks_answered: Counter,
     pub callbacks_failed: Counter,
     pub trunk_invites_failed: Family<GatewayLabel, Counter>,
+    /// Chats the FAQ bot served to the end (self-served) and chats it handed to a person.
+    pub bot_contained: Counter,
+    pub bot_escalated: Counter,
     /// How long the event loop was busy with one input and the output it caused; every call
     /// in flight waits for a long one, so the tail here bounds the setup time's tail.
     pub event_loop_busy_seconds: Histogram,
@@ -194,6 +197,15 @@ impl Default for Metrics {
             "Callbacks that ended before the customer answered (busy, no answer, every gateway \
              failed, the agent hung up first).",
         );
+        let bot_contained = counter(
+            "bot_contained",
+            "Chats the FAQ bot of a bot node served to the end: they ended self-served.",
+        );
+        let bot_escalated = counter(
+            "bot_escalated",
+            "Chats the FAQ bot handed on to its node's escalate step (asked for an agent, not \
+             understood, too many turns).",
+        );
         let queue_waiting = Family::<QueueLabel, Gauge>::default();
         registry.register(
             "queue_waiting",
@@ -240,6 +252,8 @@ impl Default for Metrics {
             callbacks_answered,
             callbacks_failed,
             trunk_invites_failed,
+            bot_contained,
+            bot_escalated,
             event_loop_busy_seconds,
         }
     }

@@ -1,5 +1,5 @@
-//! WebSocket clients of the live runtime's chat API (docs/channels.md): customers' and agents'
-//! sockets, with `tokio-tungstenite`.
+//! Customers' and agents' chat WebSockets on a running `switchboard serve` (docs/channels.md),
+//! with `tokio-tungstenite`: connect, send a JSON frame, wait for a frame of a type.
 
 use std::time::Duration;
 
@@ -72,14 +72,20 @@ pub async fn accept_next_offer(agent: &mut Socket) -> u64 {
     offer["contact"].as_u64().unwrap()
 }
 
-/// The socket of `agent`, logged in and ready (with the scenario's shared API token).
+/// A customer's socket on `path` and the contact its chat is.
+pub async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
+    let mut customer = connect(server, path, None).await;
+    let accepted = next_of(&mut customer, "accepted").await;
+    (customer, accepted["contact"].as_u64().unwrap())
+}
+
+/// `agent`'s socket, once the agent is available (or already offered a chat that waited).
 pub async fn ready_agent(server: &Server, agent: &str) -> Socket {
     let mut socket = connect(server, &format!("/agents/{agent}/chat"), Some(TOKEN)).await;
     send(&mut socket, json!({ "v": 1, "type": "ready" })).await;
     // The socket logs the agent in; readiness is the agent's state, visible in the API.
     for _ in 0..50 {
         let (_, state) = server.read(&format!("/agents/{agent}"));
-        // Available, or already offered a contact that was waiting.
         if state.contains("available") || state.contains("reserved") {
             return socket;
         }
@@ -88,6 +94,7 @@ pub async fn ready_agent(server: &Server, agent: &str) -> Socket {
     panic!("the agent did not become available");
 }
 
+/// A runtime on this thread for one test's sockets.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,6 +9,8 @@
 use serde_json::{json, Value};
 use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Entry, EventKind, Input, Party};
 
+mod bot;
+
 use super::ticket::Ticket;
 use super::Switch;
 use crate::api::{ChatSide, ChatView, CommandError, Reply};
@@ -45,6 +47,8 @@ pub(super) struct ChatContact {
     attributes: Vec<(String, String)>,
     pub(super) transcript: Vec<TranscriptLine>,
     pub(super) record: CallRecord,
+    /// The FAQ bot's conversation while the chat is in a `bot` node (see `bot`).
+    bot: Option<crate::faq_bot::BotConversation>,
     /// An e-mail/ticket contact's subject and due time.
     pub(super) ticket: Option<Box<Ticket>>,
 }
@@ -207,6 +211,7 @@ impl Switch {
                 attributes: attributes.clone(),
                 transcript,
                 record,
+                bot: None,
                 ticket,
             }),
         );
@@ -347,6 +352,7 @@ impl Switch {
                 if let (true, Some(agent)) = (connected, agent) {
                     self.say_to_agent(agent, out);
                 }
+                self.bot_hears(id, &text);
             }
             _ => {
                 if let Some(agent) = agent {
@@ -406,6 +412,9 @@ impl Switch {
     ) -> Result<Reply, CommandError> {
         let (id, chat) = self.chat_of(contact, &side)?;
         let connected = chat.connected;
+        if matches!(side, ChatSide::Customer { .. }) && self.bot_on_close(id) {
+            return Ok(Reply::Chat(self.chat_view(id)));
+        }
         let input = match side {
             ChatSide::Customer { .. } if connected => Input::ContactEnded {
                 contact: id,
