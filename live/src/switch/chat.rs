@@ -300,8 +300,8 @@ impl Switch {
     }
 
     /// A message from one side: kept in the transcript and passed to the other side (the
-    /// agent once connected; a customer's message before that waits in the transcript, which
-    /// the offer carries).
+    /// agent once offered the chat: a customer's message before that waits in the transcript,
+    /// which the offer carries, and one written while the offer rings follows it).
     pub(super) fn chat_message(
         &mut self,
         contact: u64,
@@ -339,8 +339,7 @@ impl Switch {
         if let (Some(ticket), "agent") = (chat.ticket.as_mut(), from) {
             ticket.replied(sent_unix_ms);
         }
-        let (customer_socket, agent, connected) =
-            (chat.customer_socket, chat.agent, chat.connected);
+        let (customer_socket, agent) = (chat.customer_socket, chat.agent);
         // The sender learns that its message is in the transcript, and where.
         let sent = frame(
             "sent",
@@ -349,7 +348,7 @@ impl Switch {
         match from {
             "customer" => {
                 self.say_to(customer_socket, sent, false);
-                if let (true, Some(agent)) = (connected, agent) {
+                if let Some(agent) = agent {
                     self.say_to_agent(agent, out);
                 }
                 self.bot_hears(id, &text);
