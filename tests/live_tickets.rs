@@ -178,16 +178,8 @@ fn a_ticket_is_offered_answered_and_closed_on_the_agents_socket_and_its_due_time
         .unwrap();
     assert_eq!(attainment, ("support-email".to_string(), 0.5));
 
-    let mut lines = connection
-        .prepare("SELECT sender, text FROM chat_message WHERE contact_id = ?1 ORDER BY sequence")
-        .unwrap();
-    let lines: Vec<(String, String)> = lines
-        .query_map([contact as i64], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
     assert_eq!(
-        lines,
+        common::transcript(&server.cdr_path(), contact),
         [
             (
                 "customer".to_string(),
@@ -278,9 +270,5 @@ fn bad_tickets_get_a_clear_error_and_create_nothing() {
         "nothing was created: {queue}"
     );
     server.stop();
-    let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
-    let rows: i64 = connection
-        .query_row("SELECT COUNT(*) FROM cdr", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(rows, 0);
+    assert!(common::cdrs(&server.cdr_path()).is_empty());
 }
