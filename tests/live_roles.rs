@@ -39,7 +39,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 26] = [
+const TABLE: [&str; 27] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -73,6 +73,8 @@ const TABLE: [&str; 26] = [
     "GET /agents/{agent}/chat @sales-team-1: none 401 | forged 401 | agent 400, 403 sales-team-2 | supervisor 400 sales-team-2 | scoped 403 sales-team-2, 400 billing-team-1 | admin 400 sales-team-3 | auditor 403",
     // A customer's socket needs no token.
     "GET /chat/{entry} @sales: none 400 | forged 400 | agent 400 | supervisor 400 | scoped 400 | admin 400 | auditor 400",
+    // A platform's webhook is signed, not bearer-authenticated; this center has none.
+    "POST /chat/webhook: none 404 | forged 404 | agent 404 | supervisor 404 | scoped 404 | admin 404 | auditor 404",
     // The wallboard: whoever may list the queues.
     "GET /wallboard/events: none 401 | forged 401 | agent 403 | supervisor 200 | scoped 200 | admin 200 | auditor 403",
     "POST /wallboard/session: none 401 | forged 401 | agent 403 | supervisor 204 | scoped 204 | admin 204 | auditor 403",

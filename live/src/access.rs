@@ -387,7 +387,7 @@ impl Access {
 }
 
 /// Compare without stopping at the first difference, so timing tells nothing about the token.
-fn same_token(given: &[u8], expected: &[u8]) -> bool {
+pub(crate) fn same_token(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len()
         && given
             .iter()

@@ -45,6 +45,8 @@ pub struct ApiSettings {
     pub masker: Masker,
     /// The chat sockets, shared with the switch's loop (`LoopOptions::chat`).
     pub chat: crate::chat::ChatSockets,
+    /// `[live.chat]`'s webhook, when it is set.
+    pub chat_webhook: Option<crate::config::ChatWebhookConfig>,
 }
 
 #[derive(Clone)]
@@ -54,11 +56,16 @@ struct ApiState {
     places: Arc<Places>,
     masker: Arc<Masker>,
     chat: crate::chat::ChatSockets,
+    chat_webhook: Option<Arc<crate::chat_webhook::ChatWebhook>>,
     wallboard: Arc<crate::wallboard::Wallboard>,
 }
 
 pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
+    let chat_webhook = settings.chat_webhook.as_ref().map(|config| {
+        crate::chat_webhook::ChatWebhook::start(config, switch.clone(), settings.chat.clone())
+    });
     let state = ApiState {
+        chat_webhook,
         wallboard: crate::wallboard::Wallboard::new(switch.clone()),
         switch,
         access: settings.access,
@@ -69,7 +76,8 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
     let mut router = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
-        .route("/chat/{entry}", get(customer_chat));
+        .route("/chat/{entry}", get(customer_chat))
+        .route("/chat/webhook", post(webhook_message));
     for endpoint in Endpoint::ALL {
         let handler: MethodRouter<ApiState> = match endpoint {
             Endpoint::Metrics => get(metrics),
@@ -609,6 +617,25 @@ async fn create_contact(
 
 async fn contact(State(state): State<ApiState>, Path(contact): Path<String>) -> Response {
     answer(&state, Command::TextContact { contact }).await
+}
+
+/// `POST /chat/webhook`: a messaging platform's inbound message (`docs/channels.md`), checked
+/// by its signature rather than a bearer token.
+async fn webhook_message(
+    State(state): State<ApiState>,
+    query: Result<Query<crate::chat_webhook::Signed>, QueryRejection>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(webhook) = &state.chat_webhook else {
+        return error_response(CommandError::NotFound(
+            "no chat webhook: [live.chat] webhook_entry is not set".into(),
+        ));
+    };
+    let signed = match query {
+        Ok(Query(signed)) => signed,
+        Err(error) => return bad_request("?signature=...&timestamp=...&nonce=...", error),
+    };
+    webhook.receive(&signed, &body, now_unix_ms() / 1_000).await
 }
 
 /// The agent's chat socket: offers, messages and closes of its chats (`docs/channels.md`).

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod call_record;
 pub mod cdr;
 pub mod chat;
+pub mod chat_webhook;
 pub mod config;
 pub mod desk;
 pub mod dialog;
