@@ -41,6 +41,10 @@ pub enum Endpoint {
     WallboardEvents,
     /// Trade a bearer token for the wallboard's session cookie.
     WallboardSession,
+    /// Create an e-mail/ticket contact in a queue (`docs/channels.md`).
+    QueueContacts,
+    /// An e-mail/ticket or chat contact in progress, by its id.
+    Contact,
     /// The scenario file's IVR flows, for the editor.
     IvrFlows,
     /// Check an edited flow with the engine's configuration checks.
@@ -65,7 +69,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 24] = [
+    pub const ALL: [Endpoint; 26] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -87,6 +91,8 @@ impl Endpoint {
         Endpoint::AgentChat,
         Endpoint::WallboardEvents,
         Endpoint::WallboardSession,
+        Endpoint::QueueContacts,
+        Endpoint::Contact,
         Endpoint::IvrFlows,
         Endpoint::CheckIvrFlow,
         Endpoint::SaveIvrFlow,
@@ -116,6 +122,8 @@ impl Endpoint {
             Endpoint::AgentChat => ("GET", "/agents/{agent}/chat"),
             Endpoint::WallboardEvents => ("GET", "/wallboard/events"),
             Endpoint::WallboardSession => ("POST", "/wallboard/session"),
+            Endpoint::QueueContacts => ("POST", "/queues/{queue}/contacts"),
+            Endpoint::Contact => ("GET", "/contacts/{contact}"),
             Endpoint::IvrFlows => ("GET", "/ivr/flows"),
             Endpoint::CheckIvrFlow => ("POST", "/ivr/flows/{flow}/check"),
             Endpoint::SaveIvrFlow => ("PUT", "/ivr/flows/{flow}"),
@@ -140,9 +148,10 @@ impl Endpoint {
             | Endpoint::AgentWrapUpDone
             | Endpoint::AgentChat => Subject::Agent,
             Endpoint::OutboundCall => Subject::OutboundCall,
-            Endpoint::Queue => Subject::Queue,
+            Endpoint::Queue | Endpoint::QueueContacts => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
-            Endpoint::CallRecording | Endpoint::CallTransfer => Subject::Call,
+            // A contact, like a call, belongs to the queue it is in.
+            Endpoint::CallRecording | Endpoint::CallTransfer | Endpoint::Contact => Subject::Call,
             Endpoint::CheckIvrFlow | Endpoint::SaveIvrFlow => Subject::Flow,
             Endpoint::Metrics
             | Endpoint::Agents
@@ -187,7 +196,9 @@ impl Endpoint {
             Endpoint::Queues | Endpoint::WallboardEvents | Endpoint::WallboardSession => {
                 Action::ListQueues
             }
-            Endpoint::Queue => Action::ReadQueue { place },
+            // A contact's state is part of its queue's.
+            Endpoint::Queue | Endpoint::Contact => Action::ReadQueue { place },
+            Endpoint::QueueContacts => Action::CreateContact { place },
             // Checking a flow reads the configuration and changes nothing.
             Endpoint::EntryPoints | Endpoint::IvrFlows | Endpoint::CheckIvrFlow => {
                 Action::ReadConfiguration
@@ -204,6 +215,9 @@ impl Endpoint {
 
     /// What the audit log names as the target: `agent/sales-1`, `queues`, `entry-point/4000`.
     pub fn target(self, subject: &str) -> String {
+        if self == Endpoint::Contact {
+            return format!("contact/{subject}");
+        }
         match self.subject() {
             Subject::Agent => format!("agent/{subject}"),
             Subject::Queue => format!("queue/{subject}"),
@@ -395,7 +409,7 @@ impl Access {
 }
 
 /// Compare without stopping at the first difference, so timing tells nothing about the token.
-fn same_token(given: &[u8], expected: &[u8]) -> bool {
+pub(crate) fn same_token(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len()
         && given
             .iter()
