@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use crate::terminal::plural;
 use anyhow::Context;
 use switchboard_engine::config::{
-    AgentGroupConfig, CenterConfig, ChannelCapacity, IvrNodeConfig, MaxWaitAction,
-    NoAgentsTreatment, PriorityAging, QueueConfig, RelaxStepConfig, StrategyName,
+    AgentGroupConfig, CenterConfig, ChannelCapacity, MaxWaitAction, NoAgentsTreatment,
+    PriorityAging, QueueConfig, RelaxStepConfig, StrategyName,
 };
 use switchboard_engine::units::DurationMs;
 use switchboard_engine::Center;
@@ -168,7 +168,7 @@ pub fn summary(file: &str, text: &str, config: &CenterConfig, center: &Center) -
         for flow in &config.ivr {
             let mut kinds: Vec<(&str, usize)> = Vec::new();
             for node in &flow.nodes {
-                let kind = node_kind(node);
+                let kind = node.kind();
                 match kinds.iter_mut().find(|(name, _)| *name == kind) {
                     Some((_, count)) => *count += 1,
                     None => kinds.push((kind, 1)),
@@ -539,22 +539,6 @@ fn write_agent_group(out: &mut String, config: &CenterConfig, group: &AgentGroup
     });
     let _ = write!(line, "; capacity {}", capacity_words(&capacity));
     let _ = writeln!(out, "{line}");
-}
-
-fn node_kind(node: &IvrNodeConfig) -> &'static str {
-    match node {
-        IvrNodeConfig::Play { .. } => "play",
-        IvrNodeConfig::Menu { .. } => "menu",
-        IvrNodeConfig::Collect { .. } => "collect",
-        IvrNodeConfig::BusinessHours { .. } => "business-hours",
-        IvrNodeConfig::Condition { .. } => "condition",
-        IvrNodeConfig::SelfService { .. } => "self-service",
-        IvrNodeConfig::Queue { .. } => "queue",
-        IvrNodeConfig::Callback { .. } => "callback",
-        IvrNodeConfig::Transfer { .. } => "transfer",
-        IvrNodeConfig::Bot { .. } => "bot",
-        IvrNodeConfig::Hangup { .. } => "hangup",
-    }
 }
 
 /// The driver tables the file holds, in file order (the file was checked, so every

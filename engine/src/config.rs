@@ -698,6 +698,23 @@ fn default_accept_digit() -> String {
 }
 
 impl IvrNodeConfig {
+    /// The node's `kind`, as a scenario file spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IvrNodeConfig::Play { .. } => "play",
+            IvrNodeConfig::Menu { .. } => "menu",
+            IvrNodeConfig::Collect { .. } => "collect",
+            IvrNodeConfig::BusinessHours { .. } => "business-hours",
+            IvrNodeConfig::Condition { .. } => "condition",
+            IvrNodeConfig::SelfService { .. } => "self-service",
+            IvrNodeConfig::Queue { .. } => "queue",
+            IvrNodeConfig::Callback { .. } => "callback",
+            IvrNodeConfig::Transfer { .. } => "transfer",
+            IvrNodeConfig::Bot { .. } => "bot",
+            IvrNodeConfig::Hangup { .. } => "hangup",
+        }
+    }
+
     pub fn id(&self) -> &str {
         match self {
             IvrNodeConfig::Play { id, .. }
