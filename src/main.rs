@@ -12,6 +12,7 @@ mod check;
 mod compare_command;
 mod compliance_commands;
 mod cost_command;
+mod ivr_command;
 mod plan_command;
 mod replay_command;
 mod report_command;
@@ -53,6 +54,7 @@ enum Command {
     Replay(replay_command::ReplayArgs),
     Chaos(chaos_command::ChaosArgs),
     Audit(audit_command::AuditArgs),
+    Ivr(ivr_command::IvrArgs),
     Token(compliance_commands::TokenArgs),
     Recording(compliance_commands::RecordingArgs),
     /// Delete encrypted recordings and transcripts past their retention time (`retention sweep`).
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_command::run(args),
         Command::Chaos(args) => chaos_command::run(args),
         Command::Audit(args) => audit_command::run(args),
+        Command::Ivr(args) => ivr_command::run(args),
         Command::Token(args) => compliance_commands::run_token(args),
         Command::Recording(args) => compliance_commands::run_recording(args),
         Command::Retention(args) => compliance_commands::run_retention(args),
