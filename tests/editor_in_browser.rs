@@ -182,5 +182,44 @@ fn a_two_level_menu_is_built_by_dragging_saved_and_checked_and_wrong_connections
         2_000,
     );
     browser.screenshot(&screenshots.join("editor-problems.png"));
+
+    // Amazon Connect: the flow goes out as JSON and comes back in as a new flow, drawn again.
+    browser.must(json!({ "click": "#export-connect" }));
+    browser.wait_text(
+        RESULT,
+        "two-level in the Amazon Connect flow language: below.",
+        5_000,
+    );
+    browser.must(json!({ "fill": "#new-flow-name", "value": "round-trip" }));
+    browser.must(json!({ "click": "#import-connect" }));
+    browser.wait_text(
+        RESULT,
+        "round-trip: read from Connect; Check, then Save to keep it.",
+        5_000,
+    );
+    browser.wait_text(r#".node[data-id="menu-2"] text.id"#, "menu-2", 2_000);
+    // The sample written for the Connect tests, pasted in.
+    let sample =
+        std::fs::read_to_string(common::repository_file("tests/connect/support-line.json"))
+            .unwrap();
+    browser.must(json!({ "fill": "#connect-json", "value": sample }));
+    browser.must(json!({ "fill": "#new-flow-name", "value": "from-connect" }));
+    browser.must(json!({ "click": "#import-connect" }));
+    browser.wait_text(
+        r#".node[data-id="get-account"] text.id"#,
+        "get-account",
+        5_000,
+    );
+    browser.screenshot(&screenshots.join("editor-from-connect.png"));
+    // What does not map is listed, action by action.
+    let lambda = r#"{"Version": "2019-10-30", "StartAction": "lookup", "Actions": [
+        {"Identifier": "lookup", "Type": "InvokeLambdaFunction", "Parameters": {}, "Transitions": {}}]}"#;
+    browser.must(json!({ "fill": "#connect-json", "value": lambda }));
+    browser.must(json!({ "click": "#import-connect" }));
+    browser.wait_text(RESULT, "1 action that does not map", 5_000);
+    assert_eq!(
+        browser.text("#problems li"),
+        "lookup (InvokeLambdaFunction): no Switchboard node kind does what InvokeLambdaFunction does"
+    );
     browser.assert_no_console_errors(&[422]);
 }

@@ -39,7 +39,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 30] = [
+const TABLE: [&str; 32] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -88,7 +88,13 @@ const TABLE: [&str; 30] = [
     "GET /ivr/flows: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
     "POST /ivr/flows/{flow}/check @support-line: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
     "PUT /ivr/flows/{flow} @support-line: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
+    "POST /ivr/connect/export: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
+    "POST /ivr/connect/import: none 401 | forged 401 | agent 403 | supervisor 403 | scoped 403 | admin 200 | auditor 403",
 ];
+
+/// A Connect flow of one action, for the editor's import.
+const CONNECT_FLOW: &str = r#"{"name":"bye","flow":{"Version":"2019-10-30","StartAction":"bye",
+    "Actions":[{"Identifier":"bye","Type":"DisconnectParticipant","Parameters":{},"Transitions":{}}]}}"#;
 
 /// tests/sipp/center.toml's flow, as the editor sends it back.
 const SUPPORT_LINE: &str = r#"{"name":"support-line","start":"menu","node":[
@@ -106,7 +112,8 @@ fn body_of(route: &str) -> &'static str {
         "/calls/{contact}/recording" => r#"{"on":true}"#,
         "/calls/{contact}/transfer" => r#"{"queue":"billing"}"#,
         "/queues/{queue}/contacts" => r#"{"subject":"Refund","body":"Where is it?"}"#,
-        "/ivr/flows/{flow}/check" | "/ivr/flows/{flow}" => SUPPORT_LINE,
+        "/ivr/flows/{flow}/check" | "/ivr/flows/{flow}" | "/ivr/connect/export" => SUPPORT_LINE,
+        "/ivr/connect/import" => CONNECT_FLOW,
         _ => "",
     }
 }

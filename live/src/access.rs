@@ -51,6 +51,10 @@ pub enum Endpoint {
     CheckIvrFlow,
     /// Write a flow back into the scenario file.
     SaveIvrFlow,
+    /// A flow in the Amazon Connect flow language.
+    ExportConnectFlow,
+    /// An Amazon Connect flow as a Switchboard flow.
+    ImportConnectFlow,
 }
 
 /// What an endpoint's path parameter names.
@@ -69,7 +73,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 26] = [
+    pub const ALL: [Endpoint; 28] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -96,6 +100,8 @@ impl Endpoint {
         Endpoint::IvrFlows,
         Endpoint::CheckIvrFlow,
         Endpoint::SaveIvrFlow,
+        Endpoint::ExportConnectFlow,
+        Endpoint::ImportConnectFlow,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -127,6 +133,8 @@ impl Endpoint {
             Endpoint::IvrFlows => ("GET", "/ivr/flows"),
             Endpoint::CheckIvrFlow => ("POST", "/ivr/flows/{flow}/check"),
             Endpoint::SaveIvrFlow => ("PUT", "/ivr/flows/{flow}"),
+            Endpoint::ExportConnectFlow => ("POST", "/ivr/connect/export"),
+            Endpoint::ImportConnectFlow => ("POST", "/ivr/connect/import"),
         }
     }
 
@@ -160,7 +168,9 @@ impl Endpoint {
             | Endpoint::Audit
             | Endpoint::WallboardEvents
             | Endpoint::WallboardSession
-            | Endpoint::IvrFlows => Subject::Nothing,
+            | Endpoint::IvrFlows
+            | Endpoint::ExportConnectFlow
+            | Endpoint::ImportConnectFlow => Subject::Nothing,
         }
     }
 
@@ -199,10 +209,12 @@ impl Endpoint {
             // A contact's state is part of its queue's.
             Endpoint::Queue | Endpoint::Contact => Action::ReadQueue { place },
             Endpoint::QueueContacts => Action::CreateContact { place },
-            // Checking a flow reads the configuration and changes nothing.
-            Endpoint::EntryPoints | Endpoint::IvrFlows | Endpoint::CheckIvrFlow => {
-                Action::ReadConfiguration
-            }
+            // Checking and converting a flow read the configuration and change nothing.
+            Endpoint::EntryPoints
+            | Endpoint::IvrFlows
+            | Endpoint::CheckIvrFlow
+            | Endpoint::ExportConnectFlow
+            | Endpoint::ImportConnectFlow => Action::ReadConfiguration,
             Endpoint::SetEntryPoint | Endpoint::SaveIvrFlow => Action::ChangeConfiguration,
             Endpoint::Audit => Action::ReadAuditLog,
             Endpoint::CallRecording => Action::SwitchRecording { place },

@@ -110,6 +110,8 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::IvrFlows => get(ivr_flows),
             Endpoint::CheckIvrFlow => post(check_ivr_flow),
             Endpoint::SaveIvrFlow => put(save_ivr_flow),
+            Endpoint::ExportConnectFlow => post(crate::editor::export_connect),
+            Endpoint::ImportConnectFlow => post(crate::editor::import_connect),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));

@@ -215,6 +215,57 @@ impl FlowEditor {
     }
 }
 
+/// `POST /ivr/connect/export`: the flow of the body in the Amazon Connect flow language, or 422
+/// with every node that does not map (`docs/connect-flows.md`).
+pub async fn export_connect(body: axum::body::Bytes) -> Response {
+    let flow: IvrFlowConfig = match serde_json::from_slice(&body) {
+        Ok(flow) => flow,
+        Err(error) => return EditorError::BadFlow(error.to_string()).into_response(),
+    };
+    match switchboard_connect_flow::export(&flow) {
+        Ok(connect) => Json(connect).into_response(),
+        Err(unmapped) => unmapped_response("node", &unmapped),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportBody {
+    name: String,
+    flow: switchboard_connect_flow::ConnectFlow,
+}
+
+/// `POST /ivr/connect/import` with `{"name", "flow"}`: the Connect flow as a Switchboard flow
+/// of that name (not saved: the editor shows it), or 422 with every action that does not map.
+pub async fn import_connect(body: axum::body::Bytes) -> Response {
+    let body: ImportBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": format!("expected {{\"name\": NAME, \"flow\": AN AMAZON CONNECT FLOW}}: {error}") })),
+            )
+                .into_response()
+        }
+    };
+    match switchboard_connect_flow::import(&body.flow, &body.name) {
+        Ok(flow) => Json(json!({ "flow": flow })).into_response(),
+        Err(unmapped) => unmapped_response("action", &unmapped),
+    }
+}
+
+fn unmapped_response(what: &str, unmapped: &[switchboard_connect_flow::Unmapped]) -> Response {
+    let count = unmapped.len();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({
+            "error": format!("{count} {what}{} that do{} not map", if count == 1 { "" } else { "s" }, if count == 1 { "es" } else { "" }),
+            "unmapped": unmapped,
+        })),
+    )
+        .into_response()
+}
+
 /// The body as a flow, which must be the flow the path names.
 fn flow_of(name: &str, body: &[u8]) -> Result<IvrFlowConfig, EditorError> {
     let flow: IvrFlowConfig =

@@ -463,7 +463,50 @@ document.getElementById("new-flow").addEventListener("click", () => {
   openFlow(name);
   fillFlowList();
 });
+// The Connect conversions are the server's (docs/connect-flows.md); what does not map is listed
+// like the check's problems.
+function showUnmapped(body, status) {
+  showProblems([], "");
+  const result = document.getElementById("check-result");
+  result.className = "bad";
+  result.textContent = body.error || `refused (${status})`;
+  document.getElementById("problems").replaceChildren(...(body.unmapped || []).map((problem) => {
+    const item = document.createElement("li");
+    item.textContent = `${problem.id} (${problem.kind}): ${problem.why}`;
+    return item;
+  }));
+}
+
+async function exportConnect() {
+  const answer = await api("POST", "/ivr/connect/export", flow);
+  const body = await answer.json().catch(() => ({}));
+  if (answer.status !== 200) return showUnmapped(body, answer.status);
+  document.getElementById("connect-json").value = JSON.stringify(body, null, 2);
+  showProblems([], `${flow.name} in the Amazon Connect flow language: below.`);
+}
+
+async function importConnect() {
+  const name = document.getElementById("new-flow-name").value.trim() || "imported";
+  let connect;
+  try {
+    connect = JSON.parse(document.getElementById("connect-json").value);
+  } catch (error) {
+    return showUnmapped({ error: `not JSON: ${error.message}` }, 400);
+  }
+  const answer = await api("POST", "/ivr/connect/import", { name, flow: connect });
+  const body = await answer.json().catch(() => ({}));
+  if (answer.status !== 200) return showUnmapped(body, answer.status);
+  scenario.flows = scenario.flows.filter((candidate) => candidate.name !== name);
+  scenario.flows.push(body.flow);
+  document.getElementById("new-flow-name").value = "";
+  openFlow(name);
+  fillFlowList();
+  showProblems([], `${name}: read from Connect; Check, then Save to keep it.`);
+}
+
 document.getElementById("check").addEventListener("click", check);
+document.getElementById("export-connect").addEventListener("click", exportConnect);
+document.getElementById("import-connect").addEventListener("click", importConnect);
 document.getElementById("save").addEventListener("click", save);
 document.getElementById("login").addEventListener("submit", async (event) => {
   event.preventDefault();
