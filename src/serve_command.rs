@@ -342,7 +342,7 @@ fn open_guard(
 
 /// Run `job` on a blocking thread every `period` until the server stops (the first time at
 /// once when `at_start`, else one period after the start); a run never overlaps the next.
-fn every(
+pub(crate) fn every(
     period: std::time::Duration,
     at_start: bool,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -627,7 +627,13 @@ async fn serve(
         }
     }
     let records_calls = live.recording.records_calls();
+    let word_list = crate::sensitive_words_file::open(&args.scenario, &live)?;
+    let word_list_check_interval =
+        std::time::Duration::from_millis(live.compliance.sensitive_words_check_interval.0);
     let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
+    if let Some(file) = &word_list {
+        switch = switch.with_sensitive_words(file.current());
+    }
     let mut streams = None;
     for (transport, address) in [
         (Transport::Tcp, args.sip_tcp),
@@ -694,13 +700,21 @@ async fn serve(
     let (stop, shutdown) = tokio::sync::watch::channel(false);
 
     let mut http_shutdown = shutdown.clone();
-    let router = switchboard_live::http::router(handle, api);
+    let router = switchboard_live::http::router(handle.clone(), api);
     if let Some(guard) = guard.clone() {
         every(checkpoint_interval, false, shutdown.clone(), move || {
             if let Err(problem) = guard.checkpoint() {
                 tracing::error!(%problem, "cannot sign an audit checkpoint");
             }
         });
+    }
+    if let Some(file) = word_list {
+        crate::sensitive_words_file::reload_on_change(
+            file,
+            word_list_check_interval,
+            handle.clone(),
+            shutdown.clone(),
+        );
     }
     if let Some(retention) = retention {
         // The first sweep is at once: files that expired while the server was down go now.

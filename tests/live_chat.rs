@@ -5,105 +5,14 @@ mod common;
 
 use std::time::Duration;
 
+use common::chat::{accept_next_offer, connect, next_of, open_chat, ready_agent, runtime, send};
 use common::{Server, TOKEN};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const SCENARIO: &str = "tests/chat/center.toml";
 const AGENT: &str = "chat-team-1";
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn connect(server: &Server, path: &str, token: Option<&str>) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{}{path}", server.http_port)
-        .into_client_request()
-        .unwrap();
-    if let Some(token) = token {
-        request
-            .headers_mut()
-            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    }
-    let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket
-        .send(Message::Text(frame.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next JSON frame, within five seconds.
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a frame within 5 s")
-            .expect("the socket is open")
-            .unwrap();
-        if let Message::Text(text) = message {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
-}
-
-/// Frames until one of `kind`, which is returned.
-async fn next_of(socket: &mut Socket, kind: &str) -> Value {
-    for _ in 0..20 {
-        let frame = next(socket).await;
-        assert_eq!(frame["v"], 1, "{frame}");
-        if frame["type"] == kind {
-            return frame;
-        }
-    }
-    panic!("no {kind} frame");
-}
-
-/// Accept the next chat offered to the agent; returns its contact once connected.
-async fn accept_next_offer(agent: &mut Socket) -> u64 {
-    let offer = next_of(agent, "offer").await;
-    send(
-        agent,
-        json!({ "type": "accept", "contact": offer["contact"] }),
-    )
-    .await;
-    next_of(agent, "connected").await;
-    offer["contact"].as_u64().unwrap()
-}
-
-/// A customer's socket on `path` and the contact its chat is.
-async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
-    let mut customer = connect(server, path, None).await;
-    let accepted = next_of(&mut customer, "accepted").await;
-    (customer, accepted["contact"].as_u64().unwrap())
-}
-
-async fn ready_agent(server: &Server) -> Socket {
-    let mut agent = connect(server, &format!("/agents/{AGENT}/chat"), Some(TOKEN)).await;
-    send(&mut agent, json!({ "v": 1, "type": "ready" })).await;
-    // The socket logs the agent in; readiness is the agent's state, visible in the API.
-    for _ in 0..50 {
-        let (_, state) = server.read(&format!("/agents/{AGENT}"));
-        // Available, or already offered a chat that was waiting.
-        if state.contains("available") || state.contains("reserved") {
-            return agent;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the agent did not become available");
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn customer_and_agent_exchange_messages_through_the_engine_and_the_transcript_is_kept() {
@@ -118,7 +27,7 @@ fn customer_and_agent_exchange_messages_through_the_engine_and_the_transcript_is
         let sent = next_of(&mut customer, "sent").await;
         assert_eq!(sent["sequence"], 0, "{sent}");
         // Nobody was ready when the customer wrote: the offer carries the transcript so far.
-        let mut agent = ready_agent(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
 
         let offer = next_of(&mut agent, "offer").await;
         assert_eq!(offer["contact"], contact, "{offer}");
@@ -199,7 +108,7 @@ fn customer_and_agent_exchange_messages_through_the_engine_and_the_transcript_is
 fn an_agent_never_holds_more_chats_than_its_capacity() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
         let mut customers = Vec::new();
         let mut contacts = Vec::new();
         for _ in 0..3 {
@@ -249,7 +158,7 @@ fn an_agent_never_holds_more_chats_than_its_capacity() {
 fn bad_frames_get_an_error_frame_and_the_socket_stays_up() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
         let (mut customer, contact) = open_chat(&server, "/chat/web").await;
 
         customer
@@ -309,7 +218,7 @@ fn bad_frames_get_an_error_frame_and_the_socket_stays_up() {
 fn a_message_for_a_chat_not_the_agents_is_refused() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
         let (mut customer, contact) = open_chat(&server, "/chat/web").await;
         accept_next_offer(&mut agent).await;
         next_of(&mut customer, "connected").await;
@@ -383,7 +292,7 @@ fn a_customer_who_leaves_before_an_answer_is_an_abandonment() {
 fn an_agent_whose_socket_closes_ends_its_chats_and_is_logged_out() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
         let mut customer = connect(&server, "/chat/web", None).await;
         accept_next_offer(&mut agent).await;
         next_of(&mut customer, "connected").await;

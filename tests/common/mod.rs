@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod browser;
+pub mod chat;
 pub mod cli;
 pub mod event_stream;
 
@@ -443,6 +444,26 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
         .collect()
 }
 
+/// The value of a metric line of `/metrics`, if present.
+pub fn metric(server: &Server, line_start: &str) -> Option<String> {
+    let (_, text) = server.read("/metrics");
+    text.lines()
+        .find(|line| line.starts_with(line_start))
+        .map(|line| line[line_start.len()..].trim().to_string())
+}
+
+/// Whether `condition` holds within `limit`, looked at every 100 ms.
+pub fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 /// tests/sipp/center.toml with its secrets file named by absolute path, so that a copy of it
 /// elsewhere (a test's own variant) still finds it.
 pub fn sipp_center_movable() -> String {
@@ -472,6 +493,11 @@ pub struct CompliantCenter {
 impl CompliantCenter {
     /// `users`: (name, role, agent, queues); `extra` is appended to `[live.compliance]`.
     pub fn new(users: &[TestUser<'_>], extra: &str) -> Self {
+        CompliantCenter::of(&sipp_center_movable(), users, extra)
+    }
+
+    /// [`CompliantCenter::new`] for another center (one with `api_token = "test-token"`).
+    pub fn of(center: &str, users: &[TestUser<'_>], extra: &str) -> Self {
         use switchboard_compliance::note::NoteSigner;
         use switchboard_compliance::roles::{new_token, with_user, HashCost, Role, UserEntry};
         let folder = tempfile::tempdir().unwrap();
@@ -503,7 +529,6 @@ impl CompliantCenter {
         let signer = NoteSigner::generate("audit.test/live").unwrap();
         std::fs::write(folder.path().join("audit.key"), signer.to_private_text()).unwrap();
         std::fs::write(folder.path().join("audit.pub"), signer.verifier().to_text()).unwrap();
-        let center = sipp_center_movable();
         assert!(center.contains("api_token = \"test-token\"\n"));
         let center = center.replace("api_token = \"test-token\"\n", "");
         let scenario = format!(

@@ -9,6 +9,7 @@
 use serde_json::{json, Value};
 use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Entry, EventKind, Input, Party};
 
+use super::intercept::Passage;
 use super::Switch;
 use crate::api::{ChatSide, ChatView, CommandError, Reply};
 use crate::call_record::{CallRecord, HangupSide};
@@ -246,12 +247,38 @@ impl Switch {
                 "agent"
             }
         };
+        let (customer_socket, agent) = (chat.customer_socket, chat.agent);
+        let (text, masked_words) = match self.intercept_chat_message(id, &side, text) {
+            Passage::Deliver { text, masked } => (text, masked),
+            Passage::Blocked => {
+                // The sender learns that nobody got it, not which word did it (a list's words
+                // are not for probing); the other side and the transcript get nothing.
+                let blocked = frame(
+                    "blocked",
+                    json!({
+                        "contact": contact,
+                        "reason": "the message was not delivered: it breaks the service's content rules",
+                    }),
+                );
+                match from {
+                    "customer" => self.say_to(customer_socket, blocked, false),
+                    _ => {
+                        if let Some(agent) = agent {
+                            self.say_to_agent(agent, blocked);
+                        }
+                    }
+                }
+                return Ok(Reply::Chat(self.chat_view(id)));
+            }
+        };
         let sent_unix_ms = self.unix_ms(self.now_ms);
         let out = frame(
             "message",
             json!({ "contact": contact, "from": from, "text": text, "sent_unix_ms": sent_unix_ms }),
         );
-        let masked = self.masker.mask(&text).into_owned();
+        // The transcript keeps no personal data in clear (`[live.compliance] mask`).
+        let transcript_text = self.masker.mask(&text).into_owned();
+        let text_delivered = text;
         let Some(chat) = self.chats.get_mut(&id) else {
             return Err(CommandError::UnknownContact(contact.to_string()));
         };
@@ -260,15 +287,19 @@ impl Switch {
             sequence,
             from,
             sent_unix_ms,
-            text: masked,
+            text: transcript_text,
         });
         let (customer_socket, agent, connected) =
             (chat.customer_socket, chat.agent, chat.connected);
-        // The sender learns that its message is in the transcript, and where.
-        let sent = frame(
-            "sent",
-            json!({ "contact": contact, "sequence": sequence, "sent_unix_ms": sent_unix_ms }),
-        );
+        // The sender learns that its message is in the transcript, and where; and whether
+        // words of it were masked on the way (`text` is then what the other side got).
+        let mut sent =
+            json!({ "contact": contact, "sequence": sequence, "sent_unix_ms": sent_unix_ms });
+        if masked_words {
+            sent["masked"] = json!(true);
+            sent["text"] = json!(text_delivered);
+        }
+        let sent = frame("sent", sent);
         match from {
             "customer" => {
                 self.say_to(customer_socket, sent, false);

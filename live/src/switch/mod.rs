@@ -27,6 +27,7 @@ mod callback;
 mod caller;
 mod chat;
 mod commands;
+mod intercept;
 mod keys;
 mod outbound;
 mod probe;
@@ -218,6 +219,9 @@ pub struct Switch {
     chat_agents: HashMap<AgentId, u64>,
     /// Frames for chat sockets, for `poll_chat`.
     chat_frames: VecDeque<ChatFrame>,
+    /// `[live.compliance] sensitive_words`: what every chat message is checked against
+    /// (`with_sensitive_words`, replaced on a reload); none checks nothing.
+    sensitive_words: Option<std::sync::Arc<switchboard_compliance::words::SensitiveWords>>,
     /// The wallboard's figures the engine does not keep (waiting times, removals today).
     tally: crate::wallboard_tally::Tally,
 }
@@ -279,6 +283,7 @@ impl Switch {
             chats: HashMap::new(),
             chat_agents: HashMap::new(),
             chat_frames: VecDeque::new(),
+            sensitive_words: None,
         }
     }
 
@@ -532,17 +537,32 @@ impl Switch {
         allowed: bool,
         detail: serde_json::Value,
     ) {
+        // A refused REGISTER names whatever user it claimed, a phone number as well.
+        let target = format!("agent/{}", self.masker.mask(agent));
+        self.audit_record(actor, Some("agent"), action, target, allowed, detail);
+    }
+
+    /// Keep a record for the audit log (when asked to), its actor masked like any personal
+    /// data.
+    fn audit_record(
+        &mut self,
+        actor: &str,
+        role: Option<&str>,
+        action: &str,
+        target: String,
+        allowed: bool,
+        detail: serde_json::Value,
+    ) {
         let time_unix_ms = self.unix_ms(self.now_ms);
         let Some(log) = self.audit_log.as_mut() else {
             return;
         };
-        // A refused REGISTER names whatever user it claimed, a phone number as well.
         log.push_back(switchboard_compliance::audit::Entry {
             time_unix_ms,
             actor: self.masker.mask(actor).into_owned(),
-            role: Some("agent".to_string()),
+            role: role.map(str::to_string),
             action: action.to_string(),
-            target: format!("agent/{}", self.masker.mask(agent)),
+            target,
             outcome: if allowed {
                 switchboard_compliance::audit::Outcome::Allowed
             } else {
