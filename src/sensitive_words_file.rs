@@ -5,7 +5,6 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::anyhow;
 use switchboard_compliance::words::{SensitiveWords, WordListError, WordListFile};
@@ -73,22 +72,17 @@ struct Reloader {
     last_problem: Option<String>,
 }
 
-/// Look at the file every `period` until the server stops, and hand a changed list to the
-/// switch. Runs on the blocking pool (`every`), so reading and compiling a large list never
-/// holds up the switch task.
-pub fn reload_on_change(
-    file: WordListFile,
-    period: Duration,
-    switch: SwitchHandle,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) {
+/// One look at the file, for the server's timer (`sensitive_words_check_interval`): a changed
+/// list is compiled and handed to the switch. Runs on the blocking pool, so reading and
+/// compiling a large list never holds up the switch task.
+pub fn reload_job(file: WordListFile, switch: SwitchHandle) -> impl Fn() + Send + Sync {
     let runtime = tokio::runtime::Handle::current();
     let reloader = Mutex::new(Reloader {
         file,
         waiting: None,
         last_problem: None,
     });
-    crate::serve_command::every(period, false, shutdown, move || {
+    move || {
         let mut reloader = reloader
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -123,5 +117,5 @@ pub fn reload_on_change(
             Ok(_) => {}
             Err(_) => reloader.waiting = Some(list),
         }
-    });
+    }
 }

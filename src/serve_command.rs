@@ -342,7 +342,7 @@ fn open_guard(
 
 /// Run `job` on a blocking thread every `period` until the server stops (the first time at
 /// once when `at_start`, else one period after the start); a run never overlaps the next.
-pub(crate) fn every(
+fn every(
     period: std::time::Duration,
     at_start: bool,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -709,12 +709,8 @@ async fn serve(
         });
     }
     if let Some(file) = word_list {
-        crate::sensitive_words_file::reload_on_change(
-            file,
-            word_list_check_interval,
-            handle.clone(),
-            shutdown.clone(),
-        );
+        let reload = crate::sensitive_words_file::reload_job(file, handle.clone());
+        every(word_list_check_interval, false, shutdown.clone(), reload);
     }
     if let Some(retention) = retention {
         // The first sweep is at once: files that expired while the server was down go now.
