@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::chat::{accept_next_offer, connect, next_of, open_chat, ready_agent, runtime, send};
+use common::chat_socket::{
+    accept_next_offer, connect, next_of, open_chat, ready_agent as ready, runtime, send,
+};
 use common::{Server, TOKEN};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -13,6 +15,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 const SCENARIO: &str = "tests/chat/center.toml";
 const AGENT: &str = "chat-team-1";
+
+async fn ready_agent(server: &Server) -> common::chat_socket::Socket {
+    ready(server, AGENT).await
+}
 
 #[test]
 fn customer_and_agent_exchange_messages_through_the_engine_and_the_transcript_is_kept() {
@@ -27,7 +33,7 @@ fn customer_and_agent_exchange_messages_through_the_engine_and_the_transcript_is
         let sent = next_of(&mut customer, "sent").await;
         assert_eq!(sent["sequence"], 0, "{sent}");
         // Nobody was ready when the customer wrote: the offer carries the transcript so far.
-        let mut agent = ready_agent(&server, AGENT).await;
+        let mut agent = ready_agent(&server).await;
 
         let offer = next_of(&mut agent, "offer").await;
         assert_eq!(offer["contact"], contact, "{offer}");
@@ -108,7 +114,7 @@ fn customer_and_agent_exchange_messages_through_the_engine_and_the_transcript_is
 fn an_agent_never_holds_more_chats_than_its_capacity() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server, AGENT).await;
+        let mut agent = ready_agent(&server).await;
         let mut customers = Vec::new();
         let mut contacts = Vec::new();
         for _ in 0..3 {
@@ -158,7 +164,7 @@ fn an_agent_never_holds_more_chats_than_its_capacity() {
 fn bad_frames_get_an_error_frame_and_the_socket_stays_up() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server, AGENT).await;
+        let mut agent = ready_agent(&server).await;
         let (mut customer, contact) = open_chat(&server, "/chat/web").await;
 
         customer
@@ -218,7 +224,7 @@ fn bad_frames_get_an_error_frame_and_the_socket_stays_up() {
 fn a_message_for_a_chat_not_the_agents_is_refused() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server, AGENT).await;
+        let mut agent = ready_agent(&server).await;
         let (mut customer, contact) = open_chat(&server, "/chat/web").await;
         accept_next_offer(&mut agent).await;
         next_of(&mut customer, "connected").await;
@@ -292,7 +298,7 @@ fn a_customer_who_leaves_before_an_answer_is_an_abandonment() {
 fn an_agent_whose_socket_closes_ends_its_chats_and_is_logged_out() {
     let mut server = Server::start(SCENARIO);
     runtime().block_on(async {
-        let mut agent = ready_agent(&server, AGENT).await;
+        let mut agent = ready_agent(&server).await;
         let mut customer = connect(&server, "/chat/web", None).await;
         accept_next_offer(&mut agent).await;
         next_of(&mut customer, "connected").await;

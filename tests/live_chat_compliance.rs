@@ -7,8 +7,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::chat::{accept_next_offer, next, next_of, open_chat, ready_agent, runtime, send};
-use common::chat::{connect, Socket};
+use common::chat_socket::{
+    accept_next_offer, next, next_of, open_chat, ready_agent, runtime, send,
+};
+use common::chat_socket::{connect, Socket};
 use common::{metric, repository_file, wait_for, CompliantCenter, Server};
 use serde_json::json;
 

@@ -23,6 +23,7 @@ pub mod chat;
 pub mod config;
 pub mod desk;
 pub mod dialog;
+pub mod faq_bot;
 pub mod http;
 pub mod media;
 pub mod media_plane;

@@ -84,6 +84,9 @@ pub struct Metrics {
     pub chat_messages_intercepted: Family<InterceptionLabel, Counter>,
     /// New word lists taken from a changed `sensitive_words` file.
     pub word_list_reloads: Counter,
+    /// Chats the FAQ bot served to the end (self-served) and chats it handed to a person.
+    pub bot_contained: Counter,
+    pub bot_escalated: Counter,
     /// How long the event loop was busy with one input and the output it caused; every call
     /// in flight waits for a long one, so the tail here bounds the setup time's tail.
     pub event_loop_busy_seconds: Histogram,
@@ -214,6 +217,15 @@ impl Default for Metrics {
             "Callbacks that ended before the customer answered (busy, no answer, every gateway \
              failed, the agent hung up first).",
         );
+        let bot_contained = counter(
+            "bot_contained",
+            "Chats the FAQ bot of a bot node served to the end: they ended self-served.",
+        );
+        let bot_escalated = counter(
+            "bot_escalated",
+            "Chats the FAQ bot handed on to its node's escalate step (asked for an agent, not \
+             understood, too many turns).",
+        );
         let queue_waiting = Family::<QueueLabel, Gauge>::default();
         registry.register(
             "queue_waiting",
@@ -284,6 +296,8 @@ impl Default for Metrics {
             chat_messages_checked,
             chat_messages_intercepted,
             word_list_reloads,
+            bot_contained,
+            bot_escalated,
             event_loop_busy_seconds,
         }
     }

@@ -9,6 +9,8 @@
 use serde_json::{json, Value};
 use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Entry, EventKind, Input, Party};
 
+mod bot;
+
 use super::intercept::Passage;
 use super::Switch;
 use crate::api::{ChatSide, ChatView, CommandError, Reply};
@@ -40,6 +42,8 @@ pub(super) struct ChatContact {
     attributes: Vec<(String, String)>,
     transcript: Vec<TranscriptLine>,
     record: CallRecord,
+    /// The FAQ bot's conversation while the chat is in a `bot` node (see `bot`).
+    bot: Option<crate::faq_bot::BotConversation>,
 }
 
 /// A frame of the schema, with its version and type.
@@ -135,6 +139,7 @@ impl Switch {
                 attributes: attributes.clone(),
                 transcript: Vec::new(),
                 record,
+                bot: None,
             }),
         );
         let arrived = self.center.handle(
@@ -278,7 +283,6 @@ impl Switch {
         );
         // The transcript keeps no personal data in clear (`[live.compliance] mask`).
         let transcript_text = self.masker.mask(&text).into_owned();
-        let text_delivered = text;
         let Some(chat) = self.chats.get_mut(&id) else {
             return Err(CommandError::UnknownContact(contact.to_string()));
         };
@@ -297,7 +301,7 @@ impl Switch {
             json!({ "contact": contact, "sequence": sequence, "sent_unix_ms": sent_unix_ms });
         if masked_words {
             sent["masked"] = json!(true);
-            sent["text"] = json!(text_delivered);
+            sent["text"] = json!(text.as_str());
         }
         let sent = frame("sent", sent);
         match from {
@@ -306,6 +310,7 @@ impl Switch {
                 if let (true, Some(agent)) = (connected, agent) {
                     self.say_to_agent(agent, out);
                 }
+                self.bot_hears(id, &text);
             }
             _ => {
                 if let Some(agent) = agent {
@@ -365,6 +370,9 @@ impl Switch {
     ) -> Result<Reply, CommandError> {
         let (id, chat) = self.chat_of(contact, &side)?;
         let connected = chat.connected;
+        if matches!(side, ChatSide::Customer { .. }) && self.bot_on_close(id) {
+            return Ok(Reply::Chat(self.chat_view(id)));
+        }
         let input = match side {
             ChatSide::Customer { .. } if connected => Input::ContactEnded {
                 contact: id,

@@ -222,6 +222,8 @@ pub struct Switch {
     /// `[live.compliance] sensitive_words`: what every chat message is checked against
     /// (`with_sensitive_words`, replaced on a reload); none checks nothing.
     sensitive_words: Option<std::sync::Arc<switchboard_compliance::words::SensitiveWords>>,
+    /// The FAQ bot of chat contacts in a `bot` node (`with_faq_bot`); none escalates them.
+    faq_bot: Option<crate::faq_bot::FaqBot>,
     /// The wallboard's figures the engine does not keep (waiting times, removals today).
     tally: crate::wallboard_tally::Tally,
 }
@@ -284,7 +286,15 @@ impl Switch {
             chat_agents: HashMap::new(),
             chat_frames: VecDeque::new(),
             sensitive_words: None,
+            faq_bot: None,
         }
+    }
+
+    /// Let `bot` talk with chat customers in IVR `bot` nodes (see `chat::bot`); without one,
+    /// a bot node escalates at once.
+    pub fn with_faq_bot(mut self, bot: crate::faq_bot::FaqBot) -> Self {
+        self.faq_bot = Some(bot);
+        self
     }
 
     /// Keep every engine event for [`Switch::poll_event`] (a decision log, a replay).
@@ -1099,8 +1109,11 @@ impl Switch {
                 );
                 self.send_early_progress(contact);
             }
+            Output::StartBot { contact, .. } if self.is_chat(contact) && self.faq_bot.is_some() => {
+                self.start_chat_bot(contact)
+            }
             Output::StartBot { contact, node, .. } => {
-                // No voice bot runs on calls yet: the bot node hands the caller on to its
+                // No voice bot runs on calls yet (nor a chat bot without a FAQ file): the bot node hands the caller on to its
                 // `escalate` node at once (the drain's next round applies what follows).
                 tracing::debug!(
                     contact = contact.0,

@@ -1,5 +1,5 @@
-//! A chat client for the tests of the live runtime: customers' and agents' WebSockets on a
-//! [`Server`] (`docs/channels.md` has the frames).
+//! Customers' and agents' chat WebSockets on a running `switchboard serve` (docs/channels.md),
+//! with `tokio-tungstenite`: connect, send a JSON frame, wait for a frame of a type.
 
 use std::time::Duration;
 
@@ -79,22 +79,22 @@ pub async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
     (customer, accepted["contact"].as_u64().unwrap())
 }
 
-/// The agent's socket, once the agent it logged in is available.
-pub async fn ready_agent(server: &Server, agent_name: &str) -> Socket {
-    let mut agent = connect(server, &format!("/agents/{agent_name}/chat"), Some(TOKEN)).await;
-    send(&mut agent, json!({ "v": 1, "type": "ready" })).await;
+/// `agent`'s socket, once the agent is available (or already offered a chat that waited).
+pub async fn ready_agent(server: &Server, agent: &str) -> Socket {
+    let mut socket = connect(server, &format!("/agents/{agent}/chat"), Some(TOKEN)).await;
+    send(&mut socket, json!({ "v": 1, "type": "ready" })).await;
     // The socket logs the agent in; readiness is the agent's state, visible in the API.
     for _ in 0..50 {
-        let (_, state) = server.read(&format!("/agents/{agent_name}"));
-        // Available, or already offered a chat that was waiting.
+        let (_, state) = server.read(&format!("/agents/{agent}"));
         if state.contains("available") || state.contains("reserved") {
-            return agent;
+            return socket;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the agent did not become available");
 }
 
+/// A runtime on this thread for one test's sockets.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
