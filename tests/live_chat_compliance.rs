@@ -378,3 +378,89 @@ fn every_interception_is_audited_with_its_words_and_never_the_message() {
     let (verified, report) = compliant.verify_audit();
     assert!(verified, "{report}");
 }
+
+/// Two chat queues, each with an agent of its own, and the rule that upgrades an anxious
+/// customer from the general queue to the senior one.
+const SENTIMENT_CENTER: &str = r#"
+[center]
+offer_timeout = "10s"
+max_no_answers = 0
+capacity = { voice = 1, chat = 2, email = 3 }
+
+[[rule]]
+name = "anxious-customer-upgraded"
+when = { attribute = "sentiment", equals = "negative" }
+queues = ["general"]
+route_to = "senior"
+
+[[queue]]
+name = "general"
+channel = "chat"
+skills = ["general"]
+wrap_up = "0s"
+
+[[queue]]
+name = "senior"
+channel = "chat"
+skills = ["senior"]
+wrap_up = "0s"
+
+[[agents]]
+name = "general-team"
+count = 1
+skills = ["general"]
+
+[[agents]]
+name = "senior-team"
+count = 1
+skills = ["senior"]
+
+[live]
+api_token = "test-token"
+auto_ready = false
+allow_unauthenticated_agents = true
+
+[live.entry_points]
+"web" = "general"
+
+[live.compliance]
+sentiment_escalation = true
+"#;
+
+#[test]
+fn a_waiting_customer_who_turns_negative_is_answered_by_the_senior_queue() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("center.toml"), SENTIMENT_CENTER).unwrap();
+    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    runtime().block_on(async {
+        // Nobody serves the general queue; the senior agent is ready.
+        let mut senior = ready_agent(&server, "senior-team-1").await;
+        let (mut calm, _) = open_chat(&server, "/chat/web").await;
+        let (mut angry, angry_contact) = open_chat(&server, "/chat/web").await;
+        for (is_angry, text) in [
+            (false, "你好，我想查一下订单"),
+            (true, "快递延误三天了，太慢了，气死我了"),
+            (false, "谢谢"),
+            (true, "你们太差劲了，我要投诉"),
+        ] {
+            let customer = if is_angry { &mut angry } else { &mut calm };
+            send(customer, json!({ "type": "message", "text": text })).await;
+            next_of(customer, "sent").await;
+        }
+        let offer = next_of(&mut senior, "offer").await;
+        assert_eq!(offer["contact"], angry_contact, "{offer}");
+        assert_eq!(offer["queue"], "senior", "{offer}");
+        assert_eq!(offer["attributes"]["sentiment"], "negative", "{offer}");
+        assert_eq!(offer["transcript"].as_array().unwrap().len(), 2, "{offer}");
+        let queued = next_of(&mut angry, "queued").await;
+        assert_eq!(queued["queue"], "senior", "{queued}");
+        assert_eq!(
+            metric(&server, "switchboard_chat_sentiment_escalations_total").as_deref(),
+            Some("1")
+        );
+        // The calm customer still waits in the general queue.
+        let (_, queue) = server.read("/queues/general");
+        assert!(queue.contains("\"waiting\":1"), "{queue}");
+    });
+    server.stop();
+}

@@ -210,6 +210,9 @@ impl RecordingConfig {
 /// recording_key_file = "recording-keys.toml"   # switchboard recording keys new; encrypts recordings
 /// sensitive_words = "words.txt"    # chat messages checked in both directions: block, mask, flag
 /// sensitive_words_check_interval = "5s"        # how often the file is looked at for changes
+/// sentiment_escalation = true      # sentiment = "negative" on chats whose customer turns negative
+/// sentiment_threshold = -0.4
+/// sentiment_messages = 2
 ///
 /// [live.compliance.retention]
 /// folder = "/var/lib/switchboard/recordings"   # by default the folder recordings in serve --data
@@ -247,6 +250,12 @@ pub struct ComplianceConfig {
     /// How often the word list file is read again; a changed list is compiled and in force
     /// from the next message on, a list with a mistake is refused and the one in force stays.
     pub sensitive_words_check_interval: DurationMs,
+    /// Score chat customers' messages with the bundled sentiment lexicon; a customer whose
+    /// last `sentiment_messages` messages all score at or below `sentiment_threshold` gets
+    /// the attribute `sentiment = "negative"` on the contact, for the center's `[[rule]]`s.
+    pub sentiment_escalation: bool,
+    pub sentiment_threshold: f64,
+    pub sentiment_messages: usize,
 }
 
 /// `[live.compliance.retention]`: how long the server keeps encrypted recordings and
@@ -285,6 +294,11 @@ impl Default for ComplianceConfig {
             retention: None,
             sensitive_words: None,
             sensitive_words_check_interval: DurationMs::from_s(5),
+            sentiment_escalation: false,
+            sentiment_threshold: switchboard_compliance::sentiment::EscalationRule::default()
+                .threshold,
+            sentiment_messages: switchboard_compliance::sentiment::EscalationRule::default()
+                .messages,
         }
     }
 }
@@ -472,6 +486,15 @@ impl LiveConfig {
             return Err(
                 "[live.compliance] sensitive_words_check_interval must be at least 100ms".into(),
             );
+        }
+        if !(-1.0..=1.0).contains(&compliance.sentiment_threshold) {
+            return Err(format!(
+                "[live.compliance] sentiment_threshold: expected a score from -1 to 1, found {}",
+                compliance.sentiment_threshold
+            ));
+        }
+        if compliance.sentiment_messages == 0 {
+            return Err("[live.compliance] sentiment_messages must be at least 1".into());
         }
         if let Some(retention) = &compliance.retention {
             if compliance.audit_key.is_none() {

@@ -84,6 +84,8 @@ pub struct Metrics {
     pub chat_messages_intercepted: Family<InterceptionLabel, Counter>,
     /// New word lists taken from a changed `sensitive_words` file.
     pub word_list_reloads: Counter,
+    /// Chat contacts given `sentiment = "negative"` by `[live.compliance] sentiment_escalation`.
+    pub chat_sentiment_escalations: Counter,
     /// Chats the FAQ bot served to the end (self-served) and chats it handed to a person.
     pub bot_contained: Counter,
     pub bot_escalated: Counter,
@@ -253,6 +255,13 @@ impl Default for Metrics {
             "Times a changed sensitive-word file was compiled and put in force.",
             word_list_reloads.clone(),
         );
+        let chat_sentiment_escalations = Counter::default();
+        registry.register(
+            "chat_sentiment_escalations",
+            "Chat contacts whose customer turned negative: the attribute sentiment = \"negative\" \
+             was set for the center's rules ([live.compliance] sentiment_escalation).",
+            chat_sentiment_escalations.clone(),
+        );
         let event_loop_busy_seconds = Histogram::new(EVENT_LOOP_BUSY_BUCKETS_S);
         registry.register(
             "event_loop_busy_seconds",
@@ -296,6 +305,7 @@ impl Default for Metrics {
             chat_messages_checked,
             chat_messages_intercepted,
             word_list_reloads,
+            chat_sentiment_escalations,
             bot_contained,
             bot_escalated,
             event_loop_busy_seconds,

@@ -39,7 +39,9 @@ pub(super) struct ChatContact {
     connected: bool,
     /// The conversation is over and the agent in after-contact work; the customer was told.
     wrap_up: bool,
-    attributes: Vec<(String, String)>,
+    pub(super) attributes: Vec<(String, String)>,
+    /// The customer's last messages' sentiment (`[live.compliance] sentiment_escalation`).
+    pub(super) mood: switchboard_compliance::sentiment::CustomerMood,
     transcript: Vec<TranscriptLine>,
     record: CallRecord,
     /// The FAQ bot's conversation while the chat is in a `bot` node (see `bot`).
@@ -137,6 +139,7 @@ impl Switch {
                 connected: false,
                 wrap_up: false,
                 attributes: attributes.clone(),
+                mood: Default::default(),
                 transcript: Vec::new(),
                 record,
                 bot: None,
@@ -253,6 +256,9 @@ impl Switch {
             }
         };
         let (customer_socket, agent) = (chat.customer_socket, chat.agent);
+        // Scored as written (a word masked or blocked still says how the customer feels),
+        // once the message is in the transcript that an offer carries.
+        let written = (from == "customer" && self.sentiment.is_some()).then(|| text.clone());
         let (text, masked_words) = match self.intercept_chat_message(id, &side, text) {
             Passage::Deliver { text, masked } => (text, masked),
             Passage::Blocked => {
@@ -272,6 +278,9 @@ impl Switch {
                             self.say_to_agent(agent, blocked);
                         }
                     }
+                }
+                if let Some(written) = written {
+                    self.observe_customer_mood(id, &written);
                 }
                 return Ok(Reply::Chat(self.chat_view(id)));
             }
@@ -311,6 +320,9 @@ impl Switch {
                     self.say_to_agent(agent, out);
                 }
                 self.bot_hears(id, &text);
+                if let Some(written) = written {
+                    self.observe_customer_mood(id, &written);
+                }
             }
             _ => {
                 if let Some(agent) = agent {

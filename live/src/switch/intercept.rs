@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use switchboard_compliance::words::{Delivery, Direction, SensitiveWords, WordAction};
-use switchboard_engine::ContactId;
+use switchboard_engine::{ContactId, Input};
 
 use super::Switch;
 use crate::api::{ChatSide, Reply, WordListView};
@@ -124,5 +124,33 @@ impl Switch {
                 masked: false,
             },
         }
+    }
+
+    /// A customer's chat message, as written, scored for the customer's mood: once the
+    /// escalation rule is met the contact gets `sentiment = "negative"`, which the engine
+    /// matches against the `[[rule]]` tables of the queue it waits in.
+    pub(super) fn observe_customer_mood(&mut self, contact: ContactId, text: &str) {
+        let Some((lexicon, rule)) = self.sentiment.as_ref() else {
+            return;
+        };
+        let score = lexicon.score(text);
+        let rule = *rule;
+        let Some(chat) = self.chats.get_mut(&contact) else {
+            return;
+        };
+        let Some((name, value)) = chat.mood.observe(&rule, score) else {
+            return;
+        };
+        chat.attributes.push((name.to_string(), value.to_string()));
+        self.metrics.chat_sentiment_escalations.inc();
+        tracing::info!(
+            contact = contact.0,
+            "chat customer turned negative: {name} = {value}"
+        );
+        self.tell_engine(Input::AttributeSet {
+            contact,
+            name: name.to_string(),
+            value: value.to_string(),
+        });
     }
 }

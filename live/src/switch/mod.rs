@@ -222,6 +222,12 @@ pub struct Switch {
     /// `[live.compliance] sensitive_words`: what every chat message is checked against
     /// (`with_sensitive_words`, replaced on a reload); none checks nothing.
     sensitive_words: Option<std::sync::Arc<switchboard_compliance::words::SensitiveWords>>,
+    /// `[live.compliance] sentiment_escalation`: the lexicon customers' chat messages are
+    /// scored with, and the rule that turns scores into the attribute.
+    sentiment: Option<(
+        switchboard_compliance::sentiment::Lexicon,
+        switchboard_compliance::sentiment::EscalationRule,
+    )>,
     /// The FAQ bot of chat contacts in a `bot` node (`with_faq_bot`); none escalates them.
     faq_bot: Option<crate::faq_bot::FaqBot>,
     /// The wallboard's figures the engine does not keep (waiting times, removals today).
@@ -241,6 +247,15 @@ impl Switch {
     /// `start_unix_ms` is the wall-clock time of engine time 0, for CDR timestamps.
     pub fn new(center: Center, live: LiveConfig, local: SocketAddr, start_unix_ms: i64) -> Self {
         let masker = switchboard_compliance::mask::Masker::new(&live.compliance.mask);
+        let sentiment = live.compliance.sentiment_escalation.then(|| {
+            (
+                switchboard_compliance::sentiment::Lexicon::bundled(),
+                switchboard_compliance::sentiment::EscalationRule {
+                    threshold: live.compliance.sentiment_threshold,
+                    messages: live.compliance.sentiment_messages,
+                },
+            )
+        });
         let timers = TimerSettings {
             t1_ms: live.sip_t1.0,
             ..TimerSettings::default()
@@ -286,6 +301,7 @@ impl Switch {
             chat_agents: HashMap::new(),
             chat_frames: VecDeque::new(),
             sensitive_words: None,
+            sentiment,
             faq_bot: None,
         }
     }
