@@ -11,7 +11,7 @@ use common::chat_socket::{
     accept_next_offer, next, next_of, open_chat, ready_agent, runtime, send,
 };
 use common::chat_socket::{connect, Socket};
-use common::{metric, repository_file, wait_for, CompliantCenter, Server};
+use common::{metric, repository_file, transcript, wait_for, CompliantCenter, Server};
 use serde_json::json;
 
 const AGENT: &str = "chat-team-1";
@@ -50,24 +50,11 @@ fn intercepted(server: &Server, direction: &str, action: &str) -> Option<String>
     )
 }
 
-/// The transcript lines the CDR store kept, in order.
-fn stored_transcript(server: &Server) -> Vec<(String, String)> {
-    let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
-    let mut statement = connection
-        .prepare("SELECT sender, text FROM chat_message ORDER BY sequence")
-        .unwrap();
-    statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 #[test]
 fn listed_words_are_blocked_in_both_directions_across_width_and_script_variants() {
     let folder = tempfile::tempdir().unwrap();
     let mut server = Server::start(&center_with_words(folder.path(), WORDS));
-    runtime().block_on(async {
+    let contact = runtime().block_on(async {
         let (mut customer, contact) = open_chat(&server, "/chat/web").await;
         let mut agent = ready_agent(&server, AGENT).await;
         assert_eq!(accept_next_offer(&mut agent).await, contact);
@@ -126,11 +113,12 @@ fn listed_words_are_blocked_in_both_directions_across_width_and_script_variants(
         );
         send(&mut customer, json!({ "type": "close" })).await;
         next_of(&mut customer, "closed").await;
+        contact
     });
     server.stop();
     // Blocked messages are in no transcript.
     assert_eq!(
-        stored_transcript(&server),
+        transcript(&server.cdr_path(), contact),
         [("customer", "hello"), ("agent", "how can I help?")]
             .map(|(from, text)| (from.to_string(), text.to_string()))
     );
@@ -140,7 +128,7 @@ fn listed_words_are_blocked_in_both_directions_across_width_and_script_variants(
 fn masked_words_and_personal_data_reach_the_agent_and_the_transcript_masked() {
     let folder = tempfile::tempdir().unwrap();
     let mut server = Server::start(&center_with_words(folder.path(), WORDS));
-    runtime().block_on(async {
+    let contact = runtime().block_on(async {
         let (mut customer, contact) = open_chat(&server, "/chat/web?customer=bob").await;
         // Written before any agent is ready: the offer carries the transcript as kept.
         send(
@@ -221,6 +209,7 @@ fn masked_words_and_personal_data_reach_the_agent_and_the_transcript_masked() {
         );
         send(&mut customer, json!({ "type": "close" })).await;
         next_of(&mut customer, "closed").await;
+        contact
     });
     server.stop();
     let expected = [
@@ -232,7 +221,7 @@ fn masked_words_and_personal_data_reach_the_agent_and_the_transcript_masked() {
         ("agent", "别说**"),
     ];
     assert_eq!(
-        stored_transcript(&server),
+        transcript(&server.cdr_path(), contact),
         expected.map(|(from, text)| (from.to_string(), text.to_string()))
     );
 }

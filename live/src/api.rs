@@ -120,6 +120,15 @@ pub enum Command {
     ReplaceSensitiveWords {
         list: SharedWordList,
     },
+    /// An e-mail/ticket contact for `queue` (`POST /queues/{queue}/contacts`).
+    CreateTicket {
+        queue: String,
+        ticket: NewTicket,
+    },
+    /// An e-mail/ticket or chat contact in progress, by its contact id.
+    TextContact {
+        contact: String,
+    },
 }
 
 /// A compiled word list handed to the switch; two are equal when they are the same list.
@@ -141,6 +150,26 @@ pub struct WordListView {
     pub allowed: usize,
 }
 
+/// An e-mail/ticket contact as its creator describes it (checked against the bounds of
+/// `docs/channels.md` before it reaches the switch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTicket {
+    pub subject: String,
+    pub body: String,
+    pub customer: Option<String>,
+    pub attributes: Vec<(String, String)>,
+    pub due: Option<Due>,
+}
+
+/// When a ticket must be answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// At this instant.
+    At { unix_ms: i64 },
+    /// This long after the switch takes the ticket (its clock, not the request's).
+    After { ms: u64 },
+}
+
 /// Who speaks in a chat: the customer (by its socket) or an agent (by name, from its token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatSide {
@@ -154,6 +183,22 @@ pub struct ChatView {
     pub contact_id: u64,
     /// `waiting`, `offered`, `connected`, `wrap-up` or `ended`.
     pub state: &'static str,
+}
+
+/// An e-mail/ticket or chat contact as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TicketView {
+    pub contact_id: u64,
+    /// `email` or `chat`.
+    pub channel: &'static str,
+    /// `waiting`, `offered`, `connected` or `wrap-up`.
+    pub state: &'static str,
+    pub queue: Option<String>,
+    /// E-mail/ticket contacts only.
+    pub subject: Option<String>,
+    pub due_unix_ms: Option<i64>,
+    /// When the agent first replied.
+    pub first_reply_unix_ms: Option<i64>,
 }
 
 /// A blind transfer as the API reports it, once the switch has carried it out.
@@ -347,6 +392,7 @@ pub enum Reply {
     CallOwner(crate::access::Owner),
     Transfer(TransferView),
     Chat(ChatView),
+    Ticket(TicketView),
     Wallboard(WallboardView),
     WordList(WordListView),
 }
@@ -356,6 +402,8 @@ pub enum Reply {
 pub enum CommandError {
     UnknownAgent(String),
     UnknownQueue(String),
+    /// Something named does not exist; the message says what and may suggest a close name.
+    NotFound(String),
     /// A request that names something the switch cannot use (an entry point's target).
     Invalid(String),
     UnknownTrunk(String),
@@ -381,7 +429,8 @@ impl std::fmt::Display for CommandError {
             CommandError::UnknownContact(id) => write!(f, "no contact {id:?} in progress"),
             CommandError::Refused(reason)
             | CommandError::Invalid(reason)
-            | CommandError::Forbidden(reason) => f.write_str(reason),
+            | CommandError::Forbidden(reason)
+            | CommandError::NotFound(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
     }
@@ -394,7 +443,8 @@ pub fn http_status(error: &CommandError) -> u16 {
         | CommandError::UnknownQueue(_)
         | CommandError::UnknownTrunk(_)
         | CommandError::UnknownCall(_)
-        | CommandError::UnknownContact(_) => 404,
+        | CommandError::UnknownContact(_)
+        | CommandError::NotFound(_) => 404,
         CommandError::Refused(_) => 409,
         CommandError::Forbidden(_) => 403,
         CommandError::Invalid(_) => 422,
@@ -424,6 +474,7 @@ impl Reply {
             Reply::CallOwner(owner) => serde_json::to_value(owner),
             Reply::Transfer(transfer) => serde_json::to_value(transfer),
             Reply::Chat(chat) => serde_json::to_value(chat),
+            Reply::Ticket(ticket) => serde_json::to_value(ticket),
             Reply::Wallboard(board) => serde_json::to_value(board),
             Reply::WordList(list) => serde_json::to_value(list),
             Reply::Metrics(text) => return Err(text),

@@ -164,6 +164,8 @@ impl Switch {
             Command::ChatSocketClosed { socket } => self.chat_socket_closed(socket),
             Command::Wallboard => Ok(Reply::Wallboard(self.wallboard_view())),
             Command::ReplaceSensitiveWords { list } => Ok(self.replace_sensitive_words(list.0)),
+            Command::CreateTicket { queue, ticket } => self.open_ticket(queue, ticket),
+            Command::TextContact { contact } => self.text_contact(&contact),
         }
     }
 

@@ -33,6 +33,7 @@ mod outbound;
 mod probe;
 mod recording;
 mod registration;
+mod ticket;
 mod transfer;
 mod wallboard;
 
