@@ -32,6 +32,7 @@ mod outbound;
 mod probe;
 mod recording;
 mod registration;
+mod ticket;
 mod transfer;
 mod wallboard;
 
