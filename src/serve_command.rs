@@ -665,7 +665,13 @@ async fn serve(
         }
     }
     let records_calls = live.recording.records_calls();
+    let word_list = crate::sensitive_words_file::open(&args.scenario, &live)?;
+    let word_list_check_interval =
+        std::time::Duration::from_millis(live.compliance.sensitive_words_check_interval.0);
     let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
+    if let Some(file) = &word_list {
+        switch = switch.with_sensitive_words(file.current());
+    }
     let mut streams = None;
     for (transport, address) in [
         (Transport::Tcp, args.sip_tcp),
@@ -735,7 +741,7 @@ async fn serve(
     let (stop, shutdown) = tokio::sync::watch::channel(false);
 
     let mut http_shutdown = shutdown.clone();
-    let router = switchboard_live::http::router(handle, api);
+    let router = switchboard_live::http::router(handle.clone(), api);
     if let Some(guard) = guard.clone() {
         every(checkpoint_interval, false, shutdown.clone(), move || {
             if let Err(problem) = guard.checkpoint() {
@@ -743,11 +749,24 @@ async fn serve(
             }
         });
     }
+    if let Some(file) = word_list {
+        let reload = crate::sensitive_words_file::reload_job(file, handle.clone());
+        every(word_list_check_interval, false, shutdown.clone(), reload);
+    }
     if let Some(retention) = retention {
         // The first sweep is at once: files that expired while the server was down go now.
         let period = retention.check_interval;
         every(period, true, shutdown.clone(), move || retention.sweep());
     }
+    // Every frame of a chat socket is sent at once: with Nagle's algorithm a frame written
+    // while the previous one is unacknowledged waits for the peer's delayed ACK (40 ms on
+    // Linux), which was the p99 of chat messages under load (docs/performance.md).
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on an HTTP connection");
+            }
+        });
     let http = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
