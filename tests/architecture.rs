@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The workspace's crates from the bottom of the flow up: a crate may depend only on crates
 /// before it. The same order as the table of docs/architecture.md.
-const LAYERS: [(&str, &str); 14] = [
+const LAYERS: [(&str, &str); 15] = [
     ("switchboard-timer-queue", "timer-queue"),
     ("switchboard-engine", "engine"),
     ("switchboard-results", "results"),
@@ -18,6 +18,7 @@ const LAYERS: [(&str, &str); 14] = [
     ("switchboard-calibrate", "calibrate"),
     ("switchboard-media", "media"),
     ("switchboard-compliance", "compliance"),
+    ("switchboard-connect-flow", "connect-flow"),
     ("switchboard-live", "live"),
     ("switchboard-agreement", "agreement"),
     ("switchboard-reports", "reports"),
