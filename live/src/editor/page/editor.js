@@ -410,9 +410,22 @@ async function save() {
   }
 }
 
+// Nodes without a position go into a grid below the ones that have one, so none overlap.
+function placeMissing() {
+  const placed = Object.values(flow.layout);
+  let index = 0;
+  const top = placed.length ? Math.max(...placed.map(([, y]) => y)) + 170 : 30;
+  for (const node of flow.node) {
+    if (flow.layout[node.id]) continue;
+    flow.layout[node.id] = [30 + (index % 4) * 240, top + Math.floor(index / 4) * 170];
+    index += 1;
+  }
+}
+
 function openFlow(name) {
   flow = scenario.flows.find((candidate) => candidate.name === name);
   flow.layout = flow.layout || {};
+  placeMissing();
   problems = [];
   document.getElementById("problems").replaceChildren();
   document.getElementById("check-result").textContent = "";
