@@ -5,64 +5,14 @@ mod common;
 
 use std::time::Duration;
 
+use common::chat_socket::{connect, next_of, open_chat, runtime, send, try_connect, Socket};
 use common::{Server, TOKEN};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const SCENARIO: &str = "tests/chat/center.toml";
 const AGENT: &str = "chat-team-1";
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn connect(server: &Server, path: &str, token: Option<&str>) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{}{path}", server.http_port)
-        .into_client_request()
-        .unwrap();
-    if let Some(token) = token {
-        request
-            .headers_mut()
-            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    }
-    let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket
-        .send(Message::Text(frame.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next JSON frame, within five seconds.
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a frame within 5 s")
-            .expect("the socket is open")
-            .unwrap();
-        if let Message::Text(text) = message {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
-}
-
-/// Frames until one of `kind`, which is returned.
-async fn next_of(socket: &mut Socket, kind: &str) -> Value {
-    for _ in 0..20 {
-        let frame = next(socket).await;
-        assert_eq!(frame["v"], 1, "{frame}");
-        if frame["type"] == kind {
-            return frame;
-        }
-    }
-    panic!("no {kind} frame");
-}
 
 /// Accept the next chat offered to the agent; returns its contact once connected.
 async fn accept_next_offer(agent: &mut Socket) -> u64 {
@@ -74,13 +24,6 @@ async fn accept_next_offer(agent: &mut Socket) -> u64 {
     .await;
     next_of(agent, "connected").await;
     offer["contact"].as_u64().unwrap()
-}
-
-/// A customer's socket on `path` and the contact its chat is.
-async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
-    let mut customer = connect(server, path, None).await;
-    let accepted = next_of(&mut customer, "accepted").await;
-    (customer, accepted["contact"].as_u64().unwrap())
 }
 
 async fn ready_agent(server: &Server) -> Socket {
@@ -96,13 +39,6 @@ async fn ready_agent(server: &Server) -> Socket {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the agent did not become available");
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]
@@ -403,4 +339,51 @@ fn an_agent_whose_socket_closes_ends_its_chats_and_is_logged_out() {
         panic!("the agent is still logged in");
     });
     server.stop();
+}
+
+/// A browser cannot set `Authorization` on a WebSocket: the desk trades its token for a
+/// one-use ticket (docs/web.md), which opens that agent's socket once and nothing else.
+#[test]
+fn a_ticket_opens_its_agents_socket_once() {
+    let server = Server::start(SCENARIO);
+    let ticket = |agent: &str| {
+        let (status, body) = server.post(&format!("/agents/{agent}/chat/ticket"), Some(TOKEN), "");
+        assert_eq!(status, 200, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(answer["expires_in_ms"], 30_000, "{answer}");
+        answer["ticket"].as_str().unwrap().to_string()
+    };
+    let (status, _) = server.post(&format!("/agents/{AGENT}/chat/ticket"), None, "");
+    assert_eq!(status, 401, "no ticket without a token");
+    runtime().block_on(async {
+        let path = |ticket: &str| format!("/agents/{AGENT}/chat?ticket={ticket}");
+        let first = ticket(AGENT);
+        let mut agent = connect(&server, &path(&first), None).await;
+        send(&mut agent, json!({ "type": "ready" })).await;
+        let (mut customer, contact) = open_chat(&server, "/chat/web").await;
+        let offer = next_of(&mut agent, "offer").await;
+        assert_eq!(
+            offer["contact"], contact,
+            "the ticket's socket is the agent's"
+        );
+        send(&mut customer, json!({ "type": "close" })).await;
+
+        let used = try_connect(&server, &path(&first), None).await;
+        assert_eq!(used.err(), Some(401), "a ticket opens one socket");
+        let guessed = try_connect(&server, &path(&"0".repeat(64)), None).await;
+        assert_eq!(guessed.err(), Some(401));
+        let others = ticket("voice-team-1");
+        let elsewhere = try_connect(&server, &path(&others), None).await;
+        assert_eq!(elsewhere.err(), Some(401), "another agent's ticket");
+        let used_up = try_connect(
+            &server,
+            &format!("/agents/voice-team-1/chat?ticket={others}"),
+            None,
+        )
+        .await;
+        assert_eq!(used_up.err(), Some(401), "used up by the wrong try");
+        // Only the chat socket takes a ticket.
+        let (status, _) = server.get(&format!("/agents/{AGENT}?ticket={}", ticket(AGENT)));
+        assert_eq!(status, 401);
+    });
 }

@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod browser;
+pub mod chat_socket;
 pub mod cli;
 pub mod event_stream;
 

@@ -1,0 +1,89 @@
+//! Chat sockets from the tests' side (docs/channels.md): a real WebSocket client
+//! (`tokio-tungstenite`) that sends and reads the JSON frames of `switchboard serve`.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::Server;
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A socket on `path` of the server, with `Authorization: Bearer` when `token` is given, or
+/// the status the server refused the upgrade with.
+pub async fn try_connect(server: &Server, path: &str, token: Option<&str>) -> Result<Socket, u16> {
+    let mut request = format!("ws://127.0.0.1:{}{path}", server.http_port)
+        .into_client_request()
+        .unwrap();
+    if let Some(token) = token {
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(error) => panic!("{path}: {error}"),
+    }
+}
+
+pub async fn connect(server: &Server, path: &str, token: Option<&str>) -> Socket {
+    try_connect(server, path, token)
+        .await
+        .unwrap_or_else(|status| panic!("{path}: refused with {status}"))
+}
+
+pub async fn send(socket: &mut Socket, frame: Value) {
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON frame, within five seconds.
+pub async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// Frames until one of `kind`, which is returned.
+pub async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    for _ in 0..20 {
+        let frame = next(socket).await;
+        assert_eq!(frame["v"], 1, "{frame}");
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+    panic!("no {kind} frame");
+}
+
+/// A customer's socket on `path` and the contact its chat is.
+pub async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
+    let mut customer = connect(server, path, None).await;
+    let accepted = next_of(&mut customer, "accepted").await;
+    (customer, accepted["contact"].as_u64().unwrap())
+}
+
+/// A runtime on the test's thread for the sockets.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
