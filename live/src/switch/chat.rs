@@ -226,8 +226,8 @@ impl Switch {
     }
 
     /// A message from one side: kept in the transcript and passed to the other side (the
-    /// agent once connected; a customer's message before that waits in the transcript, which
-    /// the offer carries).
+    /// agent once offered the chat; a customer's message before that waits in the transcript,
+    /// which the offer carries).
     pub(super) fn chat_message(
         &mut self,
         contact: u64,
@@ -262,8 +262,7 @@ impl Switch {
             sent_unix_ms,
             text: masked,
         });
-        let (customer_socket, agent, connected) =
-            (chat.customer_socket, chat.agent, chat.connected);
+        let (customer_socket, agent) = (chat.customer_socket, chat.agent);
         // The sender learns that its message is in the transcript, and where.
         let sent = frame(
             "sent",
@@ -272,7 +271,9 @@ impl Switch {
         match from {
             "customer" => {
                 self.say_to(customer_socket, sent, false);
-                if let (true, Some(agent)) = (connected, agent) {
+                // The agent offered the chat reads on while it decides; the offer carried
+                // what came before.
+                if let Some(agent) = agent {
                     self.say_to_agent(agent, out);
                 }
             }
