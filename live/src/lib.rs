@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod recording_store;
 pub mod registrar;
 pub mod runtime;
+pub mod secret_ids;
 pub mod streams;
 pub mod switch;
 pub mod trunk;

@@ -47,9 +47,9 @@ impl ChatTickets {
         token: String,
         now_unix_ms: i64,
     ) -> Result<String, getrandom::Error> {
-        let id = crate::wallboard::random_id()?;
+        let id = crate::secret_ids::random_id()?;
         let mut tickets = self.table();
-        crate::wallboard::make_room(&mut tickets, MAX_TICKETS, now_unix_ms, |ticket| {
+        crate::secret_ids::make_room(&mut tickets, MAX_TICKETS, now_unix_ms, |ticket| {
             ticket.expires_unix_ms
         });
         tickets.insert(
