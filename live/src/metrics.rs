@@ -64,6 +64,9 @@ pub struct Metrics {
     pub callbacks_answered: Counter,
     pub callbacks_failed: Counter,
     pub trunk_invites_failed: Family<GatewayLabel, Counter>,
+    pub crm_screen_pops_delivered: Counter,
+    pub crm_screen_pops_failed: Counter,
+    pub crm_screen_pops_dropped: Counter,
     /// How long the event loop was busy with one input and the output it caused; every call
     /// in flight waits for a long one, so the tail here bounds the setup time's tail.
     pub event_loop_busy_seconds: Histogram,
@@ -194,6 +197,20 @@ impl Default for Metrics {
             "Callbacks that ended before the customer answered (busy, no answer, every gateway \
              failed, the agent hung up first).",
         );
+        let crm_screen_pops_delivered = counter(
+            "crm_screen_pops_delivered",
+            "CRM screen pops ([live.crm]) the receiver took with a 2xx, retries included.",
+        );
+        let crm_screen_pops_failed = counter(
+            "crm_screen_pops_failed",
+            "CRM screen pops given up on: every retry failed, or the receiver refused with a \
+             4xx that a retry would not change.",
+        );
+        let crm_screen_pops_dropped = counter(
+            "crm_screen_pops_dropped",
+            "CRM screen pops dropped unsent because their queue was full (a slow or absent \
+             receiver): the switch never waits for one.",
+        );
         let queue_waiting = Family::<QueueLabel, Gauge>::default();
         registry.register(
             "queue_waiting",
@@ -240,6 +257,9 @@ impl Default for Metrics {
             callbacks_answered,
             callbacks_failed,
             trunk_invites_failed,
+            crm_screen_pops_delivered,
+            crm_screen_pops_failed,
+            crm_screen_pops_dropped,
             event_loop_busy_seconds,
         }
     }

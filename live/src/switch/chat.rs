@@ -38,7 +38,7 @@ pub(super) struct ChatContact {
     wrap_up: bool,
     attributes: Vec<(String, String)>,
     transcript: Vec<TranscriptLine>,
-    record: CallRecord,
+    pub(super) record: CallRecord,
 }
 
 /// A frame of the schema, with its version and type.

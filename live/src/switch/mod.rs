@@ -32,6 +32,7 @@ mod outbound;
 mod probe;
 mod recording;
 mod registration;
+mod screen_pop;
 mod transfer;
 mod wallboard;
 
@@ -220,6 +221,8 @@ pub struct Switch {
     chat_frames: VecDeque<ChatFrame>,
     /// The wallboard's figures the engine does not keep (waiting times, removals today).
     tally: crate::wallboard_tally::Tally,
+    /// The CRM screen pops' queue (`[live.crm]`, `with_screen_pops`).
+    screen_pops: Option<crate::crm::ScreenPops>,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -279,6 +282,7 @@ impl Switch {
             chats: HashMap::new(),
             chat_agents: HashMap::new(),
             chat_frames: VecDeque::new(),
+            screen_pops: None,
         }
     }
 
@@ -1043,6 +1047,9 @@ impl Switch {
     }
 
     fn apply_action(&mut self, output: Output) {
+        if let Output::Offer { contact, agent, .. } = &output {
+            self.pop_screen(*contact, *agent);
+        }
         match output {
             Output::Offer { contact, agent, .. } if self.is_chat(contact) => {
                 self.offer_chat(contact, agent)
