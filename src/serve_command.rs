@@ -108,6 +108,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_env_filter(filter)
         .try_init();
     let authenticator = load_authenticator(&args.scenario, &live)?;
+    let faq_bot = load_faq_bot(&args.scenario, &live)?;
     let recordings = recording_store(&args.scenario, &text, &live)?;
     let crm = crm_settings(&args.scenario, &text, &live)?;
     if !(args.clock_rate > 0.0 && args.clock_rate.is_finite()) {
@@ -170,7 +171,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         center,
         live,
         MediaFiles { audio, recordings },
-        authenticator,
+        SwitchParts {
+            authenticator,
+            faq_bot,
+        },
         tls,
         crm,
         started_at.as_millisecond(),
@@ -484,6 +488,35 @@ fn load_authenticator(
     ))
 }
 
+/// The FAQ bot of `[live.bot] faq_file` (a path relative to the scenario's folder), read and
+/// checked before anything listens: a bad file stops `serve` with its line and column.
+fn load_faq_bot(
+    scenario: &std::path::Path,
+    live: &switchboard_live::config::LiveConfig,
+) -> anyhow::Result<Option<switchboard_live::faq_bot::FaqBot>> {
+    let Some(faq_file) = &live.bot.faq_file else {
+        return Ok(None);
+    };
+    let path = scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(faq_file);
+    let bot = switchboard_live::faq_bot::FaqBot::load(&path).map_err(|problem| {
+        anyhow!(
+            "{problem}\n(the FAQ file of [live.bot] faq_file in {})",
+            scenario.display()
+        )
+    })?;
+    tracing::info!(path = %path.display(), answers = bot.answer_count(), "FAQ bot on chat bot nodes");
+    Ok(Some(bot))
+}
+
+/// What the switch is built with besides the center: agents' credentials and the chat bot.
+struct SwitchParts {
+    authenticator: Option<Authenticator>,
+    faq_bot: Option<switchboard_live::faq_bot::FaqBot>,
+}
+
 /// The files media reads (prompts and music) and how it writes recordings.
 struct MediaFiles {
     audio: Option<AudioLibrary>,
@@ -648,7 +681,7 @@ async fn serve(
     center: Center,
     live: switchboard_live::config::LiveConfig,
     media_files: MediaFiles,
-    authenticator: Option<Authenticator>,
+    parts: SwitchParts,
     tls: TlsSides,
     crm: Option<switchboard_live::crm::Settings>,
     start_unix_ms: i64,
@@ -784,8 +817,11 @@ async fn serve(
             args.scenario.display()
         ));
     }
-    if let Some(authenticator) = authenticator {
+    if let Some(authenticator) = parts.authenticator {
         switch = switch.with_authenticator(authenticator);
+    }
+    if let Some(faq_bot) = parts.faq_bot {
+        switch = switch.with_faq_bot(faq_bot);
     }
     let (handle, requests) = SwitchHandle::channel();
     let (stop, shutdown) = tokio::sync::watch::channel(false);

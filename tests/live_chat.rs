@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::chat_socket::{connect, next_of, open_chat, runtime, send, try_connect, Socket};
+use common::chat_socket::{
+    accept_next_offer, connect, next_of, open_chat, ready_agent as ready, runtime, send,
+    try_connect,
+};
 use common::{Server, TOKEN};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -14,31 +17,8 @@ use tokio_tungstenite::tungstenite::Message;
 const SCENARIO: &str = "tests/chat/center.toml";
 const AGENT: &str = "chat-team-1";
 
-/// Accept the next chat offered to the agent; returns its contact once connected.
-async fn accept_next_offer(agent: &mut Socket) -> u64 {
-    let offer = next_of(agent, "offer").await;
-    send(
-        agent,
-        json!({ "type": "accept", "contact": offer["contact"] }),
-    )
-    .await;
-    next_of(agent, "connected").await;
-    offer["contact"].as_u64().unwrap()
-}
-
-async fn ready_agent(server: &Server) -> Socket {
-    let mut agent = connect(server, &format!("/agents/{AGENT}/chat"), Some(TOKEN)).await;
-    send(&mut agent, json!({ "v": 1, "type": "ready" })).await;
-    // The socket logs the agent in; readiness is the agent's state, visible in the API.
-    for _ in 0..50 {
-        let (_, state) = server.read(&format!("/agents/{AGENT}"));
-        // Available, or already offered a chat that was waiting.
-        if state.contains("available") || state.contains("reserved") {
-            return agent;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the agent did not become available");
+async fn ready_agent(server: &Server) -> common::chat_socket::Socket {
+    ready(server, AGENT).await
 }
 
 #[test]

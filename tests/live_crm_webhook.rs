@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use common::chat_socket::{connect, next_of, open_chat, send, Socket};
-use common::{Server, TOKEN};
+use common::chat_socket::{next_of, open_chat, ready_agent, send};
+use common::Server;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -151,12 +151,6 @@ fn assert_signed(received: &Received) -> Value {
     serde_json::from_slice(&received.body).unwrap()
 }
 
-async fn agent_socket(server: &Server) -> Socket {
-    let mut agent = connect(server, &format!("/agents/{AGENT}/chat"), Some(TOKEN)).await;
-    send(&mut agent, json!({ "type": "ready" })).await;
-    agent
-}
-
 /// The screen pops `/metrics` counts: `(delivered|failed|dropped, count)`.
 fn assert_pops(server: &Server, expected: &[(&str, u64)]) {
     for (outcome, count) in expected {
@@ -192,7 +186,7 @@ fn a_chat_offer_is_posted_signed_with_the_contacts_attributes_and_the_caller_mas
     let (_folder, scenario) = chat_center(port, "");
     let server = Server::start(&scenario);
     runtime.block_on(async {
-        let mut agent = agent_socket(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
         // A mobile number as the customer's id: personal data, masked on its way out.
         let (_customer, contact) = open_chat(&server, "/chat/web?customer=13800138000").await;
         let offer = next_of(&mut agent, "offer").await;
@@ -220,7 +214,7 @@ fn a_receiver_that_fails_twice_gets_the_pop_again_until_it_takes_it() {
     let (_folder, scenario) = chat_center(port, "retries = 3\nbackoff = \"100ms\"\n");
     let server = Server::start(&scenario);
     runtime.block_on(async {
-        let mut agent = agent_socket(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
         let (_customer, contact) = open_chat(&server, "/chat/web?customer=alice").await;
         next_of(&mut agent, "offer").await;
         let requests = receiver.wait_for(3, Duration::from_secs(10)).await;
@@ -246,7 +240,7 @@ fn a_receiver_that_hangs_delays_no_offer_and_pops_past_the_queue_are_counted() {
     let (_folder, scenario) = chat_center(port, "timeout = \"20s\"\nqueue = 1\n");
     let server = Server::start(&scenario);
     runtime.block_on(async {
-        let mut agent = agent_socket(&server).await;
+        let mut agent = ready_agent(&server, AGENT).await;
         // The first pop hangs in the receiver; the chat goes on regardless.
         let asked = Instant::now();
         let (mut alice, first) = open_chat(&server, "/chat/web?customer=alice").await;

@@ -127,7 +127,7 @@ impl Default for CdrRecord {
 pub struct TranscriptLine {
     /// 0 for the chat's first message.
     pub sequence: u32,
-    /// `customer` or `agent`.
+    /// `customer`, `agent` or `bot` (the FAQ bot of a `bot` node).
     pub from: &'static str,
     pub sent_unix_ms: i64,
     pub text: String,

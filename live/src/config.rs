@@ -84,6 +84,8 @@ pub struct LiveConfig {
     pub recording: RecordingConfig,
     /// `[live.chat]`: the bounds of chat over WebSocket (docs/channels.md).
     pub chat: ChatConfig,
+    /// `[live.bot]`: the FAQ bot of chat contacts in an IVR `bot` node (docs/channels.md).
+    pub bot: BotConfig,
     /// `[live.callback]`: how the switch calls back a caller who asked for it.
     pub callback: CallbackConfig,
     /// `[live.crm]`: the CRM screen pop, a signed POST of each offer (docs/live.md).
@@ -287,6 +289,20 @@ impl Default for ChatConfig {
             max_sockets: 20_000,
         }
     }
+}
+
+/// `[live.bot]`: the FAQ bot that talks with chat customers in an IVR `bot` node. Without a
+/// FAQ file a bot node hands every contact on to its `escalate` node at once, as it does for
+/// voice calls always (no voice bot runs in the live runtime).
+///
+/// ```toml
+/// [live.bot]
+/// faq_file = "faq.toml"    # relative to the scenario file's folder; docs/channels.md
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotConfig {
+    pub faq_file: Option<String>,
 }
 
 /// `[live.recording]`: which calls the switch records, both legs to one stereo WAV file in the
@@ -497,6 +513,7 @@ impl Default for LiveConfig {
             compliance: ComplianceConfig::default(),
             recording: RecordingConfig::default(),
             chat: ChatConfig::default(),
+            bot: BotConfig::default(),
             callback: CallbackConfig::default(),
             crm: None,
         }
@@ -687,6 +704,7 @@ mod tests {
             ("[live.recording]", keys_of("[live.recording]")),
             ("[live.callback]", keys_of("[live.callback]")),
             ("[live.crm]", keys_of("[live.crm]")),
+            ("[live.bot]", keys_of("[live.bot]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
             ("[live.compliance]", keys_of("[live.compliance]")),
             (

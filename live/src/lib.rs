@@ -24,6 +24,7 @@ pub mod config;
 pub mod crm;
 pub mod desk;
 pub mod dialog;
+pub mod faq_bot;
 pub mod http;
 pub mod media;
 pub mod media_plane;

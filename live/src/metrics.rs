@@ -67,6 +67,9 @@ pub struct Metrics {
     pub crm_screen_pops_delivered: Counter,
     pub crm_screen_pops_failed: Counter,
     pub crm_screen_pops_dropped: Counter,
+    /// Chats the FAQ bot served to the end (self-served) and chats it handed to a person.
+    pub bot_contained: Counter,
+    pub bot_escalated: Counter,
     /// How long the event loop was busy with one input and the output it caused; every call
     /// in flight waits for a long one, so the tail here bounds the setup time's tail.
     pub event_loop_busy_seconds: Histogram,
@@ -211,6 +214,15 @@ impl Default for Metrics {
             "CRM screen pops dropped unsent because their queue was full (a slow or absent \
              receiver): the switch never waits for one.",
         );
+        let bot_contained = counter(
+            "bot_contained",
+            "Chats the FAQ bot of a bot node served to the end: they ended self-served.",
+        );
+        let bot_escalated = counter(
+            "bot_escalated",
+            "Chats the FAQ bot handed on to its node's escalate step (asked for an agent, not \
+             understood, too many turns).",
+        );
         let queue_waiting = Family::<QueueLabel, Gauge>::default();
         registry.register(
             "queue_waiting",
@@ -260,6 +272,8 @@ impl Default for Metrics {
             crm_screen_pops_delivered,
             crm_screen_pops_failed,
             crm_screen_pops_dropped,
+            bot_contained,
+            bot_escalated,
             event_loop_busy_seconds,
         }
     }

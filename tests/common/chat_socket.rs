@@ -1,16 +1,16 @@
-//! Chat sockets from the tests' side (docs/channels.md): a real WebSocket client
-//! (`tokio-tungstenite`) that sends and reads the JSON frames of `switchboard serve`.
+//! Customers' and agents' chat WebSockets on a running `switchboard serve` (docs/channels.md),
+//! with `tokio-tungstenite`: connect, send a JSON frame, wait for a frame of a type.
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::Server;
+use super::{Server, TOKEN};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -73,6 +73,18 @@ pub async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     panic!("no {kind} frame");
 }
 
+/// Accept the next chat offered to the agent; returns its contact once connected.
+pub async fn accept_next_offer(agent: &mut Socket) -> u64 {
+    let offer = next_of(agent, "offer").await;
+    send(
+        agent,
+        json!({ "type": "accept", "contact": offer["contact"] }),
+    )
+    .await;
+    next_of(agent, "connected").await;
+    offer["contact"].as_u64().unwrap()
+}
+
 /// A customer's socket on `path` and the contact its chat is.
 pub async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
     let mut customer = connect(server, path, None).await;
@@ -80,7 +92,22 @@ pub async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
     (customer, accepted["contact"].as_u64().unwrap())
 }
 
-/// A runtime on the test's thread for the sockets.
+/// `agent`'s socket, once the agent is available (or already offered a chat that waited).
+pub async fn ready_agent(server: &Server, agent: &str) -> Socket {
+    let mut socket = connect(server, &format!("/agents/{agent}/chat"), Some(TOKEN)).await;
+    send(&mut socket, json!({ "v": 1, "type": "ready" })).await;
+    // The socket logs the agent in; readiness is the agent's state, visible in the API.
+    for _ in 0..50 {
+        let (_, state) = server.read(&format!("/agents/{agent}"));
+        if state.contains("available") || state.contains("reserved") {
+            return socket;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the agent did not become available");
+}
+
+/// A runtime on this thread for one test's sockets.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,6 +9,8 @@
 use serde_json::{json, Value};
 use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Entry, EventKind, Input, Party};
 
+mod bot;
+
 use super::Switch;
 use crate::api::{ChatSide, ChatView, CommandError, Reply};
 use crate::call_record::{CallRecord, HangupSide};
@@ -39,6 +41,8 @@ pub(super) struct ChatContact {
     attributes: Vec<(String, String)>,
     transcript: Vec<TranscriptLine>,
     pub(super) record: CallRecord,
+    /// The FAQ bot's conversation while the chat is in a `bot` node (see `bot`).
+    bot: Option<crate::faq_bot::BotConversation>,
 }
 
 /// A frame of the schema, with its version and type.
@@ -134,6 +138,7 @@ impl Switch {
                 attributes: attributes.clone(),
                 transcript: Vec::new(),
                 record,
+                bot: None,
             }),
         );
         let arrived = self.center.handle(
@@ -276,6 +281,7 @@ impl Switch {
                 if let Some(agent) = agent {
                     self.say_to_agent(agent, out);
                 }
+                self.bot_hears(id, &text);
             }
             _ => {
                 if let Some(agent) = agent {
@@ -335,6 +341,9 @@ impl Switch {
     ) -> Result<Reply, CommandError> {
         let (id, chat) = self.chat_of(contact, &side)?;
         let connected = chat.connected;
+        if matches!(side, ChatSide::Customer { .. }) && self.bot_on_close(id) {
+            return Ok(Reply::Chat(self.chat_view(id)));
+        }
         let input = match side {
             ChatSide::Customer { .. } if connected => Input::ContactEnded {
                 contact: id,

@@ -219,6 +219,8 @@ pub struct Switch {
     chat_agents: HashMap<AgentId, u64>,
     /// Frames for chat sockets, for `poll_chat`.
     chat_frames: VecDeque<ChatFrame>,
+    /// The FAQ bot of chat contacts in a `bot` node (`with_faq_bot`); none escalates them.
+    faq_bot: Option<crate::faq_bot::FaqBot>,
     /// The wallboard's figures the engine does not keep (waiting times, removals today).
     tally: crate::wallboard_tally::Tally,
     /// The CRM screen pops' queue (`[live.crm]`, `with_screen_pops`).
@@ -283,7 +285,15 @@ impl Switch {
             chat_agents: HashMap::new(),
             chat_frames: VecDeque::new(),
             screen_pops: None,
+            faq_bot: None,
         }
+    }
+
+    /// Let `bot` talk with chat customers in IVR `bot` nodes (see `chat::bot`); without one,
+    /// a bot node escalates at once.
+    pub fn with_faq_bot(mut self, bot: crate::faq_bot::FaqBot) -> Self {
+        self.faq_bot = Some(bot);
+        self
     }
 
     /// Keep every engine event for [`Switch::poll_event`] (a decision log, a replay).
@@ -1086,8 +1096,11 @@ impl Switch {
                 );
                 self.send_early_progress(contact);
             }
+            Output::StartBot { contact, .. } if self.is_chat(contact) && self.faq_bot.is_some() => {
+                self.start_chat_bot(contact)
+            }
             Output::StartBot { contact, node, .. } => {
-                // No voice bot runs on calls yet: the bot node hands the caller on to its
+                // No voice bot runs on calls yet (nor a chat bot without a FAQ file): the bot node hands the caller on to its
                 // `escalate` node at once (the drain's next round applies what follows).
                 tracing::debug!(
                     contact = contact.0,
