@@ -725,6 +725,7 @@ async fn serve(
         places: Places::of(&center),
         masker: Masker::new(&live.compliance.mask),
         chat: chat_sockets.clone(),
+        chat_webhook: chat_webhook(&args, &live, &center)?,
     };
     let checkpoint_interval =
         std::time::Duration::from_millis(live.compliance.checkpoint_interval.0);
@@ -1049,4 +1050,40 @@ pub fn epoch_instant(unix_ms: i64) -> tokio::time::Instant {
         now.checked_sub(std::time::Duration::from_millis(ahead_ms.unsigned_abs()))
             .unwrap_or(now)
     }
+}
+
+/// `[live.chat]`'s webhook, its entry checked against the center: an entry point, a queue or a
+/// flow.
+fn chat_webhook(
+    args: &ServeArgs,
+    live: &switchboard_live::config::LiveConfig,
+    center: &switchboard_engine::Center,
+) -> anyhow::Result<Option<switchboard_live::config::ChatWebhookConfig>> {
+    let webhook = live
+        .chat
+        .webhook()
+        .map_err(|problem| anyhow!("{}: {problem}", args.scenario.display()))?;
+    if let Some(webhook) = &webhook {
+        let target = live
+            .entry_points
+            .get(&webhook.entry)
+            .unwrap_or(&webhook.entry);
+        if center.queue_id(target).is_none() && center.flow_id(target).is_none() {
+            let queues = (0..center.queue_count() as u32)
+                .map(|index| center.queue_name(switchboard_engine::QueueId(index)));
+            let names: Vec<&str> = live
+                .entry_points
+                .keys()
+                .map(String::as_str)
+                .chain(queues)
+                .collect();
+            return Err(anyhow!(
+                "{}: [live.chat] webhook_entry: expected an entry point, a queue or a flow, found {:?}{}",
+                args.scenario.display(),
+                webhook.entry,
+                switchboard_engine::source_text::did_you_mean(&webhook.entry, names.into_iter())
+            ));
+        }
+    }
+    Ok(webhook)
 }

@@ -39,7 +39,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 25] = [
+const TABLE: [&str; 28] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -75,9 +75,17 @@ const TABLE: [&str; 25] = [
     "POST /agents/{agent}/chat/ticket @sales-team-1: none 401 | forged 401 | agent 200, 403 sales-team-2 | supervisor 200 sales-team-2 | scoped 403 sales-team-2, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403",
     // A customer's socket needs no token.
     "GET /chat/{entry} @sales: none 400 | forged 400 | agent 400 | supervisor 400 | scoped 400 | admin 400 | auditor 400",
+    // A platform's webhook is signed, not bearer-authenticated; this center has none.
+    "POST /chat/webhook: none 404 | forged 404 | agent 404 | supervisor 404 | scoped 404 | admin 404 | auditor 404",
     // The wallboard: whoever may list the queues.
     "GET /wallboard/events: none 401 | forged 401 | agent 403 | supervisor 200 | scoped 200 | admin 200 | auditor 403",
     "POST /wallboard/session: none 401 | forged 401 | agent 403 | supervisor 204 | scoped 204 | admin 204 | auditor 403",
+    // E-mail/ticket contacts: supervisors and admins file them in queues of their scope;
+    // allowed, then refused by the switch: these queues take voice, not e-mail.
+    "POST /queues/{queue}/contacts @sales: none 401 | forged 401 | agent 403 | supervisor 422 | scoped 403, 422 billing | admin 422 | auditor 403",
+    // Whoever may read a contact's queue reads the contact; an unknown one is in no queue, so
+    // only unscoped users get as far as the 404.
+    "GET /contacts/{contact} @7: none 401 | forged 401 | agent 403 | supervisor 404 | scoped 403 | admin 404 | auditor 403",
 ];
 
 /// The body of an endpoint's requests.
@@ -88,6 +96,7 @@ fn body_of(route: &str) -> &'static str {
         "/entry-points/{entry}" => r#"{"target":"billing"}"#,
         "/calls/{contact}/recording" => r#"{"on":true}"#,
         "/calls/{contact}/transfer" => r#"{"queue":"billing"}"#,
+        "/queues/{queue}/contacts" => r#"{"subject":"Refund","body":"Where is it?"}"#,
         _ => "",
     }
 }

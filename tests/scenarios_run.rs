@@ -69,6 +69,8 @@ fn smb_saas_runs_and_its_report_shows_the_ivr_deflection() {
     assert!(html.contains("arrived (before IVR)"));
     assert!(html.contains("<th>wechat</th>"));
     assert!(html.contains("id=\"chart-backlog\""));
+    assert!(html.contains("id=\"chart-due-attainment\""));
+    assert!(html.contains("id=\"chart-backlog-age\""));
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! | role | may |
 //! |---|---|
 //! | `agent` | read and change its own state; read its own contacts |
-//! | `supervisor` | read queues, agents and the wallboard; change agents' states; barge in — within its scope |
-//! | `admin` | read and change the configuration; read queues and agents and change agents' states — within its scope |
+//! | `supervisor` | read queues, agents and the wallboard; change agents' states; barge in; create e-mail/ticket contacts — within its scope |
+//! | `admin` | read and change the configuration; read queues and agents, change agents' states and create e-mail/ticket contacts — within its scope |
 //! | `auditor` | read the audit log and recordings' metadata; play or export a recording only with a reason, which is recorded |
 //!
 //! Every role may read the runtime's health and metrics. Nobody but an auditor reads the audit
@@ -139,6 +139,11 @@ pub enum Action<'a> {
         agent: &'a str,
         place: Place<'a>,
     },
+    /// Put an e-mail or ticket contact into a queue (an integration, a supervisor filing one);
+    /// `place` is the queue's.
+    CreateContact {
+        place: Place<'a>,
+    },
 }
 
 impl Action<'_> {
@@ -161,6 +166,7 @@ impl Action<'_> {
             Action::ExportRecording { .. } => "recording.export",
             Action::SwitchRecording { .. } => "recording.switch",
             Action::TransferCall { .. } => "call.transfer",
+            Action::CreateContact { .. } => "contact.create",
         }
     }
 }
@@ -275,7 +281,9 @@ impl Principal {
             (Role::Supervisor | Role::Admin, Action::ListAgents | Action::ListQueues) => Ok(()),
             (
                 Role::Supervisor | Role::Admin,
-                Action::SwitchRecording { place } | Action::TransferCall { place, .. },
+                Action::SwitchRecording { place }
+                | Action::TransferCall { place, .. }
+                | Action::CreateContact { place },
             ) => in_scope(place),
             (Role::Admin, Action::ReadConfiguration | Action::ChangeConfiguration) => Ok(()),
             (Role::Auditor, Action::ReadAuditLog) => Ok(()),
@@ -704,6 +712,13 @@ pub(crate) mod tests {
             (unreasoned, false, false, false, false),
             (transfer_own, true, true, true, false),
             (transfer_other, false, true, true, false),
+            (
+                Action::CreateContact { place: sales },
+                false,
+                true,
+                true,
+                false,
+            ),
         ];
         for (action, agent, supervisor, admin, auditor) in table {
             for (role, expected) in [

@@ -13,8 +13,8 @@ use crate::config::{
 use crate::config_error::{ConfigError, ConfigProblem};
 use crate::io::{AgentId, AgentState, FlowId, NodeId, QueueId, SiteId};
 use crate::model::{
-    Agent, AgentProfile, CalendarEntry, Flow, Level, MaxWait, Memberships, Pool, PoolIndex, Queue,
-    Rule, Step, StepAction,
+    Agent, AgentProfile, CalendarEntry, Due, Flow, Level, MaxWait, Memberships, Pool, PoolIndex,
+    Queue, Rule, Step, StepAction,
 };
 use crate::strategy::{self, AgentStats, RoutingStrategy};
 use crate::waiting_line::WaitingLine;
@@ -348,6 +348,35 @@ pub(crate) fn build(
             .site
             .as_ref()
             .and_then(|site| find_site(&mut problems, format!("{path}.site"), site));
+        let due = queue.due.as_ref().map(|due| {
+            if due.within.as_ms() == 0 {
+                problems.add(
+                    format!("{path}.due.within"),
+                    "expected a due time longer than 0s, such as \"4h\"",
+                );
+            }
+            let calendar = due.calendar.as_ref().and_then(|name| {
+                if !calendar_index.contains_key(name) {
+                    problems.add(
+                        format!("{path}.due.calendar"),
+                        format!("no [[calendar]] is named {name:?}"),
+                    );
+                }
+                // A calendar with errors of its own is not built; those errors are reported.
+                let position = calendars.iter().position(|entry| &entry.name == name)?;
+                if !calendars[position].calendar.opens_every_week() {
+                    problems.add(
+                        format!("{path}.due.calendar"),
+                        format!("calendar {name:?} is never open, so nothing would ever be due"),
+                    );
+                }
+                Some(position)
+            });
+            Due {
+                within_ms: due.within.as_ms(),
+                calendar,
+            }
+        });
         queues.push(Queue {
             name: queue.name.clone(),
             channel: queue.channel,
@@ -362,6 +391,8 @@ pub(crate) fn build(
             levels,
             waiting_count: 0,
             handle_ms_smoothed: settings.expected_handle_time.as_ms() as f64,
+            due,
+            deferrable: queue.deferrable,
         });
     }
 

@@ -119,6 +119,56 @@ impl Calendar {
             .iter()
             .any(|&(open, close)| open <= minute && minute < close)
     }
+
+    /// Whether the calendar opens at all in a week (holidays aside).
+    pub(crate) fn opens_every_week(&self) -> bool {
+        self.open_minutes.iter().any(|ranges| !ranges.is_empty())
+    }
+
+    /// The instant at which `open_ms` of open time have passed since `from`: time outside the
+    /// opening hours and on holidays does not count, so an hour asked for at closing time is
+    /// the first hour of the next opening. `None` when the calendar never opens again within
+    /// a century (it has no opening hours).
+    pub(crate) fn after_open_time(&self, from: Timestamp, open_ms: u64) -> Option<Timestamp> {
+        const DAYS_SEARCHED: u32 = 36_525;
+        let mut remaining_ms = i64::try_from(open_ms).ok()?;
+        let mut cursor = from;
+        let mut date = self.time_zone.to_datetime(from).date();
+        for _ in 0..DAYS_SEARCHED {
+            if !self.holidays.contains(&date) {
+                let day = (date.weekday().to_monday_one_offset() - 1) as usize;
+                for &(open, close) in &self.open_minutes[day] {
+                    // Ranges may overlap: what the cursor passed counts once.
+                    let start = self.instant_on(date, open)?.max(cursor);
+                    let end = self.instant_on(date, close)?;
+                    if end <= start {
+                        continue;
+                    }
+                    let span_ms = end.as_millisecond() - start.as_millisecond();
+                    if span_ms >= remaining_ms {
+                        return Timestamp::from_millisecond(start.as_millisecond() + remaining_ms)
+                            .ok();
+                    }
+                    remaining_ms -= span_ms;
+                    cursor = end;
+                }
+            }
+            date = date.tomorrow().ok()?;
+        }
+        None
+    }
+
+    /// The instant of `minute` minutes after local midnight on `date` (1440: the next
+    /// midnight). A local time skipped by a daylight-saving change is read as the one after.
+    fn instant_on(&self, date: Date, minute: u32) -> Option<Timestamp> {
+        let (date, minute) = if minute >= MINUTES_PER_DAY {
+            (date.tomorrow().ok()?, 0)
+        } else {
+            (date, minute)
+        };
+        let local = date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0);
+        self.time_zone.to_timestamp(local).ok()
+    }
 }
 
 fn day_index(name: &str) -> Option<usize> {
@@ -228,6 +278,78 @@ mod tests {
         assert!(night.is_open(at("2026-11-13T23:00:00Z")));
         assert!(night.is_open(at("2026-11-14T01:59:00Z")));
         assert!(!night.is_open(at("2026-11-14T02:00:00Z")));
+    }
+
+    fn due(cal: &Calendar, from: &str, open: &str) -> String {
+        let open_ms = open.parse::<crate::units::DurationMs>().unwrap().as_ms();
+        let due = cal.after_open_time(at(from), open_ms).unwrap();
+        cal.time_zone.to_datetime(due).to_string()
+    }
+
+    #[test]
+    fn open_time_stops_at_closing_and_goes_on_at_the_next_opening() {
+        let shop = calendar(&[("mon-fri", "08:00-22:00")], &[], "Asia/Shanghai");
+        // Tuesday 21:50 local: ten minutes today, 3 h 50 min from Wednesday 08:00.
+        assert_eq!(
+            due(&shop, "2026-11-10T21:50:00+08:00", "4h"),
+            "2026-11-11T11:50:00"
+        );
+        // Friday 21:00 local: an hour on Friday, three from Monday 08:00.
+        assert_eq!(
+            due(&shop, "2026-11-13T21:00:00+08:00", "4h"),
+            "2026-11-16T11:00:00"
+        );
+        // Saturday: nothing counts until Monday's opening.
+        assert_eq!(
+            due(&shop, "2026-11-14T12:00:00+08:00", "30m"),
+            "2026-11-16T08:30:00"
+        );
+        // Inside the hours it is wall time.
+        assert_eq!(
+            due(&shop, "2026-11-10T09:15:00+08:00", "4h"),
+            "2026-11-10T13:15:00"
+        );
+        // Exactly the rest of the day ends at closing time.
+        assert_eq!(
+            due(&shop, "2026-11-10T18:00:00+08:00", "4h"),
+            "2026-11-10T22:00:00"
+        );
+    }
+
+    #[test]
+    fn open_time_skips_holidays_and_counts_overlapping_ranges_once() {
+        let cal = calendar(
+            &[("every-day", "09:00-12:00,11:00-13:00")],
+            &["2026-10-01", "2026-10-02"],
+            "UTC",
+        );
+        assert_eq!(
+            due(&cal, "2026-09-30T12:00:00Z", "2h"),
+            "2026-10-03T10:00:00"
+        );
+        let closed = calendar(&[("mon", "closed")], &[], "UTC");
+        assert!(!closed.opens_every_week());
+        assert_eq!(closed.after_open_time(at("2026-11-10T00:00:00Z"), 1), None);
+    }
+
+    #[test]
+    fn open_time_runs_on_through_ranges_past_midnight_and_daylight_saving() {
+        let night = calendar(&[("fri", "22:00-02:00")], &[], "UTC");
+        // Friday 23:00 UTC: 3 h of open time, 3 h this week (to Saturday 02:00).
+        assert_eq!(
+            due(&night, "2026-11-13T23:00:00Z", "3h"),
+            "2026-11-14T02:00:00"
+        );
+        assert_eq!(
+            due(&night, "2026-11-13T23:00:00Z", "4h"),
+            "2026-11-20T23:00:00"
+        );
+        // Berlin leaves summer time on 2026-10-25 at 03:00: that Sunday has 25 hours.
+        let berlin = calendar(&[("every-day", "00:00-24:00")], &[], "Europe/Berlin");
+        assert_eq!(
+            due(&berlin, "2026-10-25T00:00:00+02:00", "24h"),
+            "2026-10-25T23:00:00"
+        );
     }
 
     #[test]

@@ -379,6 +379,27 @@ pub struct QueueConfig {
     /// The site that owns the queue (for reports and business hours).
     #[serde(default)]
     pub site: Option<String>,
+    /// When a contact of this queue must be answered, for tickets (e-mails, web forms): it is
+    /// due `within` after it joins, counted in open hours of `calendar` when one is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DueConfig>,
+    /// Deferrable work (tickets): an agent is offered a contact of this queue only when no
+    /// contact of a queue that is not deferrable waits that the agent could take, whatever the
+    /// priorities and waiting times, so e-mails fill the time calls and chats leave idle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferrable: bool,
+}
+
+/// A queue's due time: `due = { within = "4h", calendar = "office" }` makes a contact due 4
+/// open hours of the `[[calendar]]` named `office` after it joins the queue (time outside the
+/// calendar's hours and on its holidays does not count); without `calendar`, 4 hours of wall
+/// time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueConfig {
+    pub within: DurationMs,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 fn default_priority() -> i32 {

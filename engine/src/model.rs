@@ -94,6 +94,17 @@ pub(crate) struct Queue {
     pub waiting_count: usize,
     /// Smoothed handle time (talk + wrap-up) for expected-wait estimates.
     pub handle_ms_smoothed: f64,
+    pub due: Option<Due>,
+    /// Offered to an agent only when nothing of a queue that is not deferrable waits for it.
+    pub deferrable: bool,
+}
+
+/// A queue's due time: `within_ms` after joining, in open time of a calendar (an index into
+/// the center's calendars) or in wall time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Due {
+    pub within_ms: u64,
+    pub calendar: Option<usize>,
 }
 
 /// An agent's membership of a pool: (pool, proficiency used by the strategy, current key and

@@ -43,6 +43,10 @@ pub enum Endpoint {
     WallboardEvents,
     /// Trade a bearer token for the wallboard's session cookie.
     WallboardSession,
+    /// Create an e-mail/ticket contact in a queue (`docs/channels.md`).
+    QueueContacts,
+    /// An e-mail/ticket or chat contact in progress, by its id.
+    Contact,
 }
 
 /// What an endpoint's path parameter names.
@@ -59,7 +63,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 22] = [
+    pub const ALL: [Endpoint; 24] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -82,6 +86,8 @@ impl Endpoint {
         Endpoint::AgentChatTicket,
         Endpoint::WallboardEvents,
         Endpoint::WallboardSession,
+        Endpoint::QueueContacts,
+        Endpoint::Contact,
     ];
 
     /// The HTTP method and the route, as the router and the OpenAPI document spell them.
@@ -109,6 +115,8 @@ impl Endpoint {
             Endpoint::AgentChatTicket => ("POST", "/agents/{agent}/chat/ticket"),
             Endpoint::WallboardEvents => ("GET", "/wallboard/events"),
             Endpoint::WallboardSession => ("POST", "/wallboard/session"),
+            Endpoint::QueueContacts => ("POST", "/queues/{queue}/contacts"),
+            Endpoint::Contact => ("GET", "/contacts/{contact}"),
         }
     }
 
@@ -138,9 +146,10 @@ impl Endpoint {
             | Endpoint::AgentChat
             | Endpoint::AgentChatTicket => Subject::Agent,
             Endpoint::OutboundCall => Subject::OutboundCall,
-            Endpoint::Queue => Subject::Queue,
+            Endpoint::Queue | Endpoint::QueueContacts => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
-            Endpoint::CallRecording | Endpoint::CallTransfer => Subject::Call,
+            // A contact, like a call, belongs to the queue it is in.
+            Endpoint::CallRecording | Endpoint::CallTransfer | Endpoint::Contact => Subject::Call,
             Endpoint::Metrics
             | Endpoint::Agents
             | Endpoint::Queues
@@ -185,7 +194,9 @@ impl Endpoint {
             Endpoint::Queues | Endpoint::WallboardEvents | Endpoint::WallboardSession => {
                 Action::ListQueues
             }
-            Endpoint::Queue => Action::ReadQueue { place },
+            // A contact's state is part of its queue's.
+            Endpoint::Queue | Endpoint::Contact => Action::ReadQueue { place },
+            Endpoint::QueueContacts => Action::CreateContact { place },
             Endpoint::EntryPoints => Action::ReadConfiguration,
             Endpoint::SetEntryPoint => Action::ChangeConfiguration,
             Endpoint::Audit => Action::ReadAuditLog,
@@ -199,6 +210,9 @@ impl Endpoint {
 
     /// What the audit log names as the target: `agent/sales-1`, `queues`, `entry-point/4000`.
     pub fn target(self, subject: &str) -> String {
+        if self == Endpoint::Contact {
+            return format!("contact/{subject}");
+        }
         match self.subject() {
             Subject::Agent => format!("agent/{subject}"),
             Subject::Queue => format!("queue/{subject}"),
@@ -387,7 +401,7 @@ impl Access {
 }
 
 /// Compare without stopping at the first difference, so timing tells nothing about the token.
-fn same_token(given: &[u8], expected: &[u8]) -> bool {
+pub(crate) fn same_token(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len()
         && given
             .iter()

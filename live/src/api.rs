@@ -115,6 +115,35 @@ pub enum Command {
     ChatSocketClosed {
         socket: u64,
     },
+    /// An e-mail/ticket contact for `queue` (`POST /queues/{queue}/contacts`).
+    CreateTicket {
+        queue: String,
+        ticket: NewTicket,
+    },
+    /// An e-mail/ticket or chat contact in progress, by its contact id.
+    TextContact {
+        contact: String,
+    },
+}
+
+/// An e-mail/ticket contact as its creator describes it (checked against the bounds of
+/// `docs/channels.md` before it reaches the switch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTicket {
+    pub subject: String,
+    pub body: String,
+    pub customer: Option<String>,
+    pub attributes: Vec<(String, String)>,
+    pub due: Option<Due>,
+}
+
+/// When a ticket must be answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// At this instant.
+    At { unix_ms: i64 },
+    /// This long after the switch takes the ticket (its clock, not the request's).
+    After { ms: u64 },
 }
 
 /// Who speaks in a chat: the customer (by its socket) or an agent (by name, from its token).
@@ -130,6 +159,22 @@ pub struct ChatView {
     pub contact_id: u64,
     /// `waiting`, `offered`, `connected`, `wrap-up` or `ended`.
     pub state: &'static str,
+}
+
+/// An e-mail/ticket or chat contact as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TicketView {
+    pub contact_id: u64,
+    /// `email` or `chat`.
+    pub channel: &'static str,
+    /// `waiting`, `offered`, `connected` or `wrap-up`.
+    pub state: &'static str,
+    pub queue: Option<String>,
+    /// E-mail/ticket contacts only.
+    pub subject: Option<String>,
+    pub due_unix_ms: Option<i64>,
+    /// When the agent first replied.
+    pub first_reply_unix_ms: Option<i64>,
 }
 
 /// A blind transfer as the API reports it, once the switch has carried it out.
@@ -323,6 +368,7 @@ pub enum Reply {
     CallOwner(crate::access::Owner),
     Transfer(TransferView),
     Chat(ChatView),
+    Ticket(TicketView),
     Wallboard(WallboardView),
 }
 
@@ -331,6 +377,8 @@ pub enum Reply {
 pub enum CommandError {
     UnknownAgent(String),
     UnknownQueue(String),
+    /// Something named does not exist; the message says what and may suggest a close name.
+    NotFound(String),
     /// A request that names something the switch cannot use (an entry point's target).
     Invalid(String),
     UnknownTrunk(String),
@@ -356,7 +404,8 @@ impl std::fmt::Display for CommandError {
             CommandError::UnknownContact(id) => write!(f, "no contact {id:?} in progress"),
             CommandError::Refused(reason)
             | CommandError::Invalid(reason)
-            | CommandError::Forbidden(reason) => f.write_str(reason),
+            | CommandError::Forbidden(reason)
+            | CommandError::NotFound(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
     }
@@ -369,7 +418,8 @@ pub fn http_status(error: &CommandError) -> u16 {
         | CommandError::UnknownQueue(_)
         | CommandError::UnknownTrunk(_)
         | CommandError::UnknownCall(_)
-        | CommandError::UnknownContact(_) => 404,
+        | CommandError::UnknownContact(_)
+        | CommandError::NotFound(_) => 404,
         CommandError::Refused(_) => 409,
         CommandError::Forbidden(_) => 403,
         CommandError::Invalid(_) => 422,
@@ -399,6 +449,7 @@ impl Reply {
             Reply::CallOwner(owner) => serde_json::to_value(owner),
             Reply::Transfer(transfer) => serde_json::to_value(transfer),
             Reply::Chat(chat) => serde_json::to_value(chat),
+            Reply::Ticket(ticket) => serde_json::to_value(ticket),
             Reply::Wallboard(board) => serde_json::to_value(board),
             Reply::Metrics(text) => return Err(text),
         };

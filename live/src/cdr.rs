@@ -87,6 +87,12 @@ pub struct CdrRecord {
     pub channel: &'static str,
     /// A chat's messages, in order; written to the `chat_message` table beside the row.
     pub transcript: Vec<TranscriptLine>,
+    /// An e-mail/ticket contact's subject (masked); none for calls and chats.
+    pub subject: Option<String>,
+    /// When an e-mail/ticket contact was due to be answered; none without a due time.
+    pub due_unix_ms: Option<i64>,
+    /// Whether the agent's first reply came by the due time; none without a due time.
+    pub due_met: Option<bool>,
 }
 
 impl Default for CdrRecord {
@@ -118,6 +124,9 @@ impl Default for CdrRecord {
             transfer_of: None,
             channel: "voice",
             transcript: Vec::new(),
+            subject: None,
+            due_unix_ms: None,
+            due_met: None,
         }
     }
 }
@@ -159,7 +168,10 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     trunk TEXT,
     transferred_to TEXT,
     transfer_of INTEGER,
-    channel TEXT NOT NULL DEFAULT 'voice'
+    channel TEXT NOT NULL DEFAULT 'voice',
+    subject TEXT,
+    due_unix_ms INTEGER,
+    due_met INTEGER
 );
 CREATE TABLE IF NOT EXISTS chat_message (
     id INTEGER PRIMARY KEY,
@@ -206,6 +218,9 @@ impl CdrWriter {
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN transfer_of INTEGER");
         let _ = connection
             .execute_batch("ALTER TABLE cdr ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice'");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN subject TEXT");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN due_unix_ms INTEGER");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN due_met INTEGER");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -289,9 +304,9 @@ fn write_rows(
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
                  direction, recording, recording_paused_ms, trunk, transferred_to, transfer_of,
-                 channel)
+                 channel, subject, due_unix_ms, due_met)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
             )?;
             let mut insert_line = transaction.prepare_cached(
                 "INSERT INTO chat_message (contact_id, sequence, sender, sent_unix_ms, text)
@@ -324,6 +339,9 @@ fn write_rows(
                     record.transferred_to,
                     record.transfer_of.map(|contact| contact as i64),
                     record.channel,
+                    record.subject,
+                    record.due_unix_ms,
+                    record.due_met,
                 ])?;
                 for line in &record.transcript {
                     insert_line.execute(rusqlite::params![

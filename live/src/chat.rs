@@ -67,7 +67,7 @@ impl ChatSockets {
     }
 
     /// A number and a queue for a new socket; none when `max_sockets` are open.
-    fn open(&self) -> Option<(u64, mpsc::Receiver<String>)> {
+    pub(crate) fn open(&self) -> Option<(u64, mpsc::Receiver<String>)> {
         let mut table = self.table();
         if table.len() >= self.max_sockets {
             return None;
@@ -78,7 +78,7 @@ impl ChatSockets {
         Some((socket, receiver))
     }
 
-    fn forget(&self, socket: u64) {
+    pub(crate) fn forget(&self, socket: u64) {
         self.table().remove(&socket);
     }
 

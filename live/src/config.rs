@@ -270,25 +270,90 @@ fn ring_timeout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Dur
     Ok(timeout)
 }
 
-/// `[live.chat]`: how many chat sockets (customers' and agents' together) may be open at once;
-/// one more gets 503 before its upgrade.
+/// `[live.chat]`: how many chat sockets (customers' and agents' together) may be open at once
+/// (one more gets 503 before its upgrade), and the webhook of a messaging platform
+/// (`POST /chat/webhook`, docs/channels.md), on when its three keys are set.
 ///
 /// ```toml
 /// [live.chat]
 /// max_sockets = 20000
+/// webhook_entry = "web"                 # the entry its customers' chats open on
+/// webhook_token = "change-me"           # the token of its requests' signature
+/// webhook_reply_url = "http://127.0.0.1:9000/cgi-bin/message/custom/send"
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChatConfig {
     pub max_sockets: usize,
+    pub webhook_entry: Option<String>,
+    pub webhook_token: Option<String>,
+    #[serde(deserialize_with = "reply_url")]
+    pub webhook_reply_url: Option<axum::http::Uri>,
 }
 
 impl Default for ChatConfig {
     fn default() -> Self {
         ChatConfig {
             max_sockets: 20_000,
+            webhook_entry: None,
+            webhook_token: None,
+            webhook_reply_url: None,
         }
     }
+}
+
+/// The chat webhook's settings, once checked to go together.
+#[derive(Clone, Debug)]
+pub struct ChatWebhookConfig {
+    pub entry: String,
+    pub token: String,
+    pub reply_url: axum::http::Uri,
+}
+
+impl ChatConfig {
+    /// The webhook, when its keys are set; an error when only some are.
+    pub fn webhook(&self) -> Result<Option<ChatWebhookConfig>, String> {
+        match (
+            &self.webhook_entry,
+            &self.webhook_token,
+            &self.webhook_reply_url,
+        ) {
+            (None, None, None) => Ok(None),
+            (Some(_), Some(token), Some(_)) if token.is_empty() => {
+                Err("[live.chat] webhook_token: expected a token, found an empty one".into())
+            }
+            (Some(entry), Some(token), Some(reply_url)) => Ok(Some(ChatWebhookConfig {
+                entry: entry.clone(),
+                token: token.clone(),
+                reply_url: reply_url.clone(),
+            })),
+            _ => Err(
+                "[live.chat] webhook_entry, webhook_token and webhook_reply_url go together: \
+                 the webhook opens chats on the entry, checks requests with the token and \
+                 posts the agents' replies to the URL"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// A reply URL, checked while the file is read so that a wrong one is shown at its line and
+/// column: plain `http://` with a host (a relay in front of the platform adds TLS).
+fn reply_url<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<axum::http::Uri>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let expected = || {
+        serde::de::Error::custom(format!(
+            "webhook_reply_url: expected an http:// URL such as \
+             \"http://127.0.0.1:9000/cgi-bin/message/custom/send\", found {text:?}"
+        ))
+    };
+    let uri: axum::http::Uri = text.parse().map_err(|_| expected())?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        return Err(expected());
+    }
+    Ok(Some(uri))
 }
 
 /// `[live.bot]`: the FAQ bot that talks with chat customers in an IVR `bot` node. Without a
@@ -562,6 +627,7 @@ impl LiveConfig {
             return Err("[live] max_connections must be at least 1".into());
         }
         crate::trunk::Trunks::new(self.trunk.clone())?;
+        self.chat.webhook()?;
         if self.connection_idle_timeout.0 < 1_000 {
             return Err("[live] connection_idle_timeout must be at least 1s".into());
         }
@@ -704,6 +770,7 @@ mod tests {
             ("[live.recording]", keys_of("[live.recording]")),
             ("[live.callback]", keys_of("[live.callback]")),
             ("[live.crm]", keys_of("[live.crm]")),
+            ("[live.chat]", keys_of("[live.chat]")),
             ("[live.bot]", keys_of("[live.bot]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
             ("[live.compliance]", keys_of("[live.compliance]")),
@@ -728,6 +795,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_chat_webhook_needs_its_three_keys_and_an_http_url() {
+        let text = "[live.chat]\nwebhook_reply_url = \"https://api.example.com/send\"\n";
+        let message = toml::from_str::<ScenarioLive>(text)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("line 2, column 21"), "{message}");
+        assert!(message.contains("expected an http:// URL"), "{message}");
+        let text = "[live.chat]\nwebhook_entry = \"web\"\n";
+        let live = toml::from_str::<ScenarioLive>(text).unwrap().live;
+        assert!(live.check().unwrap_err().contains("go together"));
+        let text = "[live.chat]\nwebhook_entry = \"web\"\nwebhook_token = \"t\"\n\
+                    webhook_reply_url = \"http://127.0.0.1:9000/send?access_token=x\"\n";
+        let webhook = toml::from_str::<ScenarioLive>(text)
+            .unwrap()
+            .live
+            .chat
+            .webhook()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            webhook.reply_url.path_and_query().unwrap(),
+            "/send?access_token=x"
+        );
     }
 
     #[test]

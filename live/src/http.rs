@@ -46,6 +46,8 @@ pub struct ApiSettings {
     pub masker: Masker,
     /// The chat sockets, shared with the switch's loop (`LoopOptions::chat`).
     pub chat: crate::chat::ChatSockets,
+    /// `[live.chat]`'s webhook, when it is set.
+    pub chat_webhook: Option<crate::config::ChatWebhookConfig>,
 }
 
 #[derive(Clone)]
@@ -55,12 +57,17 @@ struct ApiState {
     places: Arc<Places>,
     masker: Arc<Masker>,
     chat: crate::chat::ChatSockets,
+    chat_webhook: Option<Arc<crate::chat_webhook::ChatWebhook>>,
     wallboard: Arc<crate::wallboard::Wallboard>,
     chat_tickets: Arc<crate::desk::chat_ticket::ChatTickets>,
 }
 
 pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
+    let chat_webhook = settings.chat_webhook.as_ref().map(|config| {
+        crate::chat_webhook::ChatWebhook::start(config, switch.clone(), settings.chat.clone())
+    });
     let state = ApiState {
+        chat_webhook,
         wallboard: crate::wallboard::Wallboard::new(switch.clone()),
         switch,
         access: settings.access,
@@ -72,7 +79,8 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
     let mut router = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
-        .route("/chat/{entry}", get(customer_chat));
+        .route("/chat/{entry}", get(customer_chat))
+        .route("/chat/webhook", post(webhook_message));
     for endpoint in Endpoint::ALL {
         let handler: MethodRouter<ApiState> = match endpoint {
             Endpoint::Metrics => get(metrics),
@@ -97,6 +105,8 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::AgentChatTicket => post(agent_chat_ticket),
             Endpoint::WallboardEvents => get(wallboard_events),
             Endpoint::WallboardSession => post(wallboard_session),
+            Endpoint::QueueContacts => post(create_contact),
+            Endpoint::Contact => get(contact),
         };
         let layer = middleware::from_fn_with_state((state.clone(), endpoint), authorize);
         router = router.route(endpoint.route().1, handler.route_layer(layer));
@@ -618,6 +628,53 @@ async fn customer_chat(
         Err(error) => return bad_request("?customer=ID (optional)", error),
     };
     crate::chat::customer_socket(upgrade, entry, customer, state.switch, state.chat)
+}
+
+/// `POST /queues/{queue}/contacts`: an e-mail/ticket contact (`docs/channels.md`); 201 with
+/// its state, or 400 naming the field that is wrong.
+async fn create_contact(
+    State(state): State<ApiState>,
+    Path(queue): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let ticket = match crate::ticket::read_new_ticket(&body) {
+        Ok(ticket) => ticket,
+        Err(error) => {
+            let body = json!({ "error": error.to_string(), "field": error.field });
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    };
+    match ask(&state, Command::CreateTicket { queue, ticket }).await {
+        Ok(reply) => {
+            let mut response = reply_response(&state, reply);
+            *response.status_mut() = StatusCode::CREATED;
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+async fn contact(State(state): State<ApiState>, Path(contact): Path<String>) -> Response {
+    answer(&state, Command::TextContact { contact }).await
+}
+
+/// `POST /chat/webhook`: a messaging platform's inbound message (`docs/channels.md`), checked
+/// by its signature rather than a bearer token.
+async fn webhook_message(
+    State(state): State<ApiState>,
+    query: Result<Query<crate::chat_webhook::Signed>, QueryRejection>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(webhook) = &state.chat_webhook else {
+        return error_response(CommandError::NotFound(
+            "no chat webhook: [live.chat] webhook_entry is not set".into(),
+        ));
+    };
+    let signed = match query {
+        Ok(Query(signed)) => signed,
+        Err(error) => return bad_request("?signature=...&timestamp=...&nonce=...", error),
+    };
+    webhook.receive(&signed, &body, now_unix_ms() / 1_000).await
 }
 
 /// The agent's chat socket: offers, messages and closes of its chats (`docs/channels.md`).

@@ -204,6 +204,8 @@ impl Section for IntervalCharts {
             "occupancy",
             "queue-length",
             "backlog",
+            "due-attainment",
+            "backlog-age",
             "concurrent-contacts",
         ]);
         if figures.is_empty() {
@@ -212,7 +214,7 @@ impl Section for IntervalCharts {
         let mut html = String::new();
         let _ = writeln!(
             html,
-            "<p class=\"note\">Each point is an interval's value, the mean over replications, drawn at the middle of the interval. The goal line of the service-level chart is at {:.0} % (the common 80/20 convention unless the report was asked for another goal; scenario files do not set one). Required agents are what an Erlang C model needs to answer 80 % of each interval's offered contacts within the queue's threshold, from the interval's simulated load and handle time, each queue sized apart (<code>docs/metrics.md</code>); staffed agents are those logged in, breaks included. Wait percentiles pool the answered contacts of every replication. Intervals inside the warmup were not measured and have no point.</p>",
+            "<p class=\"note\">Each point is an interval's value, the mean over replications, drawn at the middle of the interval. The goal line of the service-level chart is at {:.0} % (the common 80/20 convention unless the report was asked for another goal; scenario files do not set one). Required agents are what an Erlang C model needs to answer 80 % of each interval's offered contacts within the queue's threshold, from the interval's simulated load and handle time, each queue sized apart (<code>docs/metrics.md</code>); staffed agents are those logged in, breaks included. Wait percentiles pool the answered contacts of every replication. For tickets (queues with a <code>due</code> time), SLA attainment counts each ticket in the interval its due time falls in, and backlog ages are wall time since arrival, nights and weekends included. Intervals inside the warmup were not measured and have no point.</p>",
             context.service_level_goal * 100.0
         );
         html.push_str(&figures);

@@ -362,6 +362,43 @@ pub fn interval_charts(input: &ReportInput, service_level_goal: f64) -> Vec<Char
             total_and_each(input, &timeline, Kind::Queue, Metric::Backlog),
         ));
     }
+    // Tickets with due times: the share of each interval's deadlines met, and how old the
+    // open ones are (hours: tickets wait for hours, over nights and weekends).
+    let has_due_times = input.scenario.as_ref().is_some_and(|scenario| {
+        scenario
+            .center
+            .queues
+            .iter()
+            .any(|queue| queue.due.is_some())
+    });
+    if has_due_times {
+        let mut attainment = chart(
+            "due-attainment",
+            "SLA attainment: tickets answered by their due time / tickets due in the interval"
+                .to_string(),
+            "tickets met".to_string(),
+            total_and_each(input, &timeline, Kind::Queue, Metric::DueAttainment),
+        );
+        attainment.vertical = VerticalScale::Share;
+        attainment.value_format = ValueFormat::Percent;
+        charts.push(attainment);
+        let in_hours = |mut series: Series| {
+            for point in &mut series.points {
+                point.1 /= 3_600.0;
+            }
+            series
+        };
+        charts.push(chart(
+            "backlog-age",
+            "Age of the open tickets as each interval ends, whole center (wall time since arrival)"
+                .to_string(),
+            "age (hours)".to_string(),
+            vec![
+                in_hours(total(Metric::BacklogAgeP90, "p90")),
+                in_hours(total(Metric::BacklogAgeMax, "oldest")),
+            ],
+        ));
+    }
     let channels = scopes_of_kind(input, Kind::Channel);
     if !channels.is_empty() {
         charts.push(chart(

@@ -16,28 +16,33 @@ const INTERVALS: usize = 8;
 /// One simulated results folder shared by every test (simulating is the slow part).
 fn results_folder() -> &'static Path {
     static FOLDER: OnceLock<PathBuf> = OnceLock::new();
-    FOLDER.get_or_init(|| {
-        let folder =
-            std::env::temp_dir().join(format!("switchboard-reports-render-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&folder);
-        let scenario_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCENARIO);
-        let scenario = switchboard_sim::load_scenario(&scenario_path).expect("the scenario reads");
-        let model = prepare(&scenario).expect("the scenario compiles");
-        let result = switchboard_sim::run(
-            &model,
-            &RunOptions {
-                threads: 2,
-                ..RunOptions::default()
-            },
-            &|_| {},
-        )
-        .expect("the simulation runs");
-        let mut results = result.to_results(&model, required_agents);
-        results.scenario_copy = Some(scenario.text.clone());
-        results.write_folder(&folder).expect("results are written");
-        render_folder(&folder, &RenderOptions::default()).expect("the report renders");
-        folder
-    })
+    FOLDER.get_or_init(|| simulated_folder(SCENARIO, "render"))
+}
+
+/// Simulates `scenario` (relative to the crate) into a new results folder and renders it.
+fn simulated_folder(scenario: &str, label: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!(
+        "switchboard-reports-{label}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&folder);
+    let scenario_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(scenario);
+    let scenario = switchboard_sim::load_scenario(&scenario_path).expect("the scenario reads");
+    let model = prepare(&scenario).expect("the scenario compiles");
+    let result = switchboard_sim::run(
+        &model,
+        &RunOptions {
+            threads: 2,
+            ..RunOptions::default()
+        },
+        &|_| {},
+    )
+    .expect("the simulation runs");
+    let mut results = result.to_results(&model, required_agents);
+    results.scenario_copy = Some(scenario.text.clone());
+    results.write_folder(&folder).expect("results are written");
+    render_folder(&folder, &RenderOptions::default()).expect("the report renders");
+    folder
 }
 
 fn render(png: bool) -> Rendered {
@@ -336,5 +341,33 @@ fn the_warmup_interval_is_not_drawn_as_zero() {
         }
     }
     assert!(checked >= 20, "{checked} series checked");
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[test]
+fn tickets_get_their_sla_attainment_and_backlog_age_charted() {
+    let folder = simulated_folder("tests/inbox.toml", "inbox");
+    let rendered = render_folder(&folder, &RenderOptions::default()).expect("the folder renders");
+    // Every e-mail arrives on Friday from 21:00 to 22:00 and is due on Monday from 11:00 to
+    // 12:00 (the interval from 60 h); two agents start at 60 h (Monday 08:00) and answer
+    // them all before 11:00: 100 % in that one interval, none due in any other.
+    let attainment = chart(&rendered, "due-attainment");
+    assert_eq!(attainment.series[0].points.len(), 1);
+    assert_eq!(attainment.series[0].points[0].1, 1.0);
+    // The oldest ticket ages 6 h per 6-hour interval over the weekend, drawn in hours.
+    let ages = chart(&rendered, "backlog-age");
+    let names: Vec<&str> = ages.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["p90", "oldest"]);
+    let oldest = &ages.series[1].points;
+    assert_eq!(
+        oldest.len(),
+        10,
+        "open from Saturday 02:00 to Monday 08:00: {oldest:?}"
+    );
+    for pair in oldest.windows(2) {
+        assert!((pair[1].1 - pair[0].1 - 6.0).abs() < 1e-9, "{oldest:?}");
+    }
+    let html = std::fs::read_to_string(&rendered.html).unwrap();
+    assert!(html.contains("SLA attainment"));
     let _ = std::fs::remove_dir_all(&folder);
 }

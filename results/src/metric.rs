@@ -40,6 +40,8 @@ pub enum Metric {
     Retrials,
     AnsweredWithinTarget,
     AbandonedWithinTarget,
+    TicketsDue,
+    TicketsMet,
     ServiceLevel,
     AverageSpeedOfAnswer,
     AbandonRate,
@@ -49,18 +51,22 @@ pub enum Metric {
     WaitP90,
     WaitP99,
     AverageHandleTime,
+    DueAttainment,
     Occupancy,
     Utilization,
     StaffedAgents,
     AverageQueueLength,
     MaxQueueLength,
     Backlog,
+    Overdue,
+    BacklogAgeP90,
+    BacklogAgeMax,
     MaxConcurrent,
     RequiredAgents,
 }
 impl Metric {
     /// Every metric, in the order tables show them.
-    pub const ALL: [Metric; 34] = [
+    pub const ALL: [Metric; 40] = [
         Metric::Arrived,
         Metric::Offered,
         Metric::Answered,
@@ -78,6 +84,8 @@ impl Metric {
         Metric::Retrials,
         Metric::AnsweredWithinTarget,
         Metric::AbandonedWithinTarget,
+        Metric::TicketsDue,
+        Metric::TicketsMet,
         Metric::ServiceLevel,
         Metric::AverageSpeedOfAnswer,
         Metric::AbandonRate,
@@ -87,12 +95,16 @@ impl Metric {
         Metric::WaitP90,
         Metric::WaitP99,
         Metric::AverageHandleTime,
+        Metric::DueAttainment,
         Metric::Occupancy,
         Metric::Utilization,
         Metric::StaffedAgents,
         Metric::AverageQueueLength,
         Metric::MaxQueueLength,
         Metric::Backlog,
+        Metric::Overdue,
+        Metric::BacklogAgeP90,
+        Metric::BacklogAgeMax,
         Metric::MaxConcurrent,
         Metric::RequiredAgents,
     ];
@@ -117,6 +129,8 @@ impl Metric {
             Metric::Retrials => "retrials",
             Metric::AnsweredWithinTarget => "answered_within_target",
             Metric::AbandonedWithinTarget => "abandoned_within_target",
+            Metric::TicketsDue => "tickets_due",
+            Metric::TicketsMet => "tickets_met",
             Metric::ServiceLevel => "service_level",
             Metric::AverageSpeedOfAnswer => "asa_s",
             Metric::AbandonRate => "abandon_rate",
@@ -126,12 +140,16 @@ impl Metric {
             Metric::WaitP90 => "wait_p90_s",
             Metric::WaitP99 => "wait_p99_s",
             Metric::AverageHandleTime => "aht_s",
+            Metric::DueAttainment => "due_attainment",
             Metric::Occupancy => "occupancy",
             Metric::Utilization => "utilization",
             Metric::StaffedAgents => "staffed_agents",
             Metric::AverageQueueLength => "average_queue_length",
             Metric::MaxQueueLength => "max_queue_length",
             Metric::Backlog => "backlog",
+            Metric::Overdue => "overdue",
+            Metric::BacklogAgeP90 => "backlog_age_p90_s",
+            Metric::BacklogAgeMax => "backlog_age_max_s",
             Metric::MaxConcurrent => "max_concurrent",
             Metric::RequiredAgents => "required_agents",
         }
@@ -157,6 +175,8 @@ impl Metric {
             Metric::Retrials => Unit::Contacts,
             Metric::AnsweredWithinTarget => Unit::Contacts,
             Metric::AbandonedWithinTarget => Unit::Contacts,
+            Metric::TicketsDue => Unit::Contacts,
+            Metric::TicketsMet => Unit::Contacts,
             Metric::ServiceLevel => Unit::Fraction,
             Metric::AverageSpeedOfAnswer => Unit::Seconds,
             Metric::AbandonRate => Unit::Fraction,
@@ -166,12 +186,16 @@ impl Metric {
             Metric::WaitP90 => Unit::Seconds,
             Metric::WaitP99 => Unit::Seconds,
             Metric::AverageHandleTime => Unit::Seconds,
+            Metric::DueAttainment => Unit::Fraction,
             Metric::Occupancy => Unit::Fraction,
             Metric::Utilization => Unit::Fraction,
             Metric::StaffedAgents => Unit::Agents,
             Metric::AverageQueueLength => Unit::Contacts,
             Metric::MaxQueueLength => Unit::Contacts,
             Metric::Backlog => Unit::Contacts,
+            Metric::Overdue => Unit::Contacts,
+            Metric::BacklogAgeP90 => Unit::Seconds,
+            Metric::BacklogAgeMax => Unit::Seconds,
             Metric::MaxConcurrent => Unit::Contacts,
             Metric::RequiredAgents => Unit::Agents,
         }
@@ -225,6 +249,12 @@ impl Metric {
             Metric::AbandonedWithinTarget => {
                 r#"abandoned (after reaching a queue) with a wait ≤ T"#
             }
+            Metric::TicketsDue => {
+                r#"tickets (contacts of a queue with a `due` time) whose due time fell in the interval, counted in that interval (not the arrival's) in the queue the ticket was in when it was answered or ended; a due time after the run's end counts in no interval"#
+            }
+            Metric::TicketsMet => {
+                r#"of `tickets_due`, those an agent answered by their due time (answered: taken up by the agent, whose wait then ends, as for calls; writing the reply is the handle time)"#
+            }
             Metric::ServiceLevel => {
                 r#"by `service_level.definition`: `offered` = answered within T / offered; `answered` = answered within T / answered; `excluding_short_abandons` (default) = answered within T / (offered − abandoned within T)"#
             }
@@ -250,6 +280,9 @@ impl Metric {
             Metric::AverageHandleTime => {
                 r#"average handle time: (talk + wrap-up) / answered; talk from `ConversationEnded.talk_ms`, wrap-up from the end of the conversation to the contact's end"#
             }
+            Metric::DueAttainment => {
+                r#"SLA attainment of tickets: `tickets_met` / `tickets_due` (tickets due in the interval; a ticket answered late, withdrawn, or still waiting counts as missed)"#
+            }
             Metric::Occupancy => {
                 r#"(busy + wrap-up time) / (logged-in time not in aux); "available" and "ringing" count as idle"#
             }
@@ -266,6 +299,15 @@ impl Metric {
             Metric::Backlog => {
                 r#"contacts waiting in queues as the interval ends (for the whole run: as it ends), carried into the next interval: for e-mail and tickets, the open backlog; the center's is the sum of its queues'"#
             }
+            Metric::Overdue => {
+                r#"tickets not answered yet as the interval ends (waiting, or ringing at an agent; for the whole run: as it ends) whose due time has passed"#
+            }
+            Metric::BacklogAgeP90 => {
+                r#"age of the tickets not answered yet as the interval ends (for the whole run: as it ends), in wall-clock seconds since they arrived: the 90th percentile (the ⌈0.9·n⌉-th youngest of n); empty when none is open"#
+            }
+            Metric::BacklogAgeMax => {
+                r#"age of the oldest ticket not answered yet as the interval ends (for the whole run: as it ends), in wall-clock seconds since it arrived; empty when none is open"#
+            }
             Metric::MaxConcurrent => {
                 r#"the most contacts inside at once: for a voice channel, the trunk lines needed. A queue's count runs from joining it to the end of the contact (IVR time is counted for the center and the channel only)"#
             }
@@ -275,10 +317,10 @@ impl Metric {
         }
     }
     /// The metrics `summary.json` gives for every scope, in the order tables show them.
-    pub const SUMMARY: [Metric; 33] = {
-        let mut metrics = [Metric::Arrived; 33];
+    pub const SUMMARY: [Metric; 39] = {
+        let mut metrics = [Metric::Arrived; 39];
         let mut index = 0;
-        while index < 33 {
+        while index < 39 {
             metrics[index] = Metric::ALL[index];
             index += 1;
         }
@@ -286,7 +328,7 @@ impl Metric {
     };
 
     /// The columns of `intervals.csv` after `interval_start,scope`, in order.
-    pub const INTERVAL_COLUMNS: [Metric; 23] = [
+    pub const INTERVAL_COLUMNS: [Metric; 29] = [
         Metric::Arrived,
         Metric::Offered,
         Metric::Answered,
@@ -297,18 +339,24 @@ impl Metric {
         Metric::Blocked,
         Metric::Callbacks,
         Metric::AnsweredWithinTarget,
+        Metric::TicketsDue,
+        Metric::TicketsMet,
         Metric::ServiceLevel,
         Metric::AverageSpeedOfAnswer,
         Metric::WaitP50,
         Metric::WaitP90,
         Metric::WaitP99,
         Metric::AverageHandleTime,
+        Metric::DueAttainment,
         Metric::Occupancy,
         Metric::StaffedAgents,
         Metric::RequiredAgents,
         Metric::AverageQueueLength,
         Metric::MaxQueueLength,
         Metric::Backlog,
+        Metric::Overdue,
+        Metric::BacklogAgeP90,
+        Metric::BacklogAgeMax,
         Metric::MaxConcurrent,
     ];
 

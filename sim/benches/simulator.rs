@@ -156,6 +156,7 @@ fn loop_parts(criterion: &mut Criterion) {
                         arrival_channel: Channel::Voice,
                         is_retrial: false,
                         conversation_ended_ms: Some(event.time_ms),
+                        due_ms: None,
                     };
                     recorder.record(black_box(event), Some(&facts));
                 }

@@ -7,6 +7,8 @@
 //! arrived in, and only if it arrived after the warmup; time-weighted figures (agent time,
 //! queue length) count the part of their time after the warmup.
 
+use std::collections::BTreeMap;
+
 use hdrhistogram::Histogram;
 use switchboard_engine::{AgentState, BotOutcome, Channel, Event, EventKind, Outcome};
 
@@ -45,6 +47,10 @@ pub struct Counters {
     pub callbacks: u64,
     pub answered_within_target: u64,
     pub abandoned_within_target: u64,
+    /// Tickets (contacts with a due time) due in the span, by due time, not arrival.
+    pub tickets_due: u64,
+    /// Of those, answered by their due time.
+    pub tickets_met: u64,
     /// Ended contacts that were retrials of an earlier contact.
     pub retrials: u64,
     /// Ended contacts that waited at all in a queue.
@@ -58,6 +64,13 @@ pub struct Counters {
     /// Contacts waiting at the end of the span (the run's end for the whole run): the backlog
     /// carried into the next interval. A sum over queues.
     pub backlog: u64,
+    /// Tickets waiting past their due time as the span ends.
+    pub overdue: u64,
+    /// Age of the tickets waiting as the span ends (wall time since arrival): the 90th
+    /// percentile and the oldest; `None` when none waits. Not sums: [`Counters::add`] keeps
+    /// the larger, which is right only for adding a part that has none (as cells do).
+    pub backlog_age_p90_ms: Option<u64>,
+    pub backlog_age_max_ms: Option<u64>,
     /// Queue length integrated over time (contact·ms).
     pub queue_length_ms: u64,
     pub max_concurrent: u64,
@@ -86,6 +99,8 @@ impl Counters {
         self.callbacks += other.callbacks;
         self.answered_within_target += other.answered_within_target;
         self.abandoned_within_target += other.abandoned_within_target;
+        self.tickets_due += other.tickets_due;
+        self.tickets_met += other.tickets_met;
         self.retrials += other.retrials;
         self.waited += other.waited;
         self.answered_wait_ms += other.answered_wait_ms;
@@ -95,6 +110,9 @@ impl Counters {
         self.max_queue_length = self.max_queue_length.max(other.max_queue_length);
         self.queue_length_ms += other.queue_length_ms;
         self.backlog += other.backlog;
+        self.overdue += other.overdue;
+        self.backlog_age_p90_ms = self.backlog_age_p90_ms.max(other.backlog_age_p90_ms);
+        self.backlog_age_max_ms = self.backlog_age_max_ms.max(other.backlog_age_max_ms);
         self.max_concurrent = self.max_concurrent.max(other.max_concurrent);
         self.ready_ms += other.ready_ms;
         self.busy_ms += other.busy_ms;
@@ -119,6 +137,17 @@ pub struct ContactFacts {
     pub is_retrial: bool,
     /// When its conversation ended, for the wrap-up time.
     pub conversation_ended_ms: Option<u64>,
+    /// When it is due, for a ticket: set as it first joins a queue with a `due` time.
+    pub due_ms: Option<u64>,
+}
+
+/// A ticket waiting for an agent, as the recorder follows it.
+#[derive(Clone, Copy, Debug)]
+struct OpenTicket {
+    arrival_ms: u64,
+    arrival_channel: Channel,
+    due_ms: u64,
+    queue: usize,
 }
 
 /// Agent state classes for occupancy.
@@ -334,6 +363,12 @@ pub struct MetricsRecorder {
     clock_interval: usize,
     clock_interval_start_ms: u64,
     clock_interval_end_ms: u64,
+    /// Tickets not answered yet, by contact id.
+    open_tickets: BTreeMap<u64, OpenTicket>,
+    /// The next interval whose end the ticket figures (`overdue`, backlog ages) have not been
+    /// taken at, and that end; `u64::MAX` once all are taken or when no queue has a due time.
+    next_ticket_interval: usize,
+    next_ticket_interval_end_ms: u64,
     metrics: ReplicationMetrics,
 }
 
@@ -393,6 +428,9 @@ impl MetricsRecorder {
             clock_interval: 0,
             clock_interval_start_ms: 0,
             clock_interval_end_ms: 0,
+            open_tickets: BTreeMap::new(),
+            next_ticket_interval: 0,
+            next_ticket_interval_end_ms: u64::MAX,
             metrics: ReplicationMetrics {
                 whole: vec![Counters::default(); scopes.len()],
                 intervals: vec![Counters::default(); scopes.len() * interval_count],
@@ -405,6 +443,9 @@ impl MetricsRecorder {
             },
         };
         recorder.advance_clock(0);
+        if interval_count > 0 && model.center.queues.iter().any(|queue| queue.due.is_some()) {
+            recorder.next_ticket_interval_end_ms = recorder.interval_end_ms(0);
+        }
         recorder
     }
 
@@ -480,10 +521,92 @@ impl MetricsRecorder {
         }
     }
 
+    /// The end of `interval`: the next one's start, the run's end for the last.
+    fn interval_end_ms(&self, interval: usize) -> u64 {
+        if interval + 1 >= self.metrics.interval_count {
+            self.duration_ms
+        } else {
+            (interval as u64 + 1) * self.interval_ms
+        }
+    }
+
+    /// Takes the ticket figures at the end of every interval that ends by `now_ms`, before
+    /// the events of `now_ms` change the open tickets (as `backlog` is taken).
+    fn take_ticket_figures_until(&mut self, now_ms: u64) {
+        while self.next_ticket_interval_end_ms <= now_ms
+            && self.next_ticket_interval < self.metrics.interval_count
+        {
+            self.take_ticket_figures(self.next_ticket_interval);
+            self.next_ticket_interval += 1;
+            self.next_ticket_interval_end_ms =
+                if self.next_ticket_interval < self.metrics.interval_count {
+                    self.interval_end_ms(self.next_ticket_interval)
+                } else {
+                    u64::MAX
+                };
+        }
+    }
+
+    /// `overdue` and the backlog ages of every scope as `interval` ends.
+    fn take_ticket_figures(&mut self, interval: usize) {
+        let end_ms = self.interval_end_ms(interval);
+        if end_ms <= self.warmup_ms {
+            return;
+        }
+        let scope_count = self.metrics.scopes.len();
+        let mut ages_ms: Vec<Vec<u64>> = vec![Vec::new(); scope_count];
+        let mut overdue = vec![0_u64; scope_count];
+        for ticket in self.open_tickets.values() {
+            let scopes = [
+                Some(0),
+                Some(1 + ticket.queue),
+                Some(self.channel_scope(ticket.arrival_channel)),
+                self.site_scope(ticket.queue),
+            ];
+            for scope in scopes.into_iter().flatten() {
+                ages_ms[scope].push(end_ms.saturating_sub(ticket.arrival_ms));
+                overdue[scope] += u64::from(ticket.due_ms < end_ms);
+            }
+        }
+        let last = interval + 1 == self.metrics.interval_count;
+        for (scope, mut ages_ms) in ages_ms.into_iter().enumerate() {
+            ages_ms.sort_unstable();
+            // Nearest rank: the ⌈0.9·n⌉-th smallest.
+            let p90_ms =
+                (!ages_ms.is_empty()).then(|| ages_ms[(9 * ages_ms.len()).div_ceil(10) - 1]);
+            let max_ms = ages_ms.last().copied();
+            let slot_index = scope * self.metrics.interval_count + interval;
+            let mut slots = vec![&mut self.metrics.intervals[slot_index]];
+            if last {
+                slots.push(&mut self.metrics.whole[scope]);
+            }
+            for counters in slots {
+                counters.overdue = overdue[scope];
+                counters.backlog_age_p90_ms = p90_ms;
+                counters.backlog_age_max_ms = max_ms;
+            }
+        }
+    }
+
+    /// Counts a ticket answered (`met` when by its due time) or gone unanswered, in the
+    /// interval of its due time.
+    fn count_ticket_due(&mut self, ticket: OpenTicket, met: bool) {
+        if ticket.arrival_ms < self.warmup_ms || ticket.due_ms >= self.duration_ms {
+            return;
+        }
+        let interval = self.interval_of(ticket.due_ms);
+        let cell = self.cell(ticket.arrival_channel, Some(ticket.queue));
+        self.count_cell(cell, interval, |c| {
+            c.tickets_due += 1;
+            c.tickets_met += u64::from(met);
+        });
+    }
+
     /// Records one event. `facts` is what the driver knows of the event's contact.
     pub fn record(&mut self, event: &Event, facts: Option<&ContactFacts>) {
         let now_ms = event.time_ms;
         self.advance_clock(now_ms);
+        self.take_ticket_figures_until(now_ms);
         match &event.kind {
             EventKind::ContactArrived { channel, .. } => {
                 let channel_scope = self.channel_scope(*channel);
@@ -496,8 +619,20 @@ impl MetricsRecorder {
                     self.count_cell(cell, interval, |c| c.arrived += 1);
                 }
             }
-            EventKind::ContactQueued { queue, .. } => {
+            EventKind::ContactQueued { contact, queue, .. } => {
                 let queue = queue.0 as usize;
+                if let Some(facts) = facts.filter(|facts| facts.due_ms.is_some()) {
+                    // An overflowing ticket keeps its due time and moves to the new queue.
+                    self.open_tickets
+                        .entry(contact.0)
+                        .and_modify(|ticket| ticket.queue = queue)
+                        .or_insert(OpenTicket {
+                            arrival_ms: facts.arrival_ms,
+                            arrival_channel: facts.arrival_channel,
+                            due_ms: facts.due_ms.unwrap_or(u64::MAX),
+                            queue,
+                        });
+                }
                 self.change_concurrent(1 + queue, now_ms, true);
                 if let Some(site) = self.site_scope(queue) {
                     self.change_concurrent(site, now_ms, true);
@@ -511,12 +646,22 @@ impl MetricsRecorder {
                     self.change_concurrent(site, now_ms, false);
                 }
             }
+            EventKind::ContactAnswered { contact, .. } => {
+                if let Some(ticket) = self.open_tickets.remove(&contact.0) {
+                    self.count_ticket_due(ticket, now_ms <= ticket.due_ms);
+                }
+            }
             EventKind::ContactEnded {
+                contact,
                 outcome,
                 queue,
                 wait_ms,
                 ..
             } => {
+                if let Some(ticket) = self.open_tickets.remove(&contact.0) {
+                    // Ended without an answer: withdrawn, timed out or dropped.
+                    self.count_ticket_due(ticket, false);
+                }
                 let facts = facts.copied();
                 let arrival_channel = facts.map_or(Channel::Voice, |f| f.arrival_channel);
                 let channel_scope = self.channel_scope(arrival_channel);
@@ -642,8 +787,7 @@ impl MetricsRecorder {
             EventKind::IvrNodeEntered { .. }
             | EventKind::ContactRelaxed { .. }
             | EventKind::ContactOffered { .. }
-            | EventKind::OfferEnded { .. }
-            | EventKind::ContactAnswered { .. } => {}
+            | EventKind::OfferEnded { .. } => {}
         }
     }
 
@@ -833,6 +977,11 @@ impl MetricsRecorder {
         for queue in 0..self.queue_count {
             let (length, since_ms) = self.queue_length[queue];
             self.integrate_queue_length(queue, length, since_ms, end_ms);
+        }
+        self.take_ticket_figures_until(u64::MAX);
+        for ticket in std::mem::take(&mut self.open_tickets).into_values() {
+            // Still waiting when the run ended: missed, if it was due within the run.
+            self.count_ticket_due(ticket, false);
         }
         let interval_count = self.metrics.interval_count;
         self.spread_queue_areas();

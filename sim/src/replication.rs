@@ -810,6 +810,7 @@ impl Driver<'_, '_> {
                 arrival_channel: traffic.channel,
                 is_retrial: retrials > 0,
                 conversation_ended_ms: None,
+                due_ms: None,
             },
         };
         if let Some(failover) = &mut self.failover {
@@ -1138,8 +1139,16 @@ impl Driver<'_, '_> {
                 if let Some(observer) = &mut self.observer {
                     observer.event(&event);
                 }
+                if let EventKind::ContactQueued { contact, queue, .. } = &event.kind {
+                    if let Some(state) = self.contacts.get_mut(&contact.0) {
+                        if state.facts.due_ms.is_none() {
+                            state.facts.due_ms = self.center.due_time_ms(*queue, event.time_ms);
+                        }
+                    }
+                }
                 let contact = match &event.kind {
                     EventKind::ContactArrived { contact, .. }
+                    | EventKind::ContactQueued { contact, .. }
                     | EventKind::ContactEnded { contact, .. }
                     | EventKind::BotFinished { contact, .. }
                     | EventKind::ConversationEnded { contact, .. } => Some(contact.0),

@@ -78,6 +78,8 @@ pub fn metric_values(
         Metric::Retrials => counters.retrials as f64,
         Metric::AnsweredWithinTarget => counters.answered_within_target as f64,
         Metric::AbandonedWithinTarget => counters.abandoned_within_target as f64,
+        Metric::TicketsDue => counters.tickets_due as f64,
+        Metric::TicketsMet => counters.tickets_met as f64,
         Metric::ServiceLevel => service_level(counters, definition),
         Metric::AverageSpeedOfAnswer => {
             ratio(counters.answered_wait_ms, counters.answered) / 1_000.0
@@ -91,12 +93,20 @@ pub fn metric_values(
         Metric::AverageHandleTime => {
             ratio(counters.talk_ms + counters.wrap_up_ms, counters.answered) / 1_000.0
         }
+        Metric::DueAttainment => ratio(counters.tickets_met, counters.tickets_due),
         Metric::Occupancy => ratio(counters.busy_ms, counters.ready_ms + counters.busy_ms),
         Metric::Utilization => ratio(counters.busy_ms, agent_ms),
         Metric::StaffedAgents => ratio(agent_ms, span_ms),
         Metric::AverageQueueLength => ratio(counters.queue_length_ms, span_ms),
         Metric::MaxQueueLength => counters.max_queue_length as f64,
         Metric::Backlog => counters.backlog as f64,
+        Metric::Overdue => counters.overdue as f64,
+        Metric::BacklogAgeP90 => counters
+            .backlog_age_p90_ms
+            .map_or(f64::NAN, |age_ms| age_ms as f64 / 1_000.0),
+        Metric::BacklogAgeMax => counters
+            .backlog_age_max_ms
+            .map_or(f64::NAN, |age_ms| age_ms as f64 / 1_000.0),
         Metric::MaxConcurrent => counters.max_concurrent as f64,
         Metric::RequiredAgents => unreachable!("required_agents is sized by the planner"),
     })

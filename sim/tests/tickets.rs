@@ -36,14 +36,7 @@ handle_time = { dist = "constant", value = "10m" }
 "#;
 
 fn simulate() -> RunResult {
-    let model = model_from_text(INBOX).expect("a valid scenario");
-    let options = RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    };
-    let result = switchboard_sim::run(&model, &options, &|_| {}).unwrap();
-    assert_eq!(result.summary.rejected_inputs, 0);
-    result
+    simulate_text(INBOX, 1)
 }
 
 #[test]
@@ -87,5 +80,429 @@ fn every_answered_ticket_met_its_four_hour_due_time() {
     // The first answer is at 2 h sharp: at least an hour after the last arrival.
     for wait_p50_s in result.values(0, Metric::WaitP50) {
         assert!(wait_p50_s >= 3_600.0, "{wait_p50_s}");
+    }
+}
+
+/// Runs `scenario` with its invariants checked, on `threads` threads.
+fn simulate_text(scenario: &str, threads: usize) -> RunResult {
+    let model = model_from_text(scenario).expect("a valid scenario");
+    let options = RunOptions {
+        check_invariants: true,
+        threads,
+        ..RunOptions::default()
+    };
+    let result = switchboard_sim::run(&model, &options, &|_| {}).unwrap();
+    assert_eq!(result.summary.rejected_inputs, 0);
+    result
+}
+
+fn scope_of(result: &RunResult, wanted: Scope) -> usize {
+    result
+        .scopes
+        .iter()
+        .position(|scope| *scope == wanted)
+        .unwrap()
+}
+
+/// A shop open 08:00–22:00 on weekdays, Shanghai time. The run starts on Friday 2026-11-13 at
+/// 20:00 and lasts to Monday 14:00 (66 hourly intervals); e-mails arrive on Friday from 21:00
+/// to 22:00, each due within 4 business hours: one hour of it, at most, on Friday evening, the
+/// rest from Monday 08:00, so every one is due on Monday from 11:00 to 12:00 (interval 63).
+/// Three agents, one e-mail at a time each, log in on Monday at `LOGIN`.
+const WEEKEND: &str = r#"
+[scenario]
+name = "weekend inbox"
+seed = 20261113
+duration = "66h"
+interval = "1h"
+replications = 3
+
+[center]
+start = "2026-11-13T20:00:00+08:00"
+
+[[calendar]]
+name = "office"
+timezone = "Asia/Shanghai"
+hours = { mon-fri = "08:00-22:00" }
+
+[[queue]]
+name = "email"
+channel = "email"
+due = { within = "4h", calendar = "office" }
+
+[[agents]]
+name = "writer"
+count = 3
+capacity = { email = 1 }
+
+[[people]]
+agents = "writer"
+plan = [{ start = "0h", agents = 0 }, { start = "LOGIN", agents = 3 }]
+
+[[traffic]]
+queue = "email"
+profile = [{ start = "1h", volume = 12 }, { start = "2h", volume = 0 }]
+handle_time = { dist = "constant", value = "10m" }
+"#;
+
+/// Monday 11:00–12:00, when every ticket of [`WEEKEND`] is due.
+const MONDAY_ELEVEN: usize = 63;
+const WEEKEND_INTERVALS: usize = 66;
+
+fn weekend(login: &str, threads: usize) -> RunResult {
+    simulate_text(&WEEKEND.replace("LOGIN", login), threads)
+}
+
+#[test]
+fn business_hours_carry_a_friday_evening_ticket_over_the_weekend_to_monday() {
+    // Agents from Monday 08:00 (60 h): three of them answer every ticket by 08:40, long
+    // before its due time.
+    let result = weekend("60h", 1);
+    let center = 0;
+    let queue = scope_of(&result, Scope::Queue(0));
+    let channel = scope_of(&result, Scope::Channel(switchboard_engine::Channel::Email));
+    for figures in &result.figures {
+        let at = |scope: usize, interval: usize| {
+            &figures.intervals[scope * WEEKEND_INTERVALS + interval]
+        };
+        let arrived = at(center, 1).arrived;
+        assert!((4..=18).contains(&arrived), "{arrived} e-mails");
+        for scope in [center, queue, channel] {
+            for interval in 0..WEEKEND_INTERVALS {
+                let expected_due = if interval == MONDAY_ELEVEN {
+                    arrived
+                } else {
+                    0
+                };
+                assert_eq!(
+                    at(scope, interval).tickets_due,
+                    expected_due,
+                    "interval {interval}"
+                );
+                assert_eq!(at(scope, interval).tickets_met, expected_due);
+                assert_eq!(at(scope, interval).overdue, 0);
+            }
+            // Open over the weekend: the oldest ages by exactly the time that passes.
+            let oldest_at_22 = at(scope, 1).backlog_age_max_ms.unwrap();
+            assert!(oldest_at_22 <= 3_600_000, "{oldest_at_22}");
+            for interval in 1..60 {
+                if scope != channel {
+                    // Channels have no backlog of their own; their tickets' ages they have.
+                    assert_eq!(at(scope, interval).backlog, arrived);
+                }
+                assert_eq!(
+                    at(scope, interval).backlog_age_max_ms,
+                    Some(oldest_at_22 + (interval as u64 - 1) * 3_600_000)
+                );
+                let p90_ms = at(scope, interval).backlog_age_p90_ms.unwrap();
+                assert!(p90_ms <= oldest_at_22 + (interval as u64 - 1) * 3_600_000);
+            }
+            // Nothing waits once Monday's agents are through.
+            assert_eq!(at(scope, 60).backlog_age_max_ms, None);
+        }
+    }
+    for due_attainment in result.values(center, Metric::DueAttainment) {
+        assert_eq!(due_attainment, 1.0);
+    }
+    for overdue in result.values(center, Metric::Overdue) {
+        assert_eq!(overdue, 0.0);
+    }
+}
+
+#[test]
+fn tickets_nobody_answers_by_their_due_time_are_missed_and_overdue() {
+    // Agents only from Monday 12:00 (64 h): every ticket is overdue as 11:00–12:00 ends, none
+    // before, and none met its due time.
+    let result = weekend("64h", 1);
+    let center = 0;
+    for figures in &result.figures {
+        let at = |interval: usize| &figures.intervals[center * WEEKEND_INTERVALS + interval];
+        let arrived = at(1).arrived;
+        assert_eq!(at(MONDAY_ELEVEN).tickets_due, arrived);
+        assert_eq!(at(MONDAY_ELEVEN).tickets_met, 0);
+        assert_eq!(at(MONDAY_ELEVEN - 1).overdue, 0);
+        assert_eq!(at(MONDAY_ELEVEN).overdue, arrived);
+        // Monday 12:00 is 62 h after the first hour's end.
+        assert_eq!(
+            at(MONDAY_ELEVEN).backlog_age_max_ms,
+            Some(at(1).backlog_age_max_ms.unwrap() + 62 * 3_600_000)
+        );
+    }
+    for due_attainment in result.values(center, Metric::DueAttainment) {
+        assert_eq!(due_attainment, 0.0);
+    }
+}
+
+#[test]
+fn the_same_weekend_gives_the_same_trace_on_one_and_two_threads() {
+    let one = weekend("64h", 1);
+    let two = weekend("64h", 2);
+    assert_eq!(one.trace_hash, two.trace_hash);
+    for (one, two) in one.figures.iter().zip(&two.figures) {
+        assert_eq!(one.intervals, two.intervals);
+    }
+}
+
+/// A weekday night: the run starts on Tuesday 2026-11-10 at 20:00 Shanghai time, e-mails
+/// arrive from 21:30 to 22:00 and are due within 4 business hours (08:00–22:00): what is left
+/// of Tuesday's hours (at most 30 minutes) plus the rest from Wednesday 08:00, so every one is
+/// due on Wednesday from 11:30 to 12:00, interval 31 of the 30-minute intervals. Nobody works.
+const NIGHT: &str = r#"
+[scenario]
+name = "night inbox"
+seed = 20261110
+duration = "17h"
+interval = "30m"
+replications = 3
+
+[center]
+start = "2026-11-10T20:00:00+08:00"
+
+[[site]]
+name = "hangzhou"
+timezone = "Asia/Shanghai"
+
+[[calendar]]
+name = "office"
+site = "hangzhou"
+hours = { mon-fri = "08:00-22:00" }
+
+[[queue]]
+name = "email"
+channel = "email"
+site = "hangzhou"
+due = { within = "4h", calendar = "office" }
+
+[[agents]]
+name = "writer"
+count = 1
+site = "hangzhou"
+
+[[people]]
+agents = "writer"
+plan = [{ start = "0h", agents = 0 }]
+
+[[traffic]]
+queue = "email"
+profile = [{ start = "1h30m", volume = 10 }, { start = "2h", volume = 0 }]
+handle_time = { dist = "constant", value = "10m" }
+"#;
+
+#[test]
+fn a_ticket_arriving_before_closing_is_due_the_next_morning() {
+    let result = simulate_text(NIGHT, 1);
+    let intervals = 34;
+    let site = scope_of(&result, Scope::Site(0));
+    for figures in &result.figures {
+        for scope in [0, site] {
+            let at = |interval: usize| &figures.intervals[scope * intervals + interval];
+            let arrived = at(3).arrived;
+            assert!(arrived > 0);
+            for interval in 0..intervals {
+                let expected_due = if interval == 31 { arrived } else { 0 };
+                assert_eq!(
+                    at(interval).tickets_due,
+                    expected_due,
+                    "interval {interval}"
+                );
+                let expected_overdue = if interval >= 31 { arrived } else { 0 };
+                assert_eq!(
+                    at(interval).overdue,
+                    expected_overdue,
+                    "interval {interval}"
+                );
+            }
+        }
+    }
+}
+
+/// Due times in wall time (no calendar): e-mails of two queues arrive in the first hour,
+/// `reply` due within 1 h, `case` within 4 h; two agents log in at 2 h and answer every
+/// ticket within minutes. Every `reply` ticket is due from 1 h to 2 h and missed, every
+/// `case` ticket due from 4 h to 5 h and met.
+const TWO_QUEUES: &str = r#"
+[scenario]
+name = "two inboxes"
+seed = 7
+duration = "6h"
+interval = "1h"
+replications = 4
+
+[[queue]]
+name = "reply"
+channel = "email"
+due = { within = "1h" }
+
+[[queue]]
+name = "case"
+channel = "email"
+due = { within = "4h" }
+
+[[agents]]
+name = "writer"
+count = 2
+
+[[people]]
+agents = "writer"
+plan = [{ start = "0h", agents = 0 }, { start = "2h", agents = 2 }]
+
+[[traffic]]
+queue = "reply"
+profile = [{ start = "0h", volume = 8 }, { start = "1h", volume = 0 }]
+handle_time = { dist = "constant", value = "10m" }
+
+[[traffic]]
+queue = "case"
+profile = [{ start = "0h", volume = 8 }, { start = "1h", volume = 0 }]
+handle_time = { dist = "constant", value = "10m" }
+"#;
+
+#[test]
+fn attainment_counts_each_ticket_in_the_interval_it_is_due() {
+    let result = simulate_text(TWO_QUEUES, 1);
+    let intervals = 6;
+    let (reply, case) = (
+        scope_of(&result, Scope::Queue(0)),
+        scope_of(&result, Scope::Queue(1)),
+    );
+    let mut expected_attainment = Vec::new();
+    for figures in &result.figures {
+        let at = |scope: usize, interval: usize| &figures.intervals[scope * intervals + interval];
+        let (replies, cases) = (at(reply, 0).arrived, at(case, 0).arrived);
+        assert_eq!(at(reply, 1).tickets_due, replies);
+        assert_eq!(at(reply, 1).tickets_met, 0);
+        assert_eq!(at(reply, 1).overdue, replies);
+        assert_eq!(at(case, 4).tickets_due, cases);
+        assert_eq!(at(case, 4).tickets_met, cases);
+        assert_eq!(at(0, 1).tickets_due, replies);
+        assert_eq!(at(0, 4).tickets_met, cases);
+        for interval in [0, 2, 3, 5] {
+            assert_eq!(at(0, interval).tickets_due, 0);
+        }
+        // Every ticket is answered by 3 h.
+        assert_eq!(at(0, 2).backlog + at(0, 2).overdue, 0);
+        expected_attainment.push(cases as f64 / (replies + cases) as f64);
+    }
+    assert_eq!(result.values(0, Metric::DueAttainment), expected_attainment);
+    assert_eq!(
+        result.values(reply, Metric::DueAttainment),
+        vec![0.0; result.figures.len()]
+    );
+}
+
+/// Calls and e-mails arrive in the first hour; one agent, logged in from 1 h, takes one call
+/// (exactly 1 minute) or one e-mail (exactly 10 minutes) at a time, and a call blocks e-mail.
+/// With `deferrable = true` on the e-mail queue the agent answers every call first.
+const BLENDED: &str = r#"
+[scenario]
+name = "calls before e-mail"
+seed = 4
+duration = "3h"
+interval = "1m"
+replications = 3
+
+[[queue]]
+name = "calls"
+channel = "voice"
+
+[[queue]]
+name = "email"
+channel = "email"
+DEFERRABLE
+
+[[agents]]
+name = "blended"
+count = 1
+capacity = { voice = 1, email = 1 }
+
+[[people]]
+agents = "blended"
+plan = [{ start = "0h", agents = 0 }, { start = "1h", agents = 1 }]
+
+[[traffic]]
+queue = "calls"
+profile = [{ start = "0h", volume = 10 }, { start = "1h", volume = 0 }]
+handle_time = { dist = "constant", value = "1m" }
+
+[[traffic]]
+queue = "email"
+profile = [{ start = "0h", volume = 10 }, { start = "1h", volume = 0 }]
+handle_time = { dist = "constant", value = "10m" }
+"#;
+
+/// One replication of [`BLENDED`]: per minute interval, (calls waiting, e-mails waiting) as it
+/// ends; and the calls and e-mails that arrived.
+struct Backlogs {
+    per_minute: Vec<(u64, u64)>,
+    calls: u64,
+    emails: u64,
+}
+
+fn blended_backlogs(deferrable: bool) -> Vec<Backlogs> {
+    let line = if deferrable { "deferrable = true" } else { "" };
+    let result = simulate_text(&BLENDED.replace("DEFERRABLE", line), 1);
+    let (calls, email) = (
+        scope_of(&result, Scope::Queue(0)),
+        scope_of(&result, Scope::Queue(1)),
+    );
+    let intervals = 180;
+    result
+        .figures
+        .iter()
+        .map(|figures| {
+            let at = |scope: usize, minute: usize| &figures.intervals[scope * intervals + minute];
+            let arrived = |scope: usize| (0..60).map(|minute| at(scope, minute).arrived).sum();
+            Backlogs {
+                per_minute: (0..intervals)
+                    .map(|minute| (at(calls, minute).backlog, at(email, minute).backlog))
+                    .collect(),
+                calls: arrived(calls),
+                emails: arrived(email),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn deferrable_email_waits_until_no_call_does() {
+    for Backlogs {
+        per_minute: backlogs,
+        calls,
+        emails,
+    } in blended_backlogs(true)
+    {
+        assert!(calls > 0 && emails > 0);
+        // From 1 h the agent answers a call a minute: as minute 60 + k ends, k + 1 calls are
+        // answered, and not one e-mail until every call is.
+        for (answered_calls, waiting) in (1..).zip(&backlogs[60..60 + calls as usize]) {
+            assert_eq!(
+                *waiting,
+                (calls - answered_calls, emails),
+                "{answered_calls} answered"
+            );
+        }
+        // Then an e-mail every 10 minutes.
+        let first_email_minute = 60 + calls as usize;
+        assert_eq!(backlogs[first_email_minute], (0, emails - 1));
+        assert_eq!(
+            backlogs[first_email_minute + 10],
+            (0, emails.saturating_sub(2))
+        );
+    }
+}
+
+#[test]
+fn without_deferral_the_oldest_contact_goes_first_whatever_its_channel() {
+    for Backlogs {
+        per_minute: backlogs,
+        calls,
+        emails,
+    } in blended_backlogs(false)
+    {
+        // Some e-mail is answered while calls still wait.
+        let interleaved = backlogs
+            .iter()
+            .any(|&(calls_waiting, emails_waiting)| calls_waiting > 0 && emails_waiting < emails);
+        assert!(interleaved, "{calls} calls, {emails} e-mails: {backlogs:?}");
     }
 }

@@ -444,6 +444,20 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
         .collect()
 }
 
+/// A chat's or an e-mail/ticket contact's transcript (table `chat_message`): each line's
+/// sender and text, in order.
+pub fn transcript(path: &Path, contact: u64) -> Vec<(String, String)> {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare("SELECT sender, text FROM chat_message WHERE contact_id = ?1 ORDER BY sequence")
+        .unwrap();
+    statement
+        .query_map([contact as i64], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// tests/sipp/center.toml with its secrets file named by absolute path, so that a copy of it
 /// elsewhere (a test's own variant) still finds it.
 pub fn sipp_center_movable() -> String {

@@ -205,10 +205,12 @@ impl Center {
         }
     }
 
-    /// Offers the agent the best waiting contact among the queues and levels it serves.
+    /// Offers the agent the best waiting contact among the queues and levels it serves; a
+    /// contact of a deferrable queue only when no contact of another queue is on offer.
     pub(super) fn dispatch_agent(&mut self, agent_id: AgentId) {
         let agent = &self.agents[agent_id.0 as usize];
-        let mut best: Option<(Rank, ContactKey)> = None;
+        // (deferrable, rank, key): `false` orders first, so deferrable work comes last.
+        let mut best: Option<(bool, Rank, ContactKey)> = None;
         // Each (queue, level) is served by one pool, so every level comes up once; the best
         // (rank, key) does not depend on the order they come in.
         for &(pool, _, _) in &agent.memberships {
@@ -217,13 +219,14 @@ impl Center {
                 continue;
             }
             for &(queue, level) in &pool.levels {
-                let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
+                let queue = &self.queues[queue.0 as usize];
+                let waiting = &queue.levels[level as usize].waiting;
                 // Skip at most one contact: the one this agent just declined or missed.
                 let candidate = waiting
                     .iter()
                     .take(2)
                     .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
-                    .copied();
+                    .map(|&(rank, key)| (queue.deferrable, rank, key));
                 if let Some(candidate) = candidate {
                     if best.is_none_or(|current| candidate < current) {
                         best = Some(candidate);
@@ -231,7 +234,7 @@ impl Center {
                 }
             }
         }
-        if let Some((_, key)) = best {
+        if let Some((_, _, key)) = best {
             self.offer(key, agent_id, true);
         }
     }

@@ -329,6 +329,25 @@ impl Center {
         self.start
     }
 
+    /// When a contact that joined `queue_id` at `joined_ms` is due (ms since time 0), for a
+    /// queue with a `due` time: `within` later, counted in its calendar's open hours when it
+    /// names one. `None` for a queue without one, or a calendar that never opens again.
+    pub fn due_time_ms(&self, queue_id: QueueId, joined_ms: u64) -> Option<u64> {
+        let due = self.queues.get(queue_id.0 as usize)?.due?;
+        let Some(calendar) = due.calendar else {
+            return joined_ms.checked_add(due.within_ms);
+        };
+        let joined = self
+            .start
+            .checked_add(jiff::SignedDuration::from_millis(joined_ms as i64))
+            .ok()?;
+        let due_at = self.calendars[calendar]
+            .calendar
+            .after_open_time(joined, due.within_ms)?;
+        let due_ms = due_at.as_millisecond() - self.start.as_millisecond();
+        u64::try_from(due_ms).ok()
+    }
+
     // ---------------------------------------------------------------- inputs
 
     /// Takes one input at time `now` (ms). An input that does not fit the current state is

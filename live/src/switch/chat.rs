@@ -11,6 +11,7 @@ use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Entry, EventKi
 
 mod bot;
 
+use super::ticket::Ticket;
 use super::Switch;
 use crate::api::{ChatSide, ChatView, CommandError, Reply};
 use crate::call_record::{CallRecord, HangupSide};
@@ -30,19 +31,42 @@ pub struct ChatFrame {
     pub close: bool,
 }
 
-/// One chat contact's side of the switch.
+/// The customer "socket" of a contact that has none (an e-mail/ticket contact): the sockets
+/// of `crate::chat` are numbered from 1, and nothing is said to this one.
+pub(super) const NO_SOCKET: u64 = 0;
+
+/// One chat contact's side of the switch; an e-mail/ticket contact is one too, without a
+/// customer socket and with its [`Ticket`] (see `ticket`).
 pub(super) struct ChatContact {
     customer_socket: u64,
     /// The agent offered or talking to, once there is one.
-    agent: Option<AgentId>,
-    connected: bool,
+    pub(super) agent: Option<AgentId>,
+    pub(super) connected: bool,
     /// The conversation is over and the agent in after-contact work; the customer was told.
-    wrap_up: bool,
+    pub(super) wrap_up: bool,
     attributes: Vec<(String, String)>,
-    transcript: Vec<TranscriptLine>,
+    pub(super) transcript: Vec<TranscriptLine>,
     pub(super) record: CallRecord,
     /// The FAQ bot's conversation while the chat is in a `bot` node (see `bot`).
     bot: Option<crate::faq_bot::BotConversation>,
+    /// An e-mail/ticket contact's subject and due time.
+    pub(super) ticket: Option<Box<Ticket>>,
+}
+
+/// What arrives as a chat or an e-mail/ticket contact.
+pub(super) struct TextArrival {
+    /// `Chat` or `Email`: the queue it enters must take it.
+    pub channel: Channel,
+    /// An entry point, a queue or a flow.
+    pub entry_point: String,
+    pub customer: Option<String>,
+    /// The customer's socket, or [`NO_SOCKET`].
+    pub socket: u64,
+    /// Attributes beyond `entry_point` and `customer`.
+    pub attributes: Vec<(String, String)>,
+    /// The customer's first message, in the transcript from the start (an e-mail's body).
+    pub first_message: Option<String>,
+    pub ticket: Option<Box<Ticket>>,
 }
 
 /// A frame of the schema, with its version and type.
@@ -66,6 +90,9 @@ impl Switch {
     }
 
     fn say_to(&mut self, socket: u64, text: String, close: bool) {
+        if socket == NO_SOCKET {
+            return;
+        }
         self.chat_frames.push_back(ChatFrame {
             socket,
             text,
@@ -90,6 +117,40 @@ impl Switch {
         customer: Option<String>,
         socket: u64,
     ) -> Result<Reply, CommandError> {
+        let arrival = TextArrival {
+            channel: Channel::Chat,
+            entry_point,
+            customer,
+            socket,
+            attributes: Vec::new(),
+            first_message: None,
+            ticket: None,
+        };
+        let contact = self.arrive_text_contact(arrival)?;
+        self.say_to(
+            socket,
+            frame("accepted", json!({ "contact": contact.0 })),
+            false,
+        );
+        self.drain_engine();
+        Ok(Reply::Chat(self.chat_view(contact)))
+    }
+
+    /// A chat or an e-mail/ticket contact arrives at the engine; what the engine does about
+    /// it waits in its outputs, for the caller to drain once it has told the customer.
+    pub(super) fn arrive_text_contact(
+        &mut self,
+        arrival: TextArrival,
+    ) -> Result<ContactId, CommandError> {
+        let TextArrival {
+            channel: wanted,
+            entry_point,
+            customer,
+            socket,
+            attributes: more_attributes,
+            first_message,
+            ticket,
+        } = arrival;
         if self.calls.len() + self.chats.len() >= self.live.max_calls {
             self.metrics.calls_refused.inc();
             return Err(CommandError::Unavailable);
@@ -97,11 +158,12 @@ impl Switch {
         let entry = match self.entry_of(&entry_point) {
             (_, Some(Entry::Queue(queue))) => {
                 let channel = self.center.queue_channel(queue);
-                if channel != Channel::Chat {
+                if channel != wanted {
                     return Err(CommandError::Invalid(format!(
-                        "queue {:?} takes {} contacts, not chat",
+                        "queue {:?} takes {} contacts, not {}",
                         self.center.queue_name(queue),
-                        channel.name()
+                        channel.name(),
+                        wanted.name()
                     )));
                 }
                 Entry::Queue(queue)
@@ -111,13 +173,14 @@ impl Switch {
         };
         let contact = ContactId(self.next_contact);
         self.next_contact += 1;
+        let arrived_unix_ms = self.unix_ms(self.now_ms);
         let mut record = CallRecord::new(
-            &format!("chat-{}", contact.0),
+            &format!("{}-{}", wanted.name(), contact.0),
             contact.0,
             &entry_point,
-            self.unix_ms(self.now_ms),
+            arrived_unix_ms,
         );
-        record.set_channel(Channel::Chat);
+        record.set_channel(wanted);
         // Personal data never reaches the CDR store unmasked.
         record.set_caller(
             customer
@@ -128,6 +191,16 @@ impl Switch {
         if let Some(customer) = customer {
             attributes.push(("customer".to_string(), customer));
         }
+        attributes.extend(more_attributes);
+        let transcript = first_message
+            .map(|text| TranscriptLine {
+                sequence: 0,
+                from: "customer",
+                sent_unix_ms: arrived_unix_ms,
+                text: self.masker.mask(&text).into_owned(),
+            })
+            .into_iter()
+            .collect();
         self.chats.insert(
             contact,
             Box::new(ChatContact {
@@ -136,16 +209,17 @@ impl Switch {
                 connected: false,
                 wrap_up: false,
                 attributes: attributes.clone(),
-                transcript: Vec::new(),
+                transcript,
                 record,
                 bot: None,
+                ticket,
             }),
         );
         let arrived = self.center.handle(
             self.now_ms,
             Input::ContactArrived {
                 contact,
-                channel: Channel::Chat,
+                channel: wanted,
                 entry,
                 attributes,
             },
@@ -154,21 +228,16 @@ impl Switch {
             self.chats.remove(&contact);
             return Err(CommandError::Refused(error.to_string()));
         }
-        self.say_to(
-            socket,
-            frame("accepted", json!({ "contact": contact.0 })),
-            false,
-        );
-        self.drain_engine();
-        Ok(Reply::Chat(self.chat_view(contact)))
+        Ok(contact)
     }
 
-    fn chat_view(&self, contact: ContactId) -> ChatView {
+    pub(super) fn chat_view(&self, contact: ContactId) -> ChatView {
         let chat = self.chats.get(&contact);
         ChatView {
             contact_id: contact.0,
             state: match chat {
                 None => "ended",
+                Some(chat) if chat.wrap_up => "wrap-up",
                 Some(chat) if chat.connected => "connected",
                 Some(chat) if chat.agent.is_some() => "offered",
                 Some(_) => "waiting",
@@ -231,8 +300,8 @@ impl Switch {
     }
 
     /// A message from one side: kept in the transcript and passed to the other side (the
-    /// agent once offered the chat; a customer's message before that waits in the transcript,
-    /// which the offer carries).
+    /// agent once offered the chat: a customer's message before that waits in the transcript,
+    /// which the offer carries, and one written while the offer rings follows it).
     pub(super) fn chat_message(
         &mut self,
         contact: u64,
@@ -267,6 +336,9 @@ impl Switch {
             sent_unix_ms,
             text: masked,
         });
+        if let (Some(ticket), "agent") = (chat.ticket.as_mut(), from) {
+            ticket.replied(sent_unix_ms);
+        }
         let (customer_socket, agent) = (chat.customer_socket, chat.agent);
         // The sender learns that its message is in the transcript, and where.
         let sent = frame(
@@ -276,8 +348,6 @@ impl Switch {
         match from {
             "customer" => {
                 self.say_to(customer_socket, sent, false);
-                // The agent offered the chat reads on while it decides; the offer carried
-                // what came before.
                 if let Some(agent) = agent {
                     self.say_to_agent(agent, out);
                 }
@@ -474,16 +544,17 @@ impl Switch {
             .iter()
             .map(|line| json!({ "from": line.from, "text": line.text, "sent_unix_ms": line.sent_unix_ms }))
             .collect();
-        let text = frame(
-            "offer",
-            json!({
-                "contact": contact.0,
-                "channel": "chat",
-                "queue": queue,
-                "attributes": attributes,
-                "transcript": transcript,
-            }),
-        );
+        let mut offer = json!({
+            "contact": contact.0,
+            "channel": chat.record.row().channel,
+            "queue": queue,
+            "attributes": attributes,
+            "transcript": transcript,
+        });
+        if let Some(ticket) = &chat.ticket {
+            ticket.add_offer_fields(&mut offer, &chat.transcript);
+        }
+        let text = frame("offer", offer);
         // An agent without a socket sees nothing: the offer runs out (`offer_timeout`).
         self.say_to_agent(agent, text);
     }
@@ -584,6 +655,9 @@ impl Switch {
         }
         if let Some(agent) = chat.agent {
             self.say_to_agent(agent, closed);
+        }
+        if let Some(ticket) = &chat.ticket {
+            ticket.cdr_columns(&mut row);
         }
         row.transcript = chat.transcript;
         self.metrics.cdrs_produced.inc();

@@ -33,6 +33,7 @@ mod probe;
 mod recording;
 mod registration;
 mod screen_pop;
+mod ticket;
 mod transfer;
 mod wallboard;
 

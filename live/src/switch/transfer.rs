@@ -415,7 +415,7 @@ impl Switch {
             .ok()
             .and_then(|id| self.calls.get(&ContactId(id)))
         else {
-            return Owner::default();
+            return self.text_contact_owner(contact);
         };
         let agent = call
             .agent_call_id
