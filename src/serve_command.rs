@@ -841,6 +841,15 @@ async fn serve(
         let period = retention.check_interval;
         every(period, true, shutdown.clone(), move || retention.sweep());
     }
+    // Every frame of a chat socket is sent at once: with Nagle's algorithm a frame written
+    // while the previous one is unacknowledged waits for the peer's delayed ACK (40 ms on
+    // Linux), which was the p99 of chat messages under load (docs/performance.md).
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on an HTTP connection");
+            }
+        });
     let http = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {

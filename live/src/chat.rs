@@ -188,7 +188,7 @@ async fn run_socket(
             socket,
         },
     };
-    let contact = match switch.ask(opening).await {
+    let contact = match switch.ask_in_turn(opening).await {
         Ok(Reply::Chat(view)) => view.contact_id,
         Ok(_) => 0,
         Err(error) => {
@@ -225,7 +225,7 @@ async fn run_socket(
                             continue;
                         }
                     };
-                    if let Err(error) = switch.ask(command).await {
+                    if let Err(error) = switch.ask_in_turn(command).await {
                         let frame = error_frame(&error.to_string(), None);
                         if websocket.send(Message::Text(frame.into())).await.is_err() {
                             break;
@@ -244,10 +244,13 @@ async fn run_socket(
         }
     }
     sockets.forget(socket);
-    // The switch ends what the socket took part in; when its queue is full the retry is the
-    // next command's (a contact left open is ended by its own timers or a later close).
-    if let Err(CommandError::Unavailable) = switch.ask(Command::ChatSocketClosed { socket }).await {
-        tracing::warn!(socket, "the switch was busy when a chat socket closed");
+    // The switch ends what the socket took part in (it waits its turn: a close lost in a
+    // burst of closes would leave the chat open).
+    if let Err(CommandError::Unavailable) = switch
+        .ask_in_turn(Command::ChatSocketClosed { socket })
+        .await
+    {
+        tracing::debug!(socket, "the switch stopped before a chat socket closed");
     }
 }
 

@@ -43,6 +43,19 @@ impl SwitchHandle {
             .map_err(|_| CommandError::Unavailable)?;
         answer.await.map_err(|_| CommandError::Unavailable)?
     }
+
+    /// [`SwitchHandle::ask`], waiting for room in the queue instead of refusing when it is
+    /// full: for a chat socket, whose task then reads no more frames until the switch took
+    /// this one, so that the client is slowed by TCP instead of losing a message (or the
+    /// close of its chat) in a burst. The queue stays bounded; only a stopped switch refuses.
+    pub async fn ask_in_turn(&self, command: Command) -> Result<Reply, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Request { command, reply })
+            .await
+            .map_err(|_| CommandError::Unavailable)?;
+        answer.await.map_err(|_| CommandError::Unavailable)?
+    }
 }
 
 /// What the loop needs from a datagram socket: tokio's, or a simulated one in tests.

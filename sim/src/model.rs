@@ -86,6 +86,16 @@ pub struct TrafficModel {
     pub choices: Vec<Vec<Vec<(f64, String)>>>,
     /// Bot models per flow and node (`None` for nodes that are not bots).
     pub bots: Vec<Vec<Option<BotModel>>>,
+    /// Tickets created after an answered contact: (probability, the traffic they follow).
+    pub follow_up: Option<FollowUpModel>,
+}
+
+/// Tickets an agent creates after answering a contact.
+#[derive(Clone, Copy, Debug)]
+pub struct FollowUpModel {
+    pub probability: f64,
+    /// The `[[traffic]]` table of the follow-up's queue: its channel and handle time.
+    pub traffic: usize,
 }
 
 /// How one `bot` node fares with one traffic's customers.
@@ -519,6 +529,40 @@ pub fn compile(scenario: &Scenario) -> Result<Model, crate::ScenarioError> {
             retrial,
             choices,
             bots,
+            follow_up: None,
+        });
+    }
+    // Follow-ups name the queue of another traffic table, so they are resolved once all are
+    // read.
+    for (index, config) in scenario.traffic.iter().enumerate() {
+        let Some(follow_up) = &config.follow_up else {
+            continue;
+        };
+        if !(0.0..=1.0).contains(&follow_up.probability) {
+            return Err(scenario.error_at_path(
+                &format!("traffic[{index}].follow_up.probability"),
+                format!(
+                    "expected a probability between 0 and 1, found {}",
+                    follow_up.probability
+                ),
+            ));
+        }
+        let target = scenario
+            .traffic
+            .iter()
+            .position(|other| other.queue.as_ref().map(|queue| queue.get_ref()) == Some(follow_up.queue.get_ref()))
+            .ok_or_else(|| {
+                scenario.error_at(
+                    Some(follow_up.queue.span()),
+                    format!(
+                        "follow-ups need a [[traffic]] table with queue = {:?} for their handle time (its arrivals may be none: `rate = \"0/h\"`)",
+                        follow_up.queue.get_ref()
+                    ),
+                )
+            })?;
+        traffic[index].follow_up = Some(FollowUpModel {
+            probability: follow_up.probability,
+            traffic: target,
         });
     }
 

@@ -130,6 +130,9 @@ struct TrafficStreams {
     /// Bot outcomes and conversation lengths: a stream of its own, so flows without bots draw
     /// exactly what they drew before bots existed.
     bot: Stream,
+    /// Whether an answered contact leaves a follow-up ticket: drawn only when the traffic has
+    /// `follow_up`, so scenarios without it draw what they drew before.
+    follow_up: Stream,
     cursor: ArrivalCursor,
     multiplier: f64,
 }
@@ -297,6 +300,7 @@ pub fn run_replication(
                 retrial: named("retrial"),
                 ivr: named("ivr"),
                 bot: named("bot"),
+                follow_up: named("follow-up"),
                 cursor: ArrivalCursor::default(),
                 multiplier,
             }
@@ -1197,6 +1201,9 @@ impl Driver<'_, '_> {
                         }
                         if let Some(state) = self.contacts.remove(&contact.0) {
                             self.consider_retrial(&state, outcome);
+                            if outcome == Outcome::Completed {
+                                self.consider_follow_up(&state);
+                            }
                         }
                     }
                     _ => {}
@@ -1204,6 +1211,18 @@ impl Driver<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// A contact answered and completed: with the traffic's `follow_up` probability, the agent
+    /// leaves a ticket, which arrives now in the follow-up's queue.
+    fn consider_follow_up(&mut self, state: &ContactState) {
+        let traffic = state.traffic as usize;
+        let Some(follow_up) = self.model.traffic[traffic].follow_up else {
+            return;
+        };
+        if self.traffic[traffic].follow_up.random::<f64>() < follow_up.probability {
+            self.create_contact(follow_up.traffic, 0, self.now_ms);
+        }
     }
 
     fn consider_retrial(&mut self, state: &ContactState, outcome: Outcome) {

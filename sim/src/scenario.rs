@@ -185,6 +185,20 @@ pub struct TrafficConfig {
     /// Every `bot` node of the traffic's flow needs one.
     #[serde(default)]
     pub bot: BTreeMap<String, BotConfig>,
+    /// Work an agent leaves after answering: with `probability`, a contact answered and
+    /// completed creates a ticket in `queue`, whose own `[[traffic]]` table gives its handle
+    /// time (and patience).
+    #[serde(default)]
+    pub follow_up: Option<FollowUpConfig>,
+}
+
+/// `follow_up = { probability = 0.2, queue = "back-office" }`: tickets agents create after
+/// answering.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpConfig {
+    pub probability: f64,
+    pub queue: Spanned<String>,
 }
 
 /// `bot.NODE = { containment = 0.9, handle_time = { ... } }`: one bot node's model.

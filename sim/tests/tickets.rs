@@ -506,3 +506,106 @@ fn without_deferral_the_oldest_contact_goes_first_whatever_its_channel() {
         assert!(interleaved, "{calls} calls, {emails} e-mails: {backlogs:?}");
     }
 }
+
+/// Calls answered by a team with time to spare; with probability `P` an answered call leaves
+/// a follow-up ticket in `back-office`, due within 24 h, which nobody works in the run.
+const FOLLOW_UPS: &str = r#"
+[scenario]
+name = "follow-ups"
+seed = 99
+duration = "2h"
+interval = "1h"
+replications = 4
+
+[[queue]]
+name = "calls"
+channel = "voice"
+
+[[queue]]
+name = "back-office"
+channel = "email"
+skills = ["back-office"]
+due = { within = "24h" }
+
+[[agents]]
+name = "phones"
+count = 10
+
+[[traffic]]
+queue = "calls"
+rate = "120/h"
+handle_time = { dist = "constant", value = "2m" }
+follow_up = { probability = P, queue = "back-office" }
+
+[[traffic]]
+queue = "back-office"
+rate = "0/h"
+handle_time = { dist = "constant", value = "20m" }
+"#;
+
+fn follow_ups(probability: &str) -> (RunResult, usize) {
+    let result = simulate_text(&FOLLOW_UPS.replace("= P,", &format!("= {probability},")), 1);
+    let back_office = scope_of(&result, Scope::Queue(1));
+    (result, back_office)
+}
+
+#[test]
+fn every_answered_call_leaves_a_follow_up_ticket_when_the_probability_is_one() {
+    let (result, back_office) = follow_ups("1.0");
+    let calls = scope_of(&result, Scope::Queue(0));
+    for figures in &result.figures {
+        let answered: u64 = (0..2)
+            .map(|hour| figures.intervals[calls * 2 + hour].answered)
+            .sum();
+        let tickets: u64 = (0..2)
+            .map(|hour| figures.intervals[back_office * 2 + hour].arrived)
+            .sum();
+        assert!(answered > 100, "{answered}");
+        // Calls still talking as the run ends are not answered yet and have left nothing.
+        assert_eq!(tickets, answered);
+        // Nobody works the back office: every ticket is still open as the run ends.
+        assert_eq!(figures.intervals[back_office * 2 + 1].backlog, tickets);
+    }
+    let (none, back_office) = follow_ups("0.0");
+    for arrived in none.values(back_office, Metric::Arrived) {
+        assert_eq!(arrived, 0.0);
+    }
+}
+
+#[test]
+fn a_quarter_of_answered_calls_leave_a_ticket_within_the_binomial_interval() {
+    let (result, back_office) = follow_ups("0.25");
+    let calls = scope_of(&result, Scope::Queue(0));
+    let answered: f64 = result.values(calls, Metric::Answered).iter().sum();
+    let tickets: f64 = result.values(back_office, Metric::Arrived).iter().sum();
+    // 95 % interval of a binomial share: p ± 1.96·√(p(1 − p)/n).
+    let half_width = 1.96 * (0.25_f64 * 0.75 / answered).sqrt();
+    let share = tickets / answered;
+    assert!((share - 0.25).abs() < half_width, "{share} of {answered}");
+}
+
+/// The error a scenario that must be refused gives.
+fn refusal(scenario: &str) -> String {
+    match model_from_text(scenario) {
+        Ok(_) => panic!("the scenario should be refused"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn a_follow_up_to_a_queue_without_traffic_or_with_a_bad_probability_is_refused() {
+    let without_traffic = FOLLOW_UPS.replace("= P,", "= 0.5,").replace(
+        "[[traffic]]\nqueue = \"back-office\"\nrate = \"0/h\"\nhandle_time = { dist = \"constant\", value = \"20m\" }\n",
+        "",
+    );
+    let error = refusal(&without_traffic);
+    assert!(
+        error.contains("follow-ups need a [[traffic]] table with queue = \"back-office\""),
+        "{error}"
+    );
+    let error = refusal(&FOLLOW_UPS.replace("= P,", "= 1.5,"));
+    assert!(
+        error.contains("expected a probability between 0 and 1, found 1.5"),
+        "{error}"
+    );
+}
