@@ -18,6 +18,7 @@ mod report_command;
 #[cfg(test)]
 mod scenario_doc_tests;
 pub mod scenario_file;
+mod sensitive_words_file;
 mod serve_command;
 mod sim_command;
 mod sweep_command;

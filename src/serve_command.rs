@@ -753,11 +753,17 @@ async fn serve(
         }
     }
     let records_calls = live.recording.records_calls();
+    let word_list = crate::sensitive_words_file::open(&args.scenario, &live)?;
+    let word_list_check_interval =
+        std::time::Duration::from_millis(live.compliance.sensitive_words_check_interval.0);
     let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
     if let Some(crm) = crm {
         tracing::info!(url = %crm.client.target().authority, "CRM screen pops on every offer");
         let counters = switch.screen_pop_counters();
         switch = switch.with_screen_pops(switchboard_live::crm::start(crm, counters));
+    }
+    if let Some(file) = &word_list {
+        switch = switch.with_sensitive_words(file.current());
     }
     let mut streams = None;
     for (transport, address) in [
@@ -828,13 +834,17 @@ async fn serve(
     let (stop, shutdown) = tokio::sync::watch::channel(false);
 
     let mut http_shutdown = shutdown.clone();
-    let router = switchboard_live::http::router(handle, api);
+    let router = switchboard_live::http::router(handle.clone(), api);
     if let Some(guard) = guard.clone() {
         every(checkpoint_interval, false, shutdown.clone(), move || {
             if let Err(problem) = guard.checkpoint() {
                 tracing::error!(%problem, "cannot sign an audit checkpoint");
             }
         });
+    }
+    if let Some(file) = word_list {
+        let reload = crate::sensitive_words_file::reload_job(file, handle.clone());
+        every(word_list_check_interval, false, shutdown.clone(), reload);
     }
     if let Some(retention) = retention {
         // The first sweep is at once: files that expired while the server was down go now.

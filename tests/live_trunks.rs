@@ -9,7 +9,10 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cdrs, free_udp_port, recording_channels, require_sipp, sipp_file, Guard, Server};
+use common::{
+    cdrs, free_udp_port, metric, recording_channels, require_sipp, sipp_file, wait_for, Guard,
+    Server,
+};
 use switchboard_media::audio::tone_power_ratio;
 use switchboard_media::{Audio, Codec};
 
@@ -137,25 +140,6 @@ fn start_center(folder: &std::path::Path, text: &str) -> Server {
     )
     .unwrap();
     Server::start(&folder.join("center.toml").display().to_string())
-}
-
-/// The value of a metric line of `/metrics`, if present.
-fn metric(server: &Server, line_start: &str) -> Option<String> {
-    let (_, text) = server.read("/metrics");
-    text.lines()
-        .find(|line| line.starts_with(line_start))
-        .map(|line| line[line_start.len()..].trim().to_string())
-}
-
-fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 #[test]

@@ -174,6 +174,17 @@ pub enum Input {
     ContactDropped {
         contact: ContactId,
     },
+    /// The contact's attribute `name` is `value` from now on (a sentiment escalation, say).
+    /// A contact waiting in a queue meets the `[[rule]]` tables of its queue again: the rules
+    /// that match now and did not before raise its priority (its place in line re-ranked,
+    /// its wait kept) and route it on, as an overflow does, when the other queue would take
+    /// it now. In an IVR the rules apply when it reaches a queue; offered, connected or in
+    /// wrap-up, the attribute is only recorded.
+    AttributeSet {
+        contact: ContactId,
+        name: String,
+        value: String,
+    },
     AgentLogin {
         agent: AgentId,
     },

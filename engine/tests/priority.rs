@@ -173,3 +173,55 @@ fn rules_raise_priority_and_route_on_attributes() {
         Some(harness.agent("bilingual-1"))
     );
 }
+
+#[test]
+fn an_attribute_set_while_waiting_meets_the_rules_once_more() {
+    let mut harness = Harness::new(RULES);
+    let sales = harness.queue("sales");
+    let sales_en = harness.queue("sales-en");
+    let first = harness.arrive("sales", Channel::Voice);
+    harness.advance_to(1_000);
+    let anxious = harness.arrive("sales", Channel::Voice);
+    harness.advance_to(2_000);
+    let english = harness.arrive("sales", Channel::Voice);
+    harness.advance_to(3_000);
+    let set = |contact, name: &str, value: &str| Input::AttributeSet {
+        contact,
+        name: name.into(),
+        value: value.into(),
+    };
+    harness.input(set(anxious, "sentiment", "anxious"));
+    // The same value again changes nothing: the rule raised it once.
+    harness.input(set(anxious, "sentiment", "anxious"));
+    harness.input(set(english, "language", "en"));
+    let overflowed: Vec<_> = harness
+        .events()
+        .into_iter()
+        .filter_map(|event| match event {
+            EventKind::ContactOverflowed { contact, from, to } => Some((*contact, *from, *to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(overflowed, [(english, sales, sales_en)]);
+    // The zh-only agent takes the anxious customer first, then the one who came first.
+    harness.login(&["zh-1"]);
+    let mut served = Vec::new();
+    for _ in 0..2 {
+        let (contact, _) = *harness.offers().last().unwrap();
+        served.push(contact);
+        harness.answer(contact);
+        harness.hang_up(contact);
+    }
+    assert_eq!(served, [anxious, first]);
+    assert_eq!(harness.offered_to(english), None);
+    harness.login(&["bilingual-1"]);
+    assert_eq!(
+        harness.offered_to(english),
+        Some(harness.agent("bilingual-1"))
+    );
+    // An ended contact is no longer known.
+    assert_eq!(
+        harness.try_input(set(first, "sentiment", "anxious")),
+        Err(InputError::UnknownContact(first))
+    );
+}

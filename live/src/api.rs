@@ -115,6 +115,11 @@ pub enum Command {
     ChatSocketClosed {
         socket: u64,
     },
+    /// `[live.compliance] sensitive_words` changed on disk: chat messages are checked against
+    /// this list from now on (the server's reload timer sends it; the HTTP API does not).
+    ReplaceSensitiveWords {
+        list: SharedWordList,
+    },
     /// An e-mail/ticket contact for `queue` (`POST /queues/{queue}/contacts`).
     CreateTicket {
         queue: String,
@@ -124,6 +129,25 @@ pub enum Command {
     TextContact {
         contact: String,
     },
+}
+
+/// A compiled word list handed to the switch; two are equal when they are the same list.
+#[derive(Clone, Debug)]
+pub struct SharedWordList(pub std::sync::Arc<switchboard_compliance::words::SensitiveWords>);
+
+impl PartialEq for SharedWordList {
+    fn eq(&self, other: &SharedWordList) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The word list chat messages are checked against, as the switch reports it after a reload.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WordListView {
+    /// Words that block, mask or flag.
+    pub words: usize,
+    /// Allow phrases.
+    pub allowed: usize,
 }
 
 /// An e-mail/ticket contact as its creator describes it (checked against the bounds of
@@ -370,6 +394,7 @@ pub enum Reply {
     Chat(ChatView),
     Ticket(TicketView),
     Wallboard(WallboardView),
+    WordList(WordListView),
 }
 
 /// A command the switch could not carry out.
@@ -451,6 +476,7 @@ impl Reply {
             Reply::Chat(chat) => serde_json::to_value(chat),
             Reply::Ticket(ticket) => serde_json::to_value(ticket),
             Reply::Wallboard(board) => serde_json::to_value(board),
+            Reply::WordList(list) => serde_json::to_value(list),
             Reply::Metrics(text) => return Err(text),
         };
         // These types always serialize.

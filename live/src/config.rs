@@ -407,6 +407,11 @@ impl RecordingConfig {
 /// checkpoint_interval = "1m"
 /// mask = ["mobile", "resident-id", "bank-card", "email"]
 /// recording_key_file = "recording-keys.toml"   # switchboard recording keys new; encrypts recordings
+/// sensitive_words = "words.txt"    # chat messages checked in both directions: block, mask, flag
+/// sensitive_words_check_interval = "5s"        # how often the file is looked at for changes
+/// sentiment_escalation = true      # sentiment = "negative" on chats whose customer turns negative
+/// sentiment_threshold = -0.4
+/// sentiment_messages = 2
 ///
 /// [live.compliance.retention]
 /// folder = "/var/lib/switchboard/recordings"   # by default the folder recordings in serve --data
@@ -437,6 +442,19 @@ pub struct ComplianceConfig {
     /// `[live.compliance.retention]`: encrypted recordings and transcripts deleted once older
     /// than their time, each deletion audited; none are deleted without it.
     pub retention: Option<RetentionConfig>,
+    /// The sensitive-word list every chat message is checked against, both directions
+    /// (`docs/compliance.md` has its format), relative to the scenario file's folder; none
+    /// checks nothing.
+    pub sensitive_words: Option<String>,
+    /// How often the word list file is read again; a changed list is compiled and in force
+    /// from the next message on, a list with a mistake is refused and the one in force stays.
+    pub sensitive_words_check_interval: DurationMs,
+    /// Score chat customers' messages with the bundled sentiment lexicon; a customer whose
+    /// last `sentiment_messages` messages all score at or below `sentiment_threshold` gets
+    /// the attribute `sentiment = "negative"` on the contact, for the center's `[[rule]]`s.
+    pub sentiment_escalation: bool,
+    pub sentiment_threshold: f64,
+    pub sentiment_messages: usize,
 }
 
 /// `[live.compliance.retention]`: how long the server keeps encrypted recordings and
@@ -473,6 +491,13 @@ impl Default for ComplianceConfig {
             mask: switchboard_compliance::mask::Detector::ALL.to_vec(),
             recording_key_file: None,
             retention: None,
+            sensitive_words: None,
+            sensitive_words_check_interval: DurationMs::from_s(5),
+            sentiment_escalation: false,
+            sentiment_threshold: switchboard_compliance::sentiment::EscalationRule::default()
+                .threshold,
+            sentiment_messages: switchboard_compliance::sentiment::EscalationRule::default()
+                .messages,
         }
     }
 }
@@ -666,6 +691,20 @@ impl LiveConfig {
                         .into(),
                 );
             }
+        }
+        if compliance.sensitive_words_check_interval.0 < 100 {
+            return Err(
+                "[live.compliance] sensitive_words_check_interval must be at least 100ms".into(),
+            );
+        }
+        if !(-1.0..=1.0).contains(&compliance.sentiment_threshold) {
+            return Err(format!(
+                "[live.compliance] sentiment_threshold: expected a score from -1 to 1, found {}",
+                compliance.sentiment_threshold
+            ));
+        }
+        if compliance.sentiment_messages == 0 {
+            return Err("[live.compliance] sentiment_messages must be at least 1".into());
         }
         if let Some(retention) = &compliance.retention {
             if compliance.audit_key.is_none() {

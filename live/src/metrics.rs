@@ -30,6 +30,20 @@ pub struct TrunkLabel {
     pub trunk: String,
 }
 
+/// A chat message's direction: `from-customer` or `to-customer`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChatDirectionLabel {
+    pub direction: &'static str,
+}
+
+/// What sensitive-word interception did to a chat message: `blocked`, `masked`, or `flagged`
+/// (delivered as written, with a flag word in it).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InterceptionLabel {
+    pub direction: &'static str,
+    pub action: &'static str,
+}
+
 /// Every metric of the live runtime; see the module documentation.
 pub struct Metrics {
     registry: Registry,
@@ -67,6 +81,14 @@ pub struct Metrics {
     pub crm_screen_pops_delivered: Counter,
     pub crm_screen_pops_failed: Counter,
     pub crm_screen_pops_dropped: Counter,
+    /// Chat messages checked against `[live.compliance] sensitive_words`.
+    pub chat_messages_checked: Family<ChatDirectionLabel, Counter>,
+    /// Chat messages with a listed word, by what was done to them.
+    pub chat_messages_intercepted: Family<InterceptionLabel, Counter>,
+    /// New word lists taken from a changed `sensitive_words` file.
+    pub word_list_reloads: Counter,
+    /// Chat contacts given `sentiment = "negative"` by `[live.compliance] sentiment_escalation`.
+    pub chat_sentiment_escalations: Counter,
     /// Chats the FAQ bot served to the end (self-served) and chats it handed to a person.
     pub bot_contained: Counter,
     pub bot_escalated: Counter,
@@ -229,6 +251,34 @@ impl Default for Metrics {
             "Contacts waiting per queue.",
             queue_waiting.clone(),
         );
+        let chat_messages_checked = Family::<ChatDirectionLabel, Counter>::default();
+        registry.register(
+            "chat_messages_checked",
+            "Chat messages checked against the sensitive-word list ([live.compliance] \
+             sensitive_words), by direction.",
+            chat_messages_checked.clone(),
+        );
+        let chat_messages_intercepted = Family::<InterceptionLabel, Counter>::default();
+        registry.register(
+            "chat_messages_intercepted",
+            "Chat messages with a listed word, by direction and action: blocked (not \
+             delivered), masked (delivered with the word as stars), flagged (delivered as \
+             written); each one is audited.",
+            chat_messages_intercepted.clone(),
+        );
+        let word_list_reloads = Counter::default();
+        registry.register(
+            "word_list_reloads",
+            "Times a changed sensitive-word file was compiled and put in force.",
+            word_list_reloads.clone(),
+        );
+        let chat_sentiment_escalations = Counter::default();
+        registry.register(
+            "chat_sentiment_escalations",
+            "Chat contacts whose customer turned negative: the attribute sentiment = \"negative\" \
+             was set for the center's rules ([live.compliance] sentiment_escalation).",
+            chat_sentiment_escalations.clone(),
+        );
         let event_loop_busy_seconds = Histogram::new(EVENT_LOOP_BUSY_BUCKETS_S);
         registry.register(
             "event_loop_busy_seconds",
@@ -272,6 +322,10 @@ impl Default for Metrics {
             crm_screen_pops_delivered,
             crm_screen_pops_failed,
             crm_screen_pops_dropped,
+            chat_messages_checked,
+            chat_messages_intercepted,
+            word_list_reloads,
+            chat_sentiment_escalations,
             bot_contained,
             bot_escalated,
             event_loop_busy_seconds,

@@ -444,6 +444,26 @@ pub fn cdrs(path: &Path) -> Vec<Cdr> {
         .collect()
 }
 
+/// The value of a metric line of `/metrics`, if present.
+pub fn metric(server: &Server, line_start: &str) -> Option<String> {
+    let (_, text) = server.read("/metrics");
+    text.lines()
+        .find(|line| line.starts_with(line_start))
+        .map(|line| line[line_start.len()..].trim().to_string())
+}
+
+/// Whether `condition` holds within `limit`, looked at every 100 ms.
+pub fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 /// A chat's or an e-mail/ticket contact's transcript (table `chat_message`): each line's
 /// sender and text, in order.
 pub fn transcript(path: &Path, contact: u64) -> Vec<(String, String)> {
@@ -487,6 +507,11 @@ pub struct CompliantCenter {
 impl CompliantCenter {
     /// `users`: (name, role, agent, queues); `extra` is appended to `[live.compliance]`.
     pub fn new(users: &[TestUser<'_>], extra: &str) -> Self {
+        CompliantCenter::of(&sipp_center_movable(), users, extra)
+    }
+
+    /// [`CompliantCenter::new`] for another center (one with `api_token = "test-token"`).
+    pub fn of(center: &str, users: &[TestUser<'_>], extra: &str) -> Self {
         use switchboard_compliance::note::NoteSigner;
         use switchboard_compliance::roles::{new_token, with_user, HashCost, Role, UserEntry};
         let folder = tempfile::tempdir().unwrap();
@@ -518,7 +543,6 @@ impl CompliantCenter {
         let signer = NoteSigner::generate("audit.test/live").unwrap();
         std::fs::write(folder.path().join("audit.key"), signer.to_private_text()).unwrap();
         std::fs::write(folder.path().join("audit.pub"), signer.verifier().to_text()).unwrap();
-        let center = sipp_center_movable();
         assert!(center.contains("api_token = \"test-token\"\n"));
         let center = center.replace("api_token = \"test-token\"\n", "");
         let scenario = format!(

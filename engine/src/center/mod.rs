@@ -417,6 +417,15 @@ impl Center {
                 self.dropped(key);
                 Ok(())
             }
+            Input::AttributeSet {
+                contact,
+                name,
+                value,
+            } => {
+                let key = self.key_of(contact)?;
+                self.attribute_set(key, name, value);
+                Ok(())
+            }
             Input::AgentLogin { agent } => self.agent_login(agent),
             Input::AgentLogout { agent } => self.agent_logout(agent),
             Input::AgentReady { agent } => self.agent_ready(agent),

@@ -60,6 +60,56 @@ impl Center {
         self.join_queue(key, queue_id, priority, None);
     }
 
+    /// [`Input::AttributeSet`]: the attribute is recorded, and a waiting contact meets the
+    /// rules of its queue again; only the rules the change made match count, so that a rule
+    /// raises a contact's priority once.
+    pub(super) fn attribute_set(&mut self, key: ContactKey, name: String, value: String) {
+        let before = self.contact(key).attributes.clone();
+        {
+            let attributes = &mut self.contact_mut(key).attributes;
+            match attributes.iter_mut().find(|(known, _)| *known == name) {
+                Some(attribute) => attribute.1 = value,
+                None => attributes.push((name, value)),
+            }
+        }
+        let contact = self.contact(key);
+        if contact.phase != Phase::Waiting {
+            return;
+        }
+        let queue_id = contact.queue.expect("a waiting contact has a queue");
+        let mut raise = 0;
+        let mut route_to = None;
+        for rule in &self.rules {
+            if (rule.queues.is_empty() || rule.queues.contains(&queue_id))
+                && rule.matches(&contact.attributes)
+                && !rule.matches(&before)
+            {
+                raise += rule.raise_priority;
+                if let Some(target) = rule.route_to {
+                    route_to = Some(target);
+                }
+            }
+        }
+        let first_queued = contact.first_queued_at_ms.unwrap_or(self.now_ms);
+        let priority = contact.priority + raise;
+        match route_to.filter(|target| *target != queue_id) {
+            // A queue that would block it at the door leaves it where it waits.
+            Some(target) if self.refused_at_door(target, true).is_none() => {
+                self.remove_waiting(key);
+                self.enter_queue(key, target, None);
+            }
+            _ if raise != 0 => {
+                self.remove_waiting(key);
+                let rank = self.rank_for(priority, first_queued);
+                let contact = self.contact_mut(key);
+                contact.priority = priority;
+                contact.rank = rank;
+                self.insert_waiting(key);
+            }
+            _ => {}
+        }
+    }
+
     /// The contact, admitted, takes its place in line at `queue_id`: offered at once to
     /// `offer_to` (a transfer to a named agent), else to an agent free at level 0, else it
     /// waits for one.

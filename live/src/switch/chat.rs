@@ -11,6 +11,7 @@ use switchboard_engine::{AgentId, AgentState, Channel, ContactId, Entry, EventKi
 
 mod bot;
 
+use super::intercept::Passage;
 use super::ticket::Ticket;
 use super::Switch;
 use crate::api::{ChatSide, ChatView, CommandError, Reply};
@@ -44,7 +45,9 @@ pub(super) struct ChatContact {
     pub(super) connected: bool,
     /// The conversation is over and the agent in after-contact work; the customer was told.
     pub(super) wrap_up: bool,
-    attributes: Vec<(String, String)>,
+    pub(super) attributes: Vec<(String, String)>,
+    /// The customer's last messages' sentiment (`[live.compliance] sentiment_escalation`).
+    pub(super) mood: switchboard_compliance::sentiment::CustomerMood,
     pub(super) transcript: Vec<TranscriptLine>,
     pub(super) record: CallRecord,
     /// The FAQ bot's conversation while the chat is in a `bot` node (see `bot`).
@@ -209,6 +212,7 @@ impl Switch {
                 connected: false,
                 wrap_up: false,
                 attributes: attributes.clone(),
+                mood: Default::default(),
                 transcript,
                 record,
                 bot: None,
@@ -320,12 +324,43 @@ impl Switch {
                 "agent"
             }
         };
+        let (customer_socket, agent) = (chat.customer_socket, chat.agent);
+        // Scored as written (a word masked or blocked still says how the customer feels),
+        // once the message is in the transcript that an offer carries.
+        let written = (from == "customer" && self.sentiment.is_some()).then(|| text.clone());
+        let (text, masked_words) = match self.intercept_chat_message(id, &side, text) {
+            Passage::Deliver { text, masked } => (text, masked),
+            Passage::Blocked => {
+                // The sender learns that nobody got it, not which word did it (a list's words
+                // are not for probing); the other side and the transcript get nothing.
+                let blocked = frame(
+                    "blocked",
+                    json!({
+                        "contact": contact,
+                        "reason": "the message was not delivered: it breaks the service's content rules",
+                    }),
+                );
+                match from {
+                    "customer" => self.say_to(customer_socket, blocked, false),
+                    _ => {
+                        if let Some(agent) = agent {
+                            self.say_to_agent(agent, blocked);
+                        }
+                    }
+                }
+                if let Some(written) = written {
+                    self.observe_customer_mood(id, &written);
+                }
+                return Ok(Reply::Chat(self.chat_view(id)));
+            }
+        };
         let sent_unix_ms = self.unix_ms(self.now_ms);
         let out = frame(
             "message",
             json!({ "contact": contact, "from": from, "text": text, "sent_unix_ms": sent_unix_ms }),
         );
-        let masked = self.masker.mask(&text).into_owned();
+        // The transcript keeps no personal data in clear (`[live.compliance] mask`).
+        let transcript_text = self.masker.mask(&text).into_owned();
         let Some(chat) = self.chats.get_mut(&id) else {
             return Err(CommandError::UnknownContact(contact.to_string()));
         };
@@ -334,17 +369,21 @@ impl Switch {
             sequence,
             from,
             sent_unix_ms,
-            text: masked,
+            text: transcript_text,
         });
         if let (Some(ticket), "agent") = (chat.ticket.as_mut(), from) {
             ticket.replied(sent_unix_ms);
         }
         let (customer_socket, agent) = (chat.customer_socket, chat.agent);
-        // The sender learns that its message is in the transcript, and where.
-        let sent = frame(
-            "sent",
-            json!({ "contact": contact, "sequence": sequence, "sent_unix_ms": sent_unix_ms }),
-        );
+        // The sender learns that its message is in the transcript, and where; and whether
+        // words of it were masked on the way (`text` is then what the other side got).
+        let mut sent =
+            json!({ "contact": contact, "sequence": sequence, "sent_unix_ms": sent_unix_ms });
+        if masked_words {
+            sent["masked"] = json!(true);
+            sent["text"] = json!(text.as_str());
+        }
+        let sent = frame("sent", sent);
         match from {
             "customer" => {
                 self.say_to(customer_socket, sent, false);
@@ -352,6 +391,9 @@ impl Switch {
                     self.say_to_agent(agent, out);
                 }
                 self.bot_hears(id, &text);
+                if let Some(written) = written {
+                    self.observe_customer_mood(id, &written);
+                }
             }
             _ => {
                 if let Some(agent) = agent {

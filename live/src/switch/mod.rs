@@ -27,6 +27,7 @@ mod callback;
 mod caller;
 mod chat;
 mod commands;
+mod intercept;
 mod keys;
 mod outbound;
 mod probe;
@@ -220,6 +221,15 @@ pub struct Switch {
     chat_agents: HashMap<AgentId, u64>,
     /// Frames for chat sockets, for `poll_chat`.
     chat_frames: VecDeque<ChatFrame>,
+    /// `[live.compliance] sensitive_words`: what every chat message is checked against
+    /// (`with_sensitive_words`, replaced on a reload); none checks nothing.
+    sensitive_words: Option<std::sync::Arc<switchboard_compliance::words::SensitiveWords>>,
+    /// `[live.compliance] sentiment_escalation`: the lexicon customers' chat messages are
+    /// scored with, and the rule that turns scores into the attribute.
+    sentiment: Option<(
+        switchboard_compliance::sentiment::Lexicon,
+        switchboard_compliance::sentiment::EscalationRule,
+    )>,
     /// The FAQ bot of chat contacts in a `bot` node (`with_faq_bot`); none escalates them.
     faq_bot: Option<crate::faq_bot::FaqBot>,
     /// The wallboard's figures the engine does not keep (waiting times, removals today).
@@ -241,6 +251,15 @@ impl Switch {
     /// `start_unix_ms` is the wall-clock time of engine time 0, for CDR timestamps.
     pub fn new(center: Center, live: LiveConfig, local: SocketAddr, start_unix_ms: i64) -> Self {
         let masker = switchboard_compliance::mask::Masker::new(&live.compliance.mask);
+        let sentiment = live.compliance.sentiment_escalation.then(|| {
+            (
+                switchboard_compliance::sentiment::Lexicon::bundled(),
+                switchboard_compliance::sentiment::EscalationRule {
+                    threshold: live.compliance.sentiment_threshold,
+                    messages: live.compliance.sentiment_messages,
+                },
+            )
+        });
         let timers = TimerSettings {
             t1_ms: live.sip_t1.0,
             ..TimerSettings::default()
@@ -286,6 +305,8 @@ impl Switch {
             chat_agents: HashMap::new(),
             chat_frames: VecDeque::new(),
             screen_pops: None,
+            sensitive_words: None,
+            sentiment,
             faq_bot: None,
         }
     }
@@ -547,17 +568,32 @@ impl Switch {
         allowed: bool,
         detail: serde_json::Value,
     ) {
+        // A refused REGISTER names whatever user it claimed, a phone number as well.
+        let target = format!("agent/{}", self.masker.mask(agent));
+        self.audit_record(actor, Some("agent"), action, target, allowed, detail);
+    }
+
+    /// Keep a record for the audit log (when asked to), its actor masked like any personal
+    /// data.
+    fn audit_record(
+        &mut self,
+        actor: &str,
+        role: Option<&str>,
+        action: &str,
+        target: String,
+        allowed: bool,
+        detail: serde_json::Value,
+    ) {
         let time_unix_ms = self.unix_ms(self.now_ms);
         let Some(log) = self.audit_log.as_mut() else {
             return;
         };
-        // A refused REGISTER names whatever user it claimed, a phone number as well.
         log.push_back(switchboard_compliance::audit::Entry {
             time_unix_ms,
             actor: self.masker.mask(actor).into_owned(),
-            role: Some("agent".to_string()),
+            role: role.map(str::to_string),
             action: action.to_string(),
-            target: format!("agent/{}", self.masker.mask(agent)),
+            target,
             outcome: if allowed {
                 switchboard_compliance::audit::Outcome::Allowed
             } else {

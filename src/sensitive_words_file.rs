@@ -1,0 +1,121 @@
+//! `[live.compliance] sensitive_words` in a running server: the word list is read when the
+//! server starts (a mistake stops it, shown at its line and column) and read again on a timer
+//! (`sensitive_words_check_interval`); a changed list goes to the switch task, which checks
+//! every chat message against the list in force.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::anyhow;
+use switchboard_compliance::words::{SensitiveWords, WordListError, WordListFile};
+use switchboard_engine::source_text::{located, located_at};
+use switchboard_live::api::{Command, Reply, SharedWordList};
+use switchboard_live::config::LiveConfig;
+use switchboard_live::runtime::SwitchHandle;
+
+/// The word list file `[live.compliance] sensitive_words` names (relative to the scenario's
+/// folder), read and compiled; none when the key is not set.
+pub fn open(scenario: &Path, live: &LiveConfig) -> anyhow::Result<Option<WordListFile>> {
+    let Some(name) = &live.compliance.sensitive_words else {
+        return Ok(None);
+    };
+    let path = scenario.parent().unwrap_or(Path::new(".")).join(name);
+    let file = WordListFile::open(&path).map_err(|problem| {
+        if problem.line == 0 {
+            // The file cannot be read: the scenario's key is where to look.
+            let text = std::fs::read_to_string(scenario).unwrap_or_default();
+            let offset = toml_edit::ImDocument::parse(text.as_str())
+                .ok()
+                .and_then(|document| {
+                    crate::scenario_file::locate_path(&document, "live.compliance.sensitive_words")
+                })
+                .map_or(0, |span| span.start);
+            anyhow!(located(
+                &scenario.display().to_string(),
+                &text,
+                offset,
+                &format!("[live.compliance] sensitive_words: {}", problem.message)
+            ))
+        } else {
+            anyhow!(word_list_problem(&problem))
+        }
+    })?;
+    let list = file.current();
+    tracing::info!(
+        file = %path.display(),
+        words = list.word_count(),
+        allowed = list.allowed_count(),
+        "chat messages checked for sensitive words"
+    );
+    Ok(Some(file))
+}
+
+/// A mistake in a word list at its line and column, with the line and a caret.
+fn word_list_problem(problem: &WordListError) -> String {
+    let text = std::fs::read_to_string(&problem.file).unwrap_or_default();
+    located_at(
+        &problem.file,
+        &text,
+        problem.line,
+        problem.column,
+        &problem.message,
+    )
+}
+
+/// What the reload timer keeps between two looks at the file.
+struct Reloader {
+    file: WordListFile,
+    /// A new list the switch task has not taken yet (its queue was full): offered again on
+    /// the next tick.
+    waiting: Option<Arc<SensitiveWords>>,
+    /// The last mistake reported, so that a file left broken is not reported every tick.
+    last_problem: Option<String>,
+}
+
+/// One look at the file, for the server's timer (`sensitive_words_check_interval`): a changed
+/// list is compiled and handed to the switch. Runs on the blocking pool, so reading and
+/// compiling a large list never holds up the switch task.
+pub fn reload_job(file: WordListFile, switch: SwitchHandle) -> impl Fn() + Send + Sync {
+    let runtime = tokio::runtime::Handle::current();
+    let reloader = Mutex::new(Reloader {
+        file,
+        waiting: None,
+        last_problem: None,
+    });
+    move || {
+        let mut reloader = reloader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match reloader.file.reload_if_changed() {
+            Ok(true) => {
+                reloader.waiting = Some(reloader.file.current());
+                reloader.last_problem = None;
+            }
+            Ok(false) => {}
+            Err(problem) => {
+                let text = word_list_problem(&problem);
+                if reloader.last_problem.as_ref() != Some(&text) {
+                    tracing::error!(
+                        "sensitive words: the changed list is refused, the one in force stays: {text}"
+                    );
+                    reloader.last_problem = Some(text);
+                }
+            }
+        }
+        let Some(list) = reloader.waiting.take() else {
+            return;
+        };
+        let command = Command::ReplaceSensitiveWords {
+            list: SharedWordList(list.clone()),
+        };
+        match runtime.block_on(switch.ask(command)) {
+            Ok(Reply::WordList(view)) => tracing::info!(
+                words = view.words,
+                allowed = view.allowed,
+                "sensitive words: the changed list is in force"
+            ),
+            Ok(_) => {}
+            Err(_) => reloader.waiting = Some(list),
+        }
+    }
+}
