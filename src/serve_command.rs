@@ -110,6 +110,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let authenticator = load_authenticator(&args.scenario, &live)?;
     let faq_bot = load_faq_bot(&args.scenario, &live)?;
     let recordings = recording_store(&args.scenario, &text, &live)?;
+    let crm = crm_settings(&args.scenario, &text, &live)?;
     if !(args.clock_rate > 0.0 && args.clock_rate.is_finite()) {
         return Err(anyhow!("--clock-rate must be a number above 0"));
     }
@@ -175,6 +176,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             faq_bot,
         },
         tls,
+        crm,
         started_at.as_millisecond(),
     ))?;
     Ok(ExitCode::SUCCESS)
@@ -521,6 +523,105 @@ struct MediaFiles {
     recordings: RecordingStore,
 }
 
+/// A problem of the scenario file shown at the key `path` (`live.crm.url`) with its line,
+/// column and a caret.
+fn located_problem(
+    scenario: &std::path::Path,
+    text: &str,
+    path: &str,
+    message: &str,
+) -> anyhow::Error {
+    let offset = toml_edit::ImDocument::parse(text)
+        .ok()
+        .and_then(|document| crate::scenario_file::locate_path(&document, path))
+        .map_or(0, |span| span.start);
+    anyhow!(switchboard_engine::source_text::located(
+        &scenario.display().to_string(),
+        text,
+        offset,
+        message
+    ))
+}
+
+/// Where Debian and its kin keep the CAs the system trusts: an `https` CRM URL without
+/// `[live.crm] ca_certificates` is checked against them.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The CRM screen pop of `[live.crm]`: its key and CA files (relative to the scenario's
+/// folder) are read now, so that one missing stops the server at start, pointing at its key.
+fn crm_settings(
+    scenario: &std::path::Path,
+    text: &str,
+    live: &switchboard_live::config::LiveConfig,
+) -> anyhow::Result<Option<switchboard_live::crm::Settings>> {
+    let Some(crm) = &live.crm else {
+        return Ok(None);
+    };
+    let base = scenario
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let secret = match (&crm.secret, &crm.secret_file) {
+        (Some(secret), _) => secret.clone().into_bytes(),
+        (None, file) => {
+            let path = base.join(file.as_deref().unwrap_or_default());
+            let key = std::fs::read_to_string(&path).map_err(|problem| {
+                located_problem(
+                    scenario,
+                    text,
+                    "live.crm.secret_file",
+                    &format!(
+                        "[live.crm] secret_file: cannot read {}: {problem}",
+                        path.display()
+                    ),
+                )
+            })?;
+            if key.trim().is_empty() {
+                return Err(located_problem(
+                    scenario,
+                    text,
+                    "live.crm.secret_file",
+                    &format!("[live.crm] secret_file: {} holds no key", path.display()),
+                ));
+            }
+            key.trim().as_bytes().to_vec()
+        }
+    };
+    let target = switchboard_live::outbound_http::Target::parse(&crm.url)
+        .map_err(|problem| located_problem(scenario, text, "live.crm.url", &problem))?;
+    let (ca_key, ca_path) = match &crm.ca_certificates {
+        Some(file) => ("live.crm.ca_certificates", base.join(file)),
+        None => ("live.crm.url", std::path::PathBuf::from(SYSTEM_CA_BUNDLE)),
+    };
+    let ca_certificates = if target.https {
+        Some(std::fs::read(&ca_path).map_err(|problem| {
+            located_problem(
+                scenario,
+                text,
+                ca_key,
+                &format!(
+                    "[live.crm] an https URL needs CA certificates: cannot read {}: {problem}",
+                    ca_path.display()
+                ),
+            )
+        })?)
+    } else {
+        None
+    };
+    let client = switchboard_live::outbound_http::Client::new(
+        target,
+        ca_certificates.as_deref(),
+        std::time::Duration::from_millis(crm.timeout.0),
+    )
+    .map_err(|problem| located_problem(scenario, text, ca_key, &format!("[live.crm] {problem}")))?;
+    Ok(Some(switchboard_live::crm::Settings {
+        client,
+        secret,
+        retries: crm.retries,
+        first_backoff: std::time::Duration::from_millis(crm.backoff.0),
+        queue: crm.queue,
+    }))
+}
+
 /// How recordings are stored: encrypted under `[live.compliance] recording_key_file` (a path
 /// relative to the scenario's folder; a file that cannot be read is an error pointing at the
 /// key), or plain WAV with a warning. Plain recordings are refused when
@@ -531,18 +632,7 @@ fn recording_store(
     text: &str,
     live: &switchboard_live::config::LiveConfig,
 ) -> anyhow::Result<RecordingStore> {
-    let located = |path: &str, message: &str| {
-        let offset = toml_edit::ImDocument::parse(text)
-            .ok()
-            .and_then(|document| crate::scenario_file::locate_path(&document, path))
-            .map_or(0, |span| span.start);
-        anyhow!(switchboard_engine::source_text::located(
-            &scenario.display().to_string(),
-            text,
-            offset,
-            message
-        ))
-    };
+    let located = |path: &str, message: &str| located_problem(scenario, text, path, message);
     let records_calls = live.recording.records_calls();
     let Some(key_file) = &live.compliance.recording_key_file else {
         if records_calls && live.compliance.retention.is_some() {
@@ -585,6 +675,7 @@ fn recording_store(
     Ok(store)
 }
 
+#[allow(clippy::too_many_arguments)] // each is one thing the server was configured with
 async fn serve(
     args: ServeArgs,
     center: Center,
@@ -592,6 +683,7 @@ async fn serve(
     media_files: MediaFiles,
     parts: SwitchParts,
     tls: TlsSides,
+    crm: Option<switchboard_live::crm::Settings>,
     start_unix_ms: i64,
 ) -> anyhow::Result<()> {
     let socket = tokio::net::UdpSocket::bind(args.sip)
@@ -669,6 +761,11 @@ async fn serve(
     let word_list_check_interval =
         std::time::Duration::from_millis(live.compliance.sensitive_words_check_interval.0);
     let mut switch = Switch::new(center, live, sip_address, start_unix_ms).with_trunks(trunks);
+    if let Some(crm) = crm {
+        tracing::info!(url = %crm.client.target().authority, "CRM screen pops on every offer");
+        let counters = switch.screen_pop_counters();
+        switch = switch.with_screen_pops(switchboard_live::crm::start(crm, counters));
+    }
     if let Some(file) = &word_list {
         switch = switch.with_sensitive_words(file.current());
     }

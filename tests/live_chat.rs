@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::chat_socket::{
     accept_next_offer, connect, next_of, open_chat, ready_agent as ready, runtime, send,
+    try_connect,
 };
 use common::{Server, TOKEN};
 use futures_util::{SinkExt, StreamExt};
@@ -318,4 +319,51 @@ fn an_agent_whose_socket_closes_ends_its_chats_and_is_logged_out() {
         panic!("the agent is still logged in");
     });
     server.stop();
+}
+
+/// A browser cannot set `Authorization` on a WebSocket: the desk trades its token for a
+/// one-use ticket (docs/web.md), which opens that agent's socket once and nothing else.
+#[test]
+fn a_ticket_opens_its_agents_socket_once() {
+    let server = Server::start(SCENARIO);
+    let ticket = |agent: &str| {
+        let (status, body) = server.post(&format!("/agents/{agent}/chat/ticket"), Some(TOKEN), "");
+        assert_eq!(status, 200, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(answer["expires_in_ms"], 30_000, "{answer}");
+        answer["ticket"].as_str().unwrap().to_string()
+    };
+    let (status, _) = server.post(&format!("/agents/{AGENT}/chat/ticket"), None, "");
+    assert_eq!(status, 401, "no ticket without a token");
+    runtime().block_on(async {
+        let path = |ticket: &str| format!("/agents/{AGENT}/chat?ticket={ticket}");
+        let first = ticket(AGENT);
+        let mut agent = connect(&server, &path(&first), None).await;
+        send(&mut agent, json!({ "type": "ready" })).await;
+        let (mut customer, contact) = open_chat(&server, "/chat/web").await;
+        let offer = next_of(&mut agent, "offer").await;
+        assert_eq!(
+            offer["contact"], contact,
+            "the ticket's socket is the agent's"
+        );
+        send(&mut customer, json!({ "type": "close" })).await;
+
+        let used = try_connect(&server, &path(&first), None).await;
+        assert_eq!(used.err(), Some(401), "a ticket opens one socket");
+        let guessed = try_connect(&server, &path(&"0".repeat(64)), None).await;
+        assert_eq!(guessed.err(), Some(401));
+        let others = ticket("voice-team-1");
+        let elsewhere = try_connect(&server, &path(&others), None).await;
+        assert_eq!(elsewhere.err(), Some(401), "another agent's ticket");
+        let used_up = try_connect(
+            &server,
+            &format!("/agents/voice-team-1/chat?ticket={others}"),
+            None,
+        )
+        .await;
+        assert_eq!(used_up.err(), Some(401), "used up by the wrong try");
+        // Only the chat socket takes a ticket.
+        let (status, _) = server.get(&format!("/agents/{AGENT}?ticket={}", ticket(AGENT)));
+        assert_eq!(status, 401);
+    });
 }

@@ -39,7 +39,7 @@ fn users() -> CompliantCenter {
 /// request about another subject naming it after the status. Refused requests run first,
 /// then the others in the table's order, so that each allowed state change is valid where it
 /// runs (log in, then aux, then ready, then log out).
-const TABLE: [&str; 32] = [
+const TABLE: [&str; 33] = [
     "GET /health: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /openapi.json: none 200 | forged 200 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
     "GET /metrics: none 401 | forged 401 | agent 200 | supervisor 200 | scoped 200 | admin 200 | auditor 200",
@@ -71,6 +71,8 @@ const TABLE: [&str; 32] = [
     // Chat sockets: a plain GET gets as far as the upgrade's 400 where it is allowed; the
     // agent's socket is the agent's own, like its state.
     "GET /agents/{agent}/chat @sales-team-1: none 401 | forged 401 | agent 400, 403 sales-team-2 | supervisor 400 sales-team-2 | scoped 403 sales-team-2, 400 billing-team-1 | admin 400 sales-team-3 | auditor 403",
+    // Its one-use ticket, for browsers: whoever may open the socket.
+    "POST /agents/{agent}/chat/ticket @sales-team-1: none 401 | forged 401 | agent 200, 403 sales-team-2 | supervisor 200 sales-team-2 | scoped 403 sales-team-2, 200 billing-team-1 | admin 200 sales-team-3 | auditor 403",
     // A customer's socket needs no token.
     "GET /chat/{entry} @sales: none 400 | forged 400 | agent 400 | supervisor 400 | scoped 400 | admin 400 | auditor 400",
     // A platform's webhook is signed, not bearer-authenticated; this center has none.

@@ -37,6 +37,8 @@ pub enum Endpoint {
     CallTransfer,
     /// The agent's chat socket (a WebSocket; `docs/channels.md`).
     AgentChat,
+    /// A one-use ticket that opens the agent's chat socket from a browser (`docs/web.md`).
+    AgentChatTicket,
     /// The wallboard's Server-Sent Events (a bearer token or the session cookie).
     WallboardEvents,
     /// Trade a bearer token for the wallboard's session cookie.
@@ -73,7 +75,7 @@ pub enum Subject {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 28] = [
+    pub const ALL: [Endpoint; 29] = [
         Endpoint::Metrics,
         Endpoint::Agents,
         Endpoint::Agent,
@@ -93,6 +95,7 @@ impl Endpoint {
         Endpoint::CallRecording,
         Endpoint::CallTransfer,
         Endpoint::AgentChat,
+        Endpoint::AgentChatTicket,
         Endpoint::WallboardEvents,
         Endpoint::WallboardSession,
         Endpoint::QueueContacts,
@@ -126,6 +129,7 @@ impl Endpoint {
             Endpoint::CallRecording => ("POST", "/calls/{contact}/recording"),
             Endpoint::CallTransfer => ("POST", "/calls/{contact}/transfer"),
             Endpoint::AgentChat => ("GET", "/agents/{agent}/chat"),
+            Endpoint::AgentChatTicket => ("POST", "/agents/{agent}/chat/ticket"),
             Endpoint::WallboardEvents => ("GET", "/wallboard/events"),
             Endpoint::WallboardSession => ("POST", "/wallboard/session"),
             Endpoint::QueueContacts => ("POST", "/queues/{queue}/contacts"),
@@ -144,6 +148,13 @@ impl Endpoint {
         self == Endpoint::WallboardEvents
     }
 
+    /// Whether a one-use ticket (`?ticket=`, `crate::desk::chat_ticket`) stands for a bearer
+    /// token here: only on the agent's chat socket, which a browser's `WebSocket` opens
+    /// without headers of its own.
+    pub fn takes_chat_ticket(self) -> bool {
+        self == Endpoint::AgentChat
+    }
+
     pub fn subject(self) -> Subject {
         match self {
             Endpoint::Agent
@@ -154,7 +165,8 @@ impl Endpoint {
             | Endpoint::AgentAux
             | Endpoint::AgentDial
             | Endpoint::AgentWrapUpDone
-            | Endpoint::AgentChat => Subject::Agent,
+            | Endpoint::AgentChat
+            | Endpoint::AgentChatTicket => Subject::Agent,
             Endpoint::OutboundCall => Subject::OutboundCall,
             Endpoint::Queue | Endpoint::QueueContacts => Subject::Queue,
             Endpoint::SetEntryPoint => Subject::EntryPoint,
@@ -197,8 +209,10 @@ impl Endpoint {
             | Endpoint::AgentWrapUpDone
             // Dialling puts the agent on a call (and in aux while it lasts).
             | Endpoint::AgentDial
-            // The socket logs the agent in, sets it ready and answers its offers.
-            | Endpoint::AgentChat => Action::ChangeAgentState {
+            // The socket logs the agent in, sets it ready and answers its offers; a ticket
+            // opens that socket.
+            | Endpoint::AgentChat
+            | Endpoint::AgentChatTicket => Action::ChangeAgentState {
                 agent: subject,
                 place,
             },

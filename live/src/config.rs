@@ -88,6 +88,140 @@ pub struct LiveConfig {
     pub bot: BotConfig,
     /// `[live.callback]`: how the switch calls back a caller who asked for it.
     pub callback: CallbackConfig,
+    /// `[live.crm]`: the CRM screen pop, a signed POST of each offer (docs/live.md).
+    pub crm: Option<CrmConfig>,
+}
+
+/// `[live.crm]`: the CRM screen pop, a signed POST of each offered contact's attributes
+/// (`crate::crm`).
+///
+/// ```toml
+/// [live.crm]
+/// url = "https://crm.example.com/hooks/switchboard"
+/// secret_file = "crm-hook.secret"   # the HMAC key, relative to the scenario file
+/// ca_certificates = "crm-ca.crt"    # https: the CAs to trust (default: the system's bundle)
+/// timeout = "5s"                    # one attempt, connecting to the answer's head
+/// retries = 5                       # attempts after the first
+/// backoff = "500ms"                 # the first wait; doubled each time up to 30 s, jittered
+/// queue = 1000                      # pops waiting for the receiver; more are dropped, counted
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmConfig {
+    #[serde(deserialize_with = "webhook_url")]
+    pub url: String,
+    #[serde(default)]
+    pub secret_file: Option<String>,
+    /// The key itself, for a lab; `secret_file` keeps it out of the scenario.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub ca_certificates: Option<String>,
+    #[serde(
+        default = "CrmConfig::default_timeout",
+        deserialize_with = "crm_timeout"
+    )]
+    pub timeout: DurationMs,
+    #[serde(
+        default = "CrmConfig::default_retries",
+        deserialize_with = "crm_retries"
+    )]
+    pub retries: u32,
+    #[serde(
+        default = "CrmConfig::default_backoff",
+        deserialize_with = "crm_backoff"
+    )]
+    pub backoff: DurationMs,
+    #[serde(default = "CrmConfig::default_queue", deserialize_with = "crm_queue")]
+    pub queue: usize,
+}
+
+impl CrmConfig {
+    pub const MOST_RETRIES: u32 = 20;
+    pub const LARGEST_QUEUE: usize = 100_000;
+
+    fn default_timeout() -> DurationMs {
+        DurationMs::from_s(5)
+    }
+
+    fn default_retries() -> u32 {
+        5
+    }
+
+    fn default_backoff() -> DurationMs {
+        DurationMs(500)
+    }
+
+    fn default_queue() -> usize {
+        1_000
+    }
+}
+
+fn webhook_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let url = String::deserialize(deserializer)?;
+    crate::outbound_http::Target::parse(&url)
+        .map_err(|problem| serde::de::Error::custom(format!("url: {problem}")))?;
+    Ok(url)
+}
+
+/// A duration of `[live.crm]` from `shortest` to `longest`, checked while the file is read so
+/// that a wrong one is shown at its line and column.
+fn crm_duration<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    key: &str,
+    shortest: DurationMs,
+    longest: DurationMs,
+) -> Result<DurationMs, D::Error> {
+    let duration = DurationMs::deserialize(deserializer)?;
+    if duration < shortest || duration > longest {
+        return Err(serde::de::Error::custom(format!(
+            "{key}: expected a duration from \"{}ms\" to \"{}s\", found {} ms",
+            shortest.0,
+            longest.0 / 1_000,
+            duration.0
+        )));
+    }
+    Ok(duration)
+}
+
+fn crm_timeout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<DurationMs, D::Error> {
+    crm_duration(
+        deserializer,
+        "timeout",
+        DurationMs(100),
+        DurationMs::from_s(60),
+    )
+}
+
+fn crm_backoff<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<DurationMs, D::Error> {
+    crm_duration(
+        deserializer,
+        "backoff",
+        DurationMs(10),
+        DurationMs::from_s(30),
+    )
+}
+
+fn crm_retries<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let retries = u32::deserialize(deserializer)?;
+    if retries > CrmConfig::MOST_RETRIES {
+        return Err(serde::de::Error::custom(format!(
+            "retries: expected at most {}, found {retries}",
+            CrmConfig::MOST_RETRIES
+        )));
+    }
+    Ok(retries)
+}
+
+fn crm_queue<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    let queue = usize::deserialize(deserializer)?;
+    if queue == 0 || queue > CrmConfig::LARGEST_QUEUE {
+        return Err(serde::de::Error::custom(format!(
+            "queue: expected from 1 to {}, found {queue}",
+            CrmConfig::LARGEST_QUEUE
+        )));
+    }
+    Ok(queue)
 }
 
 /// `[live.callback]`: the switch's own limits on a call back (docs/live.md).
@@ -471,6 +605,7 @@ impl Default for LiveConfig {
             chat: ChatConfig::default(),
             bot: BotConfig::default(),
             callback: CallbackConfig::default(),
+            crm: None,
         }
     }
 }
@@ -547,6 +682,15 @@ impl LiveConfig {
         }
         if compliance.checkpoint_interval.0 < 1_000 {
             return Err("[live.compliance] checkpoint_interval must be at least 1s".into());
+        }
+        if let Some(crm) = &self.crm {
+            if crm.secret.is_some() == crm.secret_file.is_some() {
+                return Err(
+                    "[live.crm] needs its HMAC key: secret_file = \"FILE\" (or, in a \
+                     lab, secret = \"...\"), one of the two"
+                        .into(),
+                );
+            }
         }
         if compliance.sensitive_words_check_interval.0 < 100 {
             return Err(
@@ -664,6 +808,7 @@ mod tests {
             ("[live.tls]", keys_of("[live.tls]")),
             ("[live.recording]", keys_of("[live.recording]")),
             ("[live.callback]", keys_of("[live.callback]")),
+            ("[live.crm]", keys_of("[live.crm]")),
             ("[live.chat]", keys_of("[live.chat]")),
             ("[live.bot]", keys_of("[live.bot]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
@@ -734,6 +879,52 @@ mod tests {
             scenario.live.callback.customer_ring_timeout,
             DurationMs::from_s(120)
         );
+    }
+
+    #[test]
+    fn crm_settings_out_of_range_are_shown_at_their_line_and_column() {
+        for (table, place, expected) in [
+            (
+                "[live.crm]\nurl = \"crm.example.com/hook\"\nsecret = \"k\"\n",
+                "line 2, column 7",
+                "url: expected an http:// or https:// URL with a host",
+            ),
+            (
+                "[live.crm]\nurl = \"http://crm\"\nsecret = \"k\"\nretries = 99\n",
+                "line 4, column 11",
+                "retries: expected at most 20, found 99",
+            ),
+            (
+                "[live.crm]\nurl = \"http://crm\"\nsecret = \"k\"\ntimeout = \"2m\"\n",
+                "line 4, column 11",
+                "timeout: expected a duration from \"100ms\" to \"60s\", found 120000 ms",
+            ),
+            (
+                "[live.crm]\nurl = \"http://crm\"\nsecret = \"k\"\nqueue = 0\n",
+                "line 4, column 9",
+                "queue: expected from 1 to 100000, found 0",
+            ),
+        ] {
+            let message = toml::from_str::<ScenarioLive>(table)
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(place), "{message}");
+            assert!(message.contains(expected), "{message}");
+        }
+        let scenario: ScenarioLive =
+            toml::from_str("[live.crm]\nurl = \"http://127.0.0.1:9/pop\"\nsecret_file = \"k\"\n")
+                .unwrap();
+        let crm = scenario.live.crm.as_ref().unwrap();
+        assert_eq!(
+            (crm.timeout, crm.retries, crm.queue),
+            (DurationMs::from_s(5), 5, 1_000)
+        );
+        assert_eq!(scenario.live.check(), Ok(()));
+        let both: ScenarioLive = toml::from_str(
+            "[live.crm]\nurl = \"http://crm\"\nsecret = \"k\"\nsecret_file = \"k\"\n",
+        )
+        .unwrap();
+        assert!(both.live.check().unwrap_err().contains("one of the two"));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! entry points, the audit log, health, metrics and the OpenAPI document.
 //!
 //! Every route but `/health`, `/openapi.json` and the wallboard's page (`crate::wallboard`)
-//! needs `Authorization: Bearer` (or, on the wallboard's stream, its session cookie). The check
+//! needs `Authorization: Bearer` (or, on the wallboard's stream, its session cookie; on the
+//! agent's chat socket, a one-use ticket from `POST /agents/{agent}/chat/ticket`). The check
 //! lives in one place, [`authorize`], a layer in front of each protected route that asks
 //! [`Access::check`] whether the token's user may do what the route's [`Endpoint`] does: a
 //! missing or wrong token gets 401, a token without the right 403, and neither changes
@@ -61,6 +62,7 @@ struct ApiState {
     chat_webhook: Option<Arc<crate::chat_webhook::ChatWebhook>>,
     wallboard: Arc<crate::wallboard::Wallboard>,
     editor: Arc<crate::editor::FlowEditor>,
+    chat_tickets: Arc<crate::desk::chat_ticket::ChatTickets>,
 }
 
 pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
@@ -76,6 +78,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
         masker: Arc::new(settings.masker),
         chat: settings.chat,
         editor: settings.editor,
+        chat_tickets: Arc::default(),
     };
     let mut router = Router::new()
         .route("/health", get(health))
@@ -103,6 +106,7 @@ pub fn router(switch: SwitchHandle, settings: ApiSettings) -> Router {
             Endpoint::CallRecording => post(call_recording),
             Endpoint::CallTransfer => post(call_transfer),
             Endpoint::AgentChat => get(agent_chat),
+            Endpoint::AgentChatTicket => post(agent_chat_ticket),
             Endpoint::WallboardEvents => get(wallboard_events),
             Endpoint::WallboardSession => post(wallboard_session),
             Endpoint::QueueContacts => post(create_contact),
@@ -202,6 +206,13 @@ async fn authorize(
         .next()
         .map(|(_, value)| value.to_string())
         .unwrap_or_default();
+    let token = token.or_else(|| {
+        endpoint
+            .takes_chat_ticket()
+            .then(|| crate::desk::chat_ticket::ticket_in_query(request.uri().query()))
+            .flatten()
+            .and_then(|ticket| state.chat_tickets.redeem(ticket, &subject, now_unix_ms()))
+    });
     // An outbound call belongs to the agent who dialled it, a call to its queue and its
     // agent: the switch says which.
     let owner = match endpoint.subject() {
@@ -642,6 +653,34 @@ async fn wallboard_events(
 
 async fn wallboard_session(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     crate::wallboard::open_session(&state.wallboard, bearer(&headers), now_unix_ms())
+}
+
+/// `POST /agents/{agent}/chat/ticket`: the bearer token, already checked, becomes a one-use
+/// ticket for the agent's chat socket (`crate::desk::chat_ticket`).
+async fn agent_chat_ticket(
+    State(state): State<ApiState>,
+    Path(agent): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = bearer(&headers) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "expected an Authorization: Bearer token" })),
+        )
+            .into_response();
+    };
+    match state.chat_tickets.issue(&agent, token, now_unix_ms()) {
+        Ok(ticket) => Json(json!({
+            "ticket": ticket,
+            "expires_in_ms": crate::desk::chat_ticket::TICKET_MS,
+        }))
+        .into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": format!("cannot draw a ticket: {error}") })),
+        )
+            .into_response(),
+    }
 }
 
 async fn outbound_call(State(state): State<ApiState>, Path(call): Path<String>) -> Response {

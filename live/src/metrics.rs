@@ -78,6 +78,9 @@ pub struct Metrics {
     pub callbacks_answered: Counter,
     pub callbacks_failed: Counter,
     pub trunk_invites_failed: Family<GatewayLabel, Counter>,
+    pub crm_screen_pops_delivered: Counter,
+    pub crm_screen_pops_failed: Counter,
+    pub crm_screen_pops_dropped: Counter,
     /// Chat messages checked against `[live.compliance] sensitive_words`.
     pub chat_messages_checked: Family<ChatDirectionLabel, Counter>,
     /// Chat messages with a listed word, by what was done to them.
@@ -219,6 +222,20 @@ impl Default for Metrics {
             "Callbacks that ended before the customer answered (busy, no answer, every gateway \
              failed, the agent hung up first).",
         );
+        let crm_screen_pops_delivered = counter(
+            "crm_screen_pops_delivered",
+            "CRM screen pops ([live.crm]) the receiver took with a 2xx, retries included.",
+        );
+        let crm_screen_pops_failed = counter(
+            "crm_screen_pops_failed",
+            "CRM screen pops given up on: every retry failed, or the receiver refused with a \
+             4xx that a retry would not change.",
+        );
+        let crm_screen_pops_dropped = counter(
+            "crm_screen_pops_dropped",
+            "CRM screen pops dropped unsent because their queue was full (a slow or absent \
+             receiver): the switch never waits for one.",
+        );
         let bot_contained = counter(
             "bot_contained",
             "Chats the FAQ bot of a bot node served to the end: they ended self-served.",
@@ -302,6 +319,9 @@ impl Default for Metrics {
             callbacks_answered,
             callbacks_failed,
             trunk_invites_failed,
+            crm_screen_pops_delivered,
+            crm_screen_pops_failed,
+            crm_screen_pops_dropped,
             chat_messages_checked,
             chat_messages_intercepted,
             word_list_reloads,

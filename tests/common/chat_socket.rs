@@ -14,7 +14,9 @@ use super::{Server, TOKEN};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-pub async fn connect(server: &Server, path: &str, token: Option<&str>) -> Socket {
+/// A socket on `path` of the server, with `Authorization: Bearer` when `token` is given, or
+/// the status the server refused the upgrade with.
+pub async fn try_connect(server: &Server, path: &str, token: Option<&str>) -> Result<Socket, u16> {
     let mut request = format!("ws://127.0.0.1:{}{path}", server.http_port)
         .into_client_request()
         .unwrap();
@@ -23,8 +25,19 @@ pub async fn connect(server: &Server, path: &str, token: Option<&str>) -> Socket
             .headers_mut()
             .insert("Authorization", format!("Bearer {token}").parse().unwrap());
     }
-    let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(error) => panic!("{path}: {error}"),
+    }
+}
+
+pub async fn connect(server: &Server, path: &str, token: Option<&str>) -> Socket {
+    try_connect(server, path, token)
+        .await
+        .unwrap_or_else(|status| panic!("{path}: refused with {status}"))
 }
 
 pub async fn send(socket: &mut Socket, frame: Value) {

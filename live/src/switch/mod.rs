@@ -33,6 +33,7 @@ mod outbound;
 mod probe;
 mod recording;
 mod registration;
+mod screen_pop;
 mod ticket;
 mod transfer;
 mod wallboard;
@@ -233,6 +234,8 @@ pub struct Switch {
     faq_bot: Option<crate::faq_bot::FaqBot>,
     /// The wallboard's figures the engine does not keep (waiting times, removals today).
     tally: crate::wallboard_tally::Tally,
+    /// The CRM screen pops' queue (`[live.crm]`, `with_screen_pops`).
+    screen_pops: Option<crate::crm::ScreenPops>,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -301,6 +304,7 @@ impl Switch {
             chats: HashMap::new(),
             chat_agents: HashMap::new(),
             chat_frames: VecDeque::new(),
+            screen_pops: None,
             sensitive_words: None,
             sentiment,
             faq_bot: None,
@@ -1090,6 +1094,9 @@ impl Switch {
     }
 
     fn apply_action(&mut self, output: Output) {
+        if let Output::Offer { contact, agent, .. } = &output {
+            self.pop_screen(*contact, *agent);
+        }
         match output {
             Output::Offer { contact, agent, .. } if self.is_chat(contact) => {
                 self.offer_chat(contact, agent)

@@ -277,23 +277,14 @@ impl Wallboard {
 
     /// A new session for `token`, valid for [`SESSION_MS`].
     fn open_session(&self, token: String, now_unix_ms: i64) -> Result<String, getrandom::Error> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)?;
-        let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        let id = crate::secret_ids::random_id()?;
         let mut sessions = self
             .sessions
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        sessions.retain(|_, session| session.expires_unix_ms > now_unix_ms);
-        if sessions.len() >= MAX_SESSIONS {
-            let oldest = sessions
-                .iter()
-                .min_by_key(|(_, session)| session.expires_unix_ms)
-                .map(|(id, _)| id.clone());
-            if let Some(oldest) = oldest {
-                sessions.remove(&oldest);
-            }
-        }
+        crate::secret_ids::make_room(&mut sessions, MAX_SESSIONS, now_unix_ms, |session| {
+            session.expires_unix_ms
+        });
         sessions.insert(
             id.clone(),
             Session {

@@ -1,6 +1,6 @@
 // The agent desk: the agent's state and the contact it is offered or talks to, read every
 // second from the API with the token typed in (kept in this page's memory only, never stored),
-// and the state changes as buttons (docs/web.md).
+// and the state changes as buttons (docs/web.md). The chat pane is chat.js.
 "use strict";
 
 const REFRESH_MS = 1000;
@@ -54,7 +54,9 @@ async function refresh() {
 function signOut(message) {
   clearInterval(timer);
   token = null;
+  stopChats();
   document.getElementById("desk").hidden = true;
+  document.getElementById("chat").hidden = true;
   document.getElementById("login").hidden = false;
   setText("#login-error", message || "");
   setText("#status", "Signed out");
@@ -79,6 +81,7 @@ document.getElementById("login").addEventListener("submit", async (event) => {
   input.value = "";
   document.getElementById("login").hidden = true;
   document.getElementById("desk").hidden = false;
+  document.getElementById("chat").hidden = false;
   await refresh();
   if (token) timer = setInterval(refresh, REFRESH_MS);
 });
