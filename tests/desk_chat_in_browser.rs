@@ -29,13 +29,7 @@ fn an_agent_accepts_a_chat_offer_and_both_sides_see_the_messages() {
     let folder = Browser::screenshots("desk-chat");
 
     let mut browser = Browser::start();
-    browser.must(json!({ "open": format!("http://127.0.0.1:{}/desk", server.http_port) }));
-    browser.must(json!({ "fill": "#agent", "value": AGENT }));
-    browser.must(json!({ "fill": "#token", "value": TOKEN }));
-    browser.must(json!({ "click": "#login button[type=submit]" }));
-    browser.wait_text("#state", "offline", 5_000);
-    browser.must(json!({ "click": "#chat-start" }));
-    browser.wait_text("#chat-status", "Taking chats.", 5_000);
+    browser.open_desk_taking_chats(server.http_port, AGENT, TOKEN);
     // The socket logged the agent in, available at once.
     browser.wait_text("#state", "available", 3_000);
 
@@ -58,12 +52,9 @@ fn an_agent_accepts_a_chat_offer_and_both_sides_see_the_messages() {
         3_000,
     );
     browser.screenshot(&folder.join("desk-chat-offer.png"));
-    browser.must(json!({ "click": format!("{offer} .accept") }));
-    let chat = format!("#chat-{contact}");
-    browser.wait_text(
-        &format!("{chat} h3"),
+    let chat = browser.accept_desk_offer(
+        contact,
         &format!("alice · web-chat · chat {contact}: connected"),
-        5_000,
     );
     sockets.block_on(async {
         let connected = next_of(&mut alice, "connected").await;

@@ -21,7 +21,11 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu"],
 });
-const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+// BROWSER_TIME_ZONE: the page's time zone (an IANA name), for pages that show local times.
+const page = await browser.newPage({
+  viewport: { width: 1600, height: 900 },
+  timezoneId: process.env.BROWSER_TIME_ZONE || undefined,
+});
 const errors = [];
 page.on("console", (message) => {
   if (message.type() === "error") errors.push(message.text());

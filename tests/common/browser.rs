@@ -18,12 +18,26 @@ pub struct Browser {
 
 impl Browser {
     pub fn start() -> Browser {
+        Browser::start_with(None)
+    }
+
+    /// [`Browser::start`] with the page in the time zone `zone` (an IANA name), whatever the
+    /// machine's: for pages that show local times.
+    pub fn start_in_time_zone(zone: &str) -> Browser {
+        Browser::start_with(Some(zone))
+    }
+
+    fn start_with(time_zone: Option<&str>) -> Browser {
         let folder = repository_file("tests/browser");
         assert!(
             folder.join("node_modules/playwright-core").exists(),
             "playwright-core is missing: npm ci --prefix tests/browser (CI runs it in .ci/run)"
         );
-        let mut process = Command::new("node")
+        let mut command = Command::new("node");
+        if let Some(zone) = time_zone {
+            command.env("BROWSER_TIME_ZONE", zone);
+        }
+        let mut process = command
             .arg(folder.join("drive.mjs"))
             .current_dir(&folder)
             .stdin(Stdio::piped())
@@ -73,6 +87,27 @@ impl Browser {
     pub fn text(&mut self, selector: &str) -> String {
         let answer = self.must(json!({ "text": selector }));
         answer["text"].as_str().unwrap().to_string()
+    }
+
+    /// Opens the agent desk on `http_port`, signs `agent` in with `token` and takes chats (and
+    /// e-mails): the chat socket is open once this returns.
+    pub fn open_desk_taking_chats(&mut self, http_port: u16, agent: &str, token: &str) {
+        self.must(json!({ "open": format!("http://127.0.0.1:{http_port}/desk") }));
+        self.must(json!({ "fill": "#agent", "value": agent }));
+        self.must(json!({ "fill": "#token", "value": token }));
+        self.must(json!({ "click": "#login button[type=submit]" }));
+        self.wait_text("#state", "offline", 5_000);
+        self.must(json!({ "click": "#chat-start" }));
+        self.wait_text("#chat-status", "Taking chats.", 5_000);
+    }
+
+    /// On the agent desk: accepts the offer of `contact` and waits for its card's `title`;
+    /// returns the card's selector.
+    pub fn accept_desk_offer(&mut self, contact: u64, title: &str) -> String {
+        self.must(json!({ "click": format!("#offer-{contact} .accept") }));
+        let card = format!("#chat-{contact}");
+        self.wait_text(&format!("{card} h3"), title, 5_000);
+        card
     }
 
     pub fn screenshot(&mut self, path: &Path) {

@@ -2,12 +2,15 @@
 // one-use ticket because a browser's WebSocket cannot send the bearer token (docs/web.md).
 // Offers come with their transcript so far, to accept or decline; each chat the agent holds
 // is a card with its transcript, a reply box and a close button, as many as its capacity.
+// E-mail/ticket contacts come on the same socket with the same frames: their cards show the
+// subject, the body and the due time instead of a conversation.
 // Loaded after desk.js, whose `api`, `agentPath` and `setText` it uses.
 "use strict";
 
 let chatSocket = null;
-// Contact id → { customer, entry, queue, state, transcript: [{from, text, sent_unix_ms}],
-// unsent: texts sent and not yet confirmed by a `sent` frame, in order }.
+// Contact id → { channel, customer, entry, queue, state, transcript: [{from, text,
+// sent_unix_ms}], unsent: texts sent and not yet confirmed by a `sent` frame, in order;
+// an e-mail's subject, body and dueUnixMs, its transcript then holding the replies only }.
 const chats = new Map();
 
 function element(tag, attributes, text) {
@@ -43,10 +46,58 @@ function transcriptList(chat) {
   return list;
 }
 
+// A span of time in whole hours and minutes, the one way the desk writes one ("3 h 20 min").
+function hoursAndMinutes(ms) {
+  const minutes = Math.floor(Math.abs(ms) / 60000);
+  const hours = Math.floor(minutes / 60);
+  return hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+// A date and time of day in the agent's own time zone, named by its offset: a due time
+// may be days away, and the agent plans in local time.
+function localTime(unixMs) {
+  const at = new Date(unixMs);
+  const two = (number) => String(number).padStart(2, "0");
+  const offset = -at.getTimezoneOffset();
+  const size = Math.abs(offset);
+  const zone = offset === 0 ? "UTC"
+    : `UTC${offset < 0 ? "-" : "+"}${Math.floor(size / 60)}${size % 60 ? `:${two(size % 60)}` : ""}`;
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ` +
+    `${two(at.getHours())}:${two(at.getMinutes())} ${zone}`;
+}
+
+function dueText(dueUnixMs) {
+  if (typeof dueUnixMs !== "number") return "No due time";
+  const left = dueUnixMs - Date.now();
+  const when = left >= 0 ? `due in ${hoursAndMinutes(left)}` : `overdue by ${hoursAndMinutes(left)}`;
+  return `Due ${localTime(dueUnixMs)} · ${when}`;
+}
+
+// The time left changes while the card stays: every due line is rewritten each 20 s.
+setInterval(() => {
+  for (const line of document.querySelectorAll(".due[data-due-unix-ms]")) {
+    line.textContent = dueText(Number(line.dataset.dueUnixMs));
+  }
+}, 20000);
+
+// What an e-mail card shows above its replies: who wrote, the due time and the body, as text.
+function emailDetails(card, chat) {
+  card.append(element("p", { class: "from" }, `From ${chat.customer || "an unnamed sender"} · ${chat.queue}`));
+  const due = element("p", { class: "due" }, dueText(chat.dueUnixMs));
+  if (typeof chat.dueUnixMs === "number") due.dataset.dueUnixMs = String(chat.dueUnixMs);
+  card.append(due, element("div", { class: "body" }, chat.body));
+}
+
 function offerCard(contact, chat) {
-  const card = element("article", { id: `offer-${contact}`, class: "chat offer" });
-  card.append(element("h3", {}, `Chat offered: ${chat.customer || "a customer"} on ${chat.entry} (${chat.queue})`));
-  card.append(transcriptList(chat));
+  const email = chat.channel === "email";
+  const card = element("article", { id: `offer-${contact}`, class: email ? "chat offer email" : "chat offer" });
+  if (email) {
+    card.append(element("h3", {}, `E-mail offered: ${chat.subject}`));
+    emailDetails(card, chat);
+  } else {
+    card.append(element("h3", {}, `Chat offered: ${chat.customer || "a customer"} on ${chat.entry} (${chat.queue})`));
+    card.append(transcriptList(chat));
+  }
   card.append(button("accept", "Accept", () => sendFrame({ type: "accept", contact })));
   // Declined, the chat is nobody's until the engine offers it again (maybe here: a new offer).
   card.append(button("decline", "Decline", () => {
@@ -60,15 +111,22 @@ function offerCard(contact, chat) {
 const STATE_WORDS = { connected: "connected", "wrap-up": "after-contact work", closed: "closed" };
 
 function chatCard(contact, chat) {
-  const card = element("article", { id: `chat-${contact}`, class: `chat ${chat.state}` });
+  const email = chat.channel === "email";
+  const card = element("article", { id: `chat-${contact}`, class: `chat ${chat.state}${email ? " email" : ""}` });
   const by = chat.state === "closed" && chat.closedBy ? ` by ${chat.closedBy}` : "";
+  const kind = email ? "e-mail" : "chat";
+  const title = email ? chat.subject : chat.customer || "Customer";
   card.append(element("h3", {},
-    `${chat.customer || "Customer"} · ${chat.queue} · chat ${contact}: ${STATE_WORDS[chat.state]}${by}`));
+    `${title} · ${chat.queue} · ${kind} ${contact}: ${STATE_WORDS[chat.state]}${by}`));
+  if (email) emailDetails(card, chat);
   card.append(transcriptList(chat));
   if (chat.state === "connected") {
     const form = element("form", { class: "reply" });
-    const input = element("input", { name: "text", "aria-label": `Reply to chat ${contact}`, autocomplete: "off", required: "" });
-    form.append(input, element("button", { type: "submit", class: "send" }, "Send"));
+    // An e-mail's reply is a letter: several lines, sent with the button.
+    const input = email
+      ? element("textarea", { name: "text", "aria-label": `Reply to e-mail ${contact}`, rows: "4", required: "" })
+      : element("input", { name: "text", "aria-label": `Reply to chat ${contact}`, autocomplete: "off", required: "" });
+    form.append(input, element("button", { type: "submit", class: "send" }, email ? "Send reply" : "Send"));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (!input.value) return;
@@ -76,7 +134,7 @@ function chatCard(contact, chat) {
       sendFrame({ type: "message", contact, text: input.value });
       input.value = "";
     });
-    card.append(form, button("close", "Close the chat", () => sendFrame({ type: "close", contact })));
+    card.append(form, button("close", `Close the ${kind}`, () => sendFrame({ type: "close", contact })));
   } else if (chat.state === "wrap-up") {
     card.append(button("wrap-up-done", "Finish after-contact work",
       () => sendFrame({ type: "wrap-up-done", contact })));
@@ -89,7 +147,7 @@ function chatCard(contact, chat) {
 // Redraw the cards, keeping the text being typed and where it was typed.
 function drawChats() {
   const typing = new Map();
-  for (const input of document.querySelectorAll("#chats input[name=text]")) {
+  for (const input of document.querySelectorAll("#chats [name=text]")) {
     typing.set(input.closest("article").id, input.value);
   }
   const focused = document.activeElement && document.activeElement.closest("#chats article");
@@ -102,11 +160,11 @@ function drawChats() {
   document.getElementById("offers").replaceChildren(...offers);
   document.getElementById("chats").replaceChildren(...open);
   for (const [id, value] of typing) {
-    const input = document.querySelector(`#${id} input[name=text]`);
+    const input = document.querySelector(`#${id} [name=text]`);
     if (input) input.value = value;
   }
   if (focused) {
-    const input = document.querySelector(`#${focused.id} input[name=text]`);
+    const input = document.querySelector(`#${focused.id} [name=text]`);
     if (input) input.focus();
   }
   for (const list of document.querySelectorAll("#chats .transcript")) list.scrollTop = list.scrollHeight;
@@ -115,16 +173,23 @@ function drawChats() {
 function receive(frame) {
   const chat = chats.get(frame.contact);
   switch (frame.type) {
-    case "offer":
+    case "offer": {
+      const email = frame.channel === "email";
       chats.set(frame.contact, {
+        channel: frame.channel,
         customer: frame.attributes.customer,
         entry: frame.attributes.entry_point,
         queue: frame.queue,
         state: "offered",
-        transcript: frame.transcript,
+        // An e-mail's body is its transcript's first line: shown once, as the body.
+        transcript: email ? frame.transcript.slice(1) : frame.transcript,
+        subject: frame.subject,
+        body: frame.body,
+        dueUnixMs: frame.due_unix_ms,
         unsent: [],
       });
       break;
+    }
     case "offer-withdrawn":
       chats.delete(frame.contact);
       setText("#chat-status", `Chat ${frame.contact} is no longer offered.`);
