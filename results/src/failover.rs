@@ -195,10 +195,13 @@ pub struct FaultSummary {
     pub lost_callbacks: Estimate,
     pub failed_during_detection: Estimate,
     pub trunk_blocked: Estimate,
-    /// Until the first answer of a contact that arrived after the fault started.
+    /// Until the first answer of a contact that arrived at or after the fault's start (exact
+    /// event times).
     pub time_to_answer_s: Estimate,
-    /// Until the interval service level is back within 5 points of the baseline, over the
-    /// replications where it came back; `unrecovered` counts the others.
+    /// Until the first moment (the fault's start or an arrival after it) from which the
+    /// contacts arriving in one `measure_window` have a service level back within 5 points of
+    /// the baseline (exact event times; `docs/failover.md`), over the replications where it
+    /// came back; `unrecovered` counts the others.
     pub rto_s: Estimate,
     pub unrecovered: usize,
     pub baseline_service_level: Estimate,

@@ -951,9 +951,9 @@ fn a_policy_on_another_kind_of_fault_is_placed_in_the_file() {
 }
 
 #[test]
-fn the_rto_of_a_fault_late_in_its_window_is_measured_from_the_windows_after_it() {
-    // The active-standby bank loses dc-north 59 s into a one-minute window: that window is
-    // mostly calls from before the fault and must not count as the recovery.
+fn a_fault_late_in_a_minute_is_not_recovered_before_the_carrier_notices() {
+    // The active-standby bank loses dc-north 59 s into a minute: the RTO's windows start at
+    // the fault and after it, so calls from before the fault cannot make it look recovered.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios/bank-failover-active-standby.toml");
     let text = std::fs::read_to_string(path).unwrap();
@@ -992,4 +992,100 @@ fn a_standby_site_of_weight_zero_is_refused_at_its_name() {
         )),
         "{shown}"
     );
+}
+
+/// One active site taking every call and a standby site whose agents answer each call at once:
+/// a site outage of `dc-north` fails every call until the carrier re-routes (1 s × 3 detection:
+/// between 2 s and 3 s), and every call after that is answered within target.
+const SWITCHOVER: &str = r#"
+[scenario]
+seed = 7
+duration = "1h"
+warmup = "0s"
+replications = 4
+service_level = { target = "20s" }
+
+[[site]]
+name = "dc-north"
+
+[[site]]
+name = "dc-south"
+
+[[queue]]
+name = "hotline"
+channel = "voice"
+skills = ["hotline"]
+
+[[traffic]]
+queue = "hotline"
+rate = "3600/h"
+handle_time = { dist = "constant", value = "10s" }
+
+[[agents]]
+name = "south"
+count = 40
+skills = ["hotline"]
+site = "dc-south"
+
+[topology]
+mode = "active-standby"
+detection = { options_interval = "1s", misses = 3 }
+reregistration_delay = "30s"
+replication = { mode = "none" }
+measure_window = "10s"
+
+[[topology.site]]
+name = "dc-north"
+
+[[topology.site]]
+name = "dc-south"
+standby = true
+
+[[fault]]
+kind = "site-outage"
+site = "dc-north"
+start = "30m"
+duration = "10m"
+"#;
+
+#[test]
+fn a_switchover_in_seconds_has_its_rto_to_the_millisecond() {
+    let model = model_from_text(SWITCHOVER).unwrap();
+    let result = run(&model, 2);
+    assert_exact(&result);
+    let fault_ms = 30 * 60_000;
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert_eq!(outcome.baseline_service_level, Some(1.0));
+        assert!(outcome.failed_during_detection > 0, "{outcome:?}");
+        // The first call after the re-route is answered on arrival and every later one too: the
+        // first 10 s window of only good calls starts with it, so the RTO is its arrival, and
+        // its answer is the first after the fault. The carrier cannot re-route before 2 s.
+        let rto_ms = outcome.rto_ms.expect("the standby site takes over");
+        assert_eq!(outcome.time_to_answer_ms, Some(rto_ms));
+        assert!((2_000..10_000).contains(&rto_ms), "{rto_ms}");
+    }
+    // The same figure read from the trace of replication 0: calls that failed never reached
+    // the engine, so the first arrival it saw after the fault is the first call re-routed.
+    let events = traced_events(&model);
+    let first_arrival_ms = events
+        .iter()
+        .filter(|event| event["event"] == "contact-arrived")
+        .map(|event| event["time_ms"].as_u64().unwrap())
+        .find(|&time_ms| time_ms >= fault_ms)
+        .unwrap();
+    assert_eq!(
+        result.failover_outputs[0].outcomes[0].rto_ms,
+        Some(first_arrival_ms - fault_ms)
+    );
+    // The summary has it in seconds, its interval never below 0.
+    let summary = &result.summary.failover.as_ref().unwrap().faults[0];
+    let rtos_s: Vec<f64> = result
+        .failover_outputs
+        .iter()
+        .map(|output| output.outcomes[0].rto_ms.unwrap() as f64 / 1000.0)
+        .collect();
+    assert_eq!(summary.rto_s.mean, Some(rtos_s.iter().sum::<f64>() / 4.0));
+    assert!(summary.rto_s.ci95.unwrap()[0] >= 0.0);
+    assert_eq!(summary.unrecovered, 0);
 }

@@ -1,5 +1,7 @@
 //! The `failover` section of `summary.json`: what the faults cost, means and 95 % intervals
-//! across replications, from each replication's [`FailoverOutput`].
+//! across replications, from each replication's [`FailoverOutput`]. Every figure here is a
+//! count, a time or a share, so its Student t interval is clipped to the values it can take
+//! (never below 0, a share never above 1).
 
 use switchboard_results::failover::{
     FailoverSummary, FailoverTimeline, FaultSummary, LedgerEstimates, RecoveryPoint,
@@ -12,7 +14,7 @@ use crate::topology::{FaultKind, Topology};
 /// Summarizes the failover outputs of every replication (in replication order).
 pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverSummary {
     let estimate = |value: &dyn Fn(&Ledger) -> u64| {
-        Estimate::of(outputs.iter().map(|output| value(&output.ledger) as f64))
+        Estimate::of_nonnegative(outputs.iter().map(|output| value(&output.ledger) as f64))
     };
     let totals = LedgerEstimates {
         offered: estimate(&|ledger| ledger.offered),
@@ -41,7 +43,9 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
         .enumerate()
         .map(|(index, fault)| {
             let per = |value: &dyn Fn(&FaultOutcome) -> f64| {
-                Estimate::of(outputs.iter().map(|output| value(&output.outcomes[index])))
+                Estimate::of_nonnegative(
+                    outputs.iter().map(|output| value(&output.outcomes[index])),
+                )
             };
             let seconds = |ms: Option<u64>| ms.map_or(f64::NAN, |ms| ms as f64 / 1000.0);
             FaultSummary {
@@ -68,7 +72,8 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                         outcome.baseline_service_level.is_some() && outcome.rto_ms.is_none()
                     })
                     .count(),
-                baseline_service_level: per(&|o| o.baseline_service_level.unwrap_or(f64::NAN)),
+                baseline_service_level: per(&|o| o.baseline_service_level.unwrap_or(f64::NAN))
+                    .clipped(0.0, 1.0),
                 answered_across_partition: (fault.kind == FaultKind::Partition)
                     .then(|| per(&|o| o.answered_across_partition as f64)),
             }
