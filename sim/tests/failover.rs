@@ -175,6 +175,7 @@ fn assert_exact(result: &RunResult) {
                 + ledger.lost_queued
                 + ledger.lost_callbacks
                 + ledger.failed_during_detection
+                + ledger.no_site_up
                 + ledger.trunk_blocked,
             "the timeline places every harmed contact in a window"
         );
@@ -1088,4 +1089,90 @@ fn a_switchover_in_seconds_has_its_rto_to_the_millisecond() {
     assert_eq!(summary.rto_s.mean, Some(rtos_s.iter().sum::<f64>() / 4.0));
     assert!(summary.rto_s.ci95.unwrap()[0] >= 0.0);
     assert_eq!(summary.unrecovered, 0);
+}
+
+/// [`SWITCHOVER`] made active-active with agents at both sites and two overlapping engine
+/// restarts: dc-north's from 10 min to 15 min, dc-south's from 12 min to 17 min.
+fn overlapping_restarts() -> String {
+    SWITCHOVER
+        .replace("mode = \"active-standby\"", "mode = \"active-active\"")
+        .replace("standby = true\n", "")
+        .replace(
+            "[[agents]]\nname = \"south\"\ncount = 40",
+            "[[agents]]\nname = \"north\"\ncount = 20\nskills = [\"hotline\"]\nsite = \"dc-north\"\n\n[[agents]]\nname = \"south\"\ncount = 20",
+        )
+        .replace(
+            "[[fault]]\nkind = \"site-outage\"\nsite = \"dc-north\"\nstart = \"30m\"\nduration = \"10m\"\n",
+            "[[fault]]\nkind = \"engine-restart\"\nsite = \"dc-north\"\nstart = \"10m\"\nduration = \"5m\"\n\n\
+             [[fault]]\nkind = \"engine-restart\"\nsite = \"dc-south\"\nstart = \"12m\"\nduration = \"5m\"\n",
+        )
+}
+
+#[test]
+fn calls_refused_while_no_site_is_up_are_not_failures_during_detection() {
+    let text = overlapping_restarts();
+    assert!(text.contains("kind = \"engine-restart\"\nsite = \"dc-south\""));
+    let model = model_from_text(&text).unwrap();
+    let result = run(&model, 2);
+    assert_exact(&result);
+    // Per replication, (failed during detection, no site up) of dc-north's restart, then of
+    // dc-south's. dc-north's restart fails the calls sent there for its 2 to 3 s of
+    // detection; dc-south's fails those sent to dc-south for its own, and then the carrier
+    // believes both sites down and refuses every call until dc-north is believed up again,
+    // one health check after its restart: 15 min + 1 s. Those are refused, not failed during
+    // detection, and belong to dc-south's restart, which took down the last site.
+    let counts: Vec<[(u64, u64); 2]> = result
+        .failover_outputs
+        .iter()
+        .map(|output| {
+            [0, 1].map(|fault| {
+                let outcome = &output.outcomes[fault];
+                (outcome.failed_during_detection, outcome.no_site_up)
+            })
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            [(5, 0), (1, 179)],
+            [(3, 0), (2, 182)],
+            [(4, 0), (2, 187)],
+            [(0, 0), (2, 174)],
+        ]
+    );
+    for output in &result.failover_outputs {
+        let ledger = &output.ledger;
+        let [north, south] = [&output.outcomes[0], &output.outcomes[1]];
+        assert_eq!(
+            ledger.failed_during_detection,
+            north.failed_during_detection + south.failed_during_detection
+        );
+        assert_eq!(ledger.no_site_up, south.no_site_up);
+    }
+    // Read from the trace of replication 0: no call reached an engine from dc-south's restart
+    // (dc-north's engine was down already) until dc-north was believed up, and the contacts
+    // created meanwhile, which never reached the engine, are exactly dc-south's failed and
+    // refused calls.
+    let arrivals: Vec<(u64, u64)> = traced_events(&model)
+        .iter()
+        .filter(|event| event["event"] == "contact-arrived")
+        .map(|event| {
+            (
+                event["time_ms"].as_u64().unwrap(),
+                event["contact"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let (both_down_ms, believed_up_ms) = (12 * 60_000, 15 * 60_000 + 1_000);
+    let before = arrivals
+        .iter()
+        .rfind(|(time_ms, _)| *time_ms < both_down_ms)
+        .unwrap();
+    let after = arrivals
+        .iter()
+        .find(|(time_ms, _)| *time_ms >= both_down_ms)
+        .unwrap();
+    assert!(after.0 >= believed_up_ms, "{after:?}");
+    let [_, south] = counts[0];
+    assert_eq!(after.1 - before.1 - 1, south.0 + south.1);
 }

@@ -132,6 +132,9 @@ pub struct Ledger {
     pub lost_queued: u64,
     pub lost_callbacks: u64,
     pub failed_during_detection: u64,
+    /// Refused at once because the carrier believed every site down: no detection was
+    /// pending, there was nowhere to send the call.
+    pub no_site_up: u64,
     pub trunk_blocked: u64,
     pub still_inside: u64,
 }
@@ -150,6 +153,7 @@ impl Ledger {
             + self.lost_queued
             + self.lost_callbacks
             + self.failed_during_detection
+            + self.no_site_up
             + self.trunk_blocked
             + self.still_inside
     }
@@ -166,7 +170,11 @@ pub struct FaultOutcome {
     pub dropped: u64,
     pub lost_queued: u64,
     pub lost_callbacks: u64,
+    /// Calls sent to the site while the carrier had not yet noticed it was unreachable.
     pub failed_during_detection: u64,
+    /// Calls refused while the carrier believed every site down, attributed to the fault
+    /// that took down the last site still down (see [`Failover::admit`]).
+    pub no_site_up: u64,
     pub trunk_blocked: u64,
     /// From the fault's start to the first answer (the engine's `ContactAnswered`, to the
     /// millisecond) of a contact that arrived at or after it.
@@ -258,7 +266,7 @@ pub struct MeasureWindow {
     pub offered: u64,
     /// Of those, answered within their queue's target.
     pub good: u64,
-    /// Contacts the failover dropped, lost, failed or trunk-blocked in the window.
+    /// Contacts the failover dropped, lost, failed, refused or trunk-blocked in the window.
     pub harmed: u64,
 }
 
@@ -452,9 +460,20 @@ impl<'a> Failover<'a> {
         }
         let chosen = chosen.or(candidates.last().copied());
         let Some(chosen) = chosen else {
-            // The carrier knows every site is down: the call is refused at once.
-            self.ledger.failed_during_detection += 1;
+            // The carrier knows every site is down: the call is refused at once. No health
+            // check is pending, so this is not a failure during detection; it belongs to the
+            // fault that left no site up (the latest to start of those still holding a site
+            // down), if one still does: a site back up but not yet believed up has none.
+            self.ledger.no_site_up += 1;
             self.note_harm(now_ms);
+            let last_down = self
+                .site_fault
+                .iter()
+                .flatten()
+                .max_by_key(|&&fault| (self.faults[fault as usize].start_ms, fault));
+            if let Some(&fault) = last_down {
+                self.outcomes[fault as usize].no_site_up += 1;
+            }
             return false;
         };
         if !self.site_reachable(chosen) {
@@ -1066,7 +1085,7 @@ impl<'a> Failover<'a> {
 }
 
 /// The ledger's counts by name, in the order of the accounting identity.
-pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
+pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 15] {
     [
         ("offered", ledger.offered),
         ("answered", ledger.answered),
@@ -1080,6 +1099,7 @@ pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
         ("lost_queued", ledger.lost_queued),
         ("lost_callbacks", ledger.lost_callbacks),
         ("failed_during_detection", ledger.failed_during_detection),
+        ("no_site_up", ledger.no_site_up),
         ("trunk_blocked", ledger.trunk_blocked),
         ("still_inside", ledger.still_inside),
     ]

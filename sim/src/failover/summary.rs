@@ -29,6 +29,7 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
         lost_queued: estimate(&|ledger| ledger.lost_queued),
         lost_callbacks: estimate(&|ledger| ledger.lost_callbacks),
         failed_during_detection: estimate(&|ledger| ledger.failed_during_detection),
+        no_site_up: estimate(&|ledger| ledger.no_site_up),
         trunk_blocked: estimate(&|ledger| ledger.trunk_blocked),
         still_inside: estimate(&|ledger| ledger.still_inside),
     };
@@ -62,6 +63,7 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                 lost_queued: per(&|o| o.lost_queued as f64),
                 lost_callbacks: per(&|o| o.lost_callbacks as f64),
                 failed_during_detection: per(&|o| o.failed_during_detection as f64),
+                no_site_up: per(&|o| o.no_site_up as f64),
                 trunk_blocked: per(&|o| o.trunk_blocked as f64),
                 time_to_answer_s: per(&|o| seconds(o.time_to_answer_ms)),
                 rto_s: per(&|o| seconds(o.rto_ms)),
