@@ -617,9 +617,17 @@ impl SensitiveWords {
             let scalar = (u32::from(lead & 0x1F) << 6) | u32::from(bytes[index + 1] & 0x3F);
             (table[scalar as usize], index + 2)
         } else {
-            let character = text[index..].chars().next().unwrap_or('\0');
-            (self.code_of(character), index + character.len_utf8())
+            self.rare_code_at(text, index)
         }
+    }
+
+    /// [`SensitiveWords::code_at`] for a character of four bytes (beyond the BMP): out of
+    /// line, so that the loops that decode keep their state in registers.
+    #[cold]
+    #[inline(never)]
+    fn rare_code_at(&self, text: &str, index: usize) -> (u16, usize) {
+        let character = text[index..].chars().next().unwrap_or('\0');
+        (self.code_of(character), index + character.len_utf8())
     }
 
     /// The code of the first character at or after byte `index` of `text` that is not
