@@ -756,8 +756,13 @@ impl SensitiveWords {
             let start = index as u32;
             let code;
             (code, index) = self.code_at(table, text, index, lead);
-            if code == DROPPED {
-                continue;
+            // One test on most characters for both: a separator (dropped), a character that
+            // is a word by itself (flagged; `DROPPED` has the flag too).
+            if code >= SINGLE {
+                if code == DROPPED {
+                    continue;
+                }
+                candidates.push(start);
             }
             // The two characters before this one may begin a word of two or more: may one
             // start there? (One branch on most characters.)
@@ -784,9 +789,6 @@ impl SensitiveWords {
                     }
                 }
             }
-            if code & SINGLE != 0 {
-                candidates.push(start);
-            }
             // No branch on a character that occurs in no word: the mask of code 0 is empty.
             pending = second_masks[(pair & 0x7FFF) as usize] >> (code & 63);
             pair = (pair << 16) | u32::from(code);
@@ -804,9 +806,6 @@ impl SensitiveWords {
         }
         // Noted out of order where a one-character word is followed by a pair.
         candidates.sort_unstable();
-        if candidates.is_empty() {
-            return Verdict::clean(direction);
-        }
         // (start, end) in bytes of the message, and the word.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         let mut allowed: Vec<(usize, usize)> = Vec::new();
