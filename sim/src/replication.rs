@@ -1211,6 +1211,8 @@ impl Driver<'_, '_> {
                     | EventKind::ContactOffered { queue, .. }
                     | EventKind::OfferEnded { queue, .. }
                     | EventKind::ContactAnswered { queue, .. }
+                    | EventKind::ContactPreempted { queue, .. }
+                    | EventKind::ContactResumed { queue, .. }
                     | EventKind::CallbackRequested { queue, .. } => self.touch_queue(queue.0),
                     EventKind::ContactOverflowed { from, to, .. } => {
                         self.touch_queue(from.0);
