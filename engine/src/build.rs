@@ -338,6 +338,12 @@ pub(crate) fn build(
                 "`on_max_wait` needs `max_wait`",
             );
         }
+        if queue.preemptable && media != Media::Email {
+            problems.add(
+                format!("{path}.preemptable"),
+                "only e-mail queues are pre-emptable: a call or a chat has its customer waiting on the line",
+            );
+        }
         if queue.on_max_wait == MaxWaitAction::Callback && media != Media::Voice {
             problems.add(
                 format!("{path}.on_max_wait"),
@@ -393,6 +399,7 @@ pub(crate) fn build(
             handle_ms_smoothed: settings.expected_handle_time.as_ms() as f64,
             due,
             deferrable: queue.deferrable,
+            preemptable: queue.preemptable,
         });
     }
 
@@ -458,6 +465,7 @@ pub(crate) fn build(
                 talking: 0,
                 offer: None,
                 no_answer_streak: 0,
+                preemptable_talking: 0,
                 stats: AgentStats::default(),
                 state: AgentState::LoggedOut,
             });

@@ -280,39 +280,33 @@ mod tests {
         assert!(!night.is_open(at("2026-11-14T02:00:00Z")));
     }
 
-    fn due(cal: &Calendar, from: &str, open: &str) -> String {
-        let open_ms = open.parse::<crate::units::DurationMs>().unwrap().as_ms();
-        let due = cal.after_open_time(at(from), open_ms).unwrap();
-        cal.time_zone.to_datetime(due).to_string()
+    /// Checks each case `(from, open time, expected local due time)` of `cal`.
+    fn assert_due_times(cal: &Calendar, cases: &[(&str, &str, &str)]) {
+        for &(from, open, expected) in cases {
+            let open_ms = open.parse::<crate::units::DurationMs>().unwrap().as_ms();
+            let due = cal.after_open_time(at(from), open_ms).unwrap();
+            let due = cal.time_zone.to_datetime(due).to_string();
+            assert_eq!(due, expected, "{open} of open time from {from}");
+        }
     }
 
     #[test]
     fn open_time_stops_at_closing_and_goes_on_at_the_next_opening() {
         let shop = calendar(&[("mon-fri", "08:00-22:00")], &[], "Asia/Shanghai");
-        // Tuesday 21:50 local: ten minutes today, 3 h 50 min from Wednesday 08:00.
-        assert_eq!(
-            due(&shop, "2026-11-10T21:50:00+08:00", "4h"),
-            "2026-11-11T11:50:00"
-        );
-        // Friday 21:00 local: an hour on Friday, three from Monday 08:00.
-        assert_eq!(
-            due(&shop, "2026-11-13T21:00:00+08:00", "4h"),
-            "2026-11-16T11:00:00"
-        );
-        // Saturday: nothing counts until Monday's opening.
-        assert_eq!(
-            due(&shop, "2026-11-14T12:00:00+08:00", "30m"),
-            "2026-11-16T08:30:00"
-        );
-        // Inside the hours it is wall time.
-        assert_eq!(
-            due(&shop, "2026-11-10T09:15:00+08:00", "4h"),
-            "2026-11-10T13:15:00"
-        );
-        // Exactly the rest of the day ends at closing time.
-        assert_eq!(
-            due(&shop, "2026-11-10T18:00:00+08:00", "4h"),
-            "2026-11-10T22:00:00"
+        assert_due_times(
+            &shop,
+            &[
+                // Tuesday 21:50 local: ten minutes today, 3 h 50 min from Wednesday 08:00.
+                ("2026-11-10T21:50:00+08:00", "4h", "2026-11-11T11:50:00"),
+                // Friday 21:00 local: an hour on Friday, three from Monday 08:00.
+                ("2026-11-13T21:00:00+08:00", "4h", "2026-11-16T11:00:00"),
+                // Saturday: nothing counts until Monday's opening.
+                ("2026-11-14T12:00:00+08:00", "30m", "2026-11-16T08:30:00"),
+                // Inside the hours it is wall time.
+                ("2026-11-10T09:15:00+08:00", "4h", "2026-11-10T13:15:00"),
+                // Exactly the rest of the day ends at closing time.
+                ("2026-11-10T18:00:00+08:00", "4h", "2026-11-10T22:00:00"),
+            ],
         );
     }
 
@@ -323,9 +317,9 @@ mod tests {
             &["2026-10-01", "2026-10-02"],
             "UTC",
         );
-        assert_eq!(
-            due(&cal, "2026-09-30T12:00:00Z", "2h"),
-            "2026-10-03T10:00:00"
+        assert_due_times(
+            &cal,
+            &[("2026-09-30T12:00:00Z", "2h", "2026-10-03T10:00:00")],
         );
         let closed = calendar(&[("mon", "closed")], &[], "UTC");
         assert!(!closed.opens_every_week());
@@ -335,20 +329,19 @@ mod tests {
     #[test]
     fn open_time_runs_on_through_ranges_past_midnight_and_daylight_saving() {
         let night = calendar(&[("fri", "22:00-02:00")], &[], "UTC");
-        // Friday 23:00 UTC: 3 h of open time, 3 h this week (to Saturday 02:00).
-        assert_eq!(
-            due(&night, "2026-11-13T23:00:00Z", "3h"),
-            "2026-11-14T02:00:00"
-        );
-        assert_eq!(
-            due(&night, "2026-11-13T23:00:00Z", "4h"),
-            "2026-11-20T23:00:00"
+        assert_due_times(
+            &night,
+            &[
+                // Friday 23:00 UTC: 3 h of open time, 3 h this week (to Saturday 02:00).
+                ("2026-11-13T23:00:00Z", "3h", "2026-11-14T02:00:00"),
+                ("2026-11-13T23:00:00Z", "4h", "2026-11-20T23:00:00"),
+            ],
         );
         // Berlin leaves summer time on 2026-10-25 at 03:00: that Sunday has 25 hours.
         let berlin = calendar(&[("every-day", "00:00-24:00")], &[], "Europe/Berlin");
-        assert_eq!(
-            due(&berlin, "2026-10-25T00:00:00+02:00", "24h"),
-            "2026-10-25T23:00:00"
+        assert_due_times(
+            &berlin,
+            &[("2026-10-25T00:00:00+02:00", "24h", "2026-10-25T23:00:00")],
         );
     }
 

@@ -388,6 +388,12 @@ pub struct QueueConfig {
     /// priorities and waiting times, so e-mails fill the time calls and chats leave idle.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deferrable: bool,
+    /// Pre-emptable work (e-mail tickets): when a voice contact waits and no agent is free for
+    /// it, an agent who could take it and holds only contacts of pre-emptable queues, all in
+    /// conversation, is given the call; each of those contacts goes back to the head of its
+    /// queue, to be resumed (by any agent) with the work done so far kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preemptable: bool,
 }
 
 /// A queue's due time: `due = { within = "4h", calendar = "office" }` makes a contact due 4

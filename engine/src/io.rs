@@ -247,6 +247,11 @@ pub enum Output {
     Disconnect { contact: ContactId },
     /// Hand the contact over to another site.
     Transfer { contact: ContactId, site: SiteId },
+    /// The agent's work on the contact (an e-mail ticket of a `preemptable` queue) is
+    /// suspended for a call: take it off the agent's desk. The contact waits at the head of
+    /// its queue and comes back with an `Offer` and a `Connect`, possibly to another agent;
+    /// the work done so far counts, so a driver that times the work resumes it.
+    ContactPreempted { contact: ContactId, agent: AgentId },
     /// The record of a state change.
     Event(Event),
 }
@@ -393,6 +398,21 @@ pub enum EventKind {
         channel: Channel,
         /// From joining the first queue to being answered.
         wait_ms: u64,
+    },
+    /// A call pre-empted `agent`'s work on `contact` (of a `preemptable` queue) after
+    /// `worked_ms` of conversation in all; the contact waits again at the head of `queue`.
+    ContactPreempted {
+        contact: ContactId,
+        agent: AgentId,
+        queue: QueueId,
+        worked_ms: u64,
+    },
+    /// A pre-empted contact was answered again: its conversation goes on with `agent`. It is
+    /// answered once (`ContactAnswered`), however often it is pre-empted and resumed.
+    ContactResumed {
+        contact: ContactId,
+        agent: AgentId,
+        queue: QueueId,
     },
     ConversationEnded {
         contact: ContactId,

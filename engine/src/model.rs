@@ -97,6 +97,8 @@ pub(crate) struct Queue {
     pub due: Option<Due>,
     /// Offered to an agent only when nothing of a queue that is not deferrable waits for it.
     pub deferrable: bool,
+    /// Its contacts in conversation give way to a waiting voice contact.
+    pub preemptable: bool,
 }
 
 /// A queue's due time: `within_ms` after joining, in open time of a calendar (an index into
@@ -214,6 +216,9 @@ pub(crate) struct Agent {
     pub talking: u32,
     pub offer: Option<ContactKey>,
     pub no_answer_streak: u32,
+    /// Contacts of pre-emptable queues the agent is in conversation with: when it equals
+    /// `held_total()`, a waiting call may pre-empt them all.
+    pub preemptable_talking: u32,
     pub stats: AgentStats,
     /// The last state reported in an event.
     pub state: AgentState,
@@ -311,6 +316,10 @@ pub(crate) struct Contact {
     pub answer_wait_ms: u64,
     /// When the contact entered its current IVR node (for the length of a bot conversation).
     pub node_entered_at_ms: u64,
+    /// Work done on the contact before it was pre-empted (0 if never): a pre-empted contact
+    /// waits again at the head of its queue, and its next answer resumes the conversation.
+    pub worked_ms: u64,
+    pub preempted: bool,
 }
 
 impl Contact {

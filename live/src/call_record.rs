@@ -186,6 +186,8 @@ pub fn event_contact(kind: &EventKind) -> Option<switchboard_engine::ContactId> 
         | EventKind::ContactOffered { contact, .. }
         | EventKind::OfferEnded { contact, .. }
         | EventKind::ContactAnswered { contact, .. }
+        | EventKind::ContactPreempted { contact, .. }
+        | EventKind::ContactResumed { contact, .. }
         | EventKind::ConversationEnded { contact, .. }
         | EventKind::ContactTransferred { contact, .. }
         | EventKind::BotFinished { contact, .. }

@@ -787,7 +787,11 @@ impl MetricsRecorder {
             EventKind::IvrNodeEntered { .. }
             | EventKind::ContactRelaxed { .. }
             | EventKind::ContactOffered { .. }
-            | EventKind::OfferEnded { .. } => {}
+            | EventKind::OfferEnded { .. }
+            // A pre-empted ticket was answered once and stays in its queue's count until it
+            // ends: suspending and resuming it changes no figure.
+            | EventKind::ContactPreempted { .. }
+            | EventKind::ContactResumed { .. } => {}
         }
     }
 

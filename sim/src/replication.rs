@@ -102,6 +102,11 @@ struct ContactState {
     generation: u32,
     /// The IVR node the last prompt came from (flow, node), for the digit choice.
     prompt: (u32, u32),
+    /// When the work of its current conversation is done (set as it connects).
+    work_ends_ms: u64,
+    /// The work left on a pre-empted contact, done when it connects again instead of a new
+    /// handle time; `Some` also marks it as answered, so its patience no longer applies.
+    work_left_ms: Option<u64>,
     facts: ContactFacts,
 }
 
@@ -549,7 +554,10 @@ impl Driver<'_, '_> {
                 let still_waiting = matches!(
                     self.center.contact_phase(ContactId(contact)),
                     Some(ContactPhase::InIvr | ContactPhase::Waiting | ContactPhase::Offered)
-                );
+                ) && self
+                    .contacts
+                    .get(&contact)
+                    .is_some_and(|state| state.work_left_ms.is_none());
                 if still_waiting {
                     self.input(|| Input::ContactAbandoned {
                         contact: ContactId(contact),
@@ -809,6 +817,8 @@ impl Driver<'_, '_> {
             retrials,
             generation: 0,
             prompt: (0, 0),
+            work_ends_ms: 0,
+            work_left_ms: None,
             facts: ContactFacts {
                 arrival_ms,
                 arrival_channel: traffic.channel,
@@ -1060,16 +1070,25 @@ impl Driver<'_, '_> {
                 };
                 state.generation += 1;
                 let generation = state.generation;
-                let traffic = state.traffic as usize;
-                let handle_ms = self.model.traffic[traffic]
-                    .handle_time
-                    .sample_ms(&mut self.traffic[traffic].handle_time);
-                let handle_ms = on_grid(self.quantum_ms, handle_ms);
-                if let Some(observer) = &mut self.observer {
-                    observer.drew(Draw::HandleTime {
-                        contact: contact.0,
-                        handle_ms,
-                    });
+                let handle_ms = if let Some(work_left_ms) = state.work_left_ms.take() {
+                    // A pre-empted ticket resumes: only the work left, nothing drawn.
+                    work_left_ms
+                } else {
+                    let traffic = state.traffic as usize;
+                    let handle_ms = self.model.traffic[traffic]
+                        .handle_time
+                        .sample_ms(&mut self.traffic[traffic].handle_time);
+                    let handle_ms = on_grid(self.quantum_ms, handle_ms);
+                    if let Some(observer) = &mut self.observer {
+                        observer.drew(Draw::HandleTime {
+                            contact: contact.0,
+                            handle_ms,
+                        });
+                    }
+                    handle_ms
+                };
+                if let Some(state) = self.contacts.get_mut(&contact.0) {
+                    state.work_ends_ms = now_ms + handle_ms;
                 }
                 self.schedule.schedule(
                     now_ms + handle_ms,
@@ -1078,6 +1097,13 @@ impl Driver<'_, '_> {
                         generation,
                     },
                 );
+            }
+            Output::ContactPreempted { contact, .. } => {
+                if let Some(state) = self.contacts.get_mut(&contact.0) {
+                    // The end of the conversation scheduled at its connection is stale now.
+                    state.generation += 1;
+                    state.work_left_ms = Some(state.work_ends_ms.saturating_sub(now_ms));
+                }
             }
             Output::Prompt {
                 contact,
@@ -1185,6 +1211,8 @@ impl Driver<'_, '_> {
                     | EventKind::ContactOffered { queue, .. }
                     | EventKind::OfferEnded { queue, .. }
                     | EventKind::ContactAnswered { queue, .. }
+                    | EventKind::ContactPreempted { queue, .. }
+                    | EventKind::ContactResumed { queue, .. }
                     | EventKind::CallbackRequested { queue, .. } => self.touch_queue(queue.0),
                     EventKind::ContactOverflowed { from, to, .. } => {
                         self.touch_queue(from.0);

@@ -361,6 +361,23 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
                 codes(13, [outcome_code]),
             ]
         }
+        EventKind::ContactPreempted {
+            contact,
+            agent,
+            queue,
+            worked_ms,
+        } => [
+            time_ms,
+            contact.0,
+            pair(agent.0, queue.0),
+            *worked_ms,
+            codes(14, []),
+        ],
+        EventKind::ContactResumed {
+            contact,
+            agent,
+            queue,
+        } => [time_ms, contact.0, pair(agent.0, queue.0), 0, codes(15, [])],
         EventKind::AgentStateChanged { agent, from, to } => {
             let [from_state, from_reason] = state_code(*from);
             let [to_state, to_reason] = state_code(*to);

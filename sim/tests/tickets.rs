@@ -609,3 +609,170 @@ fn a_follow_up_to_a_queue_without_traffic_or_with_a_bad_probability_is_refused()
         "{error}"
     );
 }
+
+/// One agent, logged in from 1 h, who writes one e-mail at a time (exactly 60 minutes each)
+/// and is kept off the phone by it (`email = ["voice"]`) unless a call would wait: the e-mail
+/// queue is pre-emptable. E-mails arrive in the first hour, due 90 minutes after; calls of
+/// exactly 5 minutes arrive from 1 h 10 to 1 h 20 only, while the first e-mail is in work.
+const PREEMPTION: &str = r#"
+[scenario]
+name = "calls pre-empt e-mail"
+seed = 18
+duration = "12h"
+interval = "30m"
+replications = 6
+
+[center.blocks]
+voice = ["callback", "chat", "email"]
+callback = ["voice", "chat", "email"]
+email = ["voice"]
+
+[[queue]]
+name = "calls"
+channel = "voice"
+
+[[queue]]
+name = "email"
+channel = "email"
+preemptable = true
+due = { within = "90m" }
+
+[[agents]]
+name = "blended"
+count = 1
+capacity = { voice = 1, email = 1 }
+
+[[people]]
+agents = "blended"
+plan = [{ start = "0h", agents = 0 }, { start = "1h", agents = 1 }]
+
+[[traffic]]
+queue = "calls"
+profile = [{ start = "0h", volume = 0 }, { start = "1h10m", volume = 2 }, { start = "1h20m", volume = 0 }]
+handle_time = { dist = "constant", value = "5m" }
+
+[[traffic]]
+queue = "email"
+profile = [{ start = "0h", volume = 3 }, { start = "1h", volume = 0 }]
+handle_time = { dist = "constant", value = "60m" }
+"#;
+
+/// Every event of a replication, in order.
+#[derive(Default)]
+struct EventLog(Vec<switchboard_engine::Event>);
+
+impl switchboard_sim::replication::ReplicationObserver for EventLog {
+    fn event(&mut self, event: &switchboard_engine::Event) {
+        self.0.push(event.clone());
+    }
+}
+
+#[test]
+fn a_call_preempts_the_ticket_in_work_which_ends_late_by_the_calls_it_gave_way_to() {
+    use switchboard_engine::{Channel, EventKind, Outcome};
+    use switchboard_sim::replication::{run_replication, ReplicationOptions};
+    const MINUTE_MS: u64 = 60_000;
+    let model = model_from_text(PREEMPTION).expect("a valid scenario");
+    let mut replications_with_preemption = 0;
+    for replication in 0..6 {
+        let mut log = EventLog::default();
+        let output = run_replication(
+            &model,
+            18,
+            replication,
+            ReplicationOptions {
+                check_invariants: true,
+                observer: Some(&mut log),
+                ..ReplicationOptions::default()
+            },
+        )
+        .expect("invariants hold");
+        assert_eq!(output.rejected_inputs, 0);
+        let arrivals = |wanted: Channel| -> Vec<(u64, u64)> {
+            log.0
+                .iter()
+                .filter_map(|event| match event.kind {
+                    EventKind::ContactArrived {
+                        contact, channel, ..
+                    } if channel == wanted => Some((contact.0, event.time_ms)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let calls = arrivals(Channel::Voice);
+        let tickets = arrivals(Channel::Email);
+        if tickets.is_empty() {
+            continue;
+        }
+        // The calls keep the agent busy from the first one's arrival, back to back.
+        let first_call_ms = calls.first().map(|&(_, at_ms)| at_ms);
+        let calls_done_ms = calls.iter().fold(0, |busy_until_ms, &(_, at_ms)| {
+            busy_until_ms.max(at_ms) + 5 * MINUTE_MS
+        });
+        let given_way_ms = first_call_ms.map_or(0, |first_ms| calls_done_ms - first_ms);
+        // The first e-mail, answered at 1 h, gives way to the calls and then takes its 60
+        // minutes in all: it ends an hour after 1 h, plus the time the calls took.
+        let first_ticket = tickets[0].0;
+        let ended_ms = |contact: u64| {
+            log.0.iter().find_map(|event| match event.kind {
+                EventKind::ContactEnded {
+                    contact: c,
+                    outcome: Outcome::Completed,
+                    ..
+                } if c.0 == contact => Some(event.time_ms),
+                _ => None,
+            })
+        };
+        let first_done_ms = 120 * MINUTE_MS + given_way_ms;
+        assert_eq!(ended_ms(first_ticket), Some(first_done_ms), "{calls:?}");
+        let talk_ms = log.0.iter().find_map(|event| match event.kind {
+            EventKind::ConversationEnded {
+                contact, talk_ms, ..
+            } if contact.0 == first_ticket => Some(talk_ms),
+            _ => None,
+        });
+        assert_eq!(talk_ms, Some(60 * MINUTE_MS));
+        let preempted = log
+            .0
+            .iter()
+            .filter(|event| matches!(event.kind, EventKind::ContactPreempted { .. }))
+            .count();
+        assert_eq!(preempted, usize::from(!calls.is_empty()));
+        replications_with_preemption += preempted;
+        // The others follow, an hour each; a ticket is met when answered within 90 minutes.
+        let answered_ms = |index: usize| match index {
+            0 => 60 * MINUTE_MS,
+            _ => first_done_ms + (index as u64 - 1) * 60 * MINUTE_MS,
+        };
+        for (index, &(ticket, _)) in tickets.iter().enumerate() {
+            assert_eq!(
+                ended_ms(ticket),
+                Some(
+                    answered_ms(index) + 60 * MINUTE_MS + if index == 0 { given_way_ms } else { 0 }
+                )
+            );
+        }
+        let met = tickets
+            .iter()
+            .enumerate()
+            .filter(|&(index, &(_, arrived_ms))| answered_ms(index) <= arrived_ms + 90 * MINUTE_MS)
+            .count() as u64;
+        let center = &output.metrics.whole[0];
+        assert_eq!(center.tickets_due, tickets.len() as u64);
+        assert_eq!(center.tickets_met, met);
+    }
+    assert!(
+        replications_with_preemption >= 2,
+        "{replications_with_preemption}"
+    );
+}
+
+#[test]
+fn preemption_gives_the_same_trace_on_one_and_two_threads() {
+    let one = simulate_text(PREEMPTION, 1);
+    let two = simulate_text(PREEMPTION, 2);
+    assert_eq!(one.trace_hash, two.trace_hash);
+    for (one, two) in one.figures.iter().zip(&two.figures) {
+        assert_eq!(one.intervals, two.intervals);
+    }
+}

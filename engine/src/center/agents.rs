@@ -23,6 +23,7 @@ impl Center {
         // contact never enters the index, saving two ordered-index updates per contact.
         self.dispatch_agent(agent_id);
         self.refresh_agent(agent_id);
+        self.preempt_by_waiting_call(agent_id);
     }
 
     pub(super) fn agent_login(&mut self, agent_id: AgentId) -> Result<(), InputError> {
@@ -123,6 +124,7 @@ impl Center {
         // contact never enters the index, saving two ordered-index updates per contact.
         self.dispatch_agent(agent_id);
         self.refresh_agent(agent_id);
+        self.preempt_by_waiting_call(agent_id);
         Ok(())
     }
 
@@ -206,7 +208,8 @@ impl Center {
     }
 
     /// Offers the agent the best waiting contact among the queues and levels it serves; a
-    /// contact of a deferrable queue only when no contact of another queue is on offer.
+    /// contact of a deferrable queue only when no contact of another queue is on offer. A
+    /// pre-emptable queue is deferred too: a call waiting beside it would pre-empt it at once.
     pub(super) fn dispatch_agent(&mut self, agent_id: AgentId) {
         let agent = &self.agents[agent_id.0 as usize];
         // (deferrable, rank, key): `false` orders first, so deferrable work comes last.
@@ -226,7 +229,7 @@ impl Center {
                     .iter()
                     .take(2)
                     .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
-                    .map(|&(rank, key)| (queue.deferrable, rank, key));
+                    .map(|&(rank, key)| (queue.deferrable || queue.preemptable, rank, key));
                 if let Some(candidate) = candidate {
                     if best.is_none_or(|current| candidate < current) {
                         best = Some(candidate);

@@ -87,6 +87,8 @@ impl Center {
             answered_at_ms: 0,
             answer_wait_ms: 0,
             node_entered_at_ms: 0,
+            worked_ms: 0,
+            preempted: false,
         };
         let key = match self.free_contact_keys.pop() {
             Some(key) => {
@@ -163,10 +165,14 @@ impl Center {
                 contact.queue.expect("a connected contact has a queue"),
             )
         };
+        let preemptable = self.queues[queue_id.0 as usize].preemptable;
+        let earlier_work_ms = self.contact(key).worked_ms;
         {
             let agent = &mut self.agents[agent.0 as usize];
             agent.talking -= 1;
-            agent.stats.talk_ms += talk_ms;
+            agent.preemptable_talking -= u32::from(preemptable);
+            // Work before a pre-emption was counted to the agent who did it then.
+            agent.stats.talk_ms += talk_ms - earlier_work_ms;
         }
         self.emit(EventKind::ConversationEnded {
             contact: id,
@@ -294,12 +300,17 @@ impl Center {
             Phase::Connected { agent } | Phase::WrapUp { agent } => {
                 let talking = matches!(self.contact(key).phase, Phase::Connected { .. });
                 let media = self.contact(key).channel.media();
+                let preemptable = self
+                    .contact(key)
+                    .queue
+                    .is_some_and(|queue| self.queues[queue.0 as usize].preemptable);
                 {
                     let agent = &mut self.agents[agent.0 as usize];
                     agent.held[media.index()] -= 1;
                     agent.stats.contacts_held -= 1;
                     if talking {
                         agent.talking -= 1;
+                        agent.preemptable_talking -= u32::from(preemptable);
                     }
                     if agent.held_total() == 0 {
                         agent.stats.idle_since_ms = self.now_ms;

@@ -48,6 +48,7 @@ impl Center {
         // Agents: capacity, offers, index membership.
         let mut held_by_agent = vec![[0u32; Media::COUNT]; self.agents.len()];
         let mut talking_by_agent = vec![0u32; self.agents.len()];
+        let mut preemptable_by_agent = vec![0u32; self.agents.len()];
         let mut waiting_by_queue = vec![0usize; self.queues.len()];
         for (key, slot) in self.contacts.iter().enumerate() {
             let Some(contact) = slot else { continue };
@@ -74,6 +75,9 @@ impl Center {
                 Phase::Connected { agent } => {
                     held_by_agent[agent.0 as usize][contact.channel.media().index()] += 1;
                     talking_by_agent[agent.0 as usize] += 1;
+                    let queue = contact.queue.expect("a connected contact has a queue");
+                    preemptable_by_agent[agent.0 as usize] +=
+                        u32::from(self.queues[queue.0 as usize].preemptable);
                 }
                 Phase::WrapUp { agent } => {
                     held_by_agent[agent.0 as usize][contact.channel.media().index()] += 1;
@@ -96,6 +100,12 @@ impl Center {
                 return fail(format!(
                     "agent {} holds {:?}, contacts say {:?}",
                     agent.profile.name, agent.held, held_by_agent[index]
+                ));
+            }
+            if agent.preemptable_talking != preemptable_by_agent[index] {
+                return fail(format!(
+                    "agent {} counts {} pre-emptable contacts in conversation, contacts say {}",
+                    agent.profile.name, agent.preemptable_talking, preemptable_by_agent[index]
                 ));
             }
             for media in Media::ALL {

@@ -7,6 +7,7 @@ mod contacts;
 mod invariants;
 mod ivr;
 mod offers;
+mod preemption;
 mod queues;
 mod timers;
 mod transfers;
@@ -109,6 +110,8 @@ pub struct Center {
     offer_sequence: u64,
     counts: Counts,
     live_contacts: usize,
+    /// Some queue is `preemptable`: only then does a waiting call look for work to pre-empt.
+    preemption_possible: bool,
 }
 
 impl std::fmt::Debug for Center {
@@ -147,7 +150,9 @@ impl Center {
             flow_index,
             calendars,
         } = build(&config, &custom)?;
+        let preemption_possible = queues.iter().any(|queue| queue.preemptable);
         Ok(Center {
+            preemption_possible,
             offer_timeout_ms: config.center.offer_timeout.as_ms().max(1),
             max_no_answers: config.center.max_no_answers,
             priority_aging: config.center.priority_aging,

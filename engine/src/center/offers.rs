@@ -88,24 +88,35 @@ impl Center {
         }
         let now = self.now_ms;
         self.renew_phase_token(key);
-        let (id, channel, queue, wait_ms) = {
+        let (id, channel, queue, wait_ms, resumed) = {
             let contact = self.contact_mut(key);
             contact.phase = Phase::Connected { agent: agent_id };
-            let wait_ms = contact.wait_ms(now);
-            contact.answered_at_ms = now;
-            contact.answer_wait_ms = wait_ms;
+            let resumed = std::mem::take(&mut contact.preempted);
+            let wait_ms = if resumed {
+                // The conversation goes on: its length counts the work done before.
+                contact.answered_at_ms = now - contact.worked_ms;
+                contact.answer_wait_ms
+            } else {
+                let wait_ms = contact.wait_ms(now);
+                contact.answered_at_ms = now;
+                contact.answer_wait_ms = wait_ms;
+                wait_ms
+            };
             (
                 contact.id,
                 contact.channel,
                 contact.queue.expect("an offered contact has a queue"),
                 wait_ms,
+                resumed,
             )
         };
+        let preemptable = self.queues[queue.0 as usize].preemptable;
         {
             let agent = &mut self.agents[agent_id.0 as usize];
             agent.offer = None;
             agent.held[channel.media().index()] += 1;
             agent.talking += 1;
+            agent.preemptable_talking += u32::from(preemptable);
             agent.no_answer_streak = 0;
             agent.stats.contacts_held += 1;
         }
@@ -113,13 +124,21 @@ impl Center {
             contact: id,
             agent: agent_id,
         });
-        self.emit(EventKind::ContactAnswered {
-            contact: id,
-            agent: agent_id,
-            queue,
-            channel,
-            wait_ms,
-        });
+        if resumed {
+            self.emit(EventKind::ContactResumed {
+                contact: id,
+                agent: agent_id,
+                queue,
+            });
+        } else {
+            self.emit(EventKind::ContactAnswered {
+                contact: id,
+                agent: agent_id,
+                queue,
+                channel,
+                wait_ms,
+            });
+        }
         // Work first, then the available index: an agent that goes straight to its next
         // contact never enters the index, saving two ordered-index updates per contact.
         self.dispatch_agent(agent_id);

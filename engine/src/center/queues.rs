@@ -158,6 +158,7 @@ impl Center {
         } else {
             self.insert_waiting(key);
             self.schedule_next_step(key);
+            self.preempt_for(key);
         }
     }
 
@@ -223,6 +224,9 @@ impl Center {
     /// Schedules the contact's next relaxation step or its maximum wait, whichever is first.
     pub(super) fn schedule_next_step(&mut self, key: ContactKey) {
         let contact = self.contact(key);
+        if contact.preempted {
+            return;
+        }
         let queue = &self.queues[contact.queue.expect("a waiting contact has a queue").0 as usize];
         let step_at = queue
             .steps
@@ -246,7 +250,8 @@ impl Center {
     pub(super) fn apply_due_steps(&mut self, key: ContactKey) {
         debug_assert_eq!(self.contact(key).phase, Phase::Waiting);
         let now = self.now_ms;
-        loop {
+        // A pre-empted contact was answered once: no step or maximum wait applies to it.
+        while !self.contact(key).preempted {
             let contact = self.contact(key);
             let queue_id = contact.queue.expect("a waiting contact has a queue");
             let queue = &self.queues[queue_id.0 as usize];
@@ -315,6 +320,7 @@ impl Center {
         }
         self.schedule_next_step(key);
         self.offer_contact(key);
+        self.preempt_for(key);
     }
 
     pub(super) fn max_wait_reached(&mut self, key: ContactKey, action: MaxWait) {

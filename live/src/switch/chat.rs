@@ -613,6 +613,17 @@ impl Switch {
         );
     }
 
+    /// The engine suspended the agent's work on a ticket for a call (a `preemptable` queue):
+    /// the agent's desk is told to put it away, and the ticket waits for the engine's next
+    /// offer, to this agent or another.
+    pub(super) fn preempt_chat(&mut self, contact: ContactId, agent: AgentId) {
+        if let Some(chat) = self.chats.get_mut(&contact) {
+            chat.agent = None;
+            chat.connected = false;
+        }
+        self.say_to_agent(agent, frame("preempted", json!({ "contact": contact.0 })));
+    }
+
     pub(super) fn connect_chat(&mut self, contact: ContactId) {
         let Some(chat) = self.chats.get_mut(&contact) else {
             return;

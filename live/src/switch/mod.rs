@@ -1159,6 +1159,7 @@ impl Switch {
                 // Other sites are not reachable from this runtime: end the call.
                 self.disconnect(contact)
             }
+            Output::ContactPreempted { contact, agent } => self.preempt_chat(contact, agent),
             Output::Event(_) => {}
         }
     }
