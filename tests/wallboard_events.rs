@@ -1,14 +1,16 @@
 //! The wallboard's Server-Sent Events against a real `switchboard serve`: a snapshot, then
 //! one event per change; `Last-Event-ID` resumes or, too old, gets a snapshot again;
 //! keep-alive comments; the role check (an agent's token is refused) and the session cookie
-//! a browser uses instead of a header.
+//! a browser uses instead of a header; the slots of a chat agent who holds several chats.
 
 mod common;
 
 use std::time::Duration;
 
+use common::chat_socket::{accept_next_offer, open_chat, ready_agent, runtime, send};
 use common::event_stream::{EventStream, Message};
-use common::{http, CompliantCenter, Server};
+use common::{http, repository_file, CompliantCenter, Server, TOKEN};
+use serde_json::json;
 
 const SUPERVISOR: &str = "sue";
 const SCOPED: &str = "bill";
@@ -201,4 +203,68 @@ fn an_agents_token_is_refused_and_a_session_cookie_stands_for_a_supervisors() {
     let view = scoped.next(Duration::from_secs(3)).unwrap().json();
     assert_eq!(names(&view, "queues", "name"), ["billing"]);
     assert_eq!(names(&view, "agents", "id"), ["billing-team-1"]);
+}
+
+#[test]
+fn slots_follow_the_capacity_of_a_chat_agent_holding_two_chats_of_three() {
+    // The chat tests' center, its chat agent allowed three chats at once.
+    let center = std::fs::read_to_string(repository_file("tests/chat/center.toml")).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let scenario = folder.path().join("center.toml");
+    let capacity = "capacity = { voice = 1, chat = 2, email = 3 }";
+    assert!(center.contains(capacity));
+    std::fs::write(
+        &scenario,
+        center.replace(capacity, "capacity = { voice = 1, chat = 3, email = 3 }"),
+    )
+    .unwrap();
+    let server = Server::start(scenario.to_str().unwrap());
+    runtime().block_on(async {
+        let mut agent = ready_agent(&server, "chat-team-1").await;
+        let mut customers = Vec::new();
+        for _ in 0..2 {
+            let (customer, _) = open_chat(&server, "/chat/web").await;
+            customers.push(customer);
+        }
+        let first = accept_next_offer(&mut agent).await;
+        accept_next_offer(&mut agent).await;
+
+        let mut stream = EventStream::open(server.http_port, "/wallboard/events", &bearer(TOKEN));
+        let view = stream
+            .next(Duration::from_secs(5))
+            .expect("a snapshot")
+            .json();
+        let chat_queue = &view["queues"][0];
+        assert_eq!(chat_queue["name"], "web-chat");
+        assert_eq!(chat_queue["channel"], "chat");
+        assert_eq!(chat_queue["agents"]["agents_on_contact"], 1, "{chat_queue}");
+        assert_eq!(chat_queue["agents"]["slots_active"], 2, "{chat_queue}");
+        assert_eq!(chat_queue["agents"]["slots_available"], 1, "{chat_queue}");
+        // The voice queue's agent never logged in: no slot of his is available.
+        let voice_queue = &view["queues"][1];
+        assert_eq!(voice_queue["channel"], "voice");
+        assert_eq!(voice_queue["agents"]["slots_available"], 0, "{voice_queue}");
+        // The agent's own slots, per channel: chats keep neither calls nor e-mails away.
+        let chat_agent = &view["agents"][0];
+        assert_eq!(chat_agent["id"], "chat-team-1");
+        assert_eq!(
+            chat_agent["slots"],
+            json!({
+                "voice": { "active": 0, "available": 1 },
+                "chat": { "active": 2, "available": 1 },
+                "email": { "active": 0, "available": 3 },
+            })
+        );
+
+        // One chat closes (no wrap-up in this queue): one slot more is free.
+        send(&mut agent, json!({ "type": "close", "contact": first })).await;
+        let queue = stream
+            .until(Duration::from_secs(3), |message| {
+                message.event.as_deref() == Some("queue") && message.json()["name"] == "web-chat"
+            })
+            .expect("the chat queue's change")
+            .json();
+        assert_eq!(queue["agents"]["slots_active"], 1, "{queue}");
+        assert_eq!(queue["agents"]["slots_available"], 2, "{queue}");
+    });
 }

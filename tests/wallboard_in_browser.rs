@@ -17,6 +17,7 @@ const REFRESH_BOUND_MS: u64 = 2_000;
 
 const WAITING: &str = r#"tr[data-queue="sales"] [data-metric="contacts_in_queue"]"#;
 const ON_CONTACT: &str = r#"tr[data-queue="sales"] [data-metric="agents_on_contact"]"#;
+const SLOTS: &str = r#"tr[data-queue="sales"] [data-metric="slots"]"#;
 const AGENT: &str = r#"#agents li[data-agent="sales-team-1"]"#;
 
 #[test]
@@ -40,6 +41,13 @@ fn the_wallboard_shows_a_call_waiting_then_answered() {
     browser.must(json!({ "click": "#login button[type=submit]" }));
     browser.wait_text(WAITING, "0", 5_000);
     browser.wait_text(AGENT, "sales-team-1: aux: break", 1_000);
+    // On a break: the voice slot is nobody's to offer.
+    browser.wait_text(SLOTS, "0 / 0", 1_000);
+    browser.wait_text(
+        r#"tr[data-queue="sales"] [data-metric="channel"]"#,
+        "voice",
+        1_000,
+    );
     browser.wait_text(
         r#"tr[data-queue="sales"] [data-metric="service_level_target"]"#,
         "0:20",
@@ -77,6 +85,8 @@ fn the_wallboard_shows_a_call_waiting_then_answered() {
         browser.wait_text(WAITING, "0", REFRESH_BOUND_MS);
         browser.wait_text(AGENT, "sales-team-1: on contact", REFRESH_BOUND_MS);
         browser.wait_text(ON_CONTACT, "1", REFRESH_BOUND_MS);
+        // The agent's one voice slot holds the call: none left.
+        browser.wait_text(SLOTS, "1 / 0", REFRESH_BOUND_MS);
         browser.screenshot(&folder.join("3-answered.png"));
 
         let result = caller.join().unwrap();

@@ -194,6 +194,25 @@ const INPUT_ERRORS: [&str; 3] = [
 ];
 
 /// One node as its Connect actions (the first named by the node's id), and its extras.
+/// Says `prompt`, then goes on to `to`, whether or not the message could be played.
+fn message(identifier: &str, prompt: &str, to: &str) -> Action {
+    action(
+        identifier,
+        "MessageParticipant",
+        json!({ "Text": prompt }),
+        Transitions {
+            errors: errors(to, &["NoMatchingError"]),
+            ..next(to)
+        },
+    )
+}
+
+/// Says `prompt`, then ends the contact at the `DisconnectParticipant` `end`: a node that
+/// speaks before it lets the customer go (a hang-up with a prompt, a self-service end).
+fn message_then_disconnect(identifier: &str, prompt: &str, end: &str) -> Vec<Action> {
+    vec![message(identifier, prompt, end), disconnect(end)]
+}
+
 fn node_actions(
     node: &IvrNodeConfig,
     channel_is_voice: bool,
@@ -209,15 +228,7 @@ fn node_actions(
             ..
         } => {
             extras.duration = Some(*duration);
-            vec![action(
-                id,
-                "MessageParticipant",
-                json!({ "Text": prompt }),
-                Transitions {
-                    errors: errors(to, &["NoMatchingError"]),
-                    ..next(to)
-                },
-            )]
+            vec![message(id, prompt, to)]
         }
         IvrNodeConfig::Menu {
             prompt,
@@ -335,19 +346,7 @@ fn node_actions(
         } => {
             extras.duration = Some(*duration);
             extras.ends = Some("self-service".into());
-            let end = helper("end");
-            vec![
-                action(
-                    id,
-                    "MessageParticipant",
-                    json!({ "Text": prompt }),
-                    Transitions {
-                        errors: errors(&end, &["NoMatchingError"]),
-                        ..next(&end)
-                    },
-                ),
-                disconnect(&end),
-            ]
+            message_then_disconnect(id, prompt, &helper("end"))
         }
         IvrNodeConfig::Queue {
             queue, priority, ..
@@ -441,19 +440,7 @@ fn node_actions(
             Some(prompt) => {
                 extras.duration = Some(*duration);
                 extras.ends = Some("hangup".into());
-                let end = helper("end");
-                vec![
-                    action(
-                        id,
-                        "MessageParticipant",
-                        json!({ "Text": prompt }),
-                        Transitions {
-                            errors: errors(&end, &["NoMatchingError"]),
-                            ..next(&end)
-                        },
-                    ),
-                    disconnect(&end),
-                ]
+                message_then_disconnect(id, prompt, &helper("end"))
             }
         },
     };

@@ -96,6 +96,18 @@ pub enum AgentState {
     Aux(AuxReason),
 }
 
+/// An agent's contact slots of one medium (its `[center] capacity` or its group's), as
+/// Amazon Connect counts them for `SLOTS_ACTIVE` and `SLOTS_AVAILABLE`; from
+/// [`crate::Center::agent_slots`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Slots {
+    /// Holding a contact: ringing, in conversation or in after-contact work.
+    pub active: u32,
+    /// Free for an offer: the capacity left, when the agent is staffed (logged in, not in
+    /// aux and not about to be) and no contact held keeps this medium away.
+    pub available: u32,
+}
+
 /// Where a contact is, for [`crate::Center::contact_phase`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -149,3 +149,53 @@ fn a_skill_table_with_a_wrong_value_says_what_was_expected() {
         "{error}"
     );
 }
+
+#[test]
+fn slots_count_what_an_agent_holds_and_what_it_could_still_be_offered() {
+    let mut harness = Harness::new(BLENDED);
+    let agent = harness.agent("blended-1");
+    let slots = |harness: &Harness, media| harness.center.agent_slots(agent, media);
+    let free = |active, available| Slots { active, available };
+    // Logged out: no slot is available.
+    assert_eq!(slots(&harness, Media::Chat), free(0, 0));
+    harness.login_all();
+    assert_eq!(slots(&harness, Media::Chat), free(0, 3));
+    let chats = [
+        harness.arrive("wechat", Channel::Chat),
+        harness.arrive("wechat", Channel::Chat),
+    ];
+    harness.answer(chats[0]);
+    // The second chat rings: it takes its slot before it is answered.
+    assert_eq!(harness.offered_to(chats[1]), Some(agent));
+    assert_eq!(slots(&harness, Media::Chat), free(2, 1));
+    harness.answer(chats[1]);
+    assert_eq!(slots(&harness, Media::Chat), free(2, 1));
+    // Chats block nothing by default: the voice line and the e-mails stay free.
+    assert_eq!(slots(&harness, Media::Voice), free(0, 1));
+    assert_eq!(slots(&harness, Media::Email), free(0, 5));
+    // Aux requested while holding chats: the chats stay active, nothing more is available.
+    harness.input(Input::AgentAux {
+        agent,
+        reason: AuxReason::Break,
+    });
+    assert_eq!(slots(&harness, Media::Chat), free(2, 0));
+    assert_eq!(slots(&harness, Media::Voice), free(0, 0));
+}
+
+#[test]
+fn a_voice_call_takes_the_slots_of_the_media_it_blocks() {
+    let mut harness = Harness::new(BLENDED);
+    harness.login_all();
+    let agent = harness.agent("blended-1");
+    let call = harness.arrive("calls", Channel::Voice);
+    harness.answer(call);
+    let voice = harness.center.agent_slots(agent, Media::Voice);
+    assert_eq!((voice.active, voice.available), (1, 0));
+    for media in [Media::Chat, Media::Email] {
+        assert_eq!(
+            harness.center.agent_slots(agent, media),
+            Slots::default(),
+            "{media:?} is blocked by the call"
+        );
+    }
+}

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use switchboard_engine::{AgentState, AuxReason};
+use switchboard_engine::{AgentState, AuxReason, Channel, Media, Slots};
 
 /// What the HTTP API may ask of the switch.
 #[derive(Clone, Debug, PartialEq)]
@@ -292,6 +292,8 @@ pub struct WallboardView {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QueueBoard {
     pub name: String,
+    /// The channel of its contacts: the one its agents' slots are counted in.
+    pub channel: Channel,
     /// Waiting, callbacks in line included, not the ones ringing at an agent (the engine's
     /// queue length, as `GET /queues` reports it).
     pub contacts_in_queue: usize,
@@ -312,8 +314,7 @@ pub struct QueueBoard {
     pub agents: AgentCounts,
 }
 
-/// Agents by state, and their slots (one per agent: the live runtime offers one contact at a
-/// time).
+/// Agents by state, and their slots of the queue's channel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AgentCounts {
     /// Logged in, whatever the state.
@@ -326,32 +327,47 @@ pub struct AgentCounts {
     pub agents_non_productive: u32,
     /// Available, on contact or in after-contact work.
     pub agents_staffed: u32,
-    /// Slots holding a contact: ringing, in conversation or in after-contact work.
+    /// Contacts of the queue's channel the agents hold, from any queue: ringing, in
+    /// conversation or in after-contact work (the engine's [`Slots::active`]).
     pub slots_active: u32,
-    /// Slots a contact could be offered to now.
+    /// Contacts of the queue's channel the staffed agents could still be offered: their
+    /// capacity left, none for an agent in aux or whose held contacts keep the channel away
+    /// (the engine's [`Slots::available`]).
     pub slots_available: u32,
 }
 
 impl AgentCounts {
-    pub fn count(&mut self, state: AgentState) {
+    /// Counts one agent who serves the queue, in `state`, with `slots` of the queue's channel.
+    pub fn count(&mut self, state: AgentState, slots: Slots) {
+        self.slots_active += slots.active;
+        self.slots_available += slots.available;
         match state {
             AgentState::LoggedOut => return,
-            AgentState::Available => {
-                self.agents_available += 1;
-                self.slots_available += 1;
-            }
-            AgentState::Reserved | AgentState::Busy => {
-                self.agents_on_contact += 1;
-                self.slots_active += 1;
-            }
-            AgentState::WrapUp => {
-                self.agents_after_contact_work += 1;
-                self.slots_active += 1;
-            }
+            AgentState::Available => self.agents_available += 1,
+            AgentState::Reserved | AgentState::Busy => self.agents_on_contact += 1,
+            AgentState::WrapUp => self.agents_after_contact_work += 1,
             AgentState::Aux(_) => self.agents_non_productive += 1,
         }
         self.agents_online += 1;
         self.agents_staffed += u32::from(!matches!(state, AgentState::Aux(_)));
+    }
+}
+
+/// An agent's slots of each channel (a callback takes a voice slot).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SlotsByMedium {
+    pub voice: Slots,
+    pub chat: Slots,
+    pub email: Slots,
+}
+
+impl SlotsByMedium {
+    pub fn of(&self, media: Media) -> Slots {
+        match media {
+            Media::Voice => self.voice,
+            Media::Chat => self.chat,
+            Media::Email => self.email,
+        }
     }
 }
 
@@ -361,6 +377,7 @@ pub struct AgentBoard {
     pub id: String,
     pub state: AgentState,
     pub registered: bool,
+    pub slots: SlotsByMedium,
 }
 
 /// `/health`.

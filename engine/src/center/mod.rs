@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use crate::build::{build, Built};
-use crate::config::{CenterConfig, IvrNodeConfig, PriorityAging};
+use crate::config::{CenterConfig, IvrNodeConfig, Media, PriorityAging};
 use crate::config_error::ConfigError;
 use crate::contact_ids::ContactIds;
 use crate::io::*;
@@ -256,6 +256,30 @@ impl Center {
     }
     pub fn agent_state(&self, agent: AgentId) -> AgentState {
         self.agents[agent.0 as usize].derived_state()
+    }
+    /// The agent's slots of `media`. A ringing offer takes its slot as a held contact does,
+    /// and keeps the media it blocks away as it will once answered; the one-offer-at-a-time
+    /// rule is not counted against the other slots, which it frees within the offer timeout.
+    pub fn agent_slots(&self, agent: AgentId, media: Media) -> Slots {
+        let agent = &self.agents[agent.0 as usize];
+        let mut occupied = agent.held;
+        if let Some(offer) = agent.offer {
+            occupied[self.contact(offer).channel.media().index()] += 1;
+        }
+        let active = occupied[media.index()];
+        let staffed = agent.logged_in
+            && agent.aux.is_none()
+            && agent.pending_aux.is_none()
+            && !agent.pending_logout;
+        let blocked = Media::ALL
+            .iter()
+            .any(|other| occupied[other.index()] > 0 && agent.blocks[other.index()][media.index()]);
+        let available = if staffed && !blocked {
+            agent.capacity[media.index()].saturating_sub(active)
+        } else {
+            0
+        };
+        Slots { active, available }
     }
     /// Relaxation levels of the queue: 1 plus one per step that widens the pool of agents.
     pub fn queue_levels(&self, queue: QueueId) -> u32 {

@@ -1,10 +1,10 @@
-//! The wallboard's view of the switch: the engine's queue lengths and agent states, with the
-//! figures of [`Tally`] the engine does not keep.
+//! The wallboard's view of the switch: the engine's queue lengths, agent states and slots,
+//! with the figures of [`Tally`] the engine does not keep.
 
-use switchboard_engine::{AgentId, QueueId};
+use switchboard_engine::{AgentId, Media, QueueId};
 
 use super::Switch;
-use crate::api::{AgentBoard, AgentCounts, QueueBoard, WallboardView};
+use crate::api::{AgentBoard, AgentCounts, QueueBoard, SlotsByMedium, WallboardView};
 use crate::wallboard_tally::INTERVAL_MS;
 
 impl Switch {
@@ -17,12 +17,18 @@ impl Switch {
                 id: self.center.agent_name(agent).to_string(),
                 state: self.center.agent_state(agent),
                 registered: self.registrar.binding(agent).is_some(),
+                slots: SlotsByMedium {
+                    voice: self.center.agent_slots(agent, Media::Voice),
+                    chat: self.center.agent_slots(agent, Media::Chat),
+                    email: self.center.agent_slots(agent, Media::Email),
+                },
             })
             .collect();
         let mut counts = vec![AgentCounts::default(); self.center.queue_count()];
         for (index, agent) in agents.iter().enumerate() {
             for queue in self.center.queues_served(AgentId(index as u32)) {
-                counts[queue.0 as usize].count(agent.state);
+                let media = self.center.queue_channel(queue).media();
+                counts[queue.0 as usize].count(agent.state, agent.slots.of(media));
             }
         }
         let waiting = self.tally.waiting();
@@ -34,6 +40,7 @@ impl Switch {
                 let interval = self.tally.this_interval(queue);
                 QueueBoard {
                     name: self.center.queue_name(queue).to_string(),
+                    channel: self.center.queue_channel(queue),
                     contacts_in_queue: self.center.queue_length(queue),
                     oldest_contact_age_ms: waiting[index]
                         .oldest_since_ms

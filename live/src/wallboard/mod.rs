@@ -515,6 +515,7 @@ mod tests {
             interval_ms: crate::wallboard_tally::INTERVAL_MS,
             queues: vec![QueueBoard {
                 name: "sales".into(),
+                channel: switchboard_engine::Channel::Voice,
                 contacts_in_queue: waiting,
                 oldest_contact_age_ms: None,
                 contacts_scheduled: 0,
@@ -531,6 +532,7 @@ mod tests {
                 id: "sales-team-1".into(),
                 state: agent_state,
                 registered: true,
+                slots: Default::default(),
             }],
         }
     }
@@ -586,6 +588,7 @@ mod tests {
                         AgentState::Available
                     },
                     registered: true,
+                    slots: Default::default(),
                 }),
             })
         };

@@ -33,6 +33,8 @@ function serviceLevelClass(share) {
   return share >= SERVICE_LEVEL_GOAL - 0.1 ? "warning" : "bad";
 }
 
+const CHANNEL_NAMES = { voice: "voice", chat: "chat", email: "e-mail", callback: "callback" };
+
 function cell(row, metric, text, className) {
   const td = document.createElement("td");
   td.dataset.metric = metric;
@@ -50,6 +52,13 @@ function drawQueues() {
     const name = document.createElement("th");
     name.scope = "row";
     name.textContent = queue.name;
+    // The channel under the name rather than in a column of its own: the row stays one
+    // screen wide.
+    const channel = document.createElement("span");
+    channel.className = "channel";
+    channel.dataset.metric = "channel";
+    channel.textContent = CHANNEL_NAMES[queue.channel] || queue.channel;
+    name.appendChild(channel);
     row.appendChild(name);
     const agentsOf = queue.agents;
     cell(row, "contacts_in_queue", String(queue.contacts_in_queue),
