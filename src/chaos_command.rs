@@ -174,6 +174,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
                     "lost_queued": ledger.lost_queued,
                     "lost_callbacks": ledger.lost_callbacks,
                     "failed_during_detection": ledger.failed_during_detection,
+                    "no_site_up": ledger.no_site_up,
                     "trunk_blocked": ledger.trunk_blocked,
                     "faults": describe(run),
                     "replay": replay(run),
@@ -222,7 +223,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
                 "{}",
                 wrapped(
                     &format!(
-                        "customers harmed per run (dropped, lost, failed during detection, trunk-blocked): mean {}, median {median}, 90th percentile {p90}, most {max}",
+                        "customers harmed per run (dropped, lost, failed during detection, no site up, trunk-blocked): mean {}, median {median}, 90th percentile {p90}, most {max}",
                         significant(mean)
                     ),
                     "",
@@ -241,13 +242,14 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
                 "{}",
                 wrapped(
                     &format!(
-                        "seed {}: {} customers harmed (dropped {}, lost {} + {} callbacks, failed during detection {}, trunk-blocked {}) of {} offered",
+                        "seed {}: {} customers harmed (dropped {}, lost {} + {} callbacks, failed during detection {}, no site up {}, trunk-blocked {}) of {} offered",
                         run.seed,
                         run.harm(),
                         ledger.dropped,
                         ledger.lost_queued,
                         ledger.lost_callbacks,
                         ledger.failed_during_detection,
+                        ledger.no_site_up,
                         ledger.trunk_blocked,
                         ledger.offered,
                     ),

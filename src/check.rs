@@ -269,7 +269,7 @@ pub fn topology_summary(topology: &Topology) -> String {
     );
     let _ = writeln!(
         out,
-        "  RTO measured in {} windows against the {} before each fault",
+        "  RTO: from each fault to the first {} of arrivals back within 5 points of the {} before it",
         seconds(topology.measure_window_ms),
         seconds(topology.baseline_ms),
     );

@@ -34,13 +34,15 @@
 //!
 //! One pass over the message decodes, folds and codes each character with one table look-up
 //! (a character that occurs in no word gets code 0, a separator is dropped; a character that
-//! is a word by itself carries a flag in its code). A word of two or more characters can only
-//! start where the first two characters begin one: a 64-bit filter per first character (in
-//! the first-level cache) rules out most positions, and a 64-bit filter of third characters
-//! per hashed pair of first two (all bits set for a two-character word) rules out most of
-//! the rest. At the few positions that remain, anchored Aho–Corasick automata (one for the
-//! words, one for the allow phrases) find the longest word and the longest allow phrase
-//! that start there.
+//! is a word by itself carries a flag in its code) and stores nothing per character. A word
+//! of two or more characters can only start where the first two characters begin one: a
+//! 64-bit filter per first character (in the first-level cache) rules out most positions; a
+//! 64-bit filter of third characters per hashed pair of first two rules out most of the
+//! rest, with a hashed set of the two-character words beside it; and a filter of fourth
+//! characters per hashed triple of first three most of what is left. At the few positions
+//! that remain, anchored Aho–Corasick automata (one for the words, one for the allow
+//! phrases) find the longest word and the longest allow phrase that start there, decoding
+//! the message again from there.
 //! `docs/performance.md` has the figures.
 //!
 //! A word that begins with another listed word takes the stricter of the two actions for its
@@ -186,26 +188,13 @@ impl Verdict {
 }
 
 thread_local! {
-    /// Buffers reused from message to message on one thread (codes, candidate positions), so
+    /// The buffer of candidate positions, reused from message to message on one thread, so
     /// checking a message allocates nothing until it has a hit.
-    static SCRATCH: RefCell<Scratch> = const {
-        RefCell::new(Scratch { codes: Vec::new(), offsets: Vec::new(), candidates: Vec::new() })
-    };
+    static CANDIDATES: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The buffers of one check.
-struct Scratch {
-    /// The message's codes, separators dropped. Never shrunk between messages (only the
-    /// first `count` codes of a message are its own), so that it is not refilled each time.
-    codes: Vec<u16>,
-    /// The byte offset in the message of each code's character.
-    offsets: Vec<u32>,
-    /// Code positions where a word may start.
-    candidates: Vec<u32>,
-}
-
-/// Longest buffers kept between messages, in codes.
-const SCRATCH_KEPT: usize = 64 * 1024;
+/// Longest buffer of candidate positions kept between messages.
+const CANDIDATES_KEPT: usize = 16 * 1024;
 
 /// Code of a character that occurs in no word or allow phrase.
 const OTHER: u16 = 0;
@@ -214,16 +203,53 @@ const DROPPED: u16 = u16::MAX;
 /// Flag of the code of a character that is a whole word or allow phrase by itself, so the
 /// matcher needs no second look-up to know that a word may start there.
 const SINGLE: u16 = 0x8000;
-/// Slots of the table of what follows a word's first two characters: 2^16 slots of 64 bits
-/// are 512 KiB, and a list of 15,000 words fills about a fifth of them.
+/// Slots of each table of what follows a word's first two (three) characters: 2^16 slots of
+/// 64 bits are 512 KiB, and a list of 15,000 words fills about a fifth of them.
 const FOLLOW_BITS: u32 = 16;
 
-/// The slot of a pair of codes in [`Starts::follows`]: Fibonacci hashing, the top bits of a
-/// multiplication by 2^64 / golden ratio.
+/// The slot of a key in [`Starts::follows`] or [`Starts::thirds`]: Fibonacci hashing, the top
+/// bits of a multiplication by 2^64 / golden ratio.
 #[inline]
-fn pair_slot(first: u16, second: u16) -> usize {
-    let key = (u64::from(first) << 16) | u64::from(second);
+fn follow_slot(key: u64) -> usize {
     (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FOLLOW_BITS)) as usize
+}
+
+/// The key of a pair of codes: the first in the high half. The matcher keeps the last two
+/// codes in this form, shifting each new one in.
+#[inline]
+fn pair_key(first: u16, second: u16) -> u32 {
+    (u32::from(first) << 16) | u32::from(second)
+}
+
+/// The slot of a pair of codes (its [`pair_key`]) in [`Starts::follows`].
+#[inline]
+fn pair_slot(pair: u32) -> usize {
+    follow_slot(u64::from(pair))
+}
+
+/// The slot of three codes (a pair and a third) in [`Starts::thirds`].
+#[inline]
+fn triple_slot(pair: u32, third: u16) -> usize {
+    follow_slot((u64::from(pair) << 16) | u64::from(third))
+}
+
+/// The bit of a code in a 64-bit filter of [`Starts`].
+#[inline]
+fn filter_bit(code: u16) -> u64 {
+    1 << (code & 63)
+}
+
+/// Bits of the hashed set [`Starts::pair_words`]: 2^20 bits are 128 KiB.
+const PAIR_WORD_BITS: u32 = 20;
+
+/// The word and bit of a pair of codes (its [`pair_key`]) in [`Starts::pair_words`]: hashed
+/// with another multiplier than [`pair_slot`], so that pairs sharing a slot there rarely
+/// share a bit here.
+#[inline]
+fn pair_word_bit(pair: u32) -> (usize, u64) {
+    let hashed =
+        (u64::from(pair).wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - PAIR_WORD_BITS)) as usize;
+    (hashed >> 6, 1 << (hashed & 63))
 }
 
 /// Where words may start: the filters of the module documentation.
@@ -240,33 +266,49 @@ struct Starts {
     /// pair is a word or allow phrase by itself. One hash and one load per position that
     /// passed `second_masks`, where two hashed sets (pairs, then triples) cost two.
     follows: Box<[u64; 1 << FOLLOW_BITS]>,
+    /// The same one character further: per hashed triple of first characters, a filter of
+    /// the fourth characters of the longer words that begin with it, every bit set when the
+    /// triple is a word by itself. Consulted only where `follows` passed but is not full:
+    /// it turns away most of the positions that would otherwise reach the automaton
+    /// (random English letters begin some listed word's first three letters far more
+    /// often than Chinese characters do), each of which costs a walk of it.
+    thirds: Box<[u64; 1 << FOLLOW_BITS]>,
+    /// A hashed set of the pairs that are words or allow phrases by themselves, looked at
+    /// only where `follows` is full: a pair's slot there is full for any two-character word
+    /// that shares it, and this second look turns most of those positions away.
+    pair_words: Box<[u64; 1 << (PAIR_WORD_BITS - 6)]>,
 }
 
 impl Starts {
+    /// Whether a pair of codes whose slot in `follows` is full may be a word or allow
+    /// phrase by itself.
+    #[inline]
+    fn may_be_pair_word(&self, pair: u32) -> bool {
+        let (word, bit) = pair_word_bit(pair);
+        self.pair_words[word] & bit != 0
+    }
+
     fn insert(&mut self, codes: &[u16]) {
         match codes {
             [only] => debug_assert!(only & SINGLE != 0, "one-character words carry the flag"),
             [first, second] => {
-                self.second_masks[usize::from(first & !SINGLE)] |= 1 << (second & 63);
-                self.follows[pair_slot(*first, *second)] = u64::MAX;
+                self.second_masks[usize::from(first & !SINGLE)] |= filter_bit(*second);
+                let pair = pair_key(*first, *second);
+                self.follows[pair_slot(pair)] = u64::MAX;
+                let (word, bit) = pair_word_bit(pair);
+                self.pair_words[word] |= bit;
             }
-            [first, second, third, ..] => {
-                self.second_masks[usize::from(first & !SINGLE)] |= 1 << (second & 63);
-                self.follows[pair_slot(*first, *second)] |= 1 << (third & 63);
+            [first, second, third, rest @ ..] => {
+                self.second_masks[usize::from(first & !SINGLE)] |= filter_bit(*second);
+                let pair = pair_key(*first, *second);
+                self.follows[pair_slot(pair)] |= filter_bit(*third);
+                let slot = triple_slot(pair, *third);
+                match rest.first() {
+                    None => self.thirds[slot] = u64::MAX,
+                    Some(fourth) => self.thirds[slot] |= filter_bit(*fourth),
+                }
             }
             [] => {}
-        }
-    }
-
-    /// Whether a word of two or more characters may start with `first`, `second` (whose pair
-    /// begins some word) and then `third` (`None` at the end of the message).
-    #[inline]
-    fn starts_at(&self, first: u16, second: u16, third: Option<u16>) -> bool {
-        let follows = self.follows[pair_slot(first, second)];
-        match third {
-            Some(third) => follows & (1 << (third & 63)) != 0,
-            // Only a word of exactly two characters can end the message.
-            None => follows == u64::MAX,
         }
     }
 }
@@ -298,8 +340,8 @@ impl fmt::Debug for SensitiveWords {
 }
 
 /// The bytes an automaton reads for a code sequence: each code in the machine's byte order
-/// (the automata are built on this machine from the same codes). Searches are anchored at
-/// even offsets, so a match always lines up with the codes.
+/// (the automata are built on this machine from the same codes, and a search feeds them
+/// `u16::to_ne_bytes` of each code, so a match always lines up with the codes).
 fn code_bytes(codes: &[u16]) -> &[u8] {
     bytemuck::cast_slice(codes)
 }
@@ -310,42 +352,6 @@ fn anchored_longest(patterns: &[Vec<u8>]) -> Result<NFA, aho_corasick::BuildErro
         // Only anchored searches at candidate positions: a prefilter would never help.
         .prefilter(false)
         .build(patterns)
-}
-
-/// The longest pattern that starts at code `position`, and the code it ends before.
-///
-/// The automaton is walked state by state through its `Automaton` interface rather than
-/// with `AhoCorasick::find`: a search at a candidate position reads a few bytes, and the
-/// general search's set-up (input checks, prefilter and match-kind dispatch) cost more than
-/// the walk itself (about 300 instructions a call, against about 60).
-fn longest_at(automaton: &NFA, bytes: &[u8], position: usize) -> Option<(usize, usize)> {
-    let mut state = automaton.start_state(Anchored::Yes).ok()?;
-    let mut longest = None;
-    let start = position * 2;
-    for (offset, &byte) in bytes[start..].iter().enumerate() {
-        state = automaton.next_state(Anchored::Yes, state, byte);
-        if automaton.is_special(state) {
-            if automaton.is_dead(state) {
-                break;
-            }
-            if automaton.is_match(state) {
-                // A state's matches include those of its suffixes (`赌` in the state of
-                // `博赌`), which start after the anchor: only the pattern as long as the path
-                // walked starts at it.
-                let walked = offset + 1;
-                let anchored = (0..automaton.match_len(state))
-                    .map(|index| automaton.match_pattern(state, index))
-                    .find(|pattern| automaton.pattern_len(*pattern) == walked);
-                if let Some(pattern) = anchored {
-                    // Patterns are whole codes, so a match ends on a code boundary.
-                    let end = start + walked;
-                    debug_assert!(end.is_multiple_of(2), "matches end on a code");
-                    longest = Some((pattern.as_usize(), end / 2));
-                }
-            }
-        }
-    }
-    longest
 }
 
 impl SensitiveWords {
@@ -506,6 +512,14 @@ impl SensitiveWords {
                 .into_boxed_slice()
                 .try_into()
                 .expect("one filter per slot"),
+            thirds: vec![0; 1 << FOLLOW_BITS]
+                .into_boxed_slice()
+                .try_into()
+                .expect("one filter per slot"),
+            pair_words: vec![0; 1 << (PAIR_WORD_BITS - 6)]
+                .into_boxed_slice()
+                .try_into()
+                .expect("one word per 64 bits"),
         };
         let mut compile = |folded: &str| {
             let coded: Vec<u16> = folded.chars().map(|character| codes[&character]).collect();
@@ -584,6 +598,96 @@ impl SensitiveWords {
         }
     }
 
+    /// The code of the character that starts at byte `index` of `text` with byte `lead`,
+    /// and the byte after it. `table` is `self.table`, passed as a plain reference so that a
+    /// loop does not reload the box's pointer at every character.
+    #[inline(always)]
+    fn code_at(&self, table: &[u16; 0x1_0000], text: &str, index: usize, lead: u8) -> (u16, usize) {
+        let bytes = text.as_bytes();
+        // `text` is valid UTF-8: a lead byte says how many continuation bytes follow.
+        // Chinese first: three bytes is the common case.
+        if (0xE0..0xF0).contains(&lead) && index + 2 < bytes.len() {
+            let scalar = (u32::from(lead & 0x0F) << 12)
+                | (u32::from(bytes[index + 1] & 0x3F) << 6)
+                | u32::from(bytes[index + 2] & 0x3F);
+            (table[(scalar & 0xFFFF) as usize], index + 3)
+        } else if lead < 0x80 {
+            (table[usize::from(lead)], index + 1)
+        } else if (0xC0..0xE0).contains(&lead) && index + 1 < bytes.len() {
+            let scalar = (u32::from(lead & 0x1F) << 6) | u32::from(bytes[index + 1] & 0x3F);
+            (table[scalar as usize], index + 2)
+        } else {
+            self.rare_code_at(text, index)
+        }
+    }
+
+    /// [`SensitiveWords::code_at`] for a character of four bytes (beyond the BMP): out of
+    /// line, so that the loops that decode keep their state in registers.
+    #[cold]
+    #[inline(never)]
+    fn rare_code_at(&self, text: &str, index: usize) -> (u16, usize) {
+        let character = text[index..].chars().next().unwrap_or('\0');
+        (self.code_of(character), index + character.len_utf8())
+    }
+
+    /// The code of the first character at or after byte `index` of `text` that is not
+    /// dropped, and the byte after it; `None` at the end of the text.
+    #[inline]
+    fn next_code(&self, text: &str, mut index: usize) -> Option<(u16, usize)> {
+        let bytes = text.as_bytes();
+        while let Some(&lead) = bytes.get(index) {
+            let code;
+            (code, index) = self.code_at(&self.table, text, index, lead);
+            if code != DROPPED {
+                return Some((code, index));
+            }
+        }
+        None
+    }
+
+    /// The longest pattern of `automaton` that starts at byte `start` of `text` (where a
+    /// character that is not dropped starts), and the byte its last character ends before.
+    ///
+    /// The automaton is walked state by state through its `Automaton` interface rather than
+    /// with `AhoCorasick::find`: a search at a candidate position reads a few bytes, and the
+    /// general search's set-up (input checks, prefilter and match-kind dispatch) cost more than
+    /// the walk itself (about 300 instructions a call, against about 60). It reads the codes
+    /// of the characters as it decodes them: the coding pass stores none.
+    fn longest_at(&self, automaton: &NFA, text: &str, start: usize) -> Option<(usize, usize)> {
+        let mut state = automaton.start_state(Anchored::Yes).ok()?;
+        let mut longest = None;
+        // Bytes of codes read so far.
+        let mut walked = 0;
+        let mut index = start;
+        while let Some((code, next)) = self.next_code(text, index) {
+            index = next;
+            // The bytes the automata were built from: see `code_bytes`.
+            for byte in code.to_ne_bytes() {
+                state = automaton.next_state(Anchored::Yes, state, byte);
+                walked += 1;
+                if !automaton.is_special(state) {
+                    continue;
+                }
+                if automaton.is_dead(state) {
+                    return longest;
+                }
+                if automaton.is_match(state) {
+                    // A state's matches include those of its suffixes (`赌` in the state of
+                    // `博赌`), which start after the anchor: only the pattern as long as the
+                    // path walked starts at it (and patterns are whole codes, so it ends
+                    // with this character).
+                    let anchored = (0..automaton.match_len(state))
+                        .map(|index| automaton.match_pattern(state, index))
+                        .find(|pattern| automaton.pattern_len(*pattern) == walked);
+                    if let Some(pattern) = anchored {
+                        longest = Some((pattern.as_usize(), index));
+                    }
+                }
+            }
+        }
+        longest
+    }
+
     /// Decide what happens to one chat message.
     ///
     /// ```
@@ -595,122 +699,128 @@ impl SensitiveWords {
     /// assert_eq!(verdict.delivery, Delivery::Masked("你这个**".into()));
     /// ```
     pub fn check_message(&self, direction: Direction, text: &str) -> Verdict {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => {
-                let verdict = self.check_with(direction, text, &mut scratch);
-                // A very long text (a whole transcript) does not keep its buffers.
-                if scratch.codes.capacity() > SCRATCH_KEPT {
-                    *scratch = Scratch {
-                        codes: Vec::new(),
-                        offsets: Vec::new(),
-                        candidates: Vec::new(),
-                    };
+        CANDIDATES.with(|candidates| match candidates.try_borrow_mut() {
+            Ok(mut candidates) => {
+                let verdict = self.check_with(direction, text, &mut candidates);
+                // A very long text (a whole transcript) does not keep its buffer.
+                if candidates.capacity() > CANDIDATES_KEPT {
+                    *candidates = Vec::new();
                 }
                 verdict
             }
-            Err(_) => self.check_with(
-                direction,
-                text,
-                &mut Scratch {
-                    codes: Vec::new(),
-                    offsets: Vec::new(),
-                    candidates: Vec::new(),
-                },
-            ),
+            Err(_) => self.check_with(direction, text, &mut Vec::new()),
         })
     }
 
-    fn check_with(&self, direction: Direction, text: &str, scratch: &mut Scratch) -> Verdict {
-        // One pass: decode, fold and code each character (one table look-up), and note where
-        // a word may start: a one-character word, or the first two characters of a longer
-        // one. `text` is valid UTF-8, so decoding needs no checks of its own.
+    /// Where three characters, the first at byte `start` and the last ending before byte
+    /// `after`, may begin a word of four or more whose fourth characters `fourth_filter`
+    /// holds: look at the next character, and note `start` when it is one of them. Out of
+    /// the coding loop (few positions come here), so the loop keeps its state in registers.
+    #[inline(never)]
+    fn note_if_fourth_follows(
+        &self,
+        text: &str,
+        fourth_filter: u64,
+        start: u32,
+        after: usize,
+        candidates: &mut Vec<u32>,
+    ) {
+        if let Some((fourth, _)) = self.next_code(text, after) {
+            if fourth_filter & filter_bit(fourth) != 0 {
+                candidates.push(start);
+            }
+        }
+    }
+
+    fn check_with(&self, direction: Direction, text: &str, candidates: &mut Vec<u32>) -> Verdict {
+        // One pass: decode, fold and code each character (one table look-up), and note the
+        // byte offsets where a word may start: a one-character word, or where the filters of
+        // the first characters of a longer one pass. Nothing is stored per character: the
+        // last two codes and where they start stay in registers, and the searches at the few
+        // candidate positions decode again from there.
         let bytes = text.as_bytes();
         assert!(
             bytes.len() <= u32::MAX as usize,
             "offsets are 32-bit: a message is shorter than 4 GiB"
         );
-        let Scratch {
-            codes,
-            offsets,
-            candidates,
-        } = scratch;
-        // Grown, never refilled: every code read below was written for this message first.
-        if codes.len() < bytes.len() {
-            codes.resize(bytes.len(), OTHER);
-            offsets.resize(bytes.len(), 0);
-        }
-        // Of one length, so that one bounds check covers both writes.
-        let codes = &mut codes[..bytes.len()];
-        let offsets = &mut offsets[..bytes.len()];
         candidates.clear();
-        let mut count = 0;
-        // The last two codes, and whether they begin a word of two or more characters.
-        let (mut before, mut previous, mut pending) = (OTHER, OTHER, false);
+        // The last two codes (see `pair_key`) and where they start (the one before in the
+        // high half), and whether they begin a word of two or more characters (bit 0).
+        let (mut pair, mut pair_starts, mut pending) = (0u32, 0u64, 0u64);
         // Read through plain references, so the loop does not reload the boxes' pointers.
         let table: &[u16; 0x1_0000] = &self.table;
         let second_masks: &[u64; 0x8000] = &self.starts.second_masks;
+        let follows: &[u64; 1 << FOLLOW_BITS] = &self.starts.follows;
         let mut index = 0;
         while let Some(&lead) = bytes.get(index) {
-            let start = index;
-            // `text` is valid UTF-8: a lead byte says how many continuation bytes follow.
-            // Chinese first: three bytes is the common case.
-            let code = if (0xE0..0xF0).contains(&lead) && index + 2 < bytes.len() {
-                let scalar = (u32::from(lead & 0x0F) << 12)
-                    | (u32::from(bytes[index + 1] & 0x3F) << 6)
-                    | u32::from(bytes[index + 2] & 0x3F);
-                index += 3;
-                table[(scalar & 0xFFFF) as usize]
-            } else if lead < 0x80 {
-                index += 1;
-                table[usize::from(lead)]
-            } else if (0xC0..0xE0).contains(&lead) && index + 1 < bytes.len() {
-                let scalar = (u32::from(lead & 0x1F) << 6) | u32::from(bytes[index + 1] & 0x3F);
-                index += 2;
-                table[scalar as usize]
-            } else {
-                let character = text[index..].chars().next().unwrap_or('\0');
-                index += character.len_utf8();
-                self.code_of(character)
-            };
-            if code == DROPPED {
-                continue;
+            let start = index as u32;
+            let code;
+            (code, index) = self.code_at(table, text, index, lead);
+            // One test on most characters for both: a separator (dropped), a character that
+            // is a word by itself (flagged; `DROPPED` has the flag too).
+            if code >= SINGLE {
+                if code == DROPPED {
+                    continue;
+                }
+                candidates.push(start);
             }
-            codes[count] = code;
-            offsets[count] = start as u32;
-            // The two characters before this one begin some word: does one start there?
-            if pending && self.starts.starts_at(before, previous, Some(code)) {
-                candidates.push(count as u32 - 2);
+            // The two characters before this one may begin a word of two or more: may one
+            // start there? (One branch on most characters.)
+            if pending & 1 != 0 {
+                let third_filter = follows[pair_slot(pair)];
+                let pair_start = (pair_starts >> 32) as u32;
+                // A full filter: the pair may be a word by itself (a full slot is shared by
+                // every pair that hashes to it).
+                if third_filter == u64::MAX && self.starts.may_be_pair_word(pair) {
+                    candidates.push(pair_start);
+                } else if third_filter & filter_bit(code) != 0 {
+                    let fourth_filter = self.starts.thirds[triple_slot(pair, code)];
+                    // A full filter: the three may be a word by themselves.
+                    if fourth_filter == u64::MAX {
+                        candidates.push(pair_start);
+                    } else if fourth_filter != 0 {
+                        self.note_if_fourth_follows(
+                            text,
+                            fourth_filter,
+                            pair_start,
+                            index,
+                            candidates,
+                        );
+                    }
+                }
             }
-            if code & SINGLE != 0 {
-                candidates.push(count as u32);
-            }
-            // No branch on a character that occurs in no word: the mask of code 0 is empty,
-            // and a pair that ends in one only costs a look at the start sets.
-            pending = second_masks[usize::from(previous & !SINGLE)] & (1 << (code & 63)) != 0;
-            before = previous;
-            previous = code;
-            count += 1;
+            // No branch on a character that occurs in no word: the mask of code 0 is empty.
+            pending = second_masks[(pair & 0x7FFF) as usize] >> (code & 63);
+            pair = (pair << 16) | u32::from(code);
+            pair_starts = (pair_starts << 32) | u64::from(start);
         }
-        if pending && self.starts.starts_at(before, previous, None) {
-            candidates.push(count as u32 - 2);
+        // Only a word of exactly two characters can end the message.
+        if pending & 1 != 0
+            && follows[pair_slot(pair)] == u64::MAX
+            && self.starts.may_be_pair_word(pair)
+        {
+            candidates.push((pair_starts >> 32) as u32);
         }
         if candidates.is_empty() {
             return Verdict::clean(direction);
         }
+        // Noted out of order where a one-character word is followed by a pair.
         candidates.sort_unstable();
-        candidates.dedup();
-        let bytes = code_bytes(&codes[..count]);
-        // (start, end) in codes, and the word.
+        // (start, end) in bytes of the message, and the word.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         let mut allowed: Vec<(usize, usize)> = Vec::new();
-        for &position in candidates.iter() {
-            let position = position as usize;
-            if let Some((word, end)) = longest_at(&self.word_automaton, bytes, position) {
-                found.push((position, end, word));
+        // A position may be noted twice (a one-character word and a longer one).
+        for (at, &start) in candidates.iter().enumerate() {
+            if at > 0 && candidates[at - 1] == start {
+                continue;
+            }
+            let start = start as usize;
+            if let Some((word, end)) = self.longest_at(&self.word_automaton, text, start) {
+                found.push((start, end, word));
             }
             if let Some(automaton) = &self.allow_automaton {
-                if let Some((_, end)) = longest_at(automaton, bytes, position) {
-                    allowed.push((position, end));
+                if let Some((_, end)) = self.longest_at(automaton, text, start) {
+                    allowed.push((start, end));
                 }
             }
         }
@@ -723,22 +833,12 @@ impl SensitiveWords {
             return Verdict::clean(direction);
         }
 
-        // Code positions → byte offsets of the message, noted in the coding pass.
-        let character_end = |position: usize| {
-            let start = offsets[position] as usize;
-            start
-                + text[start..]
-                    .chars()
-                    .next()
-                    .map(char::len_utf8)
-                    .unwrap_or(0)
-        };
         let hits: Vec<Hit> = found
             .into_iter()
             .map(|(start, end, word)| Hit {
                 word: self.words[word].written.clone(),
                 action: self.words[word].action.expect("words have an action"),
-                range: offsets[start] as usize..character_end(end - 1),
+                range: start..end,
             })
             .collect();
 

@@ -63,7 +63,7 @@ pub fn failover_charts(input: &ReportInput) -> Vec<Chart> {
         })
         .collect();
     let harmed = Series {
-        name: "dropped, lost, failed or trunk-blocked".to_string(),
+        name: "dropped, lost, failed, refused or trunk-blocked".to_string(),
         points: failover
             .timeline
             .harmed
@@ -118,7 +118,7 @@ fn fault_table(faults: &[FaultSummary]) -> String {
         .iter()
         .any(|fault| fault.answered_across_partition.is_some());
     let mut html = String::new();
-    html.push_str("<h3>Each fault</h3>\n<table><thead><tr><th>fault</th><th>start (s)</th><th>length (s)</th><th>waiting at site</th><th>taken over</th><th>dropped</th><th>lost queued</th><th>lost callbacks</th><th>failed during detection</th><th>trunk-blocked</th><th>answering again after (s)</th><th>RTO (s)</th>");
+    html.push_str("<h3>Each fault</h3>\n<table><thead><tr><th>fault</th><th>start (s)</th><th>length (s)</th><th>waiting at site</th><th>taken over</th><th>dropped</th><th>lost queued</th><th>lost callbacks</th><th>failed during detection</th><th>no site up</th><th>trunk-blocked</th><th>answering again after (s)</th><th>RTO (s)</th>");
     if any_partition {
         html.push_str("<th>answered across partition</th>");
     }
@@ -135,7 +135,7 @@ fn fault_table(faults: &[FaultSummary]) -> String {
         };
         let _ = write!(
             html,
-            "<tr><th>{}. {}</th><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            "<tr><th>{}. {}</th><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
             index + 1,
             escape(&fault.label()),
             fault.start_s,
@@ -146,6 +146,7 @@ fn fault_table(faults: &[FaultSummary]) -> String {
             cell(&fault.lost_queued, 1),
             cell(&fault.lost_callbacks, 1),
             cell(&fault.failed_during_detection, 1),
+            cell(&fault.no_site_up, 1),
             cell(&fault.trunk_blocked, 1),
             cell(&fault.time_to_answer_s, 1),
             rto
@@ -197,6 +198,7 @@ impl Section for FailoverSection {
             ("lost queued", &totals.lost_queued),
             ("lost callbacks", &totals.lost_callbacks),
             ("failed during detection", &totals.failed_during_detection),
+            ("no site up", &totals.no_site_up),
             ("trunk blocked", &totals.trunk_blocked),
             ("dropped other", &totals.dropped_other),
             ("still inside", &totals.still_inside),

@@ -13,6 +13,9 @@
 //! // An interval that would go below zero is clipped: a count cannot be negative.
 //! let dropped = Estimate { mean: Some(0.4), ci95: Some([-0.3, 1.1]), count: 5 };
 //! assert_eq!(estimate_text(&dropped, Unit::Contacts), "0.4 [0.0, 1.1]");
+//! // So is one clipped already, when the estimate was made.
+//! let clipped = Estimate { mean: Some(0.4), ci95: Some([0.0, 1.1]), count: 5 };
+//! assert_eq!(estimate_text(&clipped, Unit::Contacts), "0.4 [0.0, 1.1]");
 //! assert_eq!(Range::of(Unit::Fraction), Range { low: 0.0, high: Some(1.0) });
 //! ```
 
@@ -97,7 +100,8 @@ fn trimmed(text: String) -> String {
 
 /// A figure across replications as a reader wants it: `mean ± half-width` with the digits the
 /// interval justifies, the unit after it (`%` for shares, shown as percent, `s` for seconds);
-/// `mean [low, high]` when the interval had to be clipped to the quantity's range; the mean
+/// `mean [low, high]` when the interval had to be clipped to the quantity's range (here, or
+/// where the estimate was made: [`Estimate::of_nonnegative`]); the mean
 /// alone (four significant digits) without an interval or when it is zero; `-` when no
 /// replication defined it.
 pub fn estimate_text(estimate: &Estimate, unit: Unit) -> String {
@@ -122,7 +126,9 @@ pub fn estimate_text(estimate: &Estimate, unit: Unit) -> String {
     let decimals = decimals_for(half);
     let number = |value: f64| trimmed(format!("{:.decimals$}", value * scale));
     let (clipped_low, clipped_high) = (range.clip(low), range.clip(high));
-    if clipped_low != low || clipped_high != high {
+    // An interval clipped where it was computed is no longer centred on the mean.
+    let lopsided = ((mean - low) * scale - half).abs() > half.max(mean.abs() * scale) * 1e-9;
+    if clipped_low != low || clipped_high != high || lopsided {
         return format!(
             "{} [{}, {}]{suffix}",
             number(mean),

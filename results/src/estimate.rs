@@ -68,6 +68,23 @@ impl Estimate {
         }
     }
 
+    /// Mean and 95 % interval of a quantity that is never negative (a count, a time): the
+    /// Student t interval clipped at 0, so that `6.0 ± 8.6 s` reads `6.0 [0, 14.6] s`.
+    pub fn of_nonnegative(values: impl IntoIterator<Item = f64>) -> Estimate {
+        Self::of(values).clipped(0.0, f64::INFINITY)
+    }
+
+    /// The same estimate with its interval clipped to `[low, high]`, the values the quantity
+    /// can take (the mean stays as it is).
+    pub fn clipped(self, low: f64, high: f64) -> Estimate {
+        Estimate {
+            ci95: self
+                .ci95
+                .map(|[lower, upper]| [lower.clamp(low, high), upper.clamp(low, high)]),
+            ..self
+        }
+    }
+
     /// The interval's half-width, when there is an interval.
     pub fn half_width(&self) -> Option<f64> {
         match (self.mean, self.ci95) {
@@ -90,6 +107,19 @@ mod tests {
         assert!((half - 12.7062 * 1.0).abs() < 1e-3, "{half}");
         assert_eq!(Estimate::of([f64::NAN, 3.0]).ci95, None);
         assert_eq!(Estimate::of([]).mean, None);
+    }
+
+    #[test]
+    fn an_interval_is_clipped_to_what_the_quantity_can_take() {
+        // 0, 0 and 18: mean 6, half-width 4.303 × 6 = 25.8; a time is never negative.
+        let estimate = Estimate::of_nonnegative([0.0, 0.0, 18.0]);
+        assert_eq!(estimate.mean, Some(6.0));
+        let [low, high] = estimate.ci95.unwrap();
+        assert_eq!(low, 0.0);
+        assert!((high - (6.0 + 4.3027 * 6.0)).abs() < 1e-3, "{high}");
+        assert_eq!(Estimate::of_nonnegative([2.0, 2.0]).ci95, Some([2.0, 2.0]));
+        let share = Estimate::of([0.9, 1.0]).clipped(0.0, 1.0);
+        assert_eq!(share.ci95.unwrap()[1], 1.0);
     }
 
     #[test]

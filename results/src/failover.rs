@@ -110,7 +110,8 @@ pub struct FailoverSummary {
 
 /// Where every contact went, per run: `offered` = `answered` + `abandoned` + `blocked` +
 /// `timed_out` + `self_served` + `transferred` + `dropped_other` + `dropped` + `lost_queued` +
-/// `lost_callbacks` + `failed_during_detection` + `trunk_blocked` + `still_inside`.
+/// `lost_callbacks` + `failed_during_detection` + `no_site_up` + `trunk_blocked` +
+/// `still_inside`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEstimates {
     pub offered: Estimate,
@@ -126,13 +127,16 @@ pub struct LedgerEstimates {
     pub lost_queued: Estimate,
     pub lost_callbacks: Estimate,
     pub failed_during_detection: Estimate,
+    /// Refused while the carrier believed every site down (absent from older files: 0).
+    #[serde(default)]
+    pub no_site_up: Estimate,
     pub trunk_blocked: Estimate,
     pub still_inside: Estimate,
 }
 
 impl LedgerEstimates {
     /// Each row's name (as in the file) and estimate, in the order of the accounting identity.
-    pub fn rows(&self) -> [(&'static str, &Estimate); 14] {
+    pub fn rows(&self) -> [(&'static str, &Estimate); 15] {
         [
             ("offered", &self.offered),
             ("answered", &self.answered),
@@ -146,6 +150,7 @@ impl LedgerEstimates {
             ("lost_queued", &self.lost_queued),
             ("lost_callbacks", &self.lost_callbacks),
             ("failed_during_detection", &self.failed_during_detection),
+            ("no_site_up", &self.no_site_up),
             ("trunk_blocked", &self.trunk_blocked),
             ("still_inside", &self.still_inside),
         ]
@@ -194,11 +199,18 @@ pub struct FaultSummary {
     pub lost_queued: Estimate,
     pub lost_callbacks: Estimate,
     pub failed_during_detection: Estimate,
+    /// Calls refused while the carrier believed every site down, when this fault took down
+    /// the last site still down (absent from older files).
+    #[serde(default)]
+    pub no_site_up: Estimate,
     pub trunk_blocked: Estimate,
-    /// Until the first answer of a contact that arrived after the fault started.
+    /// Until the first answer of a contact that arrived at or after the fault's start (exact
+    /// event times).
     pub time_to_answer_s: Estimate,
-    /// Until the interval service level is back within 5 points of the baseline, over the
-    /// replications where it came back; `unrecovered` counts the others.
+    /// Until the first moment (the fault's start or an arrival after it) from which the
+    /// contacts arriving in one `measure_window` have a service level back within 5 points of
+    /// the baseline (exact event times; `docs/failover.md`), over the replications where it
+    /// came back; `unrecovered` counts the others.
     pub rto_s: Estimate,
     pub unrecovered: usize,
     pub baseline_service_level: Estimate,

@@ -23,7 +23,7 @@ pub struct ChaosRun {
 }
 
 impl ChaosRun {
-    /// Customers the faults cost: dropped, lost, failed or blocked by the failover.
+    /// Customers the faults cost: dropped, lost, failed, refused or blocked by the failover.
     pub fn harm(&self) -> u64 {
         self.output.as_ref().map_or(0, |output| {
             let ledger = &output.ledger;
@@ -31,6 +31,7 @@ impl ChaosRun {
                 + ledger.lost_queued
                 + ledger.lost_callbacks
                 + ledger.failed_during_detection
+                + ledger.no_site_up
                 + ledger.trunk_blocked
         })
     }

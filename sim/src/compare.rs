@@ -26,11 +26,12 @@ pub const CENTER_METRICS: [Metric; 8] = [
 ];
 
 /// The failover figures compared when every variant has a `[topology]`.
-pub const FAILOVER_METRICS: [&str; 6] = [
+pub const FAILOVER_METRICS: [&str; 7] = [
     "failover.dropped",
     "failover.lost_queued",
     "failover.lost_callbacks",
     "failover.failed_during_detection",
+    "failover.no_site_up",
     "failover.trunk_blocked",
     "failover.still_inside",
 ];
@@ -70,6 +71,7 @@ fn failover_value(output: &FailoverOutput, name: &str) -> f64 {
             "dropped" => outcome.dropped as f64,
             "lost" => (outcome.lost_queued + outcome.lost_callbacks) as f64,
             "failed_during_detection" => outcome.failed_during_detection as f64,
+            "no_site_up" => outcome.no_site_up as f64,
             "answered_across_partition" => outcome.answered_across_partition as f64,
             other => panic!("no fault metric is named {other}"),
         };
@@ -122,6 +124,7 @@ pub fn compare(names: &[String], results: &[RunResult], seed: u64) -> Comparison
                     "dropped",
                     "lost",
                     "failed_during_detection",
+                    "no_site_up",
                     "time_to_answer_s",
                     "rto_s",
                 ] {

@@ -66,7 +66,8 @@ pub struct TopologyConfig {
     #[serde(default)]
     pub cross_site_latency: DurationMs,
     pub replication: ReplicationConfig,
-    /// Service level for RTO is measured in windows of this length (by arrival time).
+    /// The length of the sliding window of arrivals whose service level decides the RTO, and
+    /// of the timeline's windows.
     #[serde(default = "default_measure_window")]
     pub measure_window: DurationMs,
     /// The pre-fault service level is taken over this span before the fault.

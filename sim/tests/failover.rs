@@ -175,6 +175,7 @@ fn assert_exact(result: &RunResult) {
                 + ledger.lost_queued
                 + ledger.lost_callbacks
                 + ledger.failed_during_detection
+                + ledger.no_site_up
                 + ledger.trunk_blocked,
             "the timeline places every harmed contact in a window"
         );
@@ -951,9 +952,9 @@ fn a_policy_on_another_kind_of_fault_is_placed_in_the_file() {
 }
 
 #[test]
-fn the_rto_of_a_fault_late_in_its_window_is_measured_from_the_windows_after_it() {
-    // The active-standby bank loses dc-north 59 s into a one-minute window: that window is
-    // mostly calls from before the fault and must not count as the recovery.
+fn a_fault_late_in_a_minute_is_not_recovered_before_the_carrier_notices() {
+    // The active-standby bank loses dc-north 59 s into a minute: the RTO's windows start at
+    // the fault and after it, so calls from before the fault cannot make it look recovered.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios/bank-failover-active-standby.toml");
     let text = std::fs::read_to_string(path).unwrap();
@@ -992,4 +993,186 @@ fn a_standby_site_of_weight_zero_is_refused_at_its_name() {
         )),
         "{shown}"
     );
+}
+
+/// One active site taking every call and a standby site whose agents answer each call at once:
+/// a site outage of `dc-north` fails every call until the carrier re-routes (1 s × 3 detection:
+/// between 2 s and 3 s), and every call after that is answered within target.
+const SWITCHOVER: &str = r#"
+[scenario]
+seed = 7
+duration = "1h"
+warmup = "0s"
+replications = 4
+service_level = { target = "20s" }
+
+[[site]]
+name = "dc-north"
+
+[[site]]
+name = "dc-south"
+
+[[queue]]
+name = "hotline"
+channel = "voice"
+skills = ["hotline"]
+
+[[traffic]]
+queue = "hotline"
+rate = "3600/h"
+handle_time = { dist = "constant", value = "10s" }
+
+[[agents]]
+name = "south"
+count = 40
+skills = ["hotline"]
+site = "dc-south"
+
+[topology]
+mode = "active-standby"
+detection = { options_interval = "1s", misses = 3 }
+reregistration_delay = "30s"
+replication = { mode = "none" }
+measure_window = "10s"
+
+[[topology.site]]
+name = "dc-north"
+
+[[topology.site]]
+name = "dc-south"
+standby = true
+
+[[fault]]
+kind = "site-outage"
+site = "dc-north"
+start = "30m"
+duration = "10m"
+"#;
+
+#[test]
+fn a_switchover_in_seconds_has_its_rto_to_the_millisecond() {
+    let model = model_from_text(SWITCHOVER).unwrap();
+    let result = run(&model, 2);
+    assert_exact(&result);
+    let fault_ms = 30 * 60_000;
+    for output in &result.failover_outputs {
+        let outcome = &output.outcomes[0];
+        assert_eq!(outcome.baseline_service_level, Some(1.0));
+        assert!(outcome.failed_during_detection > 0, "{outcome:?}");
+        // The first call after the re-route is answered on arrival and every later one too: the
+        // first 10 s window of only good calls starts with it, so the RTO is its arrival, and
+        // its answer is the first after the fault. The carrier cannot re-route before 2 s.
+        let rto_ms = outcome.rto_ms.expect("the standby site takes over");
+        assert_eq!(outcome.time_to_answer_ms, Some(rto_ms));
+        assert!((2_000..10_000).contains(&rto_ms), "{rto_ms}");
+    }
+    // The same figure read from the trace of replication 0: calls that failed never reached
+    // the engine, so the first arrival it saw after the fault is the first call re-routed.
+    let events = traced_events(&model);
+    let first_arrival_ms = events
+        .iter()
+        .filter(|event| event["event"] == "contact-arrived")
+        .map(|event| event["time_ms"].as_u64().unwrap())
+        .find(|&time_ms| time_ms >= fault_ms)
+        .unwrap();
+    assert_eq!(
+        result.failover_outputs[0].outcomes[0].rto_ms,
+        Some(first_arrival_ms - fault_ms)
+    );
+    // The summary has it in seconds, its interval never below 0.
+    let summary = &result.summary.failover.as_ref().unwrap().faults[0];
+    let rtos_s: Vec<f64> = result
+        .failover_outputs
+        .iter()
+        .map(|output| output.outcomes[0].rto_ms.unwrap() as f64 / 1000.0)
+        .collect();
+    assert_eq!(summary.rto_s.mean, Some(rtos_s.iter().sum::<f64>() / 4.0));
+    assert!(summary.rto_s.ci95.unwrap()[0] >= 0.0);
+    assert_eq!(summary.unrecovered, 0);
+}
+
+/// [`SWITCHOVER`] made active-active with agents at both sites and two overlapping engine
+/// restarts: dc-north's from 10 min to 15 min, dc-south's from 12 min to 17 min.
+fn overlapping_restarts() -> String {
+    SWITCHOVER
+        .replace("mode = \"active-standby\"", "mode = \"active-active\"")
+        .replace("standby = true\n", "")
+        .replace(
+            "[[agents]]\nname = \"south\"\ncount = 40",
+            "[[agents]]\nname = \"north\"\ncount = 20\nskills = [\"hotline\"]\nsite = \"dc-north\"\n\n[[agents]]\nname = \"south\"\ncount = 20",
+        )
+        .replace(
+            "[[fault]]\nkind = \"site-outage\"\nsite = \"dc-north\"\nstart = \"30m\"\nduration = \"10m\"\n",
+            "[[fault]]\nkind = \"engine-restart\"\nsite = \"dc-north\"\nstart = \"10m\"\nduration = \"5m\"\n\n\
+             [[fault]]\nkind = \"engine-restart\"\nsite = \"dc-south\"\nstart = \"12m\"\nduration = \"5m\"\n",
+        )
+}
+
+#[test]
+fn calls_refused_while_no_site_is_up_are_not_failures_during_detection() {
+    let text = overlapping_restarts();
+    assert!(text.contains("kind = \"engine-restart\"\nsite = \"dc-south\""));
+    let model = model_from_text(&text).unwrap();
+    let result = run(&model, 2);
+    assert_exact(&result);
+    // Per replication, (failed during detection, no site up) of dc-north's restart, then of
+    // dc-south's. dc-north's restart fails the calls sent there for its 2 to 3 s of
+    // detection; dc-south's fails those sent to dc-south for its own, and then the carrier
+    // believes both sites down and refuses every call until dc-north is believed up again,
+    // one health check after its restart: 15 min + 1 s. Those are refused, not failed during
+    // detection, and belong to dc-south's restart, which took down the last site.
+    let counts: Vec<[(u64, u64); 2]> = result
+        .failover_outputs
+        .iter()
+        .map(|output| {
+            [0, 1].map(|fault| {
+                let outcome = &output.outcomes[fault];
+                (outcome.failed_during_detection, outcome.no_site_up)
+            })
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            [(5, 0), (1, 179)],
+            [(3, 0), (2, 182)],
+            [(4, 0), (2, 187)],
+            [(0, 0), (2, 174)],
+        ]
+    );
+    for output in &result.failover_outputs {
+        let ledger = &output.ledger;
+        let [north, south] = [&output.outcomes[0], &output.outcomes[1]];
+        assert_eq!(
+            ledger.failed_during_detection,
+            north.failed_during_detection + south.failed_during_detection
+        );
+        assert_eq!(ledger.no_site_up, south.no_site_up);
+    }
+    // Read from the trace of replication 0: no call reached an engine from dc-south's restart
+    // (dc-north's engine was down already) until dc-north was believed up, and the contacts
+    // created meanwhile, which never reached the engine, are exactly dc-south's failed and
+    // refused calls.
+    let arrivals: Vec<(u64, u64)> = traced_events(&model)
+        .iter()
+        .filter(|event| event["event"] == "contact-arrived")
+        .map(|event| {
+            (
+                event["time_ms"].as_u64().unwrap(),
+                event["contact"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let (both_down_ms, believed_up_ms) = (12 * 60_000, 15 * 60_000 + 1_000);
+    let before = arrivals
+        .iter()
+        .rfind(|(time_ms, _)| *time_ms < both_down_ms)
+        .unwrap();
+    let after = arrivals
+        .iter()
+        .find(|(time_ms, _)| *time_ms >= both_down_ms)
+        .unwrap();
+    assert!(after.0 >= believed_up_ms, "{after:?}");
+    let [_, south] = counts[0];
+    assert_eq!(after.1 - before.1 - 1, south.0 + south.1);
 }

@@ -104,6 +104,16 @@ struct Held {
     /// site's engine only at this time, one `cross_site_latency` after the move, and no
     /// answer there completes before it.
     moved_in_at_ms: u64,
+    /// Its place in [`Failover::arrivals`].
+    arrival_index: usize,
+}
+
+/// A contact the carrier delivered or refused, in arrival order: what RTO is computed from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Arrival {
+    pub arrival_ms: u64,
+    /// Answered within its queue's target (a refused or failed call never is).
+    pub good: bool,
 }
 
 /// Exact counts of one replication; `offered` equals the sum of the others.
@@ -122,6 +132,9 @@ pub struct Ledger {
     pub lost_queued: u64,
     pub lost_callbacks: u64,
     pub failed_during_detection: u64,
+    /// Refused at once because the carrier believed every site down: no detection was
+    /// pending, there was nowhere to send the call.
+    pub no_site_up: u64,
     pub trunk_blocked: u64,
     pub still_inside: u64,
 }
@@ -140,6 +153,7 @@ impl Ledger {
             + self.lost_queued
             + self.lost_callbacks
             + self.failed_during_detection
+            + self.no_site_up
             + self.trunk_blocked
             + self.still_inside
     }
@@ -156,14 +170,19 @@ pub struct FaultOutcome {
     pub dropped: u64,
     pub lost_queued: u64,
     pub lost_callbacks: u64,
+    /// Calls sent to the site while the carrier had not yet noticed it was unreachable.
     pub failed_during_detection: u64,
+    /// Calls refused while the carrier believed every site down, attributed to the fault
+    /// that took down the last site still down (see [`Failover::admit`]).
+    pub no_site_up: u64,
     pub trunk_blocked: u64,
-    /// From the fault's start to the first answer of a contact that arrived after it.
+    /// From the fault's start to the first answer (the engine's `ContactAnswered`, to the
+    /// millisecond) of a contact that arrived at or after it.
     pub time_to_answer_ms: Option<u64>,
-    /// From the fault's start to the first measure window whose service level is within
-    /// 5 points of the baseline; `None` if that never happened before the run ended.
+    /// From the fault's start to the first moment its service level is back, to the
+    /// millisecond: see [`recovery_ms`]. `None` if that never happened before the run ended.
     pub rto_ms: Option<u64>,
-    /// Service level over the baseline before the fault.
+    /// Service level of the contacts that arrived in the `baseline` before the fault.
     pub baseline_service_level: Option<f64>,
     /// Partitions only: contacts held on one side answered by an agent registered on the
     /// other while the partition lasted. Under `split-brain` routing ignores partitions (one
@@ -183,6 +202,63 @@ pub struct FailoverOutput {
     pub windows: Vec<MeasureWindow>,
 }
 
+/// How far below the baseline service level a window may stay and count as recovered.
+pub const RECOVERY_TOLERANCE: f64 = 0.05;
+
+/// The service level of `arrivals`: answered within target ÷ arrived, `None` if none arrived.
+fn service_level_of(arrivals: &[Arrival]) -> Option<f64> {
+    let good = arrivals.iter().filter(|arrival| arrival.good).count();
+    (!arrivals.is_empty()).then(|| good as f64 / arrivals.len() as f64)
+}
+
+/// The service level of the contacts that arrived in the `baseline_ms` before `fault_start_ms`,
+/// and the fault's RTO from exact arrival times.
+///
+/// The RTO is the time from `fault_start_ms` to the first moment `t` — the fault's start
+/// itself, or the arrival of a contact at or after it — such that the contacts arriving in
+/// `[t, t + window_ms)` have a service level within [`RECOVERY_TOLERANCE`] of the baseline.
+/// A window that would end after `run_end_ms` is not judged (its contacts have not all had
+/// their chance), nor one with no arrival in it. `arrivals` are in arrival order.
+pub fn recovery_ms(
+    arrivals: &[Arrival],
+    fault_start_ms: u64,
+    baseline_ms: u64,
+    window_ms: u64,
+    run_end_ms: u64,
+) -> (Option<f64>, Option<u64>) {
+    let first_at = |time_ms: u64| arrivals.partition_point(|arrival| arrival.arrival_ms < time_ms);
+    let after_fault = first_at(fault_start_ms);
+    let baseline_start = first_at(fault_start_ms.saturating_sub(baseline_ms));
+    let Some(baseline) = service_level_of(&arrivals[baseline_start..after_fault]) else {
+        return (None, None);
+    };
+    let candidates = std::iter::once(fault_start_ms).chain(
+        arrivals[after_fault..]
+            .iter()
+            .map(|arrival| arrival.arrival_ms),
+    );
+    let mut window_end = after_fault;
+    let mut rto_ms = None;
+    for start_ms in candidates {
+        if start_ms + window_ms > run_end_ms {
+            break;
+        }
+        let window_start = first_at(start_ms);
+        window_end = window_end.max(window_start);
+        while window_end < arrivals.len() && arrivals[window_end].arrival_ms < start_ms + window_ms
+        {
+            window_end += 1;
+        }
+        let recovered = service_level_of(&arrivals[window_start..window_end])
+            .is_some_and(|level| level >= baseline - RECOVERY_TOLERANCE);
+        if recovered {
+            rto_ms = Some(start_ms - fault_start_ms);
+            break;
+        }
+    }
+    (Some(baseline), rto_ms)
+}
+
 /// One measure window of a replication.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MeasureWindow {
@@ -190,7 +266,7 @@ pub struct MeasureWindow {
     pub offered: u64,
     /// Of those, answered within their queue's target.
     pub good: u64,
-    /// Contacts the failover dropped, lost, failed or trunk-blocked in the window.
+    /// Contacts the failover dropped, lost, failed, refused or trunk-blocked in the window.
     pub harmed: u64,
 }
 
@@ -224,6 +300,9 @@ pub struct Failover<'a> {
     ledger: Ledger,
     outcomes: Vec<FaultOutcome>,
     windows: Vec<MeasureWindow>,
+    /// Every contact offered, in arrival order.
+    arrivals: Vec<Arrival>,
+    duration_ms: u64,
     queue_targets_ms: Vec<u64>,
     /// The site that owns each queue, if any: its engine holds the queue's waiting contacts.
     queue_sites: Vec<Option<usize>>,
@@ -281,6 +360,8 @@ impl<'a> Failover<'a> {
                 MeasureWindow::default();
                 duration_ms.div_ceil(topology.measure_window_ms) as usize
             ],
+            arrivals: Vec::new(),
+            duration_ms,
             queue_targets_ms,
             queue_sites,
         }
@@ -351,6 +432,11 @@ impl<'a> Failover<'a> {
         if let Some(window) = self.window_of(now_ms) {
             window.offered += 1;
         }
+        let arrival_index = self.arrivals.len();
+        self.arrivals.push(Arrival {
+            arrival_ms: now_ms,
+            good: false,
+        });
         let draw: f64 = self.carrier.random();
         let sites = &self.topology.sites;
         let believed = |site: usize| self.carrier_believes_up[site] && sites[site].weight > 0.0;
@@ -374,9 +460,20 @@ impl<'a> Failover<'a> {
         }
         let chosen = chosen.or(candidates.last().copied());
         let Some(chosen) = chosen else {
-            // The carrier knows every site is down: the call is refused at once.
-            self.ledger.failed_during_detection += 1;
+            // The carrier knows every site is down: the call is refused at once. No health
+            // check is pending, so this is not a failure during detection; it belongs to the
+            // fault that left no site up (the latest to start of those still holding a site
+            // down), if one still does: a site back up but not yet believed up has none.
+            self.ledger.no_site_up += 1;
             self.note_harm(now_ms);
+            let last_down = self
+                .site_fault
+                .iter()
+                .flatten()
+                .max_by_key(|&&fault| (self.faults[fault as usize].start_ms, fault));
+            if let Some(&fault) = last_down {
+                self.outcomes[fault as usize].no_site_up += 1;
+            }
             return false;
         };
         if !self.site_reachable(chosen) {
@@ -426,6 +523,7 @@ impl<'a> Failover<'a> {
                 class: None,
                 fault: None,
                 moved_in_at_ms: now_ms,
+                arrival_index,
             },
         );
         true
@@ -491,8 +589,10 @@ impl<'a> Failover<'a> {
                 let held = self.held.get_mut(&contact.0)?;
                 held.agent = Some(agent.0);
                 let arrival_ms = held.arrival_ms;
+                let arrival_index = held.arrival_index;
                 let held_at = held.site;
                 if !std::mem::replace(&mut held.answered, true) && *wait_ms <= target_ms {
+                    self.arrivals[arrival_index].good = true;
                     if let Some(window) = self.window_of(arrival_ms) {
                         window.good += 1;
                     }
@@ -966,31 +1066,14 @@ impl<'a> Failover<'a> {
     /// The replication's outcome: the ledger, and per fault its costs, time to answer and RTO.
     pub fn finish(mut self) -> FailoverOutput {
         self.ledger.still_inside = self.held.len() as u64;
-        let window_ms = self.topology.measure_window_ms;
-        let level = |windows: &[MeasureWindow]| {
-            let offered: u64 = windows.iter().map(|w| w.offered).sum();
-            let good: u64 = windows.iter().map(|w| w.good).sum();
-            (offered > 0).then(|| good as f64 / offered as f64)
-        };
         for (fault, outcome) in self.faults.iter().zip(&mut self.outcomes) {
-            let first = (fault.start_ms / window_ms) as usize;
-            let baseline_first =
-                (fault.start_ms.saturating_sub(self.topology.baseline_ms) / window_ms) as usize;
-            let baseline = level(&self.windows[baseline_first..first.min(self.windows.len())]);
-            outcome.baseline_service_level = baseline;
-            let Some(baseline) = baseline else {
-                continue;
-            };
-            // Search from the first window that starts at or after the fault: the window
-            // holding the fault's start is mostly calls from before it, and would report a
-            // late fault as recovered at once.
-            let first_after = fault.start_ms.div_ceil(window_ms) as usize;
-            outcome.rto_ms = (first_after..self.windows.len())
-                .find(|&index| {
-                    level(&self.windows[index..=index])
-                        .is_some_and(|service_level| service_level >= baseline - 0.05)
-                })
-                .map(|index| (index as u64 * window_ms).saturating_sub(fault.start_ms));
+            (outcome.baseline_service_level, outcome.rto_ms) = recovery_ms(
+                &self.arrivals,
+                fault.start_ms,
+                self.topology.baseline_ms,
+                self.topology.measure_window_ms,
+                self.duration_ms,
+            );
         }
         FailoverOutput {
             ledger: self.ledger,
@@ -1002,7 +1085,7 @@ impl<'a> Failover<'a> {
 }
 
 /// The ledger's counts by name, in the order of the accounting identity.
-pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
+pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 15] {
     [
         ("offered", ledger.offered),
         ("answered", ledger.answered),
@@ -1016,7 +1099,109 @@ pub fn ledger_fields(ledger: &Ledger) -> [(&'static str, u64); 14] {
         ("lost_queued", ledger.lost_queued),
         ("lost_callbacks", ledger.lost_callbacks),
         ("failed_during_detection", ledger.failed_during_detection),
+        ("no_site_up", ledger.no_site_up),
         ("trunk_blocked", ledger.trunk_blocked),
         ("still_inside", ledger.still_inside),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One contact a second from `from_s` to `to_s` (exclusive), good or not.
+    fn every_second(from_s: u64, to_s: u64, good: bool) -> Vec<Arrival> {
+        (from_s..to_s)
+            .map(|second| Arrival {
+                arrival_ms: second * 1000,
+                good,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rto_is_the_first_arrival_from_which_a_window_meets_the_baseline() {
+        // All good for 100 s, a fault at 100 s fails every call until 104.5 s (the arrivals
+        // at 100..=104), then all good again. With a 10 s window and a baseline of 100 %, a
+        // window must hold no failed call at all to be within 5 points (9 of 10 is 90 %):
+        // the first is the one from 105 s, 5 s after the fault.
+        let mut arrivals = every_second(0, 100, true);
+        arrivals.extend(every_second(100, 105, false));
+        arrivals.extend(every_second(105, 300, true));
+        let (baseline, rto_ms) = recovery_ms(&arrivals, 100_000, 60_000, 10_000, 300_000);
+        assert_eq!(baseline, Some(1.0));
+        assert_eq!(rto_ms, Some(5_000));
+        // A fault at 100.5 s: the arrivals from 101 s on are judged, the first window is the
+        // fault's own start, and the recovery still comes with the arrival at 105 s.
+        let (_, rto_ms) = recovery_ms(&arrivals, 100_500, 60_000, 10_000, 300_000);
+        assert_eq!(rto_ms, Some(4_500));
+        // With a 60 s window one failure in 20 is within 5 points: the window from 104 s holds
+        // one failed call of 60 (98.3 %), the one from 103 s two (96.7 %), 102 s three (95 %:
+        // within), 101 s four (93.3 %).
+        let (_, rto_ms) = recovery_ms(&arrivals, 100_000, 60_000, 60_000, 300_000);
+        assert_eq!(rto_ms, Some(2_000));
+    }
+
+    #[test]
+    fn a_harmless_fault_recovers_at_once_and_an_endless_one_never() {
+        let arrivals = every_second(0, 300, true);
+        assert_eq!(
+            recovery_ms(&arrivals, 100_000, 60_000, 60_000, 300_000),
+            (Some(1.0), Some(0))
+        );
+        let mut arrivals = every_second(0, 100, true);
+        arrivals.extend(every_second(100, 300, false));
+        assert_eq!(
+            recovery_ms(&arrivals, 100_000, 60_000, 60_000, 300_000),
+            (Some(1.0), None)
+        );
+        // A window is judged only once all of it lies inside the run: recovered calls from
+        // 250 s on leave 50 s of run, less than the window. A 50 s window fits: the one from
+        // 248 s holds 2 failed calls of 50 (96 %), the one from 247 s 3 (94 %).
+        let mut arrivals = every_second(0, 100, true);
+        arrivals.extend(every_second(100, 250, false));
+        arrivals.extend(every_second(250, 300, true));
+        assert_eq!(
+            recovery_ms(&arrivals, 100_000, 60_000, 60_000, 300_000).1,
+            None
+        );
+        assert_eq!(
+            recovery_ms(&arrivals, 100_000, 60_000, 50_000, 300_000).1,
+            Some(148_000)
+        );
+    }
+
+    #[test]
+    fn the_baseline_is_taken_over_the_arrivals_before_the_fault() {
+        // 3 good and 1 bad in the 4 s before the fault: 75 %; the window from the fault's
+        // start, 8 good of 10 (80 %), is within 5 points.
+        let arrivals = [
+            (0, false),
+            (1, true),
+            (2, true),
+            (3, true),
+            (4, false),
+            (5, true),
+            (6, true),
+            (7, false),
+            (8, true),
+            (9, true),
+            (10, true),
+            (11, true),
+            (12, true),
+            (13, true),
+        ]
+        .map(|(second, good)| Arrival {
+            arrival_ms: second * 1000,
+            good,
+        });
+        let (baseline, rto_ms) = recovery_ms(&arrivals, 4_000, 4_000, 10_000, 14_000);
+        assert_eq!(baseline, Some(0.75));
+        assert_eq!(rto_ms, Some(0));
+        // Nothing arrived before a fault at the start: no baseline, no RTO.
+        assert_eq!(
+            recovery_ms(&arrivals, 0, 4_000, 10_000, 14_000),
+            (None, None)
+        );
+    }
 }

@@ -1,5 +1,7 @@
 //! The `failover` section of `summary.json`: what the faults cost, means and 95 % intervals
-//! across replications, from each replication's [`FailoverOutput`].
+//! across replications, from each replication's [`FailoverOutput`]. Every figure here is a
+//! count, a time or a share, so its Student t interval is clipped to the values it can take
+//! (never below 0, a share never above 1).
 
 use switchboard_results::failover::{
     FailoverSummary, FailoverTimeline, FaultSummary, LedgerEstimates, RecoveryPoint,
@@ -12,7 +14,7 @@ use crate::topology::{FaultKind, Topology};
 /// Summarizes the failover outputs of every replication (in replication order).
 pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> FailoverSummary {
     let estimate = |value: &dyn Fn(&Ledger) -> u64| {
-        Estimate::of(outputs.iter().map(|output| value(&output.ledger) as f64))
+        Estimate::of_nonnegative(outputs.iter().map(|output| value(&output.ledger) as f64))
     };
     let totals = LedgerEstimates {
         offered: estimate(&|ledger| ledger.offered),
@@ -27,6 +29,7 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
         lost_queued: estimate(&|ledger| ledger.lost_queued),
         lost_callbacks: estimate(&|ledger| ledger.lost_callbacks),
         failed_during_detection: estimate(&|ledger| ledger.failed_during_detection),
+        no_site_up: estimate(&|ledger| ledger.no_site_up),
         trunk_blocked: estimate(&|ledger| ledger.trunk_blocked),
         still_inside: estimate(&|ledger| ledger.still_inside),
     };
@@ -41,7 +44,9 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
         .enumerate()
         .map(|(index, fault)| {
             let per = |value: &dyn Fn(&FaultOutcome) -> f64| {
-                Estimate::of(outputs.iter().map(|output| value(&output.outcomes[index])))
+                Estimate::of_nonnegative(
+                    outputs.iter().map(|output| value(&output.outcomes[index])),
+                )
             };
             let seconds = |ms: Option<u64>| ms.map_or(f64::NAN, |ms| ms as f64 / 1000.0);
             FaultSummary {
@@ -58,6 +63,7 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                 lost_queued: per(&|o| o.lost_queued as f64),
                 lost_callbacks: per(&|o| o.lost_callbacks as f64),
                 failed_during_detection: per(&|o| o.failed_during_detection as f64),
+                no_site_up: per(&|o| o.no_site_up as f64),
                 trunk_blocked: per(&|o| o.trunk_blocked as f64),
                 time_to_answer_s: per(&|o| seconds(o.time_to_answer_ms)),
                 rto_s: per(&|o| seconds(o.rto_ms)),
@@ -68,7 +74,8 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                         outcome.baseline_service_level.is_some() && outcome.rto_ms.is_none()
                     })
                     .count(),
-                baseline_service_level: per(&|o| o.baseline_service_level.unwrap_or(f64::NAN)),
+                baseline_service_level: per(&|o| o.baseline_service_level.unwrap_or(f64::NAN))
+                    .clipped(0.0, 1.0),
                 answered_across_partition: (fault.kind == FaultKind::Partition)
                     .then(|| per(&|o| o.answered_across_partition as f64)),
             }

@@ -43,7 +43,7 @@ pub fn failover_table(summary: &FailoverSummary, clock: Option<&RunClock>, width
             None => format!("{:.0} s after the start", fault.start_s),
         };
         let mut text = format!(
-            "fault {}: {} {}{} at {start} for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, trunk-blocked {}, answering again after {}, RTO {}",
+            "fault {}: {} {}{} at {start} for {:.0} s: dropped {}, lost {} queued + {} callbacks (of {} waiting there), failed during detection {}, no site up {}, trunk-blocked {}, answering again after {}, RTO {}",
             index + 1,
             fault.kind.name(),
             fault.site,
@@ -57,6 +57,7 @@ pub fn failover_table(summary: &FailoverSummary, clock: Option<&RunClock>, width
             count(&fault.lost_callbacks),
             count(&fault.waiting_at_site),
             count(&fault.failed_during_detection),
+            count(&fault.no_site_up),
             count(&fault.trunk_blocked),
             seconds(&fault.time_to_answer_s),
             seconds(&fault.rto_s),
@@ -85,7 +86,7 @@ pub fn failover_table(summary: &FailoverSummary, clock: Option<&RunClock>, width
     let totals = &summary.totals;
     out.push_str(&wrapped(
         &format!(
-            "every contact: offered {} = answered {} + abandoned {} + blocked {} + timed out {} + self-served {} + transferred {} + dropped {} + lost {} + {} callbacks + failed {} + trunk-blocked {} + still inside {}",
+            "every contact: offered {} = answered {} + abandoned {} + blocked {} + timed out {} + self-served {} + transferred {} + dropped {} + lost {} + {} callbacks + failed {} + no site up {} + trunk-blocked {} + still inside {}",
             count(&totals.offered),
             count(&totals.answered),
             count(&totals.abandoned),
@@ -97,6 +98,7 @@ pub fn failover_table(summary: &FailoverSummary, clock: Option<&RunClock>, width
             count(&totals.lost_queued),
             count(&totals.lost_callbacks),
             count(&totals.failed_during_detection),
+            count(&totals.no_site_up),
             count(&totals.trunk_blocked),
             count(&totals.still_inside),
         ),
