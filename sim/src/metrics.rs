@@ -462,11 +462,18 @@ impl MetricsRecorder {
     }
 
     /// Moves the cached interval to the one holding `now_ms` when the clock has left it.
+    #[inline(always)]
     fn advance_clock(&mut self, now_ms: u64) {
         // A model without intervals (no duration) never counts anything.
-        if now_ms < self.clock_interval_end_ms || self.metrics.interval_count == 0 {
-            return;
+        if now_ms >= self.clock_interval_end_ms && self.metrics.interval_count > 0 {
+            self.move_clock_interval(now_ms);
         }
+    }
+
+    /// Once per interval: kept out of the per-event path.
+    #[cold]
+    #[inline(never)]
+    fn move_clock_interval(&mut self, now_ms: u64) {
         let interval = ((now_ms / self.interval_ms) as usize).min(self.metrics.interval_count - 1);
         self.clock_interval = interval;
         self.clock_interval_start_ms = interval as u64 * self.interval_ms;
@@ -532,7 +539,18 @@ impl MetricsRecorder {
 
     /// Takes the ticket figures at the end of every interval that ends by `now_ms`, before
     /// the events of `now_ms` change the open tickets (as `backlog` is taken).
+    #[inline(always)]
     fn take_ticket_figures_until(&mut self, now_ms: u64) {
+        // Asked before every event, due at most once per interval (never without due times):
+        // the test stays in the caller and the loop out of it.
+        if self.next_ticket_interval_end_ms <= now_ms {
+            self.take_due_ticket_figures(now_ms);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_due_ticket_figures(&mut self, now_ms: u64) {
         while self.next_ticket_interval_end_ms <= now_ms
             && self.next_ticket_interval < self.metrics.interval_count
         {

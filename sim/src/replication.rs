@@ -1169,13 +1169,6 @@ impl Driver<'_, '_> {
                 if let Some(observer) = &mut self.observer {
                     observer.event(&event);
                 }
-                if let EventKind::ContactQueued { contact, queue, .. } = &event.kind {
-                    if let Some(state) = self.contacts.get_mut(&contact.0) {
-                        if state.facts.due_ms.is_none() {
-                            state.facts.due_ms = self.center.due_time_ms(*queue, event.time_ms);
-                        }
-                    }
-                }
                 let contact = match &event.kind {
                     EventKind::ContactArrived { contact, .. }
                     | EventKind::ContactQueued { contact, .. }
@@ -1184,14 +1177,24 @@ impl Driver<'_, '_> {
                     | EventKind::ConversationEnded { contact, .. } => Some(contact.0),
                     _ => None,
                 };
-                if let EventKind::ConversationEnded { contact, .. } = &event.kind {
-                    if let Some(state) = self.contacts.get_mut(&contact.0) {
-                        state.facts.conversation_ended_ms = Some(event.time_ms);
-                    }
-                }
+                // One lookup per event: the facts this event adds, then the facts the metrics
+                // read.
                 let facts = contact
-                    .and_then(|c| self.contacts.get(&c))
-                    .map(|state| state.facts);
+                    .and_then(|c| self.contacts.get_mut(&c))
+                    .map(|state| {
+                        match &event.kind {
+                            EventKind::ContactQueued { queue, .. }
+                                if state.facts.due_ms.is_none() =>
+                            {
+                                state.facts.due_ms = self.center.due_time_ms(*queue, event.time_ms);
+                            }
+                            EventKind::ConversationEnded { .. } => {
+                                state.facts.conversation_ended_ms = Some(event.time_ms);
+                            }
+                            _ => {}
+                        }
+                        state.facts
+                    });
                 self.metrics.record(&event, facts.as_ref());
                 let relogin = self.failover.as_mut().and_then(|f| f.observe(&event));
                 if let Some(agent) = relogin.filter(|&agent| self.agent_wanted[agent as usize]) {
