@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 const SCENARIO: &str = "tests/tickets/center.toml";
 const AGENT: &str = "mail-team-1";
+const OTHER_AGENT: &str = "mail-team-2";
 
 fn create(server: &Server, queue: &str, body: Value) -> (u16, Value) {
     let (status, answer) = server.post(
@@ -23,6 +24,13 @@ fn create(server: &Server, queue: &str, body: Value) -> (u16, Value) {
     );
     let answer = serde_json::from_str(&answer).unwrap_or(Value::String(answer));
     (status, answer)
+}
+
+/// A ticket created in `support-email`, as the 201 answer shows it.
+fn created(server: &Server, body: Value) -> Value {
+    let (status, created) = create(server, "support-email", body);
+    assert_eq!(status, 201, "{created}");
+    created
 }
 
 fn contact_state(server: &Server, contact: u64) -> Value {
@@ -188,6 +196,81 @@ fn a_ticket_is_offered_answered_and_closed_on_the_agents_socket_and_its_due_time
             ("agent".to_string(), "A new one is on its way.".to_string()),
         ]
     );
+}
+
+#[test]
+fn a_ticket_in_work_goes_back_to_its_queue_when_the_agents_socket_drops() {
+    let mut server = Server::start(SCENARIO);
+    let created = created(
+        &server,
+        json!({ "subject": "Wrong size", "body": "The shoes are too small.", "due": "4h" }),
+    );
+    let contact = created["contact_id"].as_u64().unwrap();
+    let due_unix_ms = created["due_unix_ms"].as_i64().unwrap();
+    runtime().block_on(async {
+        let mut first = ready_agent(&server, AGENT).await;
+        assert_eq!(accept_next_offer(&mut first).await, contact);
+        send(
+            &mut first,
+            json!({ "type": "message", "contact": contact, "text": "Which size do you need?" }),
+        )
+        .await;
+        next_of(&mut first, "sent").await;
+        // The agent's desk goes away without closing anything.
+        drop(first);
+        assert!(
+            common::wait_for(Duration::from_secs(5), || {
+                contact_state(&server, contact)["state"] == "waiting"
+            }),
+            "the ticket waits in its queue again"
+        );
+        let (_, first_agent) = server.read(&format!("/agents/{AGENT}"));
+        assert!(first_agent.contains("logged-out"), "{first_agent}");
+
+        let mut second = ready_agent(&server, OTHER_AGENT).await;
+        let offer = next_of(&mut second, "offer").await;
+        assert_eq!(offer["contact"], contact, "{offer}");
+        assert_eq!(offer["subject"], "Wrong size", "{offer}");
+        assert_eq!(offer["body"], "The shoes are too small.", "{offer}");
+        assert_eq!(offer["due_unix_ms"], due_unix_ms, "{offer}");
+        let replies: Vec<&str> = offer["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|line| line["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            replies,
+            ["The shoes are too small.", "Which size do you need?"],
+            "{offer}"
+        );
+        send(&mut second, json!({ "type": "accept", "contact": contact })).await;
+        next_of(&mut second, "connected").await;
+        send(&mut second, json!({ "type": "close", "contact": contact })).await;
+        let closed = next_of(&mut second, "closed").await;
+        assert_eq!(closed["outcome"], "completed", "{closed}");
+    });
+    server.stop();
+
+    let rows = common::cdrs(&server.cdr_path());
+    assert_eq!(rows.len(), 1, "one row for the ticket: {rows:?}");
+    assert_eq!(
+        (
+            rows[0].contact_id,
+            rows[0].agent.as_deref(),
+            rows[0].outcome.as_str()
+        ),
+        (contact, Some(OTHER_AGENT), "completed")
+    );
+    let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
+    let (due, met): (i64, bool) = connection
+        .query_row("SELECT due_unix_ms, due_met FROM cdr", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    // The first agent's reply came in time, and it counts.
+    assert_eq!((due, met), (due_unix_ms, true));
+    assert_eq!(common::transcript(&server.cdr_path(), contact).len(), 2);
 }
 
 #[test]

@@ -504,8 +504,10 @@ impl Switch {
         Ok(Reply::Chat(self.chat_view(id)))
     }
 
-    /// A socket is gone: a customer's chats end as if it closed them; an agent's socket takes
-    /// its chats down with it and logs the agent out (nobody would see its offers).
+    /// A socket is gone: a customer's chats end as if it closed them. An agent's socket logs
+    /// the agent out (nobody would see its offers, which go back to their queues); its chats
+    /// in conversation end with it (by the agent: the customer is told, and may write again),
+    /// and its tickets in work go back to their queues for the next agent (see `ticket`).
     pub(super) fn chat_socket_closed(&mut self, socket: u64) -> Result<Reply, CommandError> {
         let mut customers: Vec<u64> = self
             .chats
@@ -524,6 +526,8 @@ impl Switch {
             .map(|(agent, _)| *agent);
         if let Some(agent) = agent {
             self.chat_agents.remove(&agent);
+            // Logged out first, so that nothing handed back below is offered to it again.
+            self.log_out(agent);
             let name = self.center.agent_name(agent).to_string();
             let mut talking: Vec<u64> = self
                 .chats
@@ -533,6 +537,13 @@ impl Switch {
                 .collect();
             talking.sort_unstable();
             for contact in talking {
+                let is_ticket = self
+                    .chats
+                    .get(&ContactId(contact))
+                    .is_some_and(|chat| chat.ticket.is_some());
+                if is_ticket && self.return_ticket_to_queue(ContactId(contact)) {
+                    continue;
+                }
                 let _ = self.close_chat(
                     contact,
                     ChatSide::Agent {
@@ -540,7 +551,6 @@ impl Switch {
                     },
                 );
             }
-            self.log_out(agent);
         }
         Ok(Reply::Chat(ChatView {
             contact_id: 0,
