@@ -234,12 +234,15 @@ impl Agent {
         self.held.iter().sum()
     }
 
+    /// Logged in, not in aux and not about to go there or log out: counted as staffed, and
+    /// the first condition for any offer.
+    pub fn is_staffed(&self) -> bool {
+        self.logged_in && self.aux.is_none() && self.pending_aux.is_none() && !self.pending_logout
+    }
+
     /// Whether the agent could be offered a contact of `media` right now.
     pub fn can_take(&self, media: Media) -> bool {
-        if !self.logged_in
-            || self.aux.is_some()
-            || self.pending_aux.is_some()
-            || self.pending_logout
+        if !self.is_staffed()
             || self.offer.is_some()
             || self.held[media.index()] >= self.capacity[media.index()]
         {

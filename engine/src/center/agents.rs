@@ -207,6 +207,22 @@ impl Center {
         }
     }
 
+    /// The first contact waiting at `level` of `queue` that may be offered to the agent: it
+    /// skips at most one contact, the one this agent just declined or missed.
+    pub(super) fn first_waiting_for(
+        &self,
+        agent_id: AgentId,
+        queue: QueueId,
+        level: u32,
+    ) -> Option<(Rank, ContactKey)> {
+        self.queues[queue.0 as usize].levels[level as usize]
+            .waiting
+            .iter()
+            .take(2)
+            .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
+            .copied()
+    }
+
     /// Offers the agent the best waiting contact among the queues and levels it serves; a
     /// contact of a deferrable queue only when no contact of another queue is on offer. A
     /// pre-emptable queue is deferred too: a call waiting beside it would pre-empt it at once.
@@ -222,14 +238,11 @@ impl Center {
                 continue;
             }
             for &(queue, level) in &pool.levels {
+                let queue_id = queue;
                 let queue = &self.queues[queue.0 as usize];
-                let waiting = &queue.levels[level as usize].waiting;
-                // Skip at most one contact: the one this agent just declined or missed.
-                let candidate = waiting
-                    .iter()
-                    .take(2)
-                    .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
-                    .map(|&(rank, key)| (queue.deferrable || queue.preemptable, rank, key));
+                let candidate = self
+                    .first_waiting_for(agent_id, queue_id, level)
+                    .map(|(rank, key)| (queue.deferrable || queue.preemptable, rank, key));
                 if let Some(candidate) = candidate {
                     if best.is_none_or(|current| candidate < current) {
                         best = Some(candidate);

@@ -272,10 +272,7 @@ impl Center {
             occupied[self.contact(offer).channel.media().index()] += 1;
         }
         let active = occupied[media.index()];
-        let staffed = agent.logged_in
-            && agent.aux.is_none()
-            && agent.pending_aux.is_none()
-            && !agent.pending_logout;
+        let staffed = agent.is_staffed();
         let blocked = Media::ALL
             .iter()
             .any(|other| occupied[other.index()] > 0 && agent.blocks[other.index()][media.index()]);

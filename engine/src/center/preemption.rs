@@ -13,10 +13,7 @@ impl Center {
     /// conversation, and could otherwise take an offer now.
     fn holds_only_preemptable_work(&self, agent_id: AgentId) -> bool {
         let agent = &self.agents[agent_id.0 as usize];
-        agent.logged_in
-            && agent.aux.is_none()
-            && agent.pending_aux.is_none()
-            && !agent.pending_logout
+        agent.is_staffed()
             && agent.offer.is_none()
             && agent.preemptable_talking > 0
             && agent.preemptable_talking == agent.held_total()
@@ -62,14 +59,7 @@ impl Center {
                 continue;
             }
             for &(queue, level) in &pool.levels {
-                let waiting = &self.queues[queue.0 as usize].levels[level as usize].waiting;
-                // Skip at most one contact, as `dispatch_agent` does.
-                let candidate = waiting
-                    .iter()
-                    .take(2)
-                    .find(|(_, key)| self.contact(*key).avoid_agent != Some(agent_id))
-                    .copied();
-                if let Some(candidate) = candidate {
+                if let Some(candidate) = self.first_waiting_for(agent_id, queue, level) {
                     if best.is_none_or(|current| candidate < current) {
                         best = Some(candidate);
                     }
