@@ -1087,9 +1087,7 @@ impl Driver<'_, '_> {
                     }
                     handle_ms
                 };
-                if let Some(state) = self.contacts.get_mut(&contact.0) {
-                    state.work_ends_ms = now_ms + handle_ms;
-                }
+                state.work_ends_ms = now_ms + handle_ms;
                 self.schedule.schedule(
                     now_ms + handle_ms,
                     Action::EndConversation {

@@ -237,19 +237,31 @@ pub fn recovery_ms(
             .iter()
             .map(|arrival| arrival.arrival_ms),
     );
+    // The window [window_start, window_end) slides forward with its count of good contacts
+    // kept as it goes, so each arrival enters and leaves it once.
+    let mut window_start = after_fault;
     let mut window_end = after_fault;
+    let mut good_in_window = 0usize;
     let mut rto_ms = None;
     for start_ms in candidates {
         if start_ms + window_ms > run_end_ms {
             break;
         }
-        let window_start = first_at(start_ms);
+        while window_start < arrivals.len() && arrivals[window_start].arrival_ms < start_ms {
+            if window_start < window_end {
+                good_in_window -= usize::from(arrivals[window_start].good);
+            }
+            window_start += 1;
+        }
         window_end = window_end.max(window_start);
         while window_end < arrivals.len() && arrivals[window_end].arrival_ms < start_ms + window_ms
         {
+            good_in_window += usize::from(arrivals[window_end].good);
             window_end += 1;
         }
-        let recovered = service_level_of(&arrivals[window_start..window_end])
+        let arrived = window_end - window_start;
+        let recovered = (arrived > 0)
+            .then(|| good_in_window as f64 / arrived as f64)
             .is_some_and(|level| level >= baseline - RECOVERY_TOLERANCE);
         if recovered {
             rto_ms = Some(start_ms - fault_start_ms);
