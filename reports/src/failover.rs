@@ -124,15 +124,21 @@ fn fault_table(faults: &[FaultSummary]) -> String {
     }
     html.push_str("</tr></thead><tbody>\n");
     for (index, fault) in faults.iter().enumerate() {
-        let rto = if fault.unrecovered > 0 {
-            format!(
-                "{}<br><span class=\"ci\">{} runs never recovered</span>",
-                cell(&fault.rto_s, 0),
+        let mut rto = cell(&fault.rto_s, 0);
+        if let Some(spread) = fault.rto_spread_s {
+            let _ = write!(
+                rto,
+                "<br><span class=\"ci\">median {:.1}, worst {:.1}</span>",
+                spread.median, spread.worst
+            );
+        }
+        if fault.unrecovered > 0 {
+            let _ = write!(
+                rto,
+                "<br><span class=\"ci\">{} runs never recovered</span>",
                 fault.unrecovered
-            )
-        } else {
-            cell(&fault.rto_s, 0)
-        };
+            );
+        }
         let _ = write!(
             html,
             "<tr><th>{}. {}</th><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::statistics::{Data, Max, Median};
 
 /// A metric across replications: the mean and its 95 % confidence interval.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -94,6 +95,33 @@ impl Estimate {
     }
 }
 
+/// The median and the worst (largest) value of a figure across the replications that define
+/// it: what a test of many live kills reports beside a mean, so the simulator's figure can be
+/// read the same way (a mean hides one slow recovery among twenty quick ones).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub median: f64,
+    pub worst: f64,
+}
+
+impl Spread {
+    /// The spread of the defined (finite) values; none without any.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let values: Vec<f64> = values
+            .into_iter()
+            .filter(|value| value.is_finite())
+            .collect();
+        if values.is_empty() {
+            return None;
+        }
+        let data = Data::new(values);
+        Some(Spread {
+            median: data.median(),
+            worst: data.max(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +148,27 @@ mod tests {
         assert_eq!(Estimate::of_nonnegative([2.0, 2.0]).ci95, Some([2.0, 2.0]));
         let share = Estimate::of([0.9, 1.0]).clipped(0.0, 1.0);
         assert_eq!(share.ci95.unwrap()[1], 1.0);
+    }
+
+    #[test]
+    fn a_spread_is_the_median_and_the_largest_defined_value() {
+        // An even count's median is the mean of the middle two; undefined values are left out.
+        let spread = Spread::of([4.0, f64::NAN, 1.0, 30.0, 2.0]).unwrap();
+        assert_eq!(
+            spread,
+            Spread {
+                median: 3.0,
+                worst: 30.0
+            }
+        );
+        assert_eq!(
+            Spread::of([5.0]),
+            Some(Spread {
+                median: 5.0,
+                worst: 5.0
+            })
+        );
+        assert_eq!(Spread::of([f64::NAN]), None);
     }
 
     #[test]

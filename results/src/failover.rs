@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::estimate::Estimate;
+use crate::estimate::{Estimate, Spread};
 
 /// How the carrier spreads calls over the sites.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -212,6 +212,10 @@ pub struct FaultSummary {
     /// the baseline (exact event times; `docs/failover.md`), over the replications where it
     /// came back; `unrecovered` counts the others.
     pub rto_s: Estimate,
+    /// The median and the worst RTO over the same replications, as a live test of many kills
+    /// reports it (absent when no replication recovered, and from older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_spread_s: Option<Spread>,
     pub unrecovered: usize,
     pub baseline_service_level: Estimate,
     /// Partitions only: answers across the partition while it lasted, which routing allows

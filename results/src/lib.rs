@@ -31,7 +31,7 @@ pub mod summary;
 pub mod sweep;
 
 pub use error::ResultsError;
-pub use estimate::Estimate;
+pub use estimate::{Estimate, Spread};
 pub use folder::{read_folder, Results, SCENARIO_COPY};
 pub use histograms::WaitHistogram;
 pub use intervals::{IntervalRow, Intervals};

@@ -1088,6 +1088,12 @@ fn a_switchover_in_seconds_has_its_rto_to_the_millisecond() {
         .collect();
     assert_eq!(summary.rto_s.mean, Some(rtos_s.iter().sum::<f64>() / 4.0));
     assert!(summary.rto_s.ci95.unwrap()[0] >= 0.0);
+    // Beside the mean, the median (of four: the middle two's mean) and the worst.
+    let mut sorted = rtos_s.clone();
+    sorted.sort_by(f64::total_cmp);
+    let spread = summary.rto_spread_s.unwrap();
+    assert_eq!(spread.median, (sorted[1] + sorted[2]) / 2.0);
+    assert_eq!(spread.worst, sorted[3]);
     assert_eq!(summary.unrecovered, 0);
 }
 

@@ -6,7 +6,7 @@
 use switchboard_results::failover::{
     FailoverSummary, FailoverTimeline, FaultSummary, LedgerEstimates, RecoveryPoint,
 };
-use switchboard_results::Estimate;
+use switchboard_results::{Estimate, Spread};
 
 use super::{FailoverOutput, FaultOutcome, Ledger};
 use crate::topology::{FaultKind, Topology};
@@ -67,6 +67,11 @@ pub fn summarize_failover(topology: &Topology, outputs: &[FailoverOutput]) -> Fa
                 trunk_blocked: per(&|o| o.trunk_blocked as f64),
                 time_to_answer_s: per(&|o| seconds(o.time_to_answer_ms)),
                 rto_s: per(&|o| seconds(o.rto_ms)),
+                rto_spread_s: Spread::of(
+                    outputs
+                        .iter()
+                        .map(|output| seconds(output.outcomes[index].rto_ms)),
+                ),
                 unrecovered: outputs
                     .iter()
                     .filter(|output| {

@@ -62,6 +62,12 @@ pub fn failover_table(summary: &FailoverSummary, clock: Option<&RunClock>, width
             seconds(&fault.time_to_answer_s),
             seconds(&fault.rto_s),
         );
+        if let Some(spread) = fault.rto_spread_s {
+            text += &format!(
+                " (median {:.1} s, worst {:.1} s)",
+                spread.median, spread.worst
+            );
+        }
         if fault.unrecovered > 0 {
             text += &format!(" ({} replications never recovered)", fault.unrecovered);
         }
