@@ -34,7 +34,9 @@
 //!
 //! One pass over the message decodes, folds and codes each character with one table look-up
 //! (a character that occurs in no word gets code 0, a separator is dropped; a character that
-//! is a word by itself carries a flag in its code) and stores nothing per character. A word
+//! is a word by itself carries a flag in its code) and stores nothing per character. It reads
+//! a character as one 32-bit word, and gathers a Chinese character's scalar value with one
+//! `pext` where the processor has BMI2 (the same by shifts elsewhere). A word
 //! of two or more characters can only start where the first two characters begin one: a
 //! 64-bit filter per first character (in the first-level cache) rules out most positions; a
 //! 64-bit filter of third characters per hashed pair of first two rules out most of the
