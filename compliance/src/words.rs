@@ -765,24 +765,44 @@ impl SensitiveWords {
         })
     }
 
-    /// Where three characters, the first at byte `start` and the last ending before byte
-    /// `after`, may begin a word of four or more whose fourth characters `fourth_filter`
-    /// holds: look at the next character, and note `start` when it is one of them. Out of
-    /// the coding loop (few positions come here), so the loop keeps its state in registers.
+    /// Where three characters, the last at byte `third` and ending before byte `after`, may
+    /// begin a word of four or more whose fourth characters `fourth_filter` holds: look at
+    /// the next character, and note where the first of the three starts when it is one of
+    /// them. Out of the coding loop (few positions come here), so the loop keeps its state
+    /// in registers.
     #[inline(never)]
     fn note_if_fourth_follows(
         &self,
         text: &str,
         fourth_filter: u64,
-        start: u32,
+        third: u32,
         after: usize,
         candidates: &mut Vec<u32>,
     ) {
         if let Some((fourth, _)) = self.next_code(text, after) {
             if fourth_filter & filter_bit(fourth) != 0 {
-                candidates.push(start);
+                candidates.push(self.pair_start_before(text, third as usize));
             }
         }
+    }
+
+    /// Where the pair of characters that ends before byte `at` of `text` starts: the start of
+    /// the second character before `at` that is not dropped. The coding pass keeps the last
+    /// two codes but not where they start, which only the few positions it notes need
+    /// (keeping them cost a register and three instructions a character): it finds them
+    /// here, decoding backwards.
+    #[inline(never)]
+    fn pair_start_before(&self, text: &str, at: usize) -> u32 {
+        let mut kept = 0;
+        for (offset, character) in text[..at].char_indices().rev() {
+            if self.code_of(character) != DROPPED {
+                kept += 1;
+                if kept == 2 {
+                    return offset as u32;
+                }
+            }
+        }
+        unreachable!("a pair of characters ends before byte {at}")
     }
 
     /// Note in `candidates` the byte offsets of `text` where a word may start (see
@@ -823,9 +843,9 @@ impl SensitiveWords {
     #[inline(always)]
     fn scan(&self, text: &str, candidates: &mut Vec<u32>, three_byte_scalar: impl Fn(u32) -> u32) {
         let bytes = text.as_bytes();
-        // The last two codes (see `pair_key`) and where they start (the one before in the
-        // high half), and whether they begin a word of two or more characters (bit 0).
-        let (mut pair, mut pair_starts, mut pending) = (0u32, 0u64, 0u64);
+        // The last two codes (see `pair_key`), and whether they begin a word of two or more
+        // characters (bit 0).
+        let (mut pair, mut pending) = (0u32, 0u64);
         // Read through plain references, so the loop does not reload the boxes' pointers.
         let table: &[u16; 0x1_0000] = self.coding.codes();
         let second_masks: &[u64; 0x8000] = self.coding.second_masks();
@@ -868,21 +888,20 @@ impl SensitiveWords {
             // start there? (One branch on most characters.)
             if pending & 1 != 0 {
                 let third_filter = follows[pair_slot(pair)];
-                let pair_start = (pair_starts >> 32) as u32;
                 // A full filter: the pair may be a word by itself (a full slot is shared by
                 // every pair that hashes to it).
                 if third_filter == u64::MAX && self.starts.may_be_pair_word(pair) {
-                    candidates.push(pair_start);
+                    candidates.push(self.pair_start_before(text, start as usize));
                 } else if third_filter & filter_bit(code) != 0 {
                     let fourth_filter = self.starts.thirds[triple_slot(pair, code)];
                     // A full filter: the three may be a word by themselves.
                     if fourth_filter == u64::MAX {
-                        candidates.push(pair_start);
+                        candidates.push(self.pair_start_before(text, start as usize));
                     } else if fourth_filter != 0 {
                         self.note_if_fourth_follows(
                             text,
                             fourth_filter,
-                            pair_start,
+                            start,
                             index as usize,
                             candidates,
                         );
@@ -892,14 +911,13 @@ impl SensitiveWords {
             // No branch on a character that occurs in no word: the mask of code 0 is empty.
             pending = second_masks[(pair & 0x7FFF) as usize] >> (code & 63);
             pair = (pair << 16) | u32::from(code);
-            pair_starts = (pair_starts << 32) | u64::from(start);
         }
         // Only a word of exactly two characters can end the message.
         if pending & 1 != 0
             && follows[pair_slot(pair)] == u64::MAX
             && self.starts.may_be_pair_word(pair)
         {
-            candidates.push((pair_starts >> 32) as u32);
+            candidates.push(self.pair_start_before(text, text.len()));
         }
     }
 
