@@ -1295,6 +1295,16 @@ class
         }
     }
 
+    /// A list of `words`, all in one section (`[mask]`, ...).
+    fn list_of(section: &str, words: &BTreeSet<String>) -> SensitiveWords {
+        let mut text = format!("{section}\n");
+        for word in words {
+            text.push_str(word);
+            text.push('\n');
+        }
+        SensitiveWords::parse(&text, "w").unwrap()
+    }
+
     proptest::proptest! {
         /// Against the plain reading of the rules, on a small alphabet where words overlap
         /// and repeat: at every folded position the longest listed word that starts there is
@@ -1304,12 +1314,7 @@ class
             words in proptest::collection::btree_set("[赌博傻瓜abé𠮷]{1,4}", 1..12),
             message in "[赌博賭傻瓜abABéÉ𠮷 ，x]{0,40}",
         ) {
-            let mut text = String::from("[mask]\n");
-            for word in &words {
-                text.push_str(word);
-                text.push('\n');
-            }
-            let list = SensitiveWords::parse(&text, "w").unwrap();
+            let list = list_of("[mask]", &words);
             let folded: Vec<(char, Range<usize>)> = message
                 .char_indices()
                 .filter_map(|(at, character)| {
@@ -1358,12 +1363,7 @@ class
             words in proptest::collection::btree_set("[赌博傻瓜abé𠮷]{1,4}", 1..12),
             message in "[赌博賭傻瓜abAéÉ«𠮷 ，x]{0,40}",
         ) {
-            let mut text = String::from("[flag]\n");
-            for word in &words {
-                text.push_str(word);
-                text.push('\n');
-            }
-            let list = SensitiveWords::parse(&text, "w").unwrap();
+            let list = list_of("[flag]", &words);
             let (mut portable, mut native) = (Vec::new(), Vec::new());
             list.scan(&message, &mut portable, three_byte_scalar);
             list.note_candidates(&message, &mut native);
