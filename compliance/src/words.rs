@@ -833,8 +833,8 @@ impl SensitiveWords {
     /// The coding pass: decode, fold and code each character (one table look-up), and note
     /// the byte offsets where a word may start: a one-character word, or where the filters
     /// of the first characters of a longer one pass. Nothing is stored per character: the
-    /// last two codes and where they start stay in registers, and the searches at the few
-    /// candidate positions decode again from there.
+    /// last two codes stay in registers, and the few candidate positions find where their
+    /// characters start, and the searches there their codes, by decoding again.
     ///
     /// While four bytes remain, a character is read as one big-endian 32-bit word (its lead
     /// byte on top), so a Chinese or an ASCII character costs one load and no bounds check;
