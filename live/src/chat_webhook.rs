@@ -304,7 +304,8 @@ impl ChatWebhook {
         }
     }
 
-    /// The customer's "socket": the agent's messages go to the reply queue; the chat's end
+    /// The customer's "socket": the agent's messages, and the notice of a customer's message
+    /// that was blocked, go to the reply queue; the chat's end
     /// (or a socket dropped for being too far behind) forgets the customer's chat.
     async fn relay(
         self: Arc<Self>,
@@ -326,6 +327,20 @@ impl ChatWebhook {
                         tracing::warn!(
                             socket,
                             "webhook reply queue full: an agent's message was dropped"
+                        );
+                    }
+                }
+                // The customer's message went to nobody (`[live.compliance] sensitive_words`):
+                // the customer is told, as a socket's customer is, naming no word.
+                Some("blocked") => {
+                    let reply = OutboundReply {
+                        to_user: customer.clone(),
+                        content: frame["reason"].as_str().unwrap_or_default().to_string(),
+                    };
+                    if self.replies.try_send(reply).is_err() {
+                        tracing::warn!(
+                            socket,
+                            "webhook reply queue full: a blocked message's notice was dropped"
                         );
                     }
                 }
