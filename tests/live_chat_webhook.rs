@@ -221,3 +221,43 @@ fn unsigned_badly_signed_and_malformed_messages_are_refused_and_create_nothing()
     server.stop();
     assert!(common::cdrs(&server.cdr_path()).is_empty());
 }
+
+#[test]
+fn a_blocked_webhook_message_reaches_no_agent_and_the_customer_is_told() {
+    let runtime = runtime();
+    let (reply_port, mut received) = runtime.block_on(start_receiver());
+    let directory = tempfile::tempdir().unwrap();
+    let center = scenario(directory.path(), reply_port);
+    let text = std::fs::read_to_string(&center).unwrap();
+    std::fs::write(
+        &center,
+        format!("{text}\n[live.compliance]\nsensitive_words = \"words.txt\"\n"),
+    )
+    .unwrap();
+    std::fs::write(directory.path().join("words.txt"), "[block]\n赌博\n").unwrap();
+    let mut server = Server::start(&center);
+    runtime.block_on(async {
+        let mut agent = ready_agent(&server, AGENT).await;
+        // Traditional characters of a blocked word.
+        let (status, answer) =
+            server.post(&signed(), None, &message("oCustomer2", "一起賭博吗", 2001));
+        assert_eq!((status, answer.as_str()), (200, "success"));
+        let offer = next_of(&mut agent, "offer").await;
+        assert_eq!(offer["transcript"], json!([]), "{offer}");
+        // Refused once (503), then delivered.
+        next_reply(&mut received).await;
+        let (_, notice) = next_reply(&mut received).await;
+        assert_eq!(notice["touser"], "oCustomer2", "{notice}");
+        let content = notice["text"]["content"].as_str().unwrap();
+        assert!(content.contains("not delivered"), "{notice}");
+        assert!(
+            !content.contains("賭") && !content.contains("赌"),
+            "{notice}"
+        );
+        // The next clean message is the first the agent reads.
+        server.post(&signed(), None, &message("oCustomer2", "hello", 2002));
+        let next = next_of(&mut agent, "message").await;
+        assert_eq!(next["text"], "hello", "{next}");
+    });
+    server.stop();
+}

@@ -304,7 +304,8 @@ impl ChatWebhook {
         }
     }
 
-    /// The customer's "socket": the agent's messages go to the reply queue; the chat's end
+    /// The customer's "socket": the agent's messages, and the notice of a customer's message
+    /// that was blocked, go to the reply queue; the chat's end
     /// (or a socket dropped for being too far behind) forgets the customer's chat.
     async fn relay(
         self: Arc<Self>,
@@ -316,21 +317,23 @@ impl ChatWebhook {
             let Ok(frame) = serde_json::from_str::<Value>(&text) else {
                 continue;
             };
-            match frame["type"].as_str() {
-                Some("message") if frame["from"] == "agent" => {
-                    let reply = OutboundReply {
-                        to_user: customer.clone(),
-                        content: frame["text"].as_str().unwrap_or_default().to_string(),
-                    };
-                    if self.replies.try_send(reply).is_err() {
-                        tracing::warn!(
-                            socket,
-                            "webhook reply queue full: an agent's message was dropped"
-                        );
-                    }
-                }
+            // What goes back to the customer: an agent's message, or the notice that the
+            // customer's message went to nobody (`[live.compliance] sensitive_words`), as a
+            // socket's customer is told, naming no word.
+            let content = match frame["type"].as_str() {
+                Some("message") if frame["from"] == "agent" => frame["text"].as_str(),
+                Some("blocked") => frame["reason"].as_str(),
                 Some("closed") => break,
-                _ => {}
+                _ => None,
+            };
+            if let Some(content) = content {
+                let reply = OutboundReply {
+                    to_user: customer.clone(),
+                    content: content.to_string(),
+                };
+                if self.replies.try_send(reply).is_err() {
+                    tracing::warn!(socket, "webhook reply queue full: a reply was dropped");
+                }
             }
         }
         {
