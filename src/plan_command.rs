@@ -12,24 +12,21 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use switchboard_engine::units::{DurationMs, Rate};
-use switchboard_plan::erlang::{
-    check_erlang_a_size, erlang_b, garnett_mandelbaum_reiman, halfin_whitt, minimum_lines,
-    square_root_agents, ErlangB, SquareRootApproximation, Workload,
-};
+use switchboard_plan::answer_text::{erlang_b_text, schedule_text, staffing_text, ErlangReport};
+use switchboard_plan::erlang::{check_erlang_a_size, erlang_b, minimum_lines, ErlangB, Workload};
 use switchboard_plan::forecast::{read_staffing_plan, write_staffing_plan};
 use switchboard_plan::schedule::{
     read_shifts, schedule_groups, schedule_shifts, simulator_shifts_text, GroupRequirement,
-    GroupSchedule, Schedule, PAID_HOURS_RELATIVE_GAP,
+    GroupSchedule,
 };
 use switchboard_plan::staffing::{
-    evaluate, minimum_agents, person_hours, staff_intervals, IntervalStaffing, Metrics, QueueModel,
+    evaluate, minimum_agents, person_hours, staff_intervals, IntervalStaffing, QueueModel,
     StaffingOptions, AGENT_SEARCH_LIMIT,
 };
 use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTarget, Targets};
-use switchboard_plan::text::{percent, seconds};
 use switchboard_plan::verification::{SimulationSettings, VerificationReport};
 use switchboard_plan_check::one_queue::{verify_one_queue, SimulationSource, StaffInput};
-use switchboard_results::display::{day_clock_text, significant, table_text, wrapped, TEXT_WIDTH};
+use switchboard_results::display::{day_clock_text, significant};
 use switchboard_results::staffing::{
     group_shifts_file_name, StaffingPlanFile, PLAN_CSV, PLAN_CSV_HEADER, SCHEDULE_JSON,
 };
@@ -411,36 +408,7 @@ fn run_erlang_b(args: ErlangBArgs) -> anyhow::Result<String> {
     if args.traffic.json {
         return to_json(&result);
     }
-    let mut text = String::from("Erlang B (loss system, no queue)\n");
-    let _ = writeln!(
-        text,
-        "  offered load      {} erlangs",
-        significant(result.offered_load_erlangs)
-    );
-    let _ = writeln!(text, "  lines             {}", result.lines);
-    let _ = writeln!(text, "  blocking          {}", percent(result.blocking));
-    let _ = writeln!(
-        text,
-        "  carried load      {} erlangs",
-        significant(result.carried_load_erlangs)
-    );
-    Ok(text)
-}
-
-/// What the Erlang C and A commands print as JSON.
-#[derive(Serialize)]
-struct ErlangReport<'a> {
-    #[serde(flatten)]
-    model: QueueModel,
-    /// True when the agent count was searched for rather than given.
-    searched: bool,
-    targets: &'a Targets,
-    /// Whether the metrics meet every target given (absent when none was given).
-    meets_targets: Option<bool>,
-    metrics: &'a Metrics,
-    square_root_approximation: Option<SquareRootApproximation>,
-    /// Square-root staffing for the same P(wait) as the exact answer (approximation).
-    square_root_staffing_for_same_p_wait: Option<SquareRootApproximation>,
+    Ok(erlang_b_text(&result))
 }
 
 fn run_queue_model(
@@ -468,162 +436,11 @@ fn run_queue_model(
         }
         None => minimum_agents(workload, model, &targets, target.as_s_f64())?,
     };
-    let approximation = (workload.offered_load_erlangs() > 0.0).then(|| match model {
-        QueueModel::ErlangC => halfin_whitt(workload, metrics.agents()),
-        QueueModel::ErlangA { patience_s } => {
-            garnett_mandelbaum_reiman(workload, metrics.agents(), patience_s)
-        }
-    });
-    let patience_s = match model {
-        QueueModel::ErlangC => None,
-        QueueModel::ErlangA { patience_s } => Some(patience_s),
-    };
-    let p_wait = match &metrics {
-        Metrics::ErlangC(c) => c.p_wait,
-        Metrics::ErlangA(a) => a.p_wait,
-    };
-    let same_p_wait = (workload.offered_load_erlangs() > 0.0 && p_wait > 0.0 && p_wait < 1.0)
-        .then(|| square_root_agents(workload, patience_s, p_wait));
-    let report = ErlangReport {
-        model,
-        searched: agents.is_none(),
-        targets: &targets,
-        meets_targets: (!targets.is_empty()).then(|| metrics.meets(&targets)),
-        metrics: &metrics,
-        square_root_approximation: approximation,
-        square_root_staffing_for_same_p_wait: same_p_wait,
-    };
+    let report = ErlangReport::new(workload, model, agents.is_none(), &targets, &metrics);
     if traffic.json {
         return to_json(&report);
     }
-    Ok(render_metrics(&report))
-}
-
-impl ErlangReport<'_> {
-    fn metrics_p_wait(&self) -> f64 {
-        match self.metrics {
-            Metrics::ErlangC(c) => c.p_wait,
-            Metrics::ErlangA(a) => a.p_wait,
-        }
-    }
-}
-
-fn render_metrics(report: &ErlangReport<'_>) -> String {
-    let mut text = String::new();
-    let line = |text: &mut String, name: &str, value: String| {
-        let _ = writeln!(text, "  {name:<26}{value}");
-    };
-    match report.metrics {
-        Metrics::ErlangC(c) => {
-            text.push_str("Erlang C (M/M/n, nobody abandons)\n");
-            line(
-                &mut text,
-                "offered load",
-                format!("{} erlangs", significant(c.offered_load_erlangs)),
-            );
-            let how = if report.searched {
-                " (fewest meeting the targets)"
-            } else {
-                ""
-            };
-            line(&mut text, "agents", format!("{}{how}", c.agents));
-            if c.unstable {
-                line(
-                    &mut text,
-                    "state",
-                    "unstable: agents ≤ offered load, the queue grows without bound".into(),
-                );
-            }
-            line(&mut text, "P(wait)", percent(c.p_wait));
-            line(
-                &mut text,
-                "service level",
-                format!(
-                    "{} answered within {}",
-                    percent(c.service_level),
-                    seconds(c.target_s)
-                ),
-            );
-            line(&mut text, "ASA", seconds(c.asa_s));
-            line(&mut text, "occupancy", percent(c.occupancy));
-        }
-        Metrics::ErlangA(a) => {
-            text.push_str("Erlang A (M/M/n+M, exponential patience)\n");
-            line(
-                &mut text,
-                "offered load",
-                format!("{} erlangs", significant(a.offered_load_erlangs)),
-            );
-            line(&mut text, "mean patience", seconds(a.patience_s));
-            let how = if report.searched {
-                " (fewest meeting the targets)"
-            } else {
-                ""
-            };
-            line(&mut text, "agents", format!("{}{how}", a.agents));
-            line(&mut text, "P(wait)", percent(a.p_wait));
-            line(&mut text, "P(abandon)", percent(a.p_abandon));
-            line(
-                &mut text,
-                "service level (offered)",
-                format!(
-                    "{} answered within {} / offered",
-                    percent(a.service_level_offered),
-                    seconds(a.target_s)
-                ),
-            );
-            line(
-                &mut text,
-                "service level (answered)",
-                format!(
-                    "{} answered within {} / answered",
-                    percent(a.service_level_answered),
-                    seconds(a.target_s)
-                ),
-            );
-            line(&mut text, "ASA (answered contacts)", seconds(a.asa_s));
-            line(
-                &mut text,
-                "mean wait (all contacts)",
-                seconds(a.mean_wait_s),
-            );
-            line(&mut text, "occupancy", percent(a.occupancy));
-        }
-    }
-    if let Some(meets) = report.meets_targets {
-        line(
-            &mut text,
-            "meets targets",
-            if meets { "yes".into() } else { "no".into() },
-        );
-    }
-    if let Some(approximation) = &report.square_root_approximation {
-        text.push_str(&wrapped(
-            &format!(
-                "approximation, not exact: {} square-root staffing gives P(wait) ≈ {} at β = {}",
-                approximation.approximation,
-                percent(approximation.p_wait),
-                significant(approximation.beta)
-            ),
-            "  ",
-            4,
-            TEXT_WIDTH,
-        ));
-    }
-    if let Some(staffing) = &report.square_root_staffing_for_same_p_wait {
-        text.push_str(&wrapped(
-            &format!(
-                "approximation, not exact: {} square-root staffing for P(wait) ≤ {} gives {} agents",
-                staffing.approximation,
-                percent(report.metrics_p_wait()),
-                staffing.agents
-            ),
-            "  ",
-            4,
-            TEXT_WIDTH,
-        ));
-    }
-    text
+    Ok(report.text())
 }
 
 fn run_erlang_c(args: ErlangCArgs) -> anyhow::Result<String> {
@@ -743,7 +560,6 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
             verification,
         });
     }
-    let definition = options.targets.service_level_definition;
     let mut text = String::new();
     if let (Some(target), Some(source)) = (&scenario_target, &input.simulation) {
         let _ = writeln!(
@@ -758,56 +574,14 @@ fn run_staff(args: StaffArgs) -> anyhow::Result<String> {
             );
         }
     }
-    let _ = writeln!(
-        text,
-        "Staffing per {} interval, {}",
-        input.interval,
-        match input.model {
-            QueueModel::ErlangC => "Erlang C (nobody abandons)".to_string(),
-            QueueModel::ErlangA { patience_s } =>
-                format!("Erlang A (mean patience {})", seconds(patience_s)),
-        }
-    );
     let start_text = interval_clock(&input);
-    let mut rows = vec![[
-        "start",
-        "volume",
-        "handle time",
-        "slots",
-        "agents",
-        "staff",
-        "service level",
-        "ASA",
-        "abandoned",
-        "occupancy",
-    ]
-    .map(String::from)
-    .to_vec()];
-    for row in &plan {
-        let (sl, asa, abandon, occupancy) = match &row.metrics {
-            Some(metrics) => (
-                percent(metrics.service_level(definition)),
-                seconds(metrics.asa_s()),
-                percent(metrics.p_abandon()),
-                percent(metrics.occupancy()),
-            ),
-            None => ("-".into(), "-".into(), "-".into(), "-".into()),
-        };
-        rows.push(vec![
-            start_text(row.start),
-            significant(row.volume),
-            seconds(row.handle_time_s),
-            row.slots.to_string(),
-            row.agents.to_string(),
-            row.staff.to_string(),
-            sl,
-            asa,
-            abandon,
-            occupancy,
-        ]);
-    }
-    text.push_str(&table_text(&rows, table_width(args.wide)));
-    let _ = writeln!(text, "staff hours: {}", significant(staff_hours_total));
+    text.push_str(&staffing_text(
+        &plan,
+        input.interval,
+        &options,
+        &start_text,
+        table_width(args.wide),
+    ));
     if let Some(verification) = &verification {
         verification.write_table(
             &mut text,
@@ -1010,89 +784,4 @@ fn schedule_center_plan(
 
 fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// A schedule's shifts and coverage tables and its totals.
-fn schedule_text(schedule: &Schedule, interval: DurationMs, width: usize) -> String {
-    // A plan's starts are durations from midnight of its first day.
-    let clock = |start: DurationMs| day_clock_text(start.as_ms());
-    let mut text = String::from("Shifts\n");
-    let mut rows = vec![["start", "template", "breaks", "count", "paid hours"]
-        .map(String::from)
-        .to_vec()];
-    for chosen in &schedule.shifts {
-        let breaks: Vec<String> = chosen
-            .shift
-            .breaks
-            .iter()
-            .map(|pause| {
-                clock(DurationMs(
-                    chosen.shift.start.as_ms() + pause.offset.as_ms(),
-                ))
-            })
-            .collect();
-        rows.push(vec![
-            clock(chosen.shift.start),
-            chosen.shift.template.clone(),
-            if breaks.is_empty() {
-                "-".to_string()
-            } else {
-                breaks.join(" ")
-            },
-            chosen.count.to_string(),
-            significant(chosen.shift.paid_hours * chosen.count as f64),
-        ]);
-    }
-    text.push_str(&table_text(&rows, width));
-    let _ = writeln!(text, "\nCoverage per {interval} interval");
-    let mut rows = vec![["start", "required", "scheduled", "under", "over"]
-        .map(String::from)
-        .to_vec()];
-    for row in &schedule.coverage {
-        rows.push(vec![
-            clock(row.start),
-            row.required.to_string(),
-            significant(row.scheduled),
-            significant(row.under),
-            significant(row.over),
-        ]);
-    }
-    text.push_str(&table_text(&rows, width));
-    let _ = writeln!(text, "\npaid hours: {}", significant(schedule.paid_hours));
-    let _ = writeln!(
-        text,
-        "over-coverage: {} staff-hours",
-        significant(schedule.over_staff_hours)
-    );
-    if schedule.uncovered_intervals.is_empty() {
-        let _ = writeln!(text, "under-coverage: none, every interval is covered");
-    } else {
-        let names: Vec<String> = schedule
-            .uncovered_intervals
-            .iter()
-            .map(|&start| clock(start))
-            .collect();
-        text.push_str(&wrapped(
-            &format!(
-                "under-coverage: {} staff-hours in {} intervals starting at {} (the best cover \
-                 the templates and caps allow)",
-                significant(schedule.under_staff_hours),
-                names.len(),
-                names.join(", ")
-            ),
-            "",
-            2,
-            width,
-        ));
-    }
-    if schedule.proven_optimal {
-        let _ = writeln!(text, "paid hours: proven minimal");
-    } else {
-        let _ = writeln!(
-            text,
-            "paid hours: proven within {} % of the minimum (the solver's deterministic gap)",
-            significant(f64::from(PAID_HOURS_RELATIVE_GAP) * 100.0)
-        );
-    }
-    text
 }

@@ -14,10 +14,11 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
+use switchboard_engine::source_text::line_and_column;
 use switchboard_engine::{Center, CenterConfig, ConfigError};
 use switchboard_sim::scenario::{
-    check_top_level_tables, closest_name, line_and_column, load_scenario_with_tables,
-    parse_scenario, Scenario, ScenarioError, CENTER_TABLES, SIMULATOR_TABLES,
+    check_top_level_tables, closest_name, load_scenario_with_tables, parse_scenario, Scenario,
+    ScenarioError, CENTER_TABLES, SIMULATOR_TABLES,
 };
 use switchboard_sim::topology::{compile_topology, Topology};
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use switchboard_sim::scenario::line_and_column;
+use switchboard_engine::source_text::line_and_column;
 
 /// A problem in an input file. Displays as `file:line:column: message`, the form editors and
 /// terminals turn into a link.

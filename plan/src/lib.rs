@@ -16,6 +16,7 @@
 //! files, progress and printing belong to its callers; the terminal reports it writes as text
 //! ([`verification`], [`center_text`]) are returned, never printed.
 
+pub mod answer_text;
 pub mod center_text;
 pub mod erlang;
 pub mod forecast;

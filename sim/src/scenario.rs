@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use switchboard_engine::source_text::line_and_column;
 use switchboard_engine::units::{DurationMs, Rate};
 use switchboard_engine::{AuxReason, CenterConfig, Channel, ConfigError};
 use toml::Spanned;
@@ -486,13 +487,6 @@ impl ScenarioError {
             }],
         }
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset. An offset past the end counts as
-/// the end, one inside a character as that character's start. Every reader of a file of
-/// Switchboard (scenarios, sweeps, price books, usage files) places its problems with it.
-pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    switchboard_engine::source_text::line_and_column(text, offset)
 }
 
 /// Reads and checks the syntax and the shape of a scenario file (its simulator and center
