@@ -20,9 +20,9 @@ use crate::cdr::{CdrRecord, TranscriptLine};
 /// What an e-mail/ticket contact carries beyond a chat's.
 pub(super) struct Ticket {
     /// Masked as `[live.compliance] mask` says.
-    subject: String,
-    due_unix_ms: Option<i64>,
-    first_reply_unix_ms: Option<i64>,
+    pub(super) subject: String,
+    pub(super) due_unix_ms: Option<i64>,
+    pub(super) first_reply_unix_ms: Option<i64>,
 }
 
 impl Ticket {
@@ -91,9 +91,11 @@ impl Switch {
             attributes,
             first_message: Some(body),
             ticket: Some(Box::new(ticket)),
+            earlier: None,
         };
         let contact = self.arrive_text_contact(arrival)?;
         self.drain_engine();
+        self.ticket_changed(contact);
         self.ticket_view(contact)
     }
 
