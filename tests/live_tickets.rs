@@ -262,6 +262,10 @@ fn a_ticket_in_work_goes_back_to_its_queue_when_the_agents_socket_drops() {
         ),
         (contact, Some(OTHER_AGENT), "completed")
     );
+    assert_eq!(
+        rows[0].transferred_to, None,
+        "handed back, not transferred: {rows:?}"
+    );
     let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
     let (due, met): (i64, bool) = connection
         .query_row("SELECT due_unix_ms, due_met FROM cdr", [], |row| {
