@@ -598,3 +598,91 @@ fn serve_refuses_to_start_on_an_open_ticket_it_cannot_read_and_keeps_it() {
         .unwrap();
     assert_eq!(kept, 1, "the row is left for the operator to mend");
 }
+
+#[test]
+fn a_call_with_nobody_free_preempts_the_agents_ticket_which_is_offered_again_after_it() {
+    const PREEMPTION: &str = "tests/tickets/preemption.toml";
+    const BLENDED: &str = "sales-team-1";
+    let mut server = Server::start(PREEMPTION);
+    let contact = created(
+        &server,
+        json!({ "subject": "Invoice", "body": "Please resend it.", "due": "4h" }),
+    )["contact_id"]
+        .as_u64()
+        .unwrap();
+    let _phone = server.agent(BLENDED, "agent_answer.xml");
+    let runtime = runtime();
+    let mut agent = runtime.block_on(async {
+        let mut agent = ready_agent(&server, BLENDED).await;
+        assert_eq!(accept_next_offer(&mut agent).await, contact);
+        send(
+            &mut agent,
+            json!({ "type": "message", "contact": contact, "text": "Sending it now." }),
+        )
+        .await;
+        next_of(&mut agent, "sent").await;
+        agent
+    });
+
+    // A call for the agent's level while its only work is the ticket (which keeps calls away
+    // unless one would wait): the call takes the agent, the ticket waits.
+    std::thread::scope(|scope| {
+        let call = scope.spawn(|| server.trunk("caller.xml", "calls", &["-m", "1", "-d", "1000"]));
+        runtime.block_on(async {
+            let preempted = next_of(&mut agent, "preempted").await;
+            assert_eq!(preempted["contact"], contact, "{preempted}");
+            assert_eq!(contact_state(&server, contact)["state"], "waiting");
+            // Offered again once the call is over, with the reply kept.
+            let offer = next_of(&mut agent, "offer").await;
+            assert_eq!(offer["contact"], contact, "{offer}");
+            assert_eq!(
+                offered_lines(&offer),
+                [
+                    ("customer".to_string(), "Please resend it.".to_string()),
+                    ("agent".to_string(), "Sending it now.".to_string()),
+                ]
+            );
+            send(&mut agent, json!({ "type": "accept", "contact": contact })).await;
+            next_of(&mut agent, "connected").await;
+            send(&mut agent, json!({ "type": "close", "contact": contact })).await;
+            next_of(&mut agent, "closed").await;
+        });
+        common::assert_trunk_succeeded(&server, &call.join().unwrap());
+    });
+    server.stop();
+
+    let rows = common::cdrs(&server.cdr_path());
+    let ended: Vec<(&str, Option<&str>, &str)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.call_id.as_str(),
+                row.agent.as_deref(),
+                row.outcome.as_str(),
+            )
+        })
+        .collect();
+    let ticket_call_id = format!("email-{contact}");
+    assert_eq!(
+        ended.len(),
+        2,
+        "the call and the ticket, one row each: {rows:?}"
+    );
+    assert!(
+        ended.contains(&(ticket_call_id.as_str(), Some(BLENDED), "completed")),
+        "{rows:?}"
+    );
+    let call = rows
+        .iter()
+        .find(|row| row.call_id != ticket_call_id)
+        .unwrap();
+    assert_eq!(
+        (
+            call.queue.as_deref(),
+            call.agent.as_deref(),
+            call.outcome.as_str()
+        ),
+        (Some("calls"), Some(BLENDED), "completed"),
+        "the call was answered on the agent's phone"
+    );
+}
