@@ -705,7 +705,7 @@ async fn serve(
     let cdr_path = args.data.join("cdr.sqlite");
     let mut cdr_writer = CdrWriter::open(&cdr_path).map_err(|problem| anyhow!(problem))?;
     let open_tickets =
-        switchboard_live::ticket_store::read_open_tickets(&cdr_path).map_err(|problem| {
+        switchboard_live::cdr::open_tickets::read_open_tickets(&cdr_path).map_err(|problem| {
             anyhow!("cannot put the open tickets back in their queues: {problem}")
         })?;
 

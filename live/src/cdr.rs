@@ -7,7 +7,7 @@
 //! is retried on every call, so no row is lost and call handling never waits for the disk.
 //! Closing the writer flushes every row before it returns. The schema is in `docs/cdr.md`.
 //!
-//! The same thread keeps the table of open e-mail/ticket contacts (`crate::ticket_store`): a
+//! The same thread keeps the table of open e-mail/ticket contacts (`open_tickets`): a
 //! ticket's row is written through [`CdrWriter::keep_open_ticket`] and removed in the
 //! transaction of the ticket's CDR row, so the two never disagree after a crash; and
 //! [`CdrWriter::after_commit`] runs a step (an HTTP answer saying a ticket was created) once
@@ -18,7 +18,9 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
-use crate::ticket_store::OpenTicket;
+pub mod open_tickets;
+
+use open_tickets::OpenTicket;
 
 /// Rows the channel holds; beyond, rows wait in the caller's backlog.
 const CHANNEL_ROWS: usize = 8_192;
@@ -220,7 +222,7 @@ impl CdrWriter {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .and_then(|()| connection.execute_batch(SCHEMA))
-            .and_then(|()| connection.execute_batch(crate::ticket_store::SCHEMA))
+            .and_then(|()| connection.execute_batch(open_tickets::SCHEMA))
             .map_err(|error| format!("cannot create the CDR table: {error}"))?;
         // A table made before the media_timeout column existed gets it (the error when it is
         // there already is expected and ignored).
@@ -365,7 +367,7 @@ fn write_batch(
             let record = match write {
                 Write::Cdr(record) => record,
                 Write::OpenTicket(ticket) => {
-                    crate::ticket_store::upsert(&transaction, &ticket)?;
+                    open_tickets::upsert(&transaction, &ticket)?;
                     continue;
                 }
                 Write::AfterCommit(step) => {
@@ -375,7 +377,7 @@ fn write_batch(
             };
             // Every e-mail contact is a ticket: its open row ends with its CDR row.
             if record.channel == "email" {
-                crate::ticket_store::remove(&transaction, record.contact_id)?;
+                open_tickets::remove(&transaction, record.contact_id)?;
             }
             insert.execute(rusqlite::params![
                 record.call_id,

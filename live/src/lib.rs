@@ -39,7 +39,6 @@ pub mod secret_ids;
 pub mod streams;
 pub mod switch;
 pub mod ticket;
-pub mod ticket_store;
 pub mod trunk;
 pub mod trunk_registration;
 pub mod wallboard;

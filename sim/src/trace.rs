@@ -476,7 +476,11 @@ mod tests {
                 worked_ms,
             },
         });
-        assert_eq!(preempted[..4], returned[..4], "the same words but the codes");
+        assert_eq!(
+            preempted[..4],
+            returned[..4],
+            "the same words but the codes"
+        );
         assert_eq!((preempted[4] & 0xff, returned[4] & 0xff), (14, 16));
     }
 

@@ -1,6 +1,6 @@
 //! Tickets that outlive a stop of `serve` (`with_durable_tickets`): each open ticket's state
 //! goes out through [`Switch::poll_open_ticket`] when it is created and when an agent
-//! replies, for the driver to write (`crate::ticket_store`); and [`Switch::restore_tickets`]
+//! replies, for the driver to write (`crate::cdr::open_tickets`); and [`Switch::restore_tickets`]
 //! puts the ones read back at the next start in their queues again, through the engine like
 //! new ones, under their old ids.
 //!
@@ -12,7 +12,7 @@ use switchboard_engine::{Channel, ContactId};
 use super::chat::{EarlierLife, TextArrival, NO_SOCKET};
 use super::ticket::Ticket;
 use super::Switch;
-use crate::ticket_store::OpenTicket;
+use crate::cdr::open_tickets::OpenTicket;
 
 /// Attributes the switch sets itself on a ticket (`entry_point`, `customer`): not kept among
 /// the ticket's own, since arriving again sets them again.

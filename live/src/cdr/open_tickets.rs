@@ -3,7 +3,7 @@
 //!
 //! A ticket's row is written when the ticket is created and again when an agent replies to
 //! it, and it goes in the same transaction as the ticket's CDR row when it ends; both go
-//! through the CDR writer's one thread and connection (`crate::cdr`), so a row is never
+//! through the CDR writer's one thread and connection (the parent module), so a row is never
 //! written after its ticket's end, and a ticket never has both an open row and a CDR row. On
 //! start, [`read_open_tickets`] reads them back and the switch puts them in their queues again
 //! (`Switch::restore_tickets`). What this module never does: write from the switch's task, or
@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cdr::TranscriptLine;
+use super::TranscriptLine;
 
 /// The table of open tickets, made with the CDR tables when the database is opened.
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS open_ticket (
