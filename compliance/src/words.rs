@@ -586,6 +586,15 @@ impl SensitiveWords {
         self.allowed.len()
     }
 
+    /// The SHA-256 of the list's text, in lowercase hex: names a list (in the audit log of
+    /// its reloads) without showing its words.
+    pub fn digest(&self) -> String {
+        self.content_sha256
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     #[inline]
     fn code_of(&self, character: char) -> u16 {
         if (character as u32) < 0x1_0000 {
@@ -921,6 +930,11 @@ impl WordListFile {
             path: path.to_path_buf(),
             current: Arc::new(SensitiveWords::load(path)?),
         })
+    }
+
+    /// The file, as it was opened.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The list in force. Cheap: share it with the tasks that check messages.
