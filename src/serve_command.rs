@@ -704,6 +704,10 @@ async fn serve(
     let http_address = listener.local_addr()?;
     let cdr_path = args.data.join("cdr.sqlite");
     let mut cdr_writer = CdrWriter::open(&cdr_path).map_err(|problem| anyhow!(problem))?;
+    let open_tickets =
+        switchboard_live::cdr::open_tickets::read_open_tickets(&cdr_path).map_err(|problem| {
+            anyhow!("cannot put the open tickets back in their queues: {problem}")
+        })?;
 
     let start = epoch_instant(start_unix_ms);
     let guard = open_guard(&args, &live)?;
@@ -834,6 +838,14 @@ async fn serve(
     if let Some(faq_bot) = parts.faq_bot {
         switch = switch.with_faq_bot(faq_bot);
     }
+    // Tickets left open by the last run wait in their queues again (docs/channels.md).
+    switch = switch.with_durable_tickets();
+    let restored = switch
+        .restore_tickets(open_tickets)
+        .map_err(|problem| anyhow!("{}: {problem}", cdr_path.display()))?;
+    if restored > 0 {
+        tracing::info!(restored, "open tickets back in their queues");
+    }
     let (handle, requests) = SwitchHandle::channel();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
 
@@ -923,6 +935,7 @@ async fn serve(
     .await;
     // Calls still up are dropped (each gets a CDR with outcome "dropped").
     switch.drop_all_calls(start.elapsed().as_millis() as u64);
+    switchboard_live::runtime::keep_open_tickets(&mut switch, Some(&mut cdr_writer));
     while let Some(transmit) = switch.poll_transmit() {
         if transmit.transport.is_reliable() {
             if let Some(streams) = streams.as_mut() {

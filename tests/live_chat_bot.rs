@@ -6,10 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::chat_socket::{next_of, open_chat, ready_agent, runtime, send, Socket};
+use common::chat_socket::{next_of, offered_lines, open_chat, ready_agent, runtime, send, Socket};
 use common::Server;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SCENARIO: &str = "tests/chat/bot-center.toml";
 const AGENT: &str = "chat-team-1";
@@ -50,21 +50,6 @@ fn cdr_outcome(server: &Server, contact: u64) -> (String, String) {
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .unwrap()
-}
-
-/// The lines of an offer's transcript as (from, text).
-fn offered_lines(offer: &Value) -> Vec<(String, String)> {
-    offer["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|line| {
-            (
-                line["from"].as_str().unwrap().to_string(),
-                line["text"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 fn lines(expected: &[(&str, &str)]) -> Vec<(String, String)> {

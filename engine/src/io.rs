@@ -182,6 +182,16 @@ pub enum Input {
         target: TransferTarget,
         conversation: ContactId,
     },
+    /// The agent in conversation with the contact is gone without ending it (its desk's
+    /// connection closed, say), and the contact is not over: it waits again at the head of
+    /// its queue under its own id with the work done so far kept, as a pre-empted one does,
+    /// and its next answer resumes it (`ContactResumed`). The agent is free of it at once,
+    /// without wrap-up, so a logout or aux it asked for applies when it holds nothing else;
+    /// another agent is offered the contact first. Refused, changing nothing, when the
+    /// contact is not in conversation.
+    AgentLeftContact {
+        contact: ContactId,
+    },
     /// The driver lost the contact (a site or trunk failure, a crashed client).
     ContactDropped {
         contact: ContactId,
@@ -407,8 +417,18 @@ pub enum EventKind {
         queue: QueueId,
         worked_ms: u64,
     },
-    /// A pre-empted contact was answered again: its conversation goes on with `agent`. It is
-    /// answered once (`ContactAnswered`), however often it is pre-empted and resumed.
+    /// `agent` left `contact` in conversation ([`Input::AgentLeftContact`]) after
+    /// `worked_ms` of conversation in all; the contact waits again at the head of `queue`
+    /// and resumes on its next answer, as a pre-empted one does.
+    ContactReturned {
+        contact: ContactId,
+        agent: AgentId,
+        queue: QueueId,
+        worked_ms: u64,
+    },
+    /// A pre-empted or returned contact was answered again: its conversation goes on with
+    /// `agent`. It is answered once (`ContactAnswered`), however often it is pre-empted or
+    /// returned and resumed.
     ContactResumed {
         contact: ContactId,
         agent: AgentId,

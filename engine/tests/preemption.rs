@@ -63,14 +63,6 @@ fn preemptions(harness: &Harness) -> Vec<(ContactId, AgentId)> {
         .collect()
 }
 
-fn answers_of(harness: &Harness, ticket: ContactId) -> usize {
-    harness
-        .events()
-        .into_iter()
-        .filter(|event| matches!(event, EventKind::ContactAnswered { contact, .. } if *contact == ticket))
-        .count()
-}
-
 #[test]
 fn a_call_that_would_wait_preempts_a_ticket_which_resumes_with_its_work_kept() {
     let mut harness = center(PREEMPTABLE, "");
@@ -105,7 +97,7 @@ fn a_call_that_would_wait_preempts_a_ticket_which_resumes_with_its_work_kept() {
         agent,
         queue: harness.queue("mail"),
     }));
-    assert_eq!(answers_of(&harness, ticket), 1, "answered once");
+    assert_eq!(harness.answers_of(ticket), 1, "answered once");
 
     harness.advance_to(70 * MINUTE_MS);
     harness.hang_up(ticket);
@@ -227,7 +219,7 @@ fn a_suspended_ticket_goes_at_once_to_an_agent_free_for_email() {
     assert_eq!(harness.offered_to(call), Some(harness.agent("blended-1")));
     assert_eq!(harness.offered_to(ticket), Some(harness.agent("writer-1")));
     harness.answer(ticket);
-    assert_eq!(answers_of(&harness, ticket), 1);
+    assert_eq!(harness.answers_of(ticket), 1);
 }
 
 #[test]

@@ -188,6 +188,7 @@ pub fn event_contact(kind: &EventKind) -> Option<switchboard_engine::ContactId> 
         | EventKind::ContactAnswered { contact, .. }
         | EventKind::ContactPreempted { contact, .. }
         | EventKind::ContactResumed { contact, .. }
+        | EventKind::ContactReturned { contact, .. }
         | EventKind::ConversationEnded { contact, .. }
         | EventKind::ContactTransferred { contact, .. }
         | EventKind::BotFinished { contact, .. }

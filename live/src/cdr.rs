@@ -6,11 +6,21 @@
 //! one transaction per batch. When the channel is full the rows wait in a local backlog that
 //! is retried on every call, so no row is lost and call handling never waits for the disk.
 //! Closing the writer flushes every row before it returns. The schema is in `docs/cdr.md`.
+//!
+//! The same thread keeps the table of open e-mail/ticket contacts (`open_tickets`): a
+//! ticket's row is written through [`CdrWriter::keep_open_ticket`] and removed in the
+//! transaction of the ticket's CDR row, so the two never disagree after a crash; and
+//! [`CdrWriter::after_commit`] runs a step (an HTTP answer saying a ticket was created) once
+//! everything handed over before it is on disk.
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
+
+pub mod open_tickets;
+
+use open_tickets::OpenTicket;
 
 /// Rows the channel holds; beyond, rows wait in the caller's backlog.
 const CHANNEL_ROWS: usize = 8_192;
@@ -185,10 +195,18 @@ CREATE INDEX IF NOT EXISTS chat_message_contact ON chat_message (contact_id, seq
 CREATE INDEX IF NOT EXISTS cdr_call_id ON cdr (call_id);
 CREATE INDEX IF NOT EXISTS cdr_agent_answered ON cdr (agent, answered_unix_ms);";
 
+/// What the writer thread is handed, in order.
+enum Write {
+    Cdr(Box<CdrRecord>),
+    OpenTicket(Box<OpenTicket>),
+    /// Run once everything before it is committed.
+    AfterCommit(Box<dyn FnOnce() + Send>),
+}
+
 /// The sending side of the CDR store; see the module documentation.
 pub struct CdrWriter {
-    sender: Option<SyncSender<CdrRecord>>,
-    backlog: VecDeque<CdrRecord>,
+    sender: Option<SyncSender<Write>>,
+    backlog: VecDeque<Write>,
     thread: Option<JoinHandle<rusqlite::Result<u64>>>,
 }
 
@@ -204,6 +222,7 @@ impl CdrWriter {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .and_then(|()| connection.execute_batch(SCHEMA))
+            .and_then(|()| connection.execute_batch(open_tickets::SCHEMA))
             .map_err(|error| format!("cannot create the CDR table: {error}"))?;
         // A table made before the media_timeout column existed gets it (the error when it is
         // there already is expected and ignored).
@@ -235,7 +254,23 @@ impl CdrWriter {
 
     /// Queue a row; never blocks.
     pub fn record(&mut self, record: CdrRecord) {
-        self.backlog.push_back(record);
+        self.hand_over(Write::Cdr(Box::new(record)));
+    }
+
+    /// Queue the row of an open ticket (created, or replied to); never blocks.
+    pub fn keep_open_ticket(&mut self, ticket: OpenTicket) {
+        self.hand_over(Write::OpenTicket(Box::new(ticket)));
+    }
+
+    /// Run `step` on the writer's thread once every row queued before it is committed. Should
+    /// that transaction fail, the step is dropped unrun (a reply it would send then fails, and
+    /// nobody waits for ever) and the writer stops with the error. Never blocks.
+    pub fn after_commit(&mut self, step: impl FnOnce() + Send + 'static) {
+        self.hand_over(Write::AfterCommit(Box::new(step)));
+    }
+
+    fn hand_over(&mut self, write: Write) {
+        self.backlog.push_back(write);
         self.flush_backlog();
     }
 
@@ -248,16 +283,16 @@ impl CdrWriter {
         let Some(sender) = &self.sender else {
             return;
         };
-        while let Some(record) = self.backlog.pop_front() {
-            match sender.try_send(record) {
+        while let Some(write) = self.backlog.pop_front() {
+            match sender.try_send(write) {
                 Ok(()) => {}
-                Err(TrySendError::Full(record)) => {
-                    self.backlog.push_front(record);
+                Err(TrySendError::Full(write)) => {
+                    self.backlog.push_front(write);
                     return;
                 }
-                Err(TrySendError::Disconnected(record)) => {
-                    tracing::error!(call_id = %record.call_id, "CDR writer is gone; row kept in memory");
-                    self.backlog.push_front(record);
+                Err(TrySendError::Disconnected(write)) => {
+                    tracing::error!("CDR writer is gone; rows kept in memory");
+                    self.backlog.push_front(write);
                     return;
                 }
             }
@@ -267,9 +302,9 @@ impl CdrWriter {
     /// Write every row still queued, stop the thread and say how many rows it wrote.
     pub fn close(mut self) -> Result<u64, String> {
         if let Some(sender) = self.sender.take() {
-            for record in self.backlog.drain(..) {
+            for write in self.backlog.drain(..) {
                 // Blocking is fine now: calls are no longer being handled.
-                if sender.send(record).is_err() {
+                if sender.send(write).is_err() {
                     break;
                 }
             }
@@ -285,7 +320,7 @@ impl CdrWriter {
 
 fn write_rows(
     mut connection: rusqlite::Connection,
-    receiver: Receiver<CdrRecord>,
+    receiver: Receiver<Write>,
 ) -> rusqlite::Result<u64> {
     let mut written = 0u64;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -293,70 +328,100 @@ fn write_rows(
         batch.push(first);
         while batch.len() < BATCH_ROWS {
             match receiver.try_recv() {
-                Ok(record) => batch.push(record),
+                Ok(write) => batch.push(write),
                 Err(_) => break,
             }
         }
-        let transaction = connection.transaction()?;
-        {
-            let mut insert = transaction.prepare_cached(
-                "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
+        let mut after_commit = Vec::new();
+        written += write_batch(&mut connection, &mut batch, &mut after_commit)?;
+        for step in after_commit {
+            step();
+        }
+    }
+    Ok(written)
+}
+
+/// One transaction: the batch's rows, in order. Returns the CDR rows written.
+fn write_batch(
+    connection: &mut rusqlite::Connection,
+    batch: &mut Vec<Write>,
+    after_commit: &mut Vec<Box<dyn FnOnce() + Send>>,
+) -> rusqlite::Result<u64> {
+    let mut written = 0u64;
+    let transaction = connection.transaction()?;
+    {
+        let mut insert = transaction.prepare_cached(
+            "INSERT INTO cdr (call_id, contact_id, entry_point, queue, agent, arrived_unix_ms,
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
                  direction, recording, recording_paused_ms, trunk, transferred_to, transfer_of,
                  channel, subject, due_unix_ms, due_met)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                  ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
-            )?;
-            let mut insert_line = transaction.prepare_cached(
-                "INSERT INTO chat_message (contact_id, sequence, sender, sent_unix_ms, text)
+        )?;
+        let mut insert_line = transaction.prepare_cached(
+            "INSERT INTO chat_message (contact_id, sequence, sender, sent_unix_ms, text)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for record in batch.drain(..) {
-                insert.execute(rusqlite::params![
-                    record.call_id,
-                    record.contact_id as i64,
-                    record.entry_point,
-                    record.queue,
-                    record.agent,
-                    record.arrived_unix_ms,
-                    record.queued_unix_ms,
-                    record.offered_unix_ms,
-                    record.answered_unix_ms,
-                    record.ended_unix_ms,
-                    record.outcome,
-                    record.wait_ms,
-                    record.talk_ms,
-                    record.hangup_side,
-                    record.sip_status,
-                    record.offers_unanswered,
-                    record.media_timeout,
-                    record.caller,
-                    record.direction.as_str(),
-                    record.recording,
-                    record.recording_paused_ms,
-                    record.trunk,
-                    record.transferred_to,
-                    record.transfer_of.map(|contact| contact as i64),
-                    record.channel,
-                    record.subject,
-                    record.due_unix_ms,
-                    record.due_met,
-                ])?;
-                for line in &record.transcript {
-                    insert_line.execute(rusqlite::params![
-                        record.contact_id as i64,
-                        line.sequence,
-                        line.from,
-                        line.sent_unix_ms,
-                        line.text,
-                    ])?;
+        )?;
+        for write in batch.drain(..) {
+            let record = match write {
+                Write::Cdr(record) => record,
+                Write::OpenTicket(ticket) => {
+                    open_tickets::upsert(&transaction, &ticket)?;
+                    continue;
                 }
-                written += 1;
+                Write::AfterCommit(step) => {
+                    after_commit.push(step);
+                    continue;
+                }
+            };
+            // Every e-mail contact is a ticket: its open row ends with its CDR row.
+            if record.channel == "email" {
+                open_tickets::remove(&transaction, record.contact_id)?;
             }
+            insert.execute(rusqlite::params![
+                record.call_id,
+                record.contact_id as i64,
+                record.entry_point,
+                record.queue,
+                record.agent,
+                record.arrived_unix_ms,
+                record.queued_unix_ms,
+                record.offered_unix_ms,
+                record.answered_unix_ms,
+                record.ended_unix_ms,
+                record.outcome,
+                record.wait_ms,
+                record.talk_ms,
+                record.hangup_side,
+                record.sip_status,
+                record.offers_unanswered,
+                record.media_timeout,
+                record.caller,
+                record.direction.as_str(),
+                record.recording,
+                record.recording_paused_ms,
+                record.trunk,
+                record.transferred_to,
+                record.transfer_of.map(|contact| contact as i64),
+                record.channel,
+                record.subject,
+                record.due_unix_ms,
+                record.due_met,
+            ])?;
+            for line in &record.transcript {
+                insert_line.execute(rusqlite::params![
+                    record.contact_id as i64,
+                    line.sequence,
+                    line.from,
+                    line.sent_unix_ms,
+                    line.text,
+                ])?;
+            }
+            written += 1;
         }
-        transaction.commit()?;
     }
+    transaction.commit()?;
     Ok(written)
 }
 

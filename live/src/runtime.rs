@@ -226,6 +226,8 @@ pub async fn run_switch_observed<S: DatagramSocket>(
                 tracing::debug!(%error, destination = %transmit.destination, "send failed");
             }
         }
+        // Open tickets before CDR rows: a ticket's last state is written before its end.
+        keep_open_tickets(&mut switch, cdr_writer.as_deref_mut());
         while let Some(record) = switch.poll_cdr() {
             if let Some(writer) = cdr_writer.as_deref_mut() {
                 writer.record(record);
@@ -269,7 +271,20 @@ pub async fn run_switch_observed<S: DatagramSocket>(
             Some(request) = requests.recv() => {
                 woke_at = Some(std::time::Instant::now());
                 let answer = switch.handle_command(now_ms(), request.command);
-                let _ = request.reply.send(answer);
+                // A ticket the command created or changed is on disk before the answer says
+                // so (a 201 survives a `kill -9`); the switch goes on meanwhile.
+                let tickets_changed = keep_open_tickets(&mut switch, cdr_writer.as_deref_mut());
+                match cdr_writer.as_deref_mut() {
+                    Some(writer) if tickets_changed => {
+                        let reply = request.reply;
+                        writer.after_commit(move || {
+                            let _ = reply.send(answer);
+                        });
+                    }
+                    _ => {
+                        let _ = request.reply.send(answer);
+                    }
+                }
             }
             Some(event) = media_event(&mut media) => {
                 woke_at = Some(std::time::Instant::now());
@@ -295,6 +310,19 @@ pub async fn run_switch_observed<S: DatagramSocket>(
         }
     }
     switch
+}
+
+/// Hand every open ticket whose state changed to the writer (or drop them without one);
+/// true when there was one.
+pub fn keep_open_tickets(switch: &mut Switch, mut writer: Option<&mut CdrWriter>) -> bool {
+    let mut any = false;
+    while let Some(ticket) = switch.poll_open_ticket() {
+        any = true;
+        if let Some(writer) = writer.as_deref_mut() {
+            writer.keep_open_ticket(ticket);
+        }
+    }
+    any
 }
 
 async fn media_event(

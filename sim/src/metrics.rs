@@ -806,9 +806,11 @@ impl MetricsRecorder {
             | EventKind::ContactRelaxed { .. }
             | EventKind::ContactOffered { .. }
             | EventKind::OfferEnded { .. }
-            // A pre-empted ticket was answered once and stays in its queue's count until it
-            // ends: suspending and resuming it changes no figure.
+            // A pre-empted or returned ticket was answered once and stays in its queue's
+            // count until it ends: suspending and resuming it changes no figure. (The
+            // simulator never returns one: no simulated agent leaves a contact in hand.)
             | EventKind::ContactPreempted { .. }
+            | EventKind::ContactReturned { .. }
             | EventKind::ContactResumed { .. } => {}
         }
     }

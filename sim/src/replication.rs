@@ -1214,6 +1214,7 @@ impl Driver<'_, '_> {
                     | EventKind::ContactAnswered { queue, .. }
                     | EventKind::ContactPreempted { queue, .. }
                     | EventKind::ContactResumed { queue, .. }
+                    | EventKind::ContactReturned { queue, .. }
                     | EventKind::CallbackRequested { queue, .. } => self.touch_queue(queue.0),
                     EventKind::ContactOverflowed { from, to, .. } => {
                         self.touch_queue(from.0);

@@ -361,18 +361,33 @@ pub fn encode_event(event: &Event) -> [u64; 5] {
                 codes(13, [outcome_code]),
             ]
         }
+        // A contact back in its queue with its work kept: pre-empted by a call (14), or left
+        // in hand by its agent (16).
         EventKind::ContactPreempted {
             contact,
             agent,
             queue,
             worked_ms,
-        } => [
-            time_ms,
-            contact.0,
-            pair(agent.0, queue.0),
-            *worked_ms,
-            codes(14, []),
-        ],
+        }
+        | EventKind::ContactReturned {
+            contact,
+            agent,
+            queue,
+            worked_ms,
+        } => {
+            let tag = if matches!(event.kind, EventKind::ContactPreempted { .. }) {
+                14
+            } else {
+                16
+            };
+            [
+                time_ms,
+                contact.0,
+                pair(agent.0, queue.0),
+                *worked_ms,
+                codes(tag, []),
+            ]
+        }
         EventKind::ContactResumed {
             contact,
             agent,
@@ -438,6 +453,35 @@ mod tests {
         assert_ne!(hash(&[ended(7)]), hash(&[ended(7), ended(7)]));
         assert_ne!(hash(&[offered(1, 2, 3)]), hash(&[offered(1, 3, 2)]));
         assert_ne!(hash(&[offered(1, 2, 3)]), hash(&[offered(2, 2, 3)]));
+    }
+
+    #[test]
+    fn a_returned_contact_has_its_own_tag_beside_a_preempted_one() {
+        let (contact, agent, queue, worked_ms) = (ContactId(4), AgentId(1), QueueId(2), 90_000);
+        let preempted = encode_event(&Event {
+            time_ms: 5,
+            kind: EventKind::ContactPreempted {
+                contact,
+                agent,
+                queue,
+                worked_ms,
+            },
+        });
+        let returned = encode_event(&Event {
+            time_ms: 5,
+            kind: EventKind::ContactReturned {
+                contact,
+                agent,
+                queue,
+                worked_ms,
+            },
+        });
+        assert_eq!(
+            preempted[..4],
+            returned[..4],
+            "the same words but the codes"
+        );
+        assert_eq!((preempted[4] & 0xff, returned[4] & 0xff), (14, 16));
     }
 
     #[test]

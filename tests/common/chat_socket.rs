@@ -85,6 +85,21 @@ pub async fn accept_next_offer(agent: &mut Socket) -> u64 {
     offer["contact"].as_u64().unwrap()
 }
 
+/// The lines of an offer's transcript as (from, text).
+pub fn offered_lines(offer: &Value) -> Vec<(String, String)> {
+    offer["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            (
+                line["from"].as_str().unwrap().to_string(),
+                line["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// A customer's socket on `path` and the contact its chat is.
 pub async fn open_chat(server: &Server, path: &str) -> (Socket, u64) {
     let mut customer = connect(server, path, None).await;

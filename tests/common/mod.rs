@@ -153,44 +153,84 @@ impl Server {
 
     /// [`Server::start_with_arguments`] with the log filter `log` (`RUST_LOG`).
     pub fn start_logging(scenario: &str, arguments: &[&str], log_filter: &str) -> Server {
+        let mut directory = tempfile::tempdir().unwrap();
         // A free port can be taken between probing and binding: try a few times.
         for _attempt in 0..5 {
-            let directory = tempfile::tempdir().unwrap();
-            let sip_port = free_udp_port();
-            let http_port = free_tcp_port();
-            let log = std::fs::File::create(directory.path().join("server.log")).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-                .arg("serve")
-                .arg(repository_file(scenario))
-                .args(["--sip", &format!("127.0.0.1:{sip_port}")])
-                .args(["--http", &format!("127.0.0.1:{http_port}")])
-                .arg("--data")
-                .arg(directory.path().join("data"))
-                .args(arguments)
-                .env("RUST_LOG", log_filter)
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let mut server = Server {
-                process: Guard(Some(child)),
-                sip_port,
-                http_port,
-                directory,
-            };
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if server.get("/health").0 == 200 {
-                    return server;
-                }
-                if let Some(Ok(Some(_))) = server.process.0.as_mut().map(Child::try_wait) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            match Server::launch(directory, scenario, arguments, log_filter) {
+                Ok(server) => return server,
+                Err(folder) => directory = folder,
             }
-            eprintln!("serve did not start; retrying:\n{}", server.log());
         }
         panic!("switchboard serve did not start in five attempts");
+    }
+
+    /// Start `serve` again on the same data folder (after [`Server::stop`] or
+    /// [`Server::kill`]), on new ports, as an operator restarts it.
+    pub fn restart(&mut self, scenario: &str) {
+        let mut directory = std::mem::replace(&mut self.directory, tempfile::tempdir().unwrap());
+        for _attempt in 0..5 {
+            match Server::launch(directory, scenario, &[], "info") {
+                Ok(server) => {
+                    *self = server;
+                    return;
+                }
+                Err(folder) => directory = folder,
+            }
+        }
+        panic!("switchboard serve did not start again in five attempts");
+    }
+
+    /// `serve` on free ports with its data in `directory`, once it answers `/health`; the
+    /// folder back when it did not start.
+    fn launch(
+        directory: tempfile::TempDir,
+        scenario: &str,
+        arguments: &[&str],
+        log_filter: &str,
+    ) -> Result<Server, tempfile::TempDir> {
+        let sip_port = free_udp_port();
+        let http_port = free_tcp_port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(directory.path().join("server.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("serve")
+            .arg(repository_file(scenario))
+            .args(["--sip", &format!("127.0.0.1:{sip_port}")])
+            .args(["--http", &format!("127.0.0.1:{http_port}")])
+            .arg("--data")
+            .arg(directory.path().join("data"))
+            .args(arguments)
+            .env("RUST_LOG", log_filter)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            process: Guard(Some(child)),
+            sip_port,
+            http_port,
+            directory,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if server.get("/health").0 == 200 {
+                return Ok(server);
+            }
+            if let Some(Ok(Some(_))) = server.process.0.as_mut().map(Child::try_wait) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("serve did not start; retrying:\n{}", server.log());
+        if let Some(mut child) = server.process.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let Server { directory, .. } = server;
+        Err(directory)
     }
 
     pub fn sip_address(&self) -> String {
@@ -214,6 +254,14 @@ impl Server {
             "serve did not stop cleanly: {status:?}\n{}",
             self.log()
         );
+    }
+
+    /// Stop with SIGKILL, as a crash would: nothing is flushed or finished.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     pub fn cdr_path(&self) -> PathBuf {

@@ -438,6 +438,10 @@ impl Center {
                 let key = self.key_of(contact)?;
                 self.transfer_requested(key, target, conversation)
             }
+            Input::AgentLeftContact { contact } => {
+                let key = self.key_of(contact)?;
+                self.agent_left_contact(key)
+            }
             Input::ContactDropped { contact } => {
                 let key = self.key_of(contact)?;
                 self.dropped(key);

@@ -1,12 +1,24 @@
 //! Pre-emption: a voice contact that waits with no agent free for it takes an agent whose only
 //! work is e-mail tickets of `preemptable` queues in conversation; the tickets go back to the
 //! head of their queues, with the work done on them kept, and resume on their next answer.
+//!
+//! A contact whose agent left it in conversation (`Input::AgentLeftContact`) goes back the
+//! same way, whatever its queue.
 
 use crate::config::Media;
 use crate::io::*;
 use crate::model::{ContactKey, Phase};
 
 use super::Center;
+
+/// Why a contact in conversation goes back to its queue.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Suspension {
+    /// A call took its agent: the driver is told (`Output::ContactPreempted`).
+    Preempted,
+    /// Its agent left it (`Input::AgentLeftContact`): the driver said so itself.
+    AgentLeft,
+}
 
 impl Center {
     /// Whether the agent holds only contacts of pre-emptable queues, at least one, all in
@@ -85,7 +97,7 @@ impl Center {
             .collect();
         suspended.sort_unstable();
         for &(_, ticket) in &suspended {
-            self.suspend(ticket, agent_id);
+            self.suspend(ticket, agent_id, Suspension::Preempted);
         }
         self.offer(key, agent_id, true);
         // Another agent free for e-mail resumes a suspended ticket at once.
@@ -94,8 +106,34 @@ impl Center {
         }
     }
 
-    /// Takes a ticket in conversation from its agent and puts it at the head of its queue.
-    fn suspend(&mut self, key: ContactKey, agent_id: AgentId) {
+    /// The agent in conversation with the contact `key` is gone (`Input::AgentLeftContact`):
+    /// the contact waits at the head of its queue, another agent is offered it first, and the
+    /// agent, free of it, gets what it asked for (a logout, aux) or other work.
+    pub(super) fn agent_left_contact(&mut self, key: ContactKey) -> Result<(), InputError> {
+        let Phase::Connected { agent: agent_id } = self.contact(key).phase else {
+            return Err(InputError::WrongPhase {
+                what: "agent left the contact",
+                expected: "a contact in conversation",
+            });
+        };
+        self.suspend(key, agent_id, Suspension::AgentLeft);
+        if self.agents[agent_id.0 as usize].held_total() == 0 {
+            self.agents[agent_id.0 as usize].stats.idle_since_ms = self.now_ms;
+        }
+        // The agent who left is the last one to get it back, and only if nobody else took it
+        // this round (as after a declined offer).
+        self.contact_mut(key).avoid_agent = Some(agent_id);
+        self.offer_contact(key);
+        self.agent_freed(agent_id);
+        if let Some(contact) = self.contacts[key as usize].as_mut() {
+            contact.avoid_agent = None;
+        }
+        self.dispatch_agent(agent_id);
+        Ok(())
+    }
+
+    /// Takes a contact in conversation from its agent and puts it at the head of its queue.
+    fn suspend(&mut self, key: ContactKey, agent_id: AgentId, why: Suspension) {
         let now = self.now_ms;
         self.renew_phase_token(key);
         // Relaxation and the maximum wait were for reaching an agent, which it did.
@@ -118,24 +156,36 @@ impl Center {
                 segment_ms,
             )
         };
+        let preemptable = self.queues[queue.0 as usize].preemptable;
+        debug_assert!(preemptable || why == Suspension::AgentLeft);
         {
             let agent = &mut self.agents[agent_id.0 as usize];
             agent.held[media.index()] -= 1;
             agent.talking -= 1;
-            agent.preemptable_talking -= 1;
+            agent.preemptable_talking -= u32::from(preemptable);
             agent.stats.contacts_held -= 1;
             agent.stats.talk_ms += segment_ms;
         }
         self.insert_waiting(key);
-        self.outputs.push_back(Output::ContactPreempted {
-            contact: id,
-            agent: agent_id,
-        });
-        self.emit(EventKind::ContactPreempted {
-            contact: id,
-            agent: agent_id,
-            queue,
-            worked_ms,
-        });
+        match why {
+            Suspension::Preempted => {
+                self.outputs.push_back(Output::ContactPreempted {
+                    contact: id,
+                    agent: agent_id,
+                });
+                self.emit(EventKind::ContactPreempted {
+                    contact: id,
+                    agent: agent_id,
+                    queue,
+                    worked_ms,
+                });
+            }
+            Suspension::AgentLeft => self.emit(EventKind::ContactReturned {
+                contact: id,
+                agent: agent_id,
+                queue,
+                worked_ms,
+            }),
+        }
     }
 }

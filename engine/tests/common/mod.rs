@@ -167,6 +167,14 @@ impl Harness {
             .collect()
     }
 
+    /// How often the contact was answered (`ContactAnswered`; a resumption is not one).
+    pub fn answers_of(&self, contact: ContactId) -> usize {
+        self.events()
+            .into_iter()
+            .filter(|event| matches!(event, EventKind::ContactAnswered { contact: c, .. } if *c == contact))
+            .count()
+    }
+
     /// The terminal event of a contact, if it ended.
     pub fn ended(&self, contact: ContactId) -> Option<(Outcome, u64, Option<AgentId>)> {
         self.outputs.iter().find_map(|output| match output {

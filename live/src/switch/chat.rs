@@ -70,6 +70,15 @@ pub(super) struct TextArrival {
     /// The customer's first message, in the transcript from the start (an e-mail's body).
     pub first_message: Option<String>,
     pub ticket: Option<Box<Ticket>>,
+    /// A ticket back after a restart of `serve` (see `durable_tickets`); none for a new one.
+    pub earlier: Option<EarlierLife>,
+}
+
+/// What a ticket put back in its queue after a restart keeps of its life before.
+pub(super) struct EarlierLife {
+    pub contact: ContactId,
+    pub arrived_unix_ms: i64,
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// A frame of the schema, with its version and type.
@@ -128,6 +137,7 @@ impl Switch {
             attributes: Vec::new(),
             first_message: None,
             ticket: None,
+            earlier: None,
         };
         let contact = self.arrive_text_contact(arrival)?;
         self.say_to(
@@ -153,6 +163,7 @@ impl Switch {
             attributes: more_attributes,
             first_message,
             ticket,
+            earlier,
         } = arrival;
         if self.calls.len() + self.chats.len() >= self.live.max_calls {
             self.metrics.calls_refused.inc();
@@ -174,9 +185,26 @@ impl Switch {
             (_, Some(entry)) => entry,
             (target, None) => return Err(CommandError::UnknownQueue(target)),
         };
-        let contact = ContactId(self.next_contact);
-        self.next_contact += 1;
-        let arrived_unix_ms = self.unix_ms(self.now_ms);
+        let (contact, arrived_unix_ms, earlier_transcript) = match earlier {
+            Some(earlier) => {
+                if self.chats.contains_key(&earlier.contact) {
+                    return Err(CommandError::Refused(format!(
+                        "contact {} is in progress already",
+                        earlier.contact.0
+                    )));
+                }
+                (
+                    earlier.contact,
+                    earlier.arrived_unix_ms,
+                    Some(earlier.transcript),
+                )
+            }
+            None => {
+                let contact = ContactId(self.next_contact);
+                self.next_contact += 1;
+                (contact, self.unix_ms(self.now_ms), None)
+            }
+        };
         let mut record = CallRecord::new(
             &format!("{}-{}", wanted.name(), contact.0),
             contact.0,
@@ -195,15 +223,17 @@ impl Switch {
             attributes.push(("customer".to_string(), customer));
         }
         attributes.extend(more_attributes);
-        let transcript = first_message
-            .map(|text| TranscriptLine {
-                sequence: 0,
-                from: "customer",
-                sent_unix_ms: arrived_unix_ms,
-                text: self.masker.mask(&text).into_owned(),
-            })
-            .into_iter()
-            .collect();
+        let transcript = earlier_transcript.unwrap_or_else(|| {
+            first_message
+                .map(|text| TranscriptLine {
+                    sequence: 0,
+                    from: "customer",
+                    sent_unix_ms: arrived_unix_ms,
+                    text: self.masker.mask(&text).into_owned(),
+                })
+                .into_iter()
+                .collect()
+        });
         self.chats.insert(
             contact,
             Box::new(ChatContact {
@@ -371,10 +401,15 @@ impl Switch {
             sent_unix_ms,
             text: transcript_text,
         });
+        let mut ticket_replied = false;
         if let (Some(ticket), "agent") = (chat.ticket.as_mut(), from) {
             ticket.replied(sent_unix_ms);
+            ticket_replied = true;
         }
         let (customer_socket, agent) = (chat.customer_socket, chat.agent);
+        if ticket_replied {
+            self.ticket_changed(id);
+        }
         // The sender learns that its message is in the transcript, and where; and whether
         // words of it were masked on the way (`text` is then what the other side got).
         let mut sent =
@@ -559,9 +594,17 @@ impl Switch {
     }
 
     /// Stopping: every chat still open is reported to the engine as dropped, so that each
-    /// one gets its CDR row and transcript.
+    /// one gets its CDR row and transcript; so is every ticket, unless tickets outlive a stop
+    /// (`with_durable_tickets`): then only those in wrap-up end, and the others stay open in
+    /// the data folder for the next start.
     pub(super) fn drop_all_chats(&mut self) {
-        let mut contacts: Vec<ContactId> = self.chats.keys().copied().collect();
+        let durable = self.durable_tickets;
+        let mut contacts: Vec<ContactId> = self
+            .chats
+            .iter()
+            .filter(|(_, chat)| !(durable && chat.ticket.is_some() && !chat.wrap_up))
+            .map(|(contact, _)| *contact)
+            .collect();
         contacts.sort();
         for contact in contacts {
             let Some(chat) = self.chats.get_mut(&contact) else {

@@ -27,6 +27,7 @@ mod callback;
 mod caller;
 mod chat;
 mod commands;
+mod durable_tickets;
 mod intercept;
 mod keys;
 mod outbound;
@@ -236,6 +237,10 @@ pub struct Switch {
     tally: crate::wallboard_tally::Tally,
     /// The CRM screen pops' queue (`[live.crm]`, `with_screen_pops`).
     screen_pops: Option<crate::crm::ScreenPops>,
+    /// Open tickets outlive a stop (`with_durable_tickets`, see `durable_tickets`).
+    durable_tickets: bool,
+    /// Tickets whose state changed since `poll_open_ticket` last took them, in order.
+    tickets_changed: VecDeque<ContactId>,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -308,6 +313,8 @@ impl Switch {
             sensitive_words: None,
             sentiment,
             faq_bot: None,
+            durable_tickets: false,
+            tickets_changed: VecDeque::new(),
         }
     }
 

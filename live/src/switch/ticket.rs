@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 use switchboard_engine::source_text::did_you_mean;
-use switchboard_engine::{Channel, ContactId, Input, QueueId, TransferTarget};
+use switchboard_engine::{Channel, ContactId, Input, QueueId};
 
 use super::chat::{TextArrival, NO_SOCKET};
 use super::Switch;
@@ -20,9 +20,9 @@ use crate::cdr::{CdrRecord, TranscriptLine};
 /// What an e-mail/ticket contact carries beyond a chat's.
 pub(super) struct Ticket {
     /// Masked as `[live.compliance] mask` says.
-    subject: String,
-    due_unix_ms: Option<i64>,
-    first_reply_unix_ms: Option<i64>,
+    pub(super) subject: String,
+    pub(super) due_unix_ms: Option<i64>,
+    pub(super) first_reply_unix_ms: Option<i64>,
 }
 
 impl Ticket {
@@ -100,55 +100,31 @@ impl Switch {
             attributes,
             first_message: Some(body),
             ticket: Some(Box::new(ticket)),
+            earlier: None,
         };
         let contact = self.arrive_text_contact(arrival)?;
         self.drain_engine();
+        self.ticket_changed(contact);
         self.ticket_view(contact)
     }
 
     /// The agent's socket closed while it worked on the ticket `contact`: the ticket goes
-    /// back to its queue for the next agent, with its id, subject, body, due time and the
-    /// replies so far. The engine hears the one input that takes a connected contact back to
-    /// a queue under its own id, a blind transfer (here to its own queue). The conversation
-    /// so far, split off by the engine under a fresh id, has nobody at the desk to wrap it up:
-    /// its wrap-up ends at once, and it gets no CDR row of its own (the ticket's one row is
-    /// written when the ticket ends). False when the engine refused (its queue full, say):
-    /// the caller ends the ticket then.
+    /// back to the head of its queue for the next agent, under its id, with its subject, body,
+    /// due time and the replies so far. The engine hears that the agent left it in hand
+    /// (`Input::AgentLeftContact`), keeps the work done on it, and resumes it on its next
+    /// answer; the ticket's one CDR row is written when it ends. False when the engine refused
+    /// (the ticket was not in conversation): the caller ends it then.
     pub(super) fn return_ticket_to_queue(&mut self, contact: ContactId) -> bool {
-        let Some(queue) = self
-            .chats
-            .get(&contact)
-            .and_then(|chat| chat.record.row().queue.as_deref())
-            .and_then(|queue| self.center.queue_id(queue))
-        else {
-            return false;
-        };
-        let conversation = ContactId(self.next_contact);
-        let handed_back = self.center.handle(
-            self.now_ms,
-            Input::TransferRequested {
-                contact,
-                target: TransferTarget::Queue(queue),
-                conversation,
-            },
-        );
-        if let Err(error) = handed_back {
+        if let Err(error) = self
+            .center
+            .handle(self.now_ms, Input::AgentLeftContact { contact })
+        {
             tracing::warn!(contact = contact.0, %error, "ticket not returned to its queue; it ends");
             return false;
         }
-        self.next_contact += 1;
         if let Some(chat) = self.chats.get_mut(&contact) {
             chat.agent = None;
             chat.connected = false;
-        }
-        // Without a wrap-up time the conversation is over already, and the engine says so.
-        if let Err(error) = self.center.handle(
-            self.now_ms,
-            Input::WrapUpDone {
-                contact: conversation,
-            },
-        ) {
-            tracing::debug!(%error, "no wrap-up to end");
         }
         tracing::info!(contact = contact.0, "ticket returned to its queue");
         self.drain_engine();
