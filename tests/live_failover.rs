@@ -86,10 +86,24 @@ struct Network {
     name: String,
     prefix: String,
     sites: usize,
+    /// The backbone between the sites and an arbiter (etcd's peers and clients), if any:
+    /// 198.18.C.2, .3 … for the sites and the arbiter last, unreachable from the carrier.
+    backbone_prefix: Option<String>,
 }
 
 impl Network {
     fn new(sites: usize) -> Network {
+        Network::build(sites, false)
+    }
+
+    /// [`Network::new`] with a backbone bridge joining the sites' namespaces and an arbiter's
+    /// (namespace number `sites`): what etcd's members talk over. Cutting a site's backbone
+    /// link partitions it from the others while the carrier still reaches it.
+    fn with_backbone(sites: usize) -> Network {
+        Network::build(sites, true)
+    }
+
+    fn build(sites: usize, backbone: bool) -> Network {
         static NETWORKS: AtomicU32 = AtomicU32::new(0);
         let number = NETWORKS.fetch_add(1, Ordering::Relaxed);
         let process = std::process::id();
@@ -98,10 +112,16 @@ impl Network {
         // 198.18.0.0/15 (RFC 2544, for benchmarks): not a private range, which the switch
         // would take for phones behind NAT and call where their REGISTER came from.
         let prefix = format!("198.{}.{}", 18 + process % 2, (process / 2 + number) % 256);
+        let backbone_prefix = backbone.then(|| {
+            let (first, _) = prefix.rsplit_once('.').unwrap();
+            let third: u32 = prefix.rsplit('.').next().unwrap().parse().unwrap();
+            format!("{first}.{}", (third + 128) % 256)
+        });
         let network = Network {
             name,
             prefix,
             sites,
+            backbone_prefix,
         };
         let bridge = network.bridge();
         run(&["ip", "link", "add", "name", &bridge, "type", "bridge"]);
@@ -134,7 +154,62 @@ impl Network {
             inside_command(&["ip", "link", "set", &inside, "up"]);
             inside_command(&["ip", "link", "set", "lo", "up"]);
         }
+        if network.backbone_prefix.is_some() {
+            let backbone = network.backbone_bridge();
+            run(&["ip", "link", "add", "name", &backbone, "type", "bridge"]);
+            run(&["ip", "link", "set", &backbone, "up"]);
+            run(&["ip", "netns", "add", &network.namespace(sites)]);
+            for member in 0..=sites {
+                let namespace = network.namespace(member);
+                let (outside, inside) = network.backbone_veth(member);
+                run(&[
+                    "ip", "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+                ]);
+                run(&["ip", "link", "set", &inside, "netns", &namespace]);
+                run(&["ip", "link", "set", &outside, "master", &backbone]);
+                run(&["ip", "link", "set", &outside, "up"]);
+                let address = format!("{}/24", network.backbone_address(member));
+                for arguments in [
+                    &["ip", "addr", "add", &address, "dev", &inside][..],
+                    &["ip", "link", "set", &inside, "up"],
+                    &["ip", "link", "set", "lo", "up"],
+                ] {
+                    let mut full = vec!["ip", "netns", "exec", &namespace];
+                    full.extend_from_slice(arguments);
+                    run(&full);
+                }
+            }
+        }
         network
+    }
+
+    fn backbone_bridge(&self) -> String {
+        format!("{}bb", self.name)
+    }
+
+    fn backbone_veth(&self, member: usize) -> (String, String) {
+        (
+            format!("{}b{member}", self.name),
+            format!("{}c{member}", self.name),
+        )
+    }
+
+    /// Member `member`'s address on the backbone (the arbiter is member `sites`).
+    fn backbone_address(&self, member: usize) -> String {
+        let prefix = self.backbone_prefix.as_ref().expect("a backbone");
+        format!("{prefix}.{}", member + 2)
+    }
+
+    /// Cut (or restore) member `member`'s link to the backbone.
+    fn set_backbone_link(&self, member: usize, up: bool) {
+        let (outside, _) = self.backbone_veth(member);
+        run(&[
+            "ip",
+            "link",
+            "set",
+            &outside,
+            if up { "up" } else { "down" },
+        ]);
     }
 
     fn bridge(&self) -> String {
@@ -172,7 +247,8 @@ impl Network {
 
 impl Drop for Network {
     fn drop(&mut self) {
-        for site in 0..self.sites {
+        let members = self.sites + usize::from(self.backbone_prefix.is_some());
+        for site in 0..members {
             let namespace = self.namespace(site);
             if let Ok(output) = Command::new("ip")
                 .args(["netns", "pids", &namespace])
@@ -186,9 +262,13 @@ impl Drop for Network {
                 .args(["netns", "del", &namespace])
                 .status();
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge()])
-            .status();
+        for bridge in [self.bridge(), self.backbone_bridge()] {
+            // The backbone may not exist: the error is expected and not shown.
+            let _ = Command::new("ip")
+                .args(["link", "del", &bridge])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -301,8 +381,10 @@ event_route[dispatcher:dst-up] {{
     Kamailio(Guard(Some(child)))
 }
 
-/// The center both sites serve: one voice queue, each site's agents a group of their own.
-fn write_center(folder: &Path) -> PathBuf {
+/// The center both sites serve: one voice queue, each site's agents a group of their own; one
+/// file per site, with its `[live.failover]` lease in its own etcd member when `network` has a
+/// backbone.
+fn write_centers(folder: &Path, network: &Network) -> Vec<PathBuf> {
     let mut center = String::from(
         "[center]\noffer_timeout = \"2s\"\nmax_no_answers = 0\n\n\
          [[queue]]\nname = \"hotline\"\nchannel = \"voice\"\nskills = [\"hotline\"]\n",
@@ -326,9 +408,78 @@ fn write_center(folder: &Path) -> PathBuf {
          digest_algorithms = [\"MD5\"]\n",
     );
     std::fs::write(folder.join("secrets.toml"), secrets).unwrap();
-    let path = folder.join("center.toml");
-    std::fs::write(&path, center).unwrap();
-    path
+    (0..SITE_NAMES.len())
+        .map(|index| {
+            let name = SITE_NAMES[index];
+            let mut text = center.clone();
+            if network.backbone_prefix.is_some() {
+                text.push_str(&format!(
+                    "\n[live.failover]\nsite = \"{name}\"\netcd = \"http://{}:2379\"\n\
+                     lease_ttl = \"{}s\"\n",
+                    network.backbone_address(index),
+                    LEASE_TTL.as_secs()
+                ));
+            }
+            let path = folder.join(format!("center-{name}.toml"));
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// The sites' lease (`[live.failover] lease_ttl`).
+const LEASE_TTL: Duration = Duration::from_secs(3);
+
+/// etcd 3.4 members in each site's namespace and the arbiter's, peers over the backbone; each
+/// site's `serve` talks to its own member. Elections are made fast for a test (100 ms
+/// heartbeats, 1 s election timeout).
+fn start_etcd(network: &Network, folder: &Path) -> Vec<Guard> {
+    assert!(
+        Command::new("etcd").arg("--version").output().is_ok(),
+        "etcd is needed for the lease tests: apt-get install -y etcd-server"
+    );
+    let members = network.sites + 1;
+    let name = |member: usize| SITE_NAMES.get(member).copied().unwrap_or("arbiter");
+    let cluster: Vec<String> = (0..members)
+        .map(|member| {
+            format!(
+                "{}=http://{}:2380",
+                name(member),
+                network.backbone_address(member)
+            )
+        })
+        .collect();
+    (0..members)
+        .map(|member| {
+            let address = network.backbone_address(member);
+            let log =
+                std::fs::File::create(folder.join(format!("etcd-{}.log", name(member)))).unwrap();
+            let child = Command::new("ip")
+                .args(["netns", "exec", &network.namespace(member), "etcd"])
+                .args(["--name", name(member)])
+                .arg("--data-dir")
+                .arg(folder.join(format!("etcd-{}", name(member))))
+                .args(["--listen-peer-urls", &format!("http://{address}:2380")])
+                .args([
+                    "--initial-advertise-peer-urls",
+                    &format!("http://{address}:2380"),
+                ])
+                .args(["--listen-client-urls", &format!("http://{address}:2379")])
+                .args(["--advertise-client-urls", &format!("http://{address}:2379")])
+                .args(["--initial-cluster", &cluster.join(",")])
+                .args(["--initial-cluster-state", "new"])
+                .args(["--initial-cluster-token", &network.name])
+                .args(["--heartbeat-interval", "100", "--election-timeout", "1000"])
+                // A member that comes back from a partition must not depose the leader the
+                // others kept (Raft's pre-vote): the survivor's lease would stall meanwhile.
+                .arg("--pre-vote")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("etcd starts");
+            Guard(Some(child))
+        })
+        .collect()
 }
 
 /// MD5 in hex by coreutils' `md5sum`: SIPp answers MD5 digest challenges only.
@@ -423,6 +574,11 @@ impl Site {
         // Generous: a loaded machine may take seconds to start a debug build.
         let started = wait_for(Duration::from_secs(30), || self.health().is_some());
         assert!(started, "{} did not start:\n{}", self.name, self.log_text());
+    }
+
+    /// Whether the site is fenced, as its /health says.
+    fn fenced(&self) -> Option<bool> {
+        self.health()?["fenced"].as_bool()
     }
 
     fn health(&self) -> Option<serde_json::Value> {
@@ -523,28 +679,44 @@ impl Folder {
 /// The whole center: the network, the two sites and the carrier's proxy.
 struct TwoSites {
     folder: Folder,
-    center: PathBuf,
+    centers: Vec<PathBuf>,
     // Dropped in this order: the proxy, the sites' processes, then the namespaces.
     _carrier: Kamailio,
     sites: Vec<Site>,
+    _etcd: Vec<Guard>,
     network: Network,
 }
 
 impl TwoSites {
     fn start() -> TwoSites {
+        TwoSites::start_with(Network::new(SITE_NAMES.len()))
+    }
+
+    /// The sites, each holding a lease in a three-member etcd cluster (the two sites and an
+    /// arbiter) over a backbone the carrier does not use.
+    fn start_with_leases() -> TwoSites {
+        TwoSites::start_with(Network::with_backbone(SITE_NAMES.len()))
+    }
+
+    fn start_with(network: Network) -> TwoSites {
         require_namespaces_and_kamailio();
         let folder = Folder::new();
-        let network = Network::new(SITE_NAMES.len());
-        let center = write_center(folder.path());
+        let etcd = if network.backbone_prefix.is_some() {
+            start_etcd(&network, folder.path())
+        } else {
+            Vec::new()
+        };
+        let centers = write_centers(folder.path(), &network);
         let sites: Vec<Site> = (0..SITE_NAMES.len())
-            .map(|index| Site::start(&network, folder.path(), &center, index))
+            .map(|index| Site::start(&network, folder.path(), &centers[index], index))
             .collect();
         let carrier = start_carrier_proxy(&network, folder.path());
         let two_sites = TwoSites {
             folder,
-            center,
+            centers,
             _carrier: carrier,
             sites,
+            _etcd: etcd,
             network,
         };
         // The dispatcher starts with every site active; its first probes confirm it.
@@ -638,7 +810,7 @@ impl TwoSites {
         );
         // Back for the next round: the proxy probes it up within a second or two.
         let ups_before = self.carrier_events("site up", victim);
-        let center = self.center.clone();
+        let center = self.centers[victim].clone();
         self.sites[victim].serve(&self.network, &center);
         self.sites[victim].register_agents(&self.network, self.folder.path());
         let up = wait_for(Duration::from_secs(20), || {
@@ -803,5 +975,113 @@ fn kills_in_a_row() {
     println!(
         "dropped in conversation per kill: {}",
         counts(per_kill(|switchover| switchover.dropped))
+    );
+}
+
+/// The status of an OPTIONS sent straight to a site from the carrier's side.
+fn options_status(network: &Network, site: &Site) -> Option<u16> {
+    let socket = std::net::UdpSocket::bind((network.carrier_address().as_str(), 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let local = socket.local_addr().unwrap();
+    let target = format!("{}:{SIP_PORT}", site.address);
+    let options = format!(
+        "OPTIONS sip:{target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKfence{}\r\n\
+         From: <sip:probe@{local}>;tag=1\r\nTo: <sip:{target}>\r\nCall-ID: fence-{}@test\r\n\
+         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        local.port(),
+        local.port()
+    );
+    socket.send_to(options.as_bytes(), &target).unwrap();
+    let mut buffer = [0u8; 4096];
+    let (length, _) = socket.recv_from(&mut buffer).ok()?;
+    let text = String::from_utf8_lossy(&buffer[..length]);
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_site_cut_from_the_others_fences_itself_within_its_lease_and_serves_again_once_healed() {
+    let two_sites = TwoSites::start_with_leases();
+    let (north, south) = (&two_sites.sites[0], &two_sites.sites[1]);
+    for site in [north, south] {
+        // Generous: three etcd members elect a leader and grant both leases.
+        let held = wait_for(Duration::from_secs(30), || site.fenced() == Some(false));
+        assert!(
+            held,
+            "{} never held its lease:\n{}",
+            site.name,
+            site.log_text()
+        );
+    }
+    assert_eq!(options_status(&two_sites.network, north), Some(200));
+    let downs_before = two_sites.carrier_events("site down", 0);
+
+    // North loses the backbone: its etcd member is cut from the other two.
+    let cut = std::time::Instant::now();
+    two_sites.network.set_backbone_link(0, false);
+    let mut fenced_after = None;
+    while cut.elapsed() < Duration::from_secs(15) {
+        if north.fenced() == Some(true) {
+            fenced_after = Some(cut.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let fenced_after =
+        fenced_after.unwrap_or_else(|| panic!("north never fenced itself:\n{}", north.log_text()));
+    assert!(
+        fenced_after <= LEASE_TTL,
+        "north fenced itself {fenced_after:?} after the cut, later than its lease of {LEASE_TTL:?}"
+    );
+    assert_eq!(options_status(&two_sites.network, north), Some(503));
+    let (_, metrics) = http_to(
+        &north.address,
+        HTTP_PORT,
+        "GET",
+        "/metrics",
+        Some("test-token"),
+        "",
+    );
+    assert!(metrics.contains("switchboard_site_fenced 1"), "{metrics}");
+    assert!(
+        north.log_text().contains("fenced: refusing new calls"),
+        "{}",
+        north.log_text()
+    );
+    // The carrier's probe sees the 503s and sends calls to south only.
+    let marked_down = wait_for(Duration::from_secs(10), || {
+        two_sites.carrier_events("site down", 0) > downs_before
+    });
+    assert!(
+        marked_down,
+        "the proxy kept sending calls to the fenced site:\n{}",
+        two_sites.carrier_log()
+    );
+    assert_eq!(south.fenced(), Some(false), "south keeps its lease");
+    assert!(
+        !south.log_text().contains("fenced: refusing"),
+        "south fenced itself while north was cut:\n{}",
+        south.log_text()
+    );
+
+    // Healed: north is granted a new lease and the carrier's probe sees it again.
+    let ups_before = two_sites.carrier_events("site up", 0);
+    two_sites.network.set_backbone_link(0, true);
+    let serving = wait_for(Duration::from_secs(30), || north.fenced() == Some(false));
+    assert!(
+        serving,
+        "north did not serve again after the heal:\n{}",
+        north.log_text()
+    );
+    assert_eq!(options_status(&two_sites.network, north), Some(200));
+    let marked_up = wait_for(Duration::from_secs(10), || {
+        two_sites.carrier_events("site up", 0) > ups_before
+    });
+    assert!(marked_up, "the proxy never sent calls to north again");
+    assert!(
+        !south.log_text().contains("fenced: refusing"),
+        "south fenced itself when north came back:\n{}",
+        south.log_text()
     );
 }

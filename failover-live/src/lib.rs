@@ -9,11 +9,17 @@
 //! RTO by the simulator's own definition, calls failed during detection, refused while no site
 //! was up, dropped in conversation).
 //!
-//! What it never does: place calls, run processes or read a clock. The callers (SIPp), the
-//! proxy (Kamailio) and the sites are driven by the tests and scripts that use it; it depends
-//! on nothing of the live runtime, which knows nothing of it.
+//! A site's side of it is [`lease`]: the site's lease in an etcd cluster that spans the sites
+//! and an arbiter, kept alive while the site may serve, and the fence it raises (new calls and
+//! the carrier's probes refused with 503) when the lease cannot be renewed.
+//!
+//! What it never does: place calls, run processes or decide for the cluster. The callers
+//! (SIPp), the proxy (Kamailio) and the sites are driven by the tests and scripts that use it;
+//! agreement between the sites is etcd's (Raft), never computed here; the live runtime knows
+//! nothing of this crate: `switchboard serve` tells its switch to raise or open the fence.
 
 pub mod caller_log;
+pub mod lease;
 pub mod switchover;
 
 pub use caller_log::{CallerLog, CallerLogError, LoggedCall};
