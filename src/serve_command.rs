@@ -686,6 +686,7 @@ async fn serve(
     crm: Option<switchboard_live::crm::Settings>,
     start_unix_ms: i64,
 ) -> anyhow::Result<()> {
+    let failover = live.failover.clone();
     let socket = tokio::net::UdpSocket::bind(args.sip)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", args.sip))?;
@@ -848,6 +849,9 @@ async fn serve(
     }
     let (handle, requests) = SwitchHandle::channel();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
+    if let Some(failover) = failover {
+        hold_lease(failover, handle.clone());
+    }
 
     let mut http_shutdown = shutdown.clone();
     let router = switchboard_live::http::router(handle.clone(), api);
@@ -1108,4 +1112,36 @@ fn chat_webhook(
         }
     }
     Ok(webhook)
+}
+
+/// `[live.failover]`: hold the site's lease in etcd (`switchboard_failover_live::lease`) and
+/// tell the switch to raise its fence while no lease is held, to open it once one is. The
+/// latest change wins (a watch channel): the switch needs the present state, not the history.
+fn hold_lease(failover: switchboard_live::config::FailoverConfig, handle: SwitchHandle) {
+    use switchboard_failover_live::lease::{keep, Fence, LeaseOptions};
+    let options = LeaseOptions {
+        site: failover.site,
+        endpoint: failover.etcd,
+        ttl_s: failover.lease_ttl.0 / 1_000,
+    };
+    let (changes, mut fence) = tokio::sync::watch::channel((Fence::Raised, String::new()));
+    tokio::spawn(keep(options, move |state, reason| {
+        changes.send_replace((state, reason.to_string()));
+    }));
+    tokio::spawn(async move {
+        loop {
+            let (state, reason) = fence.borrow_and_update().clone();
+            let command = switchboard_live::api::Command::SetFence {
+                fenced: state == Fence::Raised,
+                reason,
+            };
+            // The switch's command queue may be full for a moment: ask until it takes it.
+            while handle.ask(command.clone()).await.is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            if fence.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The workspace's crates from the bottom of the flow up: a crate may depend only on crates
 /// before it. The same order as the table of docs/architecture.md.
-const LAYERS: [(&str, &str); 16] = [
+const LAYERS: [(&str, &str); 17] = [
     ("switchboard-timer-queue", "timer-queue"),
     ("switchboard-engine", "engine"),
     ("switchboard-results", "results"),
@@ -21,6 +21,7 @@ const LAYERS: [(&str, &str); 16] = [
     ("switchboard-compliance", "compliance"),
     ("switchboard-connect-flow", "connect-flow"),
     ("switchboard-live", "live"),
+    ("switchboard-failover-live", "failover-live"),
     ("switchboard-agreement", "agreement"),
     ("switchboard-reports", "reports"),
     ("switchboard", "."),

@@ -37,6 +37,12 @@ pub enum Command {
     },
     Queues,
     Health,
+    /// Raise or open the site's fence (`[live.failover]`): while raised, new calls and the
+    /// carrier's OPTIONS get 503. Answered with the health, which says `fenced`.
+    SetFence {
+        fenced: bool,
+        reason: String,
+    },
     Metrics,
     /// The calls an agent's phone rings or talks on now.
     AgentContacts {
@@ -395,6 +401,8 @@ pub struct HealthView {
     pub calls_in_progress: usize,
     pub transactions: usize,
     pub registered_agents: usize,
+    /// The site holds no lease (`[live.failover]`) and refuses new calls.
+    pub fenced: bool,
 }
 
 /// What the switch answers to a [`Command`].

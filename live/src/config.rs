@@ -90,6 +90,31 @@ pub struct LiveConfig {
     pub callback: CallbackConfig,
     /// `[live.crm]`: the CRM screen pop, a signed POST of each offer (docs/live.md).
     pub crm: Option<CrmConfig>,
+    /// `[live.failover]`: the site's lease in etcd, and its fence (docs/failover.md).
+    pub failover: Option<FailoverConfig>,
+}
+
+/// `[live.failover]`: this site's lease in an etcd cluster that spans the sites and an arbiter
+/// (`switchboard_failover_live::lease`). While the site holds no lease it refuses new calls and
+/// the carrier's OPTIONS with 503 (it is fenced), so that the carrier sends calls elsewhere.
+///
+/// ```toml
+/// [live.failover]
+/// site = "north"                       # its key: switchboard/sites/north
+/// etcd = "http://198.18.1.2:2379"      # the site's own etcd member
+/// lease_ttl = "3s"                     # whole seconds, at least 2
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverConfig {
+    pub site: String,
+    pub etcd: String,
+    #[serde(default = "default_lease_ttl")]
+    pub lease_ttl: DurationMs,
+}
+
+fn default_lease_ttl() -> DurationMs {
+    DurationMs::from_s(3)
 }
 
 /// `[live.crm]`: the CRM screen pop, a signed POST of each offered contact's attributes
@@ -606,6 +631,7 @@ impl Default for LiveConfig {
             bot: BotConfig::default(),
             callback: CallbackConfig::default(),
             crm: None,
+            failover: None,
         }
     }
 }
@@ -645,6 +671,22 @@ impl LiveConfig {
             return Err("[live] sip_t1 must be longer than 0 ms".into());
         }
         self.algorithms()?;
+        if let Some(failover) = &self.failover {
+            let ttl_ms = failover.lease_ttl.0;
+            if ttl_ms < 2_000 || ttl_ms % 1_000 != 0 {
+                return Err(format!(
+                    "[live.failover] lease_ttl: expected whole seconds, at least \"2s\", found {ttl_ms} ms"
+                ));
+            }
+            let target = crate::outbound_http::Target::parse(&failover.etcd)
+                .map_err(|problem| format!("[live.failover] etcd: {problem}"))?;
+            if target.https {
+                return Err("[live.failover] etcd: expected an http:// URL of the site's etcd member (its JSON gateway)".into());
+            }
+            if failover.site.is_empty() {
+                return Err("[live.failover] site: expected the site's name".into());
+            }
+        }
         if self.nonce_lifetime.0 < 1_000 {
             return Err("[live] nonce_lifetime must be at least 1s".into());
         }
@@ -811,6 +853,7 @@ mod tests {
             ("[live.crm]", keys_of("[live.crm]")),
             ("[live.chat]", keys_of("[live.chat]")),
             ("[live.bot]", keys_of("[live.bot]")),
+            ("[live.failover]", keys_of("[live.failover]")),
             ("[[live.trunk]]", keys_of("[[live.trunk]]")),
             ("[live.compliance]", keys_of("[live.compliance]")),
             (

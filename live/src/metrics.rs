@@ -69,6 +69,7 @@ pub struct Metrics {
     pub calls_in_progress: Gauge,
     pub transactions: Gauge,
     pub registered_agents: Gauge,
+    pub site_fenced: Gauge,
     pub queue_waiting: Family<QueueLabel, Gauge>,
     pub gateway_up: Family<GatewayLabel, Gauge>,
     pub calls_from_unknown_sources: Counter,
@@ -169,6 +170,10 @@ impl Default for Metrics {
         let calls_in_progress = gauge("calls_in_progress", "Calls whose contact has not ended.");
         let transactions = gauge("sip_transactions", "SIP transactions in the table.");
         let registered_agents = gauge("registered_agents", "Agents with a registration.");
+        let site_fenced = gauge(
+            "site_fenced",
+            "1 while the site holds no lease ([live.failover]) and refuses new calls and probes.",
+        );
         let gateway_up = Family::<GatewayLabel, Gauge>::default();
         registry.register(
             "trunk_gateway_up",
@@ -320,6 +325,7 @@ impl Default for Metrics {
             calls_in_progress,
             transactions,
             registered_agents,
+            site_fenced,
             queue_waiting,
             gateway_up,
             calls_from_unknown_sources,

@@ -110,13 +110,28 @@ impl Client {
     /// One POST of `body` (JSON) with `headers`, within the client's time limit: connecting,
     /// the TLS handshake, sending and the answer's head together.
     pub async fn post(&self, headers: &[(&str, String)], body: Bytes) -> Answer {
+        self.post_reading(headers, body)
+            .await
+            .map(|(status, _)| status)
+    }
+
+    /// [`Client::post`], with the answer's body (read within the same time limit).
+    pub async fn post_reading(
+        &self,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<(u16, Bytes), String> {
         match tokio::time::timeout(self.timeout, self.exchange(headers, body)).await {
             Ok(answer) => answer,
             Err(_) => Err(format!("no answer within {} ms", self.timeout.as_millis())),
         }
     }
 
-    async fn exchange(&self, headers: &[(&str, String)], body: Bytes) -> Answer {
+    async fn exchange(
+        &self,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<(u16, Bytes), String> {
         let target = &self.target;
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
             .await
@@ -151,7 +166,7 @@ impl Client {
     }
 }
 
-async fn send<T>(io: TokioIo<T>, request: Request<Full<Bytes>>) -> Answer
+async fn send<T>(io: TokioIo<T>, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), String>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -167,10 +182,14 @@ where
         .await
         .map_err(|error| format!("HTTP: {error}"))?;
     let status = response.status().as_u16();
-    // Read what the receiver says, bounded by the caller's time limit, so that it can log it;
-    // only the status counts.
-    let _ = response.into_body().collect().await;
-    Ok(status)
+    // Read what the receiver says, bounded by the caller's time limit.
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    Ok((status, body))
 }
 
 /// Whether a status means the request may succeed later: the receiver is busy or failing

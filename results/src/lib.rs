@@ -23,6 +23,7 @@ pub mod folder;
 pub mod histograms;
 pub mod intervals;
 pub mod metric;
+pub mod recovery;
 pub mod scope;
 pub mod script;
 pub mod sizing;

@@ -392,9 +392,21 @@ pub fn assert_trunk_succeeded(server: &Server, result: &(Option<ExitStatus>, Str
     );
 }
 
-/// One HTTP/1.1 exchange over a fresh connection: status and body.
+/// One HTTP/1.1 exchange over a fresh connection to loopback: status and body.
 pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+    http_to("127.0.0.1", port, method, path, token, body)
+}
+
+/// [`http`] to `host` (an address: a site in a network namespace, say).
+pub fn http_to(
+    host: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect((host, port)) else {
         return (0, String::new());
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));

@@ -29,7 +29,8 @@ impl Switch {
             self.respond(transaction, &request, 403);
             return;
         }
-        if self.calls.len() >= self.live.max_calls {
+        // A fenced site takes no new call (calls in progress go on); a full one neither.
+        if self.fenced || self.calls.len() >= self.live.max_calls {
             self.metrics.calls_refused.inc();
             let mut response = request.response(503, reason_phrase(503), None);
             response.headers.push("Retry-After", self.retry_after_s());

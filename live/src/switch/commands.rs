@@ -84,13 +84,19 @@ impl Switch {
                     .map(|index| self.queue_view(QueueId(index)))
                     .collect(),
             )),
-            Command::Health => Ok(Reply::Health(HealthView {
-                status: "ok",
-                uptime_ms: self.now_ms,
-                calls_in_progress: self.calls.len(),
-                transactions: self.transactions.transaction_count(),
-                registered_agents: self.registrar.registered_count(),
-            })),
+            Command::Health => Ok(Reply::Health(self.health_view())),
+            Command::SetFence { fenced, reason } => {
+                if fenced != self.fenced {
+                    if fenced {
+                        tracing::warn!(%reason, "fenced: refusing new calls and probes with 503");
+                    } else {
+                        tracing::info!(%reason, "fence open: serving again");
+                    }
+                }
+                self.fenced = fenced;
+                self.metrics.site_fenced.set(i64::from(fenced));
+                Ok(Reply::Health(self.health_view()))
+            }
             Command::Metrics => Ok(Reply::Metrics(self.metrics_text())),
             Command::AgentContacts { agent } => {
                 let agent = self.agent_by_name(&agent)?;
@@ -220,6 +226,17 @@ impl Switch {
             .collect();
         contacts.sort_by_key(|contact| contact.contact_id);
         contacts
+    }
+
+    fn health_view(&self) -> HealthView {
+        HealthView {
+            status: "ok",
+            uptime_ms: self.now_ms,
+            calls_in_progress: self.calls.len(),
+            transactions: self.transactions.transaction_count(),
+            registered_agents: self.registrar.registered_count(),
+            fenced: self.fenced,
+        }
     }
 
     fn metrics_text(&self) -> String {

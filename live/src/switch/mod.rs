@@ -191,6 +191,9 @@ pub struct Switch {
     authenticator: Option<Authenticator>,
     next_contact: u64,
     next_identifier: u64,
+    /// Raised while the site holds no lease (`[live.failover]`, `Command::SetFence`): new
+    /// calls and OPTIONS get 503, so that the carrier sends calls to the sites that hold theirs.
+    fenced: bool,
     identifier_prefix: String,
     now_ms: u64,
     /// The transport of the message being handled (UDP between messages).
@@ -272,6 +275,8 @@ impl Switch {
         // The tables of calls are sized for `max_calls` at once, for the reason the
         // transaction layer sizes its own (`TableCapacities`): no rehash stalls the loop.
         let max_calls = live.max_calls;
+        // A site with a lease to hold starts fenced: it serves once it holds it.
+        let fenced = live.failover.is_some();
         let tally = crate::wallboard_tally::Tally::new(&center);
         Switch {
             tally,
@@ -294,6 +299,7 @@ impl Switch {
             authenticator: None,
             next_contact: 1,
             next_identifier: 1,
+            fenced,
             identifier_prefix: format!("{:x}", start_unix_ms),
             now_ms: 0,
             event_log: None,
@@ -905,6 +911,7 @@ impl Switch {
             Method::Info => self.on_info(transaction, request),
             Method::Update => self.on_session_refresh(transaction, request),
             Method::Refer => self.on_refer(transaction, request),
+            Method::Options if self.fenced => self.respond(transaction, &request, 503),
             Method::Options => {
                 let mut response = request.response(200, "OK", None);
                 response.headers.push("Allow", ALLOW);
