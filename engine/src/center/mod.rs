@@ -96,6 +96,13 @@ pub struct Center {
     queue_index: BTreeMap<String, QueueId>,
     pools: Vec<Pool>,
     agents: Vec<Agent>,
+    /// Per agent, the contacts it holds (in conversation or in wrap-up), one per unit of its
+    /// `held`, in no particular order: pre-emption finds an agent's tickets here in O(held)
+    /// rather than by scanning every contact. Kept only when `preemption_possible` (empty
+    /// otherwise, so a center without pre-emption pays nothing for it); never longer than the
+    /// agent's capacity (the invariants check it); beside the agents, not in them, to keep an
+    /// agent in three cache lines.
+    held_contacts: Vec<Vec<ContactKey>>,
     agent_index: BTreeMap<String, AgentId>,
     rules: Vec<Rule>,
     flows: Vec<Flow>,
@@ -153,6 +160,7 @@ impl Center {
             calendars,
         } = build(&config, &custom)?;
         let preemption_possible = queues.iter().any(|queue| queue.preemptable);
+        let held_contacts = vec![Vec::new(); agents.len()];
         Ok(Center {
             preemption_possible,
             offer_timeout_ms: config.center.offer_timeout.as_ms().max(1),
@@ -165,6 +173,7 @@ impl Center {
             queue_index,
             pools,
             agents,
+            held_contacts,
             agent_index,
             rules,
             flows,
