@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::terminal::plural;
 use anyhow::Context;
 use switchboard_engine::config::{
     AgentGroupConfig, CenterConfig, ChannelCapacity, MaxWaitAction, NoAgentsTreatment,
@@ -17,6 +16,7 @@ use switchboard_engine::config::{
 };
 use switchboard_engine::units::DurationMs;
 use switchboard_engine::Center;
+use switchboard_results::display::plural;
 use switchboard_sim::distribution::DistributionConfig;
 use switchboard_sim::topology::{FaultKind, Topology};
 

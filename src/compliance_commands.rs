@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
-use switchboard_compliance::at_rest::{read_header, Keyring};
+use switchboard_compliance::at_rest::{content_type_of, export_name, read_header, Keyring};
 use switchboard_compliance::audit::{AuditLog, AuditOptions};
 use switchboard_compliance::guard::Guard;
 use switchboard_compliance::mask::Masker;
@@ -274,19 +274,9 @@ fn run_keys(args: KeysArgs) -> anyhow::Result<ExitCode> {
 
 fn run_encrypt(args: EncryptArgs) -> anyhow::Result<ExitCode> {
     let keys = load_keys(&args.keys)?;
-    let content_type = args.content_type.unwrap_or_else(|| {
-        match args
-            .input
-            .extension()
-            .and_then(|extension| extension.to_str())
-        {
-            Some("wav") => "audio/wav",
-            Some("txt") => "text/plain",
-            Some("json") => "application/json",
-            _ => "application/octet-stream",
-        }
-        .to_string()
-    });
+    let content_type = args
+        .content_type
+        .unwrap_or_else(|| content_type_of(&args.input).to_string());
     let name = args
         .input
         .file_name()
@@ -325,23 +315,6 @@ fn read_token(token_file: Option<&Path>) -> anyhow::Result<String> {
         None => std::env::var("SWITCHBOARD_TOKEN")
             .map(|token| token.trim().to_string())
             .map_err(|_| anyhow!("no token: set SWITCHBOARD_TOKEN or pass --token-file")),
-    }
-}
-
-/// The name an exported file gets: the one it had when it was encrypted (kept in its
-/// header) without any folders, so that a header cannot write outside `--out`; the encrypted
-/// file's name without `.sbenc` when the header has none.
-fn export_name(header_name: &str, encrypted: &Path) -> PathBuf {
-    if let Some(name) = Path::new(header_name).file_name() {
-        return PathBuf::from(name);
-    }
-    let file_name = encrypted
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match file_name.strip_suffix(".sbenc") {
-        Some(stem) if !stem.is_empty() => PathBuf::from(stem),
-        _ => PathBuf::from(format!("{file_name}.export")),
     }
 }
 

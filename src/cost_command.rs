@@ -10,9 +10,9 @@ use anyhow::{bail, Context};
 use switchboard_cost::report::{CommonWorkforce, Workforce};
 use switchboard_cost::simulated::{
     day_from_results_folder, day_from_run, simulate_scenario_with_progress, Derivation,
-    SimulatedDay, SimulationRequest, DEFAULT_MESSAGES_PER_CHAT_MINUTE,
-    DEFAULT_RECORDING_KBIT_PER_S,
+    SimulationRequest, DEFAULT_MESSAGES_PER_CHAT_MINUTE, DEFAULT_RECORDING_KBIT_PER_S,
 };
+use switchboard_cost::usage::UsageSource;
 use switchboard_cost::{
     bundled_price_books, compare, text, CostRequest, Currency, ExchangeRate, NamedBook, PriceBook,
     Usage,
@@ -110,85 +110,16 @@ pub struct CostArgs {
     pub recording_kbit_per_s: Option<f64>,
 }
 
-/// What the positional argument turned out to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Input {
-    Scenario,
-    UsageFile,
-    ResultsFolder,
-}
-
-/// Recognises the input by its content, not its name: a scenario has a `[scenario]` table, a
-/// usage file `[[day_type]]`, a results folder `summary.json` and `intervals.csv`.
-fn recognise(path: &Path) -> anyhow::Result<Input> {
-    if path.is_dir() {
-        let missing: Vec<&str> = ["summary.json", "intervals.csv"]
-            .into_iter()
-            .filter(|file| !path.join(file).is_file())
-            .collect();
-        if !missing.is_empty() {
-            bail!(
-                "{}: a folder, but not a results folder of `switchboard sim --out DIR` ({} missing)",
-                path.display(),
-                missing.join(" and ")
-            );
-        }
-        return Ok(Input::ResultsFolder);
-    }
-    if !path.exists() {
-        bail!("{}: no such file or folder", path.display());
-    }
-    if path
-        .extension()
-        .is_some_and(|extension| extension == "json")
-    {
-        return Ok(Input::UsageFile);
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    // A file that is not valid TOML gets its placed error from the usage reader.
-    let Ok(table) = text.parse::<toml::Table>() else {
-        return Ok(Input::UsageFile);
-    };
-    if table.contains_key("scenario") {
-        Ok(Input::Scenario)
-    } else if table.contains_key("day_type") {
-        Ok(Input::UsageFile)
-    } else {
-        bail!(
-            "{}: neither a simulation scenario (no [scenario] table) nor a usage file (no [[day_type]]); see docs/cost.md",
-            path.display()
-        )
-    }
-}
-
-/// A one-day-type year from a simulated day.
-fn usage_of_day(simulated: SimulatedDay, name: String) -> anyhow::Result<Usage> {
-    let usage = Usage {
-        name,
-        interval: simulated.interval,
-        named_agents: Some(simulated.named_agents),
-        monthly_active_users: None,
-        messages_per_chat_minute: None,
-        recording_kbit_per_s: None,
-        day_types: vec![simulated.day],
-    };
-    if let Err(message) = usage.validate() {
-        bail!(message);
-    }
-    Ok(usage)
-}
-
 pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
-    let input = recognise(&args.input)?;
-    if input != Input::Scenario && (args.replications.is_some() || args.seed.is_some()) {
+    let input = UsageSource::recognise(&args.input).map_err(anyhow::Error::msg)?;
+    if input != UsageSource::Scenario && (args.replications.is_some() || args.seed.is_some()) {
         bail!("--replications and --seed apply when INPUT is a scenario");
     }
-    if input == Input::UsageFile && args.days_per_year.is_some() {
+    if input == UsageSource::UsageFile && args.days_per_year.is_some() {
         bail!("--days-per-year applies to a scenario or a results folder; a usage file says it per day type");
     }
     let mut warnings = Vec::new();
-    if input != Input::UsageFile && args.days_per_year.is_none() {
+    if input != UsageSource::UsageFile && args.days_per_year.is_none() {
         warnings.push(format!(
             "the one simulated day is priced as {DEFAULT_DAYS_PER_YEAR} such days a year (the --days-per-year default); if the other days of the year are quieter, give --days-per-year or a usage file with several day types (docs/cost.md)"
         ));
@@ -208,7 +139,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     };
     let mut simulation = None;
     let usage = match input {
-        Input::UsageFile => {
+        UsageSource::UsageFile => {
             let mut usage = Usage::load(&args.input)?;
             if args.messages_per_chat_minute.is_some() {
                 usage.messages_per_chat_minute = args.messages_per_chat_minute;
@@ -256,7 +187,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
                 usage
             }
         }
-        Input::Scenario => {
+        UsageSource::Scenario => {
             crate::scenario_file::load_scenario(&args.input)?;
             let request = SimulationRequest {
                 traffic_scale: 1.0,
@@ -284,9 +215,9 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|message| anyhow::anyhow!("{}: {message}", args.input.display()))?;
             let name = format!("{} (simulated)", day.scenario_name);
             simulation = Some(run);
-            usage_of_day(day, name)?
+            day.into_usage(name).map_err(anyhow::Error::msg)?
         }
-        Input::ResultsFolder => {
+        UsageSource::ResultsFolder => {
             let day = day_from_results_folder(
                 &args.input,
                 "simulated day",
@@ -296,7 +227,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             )
             .map_err(anyhow::Error::msg)?;
             let name = format!("{} (simulated)", day.scenario_name);
-            usage_of_day(day, name)?
+            day.into_usage(name).map_err(anyhow::Error::msg)?
         }
     };
     let books = if args.price_books.is_empty() {

@@ -1,7 +1,7 @@
 //! `switchboard plan …`: Erlang B/C/A, staffing per interval and shift scheduling from the
-//! command line. Parsing and printing only: the models and the verification report live in
-//! `switchboard-plan`, a scenario's demand and the simulation of a plan in
-//! `switchboard-sim`'s `demand`; [`staff_input`] chooses between a forecast and a scenario.
+//! command line. Parsing, progress and printing only: the models and the verification report
+//! live in `switchboard-plan`, a scenario's demand and the simulations of a plan in
+//! `switchboard-plan-check`; [`staff_input`] chooses between a forecast and a scenario.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -27,21 +27,22 @@ use switchboard_plan::staffing::{
 };
 use switchboard_plan::targets::{Fraction, ServiceLevelDefinition, ServiceLevelTarget, Targets};
 use switchboard_plan::text::{percent, seconds};
-use switchboard_plan::verification::{verify_plan, SimulationSettings, VerificationReport};
-use switchboard_plan::verify::SimulatedServiceLevel;
+use switchboard_plan::verification::{SimulationSettings, VerificationReport};
+use switchboard_plan_check::one_queue::{verify_one_queue, SimulationSource, StaffInput};
 use switchboard_results::display::{day_clock_text, significant, table_text, wrapped, TEXT_WIDTH};
-use switchboard_results::staffing::{StaffingPlanFile, PLAN_CSV, PLAN_CSV_HEADER};
+use switchboard_results::staffing::{
+    group_shifts_file_name, StaffingPlanFile, PLAN_CSV, PLAN_CSV_HEADER, SCHEDULE_JSON,
+};
 use switchboard_sim::clock::RunClock;
 
 use crate::terminal::{out_folder, refuse_file_out, table_width};
-use switchboard_sim::demand::simulate_staffing_plan;
-use switchboard_sim::run::RunOptions;
 
 mod center;
 mod schedule_check;
 mod staff_input;
 
-use staff_input::{staff_input, ScenarioTarget, SimulationSource, StaffInput};
+use staff_input::staff_input;
+use switchboard_plan_check::one_queue::ScenarioTarget;
 
 /// Capacity planning: Erlang B, C and A, staffing per interval, shift scheduling.
 #[derive(Args)]
@@ -847,13 +848,6 @@ fn verify(
     let replications = args.replications_or(source.scenario.settings.replications)?;
     let seed = args.seed.unwrap_or(source.scenario.settings.seed);
     let threads = args.threads()?;
-    let run_options = RunOptions {
-        seed: Some(seed),
-        replications: Some(replications),
-        threads,
-        trace_dir: None,
-        check_invariants: false,
-    };
     let max_iterations = args.max_iterations;
     let bar = args.progress_bar(|| {
         let bar = indicatif::ProgressBar::new(u64::from(max_iterations) * u64::from(replications));
@@ -866,9 +860,9 @@ fn verify(
         );
         bar
     });
-    let report = verify_plan(
-        &input.demands,
-        input.interval,
+    let report = verify_one_queue(
+        source,
+        input,
         options,
         plan,
         SimulationSettings {
@@ -876,38 +870,17 @@ fn verify(
             replications,
             max_iterations,
         },
-        |iteration, agents: &[u64]| -> anyhow::Result<Vec<SimulatedServiceLevel>> {
-            let done_before = u64::from(iteration - 1) * u64::from(replications);
+        threads,
+        &|iteration, finished| {
             bar.set_message(format!("iteration {iteration}"));
-            let levels = simulate_staffing_plan(
-                &source.scenario,
-                source.queue,
-                source.group,
-                input.interval,
-                agents,
-                &run_options,
-                &|finished| bar.set_position(done_before + u64::from(finished)),
-            )?;
-            Ok(levels
-                .iter()
-                .map(|level| SimulatedServiceLevel {
-                    mean: level.mean,
-                    ci95: level.ci95,
-                })
-                .collect())
+            bar.set_position(
+                u64::from(iteration - 1) * u64::from(replications) + u64::from(finished),
+            );
         },
     )?;
     bar.finish_and_clear();
     Ok(report)
 }
-
-/// The shifts file `plan schedule --out` writes for one group of a multi-group plan.
-fn group_shifts_file_name(group: &str) -> String {
-    format!("shifts-{group}.toml")
-}
-
-/// The summary `plan schedule --out` writes beside the shifts files.
-const SCHEDULE_JSON: &str = "schedule.json";
 
 /// What `plan schedule --json` prints for a multi-group plan, and `schedule.json`.
 #[derive(Serialize)]

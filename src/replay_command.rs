@@ -6,11 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use switchboard_agreement::plan::ReplayPlan;
+use switchboard_agreement::real_clock::{script_numbering, serve_scenario};
 use switchboard_engine::Center;
 use switchboard_live::config::{LiveConfig, ScenarioLive};
 use switchboard_results::script::{
-    agreement, decision_hash, first_divergence, read_lines, write_lines, CallerDecision, Decision,
-    ScriptLine, DECISIONS_FILE, SCENARIO_FILE, SCRIPT_FILE,
+    agreement, decision_hash, first_contact_divergence, first_divergence, read_lines,
+    timing_agreement, write_lines, CallerDecision, Decision, ScriptLine, DECISIONS_FILE,
+    SCENARIO_FILE, SCRIPT_FILE,
 };
 
 /// The live runtime's decisions, written beside the script with --out.
@@ -135,7 +137,8 @@ fn run_real_clock(
     let serve_config = work.join("serve.toml");
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("cannot read {}", config_path.display()))?;
-    std::fs::write(&serve_config, serve_scenario(&text, &token)?)
+    let served = serve_scenario(&text, &token).context("the scenario is not TOML")?;
+    std::fs::write(&serve_config, served)
         .with_context(|| format!("cannot write {}", serve_config.display()))?;
     // Both clocks start at one wall-clock instant, a little ahead so that the server is up.
     let epoch_unix_ms = jiff::Timestamp::now().as_millisecond() + SERVER_START_MS;
@@ -254,18 +257,21 @@ fn run_real_clock(
         share.expected.max(share.actual),
         100.0 * share.share()
     );
-    if let Some(timing) = timing(expected, &actual) {
-        println!("{timing}");
+    if let Some(timing) = timing_agreement(expected, &actual) {
+        println!(
+            "times of identical decisions, after an offset of {} ms: median {} ms, 99th percentile {} ms, largest {} ms off",
+            timing.offset_ms, timing.median_ms, timing.p99_ms, timing.largest_ms
+        );
     }
     if expected == actual.as_slice() {
         println!("identical decisions, times included");
     } else if let Some((simulator, live)) = first_contact_divergence(expected, &actual) {
-        let describe = |decision: Option<&Decision>| {
-            decision.map_or("(none)".to_string(), Decision::to_string)
-        };
         println!("first decision that differs:");
-        println!("  simulator:    {}", describe(simulator));
-        println!("  live runtime: {}", describe(live));
+        println!("  simulator:    {simulator}");
+        println!(
+            "  live runtime: {}",
+            live.map_or("(none)".to_string(), Decision::to_string)
+        );
     }
     Ok(if share.share() >= args.min_share {
         ExitCode::SUCCESS
@@ -282,22 +288,6 @@ fn run_real_clock(
 /// How long the server has to start listening: both clocks start this long after the replay.
 const SERVER_START_MS: i64 = 3_000;
 
-/// The scenario as the replay's server runs it: API token set, agents logged in only by the
-/// script (no `auto_ready`), phones without digest credentials (they decide nothing about
-/// routing), media passed through.
-fn serve_scenario(text: &str, token: &str) -> anyhow::Result<String> {
-    let mut document: toml_edit::DocumentMut = text.parse().context("the scenario is not TOML")?;
-    let live = &mut document["live"];
-    live["api_token"] = toml_edit::value(token);
-    live["auto_ready"] = toml_edit::value(false);
-    live["allow_unauthenticated_agents"] = toml_edit::value(true);
-    if let Some(table) = live.as_table_like_mut() {
-        table.remove("secrets");
-    }
-    live["media"]["anchor"] = toml_edit::value(false);
-    Ok(document.to_string())
-}
-
 /// A loopback address with a port nobody uses now (UDP or TCP).
 fn free_address(udp: bool) -> anyhow::Result<std::net::SocketAddr> {
     let address = if udp {
@@ -306,102 +296,4 @@ fn free_address(udp: bool) -> anyhow::Result<std::net::SocketAddr> {
         std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?
     };
     Ok(address)
-}
-
-/// The server's decisions with contacts numbered as in the script (by their callers).
-fn script_numbering(written: Vec<CallerDecision>) -> Vec<Decision> {
-    let mut numbers = std::collections::BTreeMap::new();
-    written
-        .into_iter()
-        .map(|line| {
-            let mut decision = line.decision;
-            if let Some(contact) = line
-                .caller
-                .as_deref()
-                .and_then(switchboard_agreement::peers::contact_of_caller)
-            {
-                numbers.insert(decision.contact, contact);
-            }
-            // A contact the script does not know keeps the server's number, far from the
-            // script's.
-            decision.contact = numbers
-                .get(&decision.contact)
-                .copied()
-                .unwrap_or(decision.contact + 1_000_000_000);
-            decision
-        })
-        .collect()
-}
-
-/// The first of the simulator's decisions the live runtime did not make at the same place of
-/// the same contact, and what it made there.
-fn first_contact_divergence<'a>(
-    expected: &'a [Decision],
-    actual: &'a [Decision],
-) -> Option<(Option<&'a Decision>, Option<&'a Decision>)> {
-    use std::collections::BTreeMap;
-    let mut by_contact: BTreeMap<u64, Vec<&Decision>> = BTreeMap::new();
-    for decision in actual {
-        by_contact
-            .entry(decision.contact)
-            .or_default()
-            .push(decision);
-    }
-    let mut position: BTreeMap<u64, usize> = BTreeMap::new();
-    for decision in expected {
-        let index = position.entry(decision.contact).or_insert(0);
-        let live = by_contact
-            .get(&decision.contact)
-            .and_then(|decisions| decisions.get(*index))
-            .copied();
-        *index += 1;
-        if live.map(|live| &live.kind) != Some(&decision.kind) {
-            return Some((Some(decision), live));
-        }
-    }
-    None
-}
-
-/// How far the live runtime's times of identical decisions lie from the simulator's (the
-/// median difference first taken off, which the shared epoch makes 0 or nearly).
-fn timing(expected: &[Decision], actual: &[Decision]) -> Option<String> {
-    use std::collections::BTreeMap;
-    let mut by_contact: BTreeMap<u64, Vec<&Decision>> = BTreeMap::new();
-    for decision in actual {
-        by_contact
-            .entry(decision.contact)
-            .or_default()
-            .push(decision);
-    }
-    let mut position: BTreeMap<u64, usize> = BTreeMap::new();
-    let mut differences: Vec<i64> = Vec::new();
-    for decision in expected {
-        let index = position.entry(decision.contact).or_insert(0);
-        if let Some(live) = by_contact
-            .get(&decision.contact)
-            .and_then(|decisions| decisions.get(*index))
-            .filter(|live| live.kind == decision.kind)
-        {
-            differences.push(live.time_ms as i64 - decision.time_ms as i64);
-        }
-        *index += 1;
-    }
-    if differences.is_empty() {
-        return None;
-    }
-    let mut sorted = differences.clone();
-    sorted.sort_unstable();
-    let offset = sorted[sorted.len() / 2];
-    let mut errors: Vec<u64> = differences
-        .iter()
-        .map(|difference| (difference - offset).unsigned_abs())
-        .collect();
-    errors.sort_unstable();
-    let quantile = |q: f64| errors[((errors.len() - 1) as f64 * q).round() as usize];
-    Some(format!(
-        "times of identical decisions, after an offset of {offset} ms: median {} ms, 99th percentile {} ms, largest {} ms off",
-        quantile(0.5),
-        quantile(0.99),
-        errors[errors.len() - 1]
-    ))
 }

@@ -1,8 +1,10 @@
 //! `[live.compliance] sensitive_words` in a running server: the word list is read when the
 //! server starts (a mistake stops it, shown at its line and column) and read again on a timer
 //! (`sensitive_words_check_interval`); a changed list goes to the switch task, which checks
-//! every chat message against the list in force.
+//! every chat and e-mail message against the list in force. The switch audits each list taken
+//! and each one refused for a mistake (`words.reloaded`, `words.reload_refused`).
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -65,11 +67,21 @@ fn word_list_problem(problem: &WordListError) -> String {
 /// What the reload timer keeps between two looks at the file.
 struct Reloader {
     file: WordListFile,
-    /// A new list the switch task has not taken yet (its queue was full): offered again on
-    /// the next tick.
-    waiting: Option<Arc<SensitiveWords>>,
+    /// New lists and mistakes the switch task has not heard of yet (its queue was full), in
+    /// order: told again on the next tick. At most [`CHANGES_WAITING`].
+    waiting: VecDeque<Change>,
     /// The last mistake reported, so that a file left broken is not reported every tick.
     last_problem: Option<String>,
+}
+
+/// Changes kept for a switch task that cannot hear them yet; beyond, the oldest is dropped
+/// (a file changing at every tick while the switch is stuck for that long).
+const CHANGES_WAITING: usize = 16;
+
+/// What the switch is told about a changed file.
+enum Change {
+    Taken(Arc<SensitiveWords>),
+    Refused(WordListError),
 }
 
 /// One look at the file, for the server's timer (`sensitive_words_check_interval`): a changed
@@ -79,19 +91,19 @@ pub fn reload_job(file: WordListFile, switch: SwitchHandle) -> impl Fn() + Send 
     let runtime = tokio::runtime::Handle::current();
     let reloader = Mutex::new(Reloader {
         file,
-        waiting: None,
+        waiting: VecDeque::new(),
         last_problem: None,
     });
     move || {
         let mut reloader = reloader
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match reloader.file.reload_if_changed() {
+        let change = match reloader.file.reload_if_changed() {
             Ok(true) => {
-                reloader.waiting = Some(reloader.file.current());
                 reloader.last_problem = None;
+                Some(Change::Taken(reloader.file.current()))
             }
-            Ok(false) => {}
+            Ok(false) => None,
             Err(problem) => {
                 let text = word_list_problem(&problem);
                 if reloader.last_problem.as_ref() != Some(&text) {
@@ -99,23 +111,54 @@ pub fn reload_job(file: WordListFile, switch: SwitchHandle) -> impl Fn() + Send 
                         "sensitive words: the changed list is refused, the one in force stays: {text}"
                     );
                     reloader.last_problem = Some(text);
+                    Some(Change::Refused(problem))
+                } else {
+                    None
                 }
             }
+        };
+        if let Some(change) = change {
+            if reloader.waiting.len() == CHANGES_WAITING {
+                reloader.waiting.pop_front();
+                tracing::warn!("sensitive words: the switch is not taking changes; the oldest one waiting is dropped");
+            }
+            reloader.waiting.push_back(change);
         }
-        let Some(list) = reloader.waiting.take() else {
-            return;
-        };
-        let command = Command::ReplaceSensitiveWords {
+        while let Some(change) = reloader.waiting.pop_front() {
+            if !tell_switch(&runtime, &switch, &reloader.file, &change) {
+                reloader.waiting.push_front(change);
+                return;
+            }
+        }
+    }
+}
+
+/// Tell the switch about one change; false when it cannot hear it now.
+fn tell_switch(
+    runtime: &tokio::runtime::Handle,
+    switch: &SwitchHandle,
+    file: &WordListFile,
+    change: &Change,
+) -> bool {
+    let command = match change {
+        Change::Taken(list) => Command::ReplaceSensitiveWords {
             list: SharedWordList(list.clone()),
-        };
-        match runtime.block_on(switch.ask(command)) {
-            Ok(Reply::WordList(view)) => tracing::info!(
+            file: file.path().display().to_string(),
+        },
+        Change::Refused(problem) => Command::RefuseSensitiveWords {
+            problem: problem.clone(),
+        },
+    };
+    match (runtime.block_on(switch.ask(command)), change) {
+        (Ok(Reply::WordList(view)), Change::Taken(_)) => {
+            tracing::info!(
                 words = view.words,
                 allowed = view.allowed,
                 "sensitive words: the changed list is in force"
-            ),
-            Ok(_) => {}
-            Err(_) => reloader.waiting = Some(list),
+            );
+            true
         }
+        (Ok(_), _) => true,
+        (Err(_), _) => false,
     }
 }

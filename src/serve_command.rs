@@ -141,7 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .enumerate()
                 .filter_map(move |(node, config)| {
-                    node_prompt(config).map(|prompt| {
+                    config.prompt().map(|prompt| {
                         (
                             (
                                 switchboard_engine::FlowId(flow as u32),
@@ -1001,20 +1001,6 @@ fn stop_signals() -> impl std::future::Future<Output = ()> {
         async {
             let _ = tokio::signal::ctrl_c().await;
         }
-    }
-}
-
-/// The prompt of an IVR node, if it has one.
-fn node_prompt(node: &switchboard_engine::config::IvrNodeConfig) -> Option<&str> {
-    use switchboard_engine::config::IvrNodeConfig;
-    match node {
-        IvrNodeConfig::Play { prompt, .. }
-        | IvrNodeConfig::Menu { prompt, .. }
-        | IvrNodeConfig::Collect { prompt, .. }
-        | IvrNodeConfig::SelfService { prompt, .. }
-        | IvrNodeConfig::Callback { prompt, .. } => Some(prompt),
-        IvrNodeConfig::Hangup { prompt, .. } => prompt.as_deref(),
-        _ => None,
     }
 }
 

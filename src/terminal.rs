@@ -60,15 +60,6 @@ pub fn refuse_file_out(out: &std::path::Path, files: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// "s" after a noun counted `count` times, unless once.
-pub fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

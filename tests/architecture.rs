@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 /// The workspace's crates from the bottom of the flow up: a crate may depend only on crates
 /// before it. The same order as the table of docs/architecture.md.
-const LAYERS: [(&str, &str); 15] = [
+const LAYERS: [(&str, &str); 16] = [
     ("switchboard-timer-queue", "timer-queue"),
     ("switchboard-engine", "engine"),
     ("switchboard-results", "results"),
     ("switchboard-plan", "plan"),
     ("switchboard-sim", "sim"),
+    ("switchboard-plan-check", "plan-check"),
     ("switchboard-cost", "cost"),
     ("switchboard-sweep", "sweep"),
     ("switchboard-calibrate", "calibrate"),

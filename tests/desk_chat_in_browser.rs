@@ -141,3 +141,57 @@ fn an_agent_accepts_a_chat_offer_and_both_sides_see_the_messages() {
     browser.wait_text("#state", "offline", 3_000);
     browser.assert_no_console_errors(&[]);
 }
+
+#[test]
+fn a_blocked_reply_is_reported_on_the_desk_and_a_masked_one_shown_as_delivered() {
+    let folder = tempfile::tempdir().unwrap();
+    let center = std::fs::read_to_string(common::repository_file(SCENARIO)).unwrap();
+    std::fs::write(
+        folder.path().join("center.toml"),
+        format!("{center}\n[live.compliance]\nsensitive_words = \"words.txt\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        folder.path().join("words.txt"),
+        "[block]\n赌博\n[mask]\n傻瓜\n",
+    )
+    .unwrap();
+    let server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let sockets = runtime();
+    let mut browser = Browser::start();
+    browser.open_desk_taking_chats(server.http_port, AGENT, TOKEN);
+    browser.wait_text("#state", "available", 3_000);
+    let (mut alice, contact) = sockets.block_on(open_chat(&server, "/chat/web?customer=alice"));
+    wait_for_offer(&mut browser, contact, "alice", 5_000);
+    let chat = browser.accept_desk_offer(
+        contact,
+        &format!("alice · web-chat · chat {contact}: connected"),
+    );
+    sockets.block_on(next_of(&mut alice, "connected"));
+
+    let last_line = format!("{chat} .transcript li:last-child .text");
+    // Traditional characters of a blocked word: nobody gets it, the desk says so.
+    browser.must(json!({ "fill": format!("{chat} input[name=text]"), "value": "來賭博吧" }));
+    browser.must(json!({ "click": format!("{chat} .send") }));
+    browser.wait_text(
+        "#chat-error",
+        &format!(
+            "Chat {contact}: the message was not delivered: it breaks the service's content rules."
+        ),
+        3_000,
+    );
+    browser.must(json!({ "fill": format!("{chat} input[name=text]"), "value": "别说傻瓜" }));
+    browser.must(json!({ "click": format!("{chat} .send") }));
+    sockets.block_on(async {
+        let reply = next_of(&mut alice, "message").await;
+        assert_eq!(
+            reply["text"], "别说**",
+            "the blocked reply never came: {reply}"
+        );
+    });
+    // The transcript on the desk shows what the customer got, and no blocked reply.
+    browser.wait_text(&last_line, "别说**", 3_000);
+    let shown = browser.text(&format!("{chat} .transcript"));
+    assert!(!shown.contains("賭") && !shown.contains("傻瓜"), "{shown}");
+    browser.assert_no_console_errors(&[]);
+}

@@ -1,6 +1,8 @@
-//! Compliance on live chat (docs/compliance.md): sensitive words blocked, masked and flagged
-//! in both directions on a real `switchboard serve`, its word list reloaded when it changes,
-//! and personal data masked in the transcript it keeps.
+//! Compliance on live chat and e-mail (docs/compliance.md): sensitive words blocked, masked
+//! and flagged in both directions on a real `switchboard serve` (chat messages, a ticket's
+//! subject and body, its replies; before a FAQ bot hears a message), its word list reloaded
+//! when it changes (audited, as a refused one is), and personal data masked in the transcript
+//! it keeps.
 
 mod common;
 
@@ -41,13 +43,28 @@ fn center_with_words(folder: &Path, words: &str) -> String {
     folder.join("center.toml").display().to_string()
 }
 
-fn intercepted(server: &Server, direction: &str, action: &str) -> Option<String> {
-    metric(
-        server,
-        &format!(
-            "switchboard_chat_messages_intercepted_total{{direction=\"{direction}\",action=\"{action}\"}}"
-        ),
+/// The metric line of messages of `channel` (`chat`, `email`) intercepted.
+fn intercepted_line(direction: &str, action: &str, channel: &str) -> String {
+    format!(
+        "switchboard_chat_messages_intercepted_total{{direction=\"{direction}\",action=\"{action}\",channel=\"{channel}\"}}"
     )
+}
+
+/// The audit log's records whose action starts with `prefix`, in order.
+fn audit_records_of(compliant: &CompliantCenter, prefix: &str) -> Vec<serde_json::Value> {
+    compliant
+        .audit_records()
+        .into_iter()
+        .filter(|record| {
+            record["action"]
+                .as_str()
+                .is_some_and(|action| action.starts_with(prefix))
+        })
+        .collect()
+}
+
+fn intercepted(server: &Server, direction: &str, action: &str) -> Option<String> {
+    metric(server, &intercepted_line(direction, action, "chat"))
 }
 
 #[test]
@@ -202,7 +219,7 @@ fn masked_words_and_personal_data_reach_the_agent_and_the_transcript_masked() {
         assert_eq!(
             metric(
                 &server,
-                "switchboard_chat_messages_checked_total{direction=\"from-customer\"}"
+                "switchboard_chat_messages_checked_total{direction=\"from-customer\",channel=\"chat\"}"
             )
             .as_deref(),
             Some("5")
@@ -337,17 +354,9 @@ fn every_interception_is_audited_with_its_words_and_never_the_message() {
         contact
     });
     server.stop();
-    let records = compliant.audit_records();
-    let interceptions: Vec<_> = records
-        .iter()
-        .filter(|record| {
-            record["action"]
-                .as_str()
-                .is_some_and(|action| action.starts_with("words."))
-        })
-        .collect();
-    assert_eq!(interceptions.len(), 2, "{records:#?}");
-    let (blocked, masked) = (interceptions[0], interceptions[1]);
+    let interceptions = audit_records_of(&compliant, "words.");
+    assert_eq!(interceptions.len(), 2, "{interceptions:#?}");
+    let (blocked, masked) = (&interceptions[0], &interceptions[1]);
     assert_eq!(blocked["action"], "words.block");
     assert_eq!(blocked["actor"], "customer");
     assert_eq!(blocked["outcome"], "denied");
@@ -452,4 +461,385 @@ fn a_waiting_customer_who_turns_negative_is_answered_by_the_senior_queue() {
         assert!(queue.contains("\"waiting\":1"), "{queue}");
     });
     server.stop();
+}
+
+/// A metric line of a server whose API takes per-user tokens, read with `token`.
+fn metric_read_with(server: &Server, token: &str, line_start: &str) -> Option<String> {
+    let (_, text) = common::http(server.http_port, "GET", "/metrics", Some(token), "");
+    text.lines()
+        .find(|line| line.starts_with(line_start))
+        .map(|line| line[line_start.len()..].trim().to_string())
+}
+
+const MAIL_AGENT: &str = "mail-team-1";
+const SUPERVISOR: &str = "sue";
+
+/// tests/tickets/center.toml with per-user tokens, an audit log and `words` as its word list
+/// (looked at for changes every 200 ms).
+fn ticket_center_with_words(words: &str) -> CompliantCenter {
+    let center = std::fs::read_to_string(repository_file("tests/tickets/center.toml")).unwrap();
+    let compliant = CompliantCenter::of(
+        &center,
+        &[
+            (SUPERVISOR, "supervisor", None, None),
+            (MAIL_AGENT, "agent", Some(MAIL_AGENT), None),
+        ],
+        "sensitive_words = \"words.txt\"\nsensitive_words_check_interval = \"200ms\"\n",
+    );
+    std::fs::write(compliant.folder.path().join("words.txt"), words).unwrap();
+    compliant
+}
+
+/// `POST /queues/support-email/contacts` as the supervisor: the status and the answer.
+fn create_ticket(
+    server: &Server,
+    compliant: &CompliantCenter,
+    subject: &str,
+    body: &str,
+) -> (u16, String) {
+    server.post(
+        "/queues/support-email/contacts",
+        Some(compliant.token(SUPERVISOR)),
+        &json!({ "subject": subject, "body": body }).to_string(),
+    )
+}
+
+#[test]
+fn a_tickets_subject_body_and_replies_are_blocked_masked_and_flagged_as_chat_messages_are() {
+    let compliant = ticket_center_with_words(WORDS);
+    let mut server = Server::start(&compliant.scenario());
+    // Blocked at creation, in traditional characters in the body and full-width letters in
+    // the subject: 422, the answer names no word, nothing is created.
+    for (subject, body) in [("Order 1234", "一起賭博吗"), ("ＦａＬｕＮ", "hello")] {
+        let (status, answer) = create_ticket(&server, &compliant, subject, body);
+        assert_eq!(status, 422, "{answer}");
+        assert!(answer.contains("content rules"), "{answer}");
+        assert!(
+            !answer.contains("赌")
+                && !answer.contains("賭")
+                && !answer.to_lowercase().contains("falun"),
+            "the refusal names no word: {answer}"
+        );
+    }
+    let (_, queue) = common::http(
+        server.http_port,
+        "GET",
+        "/queues/support-email",
+        Some(compliant.token(SUPERVISOR)),
+        "",
+    );
+    assert!(
+        queue.contains("\"waiting\":0"),
+        "nothing was created: {queue}"
+    );
+
+    // Masked: stored and offered with the word as stars (a separator inside it too) and the
+    // phone number masked as always.
+    let (status, masked) = create_ticket(
+        &server,
+        &compliant,
+        "你们这些傻瓜",
+        "真是傻 瓜，电话18012341999",
+    );
+    assert_eq!(status, 201, "{masked}");
+    let masked: serde_json::Value = serde_json::from_str(&masked).unwrap();
+    assert_eq!(masked["subject"], "你们这些**", "{masked}");
+    let masked_contact = masked["contact_id"].as_u64().unwrap();
+    // Flagged: goes on as written.
+    let (status, flagged) = create_ticket(&server, &compliant, "我要投诉", "投诉你们的快递");
+    assert_eq!(status, 201, "{flagged}");
+    let flagged: serde_json::Value = serde_json::from_str(&flagged).unwrap();
+    assert_eq!(flagged["subject"], "我要投诉", "{flagged}");
+
+    runtime().block_on(async {
+        let path = format!("/agents/{MAIL_AGENT}/chat");
+        let mut agent = connect(&server, &path, Some(compliant.token(MAIL_AGENT))).await;
+        send(&mut agent, json!({ "type": "ready" })).await;
+        let offer = next_of(&mut agent, "offer").await;
+        assert_eq!(offer["contact"], masked_contact, "{offer}");
+        assert_eq!(offer["subject"], "你们这些**", "{offer}");
+        assert_eq!(offer["body"], "真是***，电话180****1999", "{offer}");
+        send(&mut agent, json!({ "type": "accept", "contact": masked_contact })).await;
+        next_of(&mut agent, "connected").await;
+        // The agent holds two e-mails at once: the flagged one is offered beside it.
+        let second = next_of(&mut agent, "offer").await;
+        assert_eq!(second["subject"], "我要投诉", "{second}");
+        assert_eq!(second["body"], "投诉你们的快递", "{second}");
+        // A blocked reply goes nowhere and is no first reply; the next one is line 1.
+        send(
+            &mut agent,
+            json!({ "type": "message", "contact": masked_contact, "text": "來賭博吧" }),
+        )
+        .await;
+        let blocked = next_of(&mut agent, "blocked").await;
+        assert_eq!(blocked["contact"], masked_contact, "{blocked}");
+        assert!(!blocked.to_string().contains("賭"), "{blocked}");
+        let (_, state) = common::http(
+            server.http_port,
+            "GET",
+            &format!("/contacts/{masked_contact}"),
+            Some(compliant.token(SUPERVISOR)),
+            "",
+        );
+        assert!(state.contains("\"first_reply_unix_ms\":null"), "{state}");
+        send(
+            &mut agent,
+            json!({ "type": "message", "contact": masked_contact, "text": "别说傻瓜" }),
+        )
+        .await;
+        let sent = next_of(&mut agent, "sent").await;
+        assert_eq!(sent["sequence"], 1, "{sent}");
+        assert_eq!(sent["masked"], true, "{sent}");
+        assert_eq!(sent["text"], "别说**", "{sent}");
+        send(&mut agent, json!({ "type": "close", "contact": masked_contact })).await;
+        next_of(&mut agent, "closed").await;
+
+        let token = compliant.token(SUPERVISOR);
+        for (direction, action, count) in [
+            ("from-customer", "blocked", "2"),
+            ("from-customer", "masked", "1"),
+            ("from-customer", "flagged", "1"),
+            ("to-customer", "blocked", "1"),
+            ("to-customer", "masked", "1"),
+        ] {
+            let line = intercepted_line(direction, action, "email");
+            assert_eq!(
+                metric_read_with(&server, token, &line).as_deref(),
+                Some(count),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            metric_read_with(
+                &server,
+                token,
+                "switchboard_chat_messages_checked_total{direction=\"from-customer\",channel=\"email\"}"
+            )
+            .as_deref(),
+            Some("4"),
+            "each ticket's subject and body are one message"
+        );
+    });
+    server.stop();
+
+    assert_eq!(
+        transcript(&server.cdr_path(), masked_contact),
+        [
+            ("customer", "真是***，电话180****1999"),
+            ("agent", "别说**")
+        ]
+        .map(|(from, text)| (from.to_string(), text.to_string()))
+    );
+    let connection = rusqlite::Connection::open(server.cdr_path()).unwrap();
+    let subject: String = connection
+        .query_row(
+            "SELECT subject FROM cdr WHERE contact_id = ?1",
+            [masked_contact as i64],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(subject, "你们这些**");
+
+    let records = audit_records_of(&compliant, "words.");
+    let interceptions: Vec<_> = records
+        .iter()
+        .map(|record| {
+            (
+                record["action"].as_str().unwrap().to_string(),
+                record["actor"].as_str().unwrap().to_string(),
+                record["target"].as_str().unwrap().to_string(),
+                record["outcome"].as_str().unwrap().to_string(),
+                record["detail"]["channel"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let email = format!("email/{masked_contact}");
+    let expected = [
+        ("words.block", "customer", "queue/support-email", "denied"),
+        ("words.block", "customer", "queue/support-email", "denied"),
+        ("words.mask", "customer", "queue/support-email", "allowed"),
+        ("words.flag", "customer", "queue/support-email", "allowed"),
+        ("words.block", MAIL_AGENT, email.as_str(), "denied"),
+        ("words.mask", MAIL_AGENT, email.as_str(), "allowed"),
+    ]
+    .map(|(action, actor, target, outcome)| {
+        (
+            action.to_string(),
+            actor.to_string(),
+            target.to_string(),
+            outcome.to_string(),
+            "email".to_string(),
+        )
+    });
+    assert_eq!(interceptions, expected, "{records:#?}");
+    let log = std::fs::read_to_string(compliant.audit_folder().join("log.jsonl")).unwrap();
+    assert!(
+        !log.contains("一起") && !log.contains("18012341999") && !log.contains("真是"),
+        "the audit log keeps words, not messages: {log}"
+    );
+    let (verified, report) = compliant.verify_audit();
+    assert!(verified, "{report}");
+}
+
+#[test]
+fn a_reloaded_word_list_and_a_refused_one_are_audited_by_digest_never_by_word() {
+    let compliant = ticket_center_with_words("[block]\n赌博\n");
+    let mut server = Server::start(&compliant.scenario());
+    let token = compliant.token(SUPERVISOR).to_string();
+    let words_file = compliant.folder.path().join("words.txt");
+    let changed = "[block]\n赌博\n退款\n[allow]\n退款流程\n";
+    std::fs::write(&words_file, changed).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || metric_read_with(
+            &server,
+            &token,
+            "switchboard_word_list_reloads_total"
+        )
+        .as_deref()
+            == Some("1")),
+        "the changed list was taken:\n{}",
+        server.log()
+    );
+    // The new word is in force.
+    let (status, answer) = create_ticket(&server, &compliant, "退款", "where is it?");
+    assert_eq!(status, 422, "{answer}");
+
+    std::fs::write(&words_file, "[block]\n赌博\n[bogus]\n").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || metric_read_with(
+            &server,
+            &token,
+            "switchboard_word_list_reloads_refused_total"
+        )
+        .as_deref()
+            == Some("1")),
+        "the broken list was refused:\n{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains("words.txt:3:1: expected [block], [mask], [flag] or [allow], found [bogus]"),
+        "{}",
+        server.log()
+    );
+    // The list in force stays.
+    let (status, answer) = create_ticket(&server, &compliant, "退款", "where is it?");
+    assert_eq!(status, 422, "{answer}");
+    // Left broken, it is refused (and audited) once, not at every look.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        metric_read_with(
+            &server,
+            &token,
+            "switchboard_word_list_reloads_refused_total"
+        )
+        .as_deref(),
+        Some("1")
+    );
+    server.stop();
+
+    let reloads = audit_records_of(&compliant, "words.reload");
+    assert_eq!(reloads.len(), 2, "{reloads:#?}");
+    let (taken, refused) = (&reloads[0], &reloads[1]);
+    let file = words_file.display().to_string();
+    let digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(changed.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(taken["action"], "words.reloaded", "{taken}");
+    assert_eq!(taken["outcome"], "allowed", "{taken}");
+    assert_eq!(
+        taken["detail"],
+        json!({ "file": file, "words": 2, "allowed": 1, "sha256": digest }),
+        "{taken}"
+    );
+    assert_eq!(refused["action"], "words.reload_refused", "{refused}");
+    assert_eq!(refused["outcome"], "denied", "{refused}");
+    assert_eq!(
+        refused["detail"],
+        json!({ "file": file, "line": 3, "column": 1, "in_force_sha256": digest }),
+        "{refused}"
+    );
+    let shown = format!("{taken}{refused}");
+    assert!(
+        !shown.contains("赌博") && !shown.contains("退款"),
+        "a reload's record names no word of the list: {shown}"
+    );
+    let (verified, report) = compliant.verify_audit();
+    assert!(verified, "{report}");
+}
+
+#[test]
+fn a_blocked_message_never_reaches_the_faq_bot_nor_counts_as_a_question() {
+    let folder = tempfile::tempdir().unwrap();
+    let center = std::fs::read_to_string(repository_file("tests/chat/bot-center.toml")).unwrap();
+    std::fs::write(
+        folder.path().join("center.toml"),
+        format!("{center}\n[live.compliance]\nsensitive_words = \"words.txt\"\n"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repository_file("tests/chat/faq.toml"),
+        folder.path().join("faq.toml"),
+    )
+    .unwrap();
+    std::fs::write(folder.path().join("words.txt"), WORDS).unwrap();
+    let mut server = Server::start(&folder.path().join("center.toml").display().to_string());
+    let contact = runtime().block_on(async {
+        let (mut customer, contact) = open_chat(&server, "/chat/shop").await;
+        let greeting = next_of(&mut customer, "message").await;
+        assert_eq!(greeting["from"], "bot", "{greeting}");
+        // Two questions the bot cannot answer would escalate: blocked, these are none.
+        for text in ["一起賭博吗", "赌 博 转人工"] {
+            send(&mut customer, json!({ "type": "message", "text": text })).await;
+            let blocked = next(&mut customer).await;
+            assert_eq!(blocked["type"], "blocked", "{text}: {blocked}");
+        }
+        // The bot answers the next question as the first of the conversation: not understood
+        // once is a pardon, not a handover.
+        send(
+            &mut customer,
+            json!({ "type": "message", "text": "is it raining?" }),
+        )
+        .await;
+        next_of(&mut customer, "sent").await;
+        let answer = next_of(&mut customer, "message").await;
+        assert_eq!(answer["from"], "bot", "{answer}");
+        assert!(
+            answer["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Sorry, I did not understand"),
+            "{answer}"
+        );
+        let (_, metrics) = server.read("/metrics");
+        assert!(
+            metrics.contains("switchboard_bot_escalated_total 0"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("switchboard_bot_contained_total 0"),
+            "{metrics}"
+        );
+        assert_eq!(
+            intercepted(&server, "from-customer", "blocked").as_deref(),
+            Some("2")
+        );
+        send(&mut customer, json!({ "type": "close" })).await;
+        next_of(&mut customer, "closed").await;
+        contact
+    });
+    server.stop();
+    let lines = transcript(&server.cdr_path(), contact);
+    assert_eq!(lines.len(), 3, "greeting, question, pardon: {lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|(_, text)| !text.contains("賭") && !text.contains("赌")),
+        "{lines:?}"
+    );
 }

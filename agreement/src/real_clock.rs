@@ -17,10 +17,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use switchboard_live::api::Command;
+use switchboard_results::script::{CallerDecision, Decision};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-use crate::peers::Peers;
+use crate::peers::{contact_of_caller, Peers};
 use crate::plan::ReplayPlan;
 
 /// Where the live runtime listens and how to speak to its API.
@@ -208,4 +209,86 @@ pub async fn replay(
         }
     }
     Ok(output)
+}
+
+/// The scenario as a real-clock replay's server runs it: API token set to `token`, agents
+/// logged in only by the script (no `auto_ready`), phones without digest credentials (they
+/// decide nothing about routing), media passed through.
+pub fn serve_scenario(text: &str, token: &str) -> Result<String, toml_edit::TomlError> {
+    let mut document: toml_edit::DocumentMut = text.parse()?;
+    let live = &mut document["live"];
+    live["api_token"] = toml_edit::value(token);
+    live["auto_ready"] = toml_edit::value(false);
+    live["allow_unauthenticated_agents"] = toml_edit::value(true);
+    if let Some(table) = live.as_table_like_mut() {
+        table.remove("secrets");
+    }
+    live["media"]["anchor"] = toml_edit::value(false);
+    Ok(document.to_string())
+}
+
+/// The decisions the server wrote (`serve --decisions`) with contacts numbered as in the
+/// script, by their callers; a contact the script does not know keeps the server's number,
+/// moved far from the script's.
+pub fn script_numbering(written: Vec<CallerDecision>) -> Vec<Decision> {
+    let mut numbers = std::collections::BTreeMap::new();
+    written
+        .into_iter()
+        .map(|line| {
+            let mut decision = line.decision;
+            if let Some(contact) = line.caller.as_deref().and_then(contact_of_caller) {
+                numbers.insert(decision.contact, contact);
+            }
+            decision.contact = numbers
+                .get(&decision.contact)
+                .copied()
+                .unwrap_or(decision.contact + 1_000_000_000);
+            decision
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_results::script::DecisionKind;
+
+    fn written(caller: Option<&str>, contact: u64, queue: &str) -> CallerDecision {
+        CallerDecision {
+            caller: caller.map(str::to_string),
+            decision: Decision {
+                time_ms: 0,
+                contact,
+                kind: DecisionKind::Queued {
+                    queue: queue.into(),
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn the_servers_contacts_take_the_numbers_their_callers_have_in_the_script() {
+        // The server numbered c7 as 1 and c3 as 2; its contact 9 has no caller the script knows.
+        let decisions = script_numbering(vec![
+            written(Some("c7"), 1, "a"),
+            written(Some("c3"), 2, "a"),
+            written(None, 1, "b"),
+            written(Some("trunk"), 9, "a"),
+        ]);
+        let contacts: Vec<u64> = decisions.iter().map(|decision| decision.contact).collect();
+        assert_eq!(contacts, [7, 3, 7, 1_000_000_009]);
+    }
+
+    #[test]
+    fn the_served_scenario_takes_the_token_and_leaves_routing_to_the_script() {
+        let text = "[center]\nname = \"x\"\n\n[live]\nsecrets = \"s.toml\"\nauto_ready = true\n";
+        let served: toml_edit::DocumentMut = serve_scenario(text, "t0k").unwrap().parse().unwrap();
+        let live = &served["live"];
+        assert_eq!(live["api_token"].as_str(), Some("t0k"));
+        assert_eq!(live["auto_ready"].as_bool(), Some(false));
+        assert_eq!(live["allow_unauthenticated_agents"].as_bool(), Some(true));
+        assert!(live.get("secrets").is_none());
+        assert_eq!(live["media"]["anchor"].as_bool(), Some(false));
+        assert!(serve_scenario("[live", "t0k").is_err());
+    }
 }

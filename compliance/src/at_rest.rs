@@ -47,7 +47,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::stream::{DecryptorBE32, EncryptorBE32};
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, Payload};
@@ -179,6 +179,35 @@ pub fn read_header(path: &Path) -> Result<Header, AtRestError> {
         .map_err(|problem| AtRestError(format!("{}: cannot open: {problem}", path.display())))?;
     Header::read_from(&mut file)
         .map_err(|problem| AtRestError(format!("{}: {problem}", path.display())))
+}
+
+/// The content type a file is encrypted with when none is given, from its extension (what
+/// an export masks or completes depends on it): `audio/wav`, `text/plain`,
+/// `application/json`, else `application/octet-stream`.
+pub fn content_type_of(path: &Path) -> &'static str {
+    match path.extension().and_then(|extension| extension.to_str()) {
+        Some("wav") => "audio/wav",
+        Some("txt") => "text/plain",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The name an exported file gets: the one it had when it was encrypted (`header_name`, kept
+/// in its header) without any folders, so that a header cannot write outside the export's
+/// folder; the encrypted file's name without `.sbenc` when the header has none.
+pub fn export_name(header_name: &str, encrypted: &Path) -> PathBuf {
+    if let Some(name) = Path::new(header_name).file_name() {
+        return PathBuf::from(name);
+    }
+    let file_name = encrypted
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match file_name.strip_suffix(".sbenc") {
+        Some(stem) if !stem.is_empty() => PathBuf::from(stem),
+        _ => PathBuf::from(format!("{file_name}.export")),
+    }
 }
 
 /// The master keys of a key file.
@@ -641,6 +670,29 @@ impl<R: Read> Read for DecryptingReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_keeps_the_files_own_name_and_never_a_folder() {
+        let encrypted = Path::new("store/call-42.wav.sbenc");
+        assert_eq!(
+            export_name("call-42.wav", encrypted),
+            PathBuf::from("call-42.wav")
+        );
+        assert_eq!(
+            export_name("../../etc/passwd", encrypted),
+            PathBuf::from("passwd")
+        );
+        assert_eq!(export_name("/abs/x.txt", encrypted), PathBuf::from("x.txt"));
+        assert_eq!(export_name("", encrypted), PathBuf::from("call-42.wav"));
+        assert_eq!(export_name("..", encrypted), PathBuf::from("call-42.wav"));
+        assert_eq!(
+            export_name("", Path::new("store/odd")),
+            PathBuf::from("odd.export")
+        );
+        assert_eq!(content_type_of(Path::new("a/t.txt")), "text/plain");
+        assert_eq!(content_type_of(Path::new("r.wav")), "audio/wav");
+        assert_eq!(content_type_of(Path::new("x")), "application/octet-stream");
+    }
 
     fn encrypted(keys: &Keyring, plain: &[u8]) -> Vec<u8> {
         let mut writer = keys

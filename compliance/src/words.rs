@@ -34,7 +34,9 @@
 //!
 //! One pass over the message decodes, folds and codes each character with one table look-up
 //! (a character that occurs in no word gets code 0, a separator is dropped; a character that
-//! is a word by itself carries a flag in its code) and stores nothing per character. A word
+//! is a word by itself carries a flag in its code) and stores nothing per character. It reads
+//! a character as one 32-bit word, and gathers a Chinese character's scalar value with one
+//! `pext` where the processor has BMI2 (the same by shifts elsewhere). A word
 //! of two or more characters can only start where the first two characters begin one: a
 //! 64-bit filter per first character (in the first-level cache) rules out most positions; a
 //! 64-bit filter of third characters per hashed pair of first two rules out most of the
@@ -239,6 +241,18 @@ fn filter_bit(code: u16) -> u64 {
     1 << (code & 63)
 }
 
+/// The bits of a three-byte UTF-8 character's scalar value in a big-endian 32-bit word that
+/// starts with it: four of the lead byte (`1110xxxx`), six of each continuation byte
+/// (`10xxxxxx`), and not the fourth byte.
+const THREE_BYTE_SCALAR_BITS: u32 = 0x0F3F_3F00;
+
+/// The scalar value of the three-byte character that starts a big-endian 32-bit word (the
+/// bits of [`THREE_BYTE_SCALAR_BITS`], gathered).
+#[inline(always)]
+fn three_byte_scalar(word: u32) -> u32 {
+    ((word >> 12) & 0xF000) | ((word >> 10) & 0x0FC0) | ((word >> 8) & 0x003F)
+}
+
 /// Bits of the hashed set [`Starts::pair_words`]: 2^20 bits are 128 KiB.
 const PAIR_WORD_BITS: u32 = 20;
 
@@ -252,15 +266,59 @@ fn pair_word_bit(pair: u32) -> (usize, u64) {
     (hashed >> 6, 1 << (hashed & 63))
 }
 
-/// Where words may start: the filters of the module documentation.
+/// 64-bit words of [`CodingTables`]: the codes (2^16 of 16 bits), then the second masks.
+const CODING_WORDS: usize = 0x4000 + 0x8000;
+
+/// The two tables the coding pass reads at every character, in one allocation, so that one
+/// register addresses both (with two, the loop ran out of registers and kept one of its
+/// values on the stack).
+#[derive(Clone)]
+struct CodingTables(Box<[u64; CODING_WORDS]>);
+
+impl CodingTables {
+    fn new() -> CodingTables {
+        CodingTables(
+            vec![0; CODING_WORDS]
+                .into_boxed_slice()
+                .try_into()
+                .expect("one allocation of both tables"),
+        )
+    }
+
+    /// The folded code of every BMP character (see the module documentation).
+    #[inline(always)]
+    fn codes(&self) -> &[u16; 0x1_0000] {
+        bytemuck::cast_slice(&self.0[..0x4000])
+            .try_into()
+            .expect("2^16 codes first")
+    }
+
+    fn codes_mut(&mut self) -> &mut [u16; 0x1_0000] {
+        bytemuck::cast_slice_mut(&mut self.0[..0x4000])
+            .try_into()
+            .expect("2^16 codes first")
+    }
+
+    /// Per code of a first character, a 64-bit Bloom filter of the second characters of the
+    /// words of two or more that begin with it (bit `second % 64`). One load rules out most
+    /// positions. Indexed by a code without its flag (below 2^15), so the look-up needs no
+    /// bounds check; only the first entries, one per coded character, are ever touched.
+    #[inline(always)]
+    fn second_masks(&self) -> &[u64; 0x8000] {
+        let (_, masks) = self.0.split_last_chunk::<0x8000>().expect("masks last");
+        masks
+    }
+
+    fn second_masks_mut(&mut self) -> &mut [u64; 0x8000] {
+        let (_, masks) = self.0.split_last_chunk_mut::<0x8000>().expect("masks last");
+        masks
+    }
+}
+
+/// Where words may start: the filters of the module documentation, behind the second masks
+/// of [`CodingTables`].
 #[derive(Clone)]
 struct Starts {
-    /// Per code of a first character, a 64-bit Bloom filter of the second characters of the
-    /// words of two or more that begin with it (bit `second % 64`). One load from a table
-    /// that fits the processor's first-level cache rules out most positions.
-    /// Indexed by a code without its flag (below 2^15), so the look-up needs no bounds
-    /// check; only the first entries, one per coded character, are ever touched.
-    second_masks: Box<[u64; 0x8000]>,
     /// Per hashed pair of first characters, a 64-bit Bloom filter of the third characters
     /// of the longer words that begin with it (bit `third % 64`); every bit is set when the
     /// pair is a word or allow phrase by itself. One hash and one load per position that
@@ -288,18 +346,20 @@ impl Starts {
         self.pair_words[word] & bit != 0
     }
 
-    fn insert(&mut self, codes: &[u16]) {
+    /// Take a word's codes into the filters, and its first two into `second_masks`
+    /// ([`CodingTables::second_masks`]).
+    fn insert(&mut self, second_masks: &mut [u64; 0x8000], codes: &[u16]) {
         match codes {
             [only] => debug_assert!(only & SINGLE != 0, "one-character words carry the flag"),
             [first, second] => {
-                self.second_masks[usize::from(first & !SINGLE)] |= filter_bit(*second);
+                second_masks[usize::from(first & !SINGLE)] |= filter_bit(*second);
                 let pair = pair_key(*first, *second);
                 self.follows[pair_slot(pair)] = u64::MAX;
                 let (word, bit) = pair_word_bit(pair);
                 self.pair_words[word] |= bit;
             }
             [first, second, third, rest @ ..] => {
-                self.second_masks[usize::from(first & !SINGLE)] |= filter_bit(*second);
+                second_masks[usize::from(first & !SINGLE)] |= filter_bit(*second);
                 let pair = pair_key(*first, *second);
                 self.follows[pair_slot(pair)] |= filter_bit(*third);
                 let slot = triple_slot(pair, *third);
@@ -315,8 +375,8 @@ impl Starts {
 
 /// A compiled word list: what [`SensitiveWords::check_message`] matches against.
 pub struct SensitiveWords {
-    /// Folded code of every BMP character (see the module documentation).
-    table: Box<[u16; 0x1_0000]>,
+    /// Folded code of every BMP character, and the second masks.
+    coding: CodingTables,
     /// The same for characters beyond the BMP that occur in words (rare: extension B ...).
     wide: BTreeMap<char, u16>,
     starts: Starts,
@@ -484,11 +544,8 @@ impl SensitiveWords {
                 (*character, (index as u16 + 1) | flag)
             })
             .collect();
-        let mut table: Box<[u16; 0x1_0000]> = vec![OTHER; 0x1_0000]
-            .into_boxed_slice()
-            .try_into()
-            .expect("the table has one slot per BMP code point");
-        for (code, slot) in table.iter_mut().enumerate() {
+        let mut coding = CodingTables::new();
+        for (code, slot) in coding.codes_mut().iter_mut().enumerate() {
             let Some(character) = char::from_u32(code as u32) else {
                 continue; // surrogates never occur in a str
             };
@@ -504,10 +561,6 @@ impl SensitiveWords {
             .collect();
 
         let mut starts = Starts {
-            second_masks: vec![0; 0x8000]
-                .into_boxed_slice()
-                .try_into()
-                .expect("one mask per code"),
             follows: vec![0; 1 << FOLLOW_BITS]
                 .into_boxed_slice()
                 .try_into()
@@ -523,7 +576,7 @@ impl SensitiveWords {
         };
         let mut compile = |folded: &str| {
             let coded: Vec<u16> = folded.chars().map(|character| codes[&character]).collect();
-            starts.insert(&coded);
+            starts.insert(coding.second_masks_mut(), &coded);
             code_bytes(&coded).to_vec()
         };
         let mut word_patterns = Vec::with_capacity(words.len());
@@ -554,7 +607,7 @@ impl SensitiveWords {
             Some(anchored_longest(&allow_bytes).map_err(cannot_compile)?)
         };
         Ok(SensitiveWords {
-            table,
+            coding,
             wide,
             starts,
             words: word_patterns,
@@ -586,10 +639,19 @@ impl SensitiveWords {
         self.allowed.len()
     }
 
+    /// The SHA-256 of the list's text, in lowercase hex: names a list (in the audit log of
+    /// its reloads) without showing its words.
+    pub fn digest(&self) -> String {
+        self.content_sha256
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     #[inline]
     fn code_of(&self, character: char) -> u16 {
         if (character as u32) < 0x1_0000 {
-            self.table[(character as u32 & 0xFFFF) as usize]
+            self.coding.codes()[(character as u32 & 0xFFFF) as usize]
         } else {
             match fold_char(character) {
                 None => DROPPED,
@@ -599,7 +661,7 @@ impl SensitiveWords {
     }
 
     /// The code of the character that starts at byte `index` of `text` with byte `lead`,
-    /// and the byte after it. `table` is `self.table`, passed as a plain reference so that a
+    /// and the byte after it. `table` is `self.coding.codes()`, passed as a plain reference so that a
     /// loop does not reload the box's pointer at every character.
     #[inline(always)]
     fn code_at(&self, table: &[u16; 0x1_0000], text: &str, index: usize, lead: u8) -> (u16, usize) {
@@ -637,7 +699,7 @@ impl SensitiveWords {
         let bytes = text.as_bytes();
         while let Some(&lead) = bytes.get(index) {
             let code;
-            (code, index) = self.code_at(&self.table, text, index, lead);
+            (code, index) = self.code_at(self.coding.codes(), text, index, lead);
             if code != DROPPED {
                 return Some((code, index));
             }
@@ -712,50 +774,117 @@ impl SensitiveWords {
         })
     }
 
-    /// Where three characters, the first at byte `start` and the last ending before byte
-    /// `after`, may begin a word of four or more whose fourth characters `fourth_filter`
-    /// holds: look at the next character, and note `start` when it is one of them. Out of
-    /// the coding loop (few positions come here), so the loop keeps its state in registers.
+    /// Where three characters, the last at byte `third` and ending before byte `after`, may
+    /// begin a word of four or more whose fourth characters `fourth_filter` holds: look at
+    /// the next character, and note where the first of the three starts when it is one of
+    /// them. Out of the coding loop (few positions come here), so the loop keeps its state
+    /// in registers.
     #[inline(never)]
     fn note_if_fourth_follows(
         &self,
         text: &str,
         fourth_filter: u64,
-        start: u32,
+        third: u32,
         after: usize,
         candidates: &mut Vec<u32>,
     ) {
         if let Some((fourth, _)) = self.next_code(text, after) {
             if fourth_filter & filter_bit(fourth) != 0 {
-                candidates.push(start);
+                candidates.push(self.pair_start_before(text, third as usize));
             }
         }
     }
 
-    fn check_with(&self, direction: Direction, text: &str, candidates: &mut Vec<u32>) -> Verdict {
-        // One pass: decode, fold and code each character (one table look-up), and note the
-        // byte offsets where a word may start: a one-character word, or where the filters of
-        // the first characters of a longer one pass. Nothing is stored per character: the
-        // last two codes and where they start stay in registers, and the searches at the few
-        // candidate positions decode again from there.
+    /// Where the pair of characters that ends before byte `at` of `text` starts: the start of
+    /// the second character before `at` that is not dropped. The coding pass keeps the last
+    /// two codes but not where they start, which only the few positions it notes need
+    /// (keeping them cost a register and three instructions a character): it finds them
+    /// here, decoding backwards.
+    #[inline(never)]
+    fn pair_start_before(&self, text: &str, at: usize) -> u32 {
+        let mut kept = 0;
+        for (offset, character) in text[..at].char_indices().rev() {
+            if self.code_of(character) != DROPPED {
+                kept += 1;
+                if kept == 2 {
+                    return offset as u32;
+                }
+            }
+        }
+        unreachable!("a pair of characters ends before byte {at}")
+    }
+
+    /// Note in `candidates` the byte offsets of `text` where a word may start (see
+    /// [`SensitiveWords::scan`]), with the fastest decoding of three-byte characters this
+    /// processor has.
+    fn note_candidates(&self, text: &str, candidates: &mut Vec<u32>) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("bmi2") {
+            // SAFETY: `note_candidates_bmi2` needs BMI2, which the processor was just seen
+            // to have (the check reads a value cached at the first call).
+            unsafe { self.note_candidates_bmi2(text, candidates) };
+            return;
+        }
+        self.scan(text, candidates, three_byte_scalar);
+    }
+
+    /// [`SensitiveWords::scan`] with the scalar value of a three-byte character gathered
+    /// from its bits by one instruction (`pext`) instead of three shifts, three masks and
+    /// two ors.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi2")]
+    fn note_candidates_bmi2(&self, text: &str, candidates: &mut Vec<u32>) {
+        self.scan(text, candidates, |word| {
+            std::arch::x86_64::_pext_u32(word, THREE_BYTE_SCALAR_BITS)
+        });
+    }
+
+    /// The coding pass: decode, fold and code each character (one table look-up), and note
+    /// the byte offsets where a word may start: a one-character word, or where the filters
+    /// of the first characters of a longer one pass. Nothing is stored per character: the
+    /// last two codes stay in registers, and the few candidate positions find where their
+    /// characters start, and the searches there their codes, by decoding again.
+    ///
+    /// While four bytes remain, a character is read as one big-endian 32-bit word (its lead
+    /// byte on top), so a Chinese or an ASCII character costs one load and no bounds check;
+    /// `three_byte_scalar` turns such a word, led by a three-byte character, into its
+    /// scalar value ([`three_byte_scalar`] or the same by `pext`).
+    #[inline(always)]
+    fn scan(&self, text: &str, candidates: &mut Vec<u32>, three_byte_scalar: impl Fn(u32) -> u32) {
         let bytes = text.as_bytes();
-        assert!(
-            bytes.len() <= u32::MAX as usize,
-            "offsets are 32-bit: a message is shorter than 4 GiB"
-        );
-        candidates.clear();
-        // The last two codes (see `pair_key`) and where they start (the one before in the
-        // high half), and whether they begin a word of two or more characters (bit 0).
-        let (mut pair, mut pair_starts, mut pending) = (0u32, 0u64, 0u64);
+        // The last two codes (see `pair_key`), and whether they begin a word of two or more
+        // characters (bit 0).
+        let (mut pair, mut pending) = (0u32, 0u64);
         // Read through plain references, so the loop does not reload the boxes' pointers.
-        let table: &[u16; 0x1_0000] = &self.table;
-        let second_masks: &[u64; 0x8000] = &self.starts.second_masks;
+        let table: &[u16; 0x1_0000] = self.coding.codes();
+        let second_masks: &[u64; 0x8000] = self.coding.second_masks();
         let follows: &[u64; 1 << FOLLOW_BITS] = &self.starts.follows;
-        let mut index = 0;
-        while let Some(&lead) = bytes.get(index) {
-            let start = index as u32;
+        // 32 bits (the text is shorter than 4 GiB: `check_with`), so that `index + 4` cannot
+        // overflow and the one comparison with the length is the whole bounds check.
+        let mut index: u32 = 0;
+        loop {
+            let start = index;
             let code;
-            (code, index) = self.code_at(table, text, index, lead);
+            let next;
+            if let Some(four) = bytes.get(index as usize..index as usize + 4) {
+                let word = u32::from_be_bytes(four.try_into().expect("four bytes"));
+                // Chinese first: three bytes is the common case.
+                if word >> 28 == 0xE {
+                    code = table[(three_byte_scalar(word) & 0xFFFF) as usize];
+                    index += 3;
+                } else if word < 0x8000_0000 {
+                    code = table[(word >> 24) as usize];
+                    index += 1;
+                } else {
+                    (code, next) = self.code_at(table, text, index as usize, (word >> 24) as u8);
+                    index = next as u32;
+                }
+            } else if let Some(&lead) = bytes.get(index as usize) {
+                (code, next) = self.code_at(table, text, index as usize, lead);
+                index = next as u32;
+            } else {
+                break;
+            }
             // One test on most characters for both: a separator (dropped), a character that
             // is a word by itself (flagged; `DROPPED` has the flag too).
             if code >= SINGLE {
@@ -768,22 +897,21 @@ impl SensitiveWords {
             // start there? (One branch on most characters.)
             if pending & 1 != 0 {
                 let third_filter = follows[pair_slot(pair)];
-                let pair_start = (pair_starts >> 32) as u32;
                 // A full filter: the pair may be a word by itself (a full slot is shared by
                 // every pair that hashes to it).
                 if third_filter == u64::MAX && self.starts.may_be_pair_word(pair) {
-                    candidates.push(pair_start);
+                    candidates.push(self.pair_start_before(text, start as usize));
                 } else if third_filter & filter_bit(code) != 0 {
                     let fourth_filter = self.starts.thirds[triple_slot(pair, code)];
                     // A full filter: the three may be a word by themselves.
                     if fourth_filter == u64::MAX {
-                        candidates.push(pair_start);
+                        candidates.push(self.pair_start_before(text, start as usize));
                     } else if fourth_filter != 0 {
                         self.note_if_fourth_follows(
                             text,
                             fourth_filter,
-                            pair_start,
-                            index,
+                            start,
+                            index as usize,
                             candidates,
                         );
                     }
@@ -792,15 +920,23 @@ impl SensitiveWords {
             // No branch on a character that occurs in no word: the mask of code 0 is empty.
             pending = second_masks[(pair & 0x7FFF) as usize] >> (code & 63);
             pair = (pair << 16) | u32::from(code);
-            pair_starts = (pair_starts << 32) | u64::from(start);
         }
         // Only a word of exactly two characters can end the message.
         if pending & 1 != 0
             && follows[pair_slot(pair)] == u64::MAX
             && self.starts.may_be_pair_word(pair)
         {
-            candidates.push((pair_starts >> 32) as u32);
+            candidates.push(self.pair_start_before(text, text.len()));
         }
+    }
+
+    fn check_with(&self, direction: Direction, text: &str, candidates: &mut Vec<u32>) -> Verdict {
+        assert!(
+            text.len() <= u32::MAX as usize,
+            "offsets are 32-bit: a message is shorter than 4 GiB"
+        );
+        candidates.clear();
+        self.note_candidates(text, candidates);
         if candidates.is_empty() {
             return Verdict::clean(direction);
         }
@@ -921,6 +1057,11 @@ impl WordListFile {
             path: path.to_path_buf(),
             current: Arc::new(SensitiveWords::load(path)?),
         })
+    }
+
+    /// The file, as it was opened.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The list in force. Cheap: share it with the tasks that check messages.
@@ -1144,21 +1285,50 @@ class
             .is_clean());
     }
 
+    #[test]
+    fn every_three_byte_character_decodes_to_its_scalar_value() {
+        let mut encoded = [0u8; 4];
+        for scalar in 0x800..=0xFFFF {
+            let Some(character) = char::from_u32(scalar) else {
+                continue; // surrogates
+            };
+            character.encode_utf8(&mut encoded);
+            // Whatever the fourth byte is (the next character's lead, or a continuation).
+            for fourth in [0x00, 0x7F, 0x80, 0xBF, 0xE4, 0xFF] {
+                encoded[3] = fourth;
+                let word = u32::from_be_bytes(encoded);
+                assert_eq!(three_byte_scalar(word), scalar, "{character:?}");
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("bmi2") {
+                    // SAFETY: the processor has BMI2, checked just above.
+                    let gathered =
+                        unsafe { std::arch::x86_64::_pext_u32(word, THREE_BYTE_SCALAR_BITS) };
+                    assert_eq!(gathered, scalar, "{character:?}");
+                }
+            }
+        }
+    }
+
+    /// A list of `words`, all in one section (`[mask]`, ...).
+    fn list_of(section: &str, words: &BTreeSet<String>) -> SensitiveWords {
+        let mut text = format!("{section}\n");
+        for word in words {
+            text.push_str(word);
+            text.push('\n');
+        }
+        SensitiveWords::parse(&text, "w").unwrap()
+    }
+
     proptest::proptest! {
         /// Against the plain reading of the rules, on a small alphabet where words overlap
         /// and repeat: at every folded position the longest listed word that starts there is
         /// a hit, and masking turns every character of a hit into one `*`.
         #[test]
         fn hits_and_masking_agree_with_a_plain_search(
-            words in proptest::collection::btree_set("[赌博傻瓜ab]{1,4}", 1..12),
-            message in "[赌博賭傻瓜abAB ，x]{0,40}",
+            words in proptest::collection::btree_set("[赌博傻瓜abé𠮷]{1,4}", 1..12),
+            message in "[赌博賭傻瓜abABéÉ𠮷 ，x]{0,40}",
         ) {
-            let mut text = String::from("[mask]\n");
-            for word in &words {
-                text.push_str(word);
-                text.push('\n');
-            }
-            let list = SensitiveWords::parse(&text, "w").unwrap();
+            let list = list_of("[mask]", &words);
             let folded: Vec<(char, Range<usize>)> = message
                 .char_indices()
                 .filter_map(|(at, character)| {
@@ -1196,6 +1366,22 @@ class
                 Delivery::Masked(masked)
             };
             proptest::prop_assert_eq!(verdict.delivery, delivery);
+        }
+
+        /// The coding pass notes the same candidate positions whichever way this processor
+        /// decodes three-byte characters, on text of one-, two-, three- and four-byte
+        /// characters and separators, each near the end of the text too (where fewer than
+        /// four bytes remain).
+        #[test]
+        fn the_portable_and_the_native_coding_pass_note_the_same_candidates(
+            words in proptest::collection::btree_set("[赌博傻瓜abé𠮷]{1,4}", 1..12),
+            message in "[赌博賭傻瓜abAéÉ«𠮷 ，x]{0,40}",
+        ) {
+            let list = list_of("[flag]", &words);
+            let (mut portable, mut native) = (Vec::new(), Vec::new());
+            list.scan(&message, &mut portable, three_byte_scalar);
+            list.note_candidates(&message, &mut native);
+            proptest::prop_assert_eq!(portable, native);
         }
     }
 }

@@ -75,6 +75,23 @@ pub struct SimulatedDay {
     pub day: DayUsage,
 }
 
+impl SimulatedDay {
+    /// A year of one day type, this day, named `name` (the day's `days_per_year` times).
+    pub fn into_usage(self, name: String) -> Result<Usage, String> {
+        let usage = Usage {
+            name,
+            interval: self.interval,
+            named_agents: Some(self.named_agents),
+            monthly_active_users: None,
+            messages_per_chat_minute: None,
+            recording_kbit_per_s: None,
+            day_types: vec![self.day],
+        };
+        usage.validate()?;
+        Ok(usage)
+    }
+}
+
 /// How to run a scenario for its usage.
 #[derive(Clone, Debug)]
 pub struct SimulationRequest {

@@ -190,6 +190,62 @@ impl DayUsage {
     }
 }
 
+/// What `switchboard cost INPUT` was given, recognised by its content, not its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsageSource {
+    /// A scenario to simulate (a `[scenario]` table).
+    Scenario,
+    /// A usage file (`[[day_type]]`, or a `.json` file).
+    UsageFile,
+    /// The results folder of a finished run (`summary.json` and `intervals.csv`).
+    ResultsFolder,
+}
+
+impl UsageSource {
+    /// Recognises `path`: a folder must be a results folder; a file that is not TOML is left
+    /// to the usage reader, which places its error.
+    pub fn recognise(path: &Path) -> Result<UsageSource, String> {
+        if path.is_dir() {
+            let missing: Vec<&str> = ["summary.json", "intervals.csv"]
+                .into_iter()
+                .filter(|file| !path.join(file).is_file())
+                .collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "{}: a folder, but not a results folder of `switchboard sim --out DIR` ({} missing)",
+                    path.display(),
+                    missing.join(" and ")
+                ));
+            }
+            return Ok(UsageSource::ResultsFolder);
+        }
+        if !path.exists() {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "json")
+        {
+            return Ok(UsageSource::UsageFile);
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let Ok(table) = text.parse::<toml::Table>() else {
+            return Ok(UsageSource::UsageFile);
+        };
+        if table.contains_key("scenario") {
+            Ok(UsageSource::Scenario)
+        } else if table.contains_key("day_type") {
+            Ok(UsageSource::UsageFile)
+        } else {
+            Err(format!(
+                "{}: neither a simulation scenario (no [scenario] table) nor a usage file (no [[day_type]]); see docs/cost.md",
+                path.display()
+            ))
+        }
+    }
+}
+
 /// Why a usage file cannot be used.
 pub type UsageError = SourceError;
 

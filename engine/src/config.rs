@@ -743,6 +743,23 @@ impl IvrNodeConfig {
         }
     }
 
+    /// The prompt the node plays, if it plays one (a hang-up may end the call without one).
+    pub fn prompt(&self) -> Option<&str> {
+        match self {
+            IvrNodeConfig::Play { prompt, .. }
+            | IvrNodeConfig::Menu { prompt, .. }
+            | IvrNodeConfig::Collect { prompt, .. }
+            | IvrNodeConfig::SelfService { prompt, .. }
+            | IvrNodeConfig::Callback { prompt, .. } => Some(prompt),
+            IvrNodeConfig::Hangup { prompt, .. } => prompt.as_deref(),
+            IvrNodeConfig::BusinessHours { .. }
+            | IvrNodeConfig::Condition { .. }
+            | IvrNodeConfig::Queue { .. }
+            | IvrNodeConfig::Bot { .. }
+            | IvrNodeConfig::Transfer { .. } => None,
+        }
+    }
+
     /// The nodes this node may go to next.
     pub fn successors(&self) -> Vec<&str> {
         match self {

@@ -115,10 +115,17 @@ pub enum Command {
     ChatSocketClosed {
         socket: u64,
     },
-    /// `[live.compliance] sensitive_words` changed on disk: chat messages are checked against
-    /// this list from now on (the server's reload timer sends it; the HTTP API does not).
+    /// `[live.compliance] sensitive_words` changed on disk: chat and e-mail messages are
+    /// checked against this list, read from `file`, from now on (the server's reload timer
+    /// sends it; the HTTP API does not). Audited as `words.reloaded`.
     ReplaceSensitiveWords {
         list: SharedWordList,
+        file: String,
+    },
+    /// `[live.compliance] sensitive_words` changed on disk into a list with a mistake: the
+    /// list in force stays. Counted and audited as `words.reload_refused`.
+    RefuseSensitiveWords {
+        problem: switchboard_compliance::words::WordListError,
     },
     /// An e-mail/ticket contact for `queue` (`POST /queues/{queue}/contacts`).
     CreateTicket {

@@ -30,18 +30,21 @@ pub struct TrunkLabel {
     pub trunk: String,
 }
 
-/// A chat message's direction: `from-customer` or `to-customer`.
+/// A chat or e-mail message's direction, `from-customer` or `to-customer`, and its contact's
+/// channel, `chat` or `email`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ChatDirectionLabel {
     pub direction: &'static str,
+    pub channel: &'static str,
 }
 
-/// What sensitive-word interception did to a chat message: `blocked`, `masked`, or `flagged`
-/// (delivered as written, with a flag word in it).
+/// What sensitive-word interception did to a chat or e-mail message: `blocked`, `masked`, or
+/// `flagged` (delivered as written, with a flag word in it).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InterceptionLabel {
     pub direction: &'static str,
     pub action: &'static str,
+    pub channel: &'static str,
 }
 
 /// Every metric of the live runtime; see the module documentation.
@@ -87,6 +90,8 @@ pub struct Metrics {
     pub chat_messages_intercepted: Family<InterceptionLabel, Counter>,
     /// New word lists taken from a changed `sensitive_words` file.
     pub word_list_reloads: Counter,
+    /// Changed `sensitive_words` files refused for a mistake (the list in force stayed).
+    pub word_list_reloads_refused: Counter,
     /// Chat contacts given `sentiment = "negative"` by `[live.compliance] sentiment_escalation`.
     pub chat_sentiment_escalations: Counter,
     /// Chats the FAQ bot served to the end (self-served) and chats it handed to a person.
@@ -254,16 +259,17 @@ impl Default for Metrics {
         let chat_messages_checked = Family::<ChatDirectionLabel, Counter>::default();
         registry.register(
             "chat_messages_checked",
-            "Chat messages checked against the sensitive-word list ([live.compliance] \
-             sensitive_words), by direction.",
+            "Chat and e-mail messages (a ticket's subject and body are one) checked against \
+             the sensitive-word list ([live.compliance] sensitive_words), by direction and \
+             channel.",
             chat_messages_checked.clone(),
         );
         let chat_messages_intercepted = Family::<InterceptionLabel, Counter>::default();
         registry.register(
             "chat_messages_intercepted",
-            "Chat messages with a listed word, by direction and action: blocked (not \
-             delivered), masked (delivered with the word as stars), flagged (delivered as \
-             written); each one is audited.",
+            "Chat and e-mail messages with a listed word, by direction, action and channel: \
+             blocked (not delivered; a ticket not created), masked (delivered with the word \
+             as stars), flagged (delivered as written); each one is audited.",
             chat_messages_intercepted.clone(),
         );
         let word_list_reloads = Counter::default();
@@ -271,6 +277,13 @@ impl Default for Metrics {
             "word_list_reloads",
             "Times a changed sensitive-word file was compiled and put in force.",
             word_list_reloads.clone(),
+        );
+        let word_list_reloads_refused = Counter::default();
+        registry.register(
+            "word_list_reloads_refused",
+            "Times a changed sensitive-word file was refused for a mistake; the list in force \
+             stayed.",
+            word_list_reloads_refused.clone(),
         );
         let chat_sentiment_escalations = Counter::default();
         registry.register(
@@ -325,6 +338,7 @@ impl Default for Metrics {
             chat_messages_checked,
             chat_messages_intercepted,
             word_list_reloads,
+            word_list_reloads_refused,
             chat_sentiment_escalations,
             bot_contained,
             bot_escalated,

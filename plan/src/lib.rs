@@ -12,9 +12,11 @@
 //! What it never does: read a clock, draw a random number, or claim more than its models
 //! say. Everything here is an analytic queueing model (Poisson arrivals, exponential handle
 //! times and patience, steady state in every interval); the verification loop takes the
-//! simulator as a closure and never runs one itself, and file and terminal handling belongs
-//! to the `switchboard` program.
+//! simulator as a closure and never runs one itself (`switchboard-plan-check` runs them), and
+//! files, progress and printing belong to its callers; the terminal reports it writes as text
+//! ([`verification`], [`center_text`]) are returned, never printed.
 
+pub mod center_text;
 pub mod erlang;
 pub mod forecast;
 pub mod multiskill;

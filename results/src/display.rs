@@ -188,6 +188,15 @@ pub fn percent_text(fraction: f64) -> String {
     format!("{} %", significant(fraction * 100.0))
 }
 
+/// "s" after a noun counted `count` times, unless once.
+pub fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// A time of day for a file without a date (a forecast whose starts are durations from
 /// midnight): `00:30`, `08:15:30` when seconds matter, `day 2 00:30` from the second day on.
 pub fn day_clock_text(ms: u64) -> String {

@@ -396,6 +396,87 @@ pub fn agreement(expected: &[Decision], actual: &[Decision]) -> Agreement {
     }
 }
 
+/// Each of `expected`'s decisions with `actual`'s at the same place: the decision of the same
+/// rank among the same contact's (absent when `actual` has fewer for that contact).
+fn paired_by_contact<'a>(
+    expected: &'a [Decision],
+    actual: &'a [Decision],
+) -> Vec<(&'a Decision, Option<&'a Decision>)> {
+    use std::collections::BTreeMap;
+    let mut by_contact: BTreeMap<u64, Vec<&Decision>> = BTreeMap::new();
+    for decision in actual {
+        by_contact
+            .entry(decision.contact)
+            .or_default()
+            .push(decision);
+    }
+    let mut position: BTreeMap<u64, usize> = BTreeMap::new();
+    expected
+        .iter()
+        .map(|decision| {
+            let index = position.entry(decision.contact).or_insert(0);
+            let at_same_place = by_contact
+                .get(&decision.contact)
+                .and_then(|decisions| decisions.get(*index))
+                .copied();
+            *index += 1;
+            (decision, at_same_place)
+        })
+        .collect()
+}
+
+/// The first of `expected`'s decisions that `actual` does not make at the same place of the
+/// same contact (times ignored, as [`agreement`] ignores them), and what `actual` makes there.
+pub fn first_contact_divergence<'a>(
+    expected: &'a [Decision],
+    actual: &'a [Decision],
+) -> Option<(&'a Decision, Option<&'a Decision>)> {
+    paired_by_contact(expected, actual)
+        .into_iter()
+        .find(|(decision, other)| other.map(|other| &other.kind) != Some(&decision.kind))
+}
+
+/// How far the times of identical decisions (same contact, same place, same kind) lie apart:
+/// the median difference is taken off first (`offset_ms`, actual minus expected), then the
+/// distances that remain are summarised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimingAgreement {
+    pub offset_ms: i64,
+    pub median_ms: u64,
+    pub p99_ms: u64,
+    pub largest_ms: u64,
+}
+
+/// [`TimingAgreement`] of two decision streams, `None` when no decision is identical.
+pub fn timing_agreement(expected: &[Decision], actual: &[Decision]) -> Option<TimingAgreement> {
+    let differences: Vec<i64> = paired_by_contact(expected, actual)
+        .into_iter()
+        .filter_map(|(decision, other)| {
+            other
+                .filter(|other| other.kind == decision.kind)
+                .map(|other| other.time_ms as i64 - decision.time_ms as i64)
+        })
+        .collect();
+    if differences.is_empty() {
+        return None;
+    }
+    let mut sorted = differences.clone();
+    sorted.sort_unstable();
+    let offset_ms = sorted[sorted.len() / 2];
+    let mut errors: Vec<u64> = differences
+        .iter()
+        .map(|difference| (difference - offset_ms).unsigned_abs())
+        .collect();
+    errors.sort_unstable();
+    let quantile = |q: f64| errors[((errors.len() - 1) as f64 * q).round() as usize];
+    Some(TimingAgreement {
+        offset_ms,
+        median_ms: quantile(0.5),
+        p99_ms: quantile(0.99),
+        largest_ms: errors[errors.len() - 1],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,5 +552,48 @@ mod tests {
         let share = agreement(&expected, &actual);
         assert_eq!((share.identical, share.expected, share.actual), (2, 3, 4));
         assert_eq!(share.share(), 0.5);
+    }
+
+    #[test]
+    fn contacts_are_compared_place_by_place_and_their_times_after_the_median_offset() {
+        let expected = vec![
+            decision(100, 1, "a"),
+            decision(200, 2, "a"),
+            decision(300, 1, "b"),
+            decision(400, 3, "a"),
+        ];
+        // Another order of contacts, every time 10 ms later, contact 3's 40 ms later.
+        let actual = vec![
+            decision(210, 2, "a"),
+            decision(110, 1, "a"),
+            decision(440, 3, "a"),
+            decision(310, 1, "b"),
+        ];
+        assert_eq!(first_contact_divergence(&expected, &actual), None);
+        assert_eq!(
+            timing_agreement(&expected, &actual),
+            Some(TimingAgreement {
+                offset_ms: 10,
+                median_ms: 0,
+                p99_ms: 30,
+                largest_ms: 30,
+            })
+        );
+        // Contact 1's second decision goes elsewhere; contact 3 makes none.
+        let actual = vec![decision(110, 1, "a"), decision(310, 1, "c")];
+        assert_eq!(
+            first_contact_divergence(&expected, &actual),
+            Some((&expected[1], None))
+        );
+        let actual = vec![
+            decision(110, 1, "a"),
+            decision(200, 2, "a"),
+            decision(310, 1, "c"),
+        ];
+        assert_eq!(
+            first_contact_divergence(&expected, &actual),
+            Some((&expected[2], Some(&actual[2])))
+        );
+        assert_eq!(timing_agreement(&expected, &[]), None);
     }
 }

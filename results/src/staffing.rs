@@ -330,6 +330,16 @@ impl StaffingPlanFile {
     }
 }
 
+/// The summary `plan schedule --out DIR` writes beside the shifts files (it names the plan the
+/// shifts cover).
+pub const SCHEDULE_JSON: &str = "schedule.json";
+
+/// The shifts file `plan schedule --out DIR` writes for `group` of a whole-center plan, for
+/// its `[[people]] shifts_file`.
+pub fn group_shifts_file_name(group: &str) -> String {
+    format!("shifts-{group}.toml")
+}
+
 /// The file `plan staff SCENARIO --schedule SHIFTS --out DIR` writes.
 pub const SCHEDULE_CHECK_JSON: &str = "schedule-check.json";
 

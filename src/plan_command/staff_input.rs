@@ -1,5 +1,5 @@
-//! Where `plan staff` gets its demand: a forecast CSV, or one queue of a scenario read by the
-//! simulator's [`switchboard_sim::demand`]; and the scenario a plan is simulated in for
+//! Where `plan staff` gets its demand: a forecast CSV, or one queue of a scenario
+//! (`switchboard_plan_check::one_queue`); and the scenario a plan is simulated in for
 //! `--verify`. This module only chooses between them and checks the flags that go with each.
 
 use std::path::Path;
@@ -7,80 +7,14 @@ use std::path::Path;
 use anyhow::bail;
 use switchboard_engine::units::DurationMs;
 use switchboard_plan::forecast::read_forecast;
-use switchboard_plan::staffing::{IntervalDemand, QueueModel};
-use switchboard_plan::targets::ServiceLevelDefinition;
-use switchboard_sim::demand::{forecast_scenario, queue_demand, IntervalLoad};
-use switchboard_sim::scenario::{
-    parse_scenario, Scenario, ServiceLevelDefinition as SimServiceLevelDefinition,
+use switchboard_plan::staffing::QueueModel;
+use switchboard_plan_check::one_queue::{
+    forecast_simulation, has_one_queue_to_staff, has_staffing_table, looks_like_scenario,
+    scenario_input, StaffInput,
 };
+use switchboard_sim::scenario::{parse_scenario, Scenario};
 
 use super::{read_text, StaffArgs};
-
-/// Where the demand of `plan staff` comes from, once read.
-pub(super) struct StaffInput {
-    /// Length of every interval.
-    pub(super) interval: DurationMs,
-    pub(super) demands: Vec<IntervalDemand>,
-    pub(super) model: QueueModel,
-    /// The scenario the plan is simulated in (absent for a forecast without --verify).
-    pub(super) simulation: Option<SimulationSource>,
-    /// Shrinkage when --shrinkage is not given.
-    pub(super) default_shrinkage: f64,
-    /// The queue and group staffed, when the input is a scenario file.
-    pub(super) staffed: Option<ScenarioTarget>,
-}
-
-/// A scenario, the queue staffed in it and the agent group the plan logs in.
-pub(super) struct SimulationSource {
-    pub(super) scenario: Scenario,
-    pub(super) queue: usize,
-    pub(super) group: usize,
-    /// The queue's threshold in the file, when --sl replaced a different one.
-    pub(super) replaced_target: Option<DurationMs>,
-}
-
-#[derive(Clone, serde::Serialize)]
-pub(super) struct ScenarioTarget {
-    pub(super) queue: String,
-    pub(super) agent_group: String,
-    /// The service-level definition counted in simulation.
-    pub(super) simulated_service_level_definition: &'static str,
-}
-
-fn looks_like_scenario(path: &Path, text: &str) -> bool {
-    match path.extension().and_then(|extension| extension.to_str()) {
-        Some("toml") => true,
-        Some("csv") => false,
-        _ => text
-            .lines()
-            .map(str::trim)
-            .find(|line| !line.is_empty() && !line.starts_with('#'))
-            .is_some_and(|line| line.starts_with('[') || line.contains('=')),
-    }
-}
-
-fn simulator_definition(definition: ServiceLevelDefinition) -> SimServiceLevelDefinition {
-    match definition {
-        ServiceLevelDefinition::Offered => SimServiceLevelDefinition::Offered,
-        ServiceLevelDefinition::Answered => SimServiceLevelDefinition::Answered,
-    }
-}
-
-fn demand_of(load: &IntervalLoad) -> IntervalDemand {
-    IntervalDemand {
-        start: load.start,
-        volume: load.volume,
-        handle_time_s: load.handle_time_s,
-    }
-}
-
-fn load_of(demand: &IntervalDemand) -> IntervalLoad {
-    IntervalLoad {
-        start: demand.start,
-        volume: demand.volume,
-        handle_time_s: demand.handle_time_s,
-    }
-}
 
 /// The scenario to plan as a whole center, with its text: a scenario given without
 /// `--queue`, when `--center` asks for it or when the one-queue planner cannot staff it
@@ -107,9 +41,7 @@ pub(super) fn whole_center(args: &StaffArgs) -> anyhow::Result<Option<(String, S
     let base = args.input.parent().unwrap_or(Path::new(""));
     crate::scenario_file::check_tables(&file, &text)?;
     let scenario = parse_scenario(&file, &text, base)?;
-    let one_queue = !args.center
-        && !has_staffing_table(&text)
-        && queue_demand(scenario.clone(), None, None, None).is_ok();
+    let one_queue = !args.center && !has_staffing_table(&text) && has_one_queue_to_staff(&scenario);
     if one_queue {
         return Ok(None);
     }
@@ -120,12 +52,6 @@ pub(super) fn whole_center(args: &StaffArgs) -> anyhow::Result<Option<(String, S
         );
     }
     Ok(Some((text, scenario)))
-}
-
-/// Whether the scenario has a `[staffing]` table (read by whole-center plans only).
-fn has_staffing_table(text: &str) -> bool {
-    text.parse::<toml::Table>()
-        .is_ok_and(|table| table.contains_key(switchboard_plan::staffing_table::STAFFING_TABLE))
 }
 
 pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
@@ -148,32 +74,12 @@ pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
             );
         }
         let scenario = parse_scenario(&file, &text, base)?;
-        let demand = queue_demand(
+        return scenario_input(
             scenario,
             args.queue.as_deref(),
             targets.sl.map(|sl| sl.threshold()),
-            targets.sl_definition.map(simulator_definition),
-        )?;
-        return Ok(StaffInput {
-            staffed: Some(ScenarioTarget {
-                queue: demand.queue_name.clone(),
-                agent_group: demand.group_name.clone(),
-                simulated_service_level_definition: demand.definition.name(),
-            }),
-            interval: demand.interval,
-            demands: demand.intervals.iter().map(demand_of).collect(),
-            model: match demand.patience_s {
-                None => QueueModel::ErlangC,
-                Some(patience_s) => QueueModel::ErlangA { patience_s },
-            },
-            default_shrinkage: demand.shrinkage,
-            simulation: Some(SimulationSource {
-                scenario: demand.scenario,
-                queue: demand.queue,
-                group: demand.group,
-                replaced_target: demand.replaced_target,
-            }),
-        });
+            targets.sl_definition,
+        );
     }
     if args.queue.is_some() {
         bail!("--queue chooses a queue of a scenario; {file} is a forecast");
@@ -207,21 +113,14 @@ pub(super) fn staff_input(args: &StaffArgs) -> anyhow::Result<StaffInput> {
         let Some(sl) = targets.sl else {
             bail!("--verify needs a service-level target such as --sl 80/20");
         };
-        let loads: Vec<IntervalLoad> = demands.iter().map(load_of).collect();
-        let scenario = forecast_scenario(
+        Some(forecast_simulation(
             &file,
-            forecast.interval,
-            &loads,
+            &forecast,
+            &demands,
             args.patience,
             sl.threshold(),
-            simulator_definition(targets.sl_definition.unwrap_or_default()),
-        )?;
-        Some(SimulationSource {
-            scenario,
-            queue: 0,
-            group: 0,
-            replaced_target: None,
-        })
+            targets.sl_definition.unwrap_or_default(),
+        )?)
     } else {
         None
     };

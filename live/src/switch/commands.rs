@@ -163,7 +163,10 @@ impl Switch {
             Command::ChatWrapUpDone { contact, agent } => self.chat_wrap_up_done(contact, &agent),
             Command::ChatSocketClosed { socket } => self.chat_socket_closed(socket),
             Command::Wallboard => Ok(Reply::Wallboard(self.wallboard_view())),
-            Command::ReplaceSensitiveWords { list } => Ok(self.replace_sensitive_words(list.0)),
+            Command::ReplaceSensitiveWords { list, file } => {
+                Ok(self.replace_sensitive_words(list.0, file))
+            }
+            Command::RefuseSensitiveWords { problem } => Ok(self.refuse_sensitive_words(problem)),
             Command::CreateTicket { queue, ticket } => self.open_ticket(queue, ticket),
             Command::TextContact { contact } => self.text_contact(&contact),
         }

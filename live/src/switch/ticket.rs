@@ -74,6 +74,15 @@ impl Switch {
             attributes,
             due,
         } = ticket;
+        // The subject and body pass the word list before the ticket exists: a blocked one is
+        // not created, and its creator is not told which word did it.
+        let Some((subject, body)) = self.intercept_new_ticket(&queue, subject, body) else {
+            return Err(CommandError::Invalid(
+                "the ticket was not created: its subject or body breaks the service's content \
+                 rules"
+                    .into(),
+            ));
+        };
         let due_unix_ms = due.map(|due| match due {
             Due::At { unix_ms } => unix_ms,
             Due::After { ms } => self.unix_ms(self.now_ms + ms),

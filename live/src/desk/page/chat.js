@@ -202,9 +202,19 @@ function receive(frame) {
       break;
     case "sent":
       if (chat && chat.unsent.length) {
-        chat.transcript.push({ from: "agent", text: chat.unsent.shift(), sent_unix_ms: frame.sent_unix_ms });
+        // A reply with masked words reached the customer as `frame.text`: shown as delivered.
+        const written = chat.unsent.shift();
+        const text = frame.masked ? frame.text : written;
+        chat.transcript.push({ from: "agent", text, sent_unix_ms: frame.sent_unix_ms });
       }
       break;
+    case "blocked":
+      // The reply went to nobody and is in no transcript: it leaves the queue of replies
+      // waiting for their `sent`, and the agent is told (the frame names no word).
+      if (chat && chat.unsent.length) chat.unsent.shift();
+      drawChats();
+      setText("#chat-error", `Chat ${frame.contact}: ${frame.reason}.`);
+      return;
     case "wrap-up":
       if (chat) chat.state = "wrap-up";
       break;
