@@ -180,3 +180,22 @@ fn a_missing_file_is_an_error_that_names_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_callback_due_on_a_chat_queue_or_a_queue_without_callbacks_is_pointed_at_its_key() {
+    let (path, stderr) = rejected(
+        "callback_due.toml",
+        "[[queue]]\nname = \"chat\"\nchannel = \"chat\"\ncallback_due = { within = \"1h\" }\n\n[[queue]]\nname = \"sales\"\nchannel = \"voice\"\ncallback_due = { within = \"1h\" }\n",
+    );
+    let file = path.display();
+    for expected in [
+        format!("{file}:4:1: queue[0].callback_due: `callback_due` is for voice queues"),
+        format!("{file}:9:1: queue[1].callback_due: this queue takes no callback requests"),
+    ] {
+        assert!(
+            stderr.lines().any(|line| line.starts_with(&expected)),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("2 problems found"), "{stderr}");
+}

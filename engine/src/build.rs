@@ -8,7 +8,8 @@ use std::sync::Arc;
 use crate::available::AvailableIndex;
 use crate::calendar::Calendar;
 use crate::config::{
-    CenterConfig, Channel, FlowCondition, IvrNodeConfig, MaxWaitAction, Media, StrategyName,
+    CenterConfig, Channel, DueConfig, FlowCondition, IvrNodeConfig, MaxWaitAction, Media,
+    StrategyName,
 };
 use crate::config_error::{ConfigError, ConfigProblem};
 use crate::io::{AgentId, AgentState, FlowId, NodeId, QueueId, SiteId};
@@ -207,6 +208,16 @@ pub(crate) fn build(
         found
     };
 
+    // The queues an IVR callback offer leaves its requests in.
+    let callback_offer_queues: BTreeSet<&str> = config
+        .ivr
+        .iter()
+        .flat_map(|flow| &flow.nodes)
+        .filter_map(|node| match node {
+            IvrNodeConfig::Callback { queue, .. } => Some(queue.as_str()),
+            _ => None,
+        })
+        .collect();
     let mut pool_keys: BTreeMap<PoolKey, PoolIndex> = BTreeMap::new();
     let mut pool_definitions: Vec<(PoolKey, Arc<dyn RoutingStrategy>)> = Vec::new();
     let mut queues = Vec::new();
@@ -355,33 +366,36 @@ pub(crate) fn build(
             .as_ref()
             .and_then(|site| find_site(&mut problems, format!("{path}.site"), site));
         let due = queue.due.as_ref().map(|due| {
-            if due.within.as_ms() == 0 {
+            resolve_due(
+                &mut problems,
+                &format!("{path}.due"),
+                due,
+                &calendars,
+                &calendar_index,
+            )
+        });
+        let callback_due = queue.callback_due.as_ref().map(|due| {
+            let takes_callbacks = queue.channel == Channel::Callback
+                || queue.on_max_wait == MaxWaitAction::Callback
+                || callback_offer_queues.contains(queue.name.as_str());
+            if media != Media::Voice {
                 problems.add(
-                    format!("{path}.due.within"),
-                    "expected a due time longer than 0s, such as \"4h\"",
+                    format!("{path}.callback_due"),
+                    "`callback_due` is for voice queues: a callback is a call back to the customer",
+                );
+            } else if !takes_callbacks {
+                problems.add(
+                    format!("{path}.callback_due"),
+                    "this queue takes no callback requests: give it `channel = \"callback\"` or `on_max_wait = \"callback\"`, or name it in an IVR `callback` node",
                 );
             }
-            let calendar = due.calendar.as_ref().and_then(|name| {
-                if !calendar_index.contains_key(name) {
-                    problems.add(
-                        format!("{path}.due.calendar"),
-                        format!("no [[calendar]] is named {name:?}"),
-                    );
-                }
-                // A calendar with errors of its own is not built; those errors are reported.
-                let position = calendars.iter().position(|entry| &entry.name == name)?;
-                if !calendars[position].calendar.opens_every_week() {
-                    problems.add(
-                        format!("{path}.due.calendar"),
-                        format!("calendar {name:?} is never open, so nothing would ever be due"),
-                    );
-                }
-                Some(position)
-            });
-            Due {
-                within_ms: due.within.as_ms(),
-                calendar,
-            }
+            resolve_due(
+                &mut problems,
+                &format!("{path}.callback_due"),
+                due,
+                &calendars,
+                &calendar_index,
+            )
         });
         queues.push(Queue {
             name: queue.name.clone(),
@@ -398,6 +412,7 @@ pub(crate) fn build(
             waiting_count: 0,
             handle_ms_smoothed: settings.expected_handle_time.as_ms() as f64,
             due,
+            callback_due,
             deferrable: queue.deferrable,
             preemptable: queue.preemptable,
         });
@@ -664,6 +679,44 @@ pub(crate) fn build(
         Err(ConfigError {
             problems: problems.0,
         })
+    }
+}
+
+/// A `due` or `callback_due` table (at `path`) as the engine keeps it: `within` in
+/// milliseconds, and the calendar it is counted in, if any.
+fn resolve_due(
+    problems: &mut Problems,
+    path: &str,
+    due: &DueConfig,
+    calendars: &[CalendarEntry],
+    calendar_index: &BTreeMap<String, usize>,
+) -> Due {
+    if due.within.as_ms() == 0 {
+        problems.add(
+            format!("{path}.within"),
+            "expected a due time longer than 0s, such as \"4h\"",
+        );
+    }
+    let calendar = due.calendar.as_ref().and_then(|name| {
+        if !calendar_index.contains_key(name) {
+            problems.add(
+                format!("{path}.calendar"),
+                format!("no [[calendar]] is named {name:?}"),
+            );
+        }
+        // A calendar with errors of its own is not built; those errors are reported.
+        let position = calendars.iter().position(|entry| &entry.name == name)?;
+        if !calendars[position].calendar.opens_every_week() {
+            problems.add(
+                format!("{path}.calendar"),
+                format!("calendar {name:?} is never open, so nothing would ever be due"),
+            );
+        }
+        Some(position)
+    });
+    Due {
+        within_ms: due.within.as_ms(),
+        calendar,
     }
 }
 

@@ -383,6 +383,12 @@ pub struct QueueConfig {
     /// due `within` after it joins, counted in open hours of `calendar` when one is named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DueConfig>,
+    /// When a callback request of this voice queue must be answered: the promise made to the
+    /// customer is a ticket, due `within` after the request, counted in open hours of
+    /// `calendar` when one is named. For a queue that takes callbacks (`channel =
+    /// "callback"`, `on_max_wait = "callback"`, or named by an IVR callback offer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_due: Option<DueConfig>,
     /// Deferrable work (tickets): an agent is offered a contact of this queue only when no
     /// contact of a queue that is not deferrable waits that the agent could take, whatever the
     /// priorities and waiting times, so e-mails fill the time calls and chats leave idle.
@@ -399,7 +405,7 @@ pub struct QueueConfig {
 /// A queue's due time: `due = { within = "4h", calendar = "office" }` makes a contact due 4
 /// open hours of the `[[calendar]]` named `office` after it joins the queue (time outside the
 /// calendar's hours and on its holidays does not count); without `calendar`, 4 hours of wall
-/// time.
+/// time. `callback_due` has the same shape, counted from a callback request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DueConfig {

@@ -95,6 +95,8 @@ pub(crate) struct Queue {
     /// Smoothed handle time (talk + wrap-up) for expected-wait estimates.
     pub handle_ms_smoothed: f64,
     pub due: Option<Due>,
+    /// A callback request's due time, counted from the request.
+    pub callback_due: Option<Due>,
     /// Offered to an agent only when nothing of a queue that is not deferrable waits for it.
     pub deferrable: bool,
     /// Its contacts in conversation give way to a waiting voice contact.

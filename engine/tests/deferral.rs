@@ -4,28 +4,17 @@
 
 mod common;
 
-use common::Harness;
+use common::{blended_center, Harness};
 use switchboard_engine::*;
 
-const BLENDED: &str = r#"
-    [[queue]]
-    name = "calls"
-    channel = "voice"
-
-    [[queue]]
-    name = "mail"
-    channel = "email"
-    priority = 5
-    DEFERRABLE
-
-    [[agents]]
-    name = "blended"
-    count = 1
-"#;
+/// The blended center of one agent, its e-mail of priority 5, with `mail_keys`.
+fn center_text(mail_keys: &str) -> String {
+    blended_center(&format!("priority = 5\n{mail_keys}"), 1, "")
+}
 
 fn blended(deferrable: bool) -> Harness {
     let line = if deferrable { "deferrable = true" } else { "" };
-    Harness::new(&BLENDED.replace("DEFERRABLE", line))
+    Harness::new(&center_text(line))
 }
 
 /// An e-mail of priority 5 and a call arrive before anyone logs in, the e-mail first.
@@ -68,13 +57,11 @@ fn without_deferral_priority_and_waiting_time_decide() {
 
 #[test]
 fn queues_are_not_deferrable_unless_they_say_so() {
-    let config: CenterConfig = toml::from_str(&BLENDED.replace("DEFERRABLE", "")).unwrap();
+    let config: CenterConfig = toml::from_str(&center_text("")).unwrap();
     assert!(!config.queues[1].deferrable);
-    let config: CenterConfig =
-        toml::from_str(&BLENDED.replace("DEFERRABLE", "deferrable = true")).unwrap();
+    let config: CenterConfig = toml::from_str(&center_text("deferrable = true")).unwrap();
     assert!(config.queues[1].deferrable);
-    let error = toml::from_str::<CenterConfig>(&BLENDED.replace("DEFERRABLE", "deferable = true"))
-        .unwrap_err();
+    let error = toml::from_str::<CenterConfig>(&center_text("deferable = true")).unwrap_err();
     assert!(
         error.to_string().contains("unknown field `deferable`"),
         "{error}"

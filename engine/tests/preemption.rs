@@ -6,42 +6,26 @@
 
 mod common;
 
-use common::{config_problems, Harness};
+use common::{blended_center, config_problems, Harness};
 use switchboard_engine::*;
 
 const MINUTE_MS: u64 = 60_000;
 
 /// Held e-mail keeps calls away (writers stay off the phone) unless a call would wait.
-const CENTER: &str = r#"
-    [center.blocks]
-    voice = ["callback", "chat", "email"]
-    callback = ["voice", "chat", "email"]
-    email = ["voice"]
-
-    [[queue]]
-    name = "calls"
-    channel = "voice"
-
-    [[queue]]
-    name = "mail"
-    channel = "email"
-    due = { within = "4h" }
-    MAIL_KEYS
-
-    [[agents]]
-    name = "blended"
-    count = AGENT_COUNT
-    AGENT_KEYS
+const WRITERS_OFF_THE_PHONE: &str = r#"
+[center.blocks]
+voice = ["callback", "chat", "email"]
+callback = ["voice", "chat", "email"]
+email = ["voice"]
 "#;
 
-/// The center with `mail_keys` added to the e-mail queue, `agents` blended agents with
-/// `agent_keys`, and `more` tables after them.
+/// The blended center, its tickets due within 4 h, with `mail_keys` added to the e-mail
+/// queue, `agents` blended agents with `agent_keys`, and `more` tables after them.
 fn center_with(mail_keys: &str, agents: u32, agent_keys: &str, more: &str) -> Harness {
+    let mail_keys = format!("due = {{ within = \"4h\" }}\n{mail_keys}");
     Harness::new(
-        &(CENTER
-            .replace("MAIL_KEYS", mail_keys)
-            .replace("AGENT_COUNT", &agents.to_string())
-            .replace("AGENT_KEYS", agent_keys)
+        &(WRITERS_OFF_THE_PHONE.to_string()
+            + &blended_center(&mail_keys, agents, agent_keys)
             + more),
     )
 }

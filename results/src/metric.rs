@@ -250,10 +250,10 @@ impl Metric {
                 r#"abandoned (after reaching a queue) with a wait ≤ T"#
             }
             Metric::TicketsDue => {
-                r#"tickets (contacts of a queue with a `due` time) whose due time fell in the interval, counted in that interval (not the arrival's) in the queue the ticket was in when it was answered or ended; a due time after the run's end counts in no interval"#
+                r#"tickets (contacts of a queue with a `due` time, and callback requests of a queue with a `callback_due` time) whose due time fell in the interval, counted in that interval (not the arrival's) in the queue the ticket was in when it was answered or ended; a due time after the run's end counts in no interval"#
             }
             Metric::TicketsMet => {
-                r#"of `tickets_due`, those an agent answered by their due time (answered: taken up by the agent, whose wait then ends, as for calls; writing the reply is the handle time; a ticket a call pre-empts counts its first answer, however often it is suspended and resumed)"#
+                r#"of `tickets_due`, those an agent answered by their due time (answered: taken up by the agent, whose wait then ends, as for calls; writing the reply, or calling the customer back, is the handle time; a ticket a call pre-empts counts its first answer, however often it is suspended and resumed)"#
             }
             Metric::ServiceLevel => {
                 r#"by `service_level.definition`: `offered` = answered within T / offered; `answered` = answered within T / answered; `excluding_short_abandons` (default) = answered within T / (offered − abandoned within T)"#

@@ -443,7 +443,13 @@ impl MetricsRecorder {
             },
         };
         recorder.advance_clock(0);
-        if interval_count > 0 && model.center.queues.iter().any(|queue| queue.due.is_some()) {
+        if interval_count > 0
+            && model
+                .center
+                .queues
+                .iter()
+                .any(|queue| queue.due.is_some() || queue.callback_due.is_some())
+        {
             recorder.next_ticket_interval_end_ms = recorder.interval_end_ms(0);
         }
         recorder
@@ -778,11 +784,29 @@ impl MetricsRecorder {
                 self.add_agent_time(self.agent_groups[index] as usize, class, since_ms, now_ms);
                 self.agent_class[index] = (class_of(*to), now_ms);
             }
-            EventKind::CallbackRequested { queue, .. } => {
+            EventKind::CallbackRequested { contact, queue } => {
+                let queue = queue.0 as usize;
+                if let Some((facts, due_ms)) =
+                    facts.and_then(|facts| Some((facts, facts.due_ms?)))
+                {
+                    // The promise is a ticket from now on (or, for a call that was one
+                    // already, with the promise's due time).
+                    self.open_tickets
+                        .entry(contact.0)
+                        .and_modify(|ticket| {
+                            ticket.due_ms = due_ms;
+                            ticket.queue = queue;
+                        })
+                        .or_insert(OpenTicket {
+                            arrival_ms: facts.arrival_ms,
+                            arrival_channel: facts.arrival_channel,
+                            due_ms,
+                            queue,
+                        });
+                }
                 if now_ms < self.warmup_ms {
                     return;
                 }
-                let queue = queue.0 as usize;
                 let interval = self.interval_of(now_ms);
                 // A callback is a voice call back to the customer, who arrived on voice.
                 let cell = self.cell(Channel::Voice, Some(queue));

@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap;
 use rand::Rng;
 use rand_distr::{Distribution, Gamma};
 use switchboard_engine::{
-    AgentId, AgentState, Attributes, AuxReason, BotOutcome, Center, ContactId, ContactPhase,
-    EventKind, Input, InputError, Outcome, Output, Party,
+    AgentId, AgentState, Attributes, AuxReason, BotOutcome, Center, Channel, ContactId,
+    ContactPhase, EventKind, Input, InputError, Outcome, Output, Party,
 };
 
 use crate::event_queue::EventQueue;
@@ -1172,6 +1172,7 @@ impl Driver<'_, '_> {
                     | EventKind::ContactQueued { contact, .. }
                     | EventKind::ContactEnded { contact, .. }
                     | EventKind::BotFinished { contact, .. }
+                    | EventKind::CallbackRequested { contact, .. }
                     | EventKind::ConversationEnded { contact, .. } => Some(contact.0),
                     _ => None,
                 };
@@ -1184,7 +1185,24 @@ impl Driver<'_, '_> {
                             EventKind::ContactQueued { queue, .. }
                                 if state.facts.due_ms.is_none() =>
                             {
-                                state.facts.due_ms = self.center.due_time_ms(*queue, event.time_ms);
+                                // A contact that arrives as a callback request is promised
+                                // from its first queue.
+                                let callback_due_ms = (state.facts.arrival_channel
+                                    == Channel::Callback)
+                                    .then(|| {
+                                        self.center.callback_due_time_ms(*queue, event.time_ms)
+                                    })
+                                    .flatten();
+                                state.facts.due_ms = callback_due_ms
+                                    .or_else(|| self.center.due_time_ms(*queue, event.time_ms));
+                            }
+                            EventKind::CallbackRequested { queue, .. } => {
+                                // The promise of a call back replaces any due time the call had.
+                                if let Some(due_ms) =
+                                    self.center.callback_due_time_ms(*queue, event.time_ms)
+                                {
+                                    state.facts.due_ms = Some(due_ms);
+                                }
                             }
                             EventKind::ConversationEnded { .. } => {
                                 state.facts.conversation_ended_ms = Some(event.time_ms);

@@ -1,5 +1,6 @@
-//! E-mail tickets carried across intervals: the `backlog` metric counts the contacts still
-//! waiting as each interval ends, and constant handle times give exact answers.
+//! E-mail tickets (and callback promises) carried across intervals: the `backlog` metric
+//! counts the contacts still waiting as each interval ends, and constant handle times give
+//! exact answers.
 
 use switchboard_results::Metric;
 use switchboard_sim::metrics::Scope;
@@ -233,14 +234,19 @@ fn tickets_nobody_answers_by_their_due_time_are_missed_and_overdue() {
     }
 }
 
-#[test]
-fn the_same_weekend_gives_the_same_trace_on_one_and_two_threads() {
-    let one = weekend("64h", 1);
-    let two = weekend("64h", 2);
+/// Runs `scenario` on one thread and on two: the same trace and the same figures.
+fn assert_the_same_on_one_and_two_threads(scenario: &str) {
+    let one = simulate_text(scenario, 1);
+    let two = simulate_text(scenario, 2);
     assert_eq!(one.trace_hash, two.trace_hash);
     for (one, two) in one.figures.iter().zip(&two.figures) {
         assert_eq!(one.intervals, two.intervals);
     }
+}
+
+#[test]
+fn the_same_weekend_gives_the_same_trace_on_one_and_two_threads() {
+    assert_the_same_on_one_and_two_threads(&WEEKEND.replace("LOGIN", "64h"));
 }
 
 /// A weekday night: the run starts on Tuesday 2026-11-10 at 20:00 Shanghai time, e-mails
@@ -401,23 +407,7 @@ duration = "3h"
 interval = "1m"
 replications = 3
 
-[[queue]]
-name = "calls"
-channel = "voice"
-
-[[queue]]
-name = "email"
-channel = "email"
-DEFERRABLE
-
-[[agents]]
-name = "blended"
-count = 1
-capacity = { voice = 1, email = 1 }
-
-[[people]]
-agents = "blended"
-plan = [{ start = "0h", agents = 0 }, { start = "1h", agents = 1 }]
+ONE_BLENDED_AGENT
 
 [[traffic]]
 queue = "calls"
@@ -430,6 +420,32 @@ profile = [{ start = "0h", volume = 10 }, { start = "1h", volume = 0 }]
 handle_time = { dist = "constant", value = "10m" }
 "#;
 
+/// One agent, logged in from 1 h, who takes calls (queue `calls`) and e-mails (queue `email`,
+/// with `email_keys`), one of each at a time: the center of [`BLENDED`] and [`PREEMPTION`],
+/// in place of their `ONE_BLENDED_AGENT`.
+fn with_one_blended_agent(scenario: &str, email_keys: &str) -> String {
+    let center = format!(
+        r#"[[queue]]
+name = "calls"
+channel = "voice"
+
+[[queue]]
+name = "email"
+channel = "email"
+{email_keys}
+
+[[agents]]
+name = "blended"
+count = 1
+capacity = {{ voice = 1, email = 1 }}
+
+[[people]]
+agents = "blended"
+plan = [{{ start = "0h", agents = 0 }}, {{ start = "1h", agents = 1 }}]"#
+    );
+    scenario.replace("ONE_BLENDED_AGENT", &center)
+}
+
 /// One replication of [`BLENDED`]: per minute interval, (calls waiting, e-mails waiting) as it
 /// ends; and the calls and e-mails that arrived.
 struct Backlogs {
@@ -440,7 +456,7 @@ struct Backlogs {
 
 fn blended_backlogs(deferrable: bool) -> Vec<Backlogs> {
     let line = if deferrable { "deferrable = true" } else { "" };
-    let result = simulate_text(&BLENDED.replace("DEFERRABLE", line), 1);
+    let result = simulate_text(&with_one_blended_agent(BLENDED, line), 1);
     let (calls, email) = (
         scope_of(&result, Scope::Queue(0)),
         scope_of(&result, Scope::Queue(1)),
@@ -627,24 +643,7 @@ voice = ["callback", "chat", "email"]
 callback = ["voice", "chat", "email"]
 email = ["voice"]
 
-[[queue]]
-name = "calls"
-channel = "voice"
-
-[[queue]]
-name = "email"
-channel = "email"
-preemptable = true
-due = { within = "90m" }
-
-[[agents]]
-name = "blended"
-count = 1
-capacity = { voice = 1, email = 1 }
-
-[[people]]
-agents = "blended"
-plan = [{ start = "0h", agents = 0 }, { start = "1h", agents = 1 }]
+ONE_BLENDED_AGENT
 
 [[traffic]]
 queue = "calls"
@@ -656,6 +655,10 @@ queue = "email"
 profile = [{ start = "0h", volume = 3 }, { start = "1h", volume = 0 }]
 handle_time = { dist = "constant", value = "60m" }
 "#;
+
+fn preemption() -> String {
+    with_one_blended_agent(PREEMPTION, "preemptable = true\ndue = { within = \"90m\" }")
+}
 
 /// Every event of a replication, in order.
 #[derive(Default)]
@@ -670,24 +673,11 @@ impl switchboard_sim::replication::ReplicationObserver for EventLog {
 #[test]
 fn a_call_preempts_the_ticket_in_work_which_ends_late_by_the_calls_it_gave_way_to() {
     use switchboard_engine::{Channel, EventKind, Outcome};
-    use switchboard_sim::replication::{run_replication, ReplicationOptions};
     const MINUTE_MS: u64 = 60_000;
-    let model = model_from_text(PREEMPTION).expect("a valid scenario");
+    let model = model_from_text(&preemption()).expect("a valid scenario");
     let mut replications_with_preemption = 0;
     for replication in 0..6 {
-        let mut log = EventLog::default();
-        let output = run_replication(
-            &model,
-            18,
-            replication,
-            ReplicationOptions {
-                check_invariants: true,
-                observer: Some(&mut log),
-                ..ReplicationOptions::default()
-            },
-        )
-        .expect("invariants hold");
-        assert_eq!(output.rejected_inputs, 0);
+        let (output, log) = replication_log(&model, replication);
         let arrivals = |wanted: Channel| -> Vec<(u64, u64)> {
             log.0
                 .iter()
@@ -769,10 +759,208 @@ fn a_call_preempts_the_ticket_in_work_which_ends_late_by_the_calls_it_gave_way_t
 
 #[test]
 fn preemption_gives_the_same_trace_on_one_and_two_threads() {
-    let one = simulate_text(PREEMPTION, 1);
-    let two = simulate_text(PREEMPTION, 2);
-    assert_eq!(one.trace_hash, two.trace_hash);
-    for (one, two) in one.figures.iter().zip(&two.figures) {
-        assert_eq!(one.intervals, two.intervals);
+    assert_the_same_on_one_and_two_threads(&preemption());
+}
+
+/// Callback promises: calls arrive in the first 20 minutes while nobody is logged in; each
+/// waits `max_wait` (10 minutes) and becomes a callback request, promised within the hour
+/// (`callback_due`). One agent logs in at 1 h and calls the customers back in their order of
+/// arrival, each call exactly 10 minutes. Nobody hangs up.
+const PROMISES: &str = r#"
+[scenario]
+name = "callback promises"
+seed = 1
+duration = "3h"
+interval = "30m"
+replications = 6
+
+[[queue]]
+name = "calls"
+channel = "voice"
+max_wait = "10m"
+on_max_wait = "callback"
+CALLBACK_DUE
+
+[[agents]]
+name = "phones"
+count = 1
+
+[[people]]
+agents = "phones"
+plan = [{ start = "0h", agents = 0 }, { start = "1h", agents = 1 }]
+
+[[traffic]]
+queue = "calls"
+profile = [{ start = "0h", volume = 7 }, { start = "20m", volume = 0 }]
+handle_time = { dist = "constant", value = "10m" }
+"#;
+
+fn promises(callback_due: &str) -> switchboard_sim::model::Model {
+    model_from_text(&PROMISES.replace("CALLBACK_DUE", callback_due)).expect("a valid scenario")
+}
+
+/// Runs one replication of `model`, its invariants checked; returns its output and its
+/// events.
+fn replication_log(
+    model: &switchboard_sim::model::Model,
+    replication: u32,
+) -> (switchboard_sim::replication::ReplicationOutput, EventLog) {
+    use switchboard_sim::replication::{run_replication, ReplicationOptions};
+    let mut log = EventLog::default();
+    let output = run_replication(
+        model,
+        model.settings.seed,
+        replication,
+        ReplicationOptions {
+            check_invariants: true,
+            observer: Some(&mut log),
+            ..ReplicationOptions::default()
+        },
+    )
+    .expect("invariants hold");
+    assert_eq!(output.rejected_inputs, 0);
+    (output, log)
+}
+
+#[test]
+fn a_callback_promise_is_a_ticket_due_an_hour_after_the_request_and_met_if_called_back_by_then() {
+    check_promises(
+        &promises(r#"callback_due = { within = "1h" }"#),
+        10 * 60_000,
+    );
+}
+
+#[test]
+fn a_callback_offer_accepted_in_the_ivr_is_a_promise_from_the_request() {
+    // Every caller presses 1 once the offer's 30-second prompt has played.
+    let text = PROMISES
+        .replace("max_wait = \"10m\"\non_max_wait = \"callback\"\n", "")
+        .replace(
+            "CALLBACK_DUE",
+            r#"callback_due = { within = "1h" }
+
+[[ivr]]
+name = "main"
+start = "offer"
+
+[[ivr.node]]
+id = "offer"
+kind = "callback"
+queue = "calls"
+prompt = "we-call-you-back"
+duration = "30s"
+declined = "join"
+
+[[ivr.node]]
+id = "join"
+kind = "queue"
+queue = "calls""#,
+        )
+        .replace(
+            "[[traffic]]\nqueue = \"calls\"",
+            "[[traffic]]\nflow = \"main\"\nchoices = { offer = { \"1\" = 1.0 } }",
+        );
+    check_promises(&model_from_text(&text).expect("a valid scenario"), 30_000);
+}
+
+/// Checks [`PROMISES`] (or a variant) exactly: each caller's callback is requested
+/// `request_delay_ms` after arrival and due an hour later; one agent from 1 h calls the
+/// customers back in their order of arrival, 10 minutes each.
+fn check_promises(model: &switchboard_sim::model::Model, request_delay_ms: u64) {
+    use switchboard_engine::EventKind;
+    const MINUTE_MS: u64 = 60_000;
+    let mut missed_somewhere = false;
+    for replication in 0..6 {
+        let (output, log) = replication_log(model, replication);
+        let arrivals: Vec<(u64, u64)> = log
+            .0
+            .iter()
+            .filter_map(|event| match event.kind {
+                EventKind::ContactArrived { contact, .. } => Some((contact.0, event.time_ms)),
+                _ => None,
+            })
+            .collect();
+        let time_of = |wanted: fn(&EventKind) -> Option<u64>, contact: u64| {
+            log.0
+                .iter()
+                .find(|event| wanted(&event.kind) == Some(contact))
+                .map(|event| event.time_ms)
+        };
+        let requested = |kind: &EventKind| match kind {
+            EventKind::CallbackRequested { contact, .. } => Some(contact.0),
+            _ => None,
+        };
+        let answered = |kind: &EventKind| match kind {
+            EventKind::ContactAnswered { contact, .. } => Some(contact.0),
+            _ => None,
+        };
+        // The k-th caller (from 0) is a request `request_delay_ms` after arriving, due an hour
+        // later, and is called back at 1 h + 10k min.
+        let mut expected_met = 0;
+        let mut expected_overdue_at_90_minutes = 0;
+        for (k, &(contact, arrived_ms)) in arrivals.iter().enumerate() {
+            let requested_ms = arrived_ms + request_delay_ms;
+            let due_ms = requested_ms + 60 * MINUTE_MS;
+            let answered_ms = 60 * MINUTE_MS + 10 * MINUTE_MS * k as u64;
+            assert_eq!(time_of(requested, contact), Some(requested_ms));
+            let answer = time_of(answered, contact);
+            assert_eq!(answer, Some(answered_ms).filter(|&at| at < 180 * MINUTE_MS));
+            expected_met += u64::from(answered_ms <= due_ms);
+            // Due by 90 min (every one is: arrival < 20 min), not yet called back just before.
+            expected_overdue_at_90_minutes += u64::from(answered_ms >= 90 * MINUTE_MS);
+        }
+        let calls = arrivals.len() as u64;
+        assert!(calls > 0);
+        missed_somewhere |= expected_met < calls;
+        // Arrived in the first 20 minutes, requested at most 10 minutes later, every request
+        // is due in the interval 1 h – 1 h 30.
+        let center = &output.metrics.whole[0];
+        assert_eq!(center.callbacks, calls);
+        assert_eq!(center.tickets_due, calls);
+        assert_eq!(center.tickets_met, expected_met);
+        let queue = output
+            .metrics
+            .scopes
+            .iter()
+            .position(|scope| *scope == Scope::Queue(0))
+            .unwrap();
+        let intervals = output.metrics.interval_count;
+        assert_eq!(intervals, 6);
+        let at =
+            |scope: usize, interval: usize| &output.metrics.intervals[scope * intervals + interval];
+        for scope in [0, queue] {
+            for interval in 0..intervals {
+                let expected_due = if interval == 2 { calls } else { 0 };
+                assert_eq!(
+                    at(scope, interval).tickets_due,
+                    expected_due,
+                    "interval {interval}"
+                );
+            }
+            assert_eq!(at(scope, 2).tickets_met, expected_met);
+            assert_eq!(at(scope, 1).overdue, 0);
+            assert_eq!(at(scope, 2).overdue, expected_overdue_at_90_minutes);
+        }
     }
+    assert!(missed_somewhere, "some replication has a promise broken");
+}
+
+#[test]
+fn without_callback_due_a_callback_request_is_no_ticket() {
+    for replication in 0..2 {
+        let (output, _) = replication_log(&promises(""), replication);
+        let center = &output.metrics.whole[0];
+        assert!(center.callbacks > 0);
+        assert_eq!(
+            (center.tickets_due, center.tickets_met, center.overdue),
+            (0, 0, 0)
+        );
+    }
+}
+
+#[test]
+fn callback_promises_give_the_same_trace_on_one_and_two_threads() {
+    assert_the_same_on_one_and_two_threads(
+        &PROMISES.replace("CALLBACK_DUE", r#"callback_due = { within = "1h" }"#),
+    );
 }

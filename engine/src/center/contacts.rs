@@ -222,8 +222,22 @@ impl Center {
                 agent.stats.idle_since_ms = now;
             }
         }
+        self.release(agent_id, key);
         self.finish(key, Outcome::Completed, Some(agent_id), None);
         self.agent_freed(agent_id);
+    }
+
+    /// Takes `key` off the contacts `agent_id` holds.
+    pub(super) fn release(&mut self, agent_id: AgentId, key: ContactKey) {
+        if !self.preemption_possible {
+            return;
+        }
+        let held = &mut self.held_contacts[agent_id.0 as usize];
+        let position = held.iter().position(|&contact| contact == key);
+        debug_assert!(position.is_some(), "an agent releases a contact it holds");
+        if let Some(position) = position {
+            held.swap_remove(position);
+        }
     }
 
     pub(super) fn abandoned(&mut self, key: ContactKey) -> Result<(), InputError> {
@@ -316,6 +330,7 @@ impl Center {
                         agent.stats.idle_since_ms = self.now_ms;
                     }
                 }
+                self.release(agent, key);
                 self.finish(key, Outcome::Dropped, Some(agent), None);
                 self.agent_freed(agent);
             }

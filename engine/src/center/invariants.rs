@@ -102,6 +102,32 @@ impl Center {
                     agent.profile.name, agent.held, held_by_agent[index]
                 ));
             }
+            let mut listed = self.held_contacts[index].clone();
+            listed.sort_unstable();
+            listed.dedup();
+            let held_by_this_agent = |key: &ContactKey| {
+                self.contacts
+                    .get(*key as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|contact| match contact.phase {
+                        Phase::Connected { agent } | Phase::WrapUp { agent } => agent == agent_id,
+                        _ => false,
+                    })
+            };
+            let listed_count = if self.preemption_possible {
+                agent.held_total()
+            } else {
+                0
+            };
+            if listed.len() != self.held_contacts[index].len()
+                || listed.len() as u32 != listed_count
+                || !listed.iter().all(held_by_this_agent)
+            {
+                return fail(format!(
+                    "agent {} is listed holding {:?}, holds {:?}",
+                    agent.profile.name, self.held_contacts[index], agent.held
+                ));
+            }
             if agent.preemptable_talking != preemptable_by_agent[index] {
                 return fail(format!(
                     "agent {} counts {} pre-emptable contacts in conversation, contacts say {}",

@@ -23,7 +23,9 @@ use crate::config::{CenterConfig, IvrNodeConfig, Media, PriorityAging};
 use crate::config_error::ConfigError;
 use crate::contact_ids::ContactIds;
 use crate::io::*;
-use crate::model::{Agent, CalendarEntry, Contact, ContactKey, Flow, Phase, Pool, Queue, Rule};
+use crate::model::{
+    Agent, CalendarEntry, Contact, ContactKey, Due, Flow, Phase, Pool, Queue, Rule,
+};
 use crate::strategy::RoutingStrategy;
 
 /// Totals since the center was created: contacts arrived and how many ended in each outcome.
@@ -94,6 +96,13 @@ pub struct Center {
     queue_index: BTreeMap<String, QueueId>,
     pools: Vec<Pool>,
     agents: Vec<Agent>,
+    /// Per agent, the contacts it holds (in conversation or in wrap-up), one per unit of its
+    /// `held`, in no particular order: pre-emption finds an agent's tickets here in O(held)
+    /// rather than by scanning every contact. Kept only when `preemption_possible` (empty
+    /// otherwise, so a center without pre-emption pays nothing for it); never longer than the
+    /// agent's capacity (the invariants check it); beside the agents, not in them, to keep an
+    /// agent in three cache lines.
+    held_contacts: Vec<Vec<ContactKey>>,
     agent_index: BTreeMap<String, AgentId>,
     rules: Vec<Rule>,
     flows: Vec<Flow>,
@@ -151,6 +160,7 @@ impl Center {
             calendars,
         } = build(&config, &custom)?;
         let preemption_possible = queues.iter().any(|queue| queue.preemptable);
+        let held_contacts = vec![Vec::new(); agents.len()];
         Ok(Center {
             preemption_possible,
             offer_timeout_ms: config.center.offer_timeout.as_ms().max(1),
@@ -163,6 +173,7 @@ impl Center {
             queue_index,
             pools,
             agents,
+            held_contacts,
             agent_index,
             rules,
             flows,
@@ -360,16 +371,29 @@ impl Center {
     /// names one. `None` for a queue without one, or a calendar that never opens again.
     pub fn due_time_ms(&self, queue_id: QueueId, joined_ms: u64) -> Option<u64> {
         let due = self.queues.get(queue_id.0 as usize)?.due?;
+        self.due_after(due, joined_ms)
+    }
+
+    /// When a callback requested in `queue_id` at `requested_ms` is due (ms since time 0), for
+    /// a queue with a `callback_due` time, counted as [`Center::due_time_ms`] counts `due`.
+    /// `None` for a queue without one, or a calendar that never opens again.
+    pub fn callback_due_time_ms(&self, queue_id: QueueId, requested_ms: u64) -> Option<u64> {
+        let due = self.queues.get(queue_id.0 as usize)?.callback_due?;
+        self.due_after(due, requested_ms)
+    }
+
+    /// `due.within_ms` after `from_ms`, in its calendar's open time or in wall time.
+    fn due_after(&self, due: Due, from_ms: u64) -> Option<u64> {
         let Some(calendar) = due.calendar else {
-            return joined_ms.checked_add(due.within_ms);
+            return from_ms.checked_add(due.within_ms);
         };
-        let joined = self
+        let from = self
             .start
-            .checked_add(jiff::SignedDuration::from_millis(joined_ms as i64))
+            .checked_add(jiff::SignedDuration::from_millis(from_ms as i64))
             .ok()?;
         let due_at = self.calendars[calendar]
             .calendar
-            .after_open_time(joined, due.within_ms)?;
+            .after_open_time(from, due.within_ms)?;
         let due_ms = due_at.as_millisecond() - self.start.as_millisecond();
         u64::try_from(due_ms).ok()
     }

@@ -120,6 +120,9 @@ impl Center {
             agent.no_answer_streak = 0;
             agent.stats.contacts_held += 1;
         }
+        if self.preemption_possible {
+            self.held_contacts[agent_id.0 as usize].push(key);
+        }
         self.outputs.push_back(Output::Connect {
             contact: id,
             agent: agent_id,

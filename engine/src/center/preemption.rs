@@ -85,16 +85,16 @@ impl Center {
 
     /// Suspends everything the agent holds and offers it the waiting call `key`.
     fn preempt(&mut self, agent_id: AgentId, key: ContactKey) {
-        let mut suspended: Vec<(ContactId, ContactKey)> = self
-            .contacts
+        // All the agent holds is tickets in conversation (`holds_only_preemptable_work`).
+        let mut suspended: Vec<(ContactId, ContactKey)> = self.held_contacts[agent_id.0 as usize]
             .iter()
-            .enumerate()
-            .filter_map(|(ticket, slot)| {
-                let ticket_contact = slot.as_ref()?;
-                (ticket_contact.phase == Phase::Connected { agent: agent_id })
-                    .then_some((ticket_contact.id, ticket as ContactKey))
+            .map(|&ticket| {
+                let ticket_contact = self.contact(ticket);
+                debug_assert_eq!(ticket_contact.phase, Phase::Connected { agent: agent_id });
+                (ticket_contact.id, ticket)
             })
             .collect();
+        // Suspended in the order of their ids, whatever the order they are held in.
         suspended.sort_unstable();
         for &(_, ticket) in &suspended {
             self.suspend(ticket, agent_id, Suspension::Preempted);
@@ -166,6 +166,7 @@ impl Center {
             agent.stats.contacts_held -= 1;
             agent.stats.talk_ms += segment_ms;
         }
+        self.release(agent_id, key);
         self.insert_waiting(key);
         match why {
             Suspension::Preempted => {

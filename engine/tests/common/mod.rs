@@ -225,3 +225,26 @@ pub fn config_problems(text: &str) -> Vec<(String, String)> {
             .collect(),
     }
 }
+
+/// A blended center: a voice queue `calls`, an e-mail queue `mail` with `mail_keys`, and a
+/// group of `agents` agents named `blended` who serve both, with `agent_keys`. The set-up of
+/// the deferral and pre-emption tests.
+pub fn blended_center(mail_keys: &str, agents: u32, agent_keys: &str) -> String {
+    format!(
+        r#"
+[[queue]]
+name = "calls"
+channel = "voice"
+
+[[queue]]
+name = "mail"
+channel = "email"
+{mail_keys}
+
+[[agents]]
+name = "blended"
+count = {agents}
+{agent_keys}
+"#
+    )
+}
