@@ -89,27 +89,39 @@ pub async fn keep(options: LeaseOptions, mut on_change: impl FnMut(Fence, &str))
             fence,
             &format!("lease {lease} granted for {} s", options.ttl_s),
         );
-        // Open: renew every third of the TTL; raise the fence when renewals stop succeeding.
+        // Open: renew every sixth of the TTL; raise the fence when renewals stop succeeding.
+        // The fence has its own deadline, raced against the renewal in flight: waiting for a
+        // renewal's timeout before looking at the clock let a cut site fence itself up to one
+        // renewal period (sleep and timeout) after `fence_after`, past the lease itself.
         while fence == Fence::Open {
-            tokio::time::sleep_until((Instant::now() + renew_every).into()).await;
-            let sent_at = Instant::now();
-            match ask(&keep_alive, serde_json::json!({ "ID": lease })).await {
-                Ok(answer) if ttl_of(&answer["result"]).is_some_and(|ttl| ttl > 0) => {
-                    renewed_at = sent_at;
-                }
-                Ok(_) => {
-                    fence = Fence::Raised;
-                    on_change(fence, &format!("lease {lease} expired"));
-                }
-                Err(error) if renewed_at.elapsed() >= fence_after => {
+            let fence_at = renewed_at + fence_after;
+            let renewal = async {
+                tokio::time::sleep_until((Instant::now() + renew_every).into()).await;
+                let sent_at = Instant::now();
+                (
+                    sent_at,
+                    ask(&keep_alive, serde_json::json!({ "ID": lease })).await,
+                )
+            };
+            tokio::select! {
+                (sent_at, answer) = renewal => match answer {
+                    Ok(answer) if ttl_of(&answer["result"]).is_some_and(|ttl| ttl > 0) => {
+                        renewed_at = sent_at;
+                    }
+                    Ok(_) => {
+                        fence = Fence::Raised;
+                        on_change(fence, &format!("lease {lease} expired"));
+                    }
+                    Err(_) => {}
+                },
+                () = tokio::time::sleep_until(fence_at.into()) => {
                     fence = Fence::Raised;
                     let silent_ms = renewed_at.elapsed().as_millis();
                     on_change(
                         fence,
-                        &format!("lease {lease} not renewed for {silent_ms} ms: {error}"),
+                        &format!("lease {lease} not renewed for {silent_ms} ms"),
                     );
                 }
-                Err(_) => {}
             }
         }
     }
