@@ -151,11 +151,21 @@ fn assert_signed(received: &Received) -> Value {
     serde_json::from_slice(&received.body).unwrap()
 }
 
-/// The screen pops `/metrics` counts: `(delivered|failed|dropped, count)`.
+/// The screen pops `/metrics` counts: `(delivered|failed|dropped, count)`. The sender counts
+/// a pop once it has read the receiver's answer, which may be a moment after the receiver
+/// saw the request, so the counts get a few seconds to come right before they are judged.
 fn assert_pops(server: &Server, expected: &[(&str, u64)]) {
+    let name = |outcome: &str| format!("switchboard_crm_screen_pops_{outcome}_total");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && expected
+            .iter()
+            .any(|(outcome, count)| metric(server, &name(outcome)) != *count)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     for (outcome, count) in expected {
-        let name = format!("switchboard_crm_screen_pops_{outcome}_total");
-        assert_eq!(metric(server, &name), *count, "{name}");
+        assert_eq!(metric(server, &name(outcome)), *count, "{}", name(outcome));
     }
 }
 
