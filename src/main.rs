@@ -64,6 +64,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_) | Command::Replay(_)) {
+        end_quietly_when_the_reader_goes();
+    }
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Calibrate(args) => calibrate_command::run(args),
@@ -90,4 +93,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Rust starts a program with SIGPIPE ignored, so `println!` to a pipe whose reader has gone
+/// (`switchboard sim … | head -1`) panics with "failed printing to stdout". A command that
+/// only prints should end as other Unix tools do, by the signal's default action. Not for the
+/// commands that hold network sockets (`serve`, `replay`): a peer closing a connection must
+/// never end the server, and there the ignored signal turns into an error the code handles.
+fn end_quietly_when_the_reader_goes() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: called at the start of `main`, before any thread is spawned, and SIG_DFL
+    // installs no handler of ours that could run at an unsafe moment.
+    let restored = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    debug_assert!(restored.is_ok(), "SIGPIPE is a valid signal");
 }

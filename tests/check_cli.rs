@@ -199,3 +199,29 @@ fn a_callback_due_on_a_chat_queue_or_a_queue_without_callbacks_is_pointed_at_its
     }
     assert!(stderr.contains("2 problems found"), "{stderr}");
 }
+
+/// `switchboard check FILE | head -1`: once the reader has gone, the program ends by SIGPIPE
+/// as other Unix tools do, not with a panic "failed printing to stdout".
+#[test]
+fn a_reader_that_goes_away_ends_the_program_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/retail-center.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("check")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the program runs");
+    // The reader goes before anything is printed: the first line already meets a closed pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("the program ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        output.status.signal(),
+        Some(nix::sys::signal::Signal::SIGPIPE as i32),
+        "{:?}: {stderr}",
+        output.status
+    );
+}
