@@ -220,6 +220,31 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
                 retrial.retrial_share * 100.0
             );
         }
+        for node in &stream.ivr_choices {
+            let keys: Vec<String> = node
+                .keys
+                .iter()
+                .map(|key| {
+                    format!(
+                        "{} {:.1} % [{:.1}, {:.1}]",
+                        key.key,
+                        key.probability * 100.0,
+                        key.probability_ci95[0] * 100.0,
+                        key.probability_ci95[1] * 100.0
+                    )
+                })
+                .chain(std::iter::once(format!(
+                    "none {:.1} %",
+                    node.no_key as f64 / node.visits as f64 * 100.0
+                )))
+                .collect();
+            println!(
+                "  IVR {}  {} visits: {}",
+                node.node,
+                node.visits,
+                keys.join(", ")
+            );
+        }
         let forecast = &stream.forecast;
         match &forecast.holdout {
             Some(holdout) => println!(

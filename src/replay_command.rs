@@ -131,6 +131,16 @@ fn run_real_clock(
     expected: &[Decision],
 ) -> anyhow::Result<ExitCode> {
     use std::io::BufRead;
+    if let Some((contact, _)) = plan
+        .contacts
+        .iter()
+        .find(|(_, contact)| contact.channel != "voice")
+    {
+        anyhow::bail!(
+            "contact {contact} of the script is a chat: --real-clock replays voice calls only \
+             (replay chats under the virtual clock, without --real-clock; docs/agreement.md)"
+        );
+    }
     let work = std::env::temp_dir().join(format!("switchboard-replay-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let token = format!("replay-{}", std::process::id());

@@ -300,20 +300,40 @@ agents = "standard-team"
 answer_delay = { dist = "constant", value = "400ms" }
 "#;
 
+/// Writes `scenario`'s replication with `seed` as a script in `script`; its output.
+fn export_scenario(scenario: &Path, seed: &str, script: &Path) -> String {
+    let output = switchboard(&[
+        "sim",
+        scenario.to_str().unwrap(),
+        "--seed",
+        seed,
+        "--export-script",
+        script.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout)
+}
+
+/// Replays `script` under the virtual clock and checks that the live runtime made the
+/// decisions the export printed the hash of.
+fn assert_replays_identically(script: &Path, exported: &str) {
+    let output = switchboard(&["replay", script.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("identical decisions"), "{stdout}");
+    assert_eq!(
+        hash_after(&stdout, "live runtime:"),
+        hash_after(exported, "decision hash")
+    );
+}
+
 #[test]
 fn a_center_routing_on_attributes_replays_with_identical_decisions() {
     let folder = tempfile::tempdir().unwrap();
     let scenario = folder.path().join("attributes.toml");
     std::fs::write(&scenario, ATTRIBUTE_ROUTED).unwrap();
     let script = folder.path().join("script");
-    let output = switchboard(&[
-        "sim",
-        scenario.to_str().unwrap(),
-        "--export-script",
-        script.to_str().unwrap(),
-    ]);
-    let exported = text(&output.stdout);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let exported = export_scenario(&scenario, "5", &script);
     let lines = std::fs::read_to_string(script.join("script.jsonl")).unwrap();
     assert!(lines.contains(r#"["tier","vip"]"#), "{lines}");
     let decisions = std::fs::read_to_string(script.join("decisions.jsonl")).unwrap();
@@ -324,12 +344,91 @@ fn a_center_routing_on_attributes_replays_with_identical_decisions() {
             "{queue}: {decisions}"
         );
     }
-    let output = switchboard(&["replay", script.to_str().unwrap()]);
-    let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
-    assert!(stdout.contains("identical decisions"), "{stdout}");
-    assert_eq!(
-        hash_after(&stdout, "live runtime:"),
-        hash_after(&exported, "decision hash")
+    assert_replays_identically(&script, &exported);
+}
+
+/// Calls and chats sharing agents: the chats' customers and the agents' desks are played
+/// through the switch's chat commands and frames, in virtual time, and the decisions are the
+/// simulator's on several seeds; the real clock refuses the script with a clear error.
+#[test]
+fn calls_and_chats_sharing_agents_replay_with_identical_decisions() {
+    let folder = tempfile::tempdir().unwrap();
+    let scenario = folder.path().join("mixed.toml");
+    std::fs::write(&scenario, CALLS_AND_CHATS).unwrap();
+    for seed in ["7", "8"] {
+        let script = folder.path().join(format!("seed-{seed}"));
+        let exported = export_scenario(&scenario, seed, &script);
+        let decisions = std::fs::read_to_string(script.join("decisions.jsonl")).unwrap();
+        assert!(decisions.contains(r#""queue":"web""#), "chats are offered");
+        assert!(
+            decisions.contains(r#""outcome":"abandoned""#),
+            "someone leaves"
+        );
+        assert_replays_identically(&script, &exported);
+    }
+    let output = switchboard(&[
+        "replay",
+        folder.path().join("seed-7").to_str().unwrap(),
+        "--real-clock",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("--real-clock replays voice calls only"),
+        "{}",
+        text(&output.stderr)
     );
 }
+
+const CALLS_AND_CHATS: &str = r#"[scenario]
+name = "voice and chat"
+seed = 7
+duration = "40s"
+replications = 1
+
+[center]
+offer_timeout = "3s"
+
+[[queue]]
+name = "sales"
+channel = "voice"
+skills = ["sales"]
+wrap_up = "1s"
+
+[[queue]]
+name = "web"
+channel = "chat"
+skills = ["chat"]
+wrap_up = "1s"
+
+[[agents]]
+name = "voice-team"
+count = 2
+skills = ["sales"]
+
+[[agents]]
+name = "blended-team"
+count = 2
+skills = ["sales", "chat"]
+
+[[traffic]]
+queue = "sales"
+rate = "1800/h"
+handle_time = { dist = "lognormal", mean = "4s", cv = 0.5 }
+patience = { dist = "exponential", mean = "8s" }
+
+[[traffic]]
+queue = "web"
+rate = "1800/h"
+handle_time = { dist = "lognormal", mean = "5s", cv = 0.5 }
+patience = { dist = "exponential", mean = "10s" }
+
+[[people]]
+agents = "voice-team"
+answer_delay = { dist = "lognormal", mean = "600ms", cv = 0.5 }
+no_answer = 0.1
+
+[[people]]
+agents = "blended-team"
+answer_delay = { dist = "constant", value = "400ms" }
+no_answer = 0.1
+"#;

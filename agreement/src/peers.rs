@@ -20,12 +20,13 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 
-use switchboard_live::api::Command;
+use switchboard_live::api::{ChatSide, Command};
 use switchboard_live::dialog::Dialog;
 use switchboard_live::sip::message::{Method, Request, Response, SipUri};
 use switchboard_live::sip::transaction::{
     TimerSettings, TransactionEvent, TransactionId, TransactionLayer, Transmit,
 };
+use switchboard_live::switch::ChatFrame;
 use switchboard_results::script::AgentAction;
 
 use crate::plan::ReplayPlan;
@@ -51,13 +52,57 @@ pub fn contact_of_caller(caller: &str) -> Option<u64> {
 /// Something the peers do at a time.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Action {
-    Register { agent: usize },
-    Arrive { contact: u64 },
-    Patience { contact: u64 },
-    Digits { contact: u64, index: usize },
-    Answer { call_id: String },
-    Hangup { call_id: String },
-    AgentStep { index: usize },
+    Register {
+        agent: usize,
+    },
+    Arrive {
+        contact: u64,
+    },
+    Patience {
+        contact: u64,
+    },
+    Digits {
+        contact: u64,
+        index: usize,
+    },
+    Answer {
+        call_id: String,
+    },
+    Hangup {
+        call_id: String,
+    },
+    AgentStep {
+        index: usize,
+    },
+    /// The agent's desk accepts the chat's offer it was sent.
+    ChatAnswer {
+        contact: u64,
+        agent: String,
+    },
+    /// The agent ends the chat.
+    ChatEnd {
+        contact: u64,
+        agent: String,
+    },
+}
+
+/// The socket number of chat contact `contact`'s customer; agents' desks are numbered from 1
+/// by their index, far below.
+fn customer_socket(contact: u64) -> u64 {
+    (1 << 40) + contact
+}
+
+/// One chat, as its customer and the desks see it.
+#[derive(Default)]
+struct ChatPlay {
+    /// The switch's number of the contact, from its `accepted` frame.
+    switch_contact: Option<u64>,
+    /// An agent accepted it: patience no longer runs out.
+    answered: bool,
+    /// The customer's socket was closed: nothing more to do.
+    over: bool,
+    /// The offer in hand, withdrawn or not.
+    offered_to: Option<String>,
 }
 
 /// The order key of an input that had this `order` in the simulator (`None`: never an input).
@@ -100,6 +145,7 @@ pub struct Peers {
     calls_by_invite: BTreeMap<TransactionId, u64>,
     legs: BTreeMap<String, PhoneLeg>,
     offers: BTreeMap<u64, u32>,
+    chats: BTreeMap<u64, ChatPlay>,
     commands: VecDeque<Command>,
     next_tag: u64,
     register_sequence: u32,
@@ -134,6 +180,7 @@ impl Peers {
             calls_by_invite: BTreeMap::new(),
             legs: BTreeMap::new(),
             offers: BTreeMap::new(),
+            chats: BTreeMap::new(),
             commands: VecDeque::new(),
             next_tag: 1,
             register_sequence: 0,
@@ -258,6 +305,53 @@ impl Peers {
         match action {
             Action::Register { agent } => self.register(agent),
             Action::Arrive { contact } => self.arrive(contact),
+            Action::Patience { contact } if self.chats.contains_key(&contact) => {
+                let chat = &self.chats[&contact];
+                if let (Some(switch_contact), false, false) =
+                    (chat.switch_contact, chat.answered, chat.over)
+                {
+                    self.commands.push_back(Command::ChatClose {
+                        contact: switch_contact,
+                        side: ChatSide::Customer {
+                            socket: customer_socket(contact),
+                        },
+                    });
+                }
+            }
+            Action::ChatAnswer { contact, agent } => {
+                let handle = self.plan.contacts[&contact].handle;
+                let Some(chat) = self.chats.get_mut(&contact) else {
+                    return;
+                };
+                let (Some(switch_contact), false) = (chat.switch_contact, chat.over) else {
+                    return;
+                };
+                if chat.answered || chat.offered_to.as_deref() != Some(agent.as_str()) {
+                    return; // withdrawn meanwhile (the customer left, or the offer timed out)
+                }
+                chat.answered = true;
+                self.commands.push_back(Command::ChatAnswer {
+                    contact: switch_contact,
+                    agent: agent.clone(),
+                    accept: true,
+                });
+                let (handle_ms, order) = handle.unwrap_or((self.plan.fallback_handle_ms, None));
+                self.at(
+                    self.now_ms + handle_ms,
+                    key(order),
+                    Action::ChatEnd { contact, agent },
+                );
+            }
+            Action::ChatEnd { contact, agent } => {
+                if let Some(chat) = self.chats.get(&contact).filter(|chat| !chat.over) {
+                    if let Some(switch_contact) = chat.switch_contact {
+                        self.commands.push_back(Command::ChatClose {
+                            contact: switch_contact,
+                            side: ChatSide::Agent { agent },
+                        });
+                    }
+                }
+            }
             Action::Patience { contact } => {
                 if let Some(call) = self.calls.get(&contact).filter(|call| !call.finished) {
                     let invite = call.invite;
@@ -278,6 +372,15 @@ impl Peers {
             Action::AgentStep { index } => {
                 let step = &self.plan.agents[index];
                 let agent = step.agent.clone();
+                // A logged-in agent's desk: the chat offers come to it (attaching an agent who
+                // is logged in already changes nothing in the engine).
+                let desk = (step.action == AgentAction::Login && self.chats_planned())
+                    .then(|| self.agents.iter().position(|name| *name == agent))
+                    .flatten()
+                    .map(|index| Command::ChatAttach {
+                        agent: agent.clone(),
+                        socket: index as u64 + 1,
+                    });
                 self.commands.push_back(match step.action {
                     AgentAction::Login => Command::AgentLogin { agent },
                     AgentAction::Logout => Command::AgentLogout { agent },
@@ -287,6 +390,7 @@ impl Peers {
                         reason: step.reason.unwrap_or(switchboard_engine::AuxReason::Other),
                     },
                 });
+                self.commands.extend(desk);
             }
         }
     }
@@ -320,7 +424,100 @@ impl Peers {
         self.at(again_ms, 0, Action::Register { agent });
     }
 
+    /// Whether the script has chats, whose agents need desks.
+    fn chats_planned(&self) -> bool {
+        self.plan
+            .contacts
+            .values()
+            .any(|contact| contact.channel == "chat")
+    }
+
+    /// A chat's customer opens its socket, and leaves at its patience unless answered.
+    fn open_chat(&mut self, contact: u64) {
+        let plan = &self.plan.contacts[&contact];
+        let (entry, patience) = (plan.entry.clone(), plan.patience);
+        self.chats.insert(contact, ChatPlay::default());
+        self.commands.push_back(Command::ChatOpen {
+            entry,
+            customer: Some(caller_name(contact)),
+            socket: customer_socket(contact),
+        });
+        if let Some((patience_ms, order)) = patience {
+            self.at(
+                self.now_ms + patience_ms,
+                key(order),
+                Action::Patience { contact },
+            );
+        }
+    }
+
+    /// A frame the switch sent a chat socket: a customer's, or an agent's desk.
+    pub fn handle_chat_frame(&mut self, now_ms: u64, frame: ChatFrame) {
+        self.now_ms = now_ms;
+        let Ok(body) = serde_json::from_str::<serde_json::Value>(&frame.text) else {
+            return;
+        };
+        let kind = body["type"].as_str().unwrap_or("");
+        let switch_contact = body["contact"].as_u64();
+        if frame.socket >= customer_socket(0) {
+            let contact = frame.socket - customer_socket(0);
+            let Some(chat) = self.chats.get_mut(&contact) else {
+                return;
+            };
+            if kind == "accepted" {
+                chat.switch_contact = switch_contact;
+            }
+            if frame.close {
+                chat.over = true;
+            }
+            return;
+        }
+        let Some(agent) = (frame.socket as usize)
+            .checked_sub(1)
+            .and_then(|index| self.agents.get(index))
+            .cloned()
+        else {
+            return;
+        };
+        let Some(contact) = self
+            .chats
+            .iter()
+            .find(|(_, chat)| {
+                chat.switch_contact.is_some() && chat.switch_contact == switch_contact
+            })
+            .map(|(&contact, _)| contact)
+        else {
+            return;
+        };
+        match kind {
+            "offer" => {
+                self.chats.get_mut(&contact).expect("found").offered_to = Some(agent.clone());
+                let offer = {
+                    let count = self.offers.entry(contact).or_insert(0);
+                    *count += 1;
+                    *count
+                };
+                // As for calls: an offer the script never answers rings on.
+                if let Some((Some(delay_ms), order)) =
+                    self.plan.contacts[&contact].answers.get(&offer).copied()
+                {
+                    self.at(
+                        now_ms + delay_ms,
+                        key(order),
+                        Action::ChatAnswer { contact, agent },
+                    );
+                }
+            }
+            "offer-withdrawn" => self.chats.get_mut(&contact).expect("found").offered_to = None,
+            _ => {}
+        }
+    }
+
     fn arrive(&mut self, contact: u64) {
+        if self.plan.contacts[&contact].channel == "chat" {
+            self.open_chat(contact);
+            return;
+        }
         let plan = self.plan.contacts[&contact].clone();
         let entry = plan.entry.clone();
         let patience = plan.patience;

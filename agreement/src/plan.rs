@@ -92,10 +92,10 @@ impl ReplayPlan {
                     channel,
                     attributes,
                 } => {
-                    if channel != "voice" {
+                    if channel != "voice" && channel != "chat" {
                         return Err(format!(
                             "line {number}: contact {contact} is a {channel} contact; the live \
-                             runtime replays voice calls only"
+                             runtime replays voice calls and chats only"
                         ));
                     }
                     plan.contacts.insert(

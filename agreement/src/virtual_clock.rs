@@ -156,6 +156,10 @@ fn settle(switch: &mut Switch, peers: &mut Peers, now_ms: u64, output: &mut Repl
                     .push(format!("at {now_ms} ms, {described}: {error}"));
             }
         }
+        while let Some(frame) = switch.poll_chat() {
+            moved = true;
+            peers.handle_chat_frame(now_ms, frame);
+        }
         while switch.poll_cdr().is_some() {
             output.cdr_rows += 1;
         }

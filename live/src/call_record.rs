@@ -256,3 +256,129 @@ pub fn event_contact(kind: &EventKind) -> Option<switchboard_engine::ContactId> 
         EventKind::AgentStateChanged { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_engine::{CenterConfig, Channel, ContactId, FlowId, NodeId};
+
+    const CONTACT: ContactId = ContactId(1);
+
+    fn center() -> Center {
+        let config: CenterConfig = toml::from_str(
+            r#"
+            [[queue]]
+            name = "sales"
+            channel = "voice"
+            [[agents]]
+            name = "team"
+            count = 1
+            [[ivr]]
+            name = "front"
+            start = "main-menu"
+            [[ivr.node]]
+            kind = "menu"
+            id = "main-menu"
+            prompt = "press 1"
+            duration = "2s"
+            options = { "1" = "card" }
+            on_fail = "to-sales"
+            [[ivr.node]]
+            kind = "collect"
+            id = "card"
+            prompt = "your card"
+            duration = "1s"
+            max_digits = 16
+            attribute = "card"
+            secure = true
+            next = "to-sales"
+            [[ivr.node]]
+            kind = "queue"
+            id = "to-sales"
+            queue = "sales"
+            "#,
+        )
+        .unwrap();
+        Center::new(config).unwrap()
+    }
+
+    fn entered(node: u32) -> EventKind {
+        EventKind::IvrNodeEntered {
+            contact: CONTACT,
+            flow: FlowId(0),
+            node: NodeId(node),
+        }
+    }
+
+    fn abandoned() -> EventKind {
+        EventKind::ContactEnded {
+            contact: CONTACT,
+            outcome: Outcome::Abandoned,
+            channel: Channel::Voice,
+            queue: None,
+            agent: None,
+            wait_ms: 0,
+            block_reason: None,
+        }
+    }
+
+    /// The menu visits as the CDR column has them, after `steps` (time in ms, the event, or a
+    /// key pressed when the event is none).
+    fn choices(steps: &[(u64, Option<EventKind>, Option<&str>)]) -> Option<String> {
+        let center = center();
+        let mut record = CallRecord::new("call", 1, "front", 0);
+        for (time_ms, event, key) in steps {
+            if let Some(key) = key {
+                record.menu_key(key);
+            }
+            if let Some(event) = event {
+                record.apply(&center, *time_ms, *time_ms as i64, event);
+            }
+        }
+        record
+            .finish(487, 10_000, |time_ms| time_ms as i64)
+            .ivr_choices
+    }
+
+    #[test]
+    fn a_menu_visit_counts_once_its_prompt_has_played_and_a_collect_entry_never() {
+        // The key, then the collect node's secret digits: only the menu's key is kept.
+        assert_eq!(
+            choices(&[
+                (0, Some(entered(0)), None),
+                (2_000, Some(entered(1)), Some("1")),
+                (2_500, None, Some("4111111111111111")),
+                (3_000, Some(entered(2)), None),
+                (9_000, Some(abandoned()), None),
+            ])
+            .as_deref(),
+            Some(r#"[["main-menu","1"]]"#)
+        );
+        // Hung up during the prompt: never asked, not counted.
+        assert_eq!(
+            choices(&[
+                (0, Some(entered(0)), None),
+                (1_999, Some(abandoned()), None)
+            ]),
+            None
+        );
+        // Hung up after the prompt without a key, and a menu that timed out: no key.
+        assert_eq!(
+            choices(&[
+                (0, Some(entered(0)), None),
+                (2_000, Some(abandoned()), None)
+            ])
+            .as_deref(),
+            Some(r#"[["main-menu",null]]"#)
+        );
+        assert_eq!(
+            choices(&[
+                (0, Some(entered(0)), None),
+                (7_000, Some(entered(2)), None),
+                (9_000, Some(abandoned()), None),
+            ])
+            .as_deref(),
+            Some(r#"[["main-menu",null]]"#)
+        );
+    }
+}

@@ -1064,11 +1064,21 @@ impl Switch {
         let Some(log) = &mut self.event_log else {
             return;
         };
-        let caller = crate::call_record::event_contact(&event.kind)
+        let contact = crate::call_record::event_contact(&event.kind);
+        let caller = contact
             .and_then(|contact| self.calls.get(&contact))
             .and_then(|call| call.caller.invite.from())
             .and_then(|from| crate::sip::message::SipUri::parse(&from.uri))
-            .and_then(|uri| uri.user);
+            .and_then(|uri| uri.user)
+            // A chat's caller is the customer its socket named.
+            .or_else(|| {
+                let chat = self.chats.get(&contact?)?;
+                let (_, customer) = chat
+                    .attributes
+                    .iter()
+                    .find(|(name, _)| name == "customer")?;
+                Some(customer.clone())
+            });
         log.push_back(CallerEvent {
             event: event.clone(),
             caller,
