@@ -1,8 +1,9 @@
 //! `[live.compliance] sensitive_words` in a running server: the word list is read when the
 //! server starts (a mistake stops it, shown at its line and column) and read again on a timer
 //! (`sensitive_words_check_interval`); a changed list goes to the switch task, which checks
-//! every chat and e-mail message against the list in force. The switch audits each list taken
-//! and each one refused for a mistake (`words.reloaded`, `words.reload_refused`).
+//! every chat and e-mail message against the list in force. The switch audits the list read at
+//! start-up, each list taken and each one refused for a mistake (`words.loaded`,
+//! `words.reloaded`, `words.reload_refused`).
 
 use std::collections::VecDeque;
 use std::path::Path;

@@ -862,6 +862,9 @@ async fn serve(
             }
         });
     }
+    let word_list_file = word_list
+        .as_ref()
+        .map(|file| file.path().display().to_string());
     if let Some(file) = word_list {
         let reload = crate::sensitive_words_file::reload_job(file, handle.clone());
         every(word_list_check_interval, false, shutdown.clone(), reload);
@@ -911,6 +914,9 @@ async fn serve(
     let audit_writer = guard.clone().map(AuditWriter::start);
     if audit_writer.is_some() {
         switch = switch.with_audit_log();
+        if let Some(file) = &word_list_file {
+            switch.audit_sensitive_words_loaded(file);
+        }
     }
     let mut send_audit = |entry| {
         if let Some(writer) = audit_writer.as_ref() {

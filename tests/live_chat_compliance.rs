@@ -63,6 +63,19 @@ fn audit_records_of(compliant: &CompliantCenter, prefix: &str) -> Vec<serde_json
         .collect()
 }
 
+/// The records of messages with listed words (`words.block`, `words.mask`, `words.flag`), not
+/// those of the word list itself (`words.loaded`, `words.reloaded` ...).
+fn interception_records_of(compliant: &CompliantCenter) -> Vec<serde_json::Value> {
+    audit_records_of(compliant, "words.")
+        .into_iter()
+        .filter(|record| {
+            ["words.block", "words.mask", "words.flag"]
+                .iter()
+                .any(|action| record["action"] == *action)
+        })
+        .collect()
+}
+
 fn intercepted(server: &Server, direction: &str, action: &str) -> Option<String> {
     metric(server, &intercepted_line(direction, action, "chat"))
 }
@@ -354,7 +367,7 @@ fn every_interception_is_audited_with_its_words_and_never_the_message() {
         contact
     });
     server.stop();
-    let interceptions = audit_records_of(&compliant, "words.");
+    let interceptions = interception_records_of(&compliant);
     assert_eq!(interceptions.len(), 2, "{interceptions:#?}");
     let (blocked, masked) = (&interceptions[0], &interceptions[1]);
     assert_eq!(blocked["action"], "words.block");
@@ -640,7 +653,7 @@ fn a_tickets_subject_body_and_replies_are_blocked_masked_and_flagged_as_chat_mes
         .unwrap();
     assert_eq!(subject, "你们这些**");
 
-    let records = audit_records_of(&compliant, "words.");
+    let records = interception_records_of(&compliant);
     let interceptions: Vec<_> = records
         .iter()
         .map(|record| {
@@ -672,6 +685,36 @@ fn a_tickets_subject_body_and_replies_are_blocked_masked_and_flagged_as_chat_mes
         )
     });
     assert_eq!(interceptions, expected, "{records:#?}");
+    // Each creation's record says what happened: the two blocked tickets were not created.
+    let creations: Vec<_> = audit_records_of(&compliant, "contact.create")
+        .iter()
+        .map(|record| {
+            (
+                record["actor"].as_str().unwrap().to_string(),
+                record["target"].as_str().unwrap().to_string(),
+                record["outcome"].as_str().unwrap().to_string(),
+                record["detail"].clone(),
+            )
+        })
+        .collect();
+    let creation = |outcome: &str, detail: serde_json::Value| {
+        (
+            SUPERVISOR.to_string(),
+            "queue/support-email".to_string(),
+            outcome.to_string(),
+            detail,
+        )
+    };
+    assert_eq!(
+        creations,
+        [
+            creation("failed", json!({ "failed": "blocked word" })),
+            creation("failed", json!({ "failed": "blocked word" })),
+            creation("allowed", json!({})),
+            creation("allowed", json!({})),
+        ],
+        "{creations:#?}"
+    );
     let log = std::fs::read_to_string(compliant.audit_folder().join("log.jsonl")).unwrap();
     assert!(
         !log.contains("一起") && !log.contains("18012341999") && !log.contains("真是"),
@@ -682,8 +725,10 @@ fn a_tickets_subject_body_and_replies_are_blocked_masked_and_flagged_as_chat_mes
 }
 
 #[test]
-fn a_reloaded_word_list_and_a_refused_one_are_audited_by_digest_never_by_word() {
-    let compliant = ticket_center_with_words("[block]\n赌博\n");
+fn the_word_list_read_at_start_a_reloaded_one_and_a_refused_one_are_audited_by_digest_never_by_word(
+) {
+    let first = "[block]\n赌博\n";
+    let compliant = ticket_center_with_words(first);
     let mut server = Server::start(&compliant.scenario());
     let token = compliant.token(SUPERVISOR).to_string();
     let words_file = compliant.folder.path().join("words.txt");
@@ -739,17 +784,32 @@ fn a_reloaded_word_list_and_a_refused_one_are_audited_by_digest_never_by_word() 
     );
     server.stop();
 
-    let reloads = audit_records_of(&compliant, "words.reload");
-    assert_eq!(reloads.len(), 2, "{reloads:#?}");
-    let (taken, refused) = (&reloads[0], &reloads[1]);
-    let file = words_file.display().to_string();
-    let digest = {
+    let sha256 = |text: &str| {
         use sha2::Digest as _;
-        sha2::Sha256::digest(changed.as_bytes())
+        sha2::Sha256::digest(text.as_bytes())
             .iter()
             .map(|byte| format!("{byte:02x}"))
             .collect::<String>()
     };
+    let file = words_file.display().to_string();
+    // The list read at start: one record, before any reload.
+    let words_records = audit_records_of(&compliant, "words.");
+    let loaded = &words_records[0];
+    assert_eq!(loaded["action"], "words.loaded", "{words_records:#?}");
+    assert_eq!(loaded["actor"], "server", "{loaded}");
+    assert_eq!(loaded["target"], "words", "{loaded}");
+    assert_eq!(loaded["outcome"], "allowed", "{loaded}");
+    assert_eq!(
+        loaded["detail"],
+        json!({ "file": file, "words": 1, "allowed": 0, "sha256": sha256(first) }),
+        "{loaded}"
+    );
+    assert_eq!(audit_records_of(&compliant, "words.loaded").len(), 1);
+
+    let reloads = audit_records_of(&compliant, "words.reload");
+    assert_eq!(reloads.len(), 2, "{reloads:#?}");
+    let (taken, refused) = (&reloads[0], &reloads[1]);
+    let digest = sha256(changed);
     assert_eq!(taken["action"], "words.reloaded", "{taken}");
     assert_eq!(taken["outcome"], "allowed", "{taken}");
     assert_eq!(
@@ -764,7 +824,7 @@ fn a_reloaded_word_list_and_a_refused_one_are_audited_by_digest_never_by_word() 
         json!({ "file": file, "line": 3, "column": 1, "in_force_sha256": digest }),
         "{refused}"
     );
-    let shown = format!("{taken}{refused}");
+    let shown = format!("{loaded}{taken}{refused}");
     assert!(
         !shown.contains("赌博") && !shown.contains("退款"),
         "a reload's record names no word of the list: {shown}"

@@ -34,17 +34,22 @@
 //!
 //! One pass over the message decodes, folds and codes each character with one table look-up
 //! (a character that occurs in no word gets code 0, a separator is dropped; a character that
-//! is a word by itself carries a flag in its code) and stores nothing per character. It reads
-//! a character as one 32-bit word, and gathers a Chinese character's scalar value with one
-//! `pext` where the processor has BMI2 (the same by shifts elsewhere). A word
-//! of two or more characters can only start where the first two characters begin one: a
-//! 64-bit filter per first character (in the first-level cache) rules out most positions; a
-//! 64-bit filter of third characters per hashed pair of first two rules out most of the
-//! rest, with a hashed set of the two-character words beside it; and a filter of fourth
-//! characters per hashed triple of first three most of what is left. At the few positions
-//! that remain, anchored Aho–Corasick automata (one for the words, one for the allow
-//! phrases) find the longest word and the longest allow phrase that start there, decoding
-//! the message again from there.
+//! is a word by itself carries a flag in its code). It reads a character as one 32-bit word
+//! and gathers its scalar value with one `pext` where the processor has BMI2 (the same by
+//! shifts elsewhere), the mask and the length chosen by the lead byte's top four bits. The
+//! pass keeps the codes in a buffer and, beside them, the positions where a word of two or
+//! more characters may start by a 64-bit filter per first character (the second characters
+//! of the words that begin with it) or where a one-character word stands. It has no branch
+//! that depends on the text: every code and position is written and the counts move on only
+//! past a kept one (branches on the kind of character, on separators and on the filter were
+//! mispredicted at two characters in three of mixed Chinese and Latin text).
+//!
+//! At the positions that passed, a 64-bit filter of third characters per hashed pair of
+//! first two rules out most of the rest, with a hashed set of the two-character words beside
+//! it, and a filter of fourth characters per hashed triple of first three most of what is
+//! left. At the few positions that remain, anchored Aho–Corasick automata (one for the
+//! words, one for the allow phrases) find the longest word and the longest allow phrase that
+//! start there, decoding the message again from there.
 //! `docs/performance.md` has the figures.
 //!
 //! A word that begins with another listed word takes the stricter of the two actions for its
@@ -189,14 +194,42 @@ impl Verdict {
     }
 }
 
-thread_local! {
-    /// The buffer of candidate positions, reused from message to message on one thread, so
-    /// checking a message allocates nothing until it has a hit.
-    static CANDIDATES: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+/// The buffers of one check, reused from message to message on one thread, so checking a
+/// message allocates nothing until it has a hit. They only grow (up to [`SCRATCH_KEPT`]):
+/// the coding pass writes before it reads.
+#[derive(Default)]
+struct Scratch {
+    /// The code of each character that is not dropped, in the order of the message: the
+    /// first `kept`.
+    codes: Vec<u16>,
+    kept: usize,
+    /// The positions that passed the first filter, in order ([`passed_entry`]): the first
+    /// `passing`.
+    passed: Vec<u64>,
+    passing: usize,
+    /// Byte offsets where a word may start, in order: where the automata look.
+    candidates: Vec<u32>,
 }
 
-/// Longest buffer of candidate positions kept between messages.
-const CANDIDATES_KEPT: usize = 16 * 1024;
+/// A position of [`Scratch::passed`]: the index of its character in the kept codes, and
+/// the byte offset where it starts, in one word (one store in the coding pass).
+#[inline(always)]
+fn passed_entry(kept: usize, start: u32) -> u64 {
+    (u64::from(start) << 32) | kept as u64
+}
+
+/// The index in the kept codes and the byte offset of a [`passed_entry`].
+#[inline(always)]
+fn passed_position(entry: u64) -> (usize, u32) {
+    ((entry & 0xFFFF_FFFF) as usize, (entry >> 32) as u32)
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Longest message whose buffers are kept for the next one, in bytes.
+const SCRATCH_KEPT: usize = 16 * 1024;
 
 /// Code of a character that occurs in no word or allow phrase.
 const OTHER: u16 = 0;
@@ -251,6 +284,34 @@ const THREE_BYTE_SCALAR_BITS: u32 = 0x0F3F_3F00;
 #[inline(always)]
 fn three_byte_scalar(word: u32) -> u32 {
     ((word >> 12) & 0xF000) | ((word >> 10) & 0x0FC0) | ((word >> 8) & 0x003F)
+}
+
+/// The bits of a character's scalar value in a big-endian 32-bit word that starts with it,
+/// by the top four bits of its lead byte: one byte (`0xxxxxxx`), two (`110xxxxx 10xxxxxx`),
+/// three ([`THREE_BYTE_SCALAR_BITS`]). Continuation bytes (`10xxxxxx`) never lead a
+/// character of a `str`; four-byte characters (`11110xxx`) are decoded apart.
+const SCALAR_BITS: [u32; 16] = {
+    let mut bits = [0x7F00_0000; 16];
+    bits[0xC] = 0x1F3F_0000;
+    bits[0xD] = 0x1F3F_0000;
+    bits[0xE] = THREE_BYTE_SCALAR_BITS;
+    bits[0xF] = 0;
+    bits
+};
+
+/// The length in bytes of a character by the top four bits of its lead byte, four bits each:
+/// 1 below `0xC`, 2 for `0xC` and `0xD`, 3 for `0xE`, 4 for `0xF`.
+const CHARACTER_LENGTHS: u64 = 0x4322_1111_1111_1111;
+
+/// The scalar value of the one-, two- or three-byte character that starts a big-endian
+/// 32-bit word, by shifts: what [`SCALAR_BITS`] gathers by `pext`.
+#[inline(always)]
+fn scalar_by_shifts(word: u32) -> u32 {
+    match word >> 28 {
+        0xC | 0xD => ((word >> 18) & 0x07C0) | ((word >> 16) & 0x003F),
+        0xE => three_byte_scalar(word),
+        _ => word >> 24,
+    }
 }
 
 /// Bits of the hashed set [`Starts::pair_words`]: 2^20 bits are 128 KiB.
@@ -761,195 +822,187 @@ impl SensitiveWords {
     /// assert_eq!(verdict.delivery, Delivery::Masked("你这个**".into()));
     /// ```
     pub fn check_message(&self, direction: Direction, text: &str) -> Verdict {
-        CANDIDATES.with(|candidates| match candidates.try_borrow_mut() {
-            Ok(mut candidates) => {
-                let verdict = self.check_with(direction, text, &mut candidates);
-                // A very long text (a whole transcript) does not keep its buffer.
-                if candidates.capacity() > CANDIDATES_KEPT {
-                    *candidates = Vec::new();
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let verdict = self.check_with(direction, text, &mut scratch);
+                // A very long text (a whole transcript) does not keep its buffers.
+                if scratch.codes.len() > SCRATCH_KEPT {
+                    *scratch = Scratch::default();
                 }
                 verdict
             }
-            Err(_) => self.check_with(direction, text, &mut Vec::new()),
+            Err(_) => self.check_with(direction, text, &mut Scratch::default()),
         })
     }
 
-    /// Where three characters, the last at byte `third` and ending before byte `after`, may
-    /// begin a word of four or more whose fourth characters `fourth_filter` holds: look at
-    /// the next character, and note where the first of the three starts when it is one of
-    /// them. Out of the coding loop (few positions come here), so the loop keeps its state
-    /// in registers.
-    #[inline(never)]
-    fn note_if_fourth_follows(
-        &self,
-        text: &str,
-        fourth_filter: u64,
-        third: u32,
-        after: usize,
-        candidates: &mut Vec<u32>,
-    ) {
-        if let Some((fourth, _)) = self.next_code(text, after) {
-            if fourth_filter & filter_bit(fourth) != 0 {
-                candidates.push(self.pair_start_before(text, third as usize));
-            }
-        }
-    }
-
-    /// Where the pair of characters that ends before byte `at` of `text` starts: the start of
-    /// the second character before `at` that is not dropped. The coding pass keeps the last
-    /// two codes but not where they start, which only the few positions it notes need
-    /// (keeping them cost a register and three instructions a character): it finds them
-    /// here, decoding backwards.
-    #[inline(never)]
-    fn pair_start_before(&self, text: &str, at: usize) -> u32 {
-        let mut kept = 0;
-        for (offset, character) in text[..at].char_indices().rev() {
-            if self.code_of(character) != DROPPED {
-                kept += 1;
-                if kept == 2 {
-                    return offset as u32;
-                }
-            }
-        }
-        unreachable!("a pair of characters ends before byte {at}")
-    }
-
-    /// Note in `candidates` the byte offsets of `text` where a word may start (see
-    /// [`SensitiveWords::scan`]), with the fastest decoding of three-byte characters this
-    /// processor has.
-    fn note_candidates(&self, text: &str, candidates: &mut Vec<u32>) {
+    /// The coding pass ([`SensitiveWords::code_pass`]) with the fastest gathering of a
+    /// character's scalar value this processor has.
+    fn code_message(&self, text: &str, scratch: &mut Scratch) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("bmi2") {
-            // SAFETY: `note_candidates_bmi2` needs BMI2, which the processor was just seen
-            // to have (the check reads a value cached at the first call).
-            unsafe { self.note_candidates_bmi2(text, candidates) };
+            // SAFETY: `code_message_bmi2` needs BMI2, which the processor was just seen to
+            // have (the check reads a value cached at the first call).
+            unsafe { self.code_message_bmi2(text, scratch) };
             return;
         }
-        self.scan(text, candidates, three_byte_scalar);
+        self.code_pass(text, scratch, scalar_by_shifts);
     }
 
-    /// [`SensitiveWords::scan`] with the scalar value of a three-byte character gathered
-    /// from its bits by one instruction (`pext`) instead of three shifts, three masks and
-    /// two ors.
+    /// [`SensitiveWords::code_pass`] with the scalar value of a one-, two- or three-byte
+    /// character gathered from its bits by one instruction (`pext`), its mask chosen by the
+    /// lead byte's top four bits: no branch on the kind of character.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "bmi2")]
-    fn note_candidates_bmi2(&self, text: &str, candidates: &mut Vec<u32>) {
-        self.scan(text, candidates, |word| {
-            std::arch::x86_64::_pext_u32(word, THREE_BYTE_SCALAR_BITS)
+    fn code_message_bmi2(&self, text: &str, scratch: &mut Scratch) {
+        self.code_pass(text, scratch, |word| {
+            std::arch::x86_64::_pext_u32(word, SCALAR_BITS[(word >> 28) as usize])
         });
     }
 
-    /// The coding pass: decode, fold and code each character (one table look-up), and note
-    /// the byte offsets where a word may start: a one-character word, or where the filters
-    /// of the first characters of a longer one pass. Nothing is stored per character: the
-    /// last two codes stay in registers, and the few candidate positions find where their
-    /// characters start, and the searches there their codes, by decoding again.
+    /// The coding pass: decode, fold and code each character (one table look-up), keep the
+    /// code of each character that is not dropped in `scratch.codes`, and in
+    /// `scratch.passed` each kept character where a word may start by the first filter (a
+    /// one-character word by its flag, or a first character whose second mask holds the
+    /// next one), as its index in the kept codes and its byte offset ([`passed_entry`]).
     ///
     /// While four bytes remain, a character is read as one big-endian 32-bit word (its lead
-    /// byte on top), so a Chinese or an ASCII character costs one load and no bounds check;
-    /// `three_byte_scalar` turns such a word, led by a three-byte character, into its
-    /// scalar value ([`three_byte_scalar`] or the same by `pext`).
+    /// byte on top); `scalar_of` turns such a word, led by a character of one to three bytes,
+    /// into its scalar value, and the lead's top four bits say how many bytes it has. Every
+    /// code and every position is stored, and the counts move on only past a character kept
+    /// and a position passed: no branch depends on the text but the rare one for four-byte
+    /// characters. (A branch on the kind of character, Chinese or Latin, on a separator, and
+    /// on the first filter, was mispredicted at two characters in three of mixed text.)
     #[inline(always)]
-    fn scan(&self, text: &str, candidates: &mut Vec<u32>, three_byte_scalar: impl Fn(u32) -> u32) {
+    fn code_pass(&self, text: &str, scratch: &mut Scratch, scalar_of: impl Fn(u32) -> u32) {
         let bytes = text.as_bytes();
-        // The last two codes (see `pair_key`), and whether they begin a word of two or more
-        // characters (bit 0).
-        let (mut pair, mut pending) = (0u32, 0u64);
+        // At most one character a byte, and one padding code after them (below).
+        if scratch.codes.len() < bytes.len() + 1 {
+            scratch.codes.resize(bytes.len() + 1, OTHER);
+            scratch.passed.resize(bytes.len() + 1, 0);
+        }
+        let (codes, passed) = (&mut scratch.codes[..], &mut scratch.passed[..]);
+        // What makes the unchecked writes below sound: a character is at least one byte, so
+        // before the character at byte `start` fewer than `start + 1 <= bytes.len()` were
+        // kept, and at most as many passed.
+        assert!(codes.len() > bytes.len() && passed.len() > bytes.len());
         // Read through plain references, so the loop does not reload the boxes' pointers.
         let table: &[u16; 0x1_0000] = self.coding.codes();
         let second_masks: &[u64; 0x8000] = self.coding.second_masks();
-        let follows: &[u64; 1 << FOLLOW_BITS] = &self.starts.follows;
+        let (mut kept, mut passing) = (0usize, 0usize);
+        // The last character kept, as its code and as a position (`passed`); none yet: code
+        // 0 (`OTHER`) begins nothing, so it never passes.
+        let (mut previous_code, mut previous) = (OTHER, 0u64);
+        let mut keep = |code: u16, start: u32| {
+            let is_kept = code != DROPPED;
+            let single = previous_code >> 15;
+            let begins = second_masks[usize::from(previous_code & !SINGLE)] >> (code & 63);
+            debug_assert!(passing <= kept && (kept as u32) <= start);
+            // SAFETY: `passing <= kept <= start < bytes.len() < passed.len(), codes.len()`
+            // (asserted above the loops). Checked writes cost two instructions each and the
+            // two lengths' registers, which the loop then spilled.
+            unsafe {
+                *passed.get_unchecked_mut(passing) = previous;
+                *codes.get_unchecked_mut(kept) = code;
+            }
+            passing += ((u64::from(single) | begins) & u64::from(is_kept)) as usize;
+            if is_kept {
+                previous_code = code;
+                previous = passed_entry(kept, start);
+            }
+            kept += usize::from(is_kept);
+        };
         // 32 bits (the text is shorter than 4 GiB: `check_with`), so that `index + 4` cannot
         // overflow and the one comparison with the length is the whole bounds check.
         let mut index: u32 = 0;
         loop {
-            let start = index;
-            let code;
-            let next;
-            if let Some(four) = bytes.get(index as usize..index as usize + 4) {
+            // Characters of one to three bytes while four bytes remain: the loop calls
+            // nothing, so its state stays in registers.
+            while let Some(four) = bytes.get(index as usize..index as usize + 4) {
                 let word = u32::from_be_bytes(four.try_into().expect("four bytes"));
-                // Chinese first: three bytes is the common case.
-                if word >> 28 == 0xE {
-                    code = table[(three_byte_scalar(word) & 0xFFFF) as usize];
-                    index += 3;
-                } else if word < 0x8000_0000 {
-                    code = table[(word >> 24) as usize];
-                    index += 1;
-                } else {
-                    (code, next) = self.code_at(table, text, index as usize, (word >> 24) as u8);
-                    index = next as u32;
+                let class = word >> 28;
+                if class == 0xF {
+                    break;
                 }
-            } else if let Some(&lead) = bytes.get(index as usize) {
-                (code, next) = self.code_at(table, text, index as usize, lead);
-                index = next as u32;
-            } else {
+                let start = index;
+                index += ((CHARACTER_LENGTHS >> (class * 4)) & 0xF) as u32;
+                keep(table[(scalar_of(word) & 0xFFFF) as usize], start);
+            }
+            // A character of four bytes, or one of the last, fewer than four bytes.
+            let Some(&lead) = bytes.get(index as usize) else {
                 break;
-            }
-            // One test on most characters for both: a separator (dropped), a character that
-            // is a word by itself (flagged; `DROPPED` has the flag too).
-            if code >= SINGLE {
-                if code == DROPPED {
-                    continue;
-                }
-                candidates.push(start);
-            }
-            // The two characters before this one may begin a word of two or more: may one
-            // start there? (One branch on most characters.)
-            if pending & 1 != 0 {
-                let third_filter = follows[pair_slot(pair)];
-                // A full filter: the pair may be a word by itself (a full slot is shared by
-                // every pair that hashes to it).
-                if third_filter == u64::MAX && self.starts.may_be_pair_word(pair) {
-                    candidates.push(self.pair_start_before(text, start as usize));
-                } else if third_filter & filter_bit(code) != 0 {
-                    let fourth_filter = self.starts.thirds[triple_slot(pair, code)];
-                    // A full filter: the three may be a word by themselves.
-                    if fourth_filter == u64::MAX {
-                        candidates.push(self.pair_start_before(text, start as usize));
-                    } else if fourth_filter != 0 {
-                        self.note_if_fourth_follows(
-                            text,
-                            fourth_filter,
-                            start,
-                            index as usize,
-                            candidates,
-                        );
-                    }
-                }
-            }
-            // No branch on a character that occurs in no word: the mask of code 0 is empty.
-            pending = second_masks[(pair & 0x7FFF) as usize] >> (code & 63);
-            pair = (pair << 16) | u32::from(code);
+            };
+            let start = index;
+            let (code, next) = self.code_at(table, text, index as usize, lead);
+            index = next as u32;
+            keep(code, start);
         }
-        // Only a word of exactly two characters can end the message.
-        if pending & 1 != 0
-            && follows[pair_slot(pair)] == u64::MAX
-            && self.starts.may_be_pair_word(pair)
-        {
-            candidates.push(self.pair_start_before(text, text.len()));
+        // The last character kept can only be a word by itself.
+        passed[passing] = previous;
+        passing += usize::from(previous_code >> 15);
+        // The lookahead of `may_begin_longer_word` reads no code past the text's.
+        codes[kept] = OTHER;
+        scratch.kept = kept;
+        scratch.passing = passing;
+    }
+
+    /// Whether a word of two or more characters may start at `codes[at]`, whose first filter
+    /// passed: the filters of pairs and triples of [`Starts`].
+    #[inline]
+    fn may_begin_longer_word(&self, codes: &[u16], at: usize) -> bool {
+        let (Some(&first), Some(&second)) = (codes.get(at), codes.get(at + 1)) else {
+            return false;
+        };
+        let pair = pair_key(first, second);
+        let third_filter = self.starts.follows[pair_slot(pair)];
+        // A full filter: the pair may be a word by itself (a full slot is shared by every
+        // pair that hashes to it).
+        if third_filter == u64::MAX && self.starts.may_be_pair_word(pair) {
+            return true;
+        }
+        let Some(&third) = codes.get(at + 2) else {
+            return false;
+        };
+        if third_filter & filter_bit(third) == 0 {
+            return false;
+        }
+        let fourth_filter = self.starts.thirds[triple_slot(pair, third)];
+        // A full filter: the three may be a word by themselves.
+        fourth_filter == u64::MAX
+            || codes
+                .get(at + 3)
+                .is_some_and(|&fourth| fourth_filter & filter_bit(fourth) != 0)
+    }
+
+    /// Note in `scratch.candidates` the byte offsets of `text` where a word may start, in
+    /// order: the coding pass, then the filters of pairs and triples at the positions that
+    /// passed the first one.
+    fn note_candidates(&self, text: &str, scratch: &mut Scratch) {
+        self.code_message(text, scratch);
+        let codes = &scratch.codes[..scratch.kept];
+        scratch.candidates.clear();
+        for &entry in &scratch.passed[..scratch.passing] {
+            let (at, start) = passed_position(entry);
+            if codes[at] & SINGLE != 0 || self.may_begin_longer_word(codes, at) {
+                scratch.candidates.push(start);
+            }
         }
     }
 
-    fn check_with(&self, direction: Direction, text: &str, candidates: &mut Vec<u32>) -> Verdict {
+    fn check_with(&self, direction: Direction, text: &str, scratch: &mut Scratch) -> Verdict {
         assert!(
             text.len() <= u32::MAX as usize,
             "offsets are 32-bit: a message is shorter than 4 GiB"
         );
-        candidates.clear();
-        self.note_candidates(text, candidates);
+        self.note_candidates(text, scratch);
+        let candidates = &scratch.candidates;
         if candidates.is_empty() {
             return Verdict::clean(direction);
         }
-        // Noted out of order where a one-character word is followed by a pair.
-        candidates.sort_unstable();
+        debug_assert!(candidates.windows(2).all(|pair| pair[0] < pair[1]));
         // (start, end) in bytes of the message, and the word.
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         let mut allowed: Vec<(usize, usize)> = Vec::new();
-        // A position may be noted twice (a one-character word and a longer one).
-        for (at, &start) in candidates.iter().enumerate() {
-            if at > 0 && candidates[at - 1] == start {
-                continue;
-            }
+        for &start in candidates {
             let start = start as usize;
             if let Some((word, end)) = self.longest_at(&self.word_automaton, text, start) {
                 found.push((start, end, word));
@@ -1286,27 +1339,39 @@ class
     }
 
     #[test]
-    fn every_three_byte_character_decodes_to_its_scalar_value() {
-        let mut encoded = [0u8; 4];
-        for scalar in 0x800..=0xFFFF {
+    fn every_character_of_the_basic_plane_decodes_to_its_scalar_value_and_length() {
+        for scalar in 0..=0xFFFF {
             let Some(character) = char::from_u32(scalar) else {
                 continue; // surrogates
             };
-            character.encode_utf8(&mut encoded);
-            // Whatever the fourth byte is (the next character's lead, or a continuation).
-            for fourth in [0x00, 0x7F, 0x80, 0xBF, 0xE4, 0xFF] {
-                encoded[3] = fourth;
+            let mut encoded = [0u8; 4];
+            let length = character.encode_utf8(&mut encoded).len();
+            // Whatever follows (the next characters' bytes, or continuations).
+            for next in [0x00, 0x7F, 0x80, 0xBF, 0xE4, 0xFF] {
+                encoded[length..].fill(next);
                 let word = u32::from_be_bytes(encoded);
-                assert_eq!(three_byte_scalar(word), scalar, "{character:?}");
+                let class = word >> 28;
+                assert_ne!(class, 0xF, "{character:?}");
+                assert_eq!(scalar_by_shifts(word), scalar, "{character:?}");
+                assert_eq!(
+                    (CHARACTER_LENGTHS >> (class * 4)) & 0xF,
+                    length as u64,
+                    "{character:?}"
+                );
+                if length == 3 {
+                    assert_eq!(three_byte_scalar(word), scalar, "{character:?}");
+                }
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("bmi2") {
                     // SAFETY: the processor has BMI2, checked just above.
                     let gathered =
-                        unsafe { std::arch::x86_64::_pext_u32(word, THREE_BYTE_SCALAR_BITS) };
+                        unsafe { std::arch::x86_64::_pext_u32(word, SCALAR_BITS[class as usize]) };
                     assert_eq!(gathered, scalar, "{character:?}");
                 }
             }
         }
+        // Four-byte characters are told apart by their lead.
+        assert_eq!(u32::from_be_bytes(*b"\xF0\xA0\xAE\xB7") >> 28, 0xF);
     }
 
     /// A list of `words`, all in one section (`[mask]`, ...).
@@ -1368,20 +1433,46 @@ class
             proptest::prop_assert_eq!(verdict.delivery, delivery);
         }
 
-        /// The coding pass notes the same candidate positions whichever way this processor
-        /// decodes three-byte characters, on text of one-, two-, three- and four-byte
+        /// The coding pass keeps the same codes and starts whichever way this processor
+        /// gathers scalar values, on text of one-, two-, three- and four-byte
         /// characters and separators, each near the end of the text too (where fewer than
         /// four bytes remain).
         #[test]
-        fn the_portable_and_the_native_coding_pass_note_the_same_candidates(
+        fn the_portable_and_the_native_coding_pass_keep_the_same_codes(
             words in proptest::collection::btree_set("[赌博傻瓜abé𠮷]{1,4}", 1..12),
             message in "[赌博賭傻瓜abAéÉ«𠮷 ，x]{0,40}",
         ) {
             let list = list_of("[flag]", &words);
-            let (mut portable, mut native) = (Vec::new(), Vec::new());
-            list.scan(&message, &mut portable, three_byte_scalar);
-            list.note_candidates(&message, &mut native);
-            proptest::prop_assert_eq!(portable, native);
+            let coded = |scratch: &Scratch| {
+                (
+                    scratch.codes[..scratch.kept].to_vec(),
+                    scratch.passed[..scratch.passing].to_vec(),
+                )
+            };
+            let (mut portable, mut native) = (Scratch::default(), Scratch::default());
+            list.code_pass(&message, &mut portable, scalar_by_shifts);
+            list.code_message(&message, &mut native);
+            proptest::prop_assert_eq!(coded(&portable), coded(&native));
+            // And both agree with decoding and filtering one character at a time.
+            let kept: Vec<(u16, u32)> = message
+                .char_indices()
+                .map(|(at, character)| (list.code_of(character), at as u32))
+                .filter(|(code, _)| *code != DROPPED)
+                .collect();
+            let second_masks = list.coding.second_masks();
+            let passed: Vec<u64> = kept
+                .iter()
+                .enumerate()
+                .filter(|(at, (code, _))| {
+                    let begins = kept.get(at + 1).is_some_and(|(next, _)| {
+                        second_masks[usize::from(code & !SINGLE)] & filter_bit(*next) != 0
+                    });
+                    code & SINGLE != 0 || begins
+                })
+                .map(|(at, (_, start))| passed_entry(at, *start))
+                .collect();
+            let codes: Vec<u16> = kept.iter().map(|(code, _)| *code).collect();
+            proptest::prop_assert_eq!(coded(&portable), (codes, passed));
         }
     }
 }

@@ -240,6 +240,13 @@ impl Endpoint {
     }
 
     /// What the audit log names as the target: `agent/sales-1`, `queues`, `entry-point/4000`.
+    /// Whether an allowed request is audited once its answer is known rather than before it
+    /// is carried out: creating a contact, which the word list can still refuse (a ticket
+    /// with a blocked word is not created, and its record must not say `allowed`).
+    pub fn is_audited_after_its_answer(self) -> bool {
+        self == Endpoint::QueueContacts
+    }
+
     pub fn target(self, subject: &str) -> String {
         if self == Endpoint::Contact {
             return format!("contact/{subject}");
@@ -366,6 +373,9 @@ impl Access {
     /// is (none when it is unknown): an outbound call's agent, a call's queue and the agent
     /// it talks to. `now_unix_ms` stamps the audit record. Argon2 verification and the audit
     /// log's disk writes happen here, so an async caller runs it on a blocking thread.
+    ///
+    /// For an endpoint [`Endpoint::is_audited_after_its_answer`], an allowed request is not
+    /// audited here: the caller answers it, then reports with [`Access::report_answer`].
     pub fn check(
         &self,
         token: Option<&str>,
@@ -392,6 +402,9 @@ impl Access {
         };
         let action = endpoint.action(acting_on, place);
         match self {
+            Access::Guarded(guard) if endpoint.is_audited_after_its_answer() => {
+                guard.check_before_trying(token, action, &endpoint.target(subject), now_unix_ms)
+            }
             Access::Guarded(guard) => {
                 guard.check(token, action, &endpoint.target(subject), now_unix_ms)
             }
@@ -423,6 +436,32 @@ impl Access {
                 })
             }
         }
+    }
+
+    /// Audit an allowed request of an endpoint [`Endpoint::is_audited_after_its_answer`] once
+    /// it is answered: `allowed` when it was carried out, `failed` with why (`failure`) when
+    /// not. Nothing to do with the shared token, which audits nothing.
+    pub fn report_answer(
+        &self,
+        principal: &Principal,
+        endpoint: Endpoint,
+        subject: &str,
+        failure: Option<&str>,
+        now_unix_ms: i64,
+    ) -> Result<(), Refusal> {
+        let Access::Guarded(guard) = self else {
+            return Ok(());
+        };
+        debug_assert!(endpoint.is_audited_after_its_answer());
+        // The record names the action and its target; the scope was checked before.
+        let action = endpoint.action(subject, Place::default());
+        guard.report_carried_out(
+            principal,
+            action,
+            &endpoint.target(subject),
+            failure,
+            now_unix_ms,
+        )
     }
 
     /// The guard, when requests are checked by role.

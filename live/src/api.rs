@@ -447,6 +447,9 @@ pub enum CommandError {
     Refused(String),
     /// The contact is someone else's (a chat not offered to the agent asking).
     Forbidden(String),
+    /// The word list blocked it (a ticket whose subject or body holds a blocked word): nothing
+    /// was created; the message names no word.
+    Blocked(String),
     /// The switch task is busy (its command queue is full) or stopping.
     Unavailable,
 }
@@ -462,7 +465,8 @@ impl std::fmt::Display for CommandError {
             CommandError::Refused(reason)
             | CommandError::Invalid(reason)
             | CommandError::Forbidden(reason)
-            | CommandError::NotFound(reason) => f.write_str(reason),
+            | CommandError::NotFound(reason)
+            | CommandError::Blocked(reason) => f.write_str(reason),
             CommandError::Unavailable => f.write_str("the switch is busy or stopping"),
         }
     }
@@ -479,7 +483,7 @@ pub fn http_status(error: &CommandError) -> u16 {
         | CommandError::NotFound(_) => 404,
         CommandError::Refused(_) => 409,
         CommandError::Forbidden(_) => 403,
-        CommandError::Invalid(_) => 422,
+        CommandError::Invalid(_) | CommandError::Blocked(_) => 422,
         CommandError::Unavailable => 503,
     }
 }

@@ -244,6 +244,8 @@ async fn authorize(
     let access = state.access.clone();
     let access_is_guarded = access.guard().is_some();
     let places = state.places.clone();
+    let audited_after_answer = access_is_guarded && endpoint.is_audited_after_its_answer();
+    let report = audited_after_answer.then(|| (access.clone(), subject.clone()));
     let check = move || {
         access.check(
             token.as_deref(),
@@ -264,8 +266,14 @@ async fn authorize(
     };
     match checked {
         Ok(Ok(principal)) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
+            request.extensions_mut().insert(principal.clone());
+            let response = next.run(request).await;
+            match report {
+                Some((access, subject)) => {
+                    report_answer(access, principal, endpoint, subject, response).await
+                }
+                None => response,
+            }
         }
         Ok(Err(refusal)) => {
             tracing::info!(
@@ -280,6 +288,51 @@ async fn authorize(
             "the authorization check failed".into(),
         )),
     }
+}
+
+/// Why a handler did not carry out an allowed request, for its audit record
+/// ([`Endpoint::is_audited_after_its_answer`]): put in the response's extensions.
+#[derive(Clone, Copy, Debug)]
+struct NotCarriedOut(&'static str);
+
+/// The audit record of an allowed request once it is answered: `failed` with the handler's
+/// [`NotCarriedOut`] (or the status it answered) when it was not carried out. The request was
+/// answered already, so a record that cannot be written changes nothing of it; it is logged.
+async fn report_answer(
+    access: Access,
+    principal: Principal,
+    endpoint: Endpoint,
+    subject: String,
+    response: Response,
+) -> Response {
+    let status = response.status();
+    let failure = match response.extensions().get::<NotCarriedOut>() {
+        Some(NotCarriedOut(why)) => Some(why.to_string()),
+        None if !status.is_success() => Some(format!("answered {}", status.as_u16())),
+        None => None,
+    };
+    let report = move || {
+        access.report_answer(
+            &principal,
+            endpoint,
+            &subject,
+            failure.as_deref(),
+            now_unix_ms(),
+        )
+    };
+    match tokio::task::spawn_blocking(report).await {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => tracing::error!(
+            endpoint = endpoint.route().1,
+            problem = refusal.message(),
+            "an answered request could not be audited"
+        ),
+        Err(_) => tracing::error!(
+            endpoint = endpoint.route().1,
+            "an answered request could not be audited"
+        ),
+    }
+    response
 }
 
 async fn health(State(state): State<ApiState>) -> Response {
@@ -721,13 +774,26 @@ async fn create_contact(
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
-    match ask(&state, Command::CreateTicket { queue, ticket }).await {
+    match state
+        .switch
+        .ask(Command::CreateTicket { queue, ticket })
+        .await
+    {
         Ok(reply) => {
             let mut response = reply_response(&state, reply);
             *response.status_mut() = StatusCode::CREATED;
             response
         }
-        Err(response) => response,
+        Err(error) => {
+            let blocked = matches!(error, CommandError::Blocked(_));
+            let mut response = error_response(error);
+            if blocked {
+                response
+                    .extensions_mut()
+                    .insert(NotCarriedOut("blocked word"));
+            }
+            response
+        }
     }
 }
 

@@ -13,8 +13,9 @@
 //! `words.mask`, `words.flag`: the words and the decision, never the message), which is how
 //! supervisors see flags.
 //!
-//! A word list taken by a reload, or refused, is audited too (`words.reloaded`,
-//! `words.reload_refused`): the file, the counts and the list's digest, never its words.
+//! The word list read at start-up, one taken by a reload, and one refused are audited too
+//! (`words.loaded`, `words.reloaded`, `words.reload_refused`): the file, the counts and the
+//! list's digest, never its words.
 
 use std::sync::Arc;
 
@@ -85,6 +86,17 @@ fn merged(direction: Direction, verdicts: &[Verdict]) -> Verdict {
     }
 }
 
+/// What the audit log records about a word list in force: its file, its counts and the
+/// SHA-256 of its text, never a word.
+fn word_list_detail(list: &SensitiveWords, file: &str) -> serde_json::Value {
+    serde_json::json!({
+        "file": file,
+        "words": list.word_count(),
+        "allowed": list.allowed_count(),
+        "sha256": list.digest(),
+    })
+}
+
 impl Switch {
     /// Check chat messages against `list` from now on.
     pub fn with_sensitive_words(mut self, list: Arc<SensitiveWords>) -> Self {
@@ -104,12 +116,7 @@ impl Switch {
             words: list.word_count(),
             allowed: list.allowed_count(),
         };
-        let detail = serde_json::json!({
-            "file": file,
-            "words": view.words,
-            "allowed": view.allowed,
-            "sha256": list.digest(),
-        });
+        let detail = word_list_detail(&list, &file);
         self.sensitive_words = Some(list);
         self.audit_record(
             "server",
@@ -120,6 +127,18 @@ impl Switch {
             detail,
         );
         Reply::WordList(view)
+    }
+
+    /// Audit the word list read when the server started (`words.loaded`, from `file`): the
+    /// same counts and digest a reload records, so the audit log names every list that was
+    /// ever in force. Call it once the audit log is kept ([`Switch::with_audit_log`]);
+    /// nothing without a list.
+    pub fn audit_sensitive_words_loaded(&mut self, file: &str) {
+        let Some(list) = self.sensitive_words.clone() else {
+            return;
+        };
+        let detail = word_list_detail(&list, file);
+        self.audit_record("server", None, "words.loaded", "words".into(), true, detail);
     }
 
     /// A changed word list was refused (`problem` says where): the list in force stays.

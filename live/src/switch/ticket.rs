@@ -77,7 +77,7 @@ impl Switch {
         // The subject and body pass the word list before the ticket exists: a blocked one is
         // not created, and its creator is not told which word did it.
         let Some((subject, body)) = self.intercept_new_ticket(&queue, subject, body) else {
-            return Err(CommandError::Invalid(
+            return Err(CommandError::Blocked(
                 "the ticket was not created: its subject or body breaks the service's content \
                  rules"
                     .into(),
