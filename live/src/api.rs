@@ -43,6 +43,15 @@ pub enum Command {
         fenced: bool,
         reason: String,
     },
+    /// etcd has the callback request `call_id` (`[live.failover] replication`).
+    CallbackReplicated {
+        call_id: String,
+    },
+    /// Queue callback requests claimed in etcd from `from_site`, whose lease is gone.
+    TakeOverCallbacks {
+        requests: Vec<crate::switch::ReplicatedCallback>,
+        from_site: String,
+    },
     Metrics,
     /// The calls an agent's phone rings or talks on now.
     AgentContacts {

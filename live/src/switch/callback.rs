@@ -40,7 +40,7 @@ use crate::cdr::{CdrRecord, Direction};
 use crate::sip::message::{Method, NameAddr, Request, SipUri};
 
 /// The status that hangs up a caller who asked to be called back.
-const CALLER_RELEASED_STATUS: u16 = 480;
+pub(super) const CALLER_RELEASED_STATUS: u16 = 480;
 
 /// A call whose caller asked to be called back.
 #[derive(Clone, Debug)]
@@ -58,6 +58,35 @@ pub(super) struct Callback {
     customer_status: Option<u16>,
     /// The call back is recorded once the agent answers (see `recording`).
     recorded: bool,
+}
+
+impl Callback {
+    /// A request another site confirmed, queued here (`replicated_callbacks`): not placed yet.
+    pub(super) fn taken_over(number: String, trunk: usize, recorded: bool) -> Callback {
+        Callback {
+            number,
+            trunk,
+            dial: None,
+            placed: false,
+            customer_answered_ms: None,
+            customer_status: None,
+            recorded,
+        }
+    }
+
+    /// The number to call back (unmasked).
+    pub(super) fn number(&self) -> &str {
+        &self.number
+    }
+
+    pub(super) fn trunk(&self) -> usize {
+        self.trunk
+    }
+
+    /// An agent answered and the customer's number was dialled: the request is being served.
+    pub(super) fn is_placed(&self) -> bool {
+        self.placed
+    }
 }
 
 /// The CDR status of a customer leg the switch cancelled at its ring timeout: the INVITE's
@@ -128,7 +157,9 @@ impl Switch {
             .calls
             .get(&contact)
             .is_some_and(|call| call.caller.final_status.is_none() && !call.caller.gone);
-        if caller_waiting {
+        // Under synchronous replication the caller is told only once etcd has the request
+        // (`replicated_callbacks`).
+        if caller_waiting && !self.confirms_after_replication() {
             self.answer_caller(contact, CALLER_RELEASED_STATUS);
         }
     }
