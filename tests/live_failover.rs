@@ -383,8 +383,11 @@ event_route[dispatcher:dst-up] {{
 
 /// The center both sites serve: one voice queue, each site's agents a group of their own; one
 /// file per site, with its `[live.failover]` lease in its own etcd member when `network` has a
-/// backbone.
-fn write_centers(folder: &Path, network: &Network) -> Vec<PathBuf> {
+/// backbone. With `replication` (`"sync"`, `"async"`), the callback requests of the queue
+/// `callbacks` are replicated so: its callers become callback requests after 1 s, and no agent
+/// serves it, so that a request stays queued wherever it is; the trunk they would be called
+/// back through is the carrier (its gateway a port nobody answers: nobody is called back).
+fn write_centers(folder: &Path, network: &Network, replication: Option<&str>) -> Vec<PathBuf> {
     let mut center = String::from(
         "[center]\noffer_timeout = \"2s\"\nmax_no_answers = 0\n\n\
          [[queue]]\nname = \"hotline\"\nchannel = \"voice\"\nskills = [\"hotline\"]\n",
@@ -418,6 +421,17 @@ fn write_centers(folder: &Path, network: &Network) -> Vec<PathBuf> {
                      lease_ttl = \"{}s\"\n",
                     network.backbone_address(index),
                     LEASE_TTL.as_secs()
+                ));
+            }
+            if let Some(replication) = replication {
+                text.push_str(&format!(
+                    "replication = \"{replication}\"\n\n\
+                     [[queue]]\nname = \"callbacks\"\nchannel = \"voice\"\nskills = [\"callback\"]\n\
+                     max_wait = \"1s\"\non_max_wait = \"callback\"\n\n\
+                     [[live.trunk]]\nname = \"carrier\"\ngateways = [\"{carrier}:{}\"]\n\
+                     allow = [\"{carrier}/32\"]\n",
+                    network.free_carrier_port(),
+                    carrier = network.carrier_address(),
                 ));
             }
             let path = folder.join(format!("center-{name}.toml"));
@@ -689,16 +703,34 @@ struct TwoSites {
 
 impl TwoSites {
     fn start() -> TwoSites {
-        TwoSites::start_with(Network::new(SITE_NAMES.len()))
+        TwoSites::start_with(Network::new(SITE_NAMES.len()), None)
     }
 
     /// The sites, each holding a lease in a three-member etcd cluster (the two sites and an
     /// arbiter) over a backbone the carrier does not use.
     fn start_with_leases() -> TwoSites {
-        TwoSites::start_with(Network::with_backbone(SITE_NAMES.len()))
+        TwoSites::start_with(Network::with_backbone(SITE_NAMES.len()), None)
     }
 
-    fn start_with(network: Network) -> TwoSites {
+    /// [`TwoSites::start_with_leases`], callback requests replicated as `replication` says,
+    /// once both sites hold their lease.
+    fn start_replicating(replication: &str) -> TwoSites {
+        let two_sites =
+            TwoSites::start_with(Network::with_backbone(SITE_NAMES.len()), Some(replication));
+        for site in &two_sites.sites {
+            // Generous: three etcd members elect a leader and grant both leases.
+            let held = wait_for(Duration::from_secs(30), || site.fenced() == Some(false));
+            assert!(
+                held,
+                "{} never held its lease:\n{}",
+                site.name,
+                site.log_text()
+            );
+        }
+        two_sites
+    }
+
+    fn start_with(network: Network, replication: Option<&str>) -> TwoSites {
         require_namespaces_and_kamailio();
         let folder = Folder::new();
         let etcd = if network.backbone_prefix.is_some() {
@@ -706,7 +738,7 @@ impl TwoSites {
         } else {
             Vec::new()
         };
-        let centers = write_centers(folder.path(), &network);
+        let centers = write_centers(folder.path(), &network, replication);
         let sites: Vec<Site> = (0..SITE_NAMES.len())
             .map(|index| Site::start(&network, folder.path(), &centers[index], index))
             .collect();
@@ -748,6 +780,17 @@ impl TwoSites {
     /// `BEFORE_KILL_MS`, and measures the switchover; then restarts the victim with its data,
     /// re-registers its agents and waits until the proxy sends it calls again.
     fn kill_under_load(&mut self, victim: usize, round: usize) -> Kill {
+        self.kill_under_load_after(victim, round, |_| {})
+    }
+
+    /// [`TwoSites::kill_under_load`], running `under_load` once the callers have started and
+    /// before the kill (which comes `BEFORE_KILL_MS` after they started, or when it returns).
+    fn kill_under_load_after(
+        &mut self,
+        victim: usize,
+        round: usize,
+        under_load: impl FnOnce(&TwoSites),
+    ) -> Kill {
         let calls = CALLS_PER_SECOND * (BEFORE_KILL_MS + AFTER_KILL_MS) / 1_000;
         let log_path = self.folder.path().join(format!("callers-{round}.log"));
         let screen = self.folder.path().join(format!("callers-{round}.screen"));
@@ -777,7 +820,10 @@ impl TwoSites {
                 .spawn()
                 .unwrap(),
         ));
-        std::thread::sleep(Duration::from_millis(BEFORE_KILL_MS));
+        let load_started = std::time::Instant::now();
+        under_load(self);
+        let baseline = Duration::from_millis(BEFORE_KILL_MS);
+        std::thread::sleep(baseline.saturating_sub(load_started.elapsed()));
         let downs_before = self.carrier_events("site down", victim);
         let fault_unix_ms = unix_ms();
         let site = &mut self.sites[victim];
@@ -1084,4 +1130,272 @@ fn a_site_cut_from_the_others_fences_itself_within_its_lease_and_serves_again_on
         "south fenced itself when north came back:\n{}",
         south.log_text()
     );
+}
+
+/// Callers ask `site` itself (not through the carrier's proxy, so that every request is made
+/// there) for `count` callbacks, 10 a second, from the carrier's address (the trunk's
+/// allow-list): each waits the queue `callbacks`' max wait and is hung up with 480, the
+/// request's confirmation. Every caller must be confirmed.
+fn request_callbacks(two_sites: &TwoSites, site: usize, count: usize) {
+    let mut callers = start_callback_requests(two_sites, site, count);
+    let site = &two_sites.sites[site];
+    let status = callers.wait(Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "not every callback request at {} was confirmed: {status:?}\n{}",
+        site.name,
+        site.log_text()
+    );
+}
+
+/// The callers of [`request_callbacks`], left running (they give up after 30 s).
+fn start_callback_requests(two_sites: &TwoSites, site: usize, count: usize) -> Guard {
+    let network = &two_sites.network;
+    let site = &two_sites.sites[site];
+    Guard(Some(
+        Command::new("sipp")
+            .arg(format!("{}:{SIP_PORT}", site.address))
+            .args([
+                "-sf",
+                &sipp_file("caller_callback_wait.xml"),
+                "-s",
+                "callbacks",
+            ])
+            .args(["-key", "caller", "4930555123"])
+            .args(["-i", &network.carrier_address()])
+            .args(["-p", &network.free_carrier_port().to_string()])
+            .args(["-r", "10", "-m", &count.to_string()])
+            .args(["-nostdin", "-timeout", "30", "-timeout_error"])
+            .current_dir(two_sites.folder.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ))
+}
+
+impl Site {
+    /// A figure of the site's `/metrics` (`name` with its labels, if any).
+    fn metric(&self, name: &str) -> Option<u64> {
+        let (status, text) = http_to(
+            &self.address,
+            HTTP_PORT,
+            "GET",
+            "/metrics",
+            Some("test-token"),
+            "",
+        );
+        if status != 200 {
+            return None;
+        }
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    /// Contacts waiting in `queue` at the site (`GET /queues/{queue}`).
+    fn waiting(&self, queue: &str) -> Option<u64> {
+        let (status, body) = http_to(
+            &self.address,
+            HTTP_PORT,
+            "GET",
+            &format!("/queues/{queue}"),
+            Some("test-token"),
+            "",
+        );
+        let view: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (status == 200).then(|| view["waiting"].as_u64())?
+    }
+}
+
+impl TwoSites {
+    /// The callback request keys in etcd (`switchboard/callbacks/SITE/CALL-ID`), read with
+    /// `etcdctl` from the arbiter's namespace.
+    fn request_keys(&self) -> Vec<String> {
+        let arbiter = SITE_NAMES.len();
+        let output = Command::new("ip")
+            .args(["netns", "exec", &self.network.namespace(arbiter), "etcdctl"])
+            .args([
+                "--endpoints",
+                &format!("http://{}:2379", self.network.backbone_address(arbiter)),
+            ])
+            .args(["get", "--prefix", "switchboard/callbacks/", "--keys-only"])
+            .env("ETCDCTL_API", "3")
+            .output()
+            .expect("etcdctl (Debian's etcd-client) runs");
+        assert!(
+            output.status.success(),
+            "etcdctl: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `kill -9` of `site`'s `serve`.
+    fn kill(&mut self, site: usize) {
+        let site = &mut self.sites[site];
+        let serve = site.process.0.as_mut().expect("the site runs");
+        serve.kill().unwrap();
+        serve.wait().unwrap();
+        site.process.0 = None;
+    }
+}
+
+/// Callback requests confirmed at north under synchronous replication, north killed with
+/// `kill -9` under the carrier's load: south claims every one of them from etcd once north's
+/// lease is gone and queues each once; north, started again, takes none back; no call is
+/// answered twice and every call that ended normally has one CDR.
+#[test]
+fn with_synchronous_replication_every_confirmed_callback_request_is_queued_once_at_the_survivor() {
+    const REQUESTS: u64 = 12;
+    let mut two_sites = TwoSites::start_replicating("sync");
+    let kill = two_sites.kill_under_load_after(0, 0, |two_sites| {
+        request_callbacks(two_sites, 0, REQUESTS as usize);
+    });
+    print_kill(1, &kill);
+    let (north, south) = (&two_sites.sites[0], &two_sites.sites[1]);
+    let taken_over = wait_for(Duration::from_secs(15), || {
+        south.metric("switchboard_callbacks_taken_over_total") == Some(REQUESTS)
+    });
+    assert!(
+        taken_over,
+        "south took over {:?} of {REQUESTS} requests:\n{}",
+        south.metric("switchboard_callbacks_taken_over_total"),
+        south.log_text()
+    );
+    assert_eq!(
+        south.waiting("callbacks"),
+        Some(REQUESTS),
+        "queued once each"
+    );
+    // North, back with a new lease, finds nothing of its own left to take back.
+    std::thread::sleep(LEASE_TTL);
+    assert_eq!(
+        north.metric("switchboard_callbacks_taken_over_total"),
+        Some(0)
+    );
+    assert_eq!(north.waiting("callbacks"), Some(0));
+    assert_eq!(south.waiting("callbacks"), Some(REQUESTS));
+    assert!(
+        south.log_text().contains("from_site=\"north\""),
+        "the takeover is logged with the site it came from:\n{}",
+        south.log_text()
+    );
+    let keys = two_sites.request_keys();
+    assert_eq!(keys.len() as u64, REQUESTS, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|key| key.starts_with("switchboard/callbacks/south/")),
+        "{keys:?}"
+    );
+    check_records(&mut two_sites, &[kill]);
+    // Still waiting when south stopped: left in etcd for the next start, not ended.
+    assert_eq!(two_sites.request_keys().len() as u64, REQUESTS);
+}
+
+/// Asynchronous replication: requests confirmed at north while it is cut from etcd's majority
+/// are reported unreplicated by north (`switchboard_callbacks_unreplicated`, the RPO); north
+/// is then killed with `kill -9` and the cut healed; south claims the rest, and the requests
+/// lost are the ones north reported, but for the one write in flight, which etcd may still
+/// commit after the kill.
+#[test]
+fn with_asynchronous_replication_a_kill_loses_the_requests_reported_unreplicated() {
+    const REPLICATED: u64 = 5;
+    const WHILE_CUT: u64 = 5;
+    let mut two_sites = TwoSites::start_replicating("async");
+    request_callbacks(&two_sites, 0, REPLICATED as usize);
+    let north = &two_sites.sites[0];
+    let written = wait_for(Duration::from_secs(10), || {
+        north.metric("switchboard_callbacks_replicated_total") == Some(REPLICATED)
+    });
+    assert!(
+        written,
+        "north's requests did not reach etcd:\n{}",
+        north.log_text()
+    );
+    assert_eq!(north.metric("switchboard_callbacks_unreplicated"), Some(0));
+
+    // Cut from the majority: etcd can commit nothing of north's, yet async confirms at once.
+    two_sites.network.set_backbone_link(0, false);
+    request_callbacks(&two_sites, 0, WHILE_CUT as usize);
+    let north = &two_sites.sites[0];
+    let reported = north
+        .metric("switchboard_callbacks_unreplicated")
+        .expect("north reports its RPO");
+    let oldest_ms = north
+        .metric("switchboard_callbacks_unreplicated_oldest_ms")
+        .expect("north reports the oldest's age");
+    assert_eq!(reported, WHILE_CUT);
+    assert!(oldest_ms > 0, "the oldest unreplicated request has an age");
+    two_sites.kill(0);
+    two_sites.network.set_backbone_link(0, true);
+
+    // The requests are written one at a time, each retried until etcd answers: the one in
+    // flight at the kill may still be committed once north's member rejoins the majority.
+    let south = &two_sites.sites[1];
+    let taken_over = wait_for(Duration::from_secs(15), || {
+        south
+            .metric("switchboard_callbacks_taken_over_total")
+            .is_some_and(|count| count >= REPLICATED)
+    });
+    assert!(
+        taken_over,
+        "south took over {:?}:\n{}",
+        south.metric("switchboard_callbacks_taken_over_total"),
+        south.log_text()
+    );
+    // Nothing more arrives later: what north had not written died with it.
+    std::thread::sleep(LEASE_TTL);
+    let taken_over = south
+        .metric("switchboard_callbacks_taken_over_total")
+        .unwrap();
+    let lost = REPLICATED + WHILE_CUT - taken_over;
+    println!("reported unreplicated {reported} (oldest {oldest_ms} ms), lost {lost}");
+    assert!(
+        lost == reported || lost + 1 == reported,
+        "lost {lost}, north reported {reported} unreplicated (one of them in flight)"
+    );
+    assert_eq!(south.waiting("callbacks"), Some(taken_over));
+    assert_eq!(two_sites.request_keys().len() as u64, taken_over);
+}
+
+/// Synchronous replication confirms nothing etcd's quorum does not have: callers who ask north
+/// for a callback while north is cut from the majority stay on the line (the requests counted
+/// unreplicated), and are hung up with their confirmation once the cut heals.
+#[test]
+fn with_synchronous_replication_a_request_is_confirmed_only_once_etcd_has_it() {
+    const REQUESTS: u64 = 3;
+    let two_sites = TwoSites::start_replicating("sync");
+    two_sites.network.set_backbone_link(0, false);
+    let mut callers = start_callback_requests(&two_sites, 0, REQUESTS as usize);
+    let north = &two_sites.sites[0];
+    // The queue's max wait is 1 s: by 3 s every caller would have been confirmed.
+    let unreplicated = wait_for(Duration::from_secs(5), || {
+        north.metric("switchboard_callbacks_unreplicated") == Some(REQUESTS)
+    });
+    assert!(unreplicated, "north:\n{}", north.log_text());
+    std::thread::sleep(Duration::from_secs(2));
+    let process = callers.0.as_mut().expect("the callers run");
+    assert!(
+        matches!(process.try_wait(), Ok(None)),
+        "a caller was hung up before etcd had its request"
+    );
+    assert_eq!(
+        north.metric("switchboard_callbacks_replicated_total"),
+        Some(0)
+    );
+
+    two_sites.network.set_backbone_link(0, true);
+    let status = callers.wait(Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the callers were not confirmed after the heal: {status:?}\n{}",
+        north.log_text()
+    );
+    assert_eq!(north.metric("switchboard_callbacks_unreplicated"), Some(0));
+    assert_eq!(two_sites.request_keys().len() as u64, REQUESTS);
 }
