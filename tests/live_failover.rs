@@ -1137,7 +1137,7 @@ fn a_site_cut_from_the_others_fences_itself_within_its_lease_and_serves_again_on
 /// allow-list): each waits the queue `callbacks`' max wait and is hung up with 480, the
 /// request's confirmation. Every caller must be confirmed.
 fn request_callbacks(two_sites: &TwoSites, site: usize, count: usize) {
-    let mut callers = start_callback_requests(two_sites, site, count);
+    let mut callers = start_callback_requests(two_sites, site, count, 10);
     let site = &two_sites.sites[site];
     let status = callers.wait(Duration::from_secs(30));
     assert!(
@@ -1148,8 +1148,14 @@ fn request_callbacks(two_sites: &TwoSites, site: usize, count: usize) {
     );
 }
 
-/// The callers of [`request_callbacks`], left running (they give up after 30 s).
-fn start_callback_requests(two_sites: &TwoSites, site: usize, count: usize) -> Guard {
+/// The callers of [`request_callbacks`], `per_second` a second, left running (they give up
+/// after 30 s).
+fn start_callback_requests(
+    two_sites: &TwoSites,
+    site: usize,
+    count: usize,
+    per_second: usize,
+) -> Guard {
     let network = &two_sites.network;
     let site = &two_sites.sites[site];
     Guard(Some(
@@ -1164,7 +1170,7 @@ fn start_callback_requests(two_sites: &TwoSites, site: usize, count: usize) -> G
             .args(["-key", "caller", "4930555123"])
             .args(["-i", &network.carrier_address()])
             .args(["-p", &network.free_carrier_port().to_string()])
-            .args(["-r", "10", "-m", &count.to_string()])
+            .args(["-r", &per_second.to_string(), "-m", &count.to_string()])
             .args(["-nostdin", "-timeout", "30", "-timeout_error"])
             .current_dir(two_sites.folder.path())
             .stdout(Stdio::null())
@@ -1371,7 +1377,7 @@ fn with_synchronous_replication_a_request_is_confirmed_only_once_etcd_has_it() {
     const REQUESTS: u64 = 3;
     let two_sites = TwoSites::start_replicating("sync");
     two_sites.network.set_backbone_link(0, false);
-    let mut callers = start_callback_requests(&two_sites, 0, REQUESTS as usize);
+    let mut callers = start_callback_requests(&two_sites, 0, REQUESTS as usize, 10);
     let north = &two_sites.sites[0];
     // The queue's max wait is 1 s: by 3 s every caller would have been confirmed.
     let unreplicated = wait_for(Duration::from_secs(5), || {
@@ -1398,4 +1404,69 @@ fn with_synchronous_replication_a_request_is_confirmed_only_once_etcd_has_it() {
     );
     assert_eq!(north.metric("switchboard_callbacks_unreplicated"), Some(0));
     assert_eq!(two_sites.request_keys().len() as u64, REQUESTS);
+}
+
+/// `scripts/failover-rpo.sh`: the recovery point of asynchronous replication under load.
+/// `FAILOVER_RPO_REQUESTS` callback requests (150 by default) at `FAILOVER_RPO_RATE` a second
+/// (50) at north beside the carrier's 10 calls a second, north's RPO gauges read every 20 ms
+/// while they are made; then `kill -9` of north and the requests south takes over.
+#[test]
+#[ignore = "a measurement: run by scripts/failover-rpo.sh"]
+fn asynchronous_recovery_point_under_load() {
+    let setting = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
+    };
+    let requests = setting("FAILOVER_RPO_REQUESTS", 150);
+    let rate = setting("FAILOVER_RPO_RATE", 50);
+    let mut two_sites = TwoSites::start_replicating("async");
+    let mut samples: Vec<(u64, u64)> = Vec::new();
+    let kill = two_sites.kill_under_load_after(0, 0, |two_sites| {
+        let mut callers = start_callback_requests(two_sites, 0, requests, rate);
+        let north = &two_sites.sites[0];
+        let process = callers.0.as_mut().expect("the callers run");
+        while matches!(process.try_wait(), Ok(None)) {
+            let count = north.metric("switchboard_callbacks_unreplicated");
+            let oldest_ms = north.metric("switchboard_callbacks_unreplicated_oldest_ms");
+            if let (Some(count), Some(oldest_ms)) = (count, oldest_ms) {
+                samples.push((count, oldest_ms));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = callers.wait(Duration::from_secs(1));
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "not every request was confirmed: {status:?}"
+        );
+        let last = (
+            north.metric("switchboard_callbacks_unreplicated"),
+            north.metric("switchboard_callbacks_requested_total"),
+        );
+        println!("at the kill: unreplicated, requested: {last:?}");
+    });
+    print_kill(1, &kill);
+    let south = &two_sites.sites[1];
+    wait_for(Duration::from_secs(15), || {
+        south
+            .metric("switchboard_callbacks_taken_over_total")
+            .is_some_and(|count| count > 0)
+    });
+    std::thread::sleep(LEASE_TTL);
+    let taken_over = south
+        .metric("switchboard_callbacks_taken_over_total")
+        .unwrap_or(0);
+    let peak = samples.iter().map(|(count, _)| *count).max().unwrap_or(0);
+    let oldest = samples.iter().map(|(_, age)| *age).max().unwrap_or(0);
+    let mut counts: Vec<u64> = samples.iter().map(|(count, _)| *count).collect();
+    counts.sort_unstable();
+    let median = counts.get(counts.len() / 2).copied().unwrap_or(0);
+    println!(
+        "{requests} requests at {rate}/s: {} samples of north's gauges, unreplicated median \
+         {median}, peak {peak}, oldest {oldest} ms; taken over by south {taken_over}, lost {}",
+        samples.len(),
+        requests as u64 - taken_over.min(requests as u64)
+    );
+    check_records(&mut two_sites, &[kill]);
 }

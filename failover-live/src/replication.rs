@@ -166,22 +166,48 @@ impl Etcd {
 
     /// Write `value` at `key` unless a key is there already; false when one was.
     pub async fn create(&self, key: &str, value: &str) -> Result<bool, String> {
-        self.transaction(
-            vec![serde_json::json!({
-                "key": base64_of(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"
-            })],
-            vec![serde_json::json!({ "request_put": { "key": base64_of(key), "value": base64_of(value) } })],
-        )
-        .await
+        self.transaction(vec![Etcd::absent(key)], vec![Etcd::put(key, value)])
+            .await
+    }
+
+    /// Write each `(key, value)` where no key is, in one transaction when none is there yet;
+    /// a key there already (a write retried after a lost answer) is left as it is.
+    pub async fn create_all(&self, writes: &[(String, String)]) -> Result<(), String> {
+        let compare = writes.iter().map(|(key, _)| Etcd::absent(key)).collect();
+        let success = writes
+            .iter()
+            .map(|(key, value)| Etcd::put(key, value))
+            .collect();
+        if self.transaction(compare, success).await? {
+            return Ok(());
+        }
+        for (key, value) in writes {
+            self.create(key, value).await?;
+        }
+        Ok(())
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), String> {
-        self.transaction(
-            Vec::new(),
-            vec![serde_json::json!({ "request_delete_range": { "key": base64_of(key) } })],
-        )
-        .await
-        .map(|_| ())
+        self.delete_all(&[key]).await
+    }
+
+    pub async fn delete_all(&self, keys: &[&str]) -> Result<(), String> {
+        let success = keys
+            .iter()
+            .map(|key| serde_json::json!({ "request_delete_range": { "key": base64_of(key) } }))
+            .collect();
+        self.transaction(Vec::new(), success).await.map(|_| ())
+    }
+
+    /// A comparison that holds when `key` does not exist.
+    fn absent(key: &str) -> serde_json::Value {
+        serde_json::json!({
+            "key": base64_of(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"
+        })
+    }
+
+    fn put(key: &str, value: &str) -> serde_json::Value {
+        serde_json::json!({ "request_put": { "key": base64_of(key), "value": base64_of(value) } })
     }
 
     /// Move `from` (as last read, at `mod_revision`) to `to` with `value`, in one step: false
@@ -197,9 +223,7 @@ impl Etcd {
         if from != to {
             success.push(serde_json::json!({ "request_delete_range": { "key": base64_of(from) } }));
         }
-        success.push(
-            serde_json::json!({ "request_put": { "key": base64_of(to), "value": base64_of(value) } }),
-        );
+        success.push(Etcd::put(to, value));
         self.transaction(
             vec![serde_json::json!({
                 "key": base64_of(from), "target": "MOD", "result": "EQUAL",
@@ -297,6 +321,10 @@ pub fn start(
 /// How long a write waits before it is tried again.
 const RETRY: Duration = Duration::from_millis(200);
 
+/// Changes written in one transaction at most: etcd refuses more than 128 operations in one
+/// (`--max-txn-ops`), and a request takes one.
+const MOST_IN_ONE_WRITE: usize = 64;
+
 async fn write(
     site: String,
     etcd: Etcd,
@@ -304,32 +332,65 @@ async fn write(
     handle: SwitchHandle,
     owner: watch::Receiver<String>,
 ) {
-    while let Some(change) = changes.recv().await {
-        match change {
-            CallbackChange::Requested(request) => {
-                let key = request_key(&site, &request.call_id);
-                let call_id = request.call_id.clone();
-                let value = serde_json::to_string(&StoredRequest {
-                    owner: owner.borrow().clone(),
-                    request,
-                })
-                .expect("a request serialises");
-                // A key there already is this write's, answered late the first time.
-                while let Err(error) = etcd.create(&key, &value).await {
-                    tracing::debug!(%error, %key, "callback request not written yet");
-                    tokio::time::sleep(RETRY).await;
+    // A change of the other kind than the batch being gathered, kept for the next one: the
+    // order of the changes is kept (a request's end is never written before the request).
+    let mut next: Option<CallbackChange> = None;
+    loop {
+        let first = match next.take() {
+            Some(change) => change,
+            None => match changes.recv().await {
+                Some(change) => change,
+                None => return,
+            },
+        };
+        let requested = matches!(first, CallbackChange::Requested(_));
+        let mut batch = vec![first];
+        while batch.len() < MOST_IN_ONE_WRITE {
+            match changes.try_recv() {
+                Ok(change) if matches!(change, CallbackChange::Requested(_)) == requested => {
+                    batch.push(change)
                 }
-                let command = Command::CallbackReplicated { call_id };
-                while handle.ask(command.clone()).await.is_err() {
-                    tokio::time::sleep(RETRY).await;
+                Ok(change) => {
+                    next = Some(change);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let owner = owner.borrow().clone();
+        let mut call_ids = Vec::with_capacity(batch.len());
+        let mut writes = Vec::with_capacity(batch.len());
+        for change in batch {
+            match change {
+                CallbackChange::Requested(request) => {
+                    let key = request_key(&site, &request.call_id);
+                    call_ids.push(request.call_id.clone());
+                    let value = serde_json::to_string(&StoredRequest {
+                        owner: owner.clone(),
+                        request,
+                    })
+                    .expect("a request serialises");
+                    writes.push((key, value));
+                }
+                CallbackChange::Ended { call_id } => {
+                    writes.push((request_key(&site, &call_id), String::new()))
                 }
             }
-            CallbackChange::Ended { call_id } => {
-                let key = request_key(&site, &call_id);
-                while let Err(error) = etcd.delete(&key).await {
-                    tracing::debug!(%error, %key, "ended callback request not deleted yet");
-                    tokio::time::sleep(RETRY).await;
-                }
+        }
+        if requested {
+            while let Err(error) = etcd.create_all(&writes).await {
+                tracing::debug!(%error, count = writes.len(), "callback requests not written yet");
+                tokio::time::sleep(RETRY).await;
+            }
+            let command = Command::CallbackReplicated { call_ids };
+            while handle.ask(command.clone()).await.is_err() {
+                tokio::time::sleep(RETRY).await;
+            }
+        } else {
+            let keys: Vec<&str> = writes.iter().map(|(key, _)| key.as_str()).collect();
+            while let Err(error) = etcd.delete_all(&keys).await {
+                tracing::debug!(%error, count = keys.len(), "ended callback requests not deleted yet");
+                tokio::time::sleep(RETRY).await;
             }
         }
     }

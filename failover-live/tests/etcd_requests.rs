@@ -113,5 +113,35 @@ async fn a_request_is_created_once_and_claimed_by_exactly_one_site() {
     assert!(etcd.claim(&south, revision, &south, &value).await.unwrap());
     etcd.delete(&south).await.unwrap();
     assert!(etcd.requests().await.unwrap().is_empty());
+
+    // Many at once, one of them written already: the others are written, that one is kept.
+    let writes: Vec<(String, String)> = (1..=3)
+        .map(|number| {
+            let stored = StoredRequest {
+                owner: "1.2".into(),
+                request: request(&format!("call-{number}@carrier")),
+            };
+            let key = request_key("north", &stored.request.call_id);
+            (key, serde_json::to_string(&stored).unwrap())
+        })
+        .collect();
+    assert!(etcd.create(&writes[1].0, &value).await.unwrap());
+    etcd.create_all(&writes).await.unwrap();
+    let requests = etcd.requests().await.unwrap();
+    let owners: Vec<(&str, &str)> = requests
+        .iter()
+        .map(|stored| (stored.call_id.as_str(), stored.stored.owner.as_str()))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("call-1@carrier", "1.2"),
+            ("call-2@carrier", "1.1"),
+            ("call-3@carrier", "1.2")
+        ]
+    );
+    let keys: Vec<&str> = writes.iter().map(|(key, _)| key.as_str()).collect();
+    etcd.delete_all(&keys).await.unwrap();
+    assert!(etcd.requests().await.unwrap().is_empty());
     assert!(etcd.live_sites().await.unwrap().is_empty());
 }

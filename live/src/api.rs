@@ -43,9 +43,9 @@ pub enum Command {
         fenced: bool,
         reason: String,
     },
-    /// etcd has the callback request `call_id` (`[live.failover] replication`).
+    /// etcd has these callback requests (`[live.failover] replication`), by Call-ID.
     CallbackReplicated {
-        call_id: String,
+        call_ids: Vec<String>,
     },
     /// Queue callback requests claimed in etcd from `from_site`, whose lease is gone.
     TakeOverCallbacks {

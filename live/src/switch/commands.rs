@@ -107,8 +107,10 @@ impl Switch {
                 self.metrics.site_fenced.set(i64::from(fenced));
                 Ok(Reply::Health(self.health_view()))
             }
-            Command::CallbackReplicated { call_id } => {
-                self.callback_replicated(&call_id);
+            Command::CallbackReplicated { call_ids } => {
+                for call_id in call_ids {
+                    self.callback_replicated(&call_id);
+                }
                 Ok(Reply::Health(self.health_view()))
             }
             Command::TakeOverCallbacks {
