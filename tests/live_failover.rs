@@ -405,6 +405,17 @@ fn write_centers(folder: &Path, network: &Network, replication: Option<&str>) ->
             ));
         }
     }
+    if replication.is_some() {
+        // The agent who calls back, registered only when a test wants the requests served.
+        center.push_str(&format!(
+            "\n[[agents]]\nname = \"{RECALL_GROUP}\"\ncount = 1\nskills = [\"callback\"]\n"
+        ));
+        let agent = format!("{RECALL_GROUP}-1");
+        secrets.push_str(&format!(
+            "[agents.{agent}]\nmd5 = \"{}\"\n",
+            md5_hex(&format!("{agent}:switchboard:{AGENT_PASSWORD}"))
+        ));
+    }
     center.push_str(
         "\n[live]\napi_token = \"test-token\"\nauto_ready = true\nblocked_status = 503\n\
          sip_t1 = \"200ms\"\ndialog_probe_interval = \"0s\"\nsecrets = \"secrets.toml\"\n\
@@ -515,6 +526,8 @@ fn md5_hex(text: &str) -> String {
 }
 
 const SITE_NAMES: [&str; 2] = ["north", "south"];
+/// The agent group that serves the queue `callbacks` (one agent, `recall-1`).
+const RECALL_GROUP: &str = "recall";
 
 /// One site: `switchboard serve` in its namespace, its data kept across restarts, and the
 /// SIPp phone (in the carrier's namespace) that answers for all its agents.
@@ -607,30 +620,7 @@ impl Site {
     /// Every agent of the site registers (digest-authenticated) with its phone's address.
     fn register_agents(&self, network: &Network, folder: &Path) {
         for number in 1..=AGENTS_PER_SITE {
-            let agent = format!("{}-{number}", self.name);
-            let mut register = Guard(Some(
-                Command::new("sipp")
-                    .arg(format!("{}:{SIP_PORT}", self.address))
-                    .args(["-sf", &sipp_file("register.xml")])
-                    .args(["-s", &agent, "-au", &agent, "-ap", AGENT_PASSWORD])
-                    .args(["-key", "contact_port", &self.phone_port.to_string()])
-                    .args(["-key", "expires", "3600"])
-                    .args(["-i", &network.carrier_address()])
-                    .args(["-p", &network.free_carrier_port().to_string()])
-                    .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
-                    .current_dir(folder)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            ));
-            let status = register.wait(Duration::from_secs(15));
-            assert!(
-                status.is_some_and(|status| status.success()),
-                "{agent} could not register at {}: {status:?}\n{}",
-                self.name,
-                self.log_text()
-            );
+            self.register_agent(network, folder, &format!("{}-{number}", self.name));
         }
         let registered = self
             .health()
@@ -639,6 +629,33 @@ impl Site {
             registered,
             Some(serde_json::json!(AGENTS_PER_SITE)),
             "{}",
+            self.log_text()
+        );
+    }
+
+    /// `agent` registers at the site (digest-authenticated) with the site's phone's address.
+    fn register_agent(&self, network: &Network, folder: &Path, agent: &str) {
+        let mut register = Guard(Some(
+            Command::new("sipp")
+                .arg(format!("{}:{SIP_PORT}", self.address))
+                .args(["-sf", &sipp_file("register.xml")])
+                .args(["-s", agent, "-au", agent, "-ap", AGENT_PASSWORD])
+                .args(["-key", "contact_port", &self.phone_port.to_string()])
+                .args(["-key", "expires", "3600"])
+                .args(["-i", &network.carrier_address()])
+                .args(["-p", &network.free_carrier_port().to_string()])
+                .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
+                .current_dir(folder)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        let status = register.wait(Duration::from_secs(15));
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "{agent} could not register at {}: {status:?}\n{}",
+            self.name,
             self.log_text()
         );
     }
@@ -1253,8 +1270,10 @@ impl TwoSites {
 
 /// Callback requests confirmed at north under synchronous replication, north killed with
 /// `kill -9` under the carrier's load: south claims every one of them from etcd once north's
-/// lease is gone and queues each once; north, started again, takes none back; no call is
-/// answered twice and every call that ended normally has one CDR.
+/// lease is gone and queues each once; north, started again, takes none back; an agent who
+/// calls back then serves each once at south (one CDR each, taken over from north, none at
+/// north) and their keys go; no call is answered twice and every call that ended normally has
+/// one CDR.
 #[test]
 fn with_synchronous_replication_every_confirmed_callback_request_is_queued_once_at_the_survivor() {
     const REQUESTS: u64 = 12;
@@ -1298,9 +1317,59 @@ fn with_synchronous_replication_every_confirmed_callback_request_is_queued_once_
             .all(|key| key.starts_with("switchboard/callbacks/south/")),
         "{keys:?}"
     );
+
+    // An agent who calls back registers at south: each request is offered to it once; the
+    // trunk's gateway answers nobody, so each call back fails and ends its request.
+    two_sites.sites[1].register_agent(
+        &two_sites.network,
+        two_sites.folder.path(),
+        &format!("{RECALL_GROUP}-1"),
+    );
+    let south = &two_sites.sites[1];
+    let served = wait_for(Duration::from_secs(30), || {
+        south.waiting("callbacks") == Some(0) && two_sites.request_keys().is_empty()
+    });
+    assert!(
+        served,
+        "{:?} still waiting, {} keys:\n{}",
+        south.waiting("callbacks"),
+        two_sites.request_keys().len(),
+        south.log_text()
+    );
     check_records(&mut two_sites, &[kill]);
-    // Still waiting when south stopped: left in etcd for the next start, not ended.
-    assert_eq!(two_sites.request_keys().len() as u64, REQUESTS);
+    let south = &two_sites.sites[1];
+    let rows = south_callback_rows(&south.data.join("cdr.sqlite"));
+    assert_eq!(rows.len() as u64, REQUESTS, "one CDR per request: {rows:?}");
+    for (call_id, direction, outcome, taken_over_from) in &rows {
+        assert_eq!(direction, "callback", "{call_id}");
+        assert_eq!(outcome, "failed", "{call_id}: nobody could be called back");
+        assert_eq!(taken_over_from.as_deref(), Some("north"), "{call_id}");
+    }
+    assert!(
+        two_sites.sites[0]
+            .cdrs()
+            .iter()
+            .all(|row| !rows.iter().any(|(call_id, ..)| *call_id == row.call_id)),
+        "a request taken over has a CDR at north too"
+    );
+}
+
+/// The CDR rows of callbacks in `cdr.sqlite`: Call-ID, direction, outcome, taken over from.
+fn south_callback_rows(path: &Path) -> Vec<(String, String, String, Option<String>)> {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare(
+            "SELECT call_id, direction, outcome, taken_over_from FROM cdr \
+             WHERE entry_point = 'callbacks' ORDER BY id",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 /// Asynchronous replication: requests confirmed at north while it is cut from etcd's majority

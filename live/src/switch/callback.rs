@@ -58,11 +58,18 @@ pub(super) struct Callback {
     customer_status: Option<u16>,
     /// The call back is recorded once the agent answers (see `recording`).
     recorded: bool,
+    /// The sites that held the request before this one (`replicated_callbacks`).
+    taken_over_from: Vec<String>,
 }
 
 impl Callback {
     /// A request another site confirmed, queued here (`replicated_callbacks`): not placed yet.
-    pub(super) fn taken_over(number: String, trunk: usize, recorded: bool) -> Callback {
+    pub(super) fn taken_over(
+        number: String,
+        trunk: usize,
+        recorded: bool,
+        taken_over_from: Vec<String>,
+    ) -> Callback {
         Callback {
             number,
             trunk,
@@ -71,6 +78,7 @@ impl Callback {
             customer_answered_ms: None,
             customer_status: None,
             recorded,
+            taken_over_from,
         }
     }
 
@@ -151,6 +159,7 @@ impl Switch {
                 customer_answered_ms: None,
                 customer_status: None,
                 recorded,
+                taken_over_from: Vec::new(),
             });
         }
         let caller_waiting = self
@@ -390,6 +399,8 @@ impl Switch {
         };
         row.direction = Direction::Callback;
         row.trunk = Some(self.trunks.trunk_name(callback.trunk).to_string());
+        row.taken_over_from =
+            (!callback.taken_over_from.is_empty()).then(|| callback.taken_over_from.join(","));
         // The caller's leg ended with the request; the status that matters is the customer's.
         row.sip_status = callback.customer_status.unwrap_or(0);
         row.answered_unix_ms = callback

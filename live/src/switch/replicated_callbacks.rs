@@ -300,6 +300,7 @@ impl Switch {
                 request.number.clone(),
                 trunk,
                 request.recorded,
+                request.taken_over_from.clone(),
             )),
             digit_entry: None,
         };
