@@ -16,42 +16,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use switchboard_engine::{Channel, ContactId, Entry, Input, QueueId};
 
 use super::callback::{Callback, CALLER_RELEASED_STATUS};
 use super::{Body, Call, CallerLeg, Switch};
+pub use crate::api::ReplicatedCallback;
 use crate::call_record::CallRecord;
 use crate::config::Replication;
 use crate::dialog::Dialog;
 use crate::sip::message::{Headers, Method, Request};
 use crate::sip::transaction::TransactionId;
-
-/// A callback request as the sites keep it in etcd: what another site needs to call back.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReplicatedCallback {
-    /// The Call-ID of the call that asked: the request's name on every site.
-    pub call_id: String,
-    /// The queue it waits in.
-    pub queue: String,
-    /// The number to call back (unmasked, as the switch dials it; etcd is inside the center).
-    pub number: String,
-    /// The trunk to call back through, by name (`[[live.trunk]] name`).
-    pub trunk: String,
-    /// The caller as the CDR writes it (masked).
-    pub caller: Option<String>,
-    /// The entry point the call came in on.
-    pub entry_point: String,
-    /// When the call arrived (Unix ms): the CDR's `arrived_unix_ms` wherever it ends.
-    pub arrived_unix_ms: i64,
-    /// When the caller asked to be called back (Unix ms).
-    pub requested_unix_ms: i64,
-    /// The call back is to be recorded.
-    pub recorded: bool,
-    /// The sites that held it before this one, oldest first (empty at the site it was made).
-    #[serde(default)]
-    pub taken_over_from: Vec<String>,
-}
 
 /// What the driver must write to etcd.
 #[derive(Clone, Debug, PartialEq, Eq)]
