@@ -1216,6 +1216,10 @@ impl Switch {
         self.recording_columns(contact, &mut row);
         self.callback_columns(contact, &mut row);
         self.callback_request_ended(contact);
+        // Menu keys are no personal data, but the column passes the masks as `caller` does.
+        row.ivr_choices = row
+            .ivr_choices
+            .map(|choices| self.masker.mask(&choices).into_owned());
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);
         self.forget_call(contact);
