@@ -849,9 +849,24 @@ async fn serve(
     }
     let (handle, requests) = SwitchHandle::channel();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    if let Some(failover) = failover {
-        hold_lease(failover, handle.clone());
-    }
+    // `[live.failover]`: the lease, and the callback requests kept beside it in etcd.
+    let callback_changes = match failover {
+        Some(failover) => {
+            let fence = hold_lease(failover.clone(), handle.clone());
+            switch = switch.with_callback_replication(failover.replication);
+            let options = switchboard_failover_live::replication::ReplicationOptions {
+                site: failover.site,
+                endpoint: failover.etcd,
+                claim_every: std::time::Duration::from_millis(failover.lease_ttl.0 / 6),
+                mode: failover.replication,
+            };
+            Some(
+                switchboard_failover_live::replication::start(options, handle.clone(), fence)
+                    .map_err(|problem| anyhow!("[live.failover] etcd: {problem}"))?,
+            )
+        }
+        None => None,
+    };
 
     let mut http_shutdown = shutdown.clone();
     let router = switchboard_live::http::router(handle.clone(), api);
@@ -924,12 +939,22 @@ async fn serve(
         }
     };
     let mut deliver_chat = |frame| chat_sockets.deliver(frame);
+    let mut replicate_callback = |change| {
+        if let Some(changes) = callback_changes.as_ref() {
+            // Bounded: the loop never waits on etcd (a refused change is a request left
+            // unconfirmed under "sync", or a key left for a later claim).
+            if let Err(error) = changes.try_send(change) {
+                tracing::error!(%error, "callback request change not queued for etcd");
+            }
+        }
+    };
     let options = LoopOptions {
         clock_rate: args.clock_rate,
         quantum_ms: args.clock_quantum_ms,
         on_event: Some(&mut write_decision),
         on_audit: Some(&mut send_audit),
         on_chat: Some(&mut deliver_chat),
+        on_callback: Some(&mut replicate_callback),
     };
     let mut switch = run_switch_observed(
         &socket,
@@ -1123,7 +1148,11 @@ fn chat_webhook(
 /// `[live.failover]`: hold the site's lease in etcd (`switchboard_failover_live::lease`) and
 /// tell the switch to raise its fence while no lease is held, to open it once one is. The
 /// latest change wins (a watch channel): the switch needs the present state, not the history.
-fn hold_lease(failover: switchboard_live::config::FailoverConfig, handle: SwitchHandle) {
+/// Returns that channel, for what else must know whether the site holds its lease.
+fn hold_lease(
+    failover: switchboard_live::config::FailoverConfig,
+    handle: SwitchHandle,
+) -> tokio::sync::watch::Receiver<(switchboard_failover_live::lease::Fence, String)> {
     use switchboard_failover_live::lease::{keep, Fence, LeaseOptions};
     let options = LeaseOptions {
         site: failover.site,
@@ -1134,6 +1163,7 @@ fn hold_lease(failover: switchboard_live::config::FailoverConfig, handle: Switch
     tokio::spawn(keep(options, move |state, reason| {
         changes.send_replace((state, reason.to_string()));
     }));
+    let returned = fence.clone();
     tokio::spawn(async move {
         loop {
             let (state, reason) = fence.borrow_and_update().clone();
@@ -1150,4 +1180,5 @@ fn hold_lease(failover: switchboard_live::config::FailoverConfig, handle: Switch
             }
         }
     });
+    returned
 }

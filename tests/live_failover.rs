@@ -409,8 +409,11 @@ event_route[dispatcher:dst-up] {{
 
 /// The center both sites serve: one voice queue, each site's agents a group of their own; one
 /// file per site, with its `[live.failover]` lease in its own etcd member when `network` has a
-/// backbone.
-fn write_centers(folder: &Path, network: &Network) -> Vec<PathBuf> {
+/// backbone. With `replication` (`"sync"`, `"async"`), the callback requests of the queue
+/// `callbacks` are replicated so: its callers become callback requests after 1 s, and no agent
+/// serves it, so that a request stays queued wherever it is; the trunk they would be called
+/// back through is the carrier (its gateway a port nobody answers: nobody is called back).
+fn write_centers(folder: &Path, network: &Network, replication: Option<&str>) -> Vec<PathBuf> {
     let mut center = String::from(
         "[center]\noffer_timeout = \"2s\"\nmax_no_answers = 0\n\n\
          [[queue]]\nname = \"hotline\"\nchannel = \"voice\"\nskills = [\"hotline\"]\n",
@@ -428,6 +431,17 @@ fn write_centers(folder: &Path, network: &Network) -> Vec<PathBuf> {
             ));
         }
     }
+    if replication.is_some() {
+        // The agent who calls back, registered only when a test wants the requests served.
+        center.push_str(&format!(
+            "\n[[agents]]\nname = \"{RECALL_GROUP}\"\ncount = 1\nskills = [\"callback\"]\n"
+        ));
+        let agent = format!("{RECALL_GROUP}-1");
+        secrets.push_str(&format!(
+            "[agents.{agent}]\nmd5 = \"{}\"\n",
+            md5_hex(&format!("{agent}:switchboard:{AGENT_PASSWORD}"))
+        ));
+    }
     center.push_str(
         "\n[live]\napi_token = \"test-token\"\nauto_ready = true\nblocked_status = 503\n\
          sip_t1 = \"200ms\"\ndialog_probe_interval = \"0s\"\nsecrets = \"secrets.toml\"\n\
@@ -444,6 +458,17 @@ fn write_centers(folder: &Path, network: &Network) -> Vec<PathBuf> {
                      lease_ttl = \"{}s\"\n",
                     network.backbone_address(index),
                     LEASE_TTL.as_secs()
+                ));
+            }
+            if let Some(replication) = replication {
+                text.push_str(&format!(
+                    "replication = \"{replication}\"\n\n\
+                     [[queue]]\nname = \"callbacks\"\nchannel = \"voice\"\nskills = [\"callback\"]\n\
+                     max_wait = \"1s\"\non_max_wait = \"callback\"\n\n\
+                     [[live.trunk]]\nname = \"carrier\"\ngateways = [\"{carrier}:{}\"]\n\
+                     allow = [\"{carrier}/32\"]\n",
+                    network.free_carrier_port(),
+                    carrier = network.carrier_address(),
                 ));
             }
             let path = folder.join(format!("center-{name}.toml"));
@@ -529,6 +554,8 @@ fn md5_hex(text: &str) -> String {
 }
 
 const SITE_NAMES: [&str; 2] = ["north", "south"];
+/// The agent group that serves the queue `callbacks` (one agent, `recall-1`).
+const RECALL_GROUP: &str = "recall";
 
 /// One site: `switchboard serve` in its namespace, its data kept across restarts, and the
 /// SIPp phone (in the carrier's namespace) that answers for all its agents.
@@ -621,30 +648,7 @@ impl Site {
     /// Every agent of the site registers (digest-authenticated) with its phone's address.
     fn register_agents(&self, network: &Network, folder: &Path) {
         for number in 1..=AGENTS_PER_SITE {
-            let agent = format!("{}-{number}", self.name);
-            let mut register = Guard(Some(
-                Command::new("sipp")
-                    .arg(format!("{}:{SIP_PORT}", self.address))
-                    .args(["-sf", &sipp_file("register.xml")])
-                    .args(["-s", &agent, "-au", &agent, "-ap", AGENT_PASSWORD])
-                    .args(["-key", "contact_port", &self.phone_port.to_string()])
-                    .args(["-key", "expires", "3600"])
-                    .args(["-i", &network.carrier_address()])
-                    .args(["-p", &network.free_carrier_port().to_string()])
-                    .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
-                    .current_dir(folder)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            ));
-            let status = register.wait(Duration::from_secs(15));
-            assert!(
-                status.is_some_and(|status| status.success()),
-                "{agent} could not register at {}: {status:?}\n{}",
-                self.name,
-                self.log_text()
-            );
+            self.register_agent(network, folder, &format!("{}-{number}", self.name));
         }
         let registered = self
             .health()
@@ -653,6 +657,33 @@ impl Site {
             registered,
             Some(serde_json::json!(AGENTS_PER_SITE)),
             "{}",
+            self.log_text()
+        );
+    }
+
+    /// `agent` registers at the site (digest-authenticated) with the site's phone's address.
+    fn register_agent(&self, network: &Network, folder: &Path, agent: &str) {
+        let mut register = Guard(Some(
+            Command::new("sipp")
+                .arg(format!("{}:{SIP_PORT}", self.address))
+                .args(["-sf", &sipp_file("register.xml")])
+                .args(["-s", agent, "-au", agent, "-ap", AGENT_PASSWORD])
+                .args(["-key", "contact_port", &self.phone_port.to_string()])
+                .args(["-key", "expires", "3600"])
+                .args(["-i", &network.carrier_address()])
+                .args(["-p", &network.free_carrier_port().to_string()])
+                .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
+                .current_dir(folder)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        let status = register.wait(Duration::from_secs(15));
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "{agent} could not register at {}: {status:?}\n{}",
+            self.name,
             self.log_text()
         );
     }
@@ -717,16 +748,34 @@ struct TwoSites {
 
 impl TwoSites {
     fn start() -> TwoSites {
-        TwoSites::start_with(Network::new(SITE_NAMES.len()))
+        TwoSites::start_with(Network::new(SITE_NAMES.len()), None)
     }
 
     /// The sites, each holding a lease in a three-member etcd cluster (the two sites and an
     /// arbiter) over a backbone the carrier does not use.
     fn start_with_leases() -> TwoSites {
-        TwoSites::start_with(Network::with_backbone(SITE_NAMES.len()))
+        TwoSites::start_with(Network::with_backbone(SITE_NAMES.len()), None)
     }
 
-    fn start_with(network: Network) -> TwoSites {
+    /// [`TwoSites::start_with_leases`], callback requests replicated as `replication` says,
+    /// once both sites hold their lease.
+    fn start_replicating(replication: &str) -> TwoSites {
+        let two_sites =
+            TwoSites::start_with(Network::with_backbone(SITE_NAMES.len()), Some(replication));
+        for site in &two_sites.sites {
+            // Generous: three etcd members elect a leader and grant both leases.
+            let held = wait_for(Duration::from_secs(30), || site.fenced() == Some(false));
+            assert!(
+                held,
+                "{} never held its lease:\n{}",
+                site.name,
+                site.log_text()
+            );
+        }
+        two_sites
+    }
+
+    fn start_with(network: Network, replication: Option<&str>) -> TwoSites {
         require_namespaces_and_kamailio();
         let folder = Folder::new();
         let etcd = if network.backbone_prefix.is_some() {
@@ -734,7 +783,7 @@ impl TwoSites {
         } else {
             Vec::new()
         };
-        let centers = write_centers(folder.path(), &network);
+        let centers = write_centers(folder.path(), &network, replication);
         let sites: Vec<Site> = (0..SITE_NAMES.len())
             .map(|index| Site::start(&network, folder.path(), &centers[index], index))
             .collect();
@@ -776,6 +825,17 @@ impl TwoSites {
     /// `BEFORE_KILL_MS`, and measures the switchover; then restarts the victim with its data,
     /// re-registers its agents and waits until the proxy sends it calls again.
     fn kill_under_load(&mut self, victim: usize, round: usize) -> Kill {
+        self.kill_under_load_after(victim, round, |_| {})
+    }
+
+    /// [`TwoSites::kill_under_load`], running `under_load` once the callers have started and
+    /// before the kill (which comes `BEFORE_KILL_MS` after they started, or when it returns).
+    fn kill_under_load_after(
+        &mut self,
+        victim: usize,
+        round: usize,
+        under_load: impl FnOnce(&TwoSites),
+    ) -> Kill {
         let calls = CALLS_PER_SECOND * (BEFORE_KILL_MS + AFTER_KILL_MS) / 1_000;
         let log_path = self.folder.path().join(format!("callers-{round}.log"));
         let screen = self.folder.path().join(format!("callers-{round}.screen"));
@@ -805,7 +865,10 @@ impl TwoSites {
                 .spawn()
                 .unwrap(),
         ));
-        std::thread::sleep(Duration::from_millis(BEFORE_KILL_MS));
+        let load_started = std::time::Instant::now();
+        under_load(self);
+        let baseline = Duration::from_millis(BEFORE_KILL_MS);
+        std::thread::sleep(baseline.saturating_sub(load_started.elapsed()));
         let downs_before = self.carrier_events("site down", victim);
         let fault_unix_ms = unix_ms();
         let site = &mut self.sites[victim];
@@ -1137,4 +1200,395 @@ fn a_site_cut_from_the_others_fences_itself_within_its_lease_and_serves_again_on
         "south fenced itself when north came back:\n{}",
         south.log_text()
     );
+}
+
+/// Callers ask `site` itself (not through the carrier's proxy, so that every request is made
+/// there) for `count` callbacks, 10 a second, from the carrier's address (the trunk's
+/// allow-list): each waits the queue `callbacks`' max wait and is hung up with 480, the
+/// request's confirmation. Every caller must be confirmed.
+fn request_callbacks(two_sites: &TwoSites, site: usize, count: usize) {
+    let mut callers = start_callback_requests(two_sites, site, count, 10);
+    let site = &two_sites.sites[site];
+    let status = callers.wait(Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "not every callback request at {} was confirmed: {status:?}\n{}",
+        site.name,
+        site.log_text()
+    );
+}
+
+/// The callers of [`request_callbacks`], `per_second` a second, left running (they give up
+/// after 30 s).
+fn start_callback_requests(
+    two_sites: &TwoSites,
+    site: usize,
+    count: usize,
+    per_second: usize,
+) -> Guard {
+    let network = &two_sites.network;
+    let site = &two_sites.sites[site];
+    Guard(Some(
+        Command::new("sipp")
+            .arg(format!("{}:{SIP_PORT}", site.address))
+            .args([
+                "-sf",
+                &sipp_file("caller_callback_wait.xml"),
+                "-s",
+                "callbacks",
+            ])
+            .args(["-key", "caller", "4930555123"])
+            .args(["-i", &network.carrier_address()])
+            .args(["-p", &network.free_carrier_port().to_string()])
+            .args(["-r", &per_second.to_string(), "-m", &count.to_string()])
+            .args(["-nostdin", "-timeout", "30", "-timeout_error"])
+            .current_dir(two_sites.folder.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ))
+}
+
+impl Site {
+    /// A figure of the site's `/metrics` (`name` with its labels, if any).
+    fn metric(&self, name: &str) -> Option<u64> {
+        let (status, text) = http_to(
+            &self.address,
+            HTTP_PORT,
+            "GET",
+            "/metrics",
+            Some("test-token"),
+            "",
+        );
+        if status != 200 {
+            return None;
+        }
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    /// Contacts waiting in `queue` at the site (`GET /queues/{queue}`).
+    fn waiting(&self, queue: &str) -> Option<u64> {
+        let (status, body) = http_to(
+            &self.address,
+            HTTP_PORT,
+            "GET",
+            &format!("/queues/{queue}"),
+            Some("test-token"),
+            "",
+        );
+        let view: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (status == 200).then(|| view["waiting"].as_u64())?
+    }
+}
+
+impl TwoSites {
+    /// The callback request keys in etcd (`switchboard/callbacks/SITE/CALL-ID`), read with
+    /// `etcdctl` from the arbiter's namespace.
+    fn request_keys(&self) -> Vec<String> {
+        let arbiter = SITE_NAMES.len();
+        let output = Command::new("ip")
+            .args(["netns", "exec", &self.network.namespace(arbiter), "etcdctl"])
+            .args([
+                "--endpoints",
+                &format!("http://{}:2379", self.network.backbone_address(arbiter)),
+            ])
+            .args(["get", "--prefix", "switchboard/callbacks/", "--keys-only"])
+            .env("ETCDCTL_API", "3")
+            .output()
+            .expect("etcdctl (Debian's etcd-client) runs");
+        assert!(
+            output.status.success(),
+            "etcdctl: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `kill -9` of `site`'s `serve`.
+    fn kill(&mut self, site: usize) {
+        let site = &mut self.sites[site];
+        let serve = site.process.0.as_mut().expect("the site runs");
+        serve.kill().unwrap();
+        serve.wait().unwrap();
+        site.process.0 = None;
+    }
+}
+
+/// Callback requests confirmed at north under synchronous replication, north killed with
+/// `kill -9` under the carrier's load: south claims every one of them from etcd once north's
+/// lease is gone and queues each once; north, started again, takes none back; an agent who
+/// calls back then serves each once at south (one CDR each, taken over from north, none at
+/// north) and their keys go; no call is answered twice and every call that ended normally has
+/// one CDR.
+#[test]
+fn with_synchronous_replication_every_confirmed_callback_request_is_queued_once_at_the_survivor() {
+    const REQUESTS: u64 = 12;
+    let mut two_sites = TwoSites::start_replicating("sync");
+    let kill = two_sites.kill_under_load_after(0, 0, |two_sites| {
+        request_callbacks(two_sites, 0, REQUESTS as usize);
+    });
+    print_kill(1, &kill);
+    let (north, south) = (&two_sites.sites[0], &two_sites.sites[1]);
+    let taken_over = wait_for(Duration::from_secs(15), || {
+        south.metric("switchboard_callbacks_taken_over_total") == Some(REQUESTS)
+    });
+    assert!(
+        taken_over,
+        "south took over {:?} of {REQUESTS} requests:\n{}",
+        south.metric("switchboard_callbacks_taken_over_total"),
+        south.log_text()
+    );
+    assert_eq!(
+        south.waiting("callbacks"),
+        Some(REQUESTS),
+        "queued once each"
+    );
+    // North, back with a new lease, finds nothing of its own left to take back.
+    std::thread::sleep(LEASE_TTL);
+    assert_eq!(
+        north.metric("switchboard_callbacks_taken_over_total"),
+        Some(0)
+    );
+    assert_eq!(north.waiting("callbacks"), Some(0));
+    assert_eq!(south.waiting("callbacks"), Some(REQUESTS));
+    assert!(
+        south.log_text().contains("from_site=\"north\""),
+        "the takeover is logged with the site it came from:\n{}",
+        south.log_text()
+    );
+    let keys = two_sites.request_keys();
+    assert_eq!(keys.len() as u64, REQUESTS, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|key| key.starts_with("switchboard/callbacks/south/")),
+        "{keys:?}"
+    );
+
+    // An agent who calls back registers at south: each request is offered to it once; the
+    // trunk's gateway answers nobody, so each call back fails and ends its request.
+    two_sites.sites[1].register_agent(
+        &two_sites.network,
+        two_sites.folder.path(),
+        &format!("{RECALL_GROUP}-1"),
+    );
+    let south = &two_sites.sites[1];
+    let served = wait_for(Duration::from_secs(30), || {
+        south.waiting("callbacks") == Some(0) && two_sites.request_keys().is_empty()
+    });
+    assert!(
+        served,
+        "{:?} still waiting, {} keys:\n{}",
+        south.waiting("callbacks"),
+        two_sites.request_keys().len(),
+        south.log_text()
+    );
+    check_records(&mut two_sites, &[kill]);
+    let south = &two_sites.sites[1];
+    let rows = south_callback_rows(&south.data.join("cdr.sqlite"));
+    assert_eq!(rows.len() as u64, REQUESTS, "one CDR per request: {rows:?}");
+    for (call_id, direction, outcome, taken_over_from) in &rows {
+        assert_eq!(direction, "callback", "{call_id}");
+        assert_eq!(outcome, "failed", "{call_id}: nobody could be called back");
+        assert_eq!(taken_over_from.as_deref(), Some("north"), "{call_id}");
+    }
+    assert!(
+        two_sites.sites[0]
+            .cdrs()
+            .iter()
+            .all(|row| !rows.iter().any(|(call_id, ..)| *call_id == row.call_id)),
+        "a request taken over has a CDR at north too"
+    );
+}
+
+/// The CDR rows of callbacks in `cdr.sqlite`: Call-ID, direction, outcome, taken over from.
+fn south_callback_rows(path: &Path) -> Vec<(String, String, String, Option<String>)> {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare(
+            "SELECT call_id, direction, outcome, taken_over_from FROM cdr \
+             WHERE entry_point = 'callbacks' ORDER BY id",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Asynchronous replication: requests confirmed at north while it is cut from etcd's majority
+/// are reported unreplicated by north (`switchboard_callbacks_unreplicated`, the RPO); north
+/// is then killed with `kill -9` and the cut healed; south claims the rest, and the requests
+/// lost are the ones north reported, but for the one write in flight, which etcd may still
+/// commit after the kill.
+#[test]
+fn with_asynchronous_replication_a_kill_loses_the_requests_reported_unreplicated() {
+    const REPLICATED: u64 = 5;
+    const WHILE_CUT: u64 = 5;
+    let mut two_sites = TwoSites::start_replicating("async");
+    request_callbacks(&two_sites, 0, REPLICATED as usize);
+    let north = &two_sites.sites[0];
+    let written = wait_for(Duration::from_secs(10), || {
+        north.metric("switchboard_callbacks_replicated_total") == Some(REPLICATED)
+    });
+    assert!(
+        written,
+        "north's requests did not reach etcd:\n{}",
+        north.log_text()
+    );
+    assert_eq!(north.metric("switchboard_callbacks_unreplicated"), Some(0));
+
+    // Cut from the majority: etcd can commit nothing of north's, yet async confirms at once.
+    two_sites.network.set_backbone_link(0, false);
+    request_callbacks(&two_sites, 0, WHILE_CUT as usize);
+    let north = &two_sites.sites[0];
+    let reported = north
+        .metric("switchboard_callbacks_unreplicated")
+        .expect("north reports its RPO");
+    let oldest_ms = north
+        .metric("switchboard_callbacks_unreplicated_oldest_ms")
+        .expect("north reports the oldest's age");
+    assert_eq!(reported, WHILE_CUT);
+    assert!(oldest_ms > 0, "the oldest unreplicated request has an age");
+    two_sites.kill(0);
+    two_sites.network.set_backbone_link(0, true);
+
+    // The requests are written one at a time, each retried until etcd answers: the one in
+    // flight at the kill may still be committed once north's member rejoins the majority.
+    let south = &two_sites.sites[1];
+    let taken_over = wait_for(Duration::from_secs(15), || {
+        south
+            .metric("switchboard_callbacks_taken_over_total")
+            .is_some_and(|count| count >= REPLICATED)
+    });
+    assert!(
+        taken_over,
+        "south took over {:?}:\n{}",
+        south.metric("switchboard_callbacks_taken_over_total"),
+        south.log_text()
+    );
+    // Nothing more arrives later: what north had not written died with it.
+    std::thread::sleep(LEASE_TTL);
+    let taken_over = south
+        .metric("switchboard_callbacks_taken_over_total")
+        .unwrap();
+    let lost = REPLICATED + WHILE_CUT - taken_over;
+    println!("reported unreplicated {reported} (oldest {oldest_ms} ms), lost {lost}");
+    assert!(
+        lost == reported || lost + 1 == reported,
+        "lost {lost}, north reported {reported} unreplicated (one of them in flight)"
+    );
+    assert_eq!(south.waiting("callbacks"), Some(taken_over));
+    assert_eq!(two_sites.request_keys().len() as u64, taken_over);
+}
+
+/// Synchronous replication confirms nothing etcd's quorum does not have: callers who ask north
+/// for a callback while north is cut from the majority stay on the line (the requests counted
+/// unreplicated), and are hung up with their confirmation once the cut heals.
+#[test]
+fn with_synchronous_replication_a_request_is_confirmed_only_once_etcd_has_it() {
+    const REQUESTS: u64 = 3;
+    let two_sites = TwoSites::start_replicating("sync");
+    two_sites.network.set_backbone_link(0, false);
+    let mut callers = start_callback_requests(&two_sites, 0, REQUESTS as usize, 10);
+    let north = &two_sites.sites[0];
+    // The queue's max wait is 1 s: by 3 s every caller would have been confirmed.
+    let unreplicated = wait_for(Duration::from_secs(5), || {
+        north.metric("switchboard_callbacks_unreplicated") == Some(REQUESTS)
+    });
+    assert!(unreplicated, "north:\n{}", north.log_text());
+    std::thread::sleep(Duration::from_secs(2));
+    let process = callers.0.as_mut().expect("the callers run");
+    assert!(
+        matches!(process.try_wait(), Ok(None)),
+        "a caller was hung up before etcd had its request"
+    );
+    assert_eq!(
+        north.metric("switchboard_callbacks_replicated_total"),
+        Some(0)
+    );
+
+    two_sites.network.set_backbone_link(0, true);
+    let status = callers.wait(Duration::from_secs(30));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the callers were not confirmed after the heal: {status:?}\n{}",
+        north.log_text()
+    );
+    assert_eq!(north.metric("switchboard_callbacks_unreplicated"), Some(0));
+    assert_eq!(two_sites.request_keys().len() as u64, REQUESTS);
+}
+
+/// `scripts/failover-rpo.sh`: the recovery point of asynchronous replication under load.
+/// `FAILOVER_RPO_REQUESTS` callback requests (150 by default) at `FAILOVER_RPO_RATE` a second
+/// (50) at north beside the carrier's 10 calls a second, north's RPO gauges read every 20 ms
+/// while they are made; then `kill -9` of north and the requests south takes over.
+#[test]
+#[ignore = "a measurement: run by scripts/failover-rpo.sh"]
+fn asynchronous_recovery_point_under_load() {
+    let setting = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
+    };
+    let requests = setting("FAILOVER_RPO_REQUESTS", 150);
+    let rate = setting("FAILOVER_RPO_RATE", 50);
+    let mut two_sites = TwoSites::start_replicating("async");
+    let mut samples: Vec<(u64, u64)> = Vec::new();
+    let kill = two_sites.kill_under_load_after(0, 0, |two_sites| {
+        let mut callers = start_callback_requests(two_sites, 0, requests, rate);
+        let north = &two_sites.sites[0];
+        let process = callers.0.as_mut().expect("the callers run");
+        while matches!(process.try_wait(), Ok(None)) {
+            let count = north.metric("switchboard_callbacks_unreplicated");
+            let oldest_ms = north.metric("switchboard_callbacks_unreplicated_oldest_ms");
+            if let (Some(count), Some(oldest_ms)) = (count, oldest_ms) {
+                samples.push((count, oldest_ms));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = callers.wait(Duration::from_secs(1));
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "not every request was confirmed: {status:?}"
+        );
+        let last = (
+            north.metric("switchboard_callbacks_unreplicated"),
+            north.metric("switchboard_callbacks_requested_total"),
+        );
+        println!("at the kill: unreplicated, requested: {last:?}");
+    });
+    print_kill(1, &kill);
+    let south = &two_sites.sites[1];
+    wait_for(Duration::from_secs(15), || {
+        south
+            .metric("switchboard_callbacks_taken_over_total")
+            .is_some_and(|count| count > 0)
+    });
+    std::thread::sleep(LEASE_TTL);
+    let taken_over = south
+        .metric("switchboard_callbacks_taken_over_total")
+        .unwrap_or(0);
+    let peak = samples.iter().map(|(count, _)| *count).max().unwrap_or(0);
+    let oldest = samples.iter().map(|(_, age)| *age).max().unwrap_or(0);
+    let mut counts: Vec<u64> = samples.iter().map(|(count, _)| *count).collect();
+    counts.sort_unstable();
+    let median = counts.get(counts.len() / 2).copied().unwrap_or(0);
+    println!(
+        "{requests} requests at {rate}/s: {} samples of north's gauges, unreplicated median \
+         {median}, peak {peak}, oldest {oldest} ms; taken over by south {taken_over}, lost {}",
+        samples.len(),
+        requests as u64 - taken_over.min(requests as u64)
+    );
+    check_records(&mut two_sites, &[kill]);
 }

@@ -155,7 +155,10 @@ pub async fn keep(options: LeaseOptions, mut on_change: impl FnMut(Fence, &str))
 }
 
 /// One POST of `body` to etcd's gateway: its JSON answer, or why there was none.
-async fn ask(client: &Client, body: serde_json::Value) -> Result<serde_json::Value, String> {
+pub(crate) async fn ask(
+    client: &Client,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, String> {
     let (status, answer) = client
         .post_reading(&[], bytes::Bytes::from(body.to_string()))
         .await?;

@@ -11,7 +11,9 @@
 //!
 //! A site's side of it is [`lease`]: the site's lease in an etcd cluster that spans the sites
 //! and an arbiter, kept alive while the site may serve, and the fence it raises (new calls and
-//! the carrier's probes refused with 503) when the lease cannot be renewed.
+//! the carrier's probes refused with 503) when the lease cannot be renewed; and
+//! [`replication`]: its callback requests kept in etcd beside the lease, and the takeover of
+//! a lost site's requests by a site that still holds its lease.
 //!
 //! What it never does: place calls, run processes or decide for the cluster. The callers
 //! (SIPp), the proxy (Kamailio) and the sites are driven by the tests and scripts that use it;
@@ -20,6 +22,7 @@
 
 pub mod caller_log;
 pub mod lease;
+pub mod replication;
 pub mod switchover;
 
 pub use caller_log::{CallerLog, CallerLogError, LoggedCall};

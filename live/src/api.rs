@@ -43,6 +43,15 @@ pub enum Command {
         fenced: bool,
         reason: String,
     },
+    /// etcd has these callback requests (`[live.failover] replication`), by Call-ID.
+    CallbackReplicated {
+        call_ids: Vec<String>,
+    },
+    /// Queue callback requests claimed in etcd from `from_site`, whose lease is gone.
+    TakeOverCallbacks {
+        requests: Vec<ReplicatedCallback>,
+        from_site: String,
+    },
     Metrics,
     /// The calls an agent's phone rings or talks on now.
     AgentContacts {
@@ -532,4 +541,30 @@ mod tests {
         assert_eq!(http_status(&CommandError::Refused("busy".into())), 409);
         assert_eq!(http_status(&CommandError::Unavailable), 503);
     }
+}
+
+/// A callback request as the sites keep it in etcd: what another site needs to call back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ReplicatedCallback {
+    /// The Call-ID of the call that asked: the request's name on every site.
+    pub call_id: String,
+    /// The queue it waits in.
+    pub queue: String,
+    /// The number to call back (unmasked, as the switch dials it; etcd is inside the center).
+    pub number: String,
+    /// The trunk to call back through, by name (`[[live.trunk]] name`).
+    pub trunk: String,
+    /// The caller as the CDR writes it (masked).
+    pub caller: Option<String>,
+    /// The entry point the call came in on.
+    pub entry_point: String,
+    /// When the call arrived (Unix ms): the CDR's `arrived_unix_ms` wherever it ends.
+    pub arrived_unix_ms: i64,
+    /// When the caller asked to be called back (Unix ms).
+    pub requested_unix_ms: i64,
+    /// The call back is to be recorded.
+    pub recorded: bool,
+    /// The sites that held it before this one, oldest first (empty at the site it was made).
+    #[serde(default)]
+    pub taken_over_from: Vec<String>,
 }

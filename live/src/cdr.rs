@@ -107,6 +107,9 @@ pub struct CdrRecord {
     /// `[node, key]` pairs, `key` null when nothing was pressed (`[["main-menu", "2"]]`);
     /// none for a contact that met no menu. Never a `collect` node's digits.
     pub ivr_choices: Option<String>,
+    /// A callback request taken over from another site (`[live.failover]`): the sites that
+    /// held it before, oldest first, comma-separated; none for everything else.
+    pub taken_over_from: Option<String>,
 }
 
 impl Default for CdrRecord {
@@ -142,6 +145,7 @@ impl Default for CdrRecord {
             due_unix_ms: None,
             due_met: None,
             ivr_choices: None,
+            taken_over_from: None,
         }
     }
 }
@@ -187,7 +191,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     subject TEXT,
     due_unix_ms INTEGER,
     due_met INTEGER,
-    ivr_choices TEXT
+    ivr_choices TEXT,
+    taken_over_from TEXT
 );
 CREATE TABLE IF NOT EXISTS chat_message (
     id INTEGER PRIMARY KEY,
@@ -247,6 +252,7 @@ impl CdrWriter {
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN due_unix_ms INTEGER");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN due_met INTEGER");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN ivr_choices TEXT");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN taken_over_from TEXT");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -362,9 +368,9 @@ fn write_batch(
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
                  direction, recording, recording_paused_ms, trunk, transferred_to, transfer_of,
-                 channel, subject, due_unix_ms, due_met, ivr_choices)
+                 channel, subject, due_unix_ms, due_met, ivr_choices, taken_over_from)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
         )?;
         let mut insert_line = transaction.prepare_cached(
             "INSERT INTO chat_message (contact_id, sequence, sender, sent_unix_ms, text)
@@ -416,6 +422,7 @@ fn write_batch(
                 record.due_unix_ms,
                 record.due_met,
                 record.ivr_choices,
+                record.taken_over_from,
             ])?;
             for line in &record.transcript {
                 insert_line.execute(rusqlite::params![

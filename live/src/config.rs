@@ -106,6 +106,7 @@ pub struct LiveConfig {
 /// site = "north"                       # its key: switchboard/sites/north
 /// etcd = "http://198.18.1.2:2379"      # the site's own etcd member
 /// lease_ttl = "5s"                     # whole seconds, at least 2; > 4 etcd election timeouts
+/// replication = "sync"                 # callback requests: "sync" (default) or "async"
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +115,21 @@ pub struct FailoverConfig {
     pub etcd: String,
     #[serde(default = "default_lease_ttl")]
     pub lease_ttl: DurationMs,
+    /// How callback requests reach etcd before the caller is told (docs/failover.md).
+    #[serde(default)]
+    pub replication: Replication,
+}
+
+/// `[live.failover] replication`: when a callback request is confirmed to its caller.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Replication {
+    /// Only once etcd's quorum has the request: a site's loss loses no confirmed request.
+    #[default]
+    Sync,
+    /// At once, written behind: a site's loss loses the requests not written yet (the RPO,
+    /// `switchboard_callbacks_unreplicated`).
+    Async,
 }
 
 /// More than four of etcd's default election timeouts (1 s): the site on the majority's side

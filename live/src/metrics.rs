@@ -79,6 +79,10 @@ pub struct Metrics {
     pub outbound_calls_failed: Counter,
     pub callbacks_requested: Counter,
     pub callbacks_placed: Counter,
+    pub callbacks_unreplicated: Gauge,
+    pub callbacks_unreplicated_oldest_ms: Gauge,
+    pub callbacks_replicated: Counter,
+    pub callbacks_taken_over: Counter,
     pub callbacks_answered: Counter,
     pub callbacks_failed: Counter,
     pub trunk_invites_failed: Family<GatewayLabel, Counter>,
@@ -174,6 +178,17 @@ impl Default for Metrics {
             "site_fenced",
             "1 while the site holds no lease ([live.failover]) and refuses new calls and probes.",
         );
+        let callbacks_unreplicated = gauge(
+            "callbacks_unreplicated",
+            "Callback requests confirmed to their caller and not yet in etcd ([live.failover] \
+             replication = \"async\"; under \"sync\", requests waiting for etcd, unconfirmed): \
+             what the site's loss would lose now, the RPO in requests.",
+        );
+        let callbacks_unreplicated_oldest_ms = gauge(
+            "callbacks_unreplicated_oldest_ms",
+            "Age in ms of the oldest callback request not yet in etcd (0 when none): the RPO \
+             in time.",
+        );
         let gateway_up = Family::<GatewayLabel, Gauge>::default();
         registry.register(
             "trunk_gateway_up",
@@ -227,6 +242,15 @@ impl Default for Metrics {
             "Callbacks whose agent answered, so that the customer's number was dialled.",
         );
         let callbacks_answered = counter("callbacks_answered", "Callbacks the customer answered.");
+        let callbacks_replicated = counter(
+            "callbacks_replicated",
+            "Callback requests etcd has acknowledged ([live.failover]).",
+        );
+        let callbacks_taken_over = counter(
+            "callbacks_taken_over",
+            "Callback requests this site claimed in etcd from a site whose lease was gone (or \
+             from its own earlier life) and queued again.",
+        );
         let callbacks_failed = counter(
             "callbacks_failed",
             "Callbacks that ended before the customer answered (busy, no answer, every gateway \
@@ -335,6 +359,10 @@ impl Default for Metrics {
             outbound_calls_failed,
             callbacks_requested,
             callbacks_placed,
+            callbacks_unreplicated,
+            callbacks_unreplicated_oldest_ms,
+            callbacks_replicated,
+            callbacks_taken_over,
             callbacks_answered,
             callbacks_failed,
             trunk_invites_failed,

@@ -145,7 +145,12 @@ pub struct LoopOptions<'o> {
     /// Told every frame the switch has for a chat socket (`ChatSockets::deliver` of
     /// `crate::chat`); without, they are dropped.
     pub on_chat: Option<&'o mut ChatObserver<'o>>,
+    /// Told every callback request made or ended, for etcd (`Switch::with_callback_replication`).
+    pub on_callback: Option<&'o mut CallbackObserver<'o>>,
 }
+
+/// Told each change of a replicated callback request.
+pub type CallbackObserver<'o> = dyn FnMut(crate::switch::CallbackChange) + 'o;
 
 /// Told each frame for a chat socket.
 pub type ChatObserver<'o> = dyn FnMut(crate::switch::ChatFrame) + 'o;
@@ -161,6 +166,7 @@ impl Default for LoopOptions<'_> {
             on_event: None,
             on_audit: None,
             on_chat: None,
+            on_callback: None,
         }
     }
 }
@@ -246,6 +252,11 @@ pub async fn run_switch_observed<S: DatagramSocket>(
         if let Some(on_audit) = options.on_audit.as_mut() {
             while let Some(entry) = switch.poll_audit() {
                 on_audit(entry);
+            }
+        }
+        if let Some(on_callback) = options.on_callback.as_mut() {
+            while let Some(change) = switch.poll_callback_change() {
+                on_callback(change);
             }
         }
         if let Some(woke_at) = woke_at.take() {

@@ -40,7 +40,7 @@ use crate::cdr::{CdrRecord, Direction};
 use crate::sip::message::{Method, NameAddr, Request, SipUri};
 
 /// The status that hangs up a caller who asked to be called back.
-const CALLER_RELEASED_STATUS: u16 = 480;
+pub(super) const CALLER_RELEASED_STATUS: u16 = 480;
 
 /// A call whose caller asked to be called back.
 #[derive(Clone, Debug)]
@@ -58,6 +58,43 @@ pub(super) struct Callback {
     customer_status: Option<u16>,
     /// The call back is recorded once the agent answers (see `recording`).
     recorded: bool,
+    /// The sites that held the request before this one (`replicated_callbacks`).
+    taken_over_from: Vec<String>,
+}
+
+impl Callback {
+    /// A request another site confirmed, queued here (`replicated_callbacks`): not placed yet.
+    pub(super) fn taken_over(
+        number: String,
+        trunk: usize,
+        recorded: bool,
+        taken_over_from: Vec<String>,
+    ) -> Callback {
+        Callback {
+            number,
+            trunk,
+            dial: None,
+            placed: false,
+            customer_answered_ms: None,
+            customer_status: None,
+            recorded,
+            taken_over_from,
+        }
+    }
+
+    /// The number to call back (unmasked).
+    pub(super) fn number(&self) -> &str {
+        &self.number
+    }
+
+    pub(super) fn trunk(&self) -> usize {
+        self.trunk
+    }
+
+    /// An agent answered and the customer's number was dialled: the request is being served.
+    pub(super) fn is_placed(&self) -> bool {
+        self.placed
+    }
 }
 
 /// The CDR status of a customer leg the switch cancelled at its ring timeout: the INVITE's
@@ -122,13 +159,16 @@ impl Switch {
                 customer_answered_ms: None,
                 customer_status: None,
                 recorded,
+                taken_over_from: Vec::new(),
             });
         }
         let caller_waiting = self
             .calls
             .get(&contact)
             .is_some_and(|call| call.caller.final_status.is_none() && !call.caller.gone);
-        if caller_waiting {
+        // Under synchronous replication the caller is told only once etcd has the request
+        // (`replicated_callbacks`).
+        if caller_waiting && !self.confirms_after_replication() {
             self.answer_caller(contact, CALLER_RELEASED_STATUS);
         }
     }
@@ -359,6 +399,8 @@ impl Switch {
         };
         row.direction = Direction::Callback;
         row.trunk = Some(self.trunks.trunk_name(callback.trunk).to_string());
+        row.taken_over_from =
+            (!callback.taken_over_from.is_empty()).then(|| callback.taken_over_from.join(","));
         // The caller's leg ended with the request; the status that matters is the customer's.
         row.sip_status = callback.customer_status.unwrap_or(0);
         row.answered_unix_ms = callback

@@ -93,11 +93,39 @@ impl Switch {
                         tracing::info!(%reason, "fence open: serving again");
                     }
                 }
+                if fenced && !self.fenced {
+                    // The requests are the cluster's: a site with a lease takes them over.
+                    let forgotten = self.forget_waiting_callback_requests();
+                    if forgotten > 0 {
+                        tracing::warn!(
+                            forgotten,
+                            "fenced: callback requests left to the sites holding a lease"
+                        );
+                    }
+                }
                 self.fenced = fenced;
                 self.metrics.site_fenced.set(i64::from(fenced));
                 Ok(Reply::Health(self.health_view()))
             }
-            Command::Metrics => Ok(Reply::Metrics(self.metrics_text())),
+            Command::CallbackReplicated { call_ids } => {
+                for call_id in call_ids {
+                    self.callback_replicated(&call_id);
+                }
+                Ok(Reply::Health(self.health_view()))
+            }
+            Command::TakeOverCallbacks {
+                requests,
+                from_site,
+            } => {
+                self.take_over_callbacks(requests, &from_site)
+                    .map_err(CommandError::Invalid)?;
+                Ok(Reply::Health(self.health_view()))
+            }
+            Command::Metrics => {
+                // The oldest unreplicated request's age, as of this scrape.
+                self.update_unreplicated_gauges();
+                Ok(Reply::Metrics(self.metrics_text()))
+            }
             Command::AgentContacts { agent } => {
                 let agent = self.agent_by_name(&agent)?;
                 Ok(Reply::Contacts(self.agent_contacts(agent)))

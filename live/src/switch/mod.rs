@@ -34,6 +34,7 @@ mod outbound;
 mod probe;
 mod recording;
 mod registration;
+mod replicated_callbacks;
 mod screen_pop;
 mod ticket;
 mod transfer;
@@ -62,6 +63,7 @@ use crate::sip::transaction::{
 };
 use crate::trunk::Trunks;
 pub use chat::{ChatFrame, CHAT_SCHEMA_VERSION};
+pub use replicated_callbacks::{CallbackChange, ReplicatedCallback};
 
 /// The methods this B2BUA accepts, for Allow header fields.
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER, REFER";
@@ -244,6 +246,8 @@ pub struct Switch {
     durable_tickets: bool,
     /// Tickets whose state changed since `poll_open_ticket` last took them, in order.
     tickets_changed: VecDeque<ContactId>,
+    /// Callback requests replicated through etcd (`with_callback_replication`).
+    callback_replication: Option<replicated_callbacks::CallbackReplication>,
 }
 
 /// An engine event as the switch saw it, with the caller (the user part of the caller's From)
@@ -321,6 +325,7 @@ impl Switch {
             faq_bot: None,
             durable_tickets: false,
             tickets_changed: VecDeque::new(),
+            callback_replication: None,
         }
     }
 
@@ -538,6 +543,9 @@ impl Switch {
     /// engine as dropped, so that each one still gets its CDR.
     pub fn drop_all_calls(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
+        // Replicated callback requests not being served stay in etcd for the next start or
+        // another site: they are not over.
+        self.forget_waiting_callback_requests();
         let mut contacts: Vec<ContactId> = self.calls.keys().copied().collect();
         contacts.sort();
         for contact in contacts {
@@ -1105,8 +1113,9 @@ impl Switch {
             .apply(&self.center, event.time_ms, unix_ms, &event.kind);
         self.recording_on_event(&event.kind);
         self.keys_on_event(&event.kind);
-        if let switchboard_engine::EventKind::CallbackRequested { .. } = event.kind {
+        if let switchboard_engine::EventKind::CallbackRequested { queue, .. } = event.kind {
             self.callback_requested(contact);
+            self.replicate_callback_request(contact, queue);
         }
         if let switchboard_engine::EventKind::ContactQueued { queue, .. } = event.kind {
             if let Some(media) = &mut self.media {
@@ -1216,6 +1225,7 @@ impl Switch {
             .finish(status, self.now_ms, |time_ms| self.unix_ms(time_ms));
         self.recording_columns(contact, &mut row);
         self.callback_columns(contact, &mut row);
+        self.callback_request_ended(contact);
         // Menu keys are no personal data, but the column passes the masks as `caller` does.
         row.ivr_choices = row
             .ivr_choices
