@@ -303,6 +303,41 @@ const SCALAR_BITS: [u32; 16] = {
 /// 1 below `0xC`, 2 for `0xC` and `0xD`, 3 for `0xE`, 4 for `0xF`.
 const CHARACTER_LENGTHS: u64 = 0x4322_1111_1111_1111;
 
+/// Whether the processor has BMI2's `pext` and runs it in hardware. AMD's processors before
+/// Zen 3 (family 19h) have BMI2 but run `pext` in microcode, tens of cycles for each use, which
+/// would make the matcher several times slower than the portable shifts.
+#[cfg(target_arch = "x86_64")]
+fn pext_is_fast() -> bool {
+    static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FAST.get_or_init(|| {
+        if !std::arch::is_x86_feature_detected!("bmi2") {
+            return false;
+        }
+        let vendor = std::arch::x86_64::__cpuid(0);
+        let amd = [vendor.ebx, vendor.edx, vendor.ecx]
+            .iter()
+            .flat_map(|register| register.to_le_bytes())
+            .eq(*b"AuthenticAMD");
+        runs_pext_in_hardware(amd, std::arch::x86_64::__cpuid(1).eax)
+    })
+}
+
+/// Whether a processor with BMI2 runs `pext` in hardware, from its vendor and its CPUID
+/// signature (leaf 1, EAX): every Intel one does; AMD's from family 19h (Zen 3).
+#[cfg(target_arch = "x86_64")]
+fn runs_pext_in_hardware(amd: bool, signature: u32) -> bool {
+    if !amd {
+        return true;
+    }
+    let base_family = (signature >> 8) & 0xF;
+    let family = if base_family == 0xF {
+        base_family + ((signature >> 20) & 0xFF)
+    } else {
+        base_family
+    };
+    family >= 0x19
+}
+
 /// The scalar value of the one-, two- or three-byte character that starts a big-endian
 /// 32-bit word, by shifts: what [`SCALAR_BITS`] gathers by `pext`.
 #[inline(always)]
@@ -839,8 +874,8 @@ impl SensitiveWords {
     /// character's scalar value this processor has.
     fn code_message(&self, text: &str, scratch: &mut Scratch) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("bmi2") {
-            // SAFETY: `code_message_bmi2` needs BMI2, which the processor was just seen to
+        if pext_is_fast() {
+            // SAFETY: `code_message_bmi2` needs BMI2, which `pext_is_fast` saw the processor
             // have (the check reads a value cached at the first call).
             unsafe { self.code_message_bmi2(text, scratch) };
             return;
@@ -1145,6 +1180,16 @@ impl WordListFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn pext_is_left_to_the_portable_shifts_on_amd_before_zen_3() {
+        // CPUID signatures: Zen 2 (family 17h), Zen 3 (19h), Zen 4 (19h), Intel Haswell.
+        assert!(!runs_pext_in_hardware(true, 0x0083_0F10));
+        assert!(runs_pext_in_hardware(true, 0x00A2_0F10));
+        assert!(runs_pext_in_hardware(true, 0x00A6_0F12));
+        assert!(runs_pext_in_hardware(false, 0x0003_06C3));
+    }
 
     const LIST: &str = "\
 # test list
