@@ -16,9 +16,9 @@
 //!   schedules with [`TimerQueue::schedule_in_order`] because they usually come in time order
 //!   (the arrivals of one traffic source, offer timeouts of one length): appended in O(1) when
 //!   they extend the lane;
-//! - a calendar of windows of about half a second in front of a heap for the others
-//!   (`wheel.rs`): an event is appended to its window's slot, and a window is sorted once
-//!   when the clock reaches it.
+//! - for the others a binary heap while they are few, and while they are many (more than
+//!   16,384) a calendar of windows of about half a second (`wheel.rs`): an event is appended to
+//!   its window's slot, and a window is sorted once when the clock reaches it.
 //!
 //! The order is exactly what a single heap ordered by (time, sequence) would give.
 
@@ -27,7 +27,7 @@ use std::collections::VecDeque;
 
 mod wheel;
 
-use wheel::Wheel;
+use wheel::Later;
 
 /// One scheduled event: when, the tie-breaking sequence number, and what.
 #[derive(Clone, Copy, Debug)]
@@ -86,7 +86,7 @@ enum Source {
 /// ```
 #[derive(Debug)]
 pub struct TimerQueue<T> {
-    calendar: Wheel<T>,
+    calendar: Later<T>,
     /// Events scheduled at `now_ms`, in sequence order.
     due_now: VecDeque<Scheduled<T>>,
     /// Events from `schedule_in_order`, sorted by (time, sequence): sequence numbers only
@@ -105,7 +105,7 @@ impl<T> Default for TimerQueue<T> {
 impl<T> TimerQueue<T> {
     pub fn new() -> Self {
         TimerQueue {
-            calendar: Wheel::new(),
+            calendar: Later::new(),
             due_now: VecDeque::with_capacity(64),
             ordered: VecDeque::with_capacity(16),
             now_ms: 0,
