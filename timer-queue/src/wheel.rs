@@ -129,9 +129,7 @@ impl<T> Later<T> {
         let mut events = std::mem::take(&mut self.heap).into_vec();
         // The calendar's slots rely on events coming in sequence order.
         events.sort_unstable_by_key(|scheduled| scheduled.sequence);
-        for scheduled in events {
-            self.calendar.push(scheduled);
-        }
+        self.calendar.fill(events);
         self.in_calendar = true;
     }
 
@@ -289,6 +287,28 @@ impl<T> Wheel<T> {
         }
     }
 
+    /// Takes `events`, in sequence order, into the empty calendar, whose first window is then
+    /// the earliest event's. (Pushed one by one, the first event's window would be taken
+    /// first, and every earlier event would go to the late heap.)
+    fn fill(&mut self, events: Vec<Scheduled<T>>) {
+        assert_eq!(self.len, 0, "only an empty calendar is filled");
+        let Some(earliest_ms) = events.iter().map(|scheduled| scheduled.time_ms).min() else {
+            return;
+        };
+        self.window_end = window_of(earliest_ms);
+        for scheduled in events {
+            let window = window_of(scheduled.time_ms);
+            self.last_sequence = Some(scheduled.sequence);
+            if window - self.window_end < SLOT_COUNT as u64 {
+                self.push_to_slot(window, scheduled);
+            } else {
+                self.far.push(scheduled);
+            }
+            self.len += 1;
+        }
+        self.take_next_window();
+    }
+
     /// Moves every event to `into`, in no order, and leaves the calendar empty.
     fn take_all(&mut self, into: &mut Vec<Scheduled<T>>) {
         into.extend(self.run.drain(..));
@@ -417,6 +437,8 @@ mod tests {
                 }
             }
             moves += usize::from(later.in_calendar);
+            // The events moved went to their windows, not to the heap of the window being taken.
+            assert!(later.calendar.late.len() < 100, "{}", later.calendar.late.len());
             while reference.len() > keep {
                 let expected = reference.pop_first();
                 assert_eq!(later.peek().map(|s| (s.time_ms, s.sequence)), expected);
