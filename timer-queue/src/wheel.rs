@@ -438,7 +438,11 @@ mod tests {
             }
             moves += usize::from(later.in_calendar);
             // The events moved went to their windows, not to the heap of the window being taken.
-            assert!(later.calendar.late.len() < 100, "{}", later.calendar.late.len());
+            assert!(
+                later.calendar.late.len() < 100,
+                "{}",
+                later.calendar.late.len()
+            );
             while reference.len() > keep {
                 let expected = reference.pop_first();
                 assert_eq!(later.peek().map(|s| (s.time_ms, s.sequence)), expected);
