@@ -16,12 +16,18 @@
 //!   schedules with [`TimerQueue::schedule_in_order`] because they usually come in time order
 //!   (the arrivals of one traffic source, offer timeouts of one length): appended in O(1) when
 //!   they extend the lane;
-//! - a binary heap for the others.
+//! - for the others a binary heap while they are few, and while they are many (more than
+//!   16,384) a calendar of windows of about half a second (`wheel.rs`): an event is appended to
+//!   its window's slot, and a window is sorted once when the clock reaches it.
 //!
 //! The order is exactly what a single heap ordered by (time, sequence) would give.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
+
+mod wheel;
+
+use wheel::Later;
 
 /// One scheduled event: when, the tie-breaking sequence number, and what.
 #[derive(Clone, Copy, Debug)]
@@ -62,7 +68,7 @@ impl<T> Ord for Scheduled<T> {
 enum Source {
     DueNow,
     Ordered,
-    Heap,
+    Calendar,
 }
 
 /// Events of type `T` waiting for their time.
@@ -80,7 +86,7 @@ enum Source {
 /// ```
 #[derive(Debug)]
 pub struct TimerQueue<T> {
-    heap: BinaryHeap<Scheduled<T>>,
+    calendar: Later<T>,
     /// Events scheduled at `now_ms`, in sequence order.
     due_now: VecDeque<Scheduled<T>>,
     /// Events from `schedule_in_order`, sorted by (time, sequence): sequence numbers only
@@ -99,7 +105,7 @@ impl<T> Default for TimerQueue<T> {
 impl<T> TimerQueue<T> {
     pub fn new() -> Self {
         TimerQueue {
-            heap: BinaryHeap::with_capacity(1024),
+            calendar: Later::new(),
             due_now: VecDeque::with_capacity(64),
             ordered: VecDeque::with_capacity(16),
             now_ms: 0,
@@ -115,7 +121,7 @@ impl<T> TimerQueue<T> {
         if time_ms == self.now_ms {
             self.due_now.push_back(scheduled);
         } else {
-            self.heap.push(scheduled);
+            self.calendar.push(scheduled);
         }
     }
 
@@ -210,10 +216,12 @@ impl<T> TimerQueue<T> {
     /// The earliest event outside `due_now`, and where it waits.
     #[inline(always)]
     fn earliest_later(&self) -> (Option<&Scheduled<T>>, Source) {
-        match (self.ordered.front(), self.heap.peek()) {
-            (Some(ordered), Some(heap)) if heap.is_before(ordered) => (Some(heap), Source::Heap),
+        match (self.ordered.front(), self.calendar.peek()) {
+            (Some(ordered), Some(calendar)) if calendar.is_before(ordered) => {
+                (Some(calendar), Source::Calendar)
+            }
             (Some(ordered), _) => (Some(ordered), Source::Ordered),
-            (None, heap) => (heap, Source::Heap),
+            (None, calendar) => (calendar, Source::Calendar),
         }
     }
 
@@ -261,12 +269,12 @@ impl<T> TimerQueue<T> {
         match self.earliest_source()? {
             Source::DueNow => self.due_now.pop_front(),
             Source::Ordered => self.ordered.pop_front(),
-            Source::Heap => self.heap.pop(),
+            Source::Calendar => self.calendar.pop(),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.due_now.len() + self.ordered.len() + self.heap.len()
+        self.due_now.len() + self.ordered.len() + self.calendar.len()
     }
 
     pub fn is_empty(&self) -> bool {
