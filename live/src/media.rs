@@ -301,6 +301,8 @@ pub struct MediaSettings {
     pub recordings: RecordingStore,
     /// Media worker threads (0: one per core).
     pub workers: usize,
+    /// 1–99: the workers run under `SCHED_FIFO` at this priority; 0: normal scheduling.
+    pub realtime_priority: u8,
 }
 
 impl MediaSettings {
@@ -310,6 +312,42 @@ impl MediaSettings {
             0 => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             workers => workers,
         }
+    }
+}
+
+/// Run the calling worker thread under `SCHED_FIFO` at `priority` (nothing for 0). A worker
+/// that may not (no `CAP_SYS_NICE`) says so and goes on with normal scheduling.
+///
+/// Why: under a load of more runnable threads than cores, a worker woken by a datagram waits
+/// for its turn on a core behind the other threads (the scheduler's slices are milliseconds),
+/// and the packet waits in its socket. A real-time worker runs as soon as it is woken; the
+/// kernel's real-time throttling (`sched_rt_runtime_us`, 95 % by default) keeps a core for
+/// the rest.
+fn schedule_realtime(worker: usize, priority: u8) {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+    };
+    if priority == 0 {
+        return;
+    }
+    let outcome = ThreadPriorityValue::try_from(priority)
+        .map_err(|problem| format!("{problem:?}"))
+        .and_then(|value| {
+            thread_priority::set_thread_priority_and_policy(
+                thread_priority::thread_native_id(),
+                ThreadPriority::Crossplatform(value),
+                ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+            )
+            .map_err(|error| format!("{error:?}"))
+        });
+    match outcome {
+        Ok(()) => tracing::info!(worker, priority, "media worker scheduled SCHED_FIFO"),
+        Err(error) => tracing::warn!(
+            worker,
+            priority,
+            %error,
+            "media worker cannot be scheduled SCHED_FIFO (needs CAP_SYS_NICE): normal scheduling"
+        ),
     }
 }
 
@@ -378,9 +416,13 @@ impl MediaDriver {
                 )
                 .expect("epoll and eventfd are available at start-up");
                 let wake = worker.wake.clone();
+                let realtime_priority = settings.realtime_priority;
                 let thread = std::thread::Builder::new()
                     .name(format!("media-{index}"))
-                    .spawn(move || worker.run())
+                    .spawn(move || {
+                        schedule_realtime(index, realtime_priority);
+                        worker.run()
+                    })
                     .expect("a thread can be started at start-up");
                 WorkerHandle {
                     commands,
