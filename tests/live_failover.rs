@@ -157,6 +157,9 @@ impl Network {
         if network.backbone_prefix.is_some() {
             let backbone = network.backbone_bridge();
             run(&["ip", "link", "add", "name", &backbone, "type", "bridge"]);
+            // The test itself reads etcd's members over the backbone (the members are .2 up).
+            let observer = format!("{}/24", network.backbone_observer_address());
+            run(&["ip", "addr", "add", &observer, "dev", &backbone]);
             run(&["ip", "link", "set", &backbone, "up"]);
             run(&["ip", "netns", "add", &network.namespace(sites)]);
             for member in 0..=sites {
@@ -198,6 +201,29 @@ impl Network {
     fn backbone_address(&self, member: usize) -> String {
         let prefix = self.backbone_prefix.as_ref().expect("a backbone");
         format!("{prefix}.{}", member + 2)
+    }
+
+    /// The test's own address on the backbone, from which it reads what the members hold.
+    fn backbone_observer_address(&self) -> String {
+        let prefix = self.backbone_prefix.as_ref().expect("a backbone");
+        format!("{prefix}.1")
+    }
+
+    /// Whether etcd member `member` still holds `key`, read from its own store (a
+    /// serializable read: it answers during an election too), or `None` if it did not answer.
+    fn member_holds(&self, member: usize, key: &str) -> Option<bool> {
+        use base64::Engine as _;
+        let key = base64::engine::general_purpose::STANDARD.encode(key);
+        let body = format!(r#"{{"key":"{key}","serializable":true}}"#);
+        let (status, answer) = http_to(
+            &self.backbone_address(member),
+            2379,
+            "POST",
+            "/v3/kv/range",
+            None,
+            &body,
+        );
+        (status == 200).then(|| answer.contains("\"kvs\""))
     }
 
     /// Cut (or restore) member `member`'s link to the backbone.
@@ -431,8 +457,10 @@ fn write_centers(folder: &Path, network: &Network) -> Vec<PathBuf> {
 const LEASE_TTL: Duration = Duration::from_secs(3);
 
 /// etcd 3.4 members in each site's namespace and the arbiter's, peers over the backbone; each
-/// site's `serve` talks to its own member. Elections are made fast for a test (100 ms
-/// heartbeats, 1 s election timeout).
+/// site's `serve` talks to its own member. Elections are made fast for a test (50 ms
+/// heartbeats, 500 ms election timeout), so that the 3 s lease is more than four election
+/// timeouts, as a site on the majority's side needs to keep its lease through an election
+/// (`docs/live.md`, `lease_ttl`).
 fn start_etcd(network: &Network, folder: &Path) -> Vec<Guard> {
     assert!(
         Command::new("etcd").arg("--version").output().is_ok(),
@@ -469,7 +497,7 @@ fn start_etcd(network: &Network, folder: &Path) -> Vec<Guard> {
                 .args(["--initial-cluster", &cluster.join(",")])
                 .args(["--initial-cluster-state", "new"])
                 .args(["--initial-cluster-token", &network.name])
-                .args(["--heartbeat-interval", "100", "--election-timeout", "1000"])
+                .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
                 // A member that comes back from a partition must not depose the leader the
                 // others kept (Raft's pre-vote): the survivor's lease would stall meanwhile.
                 .arg("--pre-vote")
@@ -1018,22 +1046,47 @@ fn a_site_cut_from_the_others_fences_itself_within_its_lease_and_serves_again_on
     let downs_before = two_sites.carrier_events("site down", 0);
 
     // North loses the backbone: its etcd member is cut from the other two.
+    let arbiter = two_sites.network.sites;
+    let north_key = "switchboard/sites/north";
+    assert_eq!(
+        two_sites.network.member_holds(arbiter, north_key),
+        Some(true)
+    );
     let cut = std::time::Instant::now();
     two_sites.network.set_backbone_link(0, false);
+    // What must hold is that north stops before the majority could give its lease away (the
+    // arbiter's store loses north's key when the majority's leader expires the lease): no
+    // moment with north serving while the others take it for gone. The check reads the
+    // arbiter after north's health, so a key seen gone was gone no later than that answer.
     let mut fenced_after = None;
-    while cut.elapsed() < Duration::from_secs(15) {
-        if north.fenced() == Some(true) {
+    let mut key_gone_after = None;
+    while cut.elapsed() < Duration::from_secs(15) && key_gone_after.is_none() {
+        if fenced_after.is_none() && north.fenced() == Some(true) {
             fenced_after = Some(cut.elapsed());
-            break;
+        }
+        if two_sites.network.member_holds(arbiter, north_key) == Some(false) {
+            key_gone_after = Some(cut.elapsed());
+            assert!(
+                fenced_after.is_some(),
+                "the majority expired north's lease {:?} after the cut while north still served:\n{}",
+                cut.elapsed(),
+                north.log_text()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     let fenced_after =
         fenced_after.unwrap_or_else(|| panic!("north never fenced itself:\n{}", north.log_text()));
+    // A renewal counts only once a quorum confirmed it, so the last one north counts was sent
+    // before the cut: it fences two thirds of its TTL later, well inside the TTL.
     assert!(
         fenced_after <= LEASE_TTL,
         "north fenced itself {fenced_after:?} after the cut, later than its lease of {LEASE_TTL:?}"
     );
+    let key_gone_after = key_gone_after.unwrap_or_else(|| {
+        panic!("the majority never expired north's lease within 15 s of the cut")
+    });
+    println!("north fenced {fenced_after:?} after the cut; the majority expired its lease {key_gone_after:?} after it");
     assert_eq!(options_status(&two_sites.network, north), Some(503));
     let (_, metrics) = http_to(
         &north.address,

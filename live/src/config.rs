@@ -95,14 +95,14 @@ pub struct LiveConfig {
 }
 
 /// `[live.failover]`: this site's lease in an etcd cluster that spans the sites and an arbiter
-/// (`switchboard_failover_live::lease`). While the site holds no lease it refuses new calls and
+/// (failover-live/src/lease.rs). While the site holds no lease it refuses new calls and
 /// the carrier's OPTIONS with 503 (it is fenced), so that the carrier sends calls elsewhere.
 ///
 /// ```toml
 /// [live.failover]
 /// site = "north"                       # its key: switchboard/sites/north
 /// etcd = "http://198.18.1.2:2379"      # the site's own etcd member
-/// lease_ttl = "3s"                     # whole seconds, at least 2
+/// lease_ttl = "5s"                     # whole seconds, at least 2; > 4 etcd election timeouts
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,8 +113,10 @@ pub struct FailoverConfig {
     pub lease_ttl: DurationMs,
 }
 
+/// More than four of etcd's default election timeouts (1 s): the site on the majority's side
+/// keeps its lease while the majority elects a new leader (failover-live/src/lease.rs).
 fn default_lease_ttl() -> DurationMs {
-    DurationMs::from_s(3)
+    DurationMs::from_s(5)
 }
 
 /// `[live.crm]`: the CRM screen pop, a signed POST of each offered contact's attributes

@@ -34,24 +34,11 @@ pub fn center_problem(
     let table = read_staffing_table(&file, text, &group_names, &queue_names)?;
     let queue_targets: Vec<Targets> = queue_names
         .iter()
-        .map(|name| {
-            let own = table.queues.get(name);
-            Targets {
-                service_level: own.and_then(|own| own.sl).or(command_line.service_level),
-                service_level_definition: ServiceLevelDefinition::Offered,
-                max_asa_s: own
-                    .and_then(|own| own.asa)
-                    .map(DurationMs::as_s_f64)
-                    .or(command_line.max_asa_s),
-                max_abandon: own
-                    .and_then(|own| own.max_abandon)
-                    .or(command_line.max_abandon),
-                // Held by every group serving the queue (the tightest where a group serves
-                // several).
-                max_occupancy: own
-                    .and_then(|own| own.max_occupancy)
-                    .or(command_line.max_occupancy),
-            }
+        .map(|name| Targets {
+            // The whole center judges service level over offered contacts. Occupancy is held
+            // by every group serving the queue (the tightest where a group serves several).
+            service_level_definition: ServiceLevelDefinition::Offered,
+            ..table.queue_targets(name, command_line)
         })
         .collect();
     let thresholds: Vec<Option<DurationMs>> = queue_targets
