@@ -77,6 +77,12 @@ fn digits_of_a_secure_collect_are_in_no_cdr_file_log_line_or_api_answer() {
         end_ms - start_ms < 2_000,
         "the digits did not end the node: {paused}"
     );
+    // A collect node's entry is no menu choice: the CDR's `ivr_choices` stays empty.
+    let choices: Option<String> = rusqlite::Connection::open(server.cdr_path())
+        .unwrap()
+        .query_row("SELECT ivr_choices FROM cdr", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(choices, None);
 
     for (path, body) in &answers {
         assert!(

@@ -154,6 +154,12 @@ fn ivr_digit_by_info_routes_to_the_right_queue() {
     assert_eq!(rows[0].outcome, "completed");
     assert_eq!(rows[0].queue.as_deref(), Some("billing"));
     assert_eq!(rows[0].agent.as_deref(), Some("billing-team-1"));
+    // The CDR keeps the choice, as `switchboard calibrate` reads it (docs/cdr.md).
+    let choices: Option<String> = rusqlite::Connection::open(server.cdr_path())
+        .unwrap()
+        .query_row("SELECT ivr_choices FROM cdr", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(choices.as_deref(), Some(r#"[["menu","2"]]"#));
 }
 
 #[test]

@@ -228,3 +228,108 @@ fn a_real_clock_replay_over_loopback_gives_the_simulators_decisions() {
         "{stdout}"
     );
 }
+
+/// A center that routes on a contact attribute: the simulator draws each caller's `tier` from
+/// the attribute mix, the replay's trunk sends it in the INVITE's attributes header, and the
+/// switch's engine routes the call on it as the simulator's did.
+const ATTRIBUTE_ROUTED: &str = r#"[scenario]
+name = "attribute routing"
+seed = 5
+duration = "40s"
+replications = 1
+
+[center]
+offer_timeout = "3s"
+
+[[queue]]
+name = "vip"
+channel = "voice"
+skills = ["vip"]
+wrap_up = "1s"
+
+[[queue]]
+name = "standard"
+channel = "voice"
+skills = ["standard"]
+wrap_up = "1s"
+
+[[agents]]
+name = "vip-team"
+count = 2
+skills = ["vip"]
+
+[[agents]]
+name = "standard-team"
+count = 2
+skills = ["standard"]
+
+[[ivr]]
+name = "front"
+start = "tier-check"
+
+[[ivr.node]]
+kind = "condition"
+id = "tier-check"
+when = { attribute = { attribute = "tier", equals = "vip" } }
+then = "to-vip"
+else = "to-standard"
+
+[[ivr.node]]
+kind = "queue"
+id = "to-vip"
+queue = "vip"
+
+[[ivr.node]]
+kind = "queue"
+id = "to-standard"
+queue = "standard"
+
+[[traffic]]
+flow = "front"
+rate = "3600/h"
+attributes = [{ tier = "vip", share = 0.3 }, { tier = "standard", share = 0.7, segment = "retail; east" }]
+handle_time = { dist = "lognormal", mean = "3s", cv = 0.5 }
+patience = { dist = "exponential", mean = "8s" }
+
+[[people]]
+agents = "vip-team"
+answer_delay = { dist = "constant", value = "400ms" }
+
+[[people]]
+agents = "standard-team"
+answer_delay = { dist = "constant", value = "400ms" }
+"#;
+
+#[test]
+fn a_center_routing_on_attributes_replays_with_identical_decisions() {
+    let folder = tempfile::tempdir().unwrap();
+    let scenario = folder.path().join("attributes.toml");
+    std::fs::write(&scenario, ATTRIBUTE_ROUTED).unwrap();
+    let script = folder.path().join("script");
+    let output = switchboard(&[
+        "sim",
+        scenario.to_str().unwrap(),
+        "--export-script",
+        script.to_str().unwrap(),
+    ]);
+    let exported = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let lines = std::fs::read_to_string(script.join("script.jsonl")).unwrap();
+    assert!(lines.contains(r#"["tier","vip"]"#), "{lines}");
+    let decisions = std::fs::read_to_string(script.join("decisions.jsonl")).unwrap();
+    // Both queues are reached: the attribute decides where a call goes.
+    for queue in ["vip", "standard"] {
+        assert!(
+            decisions.contains(&format!(r#""queue":"{queue}""#)),
+            "{queue}: {decisions}"
+        );
+    }
+    let output = switchboard(&["replay", script.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("identical decisions"), "{stdout}");
+    assert_eq!(
+        hash_after(&stdout, "live runtime:"),
+        hash_after(&exported, "decision hash")
+    );
+}

@@ -19,3 +19,7 @@ pub mod peers;
 pub mod plan;
 pub mod real_clock;
 pub mod virtual_clock;
+
+/// The SIP header a replay's INVITEs carry their contact's attributes in; the replayed switch
+/// reads it (`[live] attributes_header`, set by the replay whatever the scenario says).
+pub const ATTRIBUTES_HEADER: &str = "X-Switchboard-Attributes";

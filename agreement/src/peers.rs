@@ -29,6 +29,7 @@ use switchboard_live::sip::transaction::{
 use switchboard_results::script::AgentAction;
 
 use crate::plan::ReplayPlan;
+use switchboard_live::contact_attributes::format_attributes;
 
 const SDP_CALLER: &[u8] = b"v=0\r\no=caller 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 const SDP_AGENT: &[u8] = b"v=0\r\no=agent 1 1 IN IP4 192.0.2.2\r\ns=-\r\nc=IN IP4 192.0.2.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
@@ -320,7 +321,7 @@ impl Peers {
     }
 
     fn arrive(&mut self, contact: u64) {
-        let plan = &self.plan.contacts[&contact];
+        let plan = self.plan.contacts[&contact].clone();
         let entry = plan.entry.clone();
         let patience = plan.patience;
         let digits: Vec<(u64, u64)> = plan
@@ -342,6 +343,12 @@ impl Peers {
         invite
             .headers
             .push("Contact", format!("<sip:{caller}@{}>", self.trunk_address));
+        if !plan.attributes.is_empty() {
+            invite.headers.push(
+                crate::ATTRIBUTES_HEADER,
+                format_attributes(&plan.attributes),
+            );
+        }
         invite.headers.push("Content-Type", "application/sdp");
         invite.body = SDP_CALLER.to_vec();
         let transaction = self.trunk.send_request(self.now_ms, self.switch, invite);

@@ -212,13 +212,15 @@ pub async fn replay(
 }
 
 /// The scenario as a real-clock replay's server runs it: API token set to `token`, agents
-/// logged in only by the script (no `auto_ready`), phones without digest credentials (they
+/// logged in only by the script (no `auto_ready`), the contacts' attributes read from the
+/// replay's header, phones without digest credentials (they
 /// decide nothing about routing), media passed through.
 pub fn serve_scenario(text: &str, token: &str) -> Result<String, toml_edit::TomlError> {
     let mut document: toml_edit::DocumentMut = text.parse()?;
     let live = &mut document["live"];
     live["api_token"] = toml_edit::value(token);
     live["auto_ready"] = toml_edit::value(false);
+    live["attributes_header"] = toml_edit::value(crate::ATTRIBUTES_HEADER);
     live["allow_unauthenticated_agents"] = toml_edit::value(true);
     if let Some(table) = live.as_table_like_mut() {
         table.remove("secrets");

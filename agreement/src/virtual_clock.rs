@@ -85,6 +85,7 @@ pub fn replay(
     plan: ReplayPlan,
 ) -> Result<ReplayOutput, String> {
     live.auto_ready = false;
+    live.attributes_header = Some(crate::ATTRIBUTES_HEADER.to_string());
     let duration_ms = plan.duration_ms;
     let switch_address = SocketAddr::from(SWITCH);
     let agents = agent_names(&center);

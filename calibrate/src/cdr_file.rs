@@ -52,6 +52,13 @@ pub fn read_cdr_database(path: &Path) -> Result<Vec<ContactRecord>, CalibrationE
     } else {
         "NULL"
     };
+    // A database written before `serve` recorded IVR choices has no such column: its contacts
+    // give no choices (the calibration says so), and nothing else changes.
+    let ivr_choices = if columns.iter().any(|column| column == "ivr_choices") {
+        "ivr_choices"
+    } else {
+        "NULL"
+    };
     // Outbound calls (click-to-dial) are no demand on the center: only inbound rows count,
     // callbacks among them (each arrived as a call and asked to be called back).
     let inbound = if columns.iter().any(|column| column == "direction") {
@@ -62,7 +69,7 @@ pub fn read_cdr_database(path: &Path) -> Result<Vec<ContactRecord>, CalibrationE
     let mut statement = connection
         .prepare(&format!(
             "SELECT id, entry_point, queue, agent, {caller}, arrived_unix_ms, answered_unix_ms,
-                    ended_unix_ms, outcome, talk_ms
+                    ended_unix_ms, outcome, talk_ms, {ivr_choices}
              FROM cdr {inbound} ORDER BY arrived_unix_ms, id"
         ))
         .map_err(|error| fail(format!("cannot query the table `cdr`: {error}")))?;
@@ -93,6 +100,16 @@ pub fn read_cdr_database(path: &Path) -> Result<Vec<ContactRecord>, CalibrationE
             ended_unix_ms: row.get(7).map_err(at_row)?,
             outcome,
             talk_ms: row.get(9).map_err(at_row)?,
+            menu_choices: match row.get::<_, Option<String>>(10).map_err(at_row)? {
+                None => Vec::new(),
+                Some(text) => serde_json::from_str(&text).map_err(|error| {
+                    fail(format!(
+                        "row id {id}: column `ivr_choices`: {error} in {text:?}: expected a JSON \
+                         array of [node, key] pairs, key a string or null \
+                         ([[\"main-menu\", \"2\"]])"
+                    ))
+                })?,
+            },
         };
         if record.ended_unix_ms < record.arrived_unix_ms {
             return Err(fail(format!(

@@ -3,8 +3,8 @@
 //! Turns what a contact center recorded into the scenario that simulates it: the CDR database
 //! `switchboard serve` writes, a workforce-management interval export, or Asterisk's
 //! `queue_log` go in; a scenario file (arrivals per interval forecast for the next days,
-//! handle times, patience, retrials), the forecast CSV `switchboard plan staff` reads, and a
-//! JSON report of every fitted figure with its 95 % interval come out.
+//! handle times, patience, retrials, IVR choices), the forecast CSV `switchboard plan staff`
+//! reads, and a JSON report of every fitted figure with its 95 % interval come out.
 //!
 //! The models: arrivals are counted per local interval and weekday (rates with exact Poisson
 //! intervals, the intraday shape, special days found or declared, day-level overdispersion),
@@ -21,6 +21,7 @@ pub mod cdr_file;
 pub mod forecast;
 pub mod handle_time;
 pub mod interval_csv;
+pub mod ivr_choices;
 pub mod local_time;
 pub mod patience;
 pub mod queue_log;
@@ -36,10 +37,11 @@ use serde::Serialize;
 use crate::arrivals::{fit_arrivals, special_days, ArrivalFit, DailyCounts};
 use crate::forecast::ForecastFit;
 use crate::handle_time::{fit_handle_times, Family, HandleTimeFit};
+use crate::ivr_choices::{fit_ivr_choices, NodeChoices};
 use crate::local_time::LocalClock;
 use crate::patience::{exponential_from_totals, fit_patience, PatienceFit};
 use crate::records::{ContactRecord, IntervalRow, Observations};
-use crate::retrial::{fit_retrials, RetrialFit};
+use crate::retrial::{fit_retrials, retrial_marks, RetrialFit};
 
 /// Why a calibration could not be made; the message names the file and place when there is
 /// one.
@@ -175,6 +177,9 @@ pub struct StreamCalibration {
     pub patience: Option<Patience>,
     /// None when the source does not record callers, or nobody failed.
     pub retrial: Option<RetrialFit>,
+    /// Per menu or callback offer node the stream's callers met, the share of each key;
+    /// empty when they met none or the source does not record choices.
+    pub ivr_choices: Vec<NodeChoices>,
     pub forecast: ForecastFit,
 }
 
@@ -292,8 +297,24 @@ fn calibrate_contacts(
         .unwrap_or(1);
     let mut fitted = Vec::new();
     for (entry, members) in &streams {
+        let retrial = fit_retrials(members, options.retrial_window_ms);
+        // When the scenario gets a retrial table the simulator makes the retrials itself: the
+        // arrivals (and the forecast) are then the first attempts only, or each retrial would
+        // arrive twice.
+        let marks = match &retrial {
+            Some(fit) if fit.retried > 0 => retrial_marks(members, options.retrial_window_ms),
+            _ => vec![false; members.len()],
+        };
+        let left_out = marks.iter().filter(|&&retrial| retrial).count();
+        if left_out > 0 {
+            notes.push(format!(
+                "stream {}: arrivals and the forecast count first attempts only ({left_out} \
+                 retrials left out); the scenario's retrial table makes the retrials",
+                entry.name()
+            ));
+        }
         let mut counts = empty_counts(first_date, options.interval_ms);
-        for contact in members {
+        for (contact, _) in members.iter().zip(&marks).filter(|(_, &retrial)| !retrial) {
             let local = clock.local(contact.arrived_unix_ms);
             counts.add(local.date, local.time_of_day_ms, 1.0);
         }
@@ -318,9 +339,19 @@ fn calibrate_contacts(
             counts,
             fit_handle_times(&handle_times).map(HandleTime::Contacts),
             fit_patience(&waits).map(Patience::Contacts),
-            fit_retrials(members, options.retrial_window_ms),
+            retrial,
             options,
         )?);
+        fitted.last_mut().expect("just pushed").ivr_choices = fit_ivr_choices(members);
+    }
+    for stream in &fitted {
+        if matches!(stream.entry, StreamEntry::Flow(_)) && stream.ivr_choices.is_empty() {
+            notes.push(format!(
+                "flow {}: no IVR choices recorded (a flow without menus, or a CDR database \
+                 written before `serve` recorded them), so its [[traffic]] has no choices",
+                stream.entry.name()
+            ));
+        }
     }
     Ok(Calibration {
         timezone: clock.name().to_string(),
@@ -357,6 +388,7 @@ fn fit_stream(
         handle_time,
         patience,
         retrial,
+        ivr_choices: Vec::new(),
         forecast,
     })
 }

@@ -99,6 +99,8 @@ pub fn read_queue_log(text: &str, file: &str) -> Result<Vec<ContactRecord>, Cali
                             answered_unix_ms: None,
                             ended_unix_ms: time_ms,
                             talk_ms: 0,
+                            // app_queue does not see the IVR.
+                            menu_choices: Vec::new(),
                         },
                         line: line_number,
                     },

@@ -19,6 +19,9 @@ pub struct ContactRecord {
     /// When the conversation ended, or the contact's life if it was never answered.
     pub ended_unix_ms: i64,
     pub talk_ms: i64,
+    /// The caller's choices in IVR menus, in order: the node and the key pressed (none:
+    /// nothing), for the visits whose prompt had played. Empty when the source has none.
+    pub menu_choices: Vec<(String, Option<String>)>,
 }
 
 impl ContactRecord {

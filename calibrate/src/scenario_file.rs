@@ -200,6 +200,9 @@ pub fn scenario_text(
                 stream.arrivals.overdispersion_cv
             );
         }
+        if let Some(choices) = choices_table(stream) {
+            let _ = writeln!(text, "choices = {choices}");
+        }
         if let Some(retrial) = stream.retrial.as_ref().filter(|r| r.retried > 0) {
             let _ = writeln!(
                 text,
@@ -210,6 +213,29 @@ pub fn scenario_text(
         text.push('\n');
     }
     Ok(text)
+}
+
+/// The stream's `choices` table (`{ "main-menu" = { "1" = 0.5, "2" = 0.25 } }`), or none when
+/// its callers pressed no key. Probabilities are rounded down to six places, so that a node's
+/// keys never add up to more than 1.
+fn choices_table(stream: &StreamCalibration) -> Option<String> {
+    let nodes: Vec<String> = stream
+        .ivr_choices
+        .iter()
+        .filter(|node| !node.keys.is_empty())
+        .map(|node| {
+            let keys: Vec<String> = node
+                .keys
+                .iter()
+                .map(|key| {
+                    let probability = (key.probability * 1e6).floor() / 1e6;
+                    format!("{} = {probability}", quoted(&key.key))
+                })
+                .collect();
+            format!("{} = {{ {} }}", quoted(&node.node), keys.join(", "))
+        })
+        .collect();
+    (!nodes.is_empty()).then(|| format!("{{ {} }}", nodes.join(", ")))
 }
 
 /// The forecast's first instant in the center's zone, RFC 3339.

@@ -3,6 +3,9 @@
 //! rows `switchboard serve` would write), the database is calibrated, and the known parameters
 //! must lie inside the 95 % intervals the calibration gives. The held-out week's forecast
 //! error is printed (`cargo test -p switchboard-calibrate --test round_trip -- --nocapture`).
+//! A second stream enters an IVR menu and its callers try again after abandoning: its key
+//! probabilities and retrial probability are recovered from the CDR's `ivr_choices` and
+//! `caller` columns.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,14 +14,18 @@ use std::path::Path;
 use switchboard_calibrate::arrivals::poisson_interval;
 use switchboard_calibrate::handle_time::Family;
 use switchboard_calibrate::local_time::LocalClock;
-use switchboard_calibrate::scenario_file::{forecast_csv, forecast_file_name, scenario_text};
-use switchboard_calibrate::{
-    calibrate, read_observations, CalibrationOptions, HandleTime, Patience,
+use switchboard_calibrate::scenario_file::{
+    forecast_csv, forecast_file_name, scenario_text, CenterNames,
 };
-use switchboard_engine::{Center, Entry, Event, EventKind, Outcome};
+use switchboard_calibrate::{
+    calibrate, read_observations, CalibrationOptions, HandleTime, Patience, StreamEntry,
+};
+use switchboard_engine::{Center, Entry, Event, EventKind, Input, Outcome};
 use switchboard_live::call_record::{event_contact, CallRecord, HangupSide};
 use switchboard_live::cdr::CdrWriter;
-use switchboard_sim::replication::{run_replication, ReplicationObserver, ReplicationOptions};
+use switchboard_sim::replication::{
+    run_replication, Draw, ReplicationObserver, ReplicationOptions,
+};
 
 const START: &str = "2026-11-02T00:00:00+08:00"; // a Monday
 const DAYS: usize = 30;
@@ -32,6 +39,11 @@ const SPECIAL_FACTOR: f64 = 3.0;
 const HANDLE_MEAN_S: f64 = 180.0;
 const HANDLE_CV: f64 = 0.8;
 const PATIENCE_MEAN_S: f64 = 90.0;
+/// The IVR stream's menu: the share of callers who press each key when its prompt has played.
+const MENU_KEYS: [(&str, f64); 2] = [("1", 0.5), ("2", 0.2)];
+/// The IVR stream's callers who abandoned try again with this probability.
+const RETRIAL_PROBABILITY: f64 = 0.4;
+const RETRIAL_DELAY_MEAN_S: f64 = 300.0;
 
 /// Expected contacts in interval `slot` of an ordinary Monday: open 08:00-22:00 with a
 /// morning and an evening peak.
@@ -54,14 +66,42 @@ fn true_volume(day: usize, slot: usize) -> f64 {
 }
 
 /// Engine events to CDR rows, as the B2BUA does, for contacts of the simulator.
+/// Each contact's caller is its customer: a retrial has the caller of its first attempt (the
+/// simulator says which that was), as a caller's number does on a trunk.
 struct CdrRecorder {
     center: Center,
     start_unix_ms: i64,
     calls: BTreeMap<u64, CallRecord>,
+    customer_of_retrial: BTreeMap<u64, u64>,
+    /// Every key the simulator's callers pressed, per contact until its row is written, then
+    /// counted: to check that the CDRs hold each one.
+    keys_of_call: BTreeMap<u64, Vec<String>>,
+    keys_pressed: BTreeMap<String, u64>,
     writer: Option<CdrWriter>,
 }
 
 impl ReplicationObserver for CdrRecorder {
+    fn drew(&mut self, draw: Draw) {
+        if let Draw::Retrial { contact, customer } = draw {
+            self.customer_of_retrial.insert(contact, customer);
+        }
+    }
+
+    /// A key reaches the engine: the switch notes it on the call's record before the engine's
+    /// events move the caller on (`live/src/switch/keys.rs`); the simulator's keys are all
+    /// menu keys the engine takes.
+    fn input(&mut self, _time_ms: u64, input: &Input) {
+        if let Input::Digits { contact, digits } = input {
+            self.keys_of_call
+                .entry(contact.0)
+                .or_default()
+                .push(digits.clone());
+            if let Some(call) = self.calls.get_mut(&contact.0) {
+                call.menu_key(digits);
+            }
+        }
+    }
+
     fn event(&mut self, event: &Event) {
         let unix_ms = self.start_unix_ms + event.time_ms as i64;
         let Some(contact) = event_contact(&event.kind) else {
@@ -72,15 +112,18 @@ impl ReplicationObserver for CdrRecorder {
                 Entry::Queue(queue) => self.center.queue_name(queue).to_string(),
                 Entry::Flow(flow) => self.center.flow_name(flow).to_string(),
             };
-            self.calls.insert(
+            let mut call = CallRecord::new(
+                &format!("sim-{}", contact.0),
                 contact.0,
-                CallRecord::new(
-                    &format!("sim-{}", contact.0),
-                    contact.0,
-                    &entry_point,
-                    unix_ms,
-                ),
+                &entry_point,
+                unix_ms,
             );
+            let customer = self
+                .customer_of_retrial
+                .remove(&contact.0)
+                .unwrap_or(contact.0);
+            call.set_caller(Some(format!("customer-{customer}")));
+            self.calls.insert(contact.0, call);
         }
         let Some(call) = self.calls.get_mut(&contact.0) else {
             return;
@@ -103,6 +146,9 @@ impl ReplicationObserver for CdrRecorder {
             };
             let start = self.start_unix_ms;
             let row = call.finish(status, event.time_ms, |ms| start + ms as i64);
+            for key in self.keys_of_call.remove(&contact.0).unwrap_or_default() {
+                *self.keys_pressed.entry(key).or_default() += 1;
+            }
             self.writer.as_mut().expect("open").record(row);
         }
     }
@@ -144,7 +190,52 @@ patience = {{ dist = "exponential", mean = "{PATIENCE_MEAN_S}s" }}
 name = "sales-team"
 count = 7
 skills = ["sales"]
-"#
+
+[[queue]]
+name = "billing"
+channel = "voice"
+skills = ["billing"]
+
+[[agents]]
+name = "billing-team"
+count = 1
+skills = ["billing"]
+
+[[ivr]]
+name = "service"
+start = "main-menu"
+
+[[ivr.node]]
+kind = "menu"
+id = "main-menu"
+prompt = "For billing press 1, for your balance press 2"
+duration = "8s"
+options = {{ "1" = "to-billing", "2" = "balance" }}
+timeout = "5s"
+retries = 1
+on_fail = "to-billing"
+
+[[ivr.node]]
+kind = "self-service"
+id = "balance"
+prompt = "Your balance is"
+duration = "20s"
+
+[[ivr.node]]
+kind = "queue"
+id = "to-billing"
+queue = "billing"
+
+[[traffic]]
+flow = "service"
+rate = "15/h"
+handle_time = {{ dist = "exponential", mean = "240s" }}
+patience = {{ dist = "exponential", mean = "60s" }}
+choices = {{ main-menu = {{ "1" = {one}, "2" = {two} }} }}
+retrial = {{ probability = {RETRIAL_PROBABILITY}, delay = {{ dist = "exponential", mean = "{RETRIAL_DELAY_MEAN_S}s" }}, max_retrials = 50 }}
+"#,
+        one = MENU_KEYS[0].1,
+        two = MENU_KEYS[1].1,
     );
     let path = directory.join("known.toml");
     std::fs::write(&path, scenario).unwrap();
@@ -163,6 +254,9 @@ fn a_simulated_month_calibrates_back_to_its_parameters() {
         center: Center::new(model.center.clone()).unwrap(),
         start_unix_ms: clock.parse(START).unwrap(),
         calls: BTreeMap::new(),
+        customer_of_retrial: BTreeMap::new(),
+        keys_of_call: BTreeMap::new(),
+        keys_pressed: BTreeMap::new(),
         writer: Some(CdrWriter::open(&database).unwrap()),
     };
     let output = run_replication(
@@ -180,17 +274,26 @@ fn a_simulated_month_calibrates_back_to_its_parameters() {
     assert!(rows > 20_000, "{rows} CDR rows");
 
     let observations = read_observations(&database, &clock).unwrap();
+    let center = CenterNames::from_toml(
+        &std::fs::read_to_string(&scenario_path).unwrap(),
+        "known.toml",
+    )
+    .unwrap();
     let options = CalibrationOptions {
         clock: clock.clone(),
         interval_ms: INTERVAL_MIN as i64 * 60_000,
         horizon_days: 7,
         special_days: Vec::new(),
         retrial_window_ms: 7_200_000,
-        center: None,
+        center: Some(center.clone()),
     };
     let calibration = calibrate(&observations, &options).unwrap();
-    assert_eq!(calibration.streams.len(), 1);
-    let stream = &calibration.streams[0];
+    assert_eq!(calibration.streams.len(), 2);
+    let stream = calibration
+        .streams
+        .iter()
+        .find(|stream| stream.entry == StreamEntry::Queue("sales".into()))
+        .unwrap();
     let arrivals = &stream.arrivals;
     assert_eq!(arrivals.days, DAYS);
 
@@ -331,29 +434,79 @@ fn a_simulated_month_calibrates_back_to_its_parameters() {
     assert!(holdout.daily_mape.is_finite() && holdout.interval_mape.is_finite());
     assert_eq!(stream.forecast.volumes.len(), 7 * SLOTS);
 
-    // The calibrated scenario runs in the simulator as written.
+    // The IVR stream: each key's probability inside its interval, and the retrials.
+    let service = calibration
+        .streams
+        .iter()
+        .find(|stream| stream.entry == StreamEntry::Flow("service".into()))
+        .unwrap();
+    assert_eq!(service.ivr_choices.len(), 1, "{:?}", service.ivr_choices);
+    let menu = &service.ivr_choices[0];
+    assert_eq!(menu.node, "main-menu");
+    assert!(menu.visits > 5_000, "{} visits", menu.visits);
+    assert_eq!(menu.keys.len(), MENU_KEYS.len());
+    for ((key, truth), fitted) in MENU_KEYS.iter().zip(&menu.keys) {
+        let [low, high] = fitted.probability_ci95;
+        println!(
+            "main-menu key {key}: true {truth}, fitted {:.4} [{low:.4}, {high:.4}] over {} visits",
+            fitted.probability, menu.visits
+        );
+        assert_eq!(fitted.key, *key);
+        // Every key pressed is in the CDRs: the interval is about the callers, not the record.
+        assert_eq!(fitted.visits, recorder.keys_pressed[*key], "key {key}");
+        assert!(low <= *truth && *truth <= high, "key {key}");
+    }
+    let retrial = service.retrial.as_ref().expect("callers are recorded");
+    let [low, high] = retrial.probability_ci95;
+    println!(
+        "retrials: {} of {} failed attempts retried; probability true {RETRIAL_PROBABILITY}, \
+         fitted {:.4} [{low:.4}, {high:.4}]; share of contacts {:.4}",
+        retrial.retried, retrial.failed_attempts, retrial.probability, retrial.retrial_share
+    );
+    assert!(retrial.failed_attempts > 1_000);
+    assert!(low <= RETRIAL_PROBABILITY && RETRIAL_PROBABILITY <= high);
+    let [low, high] = retrial.mean_delay_ci95_s.unwrap();
+    println!(
+        "retrial delay: true mean {RETRIAL_DELAY_MEAN_S} s, fitted {:.1} s [{low:.1}, {high:.1}]",
+        retrial.mean_delay_s
+    );
+    assert!(low <= RETRIAL_DELAY_MEAN_S && RETRIAL_DELAY_MEAN_S <= high);
+    // The sales stream records callers too, who never try again: nothing to leave out.
+    assert!(stream.retrial.as_ref().is_none_or(|fit| fit.retried == 0));
+
+    // The calibrated scenario runs in the simulator as written, on the center it came from.
+    let text = scenario_text(&calibration, Some(&center), "calibrated", "cdr.sqlite").unwrap();
+    assert!(
+        text.contains("choices = { \"main-menu\" = { \"1\" = 0."),
+        "{text}"
+    );
     let out = directory.path().join("calibrated.toml");
-    std::fs::write(
-        &out,
-        scenario_text(&calibration, None, "calibrated", "cdr.sqlite").unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        directory
-            .path()
-            .join(forecast_file_name("calibrated", stream)),
-        forecast_csv(&calibration, stream),
-    )
-    .unwrap();
+    std::fs::write(&out, text).unwrap();
+    for stream in &calibration.streams {
+        std::fs::write(
+            directory
+                .path()
+                .join(forecast_file_name("calibrated", stream)),
+            forecast_csv(&calibration, stream),
+        )
+        .unwrap();
+    }
     let calibrated = switchboard_sim::load_scenario(&out).unwrap();
     let calibrated_model = switchboard_sim::run::prepare(&calibrated).unwrap();
     let replay = run_replication(&calibrated_model, 1, 0, ReplicationOptions::default()).unwrap();
-    let forecast_total: f64 = stream.forecast.volumes.iter().sum();
+    // The forecasts are first attempts; the IVR stream's retrials come on top, as many per
+    // first attempt as the month had.
+    let sales_forecast: f64 = stream.forecast.volumes.iter().sum();
+    let service_forecast: f64 = service.forecast.volumes.iter().sum();
+    let attempts_per_first = 1.0 / (1.0 - retrial.retrial_share);
+    let expected = sales_forecast + service_forecast * attempts_per_first;
     println!(
-        "calibrated scenario: {} contacts simulated over 7 days, forecast {forecast_total:.0}",
+        "calibrated scenario: {} contacts simulated over 7 days, expected {expected:.0} \
+         (forecast {sales_forecast:.0} sales, {service_forecast:.0} IVR first attempts, \
+         {attempts_per_first:.3} attempts each)",
         replay.contacts
     );
-    let [low, high] = poisson_interval(forecast_total, 0.999);
+    let [low, high] = poisson_interval(expected, 0.999);
     assert!((low..=high).contains(&(replay.contacts as f64)));
 }
 
@@ -393,4 +546,73 @@ fn outbound_rows_of_the_cdr_table_are_left_out() {
         }
         _ => panic!("a CDR database gives contacts"),
     }
+}
+
+/// A database `serve` wrote before it recorded IVR choices is read as it is (its contacts give
+/// no choices), `serve` adds the column to it on start-up keeping every row, and a value that
+/// is not the column's JSON is refused at its row.
+#[test]
+fn an_older_database_gains_the_choices_column_and_a_bad_value_is_refused_at_its_row() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("cdr.sqlite");
+    let old = rusqlite::Connection::open(&database).unwrap();
+    old.execute_batch(
+        "CREATE TABLE cdr (id INTEGER PRIMARY KEY, call_id TEXT NOT NULL,
+             contact_id INTEGER NOT NULL, entry_point TEXT NOT NULL, queue TEXT, agent TEXT,
+             arrived_unix_ms INTEGER NOT NULL, queued_unix_ms INTEGER, offered_unix_ms INTEGER,
+             answered_unix_ms INTEGER, ended_unix_ms INTEGER NOT NULL, outcome TEXT NOT NULL,
+             wait_ms INTEGER NOT NULL, talk_ms INTEGER NOT NULL, hangup_side TEXT NOT NULL,
+             sip_status INTEGER NOT NULL, offers_unanswered INTEGER NOT NULL, caller TEXT);
+         INSERT INTO cdr VALUES (1, 'old-call', 1, 'service', NULL, NULL, 1762000000000, NULL,
+             NULL, NULL, 1762000030000, 'self-served', 0, 0, 'center', 200, 0, '180****1999');",
+    )
+    .unwrap();
+    drop(old);
+    let clock = LocalClock::new("Asia/Shanghai").unwrap();
+    let contacts = |observations| match observations {
+        switchboard_calibrate::records::Observations::Contacts(records) => records,
+        _ => panic!("a CDR database gives contacts"),
+    };
+    let before = contacts(read_observations(&database, &clock).unwrap());
+    assert_eq!(before.len(), 1);
+    assert!(before[0].menu_choices.is_empty());
+
+    let mut writer = CdrWriter::open(&database).unwrap();
+    writer.record(switchboard_live::cdr::CdrRecord {
+        call_id: "new-call".into(),
+        contact_id: 2,
+        entry_point: "service".into(),
+        arrived_unix_ms: 1_762_000_100_000,
+        ended_unix_ms: 1_762_000_130_000,
+        outcome: "self-served".into(),
+        hangup_side: "center".into(),
+        ivr_choices: Some(r#"[["main-menu",null],["main-menu","2"]]"#.into()),
+        ..switchboard_live::cdr::CdrRecord::default()
+    });
+    assert_eq!(writer.close().unwrap(), 1);
+    let after = contacts(read_observations(&database, &clock).unwrap());
+    assert_eq!(after.len(), 2, "the old row is kept");
+    assert!(after[0].menu_choices.is_empty());
+    assert_eq!(
+        after[1].menu_choices,
+        vec![
+            ("main-menu".to_string(), None),
+            ("main-menu".to_string(), Some("2".to_string()))
+        ]
+    );
+
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE cdr SET ivr_choices = 'main-menu=2' WHERE id = 2",
+            [],
+        )
+        .unwrap();
+    let error = read_observations(&database, &clock)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("row id 2: column `ivr_choices`") && error.contains("expected a JSON array"),
+        "{error}"
+    );
 }

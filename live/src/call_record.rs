@@ -1,6 +1,7 @@
 //! CDR assembly: one call's row built from the engine's event stream and the SIP facts only the
 //! B2BUA knows (Call-ID, entry point, who hung up, the final status sent to the caller).
 
+use switchboard_engine::config::IvrNodeConfig;
 use switchboard_engine::{BlockReason, Center, EventKind, Outcome};
 
 use crate::cdr::CdrRecord;
@@ -34,6 +35,19 @@ pub struct CallRecord {
     pub hangup_side: Option<HangupSide>,
     /// The side whose RTP stopped for the media timeout, when that ended the call.
     pub media_timeout: Option<HangupSide>,
+    /// The menu or callback offer the caller is in, while it waits for a key.
+    menu_visit: Option<MenuVisit>,
+    /// The visits that ended, in order: the node and the key pressed (none: nothing).
+    menu_choices: Vec<(String, Option<String>)>,
+}
+
+/// One visit of a node that waits for one key (a menu, a callback offer).
+#[derive(Clone, Debug)]
+struct MenuVisit {
+    node: String,
+    /// When its prompt has played: a caller who hangs up earlier has not been asked yet.
+    prompt_played_unix_ms: i64,
+    key: Option<String>,
 }
 
 impl CallRecord {
@@ -51,7 +65,32 @@ impl CallRecord {
             ended_ms: None,
             hangup_side: None,
             media_timeout: None,
+            menu_visit: None,
+            menu_choices: Vec::new(),
         }
+    }
+
+    /// The caller pressed `key` and the engine took it. It counts as the choice of the menu
+    /// or callback offer the caller is in, if any (a `collect` node's digits never do: they
+    /// can be a card number).
+    pub fn menu_key(&mut self, key: &str) {
+        if let Some(visit) = self.menu_visit.as_mut().filter(|visit| visit.key.is_none()) {
+            visit.key = Some(key.to_string());
+        }
+    }
+
+    /// The caller's menu visit ends with `event` (at `unix_ms`). A visit counts once its prompt
+    /// has played: with the key pressed, or none when the menu moved on without one or the
+    /// caller hung up without one after the prompt. A caller who hung up during the prompt
+    /// was never asked, and the visit is not counted.
+    fn end_menu_visit(&mut self, unix_ms: i64, hung_up: bool) {
+        let Some(visit) = self.menu_visit.take() else {
+            return;
+        };
+        if visit.key.is_none() && hung_up && unix_ms < visit.prompt_played_unix_ms {
+            return;
+        }
+        self.menu_choices.push((visit.node, visit.key));
     }
 
     /// The caller's number as the CDR keeps it (already masked).
@@ -99,6 +138,24 @@ impl CallRecord {
     /// for the contact's one terminal event.
     pub fn apply(&mut self, center: &Center, time_ms: u64, unix_ms: i64, kind: &EventKind) -> bool {
         match kind {
+            EventKind::IvrNodeEntered { .. } | EventKind::ContactQueued { .. } => {
+                self.end_menu_visit(unix_ms, false)
+            }
+            EventKind::ContactEnded { .. } => self.end_menu_visit(unix_ms, true),
+            _ => {}
+        }
+        match kind {
+            EventKind::IvrNodeEntered { flow, node, .. } => {
+                if let IvrNodeConfig::Menu { id, duration, .. }
+                | IvrNodeConfig::Callback { id, duration, .. } = center.ivr_node(*flow, *node)
+                {
+                    self.menu_visit = Some(MenuVisit {
+                        node: id.clone(),
+                        prompt_played_unix_ms: unix_ms + duration.0 as i64,
+                        key: None,
+                    });
+                }
+            }
             EventKind::ContactQueued { queue, .. } => {
                 self.row.queued_unix_ms.get_or_insert(unix_ms);
                 self.row.queue = Some(center.queue_name(*queue).to_string());
@@ -158,6 +215,9 @@ impl CallRecord {
             .to_string();
         row.sip_status = sip_status;
         row.media_timeout = self.media_timeout.map(|side| side.as_str().to_string());
+        row.ivr_choices = (!self.menu_choices.is_empty()).then(|| {
+            serde_json::to_string(&self.menu_choices).expect("pairs of strings serialise")
+        });
         row
     }
 }

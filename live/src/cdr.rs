@@ -103,6 +103,10 @@ pub struct CdrRecord {
     pub due_unix_ms: Option<i64>,
     /// Whether the agent's first reply came by the due time; none without a due time.
     pub due_met: Option<bool>,
+    /// The caller's choices in IVR menus and callback offers, in order, as a JSON array of
+    /// `[node, key]` pairs, `key` null when nothing was pressed (`[["main-menu", "2"]]`);
+    /// none for a contact that met no menu. Never a `collect` node's digits.
+    pub ivr_choices: Option<String>,
 }
 
 impl Default for CdrRecord {
@@ -137,6 +141,7 @@ impl Default for CdrRecord {
             subject: None,
             due_unix_ms: None,
             due_met: None,
+            ivr_choices: None,
         }
     }
 }
@@ -181,7 +186,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS cdr (
     channel TEXT NOT NULL DEFAULT 'voice',
     subject TEXT,
     due_unix_ms INTEGER,
-    due_met INTEGER
+    due_met INTEGER,
+    ivr_choices TEXT
 );
 CREATE TABLE IF NOT EXISTS chat_message (
     id INTEGER PRIMARY KEY,
@@ -240,6 +246,7 @@ impl CdrWriter {
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN subject TEXT");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN due_unix_ms INTEGER");
         let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN due_met INTEGER");
+        let _ = connection.execute_batch("ALTER TABLE cdr ADD COLUMN ivr_choices TEXT");
         let (sender, receiver) = sync_channel(CHANNEL_ROWS);
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
@@ -355,9 +362,9 @@ fn write_batch(
                  queued_unix_ms, offered_unix_ms, answered_unix_ms, ended_unix_ms, outcome, wait_ms,
                  talk_ms, hangup_side, sip_status, offers_unanswered, media_timeout, caller,
                  direction, recording, recording_paused_ms, trunk, transferred_to, transfer_of,
-                 channel, subject, due_unix_ms, due_met)
+                 channel, subject, due_unix_ms, due_met, ivr_choices)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
         )?;
         let mut insert_line = transaction.prepare_cached(
             "INSERT INTO chat_message (contact_id, sequence, sender, sent_unix_ms, text)
@@ -408,6 +415,7 @@ fn write_batch(
                 record.subject,
                 record.due_unix_ms,
                 record.due_met,
+                record.ivr_choices,
             ])?;
             for line in &record.transcript {
                 insert_line.execute(rusqlite::params![

@@ -39,6 +39,9 @@ pub struct LiveConfig {
     /// Request-URI user parts (DIDs) → the name of a queue or an IVR flow. A user part that
     /// is itself a queue or flow name needs no entry.
     pub entry_points: BTreeMap<String, String>,
+    /// The SIP header whose `name=value` pairs become the contact's attributes
+    /// (`crate::contact_attributes`); none: no header is read.
+    pub attributes_header: Option<String>,
     /// The SIP status a blocked call gets (queue full, no agents, closed): 503 or 486.
     pub blocked_status: u16,
     /// The Retry-After sent with 503 answers (blocked calls and overload).
@@ -628,6 +631,7 @@ impl Default for LiveConfig {
             api_token: None,
             auto_ready: true,
             entry_points: BTreeMap::new(),
+            attributes_header: None,
             blocked_status: 503,
             retry_after: DurationMs::from_s(30),
             max_registration: DurationMs::from_s(3_600),
@@ -689,6 +693,16 @@ impl LiveConfig {
         }
         if self.sip_t1.0 == 0 {
             return Err("[live] sip_t1 must be longer than 0 ms".into());
+        }
+        // A header field name is an RFC 3261 token.
+        if let Some(header) = &self.attributes_header {
+            let token = |c: char| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c);
+            if header.is_empty() || !header.chars().all(token) {
+                return Err(format!(
+                    "[live] attributes_header: expected a SIP header name (letters, digits \
+                     and -.!%*_+`'~), found {header:?}"
+                ));
+            }
         }
         self.algorithms()?;
         if let Some(failover) = &self.failover {
@@ -787,6 +801,18 @@ impl LiveConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attributes_header_must_be_a_header_name() {
+        let live = |header: &str| LiveConfig {
+            attributes_header: Some(header.into()),
+            ..LiveConfig::default()
+        };
+        assert!(live("X-Switchboard-Attributes").check().is_ok());
+        let error = live("X Attributes:").check().unwrap_err();
+        assert!(error.starts_with("[live] attributes_header: expected a SIP header name"));
+        assert!(live("").check().is_err());
+    }
 
     #[test]
     fn the_live_table_is_read_beside_other_tables() {

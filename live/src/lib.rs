@@ -22,6 +22,7 @@ pub mod cdr;
 pub mod chat;
 pub mod chat_webhook;
 pub mod config;
+pub mod contact_attributes;
 pub mod crm;
 pub mod desk;
 pub mod dialog;

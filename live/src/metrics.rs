@@ -127,7 +127,7 @@ impl Default for Metrics {
         let calls_accepted = counter("calls_accepted", "INVITEs that became contacts.");
         let calls_refused = counter(
             "calls_refused",
-            "INVITEs refused before becoming contacts (unknown entry point, overload).",
+            "INVITEs refused before becoming contacts (unknown entry point, overload, a bad attributes header).",
         );
         let calls_answered = counter("calls_answered", "Calls connected to an agent.");
         let calls_never_acknowledged = counter(

@@ -644,3 +644,42 @@ fn a_refer_that_cannot_be_carried_out_is_refused_and_the_call_stays_up() {
     assert_eq!(world.switch.calls_in_progress(), 1);
     assert_eq!(world.agent_state(), AgentState::Busy);
 }
+
+/// `[live] attributes_header`: an INVITE whose header is not a list of `name=value` pairs is
+/// refused with 400 and a Warning saying which pair and why, and leaves no call, row or
+/// transaction behind; a good one is a call like any other (its attributes routing it is
+/// tests/replay_cli.rs's attribute-routed replay).
+#[test]
+fn an_invite_with_a_bad_attributes_header_is_refused_with_the_reason() {
+    let mut world = World::new(LiveConfig {
+        attributes_header: Some("X-Switchboard-Attributes".into()),
+        ..live()
+    });
+    world.register_agent();
+    for (call_id, value) in [("bad", "tier=vip;gold"), ("good", "tier=vip;order=A%3B1")] {
+        let mut invite = request_to(Method::Invite, call_id, 1);
+        invite
+            .headers
+            .push("Contact", format!("<sip:customer@{TRUNK}>"));
+        invite.headers.push("X-Switchboard-Attributes", value);
+        invite.headers.push("Content-Type", "application/sdp");
+        invite.body = SDP_CALLER.to_vec();
+        world.send_from_trunk(invite);
+        world.run_for(50);
+    }
+    let refused = world.trunk.final_response(Method::Invite, "bad").unwrap();
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.headers.get("Warning"),
+        Some(r#"399 switchboard "X-Switchboard-Attributes: pair 2 ('gold'): expected name=value""#)
+    );
+    let answered = world.trunk.final_response(Method::Invite, "good").unwrap();
+    assert_eq!(answered.status, 200);
+    let bye = world.in_dialog(Method::Bye, "good", 2);
+    world.send_from_trunk(bye);
+    world.run_for(33_000);
+    assert_eq!(world.cdrs.len(), 1, "{:?}", world.cdrs);
+    assert_eq!(world.cdrs[0].call_id, "good");
+    assert_eq!(world.switch.calls_in_progress(), 0);
+    assert_eq!(world.switch.transaction_count(), 0);
+}

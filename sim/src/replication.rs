@@ -31,15 +31,19 @@ enum Action {
     Arrival {
         traffic: u32,
     },
+    /// A customer tries again; `customer` is the contact id of its first attempt.
     Retrial {
         traffic: u32,
         retrials: u32,
+        customer: u64,
     },
     /// Synchronous replication: a contact that arrived `commit_ms` ago reaches the engine once
     /// its arrival is committed at the peer site.
     ArrivalCommitted {
         traffic: u32,
         retrials: u32,
+        /// The first attempt's contact id, for a retrial (`retrials > 0`); unused otherwise.
+        customer: u64,
     },
     Patience {
         contact: u64,
@@ -97,6 +101,8 @@ enum Action {
 struct ContactState {
     traffic: u32,
     retrials: u32,
+    /// The contact id of the customer's first attempt (its own, unless a retrial).
+    customer: u64,
     /// Bumped whenever the engine changes what the contact is doing, so timers scheduled for
     /// an earlier situation are recognised as stale.
     generation: u32,
@@ -192,6 +198,9 @@ pub enum Draw {
     },
     /// How long the conversation lasts (drawn when it starts).
     HandleTime { contact: u64, handle_ms: u64 },
+    /// The contact is a customer's retrial; `customer` is the contact id of its first attempt
+    /// (told before the contact arrives, so an observer can give all attempts one caller).
+    Retrial { contact: u64, customer: u64 },
 }
 
 /// What one replication produced.
@@ -540,16 +549,27 @@ impl Driver<'_, '_> {
             Action::Failover(action) => return self.failover_act(action),
             Action::Arrival { traffic } => {
                 if self.arrives_in_window() {
-                    self.arrive(traffic, 0);
+                    self.arrive(traffic, 0, 0);
                 } else {
                     self.draw_and_drop_contact(traffic as usize);
                 }
                 self.schedule_next_arrival(traffic as usize);
             }
-            Action::Retrial { traffic, retrials } => self.arrive(traffic, retrials),
-            Action::ArrivalCommitted { traffic, retrials } => {
-                self.create_contact(traffic as usize, retrials, self.now_ms - self.commit_ms)
-            }
+            Action::Retrial {
+                traffic,
+                retrials,
+                customer,
+            } => self.arrive(traffic, retrials, customer),
+            Action::ArrivalCommitted {
+                traffic,
+                retrials,
+                customer,
+            } => self.create_contact(
+                traffic as usize,
+                retrials,
+                customer,
+                self.now_ms - self.commit_ms,
+            ),
             Action::Patience { contact } => {
                 let still_waiting = matches!(
                     self.center.contact_phase(ContactId(contact)),
@@ -741,13 +761,18 @@ impl Driver<'_, '_> {
     /// A contact arrives: at once, or under synchronous replication once its arrival is
     /// committed at the peer. Every arrival waits the same `commit_ms`, so contacts reach the
     /// engine in the order they arrived and draw the same random numbers.
-    fn arrive(&mut self, traffic: u32, retrials: u32) {
+    /// `customer` is the first attempt's contact id for a retrial (`retrials > 0`).
+    fn arrive(&mut self, traffic: u32, retrials: u32, customer: u64) {
         if self.commit_ms == 0 {
-            self.create_contact(traffic as usize, retrials, self.now_ms);
+            self.create_contact(traffic as usize, retrials, customer, self.now_ms);
         } else {
             self.schedule.schedule(
                 self.now_ms + self.commit_ms,
-                Action::ArrivalCommitted { traffic, retrials },
+                Action::ArrivalCommitted {
+                    traffic,
+                    retrials,
+                    customer,
+                },
             );
         }
     }
@@ -780,11 +805,22 @@ impl Driver<'_, '_> {
 
     /// `arrival_ms`: when the caller arrived (earlier than now by the commit latency under
     /// synchronous replication); the engine sees the contact now.
-    fn create_contact(&mut self, traffic_index: usize, retrials: u32, arrival_ms: u64) {
+    /// `customer`: the first attempt's contact id when this is a retrial (`retrials > 0`).
+    fn create_contact(
+        &mut self,
+        traffic_index: usize,
+        retrials: u32,
+        customer: u64,
+        arrival_ms: u64,
+    ) {
         let traffic = &self.model.traffic[traffic_index];
         let streams = &mut self.traffic[traffic_index];
         let contact = self.next_contact;
         self.next_contact += 1;
+        let customer = if retrials > 0 { customer } else { contact };
+        if let (Some(observer), true) = (&mut self.observer, retrials > 0) {
+            observer.drew(Draw::Retrial { contact, customer });
+        }
         let attributes = if traffic.attribute_mix.is_empty() {
             None
         } else {
@@ -815,6 +851,7 @@ impl Driver<'_, '_> {
         let state = ContactState {
             traffic: traffic_index as u32,
             retrials,
+            customer,
             generation: 0,
             prompt: (0, 0),
             work_ends_ms: 0,
@@ -1269,7 +1306,7 @@ impl Driver<'_, '_> {
             return;
         };
         if self.traffic[traffic].follow_up.random::<f64>() < follow_up.probability {
-            self.create_contact(follow_up.traffic, 0, self.now_ms);
+            self.create_contact(follow_up.traffic, 0, 0, self.now_ms);
         }
     }
 
@@ -1295,6 +1332,7 @@ impl Driver<'_, '_> {
                 Action::Retrial {
                     traffic: state.traffic,
                     retrials: state.retrials + 1,
+                    customer: state.customer,
                 },
             );
         }

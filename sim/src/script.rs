@@ -252,6 +252,9 @@ impl ReplicationObserver for ScriptRecorder {
             Draw::HandleTime { contact, handle_ms } => {
                 self.contact(contact).handle_ms = Some(handle_ms)
             }
+            // A retrial is an arrival line of its own; who it was is not the live runtime's
+            // input.
+            Draw::Retrial { .. } => {}
         }
     }
 }

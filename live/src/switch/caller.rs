@@ -7,6 +7,7 @@ use switchboard_engine::{BlockReason, Channel, ContactId, Input, Party};
 
 use super::{Body, Call, CallerLeg, Purpose, Switch};
 use crate::call_record::{CallRecord, HangupSide};
+use crate::contact_attributes::parse_attributes;
 use crate::dialog::Dialog;
 use crate::sip::message::{reason_phrase, Method, Request, Response, SipUri};
 use crate::sip::transaction::TransactionId;
@@ -51,6 +52,26 @@ impl Switch {
             self.respond(transaction, &request, 482);
             return;
         }
+        let header_attributes = match &self.live.attributes_header {
+            None => Vec::new(),
+            Some(header) => match parse_attributes(request.headers.get_all(header)) {
+                Ok(attributes) => attributes,
+                Err(error) => {
+                    // Refused whole rather than routed without what the sender meant to say;
+                    // the Warning tells its operator why (RFC 3261 section 20.43).
+                    tracing::warn!(%error, "INVITE with a bad {header} header: 400");
+                    self.metrics.calls_refused.inc();
+                    let mut response = request.response(400, reason_phrase(400), None);
+                    let text = format!("{header}: {error}").replace(['"', '\\'], "'");
+                    response
+                        .headers
+                        .push("Warning", format!("399 switchboard \"{text}\""));
+                    self.transactions
+                        .respond(self.now_ms, transaction, response);
+                    return;
+                }
+            },
+        };
         let contact = ContactId(self.next_contact);
         self.next_contact += 1;
         let caller_user = request
@@ -115,6 +136,7 @@ impl Switch {
         if !caller_user.is_empty() {
             attributes.push(("caller".to_string(), caller_user));
         }
+        attributes.extend(header_attributes);
         let arrived = self.center.handle(
             self.now_ms,
             Input::ContactArrived {

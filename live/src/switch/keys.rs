@@ -50,6 +50,7 @@ impl Switch {
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
+        let in_collect = call.digit_entry.is_some();
         let digits = match call.digit_entry.as_mut() {
             None => keys.to_string(),
             Some(entry) => {
@@ -76,11 +77,20 @@ impl Switch {
                 digits
             }
         };
-        if let Err(error) = self
+        let key = digits.clone();
+        match self
             .center
             .handle(self.now_ms, Input::Digits { contact, digits })
         {
-            tracing::debug!(%error, contact = contact.0, "keys ignored");
+            // The CDR keeps a menu's key (before the events it caused end the menu's visit);
+            // a collect node's entry is never kept.
+            Ok(()) if !in_collect => {
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.record.menu_key(&key);
+                }
+            }
+            Ok(()) => {}
+            Err(error) => tracing::debug!(%error, contact = contact.0, "keys ignored"),
         }
         self.drain_engine();
     }

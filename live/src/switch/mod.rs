@@ -1215,6 +1215,10 @@ impl Switch {
             .finish(status, self.now_ms, |time_ms| self.unix_ms(time_ms));
         self.recording_columns(contact, &mut row);
         self.callback_columns(contact, &mut row);
+        // Menu keys are no personal data, but the column passes the masks as `caller` does.
+        row.ivr_choices = row
+            .ivr_choices
+            .map(|choices| self.masker.mask(&choices).into_owned());
         self.metrics.cdrs_produced.inc();
         self.cdrs.push_back(row);
         self.forget_call(contact);
