@@ -815,6 +815,7 @@ async fn serve(
                 media_timeout_ms: media_settings.media_timeout.0,
                 recordings: media_files.recordings,
                 workers: media_settings.workers,
+                realtime_priority: media_settings.realtime_priority,
             },
             start,
         );

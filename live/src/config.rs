@@ -577,6 +577,7 @@ pub struct TlsConfig {
 /// rtp_ports = "20000-29999"      # even ports of this range, one per leg
 /// media_timeout = "60s"          # a leg that sends no RTP this long ends the call
 /// workers = 0                    # media worker threads; 0: one per core
+/// realtime_priority = 0          # 1-99: workers scheduled SCHED_FIFO at it; 0: normal
 /// [live.media.hold_audio]
 /// sales = "prompts/music.wav"    # what callers waiting in a queue hear
 /// ```
@@ -593,6 +594,11 @@ pub struct MediaConfig {
     /// Threads that relay RTP and play prompts, each owning a share of the calls; 0: one per
     /// core.
     pub workers: usize,
+    /// 1–99: the media workers run under the real-time policy `SCHED_FIFO` at this priority,
+    /// so a relayed packet does not wait behind other programs' threads for a core; 0 (the
+    /// default): the normal policy. Needs `CAP_SYS_NICE` (or an `RLIMIT_RTPRIO`).
+    #[serde(deserialize_with = "realtime_priority")]
+    pub realtime_priority: u8,
     /// A queue's name → a WAV file (8 kHz mono 16-bit; relative to the scenario file).
     pub hold_audio: BTreeMap<String, String>,
 }
@@ -605,8 +611,20 @@ impl Default for MediaConfig {
             rtp_ports: (20_000, 29_999),
             media_timeout: DurationMs::from_s(60),
             workers: 0,
+            realtime_priority: 0,
             hold_audio: BTreeMap::new(),
         }
+    }
+}
+
+fn realtime_priority<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u8, D::Error> {
+    let priority = u64::deserialize(deserializer)?;
+    match u8::try_from(priority) {
+        Ok(priority) if priority <= 99 => Ok(priority),
+        _ => Err(serde::de::Error::custom(format!(
+            "realtime_priority: expected 0 (normal scheduling) or a SCHED_FIFO priority 1-99, \
+             found {priority}"
+        ))),
     }
 }
 
@@ -947,6 +965,23 @@ mod tests {
             webhook.reply_url.path_and_query().unwrap(),
             "/send?access_token=x"
         );
+    }
+
+    #[test]
+    fn a_realtime_priority_out_of_range_is_shown_at_its_line_and_column() {
+        let text = "[live.media]\nrealtime_priority = 100\n";
+        let message = toml::from_str::<ScenarioLive>(text)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("line 2, column 21"), "{message}");
+        assert!(
+            message.contains("a SCHED_FIFO priority 1-99, found 100"),
+            "{message}"
+        );
+        let scenario: ScenarioLive =
+            toml::from_str("[live.media]\nrealtime_priority = 10\n").unwrap();
+        assert_eq!(scenario.live.media.realtime_priority, 10);
+        assert_eq!(MediaConfig::default().realtime_priority, 0);
     }
 
     #[test]

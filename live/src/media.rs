@@ -68,11 +68,7 @@ const WAKE_TOKEN: u64 = u64::MAX;
 #[derive(Clone, Debug)]
 pub enum MediaCommand {
     /// Bind the leg's RTP socket on `port` of the media address.
-    Open {
-        call: u64,
-        side: Side,
-        port: u16,
-    },
+    Open { call: u64, side: Side, port: u16 },
     /// The leg's offer/answer completed (or a re-INVITE changed it).
     SetRemote {
         call: u64,
@@ -80,11 +76,7 @@ pub enum MediaCommand {
         negotiated: Negotiated,
     },
     /// What the leg hears from now on.
-    Hears {
-        call: u64,
-        side: Side,
-        hears: Hears,
-    },
+    Hears { call: u64, side: Side, hears: Hears },
     /// Play clips over what the leg hears (an announcement over music).
     Announce {
         call: u64,
@@ -92,30 +84,23 @@ pub enum MediaCommand {
         clips: Vec<Audio>,
     },
     /// Each leg hears the other.
-    Connect {
-        call: u64,
-    },
+    Connect { call: u64 },
     /// Secure entry on or off (keys and voice hidden from the agent, recording paused).
-    Secure {
-        call: u64,
-        on: bool,
-    },
+    /// `at_ms` is the switch's time of the change: the recording is silent from then, however
+    /// late the command reaches the worker.
+    Secure { call: u64, on: bool, at_ms: u64 },
+    /// Record from `at_ms` (the switch's time) into `path`.
     StartRecording {
         call: u64,
         path: PathBuf,
+        at_ms: u64,
     },
-    StopRecording {
-        call: u64,
-    },
+    /// The recording ends at `at_ms` (the switch's time).
+    StopRecording { call: u64, at_ms: u64 },
     /// The leg is gone; its socket stays bound until the call closes.
-    ClearLeg {
-        call: u64,
-        side: Side,
-    },
+    ClearLeg { call: u64, side: Side },
     /// The call is over: its sockets close.
-    Close {
-        call: u64,
-    },
+    Close { call: u64 },
 }
 
 impl MediaCommand {
@@ -128,7 +113,7 @@ impl MediaCommand {
             | MediaCommand::Connect { call }
             | MediaCommand::Secure { call, .. }
             | MediaCommand::StartRecording { call, .. }
-            | MediaCommand::StopRecording { call }
+            | MediaCommand::StopRecording { call, .. }
             | MediaCommand::ClearLeg { call, .. }
             | MediaCommand::Close { call } => *call,
         }
@@ -155,6 +140,71 @@ pub enum DriverEvent {
 pub struct CallEvent {
     pub call: u64,
     pub event: DriverEvent,
+}
+
+/// How far the switch's media commands are settled, shared by the switch's loop (which
+/// publishes it) and the workers (which read it): a worker may write a recording's frames
+/// up to [`SwitchProgress::settled_ms`], since no command about them (a secure pause placed
+/// at the switch's time) can still come.
+///
+/// The switch's loop marks itself *waiting* (with its clock) once it has handed every command
+/// of a step to the driver and before it waits for the next input, and *busy* before it reads
+/// the clock for an input. While it waits, any command it makes later carries a time read
+/// after the worker's look, so the worker's own clock (less one quantum of the switch's clock)
+/// is settled; while it is busy, only the time it last went waiting is.
+#[derive(Debug)]
+pub struct SwitchProgress {
+    /// The switch's time in ms at its last wait, with [`SwitchProgress::WAITING`] set while
+    /// it still waits.
+    word: AtomicU64,
+    quantum_ms: AtomicU64,
+}
+
+impl Default for SwitchProgress {
+    /// A switch that never says is taken as always waiting: frames are settled up to the
+    /// worker's clock.
+    fn default() -> Self {
+        SwitchProgress {
+            word: AtomicU64::new(SwitchProgress::WAITING),
+            quantum_ms: AtomicU64::new(1),
+        }
+    }
+}
+
+impl SwitchProgress {
+    const WAITING: u64 = 1 << 63;
+
+    /// Every command of the switch's steps so far is with the driver; the switch waits for its
+    /// next input, its clock at `now_ms` (which moves in steps of `quantum_ms`).
+    pub fn waiting(&self, now_ms: u64, quantum_ms: u64) {
+        assert!(
+            now_ms < SwitchProgress::WAITING,
+            "a clock of fewer than 2^63 ms"
+        );
+        self.quantum_ms.store(quantum_ms.max(1), Ordering::Relaxed);
+        // Sequentially consistent: the commands sent before are seen by a worker that sees
+        // this, and a worker that sees it waiting read its clock before the switch's next read.
+        self.word
+            .store(now_ms | SwitchProgress::WAITING, Ordering::SeqCst);
+    }
+
+    /// The switch takes an input: call before reading its clock for it.
+    pub fn busy(&self) {
+        self.word
+            .fetch_and(!SwitchProgress::WAITING, Ordering::SeqCst);
+    }
+
+    /// No command with a time before this is still to come. `worker_now_ms` is the worker's
+    /// clock, read before this call.
+    pub fn settled_ms(&self, worker_now_ms: u64) -> u64 {
+        let word = self.word.load(Ordering::SeqCst);
+        let published_ms = word & !SwitchProgress::WAITING;
+        if word & SwitchProgress::WAITING == 0 {
+            return published_ms;
+        }
+        let quantum_ms = self.quantum_ms.load(Ordering::Relaxed);
+        published_ms.max(worker_now_ms.saturating_sub(quantum_ms))
+    }
 }
 
 /// Counters and the added-latency histogram of every call's relay, shared by the workers.
@@ -251,6 +301,8 @@ pub struct MediaSettings {
     pub recordings: RecordingStore,
     /// Media worker threads (0: one per core).
     pub workers: usize,
+    /// 1–99: the workers run under `SCHED_FIFO` at this priority; 0: normal scheduling.
+    pub realtime_priority: u8,
 }
 
 impl MediaSettings {
@@ -260,6 +312,42 @@ impl MediaSettings {
             0 => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             workers => workers,
         }
+    }
+}
+
+/// Run the calling worker thread under `SCHED_FIFO` at `priority` (nothing for 0). A worker
+/// that may not (no `CAP_SYS_NICE`) says so and goes on with normal scheduling.
+///
+/// Why: under a load of more runnable threads than cores, a worker woken by a datagram waits
+/// for its turn on a core behind the other threads (the scheduler's slices are milliseconds),
+/// and the packet waits in its socket. A real-time worker runs as soon as it is woken; the
+/// kernel's real-time throttling (`sched_rt_runtime_us`, 95 % by default) keeps a core for
+/// the rest.
+fn schedule_realtime(worker: usize, priority: u8) {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+    };
+    if priority == 0 {
+        return;
+    }
+    let outcome = ThreadPriorityValue::try_from(priority)
+        .map_err(|problem| format!("{problem:?}"))
+        .and_then(|value| {
+            thread_priority::set_thread_priority_and_policy(
+                thread_priority::thread_native_id(),
+                ThreadPriority::Crossplatform(value),
+                ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+            )
+            .map_err(|error| format!("{error:?}"))
+        });
+    match outcome {
+        Ok(()) => tracing::info!(worker, priority, "media worker scheduled SCHED_FIFO"),
+        Err(error) => tracing::warn!(
+            worker,
+            priority,
+            %error,
+            "media worker cannot be scheduled SCHED_FIFO (needs CAP_SYS_NICE): normal scheduling"
+        ),
     }
 }
 
@@ -294,6 +382,7 @@ pub struct MediaDriver {
     recordings: SyncSender<RecordingMessage>,
     recording_thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<RelayStats>,
+    progress: Arc<SwitchProgress>,
 }
 
 impl MediaDriver {
@@ -312,6 +401,7 @@ impl MediaDriver {
             .spawn(move || write_recordings(&mut store, recording_receiver, recording_events))
             .expect("a thread can be started at start-up");
         let stats = Arc::new(RelayStats::default());
+        let progress = Arc::new(SwitchProgress::default());
         let workers = (0..settings.worker_threads())
             .map(|index| {
                 let (commands, receiver) = std::sync::mpsc::sync_channel(WORKER_COMMAND_QUEUE);
@@ -322,12 +412,17 @@ impl MediaDriver {
                     events.clone(),
                     recordings.clone(),
                     stats.clone(),
+                    progress.clone(),
                 )
                 .expect("epoll and eventfd are available at start-up");
                 let wake = worker.wake.clone();
+                let realtime_priority = settings.realtime_priority;
                 let thread = std::thread::Builder::new()
                     .name(format!("media-{index}"))
-                    .spawn(move || worker.run())
+                    .spawn(move || {
+                        schedule_realtime(index, realtime_priority);
+                        worker.run()
+                    })
                     .expect("a thread can be started at start-up");
                 WorkerHandle {
                     commands,
@@ -347,6 +442,7 @@ impl MediaDriver {
                 recordings,
                 recording_thread: Some(recording_thread),
                 stats,
+                progress,
             },
             receiver,
         )
@@ -376,6 +472,11 @@ impl MediaDriver {
 
     pub fn stats(&self) -> Arc<RelayStats> {
         self.stats.clone()
+    }
+
+    /// Where the switch's loop says how far its commands are settled.
+    pub fn progress(&self) -> Arc<SwitchProgress> {
+        self.progress.clone()
     }
 
     pub fn calls(&self) -> usize {
@@ -724,6 +825,9 @@ impl CallSlot {
     }
 
     fn command(&mut self, now_ms: u64, command: MediaCommand, outbox: &mut Outbox) {
+        // The switch's times are on the worker's clock (one start instant), and past by the
+        // time a command arrives.
+        let switch_time = |at_ms: u64| at_ms.min(now_ms);
         match command {
             MediaCommand::SetRemote {
                 side, negotiated, ..
@@ -731,10 +835,10 @@ impl CallSlot {
             MediaCommand::Hears { side, hears, .. } => self.media.set_hears(now_ms, side, hears),
             MediaCommand::Announce { side, clips, .. } => self.media.announce(now_ms, side, clips),
             MediaCommand::Connect { .. } => self.media.connect(),
-            MediaCommand::Secure { on, .. } => self.media.set_secure(now_ms, on),
-            MediaCommand::StartRecording { path, .. } => {
+            MediaCommand::Secure { on, at_ms, .. } => self.media.set_secure(switch_time(at_ms), on),
+            MediaCommand::StartRecording { path, at_ms, .. } => {
                 if self.recording.is_none() {
-                    self.media.start_recording(now_ms);
+                    self.media.start_recording(switch_time(at_ms));
                     outbox.recordings.push_back(RecordingMessage::Open {
                         call: self.call,
                         path: path.clone(),
@@ -742,15 +846,18 @@ impl CallSlot {
                     self.recording = Some(path);
                 }
             }
-            MediaCommand::StopRecording { .. } => self.stop_recording(now_ms, outbox),
+            MediaCommand::StopRecording { at_ms, .. } => {
+                self.stop_recording(switch_time(at_ms), outbox)
+            }
             MediaCommand::ClearLeg { side, .. } => self.media.clear_leg(side),
             MediaCommand::Open { .. } | MediaCommand::Close { .. } => {}
         }
     }
 
-    fn stop_recording(&mut self, now_ms: u64, outbox: &mut Outbox) {
+    /// The recording ends at `at_ms`.
+    fn stop_recording(&mut self, at_ms: u64, outbox: &mut Outbox) {
         if self.recording.take().is_some() {
-            if let Some(summary) = self.media.stop_recording(now_ms) {
+            if let Some(summary) = self.media.stop_recording(at_ms) {
                 while let Some(samples) = self.media.poll_recording() {
                     outbox.recordings.push_back(RecordingMessage::Append {
                         call: self.call,
@@ -795,6 +902,7 @@ struct MediaWorker {
     events: mpsc::Sender<CallEvent>,
     recordings: SyncSender<RecordingMessage>,
     stats: Arc<RelayStats>,
+    progress: Arc<SwitchProgress>,
     latency_us: hdrhistogram::Histogram<u64>,
     next_merge_ms: u64,
     stamp_space: Vec<u8>,
@@ -808,6 +916,7 @@ impl MediaWorker {
         events: mpsc::Sender<CallEvent>,
         recordings: SyncSender<RecordingMessage>,
         stats: Arc<RelayStats>,
+        progress: Arc<SwitchProgress>,
     ) -> io::Result<MediaWorker> {
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
@@ -832,6 +941,7 @@ impl MediaWorker {
             events,
             recordings,
             stats,
+            progress,
             latency_us: latency_histogram(),
             next_merge_ms: 0,
             stamp_space: stamp_space(),
@@ -847,7 +957,13 @@ impl MediaWorker {
         let mut ready = vec![EpollEvent::empty(); READY_BATCH];
         loop {
             let now_ms = self.now_ms();
-            self.run_timers(now_ms, &mut buffer);
+            // Settled before taking the commands: every command the switch sent before it
+            // published this is taken now, ahead of the recording chunks the timers write.
+            let settled_ms = self.progress.settled_ms(now_ms);
+            if !self.take_commands(&mut buffer) {
+                break;
+            }
+            self.run_timers(now_ms, settled_ms, &mut buffer);
             let waiting = self.outbox.hand_over(&self.events, &self.recordings);
             self.stats.add(&mut self.outbox.counts);
             if now_ms >= self.next_merge_ms {
@@ -949,7 +1065,7 @@ impl MediaWorker {
     }
 
     /// Calls whose deadline has come.
-    fn run_timers(&mut self, now_ms: u64, buffer: &mut [u8]) {
+    fn run_timers(&mut self, now_ms: u64, settled_ms: u64, buffer: &mut [u8]) {
         while self
             .timers
             .queue
@@ -973,6 +1089,7 @@ impl MediaWorker {
                 continue; // stale
             }
             slot.timer_ms = None;
+            slot.media.settle_commands(settled_ms);
             if slot
                 .media
                 .poll_timeout()
@@ -1080,5 +1197,28 @@ impl MediaWorker {
         }
         self.stats.add(&mut self.outbox.counts);
         self.stats.merge(&mut self.latency_us);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_switchs_progress_settles_its_last_wait_while_busy_and_the_workers_clock_while_waiting() {
+        let progress = SwitchProgress::default();
+        // A switch loop that never says: settled up to the worker's clock.
+        assert_eq!(progress.settled_ms(500), 499);
+        progress.waiting(1_000, 10);
+        // Waiting: anything it makes later reads a clock at or after the worker's.
+        assert_eq!(progress.settled_ms(1_004), 1_000);
+        assert_eq!(progress.settled_ms(1_300), 1_290);
+        // Busy with an input from 1,300 ms: a command of that step may be placed at any time
+        // since its last wait, so only that is settled, however long the step takes.
+        progress.busy();
+        assert_eq!(progress.settled_ms(1_300), 1_000);
+        assert_eq!(progress.settled_ms(9_000), 1_000);
+        progress.waiting(9_000, 10);
+        assert_eq!(progress.settled_ms(9_000), 9_000);
     }
 }

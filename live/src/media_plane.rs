@@ -441,27 +441,35 @@ impl MediaPlane {
             .push_back(MediaCommand::Connect { call: contact.0 });
     }
 
-    /// Record the call's two legs into `path` from now on.
-    pub fn start_recording(&mut self, contact: ContactId, path: PathBuf) {
+    /// Record the call's two legs into `path` from `at_ms` (the switch's now) on.
+    pub fn start_recording(&mut self, contact: ContactId, path: PathBuf, at_ms: u64) {
         self.command_for_call(
             contact,
             MediaCommand::StartRecording {
                 call: contact.0,
                 path,
+                at_ms,
             },
         );
     }
 
-    pub fn stop_recording(&mut self, contact: ContactId) {
-        self.command_for_call(contact, MediaCommand::StopRecording { call: contact.0 });
+    /// The recording ends at `at_ms` (the switch's now).
+    pub fn stop_recording(&mut self, contact: ContactId, at_ms: u64) {
+        let command = MediaCommand::StopRecording {
+            call: contact.0,
+            at_ms,
+        };
+        self.command_for_call(contact, command);
     }
 
-    /// Secure entry on or off: the caller's keys and voice reach neither the agent nor the
-    /// recording while it is on.
-    pub fn secure(&mut self, contact: ContactId, on: bool) {
+    /// Secure entry on or off at `at_ms` (the switch's now): the caller's keys and voice reach
+    /// neither the agent nor the recording while it is on; the recording is silent from
+    /// exactly `at_ms`, the time the CDR's span names.
+    pub fn secure(&mut self, contact: ContactId, on: bool, at_ms: u64) {
         let command = MediaCommand::Secure {
             call: contact.0,
             on,
+            at_ms,
         };
         self.command_for_call(contact, command);
     }

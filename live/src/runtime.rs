@@ -205,6 +205,20 @@ pub async fn run_switch_observed<S: DatagramSocket>(
             start + std::time::Duration::from_secs_f64(at_ms as f64 / 1_000.0 / rate)
         }
     };
+    // The media workers hold recorded frames until the switch's commands over them are
+    // settled: the loop says when it waits and when it takes an input (real time only: the
+    // workers' clock is the real one).
+    let progress = media
+        .as_ref()
+        .filter(|_| real_time)
+        .map(|(driver, _)| driver.progress());
+    // The clock for an input: the switch is busy from before it reads it.
+    let input_ms = || {
+        if let Some(progress) = &progress {
+            progress.busy();
+        }
+        now_ms()
+    };
     let mut buffer = vec![0u8; MAX_MESSAGE_BYTES];
     // When the loop woke for the input being handled: the busy time runs until its output
     // has been sent, and goes to the switch's histogram (`switchboard_event_loop_busy_seconds`).
@@ -214,6 +228,10 @@ pub async fn run_switch_observed<S: DatagramSocket>(
             while let Some(command) = switch.poll_media() {
                 driver.apply(command);
             }
+        }
+        // Only input handlers make media commands, and every one made so far is sent.
+        if let Some(progress) = &progress {
+            progress.waiting(now_ms(), quantum_ms);
         }
         while let Some(transmit) = switch.poll_transmit() {
             if transmit.transport.is_reliable() {
@@ -273,7 +291,7 @@ pub async fn run_switch_observed<S: DatagramSocket>(
                 woke_at = Some(std::time::Instant::now());
                 match received {
                     Ok((length, source)) => {
-                        switch.handle_datagram(now_ms(), source, &buffer[..length])
+                        switch.handle_datagram(input_ms(), source, &buffer[..length])
                     }
                     // ICMP port unreachable and the like: the peer is gone, nothing to read.
                     Err(error) => tracing::debug!(%error, "receive failed"),
@@ -281,7 +299,7 @@ pub async fn run_switch_observed<S: DatagramSocket>(
             }
             Some(request) = requests.recv() => {
                 woke_at = Some(std::time::Instant::now());
-                let answer = switch.handle_command(now_ms(), request.command);
+                let answer = switch.handle_command(input_ms(), request.command);
                 // A ticket the command created or changed is on disk before the answer says
                 // so (a 201 survives a `kill -9`); the switch goes on meanwhile.
                 let tickets_changed = keep_open_tickets(&mut switch, cdr_writer.as_deref_mut());
@@ -299,7 +317,7 @@ pub async fn run_switch_observed<S: DatagramSocket>(
             }
             Some(event) = media_event(&mut media) => {
                 woke_at = Some(std::time::Instant::now());
-                switch.handle_media_event(now_ms(), event)
+                switch.handle_media_event(input_ms(), event)
             }
             Some(event) = stream_event(&mut streams) => {
                 woke_at = Some(std::time::Instant::now());
@@ -308,7 +326,7 @@ pub async fn run_switch_observed<S: DatagramSocket>(
                 }
                 match event {
                     StreamEvent::Message { peer, transport, bytes } => {
-                        switch.handle_message(now_ms(), peer, transport, &bytes)
+                        switch.handle_message(input_ms(), peer, transport, &bytes)
                     }
                     StreamEvent::Closed { peer } => switch.connection_closed(peer),
                     StreamEvent::Opened { .. } => {}
@@ -316,7 +334,7 @@ pub async fn run_switch_observed<S: DatagramSocket>(
             }
             _ = sleep_until(deadline) => {
                 woke_at = Some(std::time::Instant::now());
-                switch.handle_timeout(now_ms())
+                switch.handle_timeout(input_ms())
             }
         }
     }

@@ -114,6 +114,7 @@ fn settings(media_timeout_ms: u64) -> MediaSettings {
         media_timeout_ms,
         recordings: Default::default(),
         workers: 2,
+        realtime_priority: 0,
     }
 }
 
@@ -267,4 +268,70 @@ fn calls_on_several_workers_hear_their_prompts_and_time_out() {
         let generated = stats.generated.load(std::sync::atomic::Ordering::Relaxed);
         assert_eq!(generated, 30 * tones_hz.len() as u64);
     });
+}
+
+/// `realtime_priority` puts every worker thread under `SCHED_FIFO` at that priority when the
+/// process may (root, as in CI), and the driver still relays when it may not.
+#[test]
+fn workers_given_a_realtime_priority_run_under_sched_fifo_at_it() {
+    let start = tokio::time::Instant::now();
+    let driver = runtime().block_on(async {
+        MediaDriver::new(
+            MediaSettings {
+                realtime_priority: 7,
+                ..settings(0)
+            },
+            start,
+        )
+        .0
+    });
+    // The workers set their own policy as they start.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let privileged = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"));
+    // Other tests of this file run their own (normal) workers meanwhile: count ours by policy.
+    // /proc's policy 1 is SCHED_FIFO, 0 the normal policy.
+    let expected_fifo = if privileged { 2 } else { 0 };
+    loop {
+        let workers = media_worker_scheduling();
+        let fifo = workers
+            .iter()
+            .filter(|(_, scheduling)| *scheduling == (7, 1))
+            .count();
+        if fifo == expected_fifo && workers.len() >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "workers {workers:?}: {expected_fifo} expected under SCHED_FIFO at 7"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    driver.shut_down();
+}
+
+/// Each `media-N` thread of this process with its (real-time priority, policy) from /proc.
+fn media_worker_scheduling() -> Vec<(String, (u64, u64))> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // The name is between the first '(' and the last ')'; fields after it from 3 on.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = &stat[open + 1..close];
+        if !name.starts_with("media-") {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        // Fields 40 (rt_priority) and 41 (policy) of proc_pid_stat(5), counted from 1.
+        let field = |number: usize| fields[number - 3].parse::<u64>().unwrap();
+        found.push((name.to_string(), (field(40), field(41))));
+    }
+    found.sort();
+    found
 }

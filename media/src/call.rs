@@ -266,6 +266,8 @@ pub struct CallMedia {
     /// is still being sent when the call moves on (to an agent, say).
     secure_key_event: Option<(u32, u32)>,
     recorder: Option<StereoRecorder>,
+    /// The driver's last [`CallMedia::settle_commands`].
+    settled_ms: Option<u64>,
     recording_chunks: VecDeque<Vec<i16>>,
     next_recording_poll_ms: Option<u64>,
     next_frame_ms: Option<u64>,
@@ -294,6 +296,7 @@ impl CallMedia {
             secure: false,
             secure_key_event: None,
             recorder: None,
+            settled_ms: None,
             recording_chunks: VecDeque::new(),
             next_recording_poll_ms: None,
             next_frame_ms: None,
@@ -381,36 +384,53 @@ impl CallMedia {
     }
 
     /// Secure entry: while on, the caller's keys and audio reach neither the agent nor the
-    /// recording.
-    pub fn set_secure(&mut self, now_ms: u64, secure: bool) {
+    /// recording. The relay hides them from now on; the recording is silent from `at_ms`, the
+    /// time the switch decided it, which may have passed (see [`crate::recorder`]).
+    pub fn set_secure(&mut self, at_ms: u64, secure: bool) {
         self.secure = secure;
         if let Some(recorder) = &mut self.recorder {
             if secure {
-                recorder.pause(now_ms);
+                recorder.pause(at_ms);
             } else {
-                recorder.resume(now_ms);
+                recorder.resume(at_ms);
             }
         }
     }
 
-    pub fn start_recording(&mut self, now_ms: u64) {
+    /// Record from `at_ms` (the switch's time, which may have passed: nothing was heard
+    /// before now, so the recording is silent until then).
+    pub fn start_recording(&mut self, at_ms: u64) {
         if self.recorder.is_none() {
-            let mut recorder = StereoRecorder::new(now_ms);
+            let mut recorder = StereoRecorder::new(at_ms);
             if self.secure {
-                recorder.pause(now_ms);
+                recorder.pause(at_ms);
+            }
+            if let Some(settled_ms) = self.settled_ms {
+                recorder.settle(settled_ms);
             }
             self.recorder = Some(recorder);
-            self.next_recording_poll_ms = Some(now_ms + RECORDING_POLL_MS);
+            self.next_recording_poll_ms = Some(at_ms + RECORDING_POLL_MS);
         }
     }
 
-    /// Stop recording: the last chunk goes to `poll_recording`; returns the recording's
-    /// start and its paused spans (milliseconds from that start).
-    pub fn stop_recording(&mut self, now_ms: u64) -> Option<RecordingSummary> {
+    /// Every command the driver will give this call with a time before `settled_ms` has
+    /// been given: the recording may write what came before it, and holds the rest (up to
+    /// [`crate::recorder::HOLD_FRAMES`]) so that a late secure pause still silences it.
+    pub fn settle_commands(&mut self, settled_ms: u64) {
+        self.settled_ms = Some(settled_ms);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.settle(settled_ms);
+        }
+    }
+
+    /// Stop recording at `at_ms` (the switch's time, which may have passed): the last chunk
+    /// goes to `poll_recording`; returns the recording's start and its paused spans
+    /// (milliseconds from that start).
+    pub fn stop_recording(&mut self, at_ms: u64) -> Option<RecordingSummary> {
         let mut recorder = self.recorder.take()?;
         self.next_recording_poll_ms = None;
-        let paused_spans_ms = recorder.paused_spans_ms(now_ms);
-        let last = recorder.finish(now_ms);
+        let paused_spans_ms = recorder.paused_spans_ms(at_ms);
+        let last = recorder.finish(at_ms);
         if !last.is_empty() {
             self.recording_chunks.push_back(last);
         }
@@ -418,6 +438,7 @@ impl CallMedia {
             started_ms: recorder.started_ms(),
             frames: recorder.frames_written(),
             paused_spans_ms,
+            unsettled_frames: recorder.unsettled_frames(),
         })
     }
 
@@ -660,10 +681,13 @@ impl CallMedia {
 /// What a stopped recording was.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordingSummary {
-    /// When recording started (the driver's clock).
+    /// When recording started (the switch's clock, shared with the driver).
     pub started_ms: u64,
     /// Stereo frames written: the recording lasts `frames / 8` ms.
     pub frames: u64,
     /// Secure pauses, in milliseconds from the start of the recording.
     pub paused_spans_ms: Vec<(u64, u64)>,
+    /// Frames written before the switch's commands over them had settled (a switch stalled
+    /// past the recorder's hold); 0 when the file is exact.
+    pub unsettled_frames: u64,
 }

@@ -4,6 +4,14 @@
 //!
 //! The recorder holds at most a few seconds per call: frames older than the jitter allowance
 //! are handed out in chunks (interleaved left/right samples) for the driver to write.
+//!
+//! Secure pauses and the recording's start and stop are placed at the times the switch chose
+//! them, which may lie in the recorder's past: the command reaches the media thread later
+//! than the switch sent it. Every frame is kept (secure or not) until it is written, and the
+//! pauses are applied as it is written, so a late "secure on" still silences what arrived
+//! before it. A driver that tells the recorder how far the switch's commands are settled
+//! ([`StereoRecorder::settle`]) has frames held until then, up to [`HOLD_FRAMES`]; within
+//! that bound the file is silent over exactly the switch's spans.
 
 use std::collections::VecDeque;
 
@@ -16,6 +24,9 @@ const DELAY_FRAMES: u64 = 200 * FRAMES_PER_MS;
 const AHEAD_FRAMES: u64 = 2_000 * FRAMES_PER_MS;
 /// Frames per chunk handed out while recording.
 pub const CHUNK_FRAMES: u64 = 8_000;
+/// How long frames wait past the jitter allowance for the switch's commands to settle before
+/// they are written anyway (a switch stalled this long): bounds the memory of a call.
+pub const HOLD_FRAMES: u64 = 2_000 * FRAMES_PER_MS;
 
 /// One side's placement of RTP time on the recording's time.
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +51,12 @@ pub struct StereoRecorder {
     tracks: [Track; 2],
     /// Secure pauses as frame spans; the last one may still be open.
     pauses: Vec<(u64, Option<u64>)>,
+    /// No command placed before this time (the switch's clock) is still to come; `None`: the
+    /// driver does not say, and frames are written once older than the jitter allowance.
+    settled_ms: Option<u64>,
+    /// Frames written before the switch's commands had settled over them (the switch stalled
+    /// longer than [`HOLD_FRAMES`]).
+    written_unsettled_frames: u64,
 }
 
 impl StereoRecorder {
@@ -49,6 +66,8 @@ impl StereoRecorder {
             written_frames: 0,
             tracks: Default::default(),
             pauses: Vec::new(),
+            settled_ms: None,
+            written_unsettled_frames: 0,
         }
     }
 
@@ -74,9 +93,8 @@ impl StereoRecorder {
         samples: &[i16],
     ) {
         assert!(channel < 2, "a stereo recording has two channels");
-        if self.paused() {
-            return;
-        }
+        // Kept even while paused: a pause is applied when frames are written, so that one
+        // placed in the past (a late command) silences what came before it arrived.
         let now_frame = self.frame_at(now_ms);
         let written = self.written_frames;
         let track = &mut self.tracks[channel];
@@ -124,19 +142,37 @@ impl StereoRecorder {
         }
     }
 
-    /// A secure pause starts: both channels are silent until [`StereoRecorder::resume`].
-    pub fn pause(&mut self, now_ms: u64) {
+    /// A secure pause starts at `at_ms` (which may have passed): both channels are silent
+    /// from then until [`StereoRecorder::resume`]. A pause placed over frames already written
+    /// starts after them (and is counted in [`StereoRecorder::unsettled_frames`]).
+    pub fn pause(&mut self, at_ms: u64) {
         if !self.paused() {
-            let frame = self.frame_at(now_ms).max(self.written_frames);
+            let frame = self.frame_at(at_ms).max(self.written_frames);
             self.pauses.push((frame, None));
         }
     }
 
-    pub fn resume(&mut self, now_ms: u64) {
-        let frame = self.frame_at(now_ms);
+    /// The open pause ends at `at_ms` (which may have passed).
+    pub fn resume(&mut self, at_ms: u64) {
+        let frame = self.frame_at(at_ms).max(self.written_frames);
         if let Some((start, end @ None)) = self.pauses.last_mut() {
             *end = Some(frame.max(*start));
         }
+    }
+
+    /// Every command placed before `settled_ms` (the switch's clock) has been given to the
+    /// recorder: frames before it may be written.
+    pub fn settle(&mut self, settled_ms: u64) {
+        self.settled_ms = Some(
+            self.settled_ms
+                .map_or(settled_ms, |old| old.max(settled_ms)),
+        );
+    }
+
+    /// Frames written while the switch's commands over them had not settled (a stall longer
+    /// than [`HOLD_FRAMES`]): a pause placed over them could not silence them.
+    pub fn unsettled_frames(&self) -> u64 {
+        self.written_unsettled_frames
     }
 
     /// Paused spans in milliseconds from the start of the recording (an open pause ends now).
@@ -158,22 +194,35 @@ impl StereoRecorder {
         self.written_frames
     }
 
-    /// A chunk of interleaved samples when a whole one is older than the jitter allowance.
+    /// A chunk of interleaved samples when a whole one is older than the jitter allowance
+    /// and, when the driver says how far the switch's commands are settled, before that (or
+    /// held [`HOLD_FRAMES`] past the allowance: the bound).
     pub fn poll_chunk(&mut self, now_ms: u64) -> Option<Vec<i16>> {
-        let ready = self.frame_at(now_ms).saturating_sub(DELAY_FRAMES);
-        (ready >= self.written_frames + CHUNK_FRAMES).then(|| self.take(CHUNK_FRAMES))
+        let old = self.frame_at(now_ms).saturating_sub(DELAY_FRAMES);
+        let ready = match self.settled_ms {
+            None => old,
+            Some(settled_ms) => old.min(
+                self.frame_at(settled_ms)
+                    .max(old.saturating_sub(HOLD_FRAMES)),
+            ),
+        };
+        if ready < self.written_frames + CHUNK_FRAMES {
+            return None;
+        }
+        if let Some(settled_ms) = self.settled_ms {
+            let settled = self.frame_at(settled_ms);
+            let end = self.written_frames + CHUNK_FRAMES;
+            self.written_unsettled_frames += end.saturating_sub(settled.max(self.written_frames));
+        }
+        Some(self.take(CHUNK_FRAMES))
     }
 
-    /// Everything up to now and whatever arrived ahead of it: the recording's end.
-    pub fn finish(&mut self, now_ms: u64) -> Vec<i16> {
-        self.resume(now_ms);
-        let buffered = self
-            .tracks
-            .iter()
-            .map(|track| track.samples.len() as u64)
-            .max();
-        let until_now = self.frame_at(now_ms).saturating_sub(self.written_frames);
-        self.take(buffered.unwrap_or(0).max(until_now))
+    /// The recording ends at `at_ms` (the switch's stop, which may have passed): everything
+    /// before it is written, whatever arrived later is not part of the recording.
+    pub fn finish(&mut self, at_ms: u64) -> Vec<i16> {
+        self.resume(at_ms);
+        let until_stop = self.frame_at(at_ms).saturating_sub(self.written_frames);
+        self.take(until_stop)
     }
 
     fn take(&mut self, frames: u64) -> Vec<i16> {
@@ -246,6 +295,105 @@ mod tests {
             assert_eq!(pair, expected, "frame {frame}");
         }
         assert_eq!(recorder.paused_spans_ms(1_000), [(200, 600)]);
+    }
+
+    /// The caller's and agent's packets every 20 ms from `from_ms` to `to_ms`, each call
+    /// of `between` given the time before the packets of that time are pushed.
+    fn stream(
+        recorder: &mut StereoRecorder,
+        from_ms: u64,
+        to_ms: u64,
+        mut between: impl FnMut(&mut StereoRecorder, u64),
+    ) -> Vec<i16> {
+        let mut written = Vec::new();
+        for now in (from_ms..to_ms).step_by(20) {
+            between(recorder, now);
+            let packet = (now / 20) as u32;
+            recorder.push(now, 0, 1, packet * 160, &[100; 160]);
+            recorder.push(now, 1, 2, packet * 160, &[-100; 160]);
+            while let Some(chunk) = recorder.poll_chunk(now) {
+                written.extend(chunk);
+            }
+        }
+        written
+    }
+
+    #[test]
+    fn a_secure_pause_that_arrives_late_silences_exactly_the_switchs_span() {
+        let mut recorder = StereoRecorder::new(0);
+        // The switch turned secure on at 300 ms and off at 1,230 ms; the commands reach the
+        // media thread 180 ms and 90 ms later, with the audio of those times already pushed.
+        let mut written = stream(&mut recorder, 0, 3_000, |recorder, now| {
+            recorder.settle(now.saturating_sub(200));
+            if now == 480 {
+                recorder.pause(300);
+            }
+            if now == 1_320 {
+                recorder.resume(1_230);
+            }
+        });
+        assert!(
+            !written.is_empty(),
+            "chunks were written while the call went on"
+        );
+        written.extend(recorder.finish(3_000));
+        assert_eq!(written.len(), 3_000 * 8 * 2);
+        for (frame, pair) in written.chunks(2).enumerate() {
+            let secure = (300 * 8..1_230 * 8).contains(&frame);
+            let expected = if secure { [0, 0] } else { [100, -100] };
+            assert_eq!(pair, expected, "frame {frame}");
+        }
+        assert_eq!(recorder.paused_spans_ms(3_000), [(300, 1_230)]);
+        assert_eq!(recorder.unsettled_frames(), 0);
+    }
+
+    #[test]
+    fn frames_wait_for_the_switchs_commands_to_settle_within_a_bound() {
+        let mut recorder = StereoRecorder::new(0);
+        // The switch has settled nothing past 100 ms: nothing after it is written until the
+        // hold's bound passes.
+        recorder.settle(100);
+        let written = stream(&mut recorder, 0, 3_000, |_, _| {});
+        assert!(written.is_empty(), "{} samples written", written.len());
+        // A late pause back at 150 ms still silences everything from then.
+        recorder.pause(150);
+        recorder.settle(2_000);
+        recorder.resume(2_000);
+        let mut written = stream(&mut recorder, 3_000, 4_000, |_, _| {});
+        written.extend(recorder.finish(4_000));
+        let left: Vec<i16> = channel(&written, 0);
+        assert!(left[..150 * 8].iter().all(|&sample| sample == 100));
+        assert!(left[150 * 8..2_000 * 8].iter().all(|&sample| sample == 0));
+        assert!(left[2_000 * 8..].iter().all(|&sample| sample == 100));
+        assert_eq!(recorder.unsettled_frames(), 0);
+
+        // A switch that stalls: frames are written anyway once held past the bound, and
+        // counted as unsettled.
+        let mut stalled = StereoRecorder::new(0);
+        stalled.settle(0);
+        let written = stream(&mut stalled, 0, 6_000, |_, _| {});
+        let held_ms = 6_000 - 20 - written.len() as u64 / 16;
+        let bound_ms = (DELAY_FRAMES + HOLD_FRAMES) / FRAMES_PER_MS;
+        assert!(
+            (bound_ms..bound_ms + CHUNK_FRAMES / FRAMES_PER_MS).contains(&held_ms),
+            "held {held_ms} ms"
+        );
+        assert_eq!(stalled.unsettled_frames(), written.len() as u64 / 2);
+    }
+
+    #[test]
+    fn the_recording_ends_at_the_switchs_stop_whatever_arrived_after_it() {
+        let mut recorder = StereoRecorder::new(1_000);
+        recorder.pause(1_500);
+        let mut written = stream(&mut recorder, 1_000, 2_600, |_, _| {});
+        // The stop was at 2,000 ms, while secure: the audio after it is not in the file.
+        written.extend(recorder.finish(2_000));
+        assert_eq!(written.len(), 1_000 * 8 * 2);
+        assert!(written[..500 * 16]
+            .iter()
+            .all(|&sample| sample.abs() == 100));
+        assert!(written[500 * 16..].iter().all(|&sample| sample == 0));
+        assert_eq!(recorder.paused_spans_ms(2_000), [(500, 1_000)]);
     }
 
     #[test]

@@ -318,6 +318,18 @@ fn a_held_leg_gets_nothing_relayed_and_a_silent_leg_times_out() {
 
 #[test]
 fn the_recording_holds_each_side_on_its_channel_and_silence_over_the_secure_span() {
+    record_a_secure_span_commanded(0);
+}
+
+/// The switch decides the secure span (1,000–2,000 ms) but its commands reach the call's
+/// media 140 ms late, and tells it how far its commands are settled: the file is silent over
+/// exactly the switch's span, not the one the commands arrived in.
+#[test]
+fn a_secure_span_whose_commands_arrive_late_is_silent_over_exactly_the_switchs_span() {
+    record_a_secure_span_commanded(140);
+}
+
+fn record_a_secure_span_commanded(late_ms: u64) {
     let mut call = connected(Codec::Pcmu, Codec::Pcma);
     call.start_recording(0);
     let caller_tone = Audio::tone(600.0, 3_000, 8_000);
@@ -325,11 +337,12 @@ fn the_recording_holds_each_side_on_its_channel_and_silence_over_the_secure_span
     let mut chunks = Vec::new();
     for index in 0..150u16 {
         let now = index as u64 * 20;
-        if now == 1_000 {
-            call.set_secure(now, true);
+        call.settle_commands(now.saturating_sub(late_ms));
+        if now == 1_000 + late_ms {
+            call.set_secure(1_000, true);
         }
-        if now == 2_000 {
-            call.set_secure(now, false);
+        if now == 2_000 + late_ms {
+            call.set_secure(2_000, false);
         }
         let range = index as usize * 160..(index as usize + 1) * 160;
         let mut from_caller = packet(Codec::Pcmu, 1, index, &caller_tone.samples()[range.clone()]);
@@ -354,6 +367,9 @@ fn the_recording_holds_each_side_on_its_channel_and_silence_over_the_secure_span
     assert!(tone_power_ratio(&span(&right, 2_100, 2_900), 1_400.0) > 0.9);
     assert!(span(&left, 1_000, 2_000).iter().all(|&sample| sample == 0));
     assert!(span(&right, 1_000, 2_000).iter().all(|&sample| sample == 0));
+    // The caller is heard again from the span's end, not from when the command arrived.
+    assert!(tone_power_ratio(&span(&left, 2_000, 2_100), 600.0) > 0.9);
+    assert!(tone_power_ratio(&span(&left, 980, 1_000), 600.0) > 0.9);
 }
 
 proptest! {

@@ -742,6 +742,15 @@ impl Switch {
                 self.drop_call(contact, HangupSide::Center);
             }
             DriverEvent::RecordingStopped { path, summary } => {
+                if summary.unsettled_frames > 0 {
+                    // The switch stalled past the media's hold: a secure pause may have come
+                    // too late for some of these frames.
+                    tracing::warn!(
+                        contact = contact.0,
+                        unsettled_ms = summary.unsettled_frames / 8,
+                        "recording written ahead of the switch's commands"
+                    );
+                }
                 tracing::info!(
                     contact = contact.0,
                     path = %path.display(),

@@ -3,6 +3,8 @@
 //! caller's keys and voice, and the CDR's `recording` and `recording_paused_ms` columns. The
 //! media driver does the writing; the switch only names the file and keeps the spans it
 //! commanded, on the same clock as the driver's, so the CDR is complete when the call ends.
+//! Each command carries the switch's time, and the driver places the pause there, so the file
+//! is silent over exactly the spans the CDR names.
 
 use std::path::PathBuf;
 
@@ -118,7 +120,7 @@ impl Switch {
             &format!("{}-{}{suffix}", self.identifier_prefix, contact.0),
             self.live.compliance.recording_key_file.is_some(),
         );
-        media.start_recording(contact, folder.join(&file_name));
+        media.start_recording(contact, folder.join(&file_name), self.now_ms);
         call.recording = Some(CallRecording {
             file_name,
             started_ms: self.now_ms,
@@ -148,7 +150,7 @@ impl Switch {
         }
         recording.stopped_ms = Some(now_ms);
         if let Some(media) = &mut self.media {
-            media.stop_recording(contact);
+            media.stop_recording(contact, now_ms);
         }
         tracing::info!(contact = contact.0, "recording stopped");
         Ok(())
@@ -175,7 +177,7 @@ impl Switch {
             }
         }
         if let Some(media) = &mut self.media {
-            media.secure(contact, on);
+            media.secure(contact, on, now_ms);
         }
     }
 
