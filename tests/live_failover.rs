@@ -22,7 +22,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{cdrs, http_to, require_sipp, sipp_file, wait_for, Cdr, Guard, AGENT_PASSWORD};
+use common::{
+    cdrs, http_to, require_sipp, sipp_file, sipp_register, wait_for, Cdr, Guard, AGENT_PASSWORD,
+};
 use switchboard_failover_live::switchover::{measure, median_and_worst, Switchover};
 use switchboard_failover_live::{CallerLog, SwitchoverWindow};
 
@@ -663,23 +665,14 @@ impl Site {
 
     /// `agent` registers at the site (digest-authenticated) with the site's phone's address.
     fn register_agent(&self, network: &Network, folder: &Path, agent: &str) {
-        let mut register = Guard(Some(
-            Command::new("sipp")
-                .arg(format!("{}:{SIP_PORT}", self.address))
-                .args(["-sf", &sipp_file("register.xml")])
-                .args(["-s", agent, "-au", agent, "-ap", AGENT_PASSWORD])
-                .args(["-key", "contact_port", &self.phone_port.to_string()])
-                .args(["-key", "expires", "3600"])
-                .args(["-i", &network.carrier_address()])
-                .args(["-p", &network.free_carrier_port().to_string()])
-                .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
-                .current_dir(folder)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        ));
-        let status = register.wait(Duration::from_secs(15));
+        let status = sipp_register(
+            &format!("{}:{SIP_PORT}", self.address),
+            (&network.carrier_address(), network.free_carrier_port()),
+            agent,
+            "register.xml",
+            &[("contact_port", self.phone_port.to_string())],
+            folder,
+        );
         assert!(
             status.is_some_and(|status| status.success()),
             "{agent} could not register at {}: {status:?}\n{}",

@@ -321,28 +321,14 @@ impl Server {
     /// Register `agent` with the REGISTER scenario `scenario` (given `-key NAME VALUE` pairs),
     /// sent from `source_port`; panics unless it ends with a 200.
     pub fn register(&self, agent: &str, scenario: &str, keys: &[(&str, String)], source_port: u16) {
-        require_sipp();
-        let mut command = Command::new("sipp");
-        command
-            .arg(self.sip_address())
-            .args(["-sf", &sipp_file(scenario)])
-            .args(["-s", agent])
-            .args(["-au", agent, "-ap", AGENT_PASSWORD]);
-        for (name, value) in keys {
-            command.args(["-key", name, value]);
-        }
-        let mut register = Guard(Some(
-            command
-                .args(["-key", "expires", "3600"])
-                .args(["-i", "127.0.0.1", "-p", &source_port.to_string()])
-                .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
-                .current_dir(self.directory.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        ));
-        let status = register.wait(Duration::from_secs(15));
+        let status = sipp_register(
+            &self.sip_address(),
+            ("127.0.0.1", source_port),
+            agent,
+            scenario,
+            keys,
+            self.directory.path(),
+        );
         assert!(
             status.is_some_and(|status| status.success()),
             "agent {agent} could not register with {scenario}: {status:?}\n{}",
@@ -765,4 +751,40 @@ pub fn recording_channels(path: &Path) -> (Vec<i16>, Vec<i16>) {
         offset += 8 + size + size % 2;
     }
     panic!("{}: no data chunk", path.display());
+}
+
+/// One digest-authenticated REGISTER of `agent` (password [`AGENT_PASSWORD`], an hour's
+/// expiry) by the SIPp scenario `scenario` with its `-key NAME VALUE` pairs, sent to `target`
+/// (`HOST:PORT`) from `source` and run in `folder`: SIPp's exit status, or `None` if it did not
+/// end within 15 s.
+pub fn sipp_register(
+    target: &str,
+    source: (&str, u16),
+    agent: &str,
+    scenario: &str,
+    keys: &[(&str, String)],
+    folder: &Path,
+) -> Option<ExitStatus> {
+    require_sipp();
+    let mut command = Command::new("sipp");
+    command
+        .arg(target)
+        .args(["-sf", &sipp_file(scenario)])
+        .args(["-s", agent])
+        .args(["-au", agent, "-ap", AGENT_PASSWORD]);
+    for (name, value) in keys {
+        command.args(["-key", name, value]);
+    }
+    let mut register = Guard(Some(
+        command
+            .args(["-key", "expires", "3600"])
+            .args(["-i", source.0, "-p", &source.1.to_string()])
+            .args(["-m", "1", "-nostdin", "-timeout", "10", "-timeout_error"])
+            .current_dir(folder)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    register.wait(Duration::from_secs(15))
 }
