@@ -23,8 +23,9 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use switchboard_live::outbound_http::{Client, Target};
+
+use crate::gateway::{ask, base64_of, number_of};
 
 /// Where the lease is kept and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,9 +74,8 @@ pub async fn keep(options: LeaseOptions, mut on_change: impl FnMut(Fence, &str))
     let keep_alive = client("/v3/lease/keepalive");
     let put = client("/v3/kv/put");
     let read = client("/v3/kv/range");
-    let key = base64::engine::general_purpose::STANDARD
-        .encode(format!("switchboard/sites/{}", options.site));
-    let value = base64::engine::general_purpose::STANDARD.encode(&options.site);
+    let key = base64_of(&format!("switchboard/sites/{}", options.site));
+    let value = base64_of(&options.site);
     let mut fence = Fence::Raised;
     on_change(fence, "starting: no lease yet");
     loop {
@@ -154,50 +154,25 @@ pub async fn keep(options: LeaseOptions, mut on_change: impl FnMut(Fence, &str))
     }
 }
 
-/// One POST of `body` to etcd's gateway: its JSON answer, or why there was none.
-pub(crate) async fn ask(
-    client: &Client,
-    body: serde_json::Value,
-) -> Result<serde_json::Value, String> {
-    let (status, answer) = client
-        .post_reading(&[], bytes::Bytes::from(body.to_string()))
-        .await?;
-    if status != 200 {
-        return Err(format!("etcd answered {status}"));
-    }
-    let answer: serde_json::Value =
-        serde_json::from_slice(&answer).map_err(|error| format!("etcd's answer: {error}"))?;
-    if answer.get("error").is_some() {
-        return Err(format!("etcd: {}", answer["error"]));
-    }
-    Ok(answer)
-}
-
-/// A lease's TTL in an answer: the gateway writes 64-bit numbers as strings.
+/// A lease's TTL in an answer (none in a keep-alive's answer once the lease has expired).
 fn ttl_of(answer: &serde_json::Value) -> Option<i64> {
-    match &answer["TTL"] {
-        serde_json::Value::String(text) => text.parse().ok(),
-        value => value.as_i64(),
-    }
+    number_of(&answer["TTL"])
 }
 
-/// The Raft term in an answer's header (a string, as the gateway writes 64-bit numbers).
-fn raft_term(answer: &serde_json::Value) -> Option<u64> {
-    match &answer["header"]["raft_term"] {
-        serde_json::Value::String(text) => text.parse().ok(),
-        value => value.as_u64(),
-    }
+/// The Raft term in an answer's header.
+fn raft_term(answer: &serde_json::Value) -> Option<i64> {
+    number_of(&answer["header"]["raft_term"])
 }
 
 /// Whether a range answer holds the site's key attached to `lease`: a key deleted by the
 /// lease's expiry, or put again on another lease, means this lease no longer holds it.
 fn key_is_on_lease(answer: &serde_json::Value, lease: &str) -> bool {
-    answer["kvs"].as_array().is_some_and(|kvs| {
-        kvs.iter().any(|kv| match &kv["lease"] {
-            serde_json::Value::String(text) => text == lease,
-            value => value.as_i64().map(|id| id.to_string()).as_deref() == Some(lease),
-        })
-    })
+    let Ok(lease) = lease.parse::<i64>() else {
+        return false;
+    };
+    answer["kvs"]
+        .as_array()
+        .is_some_and(|kvs| kvs.iter().any(|kv| number_of(&kv["lease"]) == Some(lease)))
 }
 
 #[cfg(test)]

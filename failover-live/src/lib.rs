@@ -21,6 +21,7 @@
 //! nothing of this crate: `switchboard serve` tells its switch to raise or open the fence.
 
 pub mod caller_log;
+mod gateway;
 pub mod lease;
 pub mod replication;
 pub mod switchover;

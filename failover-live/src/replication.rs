@@ -22,7 +22,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use switchboard_live::api::Command;
 use switchboard_live::config::Replication;
@@ -31,7 +30,8 @@ use switchboard_live::runtime::SwitchHandle;
 use switchboard_live::switch::{CallbackChange, ReplicatedCallback};
 use tokio::sync::{mpsc, watch};
 
-use crate::lease::{ask, Fence};
+use crate::gateway::{ask, base64_of, number_of, text_of};
+use crate::lease::Fence;
 
 /// Changes waiting for etcd at most. The switch's loop never waits on etcd: beyond this the
 /// change is refused and logged (a request under `sync` then stays unconfirmed).
@@ -87,25 +87,6 @@ pub fn parse_request_key(key: &str) -> Option<(&str, &str)> {
 pub struct Etcd {
     range: std::sync::Arc<Client>,
     transaction: std::sync::Arc<Client>,
-}
-
-fn base64_of(text: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-fn text_of(value: &serde_json::Value) -> Option<String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.as_str()?)
-        .ok()?;
-    String::from_utf8(bytes).ok()
-}
-
-/// The gateway writes 64-bit numbers as strings.
-fn number_of(value: &serde_json::Value) -> Option<i64> {
-    match value {
-        serde_json::Value::String(text) => text.parse().ok(),
-        value => value.as_i64(),
-    }
 }
 
 /// The key just past every key that starts with `prefix` (etcd's `range_end` of a prefix).
